@@ -1,0 +1,1 @@
+//! Turning a post's plain text into safe HTML, and sanitising remote HTML.

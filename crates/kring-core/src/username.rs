@@ -1,0 +1,1 @@
+//! Username rules (as Mastodon's).
