@@ -1,0 +1,493 @@
+# SPDX-License-Identifier: AGPL-3.0-or-later
+"""Real-client flow: Mastodon.py 2.x drives the real kring server binary.
+
+Users (all local):
+  alice (A)  registers through the API (create_app + create_account);
+  bob   (B)  registers through the API, then logs in again with the password
+             grant (log_in) and uses that token; locks his account;
+  carol (C)  created with `kring admin create-user`, logs in with the password
+             grant; follows nobody (the privacy checks).
+
+The steps run in order and share state; after the first failing step the
+rest are skipped (marker `incremental`, see conftest.py).
+"""
+
+from __future__ import annotations
+
+import html
+import json
+import queue
+import re
+import secrets
+import time
+import types
+import uuid
+
+import pytest
+import requests
+import websocket
+from mastodon import (
+    Mastodon,
+    MastodonAPIError,
+    MastodonIllegalArgumentError,
+    MastodonNotFoundError,
+    StreamListener,
+)
+
+SCOPES = ["read", "write", "follow", "push"]
+PASSWORD = "correct horse battery staple 7"
+REQUEST_TIMEOUT = 30
+EVENT_TIMEOUT = 10.0
+
+
+# -- helpers ------------------------------------------------------------------------
+
+
+def new_client(base_url: str, app_name: str) -> Mastodon:
+    """Register an app (POST /api/v1/apps) and return an unauthenticated client for it."""
+    client_id, client_secret = Mastodon.create_app(
+        app_name,
+        scopes=SCOPES,
+        api_base_url=base_url,
+        request_timeout=REQUEST_TIMEOUT,
+        website="https://example.org/kring-tests",
+    )
+    assert client_id and client_secret, "POST /api/v1/apps must return client_id and client_secret"
+    return Mastodon(
+        client_id=client_id,
+        client_secret=client_secret,
+        api_base_url=base_url,  # plain http:// is kept as is by Mastodon.py
+        request_timeout=REQUEST_TIMEOUT,
+        version_check_mode="none",
+        ratelimit_method="throw",
+    )
+
+
+def authed(base_url: str, token: str) -> Mastodon:
+    return Mastodon(
+        access_token=token,
+        api_base_url=base_url,
+        request_timeout=REQUEST_TIMEOUT,
+        version_check_mode="none",
+        ratelimit_method="throw",
+    )
+
+
+def sid(obj) -> str:
+    """The id of a status/account/notification/list (or of an id) as a string."""
+    if isinstance(obj, dict):
+        return str(obj["id"])
+    return str(obj)
+
+
+def ids(items) -> list[str]:
+    return [sid(x) for x in items]
+
+
+def plain(status_or_edit) -> str:
+    """The visible text of a status's HTML content."""
+    content = status_or_edit["content"] or ""
+    return html.unescape(re.sub(r"<[^>]+>", " ", content))
+
+
+def eventually(check, what: str, timeout: float = EVENT_TIMEOUT, interval: float = 0.2):
+    """Poll `check()` until it returns something truthy (notifications and feeds may be async)."""
+    deadline = time.monotonic() + timeout
+    while True:
+        result = check()
+        if result:
+            return result
+        if time.monotonic() >= deadline:
+            raise AssertionError(f"timed out after {timeout:.0f}s waiting for {what}")
+        time.sleep(interval)
+
+
+def notes_of(client: Mastodon, type_: str, *, status=None, account=None, **kwargs):
+    """Notifications of one type (optionally about one status / from one account)."""
+    found = []
+    for n in client.notifications(limit=40, **kwargs):
+        if n["type"] != type_:
+            continue
+        if status is not None and (n.get("status") is None or sid(n["status"]) != sid(status)):
+            continue
+        if account is not None and sid(n["account"]) != sid(account):
+            continue
+        found.append(n)
+    return found
+
+
+class Collector(StreamListener):
+    """Mastodon.py stream listener that queues `update` events."""
+
+    def __init__(self):
+        super().__init__()
+        self.updates: queue.Queue = queue.Queue()
+        self.errors: list = []
+
+    def on_update(self, status):
+        self.updates.put(status)
+
+    def on_abort(self, err):
+        self.errors.append(err)
+
+    def on_websocket_error(self, error, for_stream=None):
+        self.errors.append(error)
+
+
+# -- shared flow state ------------------------------------------------------------
+
+
+@pytest.fixture(scope="module")
+def flow(kring_server):
+    return types.SimpleNamespace(
+        server=kring_server,
+        base=kring_server.base_url,
+        tag="kr" + secrets.token_hex(5),  # unique word for the search checks
+    )
+
+
+@pytest.mark.incremental
+class TestMastodonPyFlow:
+    def test_01_register_apps_and_accounts(self, flow):
+        base = flow.base
+        # The instance document must be readable the way Mastodon.py reads it
+        # (GET /api/v1/instance/ and /api/v2/instance/, with the trailing slash).
+        anon = Mastodon(api_base_url=base, request_timeout=REQUEST_TIMEOUT, version_check_mode="none")
+        inst_v1 = anon.instance_v1()
+        assert inst_v1["uri"], "instance v1 has a uri"
+        inst_v2 = anon.instance_v2()
+        assert inst_v2["domain"], "instance v2 has a domain"
+        version = anon.retrieve_mastodon_version(fail_hard=True)
+        assert re.match(r"^\d+\.\d+\.\d+", version), f"Mastodon.py must parse the version {version!r}"
+
+        # A: app + API registration; create_account returns a usable token.
+        a = new_client(base, "kring-flow-alice")
+        token_a = a.create_account("alice", PASSWORD, "alice@kring.test", agreement=True, locale="en")
+        assert isinstance(token_a, str) and token_a
+        me_a = a.account_verify_credentials()
+        assert me_a["username"] == "alice"
+        assert me_a["acct"] == "alice"
+        assert me_a["locked"] is False
+        # The token also works from a fresh client object.
+        assert authed(base, token_a).account_verify_credentials()["id"] == me_a["id"]
+
+        # B: API registration, then the password grant with a second app.
+        b_signup = new_client(base, "kring-flow-bob-signup")
+        token_b_signup = b_signup.create_account("bob", PASSWORD, "bob@kring.test", agreement=True, locale="en")
+        assert token_b_signup
+        me_b = b_signup.account_verify_credentials()
+        assert me_b["username"] == "bob"
+        b = new_client(base, "kring-flow-bob")
+        token_b = b.log_in(username="bob@kring.test", password=PASSWORD, scopes=SCOPES, allow_http=True)
+        assert isinstance(token_b, str) and token_b and token_b != token_b_signup
+        assert sid(b.account_verify_credentials()) == sid(me_b)
+
+        # A wrong password is refused.
+        with pytest.raises(MastodonIllegalArgumentError):
+            new_client(base, "kring-flow-bad-login").log_in(
+                username="bob@kring.test", password="not the password", scopes=SCOPES, allow_http=True
+            )
+        # Registering the same username again is refused.
+        with pytest.raises((MastodonIllegalArgumentError, MastodonAPIError)):
+            new_client(base, "kring-flow-dup").create_account(
+                "alice", PASSWORD, "alice2@kring.test", agreement=True, locale="en"
+            )
+
+        # C: created from the CLI, logs in with the password grant.
+        flow.server.create_user("carol", "carol@kring.test", PASSWORD)
+        c = new_client(base, "kring-flow-carol")
+        token_c = c.log_in(username="carol@kring.test", password=PASSWORD, scopes=SCOPES, allow_http=True)
+        assert token_c
+        me_c = c.account_verify_credentials()
+        assert me_c["username"] == "carol"
+
+        # Unauthenticated calls to authenticated endpoints are refused.
+        resp = requests.get(f"{base}/api/v1/accounts/verify_credentials", timeout=REQUEST_TIMEOUT)
+        assert resp.status_code == 401, resp.text
+
+        flow.a, flow.b, flow.c = a, b, c
+        flow.token_a, flow.token_b, flow.token_c = token_a, token_b, token_c
+        flow.alice_id, flow.bob_id, flow.carol_id = sid(me_a), sid(me_b), sid(me_c)
+
+    def test_02_post_all_visibilities(self, flow):
+        a, tag = flow.a, flow.tag
+        posted = {}
+        for visibility, text, spoiler in [
+            ("public", f"public post {tag}", ""),
+            ("unlisted", f"unlisted post {tag}", "cw: unlisted"),
+            ("private", f"followers only post {tag}", "cw: private"),
+            ("direct", f"@bob direct post {tag}", ""),
+        ]:
+            key = str(uuid.uuid4())
+            status = a.status_post(text, visibility=visibility, spoiler_text=spoiler, idempotency_key=key)
+            assert status["visibility"] == visibility
+            assert status["account"]["username"] == "alice"
+            assert text.split(" ", 1)[1] in plain(status), plain(status)
+            assert status["spoiler_text"] == spoiler
+            # Same Idempotency-Key: the same status comes back, none is created.
+            again = a.status_post(text, visibility=visibility, spoiler_text=spoiler, idempotency_key=key)
+            assert sid(again) == sid(status), "same idempotency key must return the same status"
+            assert sid(a.status(status)) == sid(status)
+            posted[visibility] = status
+
+        direct = posted["direct"]
+        assert [m["username"] for m in direct["mentions"]] == ["bob"]
+        assert sid(direct["mentions"][0]) == flow.bob_id
+
+        # A new key makes a new status even with the same text.
+        other = a.status_post(f"public post {tag}", visibility="public", idempotency_key=str(uuid.uuid4()))
+        assert sid(other) != sid(posted["public"])
+        a.status_delete(other)
+
+        own = ids(a.account_statuses(flow.alice_id, limit=40))
+        for visibility in ("public", "unlisted", "private"):
+            assert sid(posted[visibility]) in own, f"A sees her own {visibility} post"
+        assert a.account_verify_credentials()["statuses_count"] >= 4
+
+        flow.public, flow.unlisted = posted["public"], posted["unlisted"]
+        flow.private, flow.direct = posted["private"], posted["direct"]
+
+    def test_03_locked_account_and_follow_requests(self, flow):
+        a, b = flow.a, flow.b
+        me_b = b.account_update_credentials(locked=True)
+        assert me_b["locked"] is True
+        assert b.account_verify_credentials()["locked"] is True
+        assert a.account(flow.bob_id)["locked"] is True
+
+        rel = a.account_follow(flow.bob_id)
+        assert rel["requested"] is True
+        assert rel["following"] is False
+        rel = a.account_relationships(flow.bob_id)[0]
+        assert sid(rel) == flow.bob_id
+        assert rel["requested"] is True and rel["following"] is False
+
+        assert flow.alice_id in ids(b.follow_requests())
+        eventually(
+            lambda: notes_of(b, "follow_request", account=flow.alice_id),
+            "B's follow_request notification from A",
+        )
+
+        rel = b.follow_request_authorize(flow.alice_id)
+        assert sid(rel) == flow.alice_id
+        assert rel["followed_by"] is True
+        assert flow.alice_id not in ids(b.follow_requests())
+
+        rel = a.account_relationships(flow.bob_id)[0]
+        assert rel["following"] is True
+        assert rel["requested"] is False
+        assert flow.bob_id in ids(a.account_following(flow.alice_id))
+        assert flow.alice_id in ids(b.account_followers(flow.bob_id))
+
+        # A is not locked: B's follow takes effect at once.
+        rel = b.account_follow(flow.alice_id)
+        assert rel["following"] is True
+        assert rel["requested"] is False
+        rel = a.account_relationships(flow.bob_id)[0]
+        assert rel["following"] is True and rel["followed_by"] is True
+
+    def test_04_home_timeline_and_mention(self, flow):
+        a, b, tag = flow.a, flow.b, flow.tag
+        pub = a.status_post(f"public after the follow {tag}", visibility="public")
+        priv = a.status_post(f"followers only after the follow {tag}", visibility="private")
+
+        def home_has_both():
+            home = ids(b.timeline_home(limit=40))
+            return home if sid(pub) in home and sid(priv) in home else None
+
+        home = eventually(home_has_both, "A's new public and followers-only posts in B's home timeline")
+        assert home.index(sid(priv)) < home.index(sid(pub)), "home timeline is newest first"
+
+        # As a follower B may now read A's earlier followers-only post.
+        assert sid(b.status(flow.private)) == sid(flow.private)
+
+        dm = a.status_post("@bob hello", visibility="direct")
+        assert dm["visibility"] == "direct"
+        assert sid(b.status(dm)) == sid(dm), "the mentioned user can read a direct post"
+        note = eventually(lambda: notes_of(b, "mention", status=dm), "B's mention notification")[0]
+        assert sid(note["account"]) == flow.alice_id
+        assert note["status"]["visibility"] == "direct"
+
+        flow.pub, flow.priv, flow.dm = pub, priv, dm
+
+    def test_05_notifications(self, flow):
+        a, b = flow.a, flow.b
+        eventually(lambda: notes_of(a, "follow", account=flow.bob_id), "A's follow notification from B")
+        # A's follow of B went through a request: B has no plain `follow` notification
+        # (B's `follow_request` notification was checked in step 3, before the
+        # authorization, which removes it in Mastodon).
+        assert notes_of(b, "follow") == []
+
+        mentions = b.notifications(types=["mention"], limit=40)
+        assert mentions, "B has mention notifications"
+        assert {n["type"] for n in mentions} == {"mention"}
+        # (Only the step-4 mention is required: the step-2 one came from an account
+        # B did not follow yet, which Mastodon >= 4.3 may file as a notification request.)
+        assert sid(flow.dm) in {sid(n["status"]) for n in mentions}
+
+        others = b.notifications(exclude_types=["mention"], limit=40)
+        assert all(n["type"] != "mention" for n in others)
+
+        one = b.notifications(id=mentions[0])
+        assert sid(one) == sid(mentions[0])
+        assert one["type"] == "mention"
+
+    def test_06_favourite_reblog_bookmark(self, flow):
+        a, b, post = flow.a, flow.b, flow.pub
+
+        fav = b.status_favourite(post)
+        assert fav["favourited"] is True
+        assert fav["favourites_count"] == 1
+        eventually(
+            lambda: notes_of(a, "favourite", status=post, account=flow.bob_id), "A's favourite notification"
+        )
+        assert ids(a.status_favourited_by(post)) == [flow.bob_id]
+
+        boost = b.status_reblog(post)
+        assert boost["reblog"] is not None and sid(boost["reblog"]) == sid(post)
+        assert boost["reblog"]["reblogged"] is True
+        eventually(lambda: notes_of(a, "reblog", status=post, account=flow.bob_id), "A's reblog notification")
+        assert ids(a.status_reblogged_by(post)) == [flow.bob_id]
+        counts = a.status(post)
+        assert counts["favourites_count"] == 1 and counts["reblogs_count"] == 1
+
+        marked = b.status_bookmark(post)
+        assert marked["bookmarked"] is True
+        assert sid(post) in ids(b.bookmarks())
+        unmarked = b.status_unbookmark(post)
+        assert unmarked["bookmarked"] is False
+        assert sid(post) not in ids(b.bookmarks())
+
+    def test_07_lists(self, flow):
+        a, b, tag = flow.a, flow.b, flow.tag
+        lst = b.list_create("Alice only")
+        assert lst["title"] == "Alice only"
+        assert sid(lst) in ids(b.lists())
+
+        b.list_accounts_add(lst, [flow.alice_id])
+        assert ids(b.list_accounts(lst)) == [flow.alice_id]
+
+        post = a.status_post(f"for the list {tag}", visibility="public")
+        eventually(lambda: sid(post) in ids(b.timeline_list(lst)), "A's post in B's list timeline")
+        listed = b.timeline_list(lst)
+        assert all(s["account"]["username"] == "alice" for s in listed)
+
+        renamed = b.list_update(lst, "Alice, renamed")
+        assert renamed["title"] == "Alice, renamed"
+        assert b.list(lst)["title"] == "Alice, renamed"
+
+        b.list_delete(lst)
+        assert sid(lst) not in ids(b.lists())
+        with pytest.raises(MastodonNotFoundError):
+            b.list(lst)
+
+    def test_08_edit_status(self, flow):
+        a, b, post, tag = flow.a, flow.b, flow.pub, flow.tag
+        new_text = f"edited public post {tag}"
+        edited = a.status_update(post, new_text)
+        assert sid(edited) == sid(post)
+        assert "edited public post" in plain(edited)
+        assert edited["edited_at"] is not None
+
+        history = a.status_history(post)
+        assert len(history) == 2, [plain(h) for h in history]
+        assert "public after the follow" in plain(history[0])
+        assert "edited public post" in plain(history[1])
+
+        source = a.status_source(post)
+        assert sid(source) == sid(post)
+        assert source["text"] == new_text
+
+        assert "edited public post" in plain(b.status(post))
+        # B reblogged it (step 6), so B is told about the edit.
+        eventually(lambda: notes_of(b, "update", status=post), "B's update notification")
+
+    def test_09_delete_status(self, flow):
+        a, b, victim = flow.a, flow.b, flow.unlisted
+        deleted = a.status_delete(victim)
+        assert sid(deleted) == sid(victim)
+        with pytest.raises(MastodonNotFoundError):
+            a.status(victim)
+        with pytest.raises(MastodonNotFoundError):
+            b.status(victim)
+        assert sid(victim) not in ids(a.account_statuses(flow.alice_id, limit=40))
+
+    def test_10a_streaming_mastodon_py_websocket(self, flow):
+        """Mastodon.py 2.x WebSocket streaming: one connection to /api/v1/streaming
+        (token in the Authorization header), then {"type":"subscribe","stream":"user"}."""
+        a, b, tag = flow.a, flow.b, flow.tag
+        listener = Collector()
+        handle = b.stream_open_websocket(listener, timeout=60)
+        try:
+            b.stream_user(listener, websocket_handle=handle)
+            time.sleep(1.0)  # the protocol has no subscription acknowledgement
+            post = a.status_post(f"streamed over the websocket {tag}", visibility="public")
+            deadline = time.monotonic() + EVENT_TIMEOUT
+            got = None
+            while got is None:
+                remaining = deadline - time.monotonic()
+                assert remaining > 0, f"no `update` event for {sid(post)} within {EVENT_TIMEOUT:.0f}s; errors: {listener.errors}"
+                try:
+                    status = listener.updates.get(timeout=remaining)
+                except queue.Empty:
+                    continue
+                if sid(status) == sid(post):
+                    got = status
+            assert got["account"]["username"] == "alice"
+            assert "streamed over the websocket" in plain(got)
+            assert listener.errors == []
+        finally:
+            handle.close()
+
+    def test_10b_streaming_raw_websocket_query_params(self, flow):
+        """The browser-style form: ws://HOST/api/v1/streaming?access_token=…&stream=user."""
+        a, tag = flow.a, flow.tag
+        url = f"{flow.server.ws_url}/api/v1/streaming?access_token={flow.token_b}&stream=user"
+        ws = websocket.create_connection(url, timeout=EVENT_TIMEOUT)
+        try:
+            time.sleep(0.5)
+            post = a.status_post(f"streamed to a raw websocket {tag}", visibility="public")
+            deadline = time.monotonic() + EVENT_TIMEOUT
+            while True:
+                assert time.monotonic() < deadline, f"no `update` event for {sid(post)}"
+                try:
+                    raw = ws.recv()
+                except websocket.WebSocketTimeoutException:
+                    pytest.fail(f"no `update` event for {sid(post)} within {EVENT_TIMEOUT:.0f}s")
+                if not raw:
+                    continue
+                message = json.loads(raw)
+                if message.get("event") != "update":
+                    continue
+                assert message.get("stream") == ["user"], message
+                assert isinstance(message["payload"], str), "payload is a JSON-encoded string"
+                payload = json.loads(message["payload"])
+                if str(payload["id"]) == sid(post):
+                    assert payload["account"]["username"] == "alice"
+                    break
+        finally:
+            ws.close()
+
+    def test_11_privacy_for_non_followers(self, flow):
+        c, tag = flow.c, flow.tag
+        hidden = [flow.private, flow.direct, flow.priv, flow.dm]
+        hidden_ids = set(ids(hidden))
+
+        for status in hidden:
+            with pytest.raises(MastodonNotFoundError):
+                c.status(status)
+            anon = requests.get(f"{flow.base}/api/v1/statuses/{sid(status)}", timeout=REQUEST_TIMEOUT)
+            assert anon.status_code in (401, 403, 404), anon.text
+        # The public post stays visible.
+        assert sid(c.status(flow.public)) == sid(flow.public)
+
+        seen = ids(c.account_statuses(flow.alice_id, limit=40))
+        assert sid(flow.public) in seen
+        assert hidden_ids.isdisjoint(seen), "C sees none of A's private or direct posts on her profile"
+
+        assert hidden_ids.isdisjoint(ids(c.timeline_home(limit=40)))
+        assert hidden_ids.isdisjoint(ids(c.timeline_public(limit=40)))
+
+        found = c.search_v2(tag)
+        assert hidden_ids.isdisjoint(ids(found["statuses"])), "search never leaks private or direct posts"
+        accounts = c.search_v2("alice", result_type="accounts")["accounts"]
+        assert flow.alice_id in ids(accounts)
