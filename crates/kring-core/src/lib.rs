@@ -1,3 +1,13 @@
 //! Kring's domain: the types and rules every door and backend share, with no I/O.
+pub mod audience;
+pub mod error;
+pub mod id;
+pub mod model;
+pub mod scopes;
 pub mod text;
+pub mod time;
 pub mod username;
+
+pub use audience::{Audience, Grant, Visibility};
+pub use error::{Error, Result};
+pub use id::Id;

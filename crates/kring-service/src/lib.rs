@@ -1,1 +1,101 @@
+//! Kring's service layer: every action is defined once here, as a function taking the acting
+//! account and a typed request, returning domain records. The Mastodon API, the web interface,
+//! the ActivityPub inbox and the CLI only translate to and from these calls.
+pub mod accounts;
+pub mod auth;
+pub mod events;
+pub mod filters;
+pub mod instance;
+pub mod keys;
+pub mod jobs;
+pub mod lists;
+pub mod notifications;
+pub mod relationships;
+pub mod search;
+pub mod statuses;
+pub mod timelines;
+pub mod views;
 
+use std::sync::Arc;
+
+pub use kring_core::{Error, Id, Result};
+pub use kring_store::Store;
+
+use kring_core::model::{Account, Registrations, User};
+
+/// Settings the service layer needs (the binary reads them from flags, environment and file).
+#[derive(Debug, Clone)]
+pub struct ServiceConfig {
+    /// The server's domain as it appears in handles and URLs, with a port if not default.
+    pub domain: String,
+    /// `https`, or `http` for loopback/test domains.
+    pub scheme: String,
+    pub registrations: Registrations,
+    pub max_status_chars: usize,
+    pub title: String,
+    pub description: String,
+    pub contact_email: String,
+    /// Set when an SMTP server is configured: then new accounts must confirm their email.
+    pub email_confirmation: bool,
+}
+
+impl ServiceConfig {
+    pub fn base_url(&self) -> String {
+        format!("{}://{}", self.scheme, self.domain)
+    }
+
+    pub fn for_tests(domain: &str) -> ServiceConfig {
+        ServiceConfig {
+            domain: domain.to_string(),
+            scheme: "http".into(),
+            registrations: Registrations::Open,
+            max_status_chars: 5000,
+            title: "Kring".into(),
+            description: "A Kring server".into(),
+            contact_email: String::new(),
+            email_confirmation: false,
+        }
+    }
+}
+
+/// The service: the store, the settings, and the live event bus. Cheap to clone.
+#[derive(Clone)]
+pub struct Kring {
+    pub store: Store,
+    pub config: Arc<ServiceConfig>,
+    pub events: events::Events,
+}
+
+impl Kring {
+    pub fn new(store: Store, config: ServiceConfig) -> Kring {
+        Kring {
+            store,
+            config: Arc::new(config),
+            events: events::Events::new(),
+        }
+    }
+}
+
+/// The signed-in person acting: a local account and its user record.
+#[derive(Debug, Clone)]
+pub struct Actor {
+    pub account: Account,
+    pub user: User,
+}
+
+impl Actor {
+    pub fn id(&self) -> Id {
+        self.account.id
+    }
+    pub fn is_staff(&self) -> bool {
+        self.user.role >= kring_core::model::Role::Moderator
+    }
+    pub fn is_admin(&self) -> bool {
+        self.user.role == kring_core::model::Role::Admin
+    }
+}
+
+/// The id of an optional actor, for read paths open to signed-out visitors.
+pub fn viewer_id(actor: Option<&Actor>) -> Option<Id> {
+    actor.map(Actor::id)
+}

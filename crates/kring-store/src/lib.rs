@@ -1,1 +1,179 @@
+//! Kring's storage. One `Store` over SQLite (embedded default) or PostgreSQL, speaking one SQL
+//! dialect through sqlx's `Any` driver; the few statements that differ branch on [`Backend`]
+//! inside this crate and nowhere else.
+mod accounts;
+mod feeds;
+mod jobs;
+mod lists;
+mod notifications;
+mod oauth;
+mod relationships;
+mod rows;
+mod settings;
+mod sql;
+mod statuses;
 
+pub use jobs::Job;
+pub use oauth::{AuthCode, NewToken};
+pub use rows::{NewAccount, NewStatus, NewUser};
+pub use accounts::{PreferencesUpdate, ProfileUpdate};
+pub use feeds::FEED_CAP;
+pub use relationships::{Edge, FollowOptions};
+pub use settings::Rule;
+pub use statuses::{AccountStatusesFilter, Locality, Mark, StatusFlags};
+
+use std::sync::Arc;
+use std::time::Duration;
+
+use kring_core::Error;
+use sqlx::any::{AnyPoolOptions, install_default_drivers};
+use sqlx::{Any, AnyPool, Transaction};
+use tokio::sync::{Mutex, OwnedMutexGuard};
+
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub enum Backend {
+    Sqlite,
+    Postgres,
+}
+
+impl Backend {
+    pub fn from_url(url: &str) -> Result<Backend, Error> {
+        if url.starts_with("sqlite:") {
+            Ok(Backend::Sqlite)
+        } else if url.starts_with("postgres:") || url.starts_with("postgresql:") {
+            Ok(Backend::Postgres)
+        } else {
+            Err(Error::bad_request(
+                "database URL must start with sqlite: or postgres:",
+            ))
+        }
+    }
+}
+
+#[derive(Clone)]
+pub struct Store {
+    pool: AnyPool,
+    backend: Backend,
+    /// SQLite has one writer. Taking this lock before a write transaction turns "database is
+    /// locked" failures (a deferred transaction cannot upgrade while another writes) into a
+    /// short wait. PostgreSQL needs no such lock.
+    write_lock: Option<Arc<Mutex<()>>>,
+}
+
+pub(crate) fn db_err(e: sqlx::Error) -> Error {
+    match &e {
+        sqlx::Error::RowNotFound => Error::NotFound,
+        sqlx::Error::Database(d) if d.is_unique_violation() => {
+            Error::Conflict("already exists".into())
+        }
+        _ => Error::Internal(format!("database: {e}")),
+    }
+}
+
+/// A write transaction. Mutations live on `Tx`, so that one action's writes commit together.
+pub struct Tx {
+    pub(crate) tx: Transaction<'static, Any>,
+    pub(crate) backend: Backend,
+    _guard: Option<OwnedMutexGuard<()>>,
+}
+
+impl Tx {
+    pub async fn commit(self) -> Result<(), Error> {
+        self.tx.commit().await.map_err(db_err)
+    }
+    pub fn backend(&self) -> Backend {
+        self.backend
+    }
+}
+
+impl Store {
+    /// Connect without migrating. `max_connections` bounds the pool (readers on SQLite).
+    pub async fn connect(url: &str, max_connections: u32) -> Result<Store, Error> {
+        install_default_drivers();
+        let backend = Backend::from_url(url)?;
+        let mut opts = AnyPoolOptions::new()
+            .max_connections(max_connections.max(1))
+            .acquire_timeout(Duration::from_secs(30));
+        if backend == Backend::Sqlite {
+            opts = opts.after_connect(|conn, _| {
+                Box::pin(async move {
+                    // WAL lets readers run beside the writer; NORMAL is durable in WAL mode
+                    // except for the last transactions on power loss, as Mastodon-class
+                    // servers accept.
+                    sqlx::raw_sql(
+                        "PRAGMA journal_mode = WAL; PRAGMA synchronous = NORMAL; \
+                         PRAGMA foreign_keys = ON; PRAGMA busy_timeout = 10000; \
+                         PRAGMA cache_size = -16000;",
+                    )
+                    .execute(conn)
+                    .await?;
+                    Ok(())
+                })
+            });
+        }
+        let url = if backend == Backend::Sqlite && !url.contains("mode=") {
+            // Create the file on first run.
+            if url.contains('?') {
+                format!("{url}&mode=rwc")
+            } else {
+                format!("{url}?mode=rwc")
+            }
+        } else {
+            url.to_string()
+        };
+        let pool = opts.connect(&url).await.map_err(db_err)?;
+        Ok(Store {
+            pool,
+            backend,
+            write_lock: (backend == Backend::Sqlite).then(|| Arc::new(Mutex::new(()))),
+        })
+    }
+
+    /// Apply the versioned, forward-only migrations of this backend. On PostgreSQL sqlx takes
+    /// an advisory lock, so several processes starting at once migrate once.
+    pub async fn migrate(&self) -> Result<(), Error> {
+        let mut conn = self.pool.acquire().await.map_err(db_err)?;
+        let migrator = match self.backend {
+            Backend::Sqlite => sqlx::migrate!("./migrations/sqlite"),
+            Backend::Postgres => sqlx::migrate!("./migrations/postgres"),
+        };
+        migrator
+            .run(&mut *conn)
+            .await
+            .map_err(|e| Error::Internal(format!("migration failed: {e}")))
+    }
+
+    pub fn backend(&self) -> Backend {
+        self.backend
+    }
+
+    pub(crate) fn pool(&self) -> &AnyPool {
+        &self.pool
+    }
+
+    pub async fn begin(&self) -> Result<Tx, Error> {
+        let guard = match &self.write_lock {
+            Some(lock) => Some(lock.clone().lock_owned().await),
+            None => None,
+        };
+        let tx = self.pool.begin().await.map_err(db_err)?;
+        Ok(Tx {
+            tx,
+            backend: self.backend,
+            _guard: guard,
+        })
+    }
+
+    pub async fn close(&self) {
+        self.pool.close().await;
+    }
+
+    /// A cheap round trip, for health checks.
+    pub async fn ping(&self) -> Result<(), Error> {
+        sqlx::query("SELECT 1")
+            .execute(&self.pool)
+            .await
+            .map(|_| ())
+            .map_err(db_err)
+    }
+}

@@ -1,0 +1,313 @@
+//! Domain records, as the service layer hands them to the doors. Doors convert these to their own
+//! formats (Mastodon JSON, HTML, ActivityStreams); nothing here knows about any of them.
+use serde::{Deserialize, Serialize};
+
+use crate::time::Micros;
+use crate::{Id, Visibility};
+
+#[derive(Debug, Clone, Serialize, Deserialize, PartialEq, Eq)]
+pub struct ProfileField {
+    pub name: String,
+    pub value: String,
+    #[serde(default)]
+    pub verified_at: Option<Micros>,
+}
+
+#[derive(Debug, Clone)]
+pub struct Account {
+    pub id: Id,
+    pub username: String,
+    /// `None` for local accounts.
+    pub domain: Option<String>,
+    pub display_name: String,
+    /// Local accounts: the text the user wrote; remote: the sanitised HTML as text.
+    pub note: String,
+    pub note_html: String,
+    pub fields: Vec<ProfileField>,
+    pub bot: bool,
+    pub locked: bool,
+    pub discoverable: bool,
+    pub indexable: bool,
+    pub hide_collections: bool,
+    pub avatar_url: Option<String>,
+    pub header_url: Option<String>,
+    pub uri: String,
+    pub url: String,
+    pub inbox_url: String,
+    pub shared_inbox_url: Option<String>,
+    pub followers_url: String,
+    pub public_key_pem: String,
+    pub also_known_as: Vec<String>,
+    pub moved_to_id: Option<Id>,
+    pub followers_count: i64,
+    pub following_count: i64,
+    pub statuses_count: i64,
+    pub last_status_at: Option<Micros>,
+    pub suspended_at: Option<Micros>,
+    pub created_at: Micros,
+    pub updated_at: Micros,
+}
+
+impl Account {
+    pub fn is_local(&self) -> bool {
+        self.domain.is_none()
+    }
+
+    /// `user` for local accounts, `user@domain` for remote ones (Mastodon's `acct`).
+    pub fn acct(&self) -> String {
+        match &self.domain {
+            None => self.username.clone(),
+            Some(d) => format!("{}@{}", self.username, d),
+        }
+    }
+}
+
+#[derive(Debug, Clone, Copy, PartialEq, Eq, PartialOrd, Ord, Serialize, Deserialize)]
+#[serde(rename_all = "lowercase")]
+pub enum Role {
+    User,
+    Moderator,
+    Admin,
+}
+
+impl Role {
+    pub fn as_str(self) -> &'static str {
+        match self {
+            Role::User => "user",
+            Role::Moderator => "moderator",
+            Role::Admin => "admin",
+        }
+    }
+    pub fn parse(s: &str) -> Option<Role> {
+        Some(match s {
+            "user" => Role::User,
+            "moderator" => Role::Moderator,
+            "admin" => Role::Admin,
+            _ => return None,
+        })
+    }
+}
+
+/// A local person's log-in and preferences. Remote accounts have no `User`.
+#[derive(Debug, Clone)]
+pub struct User {
+    pub account_id: Id,
+    pub email: String,
+    pub password_hash: String,
+    pub role: Role,
+    pub approved: bool,
+    pub confirmed: bool,
+    pub reason: Option<String>,
+    pub locale: String,
+    pub default_visibility: Visibility,
+    pub default_sensitive: bool,
+    pub default_language: Option<String>,
+    pub created_at: Micros,
+}
+
+#[derive(Debug, Clone)]
+pub struct Status {
+    pub id: Id,
+    pub account_id: Id,
+    pub uri: String,
+    pub url: String,
+    pub local: bool,
+    pub in_reply_to_id: Option<Id>,
+    pub in_reply_to_account_id: Option<Id>,
+    pub reblog_of_id: Option<Id>,
+    pub conversation_id: Id,
+    /// What the author wrote (local posts); empty for remote posts.
+    pub text: String,
+    pub content: String,
+    pub spoiler_text: String,
+    pub sensitive: bool,
+    pub language: Option<String>,
+    pub visibility: Visibility,
+    pub application_id: Option<Id>,
+    pub replies_count: i64,
+    pub reblogs_count: i64,
+    pub favourites_count: i64,
+    pub created_at: Micros,
+    pub edited_at: Option<Micros>,
+}
+
+#[derive(Debug, Clone)]
+pub struct StatusEdit {
+    pub id: Id,
+    pub status_id: Id,
+    pub content: String,
+    pub spoiler_text: String,
+    pub sensitive: bool,
+    pub created_at: Micros,
+}
+
+#[derive(Debug, Clone)]
+pub struct App {
+    pub id: Id,
+    pub name: String,
+    pub website: Option<String>,
+    pub redirect_uris: Vec<String>,
+    pub scopes: String,
+    pub client_id: String,
+    pub client_secret: String,
+    pub created_at: Micros,
+}
+
+#[derive(Debug, Clone)]
+pub struct Token {
+    pub id: Id,
+    pub app_id: Option<Id>,
+    pub account_id: Option<Id>,
+    pub scopes: String,
+    pub created_at: Micros,
+}
+
+#[derive(Debug, Clone, Copy, PartialEq, Eq, Hash, Serialize, Deserialize)]
+#[serde(rename_all = "snake_case")]
+pub enum NotificationType {
+    Follow,
+    FollowRequest,
+    Mention,
+    Favourite,
+    Reblog,
+    Update,
+    Status,
+}
+
+impl NotificationType {
+    pub const ALL: [NotificationType; 7] = [
+        NotificationType::Follow,
+        NotificationType::FollowRequest,
+        NotificationType::Mention,
+        NotificationType::Favourite,
+        NotificationType::Reblog,
+        NotificationType::Update,
+        NotificationType::Status,
+    ];
+    pub fn as_str(self) -> &'static str {
+        match self {
+            NotificationType::Follow => "follow",
+            NotificationType::FollowRequest => "follow_request",
+            NotificationType::Mention => "mention",
+            NotificationType::Favourite => "favourite",
+            NotificationType::Reblog => "reblog",
+            NotificationType::Update => "update",
+            NotificationType::Status => "status",
+        }
+    }
+    pub fn parse(s: &str) -> Option<NotificationType> {
+        NotificationType::ALL.into_iter().find(|t| t.as_str() == s)
+    }
+}
+
+#[derive(Debug, Clone)]
+pub struct Notification {
+    pub id: Id,
+    pub account_id: Id,
+    pub kind: NotificationType,
+    pub from_account_id: Id,
+    pub status_id: Option<Id>,
+    pub created_at: Micros,
+}
+
+#[derive(Debug, Clone, Default)]
+pub struct Relationship {
+    pub id: Id,
+    pub following: bool,
+    pub showing_reblogs: bool,
+    pub notifying: bool,
+    pub followed_by: bool,
+    pub blocking: bool,
+    pub blocked_by: bool,
+    pub muting: bool,
+    pub muting_notifications: bool,
+    pub requested: bool,
+    pub requested_by: bool,
+    pub endorsed: bool,
+    pub note: String,
+}
+
+#[derive(Debug, Clone)]
+pub struct List {
+    pub id: Id,
+    pub account_id: Id,
+    pub title: String,
+    pub replies_policy: String,
+    pub exclusive: bool,
+}
+
+#[derive(Debug, Clone)]
+pub struct Marker {
+    pub timeline: String,
+    pub last_read_id: Id,
+    pub version: i64,
+    pub updated_at: Micros,
+}
+
+#[derive(Debug, Clone, Copy, PartialEq, Eq, Serialize, Deserialize)]
+#[serde(rename_all = "lowercase")]
+pub enum FilterAction {
+    Warn,
+    Hide,
+    Blur,
+}
+
+#[derive(Debug, Clone)]
+pub struct FilterKeyword {
+    pub id: Id,
+    pub keyword: String,
+    pub whole_word: bool,
+}
+
+#[derive(Debug, Clone)]
+pub struct FilterStatus {
+    pub id: Id,
+    pub status_id: Id,
+}
+
+#[derive(Debug, Clone)]
+pub struct Filter {
+    pub id: Id,
+    pub account_id: Id,
+    pub title: String,
+    /// home, notifications, public, thread, account
+    pub context: Vec<String>,
+    pub action: FilterAction,
+    pub expires_at: Option<Micros>,
+    pub keywords: Vec<FilterKeyword>,
+    pub statuses: Vec<FilterStatus>,
+}
+
+#[derive(Debug, Clone)]
+pub struct Tag {
+    pub id: Id,
+    pub name: String,
+}
+
+/// Sign-up policy of a server.
+#[derive(Debug, Clone, Copy, PartialEq, Eq, Serialize, Deserialize)]
+#[serde(rename_all = "lowercase")]
+pub enum Registrations {
+    Open,
+    Approval,
+    Closed,
+}
+
+/// Paging bounds as Mastodon clients send them. `min_id` pages forward from a point (oldest
+/// first, then reversed), `since_id` takes the newest after a point.
+#[derive(Debug, Clone, Copy, Default)]
+pub struct Page {
+    pub max_id: Option<Id>,
+    pub since_id: Option<Id>,
+    pub min_id: Option<Id>,
+    pub limit: usize,
+}
+
+impl Page {
+    pub fn newest(limit: usize) -> Page {
+        Page {
+            limit,
+            ..Page::default()
+        }
+    }
+}

@@ -1,0 +1,345 @@
+//! Accounts: sign-up, profiles, lookups and the admin actions on them.
+use kring_core::model::{Account, ProfileField, Registrations, Role, User};
+use kring_core::time::now_micros;
+use kring_core::{text, username};
+use kring_store::{NewAccount, NewUser, PreferencesUpdate, ProfileUpdate};
+
+use crate::auth::{IssuedToken, hash_password};
+use crate::{Actor, Error, Id, Kring, Result};
+
+pub const MAX_FIELDS: usize = 4;
+pub const MAX_NOTE_CHARS: usize = 500;
+pub const MAX_DISPLAY_NAME_CHARS: usize = 30;
+pub const MIN_PASSWORD_CHARS: usize = 8;
+
+/// A sign-up request from any door.
+#[derive(Debug, Clone)]
+pub struct Registration {
+    pub username: String,
+    pub email: String,
+    pub password: String,
+    pub agreement: bool,
+    pub locale: String,
+    pub reason: Option<String>,
+}
+
+/// How the account is created: by a person signing up (policy applies) or by an admin.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub enum Origin {
+    SignUp,
+    Admin { role: Role },
+}
+
+/// Profile edits as a client sends them; `None` leaves a field unchanged.
+#[derive(Debug, Clone, Default)]
+pub struct CredentialsUpdate {
+    pub display_name: Option<String>,
+    pub note: Option<String>,
+    pub fields: Option<Vec<(String, String)>>,
+    pub bot: Option<bool>,
+    pub locked: Option<bool>,
+    pub discoverable: Option<bool>,
+    pub indexable: Option<bool>,
+    pub hide_collections: Option<bool>,
+    pub privacy: Option<kring_core::Visibility>,
+    pub sensitive: Option<bool>,
+    pub language: Option<String>,
+}
+
+impl Kring {
+    pub fn local_uri(&self, username: &str) -> String {
+        format!("{}/users/{}", self.config.base_url(), username)
+    }
+
+    pub fn local_url(&self, username: &str) -> String {
+        format!("{}/@{}", self.config.base_url(), username)
+    }
+
+    /// Create a local account. Sign-ups follow the server's registration mode; admins
+    /// create approved, confirmed accounts and may use reserved names.
+    pub async fn create_account(&self, reg: Registration, origin: Origin) -> Result<Actor> {
+        let name = reg.username.trim().to_string();
+        let valid = match origin {
+            Origin::SignUp => username::validate_local(&name),
+            Origin::Admin { .. } => username::validate_local_allow_reserved(&name),
+        };
+        let mut errors: Vec<String> = Vec::new();
+        if let Err(e) = valid {
+            errors.push(format!("Username {e}"));
+        }
+        let email = reg.email.trim().to_string();
+        if !plausible_email(&email) {
+            errors.push("Email is invalid".into());
+        }
+        if reg.password.chars().count() < MIN_PASSWORD_CHARS {
+            errors.push(format!("Password is too short (minimum is {MIN_PASSWORD_CHARS} characters)"));
+        }
+        if reg.password.len() > 72 * 4 {
+            errors.push("Password is too long".into());
+        }
+        if origin == Origin::SignUp && !reg.agreement {
+            errors.push("Agreement must be accepted".into());
+        }
+        if errors.is_empty() {
+            if self.store.account_by_handle(&name, None).await?.is_some() {
+                errors.push("Username has already been taken".into());
+            }
+            if self.store.user_by_email(&email).await?.is_some() {
+                errors.push("Email has already been taken".into());
+            }
+        }
+        if !errors.is_empty() {
+            return Err(Error::validation(errors.join(", ")));
+        }
+        let (role, approved, confirmed) = match origin {
+            Origin::Admin { role } => (role, true, true),
+            Origin::SignUp => match self.config.registrations {
+                Registrations::Closed => return Err(Error::forbidden("Registrations are closed on this server")),
+                Registrations::Open => (Role::User, true, !self.config.email_confirmation),
+                Registrations::Approval => (Role::User, false, !self.config.email_confirmation),
+            },
+        };
+        let password_hash = hash_password(&reg.password).await?;
+        let id = Id::generate();
+        let base = self.config.base_url();
+        let keys = crate::keys::generate().await?;
+        let new = NewAccount {
+            id,
+            username: name.clone(),
+            domain: None,
+            display_name: String::new(),
+            note: String::new(),
+            note_html: String::new(),
+            fields: Vec::new(),
+            bot: false,
+            locked: false,
+            discoverable: true,
+            uri: self.local_uri(&name),
+            url: self.local_url(&name),
+            inbox_url: format!("{}/inbox", self.local_uri(&name)),
+            shared_inbox_url: Some(format!("{base}/inbox")),
+            followers_url: format!("{}/followers", self.local_uri(&name)),
+            public_key_pem: keys.public_pem,
+            private_key_pem: Some(keys.private_pem),
+            created_at: now_micros(),
+        };
+        let user = NewUser {
+            email,
+            password_hash,
+            role,
+            approved,
+            confirmed,
+            reason: reg.reason.filter(|r| !r.trim().is_empty()),
+            locale: if reg.locale.is_empty() { "en".into() } else { reg.locale },
+        };
+        let mut tx = self.store.begin().await?;
+        tx.insert_account(&new).await.map_err(|e| match e {
+            Error::Conflict(_) => Error::validation("Username has already been taken"),
+            e => e,
+        })?;
+        tx.insert_user(id, &user).await.map_err(|e| match e {
+            Error::Conflict(_) => Error::validation("Email has already been taken"),
+            e => e,
+        })?;
+        tx.commit().await?;
+        tracing::info!(account = %id, username = %name, approved, "account created");
+        self.actor(id).await
+    }
+
+    /// Sign up through an app and get a token at once (it works when no approval or
+    /// confirmation is pending).
+    pub async fn register(&self, app: &kring_core::model::App, reg: Registration, scope: Option<&str>) -> Result<(Actor, IssuedToken)> {
+        let actor = self.create_account(reg, Origin::SignUp).await?;
+        let token = self.issue_token(app, Some(actor.id()), scope).await?;
+        Ok((actor, token))
+    }
+
+    pub async fn account(&self, id: Id) -> Result<Account> {
+        match self.store.account(id).await? {
+            Some(a) if a.suspended_at.is_none() => Ok(a),
+            _ => Err(Error::NotFound),
+        }
+    }
+
+    /// Find by `user` or `user@domain` (our own domain counts as local).
+    pub async fn lookup(&self, acct: &str) -> Result<Account> {
+        let acct = acct.trim().trim_start_matches('@');
+        let (user, domain) = match acct.split_once('@') {
+            Some((u, d)) if d.eq_ignore_ascii_case(&self.config.domain) => (u, None),
+            Some((u, d)) => (u, Some(d)),
+            None => (acct, None),
+        };
+        match self.store.account_by_handle(user, domain).await? {
+            Some(a) if a.suspended_at.is_none() => Ok(a),
+            _ => Err(Error::NotFound),
+        }
+    }
+
+    pub async fn update_credentials(&self, actor: &Actor, u: CredentialsUpdate) -> Result<Account> {
+        let mut p = ProfileUpdate::default();
+        if let Some(name) = u.display_name {
+            if name.chars().count() > MAX_DISPLAY_NAME_CHARS {
+                return Err(Error::validation(format!("Display name is too long (maximum is {MAX_DISPLAY_NAME_CHARS} characters)")));
+            }
+            p.display_name = Some(name);
+        }
+        if let Some(note) = u.note {
+            if note.chars().count() > MAX_NOTE_CHARS {
+                return Err(Error::validation(format!("Note is too long (maximum is {MAX_NOTE_CHARS} characters)")));
+            }
+            let html = self.render_text(&note).await?.html;
+            p.note = Some((note, html));
+        }
+        if let Some(fields) = u.fields {
+            let fields: Vec<ProfileField> = fields
+                .into_iter()
+                .filter(|(n, v)| !(n.trim().is_empty() && v.trim().is_empty()))
+                .map(|(name, value)| ProfileField { name, value, verified_at: None })
+                .collect();
+            if fields.len() > MAX_FIELDS {
+                return Err(Error::validation(format!("Fields is too long (maximum is {MAX_FIELDS})")));
+            }
+            if fields.iter().any(|f| f.name.chars().count() > 255 || f.value.chars().count() > 255) {
+                return Err(Error::validation("Field is too long (maximum is 255 characters)"));
+            }
+            p.fields = Some(fields);
+        }
+        p.bot = u.bot;
+        p.locked = u.locked;
+        p.discoverable = u.discoverable;
+        p.indexable = u.indexable;
+        p.hide_collections = u.hide_collections;
+        let prefs = PreferencesUpdate {
+            default_visibility: u.privacy,
+            default_sensitive: u.sensitive,
+            default_language: u.language.map(|l| Some(l).filter(|l| !l.is_empty())),
+        };
+        let mut tx = self.store.begin().await?;
+        tx.update_profile(actor.id(), &p).await?;
+        tx.update_preferences(actor.id(), &prefs).await?;
+        tx.commit().await?;
+        self.account(actor.id()).await
+    }
+
+    pub async fn change_password(&self, actor: &Actor, current: &str, new: &str) -> Result<()> {
+        if !crate::auth::verify_password(current, &actor.user.password_hash).await {
+            return Err(Error::validation("Current password is invalid"));
+        }
+        if new.chars().count() < MIN_PASSWORD_CHARS {
+            return Err(Error::validation(format!("Password is too short (minimum is {MIN_PASSWORD_CHARS} characters)")));
+        }
+        let hash = hash_password(new).await?;
+        let mut tx = self.store.begin().await?;
+        tx.set_password_hash(actor.id(), &hash).await?;
+        tx.commit().await
+    }
+
+    // --- admin actions -------------------------------------------------------------------
+
+    fn require_staff(actor: Option<&Actor>) -> Result<()> {
+        match actor {
+            // The CLI acts with no actor: it runs with the server's own authority.
+            None => Ok(()),
+            Some(a) if a.is_staff() => Ok(()),
+            Some(_) => Err(Error::forbidden("This action is not allowed")),
+        }
+    }
+
+    pub async fn admin_users(&self, actor: Option<&Actor>, pending: bool) -> Result<Vec<(Account, User)>> {
+        Self::require_staff(actor)?;
+        self.store.users(pending, 1000).await
+    }
+
+    pub async fn admin_approve(&self, actor: Option<&Actor>, id: Id) -> Result<()> {
+        Self::require_staff(actor)?;
+        let mut tx = self.store.begin().await?;
+        let ok = tx.set_approved(id).await?;
+        tx.commit().await?;
+        if ok { Ok(()) } else { Err(Error::NotFound) }
+    }
+
+    pub async fn admin_suspend(&self, actor: Option<&Actor>, id: Id, suspended: bool) -> Result<()> {
+        Self::require_staff(actor)?;
+        if let Some(a) = actor
+            && a.id() == id
+        {
+            return Err(Error::forbidden("You cannot suspend yourself"));
+        }
+        let mut tx = self.store.begin().await?;
+        let ok = tx.set_suspended(id, suspended).await?;
+        tx.commit().await?;
+        if ok { Ok(()) } else { Err(Error::NotFound) }
+    }
+
+    pub async fn admin_set_role(&self, actor: Option<&Actor>, id: Id, role: Role) -> Result<()> {
+        if let Some(a) = actor
+            && !a.is_admin()
+        {
+            return Err(Error::forbidden("This action is not allowed"));
+        }
+        let mut tx = self.store.begin().await?;
+        let ok = tx.set_role(id, role).await?;
+        tx.commit().await?;
+        if ok { Ok(()) } else { Err(Error::NotFound) }
+    }
+
+    /// Render a local text (post or bio): mentions of known accounts become links, hashtags
+    /// link to the tag page.
+    pub async fn render_text(&self, input: &str) -> Result<RenderedText> {
+        let parsed = text::parse(input);
+        let mut resolved: Vec<(text::MentionRef, Account)> = Vec::new();
+        for m in &parsed.mentions {
+            let domain = m
+                .domain
+                .as_deref()
+                .filter(|d| !d.eq_ignore_ascii_case(&self.config.domain));
+            if let Some(a) = self.store.account_by_handle(&m.username, domain).await?
+                && a.suspended_at.is_none()
+            {
+                resolved.push((m.clone(), a));
+            }
+        }
+        let base = self.config.base_url();
+        let html = text::render(
+            input,
+            &|m| {
+                resolved.iter().find(|(r, _)| r == m).map(|(_, a)| text::MentionLink {
+                    url: a.url.clone(),
+                    username: a.username.clone(),
+                })
+            },
+            &|tag| format!("{base}/tags/{}", url_encode(tag)),
+        );
+        let mut tags: Vec<String> = parsed.tags.iter().filter_map(|t| text::normalize_tag(t)).collect();
+        tags.dedup();
+        Ok(RenderedText {
+            html,
+            mentions: resolved.into_iter().map(|(_, a)| a).collect(),
+            tags,
+        })
+    }
+}
+
+pub struct RenderedText {
+    pub html: String,
+    pub mentions: Vec<Account>,
+    pub tags: Vec<String>,
+}
+
+fn plausible_email(e: &str) -> bool {
+    match e.split_once('@') {
+        Some((local, domain)) => {
+            !local.is_empty()
+                && domain.contains('.')
+                && !domain.starts_with('.')
+                && !domain.ends_with('.')
+                && !e.chars().any(char::is_whitespace)
+                && e.len() <= 254
+        }
+        None => false,
+    }
+}
+
+fn url_encode(s: &str) -> String {
+    percent_encoding::utf8_percent_encode(s, percent_encoding::NON_ALPHANUMERIC).to_string()
+}

@@ -1,0 +1,102 @@
+//! Notifications: created inside the transaction of their cause, read and dismissed by their owner.
+use kring_core::model::{Notification, NotificationType, Page};
+use kring_core::time::now_micros;
+
+use crate::{Actor, Error, Id, Kring, Result};
+
+impl Kring {
+    /// Record a notification unless the recipient muted (with notifications) or blocked the
+    /// sender. Returns its id, to publish after commit.
+    pub(crate) async fn notify_in(
+        &self,
+        tx: &mut kring_store::Tx,
+        recipient: Id,
+        kind: NotificationType,
+        from: Id,
+        status: Option<Id>,
+    ) -> Result<Option<Id>> {
+        if recipient == from {
+            return Ok(None);
+        }
+        if self.store.blocks(recipient, from).await? {
+            return Ok(None);
+        }
+        if let Some(true) = self.store.mute(recipient, from).await? {
+            return Ok(None);
+        }
+        let n = Notification {
+            id: Id::generate(),
+            account_id: recipient,
+            kind,
+            from_account_id: from,
+            status_id: status,
+            created_at: now_micros(),
+        };
+        tx.insert_notification(&n).await?;
+        Ok(Some(n.id))
+    }
+
+    /// The actor's notifications. `types` empty means all; `exclude` removes types.
+    /// Notifications about statuses the actor may no longer see are dropped.
+    pub async fn notifications(
+        &self,
+        actor: &Actor,
+        types: &[NotificationType],
+        exclude: &[NotificationType],
+        from: Option<Id>,
+        page: &Page,
+    ) -> Result<Vec<Notification>> {
+        let mut wanted: Vec<NotificationType> = if types.is_empty() {
+            NotificationType::ALL.to_vec()
+        } else {
+            types.to_vec()
+        };
+        wanted.retain(|t| !exclude.contains(t));
+        if wanted.is_empty() {
+            return Ok(Vec::new());
+        }
+        let list = self.store.notifications(actor.id(), &wanted, from, page).await?;
+        self.visible_notifications(actor, list).await
+    }
+
+    async fn visible_notifications(&self, actor: &Actor, list: Vec<Notification>) -> Result<Vec<Notification>> {
+        let ids: Vec<Id> = list.iter().filter_map(|n| n.status_id).collect();
+        let visible = self.store.visible_ids(Some(actor.id()), &ids).await?;
+        Ok(list
+            .into_iter()
+            .filter(|n| n.status_id.is_none_or(|s| visible.contains(&s)))
+            .collect())
+    }
+
+    pub async fn notification(&self, actor: &Actor, id: Id) -> Result<Notification> {
+        let n = self.store.notification(actor.id(), id).await?.ok_or(Error::NotFound)?;
+        self.visible_notifications(actor, vec![n])
+            .await?
+            .pop()
+            .ok_or(Error::NotFound)
+    }
+
+    pub async fn dismiss_notification(&self, actor: &Actor, id: Id) -> Result<()> {
+        let mut tx = self.store.begin().await?;
+        let found = tx.dismiss_notification(actor.id(), id).await?;
+        tx.commit().await?;
+        if found { Ok(()) } else { Err(Error::NotFound) }
+    }
+
+    pub async fn clear_notifications(&self, actor: &Actor) -> Result<()> {
+        let mut tx = self.store.begin().await?;
+        tx.clear_notifications(actor.id()).await?;
+        tx.commit().await
+    }
+
+    pub async fn markers(&self, actor: &Actor) -> Result<Vec<kring_core::model::Marker>> {
+        self.store.markers(actor.id()).await
+    }
+
+    pub async fn set_marker(&self, actor: &Actor, timeline: &str, last_read: Id) -> Result<()> {
+        if timeline != "home" && timeline != "notifications" {
+            return Err(Error::validation("Timeline is not included in the list"));
+        }
+        self.store.set_marker(actor.id(), timeline, last_read).await
+    }
+}

@@ -1,0 +1,101 @@
+//! Search: accounts by handle or name, hashtags by prefix, and one's own posts by text.
+//! (Resolving remote handles and URLs comes with federation.)
+use kring_core::model::{Account, Status, Tag};
+
+use crate::{Actor, Kring, Result, viewer_id};
+
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub enum SearchType {
+    Accounts,
+    Hashtags,
+    Statuses,
+}
+
+#[derive(Debug, Clone)]
+pub struct SearchRequest {
+    pub q: String,
+    pub kind: Option<SearchType>,
+    pub following: bool,
+    pub account_id: Option<crate::Id>,
+    pub limit: i64,
+    pub offset: i64,
+}
+
+#[derive(Debug, Default)]
+pub struct SearchResults {
+    pub accounts: Vec<Account>,
+    pub statuses: Vec<Status>,
+    pub hashtags: Vec<Tag>,
+}
+
+impl Kring {
+    pub async fn search(&self, viewer: Option<&Actor>, req: SearchRequest) -> Result<SearchResults> {
+        let q = req.q.trim();
+        let mut out = SearchResults::default();
+        if q.is_empty() {
+            return Ok(out);
+        }
+        let limit = req.limit.clamp(1, 40);
+        let offset = req.offset.max(0);
+        let want = |t: SearchType| req.kind.is_none_or(|k| k == t);
+        // Signed-out visitors may not page through search (as Mastodon).
+        let offset = if viewer.is_none() { 0 } else { offset };
+        if want(SearchType::Accounts) {
+            out.accounts = self.search_accounts(viewer, q, req.following, limit, offset).await?;
+        }
+        if want(SearchType::Hashtags) {
+            let name = q.trim_start_matches('#');
+            if let Some(n) = kring_core::text::normalize_tag(name) {
+                out.hashtags = self.store.search_tags(&n, limit).await?;
+            }
+        }
+        if want(SearchType::Statuses)
+            && let Some(v) = viewer
+        {
+            // Full-text search covers one's own posts; a local post URL finds that post.
+            if let Some(s) = self.status_by_url(viewer, q).await? {
+                out.statuses.push(s);
+            } else if req.account_id.is_none_or(|a| a == v.id()) {
+                out.statuses = self.store.search_own_statuses(v.id(), q, limit, offset).await?;
+            }
+        }
+        Ok(out)
+    }
+
+    pub async fn search_accounts(&self, viewer: Option<&Actor>, q: &str, following: bool, limit: i64, offset: i64) -> Result<Vec<Account>> {
+        let q = q.trim().trim_start_matches('@');
+        let (name, domain) = match q.split_once('@') {
+            Some((u, d)) if d.eq_ignore_ascii_case(&self.config.domain) => (u, Some("")),
+            Some((u, d)) => (u, Some(d)),
+            None => (q, None),
+        };
+        let following_of = if following { viewer_id(viewer) } else { None };
+        let mut found = self
+            .store
+            .search_accounts(name, domain, following_of, limit, offset)
+            .await?;
+        // An exact handle match comes first.
+        if let Some(pos) = found.iter().position(|a| a.username.eq_ignore_ascii_case(name)) {
+            let exact = found.remove(pos);
+            found.insert(0, exact);
+        }
+        Ok(found)
+    }
+
+    async fn status_by_url(&self, viewer: Option<&Actor>, q: &str) -> Result<Option<Status>> {
+        if !q.starts_with("http://") && !q.starts_with("https://") {
+            return Ok(None);
+        }
+        let Some(s) = self.store.status_by_uri(q).await? else {
+            // Local post URLs look like {base}/@user/{id}.
+            let id = q.rsplit('/').next().and_then(|i| i.parse::<crate::Id>().ok());
+            return match id {
+                Some(id) if q.starts_with(&self.config.base_url()) => {
+                    Ok(self.store.visible_status(viewer_id(viewer), id).await?)
+                }
+                _ => Ok(None),
+            };
+        };
+        Ok(self.store.visible_status(viewer_id(viewer), s.id).await?)
+    }
+}

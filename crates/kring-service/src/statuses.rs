@@ -1,0 +1,462 @@
+//! Posting and everything done to a status. Each action commits in one transaction: the status,
+//! its audience, the home-feed entries of local readers, notifications and (with federation)
+//! delivery jobs; live events are published after the commit.
+use kring_core::model::{Account, NotificationType, Status, StatusEdit};
+use kring_core::time::now_micros;
+use kring_core::{Audience, Visibility};
+use kring_store::{Mark, NewStatus};
+
+use crate::events::{EventKind, Stream};
+use crate::{Actor, Error, Id, Kring, Result, viewer_id};
+
+/// A new post as any door submits it.
+#[derive(Debug, Clone, Default)]
+pub struct PostRequest {
+    pub text: String,
+    pub in_reply_to_id: Option<Id>,
+    pub sensitive: Option<bool>,
+    pub spoiler_text: String,
+    pub visibility: Option<Visibility>,
+    pub language: Option<String>,
+    pub application_id: Option<Id>,
+    pub idempotency_key: Option<String>,
+}
+
+#[derive(Debug, Clone, Default)]
+pub struct EditRequest {
+    pub text: String,
+    pub spoiler_text: Option<String>,
+    pub sensitive: Option<bool>,
+    pub language: Option<String>,
+}
+
+impl Kring {
+    pub async fn post(&self, actor: &Actor, req: PostRequest) -> Result<Status> {
+        if let Some(key) = &req.idempotency_key
+            && let Some(id) = self.store.idempotent_status(actor.id(), key).await?
+            && let Some(s) = self.store.status(id).await?
+        {
+            return Ok(s);
+        }
+        let text = req.text.trim_end().to_string();
+        if text.trim().is_empty() {
+            return Err(Error::validation("Text can't be blank"));
+        }
+        let length = text.chars().count() + req.spoiler_text.chars().count();
+        if length > self.config.max_status_chars {
+            return Err(Error::validation(format!(
+                "Text character limit of {} exceeded",
+                self.config.max_status_chars
+            )));
+        }
+        let language = normalize_language(req.language.as_deref())?;
+        let parent = match req.in_reply_to_id {
+            Some(id) => Some(
+                self.store
+                    .visible_status(Some(actor.id()), id)
+                    .await?
+                    .filter(|p| p.reblog_of_id.is_none())
+                    .ok_or_else(|| Error::validation("The post you are trying to reply to does not exist"))?,
+            ),
+            None => None,
+        };
+        let rendered = self.render_text(&text).await?;
+        let visibility = req.visibility.unwrap_or(actor.user.default_visibility);
+        let mut mentioned: Vec<Id> = rendered.mentions.iter().map(|a| a.id).collect();
+        mentioned.retain(|&id| id != actor.id());
+        // Blocked by someone we mention: they are not addressed (Mastodon silently drops them).
+        let mut addressed = Vec::new();
+        for id in mentioned {
+            if !self.store.blocks(id, actor.id()).await? {
+                addressed.push(id);
+            }
+        }
+        let audience = Audience::for_visibility(visibility, actor.id(), &addressed);
+        let id = Id::generate();
+        let new = NewStatus {
+            id,
+            account_id: actor.id(),
+            uri: format!("{}/statuses/{}", self.local_uri(&actor.account.username), id),
+            url: format!("{}/{}", self.local_url(&actor.account.username), id),
+            local: true,
+            in_reply_to_id: parent.as_ref().map(|p| p.id),
+            in_reply_to_account_id: parent.as_ref().map(|p| p.account_id),
+            reblog_of_id: None,
+            conversation_id: parent.as_ref().map(|p| p.conversation_id).unwrap_or(id),
+            text,
+            content: rendered.html,
+            spoiler_text: req.spoiler_text.trim().to_string(),
+            sensitive: req.sensitive.unwrap_or(actor.user.default_sensitive) || !req.spoiler_text.trim().is_empty(),
+            language,
+            visibility,
+            audience: audience.clone(),
+            application_id: req.application_id,
+            mentions: addressed.clone(),
+            tags: rendered.tags.clone(),
+            created_at: now_micros(),
+        };
+        let mut tx = self.store.begin().await?;
+        tx.insert_status(&new).await?;
+        // Home feeds: the author, followers in the audience, and local accounts addressed.
+        tx.fan_out_to(id, actor.id(), &[actor.id()]).await?;
+        if audience.includes_followers_of(actor.id()) {
+            let reply_to_other = parent
+                .as_ref()
+                .map(|p| p.account_id)
+                .filter(|&a| a != actor.id());
+            tx.fan_out_to_followers(id, actor.id(), false, reply_to_other).await?;
+        }
+        tx.fan_out_to(id, actor.id(), &addressed).await?;
+        let mut notified = Vec::new();
+        for &m in &addressed {
+            if self.store.user(m).await?.is_some() {
+                if let Some(n) = self.notify_in(&mut tx, m, NotificationType::Mention, actor.id(), Some(id)).await? {
+                    notified.push((m, n));
+                }
+            }
+        }
+        if let Some(key) = &req.idempotency_key {
+            tx.insert_idempotency(actor.id(), key, id).await?;
+        }
+        tx.commit().await?;
+        let status = self.store.status(id).await?.ok_or(Error::NotFound)?;
+        self.publish_new_status(&status, &new.tags, &audience).await?;
+        for (m, n) in notified {
+            self.events.publish(EventKind::Notification(n), vec![Stream::User(m)]);
+        }
+        self.notify_subscribers(&status, actor).await?;
+        Ok(status)
+    }
+
+    /// Tell streaming clients about a new status or boost.
+    async fn publish_new_status(&self, status: &Status, tags: &[String], audience: &Audience) -> Result<()> {
+        let mut streams: Vec<Stream> = self
+            .feed_recipients(status.id)
+            .await?
+            .into_iter()
+            .map(Stream::User)
+            .collect();
+        if audience.listed && status.reblog_of_id.is_none() {
+            streams.push(Stream::Public { local: status.local, remote: !status.local });
+            for tag in tags {
+                streams.push(Stream::Hashtag { tag: tag.to_lowercase(), local: status.local });
+            }
+        }
+        for list in self.store.lists_containing(status.account_id).await? {
+            streams.push(Stream::List(list.id));
+        }
+        self.events.publish(EventKind::Update(status.id), streams);
+        Ok(())
+    }
+
+    async fn feed_recipients(&self, entry: Id) -> Result<Vec<Id>> {
+        self.store.feed_recipients(entry).await
+    }
+
+    /// `status` notifications for followers who asked to be notified of this account's posts.
+    async fn notify_subscribers(&self, status: &Status, actor: &Actor) -> Result<()> {
+        if status.reblog_of_id.is_some() || status.in_reply_to_id.is_some() {
+            return Ok(());
+        }
+        let subscribers = self.store.notify_subscribers(actor.id()).await?;
+        if subscribers.is_empty() {
+            return Ok(());
+        }
+        let visible = |_: Id| true;
+        let mut tx = self.store.begin().await?;
+        let mut sent = Vec::new();
+        for s in subscribers {
+            if visible(s)
+                && self.store.visible_status(Some(s), status.id).await?.is_some()
+                && let Some(n) = self.notify_in(&mut tx, s, NotificationType::Status, actor.id(), Some(status.id)).await?
+            {
+                sent.push((s, n));
+            }
+        }
+        tx.commit().await?;
+        for (s, n) in sent {
+            self.events.publish(EventKind::Notification(n), vec![Stream::User(s)]);
+        }
+        Ok(())
+    }
+
+    /// A status the viewer may see, or NotFound (never "forbidden": that would reveal it exists).
+    pub async fn status(&self, viewer: Option<&Actor>, id: Id) -> Result<Status> {
+        self.store
+            .visible_status(viewer_id(viewer), id)
+            .await?
+            .ok_or(Error::NotFound)
+    }
+
+    /// Own status, for edit/delete/pin.
+    async fn own_status(&self, actor: &Actor, id: Id) -> Result<Status> {
+        let s = self.store.status(id).await?.ok_or(Error::NotFound)?;
+        if s.account_id != actor.id() {
+            // Someone else's post: hide whether it exists unless the actor can see it.
+            return match self.store.visible_status(Some(actor.id()), id).await? {
+                Some(_) => Err(Error::forbidden("This action is not allowed")),
+                None => Err(Error::NotFound),
+            };
+        }
+        Ok(s)
+    }
+
+    pub async fn edit(&self, actor: &Actor, id: Id, req: EditRequest) -> Result<Status> {
+        let before = self.own_status(actor, id).await?;
+        if before.reblog_of_id.is_some() {
+            return Err(Error::NotFound);
+        }
+        let text = req.text.trim_end().to_string();
+        if text.trim().is_empty() {
+            return Err(Error::validation("Text can't be blank"));
+        }
+        let spoiler = req.spoiler_text.map(|s| s.trim().to_string()).unwrap_or_else(|| before.spoiler_text.clone());
+        if text.chars().count() + spoiler.chars().count() > self.config.max_status_chars {
+            return Err(Error::validation(format!(
+                "Text character limit of {} exceeded",
+                self.config.max_status_chars
+            )));
+        }
+        let language = match req.language {
+            Some(l) => normalize_language(Some(&l))?,
+            None => before.language.clone(),
+        };
+        let rendered = self.render_text(&text).await?;
+        let sensitive = req.sensitive.unwrap_or(before.sensitive) || !spoiler.is_empty();
+        let mut tx = self.store.begin().await?;
+        tx.edit_status(&before, &text, &rendered.html, &spoiler, sensitive, language.as_deref())
+            .await?;
+        // Mentions keep addressing the accounts the audience was built for; new mentions in
+        // an edit do not widen who may read it (as Mastodon).
+        let old_mentions: Vec<Id> = self.store.mentions_of(&[id]).await?.into_iter().map(|(_, a)| a).collect();
+        let new_mentions: Vec<Id> = rendered
+            .mentions
+            .iter()
+            .map(|a| a.id)
+            .filter(|m| old_mentions.contains(m))
+            .collect();
+        tx.set_mentions_and_tags(id, &new_mentions, &rendered.tags).await?;
+        // Those who boosted it hear about the edit.
+        let boosters = self.store.status_actors(id, true, &kring_core::model::Page::newest(1000)).await?;
+        let mut notified = Vec::new();
+        for (_, b) in boosters {
+            if b.is_local()
+                && let Some(n) = self.notify_in(&mut tx, b.id, NotificationType::Update, actor.id(), Some(id)).await?
+            {
+                notified.push((b.id, n));
+            }
+        }
+        tx.commit().await?;
+        let status = self.store.status(id).await?.ok_or(Error::NotFound)?;
+        let mut streams: Vec<Stream> = self.feed_recipients(id).await?.into_iter().map(Stream::User).collect();
+        if before.visibility == Visibility::Public {
+            streams.push(Stream::Public { local: true, remote: false });
+        }
+        self.events.publish(EventKind::StatusUpdate(id), streams);
+        for (b, n) in notified {
+            self.events.publish(EventKind::Notification(n), vec![Stream::User(b)]);
+        }
+        Ok(status)
+    }
+
+    /// Delete one's own status. Returns it (clients use its text to "delete and redraft").
+    pub async fn delete(&self, actor: &Actor, id: Id) -> Result<Status> {
+        let s = self.own_status(actor, id).await?;
+        let mut recipients = self.feed_recipients(id).await?;
+        let mut tx = self.store.begin().await?;
+        let boosts = tx.delete_status(&s).await?;
+        tx.commit().await?;
+        for b in boosts {
+            recipients.extend(self.feed_recipients(b).await.unwrap_or_default());
+            self.events.publish(EventKind::Delete(b), vec![Stream::Public { local: true, remote: true }]);
+        }
+        let mut streams: Vec<Stream> = recipients.into_iter().map(Stream::User).collect();
+        streams.push(Stream::Public { local: true, remote: true });
+        self.events.publish(EventKind::Delete(id), streams);
+        Ok(s)
+    }
+
+    pub async fn history(&self, viewer: Option<&Actor>, id: Id) -> Result<(Status, Vec<StatusEdit>)> {
+        let s = self.status(viewer, id).await?;
+        let edits = self.store.edits(id).await?;
+        Ok((s, edits))
+    }
+
+    pub async fn source(&self, actor: &Actor, id: Id) -> Result<Status> {
+        self.own_status(actor, id).await
+    }
+
+    pub async fn context(&self, viewer: Option<&Actor>, id: Id) -> Result<(Vec<Status>, Vec<Status>)> {
+        let s = self.status(viewer, id).await?;
+        self.store.context(viewer_id(viewer), &s).await
+    }
+
+    /// Boost. Boosting again returns the existing boost.
+    pub async fn reblog(&self, actor: &Actor, id: Id, visibility: Option<Visibility>) -> Result<Status> {
+        let orig = self.status(Some(actor), id).await?;
+        let orig = match orig.reblog_of_id {
+            Some(inner) => self.status(Some(actor), inner).await?,
+            None => orig,
+        };
+        let own = orig.account_id == actor.id();
+        if !own && matches!(orig.visibility, Visibility::Private | Visibility::Direct) {
+            return Err(Error::forbidden("This action is not allowed"));
+        }
+        if orig.visibility == Visibility::Direct {
+            return Err(Error::forbidden("This action is not allowed"));
+        }
+        if let Some(existing) = self.store.reblog_by(actor.id(), orig.id).await? {
+            return Ok(existing);
+        }
+        let author = self.account(orig.account_id).await?;
+        // A boost is shown to the booster's followers; its reach never exceeds the original's.
+        let visibility = match (orig.visibility, visibility.unwrap_or(Visibility::Public)) {
+            (Visibility::Private, _) => Visibility::Private,
+            (_, Visibility::Private) => Visibility::Private,
+            (Visibility::Unlisted, _) | (_, Visibility::Unlisted) => Visibility::Unlisted,
+            _ => Visibility::Public,
+        };
+        let audience = Audience::for_visibility(visibility, actor.id(), &[]);
+        let id = Id::generate();
+        let new = NewStatus {
+            id,
+            account_id: actor.id(),
+            uri: format!("{}/statuses/{}/activity", self.local_uri(&actor.account.username), id),
+            url: format!("{}/{}", self.local_url(&actor.account.username), id),
+            local: true,
+            in_reply_to_id: None,
+            in_reply_to_account_id: None,
+            reblog_of_id: Some(orig.id),
+            conversation_id: orig.conversation_id,
+            text: String::new(),
+            content: String::new(),
+            spoiler_text: String::new(),
+            sensitive: false,
+            language: None,
+            visibility,
+            audience: audience.clone(),
+            application_id: None,
+            mentions: Vec::new(),
+            tags: Vec::new(),
+            created_at: now_micros(),
+        };
+        let mut tx = self.store.begin().await?;
+        tx.insert_status(&new).await?;
+        tx.fan_out_to(id, actor.id(), &[actor.id()]).await?;
+        tx.fan_out_to_followers(id, actor.id(), true, None).await?;
+        let notified = if author.is_local() && !own {
+            self.notify_in(&mut tx, author.id, NotificationType::Reblog, actor.id(), Some(orig.id)).await?
+        } else {
+            None
+        };
+        tx.commit().await?;
+        let status = self.store.status(id).await?.ok_or(Error::NotFound)?;
+        self.publish_new_status(&status, &[], &audience).await?;
+        if let Some(n) = notified {
+            self.events.publish(EventKind::Notification(n), vec![Stream::User(author.id)]);
+        }
+        Ok(status)
+    }
+
+    /// Undo a boost; returns the original status.
+    pub async fn unreblog(&self, actor: &Actor, id: Id) -> Result<Status> {
+        let orig = self.status(Some(actor), id).await?;
+        if let Some(boost) = self.store.reblog_by(actor.id(), orig.id).await? {
+            let recipients = self.feed_recipients(boost.id).await?;
+            let mut tx = self.store.begin().await?;
+            tx.delete_status(&boost).await?;
+            tx.delete_notifications(orig.account_id, NotificationType::Reblog, actor.id(), Some(orig.id)).await?;
+            tx.commit().await?;
+            self.events.publish(EventKind::Delete(boost.id), recipients.into_iter().map(Stream::User).collect());
+        }
+        self.status(Some(actor), orig.id).await
+    }
+
+    pub async fn favourite(&self, actor: &Actor, id: Id) -> Result<Status> {
+        let s = self.status(Some(actor), id).await?;
+        let mut tx = self.store.begin().await?;
+        let created = tx.insert_mark(Mark::Favourite, actor.id(), s.id).await?;
+        let notified = if created && s.account_id != actor.id() && self.store.user(s.account_id).await?.is_some() {
+            self.notify_in(&mut tx, s.account_id, NotificationType::Favourite, actor.id(), Some(s.id)).await?
+        } else {
+            None
+        };
+        tx.commit().await?;
+        if let Some(n) = notified {
+            self.events.publish(EventKind::Notification(n), vec![Stream::User(s.account_id)]);
+        }
+        self.status(Some(actor), id).await
+    }
+
+    pub async fn unfavourite(&self, actor: &Actor, id: Id) -> Result<Status> {
+        let s = self.status(Some(actor), id).await?;
+        let mut tx = self.store.begin().await?;
+        if tx.delete_mark(Mark::Favourite, actor.id(), s.id).await? {
+            tx.delete_notifications(s.account_id, NotificationType::Favourite, actor.id(), Some(s.id)).await?;
+        }
+        tx.commit().await?;
+        self.status(Some(actor), id).await
+    }
+
+    pub async fn bookmark(&self, actor: &Actor, id: Id, on: bool) -> Result<Status> {
+        let s = self.status(Some(actor), id).await?;
+        let mut tx = self.store.begin().await?;
+        if on {
+            tx.insert_mark(Mark::Bookmark, actor.id(), s.id).await?;
+        } else {
+            tx.delete_mark(Mark::Bookmark, actor.id(), s.id).await?;
+        }
+        tx.commit().await?;
+        Ok(s)
+    }
+
+    pub async fn pin(&self, actor: &Actor, id: Id, on: bool) -> Result<Status> {
+        let s = self.own_status(actor, id).await?;
+        if on {
+            if s.reblog_of_id.is_some() || matches!(s.visibility, Visibility::Direct) {
+                return Err(Error::validation("Validation failed: This post cannot be pinned"));
+            }
+            if self.store.pinned_count(actor.id()).await? >= 5 {
+                return Err(Error::validation("Validation failed: You have already pinned the maximum number of posts"));
+            }
+        }
+        let mut tx = self.store.begin().await?;
+        if on {
+            tx.insert_mark(Mark::Pin, actor.id(), s.id).await?;
+        } else {
+            tx.delete_mark(Mark::Pin, actor.id(), s.id).await?;
+        }
+        tx.commit().await?;
+        Ok(s)
+    }
+
+    /// Who favourited (or boosted) a status the viewer may see.
+    pub async fn status_actors(
+        &self,
+        viewer: Option<&Actor>,
+        id: Id,
+        reblogs: bool,
+        page: &kring_core::model::Page,
+    ) -> Result<Vec<(Id, Account)>> {
+        let s = self.status(viewer, id).await?;
+        self.store.status_actors(s.id, reblogs, page).await
+    }
+}
+
+/// ISO 639-1 (or -3) code, or None. Anything else is a validation error.
+fn normalize_language(lang: Option<&str>) -> Result<Option<String>> {
+    match lang.map(str::trim).filter(|l| !l.is_empty()) {
+        None => Ok(None),
+        Some(l) if (2..=3).contains(&l.len()) && l.chars().all(|c| c.is_ascii_alphabetic()) => {
+            Ok(Some(l.to_ascii_lowercase()))
+        }
+        Some(l)
+            if l.len() <= 8
+                && l.split('-').count() == 2
+                && l.chars().all(|c| c.is_ascii_alphanumeric() || c == '-') =>
+        {
+            Ok(Some(l.split('-').next().unwrap_or(l).to_ascii_lowercase()))
+        }
+        Some(_) => Err(Error::validation("Language is not a valid ISO 639 code")),
+    }
+}

@@ -1,0 +1,174 @@
+//! Statuses as doors show them: with author, boosted original, mentions, tags, the viewer's own
+//! marks and filter matches. Built for a whole page at once (a fixed number of queries per page,
+//! not per status).
+use std::collections::HashMap;
+
+use kring_core::model::{Account, App, Notification, Status};
+
+use crate::filters::FilterMatch;
+use crate::{Actor, Id, Kring, Result};
+
+#[derive(Debug, Clone)]
+pub struct StatusView {
+    pub status: Status,
+    pub account: Account,
+    pub reblog: Option<Box<StatusView>>,
+    pub mentions: Vec<Account>,
+    pub tags: Vec<String>,
+    pub application: Option<App>,
+    /// The viewer's marks; None for signed-out viewers.
+    pub favourited: Option<bool>,
+    pub reblogged: Option<bool>,
+    pub bookmarked: Option<bool>,
+    pub pinned: Option<bool>,
+    pub muted: Option<bool>,
+    pub filtered: Vec<FilterMatch>,
+}
+
+#[derive(Debug, Clone)]
+pub struct NotificationView {
+    pub notification: Notification,
+    pub account: Account,
+    pub status: Option<StatusView>,
+}
+
+impl Kring {
+    /// Views of `statuses` for `viewer`, in the same order. Filters of `context` are applied:
+    /// statuses hidden by a `hide` filter are left out.
+    pub async fn status_views(
+        &self,
+        viewer: Option<&Actor>,
+        statuses: Vec<Status>,
+        context: Option<&str>,
+    ) -> Result<Vec<StatusView>> {
+        // Originals of boosts.
+        let inner_ids: Vec<Id> = statuses.iter().filter_map(|s| s.reblog_of_id).collect();
+        let inner: HashMap<Id, Status> = self
+            .store
+            .statuses_by_ids(&inner_ids)
+            .await?
+            .into_iter()
+            .map(|s| (s.id, s))
+            .collect();
+        let all: Vec<&Status> = statuses.iter().chain(inner.values()).collect();
+        let ids: Vec<Id> = all.iter().map(|s| s.id).collect();
+        let mentions = self.store.mentions_of(&ids).await?;
+        let tags = self.store.tags_of(&ids).await?;
+        let mut account_ids: Vec<Id> = all.iter().map(|s| s.account_id).collect();
+        account_ids.extend(mentions.iter().map(|(_, a)| *a));
+        account_ids.sort();
+        account_ids.dedup();
+        let accounts: HashMap<Id, Account> = self
+            .store
+            .accounts_by_ids(&account_ids)
+            .await?
+            .into_iter()
+            .map(|a| (a.id, a))
+            .collect();
+        let flags = match viewer {
+            Some(v) => Some(self.store.status_flags(v.id(), &ids).await?),
+            None => None,
+        };
+        let filters = match (viewer, context) {
+            (Some(v), Some(_)) => self.store.filters(v.id()).await?,
+            _ => Vec::new(),
+        };
+        let mut apps: HashMap<Id, App> = HashMap::new();
+        for app_id in all.iter().filter_map(|s| s.application_id) {
+            if let std::collections::hash_map::Entry::Vacant(e) = apps.entry(app_id)
+                && let Some(app) = self.store.app(app_id).await?
+            {
+                e.insert(app);
+            }
+        }
+
+        let build = |s: &Status| -> Option<StatusView> {
+            let account = accounts.get(&s.account_id)?.clone();
+            let mut m: Vec<Account> = mentions
+                .iter()
+                .filter(|(sid, _)| *sid == s.id)
+                .filter_map(|(_, a)| accounts.get(a).cloned())
+                .collect();
+            m.sort_by_key(|a| a.id);
+            let t: Vec<String> = tags.iter().filter(|(sid, _)| *sid == s.id).map(|(_, n)| n.clone()).collect();
+            let mark = |set: fn(&kring_store::StatusFlags) -> &std::collections::HashSet<Id>| {
+                flags.as_ref().map(|f| set(f).contains(&s.id))
+            };
+            let filtered = match context {
+                Some(c) if !filters.is_empty() => Kring::match_filters(&filters, c, s),
+                _ => Vec::new(),
+            };
+            Some(StatusView {
+                status: s.clone(),
+                account,
+                reblog: None,
+                mentions: m,
+                tags: t,
+                application: s.application_id.and_then(|a| apps.get(&a).cloned()),
+                favourited: mark(|f| &f.favourited),
+                reblogged: mark(|f| &f.reblogged),
+                bookmarked: mark(|f| &f.bookmarked),
+                pinned: mark(|f| &f.pinned),
+                muted: flags.as_ref().map(|_| false),
+                filtered,
+            })
+        };
+
+        let mut out = Vec::with_capacity(statuses.len());
+        for s in &statuses {
+            let Some(mut view) = build(s) else { continue };
+            if let Some(inner_id) = s.reblog_of_id {
+                let Some(orig) = inner.get(&inner_id).and_then(build) else { continue };
+                view.filtered = orig.filtered.clone();
+                view.reblog = Some(Box::new(orig));
+            }
+            let hidden = view
+                .filtered
+                .iter()
+                .any(|m| m.filter.action == kring_core::model::FilterAction::Hide);
+            if !hidden {
+                out.push(view);
+            }
+        }
+        Ok(out)
+    }
+
+    pub async fn status_view(&self, viewer: Option<&Actor>, status: Status) -> Result<StatusView> {
+        let id = status.id;
+        let mut views = self.status_views(viewer, vec![status], None).await?;
+        views.pop().ok_or_else(|| {
+            tracing::warn!(status = %id, "status without author");
+            crate::Error::NotFound
+        })
+    }
+
+    pub async fn notification_views(&self, actor: &Actor, list: Vec<Notification>) -> Result<Vec<NotificationView>> {
+        let status_ids: Vec<Id> = list.iter().filter_map(|n| n.status_id).collect();
+        let statuses = self.store.statuses_by_ids(&status_ids).await?;
+        let views: HashMap<Id, StatusView> = self
+            .status_views(Some(actor), statuses, Some("notifications"))
+            .await?
+            .into_iter()
+            .map(|v| (v.status.id, v))
+            .collect();
+        let from_ids: Vec<Id> = list.iter().map(|n| n.from_account_id).collect();
+        let accounts: HashMap<Id, Account> = self
+            .store
+            .accounts_by_ids(&from_ids)
+            .await?
+            .into_iter()
+            .map(|a| (a.id, a))
+            .collect();
+        Ok(list
+            .into_iter()
+            .filter_map(|n| {
+                let account = accounts.get(&n.from_account_id)?.clone();
+                let status = match n.status_id {
+                    Some(s) => Some(views.get(&s)?.clone()),
+                    None => None,
+                };
+                Some(NotificationView { notification: n, account, status })
+            })
+            .collect())
+    }
+}

@@ -1,0 +1,414 @@
+//! Accounts (local and remote) and the local users behind them.
+use kring_core::model::{Account, ProfileField, Role, User};
+use kring_core::time::now_micros;
+use kring_core::{Error, Id, Visibility};
+
+use sqlx::AssertSqlSafe;
+
+use crate::rows::{ACCOUNT_COLUMNS, AccountRow, NewAccount, NewUser, USER_COLUMNS, UserRow};
+use crate::sql::Sql;
+use crate::{Store, Tx, db_err};
+
+/// Profile changes; `None` leaves a field as it is.
+#[derive(Debug, Default, Clone)]
+pub struct ProfileUpdate {
+    pub display_name: Option<String>,
+    pub note: Option<(String, String)>,
+    pub fields: Option<Vec<ProfileField>>,
+    pub bot: Option<bool>,
+    pub locked: Option<bool>,
+    pub discoverable: Option<bool>,
+    pub indexable: Option<bool>,
+    pub hide_collections: Option<bool>,
+}
+
+/// Preference changes for a local user.
+#[derive(Debug, Default, Clone)]
+pub struct PreferencesUpdate {
+    pub default_visibility: Option<Visibility>,
+    pub default_sensitive: Option<bool>,
+    pub default_language: Option<Option<String>>,
+}
+
+impl Store {
+    pub async fn account(&self, id: Id) -> Result<Option<Account>, Error> {
+        let sql = format!("SELECT {ACCOUNT_COLUMNS} FROM accounts a WHERE a.id = $1");
+        let row: Option<AccountRow> = sqlx::query_as(AssertSqlSafe(sql.clone()))
+            .bind(id.0)
+            .fetch_optional(self.pool())
+            .await
+            .map_err(db_err)?;
+        Ok(row.map(Account::from))
+    }
+
+    /// Accounts by id, in no particular order; unknown ids are skipped.
+    pub async fn accounts_by_ids(&self, ids: &[Id]) -> Result<Vec<Account>, Error> {
+        if ids.is_empty() {
+            return Ok(Vec::new());
+        }
+        let mut sql = Sql::new(&format!(
+            "SELECT {ACCOUNT_COLUMNS} FROM accounts a WHERE a.id IN ("
+        ));
+        for (i, id) in ids.iter().enumerate() {
+            if i > 0 {
+                sql.push(",");
+            }
+            sql.bind(*id);
+        }
+        sql.push(")");
+        let rows: Vec<AccountRow> = sql
+            .query_as()
+            .fetch_all(self.pool())
+            .await
+            .map_err(db_err)?;
+        Ok(rows.into_iter().map(Account::from).collect())
+    }
+
+    /// `domain` None means local.
+    pub async fn account_by_handle(
+        &self,
+        username: &str,
+        domain: Option<&str>,
+    ) -> Result<Option<Account>, Error> {
+        let sql = format!(
+            "SELECT {ACCOUNT_COLUMNS} FROM accounts a WHERE lower(a.username) = lower($1) AND a.domain = $2"
+        );
+        let row: Option<AccountRow> = sqlx::query_as(AssertSqlSafe(sql.clone()))
+            .bind(username)
+            .bind(domain.unwrap_or("").to_lowercase())
+            .fetch_optional(self.pool())
+            .await
+            .map_err(db_err)?;
+        Ok(row.map(Account::from))
+    }
+
+    pub async fn account_by_uri(&self, uri: &str) -> Result<Option<Account>, Error> {
+        let sql = format!("SELECT {ACCOUNT_COLUMNS} FROM accounts a WHERE a.uri = $1");
+        let row: Option<AccountRow> = sqlx::query_as(AssertSqlSafe(sql.clone()))
+            .bind(uri)
+            .fetch_optional(self.pool())
+            .await
+            .map_err(db_err)?;
+        Ok(row.map(Account::from))
+    }
+
+    pub async fn private_key_pem(&self, id: Id) -> Result<Option<String>, Error> {
+        sqlx::query_scalar("SELECT private_key_pem FROM accounts WHERE id = $1")
+            .bind(id.0)
+            .fetch_optional(self.pool())
+            .await
+            .map(Option::flatten)
+            .map_err(db_err)
+    }
+
+    pub async fn user(&self, account_id: Id) -> Result<Option<User>, Error> {
+        let sql = format!("SELECT {USER_COLUMNS} FROM users u WHERE u.account_id = $1");
+        let row: Option<UserRow> = sqlx::query_as(AssertSqlSafe(sql.clone()))
+            .bind(account_id.0)
+            .fetch_optional(self.pool())
+            .await
+            .map_err(db_err)?;
+        Ok(row.map(User::from))
+    }
+
+    pub async fn user_by_email(&self, email: &str) -> Result<Option<User>, Error> {
+        let sql = format!("SELECT {USER_COLUMNS} FROM users u WHERE lower(u.email) = lower($1)");
+        let row: Option<UserRow> = sqlx::query_as(AssertSqlSafe(sql.clone()))
+            .bind(email)
+            .fetch_optional(self.pool())
+            .await
+            .map_err(db_err)?;
+        Ok(row.map(User::from))
+    }
+
+    /// Local users with their accounts, newest first; `pending` only those awaiting approval.
+    pub async fn users(&self, pending: bool, limit: i64) -> Result<Vec<(Account, User)>, Error> {
+        let sql = format!(
+            "SELECT {USER_COLUMNS} FROM users u WHERE ($1 = 0 OR u.approved = 0) ORDER BY u.account_id DESC LIMIT $2"
+        );
+        let rows: Vec<UserRow> = sqlx::query_as(AssertSqlSafe(sql.clone()))
+            .bind(pending as i64)
+            .bind(limit)
+            .fetch_all(self.pool())
+            .await
+            .map_err(db_err)?;
+        let users: Vec<User> = rows.into_iter().map(User::from).collect();
+        let ids: Vec<Id> = users.iter().map(|u| u.account_id).collect();
+        let accounts = self.accounts_by_ids(&ids).await?;
+        Ok(users
+            .into_iter()
+            .filter_map(|u| {
+                let a = accounts.iter().find(|a| a.id == u.account_id)?.clone();
+                Some((a, u))
+            })
+            .collect())
+    }
+
+    pub async fn local_user_count(&self) -> Result<i64, Error> {
+        sqlx::query_scalar("SELECT COUNT(*) FROM users")
+            .fetch_one(self.pool())
+            .await
+            .map_err(db_err)
+    }
+
+    pub async fn local_status_count(&self) -> Result<i64, Error> {
+        sqlx::query_scalar("SELECT COUNT(*) FROM statuses WHERE local = 1")
+            .fetch_one(self.pool())
+            .await
+            .map_err(db_err)
+    }
+
+    pub async fn known_domain_count(&self) -> Result<i64, Error> {
+        sqlx::query_scalar("SELECT COUNT(DISTINCT domain) FROM accounts WHERE domain <> ''")
+            .fetch_one(self.pool())
+            .await
+            .map_err(db_err)
+    }
+
+    /// Accounts whose handle or display name starts with `query` (case-insensitive);
+    /// `following_of` restricts to accounts that account follows.
+    pub async fn search_accounts(
+        &self,
+        query: &str,
+        domain: Option<&str>,
+        following_of: Option<Id>,
+        limit: i64,
+        offset: i64,
+    ) -> Result<Vec<Account>, Error> {
+        let pattern = format!("{}%", escape_like(&query.to_lowercase()));
+        let mut sql = Sql::new(&format!(
+            "SELECT {ACCOUNT_COLUMNS} FROM accounts a WHERE a.suspended_at IS NULL AND (lower(a.username) LIKE "
+        ));
+        let p = sql.bind(pattern.clone());
+        sql.push(&format!(
+            " ESCAPE '\\' OR lower(a.display_name) LIKE {p} ESCAPE '\\')"
+        ));
+        if let Some(d) = domain {
+            sql.push(" AND a.domain = ");
+            sql.bind(d.to_lowercase());
+        }
+        if let Some(viewer) = following_of {
+            sql.push(" AND EXISTS (SELECT 1 FROM follows f WHERE f.account_id = ");
+            sql.bind(viewer);
+            sql.push(" AND f.target_id = a.id)");
+        }
+        sql.push(" ORDER BY CASE WHEN a.domain = '' THEN 0 ELSE 1 END, a.followers_count DESC, a.id LIMIT ");
+        sql.bind(limit);
+        sql.push(" OFFSET ");
+        sql.bind(offset);
+        let rows: Vec<AccountRow> = sql
+            .query_as()
+            .fetch_all(self.pool())
+            .await
+            .map_err(db_err)?;
+        Ok(rows.into_iter().map(Account::from).collect())
+    }
+}
+
+pub(crate) fn escape_like(s: &str) -> String {
+    s.replace('\\', "\\\\")
+        .replace('%', "\\%")
+        .replace('_', "\\_")
+}
+
+impl Tx {
+    pub async fn insert_account(&mut self, a: &NewAccount) -> Result<(), Error> {
+        sqlx::query(
+            "INSERT INTO accounts (id, username, domain, display_name, note, note_html, fields, bot, locked, \
+             discoverable, uri, url, inbox_url, shared_inbox_url, followers_url, public_key_pem, private_key_pem, \
+             created_at, updated_at) VALUES ($1,$2,$3,$4,$5,$6,$7,$8,$9,$10,$11,$12,$13,$14,$15,$16,$17,$18,$18)",
+        )
+        .bind(a.id.0)
+        .bind(&a.username)
+        .bind(a.domain.as_deref().unwrap_or("").to_lowercase())
+        .bind(&a.display_name)
+        .bind(&a.note)
+        .bind(&a.note_html)
+        .bind(serde_json::to_string(&a.fields).unwrap_or_else(|_| "[]".into()))
+        .bind(a.bot as i64)
+        .bind(a.locked as i64)
+        .bind(a.discoverable as i64)
+        .bind(&a.uri)
+        .bind(&a.url)
+        .bind(&a.inbox_url)
+        .bind(a.shared_inbox_url.as_deref())
+        .bind(&a.followers_url)
+        .bind(&a.public_key_pem)
+        .bind(a.private_key_pem.as_deref())
+        .bind(a.created_at)
+        .execute(&mut *self.tx)
+        .await
+        .map_err(db_err)?;
+        Ok(())
+    }
+
+    pub async fn insert_user(&mut self, account_id: Id, u: &NewUser) -> Result<(), Error> {
+        sqlx::query(
+            "INSERT INTO users (account_id, email, password_hash, role, approved, confirmed, reason, locale, created_at) \
+             VALUES ($1,$2,$3,$4,$5,$6,$7,$8,$9)",
+        )
+        .bind(account_id.0)
+        .bind(&u.email)
+        .bind(&u.password_hash)
+        .bind(u.role.as_str())
+        .bind(u.approved as i64)
+        .bind(u.confirmed as i64)
+        .bind(u.reason.as_deref())
+        .bind(&u.locale)
+        .bind(now_micros())
+        .execute(&mut *self.tx)
+        .await
+        .map_err(db_err)?;
+        Ok(())
+    }
+
+    pub async fn update_profile(&mut self, id: Id, p: &ProfileUpdate) -> Result<(), Error> {
+        let mut sql = Sql::new("UPDATE accounts SET updated_at = ");
+        sql.bind(now_micros());
+        if let Some(v) = &p.display_name {
+            sql.push(", display_name = ");
+            sql.bind(v.as_str());
+        }
+        if let Some((text, html)) = &p.note {
+            sql.push(", note = ");
+            sql.bind(text.as_str());
+            sql.push(", note_html = ");
+            sql.bind(html.as_str());
+        }
+        if let Some(f) = &p.fields {
+            sql.push(", fields = ");
+            sql.bind(serde_json::to_string(f).unwrap_or_else(|_| "[]".into()));
+        }
+        for (col, v) in [
+            ("bot", p.bot),
+            ("locked", p.locked),
+            ("discoverable", p.discoverable),
+            ("indexable", p.indexable),
+            ("hide_collections", p.hide_collections),
+        ] {
+            if let Some(v) = v {
+                sql.push(&format!(", {col} = "));
+                sql.bind(v);
+            }
+        }
+        sql.push(" WHERE id = ");
+        sql.bind(id);
+        sql.query()
+            .execute(&mut *self.tx)
+            .await
+            .map_err(db_err)?;
+        Ok(())
+    }
+
+    pub async fn update_preferences(&mut self, id: Id, p: &PreferencesUpdate) -> Result<(), Error> {
+        let mut sql = Sql::new("UPDATE users SET account_id = account_id");
+        if let Some(v) = p.default_visibility {
+            sql.push(", default_visibility = ");
+            sql.bind(v.as_str());
+        }
+        if let Some(v) = p.default_sensitive {
+            sql.push(", default_sensitive = ");
+            sql.bind(v);
+        }
+        if let Some(v) = &p.default_language {
+            sql.push(", default_language = ");
+            match v {
+                Some(l) => {
+                    sql.bind(l.as_str());
+                }
+                None => {
+                    sql.push("NULL");
+                }
+            }
+        }
+        sql.push(" WHERE account_id = ");
+        sql.bind(id);
+        sql.query()
+            .execute(&mut *self.tx)
+            .await
+            .map_err(db_err)?;
+        Ok(())
+    }
+
+    pub async fn set_password_hash(&mut self, id: Id, hash: &str) -> Result<(), Error> {
+        sqlx::query("UPDATE users SET password_hash = $1 WHERE account_id = $2")
+            .bind(hash)
+            .bind(id.0)
+            .execute(&mut *self.tx)
+            .await
+            .map_err(db_err)?;
+        Ok(())
+    }
+
+    pub async fn set_approved(&mut self, id: Id) -> Result<bool, Error> {
+        let r = sqlx::query("UPDATE users SET approved = 1 WHERE account_id = $1")
+            .bind(id.0)
+            .execute(&mut *self.tx)
+            .await
+            .map_err(db_err)?;
+        Ok(r.rows_affected() > 0)
+    }
+
+    pub async fn set_role(&mut self, id: Id, role: Role) -> Result<bool, Error> {
+        let r = sqlx::query("UPDATE users SET role = $1 WHERE account_id = $2")
+            .bind(role.as_str())
+            .bind(id.0)
+            .execute(&mut *self.tx)
+            .await
+            .map_err(db_err)?;
+        Ok(r.rows_affected() > 0)
+    }
+
+    pub async fn set_suspended(&mut self, id: Id, suspended: bool) -> Result<bool, Error> {
+        let r = sqlx::query("UPDATE accounts SET suspended_at = $1 WHERE id = $2")
+            .bind(suspended.then(now_micros))
+            .bind(id.0)
+            .execute(&mut *self.tx)
+            .await
+            .map_err(db_err)?;
+        if suspended {
+            // A suspended account's sessions end at once.
+            sqlx::query("UPDATE access_tokens SET revoked_at = $1 WHERE account_id = $2 AND revoked_at IS NULL")
+                .bind(now_micros())
+                .bind(id.0)
+                .execute(&mut *self.tx)
+                .await
+                .map_err(db_err)?;
+        }
+        Ok(r.rows_affected() > 0)
+    }
+
+    /// Add to an account's denormalised counters (kept in the same transaction as the change).
+    pub async fn bump_counts(
+        &mut self,
+        id: Id,
+        followers: i64,
+        following: i64,
+        statuses: i64,
+    ) -> Result<(), Error> {
+        sqlx::query(
+            "UPDATE accounts SET \
+             followers_count = CASE WHEN followers_count + $1 < 0 THEN 0 ELSE followers_count + $1 END, \
+             following_count = CASE WHEN following_count + $2 < 0 THEN 0 ELSE following_count + $2 END, \
+             statuses_count = CASE WHEN statuses_count + $3 < 0 THEN 0 ELSE statuses_count + $3 END WHERE id = $4",
+        )
+        .bind(followers)
+        .bind(following)
+        .bind(statuses)
+        .bind(id.0)
+        .execute(&mut *self.tx)
+        .await
+        .map_err(db_err)?;
+        Ok(())
+    }
+
+    pub async fn touch_last_status(&mut self, id: Id, at: i64) -> Result<(), Error> {
+        sqlx::query("UPDATE accounts SET last_status_at = $1 WHERE id = $2")
+            .bind(at)
+            .bind(id.0)
+            .execute(&mut *self.tx)
+            .await
+            .map_err(db_err)?;
+        Ok(())
+    }
+}

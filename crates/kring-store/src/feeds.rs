@@ -1,0 +1,211 @@
+//! Home feeds (written on post, capped, read by index) and list timelines (read on demand).
+use kring_core::model::{Page, Status};
+use kring_core::{Error, Id};
+
+use sqlx::AssertSqlSafe;
+
+use crate::rows::{STATUS_COLUMNS, StatusRow};
+use crate::sql::{Sql, newest_first, visible_to};
+use crate::{Store, Tx, db_err};
+
+/// How many entries a home feed keeps; older pages are not served from the feed (as Mastodon's
+/// 800). Trimming runs as a job, not on the posting path.
+pub const FEED_CAP: i64 = 800;
+
+impl Store {
+    /// A page of `account`'s home feed, newest first (boosts are entries of their own).
+    pub async fn home_feed(&self, account: Id, page: &Page) -> Result<Vec<Status>, Error> {
+        let mut sql = Sql::new(&format!(
+            "SELECT {STATUS_COLUMNS} FROM home_feed f JOIN statuses s ON s.id = f.entry_id WHERE f.account_id = "
+        ));
+        let v = sql.bind(account);
+        // Mutes apply at read time too, so a new mute takes effect at once.
+        sql.push(&format!(
+            " AND NOT EXISTS (SELECT 1 FROM mutes m WHERE m.account_id = {v} AND m.target_id = f.author_id)"
+        ));
+        sql.page("f.entry_id", page);
+        let rows: Vec<StatusRow> = sql
+            .query_as()
+            .fetch_all(self.pool())
+            .await
+            .map_err(db_err)?;
+        Ok(newest_first(rows, page).into_iter().map(Status::from).collect())
+    }
+
+    /// Statuses by a list's members that the list's owner may see.
+    pub async fn list_timeline(&self, owner: Id, list: Id, page: &Page) -> Result<Vec<Status>, Error> {
+        let mut sql = Sql::new(&format!(
+            "SELECT {STATUS_COLUMNS} FROM statuses s WHERE s.account_id IN (SELECT account_id FROM list_accounts WHERE list_id = "
+        ));
+        sql.bind(list);
+        sql.push(")");
+        let v = sql.param(owner);
+        sql.push(" AND ");
+        sql.push(&visible_to(&v));
+        sql.page("s.id", page);
+        let rows: Vec<StatusRow> = sql
+            .query_as()
+            .fetch_all(self.pool())
+            .await
+            .map_err(db_err)?;
+        Ok(newest_first(rows, page).into_iter().map(Status::from).collect())
+    }
+
+    /// Accounts whose feed is over the cap (for the trimming job).
+    pub async fn feeds_over_cap(&self, limit: i64) -> Result<Vec<Id>, Error> {
+        let rows: Vec<i64> = sqlx::query_scalar(
+            "SELECT account_id FROM home_feed GROUP BY account_id HAVING COUNT(*) > $1 LIMIT $2",
+        )
+        .bind(FEED_CAP)
+        .bind(limit)
+        .fetch_all(self.pool())
+        .await
+        .map_err(db_err)?;
+        Ok(rows.into_iter().map(Id).collect())
+    }
+}
+
+impl Tx {
+    /// Put an entry into the feeds of `author`'s local followers. Boosts go only to followers
+    /// who show boosts; replies to someone else only to followers of that someone too (as
+    /// Mastodon does, so feeds are not flooded with half-conversations).
+    pub async fn fan_out_to_followers(
+        &mut self,
+        entry: Id,
+        author: Id,
+        boost: bool,
+        reply_to_other: Option<Id>,
+    ) -> Result<u64, Error> {
+        let mut sql = Sql::new("INSERT INTO home_feed (account_id, entry_id, author_id) SELECT f.account_id, ");
+        let e = sql.bind(entry);
+        sql.push(", ");
+        let a = sql.bind(author);
+        sql.push(&format!(
+            " FROM follows f JOIN users u ON u.account_id = f.account_id WHERE f.target_id = {a}"
+        ));
+        if boost {
+            sql.push(" AND f.show_reblogs = 1");
+            // Nobody sees their own post again as someone's boost.
+            sql.push(&format!(
+                " AND f.account_id <> (SELECT account_id FROM statuses WHERE id = (SELECT reblog_of_id FROM statuses WHERE id = {e}))"
+            ));
+        }
+        if let Some(other) = reply_to_other {
+            sql.push(" AND EXISTS (SELECT 1 FROM follows f2 WHERE f2.account_id = f.account_id AND f2.target_id = ");
+            sql.bind(other);
+            sql.push(")");
+        }
+        sql.push(&format!(
+            " AND NOT EXISTS (SELECT 1 FROM blocks b WHERE b.account_id = f.account_id AND b.target_id = {a}) ON CONFLICT DO NOTHING"
+        ));
+        let r = sql
+            .query()
+            .execute(&mut *self.tx)
+            .await
+            .map_err(db_err)?;
+        Ok(r.rows_affected())
+    }
+
+    /// Put an entry into the feeds of these (local) accounts.
+    pub async fn fan_out_to(&mut self, entry: Id, author: Id, accounts: &[Id]) -> Result<(), Error> {
+        for account in accounts {
+            sqlx::query(
+                "INSERT INTO home_feed (account_id, entry_id, author_id) \
+                 SELECT $1, $2, $3 WHERE EXISTS (SELECT 1 FROM users WHERE account_id = $1) ON CONFLICT DO NOTHING",
+            )
+            .bind(account.0)
+            .bind(entry.0)
+            .bind(author.0)
+            .execute(&mut *self.tx)
+            .await
+            .map_err(db_err)?;
+        }
+        Ok(())
+    }
+
+    pub async fn delete_feed_entries(&mut self, entry: Id) -> Result<(), Error> {
+        sqlx::query("DELETE FROM home_feed WHERE entry_id = $1")
+            .bind(entry.0)
+            .execute(&mut *self.tx)
+            .await
+            .map_err(db_err)?;
+        Ok(())
+    }
+
+    /// After an unfollow or block: `author`'s entries leave `account`'s feed.
+    pub async fn remove_author_from_feed(&mut self, account: Id, author: Id) -> Result<(), Error> {
+        sqlx::query("DELETE FROM home_feed WHERE account_id = $1 AND author_id = $2")
+            .bind(account.0)
+            .bind(author.0)
+            .execute(&mut *self.tx)
+            .await
+            .map_err(db_err)?;
+        Ok(())
+    }
+
+    /// After a follow: the author's recent posts that `account` may now see join its feed.
+    pub async fn backfill_feed(&mut self, account: Id, author: Id, limit: i64) -> Result<(), Error> {
+        let mut sql = Sql::new(
+            "INSERT INTO home_feed (account_id, entry_id, author_id) SELECT ",
+        );
+        let v = sql.bind(account);
+        sql.push(", s.id, s.account_id FROM statuses s WHERE s.account_id = ");
+        sql.bind(author);
+        sql.push(" AND (s.in_reply_to_id IS NULL OR s.in_reply_to_account_id = s.account_id) AND ");
+        sql.push(&visible_to(&v));
+        sql.push(" ORDER BY s.id DESC LIMIT ");
+        sql.bind(limit);
+        sql.push(" ON CONFLICT DO NOTHING");
+        // PostgreSQL parses `ON CONFLICT` after a LIMIT only inside a sub-select.
+        let text = format!(
+            "INSERT INTO home_feed (account_id, entry_id, author_id) SELECT * FROM ({}) AS backfill ON CONFLICT DO NOTHING",
+            sql.text
+                .trim_start_matches("INSERT INTO home_feed (account_id, entry_id, author_id) ")
+                .trim_end_matches(" ON CONFLICT DO NOTHING")
+        );
+        sqlx::query_with(AssertSqlSafe(text), sql.arguments())
+            .execute(&mut *self.tx)
+            .await
+            .map_err(db_err)?;
+        Ok(())
+    }
+
+    /// Keep the newest `FEED_CAP` entries of a feed.
+    pub async fn trim_feed(&mut self, account: Id) -> Result<(), Error> {
+        sqlx::query(
+            "DELETE FROM home_feed WHERE account_id = $1 AND entry_id < \
+             (SELECT entry_id FROM home_feed WHERE account_id = $1 ORDER BY entry_id DESC LIMIT 1 OFFSET $2)",
+        )
+        .bind(account.0)
+        .bind(FEED_CAP - 1)
+        .execute(&mut *self.tx)
+        .await
+        .map_err(db_err)?;
+        Ok(())
+    }
+}
+
+impl Store {
+    /// Local accounts whose home feed holds this entry (to stream it to them).
+    pub async fn feed_recipients(&self, entry: Id) -> Result<Vec<Id>, Error> {
+        let rows: Vec<i64> = sqlx::query_scalar("SELECT account_id FROM home_feed WHERE entry_id = $1")
+            .bind(entry.0)
+            .fetch_all(self.pool())
+            .await
+            .map_err(db_err)?;
+        Ok(rows.into_iter().map(Id).collect())
+    }
+
+    /// Local followers who asked to be notified of `author`'s posts.
+    pub async fn notify_subscribers(&self, author: Id) -> Result<Vec<Id>, Error> {
+        let rows: Vec<i64> = sqlx::query_scalar(
+            "SELECT f.account_id FROM follows f JOIN users u ON u.account_id = f.account_id \
+             WHERE f.target_id = $1 AND f.notify = 1",
+        )
+        .bind(author.0)
+        .fetch_all(self.pool())
+        .await
+        .map_err(db_err)?;
+        Ok(rows.into_iter().map(Id).collect())
+    }
+}

@@ -1,0 +1,112 @@
+//! The one persistent job queue (deliveries, inbox processing, housekeeping). A worker claims
+//! due jobs by setting a lease (`locked_until`); a job whose worker died is claimed again when
+//! its lease runs out, so nothing is lost on a crash.
+use kring_core::time::now_micros;
+use kring_core::{Error, Id};
+
+use sqlx::AssertSqlSafe;
+
+use crate::{Backend, Store, Tx, db_err};
+
+#[derive(Debug, Clone, sqlx::FromRow)]
+pub struct Job {
+    pub id: i64,
+    pub queue: String,
+    pub payload: String,
+    pub attempts: i64,
+}
+
+impl Store {
+    pub async fn enqueue(&self, queue: &str, payload: &str, run_at: i64) -> Result<Id, Error> {
+        let mut tx = self.begin().await?;
+        let id = tx.enqueue(queue, payload, run_at).await?;
+        tx.commit().await?;
+        Ok(id)
+    }
+
+    /// Claim up to `limit` due jobs for `lease_micros`.
+    pub async fn claim_jobs(&self, limit: i64, lease_micros: i64) -> Result<Vec<Job>, Error> {
+        let now = now_micros();
+        let mut tx = self.begin().await?;
+        // PostgreSQL: several workers share the queue; SKIP LOCKED keeps them off each other's
+        // rows. SQLite: the store's write lock already serialises claimers (and has no SKIP LOCKED).
+        let lock = match tx.backend {
+            Backend::Postgres => " FOR UPDATE SKIP LOCKED",
+            Backend::Sqlite => "",
+        };
+        let jobs: Vec<Job> = sqlx::query_as(AssertSqlSafe(format!(
+            "SELECT id, queue, payload, attempts FROM jobs WHERE run_at <= $1 \
+             AND (locked_until IS NULL OR locked_until < $1) ORDER BY run_at, id LIMIT $2{lock}"
+        )))
+        .bind(now)
+        .bind(limit)
+        .fetch_all(&mut *tx.tx)
+        .await
+        .map_err(db_err)?;
+        for job in &jobs {
+            sqlx::query("UPDATE jobs SET locked_until = $1, attempts = attempts + 1 WHERE id = $2")
+                .bind(now + lease_micros)
+                .bind(job.id)
+                .execute(&mut *tx.tx)
+                .await
+                .map_err(db_err)?;
+        }
+        tx.commit().await?;
+        Ok(jobs)
+    }
+
+    pub async fn complete_job(&self, id: i64) -> Result<(), Error> {
+        sqlx::query("DELETE FROM jobs WHERE id = $1")
+            .bind(id)
+            .execute(self.pool())
+            .await
+            .map_err(db_err)?;
+        Ok(())
+    }
+
+    /// Put a failed job back for `retry_at`, or drop it when `retry_at` is None (gave up).
+    pub async fn fail_job(&self, id: i64, error: &str, retry_at: Option<i64>) -> Result<(), Error> {
+        match retry_at {
+            Some(at) => {
+                sqlx::query(
+                    "UPDATE jobs SET run_at = $1, locked_until = NULL, last_error = $2 WHERE id = $3",
+                )
+                .bind(at)
+                .bind(error)
+                .bind(id)
+                .execute(self.pool())
+                .await
+                .map_err(db_err)?;
+            }
+            None => self.complete_job(id).await?,
+        }
+        Ok(())
+    }
+
+    pub async fn pending_jobs(&self) -> Result<i64, Error> {
+        sqlx::query_scalar("SELECT COUNT(*) FROM jobs")
+            .fetch_one(self.pool())
+            .await
+            .map_err(db_err)
+    }
+}
+
+impl Tx {
+    /// Enqueue inside the transaction of the action that causes it: the job exists if and only
+    /// if the action happened.
+    pub async fn enqueue(&mut self, queue: &str, payload: &str, run_at: i64) -> Result<Id, Error> {
+        let id = Id::generate();
+        sqlx::query(
+            "INSERT INTO jobs (id, queue, payload, attempts, run_at, created_at) VALUES ($1,$2,$3,0,$4,$5)",
+        )
+        .bind(id.0)
+        .bind(queue)
+        .bind(payload)
+        .bind(run_at)
+        .bind(now_micros())
+        .execute(&mut *self.tx)
+        .await
+        .map_err(db_err)?;
+        Ok(id)
+    }
+}

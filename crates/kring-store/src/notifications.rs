@@ -1,0 +1,276 @@
+//! Notifications, markers (read positions) and filters.
+use kring_core::model::{
+    Filter, FilterAction, FilterKeyword, FilterStatus, Marker, Notification, NotificationType, Page,
+};
+use kring_core::time::now_micros;
+use kring_core::{Error, Id};
+
+use sqlx::AssertSqlSafe;
+
+use crate::rows::{MarkerRow, NotificationRow};
+use crate::sql::{Sql, newest_first};
+use crate::{Store, Tx, db_err};
+
+const NOTIFICATION_COLUMNS: &str = "n.id, n.account_id, n.kind, n.from_account_id, n.status_id, n.created_at";
+
+impl Store {
+    pub async fn notifications(
+        &self,
+        account: Id,
+        types: &[NotificationType],
+        from: Option<Id>,
+        page: &Page,
+    ) -> Result<Vec<Notification>, Error> {
+        let mut sql = Sql::new(&format!(
+            "SELECT {NOTIFICATION_COLUMNS} FROM notifications n WHERE n.account_id = "
+        ));
+        sql.bind(account);
+        if !types.is_empty() {
+            sql.push(" AND n.kind IN (");
+            for (i, t) in types.iter().enumerate() {
+                if i > 0 {
+                    sql.push(",");
+                }
+                sql.bind(t.as_str());
+            }
+            sql.push(")");
+        }
+        if let Some(from) = from {
+            sql.push(" AND n.from_account_id = ");
+            sql.bind(from);
+        }
+        sql.page("n.id", page);
+        let rows: Vec<NotificationRow> = sql
+            .query_as()
+            .fetch_all(self.pool())
+            .await
+            .map_err(db_err)?;
+        Ok(newest_first(rows, page)
+            .into_iter()
+            .filter_map(NotificationRow::into_domain)
+            .collect())
+    }
+
+    pub async fn notification(&self, account: Id, id: Id) -> Result<Option<Notification>, Error> {
+        let row: Option<NotificationRow> = sqlx::query_as(AssertSqlSafe(format!(
+            "SELECT {NOTIFICATION_COLUMNS} FROM notifications n WHERE n.id = $1 AND n.account_id = $2"
+        )))
+        .bind(id.0)
+        .bind(account.0)
+        .fetch_optional(self.pool())
+        .await
+        .map_err(db_err)?;
+        Ok(row.and_then(NotificationRow::into_domain))
+    }
+
+    pub async fn unread_notifications(&self, account: Id, after: Id, limit: i64) -> Result<i64, Error> {
+        sqlx::query_scalar(
+            "SELECT COUNT(*) FROM (SELECT 1 FROM notifications WHERE account_id = $1 AND id > $2 LIMIT $3) AS u",
+        )
+        .bind(account.0)
+        .bind(after.0)
+        .bind(limit)
+        .fetch_one(self.pool())
+        .await
+        .map_err(db_err)
+    }
+
+    pub async fn markers(&self, account: Id) -> Result<Vec<Marker>, Error> {
+        let rows: Vec<MarkerRow> = sqlx::query_as(
+            "SELECT timeline, last_read_id, version, updated_at FROM markers WHERE account_id = $1",
+        )
+        .bind(account.0)
+        .fetch_all(self.pool())
+        .await
+        .map_err(db_err)?;
+        Ok(rows.into_iter().map(Marker::from).collect())
+    }
+
+    pub async fn set_marker(&self, account: Id, timeline: &str, last_read: Id) -> Result<(), Error> {
+        sqlx::query(
+            "INSERT INTO markers (account_id, timeline, last_read_id, version, updated_at) VALUES ($1,$2,$3,1,$4) \
+             ON CONFLICT (account_id, timeline) DO UPDATE SET last_read_id = excluded.last_read_id, \
+             version = markers.version + 1, updated_at = excluded.updated_at",
+        )
+        .bind(account.0)
+        .bind(timeline)
+        .bind(last_read.0)
+        .bind(now_micros())
+        .execute(self.pool())
+        .await
+        .map_err(db_err)?;
+        Ok(())
+    }
+
+    pub async fn filters(&self, account: Id) -> Result<Vec<Filter>, Error> {
+        let heads: Vec<(i64, String, String, String, Option<i64>)> = sqlx::query_as(
+            "SELECT id, title, context, action, expires_at FROM filters WHERE account_id = $1 ORDER BY id",
+        )
+        .bind(account.0)
+        .fetch_all(self.pool())
+        .await
+        .map_err(db_err)?;
+        let keywords: Vec<(i64, i64, String, i64)> = sqlx::query_as(
+            "SELECT k.id, k.filter_id, k.keyword, k.whole_word FROM filter_keywords k \
+             JOIN filters f ON f.id = k.filter_id WHERE f.account_id = $1 ORDER BY k.id",
+        )
+        .bind(account.0)
+        .fetch_all(self.pool())
+        .await
+        .map_err(db_err)?;
+        let statuses: Vec<(i64, i64, i64)> = sqlx::query_as(
+            "SELECT s.id, s.filter_id, s.status_id FROM filter_statuses s \
+             JOIN filters f ON f.id = s.filter_id WHERE f.account_id = $1 ORDER BY s.id",
+        )
+        .bind(account.0)
+        .fetch_all(self.pool())
+        .await
+        .map_err(db_err)?;
+        Ok(heads
+            .into_iter()
+            .map(|(id, title, context, action, expires_at)| Filter {
+                id: Id(id),
+                account_id: account,
+                title,
+                context: serde_json::from_str(&context).unwrap_or_default(),
+                action: match action.as_str() {
+                    "hide" => FilterAction::Hide,
+                    "blur" => FilterAction::Blur,
+                    _ => FilterAction::Warn,
+                },
+                expires_at,
+                keywords: keywords
+                    .iter()
+                    .filter(|k| k.1 == id)
+                    .map(|k| FilterKeyword {
+                        id: Id(k.0),
+                        keyword: k.2.clone(),
+                        whole_word: k.3 != 0,
+                    })
+                    .collect(),
+                statuses: statuses
+                    .iter()
+                    .filter(|s| s.1 == id)
+                    .map(|s| FilterStatus {
+                        id: Id(s.0),
+                        status_id: Id(s.2),
+                    })
+                    .collect(),
+            })
+            .collect())
+    }
+}
+
+impl Tx {
+    pub async fn insert_notification(&mut self, n: &Notification) -> Result<(), Error> {
+        sqlx::query(
+            "INSERT INTO notifications (id, account_id, kind, from_account_id, status_id, created_at) VALUES ($1,$2,$3,$4,$5,$6)",
+        )
+        .bind(n.id.0)
+        .bind(n.account_id.0)
+        .bind(n.kind.as_str())
+        .bind(n.from_account_id.0)
+        .bind(n.status_id.map(|i| i.0))
+        .bind(n.created_at)
+        .execute(&mut *self.tx)
+        .await
+        .map_err(db_err)?;
+        Ok(())
+    }
+
+    /// Remove notifications matching a (kind, from, status) — when the cause is undone.
+    pub async fn delete_notifications(
+        &mut self,
+        account: Id,
+        kind: NotificationType,
+        from: Id,
+        status: Option<Id>,
+    ) -> Result<(), Error> {
+        sqlx::query(
+            "DELETE FROM notifications WHERE account_id = $1 AND kind = $2 AND from_account_id = $3 \
+             AND ($4 = 0 OR status_id = $4)",
+        )
+        .bind(account.0)
+        .bind(kind.as_str())
+        .bind(from.0)
+        .bind(status.map(|s| s.0).unwrap_or(0))
+        .execute(&mut *self.tx)
+        .await
+        .map_err(db_err)?;
+        Ok(())
+    }
+
+    pub async fn dismiss_notification(&mut self, account: Id, id: Id) -> Result<bool, Error> {
+        let r = sqlx::query("DELETE FROM notifications WHERE id = $1 AND account_id = $2")
+            .bind(id.0)
+            .bind(account.0)
+            .execute(&mut *self.tx)
+            .await
+            .map_err(db_err)?;
+        Ok(r.rows_affected() > 0)
+    }
+
+    pub async fn clear_notifications(&mut self, account: Id) -> Result<(), Error> {
+        sqlx::query("DELETE FROM notifications WHERE account_id = $1")
+            .bind(account.0)
+            .execute(&mut *self.tx)
+            .await
+            .map_err(db_err)?;
+        Ok(())
+    }
+
+    /// Insert or replace a filter with its keywords and statuses.
+    pub async fn save_filter(&mut self, f: &Filter) -> Result<(), Error> {
+        sqlx::query("DELETE FROM filters WHERE id = $1")
+            .bind(f.id.0)
+            .execute(&mut *self.tx)
+            .await
+            .map_err(db_err)?;
+        sqlx::query(
+            "INSERT INTO filters (id, account_id, title, context, action, expires_at) VALUES ($1,$2,$3,$4,$5,$6)",
+        )
+        .bind(f.id.0)
+        .bind(f.account_id.0)
+        .bind(&f.title)
+        .bind(serde_json::to_string(&f.context).unwrap_or_else(|_| "[]".into()))
+        .bind(match f.action {
+            FilterAction::Warn => "warn",
+            FilterAction::Hide => "hide",
+            FilterAction::Blur => "blur",
+        })
+        .bind(f.expires_at)
+        .execute(&mut *self.tx)
+        .await
+        .map_err(db_err)?;
+        for k in &f.keywords {
+            sqlx::query("INSERT INTO filter_keywords (id, filter_id, keyword, whole_word) VALUES ($1,$2,$3,$4)")
+                .bind(k.id.0)
+                .bind(f.id.0)
+                .bind(&k.keyword)
+                .bind(k.whole_word as i64)
+                .execute(&mut *self.tx)
+                .await
+                .map_err(db_err)?;
+        }
+        for s in &f.statuses {
+            sqlx::query("INSERT INTO filter_statuses (id, filter_id, status_id) VALUES ($1,$2,$3)")
+                .bind(s.id.0)
+                .bind(f.id.0)
+                .bind(s.status_id.0)
+                .execute(&mut *self.tx)
+                .await
+                .map_err(db_err)?;
+        }
+        Ok(())
+    }
+
+    pub async fn delete_filter(&mut self, account: Id, id: Id) -> Result<bool, Error> {
+        let r = sqlx::query("DELETE FROM filters WHERE id = $1 AND account_id = $2")
+            .bind(id.0)
+            .bind(account.0)
+            .execute(&mut *self.tx)
+            .await
+            .map_err(db_err)?;
+        Ok(r.rows_affected() > 0)
+    }
+}

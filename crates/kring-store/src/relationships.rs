@@ -1,0 +1,395 @@
+//! Follows, follow requests, blocks, mutes, endorsements and private notes between accounts.
+use kring_core::model::{Account, Page, Relationship};
+use kring_core::time::now_micros;
+use kring_core::{Error, Id};
+
+use sqlx::AssertSqlSafe;
+
+use crate::rows::{ACCOUNT_COLUMNS, AccountRow};
+use crate::sql::{Sql, newest_first};
+use crate::{Store, Tx, db_err};
+
+/// Which account-to-account table a paged listing reads.
+#[derive(Debug, Clone, Copy)]
+pub enum Edge {
+    /// Accounts following the subject.
+    Followers,
+    /// Accounts the subject follows.
+    Following,
+    /// Accounts asking to follow the subject.
+    FollowRequests,
+    Blocks,
+    Mutes,
+    Endorsements,
+}
+
+#[derive(sqlx::FromRow)]
+pub(crate) struct EdgeRow {
+    pub edge_id: i64,
+    #[sqlx(flatten)]
+    pub account: AccountRow,
+}
+
+#[derive(sqlx::FromRow)]
+struct RelRow {
+    following: i64,
+    showing_reblogs: i64,
+    notifying: i64,
+    followed_by: i64,
+    blocking: i64,
+    blocked_by: i64,
+    muting: i64,
+    muting_notifications: i64,
+    requested: i64,
+    requested_by: i64,
+    endorsed: i64,
+    note: Option<String>,
+}
+
+/// Options of a follow (or a request to follow).
+#[derive(Debug, Clone, Copy)]
+pub struct FollowOptions {
+    pub show_reblogs: bool,
+    pub notify: bool,
+}
+
+impl Store {
+    /// A page of accounts on one edge of `subject`, newest edge first, with each edge's id
+    /// (Mastodon pages these lists by the edge's id, not the account's).
+    pub async fn edge_accounts(
+        &self,
+        edge: Edge,
+        subject: Id,
+        page: &Page,
+    ) -> Result<Vec<(Id, Account)>, Error> {
+        let (table, subject_col, other_col) = match edge {
+            Edge::Followers => ("follows", "target_id", "account_id"),
+            Edge::Following => ("follows", "account_id", "target_id"),
+            Edge::FollowRequests => ("follow_requests", "target_id", "account_id"),
+            Edge::Blocks => ("blocks", "account_id", "target_id"),
+            Edge::Mutes => ("mutes", "account_id", "target_id"),
+            Edge::Endorsements => ("endorsements", "account_id", "target_id"),
+        };
+        let mut sql = Sql::new(&format!(
+            "SELECT e.id AS edge_id, {ACCOUNT_COLUMNS} FROM {table} e JOIN accounts a ON a.id = e.{other_col} \
+             WHERE a.suspended_at IS NULL AND e.{subject_col} = "
+        ));
+        sql.bind(subject);
+        sql.page("e.id", page);
+        let rows: Vec<EdgeRow> = sql
+            .query_as()
+            .fetch_all(self.pool())
+            .await
+            .map_err(db_err)?;
+        Ok(newest_first(rows, page)
+            .into_iter()
+            .map(|r| (Id(r.edge_id), Account::from(r.account)))
+            .collect())
+    }
+
+    pub async fn relationship(&self, viewer: Id, target: Id) -> Result<Relationship, Error> {
+        let r: RelRow = sqlx::query_as(
+            "SELECT \
+             (SELECT COUNT(*) FROM follows WHERE account_id = $1 AND target_id = $2) AS following, \
+             (SELECT COUNT(*) FROM follows WHERE account_id = $1 AND target_id = $2 AND show_reblogs = 1) AS showing_reblogs, \
+             (SELECT COUNT(*) FROM follows WHERE account_id = $1 AND target_id = $2 AND notify = 1) AS notifying, \
+             (SELECT COUNT(*) FROM follows WHERE account_id = $2 AND target_id = $1) AS followed_by, \
+             (SELECT COUNT(*) FROM blocks WHERE account_id = $1 AND target_id = $2) AS blocking, \
+             (SELECT COUNT(*) FROM blocks WHERE account_id = $2 AND target_id = $1) AS blocked_by, \
+             (SELECT COUNT(*) FROM mutes WHERE account_id = $1 AND target_id = $2) AS muting, \
+             (SELECT COUNT(*) FROM mutes WHERE account_id = $1 AND target_id = $2 AND notifications = 1) AS muting_notifications, \
+             (SELECT COUNT(*) FROM follow_requests WHERE account_id = $1 AND target_id = $2) AS requested, \
+             (SELECT COUNT(*) FROM follow_requests WHERE account_id = $2 AND target_id = $1) AS requested_by, \
+             (SELECT COUNT(*) FROM endorsements WHERE account_id = $1 AND target_id = $2) AS endorsed, \
+             (SELECT comment FROM account_notes WHERE account_id = $1 AND target_id = $2) AS note",
+        )
+        .bind(viewer.0)
+        .bind(target.0)
+        .fetch_one(self.pool())
+        .await
+        .map_err(db_err)?;
+        // A pending request shows as not-yet-following with the requested options.
+        let requested = r.requested > 0;
+        Ok(Relationship {
+            id: target,
+            following: r.following > 0,
+            showing_reblogs: r.showing_reblogs > 0 || requested,
+            notifying: r.notifying > 0,
+            followed_by: r.followed_by > 0,
+            blocking: r.blocking > 0,
+            blocked_by: r.blocked_by > 0,
+            muting: r.muting > 0,
+            muting_notifications: r.muting_notifications > 0,
+            requested,
+            requested_by: r.requested_by > 0,
+            endorsed: r.endorsed > 0,
+            note: r.note.unwrap_or_default(),
+        })
+    }
+
+    pub async fn follows(&self, account: Id, target: Id) -> Result<bool, Error> {
+        self.exists("follows", account, target).await
+    }
+
+    pub async fn blocks(&self, account: Id, target: Id) -> Result<bool, Error> {
+        self.exists("blocks", account, target).await
+    }
+
+    pub async fn has_follow_request(&self, account: Id, target: Id) -> Result<bool, Error> {
+        self.exists("follow_requests", account, target).await
+    }
+
+    /// Either blocks the other.
+    pub async fn blocked_either(&self, a: Id, b: Id) -> Result<bool, Error> {
+        Ok(self.blocks(a, b).await? || self.blocks(b, a).await?)
+    }
+
+    async fn exists(&self, table: &str, account: Id, target: Id) -> Result<bool, Error> {
+        let n: i64 = sqlx::query_scalar(AssertSqlSafe(format!(
+            "SELECT COUNT(*) FROM {table} WHERE account_id = $1 AND target_id = $2"
+        )))
+        .bind(account.0)
+        .bind(target.0)
+        .fetch_one(self.pool())
+        .await
+        .map_err(db_err)?;
+        Ok(n > 0)
+    }
+
+    /// Whether `account` muted `target`, and whether notifications are muted too.
+    pub async fn mute(&self, account: Id, target: Id) -> Result<Option<bool>, Error> {
+        let row: Option<(i64, Option<i64>)> = sqlx::query_as(
+            "SELECT notifications, expires_at FROM mutes WHERE account_id = $1 AND target_id = $2",
+        )
+        .bind(account.0)
+        .bind(target.0)
+        .fetch_optional(self.pool())
+        .await
+        .map_err(db_err)?;
+        Ok(row.and_then(|(n, exp)| match exp {
+            Some(t) if t <= now_micros() => None,
+            _ => Some(n != 0),
+        }))
+    }
+
+    /// Accounts `viewer` follows that also follow `target`.
+    pub async fn familiar_followers(
+        &self,
+        viewer: Id,
+        target: Id,
+        limit: i64,
+    ) -> Result<Vec<Account>, Error> {
+        let rows: Vec<AccountRow> = sqlx::query_as(AssertSqlSafe(format!(
+            "SELECT {ACCOUNT_COLUMNS} FROM follows mine JOIN follows theirs ON theirs.account_id = mine.target_id \
+             JOIN accounts a ON a.id = mine.target_id \
+             WHERE mine.account_id = $1 AND theirs.target_id = $2 AND a.suspended_at IS NULL \
+             ORDER BY mine.id DESC LIMIT $3"
+        )))
+        .bind(viewer.0)
+        .bind(target.0)
+        .bind(limit)
+        .fetch_all(self.pool())
+        .await
+        .map_err(db_err)?;
+        Ok(rows.into_iter().map(Account::from).collect())
+    }
+
+    /// Local accounts following `target` (for fan-out and streaming).
+    pub async fn local_follower_ids(&self, target: Id) -> Result<Vec<Id>, Error> {
+        let rows: Vec<i64> = sqlx::query_scalar(
+            "SELECT f.account_id FROM follows f JOIN users u ON u.account_id = f.account_id WHERE f.target_id = $1",
+        )
+        .bind(target.0)
+        .fetch_all(self.pool())
+        .await
+        .map_err(db_err)?;
+        Ok(rows.into_iter().map(Id).collect())
+    }
+}
+
+impl Tx {
+    /// Returns false when the follow already existed (its options are updated then).
+    pub async fn insert_follow(
+        &mut self,
+        account: Id,
+        target: Id,
+        opts: FollowOptions,
+        uri: Option<&str>,
+    ) -> Result<bool, Error> {
+        let updated = sqlx::query(
+            "UPDATE follows SET show_reblogs = $1, notify = $2 WHERE account_id = $3 AND target_id = $4",
+        )
+        .bind(opts.show_reblogs as i64)
+        .bind(opts.notify as i64)
+        .bind(account.0)
+        .bind(target.0)
+        .execute(&mut *self.tx)
+        .await
+        .map_err(db_err)?;
+        if updated.rows_affected() > 0 {
+            return Ok(false);
+        }
+        sqlx::query(
+            "INSERT INTO follows (id, account_id, target_id, show_reblogs, notify, uri, created_at) \
+             VALUES ($1,$2,$3,$4,$5,$6,$7)",
+        )
+        .bind(Id::generate().0)
+        .bind(account.0)
+        .bind(target.0)
+        .bind(opts.show_reblogs as i64)
+        .bind(opts.notify as i64)
+        .bind(uri)
+        .bind(now_micros())
+        .execute(&mut *self.tx)
+        .await
+        .map_err(db_err)?;
+        Ok(true)
+    }
+
+    pub async fn delete_follow(&mut self, account: Id, target: Id) -> Result<bool, Error> {
+        self.delete_edge("follows", account, target).await
+    }
+
+    pub async fn insert_follow_request(
+        &mut self,
+        account: Id,
+        target: Id,
+        opts: FollowOptions,
+        uri: Option<&str>,
+    ) -> Result<bool, Error> {
+        let r = sqlx::query(
+            "INSERT INTO follow_requests (id, account_id, target_id, show_reblogs, notify, uri, created_at) \
+             VALUES ($1,$2,$3,$4,$5,$6,$7) ON CONFLICT (account_id, target_id) DO NOTHING",
+        )
+        .bind(Id::generate().0)
+        .bind(account.0)
+        .bind(target.0)
+        .bind(opts.show_reblogs as i64)
+        .bind(opts.notify as i64)
+        .bind(uri)
+        .bind(now_micros())
+        .execute(&mut *self.tx)
+        .await
+        .map_err(db_err)?;
+        Ok(r.rows_affected() > 0)
+    }
+
+    /// Remove a pending request, returning its options and uri if there was one.
+    pub async fn take_follow_request(
+        &mut self,
+        account: Id,
+        target: Id,
+    ) -> Result<Option<(FollowOptions, Option<String>)>, Error> {
+        let row: Option<(i64, i64, Option<String>)> = sqlx::query_as(
+            "SELECT show_reblogs, notify, uri FROM follow_requests WHERE account_id = $1 AND target_id = $2",
+        )
+        .bind(account.0)
+        .bind(target.0)
+        .fetch_optional(&mut *self.tx)
+        .await
+        .map_err(db_err)?;
+        if row.is_some() {
+            self.delete_edge("follow_requests", account, target).await?;
+        }
+        Ok(row.map(|(r, n, uri)| {
+            (
+                FollowOptions {
+                    show_reblogs: r != 0,
+                    notify: n != 0,
+                },
+                uri,
+            )
+        }))
+    }
+
+    pub async fn insert_block(&mut self, account: Id, target: Id) -> Result<bool, Error> {
+        let r = sqlx::query(
+            "INSERT INTO blocks (id, account_id, target_id, created_at) VALUES ($1,$2,$3,$4) \
+             ON CONFLICT (account_id, target_id) DO NOTHING",
+        )
+        .bind(Id::generate().0)
+        .bind(account.0)
+        .bind(target.0)
+        .bind(now_micros())
+        .execute(&mut *self.tx)
+        .await
+        .map_err(db_err)?;
+        Ok(r.rows_affected() > 0)
+    }
+
+    pub async fn delete_block(&mut self, account: Id, target: Id) -> Result<bool, Error> {
+        self.delete_edge("blocks", account, target).await
+    }
+
+    pub async fn upsert_mute(
+        &mut self,
+        account: Id,
+        target: Id,
+        notifications: bool,
+        expires_at: Option<i64>,
+    ) -> Result<(), Error> {
+        sqlx::query(
+            "INSERT INTO mutes (id, account_id, target_id, notifications, expires_at, created_at) \
+             VALUES ($1,$2,$3,$4,$5,$6) ON CONFLICT (account_id, target_id) \
+             DO UPDATE SET notifications = excluded.notifications, expires_at = excluded.expires_at",
+        )
+        .bind(Id::generate().0)
+        .bind(account.0)
+        .bind(target.0)
+        .bind(notifications as i64)
+        .bind(expires_at)
+        .bind(now_micros())
+        .execute(&mut *self.tx)
+        .await
+        .map_err(db_err)?;
+        Ok(())
+    }
+
+    pub async fn delete_mute(&mut self, account: Id, target: Id) -> Result<bool, Error> {
+        self.delete_edge("mutes", account, target).await
+    }
+
+    pub async fn insert_endorsement(&mut self, account: Id, target: Id) -> Result<(), Error> {
+        sqlx::query(
+            "INSERT INTO endorsements (id, account_id, target_id) VALUES ($1,$2,$3) \
+             ON CONFLICT (account_id, target_id) DO NOTHING",
+        )
+        .bind(Id::generate().0)
+        .bind(account.0)
+        .bind(target.0)
+        .execute(&mut *self.tx)
+        .await
+        .map_err(db_err)?;
+        Ok(())
+    }
+
+    pub async fn delete_endorsement(&mut self, account: Id, target: Id) -> Result<bool, Error> {
+        self.delete_edge("endorsements", account, target).await
+    }
+
+    pub async fn set_note(&mut self, account: Id, target: Id, comment: &str) -> Result<(), Error> {
+        sqlx::query(
+            "INSERT INTO account_notes (account_id, target_id, comment) VALUES ($1,$2,$3) \
+             ON CONFLICT (account_id, target_id) DO UPDATE SET comment = excluded.comment",
+        )
+        .bind(account.0)
+        .bind(target.0)
+        .bind(comment)
+        .execute(&mut *self.tx)
+        .await
+        .map_err(db_err)?;
+        Ok(())
+    }
+
+    async fn delete_edge(&mut self, table: &str, account: Id, target: Id) -> Result<bool, Error> {
+        let r = sqlx::query(AssertSqlSafe(format!(
+            "DELETE FROM {table} WHERE account_id = $1 AND target_id = $2"
+        )))
+        .bind(account.0)
+        .bind(target.0)
+        .execute(&mut *self.tx)
+        .await
+        .map_err(db_err)?;
+        Ok(r.rows_affected() > 0)
+    }
+}

@@ -1,0 +1,349 @@
+//! Rows as the database returns them, and their conversion to domain records. Flags are read
+//! as integers (0/1) on both backends.
+use kring_core::model::{
+    Account, App, List, Marker, Notification, NotificationType, ProfileField, Role, Status,
+    StatusEdit, User,
+};
+use kring_core::time::Micros;
+use kring_core::{Id, Visibility};
+
+pub(crate) const ACCOUNT_COLUMNS: &str = "a.id, a.username, a.domain, a.display_name, a.note, a.note_html, a.fields, \
+    a.bot, a.locked, a.discoverable, a.indexable, a.hide_collections, a.avatar_url, a.header_url, a.uri, a.url, \
+    a.inbox_url, a.shared_inbox_url, a.followers_url, a.public_key_pem, a.also_known_as, a.moved_to_id, \
+    a.followers_count, a.following_count, a.statuses_count, a.last_status_at, a.suspended_at, a.created_at, a.updated_at";
+
+#[derive(sqlx::FromRow)]
+pub(crate) struct AccountRow {
+    id: i64,
+    username: String,
+    domain: String,
+    display_name: String,
+    note: String,
+    note_html: String,
+    fields: String,
+    bot: i64,
+    locked: i64,
+    discoverable: i64,
+    indexable: i64,
+    hide_collections: i64,
+    avatar_url: Option<String>,
+    header_url: Option<String>,
+    uri: String,
+    url: String,
+    inbox_url: String,
+    shared_inbox_url: Option<String>,
+    followers_url: String,
+    public_key_pem: String,
+    also_known_as: String,
+    moved_to_id: Option<i64>,
+    followers_count: i64,
+    following_count: i64,
+    statuses_count: i64,
+    last_status_at: Option<i64>,
+    suspended_at: Option<i64>,
+    created_at: i64,
+    updated_at: i64,
+}
+
+impl From<AccountRow> for Account {
+    fn from(r: AccountRow) -> Account {
+        Account {
+            id: Id(r.id),
+            username: r.username,
+            domain: (!r.domain.is_empty()).then_some(r.domain),
+            display_name: r.display_name,
+            note: r.note,
+            note_html: r.note_html,
+            fields: serde_json::from_str(&r.fields).unwrap_or_default(),
+            bot: r.bot != 0,
+            locked: r.locked != 0,
+            discoverable: r.discoverable != 0,
+            indexable: r.indexable != 0,
+            hide_collections: r.hide_collections != 0,
+            avatar_url: r.avatar_url,
+            header_url: r.header_url,
+            uri: r.uri,
+            url: r.url,
+            inbox_url: r.inbox_url,
+            shared_inbox_url: r.shared_inbox_url,
+            followers_url: r.followers_url,
+            public_key_pem: r.public_key_pem,
+            also_known_as: serde_json::from_str(&r.also_known_as).unwrap_or_default(),
+            moved_to_id: r.moved_to_id.map(Id),
+            followers_count: r.followers_count,
+            following_count: r.following_count,
+            statuses_count: r.statuses_count,
+            last_status_at: r.last_status_at,
+            suspended_at: r.suspended_at,
+            created_at: r.created_at,
+            updated_at: r.updated_at,
+        }
+    }
+}
+
+/// What creating an account needs; the store fills counters and timestamps.
+#[derive(Debug, Clone)]
+pub struct NewAccount {
+    pub id: Id,
+    pub username: String,
+    pub domain: Option<String>,
+    pub display_name: String,
+    pub note: String,
+    pub note_html: String,
+    pub fields: Vec<ProfileField>,
+    pub bot: bool,
+    pub locked: bool,
+    pub discoverable: bool,
+    pub uri: String,
+    pub url: String,
+    pub inbox_url: String,
+    pub shared_inbox_url: Option<String>,
+    pub followers_url: String,
+    pub public_key_pem: String,
+    pub private_key_pem: Option<String>,
+    pub created_at: Micros,
+}
+
+#[derive(Debug, Clone)]
+pub struct NewUser {
+    pub email: String,
+    pub password_hash: String,
+    pub role: Role,
+    pub approved: bool,
+    pub confirmed: bool,
+    pub reason: Option<String>,
+    pub locale: String,
+}
+
+pub(crate) const USER_COLUMNS: &str = "u.account_id, u.email, u.password_hash, u.role, u.approved, u.confirmed, u.reason, \
+    u.locale, u.default_visibility, u.default_sensitive, u.default_language, u.created_at";
+
+#[derive(sqlx::FromRow)]
+pub(crate) struct UserRow {
+    account_id: i64,
+    email: String,
+    password_hash: String,
+    role: String,
+    approved: i64,
+    confirmed: i64,
+    reason: Option<String>,
+    locale: String,
+    default_visibility: String,
+    default_sensitive: i64,
+    default_language: Option<String>,
+    created_at: i64,
+}
+
+impl From<UserRow> for User {
+    fn from(r: UserRow) -> User {
+        User {
+            account_id: Id(r.account_id),
+            email: r.email,
+            password_hash: r.password_hash,
+            role: Role::parse(&r.role).unwrap_or(Role::User),
+            approved: r.approved != 0,
+            confirmed: r.confirmed != 0,
+            reason: r.reason,
+            locale: r.locale,
+            default_visibility: Visibility::parse(&r.default_visibility).unwrap_or_default(),
+            default_sensitive: r.default_sensitive != 0,
+            default_language: r.default_language,
+            created_at: r.created_at,
+        }
+    }
+}
+
+pub(crate) const STATUS_COLUMNS: &str = "s.id, s.account_id, s.uri, s.url, s.local, s.in_reply_to_id, s.in_reply_to_account_id, \
+    s.reblog_of_id, s.conversation_id, s.text, s.content, s.spoiler_text, s.sensitive, s.language, s.visibility, \
+    s.application_id, s.replies_count, s.reblogs_count, s.favourites_count, s.created_at, s.edited_at";
+
+#[derive(sqlx::FromRow)]
+pub(crate) struct StatusRow {
+    id: i64,
+    account_id: i64,
+    uri: String,
+    url: String,
+    local: i64,
+    in_reply_to_id: Option<i64>,
+    in_reply_to_account_id: Option<i64>,
+    reblog_of_id: Option<i64>,
+    conversation_id: i64,
+    text: String,
+    content: String,
+    spoiler_text: String,
+    sensitive: i64,
+    language: Option<String>,
+    visibility: String,
+    application_id: Option<i64>,
+    replies_count: i64,
+    reblogs_count: i64,
+    favourites_count: i64,
+    created_at: i64,
+    edited_at: Option<i64>,
+}
+
+impl From<StatusRow> for Status {
+    fn from(r: StatusRow) -> Status {
+        Status {
+            id: Id(r.id),
+            account_id: Id(r.account_id),
+            uri: r.uri,
+            url: r.url,
+            local: r.local != 0,
+            in_reply_to_id: r.in_reply_to_id.map(Id),
+            in_reply_to_account_id: r.in_reply_to_account_id.map(Id),
+            reblog_of_id: r.reblog_of_id.map(Id),
+            conversation_id: Id(r.conversation_id),
+            text: r.text,
+            content: r.content,
+            spoiler_text: r.spoiler_text,
+            sensitive: r.sensitive != 0,
+            language: r.language,
+            visibility: Visibility::parse(&r.visibility).unwrap_or(Visibility::Direct),
+            application_id: r.application_id.map(Id),
+            replies_count: r.replies_count,
+            reblogs_count: r.reblogs_count,
+            favourites_count: r.favourites_count,
+            created_at: r.created_at,
+            edited_at: r.edited_at,
+        }
+    }
+}
+
+/// What creating a status needs. The audience decides who may read it.
+#[derive(Debug, Clone)]
+pub struct NewStatus {
+    pub id: Id,
+    pub account_id: Id,
+    pub uri: String,
+    pub url: String,
+    pub local: bool,
+    pub in_reply_to_id: Option<Id>,
+    pub in_reply_to_account_id: Option<Id>,
+    pub reblog_of_id: Option<Id>,
+    pub conversation_id: Id,
+    pub text: String,
+    pub content: String,
+    pub spoiler_text: String,
+    pub sensitive: bool,
+    pub language: Option<String>,
+    pub visibility: Visibility,
+    pub audience: kring_core::Audience,
+    pub application_id: Option<Id>,
+    pub mentions: Vec<Id>,
+    pub tags: Vec<String>,
+    pub created_at: Micros,
+}
+
+#[derive(sqlx::FromRow)]
+pub(crate) struct EditRow {
+    id: i64,
+    status_id: i64,
+    content: String,
+    spoiler_text: String,
+    sensitive: i64,
+    created_at: i64,
+}
+
+impl From<EditRow> for StatusEdit {
+    fn from(r: EditRow) -> StatusEdit {
+        StatusEdit {
+            id: Id(r.id),
+            status_id: Id(r.status_id),
+            content: r.content,
+            spoiler_text: r.spoiler_text,
+            sensitive: r.sensitive != 0,
+            created_at: r.created_at,
+        }
+    }
+}
+
+#[derive(sqlx::FromRow)]
+pub(crate) struct AppRow {
+    id: i64,
+    name: String,
+    website: Option<String>,
+    redirect_uris: String,
+    scopes: String,
+    client_id: String,
+    client_secret: String,
+    created_at: i64,
+}
+
+impl From<AppRow> for App {
+    fn from(r: AppRow) -> App {
+        App {
+            id: Id(r.id),
+            name: r.name,
+            website: r.website,
+            redirect_uris: r.redirect_uris.split('\n').map(str::to_string).collect(),
+            scopes: r.scopes,
+            client_id: r.client_id,
+            client_secret: r.client_secret,
+            created_at: r.created_at,
+        }
+    }
+}
+
+#[derive(sqlx::FromRow)]
+pub(crate) struct NotificationRow {
+    id: i64,
+    account_id: i64,
+    kind: String,
+    from_account_id: i64,
+    status_id: Option<i64>,
+    created_at: i64,
+}
+
+impl NotificationRow {
+    pub(crate) fn into_domain(self) -> Option<Notification> {
+        Some(Notification {
+            id: Id(self.id),
+            account_id: Id(self.account_id),
+            kind: NotificationType::parse(&self.kind)?,
+            from_account_id: Id(self.from_account_id),
+            status_id: self.status_id.map(Id),
+            created_at: self.created_at,
+        })
+    }
+}
+
+#[derive(sqlx::FromRow)]
+pub(crate) struct ListRow {
+    id: i64,
+    account_id: i64,
+    title: String,
+    replies_policy: String,
+    exclusive: i64,
+}
+
+impl From<ListRow> for List {
+    fn from(r: ListRow) -> List {
+        List {
+            id: Id(r.id),
+            account_id: Id(r.account_id),
+            title: r.title,
+            replies_policy: r.replies_policy,
+            exclusive: r.exclusive != 0,
+        }
+    }
+}
+
+#[derive(sqlx::FromRow)]
+pub(crate) struct MarkerRow {
+    timeline: String,
+    last_read_id: i64,
+    version: i64,
+    updated_at: i64,
+}
+
+impl From<MarkerRow> for Marker {
+    fn from(r: MarkerRow) -> Marker {
+        Marker {
+            timeline: r.timeline,
+            last_read_id: Id(r.last_read_id),
+            version: r.version,
+            updated_at: r.updated_at,
+        }
+    }
+}

@@ -1,0 +1,801 @@
+//! Statuses with their audience, mentions, tags and edit history; favourites, bookmarks, pins,
+//! and the paged reads that all go through the one audience predicate (`sql::visible_to`).
+use std::collections::HashSet;
+
+use kring_core::model::{Account, Page, Status, StatusEdit, Tag};
+use kring_core::time::now_micros;
+use kring_core::{Error, Id};
+
+use sqlx::AssertSqlSafe;
+
+use crate::accounts::escape_like;
+use crate::relationships::EdgeRow;
+use crate::rows::{ACCOUNT_COLUMNS, EditRow, NewStatus, STATUS_COLUMNS, StatusRow};
+use crate::sql::{Sql, newest_first, visible_to};
+use crate::{Store, Tx, db_err};
+
+/// A viewer's own marks on a set of statuses.
+#[derive(Debug, Default)]
+pub struct StatusFlags {
+    pub favourited: HashSet<Id>,
+    pub reblogged: HashSet<Id>,
+    pub bookmarked: HashSet<Id>,
+    pub pinned: HashSet<Id>,
+}
+
+/// Options of an account's statuses listing.
+#[derive(Debug, Default, Clone, Copy)]
+pub struct AccountStatusesFilter {
+    pub exclude_replies: bool,
+    pub exclude_reblogs: bool,
+    pub pinned: bool,
+}
+
+/// Which public statuses a public timeline shows.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub enum Locality {
+    All,
+    Local,
+    Remote,
+}
+
+#[derive(sqlx::FromRow)]
+struct KeyedStatusRow {
+    key_id: i64,
+    #[sqlx(flatten)]
+    status: StatusRow,
+}
+
+fn in_list(sql: &mut Sql, ids: &[Id]) {
+    sql.push("(");
+    for (i, id) in ids.iter().enumerate() {
+        if i > 0 {
+            sql.push(",");
+        }
+        sql.bind(*id);
+    }
+    sql.push(")");
+}
+
+impl Store {
+    /// A status regardless of audience: for internal use after a check.
+    pub async fn status(&self, id: Id) -> Result<Option<Status>, Error> {
+        let row: Option<StatusRow> =
+            sqlx::query_as(AssertSqlSafe(format!("SELECT {STATUS_COLUMNS} FROM statuses s WHERE s.id = $1")))
+                .bind(id.0)
+                .fetch_optional(self.pool())
+                .await
+                .map_err(db_err)?;
+        Ok(row.map(Status::from))
+    }
+
+    pub async fn status_by_uri(&self, uri: &str) -> Result<Option<Status>, Error> {
+        let row: Option<StatusRow> =
+            sqlx::query_as(AssertSqlSafe(format!("SELECT {STATUS_COLUMNS} FROM statuses s WHERE s.uri = $1")))
+                .bind(uri)
+                .fetch_optional(self.pool())
+                .await
+                .map_err(db_err)?;
+        Ok(row.map(Status::from))
+    }
+
+    /// A status if `viewer` (None: signed out) may see it.
+    pub async fn visible_status(&self, viewer: Option<Id>, id: Id) -> Result<Option<Status>, Error> {
+        let mut sql = Sql::new(&format!("SELECT {STATUS_COLUMNS} FROM statuses s WHERE s.id = "));
+        sql.bind(id);
+        let v = sql.param(viewer.unwrap_or_default());
+        sql.push(" AND ");
+        sql.push(&visible_to(&v));
+        let row: Option<StatusRow> = sql
+            .query_as()
+            .fetch_optional(self.pool())
+            .await
+            .map_err(db_err)?;
+        Ok(row.map(Status::from))
+    }
+
+    /// Of `ids`, those `viewer` may see.
+    pub async fn visible_ids(&self, viewer: Option<Id>, ids: &[Id]) -> Result<HashSet<Id>, Error> {
+        if ids.is_empty() {
+            return Ok(HashSet::new());
+        }
+        let mut sql = Sql::new("SELECT s.id FROM statuses s WHERE s.id IN ");
+        in_list(&mut sql, ids);
+        let v = sql.param(viewer.unwrap_or_default());
+        sql.push(" AND ");
+        sql.push(&visible_to(&v));
+        let rows: Vec<i64> = sqlx::query_scalar_with(AssertSqlSafe(sql.text.clone()), sql.arguments())
+            .fetch_all(self.pool())
+            .await
+            .map_err(db_err)?;
+        Ok(rows.into_iter().map(Id).collect())
+    }
+
+    /// Statuses by id regardless of audience (to assemble views of already-checked statuses).
+    pub async fn statuses_by_ids(&self, ids: &[Id]) -> Result<Vec<Status>, Error> {
+        if ids.is_empty() {
+            return Ok(Vec::new());
+        }
+        let mut sql = Sql::new(&format!("SELECT {STATUS_COLUMNS} FROM statuses s WHERE s.id IN "));
+        in_list(&mut sql, ids);
+        let rows: Vec<StatusRow> = sql
+            .query_as()
+            .fetch_all(self.pool())
+            .await
+            .map_err(db_err)?;
+        Ok(rows.into_iter().map(Status::from).collect())
+    }
+
+    pub async fn account_statuses(
+        &self,
+        viewer: Option<Id>,
+        account: Id,
+        filter: AccountStatusesFilter,
+        tagged: Option<&str>,
+        page: &Page,
+    ) -> Result<Vec<Status>, Error> {
+        let mut sql = Sql::new(&format!("SELECT {STATUS_COLUMNS} FROM statuses s WHERE s.account_id = "));
+        sql.bind(account);
+        if filter.exclude_replies {
+            // Replies to oneself (threads) stay, as in Mastodon.
+            sql.push(" AND (s.in_reply_to_id IS NULL OR s.in_reply_to_account_id = s.account_id)");
+        }
+        if filter.exclude_reblogs {
+            sql.push(" AND s.reblog_of_id IS NULL");
+        }
+        if filter.pinned {
+            sql.push(" AND EXISTS (SELECT 1 FROM pins p WHERE p.status_id = s.id AND p.account_id = s.account_id)");
+        }
+        if let Some(tag) = tagged {
+            sql.push(" AND EXISTS (SELECT 1 FROM status_tags st JOIN tags t ON t.id = st.tag_id WHERE st.status_id = s.id AND lower(t.name) = ");
+            sql.bind(tag.to_lowercase());
+            sql.push(")");
+        }
+        let v = sql.param(viewer.unwrap_or_default());
+        sql.push(" AND ");
+        sql.push(&visible_to(&v));
+        sql.page("s.id", page);
+        let rows: Vec<StatusRow> = sql
+            .query_as()
+            .fetch_all(self.pool())
+            .await
+            .map_err(db_err)?;
+        Ok(newest_first(rows, page).into_iter().map(Status::from).collect())
+    }
+
+    /// Listed statuses (not boosts), newest first.
+    pub async fn public_timeline(
+        &self,
+        viewer: Option<Id>,
+        locality: Locality,
+        page: &Page,
+    ) -> Result<Vec<Status>, Error> {
+        let mut sql = Sql::new(&format!(
+            "SELECT {STATUS_COLUMNS} FROM statuses s WHERE s.listed = 1 AND s.reblog_of_id IS NULL"
+        ));
+        match locality {
+            Locality::All => {}
+            Locality::Local => {
+                sql.push(" AND s.local = 1");
+            }
+            Locality::Remote => {
+                sql.push(" AND s.local = 0");
+            }
+        }
+        let v = sql.param(viewer.unwrap_or_default());
+        sql.push(" AND ");
+        sql.push(&visible_to(&v));
+        sql.push(&format!(
+            " AND NOT EXISTS (SELECT 1 FROM mutes m WHERE m.account_id = {v} AND m.target_id = s.account_id) \
+             AND NOT EXISTS (SELECT 1 FROM blocks b WHERE b.account_id = {v} AND b.target_id = s.account_id)"
+        ));
+        sql.page("s.id", page);
+        let rows: Vec<StatusRow> = sql
+            .query_as()
+            .fetch_all(self.pool())
+            .await
+            .map_err(db_err)?;
+        Ok(newest_first(rows, page).into_iter().map(Status::from).collect())
+    }
+
+    /// Listed statuses carrying any of `tags`.
+    pub async fn tag_timeline(
+        &self,
+        viewer: Option<Id>,
+        tags: &[String],
+        locality: Locality,
+        page: &Page,
+    ) -> Result<Vec<Status>, Error> {
+        if tags.is_empty() {
+            return Ok(Vec::new());
+        }
+        let mut sql = Sql::new(&format!(
+            "SELECT {STATUS_COLUMNS} FROM statuses s WHERE s.listed = 1 AND s.reblog_of_id IS NULL \
+             AND EXISTS (SELECT 1 FROM status_tags st JOIN tags t ON t.id = st.tag_id WHERE st.status_id = s.id AND lower(t.name) IN ("
+        ));
+        for (i, t) in tags.iter().enumerate() {
+            if i > 0 {
+                sql.push(",");
+            }
+            sql.bind(t.to_lowercase());
+        }
+        sql.push("))");
+        if locality == Locality::Local {
+            sql.push(" AND s.local = 1");
+        } else if locality == Locality::Remote {
+            sql.push(" AND s.local = 0");
+        }
+        let v = sql.param(viewer.unwrap_or_default());
+        sql.push(" AND ");
+        sql.push(&visible_to(&v));
+        sql.page("s.id", page);
+        let rows: Vec<StatusRow> = sql
+            .query_as()
+            .fetch_all(self.pool())
+            .await
+            .map_err(db_err)?;
+        Ok(newest_first(rows, page).into_iter().map(Status::from).collect())
+    }
+
+    /// Ancestors (oldest first) and descendants (in thread order by id) that `viewer` may see.
+    pub async fn context(
+        &self,
+        viewer: Option<Id>,
+        status: &Status,
+    ) -> Result<(Vec<Status>, Vec<Status>), Error> {
+        let v = viewer.unwrap_or_default();
+        let mut up = Sql::new(
+            "WITH RECURSIVE up(id, parent, depth) AS (SELECT id, in_reply_to_id, 0 FROM statuses WHERE id = ",
+        );
+        up.bind(status.id);
+        up.push(
+            " UNION ALL SELECT p.id, p.in_reply_to_id, up.depth + 1 FROM statuses p JOIN up ON p.id = up.parent WHERE up.depth < 200) ",
+        );
+        up.push(&format!(
+            "SELECT {STATUS_COLUMNS} FROM statuses s JOIN up ON up.id = s.id WHERE s.id <> "
+        ));
+        up.bind(status.id);
+        let pv = up.param(v);
+        up.push(" AND ");
+        up.push(&visible_to(&pv));
+        up.push(" ORDER BY s.id ASC");
+        let ancestors: Vec<StatusRow> = up
+            .query_as()
+            .fetch_all(self.pool())
+            .await
+            .map_err(db_err)?;
+
+        let mut down = Sql::new(
+            "WITH RECURSIVE down(id, depth) AS (SELECT id, 0 FROM statuses WHERE in_reply_to_id = ",
+        );
+        down.bind(status.id);
+        down.push(
+            " UNION ALL SELECT c.id, down.depth + 1 FROM statuses c JOIN down ON c.in_reply_to_id = down.id WHERE down.depth < 200) ",
+        );
+        down.push(&format!(
+            "SELECT {STATUS_COLUMNS} FROM statuses s JOIN down ON down.id = s.id WHERE 1 = 1"
+        ));
+        let pv = down.param(v);
+        down.push(" AND ");
+        down.push(&visible_to(&pv));
+        down.push(" ORDER BY s.id ASC LIMIT 4000");
+        let descendants: Vec<StatusRow> = down
+            .query_as()
+            .fetch_all(self.pool())
+            .await
+            .map_err(db_err)?;
+        Ok((
+            ancestors.into_iter().map(Status::from).collect(),
+            descendants.into_iter().map(Status::from).collect(),
+        ))
+    }
+
+    /// The viewer's favourites/boosts/bookmarks/pins among `ids`.
+    pub async fn status_flags(&self, viewer: Id, ids: &[Id]) -> Result<StatusFlags, Error> {
+        let mut flags = StatusFlags::default();
+        if ids.is_empty() {
+            return Ok(flags);
+        }
+        let mut sql = Sql::new(
+            "SELECT 'f' AS k, status_id AS id FROM favourites WHERE account_id = $1 AND status_id IN ",
+        );
+        sql.param(viewer);
+        in_list(&mut sql, ids);
+        sql.push(" UNION ALL SELECT 'b', status_id FROM bookmarks WHERE account_id = $1 AND status_id IN ");
+        in_list(&mut sql, ids);
+        sql.push(" UNION ALL SELECT 'p', status_id FROM pins WHERE account_id = $1 AND status_id IN ");
+        in_list(&mut sql, ids);
+        sql.push(" UNION ALL SELECT 'r', reblog_of_id FROM statuses WHERE account_id = $1 AND reblog_of_id IN ");
+        in_list(&mut sql, ids);
+        let rows: Vec<(String, i64)> = sql
+            .query_as()
+            .fetch_all(self.pool())
+            .await
+            .map_err(db_err)?;
+        for (k, id) in rows {
+            let set = match k.as_str() {
+                "f" => &mut flags.favourited,
+                "b" => &mut flags.bookmarked,
+                "p" => &mut flags.pinned,
+                _ => &mut flags.reblogged,
+            };
+            set.insert(Id(id));
+        }
+        Ok(flags)
+    }
+
+    /// (status id, mentioned account id) pairs.
+    pub async fn mentions_of(&self, ids: &[Id]) -> Result<Vec<(Id, Id)>, Error> {
+        if ids.is_empty() {
+            return Ok(Vec::new());
+        }
+        let mut sql = Sql::new("SELECT status_id, account_id FROM mentions WHERE status_id IN ");
+        in_list(&mut sql, ids);
+        let rows: Vec<(i64, i64)> = sql
+            .query_as()
+            .fetch_all(self.pool())
+            .await
+            .map_err(db_err)?;
+        Ok(rows.into_iter().map(|(s, a)| (Id(s), Id(a))).collect())
+    }
+
+    /// (status id, tag name) pairs.
+    pub async fn tags_of(&self, ids: &[Id]) -> Result<Vec<(Id, String)>, Error> {
+        if ids.is_empty() {
+            return Ok(Vec::new());
+        }
+        let mut sql = Sql::new(
+            "SELECT st.status_id, t.name FROM status_tags st JOIN tags t ON t.id = st.tag_id WHERE st.status_id IN ",
+        );
+        in_list(&mut sql, ids);
+        let rows: Vec<(i64, String)> = sql
+            .query_as()
+            .fetch_all(self.pool())
+            .await
+            .map_err(db_err)?;
+        Ok(rows.into_iter().map(|(s, t)| (Id(s), t)).collect())
+    }
+
+    pub async fn tag(&self, name: &str) -> Result<Option<Tag>, Error> {
+        let row: Option<(i64, String)> =
+            sqlx::query_as("SELECT id, name FROM tags WHERE lower(name) = lower($1)")
+                .bind(name)
+                .fetch_optional(self.pool())
+                .await
+                .map_err(db_err)?;
+        Ok(row.map(|(id, name)| Tag { id: Id(id), name }))
+    }
+
+    pub async fn search_tags(&self, prefix: &str, limit: i64) -> Result<Vec<Tag>, Error> {
+        let rows: Vec<(i64, String)> = sqlx::query_as(
+            "SELECT id, name FROM tags WHERE lower(name) LIKE $1 ESCAPE '\\' ORDER BY name LIMIT $2",
+        )
+        .bind(format!("{}%", escape_like(&prefix.to_lowercase())))
+        .bind(limit)
+        .fetch_all(self.pool())
+        .await
+        .map_err(db_err)?;
+        Ok(rows.into_iter().map(|(id, name)| Tag { id: Id(id), name }).collect())
+    }
+
+    /// Statuses of `author` whose text contains `query` (search of one's own posts).
+    pub async fn search_own_statuses(
+        &self,
+        author: Id,
+        query: &str,
+        limit: i64,
+        offset: i64,
+    ) -> Result<Vec<Status>, Error> {
+        let rows: Vec<StatusRow> = sqlx::query_as(AssertSqlSafe(format!(
+            "SELECT {STATUS_COLUMNS} FROM statuses s WHERE s.account_id = $1 AND s.reblog_of_id IS NULL \
+             AND (lower(s.text) LIKE $2 ESCAPE '\\' OR lower(s.spoiler_text) LIKE $2 ESCAPE '\\') ORDER BY s.id DESC LIMIT $3 OFFSET $4"
+        )))
+        .bind(author.0)
+        .bind(format!("%{}%", escape_like(&query.to_lowercase())))
+        .bind(limit)
+        .bind(offset)
+        .fetch_all(self.pool())
+        .await
+        .map_err(db_err)?;
+        Ok(rows.into_iter().map(Status::from).collect())
+    }
+
+    pub async fn edits(&self, status: Id) -> Result<Vec<StatusEdit>, Error> {
+        let rows: Vec<EditRow> = sqlx::query_as(
+            "SELECT id, status_id, content, spoiler_text, sensitive, created_at FROM status_edits \
+             WHERE status_id = $1 ORDER BY id ASC",
+        )
+        .bind(status.0)
+        .fetch_all(self.pool())
+        .await
+        .map_err(db_err)?;
+        Ok(rows.into_iter().map(StatusEdit::from).collect())
+    }
+
+    /// The boost of `status` by `account`, if any.
+    pub async fn reblog_by(&self, account: Id, status: Id) -> Result<Option<Status>, Error> {
+        let row: Option<StatusRow> = sqlx::query_as(AssertSqlSafe(format!(
+            "SELECT {STATUS_COLUMNS} FROM statuses s WHERE s.account_id = $1 AND s.reblog_of_id = $2"
+        )))
+        .bind(account.0)
+        .bind(status.0)
+        .fetch_optional(self.pool())
+        .await
+        .map_err(db_err)?;
+        Ok(row.map(Status::from))
+    }
+
+    /// Accounts that favourited (or boosted) a status, paged by the favourite's (boost's) id.
+    pub async fn status_actors(
+        &self,
+        status: Id,
+        reblogs: bool,
+        page: &Page,
+    ) -> Result<Vec<(Id, Account)>, Error> {
+        let (table, col) = if reblogs {
+            ("statuses", "reblog_of_id")
+        } else {
+            ("favourites", "status_id")
+        };
+        let mut sql = Sql::new(&format!(
+            "SELECT e.id AS edge_id, {ACCOUNT_COLUMNS} FROM {table} e JOIN accounts a ON a.id = e.account_id \
+             WHERE a.suspended_at IS NULL AND e.{col} = "
+        ));
+        sql.bind(status);
+        sql.page("e.id", page);
+        let rows: Vec<EdgeRow> = sql
+            .query_as()
+            .fetch_all(self.pool())
+            .await
+            .map_err(db_err)?;
+        Ok(newest_first(rows, page)
+            .into_iter()
+            .map(|r| (Id(r.edge_id), Account::from(r.account)))
+            .collect())
+    }
+
+    /// An account's favourites or bookmarks, paged by the mark's id, that it may still see.
+    pub async fn marked_statuses(
+        &self,
+        account: Id,
+        bookmarks: bool,
+        page: &Page,
+    ) -> Result<Vec<(Id, Status)>, Error> {
+        let table = if bookmarks { "bookmarks" } else { "favourites" };
+        let mut sql = Sql::new(&format!(
+            "SELECT e.id AS key_id, {STATUS_COLUMNS} FROM {table} e JOIN statuses s ON s.id = e.status_id WHERE e.account_id = "
+        ));
+        let v = sql.bind(account);
+        sql.push(" AND ");
+        sql.push(&visible_to(&v));
+        sql.page("e.id", page);
+        let rows: Vec<KeyedStatusRow> = sql
+            .query_as()
+            .fetch_all(self.pool())
+            .await
+            .map_err(db_err)?;
+        Ok(newest_first(rows, page)
+            .into_iter()
+            .map(|r| (Id(r.key_id), Status::from(r.status)))
+            .collect())
+    }
+
+    pub async fn idempotent_status(&self, account: Id, key: &str) -> Result<Option<Id>, Error> {
+        let id: Option<i64> = sqlx::query_scalar(
+            "SELECT status_id FROM idempotency_keys WHERE account_id = $1 AND key = $2 AND created_at > $3",
+        )
+        .bind(account.0)
+        .bind(key)
+        .bind(now_micros() - 3_600 * 1_000_000)
+        .fetch_optional(self.pool())
+        .await
+        .map_err(db_err)?;
+        Ok(id.map(Id))
+    }
+
+    pub async fn pinned_count(&self, account: Id) -> Result<i64, Error> {
+        sqlx::query_scalar("SELECT COUNT(*) FROM pins WHERE account_id = $1")
+            .bind(account.0)
+            .fetch_one(self.pool())
+            .await
+            .map_err(db_err)
+    }
+}
+
+impl Tx {
+    pub async fn insert_status(&mut self, s: &NewStatus) -> Result<(), Error> {
+        sqlx::query(
+            "INSERT INTO statuses (id, account_id, uri, url, local, in_reply_to_id, in_reply_to_account_id, reblog_of_id, \
+             conversation_id, text, content, spoiler_text, sensitive, language, visibility, public, listed, application_id, created_at) \
+             VALUES ($1,$2,$3,$4,$5,$6,$7,$8,$9,$10,$11,$12,$13,$14,$15,$16,$17,$18,$19)",
+        )
+        .bind(s.id.0)
+        .bind(s.account_id.0)
+        .bind(&s.uri)
+        .bind(&s.url)
+        .bind(s.local as i64)
+        .bind(s.in_reply_to_id.map(|i| i.0))
+        .bind(s.in_reply_to_account_id.map(|i| i.0))
+        .bind(s.reblog_of_id.map(|i| i.0))
+        .bind(s.conversation_id.0)
+        .bind(&s.text)
+        .bind(&s.content)
+        .bind(&s.spoiler_text)
+        .bind(s.sensitive as i64)
+        .bind(s.language.as_deref())
+        .bind(s.visibility.as_str())
+        .bind(s.audience.public as i64)
+        .bind(s.audience.listed as i64)
+        .bind(s.application_id.map(|i| i.0))
+        .bind(s.created_at)
+        .execute(&mut *self.tx)
+        .await
+        .map_err(db_err)?;
+        self.set_audience(s.id, &s.audience).await?;
+        self.set_mentions_and_tags(s.id, &s.mentions, &s.tags).await?;
+        self.bump_counts(s.account_id, 0, 0, 1).await?;
+        self.touch_last_status(s.account_id, s.created_at).await?;
+        if let Some(parent) = s.in_reply_to_id {
+            self.bump_status_count(parent, "replies_count", 1).await?;
+        }
+        if let Some(orig) = s.reblog_of_id {
+            self.bump_status_count(orig, "reblogs_count", 1).await?;
+        }
+        Ok(())
+    }
+
+    async fn set_audience(&mut self, id: Id, audience: &kring_core::Audience) -> Result<(), Error> {
+        sqlx::query("DELETE FROM status_audience WHERE status_id = $1")
+            .bind(id.0)
+            .execute(&mut *self.tx)
+            .await
+            .map_err(db_err)?;
+        for grant in &audience.grants {
+            let (kind, target) = grant.to_row();
+            sqlx::query(
+                "INSERT INTO status_audience (status_id, kind, target_id) VALUES ($1,$2,$3) ON CONFLICT DO NOTHING",
+            )
+            .bind(id.0)
+            .bind(kind)
+            .bind(target.0)
+            .execute(&mut *self.tx)
+            .await
+            .map_err(db_err)?;
+        }
+        Ok(())
+    }
+
+    /// Replace a status's mentions and tags (on create and edit).
+    pub async fn set_mentions_and_tags(
+        &mut self,
+        id: Id,
+        mentions: &[Id],
+        tags: &[String],
+    ) -> Result<(), Error> {
+        sqlx::query("DELETE FROM mentions WHERE status_id = $1")
+            .bind(id.0)
+            .execute(&mut *self.tx)
+            .await
+            .map_err(db_err)?;
+        for m in mentions {
+            sqlx::query("INSERT INTO mentions (status_id, account_id) VALUES ($1,$2) ON CONFLICT DO NOTHING")
+                .bind(id.0)
+                .bind(m.0)
+                .execute(&mut *self.tx)
+                .await
+                .map_err(db_err)?;
+        }
+        sqlx::query("DELETE FROM status_tags WHERE status_id = $1")
+            .bind(id.0)
+            .execute(&mut *self.tx)
+            .await
+            .map_err(db_err)?;
+        for name in tags {
+            let existing: Option<i64> =
+                sqlx::query_scalar("SELECT id FROM tags WHERE lower(name) = lower($1)")
+                    .bind(name)
+                    .fetch_optional(&mut *self.tx)
+                    .await
+                    .map_err(db_err)?;
+            let tag_id = match existing {
+                Some(t) => t,
+                None => {
+                    let t = Id::generate().0;
+                    sqlx::query("INSERT INTO tags (id, name, created_at) VALUES ($1,$2,$3)")
+                        .bind(t)
+                        .bind(name)
+                        .bind(now_micros())
+                        .execute(&mut *self.tx)
+                        .await
+                        .map_err(db_err)?;
+                    t
+                }
+            };
+            sqlx::query("INSERT INTO status_tags (status_id, tag_id) VALUES ($1,$2) ON CONFLICT DO NOTHING")
+                .bind(id.0)
+                .bind(tag_id)
+                .execute(&mut *self.tx)
+                .await
+                .map_err(db_err)?;
+        }
+        Ok(())
+    }
+
+    async fn bump_status_count(&mut self, id: Id, column: &str, by: i64) -> Result<(), Error> {
+        sqlx::query(AssertSqlSafe(format!(
+            "UPDATE statuses SET {column} = CASE WHEN {column} + $1 < 0 THEN 0 ELSE {column} + $1 END WHERE id = $2"
+        )))
+        .bind(by)
+        .bind(id.0)
+        .execute(&mut *self.tx)
+        .await
+        .map_err(db_err)?;
+        Ok(())
+    }
+
+    /// Keep the current version in the history, then replace the content.
+    pub async fn edit_status(
+        &mut self,
+        before: &Status,
+        text: &str,
+        content: &str,
+        spoiler_text: &str,
+        sensitive: bool,
+        language: Option<&str>,
+    ) -> Result<i64, Error> {
+        let count: i64 = sqlx::query_scalar("SELECT COUNT(*) FROM status_edits WHERE status_id = $1")
+            .bind(before.id.0)
+            .fetch_one(&mut *self.tx)
+            .await
+            .map_err(db_err)?;
+        if count == 0 {
+            // The first edit records the original too, so history shows every version.
+            self.insert_edit(before.id, &before.content, &before.spoiler_text, before.sensitive, before.created_at)
+                .await?;
+        }
+        let now = now_micros();
+        self.insert_edit(before.id, content, spoiler_text, sensitive, now).await?;
+        sqlx::query(
+            "UPDATE statuses SET text = $1, content = $2, spoiler_text = $3, sensitive = $4, language = $5, edited_at = $6 WHERE id = $7",
+        )
+        .bind(text)
+        .bind(content)
+        .bind(spoiler_text)
+        .bind(sensitive as i64)
+        .bind(language)
+        .bind(now)
+        .bind(before.id.0)
+        .execute(&mut *self.tx)
+        .await
+        .map_err(db_err)?;
+        Ok(now)
+    }
+
+    async fn insert_edit(
+        &mut self,
+        status: Id,
+        content: &str,
+        spoiler_text: &str,
+        sensitive: bool,
+        at: i64,
+    ) -> Result<(), Error> {
+        sqlx::query(
+            "INSERT INTO status_edits (id, status_id, content, spoiler_text, sensitive, created_at) VALUES ($1,$2,$3,$4,$5,$6)",
+        )
+        .bind(Id::generate().0)
+        .bind(status.0)
+        .bind(content)
+        .bind(spoiler_text)
+        .bind(sensitive as i64)
+        .bind(at)
+        .execute(&mut *self.tx)
+        .await
+        .map_err(db_err)?;
+        Ok(())
+    }
+
+    /// Delete a status and its boosts, with their feed entries and counters.
+    pub async fn delete_status(&mut self, s: &Status) -> Result<Vec<Id>, Error> {
+        let boosts: Vec<(i64, i64)> =
+            sqlx::query_as("SELECT id, account_id FROM statuses WHERE reblog_of_id = $1")
+                .bind(s.id.0)
+                .fetch_all(&mut *self.tx)
+                .await
+                .map_err(db_err)?;
+        for (id, account) in &boosts {
+            self.bump_counts(Id(*account), 0, 0, -1).await?;
+            self.delete_feed_entries(Id(*id)).await?;
+        }
+        self.delete_feed_entries(s.id).await?;
+        sqlx::query("DELETE FROM statuses WHERE id = $1")
+            .bind(s.id.0)
+            .execute(&mut *self.tx)
+            .await
+            .map_err(db_err)?;
+        self.bump_counts(s.account_id, 0, 0, -1).await?;
+        if let Some(parent) = s.in_reply_to_id {
+            self.bump_status_count(parent, "replies_count", -1).await?;
+        }
+        if let Some(orig) = s.reblog_of_id {
+            self.bump_status_count(orig, "reblogs_count", -1).await?;
+        }
+        Ok(boosts.into_iter().map(|(id, _)| Id(id)).collect())
+    }
+
+    /// Favourite, bookmark or pin; false when it was already there.
+    pub async fn insert_mark(&mut self, kind: Mark, account: Id, status: Id) -> Result<bool, Error> {
+        let sql = if kind == Mark::Favourite {
+            "INSERT INTO favourites (id, account_id, status_id, created_at) VALUES ($1,$2,$3,$4) \
+             ON CONFLICT (account_id, status_id) DO NOTHING"
+                .to_string()
+        } else {
+            format!(
+                "INSERT INTO {} (id, account_id, status_id) VALUES ($1,$2,$3) ON CONFLICT (account_id, status_id) DO NOTHING",
+                kind.table()
+            )
+        };
+        let mut q = sqlx::query(AssertSqlSafe(sql.clone()))
+            .bind(Id::generate().0)
+            .bind(account.0)
+            .bind(status.0);
+        if kind == Mark::Favourite {
+            q = q.bind(now_micros());
+        }
+        let r = q.execute(&mut *self.tx).await.map_err(db_err)?;
+        let created = r.rows_affected() > 0;
+        if created && kind == Mark::Favourite {
+            self.bump_status_count(status, "favourites_count", 1).await?;
+        }
+        Ok(created)
+    }
+
+    pub async fn delete_mark(&mut self, kind: Mark, account: Id, status: Id) -> Result<bool, Error> {
+        let r = sqlx::query(AssertSqlSafe(format!(
+            "DELETE FROM {} WHERE account_id = $1 AND status_id = $2",
+            kind.table()
+        )))
+        .bind(account.0)
+        .bind(status.0)
+        .execute(&mut *self.tx)
+        .await
+        .map_err(db_err)?;
+        let deleted = r.rows_affected() > 0;
+        if deleted && kind == Mark::Favourite {
+            self.bump_status_count(status, "favourites_count", -1).await?;
+        }
+        Ok(deleted)
+    }
+
+    pub async fn insert_idempotency(&mut self, account: Id, key: &str, status: Id) -> Result<(), Error> {
+        sqlx::query(
+            "INSERT INTO idempotency_keys (account_id, key, status_id, created_at) VALUES ($1,$2,$3,$4) \
+             ON CONFLICT (account_id, key) DO UPDATE SET status_id = excluded.status_id, created_at = excluded.created_at",
+        )
+        .bind(account.0)
+        .bind(key)
+        .bind(status.0)
+        .bind(now_micros())
+        .execute(&mut *self.tx)
+        .await
+        .map_err(db_err)?;
+        Ok(())
+    }
+}
+
+/// The per-account marks on statuses.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub enum Mark {
+    Favourite,
+    Bookmark,
+    Pin,
+}
+
+impl Mark {
+    fn table(self) -> &'static str {
+        match self {
+            Mark::Favourite => "favourites",
+            Mark::Bookmark => "bookmarks",
+            Mark::Pin => "pins",
+        }
+    }
+}
