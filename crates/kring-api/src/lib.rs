@@ -1,1 +1,43 @@
+//! Kring's Mastodon client API door: OAuth, REST routes, Mastodon JSON, streaming. Handlers parse
+//! requests into service calls and render the results; they decide nothing themselves.
+pub mod auth;
+pub mod entities;
+pub mod error;
+pub mod paging;
+pub mod params;
+mod respond;
+mod routes;
 
+use axum::Router;
+use axum::extract::DefaultBodyLimit;
+use axum::http::StatusCode;
+use axum::response::IntoResponse;
+use kring_service::Kring;
+
+/// The largest request body accepted (media uploads will get their own limit).
+pub const MAX_BODY: usize = 1024 * 1024;
+
+/// All client-API routes (and the OAuth pages) on one router.
+pub fn router(kring: Kring) -> Router {
+    Router::new()
+        .merge(routes::instance::routes())
+        .merge(routes::oauth::routes())
+        .merge(routes::accounts::routes())
+        .merge(routes::statuses::routes())
+        .merge(routes::timelines::routes())
+        .merge(routes::notifications::routes())
+        .merge(routes::lists::routes())
+        .merge(routes::filters::routes())
+        .merge(routes::search::routes())
+        .merge(routes::streaming::routes())
+        .fallback(not_found)
+        .layer(DefaultBodyLimit::max(MAX_BODY))
+        .with_state(kring)
+}
+
+async fn not_found() -> impl IntoResponse {
+    (
+        StatusCode::NOT_FOUND,
+        axum::Json(serde_json::json!({"error": "Record not found"})),
+    )
+}

@@ -20,6 +20,8 @@ pub enum Error {
     Conflict(String),
     #[error("Too many requests")]
     RateLimited,
+    #[error("Payload too large")]
+    PayloadTooLarge,
     #[error("{0}")]
     Unavailable(String),
     /// Something on our side; the message is logged, not shown.

@@ -7,17 +7,51 @@ use std::fmt;
 pub struct Scopes(Vec<String>);
 
 pub const KNOWN: &[&str] = &[
-    "read", "write", "follow", "push", "profile",
-    "read:accounts", "read:blocks", "read:bookmarks", "read:favourites", "read:filters",
-    "read:follows", "read:lists", "read:mutes", "read:notifications", "read:search", "read:statuses",
-    "write:accounts", "write:blocks", "write:bookmarks", "write:conversations", "write:favourites",
-    "write:filters", "write:follows", "write:lists", "write:media", "write:mutes",
-    "write:notifications", "write:reports", "write:statuses",
-    "admin:read", "admin:write",
-    "admin:read:accounts", "admin:read:reports", "admin:read:domain_allows", "admin:read:domain_blocks",
-    "admin:read:ip_blocks", "admin:read:email_domain_blocks", "admin:read:canonical_email_blocks",
-    "admin:write:accounts", "admin:write:reports", "admin:write:domain_allows", "admin:write:domain_blocks",
-    "admin:write:ip_blocks", "admin:write:email_domain_blocks", "admin:write:canonical_email_blocks",
+    "read",
+    "write",
+    "follow",
+    "push",
+    "profile",
+    "read:accounts",
+    "read:blocks",
+    "read:bookmarks",
+    "read:favourites",
+    "read:filters",
+    "read:follows",
+    "read:lists",
+    "read:mutes",
+    "read:notifications",
+    "read:search",
+    "read:statuses",
+    "write:accounts",
+    "write:blocks",
+    "write:bookmarks",
+    "write:conversations",
+    "write:favourites",
+    "write:filters",
+    "write:follows",
+    "write:lists",
+    "write:media",
+    "write:mutes",
+    "write:notifications",
+    "write:reports",
+    "write:statuses",
+    "admin:read",
+    "admin:write",
+    "admin:read:accounts",
+    "admin:read:reports",
+    "admin:read:domain_allows",
+    "admin:read:domain_blocks",
+    "admin:read:ip_blocks",
+    "admin:read:email_domain_blocks",
+    "admin:read:canonical_email_blocks",
+    "admin:write:accounts",
+    "admin:write:reports",
+    "admin:write:domain_allows",
+    "admin:write:domain_blocks",
+    "admin:write:ip_blocks",
+    "admin:write:email_domain_blocks",
+    "admin:write:canonical_email_blocks",
 ];
 
 impl Scopes {
@@ -66,7 +100,12 @@ fn covers(granted: &str, required: &str) -> bool {
     granted == "follow"
         && matches!(
             required,
-            "read:follows" | "write:follows" | "read:blocks" | "write:blocks" | "read:mutes" | "write:mutes"
+            "read:follows"
+                | "write:follows"
+                | "read:blocks"
+                | "write:blocks"
+                | "read:mutes"
+                | "write:mutes"
         )
 }
 
@@ -92,6 +131,10 @@ mod tests {
         assert!(admin.allows("admin:read:accounts"));
         assert!(Scopes::parse("read nonsense").is_err());
         assert_eq!(Scopes::parse("").unwrap().to_string(), "read");
-        assert!(Scopes::parse("read write").unwrap().contains_all(&Scopes::parse("read:statuses write").unwrap()));
+        assert!(
+            Scopes::parse("read write")
+                .unwrap()
+                .contains_all(&Scopes::parse("read:statuses write").unwrap())
+        );
     }
 }

@@ -72,7 +72,9 @@ impl Kring {
             errors.push("Email is invalid".into());
         }
         if reg.password.chars().count() < MIN_PASSWORD_CHARS {
-            errors.push(format!("Password is too short (minimum is {MIN_PASSWORD_CHARS} characters)"));
+            errors.push(format!(
+                "Password is too short (minimum is {MIN_PASSWORD_CHARS} characters)"
+            ));
         }
         if reg.password.len() > 72 * 4 {
             errors.push("Password is too long".into());
@@ -94,7 +96,9 @@ impl Kring {
         let (role, approved, confirmed) = match origin {
             Origin::Admin { role } => (role, true, true),
             Origin::SignUp => match self.config.registrations {
-                Registrations::Closed => return Err(Error::forbidden("Registrations are closed on this server")),
+                Registrations::Closed => {
+                    return Err(Error::forbidden("Registrations are closed on this server"));
+                }
                 Registrations::Open => (Role::User, true, !self.config.email_confirmation),
                 Registrations::Approval => (Role::User, false, !self.config.email_confirmation),
             },
@@ -130,7 +134,11 @@ impl Kring {
             approved,
             confirmed,
             reason: reg.reason.filter(|r| !r.trim().is_empty()),
-            locale: if reg.locale.is_empty() { "en".into() } else { reg.locale },
+            locale: if reg.locale.is_empty() {
+                "en".into()
+            } else {
+                reg.locale
+            },
         };
         let mut tx = self.store.begin().await?;
         tx.insert_account(&new).await.map_err(|e| match e {
@@ -148,7 +156,12 @@ impl Kring {
 
     /// Sign up through an app and get a token at once (it works when no approval or
     /// confirmation is pending).
-    pub async fn register(&self, app: &kring_core::model::App, reg: Registration, scope: Option<&str>) -> Result<(Actor, IssuedToken)> {
+    pub async fn register(
+        &self,
+        app: &kring_core::model::App,
+        reg: Registration,
+        scope: Option<&str>,
+    ) -> Result<(Actor, IssuedToken)> {
         let actor = self.create_account(reg, Origin::SignUp).await?;
         let token = self.issue_token(app, Some(actor.id()), scope).await?;
         Ok((actor, token))
@@ -179,13 +192,17 @@ impl Kring {
         let mut p = ProfileUpdate::default();
         if let Some(name) = u.display_name {
             if name.chars().count() > MAX_DISPLAY_NAME_CHARS {
-                return Err(Error::validation(format!("Display name is too long (maximum is {MAX_DISPLAY_NAME_CHARS} characters)")));
+                return Err(Error::validation(format!(
+                    "Display name is too long (maximum is {MAX_DISPLAY_NAME_CHARS} characters)"
+                )));
             }
             p.display_name = Some(name);
         }
         if let Some(note) = u.note {
             if note.chars().count() > MAX_NOTE_CHARS {
-                return Err(Error::validation(format!("Note is too long (maximum is {MAX_NOTE_CHARS} characters)")));
+                return Err(Error::validation(format!(
+                    "Note is too long (maximum is {MAX_NOTE_CHARS} characters)"
+                )));
             }
             let html = self.render_text(&note).await?.html;
             p.note = Some((note, html));
@@ -194,13 +211,24 @@ impl Kring {
             let fields: Vec<ProfileField> = fields
                 .into_iter()
                 .filter(|(n, v)| !(n.trim().is_empty() && v.trim().is_empty()))
-                .map(|(name, value)| ProfileField { name, value, verified_at: None })
+                .map(|(name, value)| ProfileField {
+                    name,
+                    value,
+                    verified_at: None,
+                })
                 .collect();
             if fields.len() > MAX_FIELDS {
-                return Err(Error::validation(format!("Fields is too long (maximum is {MAX_FIELDS})")));
+                return Err(Error::validation(format!(
+                    "Fields is too long (maximum is {MAX_FIELDS})"
+                )));
             }
-            if fields.iter().any(|f| f.name.chars().count() > 255 || f.value.chars().count() > 255) {
-                return Err(Error::validation("Field is too long (maximum is 255 characters)"));
+            if fields
+                .iter()
+                .any(|f| f.name.chars().count() > 255 || f.value.chars().count() > 255)
+            {
+                return Err(Error::validation(
+                    "Field is too long (maximum is 255 characters)",
+                ));
             }
             p.fields = Some(fields);
         }
@@ -226,7 +254,9 @@ impl Kring {
             return Err(Error::validation("Current password is invalid"));
         }
         if new.chars().count() < MIN_PASSWORD_CHARS {
-            return Err(Error::validation(format!("Password is too short (minimum is {MIN_PASSWORD_CHARS} characters)")));
+            return Err(Error::validation(format!(
+                "Password is too short (minimum is {MIN_PASSWORD_CHARS} characters)"
+            )));
         }
         let hash = hash_password(new).await?;
         let mut tx = self.store.begin().await?;
@@ -245,7 +275,11 @@ impl Kring {
         }
     }
 
-    pub async fn admin_users(&self, actor: Option<&Actor>, pending: bool) -> Result<Vec<(Account, User)>> {
+    pub async fn admin_users(
+        &self,
+        actor: Option<&Actor>,
+        pending: bool,
+    ) -> Result<Vec<(Account, User)>> {
         Self::require_staff(actor)?;
         self.store.users(pending, 1000).await
     }
@@ -258,7 +292,12 @@ impl Kring {
         if ok { Ok(()) } else { Err(Error::NotFound) }
     }
 
-    pub async fn admin_suspend(&self, actor: Option<&Actor>, id: Id, suspended: bool) -> Result<()> {
+    pub async fn admin_suspend(
+        &self,
+        actor: Option<&Actor>,
+        id: Id,
+        suspended: bool,
+    ) -> Result<()> {
         Self::require_staff(actor)?;
         if let Some(a) = actor
             && a.id() == id
@@ -303,14 +342,21 @@ impl Kring {
         let html = text::render(
             input,
             &|m| {
-                resolved.iter().find(|(r, _)| r == m).map(|(_, a)| text::MentionLink {
-                    url: a.url.clone(),
-                    username: a.username.clone(),
-                })
+                resolved
+                    .iter()
+                    .find(|(r, _)| r == m)
+                    .map(|(_, a)| text::MentionLink {
+                        url: a.url.clone(),
+                        username: a.username.clone(),
+                    })
             },
             &|tag| format!("{base}/tags/{}", url_encode(tag)),
         );
-        let mut tags: Vec<String> = parsed.tags.iter().filter_map(|t| text::normalize_tag(t)).collect();
+        let mut tags: Vec<String> = parsed
+            .tags
+            .iter()
+            .filter_map(|t| text::normalize_tag(t))
+            .collect();
         tags.dedup();
         Ok(RenderedText {
             html,

@@ -108,7 +108,11 @@ impl Kring {
         Ok(app)
     }
 
-    pub async fn app_by_credentials(&self, client_id: &str, client_secret: Option<&str>) -> Result<App> {
+    pub async fn app_by_credentials(
+        &self,
+        client_id: &str,
+        client_secret: Option<&str>,
+    ) -> Result<App> {
         let app = self
             .store
             .app_by_client_id(client_id)
@@ -123,7 +127,12 @@ impl Kring {
     }
 
     /// Issue a token for an app and (optionally) an account. The scopes must be within the app's.
-    pub async fn issue_token(&self, app: &App, account: Option<Id>, requested: Option<&str>) -> Result<IssuedToken> {
+    pub async fn issue_token(
+        &self,
+        app: &App,
+        account: Option<Id>,
+        requested: Option<&str>,
+    ) -> Result<IssuedToken> {
         let app_scopes = Scopes::parse(&app.scopes).map_err(Error::validation)?;
         let scopes = match requested.filter(|s| !s.trim().is_empty()) {
             Some(r) => Scopes::parse(r).map_err(|_| Error::bad_request("invalid_scope"))?,
@@ -172,10 +181,16 @@ impl Kring {
                 return Err(Error::forbidden("Your login is currently pending approval"));
             }
             if !a.user.confirmed {
-                return Err(Error::forbidden("Your login is missing a confirmed e-mail address"));
+                return Err(Error::forbidden(
+                    "Your login is missing a confirmed e-mail address",
+                ));
             }
         }
-        Ok(Grant { token, scopes, actor })
+        Ok(Grant {
+            token,
+            scopes,
+            actor,
+        })
     }
 
     pub async fn actor(&self, id: Id) -> Result<Actor> {
@@ -198,11 +213,21 @@ impl Kring {
         if !verify_password(password, &user.password_hash).await {
             return Err(invalid());
         }
-        let account = self.store.account(user.account_id).await?.ok_or_else(invalid)?;
+        let account = self
+            .store
+            .account(user.account_id)
+            .await?
+            .ok_or_else(invalid)?;
         Ok(Actor { account, user })
     }
 
-    pub async fn password_grant(&self, app: &App, email: &str, password: &str, scope: Option<&str>) -> Result<IssuedToken> {
+    pub async fn password_grant(
+        &self,
+        app: &App,
+        email: &str,
+        password: &str,
+        scope: Option<&str>,
+    ) -> Result<IssuedToken> {
         let actor = self.check_password(email, password).await?;
         self.ensure_can_log_in(&actor)?;
         self.issue_token(app, Some(actor.id()), scope).await
@@ -216,7 +241,9 @@ impl Kring {
             return Err(Error::forbidden("Your login is currently pending approval"));
         }
         if !actor.user.confirmed {
-            return Err(Error::forbidden("Your login is missing a confirmed e-mail address"));
+            return Err(Error::forbidden(
+                "Your login is missing a confirmed e-mail address",
+            ));
         }
         Ok(())
     }
@@ -233,7 +260,9 @@ impl Kring {
     ) -> Result<String> {
         self.ensure_can_log_in(actor)?;
         if !app.redirect_uris.iter().any(|u| u == redirect_uri) {
-            return Err(Error::bad_request("The redirect uri included is not valid."));
+            return Err(Error::bad_request(
+                "The redirect uri included is not valid.",
+            ));
         }
         let app_scopes = Scopes::parse(&app.scopes).map_err(Error::validation)?;
         let scopes = match scope.filter(|s| !s.trim().is_empty()) {
@@ -247,7 +276,9 @@ impl Kring {
             && m != "S256"
             && m != "plain"
         {
-            return Err(Error::bad_request("invalid_request: unsupported code_challenge_method"));
+            return Err(Error::bad_request(
+                "invalid_request: unsupported code_challenge_method",
+            ));
         }
         let code = random_secret();
         self.store
@@ -258,7 +289,9 @@ impl Kring {
                     account_id: actor.id(),
                     redirect_uri: redirect_uri.to_string(),
                     scopes: scopes.to_string(),
-                    challenge_method: code_challenge.as_ref().map(|_| challenge_method.unwrap_or_else(|| "plain".into())),
+                    challenge_method: code_challenge
+                        .as_ref()
+                        .map(|_| challenge_method.unwrap_or_else(|| "plain".into())),
                     code_challenge,
                     expires_at: now_micros() + 10 * 60 * 1_000_000,
                 },
@@ -267,10 +300,19 @@ impl Kring {
         Ok(code)
     }
 
-    pub async fn exchange_code(&self, app: &App, code: &str, redirect_uri: Option<&str>, verifier: Option<&str>) -> Result<IssuedToken> {
+    pub async fn exchange_code(
+        &self,
+        app: &App,
+        code: &str,
+        redirect_uri: Option<&str>,
+        verifier: Option<&str>,
+    ) -> Result<IssuedToken> {
         let invalid = || Error::bad_request("invalid_grant");
         let mut tx = self.store.begin().await?;
-        let c = tx.take_auth_code(&hash_secret(code)).await?.ok_or_else(invalid)?;
+        let c = tx
+            .take_auth_code(&hash_secret(code))
+            .await?
+            .ok_or_else(invalid)?;
         tx.commit().await?;
         if c.app_id != app.id || c.expires_at < now_micros() {
             return Err(invalid());
@@ -292,7 +334,8 @@ impl Kring {
         }
         let actor = self.actor(c.account_id).await?;
         self.ensure_can_log_in(&actor)?;
-        self.issue_token(app, Some(actor.id()), Some(&c.scopes)).await
+        self.issue_token(app, Some(actor.id()), Some(&c.scopes))
+            .await
     }
 
     pub async fn refresh_grant(&self, app: &App, refresh: &str) -> Result<IssuedToken> {
@@ -306,11 +349,14 @@ impl Kring {
             return Err(Error::bad_request("invalid_grant"));
         }
         self.store.revoke_token(&hash, Some(app.id)).await?;
-        self.issue_token(app, token.account_id, Some(&token.scopes)).await
+        self.issue_token(app, token.account_id, Some(&token.scopes))
+            .await
     }
 
     pub async fn revoke(&self, app: &App, token: &str) -> Result<()> {
-        self.store.revoke_token(&hash_secret(token), Some(app.id)).await
+        self.store
+            .revoke_token(&hash_secret(token), Some(app.id))
+            .await
     }
 }
 
@@ -324,7 +370,9 @@ fn constant_time_eq(a: &[u8], b: &[u8]) -> bool {
 fn url_scheme(uri: &str) -> Option<&str> {
     let (scheme, rest) = uri.split_once(':')?;
     (!scheme.is_empty()
-        && scheme.chars().all(|c| c.is_ascii_alphanumeric() || "+-.".contains(c))
+        && scheme
+            .chars()
+            .all(|c| c.is_ascii_alphanumeric() || "+-.".contains(c))
         && !rest.is_empty())
     .then_some(scheme)
 }

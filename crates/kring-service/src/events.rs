@@ -11,8 +11,14 @@ use tokio::sync::broadcast;
 pub enum Stream {
     /// An account's home feed and notifications.
     User(Id),
-    Public { local: bool, remote: bool },
-    Hashtag { tag: String, local: bool },
+    Public {
+        local: bool,
+        remote: bool,
+    },
+    Hashtag {
+        tag: String,
+        local: bool,
+    },
     List(Id),
 }
 

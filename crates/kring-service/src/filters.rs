@@ -39,7 +39,12 @@ impl Kring {
             .ok_or(Error::NotFound)
     }
 
-    pub async fn save_filter(&self, actor: &Actor, id: Option<Id>, req: FilterRequest) -> Result<Filter> {
+    pub async fn save_filter(
+        &self,
+        actor: &Actor,
+        id: Option<Id>,
+        req: FilterRequest,
+    ) -> Result<Filter> {
         let mut f = match id {
             Some(id) => self.filter(actor, id).await?,
             None => Filter {
@@ -72,7 +77,9 @@ impl Kring {
             f.action = a;
         }
         if let Some(e) = req.expires_in {
-            f.expires_at = e.filter(|&s| s > 0).map(|s| now_micros() + s.saturating_mul(1_000_000));
+            f.expires_at = e
+                .filter(|&s| s > 0)
+                .map(|s| now_micros() + s.saturating_mul(1_000_000));
         }
         for (kid, keyword, whole_word, destroy) in req.keywords {
             match kid {
@@ -100,7 +107,8 @@ impl Kring {
         let mut tx = self.store.begin().await?;
         tx.save_filter(f).await?;
         tx.commit().await?;
-        self.events.publish(EventKind::FiltersChanged, vec![Stream::User(actor.id())]);
+        self.events
+            .publish(EventKind::FiltersChanged, vec![Stream::User(actor.id())]);
         Ok(())
     }
 
@@ -111,25 +119,44 @@ impl Kring {
         if !found {
             return Err(Error::NotFound);
         }
-        self.events.publish(EventKind::FiltersChanged, vec![Stream::User(actor.id())]);
+        self.events
+            .publish(EventKind::FiltersChanged, vec![Stream::User(actor.id())]);
         Ok(())
     }
 
-    pub async fn add_filter_keyword(&self, actor: &Actor, filter: Id, keyword: &str, whole_word: bool) -> Result<FilterKeyword> {
+    pub async fn add_filter_keyword(
+        &self,
+        actor: &Actor,
+        filter: Id,
+        keyword: &str,
+        whole_word: bool,
+    ) -> Result<FilterKeyword> {
         let mut f = self.filter(actor, filter).await?;
         if keyword.trim().is_empty() {
             return Err(Error::validation("Keyword can't be blank"));
         }
-        let k = FilterKeyword { id: Id::generate(), keyword: keyword.trim().to_string(), whole_word };
+        let k = FilterKeyword {
+            id: Id::generate(),
+            keyword: keyword.trim().to_string(),
+            whole_word,
+        };
         f.keywords.push(k.clone());
         self.write_filter(actor, &f).await?;
         Ok(k)
     }
 
-    pub async fn add_filter_status(&self, actor: &Actor, filter: Id, status: Id) -> Result<FilterStatus> {
+    pub async fn add_filter_status(
+        &self,
+        actor: &Actor,
+        filter: Id,
+        status: Id,
+    ) -> Result<FilterStatus> {
         let mut f = self.filter(actor, filter).await?;
         self.status(Some(actor), status).await?;
-        let s = FilterStatus { id: Id::generate(), status_id: status };
+        let s = FilterStatus {
+            id: Id::generate(),
+            status_id: status,
+        };
         f.statuses.push(s.clone());
         self.write_filter(actor, &f).await?;
         Ok(s)
@@ -146,7 +173,9 @@ impl Kring {
         .to_lowercase();
         filters
             .iter()
-            .filter(|f| f.context.iter().any(|c| c == context) && f.expires_at.is_none_or(|e| e > now))
+            .filter(|f| {
+                f.context.iter().any(|c| c == context) && f.expires_at.is_none_or(|e| e > now)
+            })
             .filter_map(|f| {
                 let keywords: Vec<String> = f
                     .keywords

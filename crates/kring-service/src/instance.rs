@@ -21,7 +21,11 @@ pub struct InstanceInfo {
 
 impl Kring {
     pub async fn instance(&self) -> Result<InstanceInfo> {
-        let title = self.store.setting("title").await?.unwrap_or_else(|| self.config.title.clone());
+        let title = self
+            .store
+            .setting("title")
+            .await?
+            .unwrap_or_else(|| self.config.title.clone());
         let description = self
             .store
             .setting("description")
@@ -48,7 +52,12 @@ impl Kring {
         })
     }
 
-    pub async fn set_instance_text(&self, actor: Option<&Actor>, title: Option<&str>, description: Option<&str>) -> Result<()> {
+    pub async fn set_instance_text(
+        &self,
+        actor: Option<&Actor>,
+        title: Option<&str>,
+        description: Option<&str>,
+    ) -> Result<()> {
         if actor.is_some_and(|a| !a.is_admin()) {
             return Err(Error::forbidden("This action is not allowed"));
         }

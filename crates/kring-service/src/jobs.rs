@@ -40,7 +40,8 @@ impl Kring {
                 let done = match result {
                     Ok(()) => self.store.complete_job(job.id).await,
                     Err(e) => {
-                        let retry = (job.attempts < MAX_ATTEMPTS).then(|| now_micros() + backoff_micros(job.attempts));
+                        let retry = (job.attempts < MAX_ATTEMPTS)
+                            .then(|| now_micros() + backoff_micros(job.attempts));
                         tracing::warn!(queue = %job.queue, attempts = job.attempts, error = %e, "job failed");
                         self.store.fail_job(job.id, &e.to_string(), retry).await
                     }
@@ -78,6 +79,8 @@ impl Kring {
 
 /// 30 s, 1 min, 2 min … capped at 1 day: 16 attempts span about a week.
 fn backoff_micros(attempts: i64) -> i64 {
-    let secs = 30i64.saturating_mul(1i64 << attempts.clamp(0, 12)).min(86_400);
+    let secs = 30i64
+        .saturating_mul(1i64 << attempts.clamp(0, 12))
+        .min(86_400);
     secs * 1_000_000
 }

@@ -6,8 +6,8 @@ pub mod auth;
 pub mod events;
 pub mod filters;
 pub mod instance;
-pub mod keys;
 pub mod jobs;
+pub mod keys;
 pub mod lists;
 pub mod notifications;
 pub mod relationships;
@@ -20,6 +20,8 @@ use std::sync::Arc;
 
 pub use kring_core::{Error, Id, Result};
 pub use kring_store::Store;
+// Request options the doors pass through unchanged.
+pub use kring_store::{AccountStatusesFilter, Edge, FollowOptions, Locality};
 
 use kring_core::model::{Account, Registrations, User};
 

@@ -19,20 +19,41 @@ impl Kring {
         self.store.lists_with_member(actor.id(), member).await
     }
 
-    pub async fn create_list(&self, actor: &Actor, title: &str, replies_policy: Option<&str>, exclusive: bool) -> Result<List> {
+    pub async fn create_list(
+        &self,
+        actor: &Actor,
+        title: &str,
+        replies_policy: Option<&str>,
+        exclusive: bool,
+    ) -> Result<List> {
         let title = validate_title(title)?;
         let replies_policy = validate_policy(replies_policy.unwrap_or("list"))?;
         if self.store.lists_of(actor.id()).await?.len() >= MAX_LISTS {
-            return Err(Error::validation(format!("You cannot create more than {MAX_LISTS} lists")));
+            return Err(Error::validation(format!(
+                "You cannot create more than {MAX_LISTS} lists"
+            )));
         }
-        let list = List { id: Id::generate(), account_id: actor.id(), title, replies_policy, exclusive };
+        let list = List {
+            id: Id::generate(),
+            account_id: actor.id(),
+            title,
+            replies_policy,
+            exclusive,
+        };
         let mut tx = self.store.begin().await?;
         tx.insert_list(&list).await?;
         tx.commit().await?;
         Ok(list)
     }
 
-    pub async fn update_list(&self, actor: &Actor, id: Id, title: Option<&str>, replies_policy: Option<&str>, exclusive: Option<bool>) -> Result<List> {
+    pub async fn update_list(
+        &self,
+        actor: &Actor,
+        id: Id,
+        title: Option<&str>,
+        replies_policy: Option<&str>,
+        exclusive: Option<bool>,
+    ) -> Result<List> {
         let mut list = self.own_list(actor, id).await?;
         if let Some(t) = title {
             list.title = validate_title(t)?;
@@ -67,7 +88,9 @@ impl Kring {
         for &a in accounts {
             self.account(a).await?;
             if !self.store.follows(actor.id(), a).await? {
-                return Err(Error::validation("You must be following this account to add it to a list"));
+                return Err(Error::validation(
+                    "You must be following this account to add it to a list",
+                ));
             }
         }
         let mut tx = self.store.begin().await?;
@@ -102,6 +125,8 @@ fn validate_policy(p: &str) -> Result<String> {
     if REPLIES_POLICIES.contains(&p) {
         Ok(p.to_string())
     } else {
-        Err(Error::validation("Replies policy is not included in the list"))
+        Err(Error::validation(
+            "Replies policy is not included in the list",
+        ))
     }
 }

@@ -55,11 +55,18 @@ impl Kring {
         if wanted.is_empty() {
             return Ok(Vec::new());
         }
-        let list = self.store.notifications(actor.id(), &wanted, from, page).await?;
+        let list = self
+            .store
+            .notifications(actor.id(), &wanted, from, page)
+            .await?;
         self.visible_notifications(actor, list).await
     }
 
-    async fn visible_notifications(&self, actor: &Actor, list: Vec<Notification>) -> Result<Vec<Notification>> {
+    async fn visible_notifications(
+        &self,
+        actor: &Actor,
+        list: Vec<Notification>,
+    ) -> Result<Vec<Notification>> {
         let ids: Vec<Id> = list.iter().filter_map(|n| n.status_id).collect();
         let visible = self.store.visible_ids(Some(actor.id()), &ids).await?;
         Ok(list
@@ -69,7 +76,11 @@ impl Kring {
     }
 
     pub async fn notification(&self, actor: &Actor, id: Id) -> Result<Notification> {
-        let n = self.store.notification(actor.id(), id).await?.ok_or(Error::NotFound)?;
+        let n = self
+            .store
+            .notification(actor.id(), id)
+            .await?
+            .ok_or(Error::NotFound)?;
         self.visible_notifications(actor, vec![n])
             .await?
             .pop()

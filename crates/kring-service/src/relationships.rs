@@ -11,7 +11,12 @@ const BACKFILL: i64 = 40;
 
 impl Kring {
     /// Follow, or ask to follow a locked account. Following again updates the options.
-    pub async fn follow(&self, actor: &Actor, target: Id, opts: FollowOptions) -> Result<Relationship> {
+    pub async fn follow(
+        &self,
+        actor: &Actor,
+        target: Id,
+        opts: FollowOptions,
+    ) -> Result<Relationship> {
         if target == actor.id() {
             return Err(Error::forbidden("You cannot follow yourself"));
         }
@@ -24,13 +29,24 @@ impl Kring {
         if self.store.follows(actor.id(), target).await? {
             tx.insert_follow(actor.id(), target, opts, None).await?;
         } else if account.locked {
-            if tx.insert_follow_request(actor.id(), target, opts, None).await? && account.is_local() {
+            if tx
+                .insert_follow_request(actor.id(), target, opts, None)
+                .await?
+                && account.is_local()
+            {
                 notified = self
-                    .notify_in(&mut tx, target, NotificationType::FollowRequest, actor.id(), None)
+                    .notify_in(
+                        &mut tx,
+                        target,
+                        NotificationType::FollowRequest,
+                        actor.id(),
+                        None,
+                    )
                     .await?;
             }
         } else {
-            self.accept_follow_in(&mut tx, actor.id(), &account, opts).await?;
+            self.accept_follow_in(&mut tx, actor.id(), &account, opts)
+                .await?;
             if account.is_local() {
                 notified = self
                     .notify_in(&mut tx, target, NotificationType::Follow, actor.id(), None)
@@ -39,7 +55,8 @@ impl Kring {
         }
         tx.commit().await?;
         if let Some(n) = notified {
-            self.events.publish(EventKind::Notification(n), vec![Stream::User(target)]);
+            self.events
+                .publish(EventKind::Notification(n), vec![Stream::User(target)]);
         }
         self.store.relationship(actor.id(), target).await
     }
@@ -94,13 +111,18 @@ impl Kring {
             .take_follow_request(from, actor.id())
             .await?
             .ok_or(Error::NotFound)?;
-        self.accept_follow_in(&mut tx, follower.id, &actor.account, opts).await?;
+        self.accept_follow_in(&mut tx, follower.id, &actor.account, opts)
+            .await?;
         // The request notification is replaced by a follow notification, as in Mastodon.
-        tx.delete_notifications(actor.id(), NotificationType::FollowRequest, from, None).await?;
-        let n = self.notify_in(&mut tx, actor.id(), NotificationType::Follow, from, None).await?;
+        tx.delete_notifications(actor.id(), NotificationType::FollowRequest, from, None)
+            .await?;
+        let n = self
+            .notify_in(&mut tx, actor.id(), NotificationType::Follow, from, None)
+            .await?;
         tx.commit().await?;
         if let Some(n) = n {
-            self.events.publish(EventKind::Notification(n), vec![Stream::User(actor.id())]);
+            self.events
+                .publish(EventKind::Notification(n), vec![Stream::User(actor.id())]);
         }
         self.store.relationship(actor.id(), from).await
     }
@@ -108,8 +130,11 @@ impl Kring {
     pub async fn reject_follow_request(&self, actor: &Actor, from: Id) -> Result<Relationship> {
         self.account(from).await?;
         let mut tx = self.store.begin().await?;
-        tx.take_follow_request(from, actor.id()).await?.ok_or(Error::NotFound)?;
-        tx.delete_notifications(actor.id(), NotificationType::FollowRequest, from, None).await?;
+        tx.take_follow_request(from, actor.id())
+            .await?
+            .ok_or(Error::NotFound)?;
+        tx.delete_notifications(actor.id(), NotificationType::FollowRequest, from, None)
+            .await?;
         tx.commit().await?;
         self.store.relationship(actor.id(), from).await
     }
@@ -140,14 +165,23 @@ impl Kring {
     }
 
     /// Mute for `duration_secs` (0 or None: forever).
-    pub async fn mute(&self, actor: &Actor, target: Id, notifications: bool, duration_secs: Option<i64>) -> Result<Relationship> {
+    pub async fn mute(
+        &self,
+        actor: &Actor,
+        target: Id,
+        notifications: bool,
+        duration_secs: Option<i64>,
+    ) -> Result<Relationship> {
         if target == actor.id() {
             return Err(Error::forbidden("You cannot mute yourself"));
         }
         self.account(target).await?;
-        let expires = duration_secs.filter(|&d| d > 0).map(|d| now_micros() + d.saturating_mul(1_000_000));
+        let expires = duration_secs
+            .filter(|&d| d > 0)
+            .map(|d| now_micros() + d.saturating_mul(1_000_000));
         let mut tx = self.store.begin().await?;
-        tx.upsert_mute(actor.id(), target, notifications, expires).await?;
+        tx.upsert_mute(actor.id(), target, notifications, expires)
+            .await?;
         tx.commit().await?;
         self.store.relationship(actor.id(), target).await
     }
@@ -166,7 +200,9 @@ impl Kring {
         let mut tx = self.store.begin().await?;
         if on {
             if !self.store.follows(actor.id(), target).await? {
-                return Err(Error::validation("You must be following this account to feature it"));
+                return Err(Error::validation(
+                    "You must be following this account to feature it",
+                ));
             }
             tx.insert_endorsement(actor.id(), target).await?;
         } else {
@@ -179,7 +215,9 @@ impl Kring {
     pub async fn set_note(&self, actor: &Actor, target: Id, comment: &str) -> Result<Relationship> {
         self.account(target).await?;
         if comment.chars().count() > 2000 {
-            return Err(Error::validation("Comment is too long (maximum is 2000 characters)"));
+            return Err(Error::validation(
+                "Comment is too long (maximum is 2000 characters)",
+            ));
         }
         let mut tx = self.store.begin().await?;
         tx.set_note(actor.id(), target, comment).await?;
@@ -214,21 +252,36 @@ impl Kring {
         {
             return Ok(Vec::new());
         }
-        let edge = if followers { Edge::Followers } else { Edge::Following };
+        let edge = if followers {
+            Edge::Followers
+        } else {
+            Edge::Following
+        };
         self.store.edge_accounts(edge, account, page).await
     }
 
     /// The actor's own follow requests, blocks, mutes or endorsements.
-    pub async fn own_edges(&self, actor: &Actor, edge: Edge, page: &Page) -> Result<Vec<(Id, Account)>> {
+    pub async fn own_edges(
+        &self,
+        actor: &Actor,
+        edge: Edge,
+        page: &Page,
+    ) -> Result<Vec<(Id, Account)>> {
         self.store.edge_accounts(edge, actor.id(), page).await
     }
 
     pub async fn endorsements_of(&self, account: Id, page: &Page) -> Result<Vec<(Id, Account)>> {
         self.account(account).await?;
-        self.store.edge_accounts(Edge::Endorsements, account, page).await
+        self.store
+            .edge_accounts(Edge::Endorsements, account, page)
+            .await
     }
 
-    pub async fn familiar_followers(&self, actor: &Actor, ids: &[Id]) -> Result<Vec<(Id, Vec<Account>)>> {
+    pub async fn familiar_followers(
+        &self,
+        actor: &Actor,
+        ids: &[Id],
+    ) -> Result<Vec<(Id, Vec<Account>)>> {
         let mut out = Vec::new();
         for &id in ids.iter().take(40) {
             out.push((id, self.store.familiar_followers(actor.id(), id, 40).await?));

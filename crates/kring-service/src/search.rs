@@ -29,7 +29,11 @@ pub struct SearchResults {
 }
 
 impl Kring {
-    pub async fn search(&self, viewer: Option<&Actor>, req: SearchRequest) -> Result<SearchResults> {
+    pub async fn search(
+        &self,
+        viewer: Option<&Actor>,
+        req: SearchRequest,
+    ) -> Result<SearchResults> {
         let q = req.q.trim();
         let mut out = SearchResults::default();
         if q.is_empty() {
@@ -41,7 +45,9 @@ impl Kring {
         // Signed-out visitors may not page through search (as Mastodon).
         let offset = if viewer.is_none() { 0 } else { offset };
         if want(SearchType::Accounts) {
-            out.accounts = self.search_accounts(viewer, q, req.following, limit, offset).await?;
+            out.accounts = self
+                .search_accounts(viewer, q, req.following, limit, offset)
+                .await?;
         }
         if want(SearchType::Hashtags) {
             let name = q.trim_start_matches('#');
@@ -56,13 +62,23 @@ impl Kring {
             if let Some(s) = self.status_by_url(viewer, q).await? {
                 out.statuses.push(s);
             } else if req.account_id.is_none_or(|a| a == v.id()) {
-                out.statuses = self.store.search_own_statuses(v.id(), q, limit, offset).await?;
+                out.statuses = self
+                    .store
+                    .search_own_statuses(v.id(), q, limit, offset)
+                    .await?;
             }
         }
         Ok(out)
     }
 
-    pub async fn search_accounts(&self, viewer: Option<&Actor>, q: &str, following: bool, limit: i64, offset: i64) -> Result<Vec<Account>> {
+    pub async fn search_accounts(
+        &self,
+        viewer: Option<&Actor>,
+        q: &str,
+        following: bool,
+        limit: i64,
+        offset: i64,
+    ) -> Result<Vec<Account>> {
         let q = q.trim().trim_start_matches('@');
         let (name, domain) = match q.split_once('@') {
             Some((u, d)) if d.eq_ignore_ascii_case(&self.config.domain) => (u, Some("")),
@@ -75,7 +91,10 @@ impl Kring {
             .search_accounts(name, domain, following_of, limit, offset)
             .await?;
         // An exact handle match comes first.
-        if let Some(pos) = found.iter().position(|a| a.username.eq_ignore_ascii_case(name)) {
+        if let Some(pos) = found
+            .iter()
+            .position(|a| a.username.eq_ignore_ascii_case(name))
+        {
             let exact = found.remove(pos);
             found.insert(0, exact);
         }
@@ -88,7 +107,10 @@ impl Kring {
         }
         let Some(s) = self.store.status_by_uri(q).await? else {
             // Local post URLs look like {base}/@user/{id}.
-            let id = q.rsplit('/').next().and_then(|i| i.parse::<crate::Id>().ok());
+            let id = q
+                .rsplit('/')
+                .next()
+                .and_then(|i| i.parse::<crate::Id>().ok());
             return match id {
                 Some(id) if q.starts_with(&self.config.base_url()) => {
                     Ok(self.store.visible_status(viewer_id(viewer), id).await?)

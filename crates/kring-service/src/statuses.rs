@@ -56,7 +56,9 @@ impl Kring {
                     .visible_status(Some(actor.id()), id)
                     .await?
                     .filter(|p| p.reblog_of_id.is_none())
-                    .ok_or_else(|| Error::validation("The post you are trying to reply to does not exist"))?,
+                    .ok_or_else(|| {
+                        Error::validation("The post you are trying to reply to does not exist")
+                    })?,
             ),
             None => None,
         };
@@ -76,7 +78,11 @@ impl Kring {
         let new = NewStatus {
             id,
             account_id: actor.id(),
-            uri: format!("{}/statuses/{}", self.local_uri(&actor.account.username), id),
+            uri: format!(
+                "{}/statuses/{}",
+                self.local_uri(&actor.account.username),
+                id
+            ),
             url: format!("{}/{}", self.local_url(&actor.account.username), id),
             local: true,
             in_reply_to_id: parent.as_ref().map(|p| p.id),
@@ -86,7 +92,8 @@ impl Kring {
             text,
             content: rendered.html,
             spoiler_text: req.spoiler_text.trim().to_string(),
-            sensitive: req.sensitive.unwrap_or(actor.user.default_sensitive) || !req.spoiler_text.trim().is_empty(),
+            sensitive: req.sensitive.unwrap_or(actor.user.default_sensitive)
+                || !req.spoiler_text.trim().is_empty(),
             language,
             visibility,
             audience: audience.clone(),
@@ -104,13 +111,17 @@ impl Kring {
                 .as_ref()
                 .map(|p| p.account_id)
                 .filter(|&a| a != actor.id());
-            tx.fan_out_to_followers(id, actor.id(), false, reply_to_other).await?;
+            tx.fan_out_to_followers(id, actor.id(), false, reply_to_other)
+                .await?;
         }
         tx.fan_out_to(id, actor.id(), &addressed).await?;
         let mut notified = Vec::new();
         for &m in &addressed {
             if self.store.user(m).await?.is_some() {
-                if let Some(n) = self.notify_in(&mut tx, m, NotificationType::Mention, actor.id(), Some(id)).await? {
+                if let Some(n) = self
+                    .notify_in(&mut tx, m, NotificationType::Mention, actor.id(), Some(id))
+                    .await?
+                {
                     notified.push((m, n));
                 }
             }
@@ -120,16 +131,23 @@ impl Kring {
         }
         tx.commit().await?;
         let status = self.store.status(id).await?.ok_or(Error::NotFound)?;
-        self.publish_new_status(&status, &new.tags, &audience).await?;
+        self.publish_new_status(&status, &new.tags, &audience)
+            .await?;
         for (m, n) in notified {
-            self.events.publish(EventKind::Notification(n), vec![Stream::User(m)]);
+            self.events
+                .publish(EventKind::Notification(n), vec![Stream::User(m)]);
         }
         self.notify_subscribers(&status, actor).await?;
         Ok(status)
     }
 
     /// Tell streaming clients about a new status or boost.
-    async fn publish_new_status(&self, status: &Status, tags: &[String], audience: &Audience) -> Result<()> {
+    async fn publish_new_status(
+        &self,
+        status: &Status,
+        tags: &[String],
+        audience: &Audience,
+    ) -> Result<()> {
         let mut streams: Vec<Stream> = self
             .feed_recipients(status.id)
             .await?
@@ -137,9 +155,15 @@ impl Kring {
             .map(Stream::User)
             .collect();
         if audience.listed && status.reblog_of_id.is_none() {
-            streams.push(Stream::Public { local: status.local, remote: !status.local });
+            streams.push(Stream::Public {
+                local: status.local,
+                remote: !status.local,
+            });
             for tag in tags {
-                streams.push(Stream::Hashtag { tag: tag.to_lowercase(), local: status.local });
+                streams.push(Stream::Hashtag {
+                    tag: tag.to_lowercase(),
+                    local: status.local,
+                });
             }
         }
         for list in self.store.lists_containing(status.account_id).await? {
@@ -167,15 +191,28 @@ impl Kring {
         let mut sent = Vec::new();
         for s in subscribers {
             if visible(s)
-                && self.store.visible_status(Some(s), status.id).await?.is_some()
-                && let Some(n) = self.notify_in(&mut tx, s, NotificationType::Status, actor.id(), Some(status.id)).await?
+                && self
+                    .store
+                    .visible_status(Some(s), status.id)
+                    .await?
+                    .is_some()
+                && let Some(n) = self
+                    .notify_in(
+                        &mut tx,
+                        s,
+                        NotificationType::Status,
+                        actor.id(),
+                        Some(status.id),
+                    )
+                    .await?
             {
                 sent.push((s, n));
             }
         }
         tx.commit().await?;
         for (s, n) in sent {
-            self.events.publish(EventKind::Notification(n), vec![Stream::User(s)]);
+            self.events
+                .publish(EventKind::Notification(n), vec![Stream::User(s)]);
         }
         Ok(())
     }
@@ -210,7 +247,10 @@ impl Kring {
         if text.trim().is_empty() {
             return Err(Error::validation("Text can't be blank"));
         }
-        let spoiler = req.spoiler_text.map(|s| s.trim().to_string()).unwrap_or_else(|| before.spoiler_text.clone());
+        let spoiler = req
+            .spoiler_text
+            .map(|s| s.trim().to_string())
+            .unwrap_or_else(|| before.spoiler_text.clone());
         if text.chars().count() + spoiler.chars().count() > self.config.max_status_chars {
             return Err(Error::validation(format!(
                 "Text character limit of {} exceeded",
@@ -224,37 +264,71 @@ impl Kring {
         let rendered = self.render_text(&text).await?;
         let sensitive = req.sensitive.unwrap_or(before.sensitive) || !spoiler.is_empty();
         let mut tx = self.store.begin().await?;
-        tx.edit_status(&before, &text, &rendered.html, &spoiler, sensitive, language.as_deref())
-            .await?;
+        tx.edit_status(
+            &before,
+            &text,
+            &rendered.html,
+            &spoiler,
+            sensitive,
+            language.as_deref(),
+        )
+        .await?;
         // Mentions keep addressing the accounts the audience was built for; new mentions in
         // an edit do not widen who may read it (as Mastodon).
-        let old_mentions: Vec<Id> = self.store.mentions_of(&[id]).await?.into_iter().map(|(_, a)| a).collect();
+        let old_mentions: Vec<Id> = self
+            .store
+            .mentions_of(&[id])
+            .await?
+            .into_iter()
+            .map(|(_, a)| a)
+            .collect();
         let new_mentions: Vec<Id> = rendered
             .mentions
             .iter()
             .map(|a| a.id)
             .filter(|m| old_mentions.contains(m))
             .collect();
-        tx.set_mentions_and_tags(id, &new_mentions, &rendered.tags).await?;
+        tx.set_mentions_and_tags(id, &new_mentions, &rendered.tags)
+            .await?;
         // Those who boosted it hear about the edit.
-        let boosters = self.store.status_actors(id, true, &kring_core::model::Page::newest(1000)).await?;
+        let boosters = self
+            .store
+            .status_actors(id, true, &kring_core::model::Page::newest(1000))
+            .await?;
         let mut notified = Vec::new();
         for (_, b) in boosters {
             if b.is_local()
-                && let Some(n) = self.notify_in(&mut tx, b.id, NotificationType::Update, actor.id(), Some(id)).await?
+                && let Some(n) = self
+                    .notify_in(
+                        &mut tx,
+                        b.id,
+                        NotificationType::Update,
+                        actor.id(),
+                        Some(id),
+                    )
+                    .await?
             {
                 notified.push((b.id, n));
             }
         }
         tx.commit().await?;
         let status = self.store.status(id).await?.ok_or(Error::NotFound)?;
-        let mut streams: Vec<Stream> = self.feed_recipients(id).await?.into_iter().map(Stream::User).collect();
+        let mut streams: Vec<Stream> = self
+            .feed_recipients(id)
+            .await?
+            .into_iter()
+            .map(Stream::User)
+            .collect();
         if before.visibility == Visibility::Public {
-            streams.push(Stream::Public { local: true, remote: false });
+            streams.push(Stream::Public {
+                local: true,
+                remote: false,
+            });
         }
         self.events.publish(EventKind::StatusUpdate(id), streams);
         for (b, n) in notified {
-            self.events.publish(EventKind::Notification(n), vec![Stream::User(b)]);
+            self.events
+                .publish(EventKind::Notification(n), vec![Stream::User(b)]);
         }
         Ok(status)
     }
@@ -268,15 +342,28 @@ impl Kring {
         tx.commit().await?;
         for b in boosts {
             recipients.extend(self.feed_recipients(b).await.unwrap_or_default());
-            self.events.publish(EventKind::Delete(b), vec![Stream::Public { local: true, remote: true }]);
+            self.events.publish(
+                EventKind::Delete(b),
+                vec![Stream::Public {
+                    local: true,
+                    remote: true,
+                }],
+            );
         }
         let mut streams: Vec<Stream> = recipients.into_iter().map(Stream::User).collect();
-        streams.push(Stream::Public { local: true, remote: true });
+        streams.push(Stream::Public {
+            local: true,
+            remote: true,
+        });
         self.events.publish(EventKind::Delete(id), streams);
         Ok(s)
     }
 
-    pub async fn history(&self, viewer: Option<&Actor>, id: Id) -> Result<(Status, Vec<StatusEdit>)> {
+    pub async fn history(
+        &self,
+        viewer: Option<&Actor>,
+        id: Id,
+    ) -> Result<(Status, Vec<StatusEdit>)> {
         let s = self.status(viewer, id).await?;
         let edits = self.store.edits(id).await?;
         Ok((s, edits))
@@ -286,13 +373,22 @@ impl Kring {
         self.own_status(actor, id).await
     }
 
-    pub async fn context(&self, viewer: Option<&Actor>, id: Id) -> Result<(Vec<Status>, Vec<Status>)> {
+    pub async fn context(
+        &self,
+        viewer: Option<&Actor>,
+        id: Id,
+    ) -> Result<(Vec<Status>, Vec<Status>)> {
         let s = self.status(viewer, id).await?;
         self.store.context(viewer_id(viewer), &s).await
     }
 
     /// Boost. Boosting again returns the existing boost.
-    pub async fn reblog(&self, actor: &Actor, id: Id, visibility: Option<Visibility>) -> Result<Status> {
+    pub async fn reblog(
+        &self,
+        actor: &Actor,
+        id: Id,
+        visibility: Option<Visibility>,
+    ) -> Result<Status> {
         let orig = self.status(Some(actor), id).await?;
         let orig = match orig.reblog_of_id {
             Some(inner) => self.status(Some(actor), inner).await?,
@@ -321,7 +417,11 @@ impl Kring {
         let new = NewStatus {
             id,
             account_id: actor.id(),
-            uri: format!("{}/statuses/{}/activity", self.local_uri(&actor.account.username), id),
+            uri: format!(
+                "{}/statuses/{}/activity",
+                self.local_uri(&actor.account.username),
+                id
+            ),
             url: format!("{}/{}", self.local_url(&actor.account.username), id),
             local: true,
             in_reply_to_id: None,
@@ -345,7 +445,14 @@ impl Kring {
         tx.fan_out_to(id, actor.id(), &[actor.id()]).await?;
         tx.fan_out_to_followers(id, actor.id(), true, None).await?;
         let notified = if author.is_local() && !own {
-            self.notify_in(&mut tx, author.id, NotificationType::Reblog, actor.id(), Some(orig.id)).await?
+            self.notify_in(
+                &mut tx,
+                author.id,
+                NotificationType::Reblog,
+                actor.id(),
+                Some(orig.id),
+            )
+            .await?
         } else {
             None
         };
@@ -353,7 +460,8 @@ impl Kring {
         let status = self.store.status(id).await?.ok_or(Error::NotFound)?;
         self.publish_new_status(&status, &[], &audience).await?;
         if let Some(n) = notified {
-            self.events.publish(EventKind::Notification(n), vec![Stream::User(author.id)]);
+            self.events
+                .publish(EventKind::Notification(n), vec![Stream::User(author.id)]);
         }
         Ok(status)
     }
@@ -365,9 +473,18 @@ impl Kring {
             let recipients = self.feed_recipients(boost.id).await?;
             let mut tx = self.store.begin().await?;
             tx.delete_status(&boost).await?;
-            tx.delete_notifications(orig.account_id, NotificationType::Reblog, actor.id(), Some(orig.id)).await?;
+            tx.delete_notifications(
+                orig.account_id,
+                NotificationType::Reblog,
+                actor.id(),
+                Some(orig.id),
+            )
+            .await?;
             tx.commit().await?;
-            self.events.publish(EventKind::Delete(boost.id), recipients.into_iter().map(Stream::User).collect());
+            self.events.publish(
+                EventKind::Delete(boost.id),
+                recipients.into_iter().map(Stream::User).collect(),
+            );
         }
         self.status(Some(actor), orig.id).await
     }
@@ -376,14 +493,25 @@ impl Kring {
         let s = self.status(Some(actor), id).await?;
         let mut tx = self.store.begin().await?;
         let created = tx.insert_mark(Mark::Favourite, actor.id(), s.id).await?;
-        let notified = if created && s.account_id != actor.id() && self.store.user(s.account_id).await?.is_some() {
-            self.notify_in(&mut tx, s.account_id, NotificationType::Favourite, actor.id(), Some(s.id)).await?
+        let notified = if created
+            && s.account_id != actor.id()
+            && self.store.user(s.account_id).await?.is_some()
+        {
+            self.notify_in(
+                &mut tx,
+                s.account_id,
+                NotificationType::Favourite,
+                actor.id(),
+                Some(s.id),
+            )
+            .await?
         } else {
             None
         };
         tx.commit().await?;
         if let Some(n) = notified {
-            self.events.publish(EventKind::Notification(n), vec![Stream::User(s.account_id)]);
+            self.events
+                .publish(EventKind::Notification(n), vec![Stream::User(s.account_id)]);
         }
         self.status(Some(actor), id).await
     }
@@ -392,7 +520,13 @@ impl Kring {
         let s = self.status(Some(actor), id).await?;
         let mut tx = self.store.begin().await?;
         if tx.delete_mark(Mark::Favourite, actor.id(), s.id).await? {
-            tx.delete_notifications(s.account_id, NotificationType::Favourite, actor.id(), Some(s.id)).await?;
+            tx.delete_notifications(
+                s.account_id,
+                NotificationType::Favourite,
+                actor.id(),
+                Some(s.id),
+            )
+            .await?;
         }
         tx.commit().await?;
         self.status(Some(actor), id).await
@@ -414,10 +548,14 @@ impl Kring {
         let s = self.own_status(actor, id).await?;
         if on {
             if s.reblog_of_id.is_some() || matches!(s.visibility, Visibility::Direct) {
-                return Err(Error::validation("Validation failed: This post cannot be pinned"));
+                return Err(Error::validation(
+                    "Validation failed: This post cannot be pinned",
+                ));
             }
             if self.store.pinned_count(actor.id()).await? >= 5 {
-                return Err(Error::validation("Validation failed: You have already pinned the maximum number of posts"));
+                return Err(Error::validation(
+                    "Validation failed: You have already pinned the maximum number of posts",
+                ));
             }
         }
         let mut tx = self.store.begin().await?;

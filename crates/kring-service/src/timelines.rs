@@ -10,8 +10,15 @@ impl Kring {
         self.store.home_feed(actor.id(), page).await
     }
 
-    pub async fn public(&self, viewer: Option<&Actor>, locality: Locality, page: &Page) -> Result<Vec<Status>> {
-        self.store.public_timeline(viewer_id(viewer), locality, page).await
+    pub async fn public(
+        &self,
+        viewer: Option<&Actor>,
+        locality: Locality,
+        page: &Page,
+    ) -> Result<Vec<Status>> {
+        self.store
+            .public_timeline(viewer_id(viewer), locality, page)
+            .await
     }
 
     pub async fn tag_timeline(
@@ -26,7 +33,9 @@ impl Kring {
             .filter_map(|t| kring_core::text::normalize_tag(t))
             .take(10)
             .collect();
-        self.store.tag_timeline(viewer_id(viewer), &tags, locality, page).await
+        self.store
+            .tag_timeline(viewer_id(viewer), &tags, locality, page)
+            .await
     }
 
     pub async fn list_timeline(&self, actor: &Actor, list: Id, page: &Page) -> Result<Vec<Status>> {
@@ -54,8 +63,15 @@ impl Kring {
     }
 
     /// The actor's favourites or bookmarks, with the id of each mark for paging.
-    pub async fn marked(&self, actor: &Actor, bookmarks: bool, page: &Page) -> Result<Vec<(Id, Status)>> {
-        self.store.marked_statuses(actor.id(), bookmarks, page).await
+    pub async fn marked(
+        &self,
+        actor: &Actor,
+        bookmarks: bool,
+        page: &Page,
+    ) -> Result<Vec<(Id, Status)>> {
+        self.store
+            .marked_statuses(actor.id(), bookmarks, page)
+            .await
     }
 
     pub(crate) async fn own_list(&self, actor: &Actor, id: Id) -> Result<kring_core::model::List> {

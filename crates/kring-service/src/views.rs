@@ -90,7 +90,11 @@ impl Kring {
                 .filter_map(|(_, a)| accounts.get(a).cloned())
                 .collect();
             m.sort_by_key(|a| a.id);
-            let t: Vec<String> = tags.iter().filter(|(sid, _)| *sid == s.id).map(|(_, n)| n.clone()).collect();
+            let t: Vec<String> = tags
+                .iter()
+                .filter(|(sid, _)| *sid == s.id)
+                .map(|(_, n)| n.clone())
+                .collect();
             let mark = |set: fn(&kring_store::StatusFlags) -> &std::collections::HashSet<Id>| {
                 flags.as_ref().map(|f| set(f).contains(&s.id))
             };
@@ -118,7 +122,9 @@ impl Kring {
         for s in &statuses {
             let Some(mut view) = build(s) else { continue };
             if let Some(inner_id) = s.reblog_of_id {
-                let Some(orig) = inner.get(&inner_id).and_then(build) else { continue };
+                let Some(orig) = inner.get(&inner_id).and_then(build) else {
+                    continue;
+                };
                 view.filtered = orig.filtered.clone();
                 view.reblog = Some(Box::new(orig));
             }
@@ -142,7 +148,11 @@ impl Kring {
         })
     }
 
-    pub async fn notification_views(&self, actor: &Actor, list: Vec<Notification>) -> Result<Vec<NotificationView>> {
+    pub async fn notification_views(
+        &self,
+        actor: &Actor,
+        list: Vec<Notification>,
+    ) -> Result<Vec<NotificationView>> {
         let status_ids: Vec<Id> = list.iter().filter_map(|n| n.status_id).collect();
         let statuses = self.store.statuses_by_ids(&status_ids).await?;
         let views: HashMap<Id, StatusView> = self
@@ -167,7 +177,11 @@ impl Kring {
                     Some(s) => Some(views.get(&s)?.clone()),
                     None => None,
                 };
-                Some(NotificationView { notification: n, account, status })
+                Some(NotificationView {
+                    notification: n,
+                    account,
+                    status,
+                })
             })
             .collect())
     }

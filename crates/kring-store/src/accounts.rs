@@ -293,10 +293,7 @@ impl Tx {
         }
         sql.push(" WHERE id = ");
         sql.bind(id);
-        sql.query()
-            .execute(&mut *self.tx)
-            .await
-            .map_err(db_err)?;
+        sql.query().execute(&mut *self.tx).await.map_err(db_err)?;
         Ok(())
     }
 
@@ -323,10 +320,7 @@ impl Tx {
         }
         sql.push(" WHERE account_id = ");
         sql.bind(id);
-        sql.query()
-            .execute(&mut *self.tx)
-            .await
-            .map_err(db_err)?;
+        sql.query().execute(&mut *self.tx).await.map_err(db_err)?;
         Ok(())
     }
 

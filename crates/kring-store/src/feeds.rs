@@ -29,11 +29,19 @@ impl Store {
             .fetch_all(self.pool())
             .await
             .map_err(db_err)?;
-        Ok(newest_first(rows, page).into_iter().map(Status::from).collect())
+        Ok(newest_first(rows, page)
+            .into_iter()
+            .map(Status::from)
+            .collect())
     }
 
     /// Statuses by a list's members that the list's owner may see.
-    pub async fn list_timeline(&self, owner: Id, list: Id, page: &Page) -> Result<Vec<Status>, Error> {
+    pub async fn list_timeline(
+        &self,
+        owner: Id,
+        list: Id,
+        page: &Page,
+    ) -> Result<Vec<Status>, Error> {
         let mut sql = Sql::new(&format!(
             "SELECT {STATUS_COLUMNS} FROM statuses s WHERE s.account_id IN (SELECT account_id FROM list_accounts WHERE list_id = "
         ));
@@ -48,7 +56,10 @@ impl Store {
             .fetch_all(self.pool())
             .await
             .map_err(db_err)?;
-        Ok(newest_first(rows, page).into_iter().map(Status::from).collect())
+        Ok(newest_first(rows, page)
+            .into_iter()
+            .map(Status::from)
+            .collect())
     }
 
     /// Accounts whose feed is over the cap (for the trimming job).
@@ -76,7 +87,9 @@ impl Tx {
         boost: bool,
         reply_to_other: Option<Id>,
     ) -> Result<u64, Error> {
-        let mut sql = Sql::new("INSERT INTO home_feed (account_id, entry_id, author_id) SELECT f.account_id, ");
+        let mut sql = Sql::new(
+            "INSERT INTO home_feed (account_id, entry_id, author_id) SELECT f.account_id, ",
+        );
         let e = sql.bind(entry);
         sql.push(", ");
         let a = sql.bind(author);
@@ -98,16 +111,17 @@ impl Tx {
         sql.push(&format!(
             " AND NOT EXISTS (SELECT 1 FROM blocks b WHERE b.account_id = f.account_id AND b.target_id = {a}) ON CONFLICT DO NOTHING"
         ));
-        let r = sql
-            .query()
-            .execute(&mut *self.tx)
-            .await
-            .map_err(db_err)?;
+        let r = sql.query().execute(&mut *self.tx).await.map_err(db_err)?;
         Ok(r.rows_affected())
     }
 
     /// Put an entry into the feeds of these (local) accounts.
-    pub async fn fan_out_to(&mut self, entry: Id, author: Id, accounts: &[Id]) -> Result<(), Error> {
+    pub async fn fan_out_to(
+        &mut self,
+        entry: Id,
+        author: Id,
+        accounts: &[Id],
+    ) -> Result<(), Error> {
         for account in accounts {
             sqlx::query(
                 "INSERT INTO home_feed (account_id, entry_id, author_id) \
@@ -144,10 +158,13 @@ impl Tx {
     }
 
     /// After a follow: the author's recent posts that `account` may now see join its feed.
-    pub async fn backfill_feed(&mut self, account: Id, author: Id, limit: i64) -> Result<(), Error> {
-        let mut sql = Sql::new(
-            "INSERT INTO home_feed (account_id, entry_id, author_id) SELECT ",
-        );
+    pub async fn backfill_feed(
+        &mut self,
+        account: Id,
+        author: Id,
+        limit: i64,
+    ) -> Result<(), Error> {
+        let mut sql = Sql::new("INSERT INTO home_feed (account_id, entry_id, author_id) SELECT ");
         let v = sql.bind(account);
         sql.push(", s.id, s.account_id FROM statuses s WHERE s.account_id = ");
         sql.bind(author);
@@ -188,11 +205,12 @@ impl Tx {
 impl Store {
     /// Local accounts whose home feed holds this entry (to stream it to them).
     pub async fn feed_recipients(&self, entry: Id) -> Result<Vec<Id>, Error> {
-        let rows: Vec<i64> = sqlx::query_scalar("SELECT account_id FROM home_feed WHERE entry_id = $1")
-            .bind(entry.0)
-            .fetch_all(self.pool())
-            .await
-            .map_err(db_err)?;
+        let rows: Vec<i64> =
+            sqlx::query_scalar("SELECT account_id FROM home_feed WHERE entry_id = $1")
+                .bind(entry.0)
+                .fetch_all(self.pool())
+                .await
+                .map_err(db_err)?;
         Ok(rows.into_iter().map(Id).collect())
     }
 

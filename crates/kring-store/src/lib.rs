@@ -13,12 +13,12 @@ mod settings;
 mod sql;
 mod statuses;
 
-pub use jobs::Job;
-pub use oauth::{AuthCode, NewToken};
-pub use rows::{NewAccount, NewStatus, NewUser};
 pub use accounts::{PreferencesUpdate, ProfileUpdate};
 pub use feeds::FEED_CAP;
+pub use jobs::Job;
+pub use oauth::{AuthCode, NewToken};
 pub use relationships::{Edge, FollowOptions};
+pub use rows::{NewAccount, NewStatus, NewUser};
 pub use settings::Rule;
 pub use statuses::{AccountStatusesFilter, Locality, Mark, StatusFlags};
 

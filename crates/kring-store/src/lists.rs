@@ -88,14 +88,16 @@ impl Tx {
     }
 
     pub async fn update_list(&mut self, list: &List) -> Result<(), Error> {
-        sqlx::query("UPDATE lists SET title = $1, replies_policy = $2, exclusive = $3 WHERE id = $4")
-            .bind(&list.title)
-            .bind(&list.replies_policy)
-            .bind(list.exclusive as i64)
-            .bind(list.id.0)
-            .execute(&mut *self.tx)
-            .await
-            .map_err(db_err)?;
+        sqlx::query(
+            "UPDATE lists SET title = $1, replies_policy = $2, exclusive = $3 WHERE id = $4",
+        )
+        .bind(&list.title)
+        .bind(&list.replies_policy)
+        .bind(list.exclusive as i64)
+        .bind(list.id.0)
+        .execute(&mut *self.tx)
+        .await
+        .map_err(db_err)?;
         Ok(())
     }
 

@@ -11,7 +11,8 @@ use crate::rows::{MarkerRow, NotificationRow};
 use crate::sql::{Sql, newest_first};
 use crate::{Store, Tx, db_err};
 
-const NOTIFICATION_COLUMNS: &str = "n.id, n.account_id, n.kind, n.from_account_id, n.status_id, n.created_at";
+const NOTIFICATION_COLUMNS: &str =
+    "n.id, n.account_id, n.kind, n.from_account_id, n.status_id, n.created_at";
 
 impl Store {
     pub async fn notifications(
@@ -63,7 +64,12 @@ impl Store {
         Ok(row.and_then(NotificationRow::into_domain))
     }
 
-    pub async fn unread_notifications(&self, account: Id, after: Id, limit: i64) -> Result<i64, Error> {
+    pub async fn unread_notifications(
+        &self,
+        account: Id,
+        after: Id,
+        limit: i64,
+    ) -> Result<i64, Error> {
         sqlx::query_scalar(
             "SELECT COUNT(*) FROM (SELECT 1 FROM notifications WHERE account_id = $1 AND id > $2 LIMIT $3) AS u",
         )
@@ -86,7 +92,12 @@ impl Store {
         Ok(rows.into_iter().map(Marker::from).collect())
     }
 
-    pub async fn set_marker(&self, account: Id, timeline: &str, last_read: Id) -> Result<(), Error> {
+    pub async fn set_marker(
+        &self,
+        account: Id,
+        timeline: &str,
+        last_read: Id,
+    ) -> Result<(), Error> {
         sqlx::query(
             "INSERT INTO markers (account_id, timeline, last_read_id, version, updated_at) VALUES ($1,$2,$3,1,$4) \
              ON CONFLICT (account_id, timeline) DO UPDATE SET last_read_id = excluded.last_read_id, \

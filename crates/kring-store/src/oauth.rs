@@ -83,22 +83,24 @@ impl Store {
     }
 
     pub async fn app(&self, id: Id) -> Result<Option<App>, Error> {
-        let row: Option<AppRow> =
-            sqlx::query_as(AssertSqlSafe(format!("SELECT {APP_COLUMNS} FROM apps WHERE id = $1")))
-                .bind(id.0)
-                .fetch_optional(self.pool())
-                .await
-                .map_err(db_err)?;
+        let row: Option<AppRow> = sqlx::query_as(AssertSqlSafe(format!(
+            "SELECT {APP_COLUMNS} FROM apps WHERE id = $1"
+        )))
+        .bind(id.0)
+        .fetch_optional(self.pool())
+        .await
+        .map_err(db_err)?;
         Ok(row.map(App::from))
     }
 
     pub async fn app_by_client_id(&self, client_id: &str) -> Result<Option<App>, Error> {
-        let row: Option<AppRow> =
-            sqlx::query_as(AssertSqlSafe(format!("SELECT {APP_COLUMNS} FROM apps WHERE client_id = $1")))
-                .bind(client_id)
-                .fetch_optional(self.pool())
-                .await
-                .map_err(db_err)?;
+        let row: Option<AppRow> = sqlx::query_as(AssertSqlSafe(format!(
+            "SELECT {APP_COLUMNS} FROM apps WHERE client_id = $1"
+        )))
+        .bind(client_id)
+        .fetch_optional(self.pool())
+        .await
+        .map_err(db_err)?;
         Ok(row.map(App::from))
     }
 

@@ -39,7 +39,11 @@ impl Store {
                 .map_err(db_err)?;
         Ok(rows
             .into_iter()
-            .map(|(id, text, hint)| Rule { id: Id(id), text, hint })
+            .map(|(id, text, hint)| Rule {
+                id: Id(id),
+                text,
+                hint,
+            })
             .collect())
     }
 

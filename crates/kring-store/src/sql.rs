@@ -5,7 +5,7 @@ use kring_core::Id;
 use kring_core::model::Page;
 use sqlx::AssertSqlSafe;
 use sqlx::any::AnyArguments;
-use sqlx::{Arguments, Any};
+use sqlx::{Any, Arguments};
 
 pub(crate) enum Arg {
     I(i64),

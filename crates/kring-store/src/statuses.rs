@@ -60,28 +60,36 @@ fn in_list(sql: &mut Sql, ids: &[Id]) {
 impl Store {
     /// A status regardless of audience: for internal use after a check.
     pub async fn status(&self, id: Id) -> Result<Option<Status>, Error> {
-        let row: Option<StatusRow> =
-            sqlx::query_as(AssertSqlSafe(format!("SELECT {STATUS_COLUMNS} FROM statuses s WHERE s.id = $1")))
-                .bind(id.0)
-                .fetch_optional(self.pool())
-                .await
-                .map_err(db_err)?;
+        let row: Option<StatusRow> = sqlx::query_as(AssertSqlSafe(format!(
+            "SELECT {STATUS_COLUMNS} FROM statuses s WHERE s.id = $1"
+        )))
+        .bind(id.0)
+        .fetch_optional(self.pool())
+        .await
+        .map_err(db_err)?;
         Ok(row.map(Status::from))
     }
 
     pub async fn status_by_uri(&self, uri: &str) -> Result<Option<Status>, Error> {
-        let row: Option<StatusRow> =
-            sqlx::query_as(AssertSqlSafe(format!("SELECT {STATUS_COLUMNS} FROM statuses s WHERE s.uri = $1")))
-                .bind(uri)
-                .fetch_optional(self.pool())
-                .await
-                .map_err(db_err)?;
+        let row: Option<StatusRow> = sqlx::query_as(AssertSqlSafe(format!(
+            "SELECT {STATUS_COLUMNS} FROM statuses s WHERE s.uri = $1"
+        )))
+        .bind(uri)
+        .fetch_optional(self.pool())
+        .await
+        .map_err(db_err)?;
         Ok(row.map(Status::from))
     }
 
     /// A status if `viewer` (None: signed out) may see it.
-    pub async fn visible_status(&self, viewer: Option<Id>, id: Id) -> Result<Option<Status>, Error> {
-        let mut sql = Sql::new(&format!("SELECT {STATUS_COLUMNS} FROM statuses s WHERE s.id = "));
+    pub async fn visible_status(
+        &self,
+        viewer: Option<Id>,
+        id: Id,
+    ) -> Result<Option<Status>, Error> {
+        let mut sql = Sql::new(&format!(
+            "SELECT {STATUS_COLUMNS} FROM statuses s WHERE s.id = "
+        ));
         sql.bind(id);
         let v = sql.param(viewer.unwrap_or_default());
         sql.push(" AND ");
@@ -104,10 +112,11 @@ impl Store {
         let v = sql.param(viewer.unwrap_or_default());
         sql.push(" AND ");
         sql.push(&visible_to(&v));
-        let rows: Vec<i64> = sqlx::query_scalar_with(AssertSqlSafe(sql.text.clone()), sql.arguments())
-            .fetch_all(self.pool())
-            .await
-            .map_err(db_err)?;
+        let rows: Vec<i64> =
+            sqlx::query_scalar_with(AssertSqlSafe(sql.text.clone()), sql.arguments())
+                .fetch_all(self.pool())
+                .await
+                .map_err(db_err)?;
         Ok(rows.into_iter().map(Id).collect())
     }
 
@@ -116,7 +125,9 @@ impl Store {
         if ids.is_empty() {
             return Ok(Vec::new());
         }
-        let mut sql = Sql::new(&format!("SELECT {STATUS_COLUMNS} FROM statuses s WHERE s.id IN "));
+        let mut sql = Sql::new(&format!(
+            "SELECT {STATUS_COLUMNS} FROM statuses s WHERE s.id IN "
+        ));
         in_list(&mut sql, ids);
         let rows: Vec<StatusRow> = sql
             .query_as()
@@ -134,7 +145,9 @@ impl Store {
         tagged: Option<&str>,
         page: &Page,
     ) -> Result<Vec<Status>, Error> {
-        let mut sql = Sql::new(&format!("SELECT {STATUS_COLUMNS} FROM statuses s WHERE s.account_id = "));
+        let mut sql = Sql::new(&format!(
+            "SELECT {STATUS_COLUMNS} FROM statuses s WHERE s.account_id = "
+        ));
         sql.bind(account);
         if filter.exclude_replies {
             // Replies to oneself (threads) stay, as in Mastodon.
@@ -160,7 +173,10 @@ impl Store {
             .fetch_all(self.pool())
             .await
             .map_err(db_err)?;
-        Ok(newest_first(rows, page).into_iter().map(Status::from).collect())
+        Ok(newest_first(rows, page)
+            .into_iter()
+            .map(Status::from)
+            .collect())
     }
 
     /// Listed statuses (not boosts), newest first.
@@ -195,7 +211,10 @@ impl Store {
             .fetch_all(self.pool())
             .await
             .map_err(db_err)?;
-        Ok(newest_first(rows, page).into_iter().map(Status::from).collect())
+        Ok(newest_first(rows, page)
+            .into_iter()
+            .map(Status::from)
+            .collect())
     }
 
     /// Listed statuses carrying any of `tags`.
@@ -234,7 +253,10 @@ impl Store {
             .fetch_all(self.pool())
             .await
             .map_err(db_err)?;
-        Ok(newest_first(rows, page).into_iter().map(Status::from).collect())
+        Ok(newest_first(rows, page)
+            .into_iter()
+            .map(Status::from)
+            .collect())
     }
 
     /// Ancestors (oldest first) and descendants (in thread order by id) that `viewer` may see.
@@ -259,11 +281,8 @@ impl Store {
         up.push(" AND ");
         up.push(&visible_to(&pv));
         up.push(" ORDER BY s.id ASC");
-        let ancestors: Vec<StatusRow> = up
-            .query_as()
-            .fetch_all(self.pool())
-            .await
-            .map_err(db_err)?;
+        let ancestors: Vec<StatusRow> =
+            up.query_as().fetch_all(self.pool()).await.map_err(db_err)?;
 
         let mut down = Sql::new(
             "WITH RECURSIVE down(id, depth) AS (SELECT id, 0 FROM statuses WHERE in_reply_to_id = ",
@@ -303,7 +322,9 @@ impl Store {
         in_list(&mut sql, ids);
         sql.push(" UNION ALL SELECT 'b', status_id FROM bookmarks WHERE account_id = $1 AND status_id IN ");
         in_list(&mut sql, ids);
-        sql.push(" UNION ALL SELECT 'p', status_id FROM pins WHERE account_id = $1 AND status_id IN ");
+        sql.push(
+            " UNION ALL SELECT 'p', status_id FROM pins WHERE account_id = $1 AND status_id IN ",
+        );
         in_list(&mut sql, ids);
         sql.push(" UNION ALL SELECT 'r', reblog_of_id FROM statuses WHERE account_id = $1 AND reblog_of_id IN ");
         in_list(&mut sql, ids);
@@ -375,7 +396,10 @@ impl Store {
         .fetch_all(self.pool())
         .await
         .map_err(db_err)?;
-        Ok(rows.into_iter().map(|(id, name)| Tag { id: Id(id), name }).collect())
+        Ok(rows
+            .into_iter()
+            .map(|(id, name)| Tag { id: Id(id), name })
+            .collect())
     }
 
     /// Statuses of `author` whose text contains `query` (search of one's own posts).
@@ -532,7 +556,8 @@ impl Tx {
         .await
         .map_err(db_err)?;
         self.set_audience(s.id, &s.audience).await?;
-        self.set_mentions_and_tags(s.id, &s.mentions, &s.tags).await?;
+        self.set_mentions_and_tags(s.id, &s.mentions, &s.tags)
+            .await?;
         self.bump_counts(s.account_id, 0, 0, 1).await?;
         self.touch_last_status(s.account_id, s.created_at).await?;
         if let Some(parent) = s.in_reply_to_id {
@@ -611,12 +636,14 @@ impl Tx {
                     t
                 }
             };
-            sqlx::query("INSERT INTO status_tags (status_id, tag_id) VALUES ($1,$2) ON CONFLICT DO NOTHING")
-                .bind(id.0)
-                .bind(tag_id)
-                .execute(&mut *self.tx)
-                .await
-                .map_err(db_err)?;
+            sqlx::query(
+                "INSERT INTO status_tags (status_id, tag_id) VALUES ($1,$2) ON CONFLICT DO NOTHING",
+            )
+            .bind(id.0)
+            .bind(tag_id)
+            .execute(&mut *self.tx)
+            .await
+            .map_err(db_err)?;
         }
         Ok(())
     }
@@ -643,18 +670,26 @@ impl Tx {
         sensitive: bool,
         language: Option<&str>,
     ) -> Result<i64, Error> {
-        let count: i64 = sqlx::query_scalar("SELECT COUNT(*) FROM status_edits WHERE status_id = $1")
-            .bind(before.id.0)
-            .fetch_one(&mut *self.tx)
-            .await
-            .map_err(db_err)?;
+        let count: i64 =
+            sqlx::query_scalar("SELECT COUNT(*) FROM status_edits WHERE status_id = $1")
+                .bind(before.id.0)
+                .fetch_one(&mut *self.tx)
+                .await
+                .map_err(db_err)?;
         if count == 0 {
             // The first edit records the original too, so history shows every version.
-            self.insert_edit(before.id, &before.content, &before.spoiler_text, before.sensitive, before.created_at)
-                .await?;
+            self.insert_edit(
+                before.id,
+                &before.content,
+                &before.spoiler_text,
+                before.sensitive,
+                before.created_at,
+            )
+            .await?;
         }
         let now = now_micros();
-        self.insert_edit(before.id, content, spoiler_text, sensitive, now).await?;
+        self.insert_edit(before.id, content, spoiler_text, sensitive, now)
+            .await?;
         sqlx::query(
             "UPDATE statuses SET text = $1, content = $2, spoiler_text = $3, sensitive = $4, language = $5, edited_at = $6 WHERE id = $7",
         )
@@ -723,7 +758,12 @@ impl Tx {
     }
 
     /// Favourite, bookmark or pin; false when it was already there.
-    pub async fn insert_mark(&mut self, kind: Mark, account: Id, status: Id) -> Result<bool, Error> {
+    pub async fn insert_mark(
+        &mut self,
+        kind: Mark,
+        account: Id,
+        status: Id,
+    ) -> Result<bool, Error> {
         let sql = if kind == Mark::Favourite {
             "INSERT INTO favourites (id, account_id, status_id, created_at) VALUES ($1,$2,$3,$4) \
              ON CONFLICT (account_id, status_id) DO NOTHING"
@@ -744,12 +784,18 @@ impl Tx {
         let r = q.execute(&mut *self.tx).await.map_err(db_err)?;
         let created = r.rows_affected() > 0;
         if created && kind == Mark::Favourite {
-            self.bump_status_count(status, "favourites_count", 1).await?;
+            self.bump_status_count(status, "favourites_count", 1)
+                .await?;
         }
         Ok(created)
     }
 
-    pub async fn delete_mark(&mut self, kind: Mark, account: Id, status: Id) -> Result<bool, Error> {
+    pub async fn delete_mark(
+        &mut self,
+        kind: Mark,
+        account: Id,
+        status: Id,
+    ) -> Result<bool, Error> {
         let r = sqlx::query(AssertSqlSafe(format!(
             "DELETE FROM {} WHERE account_id = $1 AND status_id = $2",
             kind.table()
@@ -761,12 +807,18 @@ impl Tx {
         .map_err(db_err)?;
         let deleted = r.rows_affected() > 0;
         if deleted && kind == Mark::Favourite {
-            self.bump_status_count(status, "favourites_count", -1).await?;
+            self.bump_status_count(status, "favourites_count", -1)
+                .await?;
         }
         Ok(deleted)
     }
 
-    pub async fn insert_idempotency(&mut self, account: Id, key: &str, status: Id) -> Result<(), Error> {
+    pub async fn insert_idempotency(
+        &mut self,
+        account: Id,
+        key: &str,
+        status: Id,
+    ) -> Result<(), Error> {
         sqlx::query(
             "INSERT INTO idempotency_keys (account_id, key, status_id, created_at) VALUES ($1,$2,$3,$4) \
              ON CONFLICT (account_id, key) DO UPDATE SET status_id = excluded.status_id, created_at = excluded.created_at",

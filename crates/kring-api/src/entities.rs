@@ -1,0 +1,574 @@
+//! Mastodon 4.x JSON entities, serialised straight from service views (borrowing, not copying).
+//! Field names and shapes follow the Mastodon API; tests validate them against its OpenAPI schema.
+use kring_core::model::{
+    Account, App, Filter, FilterKeyword, FilterStatus, List, Marker, Relationship, Role,
+    StatusEdit, Tag, User,
+};
+use kring_core::time::{date, rfc3339};
+use kring_core::{Id, Visibility};
+use kring_service::filters::FilterMatch;
+use kring_service::views::{NotificationView, StatusView};
+use serde::Serialize;
+
+/// Where URLs point: the server's base URL.
+#[derive(Clone, Copy)]
+pub struct Ctx<'a> {
+    pub base: &'a str,
+}
+
+impl Ctx<'_> {
+    pub fn avatar(&self, a: &Account) -> String {
+        a.avatar_url
+            .clone()
+            .unwrap_or_else(|| format!("{}/avatars/original/missing.png", self.base))
+    }
+    pub fn header(&self, a: &Account) -> String {
+        a.header_url
+            .clone()
+            .unwrap_or_else(|| format!("{}/headers/original/missing.png", self.base))
+    }
+}
+
+#[derive(Serialize)]
+pub struct Empty {}
+
+#[derive(Serialize)]
+pub struct FieldJson<'a> {
+    pub name: &'a str,
+    pub value: String,
+    pub verified_at: Option<String>,
+}
+
+#[derive(Serialize)]
+pub struct AccountJson<'a> {
+    pub id: Id,
+    pub username: &'a str,
+    pub acct: String,
+    pub display_name: &'a str,
+    pub locked: bool,
+    pub bot: bool,
+    pub discoverable: bool,
+    pub indexable: bool,
+    pub group: bool,
+    pub created_at: String,
+    pub note: &'a str,
+    pub url: &'a str,
+    pub uri: &'a str,
+    pub avatar: String,
+    pub avatar_static: String,
+    pub header: String,
+    pub header_static: String,
+    pub followers_count: i64,
+    pub following_count: i64,
+    pub statuses_count: i64,
+    pub last_status_at: Option<String>,
+    pub hide_collections: bool,
+    pub noindex: bool,
+    pub emojis: [(); 0],
+    pub roles: [(); 0],
+    pub fields: Vec<FieldJson<'a>>,
+}
+
+pub fn account<'a>(ctx: Ctx<'_>, a: &'a Account) -> AccountJson<'a> {
+    AccountJson {
+        id: a.id,
+        username: &a.username,
+        acct: a.acct(),
+        display_name: &a.display_name,
+        locked: a.locked,
+        bot: a.bot,
+        discoverable: a.discoverable,
+        indexable: a.indexable,
+        group: false,
+        created_at: rfc3339(a.created_at),
+        note: &a.note_html,
+        url: &a.url,
+        uri: &a.uri,
+        avatar: ctx.avatar(a),
+        avatar_static: ctx.avatar(a),
+        header: ctx.header(a),
+        header_static: ctx.header(a),
+        followers_count: a.followers_count,
+        following_count: a.following_count,
+        statuses_count: a.statuses_count,
+        last_status_at: a.last_status_at.map(date),
+        hide_collections: a.hide_collections,
+        noindex: !a.indexable,
+        emojis: [],
+        roles: [],
+        fields: a
+            .fields
+            .iter()
+            .map(|f| FieldJson {
+                name: &f.name,
+                value: if a.is_local() {
+                    field_html(&f.value)
+                } else {
+                    f.value.clone()
+                },
+                verified_at: f.verified_at.map(rfc3339),
+            })
+            .collect(),
+    }
+}
+
+/// Profile field values of local accounts: escaped text with links.
+fn field_html(value: &str) -> String {
+    let v = value.trim();
+    if (v.starts_with("https://") || v.starts_with("http://")) && !v.contains(char::is_whitespace) {
+        kring_core::text::link_html(v)
+    } else {
+        kring_core::text::escape_html(v)
+    }
+}
+
+#[derive(Serialize)]
+pub struct SourceJson<'a> {
+    pub privacy: &'static str,
+    pub sensitive: bool,
+    pub language: Option<&'a str>,
+    pub note: &'a str,
+    pub fields: Vec<FieldJson<'a>>,
+    pub follow_requests_count: i64,
+    pub indexable: bool,
+    pub hide_collections: bool,
+    pub discoverable: bool,
+}
+
+#[derive(Serialize)]
+pub struct RoleJson {
+    pub id: String,
+    pub name: &'static str,
+    pub permissions: String,
+    pub color: &'static str,
+    pub highlighted: bool,
+}
+
+#[derive(Serialize)]
+pub struct CredentialAccountJson<'a> {
+    #[serde(flatten)]
+    pub account: AccountJson<'a>,
+    pub source: SourceJson<'a>,
+    pub role: RoleJson,
+}
+
+pub fn credential_account<'a>(
+    ctx: Ctx<'_>,
+    a: &'a Account,
+    u: &'a User,
+    follow_requests: i64,
+) -> CredentialAccountJson<'a> {
+    let (id, name, permissions) = match u.role {
+        Role::User => ("-99", "", "0"),
+        Role::Moderator => ("2", "Moderator", "1308"),
+        Role::Admin => ("3", "Admin", "1048575"),
+    };
+    CredentialAccountJson {
+        account: account(ctx, a),
+        source: SourceJson {
+            privacy: u.default_visibility.as_str(),
+            sensitive: u.default_sensitive,
+            language: u.default_language.as_deref(),
+            note: &a.note,
+            fields: a
+                .fields
+                .iter()
+                .map(|f| FieldJson {
+                    name: &f.name,
+                    value: f.value.clone(),
+                    verified_at: f.verified_at.map(rfc3339),
+                })
+                .collect(),
+            follow_requests_count: follow_requests,
+            indexable: a.indexable,
+            hide_collections: a.hide_collections,
+            discoverable: a.discoverable,
+        },
+        role: RoleJson {
+            id: id.into(),
+            name,
+            permissions: permissions.into(),
+            color: "",
+            highlighted: u.role != Role::User,
+        },
+    }
+}
+
+#[derive(Serialize)]
+pub struct MentionJson<'a> {
+    pub id: Id,
+    pub username: &'a str,
+    pub url: &'a str,
+    pub acct: String,
+}
+
+#[derive(Serialize)]
+pub struct TagRefJson {
+    pub name: String,
+    pub url: String,
+}
+
+#[derive(Serialize)]
+pub struct ApplicationRefJson<'a> {
+    pub name: &'a str,
+    pub website: Option<&'a str>,
+}
+
+#[derive(Serialize)]
+pub struct FilterResultJson<'a> {
+    pub filter: FilterJson<'a>,
+    pub keyword_matches: Option<&'a [String]>,
+    pub status_matches: Option<&'a [Id]>,
+}
+
+#[derive(Serialize)]
+pub struct StatusJson<'a> {
+    pub id: Id,
+    pub uri: &'a str,
+    pub url: Option<&'a str>,
+    pub created_at: String,
+    pub account: AccountJson<'a>,
+    pub content: &'a str,
+    pub visibility: &'static str,
+    pub sensitive: bool,
+    pub spoiler_text: &'a str,
+    pub media_attachments: [(); 0],
+    pub application: Option<ApplicationRefJson<'a>>,
+    pub mentions: Vec<MentionJson<'a>>,
+    pub tags: Vec<TagRefJson>,
+    pub emojis: [(); 0],
+    pub reblogs_count: i64,
+    pub favourites_count: i64,
+    pub replies_count: i64,
+    pub in_reply_to_id: Option<Id>,
+    pub in_reply_to_account_id: Option<Id>,
+    pub reblog: Option<Box<StatusJson<'a>>>,
+    pub poll: Option<()>,
+    pub card: Option<()>,
+    pub language: Option<&'a str>,
+    pub text: Option<&'a str>,
+    pub edited_at: Option<String>,
+    #[serde(skip_serializing_if = "Option::is_none")]
+    pub favourited: Option<bool>,
+    #[serde(skip_serializing_if = "Option::is_none")]
+    pub reblogged: Option<bool>,
+    #[serde(skip_serializing_if = "Option::is_none")]
+    pub muted: Option<bool>,
+    #[serde(skip_serializing_if = "Option::is_none")]
+    pub bookmarked: Option<bool>,
+    #[serde(skip_serializing_if = "Option::is_none")]
+    pub pinned: Option<bool>,
+    #[serde(skip_serializing_if = "Option::is_none")]
+    pub filtered: Option<Vec<FilterResultJson<'a>>>,
+}
+
+pub fn tag_url(base: &str, name: &str) -> String {
+    format!(
+        "{base}/tags/{}",
+        percent_encoding::utf8_percent_encode(name, percent_encoding::NON_ALPHANUMERIC)
+    )
+}
+
+pub fn status<'a>(ctx: Ctx<'_>, v: &'a StatusView) -> StatusJson<'a> {
+    status_with_text(ctx, v, false)
+}
+
+/// With `with_text`, the source text is included (as Mastodon does for a deleted status, so
+/// clients can redraft it).
+pub fn status_with_text<'a>(ctx: Ctx<'_>, v: &'a StatusView, with_text: bool) -> StatusJson<'a> {
+    let s = &v.status;
+    let own = v.pinned.is_some() && v.account.is_local();
+    StatusJson {
+        id: s.id,
+        uri: &s.uri,
+        url: (s.reblog_of_id.is_none()).then_some(s.url.as_str()),
+        created_at: rfc3339(s.created_at),
+        account: account(ctx, &v.account),
+        content: &s.content,
+        visibility: s.visibility.as_str(),
+        sensitive: s.sensitive,
+        spoiler_text: &s.spoiler_text,
+        media_attachments: [],
+        application: v.application.as_ref().map(|a: &App| ApplicationRefJson {
+            name: &a.name,
+            website: a.website.as_deref(),
+        }),
+        mentions: v
+            .mentions
+            .iter()
+            .map(|m| MentionJson {
+                id: m.id,
+                username: &m.username,
+                url: &m.url,
+                acct: m.acct(),
+            })
+            .collect(),
+        tags: v
+            .tags
+            .iter()
+            .map(|t| TagRefJson {
+                name: t.to_lowercase(),
+                url: tag_url(ctx.base, t),
+            })
+            .collect(),
+        emojis: [],
+        reblogs_count: s.reblogs_count,
+        favourites_count: s.favourites_count,
+        replies_count: s.replies_count,
+        in_reply_to_id: s.in_reply_to_id,
+        in_reply_to_account_id: s.in_reply_to_account_id,
+        reblog: v.reblog.as_ref().map(|r| Box::new(status(ctx, r))),
+        poll: None,
+        card: None,
+        language: s.language.as_deref(),
+        text: with_text.then_some(s.text.as_str()),
+        edited_at: s.edited_at.map(rfc3339),
+        favourited: v.favourited,
+        reblogged: v.reblogged,
+        muted: v.muted,
+        bookmarked: v.bookmarked,
+        // Only one's own statuses carry `pinned`.
+        pinned: if own && s.visibility != Visibility::Direct {
+            v.pinned
+        } else {
+            None
+        },
+        filtered: v
+            .favourited
+            .map(|_| v.filtered.iter().map(filter_result).collect()),
+    }
+}
+
+fn filter_result(m: &FilterMatch) -> FilterResultJson<'_> {
+    FilterResultJson {
+        filter: filter(&m.filter),
+        keyword_matches: (!m.keywords.is_empty()).then_some(m.keywords.as_slice()),
+        status_matches: (!m.status_ids.is_empty()).then_some(m.status_ids.as_slice()),
+    }
+}
+
+#[derive(Serialize)]
+pub struct RelationshipJson<'a> {
+    pub id: Id,
+    pub following: bool,
+    pub showing_reblogs: bool,
+    pub notifying: bool,
+    pub languages: Option<()>,
+    pub followed_by: bool,
+    pub blocking: bool,
+    pub blocked_by: bool,
+    pub muting: bool,
+    pub muting_notifications: bool,
+    pub requested: bool,
+    pub requested_by: bool,
+    pub domain_blocking: bool,
+    pub endorsed: bool,
+    pub note: &'a str,
+}
+
+pub fn relationship(r: &Relationship) -> RelationshipJson<'_> {
+    RelationshipJson {
+        id: r.id,
+        following: r.following,
+        showing_reblogs: r.showing_reblogs,
+        notifying: r.notifying,
+        languages: None,
+        followed_by: r.followed_by,
+        blocking: r.blocking,
+        blocked_by: r.blocked_by,
+        muting: r.muting,
+        muting_notifications: r.muting_notifications,
+        requested: r.requested,
+        requested_by: r.requested_by,
+        domain_blocking: false,
+        endorsed: r.endorsed,
+        note: &r.note,
+    }
+}
+
+#[derive(Serialize)]
+pub struct NotificationJson<'a> {
+    pub id: Id,
+    #[serde(rename = "type")]
+    pub kind: &'static str,
+    pub group_key: String,
+    pub created_at: String,
+    pub account: AccountJson<'a>,
+    #[serde(skip_serializing_if = "Option::is_none")]
+    pub status: Option<StatusJson<'a>>,
+}
+
+pub fn notification<'a>(ctx: Ctx<'_>, n: &'a NotificationView) -> NotificationJson<'a> {
+    NotificationJson {
+        id: n.notification.id,
+        kind: n.notification.kind.as_str(),
+        group_key: format!("ungrouped-{}", n.notification.id),
+        created_at: rfc3339(n.notification.created_at),
+        account: account(ctx, &n.account),
+        status: n.status.as_ref().map(|s| status(ctx, s)),
+    }
+}
+
+#[derive(Serialize)]
+pub struct ListJson<'a> {
+    pub id: Id,
+    pub title: &'a str,
+    pub replies_policy: &'a str,
+    pub exclusive: bool,
+}
+
+pub fn list(l: &List) -> ListJson<'_> {
+    ListJson {
+        id: l.id,
+        title: &l.title,
+        replies_policy: &l.replies_policy,
+        exclusive: l.exclusive,
+    }
+}
+
+#[derive(Serialize)]
+pub struct FilterKeywordJson<'a> {
+    pub id: Id,
+    pub keyword: &'a str,
+    pub whole_word: bool,
+}
+
+pub fn filter_keyword(k: &FilterKeyword) -> FilterKeywordJson<'_> {
+    FilterKeywordJson {
+        id: k.id,
+        keyword: &k.keyword,
+        whole_word: k.whole_word,
+    }
+}
+
+#[derive(Serialize)]
+pub struct FilterStatusJson {
+    pub id: Id,
+    pub status_id: Id,
+}
+
+pub fn filter_status(s: &FilterStatus) -> FilterStatusJson {
+    FilterStatusJson {
+        id: s.id,
+        status_id: s.status_id,
+    }
+}
+
+#[derive(Serialize)]
+pub struct FilterJson<'a> {
+    pub id: Id,
+    pub title: &'a str,
+    pub context: &'a [String],
+    pub expires_at: Option<String>,
+    pub filter_action: &'static str,
+    pub keywords: Vec<FilterKeywordJson<'a>>,
+    pub statuses: Vec<FilterStatusJson>,
+}
+
+pub fn filter(f: &Filter) -> FilterJson<'_> {
+    FilterJson {
+        id: f.id,
+        title: &f.title,
+        context: &f.context,
+        expires_at: f.expires_at.map(rfc3339),
+        filter_action: match f.action {
+            kring_core::model::FilterAction::Warn => "warn",
+            kring_core::model::FilterAction::Hide => "hide",
+            kring_core::model::FilterAction::Blur => "blur",
+        },
+        keywords: f.keywords.iter().map(filter_keyword).collect(),
+        statuses: f.statuses.iter().map(filter_status).collect(),
+    }
+}
+
+#[derive(Serialize)]
+pub struct MarkerJson {
+    pub last_read_id: Id,
+    pub version: i64,
+    pub updated_at: String,
+}
+
+pub fn marker(m: &Marker) -> MarkerJson {
+    MarkerJson {
+        last_read_id: m.last_read_id,
+        version: m.version,
+        updated_at: rfc3339(m.updated_at),
+    }
+}
+
+#[derive(Serialize)]
+pub struct TagJson {
+    pub id: Id,
+    pub name: String,
+    pub url: String,
+    pub history: [(); 0],
+    pub following: bool,
+}
+
+pub fn tag(ctx: Ctx<'_>, t: &Tag) -> TagJson {
+    TagJson {
+        id: t.id,
+        name: t.name.to_lowercase(),
+        url: tag_url(ctx.base, &t.name),
+        history: [],
+        following: false,
+    }
+}
+
+#[derive(Serialize)]
+pub struct StatusEditJson<'a> {
+    pub content: &'a str,
+    pub spoiler_text: &'a str,
+    pub sensitive: bool,
+    pub created_at: String,
+    pub account: AccountJson<'a>,
+    pub poll: Option<()>,
+    pub media_attachments: [(); 0],
+    pub emojis: [(); 0],
+}
+
+pub fn status_edit<'a>(ctx: Ctx<'_>, e: &'a StatusEdit, author: &'a Account) -> StatusEditJson<'a> {
+    StatusEditJson {
+        content: &e.content,
+        spoiler_text: &e.spoiler_text,
+        sensitive: e.sensitive,
+        created_at: rfc3339(e.created_at),
+        account: account(ctx, author),
+        poll: None,
+        media_attachments: [],
+        emojis: [],
+    }
+}
+
+#[derive(Serialize)]
+pub struct ApplicationJson<'a> {
+    pub id: Id,
+    pub name: &'a str,
+    pub website: Option<&'a str>,
+    pub scopes: Vec<&'a str>,
+    pub redirect_uri: String,
+    pub redirect_uris: &'a [String],
+    pub vapid_key: &'static str,
+    #[serde(skip_serializing_if = "Option::is_none")]
+    pub client_id: Option<&'a str>,
+    #[serde(skip_serializing_if = "Option::is_none")]
+    pub client_secret: Option<&'a str>,
+    #[serde(skip_serializing_if = "Option::is_none")]
+    pub client_secret_expires_at: Option<i64>,
+}
+
+pub fn application(app: &App, with_secret: bool) -> ApplicationJson<'_> {
+    ApplicationJson {
+        id: app.id,
+        name: &app.name,
+        website: app.website.as_deref(),
+        scopes: app.scopes.split(' ').collect(),
+        redirect_uri: app.redirect_uris.join("\n"),
+        redirect_uris: &app.redirect_uris,
+        // Web push is not offered; clients read an empty key as "no push".
+        vapid_key: "",
+        client_id: with_secret.then_some(app.client_id.as_str()),
+        client_secret: with_secret.then_some(app.client_secret.as_str()),
+        client_secret_expires_at: with_secret.then_some(0),
+    }
+}

@@ -1,0 +1,62 @@
+//! Errors as Mastodon clients expect them: a status code and `{"error": "…"}`.
+use axum::Json;
+use axum::http::StatusCode;
+use axum::response::{IntoResponse, Response};
+use kring_core::Error;
+
+#[derive(Debug)]
+pub struct ApiError(pub Error);
+
+pub type ApiResult<T> = Result<T, ApiError>;
+
+impl From<Error> for ApiError {
+    fn from(e: Error) -> Self {
+        ApiError(e)
+    }
+}
+
+impl ApiError {
+    pub fn status(&self) -> StatusCode {
+        match &self.0 {
+            Error::NotFound => StatusCode::NOT_FOUND,
+            Error::Unauthorized => StatusCode::UNAUTHORIZED,
+            Error::Forbidden(_) => StatusCode::FORBIDDEN,
+            Error::Validation(_) | Error::Conflict(_) => StatusCode::UNPROCESSABLE_ENTITY,
+            Error::BadRequest(_) => StatusCode::BAD_REQUEST,
+            Error::RateLimited => StatusCode::TOO_MANY_REQUESTS,
+            Error::PayloadTooLarge => StatusCode::PAYLOAD_TOO_LARGE,
+            Error::Unavailable(_) => StatusCode::SERVICE_UNAVAILABLE,
+            Error::Internal(_) => StatusCode::INTERNAL_SERVER_ERROR,
+        }
+    }
+
+    pub fn message(&self) -> String {
+        match &self.0 {
+            // Internal details go to the log, not to the client.
+            Error::Internal(_) => "Internal server error".to_string(),
+            e => e.to_string(),
+        }
+    }
+}
+
+impl IntoResponse for ApiError {
+    fn into_response(self) -> Response {
+        let status = self.status();
+        if let Error::Internal(detail) = &self.0 {
+            tracing::error!(%detail, "internal error");
+        }
+        (status, Json(serde_json::json!({ "error": self.message() }))).into_response()
+    }
+}
+
+pub fn not_found() -> ApiError {
+    ApiError(Error::NotFound)
+}
+
+pub fn bad_request(msg: impl Into<String>) -> ApiError {
+    ApiError(Error::BadRequest(msg.into()))
+}
+
+pub fn unprocessable(msg: impl Into<String>) -> ApiError {
+    ApiError(Error::Validation(msg.into()))
+}

@@ -1,0 +1,10 @@
+pub mod accounts;
+pub mod filters;
+pub mod instance;
+pub mod lists;
+pub mod notifications;
+pub mod oauth;
+pub mod search;
+pub mod statuses;
+pub mod streaming;
+pub mod timelines;

@@ -1,0 +1,454 @@
+//! OAuth 2 as Mastodon clients use it: app registration, the authorize page (log-in and
+//! consent in one form, so no session is needed), the token endpoint with the
+//! authorization_code (PKCE), password, client_credentials and refresh_token grants, and revoke.
+use askama::Template;
+use axum::extract::{FromRequestParts, State};
+use axum::http::StatusCode;
+use axum::response::{Html, IntoResponse, Redirect, Response};
+use axum::routing::{get, post};
+use axum::{Json, Router};
+use base64::Engine;
+use kring_core::Error;
+use kring_core::model::App;
+use kring_service::Kring;
+use kring_service::auth::{IssuedToken, NewApp, OOB_REDIRECT};
+use serde::Deserialize;
+use serde_json::json;
+
+use crate::auth::Auth;
+use crate::entities;
+use crate::error::{ApiError, ApiResult};
+use crate::params::{Params, Query, lenient};
+
+pub fn routes() -> Router<Kring> {
+    Router::new()
+        .route("/api/v1/apps", post(create_app))
+        .route("/api/v1/apps/verify_credentials", get(verify_app))
+        .route("/oauth/authorize", get(authorize_page).post(authorize))
+        .route("/oauth/token", post(token))
+        .route("/oauth/revoke", post(revoke))
+}
+
+#[derive(Deserialize)]
+struct AppParams {
+    #[serde(default, deserialize_with = "lenient::opt_string")]
+    client_name: Option<String>,
+    #[serde(default)]
+    redirect_uris: Option<serde_json::Value>,
+    #[serde(default, deserialize_with = "lenient::opt_string")]
+    scopes: Option<String>,
+    #[serde(default, deserialize_with = "lenient::opt_string")]
+    website: Option<String>,
+}
+
+async fn create_app(
+    State(kring): State<Kring>,
+    Params(p): Params<AppParams>,
+) -> ApiResult<Response> {
+    let redirect_uris: Vec<String> = match p.redirect_uris {
+        Some(serde_json::Value::String(s)) => s
+            .split(['\n', ' '])
+            .filter(|s| !s.is_empty())
+            .map(str::to_string)
+            .collect(),
+        Some(serde_json::Value::Array(a)) => a
+            .into_iter()
+            .filter_map(|v| v.as_str().map(str::to_string))
+            .collect(),
+        _ => Vec::new(),
+    };
+    let app = kring
+        .create_app(NewApp {
+            name: p.client_name.unwrap_or_default(),
+            redirect_uris,
+            scopes: p.scopes.unwrap_or_else(|| "read".into()),
+            website: p.website,
+        })
+        .await?;
+    Ok(Json(entities::application(&app, true)).into_response())
+}
+
+async fn verify_app(State(kring): State<Kring>, auth: Auth) -> ApiResult<Response> {
+    let app_id = auth.0.token.app_id.ok_or(ApiError(Error::Unauthorized))?;
+    let app = kring
+        .store
+        .app(app_id)
+        .await?
+        .ok_or(ApiError(Error::Unauthorized))?;
+    Ok(Json(entities::application(&app, false)).into_response())
+}
+
+#[derive(Deserialize, Default)]
+struct AuthorizeParams {
+    #[serde(default)]
+    client_id: String,
+    #[serde(default)]
+    redirect_uri: String,
+    #[serde(default)]
+    response_type: Option<String>,
+    #[serde(default)]
+    scope: Option<String>,
+    #[serde(default)]
+    state: Option<String>,
+    #[serde(default)]
+    code_challenge: Option<String>,
+    #[serde(default)]
+    code_challenge_method: Option<String>,
+    #[serde(default)]
+    email: Option<String>,
+    #[serde(default)]
+    password: Option<String>,
+}
+
+#[derive(Template)]
+#[template(path = "authorize.html")]
+struct AuthorizePage<'a> {
+    title: &'a str,
+    app_name: &'a str,
+    scopes: Vec<&'a str>,
+    client_id: &'a str,
+    redirect_uri: &'a str,
+    scope: &'a str,
+    state: &'a str,
+    code_challenge: &'a str,
+    code_challenge_method: &'a str,
+    error: Option<&'a str>,
+    code: Option<&'a str>,
+}
+
+fn oauth_error(status: StatusCode, error: &str, description: &str) -> Response {
+    (
+        status,
+        Json(json!({ "error": error, "error_description": description })),
+    )
+        .into_response()
+}
+
+async fn authorize_app(kring: &Kring, p: &AuthorizeParams) -> Result<App, Response> {
+    let app = kring
+        .store
+        .app_by_client_id(&p.client_id)
+        .await
+        .ok()
+        .flatten()
+        .ok_or_else(|| {
+            oauth_error(
+                StatusCode::BAD_REQUEST,
+                "invalid_client",
+                "Client authentication failed due to unknown client.",
+            )
+        })?;
+    if !app.redirect_uris.iter().any(|u| u == &p.redirect_uri) {
+        return Err(oauth_error(
+            StatusCode::BAD_REQUEST,
+            "invalid_redirect_uri",
+            "The redirect uri included is not valid.",
+        ));
+    }
+    if p.response_type.as_deref().is_some_and(|r| r != "code") {
+        return Err(oauth_error(
+            StatusCode::BAD_REQUEST,
+            "unsupported_response_type",
+            "The authorization server does not support this response type.",
+        ));
+    }
+    Ok(app)
+}
+
+fn render_page(
+    kring: &Kring,
+    app: &App,
+    p: &AuthorizeParams,
+    error: Option<&str>,
+    code: Option<&str>,
+) -> Response {
+    let scope = p.scope.clone().unwrap_or_else(|| app.scopes.clone());
+    let page = AuthorizePage {
+        title: &kring.config.title,
+        app_name: &app.name,
+        scopes: scope.split([' ', '+']).filter(|s| !s.is_empty()).collect(),
+        client_id: &p.client_id,
+        redirect_uri: &p.redirect_uri,
+        scope: &scope,
+        state: p.state.as_deref().unwrap_or(""),
+        code_challenge: p.code_challenge.as_deref().unwrap_or(""),
+        code_challenge_method: p.code_challenge_method.as_deref().unwrap_or(""),
+        error,
+        code,
+    };
+    match page.render() {
+        Ok(html) => {
+            let status = if error.is_some() {
+                StatusCode::UNPROCESSABLE_ENTITY
+            } else {
+                StatusCode::OK
+            };
+            (status, Html(html)).into_response()
+        }
+        Err(e) => ApiError(Error::internal(e)).into_response(),
+    }
+}
+
+async fn authorize_page(State(kring): State<Kring>, Query(p): Query<AuthorizeParams>) -> Response {
+    match authorize_app(&kring, &p).await {
+        Ok(app) => render_page(&kring, &app, &p, None, None),
+        Err(r) => r,
+    }
+}
+
+async fn authorize(State(kring): State<Kring>, Params(p): Params<AuthorizeParams>) -> Response {
+    let app = match authorize_app(&kring, &p).await {
+        Ok(app) => app,
+        Err(r) => return r,
+    };
+    let actor = match kring
+        .check_password(
+            p.email.as_deref().unwrap_or(""),
+            p.password.as_deref().unwrap_or(""),
+        )
+        .await
+    {
+        Ok(a) => a,
+        Err(_) => return render_page(&kring, &app, &p, Some("Invalid email or password."), None),
+    };
+    let challenge = p.code_challenge.clone().filter(|c| !c.is_empty());
+    let method = p.code_challenge_method.clone().filter(|c| !c.is_empty());
+    let code = match kring
+        .create_auth_code(
+            &app,
+            &actor,
+            &p.redirect_uri,
+            p.scope.as_deref(),
+            challenge,
+            method,
+        )
+        .await
+    {
+        Ok(c) => c,
+        Err(e) => {
+            let msg = ApiError(e).message();
+            return render_page(&kring, &app, &p, Some(&msg), None);
+        }
+    };
+    if p.redirect_uri == OOB_REDIRECT {
+        return render_page(&kring, &app, &p, None, Some(&code));
+    }
+    let mut target = p.redirect_uri.clone();
+    target.push(if target.contains('?') { '&' } else { '?' });
+    target.push_str("code=");
+    target.push_str(&code);
+    if let Some(state) = p.state.as_deref().filter(|s| !s.is_empty()) {
+        target.push_str("&state=");
+        target.push_str(
+            &percent_encoding::utf8_percent_encode(state, percent_encoding::NON_ALPHANUMERIC)
+                .to_string(),
+        );
+    }
+    Redirect::to(&target).into_response()
+}
+
+#[derive(Deserialize, Default)]
+struct TokenParams {
+    #[serde(default, deserialize_with = "lenient::opt_string")]
+    grant_type: Option<String>,
+    #[serde(default, deserialize_with = "lenient::opt_string")]
+    client_id: Option<String>,
+    #[serde(default, deserialize_with = "lenient::opt_string")]
+    client_secret: Option<String>,
+    #[serde(default, deserialize_with = "lenient::opt_string")]
+    code: Option<String>,
+    #[serde(default, deserialize_with = "lenient::opt_string")]
+    redirect_uri: Option<String>,
+    #[serde(default, deserialize_with = "lenient::opt_string")]
+    code_verifier: Option<String>,
+    #[serde(default, deserialize_with = "lenient::opt_string")]
+    scope: Option<String>,
+    #[serde(default, deserialize_with = "lenient::opt_string")]
+    username: Option<String>,
+    #[serde(default, deserialize_with = "lenient::opt_string")]
+    password: Option<String>,
+    #[serde(default, deserialize_with = "lenient::opt_string")]
+    refresh_token: Option<String>,
+    #[serde(default, deserialize_with = "lenient::opt_string")]
+    token: Option<String>,
+}
+
+/// Client credentials from the body or HTTP Basic auth.
+fn client_credentials(
+    parts: &axum::http::request::Parts,
+    p: &TokenParams,
+) -> Option<(String, Option<String>)> {
+    if let Some(id) = &p.client_id {
+        return Some((id.clone(), p.client_secret.clone()));
+    }
+    let h = parts
+        .headers
+        .get(axum::http::header::AUTHORIZATION)?
+        .to_str()
+        .ok()?;
+    let encoded = h
+        .strip_prefix("Basic ")
+        .or_else(|| h.strip_prefix("basic "))?;
+    let decoded = base64::engine::general_purpose::STANDARD
+        .decode(encoded.trim())
+        .ok()?;
+    let text = String::from_utf8(decoded).ok()?;
+    let (id, secret) = text.split_once(':')?;
+    Some((id.to_string(), Some(secret.to_string())))
+}
+
+/// The request head, for HTTP Basic client authentication next to a body extractor.
+struct Head(axum::http::request::Parts);
+
+impl FromRequestParts<Kring> for Head {
+    type Rejection = std::convert::Infallible;
+    async fn from_request_parts(
+        parts: &mut axum::http::request::Parts,
+        _: &Kring,
+    ) -> Result<Self, Self::Rejection> {
+        Ok(Head(parts.clone()))
+    }
+}
+
+fn token_response(t: &IssuedToken) -> Response {
+    Json(json!({
+        "access_token": t.access_token,
+        "token_type": "Bearer",
+        "scope": t.scopes.to_string(),
+        "created_at": t.created_at / 1_000_000,
+        "refresh_token": t.refresh_token,
+    }))
+    .into_response()
+}
+
+fn grant_error(e: Error) -> Response {
+    match e {
+        Error::Forbidden(msg) => oauth_error(StatusCode::FORBIDDEN, "access_denied", &msg),
+        Error::BadRequest(msg) if msg == "invalid_scope" => oauth_error(
+            StatusCode::BAD_REQUEST,
+            "invalid_scope",
+            "The requested scope is invalid, unknown, or malformed.",
+        ),
+        Error::BadRequest(msg) if msg.starts_with("Invalid email") => {
+            oauth_error(StatusCode::BAD_REQUEST, "invalid_grant", &msg)
+        }
+        Error::BadRequest(_) | Error::NotFound => oauth_error(
+            StatusCode::BAD_REQUEST,
+            "invalid_grant",
+            "The provided authorization grant is invalid, expired, revoked, does not match the redirection URI used in the authorization request, or was issued to another client.",
+        ),
+        Error::Unauthorized => oauth_error(
+            StatusCode::UNAUTHORIZED,
+            "invalid_client",
+            "Client authentication failed due to unknown client, no client authentication included, or unsupported authentication method.",
+        ),
+        other => ApiError(other).into_response(),
+    }
+}
+
+async fn token(
+    State(kring): State<Kring>,
+    Head(parts): Head,
+    Params(p): Params<TokenParams>,
+) -> Response {
+    let Some((client_id, secret)) = client_credentials(&parts, &p) else {
+        return grant_error(Error::Unauthorized);
+    };
+    let grant_type = p.grant_type.clone().unwrap_or_default();
+    // Public clients (PKCE) may omit the secret for the code grant; all else must send it.
+    let app = match kring
+        .app_by_credentials(&client_id, secret.as_deref())
+        .await
+    {
+        Ok(app)
+            if secret.is_some()
+                || (grant_type == "authorization_code" && p.code_verifier.is_some()) =>
+        {
+            app
+        }
+        Ok(_) | Err(_) => return grant_error(Error::Unauthorized),
+    };
+    let result = match grant_type.as_str() {
+        "authorization_code" => {
+            let Some(code) = p.code.as_deref() else {
+                return oauth_error(
+                    StatusCode::BAD_REQUEST,
+                    "invalid_request",
+                    "Missing required parameter: code.",
+                );
+            };
+            kring
+                .exchange_code(
+                    &app,
+                    code,
+                    p.redirect_uri.as_deref(),
+                    p.code_verifier.as_deref(),
+                )
+                .await
+        }
+        "password" => {
+            let (Some(user), Some(pass)) = (p.username.as_deref(), p.password.as_deref()) else {
+                return oauth_error(
+                    StatusCode::BAD_REQUEST,
+                    "invalid_request",
+                    "Missing required parameter: username or password.",
+                );
+            };
+            kring
+                .password_grant(&app, user, pass, p.scope.as_deref())
+                .await
+        }
+        "client_credentials" => kring.issue_token(&app, None, p.scope.as_deref()).await,
+        "refresh_token" => {
+            let Some(r) = p.refresh_token.as_deref() else {
+                return oauth_error(
+                    StatusCode::BAD_REQUEST,
+                    "invalid_request",
+                    "Missing required parameter: refresh_token.",
+                );
+            };
+            kring.refresh_grant(&app, r).await
+        }
+        _ => {
+            return oauth_error(
+                StatusCode::BAD_REQUEST,
+                "unsupported_grant_type",
+                "The authorization grant type is not supported by the authorization server.",
+            );
+        }
+    };
+    match result {
+        Ok(t) => token_response(&t),
+        Err(e) => grant_error(e),
+    }
+}
+
+async fn revoke(
+    State(kring): State<Kring>,
+    Head(parts): Head,
+    Params(p): Params<TokenParams>,
+) -> Response {
+    let Some((client_id, secret)) = client_credentials(&parts, &p) else {
+        return grant_error(Error::Unauthorized);
+    };
+    let app = match kring
+        .app_by_credentials(&client_id, secret.as_deref())
+        .await
+    {
+        Ok(app) => app,
+        Err(_) => {
+            return oauth_error(
+                StatusCode::FORBIDDEN,
+                "unauthorized_client",
+                "You are not authorized to revoke this token",
+            );
+        }
+    };
+    if let Some(t) = p.token.as_deref()
+        && let Err(e) = kring.revoke(&app, t).await
+    {
+        return ApiError(e).into_response();
+    }
+    // RFC 7009: unknown tokens also get 200.
+    Json(json!({})).into_response()
+}

@@ -1,0 +1,368 @@
+//! Statuses: create, read, edit, delete, and the marks on them.
+use axum::extract::{Path, State};
+use axum::http::HeaderMap;
+use axum::response::{IntoResponse, Response};
+use axum::routing::{get, post};
+use axum::{Json, Router};
+use kring_core::Visibility;
+use kring_service::Kring;
+use kring_service::statuses::{EditRequest, PostRequest};
+use serde::Deserialize;
+use serde_json::json;
+
+use crate::auth::{Auth, MaybeAuth};
+use crate::entities::{self, Ctx};
+use crate::error::{ApiResult, unprocessable};
+use crate::paging::PageParams;
+use crate::params::{Params, Query, lenient};
+use crate::respond::{self, ctx, id};
+
+pub fn routes() -> Router<Kring> {
+    Router::new()
+        .route("/api/v1/statuses", post(create))
+        .route("/api/v1/statuses/{id}", get(show).delete(delete).put(edit))
+        .route("/api/v1/statuses/{id}/context", get(context))
+        .route("/api/v1/statuses/{id}/history", get(history))
+        .route("/api/v1/statuses/{id}/source", get(source))
+        .route("/api/v1/statuses/{id}/favourited_by", get(favourited_by))
+        .route("/api/v1/statuses/{id}/reblogged_by", get(reblogged_by))
+        .route("/api/v1/statuses/{id}/favourite", post(favourite))
+        .route("/api/v1/statuses/{id}/unfavourite", post(unfavourite))
+        .route("/api/v1/statuses/{id}/reblog", post(reblog))
+        .route("/api/v1/statuses/{id}/unreblog", post(unreblog))
+        .route("/api/v1/statuses/{id}/bookmark", post(bookmark))
+        .route("/api/v1/statuses/{id}/unbookmark", post(unbookmark))
+        .route("/api/v1/statuses/{id}/pin", post(pin))
+        .route("/api/v1/statuses/{id}/unpin", post(unpin))
+}
+
+#[derive(Deserialize)]
+struct CreateParams {
+    #[serde(default, deserialize_with = "lenient::opt_string")]
+    status: Option<String>,
+    #[serde(default, deserialize_with = "lenient::opt_id")]
+    in_reply_to_id: Option<kring_core::Id>,
+    #[serde(default, deserialize_with = "lenient::opt_bool")]
+    sensitive: Option<bool>,
+    #[serde(default, deserialize_with = "lenient::opt_string")]
+    spoiler_text: Option<String>,
+    #[serde(default, deserialize_with = "lenient::opt_string")]
+    visibility: Option<String>,
+    #[serde(default, deserialize_with = "lenient::opt_string")]
+    language: Option<String>,
+    #[serde(default, deserialize_with = "lenient::strings")]
+    media_ids: Vec<String>,
+    #[serde(default)]
+    poll: Option<serde_json::Value>,
+    #[serde(default, deserialize_with = "lenient::opt_string")]
+    scheduled_at: Option<String>,
+}
+
+fn visibility(v: Option<&str>) -> ApiResult<Option<Visibility>> {
+    match v.filter(|v| !v.is_empty()) {
+        None => Ok(None),
+        Some(v) => Visibility::parse(v)
+            .map(Some)
+            .ok_or_else(|| unprocessable("Visibility is not included in the list")),
+    }
+}
+
+async fn create(
+    State(kring): State<Kring>,
+    auth: Auth,
+    headers: HeaderMap,
+    Params(p): Params<CreateParams>,
+) -> ApiResult<Response> {
+    let actor = auth.user("write:statuses")?;
+    if !p.media_ids.is_empty() {
+        return Err(unprocessable("Media attachments are not supported yet"));
+    }
+    if p.poll.as_ref().is_some_and(|v| !v.is_null()) {
+        return Err(unprocessable("Polls are not supported yet"));
+    }
+    if p.scheduled_at.is_some() {
+        return Err(unprocessable("Scheduled posts are not supported yet"));
+    }
+    let key = headers
+        .get("idempotency-key")
+        .and_then(|v| v.to_str().ok())
+        .map(|s| s.chars().take(128).collect::<String>());
+    let status = kring
+        .post(
+            actor,
+            PostRequest {
+                text: p.status.unwrap_or_default(),
+                in_reply_to_id: p.in_reply_to_id,
+                sensitive: p.sensitive,
+                spoiler_text: p.spoiler_text.unwrap_or_default(),
+                visibility: visibility(p.visibility.as_deref())?,
+                language: p.language,
+                application_id: auth.0.token.app_id,
+                idempotency_key: key,
+            },
+        )
+        .await?;
+    respond::status(&kring, Some(actor), status).await
+}
+
+async fn show(
+    State(kring): State<Kring>,
+    auth: MaybeAuth,
+    Path(raw): Path<String>,
+) -> ApiResult<Response> {
+    let viewer = auth.viewer("read:statuses")?;
+    let s = kring.status(viewer, id(&raw)?).await?;
+    respond::status(&kring, viewer, s).await
+}
+
+async fn delete(
+    State(kring): State<Kring>,
+    auth: Auth,
+    Path(raw): Path<String>,
+) -> ApiResult<Response> {
+    let actor = auth.user("write:statuses")?;
+    let s = kring.delete(actor, id(&raw)?).await?;
+    // The deleted status, with its source text, so clients can "delete and redraft".
+    let view = kring_service::views::StatusView {
+        status: s,
+        account: actor.account.clone(),
+        reblog: None,
+        mentions: Vec::new(),
+        tags: Vec::new(),
+        application: None,
+        favourited: Some(false),
+        reblogged: Some(false),
+        bookmarked: Some(false),
+        pinned: Some(false),
+        muted: Some(false),
+        filtered: Vec::new(),
+    };
+    let base = ctx(&kring);
+    Ok(Json(entities::status_with_text(Ctx { base: &base }, &view, true)).into_response())
+}
+
+#[derive(Deserialize)]
+struct EditParams {
+    #[serde(default, deserialize_with = "lenient::opt_string")]
+    status: Option<String>,
+    #[serde(default, deserialize_with = "lenient::opt_string")]
+    spoiler_text: Option<String>,
+    #[serde(default, deserialize_with = "lenient::opt_bool")]
+    sensitive: Option<bool>,
+    #[serde(default, deserialize_with = "lenient::opt_string")]
+    language: Option<String>,
+    #[serde(default, deserialize_with = "lenient::strings")]
+    media_ids: Vec<String>,
+}
+
+async fn edit(
+    State(kring): State<Kring>,
+    auth: Auth,
+    Path(raw): Path<String>,
+    Params(p): Params<EditParams>,
+) -> ApiResult<Response> {
+    let actor = auth.user("write:statuses")?;
+    if !p.media_ids.is_empty() {
+        return Err(unprocessable("Media attachments are not supported yet"));
+    }
+    let s = kring
+        .edit(
+            actor,
+            id(&raw)?,
+            EditRequest {
+                text: p.status.unwrap_or_default(),
+                spoiler_text: p.spoiler_text,
+                sensitive: p.sensitive,
+                language: p.language,
+            },
+        )
+        .await?;
+    respond::status(&kring, Some(actor), s).await
+}
+
+async fn context(
+    State(kring): State<Kring>,
+    auth: MaybeAuth,
+    Path(raw): Path<String>,
+) -> ApiResult<Response> {
+    let viewer = auth.viewer("read:statuses")?;
+    let (up, down) = kring.context(viewer, id(&raw)?).await?;
+    let up = kring.status_views(viewer, up, Some("thread")).await?;
+    let down = kring.status_views(viewer, down, Some("thread")).await?;
+    let base = ctx(&kring);
+    let c = Ctx { base: &base };
+    Ok(Json(json!({
+        "ancestors": up.iter().map(|v| entities::status(c, v)).collect::<Vec<_>>(),
+        "descendants": down.iter().map(|v| entities::status(c, v)).collect::<Vec<_>>(),
+    }))
+    .into_response())
+}
+
+async fn history(
+    State(kring): State<Kring>,
+    auth: MaybeAuth,
+    Path(raw): Path<String>,
+) -> ApiResult<Response> {
+    let viewer = auth.viewer("read:statuses")?;
+    let (s, edits) = kring.history(viewer, id(&raw)?).await?;
+    let author = kring
+        .store
+        .account(s.account_id)
+        .await?
+        .ok_or_else(crate::error::not_found)?;
+    let base = ctx(&kring);
+    let c = Ctx { base: &base };
+    let body: Vec<_> = if edits.is_empty() {
+        // Never edited: the history is the status itself.
+        let e = kring_core::model::StatusEdit {
+            id: s.id,
+            status_id: s.id,
+            content: s.content.clone(),
+            spoiler_text: s.spoiler_text.clone(),
+            sensitive: s.sensitive,
+            created_at: s.created_at,
+        };
+        vec![serde_json::to_value(entities::status_edit(c, &e, &author)).unwrap_or_default()]
+    } else {
+        edits
+            .iter()
+            .map(|e| serde_json::to_value(entities::status_edit(c, e, &author)).unwrap_or_default())
+            .collect()
+    };
+    Ok(Json(body).into_response())
+}
+
+async fn source(
+    State(kring): State<Kring>,
+    auth: Auth,
+    Path(raw): Path<String>,
+) -> ApiResult<Response> {
+    let actor = auth.user("read:statuses")?;
+    let s = kring.source(actor, id(&raw)?).await?;
+    Ok(Json(json!({ "id": s.id, "text": s.text, "spoiler_text": s.spoiler_text })).into_response())
+}
+
+async fn favourited_by(
+    State(kring): State<Kring>,
+    auth: MaybeAuth,
+    Path(raw): Path<String>,
+    Query(q): Query<PageParams>,
+) -> ApiResult<Response> {
+    let viewer = auth.viewer("read:accounts")?;
+    let sid = id(&raw)?;
+    let list = kring
+        .status_actors(viewer, sid, false, &q.page(40, 80))
+        .await?;
+    Ok(respond::keyed_accounts(
+        &kring,
+        &list,
+        &format!("/api/v1/statuses/{sid}/favourited_by"),
+    ))
+}
+
+async fn reblogged_by(
+    State(kring): State<Kring>,
+    auth: MaybeAuth,
+    Path(raw): Path<String>,
+    Query(q): Query<PageParams>,
+) -> ApiResult<Response> {
+    let viewer = auth.viewer("read:accounts")?;
+    let sid = id(&raw)?;
+    let list = kring
+        .status_actors(viewer, sid, true, &q.page(40, 80))
+        .await?;
+    Ok(respond::keyed_accounts(
+        &kring,
+        &list,
+        &format!("/api/v1/statuses/{sid}/reblogged_by"),
+    ))
+}
+
+async fn favourite(
+    State(kring): State<Kring>,
+    auth: Auth,
+    Path(raw): Path<String>,
+) -> ApiResult<Response> {
+    let actor = auth.user("write:favourites")?;
+    let s = kring.favourite(actor, id(&raw)?).await?;
+    respond::status(&kring, Some(actor), s).await
+}
+
+async fn unfavourite(
+    State(kring): State<Kring>,
+    auth: Auth,
+    Path(raw): Path<String>,
+) -> ApiResult<Response> {
+    let actor = auth.user("write:favourites")?;
+    let s = kring.unfavourite(actor, id(&raw)?).await?;
+    respond::status(&kring, Some(actor), s).await
+}
+
+#[derive(Deserialize)]
+struct ReblogParams {
+    #[serde(default, deserialize_with = "lenient::opt_string")]
+    visibility: Option<String>,
+}
+
+async fn reblog(
+    State(kring): State<Kring>,
+    auth: Auth,
+    Path(raw): Path<String>,
+    Params(p): Params<ReblogParams>,
+) -> ApiResult<Response> {
+    let actor = auth.user("write:statuses")?;
+    let s = kring
+        .reblog(actor, id(&raw)?, visibility(p.visibility.as_deref())?)
+        .await?;
+    respond::status(&kring, Some(actor), s).await
+}
+
+async fn unreblog(
+    State(kring): State<Kring>,
+    auth: Auth,
+    Path(raw): Path<String>,
+) -> ApiResult<Response> {
+    let actor = auth.user("write:statuses")?;
+    let s = kring.unreblog(actor, id(&raw)?).await?;
+    respond::status(&kring, Some(actor), s).await
+}
+
+async fn bookmark(
+    State(kring): State<Kring>,
+    auth: Auth,
+    Path(raw): Path<String>,
+) -> ApiResult<Response> {
+    let actor = auth.user("write:bookmarks")?;
+    let s = kring.bookmark(actor, id(&raw)?, true).await?;
+    respond::status(&kring, Some(actor), s).await
+}
+
+async fn unbookmark(
+    State(kring): State<Kring>,
+    auth: Auth,
+    Path(raw): Path<String>,
+) -> ApiResult<Response> {
+    let actor = auth.user("write:bookmarks")?;
+    let s = kring.bookmark(actor, id(&raw)?, false).await?;
+    respond::status(&kring, Some(actor), s).await
+}
+
+async fn pin(
+    State(kring): State<Kring>,
+    auth: Auth,
+    Path(raw): Path<String>,
+) -> ApiResult<Response> {
+    let actor = auth.user("write:accounts")?;
+    let s = kring.pin(actor, id(&raw)?, true).await?;
+    respond::status(&kring, Some(actor), s).await
+}
+
+async fn unpin(
+    State(kring): State<Kring>,
+    auth: Auth,
+    Path(raw): Path<String>,
+) -> ApiResult<Response> {
+    let actor = auth.user("write:accounts")?;
+    let s = kring.pin(actor, id(&raw)?, false).await?;
+    respond::status(&kring, Some(actor), s).await
+}

@@ -1,0 +1,369 @@
+//! Streaming as Mastodon clients expect it: the WebSocket at `/api/v1/streaming` (with
+//! subscribe/unsubscribe messages) and server-sent events at `/api/v1/streaming/{stream}`.
+//! Both share one matcher: each live event is checked against the connection's subscriptions
+//! and, for statuses, against the audience again before it is rendered for this viewer.
+use std::convert::Infallible;
+use std::sync::Arc;
+use std::time::Duration;
+
+use axum::Router;
+use axum::extract::ws::{Message, WebSocket, WebSocketUpgrade};
+use axum::extract::{Path, State};
+use axum::http::HeaderMap;
+use axum::response::sse::{Event as SseEvent, KeepAlive, Sse};
+use axum::response::{IntoResponse, Response};
+use axum::routing::get;
+use futures_util::{SinkExt, StreamExt};
+use kring_service::events::{Event, EventKind, Stream};
+use kring_service::{Actor, Kring};
+use serde::Deserialize;
+use serde_json::json;
+use tokio::sync::broadcast::error::RecvError;
+
+use crate::auth::Auth;
+use crate::entities::{self, Ctx};
+use crate::error::{ApiError, ApiResult, bad_request};
+use crate::params::Query;
+use crate::respond::ctx;
+
+pub fn routes() -> Router<Kring> {
+    Router::new()
+        .route("/api/v1/streaming", get(websocket))
+        .route("/api/v1/streaming/", get(websocket))
+        .route("/api/v1/streaming/health", get(health))
+        .route("/api/v1/streaming/{*stream}", get(sse))
+}
+
+async fn health() -> &'static str {
+    "OK"
+}
+
+/// One subscription of a connection.
+#[derive(Debug, Clone, PartialEq, Eq)]
+enum Sub {
+    User,
+    UserNotification,
+    Public { local: bool, remote: bool },
+    Hashtag { tag: String, local: bool },
+    List(kring_core::Id),
+}
+
+impl Sub {
+    fn parse(stream: &str, tag: Option<&str>, list: Option<&str>) -> Option<Sub> {
+        Some(match stream {
+            "user" => Sub::User,
+            "user:notification" => Sub::UserNotification,
+            "public" => Sub::Public {
+                local: false,
+                remote: false,
+            },
+            "public:local" => Sub::Public {
+                local: true,
+                remote: false,
+            },
+            "public:remote" => Sub::Public {
+                local: false,
+                remote: true,
+            },
+            "hashtag" => Sub::Hashtag {
+                tag: tag?.trim_start_matches('#').to_lowercase(),
+                local: false,
+            },
+            "hashtag:local" => Sub::Hashtag {
+                tag: tag?.trim_start_matches('#').to_lowercase(),
+                local: true,
+            },
+            "list" => Sub::List(list?.parse().ok()?),
+            _ => return None,
+        })
+    }
+
+    /// The `stream` array clients see with each event.
+    fn names(&self) -> serde_json::Value {
+        match self {
+            Sub::User => json!(["user"]),
+            Sub::UserNotification => json!(["user:notification"]),
+            Sub::Public { local: true, .. } => json!(["public:local"]),
+            Sub::Public { remote: true, .. } => json!(["public:remote"]),
+            Sub::Public { .. } => json!(["public"]),
+            Sub::Hashtag { tag, local: true } => json!(["hashtag:local", tag]),
+            Sub::Hashtag { tag, .. } => json!(["hashtag", tag]),
+            Sub::List(id) => json!(["list", id.to_string()]),
+        }
+    }
+
+    fn scope(&self) -> &'static str {
+        match self {
+            Sub::User | Sub::UserNotification => "read:statuses",
+            Sub::List(_) => "read:lists",
+            _ => "read:statuses",
+        }
+    }
+
+    fn matches(&self, actor: &Actor, event: &Event) -> bool {
+        let notification = matches!(event.kind, EventKind::Notification(_));
+        event.streams.iter().any(|s| match (self, s) {
+            (Sub::User, Stream::User(id)) => *id == actor.id(),
+            (Sub::UserNotification, Stream::User(id)) => notification && *id == actor.id(),
+            (
+                Sub::Public { local, remote },
+                Stream::Public {
+                    local: l,
+                    remote: r,
+                },
+            ) => !notification && (!local || *l) && (!remote || *r),
+            (Sub::Hashtag { tag, local }, Stream::Hashtag { tag: t, local: l }) => {
+                tag == t && (!local || *l)
+            }
+            (Sub::List(id), Stream::List(l)) => id == l,
+            _ => false,
+        })
+    }
+}
+
+/// Render an event for this viewer: (event name, payload), or None when it must not be shown.
+async fn render(
+    kring: &Kring,
+    actor: &Actor,
+    sub: &Sub,
+    event: &Event,
+) -> Option<(&'static str, String)> {
+    let base = ctx(kring);
+    let c = Ctx { base: &base };
+    match &event.kind {
+        EventKind::Update(id) | EventKind::StatusUpdate(id) => {
+            let status = kring
+                .store
+                .visible_status(Some(actor.id()), *id)
+                .await
+                .ok()??;
+            if matches!(sub, Sub::Public { .. } | Sub::Hashtag { .. })
+                && (kring
+                    .store
+                    .mute(actor.id(), status.account_id)
+                    .await
+                    .ok()?
+                    .is_some()
+                    || kring
+                        .store
+                        .blocks(actor.id(), status.account_id)
+                        .await
+                        .ok()?)
+            {
+                return None;
+            }
+            let context = if matches!(sub, Sub::User | Sub::List(_)) {
+                "home"
+            } else {
+                "public"
+            };
+            let mut views = kring
+                .status_views(Some(actor), vec![status], Some(context))
+                .await
+                .ok()?;
+            let view = views.pop()?;
+            let name = if matches!(event.kind, EventKind::Update(_)) {
+                "update"
+            } else {
+                "status.update"
+            };
+            Some((
+                name,
+                serde_json::to_string(&entities::status(c, &view)).ok()?,
+            ))
+        }
+        EventKind::Notification(id) => {
+            let n = kring.notification(actor, *id).await.ok()?;
+            let views = kring.notification_views(actor, vec![n]).await.ok()?;
+            Some((
+                "notification",
+                serde_json::to_string(&entities::notification(c, views.first()?)).ok()?,
+            ))
+        }
+        EventKind::Delete(id) => Some(("delete", id.to_string())),
+        EventKind::FiltersChanged => Some(("filters_changed", String::new())),
+    }
+}
+
+#[derive(Deserialize, Default)]
+struct StreamQuery {
+    #[serde(default)]
+    stream: Option<String>,
+    #[serde(default)]
+    tag: Option<String>,
+    #[serde(default)]
+    list: Option<String>,
+}
+
+/// Browsers cannot set headers on a WebSocket, so the token may also come as the
+/// Sec-WebSocket-Protocol value (as Mastodon accepts).
+async fn websocket_auth(
+    kring: &Kring,
+    headers: &HeaderMap,
+    uri: &axum::http::Uri,
+) -> ApiResult<(Auth, Option<String>)> {
+    let mut parts = axum::http::Request::builder()
+        .uri(uri.clone())
+        .body(())
+        .map_err(|_| bad_request("bad request"))?
+        .into_parts()
+        .0;
+    parts.headers = headers.clone();
+    let protocol = headers
+        .get("sec-websocket-protocol")
+        .and_then(|v| v.to_str().ok())
+        .map(str::to_string);
+    if crate::auth::bearer(&parts).is_none()
+        && let Some(p) = &protocol
+    {
+        let grant = kring.authenticate(p.trim()).await?;
+        return Ok((Auth(grant), protocol));
+    }
+    let token = crate::auth::bearer(&parts).ok_or(ApiError(kring_core::Error::Unauthorized))?;
+    Ok((Auth(kring.authenticate(&token).await?), None))
+}
+
+async fn websocket(
+    State(kring): State<Kring>,
+    headers: HeaderMap,
+    uri: axum::http::Uri,
+    Query(q): Query<StreamQuery>,
+    ws: WebSocketUpgrade,
+) -> ApiResult<Response> {
+    let (auth, protocol) = websocket_auth(&kring, &headers, &uri).await?;
+    let actor = auth.user("read")?.clone();
+    let mut subs = Vec::new();
+    if let Some(stream) = q.stream.as_deref() {
+        let sub = Sub::parse(stream, q.tag.as_deref(), q.list.as_deref())
+            .ok_or_else(|| bad_request("Unknown stream type"))?;
+        check_sub(&kring, &auth, &actor, &sub).await?;
+        subs.push(sub);
+    }
+    let ws = match protocol {
+        Some(p) => ws.protocols([p]),
+        None => ws,
+    };
+    Ok(ws
+        .on_upgrade(move |socket| serve_socket(kring, auth, actor, subs, socket))
+        .into_response())
+}
+
+async fn check_sub(kring: &Kring, auth: &Auth, actor: &Actor, sub: &Sub) -> ApiResult<()> {
+    auth.user(sub.scope())?;
+    if let Sub::List(id) = sub {
+        kring.list(actor, *id).await?;
+    }
+    Ok(())
+}
+
+#[derive(Deserialize)]
+struct ClientMessage {
+    #[serde(rename = "type")]
+    kind: String,
+    stream: String,
+    #[serde(default)]
+    tag: Option<String>,
+    #[serde(default)]
+    list: Option<String>,
+}
+
+async fn serve_socket(
+    kring: Kring,
+    auth: Auth,
+    actor: Actor,
+    mut subs: Vec<Sub>,
+    socket: WebSocket,
+) {
+    let mut rx = kring.events.subscribe();
+    let (mut sink, mut incoming) = socket.split();
+    let mut ping = tokio::time::interval(Duration::from_secs(30));
+    loop {
+        tokio::select! {
+            msg = incoming.next() => {
+                let Some(Ok(msg)) = msg else { return };
+                match msg {
+                    Message::Text(text) => {
+                        let Ok(m) = serde_json::from_str::<ClientMessage>(&text) else {
+                            let err = json!({"error": "Bad request"}).to_string();
+                            if sink.send(Message::Text(err.into())).await.is_err() { return }
+                            continue;
+                        };
+                        let Some(sub) = Sub::parse(&m.stream, m.tag.as_deref(), m.list.as_deref()) else {
+                            let err = json!({"error": "Unknown stream type", "status": 400}).to_string();
+                            if sink.send(Message::Text(err.into())).await.is_err() { return }
+                            continue;
+                        };
+                        match m.kind.as_str() {
+                            "subscribe" => {
+                                if let Err(e) = check_sub(&kring, &auth, &actor, &sub).await {
+                                    let err = json!({"error": e.message(), "status": e.status().as_u16()}).to_string();
+                                    if sink.send(Message::Text(err.into())).await.is_err() { return }
+                                } else if !subs.contains(&sub) {
+                                    subs.push(sub);
+                                }
+                            }
+                            "unsubscribe" => subs.retain(|s| s != &sub),
+                            _ => {}
+                        }
+                    }
+                    Message::Close(_) => return,
+                    _ => {}
+                }
+            }
+            event = rx.recv() => {
+                let event: Arc<Event> = match event {
+                    Ok(e) => e,
+                    Err(RecvError::Lagged(_)) => continue,
+                    Err(RecvError::Closed) => return,
+                };
+                for sub in &subs {
+                    if !sub.matches(&actor, &event) { continue }
+                    if let Some((name, payload)) = render(&kring, &actor, sub, &event).await {
+                        let msg = json!({"stream": sub.names(), "event": name, "payload": payload}).to_string();
+                        if sink.send(Message::Text(msg.into())).await.is_err() { return }
+                    }
+                }
+            }
+            _ = ping.tick() => {
+                if sink.send(Message::Ping(Vec::new().into())).await.is_err() { return }
+            }
+        }
+    }
+}
+
+/// Server-sent events: `/api/v1/streaming/user`, `/public/local`, `/hashtag?tag=x`, `/list?list=1`…
+async fn sse(
+    State(kring): State<Kring>,
+    auth: Auth,
+    Path(stream): Path<String>,
+    Query(q): Query<StreamQuery>,
+) -> ApiResult<Response> {
+    let actor = auth.user("read")?.clone();
+    let name = stream.trim_end_matches('/').replace('/', ":");
+    let sub = Sub::parse(&name, q.tag.as_deref(), q.list.as_deref())
+        .ok_or_else(|| bad_request("Unknown stream type"))?;
+    check_sub(&kring, &auth, &actor, &sub).await?;
+    let rx = kring.events.subscribe();
+    let events = futures_util::stream::unfold(
+        (rx, kring, actor, sub),
+        |(mut rx, kring, actor, sub)| async move {
+            loop {
+                let event = match rx.recv().await {
+                    Ok(e) => e,
+                    Err(RecvError::Lagged(_)) => continue,
+                    Err(RecvError::Closed) => return None,
+                };
+                if !sub.matches(&actor, &event) {
+                    continue;
+                }
+                if let Some((name, payload)) = render(&kring, &actor, &sub, &event).await {
+                    let e = SseEvent::default().event(name).data(payload);
+                    return Some((Ok::<_, Infallible>(e), (rx, kring, actor, sub)));
+                }
+            }
+        },
+    );
+    Ok(Sse::new(events)
+        .keep_alive(KeepAlive::new().interval(Duration::from_secs(15)))
+        .into_response())
+}

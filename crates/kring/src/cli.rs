@@ -1,0 +1,293 @@
+//! The command line: `kring [serve]`, `kring migrate`, `kring admin …`, `kring config check`.
+use std::path::PathBuf;
+
+use clap::{Args, Parser, Subcommand, ValueEnum};
+use kring_core::model::{Registrations, Role};
+use kring_service::accounts::{Origin, Registration};
+
+use crate::config::{Config, Partial};
+use crate::server;
+
+#[derive(Parser, Debug)]
+#[command(
+    name = "kring",
+    version,
+    about = "Kring: a small social server for friends, circles and groups, federating over ActivityPub.",
+    long_about = "Kring runs a social server with an embedded SQLite database by default.\n\
+    Run `kring` (or `kring serve`) and open the printed URL. Create the first admin with\n\
+    `kring admin create-user --username NAME --email EMAIL --password PASSWORD --role admin`."
+)]
+pub struct Cli {
+    #[command(flatten)]
+    pub global: Global,
+    #[command(subcommand)]
+    pub command: Option<Command>,
+}
+
+/// Options shared by every command (flags beat KRING_* environment variables beat the file).
+#[derive(Args, Debug, Clone, Default)]
+pub struct Global {
+    /// TOML configuration file (see docs/configuration.md).
+    #[arg(long, global = true, env = "KRING_CONFIG")]
+    pub config: Option<PathBuf>,
+    /// Where Kring keeps its data (the SQLite database by default) [default: ./kring-data].
+    #[arg(long, global = true, env = "KRING_DATA_DIR")]
+    pub data_dir: Option<PathBuf>,
+    /// sqlite://PATH or postgres://USER:PASS@HOST/DB [default: sqlite in the data dir].
+    #[arg(long, global = true, env = "KRING_DATABASE_URL")]
+    pub database_url: Option<String>,
+    /// The server's domain in handles and URLs, with a port if not 443 [default: localhost:8080].
+    #[arg(long, global = true, env = "KRING_DOMAIN")]
+    pub domain: Option<String>,
+    /// Log filter, e.g. info or kring=debug.
+    #[arg(long, global = true, env = "KRING_LOG", default_value = "info")]
+    pub log: String,
+}
+
+#[derive(Subcommand, Debug)]
+pub enum Command {
+    /// Run the server (the default).
+    Serve(ServeArgs),
+    /// Apply database migrations and exit.
+    Migrate,
+    /// Administer accounts.
+    #[command(subcommand)]
+    Admin(AdminCommand),
+    /// Inspect the configuration.
+    #[command(subcommand)]
+    Config(ConfigCommand),
+}
+
+#[derive(Args, Debug, Default, Clone)]
+pub struct ServeArgs {
+    /// Address to listen on [default: 127.0.0.1:8080].
+    #[arg(long, env = "KRING_LISTEN")]
+    pub listen: Option<String>,
+    /// Sign-up mode [default: open on a loopback domain, approval otherwise].
+    #[arg(long, env = "KRING_REGISTRATIONS")]
+    pub registrations: Option<RegistrationsArg>,
+    /// Serve plain http on a non-loopback domain (test networks only).
+    #[arg(long, env = "KRING_INSECURE_HTTP")]
+    pub insecure_http: bool,
+}
+
+#[derive(ValueEnum, Debug, Clone, Copy)]
+pub enum RegistrationsArg {
+    Open,
+    Approval,
+    Closed,
+}
+
+#[derive(Subcommand, Debug)]
+pub enum AdminCommand {
+    /// Create an approved, confirmed local account.
+    CreateUser {
+        #[arg(long)]
+        username: String,
+        #[arg(long)]
+        email: String,
+        /// The password (or set KRING_NEW_PASSWORD to keep it out of the process list).
+        #[arg(long, env = "KRING_NEW_PASSWORD", hide_env_values = true)]
+        password: String,
+        #[arg(long, value_enum, default_value = "user")]
+        role: RoleArg,
+    },
+    /// Approve a pending sign-up.
+    Approve { username: String },
+    /// Suspend an account (its sessions end; its posts are hidden).
+    Suspend {
+        username: String,
+        /// Lift the suspension instead.
+        #[arg(long)]
+        undo: bool,
+    },
+    /// List local accounts.
+    ListUsers {
+        /// Only those awaiting approval.
+        #[arg(long)]
+        pending: bool,
+    },
+}
+
+#[derive(ValueEnum, Debug, Clone, Copy)]
+pub enum RoleArg {
+    User,
+    Moderator,
+    Admin,
+}
+
+#[derive(Subcommand, Debug)]
+pub enum ConfigCommand {
+    /// Resolve and validate the configuration, and check the database connection.
+    Check,
+}
+
+pub fn init_logging(cli: &Cli) {
+    let filter = tracing_subscriber::EnvFilter::try_new(&cli.global.log)
+        .unwrap_or_else(|_| tracing_subscriber::EnvFilter::new("info"));
+    let _ = tracing_subscriber::fmt()
+        .with_env_filter(filter)
+        .with_writer(std::io::stderr)
+        .try_init();
+}
+
+fn resolve(global: &Global, serve: &ServeArgs) -> Result<Config, String> {
+    let flags = Partial {
+        listen: serve.listen.clone(),
+        domain: global.domain.clone(),
+        data_dir: global.data_dir.clone(),
+        database_url: global.database_url.clone(),
+        registrations: serve.registrations.map(|r| match r {
+            RegistrationsArg::Open => Registrations::Open,
+            RegistrationsArg::Approval => Registrations::Approval,
+            RegistrationsArg::Closed => Registrations::Closed,
+        }),
+        insecure_http: serve.insecure_http.then_some(true),
+        ..Partial::default()
+    };
+    let file = match &global.config {
+        Some(path) => Partial::from_file(path)?,
+        None => Partial::default(),
+    };
+    Config::resolve(flags.or(file))
+}
+
+pub async fn run(cli: Cli) -> Result<(), String> {
+    let serve_args = match &cli.command {
+        Some(Command::Serve(a)) => a.clone(),
+        _ => ServeArgs::default(),
+    };
+    let config = resolve(&cli.global, &serve_args)?;
+    match cli.command {
+        None | Some(Command::Serve(_)) => server::serve(config).await,
+        Some(Command::Migrate) => {
+            let store = server::open_store(&config).await?;
+            store.migrate().await.map_err(|e| e.to_string())?;
+            println!("Migrations applied to {}", redact(&config.database_url));
+            Ok(())
+        }
+        Some(Command::Config(ConfigCommand::Check)) => {
+            println!("listen            = {}", config.listen);
+            println!("domain            = {}", config.domain);
+            println!("base url          = {}://{}", config.scheme, config.domain);
+            println!("data_dir          = {}", config.data_dir.display());
+            println!("database_url      = {}", redact(&config.database_url));
+            println!("registrations     = {:?}", config.registrations);
+            println!("max_status_chars  = {}", config.max_status_chars);
+            let store = server::open_store(&config).await?;
+            store.ping().await.map_err(|e| e.to_string())?;
+            println!("database          : reachable");
+            println!("configuration OK");
+            Ok(())
+        }
+        Some(Command::Admin(cmd)) => admin(config, cmd).await,
+    }
+}
+
+/// Hide a database password in output.
+pub fn redact(url: &str) -> String {
+    match (url.find("://"), url.rfind('@')) {
+        (Some(s), Some(at)) if at > s => {
+            let creds = &url[s + 3..at];
+            match creds.split_once(':') {
+                Some((user, _)) => format!("{}://{}:***@{}", &url[..s], user, &url[at + 1..]),
+                None => url.to_string(),
+            }
+        }
+        _ => url.to_string(),
+    }
+}
+
+async fn admin(config: Config, cmd: AdminCommand) -> Result<(), String> {
+    let kring = server::open_service(&config).await?;
+    let by_name = |name: String| {
+        let kring = kring.clone();
+        async move {
+            kring
+                .lookup(&name)
+                .await
+                .map_err(|_| format!("no local account named {name}"))
+        }
+    };
+    match cmd {
+        AdminCommand::CreateUser {
+            username,
+            email,
+            password,
+            role,
+        } => {
+            let role = match role {
+                RoleArg::User => Role::User,
+                RoleArg::Moderator => Role::Moderator,
+                RoleArg::Admin => Role::Admin,
+            };
+            let actor = kring
+                .create_account(
+                    Registration {
+                        username,
+                        email,
+                        password,
+                        agreement: true,
+                        locale: "en".into(),
+                        reason: None,
+                    },
+                    Origin::Admin { role },
+                )
+                .await
+                .map_err(|e| e.to_string())?;
+            println!(
+                "Created {} ({}) with role {}",
+                actor.account.acct(),
+                actor.account.id,
+                role.as_str()
+            );
+        }
+        AdminCommand::Approve { username } => {
+            let a = by_name(username).await?;
+            kring
+                .admin_approve(None, a.id)
+                .await
+                .map_err(|e| e.to_string())?;
+            println!("Approved {}", a.acct());
+        }
+        AdminCommand::Suspend { username, undo } => {
+            let a = kring
+                .store
+                .account_by_handle(&username, None)
+                .await
+                .map_err(|e| e.to_string())?
+                .ok_or_else(|| format!("no local account named {username}"))?;
+            kring
+                .admin_suspend(None, a.id, !undo)
+                .await
+                .map_err(|e| e.to_string())?;
+            println!(
+                "{} {}",
+                if undo { "Unsuspended" } else { "Suspended" },
+                a.acct()
+            );
+        }
+        AdminCommand::ListUsers { pending } => {
+            let users = kring
+                .admin_users(None, pending)
+                .await
+                .map_err(|e| e.to_string())?;
+            println!(
+                "{:<20} {:<30} {:<10} {:<9} {:<9}",
+                "username", "email", "role", "approved", "suspended"
+            );
+            for (a, u) in users {
+                println!(
+                    "{:<20} {:<30} {:<10} {:<9} {:<9}",
+                    a.username,
+                    u.email,
+                    u.role.as_str(),
+                    u.approved,
+                    a.suspended_at.is_some()
+                );
+            }
+        }
+    }
+    kring.store.close().await;
+    Ok(())
+}

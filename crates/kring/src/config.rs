@@ -1,0 +1,211 @@
+//! Configuration: command-line flags beat environment variables beat the TOML file beat
+//! defaults. See docs/configuration.md.
+use std::net::SocketAddr;
+use std::path::{Path, PathBuf};
+
+use kring_core::model::Registrations;
+use kring_service::ServiceConfig;
+use serde::Deserialize;
+
+/// Settings as given in one source; `None` means "not set here".
+#[derive(Debug, Default, Clone, Deserialize)]
+#[serde(deny_unknown_fields)]
+pub struct Partial {
+    pub listen: Option<String>,
+    pub domain: Option<String>,
+    pub data_dir: Option<PathBuf>,
+    pub database_url: Option<String>,
+    pub registrations: Option<Registrations>,
+    pub title: Option<String>,
+    pub description: Option<String>,
+    pub contact_email: Option<String>,
+    pub max_status_chars: Option<usize>,
+    /// Allow plain http on a non-loopback domain (for tests behind a test network only).
+    pub insecure_http: Option<bool>,
+    pub database_max_connections: Option<u32>,
+}
+
+impl Partial {
+    /// Fill what `self` leaves unset from `lower`.
+    pub fn or(self, lower: Partial) -> Partial {
+        Partial {
+            listen: self.listen.or(lower.listen),
+            domain: self.domain.or(lower.domain),
+            data_dir: self.data_dir.or(lower.data_dir),
+            database_url: self.database_url.or(lower.database_url),
+            registrations: self.registrations.or(lower.registrations),
+            title: self.title.or(lower.title),
+            description: self.description.or(lower.description),
+            contact_email: self.contact_email.or(lower.contact_email),
+            max_status_chars: self.max_status_chars.or(lower.max_status_chars),
+            insecure_http: self.insecure_http.or(lower.insecure_http),
+            database_max_connections: self
+                .database_max_connections
+                .or(lower.database_max_connections),
+        }
+    }
+
+    pub fn from_file(path: &Path) -> Result<Partial, String> {
+        let text = std::fs::read_to_string(path)
+            .map_err(|e| format!("cannot read {}: {e}", path.display()))?;
+        toml::from_str(&text)
+            .map_err(|e| format!("invalid configuration in {}: {e}", path.display()))
+    }
+}
+
+/// The resolved configuration the server runs with.
+#[derive(Debug, Clone)]
+pub struct Config {
+    pub listen: SocketAddr,
+    pub domain: String,
+    pub data_dir: PathBuf,
+    pub database_url: String,
+    pub registrations: Registrations,
+    pub title: String,
+    pub description: String,
+    pub contact_email: String,
+    pub max_status_chars: usize,
+    pub scheme: &'static str,
+    pub database_max_connections: u32,
+}
+
+pub const DEFAULT_LISTEN: &str = "127.0.0.1:8080";
+pub const DEFAULT_DOMAIN: &str = "localhost:8080";
+pub const DEFAULT_DATA_DIR: &str = "kring-data";
+
+/// Whether a domain (with optional port) names this machine.
+pub fn is_loopback_domain(domain: &str) -> bool {
+    let host = match domain.rsplit_once(':') {
+        Some((h, p)) if p.chars().all(|c| c.is_ascii_digit()) => h,
+        _ => domain,
+    };
+    let host = host.trim_start_matches('[').trim_end_matches(']');
+    host.eq_ignore_ascii_case("localhost")
+        || host.to_ascii_lowercase().ends_with(".localhost")
+        || host
+            .parse::<std::net::IpAddr>()
+            .is_ok_and(|ip| ip.is_loopback())
+}
+
+impl Config {
+    pub fn resolve(p: Partial) -> Result<Config, String> {
+        let listen_raw = p.listen.unwrap_or_else(|| DEFAULT_LISTEN.into());
+        let listen: SocketAddr = listen_raw.parse().map_err(|_| {
+            format!("listen address {listen_raw:?} is not ADDR:PORT (e.g. 127.0.0.1:8080)")
+        })?;
+        let domain = p
+            .domain
+            .unwrap_or_else(|| DEFAULT_DOMAIN.into())
+            .trim()
+            .to_ascii_lowercase();
+        if domain.is_empty()
+            || domain.contains('/')
+            || domain.contains(char::is_whitespace)
+            || domain.contains('@')
+        {
+            return Err(format!(
+                "domain {domain:?} must be a host name with an optional port, like social.example or localhost:8080"
+            ));
+        }
+        let loopback = is_loopback_domain(&domain);
+        let insecure = p.insecure_http.unwrap_or(false);
+        let data_dir = p
+            .data_dir
+            .unwrap_or_else(|| PathBuf::from(DEFAULT_DATA_DIR));
+        let database_url = match p.database_url {
+            Some(u) => u,
+            None => format!("sqlite://{}", data_dir.join("kring.db").display()),
+        };
+        kring_store::Backend::from_url(&database_url).map_err(|e| e.to_string())?;
+        let registrations = p.registrations.unwrap_or(if loopback {
+            Registrations::Open
+        } else {
+            Registrations::Approval
+        });
+        Ok(Config {
+            listen,
+            scheme: if loopback || insecure {
+                "http"
+            } else {
+                "https"
+            },
+            domain,
+            data_dir,
+            database_url,
+            registrations,
+            title: p.title.unwrap_or_else(|| "Kring".into()),
+            description: p
+                .description
+                .unwrap_or_else(|| "A small social server for friends, circles and groups.".into()),
+            contact_email: p.contact_email.unwrap_or_default(),
+            max_status_chars: p.max_status_chars.unwrap_or(5000).clamp(1, 100_000),
+            database_max_connections: p.database_max_connections.unwrap_or(8).clamp(1, 256),
+        })
+    }
+
+    pub fn service(&self) -> ServiceConfig {
+        ServiceConfig {
+            domain: self.domain.clone(),
+            scheme: self.scheme.into(),
+            registrations: self.registrations,
+            max_status_chars: self.max_status_chars,
+            title: self.title.clone(),
+            description: self.description.clone(),
+            contact_email: self.contact_email.clone(),
+            // No mailer is configurable yet, so accounts need no email confirmation.
+            email_confirmation: false,
+        }
+    }
+
+    pub fn is_sqlite(&self) -> bool {
+        self.database_url.starts_with("sqlite:")
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn precedence_and_defaults() {
+        let flags = Partial {
+            listen: Some("127.0.0.1:9000".into()),
+            ..Partial::default()
+        };
+        let env = Partial {
+            listen: Some("127.0.0.1:9001".into()),
+            domain: Some("example.org".into()),
+            ..Partial::default()
+        };
+        let file = Partial {
+            domain: Some("file.example".into()),
+            title: Some("From file".into()),
+            ..Partial::default()
+        };
+        let c = Config::resolve(flags.or(env).or(file)).unwrap();
+        assert_eq!(c.listen.port(), 9000);
+        assert_eq!(c.domain, "example.org");
+        assert_eq!(c.title, "From file");
+        assert_eq!(c.scheme, "https");
+        assert_eq!(c.registrations, Registrations::Approval);
+        let local = Config::resolve(Partial::default()).unwrap();
+        assert_eq!(local.scheme, "http");
+        assert_eq!(local.registrations, Registrations::Open);
+        assert!(local.database_url.ends_with("kring-data/kring.db"));
+    }
+
+    #[test]
+    fn loopback_domains() {
+        assert!(is_loopback_domain("localhost:8080"));
+        assert!(is_loopback_domain("127.0.0.1:3000"));
+        assert!(is_loopback_domain("[::1]:80"));
+        assert!(!is_loopback_domain("social.example"));
+        assert!(
+            Config::resolve(Partial {
+                domain: Some("a/b".into()),
+                ..Partial::default()
+            })
+            .is_err()
+        );
+    }
+}

@@ -1,0 +1,145 @@
+//! Wiring: open the store, build the service and the HTTP router, run the job worker, and shut
+//! down gracefully on SIGINT/SIGTERM.
+use std::net::SocketAddr;
+use std::time::Duration;
+
+use axum::Router;
+use kring_service::Kring;
+use kring_store::Store;
+use tokio::net::TcpListener;
+use tokio::sync::watch;
+use tower_http::catch_panic::CatchPanicLayer;
+use tower_http::trace::TraceLayer;
+
+use crate::config::Config;
+
+pub async fn open_store(config: &Config) -> Result<Store, String> {
+    if config.is_sqlite() {
+        std::fs::create_dir_all(&config.data_dir).map_err(|e| {
+            format!(
+                "cannot create data directory {}: {e}",
+                config.data_dir.display()
+            )
+        })?;
+    }
+    Store::connect(&config.database_url, config.database_max_connections)
+        .await
+        .map_err(|e| {
+            format!(
+                "cannot open database {}: {e}",
+                crate::cli::redact(&config.database_url)
+            )
+        })
+}
+
+/// Open the store, migrate it, and build the service.
+pub async fn open_service(config: &Config) -> Result<Kring, String> {
+    let store = open_store(config).await?;
+    store.migrate().await.map_err(|e| e.to_string())?;
+    Ok(Kring::new(store, config.service()))
+}
+
+pub fn app(kring: Kring) -> Router {
+    kring_api::router(kring)
+        .layer(CatchPanicLayer::new())
+        .layer(TraceLayer::new_for_http())
+}
+
+/// A running server (for tests and `serve`).
+pub struct Running {
+    pub addr: SocketAddr,
+    pub kring: Kring,
+    shutdown: watch::Sender<bool>,
+    tasks: Vec<tokio::task::JoinHandle<()>>,
+}
+
+impl Running {
+    pub fn base_url(&self) -> String {
+        format!("http://{}", self.addr)
+    }
+
+    /// Stop accepting, let requests finish, stop the worker.
+    pub async fn stop(self) {
+        let _ = self.shutdown.send(true);
+        for t in self.tasks {
+            let _ = tokio::time::timeout(Duration::from_secs(10), t).await;
+        }
+        self.kring.store.close().await;
+    }
+}
+
+/// Start the HTTP server and the job worker; returns once listening.
+pub async fn start(config: Config) -> Result<Running, String> {
+    let kring = open_service(&config).await?;
+    let listener = TcpListener::bind(config.listen)
+        .await
+        .map_err(|e| format!("cannot listen on {}: {e}", config.listen))?;
+    let addr = listener.local_addr().map_err(|e| e.to_string())?;
+    let (tx, rx) = watch::channel(false);
+    let mut http_rx = rx.clone();
+    let router = app(kring.clone());
+    let http = tokio::spawn(async move {
+        let shutdown = async move {
+            let _ = http_rx.wait_for(|stop| *stop).await;
+        };
+        if let Err(e) = axum::serve(listener, router)
+            .with_graceful_shutdown(shutdown)
+            .await
+        {
+            tracing::error!(error = %e, "server error");
+        }
+    });
+    let worker_kring = kring.clone();
+    let worker = tokio::spawn(async move { worker_kring.run_worker(rx).await });
+    Ok(Running {
+        addr,
+        kring,
+        shutdown: tx,
+        tasks: vec![http, worker],
+    })
+}
+
+pub async fn serve(config: Config) -> Result<(), String> {
+    let started = std::time::Instant::now();
+    let running = start(config.clone()).await?;
+    let url = format!("{}://{}", config.scheme, config.domain);
+    println!("Kring is running: open {url}");
+    println!(
+        "  listening on {} (ready in {} ms)",
+        running.addr,
+        started.elapsed().as_millis()
+    );
+    println!("  database: {}", crate::cli::redact(&config.database_url));
+    let users = running.kring.store.local_user_count().await.unwrap_or(0);
+    if users == 0 {
+        println!("  no accounts yet: create the first admin with");
+        println!(
+            "    kring admin create-user --username admin --email you@example.org --password '…' --role admin"
+        );
+    }
+    shutdown_signal().await;
+    println!("Shutting down…");
+    running.stop().await;
+    Ok(())
+}
+
+async fn shutdown_signal() {
+    let ctrl_c = async {
+        let _ = tokio::signal::ctrl_c().await;
+    };
+    #[cfg(unix)]
+    let term = async {
+        match tokio::signal::unix::signal(tokio::signal::unix::SignalKind::terminate()) {
+            Ok(mut s) => {
+                s.recv().await;
+            }
+            Err(_) => std::future::pending::<()>().await,
+        }
+    };
+    #[cfg(not(unix))]
+    let term = std::future::pending::<()>();
+    tokio::select! {
+        _ = ctrl_c => {}
+        _ = term => {}
+    }
+}
