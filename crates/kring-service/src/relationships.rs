@@ -113,17 +113,11 @@ impl Kring {
             .ok_or(Error::NotFound)?;
         self.accept_follow_in(&mut tx, follower.id, &actor.account, opts)
             .await?;
-        // The request notification is replaced by a follow notification, as in Mastodon.
+        // The request is settled: its notification goes, and (as in Mastodon) no `follow`
+        // notification follows, since the actor chose this follower.
         tx.delete_notifications(actor.id(), NotificationType::FollowRequest, from, None)
             .await?;
-        let n = self
-            .notify_in(&mut tx, actor.id(), NotificationType::Follow, from, None)
-            .await?;
         tx.commit().await?;
-        if let Some(n) = n {
-            self.events
-                .publish(EventKind::Notification(n), vec![Stream::User(actor.id())]);
-        }
         self.store.relationship(actor.id(), from).await
     }
 

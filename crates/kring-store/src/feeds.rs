@@ -2,8 +2,6 @@
 use kring_core::model::{Page, Status};
 use kring_core::{Error, Id};
 
-use sqlx::AssertSqlSafe;
-
 use crate::rows::{STATUS_COLUMNS, StatusRow};
 use crate::sql::{Sql, newest_first, visible_to};
 use crate::{Store, Tx, db_err};
@@ -164,26 +162,20 @@ impl Tx {
         author: Id,
         limit: i64,
     ) -> Result<(), Error> {
-        let mut sql = Sql::new("INSERT INTO home_feed (account_id, entry_id, author_id) SELECT ");
+        // The LIMIT sits in a sub-select (PostgreSQL allows no ON CONFLICT after it), and the
+        // outer WHERE keeps SQLite from reading ON CONFLICT as a join constraint.
+        let mut sql = Sql::new(
+            "INSERT INTO home_feed (account_id, entry_id, author_id) SELECT * FROM (SELECT ",
+        );
         let v = sql.bind(account);
-        sql.push(", s.id, s.account_id FROM statuses s WHERE s.account_id = ");
+        sql.push(" AS account_id, s.id AS entry_id, s.account_id AS author_id FROM statuses s WHERE s.account_id = ");
         sql.bind(author);
         sql.push(" AND (s.in_reply_to_id IS NULL OR s.in_reply_to_account_id = s.account_id) AND ");
         sql.push(&visible_to(&v));
         sql.push(" ORDER BY s.id DESC LIMIT ");
         sql.bind(limit);
-        sql.push(" ON CONFLICT DO NOTHING");
-        // PostgreSQL parses `ON CONFLICT` after a LIMIT only inside a sub-select.
-        let text = format!(
-            "INSERT INTO home_feed (account_id, entry_id, author_id) SELECT * FROM ({}) AS backfill ON CONFLICT DO NOTHING",
-            sql.text
-                .trim_start_matches("INSERT INTO home_feed (account_id, entry_id, author_id) ")
-                .trim_end_matches(" ON CONFLICT DO NOTHING")
-        );
-        sqlx::query_with(AssertSqlSafe(text), sql.arguments())
-            .execute(&mut *self.tx)
-            .await
-            .map_err(db_err)?;
+        sql.push(") AS backfill WHERE 1 = 1 ON CONFLICT DO NOTHING");
+        sql.query().execute(&mut *self.tx).await.map_err(db_err)?;
         Ok(())
     }
 
