@@ -118,6 +118,6 @@ impl Kring {
                 _ => Ok(None),
             };
         };
-        Ok(self.store.visible_status(viewer_id(viewer), s.id).await?)
+        self.store.visible_status(viewer_id(viewer), s.id).await
     }
 }

@@ -117,13 +117,12 @@ impl Kring {
         tx.fan_out_to(id, actor.id(), &addressed).await?;
         let mut notified = Vec::new();
         for &m in &addressed {
-            if self.store.user(m).await?.is_some() {
-                if let Some(n) = self
+            if self.store.user(m).await?.is_some()
+                && let Some(n) = self
                     .notify_in(&mut tx, m, NotificationType::Mention, actor.id(), Some(id))
                     .await?
-                {
-                    notified.push((m, n));
-                }
+            {
+                notified.push((m, n));
             }
         }
         if let Some(key) = &req.idempotency_key {
@@ -186,16 +185,14 @@ impl Kring {
         if subscribers.is_empty() {
             return Ok(());
         }
-        let visible = |_: Id| true;
         let mut tx = self.store.begin().await?;
         let mut sent = Vec::new();
         for s in subscribers {
-            if visible(s)
-                && self
-                    .store
-                    .visible_status(Some(s), status.id)
-                    .await?
-                    .is_some()
+            if self
+                .store
+                .visible_status(Some(s), status.id)
+                .await?
+                .is_some()
                 && let Some(n) = self
                     .notify_in(
                         &mut tx,

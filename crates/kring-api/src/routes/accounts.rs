@@ -92,12 +92,12 @@ async fn register(
     let app_id = grant
         .token
         .app_id
-        .ok_or_else(|| ApiError(kring_core::Error::Unauthorized))?;
+        .ok_or(ApiError(kring_core::Error::Unauthorized))?;
     let app = kring
         .store
         .app(app_id)
         .await?
-        .ok_or_else(|| ApiError(kring_core::Error::Unauthorized))?;
+        .ok_or(ApiError(kring_core::Error::Unauthorized))?;
     let reg = Registration {
         username: p.username.unwrap_or_default(),
         email: p.email.unwrap_or_default(),
@@ -132,7 +132,7 @@ async fn verify_credentials(State(kring): State<Kring>, auth: Auth) -> ApiResult
         .store
         .user(actor.id())
         .await?
-        .ok_or_else(|| ApiError(kring_core::Error::Unauthorized))?;
+        .ok_or(ApiError(kring_core::Error::Unauthorized))?;
     let base = ctx(&kring);
     Ok(Json(entities::credential_account(
         Ctx { base: &base },
