@@ -56,6 +56,8 @@ pub enum Command {
     /// Inspect the configuration.
     #[command(subcommand)]
     Config(ConfigCommand),
+    /// Seed a database at benchmark size and measure the server (see BENCHMARKS.md).
+    Bench(crate::bench::BenchArgs),
 }
 
 #[derive(Args, Debug, Default, Clone)]
@@ -181,6 +183,7 @@ pub async fn run(cli: Cli) -> Result<(), String> {
             Ok(())
         }
         Some(Command::Admin(cmd)) => admin(config, cmd).await,
+        Some(Command::Bench(args)) => crate::bench::run(&cli.global, args).await,
     }
 }
 

@@ -1,0 +1,315 @@
+//! The HTTP side: home-timeline load at a fixed number of connections, and posting as an
+//! account with many local followers until a follower's home timeline shows the post.
+use std::sync::Arc;
+use std::sync::atomic::{AtomicU8, Ordering};
+use std::time::{Duration, Instant};
+
+use super::proc;
+
+/// Latency percentiles in milliseconds.
+#[derive(Debug, Clone, Default)]
+pub struct Latency {
+    pub count: usize,
+    pub p50: f64,
+    pub p90: f64,
+    pub p99: f64,
+    pub max: f64,
+}
+
+impl Latency {
+    /// From durations in microseconds.
+    pub fn of(mut micros: Vec<u64>) -> Latency {
+        micros.sort_unstable();
+        let pick = |q: f64| -> f64 {
+            if micros.is_empty() {
+                return 0.0;
+            }
+            // Nearest rank.
+            let rank = ((q * micros.len() as f64).ceil() as usize).clamp(1, micros.len());
+            micros[rank - 1] as f64 / 1000.0
+        };
+        Latency {
+            count: micros.len(),
+            p50: pick(0.50),
+            p90: pick(0.90),
+            p99: pick(0.99),
+            max: micros.last().map_or(0.0, |&m| m as f64 / 1000.0),
+        }
+    }
+}
+
+/// One home-timeline load level.
+#[derive(Debug, Clone, Default)]
+pub struct HomeLoad {
+    pub connections: usize,
+    pub seconds: f64,
+    pub latency: Latency,
+    pub requests_per_second: f64,
+    pub errors: u64,
+    /// 200 responses with an empty timeline.
+    pub empty: u64,
+    /// Server (kring process) CPU milliseconds per request.
+    pub server_cpu_ms: Option<f64>,
+    /// PostgreSQL backends' CPU milliseconds per request (PostgreSQL only).
+    pub database_cpu_ms: Option<f64>,
+    /// The load generator's own CPU milliseconds per request.
+    pub client_cpu_ms: Option<f64>,
+    /// Share of the whole machine's CPU that was busy.
+    pub machine_busy: Option<f64>,
+}
+
+const WARMUP: u8 = 0;
+const MEASURE: u8 = 1;
+const STOP: u8 = 2;
+
+fn client() -> Result<reqwest::Client, String> {
+    reqwest::Client::builder()
+        .pool_max_idle_per_host(1)
+        .tcp_nodelay(true)
+        .timeout(Duration::from_secs(60))
+        .build()
+        .map_err(|e| e.to_string())
+}
+
+/// `GET /api/v1/timelines/home?limit=40` with random accounts' tokens on `connections`
+/// keep-alive connections: `warmup` unrecorded, then `duration` recorded.
+pub async fn home(
+    base_url: &str,
+    tokens: Arc<Vec<String>>,
+    connections: usize,
+    warmup: Duration,
+    duration: Duration,
+    server_pid: u32,
+    database_pids: &[u32],
+) -> Result<HomeLoad, String> {
+    let phase = Arc::new(AtomicU8::new(WARMUP));
+    let url = format!("{base_url}/api/v1/timelines/home?limit=40");
+    let mut workers = Vec::new();
+    for w in 0..connections {
+        let phase = phase.clone();
+        let tokens = tokens.clone();
+        let url = url.clone();
+        let client = client()?;
+        workers.push(tokio::spawn(async move {
+            let mut rng = 0x2545_f491_4f6c_dd1d_u64 ^ ((w as u64 + 1) * 0x9e37_79b9);
+            let mut lat: Vec<u64> = Vec::with_capacity(1 << 14);
+            let (mut errors, mut empty) = (0u64, 0u64);
+            loop {
+                let before = phase.load(Ordering::Relaxed);
+                if before == STOP {
+                    break;
+                }
+                // xorshift
+                rng ^= rng << 13;
+                rng ^= rng >> 7;
+                rng ^= rng << 17;
+                let token = &tokens[(rng % tokens.len() as u64) as usize];
+                let t = Instant::now();
+                let res = client.get(&url).bearer_auth(token).send().await;
+                let outcome = match res {
+                    Ok(r) if r.status().is_success() => match r.bytes().await {
+                        Ok(b) if b.starts_with(b"[{") => Ok(true),
+                        Ok(_) => Ok(false),
+                        Err(_) => Err(()),
+                    },
+                    _ => Err(()),
+                };
+                let micros = t.elapsed().as_micros() as u64;
+                if before == MEASURE && phase.load(Ordering::Relaxed) == MEASURE {
+                    match outcome {
+                        Ok(true) => lat.push(micros),
+                        Ok(false) => {
+                            lat.push(micros);
+                            empty += 1;
+                        }
+                        Err(()) => errors += 1,
+                    }
+                }
+            }
+            (lat, errors, empty)
+        }));
+    }
+    tokio::time::sleep(warmup).await;
+    let self_pid = std::process::id();
+    let s0 = proc::cpu_seconds(server_pid);
+    let d0 = proc::cpu_seconds_all(database_pids);
+    let c0 = proc::cpu_seconds(self_pid);
+    let m0 = proc::machine_jiffies();
+    let t0 = Instant::now();
+    phase.store(MEASURE, Ordering::Relaxed);
+    tokio::time::sleep(duration).await;
+    phase.store(STOP, Ordering::Relaxed);
+    let seconds = t0.elapsed().as_secs_f64();
+    let s1 = proc::cpu_seconds(server_pid);
+    let d1 = proc::cpu_seconds_all(database_pids);
+    let c1 = proc::cpu_seconds(self_pid);
+    let m1 = proc::machine_jiffies();
+    let mut all = Vec::new();
+    let (mut errors, mut empty) = (0, 0);
+    for w in workers {
+        let (lat, e, m) = w.await.map_err(|e| e.to_string())?;
+        all.extend(lat);
+        errors += e;
+        empty += m;
+    }
+    let latency = Latency::of(all);
+    let n = latency.count.max(1) as f64;
+    let per_request = |a: Option<f64>, b: Option<f64>| match (a, b) {
+        (Some(a), Some(b)) if latency.count > 0 => Some((b - a) * 1000.0 / n),
+        _ => None,
+    };
+    Ok(HomeLoad {
+        connections,
+        seconds,
+        requests_per_second: latency.count as f64 / seconds,
+        errors,
+        empty,
+        server_cpu_ms: per_request(s0, s1),
+        database_cpu_ms: if database_pids.is_empty() {
+            None
+        } else {
+            per_request(d0, d1)
+        },
+        client_cpu_ms: per_request(c0, c1),
+        machine_busy: match (m0, m1) {
+            (Some((b0, t0)), Some((b1, t1))) if t1 > t0 => {
+                Some((b1 - b0) as f64 / (t1 - t0) as f64)
+            }
+            _ => None,
+        },
+        latency,
+    })
+}
+
+/// Posting to many local feeds.
+#[derive(Debug, Clone, Default)]
+pub struct Fanout {
+    pub posts: usize,
+    /// The POST request alone.
+    pub post: Latency,
+    /// From the POST's start until a follower's home timeline shows the post.
+    pub visible: Latency,
+    pub ids: Vec<String>,
+}
+
+async fn first_home_id(client: &reqwest::Client, base: &str, token: &str) -> Option<String> {
+    let r = client
+        .get(format!("{base}/api/v1/timelines/home?limit=1"))
+        .bearer_auth(token)
+        .send()
+        .await
+        .ok()?;
+    let v: serde_json::Value = r.json().await.ok()?;
+    v.get(0)?.get("id")?.as_str().map(str::to_string)
+}
+
+/// Post `posts` public statuses as the account of `poster_token`, one at a time, each checked
+/// in the home timeline of the next follower in turn.
+pub async fn fanout(
+    base_url: &str,
+    poster_token: &str,
+    follower_tokens: &[String],
+    posts: usize,
+) -> Result<Fanout, String> {
+    if follower_tokens.is_empty() {
+        return Err("the posting account has no followers".into());
+    }
+    let client = client()?;
+    let nonce = kring_core::time::now_micros();
+    let (mut post, mut visible, mut ids) = (Vec::new(), Vec::new(), Vec::new());
+    for i in 0..posts {
+        let follower = &follower_tokens[i % follower_tokens.len()];
+        let t = Instant::now();
+        let r = client
+            .post(format!("{base_url}/api/v1/statuses"))
+            .bearer_auth(poster_token)
+            .json(&serde_json::json!({
+                "status": format!("Fan-out measurement {nonce}-{i}: hello to all my followers"),
+                "visibility": "public",
+            }))
+            .send()
+            .await
+            .map_err(|e| format!("posting: {e}"))?;
+        let status = r.status();
+        let body: serde_json::Value = r.json().await.map_err(|e| format!("posting: {e}"))?;
+        let posted = t.elapsed();
+        let id = body
+            .get("id")
+            .and_then(|v| v.as_str())
+            .ok_or_else(|| format!("posting failed ({status}): {body}"))?
+            .to_string();
+        loop {
+            if first_home_id(&client, base_url, follower).await.as_deref() == Some(id.as_str()) {
+                break;
+            }
+            if t.elapsed() > Duration::from_secs(10) {
+                return Err(format!(
+                    "post {id} not in a follower's home timeline after 10 s"
+                ));
+            }
+            tokio::time::sleep(Duration::from_millis(1)).await;
+        }
+        visible.push(t.elapsed().as_micros() as u64);
+        post.push(posted.as_micros() as u64);
+        ids.push(id);
+        // Let the server's after-commit work (streaming, notifications) finish.
+        tokio::time::sleep(Duration::from_millis(20)).await;
+    }
+    Ok(Fanout {
+        posts,
+        post: Latency::of(post),
+        visible: Latency::of(visible),
+        ids,
+    })
+}
+
+/// Delete the measurement's posts again (so a reused database stays as seeded).
+pub async fn delete_posts(base_url: &str, token: &str, ids: &[String]) -> Result<(), String> {
+    let client = client()?;
+    for id in ids {
+        let r = client
+            .delete(format!("{base_url}/api/v1/statuses/{id}"))
+            .bearer_auth(token)
+            .send()
+            .await
+            .map_err(|e| format!("deleting {id}: {e}"))?;
+        if !r.status().is_success() {
+            return Err(format!("deleting {id}: {}", r.status()));
+        }
+    }
+    Ok(())
+}
+
+/// One timed GET (for the warm `/api/v1/instance` latency).
+pub async fn timed_get(url: &str, times: usize) -> Result<Latency, String> {
+    let client = client()?;
+    let mut lat = Vec::new();
+    for _ in 0..times {
+        let t = Instant::now();
+        let r = client.get(url).send().await.map_err(|e| e.to_string())?;
+        if !r.status().is_success() {
+            return Err(format!("GET {url}: {}", r.status()));
+        }
+        r.bytes().await.map_err(|e| e.to_string())?;
+        lat.push(t.elapsed().as_micros() as u64);
+    }
+    Ok(Latency::of(lat))
+}
+
+/// The ids of an account's home timeline page, newest first.
+pub async fn home_ids(base_url: &str, token: &str, limit: usize) -> Result<Vec<String>, String> {
+    let client = client()?;
+    let r = client
+        .get(format!("{base_url}/api/v1/timelines/home?limit={limit}"))
+        .bearer_auth(token)
+        .send()
+        .await
+        .map_err(|e| e.to_string())?;
+    if !r.status().is_success() {
+        return Err(format!("home timeline: {}", r.status()));
+    }
+    let v: Vec<serde_json::Value> = r.json().await.map_err(|e| e.to_string())?;
+    Ok(v.iter()
+        .filter_map(|s| s.get("id").and_then(|i| i.as_str()).map(str::to_string))
+        .collect())
+}
