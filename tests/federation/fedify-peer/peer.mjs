@@ -1,0 +1,644 @@
+// SPDX-License-Identifier: AGPL-3.0-or-later
+//
+// An independent ActivityPub peer for Kring's federation interop tests, built on
+// Fedify (@fedify/fedify 1.5.9). One actor, everything in memory, loopback only.
+//
+// Environment:
+//   PORT             port to listen on (required); the peer binds 127.0.0.1:PORT
+//   PEER_IDENTIFIER  the actor's identifier/username (default "peer")
+//   PEER_NAME        the actor's display name (default "Fedify peer")
+//   PEER_LOG         log level for Fedify's loggers (default "info"; "debug" shows
+//                    why a signature was refused)
+//
+// Everything Fedify does is reached through `federation.fetch`: WebFinger, NodeInfo,
+// the actor, its inbox (and the shared inbox /inbox), followers/following/outbox
+// collections and the peer's notes. A small control API under /_control/ (NOT routed
+// through Fedify) lets a test drive the peer and read what it received:
+//
+//   GET  /_control/health                          {"ok": true, "actor": URL, ...}
+//   GET  /_control/received[?type=Create]          list of received activities
+//   GET  /_control/state                           followers, following, sent activities
+//   POST /_control/follow {"target": URL}          signed Follow to that actor
+//   POST /_control/undo-follow {"target": URL}     signed Undo(Follow)
+//   POST /_control/post {"content": "...", "to": "public"|"followers"}
+//                                                  Create(Note) to the followers
+//   POST /_control/unsigned-inbox {"inbox": URL}   unsigned Create POSTed to that inbox;
+//                                                  answers {"status": N, "body": "..."}
+//
+// Control endpoints answer 200 with JSON, or 4xx/5xx with {"error": "..."} (for a
+// failed delivery, the error carries the remote status and body as Fedify saw them).
+
+import http from "node:http";
+import { AsyncLocalStorage } from "node:async_hooks";
+import { randomUUID } from "node:crypto";
+import { configure, getConsoleSink } from "@logtape/logtape";
+import { Temporal } from "@js-temporal/polyfill";
+import {
+  Accept,
+  Activity,
+  Announce,
+  Create,
+  Delete,
+  Endpoints,
+  Follow,
+  Like,
+  MemoryKvStore,
+  Note,
+  Person,
+  PUBLIC_COLLECTION,
+  Reject,
+  Undo,
+  Update,
+  createFederation,
+  generateCryptoKeyPair,
+  getTypeId,
+  parseSemVer,
+} from "@fedify/fedify";
+
+const PORT = Number.parseInt(process.env.PORT ?? "", 10);
+if (!Number.isInteger(PORT) || PORT <= 0 || PORT > 65535) {
+  console.error("peer.mjs: set PORT to the port to listen on");
+  process.exit(2);
+}
+const HOST = "127.0.0.1";
+const ORIGIN = `http://${HOST}:${PORT}`;
+const IDENTIFIER = process.env.PEER_IDENTIFIER || "peer";
+const DISPLAY_NAME = process.env.PEER_NAME || "Fedify peer";
+const LOG_LEVEL = process.env.PEER_LOG || "info";
+
+await configure({
+  sinks: { console: getConsoleSink() },
+  contextLocalStorage: new AsyncLocalStorage(),
+  loggers: [
+    { category: "fedify", lowestLevel: LOG_LEVEL, sinks: ["console"] },
+    // Without an Ed25519 key every delivery warns that it carries no object proof:
+    // expected here (RSA only, like Mastodon), so only this category's errors show.
+    {
+      category: ["fedify", "federation", "outbox"],
+      lowestLevel: LOG_LEVEL === "debug" ? "debug" : "error",
+      sinks: ["console"],
+      parentSinks: "override",
+    },
+    { category: ["logtape", "meta"], lowestLevel: "warning", sinks: ["console"] },
+  ],
+});
+
+function log(message) {
+  console.log(`[peer ${new Date().toISOString()}] ${message}`);
+}
+
+// --- state (memory only) --------------------------------------------------------------
+
+const keyPair = await generateCryptoKeyPair("RSASSA-PKCS1-v1_5"); // once per process
+
+/** actor id (href) -> { id, inbox, sharedInbox, followId } */
+const followers = new Map();
+/** follow activity id (href) -> { id, target, inbox, state: "pending"|"accepted"|"rejected"|"undone" } */
+const following = new Map();
+/** note id (href) -> Note, for the object dispatcher */
+const notes = new Map();
+/** activities this peer sent: { type, id, to, object } */
+const sent = [];
+/** activities this peer received (after Fedify verified them) */
+const received = [];
+
+const federation = createFederation({
+  kv: new MemoryKvStore(),
+  allowPrivateAddress: true, // Kring runs on 127.0.0.1 in the tests
+});
+
+// --- actor ----------------------------------------------------------------------------
+
+federation
+  .setActorDispatcher("/users/{identifier}", async (ctx, identifier) => {
+    if (identifier !== IDENTIFIER) return null;
+    const keys = await ctx.getActorKeyPairs(identifier);
+    return new Person({
+      id: ctx.getActorUri(identifier),
+      preferredUsername: identifier,
+      name: DISPLAY_NAME,
+      summary: "An independent ActivityPub peer (Fedify) used by Kring's tests.",
+      url: ctx.getActorUri(identifier),
+      inbox: ctx.getInboxUri(identifier),
+      outbox: ctx.getOutboxUri(identifier),
+      followers: ctx.getFollowersUri(identifier),
+      following: ctx.getFollowingUri(identifier),
+      endpoints: new Endpoints({ sharedInbox: ctx.getInboxUri() }),
+      manuallyApprovesFollowers: false,
+      discoverable: true,
+      publicKey: keys[0].cryptographicKey,
+      assertionMethods: keys.map((key) => key.multikey),
+    });
+  })
+  .mapHandle((_ctx, username) => (username === IDENTIFIER ? IDENTIFIER : null))
+  .setKeyPairsDispatcher(async (_ctx, identifier) => {
+    if (identifier !== IDENTIFIER) return [];
+    return [keyPair];
+  });
+
+federation
+  .setFollowersDispatcher("/users/{identifier}/followers", (_ctx, identifier) => {
+    if (identifier !== IDENTIFIER) return null;
+    const items = [...followers.values()].map((f) => ({
+      id: new URL(f.id),
+      inboxId: new URL(f.inbox),
+      endpoints: f.sharedInbox ? { sharedInbox: new URL(f.sharedInbox) } : null,
+    }));
+    return { items };
+  })
+  .setCounter((_ctx, identifier) => (identifier === IDENTIFIER ? followers.size : null));
+
+federation
+  .setFollowingDispatcher("/users/{identifier}/following", (_ctx, identifier) => {
+    if (identifier !== IDENTIFIER) return null;
+    const items = [...following.values()]
+      .filter((f) => f.state === "accepted")
+      .map((f) => new URL(f.target));
+    return { items };
+  })
+  .setCounter((_ctx, identifier) =>
+    identifier === IDENTIFIER
+      ? [...following.values()].filter((f) => f.state === "accepted").length
+      : null
+  );
+
+federation
+  .setOutboxDispatcher("/users/{identifier}/outbox", (_ctx, identifier) => {
+    if (identifier !== IDENTIFIER) return null;
+    return { items: sent.filter((s) => s.activity instanceof Create).map((s) => s.activity) };
+  })
+  .setCounter((_ctx, identifier) =>
+    identifier === IDENTIFIER ? sent.filter((s) => s.activity instanceof Create).length : null
+  );
+
+federation.setObjectDispatcher(Note, "/users/{identifier}/notes/{id}", (ctx, values) => {
+  if (values.identifier !== IDENTIFIER) return null;
+  return notes.get(ctx.getObjectUri(Note, values).href) ?? null;
+});
+
+federation.setNodeInfoDispatcher("/nodeinfo/2.1", () => ({
+  software: { name: "kring-fedify-peer", version: parseSemVer("1.5.9") },
+  protocols: ["activitypub"],
+  openRegistrations: false,
+  usage: {
+    users: { total: 1, activeHalfyear: 1, activeMonth: 1 },
+    localPosts: notes.size,
+    localComments: 0,
+  },
+}));
+
+// --- inbox ----------------------------------------------------------------------------
+
+const hrefs = (urls) => (urls ?? []).map((u) => u.href);
+const typeName = (obj) => {
+  if (obj == null) return null;
+  if (obj instanceof URL) return null;
+  const id = getTypeId(obj)?.href ?? "";
+  return id.includes("#") ? id.slice(id.indexOf("#") + 1) : id || obj.constructor?.name || null;
+};
+const text = (value) => (value == null ? null : value.toString());
+
+/** A JSON summary of an object inside an activity (embedded or a bare URI). */
+function summarize(object, fallbackId) {
+  if (object == null) return fallbackId ? { id: fallbackId.href } : null;
+  const out = { type: typeName(object), id: object.id?.href ?? fallbackId?.href ?? null };
+  for (const [key, read] of [
+    ["content", (o) => text(o.content)],
+    ["summary", (o) => text(o.summary)],
+    ["attributedTo", (o) => o.attributionId?.href],
+    ["to", (o) => hrefs(o.toIds)],
+    ["cc", (o) => hrefs(o.ccIds)],
+    ["inReplyTo", (o) => o.replyTargetId?.href],
+    ["published", (o) => o.published?.toString()],
+    ["updated", (o) => o.updated?.toString()],
+    ["actor", (o) => o.actorId?.href],
+    ["object", (o) => o.objectId?.href],
+  ]) {
+    let value;
+    try {
+      value = read(object);
+    } catch {
+      value = undefined;
+    }
+    if (value != null) out[key] = value;
+  }
+  return out;
+}
+
+/**
+ * The activity's object when it is embedded. A bare URI is dereferenced only with
+ * `fetch: true` (it may point at something deleted, or back at this peer).
+ */
+async function embeddedObject(ctx, activity, { fetch = false } = {}) {
+  const raw = ctx.data?.body?.object;
+  if (raw == null || (typeof raw === "string" && !fetch)) return null;
+  try {
+    return await activity.getObject(ctx);
+  } catch (error) {
+    log(`could not read the object of ${activity.id?.href}: ${error}`);
+    return null;
+  }
+}
+
+async function record(ctx, activity, extra = {}) {
+  const object = extra.object !== undefined ? extra.object : await embeddedObject(ctx, activity);
+  const entry = {
+    seq: received.length + 1,
+    type: typeName(activity),
+    id: activity.id?.href ?? null,
+    actor: activity.actorId?.href ?? null,
+    to: hrefs(activity.toIds),
+    cc: hrefs(activity.ccIds),
+    object: summarize(object, activity.objectId),
+    recipient: ctx.recipient, // inbox owner's identifier; null for the shared inbox
+    signature: ctx.data?.signature ?? null, // how the POST was signed (verified by Fedify)
+    received_at: new Date().toISOString(),
+    raw: ctx.data?.body ?? null, // the JSON exactly as Kring sent it
+  };
+  delete extra.object;
+  Object.assign(entry, extra);
+  received.push(entry);
+  log(`received ${entry.type} ${entry.id} from ${entry.actor} (object ${entry.object?.type ?? "-"} ${entry.object?.id ?? "-"})`);
+  return entry;
+}
+
+function isOurActor(ctx, url) {
+  const parsed = ctx.parseUri(url ?? null);
+  return parsed?.type === "actor" && parsed.identifier === IDENTIFIER;
+}
+
+federation
+  .setInboxListeners("/users/{identifier}/inbox", "/inbox")
+  .on(Follow, async (ctx, follow) => {
+    const entry = await record(ctx, follow, { object: null });
+    if (follow.id == null || follow.actorId == null || !isOurActor(ctx, follow.objectId)) {
+      entry.note = "not a Follow of this peer's actor; ignored";
+      return;
+    }
+    const follower = await follow.getActor(ctx);
+    if (follower == null || follower.inboxId == null) {
+      entry.note = "could not fetch the follower's actor; no Accept sent";
+      return;
+    }
+    followers.set(follower.id.href, {
+      id: follower.id.href,
+      inbox: follower.inboxId.href,
+      sharedInbox: follower.endpoints?.sharedInbox?.href ?? null,
+      followId: follow.id.href,
+    });
+    const accept = new Accept({
+      id: new URL(`${ctx.getActorUri(IDENTIFIER).href}#accepts/${randomUUID()}`),
+      actor: ctx.getActorUri(IDENTIFIER),
+      to: follower.id,
+      object: follow,
+    });
+    try {
+      await ctx.sendActivity({ identifier: IDENTIFIER }, follower, accept);
+      entry.accept_sent = accept.id.href;
+      sent.push({ type: "Accept", id: accept.id.href, to: [follower.id.href], activity: accept });
+    } catch (error) {
+      entry.accept_error = String(error);
+      log(`sending Accept to ${follower.inboxId.href} failed: ${error}`);
+    }
+  })
+  .on(Accept, async (ctx, accept) => {
+    const entry = await record(ctx, accept);
+    const followId = accept.objectId?.href;
+    let match = followId ? following.get(followId) : undefined;
+    if (match == null) {
+      // Some servers send their own id for the Follow; fall back to the target actor.
+      match = [...following.values()].find(
+        (f) => f.state === "pending" && f.target === accept.actorId?.href
+      );
+    }
+    if (match != null && match.target === accept.actorId?.href) {
+      match.state = "accepted";
+      entry.matched_follow = match.id;
+    } else {
+      entry.note = "no pending Follow of ours matches this Accept";
+    }
+  })
+  .on(Reject, async (ctx, reject) => {
+    const entry = await record(ctx, reject);
+    const match = following.get(reject.objectId?.href ?? "");
+    if (match != null && match.target === reject.actorId?.href) {
+      match.state = "rejected";
+      entry.matched_follow = match.id;
+    }
+  })
+  .on(Undo, async (ctx, undo) => {
+    const entry = await record(ctx, undo);
+    const inner = entry.object;
+    if (inner?.type === "Follow") {
+      const follower = followers.get(undo.actorId?.href ?? "");
+      if (follower != null) {
+        followers.delete(follower.id);
+        entry.note = "follower removed";
+      }
+    }
+  })
+  .on(Create, async (ctx, create) => {
+    await record(ctx, create, { object: await embeddedObject(ctx, create, { fetch: true }) });
+  })
+  .on(Update, async (ctx, update) => {
+    await record(ctx, update);
+  })
+  .on(Delete, async (ctx, del) => {
+    await record(ctx, del); // the embedded Tombstone, or just the URI: never fetched
+  })
+  .on(Like, async (ctx, like) => {
+    await record(ctx, like, { object: null });
+  })
+  .on(Announce, async (ctx, announce) => {
+    await record(ctx, announce, { object: null });
+  })
+  .on(Activity, async (ctx, activity) => {
+    await record(ctx, activity, { object: null }); // anything else: record it too
+  })
+  .onError((_ctx, error) => {
+    log(`inbox listener error: ${error?.stack ?? error}`);
+  });
+
+// --- control API ----------------------------------------------------------------------
+
+function controlContext() {
+  return federation.createContext(new URL(ORIGIN), {});
+}
+
+function publicView(f) {
+  const { activity: _activity, ...rest } = f;
+  return rest;
+}
+
+async function lookupActor(ctx, target) {
+  const documentLoader = await ctx.getDocumentLoader({ identifier: IDENTIFIER }); // signed GETs
+  const actor = await ctx.lookupObject(target, { documentLoader });
+  if (actor == null || actor.inboxId == null) {
+    throw new HttpError(502, `could not resolve ${target} to an actor with an inbox`);
+  }
+  return actor;
+}
+
+class HttpError extends Error {
+  constructor(status, message) {
+    super(message);
+    this.status = status;
+  }
+}
+
+const control = {
+  "GET /_control/health": () => ({
+    ok: true,
+    actor: `${ORIGIN}/users/${IDENTIFIER}`,
+    handle: `${IDENTIFIER}@${HOST}:${PORT}`,
+    fedify: "1.5.9",
+  }),
+
+  "GET /_control/received": (_body, url) => {
+    const type = url.searchParams.get("type");
+    return type ? received.filter((r) => r.type === type) : received;
+  },
+
+  "GET /_control/state": () => ({
+    actor: `${ORIGIN}/users/${IDENTIFIER}`,
+    followers: [...followers.values()],
+    following: [...following.values()],
+    sent: sent.map(publicView),
+  }),
+
+  "POST /_control/follow": async (body) => {
+    if (typeof body?.target !== "string") throw new HttpError(400, 'need {"target": URL}');
+    const ctx = controlContext();
+    const actor = await lookupActor(ctx, body.target);
+    const me = ctx.getActorUri(IDENTIFIER);
+    const follow = new Follow({
+      id: new URL(`${me.href}/follows/${randomUUID()}`),
+      actor: me,
+      object: actor.id,
+      to: actor.id,
+    });
+    const entry = { id: follow.id.href, target: actor.id.href, inbox: actor.inboxId.href, state: "pending" };
+    following.set(entry.id, entry);
+    await ctx.sendActivity({ identifier: IDENTIFIER }, actor, follow);
+    sent.push({ type: "Follow", id: follow.id.href, to: [actor.id.href], activity: follow });
+    return entry;
+  },
+
+  "POST /_control/undo-follow": async (body) => {
+    if (typeof body?.target !== "string") throw new HttpError(400, 'need {"target": URL}');
+    const ctx = controlContext();
+    const actor = await lookupActor(ctx, body.target);
+    const entry = [...following.values()].find(
+      (f) => f.target === actor.id.href && f.state !== "undone"
+    );
+    if (entry == null) throw new HttpError(404, `this peer does not follow ${actor.id.href}`);
+    const me = ctx.getActorUri(IDENTIFIER);
+    const undo = new Undo({
+      id: new URL(`${entry.id}/undo`),
+      actor: me,
+      to: actor.id,
+      object: new Follow({ id: new URL(entry.id), actor: me, object: actor.id }),
+    });
+    await ctx.sendActivity({ identifier: IDENTIFIER }, actor, undo);
+    entry.state = "undone";
+    sent.push({ type: "Undo", id: undo.id.href, to: [actor.id.href], activity: undo });
+    return entry;
+  },
+
+  "POST /_control/post": async (body) => {
+    if (typeof body?.content !== "string") throw new HttpError(400, 'need {"content": "..."}');
+    const audience = body.to ?? "public";
+    if (audience !== "public" && audience !== "followers") {
+      throw new HttpError(400, 'to must be "public" or "followers"');
+    }
+    const ctx = controlContext();
+    const me = ctx.getActorUri(IDENTIFIER);
+    const followersUri = ctx.getFollowersUri(IDENTIFIER);
+    const noteId = ctx.getObjectUri(Note, { identifier: IDENTIFIER, id: randomUUID() });
+    const to = audience === "public" ? [PUBLIC_COLLECTION] : [followersUri];
+    const cc = audience === "public" ? [followersUri] : [];
+    const published = Temporal.Now.instant();
+    const note = new Note({
+      id: noteId,
+      attribution: me,
+      content: body.content,
+      url: noteId,
+      tos: to,
+      ccs: cc,
+      published,
+    });
+    notes.set(noteId.href, note);
+    const create = new Create({
+      id: new URL(`${noteId.href}/activity`),
+      actor: me,
+      object: note,
+      tos: to,
+      ccs: cc,
+      published,
+    });
+    await ctx.sendActivity({ identifier: IDENTIFIER }, "followers", create, {
+      preferSharedInbox: true,
+    });
+    const result = {
+      type: "Create",
+      id: create.id.href,
+      note: noteId.href,
+      to: hrefs(to),
+      cc: hrefs(cc),
+      delivered_to_followers: [...followers.keys()],
+    };
+    sent.push({ ...result, activity: create });
+    return result;
+  },
+
+  "POST /_control/unsigned-inbox": async (body) => {
+    if (typeof body?.inbox !== "string") throw new HttpError(400, 'need {"inbox": URL}');
+    const me = `${ORIGIN}/users/${IDENTIFIER}`;
+    const id = `${me}/notes/${randomUUID()}`;
+    const activity = {
+      "@context": "https://www.w3.org/ns/activitystreams",
+      id: `${id}/activity`,
+      type: "Create",
+      actor: me,
+      to: ["https://www.w3.org/ns/activitystreams#Public"],
+      object: {
+        id,
+        type: "Note",
+        attributedTo: me,
+        content: "an unsigned Create: a server must refuse it",
+        to: ["https://www.w3.org/ns/activitystreams#Public"],
+        published: new Date().toISOString(),
+      },
+    };
+    const response = await fetch(body.inbox, {
+      method: "POST",
+      headers: {
+        "Content-Type": "application/activity+json",
+        Accept: "application/activity+json",
+        Date: new Date().toUTCString(),
+      },
+      body: JSON.stringify(activity),
+    });
+    const responseBody = await response.text();
+    return { status: response.status, body: responseBody.slice(0, 2000), activity };
+  },
+};
+
+// --- HTTP server ----------------------------------------------------------------------
+
+function signatureInfo(headers) {
+  if (headers["signature-input"]) {
+    const keyid = /keyid="([^"]*)"/i.exec(headers["signature-input"]);
+    return { scheme: "rfc9421", keyId: keyid?.[1] ?? null };
+  }
+  if (headers.signature) {
+    const keyid = /keyId="([^"]*)"/.exec(headers.signature);
+    const names = /headers="([^"]*)"/.exec(headers.signature);
+    return {
+      scheme: "draft-cavage",
+      keyId: keyid?.[1] ?? null,
+      headers: names?.[1] ?? null,
+    };
+  }
+  return { scheme: "none" };
+}
+
+function readBody(req) {
+  return new Promise((resolve, reject) => {
+    const chunks = [];
+    req.on("data", (c) => chunks.push(c));
+    req.on("end", () => resolve(Buffer.concat(chunks)));
+    req.on("error", reject);
+  });
+}
+
+function sendJson(res, status, value) {
+  const body = JSON.stringify(value, null, 2);
+  res.writeHead(status, { "Content-Type": "application/json; charset=utf-8" });
+  res.end(body);
+}
+
+async function handleControl(req, res, url, rawBody) {
+  const handler = control[`${req.method} ${url.pathname}`];
+  if (handler == null) return sendJson(res, 404, { error: `no control endpoint ${req.method} ${url.pathname}` });
+  let body = null;
+  if (rawBody.length > 0) {
+    try {
+      body = JSON.parse(rawBody.toString("utf8"));
+    } catch {
+      return sendJson(res, 400, { error: "the body is not JSON" });
+    }
+  }
+  try {
+    return sendJson(res, 200, await handler(body, url));
+  } catch (error) {
+    const status = error instanceof HttpError ? error.status : 502;
+    log(`control ${req.method} ${url.pathname} failed: ${error?.stack ?? error}`);
+    return sendJson(res, status, { error: String(error?.message ?? error) });
+  }
+}
+
+const server = http.createServer(async (req, res) => {
+  const started = Date.now();
+  const url = new URL(req.url ?? "/", ORIGIN);
+  let status = 500;
+  let rawBody = Buffer.alloc(0);
+  try {
+    if (req.method !== "GET" && req.method !== "HEAD") rawBody = await readBody(req);
+    if (url.pathname.startsWith("/_control/")) {
+      await handleControl(req, res, url, rawBody);
+      status = res.statusCode;
+      return;
+    }
+    const headers = new Headers();
+    for (const [name, value] of Object.entries(req.headers)) {
+      if (Array.isArray(value)) for (const v of value) headers.append(name, v);
+      else if (value != null) headers.set(name, value);
+    }
+    const request = new Request(url, {
+      method: req.method,
+      headers,
+      body: rawBody.length > 0 ? rawBody : undefined,
+    });
+    let parsed = null;
+    if (rawBody.length > 0) {
+      try {
+        parsed = JSON.parse(rawBody.toString("utf8"));
+      } catch {
+        parsed = rawBody.toString("utf8").slice(0, 2000);
+      }
+    }
+    const contextData = { signature: signatureInfo(req.headers), body: parsed };
+    const response = await federation.fetch(request, { contextData });
+    status = response.status;
+    const outHeaders = {};
+    response.headers.forEach((value, name) => {
+      outHeaders[name] = value;
+    });
+    res.writeHead(response.status, outHeaders);
+    const buffer = Buffer.from(await response.arrayBuffer());
+    res.end(req.method === "HEAD" ? undefined : buffer);
+    if (req.method === "POST" && status >= 400) {
+      log(`refused POST ${url.pathname} (${status}): ${buffer.toString("utf8").slice(0, 300)}; ` +
+        `signature ${JSON.stringify(contextData.signature)}`);
+    }
+  } catch (error) {
+    log(`error serving ${req.method} ${url.pathname}: ${error?.stack ?? error}`);
+    if (!res.headersSent) sendJson(res, 500, { error: String(error) });
+    else res.end();
+  } finally {
+    const sig = req.headers.signature || req.headers["signature-input"] ? " signed" : "";
+    log(`${req.method} ${url.pathname}${url.search} -> ${status}${sig} (${Date.now() - started} ms)`);
+  }
+});
+
+server.listen(PORT, HOST, () => {
+  log(`listening on ${ORIGIN}; actor ${ORIGIN}/users/${IDENTIFIER} (${IDENTIFIER}@${HOST}:${PORT})`);
+});
+
+for (const signal of ["SIGINT", "SIGTERM"]) {
+  process.on(signal, () => {
+    server.close();
+    process.exit(0);
+  });
+}
