@@ -5,8 +5,8 @@
 //! validated against Mastodon's OpenAPI schema.
 mod common;
 
-use common::schema::assert_valid;
-use common::{PASSWORD, REDIRECT_URI, TestServer};
+use common::schema::{assert_valid, assert_valid_each};
+use common::{PASSWORD, REDIRECT_URI, TestServer, User};
 use kring_core::model::Registrations;
 use reqwest::{Method, StatusCode};
 use serde_json::{Value, json};
@@ -670,4 +670,1080 @@ fn urlencode(s: &str) -> String {
         .unwrap()
         .trim_start_matches("v=")
         .to_string()
+}
+
+// --- relationships ------------------------------------------------------------------------------
+
+async fn rel(s: &TestServer, viewer: &User, other: &User) -> Value {
+    let list = s
+        .ok(
+            &format!("/api/v1/accounts/relationships?id[]={}", other.id),
+            Some(&viewer.token),
+        )
+        .await;
+    assert_valid_each("Relationship", &list);
+    assert_eq!(list.as_array().unwrap().len(), 1, "{list}");
+    list[0].clone()
+}
+
+async fn notification_types(s: &TestServer, user: &User, query: &str) -> Vec<String> {
+    let list = s
+        .ok(&format!("/api/v1/notifications{query}"), Some(&user.token))
+        .await;
+    assert_valid_each("Notification", &list);
+    list.as_array()
+        .unwrap()
+        .iter()
+        .map(|n| n["type"].as_str().unwrap().to_string())
+        .collect()
+}
+
+#[tokio::test]
+async fn follow_unfollow_and_locked_requests() {
+    let s = TestServer::start().await;
+    let a = s.register("alice").await;
+    let b = s.register("bob").await;
+    let c = s.register("carol").await;
+
+    let r = s.follow(&b, &a).await;
+    assert_eq!(r["following"], true);
+    assert_eq!(r["showing_reblogs"], true);
+    let r = rel(&s, &a, &b).await;
+    assert_eq!(r["followed_by"], true);
+    assert_eq!(r["following"], false);
+    // Several ids at once; unknown ones are left out.
+    let list = s
+        .ok(
+            &format!(
+                "/api/v1/accounts/relationships?id[]={}&id[]={}&id[]=12345",
+                b.id, c.id
+            ),
+            Some(&a.token),
+        )
+        .await;
+    assert_valid_each("Relationship", &list);
+    assert_eq!(TestServer::ids(&list), vec![b.id.clone(), c.id.clone()]);
+    let followers = s
+        .ok(&format!("/api/v1/accounts/{}/followers", a.id), None)
+        .await;
+    assert_valid_each("Account", &followers);
+    assert_eq!(TestServer::ids(&followers), vec![b.id.clone()]);
+    let following = s
+        .ok(&format!("/api/v1/accounts/{}/following", b.id), None)
+        .await;
+    assert_eq!(TestServer::ids(&following), vec![a.id.clone()]);
+    let acct = s.ok(&format!("/api/v1/accounts/{}", a.id), None).await;
+    assert_eq!(acct["followers_count"], 1);
+    assert_eq!(notification_types(&s, &a, "").await, vec!["follow"]);
+    // Following again with options keeps the follow and changes them.
+    let r = s
+        .ok_post(
+            &format!("/api/v1/accounts/{}/follow", a.id),
+            Some(&b.token),
+            json!({"reblogs": false, "notify": true}),
+        )
+        .await;
+    assert_valid("Relationship", &r);
+    assert_eq!(r["showing_reblogs"], false);
+    assert_eq!(r["notifying"], true);
+    // Nobody follows themselves.
+    let (st, _, body) = s
+        .post(
+            &format!("/api/v1/accounts/{}/follow", a.id),
+            Some(&a.token),
+            json!({}),
+        )
+        .await;
+    assert_eq!(st, StatusCode::FORBIDDEN, "{body}");
+    let r = s
+        .ok_post(
+            &format!("/api/v1/accounts/{}/unfollow", a.id),
+            Some(&b.token),
+            json!({}),
+        )
+        .await;
+    assert_valid("Relationship", &r);
+    assert_eq!(r["following"], false);
+    let acct = s.ok(&format!("/api/v1/accounts/{}", a.id), None).await;
+    assert_eq!(acct["followers_count"], 0);
+
+    // Locked: follows become requests.
+    s.patch(
+        "/api/v1/accounts/update_credentials",
+        Some(&a.token),
+        json!({"locked": true}),
+    )
+    .await;
+    let r = s.follow(&b, &a).await;
+    assert_eq!(r["following"], false);
+    assert_eq!(r["requested"], true);
+    let r = s.follow(&c, &a).await;
+    assert_eq!(r["requested"], true);
+    let reqs = s.ok("/api/v1/follow_requests", Some(&a.token)).await;
+    assert_valid_each("Account", &reqs);
+    let mut ids = TestServer::ids(&reqs);
+    ids.sort();
+    let mut want = vec![b.id.clone(), c.id.clone()];
+    want.sort();
+    assert_eq!(ids, want);
+    let me = s
+        .ok("/api/v1/accounts/verify_credentials", Some(&a.token))
+        .await;
+    assert_eq!(me["source"]["follow_requests_count"], 2);
+    assert_eq!(rel(&s, &a, &b).await["requested_by"], true);
+    let types = notification_types(&s, &a, "?types[]=follow_request").await;
+    assert_eq!(types, vec!["follow_request", "follow_request"]);
+
+    let r = s
+        .ok_post(
+            &format!("/api/v1/follow_requests/{}/authorize", b.id),
+            Some(&a.token),
+            json!({}),
+        )
+        .await;
+    assert_valid("Relationship", &r);
+    assert_eq!(r["followed_by"], true);
+    assert_eq!(rel(&s, &b, &a).await["following"], true);
+    let r = s
+        .ok_post(
+            &format!("/api/v1/follow_requests/{}/reject", c.id),
+            Some(&a.token),
+            json!({}),
+        )
+        .await;
+    assert_valid("Relationship", &r);
+    assert_eq!(r["followed_by"], false);
+    let rc = rel(&s, &c, &a).await;
+    assert_eq!(rc["following"], false);
+    assert_eq!(rc["requested"], false);
+    let reqs = s.ok("/api/v1/follow_requests", Some(&a.token)).await;
+    assert_eq!(reqs, json!([]));
+    // Settled requests leave no follow_request notifications behind.
+    let types = notification_types(&s, &a, "?types[]=follow_request").await;
+    assert!(types.is_empty(), "{types:?}");
+    // Authorizing what was never asked is not found.
+    let (st, _, _) = s
+        .post(
+            &format!("/api/v1/follow_requests/{}/authorize", c.id),
+            Some(&a.token),
+            json!({}),
+        )
+        .await;
+    assert_eq!(st, StatusCode::NOT_FOUND);
+
+    // remove_from_followers: b no longer follows a.
+    let r = s
+        .ok_post(
+            &format!("/api/v1/accounts/{}/remove_from_followers", b.id),
+            Some(&a.token),
+            json!({}),
+        )
+        .await;
+    assert_valid("Relationship", &r);
+    assert_eq!(r["followed_by"], false);
+    assert_eq!(rel(&s, &b, &a).await["following"], false);
+    let followers = s
+        .ok(&format!("/api/v1/accounts/{}/followers", a.id), None)
+        .await;
+    assert_eq!(followers, json!([]));
+}
+
+#[tokio::test]
+async fn familiar_followers_and_account_search() {
+    let s = TestServer::start().await;
+    let a = s.register("alice").await;
+    let b = s.register("bob").await;
+    let c = s.register("carol").await;
+    let d = s.register("dave").await;
+    // a follows b and d; b and d follow c: b and d are a's familiar followers of c.
+    s.follow(&a, &b).await;
+    s.follow(&a, &d).await;
+    s.follow(&b, &c).await;
+    s.follow(&d, &c).await;
+    let ff = s
+        .ok(
+            &format!(
+                "/api/v1/accounts/familiar_followers?id[]={}&id[]={}",
+                c.id, b.id
+            ),
+            Some(&a.token),
+        )
+        .await;
+    assert_valid_each("FamiliarFollowers", &ff);
+    assert_eq!(ff[0]["id"], c.id);
+    let mut fam = TestServer::ids(&ff[0]["accounts"]);
+    fam.sort();
+    let mut want = vec![b.id.clone(), d.id.clone()];
+    want.sort();
+    assert_eq!(fam, want);
+    assert_eq!(ff[1]["id"], b.id);
+    assert_eq!(ff[1]["accounts"], json!([]));
+
+    let found = s.ok("/api/v1/accounts/search?q=car", Some(&a.token)).await;
+    assert_valid_each("Account", &found);
+    assert_eq!(TestServer::ids(&found), vec![c.id.clone()]);
+    // Prefix search, limited to followed accounts on request.
+    let found = s
+        .ok(
+            "/api/v1/accounts/search?q=da&following=true",
+            Some(&a.token),
+        )
+        .await;
+    assert_eq!(TestServer::ids(&found), vec![d.id.clone()]);
+    let found = s
+        .ok(
+            "/api/v1/accounts/search?q=ca&following=true",
+            Some(&a.token),
+        )
+        .await;
+    assert_eq!(found, json!([]));
+}
+
+#[tokio::test]
+async fn block_and_mute_effects() {
+    let s = TestServer::start().await;
+    let a = s.register("alice").await;
+    let b = s.register("bob").await;
+    let c = s.register("carol").await;
+    s.follow(&a, &b).await;
+    s.follow(&a, &c).await;
+    s.follow(&b, &a).await;
+    let b1 = s.status(&b, "bob speaks", "public").await;
+    let c1 = s.status(&c, "carol speaks", "public").await;
+    let home = s.status_ids("/api/v1/timelines/home", Some(&a.token)).await;
+    assert!(home.contains(&b1) && home.contains(&c1));
+
+    // Mute c: gone from home and public for a, no notifications from c.
+    let r = s
+        .ok_post(
+            &format!("/api/v1/accounts/{}/mute", c.id),
+            Some(&a.token),
+            json!({"notifications": true}),
+        )
+        .await;
+    assert_valid("Relationship", &r);
+    assert_eq!(r["muting"], true);
+    assert_eq!(r["muting_notifications"], true);
+    assert_eq!(r["following"], true, "muting keeps the follow");
+    let home = s.status_ids("/api/v1/timelines/home", Some(&a.token)).await;
+    assert!(home.contains(&b1) && !home.contains(&c1), "{home:?}");
+    let public = s
+        .status_ids("/api/v1/timelines/public", Some(&a.token))
+        .await;
+    assert!(!public.contains(&c1));
+    // Others still see it.
+    let public = s
+        .status_ids("/api/v1/timelines/public", Some(&b.token))
+        .await;
+    assert!(public.contains(&c1));
+    s.status(&c, "hey @alice", "public").await;
+    let types = notification_types(&s, &a, "?types[]=mention").await;
+    assert!(types.is_empty(), "{types:?}");
+    let mutes = s.ok("/api/v1/mutes", Some(&a.token)).await;
+    assert_valid_each("Account", &mutes);
+    assert_eq!(TestServer::ids(&mutes), vec![c.id.clone()]);
+    let r = s
+        .ok_post(
+            &format!("/api/v1/accounts/{}/unmute", c.id),
+            Some(&a.token),
+            json!({}),
+        )
+        .await;
+    assert_eq!(r["muting"], false);
+    let home = s.status_ids("/api/v1/timelines/home", Some(&a.token)).await;
+    assert!(home.contains(&c1));
+
+    // Block b: follows end both ways, b's posts leave a's timelines, b cannot see a's posts,
+    // and b's actions no longer notify a.
+    let a1 = s.status(&a, "alice speaks", "public").await;
+    let r = s
+        .ok_post(
+            &format!("/api/v1/accounts/{}/block", b.id),
+            Some(&a.token),
+            json!({}),
+        )
+        .await;
+    assert_valid("Relationship", &r);
+    assert_eq!(r["blocking"], true);
+    assert_eq!(r["following"], false);
+    assert_eq!(r["followed_by"], false);
+    let rb = rel(&s, &b, &a).await;
+    assert_eq!(rb["blocked_by"], true);
+    assert_eq!(rb["following"], false);
+    let home = s.status_ids("/api/v1/timelines/home", Some(&a.token)).await;
+    assert!(!home.contains(&b1), "{home:?}");
+    let public = s
+        .status_ids("/api/v1/timelines/public", Some(&a.token))
+        .await;
+    assert!(!public.contains(&b1));
+    let (st, _, _) = s
+        .get(&format!("/api/v1/statuses/{a1}"), Some(&b.token))
+        .await;
+    assert_eq!(st, StatusCode::NOT_FOUND);
+    let (st, _, _) = s
+        .post(
+            &format!("/api/v1/statuses/{a1}/favourite"),
+            Some(&b.token),
+            json!({}),
+        )
+        .await;
+    assert_eq!(st, StatusCode::NOT_FOUND);
+    let (st, _, _) = s
+        .post(
+            &format!("/api/v1/accounts/{}/follow", a.id),
+            Some(&b.token),
+            json!({}),
+        )
+        .await;
+    assert_eq!(st, StatusCode::FORBIDDEN);
+    let before = notification_types(&s, &a, "").await.len();
+    s.status(&b, "hey @alice", "public").await;
+    assert_eq!(notification_types(&s, &a, "").await.len(), before);
+    let blocks = s.ok("/api/v1/blocks", Some(&a.token)).await;
+    assert_valid_each("Account", &blocks);
+    assert_eq!(TestServer::ids(&blocks), vec![b.id.clone()]);
+    let r = s
+        .ok_post(
+            &format!("/api/v1/accounts/{}/unblock", b.id),
+            Some(&a.token),
+            json!({}),
+        )
+        .await;
+    assert_eq!(r["blocking"], false);
+    s.ok(&format!("/api/v1/statuses/{a1}"), Some(&b.token))
+        .await;
+}
+
+// --- statuses --------------------------------------------------------------------------------
+
+#[tokio::test]
+async fn status_create_idempotency_get_context_and_delete() {
+    let s = TestServer::start().await;
+    let a = s.register("alice").await;
+    let b = s.register("bob").await;
+
+    // The same Idempotency-Key gives the same status back.
+    let post = |key: &'static str| {
+        let s = &s;
+        let token = a.token.clone();
+        async move {
+            let res = s
+                .http
+                .post(s.url("/api/v1/statuses"))
+                .bearer_auth(token)
+                .header("Idempotency-Key", key)
+                .json(&json!({"status": "once #only", "visibility": "public", "language": "en", "spoiler_text": "cw"}))
+                .send()
+                .await
+                .unwrap();
+            assert_eq!(res.status(), StatusCode::OK);
+            res.json::<Value>().await.unwrap()
+        }
+    };
+    let first = post("key-1").await;
+    assert_valid("Status", &first);
+    let again = post("key-1").await;
+    assert_eq!(first["id"], again["id"]);
+    let other = post("key-2").await;
+    assert_ne!(first["id"], other["id"]);
+    assert_eq!(first["visibility"], "public");
+    assert_eq!(first["language"], "en");
+    assert_eq!(first["spoiler_text"], "cw");
+    assert_eq!(
+        first["sensitive"], true,
+        "a content warning makes it sensitive"
+    );
+    assert_eq!(first["tags"][0]["name"], "only");
+    assert_eq!(first["application"]["name"], "kring tests");
+    assert_eq!(first["account"]["id"], a.id);
+    let acct = s.ok(&format!("/api/v1/accounts/{}", a.id), None).await;
+    assert_eq!(acct["statuses_count"], 2);
+
+    // Form-encoded posting works too.
+    let (st, _, f) = s
+        .form(
+            Method::POST,
+            "/api/v1/statuses",
+            Some(&a.token),
+            &[
+                ("status", "from a form"),
+                ("visibility", "unlisted"),
+                ("sensitive", "true"),
+            ],
+        )
+        .await;
+    assert_eq!(st, StatusCode::OK, "{f}");
+    assert_valid("Status", &f);
+    assert_eq!(f["visibility"], "unlisted");
+    assert_eq!(f["sensitive"], true);
+
+    // Signed out and signed in, by id.
+    let id = first["id"].as_str().unwrap();
+    let got = s.ok(&format!("/api/v1/statuses/{id}"), None).await;
+    assert_valid("Status", &got);
+    assert!(
+        got.get("favourited").is_none(),
+        "no viewer, no viewer flags"
+    );
+    let got = s
+        .ok(&format!("/api/v1/statuses/{id}"), Some(&b.token))
+        .await;
+    assert_eq!(got["favourited"], false);
+
+    // A thread of three: a → b replies → a replies to b.
+    let root = s.status(&a, "root", "public").await;
+    let mid = s
+        .post_status(
+            &b,
+            json!({"status": "@alice middle", "in_reply_to_id": root}),
+        )
+        .await;
+    assert_eq!(mid["in_reply_to_id"], root.as_str());
+    assert_eq!(mid["in_reply_to_account_id"], a.id.as_str());
+    assert_eq!(mid["mentions"][0]["id"], a.id.as_str());
+    let mid = mid["id"].as_str().unwrap().to_string();
+    let leaf = s
+        .post_status(&a, json!({"status": "leaf", "in_reply_to_id": mid}))
+        .await;
+    let leaf = leaf["id"].as_str().unwrap().to_string();
+    for token in [None, Some(b.token.as_str())] {
+        let ctx = s
+            .ok(&format!("/api/v1/statuses/{mid}/context"), token)
+            .await;
+        assert_valid("Context", &ctx);
+        assert_eq!(TestServer::ids(&ctx["ancestors"]), vec![root.clone()]);
+        assert_eq!(TestServer::ids(&ctx["descendants"]), vec![leaf.clone()]);
+    }
+    let ctx = s
+        .ok(&format!("/api/v1/statuses/{root}/context"), None)
+        .await;
+    assert_eq!(ctx["ancestors"], json!([]));
+    assert_eq!(
+        TestServer::ids(&ctx["descendants"]),
+        vec![mid.clone(), leaf.clone()]
+    );
+    let root_s = s.ok(&format!("/api/v1/statuses/{root}"), None).await;
+    assert_eq!(root_s["replies_count"], 1);
+    // Replying to something that does not exist.
+    let (st, _, body) = s
+        .post(
+            "/api/v1/statuses",
+            Some(&a.token),
+            json!({"status": "to nothing", "in_reply_to_id": "999999"}),
+        )
+        .await;
+    assert_eq!(st, StatusCode::UNPROCESSABLE_ENTITY, "{body}");
+
+    // Delete: the status comes back with its text; then it is gone, and only its author may.
+    let (st, _, _) = s
+        .delete(&format!("/api/v1/statuses/{leaf}"), Some(&b.token))
+        .await;
+    assert_eq!(st, StatusCode::FORBIDDEN);
+    let (st, _, del) = s
+        .delete(&format!("/api/v1/statuses/{leaf}"), Some(&a.token))
+        .await;
+    assert_eq!(st, StatusCode::OK, "{del}");
+    assert_valid("Status", &del);
+    assert_eq!(del["text"], "leaf");
+    let (st, _, body) = s.get(&format!("/api/v1/statuses/{leaf}"), None).await;
+    assert_eq!(st, StatusCode::NOT_FOUND);
+    assert_valid("Error", &body);
+    let ctx = s.ok(&format!("/api/v1/statuses/{mid}/context"), None).await;
+    assert_eq!(ctx["descendants"], json!([]));
+    let (st, _, _) = s
+        .delete(&format!("/api/v1/statuses/{leaf}"), Some(&a.token))
+        .await;
+    assert_eq!(st, StatusCode::NOT_FOUND);
+}
+
+#[tokio::test]
+async fn status_edit_history_and_source() {
+    let s = TestServer::start().await;
+    let a = s.register("alice").await;
+    let b = s.register("bob").await;
+    let id = s.status(&a, "first version", "public").await;
+    let hist = s.ok(&format!("/api/v1/statuses/{id}/history"), None).await;
+    assert_valid_each("StatusEdit", &hist);
+    assert_eq!(hist.as_array().unwrap().len(), 1);
+
+    let (st, _, edited) = s
+        .put(
+            &format!("/api/v1/statuses/{id}"),
+            Some(&a.token),
+            json!({"status": "second version #edited", "spoiler_text": "now with cw"}),
+        )
+        .await;
+    assert_eq!(st, StatusCode::OK, "{edited}");
+    assert_valid("Status", &edited);
+    assert!(edited["edited_at"].is_string());
+    assert!(
+        edited["content"]
+            .as_str()
+            .unwrap()
+            .contains("second version")
+    );
+    assert_eq!(edited["spoiler_text"], "now with cw");
+    assert_eq!(edited["tags"][0]["name"], "edited");
+    let got = s.ok(&format!("/api/v1/statuses/{id}"), None).await;
+    assert_eq!(got["edited_at"], edited["edited_at"]);
+
+    let hist = s
+        .ok(&format!("/api/v1/statuses/{id}/history"), Some(&b.token))
+        .await;
+    assert_valid_each("StatusEdit", &hist);
+    let hist = hist.as_array().unwrap();
+    assert_eq!(hist.len(), 2, "{hist:?}");
+    assert!(
+        hist[0]["content"]
+            .as_str()
+            .unwrap()
+            .contains("first version")
+    );
+    assert!(
+        hist[1]["content"]
+            .as_str()
+            .unwrap()
+            .contains("second version")
+    );
+
+    let src = s
+        .ok(&format!("/api/v1/statuses/{id}/source"), Some(&a.token))
+        .await;
+    assert_valid("StatusSource", &src);
+    assert_eq!(src["id"], id.as_str());
+    assert_eq!(src["text"], "second version #edited");
+    assert_eq!(src["spoiler_text"], "now with cw");
+
+    // Only the author edits; an empty edit is refused.
+    let (st, _, _) = s
+        .put(
+            &format!("/api/v1/statuses/{id}"),
+            Some(&b.token),
+            json!({"status": "hijack"}),
+        )
+        .await;
+    assert_eq!(st, StatusCode::FORBIDDEN);
+    let (st, _, _) = s
+        .get(&format!("/api/v1/statuses/{id}/source"), Some(&b.token))
+        .await;
+    assert_eq!(st, StatusCode::FORBIDDEN);
+    let (st, _, body) = s
+        .put(
+            &format!("/api/v1/statuses/{id}"),
+            Some(&a.token),
+            json!({"status": "  "}),
+        )
+        .await;
+    assert_eq!(st, StatusCode::UNPROCESSABLE_ENTITY, "{body}");
+}
+
+#[tokio::test]
+async fn favourite_reblog_bookmark_pin() {
+    let s = TestServer::start().await;
+    let a = s.register("alice").await;
+    let b = s.register("bob").await;
+    let c = s.register("carol").await;
+    s.follow(&c, &b).await;
+    let id = s.status(&a, "likeable", "public").await;
+
+    let f = s
+        .ok_post(
+            &format!("/api/v1/statuses/{id}/favourite"),
+            Some(&b.token),
+            json!({}),
+        )
+        .await;
+    assert_valid("Status", &f);
+    assert_eq!(f["favourited"], true);
+    assert_eq!(f["favourites_count"], 1);
+    // Twice is still once.
+    let f = s
+        .ok_post(
+            &format!("/api/v1/statuses/{id}/favourite"),
+            Some(&b.token),
+            json!({}),
+        )
+        .await;
+    assert_eq!(f["favourites_count"], 1);
+    let by = s
+        .ok(&format!("/api/v1/statuses/{id}/favourited_by"), None)
+        .await;
+    assert_valid_each("Account", &by);
+    assert_eq!(TestServer::ids(&by), vec![b.id.clone()]);
+    let favs = s.ok("/api/v1/favourites", Some(&b.token)).await;
+    assert_valid_each("Status", &favs);
+    assert_eq!(TestServer::ids(&favs), vec![id.clone()]);
+
+    let r = s
+        .ok_post(
+            &format!("/api/v1/statuses/{id}/reblog"),
+            Some(&b.token),
+            json!({}),
+        )
+        .await;
+    assert_valid("Status", &r);
+    assert_eq!(r["reblog"]["id"], id.as_str());
+    assert_eq!(r["reblog"]["reblogged"], true);
+    assert_eq!(r["reblog"]["reblogs_count"], 1);
+    let boost_id = r["id"].as_str().unwrap().to_string();
+    // Reblogging again returns the same boost.
+    let r2 = s
+        .ok_post(
+            &format!("/api/v1/statuses/{id}/reblog"),
+            Some(&b.token),
+            json!({}),
+        )
+        .await;
+    assert_eq!(r2["id"], boost_id.as_str());
+    let by = s
+        .ok(&format!("/api/v1/statuses/{id}/reblogged_by"), None)
+        .await;
+    assert_valid_each("Account", &by);
+    assert_eq!(TestServer::ids(&by), vec![b.id.clone()]);
+    // c follows b and sees the boost in home.
+    let home = s.ok("/api/v1/timelines/home", Some(&c.token)).await;
+    assert_valid_each("Status", &home);
+    assert_eq!(home[0]["id"], boost_id.as_str());
+    assert_eq!(home[0]["reblog"]["id"], id.as_str());
+    // The boost, fetched by id, carries the original.
+    let got = s.ok(&format!("/api/v1/statuses/{boost_id}"), None).await;
+    assert_valid("Status", &got);
+    assert_eq!(got["reblog"]["id"], id.as_str());
+
+    let bm = s
+        .ok_post(
+            &format!("/api/v1/statuses/{id}/bookmark"),
+            Some(&b.token),
+            json!({}),
+        )
+        .await;
+    assert_valid("Status", &bm);
+    let got = s
+        .ok(&format!("/api/v1/statuses/{id}"), Some(&b.token))
+        .await;
+    assert_eq!(got["bookmarked"], true);
+    let marks = s.ok("/api/v1/bookmarks", Some(&b.token)).await;
+    assert_valid_each("Status", &marks);
+    assert_eq!(TestServer::ids(&marks), vec![id.clone()]);
+
+    // Author notifications: favourite and reblog.
+    let types = notification_types(&s, &a, "").await;
+    assert_eq!(types, vec!["reblog", "favourite"]);
+
+    // Pins: own statuses only, shown with pinned=true.
+    let p = s
+        .ok_post(
+            &format!("/api/v1/statuses/{id}/pin"),
+            Some(&a.token),
+            json!({}),
+        )
+        .await;
+    assert_valid("Status", &p);
+    let got = s
+        .ok(&format!("/api/v1/statuses/{id}"), Some(&a.token))
+        .await;
+    assert_eq!(got["pinned"], true);
+    let pinned = s
+        .status_ids(
+            &format!("/api/v1/accounts/{}/statuses?pinned=true", a.id),
+            None,
+        )
+        .await;
+    assert_eq!(pinned, vec![id.clone()]);
+    let (st, _, _) = s
+        .post(
+            &format!("/api/v1/statuses/{id}/pin"),
+            Some(&b.token),
+            json!({}),
+        )
+        .await;
+    assert_eq!(st, StatusCode::FORBIDDEN);
+
+    // Undo everything.
+    let u = s
+        .ok_post(
+            &format!("/api/v1/statuses/{id}/unfavourite"),
+            Some(&b.token),
+            json!({}),
+        )
+        .await;
+    assert_valid("Status", &u);
+    assert_eq!(u["favourited"], false);
+    assert_eq!(u["favourites_count"], 0);
+    let u = s
+        .ok_post(
+            &format!("/api/v1/statuses/{id}/unreblog"),
+            Some(&b.token),
+            json!({}),
+        )
+        .await;
+    assert_valid("Status", &u);
+    assert_eq!(u["reblogged"], false);
+    assert_eq!(u["reblogs_count"], 0);
+    let (st, _, _) = s.get(&format!("/api/v1/statuses/{boost_id}"), None).await;
+    assert_eq!(st, StatusCode::NOT_FOUND);
+    s.ok_post(
+        &format!("/api/v1/statuses/{id}/unbookmark"),
+        Some(&b.token),
+        json!({}),
+    )
+    .await;
+    assert_eq!(s.ok("/api/v1/bookmarks", Some(&b.token)).await, json!([]));
+    assert_eq!(s.ok("/api/v1/favourites", Some(&b.token)).await, json!([]));
+    s.ok_post(
+        &format!("/api/v1/statuses/{id}/unpin"),
+        Some(&a.token),
+        json!({}),
+    )
+    .await;
+    let pinned = s
+        .status_ids(
+            &format!("/api/v1/accounts/{}/statuses?pinned=true", a.id),
+            None,
+        )
+        .await;
+    assert!(pinned.is_empty());
+    // Undoing favourite/boost removed their notifications.
+    assert!(notification_types(&s, &a, "").await.is_empty());
+}
+
+// --- timelines and paging -------------------------------------------------------------------
+
+fn num(id: &str) -> i64 {
+    id.parse().expect("numeric id")
+}
+
+/// Walk a timeline with `limit` through its Link `next` headers; check every page is
+/// strictly newest first and pages do not overlap; return all ids.
+async fn walk(s: &TestServer, first: &str, token: Option<&str>, limit: usize) -> Vec<String> {
+    let mut all: Vec<String> = Vec::new();
+    let mut path = first.to_string();
+    for _ in 0..100 {
+        let (st, headers, body) = s.get(&path, token).await;
+        assert_eq!(st, StatusCode::OK, "{path}: {body}");
+        assert_valid_each("Status", &body);
+        let ids = TestServer::ids(&body);
+        assert!(ids.len() <= limit, "{path}: {} > {limit}", ids.len());
+        for w in ids.windows(2) {
+            assert!(num(&w[0]) > num(&w[1]), "{path}: not newest first: {ids:?}");
+        }
+        if let (Some(prev_last), Some(first)) = (all.last(), ids.first()) {
+            assert!(num(prev_last) > num(first), "{path}: pages overlap");
+        }
+        if ids.is_empty() {
+            assert!(
+                common::links(&headers).is_empty(),
+                "no Link on an empty page"
+            );
+            return all;
+        }
+        all.extend(ids);
+        let next = common::link_path(&headers, "next", &s.base).expect("next link");
+        assert!(next.contains("max_id="), "{next}");
+        assert!(
+            common::link_path(&headers, "prev", &s.base)
+                .unwrap()
+                .contains("min_id="),
+        );
+        path = if next.contains("limit=") {
+            next
+        } else {
+            format!("{next}&limit={limit}")
+        };
+    }
+    panic!("paging did not end");
+}
+
+#[tokio::test]
+async fn timelines_and_paging() {
+    let s = TestServer::start().await;
+    let a = s.register("alice").await;
+    let b = s.register("bob").await;
+    let c = s.register("carol").await;
+    s.follow(&a, &b).await;
+    // 23 posts by b (some unlisted: home and account only), 2 by c (not followed).
+    let mut posted: Vec<String> = Vec::new();
+    for i in 0..23 {
+        let vis = if i % 5 == 0 { "unlisted" } else { "public" };
+        posted.push(s.status(&b, &format!("post {i} #paging"), vis).await);
+    }
+    let c1 = s.status(&c, "carol #paging", "public").await;
+    posted.reverse(); // newest first
+    let public_posted: Vec<String> = posted
+        .iter()
+        .enumerate()
+        .filter(|(i, _)| (22 - i) % 5 != 0)
+        .map(|(_, id)| id.clone())
+        .collect();
+
+    // Home: everything b posted, none of c's, walked in pages of 7.
+    let home = walk(&s, "/api/v1/timelines/home?limit=7", Some(&a.token), 7).await;
+    assert_eq!(home, posted);
+    // Default and maximum page sizes.
+    let page = s.status_ids("/api/v1/timelines/home", Some(&a.token)).await;
+    assert_eq!(page.len(), 20);
+    let page = s
+        .status_ids("/api/v1/timelines/home?limit=1000", Some(&a.token))
+        .await;
+    assert_eq!(page.len(), 23, "capped at 40, there are 23");
+    assert_eq!(page, posted);
+
+    // max_id / since_id / min_id against the known order.
+    let pivot = &posted[10];
+    let older = s
+        .status_ids(
+            &format!("/api/v1/timelines/home?max_id={pivot}&limit=5"),
+            Some(&a.token),
+        )
+        .await;
+    assert_eq!(older, posted[11..16].to_vec());
+    let since = s
+        .status_ids(
+            &format!("/api/v1/timelines/home?since_id={pivot}&limit=5"),
+            Some(&a.token),
+        )
+        .await;
+    assert_eq!(
+        since,
+        posted[0..5].to_vec(),
+        "since_id: the newest after the pivot"
+    );
+    let min = s
+        .status_ids(
+            &format!("/api/v1/timelines/home?min_id={pivot}&limit=5"),
+            Some(&a.token),
+        )
+        .await;
+    assert_eq!(
+        min,
+        posted[5..10].to_vec(),
+        "min_id: right after the pivot, newest first"
+    );
+    let between = s
+        .status_ids(
+            &format!(
+                "/api/v1/timelines/home?max_id={}&since_id={}",
+                posted[3], posted[8]
+            ),
+            Some(&a.token),
+        )
+        .await;
+    assert_eq!(between, posted[4..8].to_vec());
+    // The prev link of a page leads to the page before it.
+    let (_, headers, _) = s
+        .get(
+            &format!("/api/v1/timelines/home?max_id={pivot}&limit=5"),
+            Some(&a.token),
+        )
+        .await;
+    let prev = common::link_path(&headers, "prev", &s.base).unwrap();
+    let before = s
+        .status_ids(&format!("{prev}&limit=5"), Some(&a.token))
+        .await;
+    assert_eq!(before, posted[6..11].to_vec());
+
+    // Public (all and local): only public posts, c's too.
+    let mut want = public_posted.clone();
+    want.insert(0, c1.clone());
+    let public = walk(&s, "/api/v1/timelines/public?limit=6", None, 6).await;
+    assert_eq!(public, want);
+    let (_, headers, _) = s
+        .get("/api/v1/timelines/public?local=true&limit=3", None)
+        .await;
+    let next = common::link_path(&headers, "next", &s.base).unwrap();
+    assert!(next.contains("local=true"), "{next}");
+    let local = walk(
+        &s,
+        "/api/v1/timelines/public?local=true&limit=4",
+        Some(&b.token),
+        4,
+    )
+    .await;
+    assert_eq!(local, want);
+    let remote = s
+        .status_ids("/api/v1/timelines/public?remote=true", None)
+        .await;
+    assert!(remote.is_empty());
+
+    // Hashtag: public posts with the tag, any case.
+    let tag = walk(&s, "/api/v1/timelines/tag/paging?limit=9", None, 9).await;
+    assert_eq!(tag, want);
+    let tag = s
+        .status_ids("/api/v1/timelines/tag/PAGING?limit=40", Some(&a.token))
+        .await;
+    assert_eq!(tag, want);
+    let none = s.status_ids("/api/v1/timelines/tag/nothing", None).await;
+    assert!(none.is_empty());
+
+    // Account statuses: unlisted included; with filters.
+    let acct = walk(
+        &s,
+        &format!("/api/v1/accounts/{}/statuses?limit=8", b.id),
+        None,
+        8,
+    )
+    .await;
+    assert_eq!(acct, posted);
+    let reply = s
+        .post_status(
+            &b,
+            json!({"status": "a reply to carol", "in_reply_to_id": c1}),
+        )
+        .await;
+    let no_replies = s
+        .status_ids(
+            &format!(
+                "/api/v1/accounts/{}/statuses?exclude_replies=true&limit=1",
+                b.id
+            ),
+            None,
+        )
+        .await;
+    assert_eq!(no_replies, vec![posted[0].clone()]);
+    let with = s
+        .status_ids(&format!("/api/v1/accounts/{}/statuses?limit=1", b.id), None)
+        .await;
+    assert_eq!(with, vec![reply["id"].as_str().unwrap().to_string()]);
+    let tagged = s
+        .status_ids(
+            &format!("/api/v1/accounts/{}/statuses?tagged=paging&limit=40", b.id),
+            None,
+        )
+        .await;
+    assert_eq!(tagged, posted);
+
+    // Signed-out visitors get no home.
+    let (st, _, body) = s.get("/api/v1/timelines/home", None).await;
+    assert_eq!(st, StatusCode::UNAUTHORIZED);
+    assert_valid("Error", &body);
+}
+
+// --- lists ------------------------------------------------------------------------------------
+
+#[tokio::test]
+async fn lists_crud_members_and_timeline() {
+    let s = TestServer::start().await;
+    let a = s.register("alice").await;
+    let b = s.register("bob").await;
+    let c = s.register("carol").await;
+    let d = s.register("dave").await;
+    s.follow(&a, &b).await;
+    s.follow(&a, &c).await;
+
+    let l = s
+        .ok_post("/api/v1/lists", Some(&a.token), json!({"title": "Friends"}))
+        .await;
+    assert_valid("List", &l);
+    assert_eq!(l["title"], "Friends");
+    assert_eq!(l["replies_policy"], "list");
+    assert_eq!(l["exclusive"], false);
+    let lid = l["id"].as_str().unwrap().to_string();
+    let (st, _, body) = s
+        .post("/api/v1/lists", Some(&a.token), json!({"title": ""}))
+        .await;
+    assert_eq!(st, StatusCode::UNPROCESSABLE_ENTITY, "{body}");
+
+    let (st, _, upd) = s
+        .put(
+            &format!("/api/v1/lists/{lid}"),
+            Some(&a.token),
+            json!({"title": "Close friends", "replies_policy": "followed", "exclusive": true}),
+        )
+        .await;
+    assert_eq!(st, StatusCode::OK, "{upd}");
+    assert_valid("List", &upd);
+    assert_eq!(upd["title"], "Close friends");
+    assert_eq!(upd["replies_policy"], "followed");
+    assert_eq!(upd["exclusive"], true);
+    let all = s.ok("/api/v1/lists", Some(&a.token)).await;
+    assert_valid_each("List", &all);
+    assert_eq!(TestServer::ids(&all), vec![lid.clone()]);
+    let one = s.ok(&format!("/api/v1/lists/{lid}"), Some(&a.token)).await;
+    assert_valid("List", &one);
+    // Lists are private to their owner.
+    let (st, _, _) = s.get(&format!("/api/v1/lists/{lid}"), Some(&b.token)).await;
+    assert_eq!(st, StatusCode::NOT_FOUND);
+
+    // Members: only followed accounts (form brackets and JSON both work).
+    let (st, _, body) = s
+        .form(
+            Method::POST,
+            &format!("/api/v1/lists/{lid}/accounts"),
+            Some(&a.token),
+            &[("account_ids[]", &b.id)],
+        )
+        .await;
+    assert_eq!(st, StatusCode::OK, "{body}");
+    s.ok_post(
+        &format!("/api/v1/lists/{lid}/accounts"),
+        Some(&a.token),
+        json!({"account_ids": [c.id]}),
+    )
+    .await;
+    let (st, _, body) = s
+        .post(
+            &format!("/api/v1/lists/{lid}/accounts"),
+            Some(&a.token),
+            json!({"account_ids": [d.id]}),
+        )
+        .await;
+    assert!(st.is_client_error(), "{st} {body}");
+    let members = s
+        .ok(&format!("/api/v1/lists/{lid}/accounts"), Some(&a.token))
+        .await;
+    assert_valid_each("Account", &members);
+    let mut got = TestServer::ids(&members);
+    got.sort();
+    let mut want = vec![b.id.clone(), c.id.clone()];
+    want.sort();
+    assert_eq!(got, want);
+    let with_b = s
+        .ok(&format!("/api/v1/accounts/{}/lists", b.id), Some(&a.token))
+        .await;
+    assert_valid_each("List", &with_b);
+    assert_eq!(TestServer::ids(&with_b), vec![lid.clone()]);
+
+    let b1 = s.status(&b, "from bob", "public").await;
+    let c1 = s.status(&c, "from carol", "private").await;
+    let d1 = s.status(&d, "from dave", "public").await;
+    let tl = s
+        .status_ids(&format!("/api/v1/timelines/list/{lid}"), Some(&a.token))
+        .await;
+    assert_eq!(tl, vec![c1.clone(), b1.clone()]);
+    assert!(!tl.contains(&d1));
+
+    let (st, _, _) = s
+        .delete_json(
+            &format!("/api/v1/lists/{lid}/accounts"),
+            Some(&a.token),
+            json!({"account_ids": [c.id]}),
+        )
+        .await;
+    assert_eq!(st, StatusCode::OK);
+    let members = s
+        .ok(&format!("/api/v1/lists/{lid}/accounts"), Some(&a.token))
+        .await;
+    assert_eq!(TestServer::ids(&members), vec![b.id.clone()]);
+    // Unfollowing removes from the owner's lists.
+    s.ok_post(
+        &format!("/api/v1/accounts/{}/unfollow", b.id),
+        Some(&a.token),
+        json!({}),
+    )
+    .await;
+    let members = s
+        .ok(&format!("/api/v1/lists/{lid}/accounts"), Some(&a.token))
+        .await;
+    assert_eq!(members, json!([]));
+
+    let (st, _, _) = s
+        .delete(&format!("/api/v1/lists/{lid}"), Some(&a.token))
+        .await;
+    assert_eq!(st, StatusCode::OK);
+    let (st, _, _) = s.get(&format!("/api/v1/lists/{lid}"), Some(&a.token)).await;
+    assert_eq!(st, StatusCode::NOT_FOUND);
+    let (st, _, _) = s
+        .get(&format!("/api/v1/timelines/list/{lid}"), Some(&a.token))
+        .await;
+    assert_eq!(st, StatusCode::NOT_FOUND);
 }
