@@ -1,5 +1,6 @@
 //! Home feeds (written on post, capped, read by index) and list timelines (read on demand).
 use kring_core::model::{Page, Status};
+use kring_core::time::now_micros;
 use kring_core::{Error, Id};
 
 use crate::rows::{STATUS_COLUMNS, StatusRow};
@@ -17,9 +18,12 @@ impl Store {
             "SELECT {STATUS_COLUMNS} FROM home_feed f JOIN statuses s ON s.id = f.entry_id WHERE f.account_id = "
         ));
         let v = sql.bind(account);
-        // Mutes apply at read time too, so a new mute takes effect at once.
+        // Mutes apply at read time too, so a new mute takes effect at once (and an expired one
+        // ends at once: nothing deletes expired mutes).
+        let now = sql.param(now_micros());
         sql.push(&format!(
-            " AND NOT EXISTS (SELECT 1 FROM mutes m WHERE m.account_id = {v} AND m.target_id = f.author_id)"
+            " AND NOT EXISTS (SELECT 1 FROM mutes m WHERE m.account_id = {v} AND m.target_id = f.author_id \
+             AND (m.expires_at IS NULL OR m.expires_at > {now}))"
         ));
         sql.page("f.entry_id", page);
         let rows: Vec<StatusRow> = sql

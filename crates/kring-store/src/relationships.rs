@@ -75,6 +75,12 @@ impl Store {
              WHERE a.suspended_at IS NULL AND e.{subject_col} = "
         ));
         sql.bind(subject);
+        if matches!(edge, Edge::Mutes) {
+            // Expired mutes are not deleted; they just stop counting.
+            sql.push(" AND (e.expires_at IS NULL OR e.expires_at > ");
+            sql.bind(now_micros());
+            sql.push(")");
+        }
         sql.page("e.id", page);
         let rows: Vec<EdgeRow> = sql
             .query_as()
@@ -96,8 +102,10 @@ impl Store {
              (SELECT COUNT(*) FROM follows WHERE account_id = $2 AND target_id = $1) AS followed_by, \
              (SELECT COUNT(*) FROM blocks WHERE account_id = $1 AND target_id = $2) AS blocking, \
              (SELECT COUNT(*) FROM blocks WHERE account_id = $2 AND target_id = $1) AS blocked_by, \
-             (SELECT COUNT(*) FROM mutes WHERE account_id = $1 AND target_id = $2) AS muting, \
-             (SELECT COUNT(*) FROM mutes WHERE account_id = $1 AND target_id = $2 AND notifications = 1) AS muting_notifications, \
+             (SELECT COUNT(*) FROM mutes WHERE account_id = $1 AND target_id = $2 \
+               AND (expires_at IS NULL OR expires_at > $3)) AS muting, \
+             (SELECT COUNT(*) FROM mutes WHERE account_id = $1 AND target_id = $2 AND notifications = 1 \
+               AND (expires_at IS NULL OR expires_at > $3)) AS muting_notifications, \
              (SELECT COUNT(*) FROM follow_requests WHERE account_id = $1 AND target_id = $2) AS requested, \
              (SELECT COUNT(*) FROM follow_requests WHERE account_id = $2 AND target_id = $1) AS requested_by, \
              (SELECT COUNT(*) FROM endorsements WHERE account_id = $1 AND target_id = $2) AS endorsed, \
@@ -105,6 +113,7 @@ impl Store {
         )
         .bind(viewer.0)
         .bind(target.0)
+        .bind(now_micros())
         .fetch_one(self.pool())
         .await
         .map_err(db_err)?;

@@ -201,8 +201,10 @@ impl Store {
         let v = sql.param(viewer.unwrap_or_default());
         sql.push(" AND ");
         sql.push(&visible_to(&v));
+        let now = sql.param(now_micros());
         sql.push(&format!(
-            " AND NOT EXISTS (SELECT 1 FROM mutes m WHERE m.account_id = {v} AND m.target_id = s.account_id) \
+            " AND NOT EXISTS (SELECT 1 FROM mutes m WHERE m.account_id = {v} AND m.target_id = s.account_id \
+               AND (m.expires_at IS NULL OR m.expires_at > {now})) \
              AND NOT EXISTS (SELECT 1 FROM blocks b WHERE b.account_id = {v} AND b.target_id = s.account_id)"
         ));
         sql.page("s.id", page);

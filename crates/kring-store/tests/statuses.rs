@@ -304,6 +304,25 @@ async fn public_timeline_shows_listed_originals_by_locality() {
         .await
         .unwrap();
     assert_eq!(status_ids(&all), vec![r_public.id]);
+    // A mute that ran out hides nothing (expired mutes are not deleted).
+    let mut tx = store.begin().await.unwrap();
+    tx.upsert_mute(
+        viewer.id,
+        l.id,
+        true,
+        Some(kring_core::time::now_micros() - 1),
+    )
+    .await
+    .unwrap();
+    tx.commit().await.unwrap();
+    let all = store
+        .public_timeline(Some(viewer.id), Locality::All, &newest(20))
+        .await
+        .unwrap();
+    assert_eq!(status_ids(&all), vec![r_public.id, l_public.id]);
+    let mut tx = store.begin().await.unwrap();
+    tx.upsert_mute(viewer.id, l.id, true, None).await.unwrap();
+    tx.commit().await.unwrap();
     block(&store, viewer.id, r.id).await;
     assert!(
         store
