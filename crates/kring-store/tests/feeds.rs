@@ -1,0 +1,435 @@
+//! Home feeds: fan-out on write, backfill after a follow, removal, the cap, mutes at read time;
+//! list timelines.
+mod common;
+
+use common::{
+    FOLLOW, Post, block, follow, follow_with, id, local, newest, remote, status_ids, store,
+};
+use kring_core::model::{List, Page};
+use kring_core::time::now_micros;
+use kring_core::{Id, Visibility};
+use kring_store::{FEED_CAP, FollowOptions, Store};
+
+async fn recipients(store: &Store, entry: Id) -> Vec<Id> {
+    let mut v = store.feed_recipients(entry).await.unwrap();
+    v.sort();
+    v
+}
+
+fn sorted(mut v: Vec<Id>) -> Vec<Id> {
+    v.sort();
+    v
+}
+
+#[tokio::test]
+async fn fan_out_reaches_local_followers_only() {
+    let (store, _g) = store().await;
+    let a = local(&store, "author").await;
+    let b = local(&store, "other").await;
+    let l1 = local(&store, "l1").await;
+    let l2 = local(&store, "l2_no_boosts").await;
+    let l3 = local(&store, "l3_blocks").await;
+    let l4 = local(&store, "l4_follows_both").await;
+    let r1 = remote(&store, "r1", "remote.example").await;
+    follow(&store, l1.id, a.id).await;
+    follow_with(
+        &store,
+        l2.id,
+        a.id,
+        FollowOptions {
+            show_reblogs: false,
+            notify: false,
+        },
+    )
+    .await;
+    follow(&store, l3.id, a.id).await;
+    block(&store, l3.id, a.id).await;
+    follow(&store, l4.id, a.id).await;
+    follow(&store, l4.id, b.id).await;
+    follow(&store, r1.id, a.id).await;
+
+    // A plain post: every local follower except the one blocking the author.
+    let s = Post::new(&a, Visibility::Public).insert(&store).await;
+    let mut tx = store.begin().await.unwrap();
+    assert_eq!(
+        tx.fan_out_to_followers(s.id, a.id, false, None)
+            .await
+            .unwrap(),
+        3
+    );
+    // Fanning out again adds nothing.
+    assert_eq!(
+        tx.fan_out_to_followers(s.id, a.id, false, None)
+            .await
+            .unwrap(),
+        0
+    );
+    tx.commit().await.unwrap();
+    assert_eq!(
+        recipients(&store, s.id).await,
+        sorted(vec![l1.id, l2.id, l4.id])
+    );
+
+    // A boost: only followers showing boosts, and never the original's author.
+    let l1_post = Post::new(&l1, Visibility::Public).insert(&store).await;
+    let boost = Post::new(&a, Visibility::Public)
+        .boost_of(&l1_post)
+        .insert(&store)
+        .await;
+    let mut tx = store.begin().await.unwrap();
+    assert_eq!(
+        tx.fan_out_to_followers(boost.id, a.id, true, None)
+            .await
+            .unwrap(),
+        1
+    );
+    tx.commit().await.unwrap();
+    assert_eq!(recipients(&store, boost.id).await, vec![l4.id]);
+
+    // A reply to someone else: only followers of both.
+    let b_post = Post::new(&b, Visibility::Public).insert(&store).await;
+    let reply = Post::new(&a, Visibility::Public)
+        .reply_to(&b_post)
+        .insert(&store)
+        .await;
+    let mut tx = store.begin().await.unwrap();
+    assert_eq!(
+        tx.fan_out_to_followers(reply.id, a.id, false, Some(b.id))
+            .await
+            .unwrap(),
+        1
+    );
+    tx.commit().await.unwrap();
+    assert_eq!(recipients(&store, reply.id).await, vec![l4.id]);
+
+    // The feed shows them newest first, boosts as entries of their own.
+    let feed = store.home_feed(l4.id, &newest(10)).await.unwrap();
+    assert_eq!(status_ids(&feed), vec![reply.id, boost.id, s.id]);
+    assert_eq!(feed[1].reblog_of_id, Some(l1_post.id));
+    assert!(
+        store
+            .home_feed(r1.id, &newest(10))
+            .await
+            .unwrap()
+            .is_empty()
+    );
+    assert!(
+        store
+            .home_feed(l3.id, &newest(10))
+            .await
+            .unwrap()
+            .is_empty()
+    );
+
+    // A fan-out in a rolled-back transaction leaves no entries.
+    let t = Post::new(&a, Visibility::Public).insert(&store).await;
+    let mut tx = store.begin().await.unwrap();
+    tx.fan_out_to_followers(t.id, a.id, false, None)
+        .await
+        .unwrap();
+    drop(tx);
+    assert!(recipients(&store, t.id).await.is_empty());
+}
+
+#[tokio::test]
+async fn fan_out_to_named_accounts_skips_remote_ones() {
+    let (store, _g) = store().await;
+    let a = local(&store, "author").await;
+    let m = local(&store, "mentioned").await;
+    let r = remote(&store, "far", "remote.example").await;
+    let s = Post::new(&a, Visibility::Direct)
+        .mention(&[m.id, r.id])
+        .insert(&store)
+        .await;
+    let mut tx = store.begin().await.unwrap();
+    tx.fan_out_to(s.id, a.id, &[a.id, m.id, r.id, Id(424242)])
+        .await
+        .unwrap();
+    tx.fan_out_to(s.id, a.id, &[m.id]).await.unwrap();
+    tx.fan_out_to(s.id, a.id, &[]).await.unwrap();
+    tx.commit().await.unwrap();
+    assert_eq!(recipients(&store, s.id).await, sorted(vec![a.id, m.id]));
+    assert_eq!(
+        status_ids(&store.home_feed(m.id, &newest(5)).await.unwrap()),
+        vec![s.id]
+    );
+}
+
+#[tokio::test]
+async fn backfill_brings_what_the_new_follower_may_see() {
+    let (store, _g) = store().await;
+    let a = local(&store, "author").await;
+    let b = local(&store, "other").await;
+    let f = local(&store, "fan").await;
+    let g = local(&store, "gus").await;
+    let x = local(&store, "blocked").await;
+
+    let b_post = Post::new(&b, Visibility::Public).insert(&store).await;
+    let public = Post::new(&a, Visibility::Public).insert(&store).await;
+    let unlisted = Post::new(&a, Visibility::Unlisted).insert(&store).await;
+    let private = Post::new(&a, Visibility::Private).insert(&store).await;
+    let _direct = Post::new(&a, Visibility::Direct).insert(&store).await;
+    let dm_to_f = Post::new(&a, Visibility::Direct)
+        .mention(&[f.id])
+        .insert(&store)
+        .await;
+    let _reply_other = Post::new(&a, Visibility::Public)
+        .reply_to(&b_post)
+        .insert(&store)
+        .await;
+    let self_reply = Post::new(&a, Visibility::Public)
+        .reply_to(&public)
+        .insert(&store)
+        .await;
+
+    follow(&store, f.id, a.id).await;
+    let mut tx = store.begin().await.unwrap();
+    tx.backfill_feed(f.id, a.id, 100).await.unwrap();
+    // Idempotent.
+    tx.backfill_feed(f.id, a.id, 100).await.unwrap();
+    tx.commit().await.unwrap();
+    let feed = store.home_feed(f.id, &newest(40)).await.unwrap();
+    assert_eq!(
+        status_ids(&feed),
+        vec![
+            self_reply.id,
+            dm_to_f.id,
+            private.id,
+            unlisted.id,
+            public.id
+        ]
+    );
+    assert!(feed.iter().all(|s| s.account_id == a.id));
+
+    // The limit keeps the newest.
+    follow(&store, g.id, a.id).await;
+    let mut tx = store.begin().await.unwrap();
+    tx.backfill_feed(g.id, a.id, 2).await.unwrap();
+    tx.commit().await.unwrap();
+    let feed = store.home_feed(g.id, &newest(40)).await.unwrap();
+    assert_eq!(status_ids(&feed), vec![self_reply.id, private.id]);
+
+    // Someone the author blocks gets nothing, even after a follow.
+    follow(&store, x.id, a.id).await;
+    block(&store, a.id, x.id).await;
+    let mut tx = store.begin().await.unwrap();
+    tx.backfill_feed(x.id, a.id, 100).await.unwrap();
+    tx.commit().await.unwrap();
+    assert!(store.home_feed(x.id, &newest(40)).await.unwrap().is_empty());
+}
+
+#[tokio::test]
+async fn remove_author_from_feed_leaves_others() {
+    let (store, _g) = store().await;
+    let a = local(&store, "alice").await;
+    let b = local(&store, "bob").await;
+    let f = local(&store, "fan").await;
+    let g = local(&store, "gus").await;
+    let a1 = Post::new(&a, Visibility::Public).insert(&store).await;
+    let b1 = Post::new(&b, Visibility::Public).insert(&store).await;
+    let a2 = Post::new(&a, Visibility::Public).insert(&store).await;
+    let mut tx = store.begin().await.unwrap();
+    for (s, author) in [(&a1, a.id), (&b1, b.id), (&a2, a.id)] {
+        tx.fan_out_to(s.id, author, &[f.id, g.id]).await.unwrap();
+    }
+    tx.remove_author_from_feed(f.id, a.id).await.unwrap();
+    tx.commit().await.unwrap();
+    assert_eq!(
+        status_ids(&store.home_feed(f.id, &newest(10)).await.unwrap()),
+        vec![b1.id]
+    );
+    assert_eq!(
+        status_ids(&store.home_feed(g.id, &newest(10)).await.unwrap()),
+        vec![a2.id, b1.id, a1.id]
+    );
+
+    // delete_feed_entries takes one entry out of every feed.
+    let mut tx = store.begin().await.unwrap();
+    tx.delete_feed_entries(b1.id).await.unwrap();
+    tx.commit().await.unwrap();
+    assert!(store.home_feed(f.id, &newest(10)).await.unwrap().is_empty());
+    assert_eq!(
+        status_ids(&store.home_feed(g.id, &newest(10)).await.unwrap()),
+        vec![a2.id, a1.id]
+    );
+}
+
+#[tokio::test]
+async fn trim_feed_keeps_the_newest_cap_entries() {
+    let (store, _g) = store().await;
+    let a = local(&store, "author").await;
+    let u = local(&store, "busy").await;
+    let v = local(&store, "quiet").await;
+
+    // Entries need no statuses to be counted and trimmed.
+    let entries: Vec<Id> = (0..FEED_CAP + 5).map(|_| id()).collect();
+    let mut tx = store.begin().await.unwrap();
+    for e in &entries {
+        tx.fan_out_to(*e, a.id, &[u.id]).await.unwrap();
+    }
+    for e in &entries[..3] {
+        tx.fan_out_to(*e, a.id, &[v.id]).await.unwrap();
+    }
+    tx.commit().await.unwrap();
+    assert_eq!(store.feeds_over_cap(10).await.unwrap(), vec![u.id]);
+
+    let mut tx = store.begin().await.unwrap();
+    tx.trim_feed(u.id).await.unwrap();
+    tx.trim_feed(v.id).await.unwrap();
+    tx.commit().await.unwrap();
+    // The five oldest left the busy feed; the quiet one (under the cap) kept its three.
+    for (i, e) in entries[..5].iter().enumerate() {
+        let want = if i < 3 { vec![v.id] } else { vec![] };
+        assert_eq!(recipients(&store, *e).await, want, "entry {i}");
+    }
+    assert_eq!(recipients(&store, entries[5]).await, vec![u.id]);
+    assert_eq!(
+        recipients(&store, *entries.last().unwrap()).await,
+        vec![u.id]
+    );
+    assert!(store.feeds_over_cap(10).await.unwrap().is_empty());
+
+    // Exactly at the cap, trimming removes nothing.
+    let mut tx = store.begin().await.unwrap();
+    tx.trim_feed(u.id).await.unwrap();
+    tx.commit().await.unwrap();
+    assert_eq!(recipients(&store, entries[5]).await, vec![u.id]);
+
+    // The feed reads newest first from real statuses among the entries.
+    let s = Post::new(&a, Visibility::Public).insert(&store).await;
+    let mut tx = store.begin().await.unwrap();
+    tx.fan_out_to(s.id, a.id, &[u.id]).await.unwrap();
+    tx.commit().await.unwrap();
+    assert_eq!(
+        status_ids(&store.home_feed(u.id, &newest(5)).await.unwrap()),
+        vec![s.id]
+    );
+}
+
+#[tokio::test]
+async fn home_feed_hides_muted_authors_at_read_time() {
+    let (store, _g) = store().await;
+    let a = local(&store, "alice").await;
+    let b = local(&store, "bob").await;
+    let f = local(&store, "fan").await;
+    let a1 = Post::new(&a, Visibility::Public).insert(&store).await;
+    let b1 = Post::new(&b, Visibility::Public).insert(&store).await;
+    let a2 = Post::new(&a, Visibility::Public).insert(&store).await;
+    let mut tx = store.begin().await.unwrap();
+    for (s, author) in [(&a1, a.id), (&b1, b.id), (&a2, a.id)] {
+        tx.fan_out_to(s.id, author, &[f.id]).await.unwrap();
+    }
+    tx.commit().await.unwrap();
+    let feed = |store: Store| async move {
+        status_ids(&store.home_feed(f.id, &newest(10)).await.unwrap())
+    };
+    assert_eq!(feed(store.clone()).await, vec![a2.id, b1.id, a1.id]);
+
+    let mute = |until: Option<i64>| {
+        let store = store.clone();
+        async move {
+            let mut tx = store.begin().await.unwrap();
+            tx.upsert_mute(f.id, a.id, false, until).await.unwrap();
+            tx.commit().await.unwrap();
+        }
+    };
+    mute(None).await;
+    assert_eq!(feed(store.clone()).await, vec![b1.id]);
+    // A mute that has not run out yet hides too.
+    mute(Some(now_micros() + 3_600_000_000)).await;
+    assert_eq!(feed(store.clone()).await, vec![b1.id]);
+    // One that ran out does not.
+    mute(Some(now_micros() - 1)).await;
+    assert_eq!(feed(store.clone()).await, vec![a2.id, b1.id, a1.id]);
+
+    mute(None).await;
+    let mut tx = store.begin().await.unwrap();
+    assert!(tx.delete_mute(f.id, a.id).await.unwrap());
+    tx.commit().await.unwrap();
+    assert_eq!(feed(store.clone()).await, vec![a2.id, b1.id, a1.id]);
+
+    // Paging forward from the oldest.
+    let p = Page {
+        min_id: Some(a1.id),
+        ..newest(1)
+    };
+    assert_eq!(
+        status_ids(&store.home_feed(f.id, &p).await.unwrap()),
+        vec![b1.id]
+    );
+}
+
+#[tokio::test]
+async fn notify_subscribers_are_local_followers_asking_for_it() {
+    let (store, _g) = store().await;
+    let a = local(&store, "author").await;
+    let plain = local(&store, "plain").await;
+    let bell = local(&store, "bell").await;
+    let far = remote(&store, "far", "remote.example").await;
+    let ring = FollowOptions {
+        show_reblogs: true,
+        notify: true,
+    };
+    follow(&store, plain.id, a.id).await;
+    follow_with(&store, bell.id, a.id, ring).await;
+    follow_with(&store, far.id, a.id, ring).await;
+    assert_eq!(store.notify_subscribers(a.id).await.unwrap(), vec![bell.id]);
+    // Re-following updates the options.
+    follow_with(&store, bell.id, a.id, FOLLOW).await;
+    follow_with(&store, plain.id, a.id, ring).await;
+    assert_eq!(
+        store.notify_subscribers(a.id).await.unwrap(),
+        vec![plain.id]
+    );
+}
+
+#[tokio::test]
+async fn list_timeline_shows_members_posts_the_owner_may_see() {
+    let (store, _g) = store().await;
+    let owner = local(&store, "owner").await;
+    let m1 = local(&store, "member1").await;
+    let m2 = remote(&store, "member2", "remote.example").await;
+    let other = local(&store, "other").await;
+    follow(&store, owner.id, m1.id).await;
+
+    let list = List {
+        id: id(),
+        account_id: owner.id,
+        title: "friends".into(),
+        replies_policy: "list".into(),
+        exclusive: false,
+    };
+    let mut tx = store.begin().await.unwrap();
+    tx.insert_list(&list).await.unwrap();
+    tx.add_list_member(list.id, m1.id).await.unwrap();
+    tx.add_list_member(list.id, m2.id).await.unwrap();
+    tx.commit().await.unwrap();
+
+    let p1 = Post::new(&m1, Visibility::Public).insert(&store).await;
+    let p2 = Post::new(&m1, Visibility::Private).insert(&store).await;
+    let p3 = Post::new(&m2, Visibility::Public).insert(&store).await;
+    let _p4 = Post::new(&m2, Visibility::Private).insert(&store).await;
+    let _p5 = Post::new(&other, Visibility::Public).insert(&store).await;
+    let p6 = Post::new(&m1, Visibility::Direct)
+        .mention(&[owner.id])
+        .insert(&store)
+        .await;
+
+    let got = store
+        .list_timeline(owner.id, list.id, &newest(10))
+        .await
+        .unwrap();
+    assert_eq!(status_ids(&got), vec![p6.id, p3.id, p2.id, p1.id]);
+    let got = store
+        .list_timeline(
+            owner.id,
+            list.id,
+            &Page {
+                max_id: Some(p3.id),
+                ..newest(1)
+            },
+        )
+        .await
+        .unwrap();
+    assert_eq!(status_ids(&got), vec![p2.id]);
+}
