@@ -24,6 +24,12 @@
 //                                                  Create(Note) to the followers
 //   POST /_control/unsigned-inbox {"inbox": URL}   unsigned Create POSTed to that inbox;
 //                                                  answers {"status": N, "body": "..."}
+//   POST /_control/signed-inbox {"inbox": URL, "tamper": "none"|"body"|"signature"}
+//                                                  a Create signed by this actor's key
+//                                                  (draft-cavage, as Fedify 1.5 signs), then
+//                                                  optionally broken: body changed after
+//                                                  signing, or signature bytes flipped;
+//                                                  answers {"status": N, "body": "..."}
 //
 // Control endpoints answer 200 with JSON, or 4xx/5xx with {"error": "..."} (for a
 // failed delivery, the error carries the remote status and body as Fedify saw them).
@@ -53,6 +59,7 @@ import {
   generateCryptoKeyPair,
   getTypeId,
   parseSemVer,
+  signRequest,
 } from "@fedify/fedify";
 
 const PORT = Number.parseInt(process.env.PORT ?? "", 10);
@@ -329,12 +336,11 @@ federation
   .on(Undo, async (ctx, undo) => {
     const entry = await record(ctx, undo);
     const inner = entry.object;
-    if (inner?.type === "Follow") {
-      const follower = followers.get(undo.actorId?.href ?? "");
-      if (follower != null) {
-        followers.delete(follower.id);
-        entry.note = "follower removed";
-      }
+    const follower = followers.get(undo.actorId?.href ?? "");
+    // Undo(Follow): the Follow embedded, or just its id (matched against the one we accepted).
+    if (follower != null && (inner?.type === "Follow" || (inner?.id && inner.id === follower.followId))) {
+      followers.delete(follower.id);
+      entry.note = "follower removed";
     }
   })
   .on(Create, async (ctx, create) => {
@@ -493,23 +499,7 @@ const control = {
 
   "POST /_control/unsigned-inbox": async (body) => {
     if (typeof body?.inbox !== "string") throw new HttpError(400, 'need {"inbox": URL}');
-    const me = `${ORIGIN}/users/${IDENTIFIER}`;
-    const id = `${me}/notes/${randomUUID()}`;
-    const activity = {
-      "@context": "https://www.w3.org/ns/activitystreams",
-      id: `${id}/activity`,
-      type: "Create",
-      actor: me,
-      to: ["https://www.w3.org/ns/activitystreams#Public"],
-      object: {
-        id,
-        type: "Note",
-        attributedTo: me,
-        content: "an unsigned Create: a server must refuse it",
-        to: ["https://www.w3.org/ns/activitystreams#Public"],
-        published: new Date().toISOString(),
-      },
-    };
+    const activity = probeCreate("an unsigned Create: a server must refuse it");
     const response = await fetch(body.inbox, {
       method: "POST",
       headers: {
@@ -519,10 +509,65 @@ const control = {
       },
       body: JSON.stringify(activity),
     });
-    const responseBody = await response.text();
-    return { status: response.status, body: responseBody.slice(0, 2000), activity };
+    return { status: response.status, body: (await response.text()).slice(0, 2000), activity };
+  },
+
+  "POST /_control/signed-inbox": async (body) => {
+    if (typeof body?.inbox !== "string") throw new HttpError(400, 'need {"inbox": URL}');
+    const tamper = body.tamper ?? "none";
+    if (!["none", "body", "signature"].includes(tamper)) {
+      throw new HttpError(400, 'tamper must be "none", "body" or "signature"');
+    }
+    const activity = probeCreate(
+      tamper === "none" ? "a correctly signed Create" : `a Create whose ${tamper} was changed after signing`
+    );
+    const ctx = controlContext();
+    const [{ keyId, privateKey }] = await ctx.getActorKeyPairs(IDENTIFIER);
+    const signed = await signRequest(
+      new Request(body.inbox, {
+        method: "POST",
+        headers: { "Content-Type": "application/activity+json", Accept: "application/activity+json" },
+        body: JSON.stringify(activity),
+      }),
+      privateKey,
+      keyId
+    );
+    const headers = new Headers(signed.headers);
+    let payload = await signed.text();
+    if (tamper === "body") {
+      activity.object.content = "changed after signing: a server must refuse it";
+      payload = JSON.stringify(activity);
+    } else if (tamper === "signature") {
+      const sig = headers.get("Signature");
+      const broken = sig.replace(/signature="([A-Za-z0-9+/])/, (_m, c) =>
+        `signature="${c === "A" ? "B" : "A"}`
+      );
+      headers.set("Signature", broken);
+    }
+    const response = await fetch(body.inbox, { method: "POST", headers, body: payload });
+    return {
+      status: response.status,
+      body: (await response.text()).slice(0, 2000),
+      signature: headers.get("Signature"),
+      activity,
+    };
   },
 };
+
+/** A public Create(Note) from this peer's actor, for the inbox probes (never stored). */
+function probeCreate(content) {
+  const me = `${ORIGIN}/users/${IDENTIFIER}`;
+  const id = `${me}/probes/${randomUUID()}`;
+  const publicUri = "https://www.w3.org/ns/activitystreams#Public";
+  return {
+    "@context": "https://www.w3.org/ns/activitystreams",
+    id: `${id}/activity`,
+    type: "Create",
+    actor: me,
+    to: [publicUri],
+    object: { id, type: "Note", attributedTo: me, content, to: [publicUri], published: new Date().toISOString() },
+  };
+}
 
 // --- HTTP server ----------------------------------------------------------------------
 

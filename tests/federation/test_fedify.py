@@ -1,0 +1,514 @@
+# SPDX-License-Identifier: AGPL-3.0-or-later
+"""Federation interop: the real kring binary against an independent ActivityPub server
+(Fedify 1.5.9, fedify-peer/peer.mjs), both on 127.0.0.1.
+
+kring user alice (created with `kring admin create-user`, password-grant token) and the
+peer's actor `peer` (driven through the peer's /_control/ API):
+
+  a. kring's WebFinger, actor document and NodeInfo (validated against the NodeInfo
+     2.0 / 2.1 JSON schemas);
+  b. peer follows alice -> kring answers a signed Accept; alice's followers list the peer;
+  c. alice posts public and followers-only -> the peer gets both Creates, addressed right;
+  d. alice follows the peer (search with resolve=true + follow) -> peer Accepts ->
+     the relationship shows following: true;
+  e. the peer posts (public, followers-only) -> alice's home timeline shows it;
+  f. unsigned / badly signed POSTs to kring's inboxes are refused with 401 (and a
+     correctly signed one is accepted);
+  g. alice edits and deletes a post -> the peer gets Update and Delete;
+  h. (extra) unfollows both ways: Undo(Follow) in both directions.
+
+The steps run in order and share `Flow`; a step whose prerequisite failed is skipped
+with the name of that prerequisite. Both servers' logs are attached to every failure.
+"""
+
+from __future__ import annotations
+
+import base64
+import email.utils
+import hashlib
+import html
+import json
+import os
+import secrets
+import time
+from pathlib import Path
+from typing import Any, Callable
+
+import jsonschema
+import pytest
+import requests
+
+PASSWORD = "correct horse battery staple 7"
+AS_PUBLIC = "https://www.w3.org/ns/activitystreams#Public"
+PUBLIC_FORMS = {AS_PUBLIC, "as:Public", "Public"}
+AP_ACCEPT = 'application/activity+json, application/ld+json; profile="https://www.w3.org/ns/activitystreams"'
+TIMEOUT = float(os.environ.get("KRING_FED_TIMEOUT", "10"))
+SCHEMA_DIR_CANDIDATES = [
+    Path(os.environ["KRING_NODEINFO_SCHEMAS"]) if os.environ.get("KRING_NODEINFO_SCHEMAS") else None,
+    Path(__file__).resolve().parents[3] / "shared" / "spec" / "nodeinfo",
+    Path("/work/shared/spec/nodeinfo"),
+]
+NODEINFO_REL = "http://nodeinfo.diaspora.software/ns/schema/"
+
+
+# -- helpers ------------------------------------------------------------------------
+
+
+def eventually(fn: Callable[[], Any], timeout: float = TIMEOUT, interval: float = 0.25,
+               what: str = "condition") -> Any:
+    """Call fn until it returns something truthy; return that. On timeout fail with
+    `what` and the last value or exception fn produced."""
+    deadline = time.monotonic() + timeout
+    last: Any = None
+    while True:
+        try:
+            value = fn()
+            if value:
+                return value
+            last = value
+        except (AssertionError, requests.RequestException, KeyError, ValueError) as exc:
+            last = f"{type(exc).__name__}: {exc}"
+        if time.monotonic() >= deadline:
+            pytest.fail(f"timed out after {timeout:.0f}s waiting for: {what}\nlast result: "
+                        f"{_short(last)}", pytrace=False)
+        time.sleep(interval)
+
+
+def _short(value: Any, limit: int = 3000) -> str:
+    text = value if isinstance(value, str) else json.dumps(value, indent=1, default=str)
+    return text if len(text) <= limit else text[:limit] + f"... ({len(text) - limit} more)"
+
+
+def check(resp: requests.Response, status: int | tuple[int, ...] = 200, what: str = "") -> requests.Response:
+    allowed = (status,) if isinstance(status, int) else status
+    assert resp.status_code in allowed, (
+        f"{what or resp.request.method + ' ' + resp.url}: expected HTTP {allowed}, got "
+        f"{resp.status_code}\n{resp.text[:3000]}"
+    )
+    return resp
+
+
+def without_raw(entry: dict) -> dict:
+    return {k: v for k, v in entry.items() if k != "raw"}
+
+
+def audience(entry: dict) -> set[str]:
+    """to + cc of a received activity and of its object (Fedify-normalized URIs)."""
+    obj = entry.get("object") or {}
+    return set(entry.get("to") or []) | set(entry.get("cc") or []) | set(obj.get("to") or []) | set(
+        obj.get("cc") or []
+    )
+
+
+def plain(text_html: str | None) -> str:
+    return html.unescape(text_html or "")
+
+
+class Flow:
+    """State shared by the ordered steps."""
+
+    def __init__(self, kring, peer):
+        self.kring = kring
+        self.peer = peer
+        self.api = requests.Session()
+        self.done: set[str] = set()
+        self.token = ""
+        self.alice_id = ""
+        self.alice_acct = "alice"
+        self.actor_url = ""
+        self.actor: dict = {}
+        self.peer_account_id = ""
+        self.public_status: dict = {}
+
+    def need(self, *steps: str) -> None:
+        for step in steps:
+            if step not in self.done:
+                pytest.skip(f"needs step {step!r}, which did not pass")
+
+    def url(self, path: str) -> str:
+        return f"{self.kring.base_url}{path}"
+
+    def get(self, path: str, **kw) -> requests.Response:
+        return self.api.get(self.url(path), timeout=30, **kw)
+
+    def post(self, path: str, **kw) -> requests.Response:
+        return self.api.post(self.url(path), timeout=30, **kw)
+
+
+@pytest.fixture(scope="module")
+def flow(kring, peer) -> Flow:
+    f = Flow(kring, peer)
+    kring.create_user("alice", "alice@example.org", PASSWORD)
+    app = check(requests.post(f.url("/api/v1/apps"), json={
+        "client_name": "kring federation tests",
+        "redirect_uris": "urn:ietf:wg:oauth:2.0:oob",
+        "scopes": "read write follow",
+    }, timeout=30), what="POST /api/v1/apps").json()
+    token = check(requests.post(f.url("/oauth/token"), json={
+        "grant_type": "password",
+        "username": "alice@example.org",
+        "password": PASSWORD,
+        "client_id": app["client_id"],
+        "client_secret": app["client_secret"],
+        "scope": "read write follow",
+    }, timeout=30), what="POST /oauth/token (password grant)").json()
+    f.token = token["access_token"]
+    f.api.headers["Authorization"] = f"Bearer {f.token}"
+    me = check(f.get("/api/v1/accounts/verify_credentials")).json()
+    f.alice_id = str(me["id"])
+    return f
+
+
+def received_one(flow: Flow, type_: str, pred: Callable[[dict], bool], what: str) -> dict:
+    """Wait until the peer has received an activity of type_ matching pred."""
+
+    def find():
+        for entry in flow.peer.received(type_):
+            if pred(entry):
+                return entry
+        return None
+
+    def seen():
+        return [without_raw(e) for e in flow.peer.received()][-10:]
+
+    deadline = time.monotonic() + TIMEOUT
+    while time.monotonic() < deadline:
+        hit = find()
+        if hit:
+            return hit
+        time.sleep(0.25)
+    pytest.fail(f"the peer did not receive {what} within {TIMEOUT:.0f}s; the last activities it "
+                f"received:\n{_short(seen(), 6000)}", pytrace=False)
+
+
+def post_status(flow: Flow, text: str, visibility: str) -> dict:
+    resp = check(flow.post("/api/v1/statuses", json={"status": text, "visibility": visibility}),
+                 what=f"POST /api/v1/statuses ({visibility})")
+    status = resp.json()
+    assert status.get("uri", "").startswith(flow.kring.base_url), (
+        f"a local status's uri must be on {flow.kring.base_url}: {status.get('uri')!r}"
+    )
+    return status
+
+
+def _load_schema(version: str) -> dict:
+    for directory in SCHEMA_DIR_CANDIDATES:
+        if directory is not None and (directory / f"schema-{version}.json").is_file():
+            return json.loads((directory / f"schema-{version}.json").read_text())
+    pytest.fail(f"NodeInfo schema-{version}.json not found (set KRING_NODEINFO_SCHEMAS to the "
+                "folder holding the NodeInfo JSON schemas)", pytrace=False)
+
+
+# -- a. discovery ------------------------------------------------------------------------
+
+
+def test_a_webfinger_actor_and_nodeinfo(flow: Flow):
+    k = flow.kring
+    resource = f"acct:alice@{k.domain}"
+    resp = check(requests.get(k.base_url + "/.well-known/webfinger", params={"resource": resource},
+                              timeout=30), what=f"WebFinger {resource}")
+    jrd = resp.json()
+    assert "json" in resp.headers.get("Content-Type", ""), f"WebFinger Content-Type: {resp.headers}"
+    assert jrd.get("subject") == resource, f"WebFinger subject must be {resource!r}: {jrd}"
+    selfs = [ln for ln in jrd.get("links", []) if ln.get("rel") == "self"
+             and ("activity+json" in (ln.get("type") or "") or "ld+json" in (ln.get("type") or ""))]
+    assert selfs, f"WebFinger needs a rel=self link of type application/activity+json: {jrd}"
+    flow.actor_url = selfs[0]["href"]
+    assert flow.actor_url.startswith(k.base_url + "/"), f"actor URL not on {k.base_url}: {flow.actor_url}"
+
+    resp = check(requests.get(flow.actor_url, headers={"Accept": AP_ACCEPT}, timeout=30),
+                 what=f"GET actor {flow.actor_url}")
+    actor = resp.json()
+    flow.actor = actor
+    assert actor.get("id") == flow.actor_url, f"actor id must equal its URL: {actor.get('id')!r}"
+    assert actor.get("type") == "Person", f"actor type: {actor.get('type')!r}"
+    assert actor.get("preferredUsername") == "alice", actor
+    for key in ("inbox", "outbox", "followers", "following"):
+        assert isinstance(actor.get(key), str) and actor[key].startswith(k.base_url), (
+            f"actor {key} must be a URL on {k.base_url}: {actor.get(key)!r}")
+    pk = actor.get("publicKey") or {}
+    assert "BEGIN PUBLIC KEY" in (pk.get("publicKeyPem") or ""), f"actor publicKey: {pk}"
+    assert pk.get("owner") == flow.actor_url, f"publicKey.owner must be the actor: {pk}"
+
+    resp = check(requests.get(k.base_url + "/.well-known/nodeinfo", timeout=30), what="/.well-known/nodeinfo")
+    links = resp.json().get("links", [])
+    versions = {}
+    for link in links:
+        rel = link.get("rel", "")
+        if rel.startswith(NODEINFO_REL):
+            versions[rel[len(NODEINFO_REL):]] = link.get("href")
+    assert "2.1" in versions, f"/.well-known/nodeinfo must link the 2.1 schema: {links}"
+    assert versions["2.1"] == f"{k.base_url}/nodeinfo/2.1", f"NodeInfo 2.1 href: {versions['2.1']!r}"
+    direct_20 = requests.get(k.base_url + "/nodeinfo/2.0", timeout=30)
+    if "2.0" not in versions and direct_20.status_code == 200:
+        versions["2.0"] = k.base_url + "/nodeinfo/2.0"
+    validated = []
+    for version in ("2.0", "2.1"):
+        if version not in versions:
+            continue
+        doc = check(requests.get(versions[version], timeout=30), what=f"NodeInfo {version}").json()
+        schema = _load_schema(version)
+        errors = sorted(jsonschema.Draft4Validator(schema).iter_errors(doc), key=lambda e: list(e.path))
+        assert not errors, f"NodeInfo {version} at {versions[version]} violates schema-{version}.json:\n" + (
+            "\n".join(f"  {list(e.path)}: {e.message}" for e in errors) + f"\ndocument: {_short(doc)}")
+        assert doc["version"] == version
+        assert doc["software"]["name"] == "kring", f"NodeInfo software.name: {doc['software']}"
+        assert "activitypub" in doc["protocols"]
+        validated.append(version)
+    print(f"NodeInfo validated: {validated}")
+    flow.done.add("a")
+
+
+# -- b. the peer follows alice ------------------------------------------------------------
+
+
+def test_b_peer_follows_kring_user(flow: Flow):
+    flow.need("a")
+    peer = flow.peer
+    follow = peer.control("POST", "follow", {"target": flow.actor_url})
+    assert follow["target"] == flow.actor_url
+    assert follow["inbox"] == flow.actor["inbox"]
+
+    accept = received_one(flow, "Accept", lambda e: e.get("actor") == flow.actor_url,
+                          f"an Accept from {flow.actor_url} for its Follow {follow['id']}")
+    assert accept.get("matched_follow") == follow["id"], (
+        f"kring's Accept must name the peer's Follow ({follow['id']}) as its object: {without_raw(accept)}"
+        f"\nraw: {_short(accept.get('raw'))}")
+    sig = accept.get("signature") or {}
+    assert sig.get("scheme") in ("draft-cavage", "rfc9421") and sig.get("keyId"), (
+        f"the Accept must be HTTP-signed (Fedify verified it): {sig}")
+    assert sig["keyId"].split("#")[0] == flow.actor_url or sig["keyId"] == flow.actor["publicKey"]["id"], (
+        f"the Accept's keyId must be alice's key {flow.actor['publicKey']['id']}: {sig}")
+    state = peer.state()
+    assert any(f["id"] == follow["id"] and f["state"] == "accepted" for f in state["following"]), state
+
+    def followers_have_peer():
+        resp = check(flow.get(f"/api/v1/accounts/{flow.alice_id}/followers"))
+        accts = [a.get("acct") for a in resp.json()]
+        return accts if peer.acct in accts else None
+
+    eventually(followers_have_peer, what=f"GET /api/v1/accounts/{flow.alice_id}/followers lists {peer.acct}")
+    flow.done.add("b")
+
+
+# -- c. alice's posts reach the peer -------------------------------------------------------
+
+
+def test_c_kring_posts_reach_peer(flow: Flow):
+    flow.need("b")
+    token = secrets.token_hex(4)
+    public = post_status(flow, f"Hello fediverse, public {token}", "public")
+    private = post_status(flow, f"Hello followers only {token}", "private")
+    flow.public_status = public
+    followers_url = flow.actor["followers"]
+
+    got_public = received_one(flow, "Create", lambda e: (e.get("object") or {}).get("id") == public["uri"],
+                              f"a Create whose object id is {public['uri']} (public status)")
+    got_private = received_one(flow, "Create", lambda e: (e.get("object") or {}).get("id") == private["uri"],
+                               f"a Create whose object id is {private['uri']} (followers-only status)")
+
+    for entry, status, label in ((got_public, public, "public"), (got_private, private, "followers-only")):
+        obj = entry["object"]
+        detail = f"\n{label} Create: {_short(without_raw(entry))}\nraw: {_short(entry.get('raw'))}"
+        assert entry.get("actor") == flow.actor_url, f"Create actor must be alice{detail}"
+        assert obj.get("type") == "Note", f"object type must be Note{detail}"
+        assert obj.get("attributedTo") == flow.actor_url, f"attributedTo must be alice{detail}"
+        assert token in plain(obj.get("content")), f"content must carry the posted text{detail}"
+        assert (entry.get("signature") or {}).get("scheme") != "none", f"delivery must be signed{detail}"
+
+    pub_aud = audience(got_public)
+    assert AS_PUBLIC in set(got_public.get("to") or []) | set(got_public["object"].get("to") or []), (
+        f"a public post must have as:Public in `to`: to={got_public.get('to')} "
+        f"object.to={got_public['object'].get('to')}")
+    assert followers_url in pub_aud, f"a public post should also address {followers_url}: {pub_aud}"
+
+    priv_aud = audience(got_private)
+    assert followers_url in priv_aud, (
+        f"a followers-only post must address alice's followers {followers_url}: {priv_aud}")
+    assert not (priv_aud & PUBLIC_FORMS), f"a followers-only post must not address as:Public: {priv_aud}"
+    flow.done.add("c")
+
+
+# -- d. alice follows the peer ---------------------------------------------------------------
+
+
+def test_d_kring_user_follows_peer(flow: Flow):
+    flow.need("a")
+    peer = flow.peer
+    resp = check(flow.get("/api/v2/search", params={"q": peer.acct, "resolve": "true", "type": "accounts"}),
+                 what=f"GET /api/v2/search?q={peer.acct}&resolve=true")
+    accounts = resp.json().get("accounts", [])
+    match = [a for a in accounts if a.get("acct") == peer.acct]
+    assert match, f"search with resolve=true must find {peer.acct}: {_short(resp.json())}"
+    account = match[0]
+    flow.peer_account_id = str(account["id"])
+    assert account.get("url") == peer.actor_url or account.get("uri") == peer.actor_url, (
+        f"the remote account should point at {peer.actor_url}: {_short(account)}")
+
+    rel = check(flow.post(f"/api/v1/accounts/{flow.peer_account_id}/follow"),
+                what=f"POST /api/v1/accounts/{flow.peer_account_id}/follow").json()
+    assert rel.get("following") or rel.get("requested"), f"follow answered {rel}"
+
+    got = received_one(flow, "Follow", lambda e: e.get("actor") == flow.actor_url,
+                       f"a Follow from {flow.actor_url}")
+    assert (got.get("object") or {}).get("id") == peer.actor_url, f"Follow object: {without_raw(got)}"
+    assert (got.get("signature") or {}).get("scheme") != "none", f"Follow must be signed: {got.get('signature')}"
+    assert got.get("accept_sent"), f"the peer could not answer Accept: {without_raw(got)}"
+
+    def following():
+        r = check(flow.get("/api/v1/accounts/relationships", params={"id[]": flow.peer_account_id})).json()
+        return r[0] if r and r[0].get("following") is True else None
+
+    rel = eventually(following, what=f"relationship with {peer.acct} to become following: true "
+                                     f"(the peer sent Accept {got.get('accept_sent')})")
+    assert rel.get("requested") is False, f"after the Accept, requested must be false: {rel}"
+    flow.done.add("d")
+
+
+# -- e. the peer's posts reach alice's home timeline ------------------------------------------
+
+
+def _home_has(flow: Flow, token: str):
+    def find():
+        for status in check(flow.get("/api/v1/timelines/home", params={"limit": 40})).json():
+            if token in plain(status.get("content")):
+                return status
+        return None
+
+    return find
+
+
+@pytest.mark.parametrize("to,visibility", [("public", "public"), ("followers", "private")])
+def test_e_peer_post_reaches_home_timeline(flow: Flow, to: str, visibility: str):
+    flow.need("d")
+    token = secrets.token_hex(4)
+    sent = flow.peer.control("POST", "post", {"content": f"<p>Hello from Fedify, {to} {token}</p>", "to": to})
+    assert flow.actor_url in sent["delivered_to_followers"], (
+        f"the peer must count alice among its followers: {sent}")
+    status = eventually(_home_has(flow, token), what=f"alice's home timeline to show the peer's {to} "
+                                                      f"post {sent['note']}")
+    assert status["account"]["acct"] == flow.peer.acct, f"status account: {status['account']}"
+    assert status.get("uri") == sent["note"], f"status uri must be the Note id {sent['note']}: {status.get('uri')}"
+    assert status.get("visibility") == visibility, f"visibility: {status.get('visibility')!r} != {visibility!r}"
+    flow.done.add(f"e-{to}")
+
+
+# -- f. inbox authentication -------------------------------------------------------------------
+
+
+def _inboxes(flow: Flow) -> list[str]:
+    inboxes = [flow.actor["inbox"]]
+    shared = (flow.actor.get("endpoints") or {}).get("sharedInbox")
+    if shared:
+        inboxes.append(shared)
+    return inboxes
+
+
+def test_f_unsigned_post_refused(flow: Flow):
+    flow.need("a")
+    for inbox in _inboxes(flow):
+        res = flow.peer.control("POST", "unsigned-inbox", {"inbox": inbox})
+        assert res["status"] == 401, (
+            f"an unsigned Create POSTed to {inbox} must be refused with 401, got {res['status']}: {res['body']}")
+
+
+def test_f_garbage_signature_refused(flow: Flow):
+    flow.need("a")
+    peer = flow.peer
+    body = json.dumps({
+        "@context": "https://www.w3.org/ns/activitystreams",
+        "id": f"{peer.actor_url}/probes/{secrets.token_hex(8)}",
+        "type": "Create",
+        "actor": peer.actor_url,
+        "to": [AS_PUBLIC],
+        "object": {"type": "Note", "attributedTo": peer.actor_url, "content": "garbage signature",
+                   "to": [AS_PUBLIC]},
+    }).encode()
+    for inbox in _inboxes(flow):
+        path = requests.utils.urlparse(inbox).path
+        headers = {
+            "Content-Type": "application/activity+json",
+            "Date": email.utils.formatdate(usegmt=True),
+            "Digest": "SHA-256=" + base64.b64encode(hashlib.sha256(body).digest()).decode(),
+            "Host": flow.kring.domain,
+            "Signature": (f'keyId="{peer.actor_url}#main-key",algorithm="rsa-sha256",'
+                          f'headers="(request-target) host date digest",'
+                          f'signature="{base64.b64encode(b"not a signature" * 16).decode()}"'),
+        }
+        resp = requests.post(inbox, data=body, headers=headers, timeout=30)
+        assert resp.status_code == 401, (
+            f"POST {path} with a garbage Signature (keyId of a real, fetchable key) must be refused "
+            f"with 401, got {resp.status_code}: {resp.text[:500]}")
+
+
+@pytest.mark.parametrize("tamper", ["body", "signature"])
+def test_f_tampered_signature_refused(flow: Flow, tamper: str):
+    flow.need("a")
+    for inbox in _inboxes(flow):
+        res = flow.peer.control("POST", "signed-inbox", {"inbox": inbox, "tamper": tamper})
+        assert res["status"] == 401, (
+            f"a Create signed by the peer then changed ({tamper}) POSTed to {inbox} must be refused "
+            f"with 401, got {res['status']}: {res['body']}\nSignature: {res['signature']}")
+
+
+def test_f_correct_signature_accepted(flow: Flow):
+    """Control for the refusals above: the same request, correctly signed, is accepted."""
+    flow.need("a")
+    for inbox in _inboxes(flow):
+        res = flow.peer.control("POST", "signed-inbox", {"inbox": inbox, "tamper": "none"})
+        assert 200 <= res["status"] < 300, (
+            f"a correctly signed Create (draft-cavage, rsa-sha256) POSTed to {inbox} must be accepted, "
+            f"got {res['status']}: {res['body']}\nSignature: {res['signature']}")
+
+
+# -- g. edit and delete reach the peer -------------------------------------------------------
+
+
+def test_g_edit_and_delete_reach_peer(flow: Flow):
+    flow.need("c")
+    status = flow.public_status
+    token = secrets.token_hex(4)
+    edited = check(flow.api.put(flow.url(f"/api/v1/statuses/{status['id']}"),
+                                json={"status": f"Edited text {token}"}, timeout=30),
+                   what=f"PUT /api/v1/statuses/{status['id']}").json()
+    assert token in plain(edited.get("content")), f"the API must return the edited status: {edited}"
+
+    upd = received_one(flow, "Update", lambda e: (e.get("object") or {}).get("id") == status["uri"],
+                       f"an Update whose object id is {status['uri']}")
+    detail = f"\n{_short(without_raw(upd))}\nraw: {_short(upd.get('raw'))}"
+    assert upd.get("actor") == flow.actor_url, f"Update actor must be alice{detail}"
+    assert token in plain(upd["object"].get("content")), f"Update must carry the new content{detail}"
+    assert upd["object"].get("updated"), f"the updated Note should carry `updated`{detail}"
+
+    check(flow.api.delete(flow.url(f"/api/v1/statuses/{status['id']}"), timeout=30),
+          what=f"DELETE /api/v1/statuses/{status['id']}")
+    dele = received_one(flow, "Delete", lambda e: (e.get("object") or {}).get("id") == status["uri"],
+                        f"a Delete whose object (or Tombstone) id is {status['uri']}")
+    assert dele.get("actor") == flow.actor_url, f"Delete actor must be alice: {without_raw(dele)}"
+    assert (dele.get("signature") or {}).get("scheme") != "none"
+    flow.done.add("g")
+
+
+# -- h. (extra) unfollows both ways ------------------------------------------------------------
+
+
+def test_h_peer_unfollows_kring_user(flow: Flow):
+    flow.need("b")
+    peer = flow.peer
+    peer.control("POST", "undo-follow", {"target": flow.actor_url})
+
+    def gone():
+        accts = [a.get("acct") for a in check(flow.get(f"/api/v1/accounts/{flow.alice_id}/followers")).json()]
+        return accts if peer.acct not in accts else None
+
+    eventually(gone, what=f"{peer.acct} to leave alice's followers after Undo(Follow)")
+
+
+def test_h_kring_user_unfollows_peer(flow: Flow):
+    flow.need("d")
+    rel = check(flow.post(f"/api/v1/accounts/{flow.peer_account_id}/unfollow")).json()
+    assert rel.get("following") is False, f"unfollow answered {rel}"
+    got = received_one(flow, "Undo", lambda e: e.get("actor") == flow.actor_url
+                       and (e.get("object") or {}).get("type") in ("Follow", None),
+                       f"an Undo(Follow) from {flow.actor_url}")
+    assert got.get("note") == "follower removed", f"the peer could not match the Undo: {without_raw(got)}"
