@@ -1747,3 +1747,381 @@ async fn lists_crud_members_and_timeline() {
         .await;
     assert_eq!(st, StatusCode::NOT_FOUND);
 }
+
+// --- notifications and markers ----------------------------------------------------------------
+
+#[tokio::test]
+async fn notifications_list_filter_get_dismiss_clear() {
+    let s = TestServer::start().await;
+    let a = s.register("alice").await;
+    let b = s.register("bob").await;
+    let c = s.register("carol").await;
+    let post = s.status(&a, "notice me", "public").await;
+    s.follow(&b, &a).await;
+    s.status(&b, "hi @alice", "public").await;
+    s.ok_post(
+        &format!("/api/v1/statuses/{post}/favourite"),
+        Some(&b.token),
+        json!({}),
+    )
+    .await;
+    s.ok_post(
+        &format!("/api/v1/statuses/{post}/reblog"),
+        Some(&c.token),
+        json!({}),
+    )
+    .await;
+
+    let (st, headers, all) = s.get("/api/v1/notifications", Some(&a.token)).await;
+    assert_eq!(st, StatusCode::OK);
+    assert_valid_each("Notification", &all);
+    let types: Vec<&str> = all
+        .as_array()
+        .unwrap()
+        .iter()
+        .map(|n| n["type"].as_str().unwrap())
+        .collect();
+    assert_eq!(types, vec!["reblog", "favourite", "mention", "follow"]);
+    assert!(common::link_path(&headers, "next", &s.base).is_some());
+    for n in all.as_array().unwrap() {
+        match n["type"].as_str().unwrap() {
+            "follow" => assert!(n.get("status").is_none() || n["status"].is_null()),
+            _ => assert!(n["status"].is_object(), "{n}"),
+        }
+    }
+    assert_eq!(all[0]["account"]["id"], c.id.as_str());
+    assert_eq!(all[0]["status"]["id"], post.as_str());
+
+    assert_eq!(
+        notification_types(&s, &a, "?types[]=mention").await,
+        vec!["mention"]
+    );
+    assert_eq!(
+        notification_types(&s, &a, "?types[]=mention&types[]=follow").await,
+        vec!["mention", "follow"]
+    );
+    assert_eq!(
+        notification_types(&s, &a, "?exclude_types[]=follow&exclude_types[]=favourite").await,
+        vec!["reblog", "mention"]
+    );
+    // Types from newer Mastodon versions are ignored, not errors.
+    assert!(
+        notification_types(&s, &a, "?types[]=severed_relationships")
+            .await
+            .is_empty()
+    );
+    assert_eq!(
+        notification_types(&s, &a, &format!("?account_id={}", c.id)).await,
+        vec!["reblog"]
+    );
+    // Paging: one at a time through the Link header.
+    let (_, headers, page) = s.get("/api/v1/notifications?limit=1", Some(&a.token)).await;
+    assert_eq!(page.as_array().unwrap().len(), 1);
+    let next = common::link_path(&headers, "next", &s.base).unwrap();
+    let (_, _, page2) = s.get(&format!("{next}&limit=1"), Some(&a.token)).await;
+    assert_eq!(page2[0]["type"], "favourite");
+
+    let count = s
+        .ok("/api/v1/notifications/unread_count", Some(&a.token))
+        .await;
+    assert_eq!(count["count"], 4);
+
+    let id = all[1]["id"].as_str().unwrap().to_string();
+    let one = s
+        .ok(&format!("/api/v1/notifications/{id}"), Some(&a.token))
+        .await;
+    assert_valid("Notification", &one);
+    assert_eq!(one["type"], "favourite");
+    // Someone else's notification does not exist for them.
+    let (st, _, _) = s
+        .get(&format!("/api/v1/notifications/{id}"), Some(&b.token))
+        .await;
+    assert_eq!(st, StatusCode::NOT_FOUND);
+    let (st, _, _) = s
+        .post(
+            &format!("/api/v1/notifications/{id}/dismiss"),
+            Some(&b.token),
+            json!({}),
+        )
+        .await;
+    assert_eq!(st, StatusCode::NOT_FOUND);
+    s.ok_post(
+        &format!("/api/v1/notifications/{id}/dismiss"),
+        Some(&a.token),
+        json!({}),
+    )
+    .await;
+    let (st, _, _) = s
+        .get(&format!("/api/v1/notifications/{id}"), Some(&a.token))
+        .await;
+    assert_eq!(st, StatusCode::NOT_FOUND);
+    assert_eq!(notification_types(&s, &a, "").await.len(), 3);
+    s.ok_post("/api/v1/notifications/clear", Some(&a.token), json!({}))
+        .await;
+    assert!(notification_types(&s, &a, "").await.is_empty());
+    // b's own notifications were untouched by a's clear... b had none; c got none either.
+    assert!(notification_types(&s, &c, "").await.is_empty());
+}
+
+#[tokio::test]
+async fn markers_save_and_read() {
+    let s = TestServer::start().await;
+    let a = s.register("alice").await;
+    assert_eq!(s.ok("/api/v1/markers", Some(&a.token)).await, json!({}));
+    let m = s
+        .ok_post(
+            "/api/v1/markers",
+            Some(&a.token),
+            json!({"home": {"last_read_id": "100"}, "notifications": {"last_read_id": "7"}}),
+        )
+        .await;
+    assert_valid("Marker", &m["home"]);
+    assert_valid("Marker", &m["notifications"]);
+    assert_eq!(m["home"]["last_read_id"], "100");
+    assert_eq!(m["notifications"]["last_read_id"], "7");
+    let v1 = m["home"]["version"].as_i64().unwrap();
+    // Form-encoded update of one timeline bumps its version.
+    let (st, _, m2) = s
+        .form(
+            Method::POST,
+            "/api/v1/markers",
+            Some(&a.token),
+            &[("home[last_read_id]", "200")],
+        )
+        .await;
+    assert_eq!(st, StatusCode::OK, "{m2}");
+    assert_eq!(m2["home"]["last_read_id"], "200");
+    assert!(m2["home"]["version"].as_i64().unwrap() > v1);
+    assert_eq!(m2["notifications"]["last_read_id"], "7");
+    let only = s
+        .ok("/api/v1/markers?timeline[]=home", Some(&a.token))
+        .await;
+    assert_valid("Marker", &only["home"]);
+    assert!(only.get("notifications").is_none(), "{only}");
+    let (st, _, _) = s
+        .post(
+            "/api/v1/markers",
+            Some(&a.token),
+            json!({"home": {"last_read_id": "not a number"}}),
+        )
+        .await;
+    assert_eq!(st, StatusCode::UNPROCESSABLE_ENTITY);
+}
+
+// --- filters ------------------------------------------------------------------------------------
+
+#[tokio::test]
+async fn filters_crud_and_effect_on_timelines() {
+    let s = TestServer::start().await;
+    let a = s.register("alice").await;
+    let b = s.register("bob").await;
+    s.follow(&a, &b).await;
+    let spoiler = s.status(&b, "the big Spoiler is here", "public").await;
+    let plain = s.status(&b, "nothing to see", "public").await;
+
+    let f = s
+        .ok_post(
+            "/api/v2/filters",
+            Some(&a.token),
+            json!({
+                "title": "Spoilers",
+                "context": ["home", "public"],
+                "filter_action": "warn",
+                "keywords_attributes": [{"keyword": "spoiler", "whole_word": true}],
+            }),
+        )
+        .await;
+    assert_valid("Filter", &f);
+    assert_eq!(f["filter_action"], "warn");
+    assert_eq!(f["context"], json!(["home", "public"]));
+    assert_eq!(f["keywords"][0]["keyword"], "spoiler");
+    let fid = f["id"].as_str().unwrap().to_string();
+
+    // warn: the status comes with `filtered`.
+    let home = s.ok("/api/v1/timelines/home", Some(&a.token)).await;
+    assert_valid_each("Status", &home);
+    let hit = home
+        .as_array()
+        .unwrap()
+        .iter()
+        .find(|x| x["id"] == spoiler.as_str())
+        .expect("warned status is still in home");
+    let filtered = hit["filtered"].as_array().unwrap();
+    assert_eq!(filtered.len(), 1, "{hit}");
+    assert_valid("FilterResult", &filtered[0]);
+    assert_eq!(filtered[0]["filter"]["id"], fid.as_str());
+    assert_eq!(filtered[0]["keyword_matches"], json!(["spoiler"]));
+    let other = home
+        .as_array()
+        .unwrap()
+        .iter()
+        .find(|x| x["id"] == plain.as_str())
+        .unwrap();
+    assert_eq!(other["filtered"], json!([]));
+    // Not in a context the filter has: thread.
+    let got = s
+        .ok(&format!("/api/v1/statuses/{spoiler}"), Some(&a.token))
+        .await;
+    assert!(
+        got["filtered"].as_array().is_none_or(|f| f.is_empty()),
+        "{got}"
+    );
+
+    // Keywords and statuses sub-resources.
+    let kw = s
+        .ok_post(
+            &format!("/api/v2/filters/{fid}/keywords"),
+            Some(&a.token),
+            json!({"keyword": "leak", "whole_word": false}),
+        )
+        .await;
+    assert_valid("FilterKeyword", &kw);
+    assert_eq!(kw["whole_word"], false);
+    let kws = s
+        .ok(&format!("/api/v2/filters/{fid}/keywords"), Some(&a.token))
+        .await;
+    assert_valid_each("FilterKeyword", &kws);
+    assert_eq!(kws.as_array().unwrap().len(), 2);
+    let fs = s
+        .ok_post(
+            &format!("/api/v2/filters/{fid}/statuses"),
+            Some(&a.token),
+            json!({"status_id": plain}),
+        )
+        .await;
+    assert_valid("FilterStatus", &fs);
+    assert_eq!(fs["status_id"], plain.as_str());
+    let fss = s
+        .ok(&format!("/api/v2/filters/{fid}/statuses"), Some(&a.token))
+        .await;
+    assert_valid_each("FilterStatus", &fss);
+
+    // hide: matching statuses leave home (the keyword one and the filtered status).
+    let (st, _, upd) = s
+        .put(
+            &format!("/api/v2/filters/{fid}"),
+            Some(&a.token),
+            json!({"filter_action": "hide", "title": "Spoilers!"}),
+        )
+        .await;
+    assert_eq!(st, StatusCode::OK, "{upd}");
+    assert_valid("Filter", &upd);
+    assert_eq!(upd["filter_action"], "hide");
+    assert_eq!(upd["title"], "Spoilers!");
+    let home = s.status_ids("/api/v1/timelines/home", Some(&a.token)).await;
+    assert!(!home.contains(&spoiler), "{home:?}");
+    assert!(!home.contains(&plain), "{home:?}");
+    let public = s
+        .status_ids("/api/v1/timelines/public", Some(&a.token))
+        .await;
+    assert!(!public.contains(&spoiler));
+    // Others are unaffected.
+    let public = s
+        .status_ids("/api/v1/timelines/public", Some(&b.token))
+        .await;
+    assert!(public.contains(&spoiler));
+
+    // Remove a keyword by _destroy; list; get; delete.
+    let f = s
+        .ok(&format!("/api/v2/filters/{fid}"), Some(&a.token))
+        .await;
+    assert_valid("Filter", &f);
+    let kid = f["keywords"]
+        .as_array()
+        .unwrap()
+        .iter()
+        .find(|k| k["keyword"] == "spoiler")
+        .unwrap()["id"]
+        .clone();
+    let (st, _, upd) = s
+        .put(
+            &format!("/api/v2/filters/{fid}"),
+            Some(&a.token),
+            json!({"keywords_attributes": [{"id": kid, "_destroy": true}]}),
+        )
+        .await;
+    assert_eq!(st, StatusCode::OK, "{upd}");
+    assert_eq!(upd["keywords"].as_array().unwrap().len(), 1);
+    let all = s.ok("/api/v2/filters", Some(&a.token)).await;
+    assert_valid_each("Filter", &all);
+    assert_eq!(TestServer::ids(&all), vec![fid.clone()]);
+    let (st, _, _) = s
+        .get(&format!("/api/v2/filters/{fid}"), Some(&b.token))
+        .await;
+    assert_eq!(st, StatusCode::NOT_FOUND);
+    let (st, _, body) = s
+        .post(
+            "/api/v2/filters",
+            Some(&a.token),
+            json!({"title": "x", "context": ["nowhere"]}),
+        )
+        .await;
+    assert_eq!(st, StatusCode::UNPROCESSABLE_ENTITY, "{body}");
+    let (st, _, _) = s
+        .delete(&format!("/api/v2/filters/{fid}"), Some(&a.token))
+        .await;
+    assert_eq!(st, StatusCode::OK);
+    let (st, _, _) = s
+        .get(&format!("/api/v2/filters/{fid}"), Some(&a.token))
+        .await;
+    assert_eq!(st, StatusCode::NOT_FOUND);
+    let home = s.status_ids("/api/v1/timelines/home", Some(&a.token)).await;
+    assert!(home.contains(&spoiler) && home.contains(&plain));
+}
+
+// --- search ------------------------------------------------------------------------------------
+
+#[tokio::test]
+async fn search_accounts_hashtags_and_own_statuses() {
+    let s = TestServer::start().await;
+    let a = s.register("alice").await;
+    let b = s.register("bob").await;
+    let mine = s
+        .status(&a, "thinking about #RustLang and unicorns", "public")
+        .await;
+    let theirs = s.status(&b, "bob also likes unicorns", "public").await;
+
+    let r = s
+        .ok("/api/v2/search?q=alic&type=accounts", Some(&b.token))
+        .await;
+    assert_valid("Search", &r);
+    assert_eq!(TestServer::ids(&r["accounts"]), vec![a.id.clone()]);
+    assert_eq!(r["statuses"], json!([]));
+    assert_eq!(r["hashtags"], json!([]));
+    let r = s.ok("/api/v2/search?q=@bob", None).await;
+    assert_valid("Search", &r);
+    assert_eq!(TestServer::ids(&r["accounts"]), vec![b.id.clone()]);
+
+    let r = s
+        .ok("/api/v2/search?q=%23rust&type=hashtags", Some(&b.token))
+        .await;
+    assert_valid("Search", &r);
+    assert_valid_each("Tag", &r["hashtags"]);
+    assert_eq!(r["hashtags"][0]["name"], "rustlang");
+
+    // Statuses: full text over one's own posts only.
+    let r = s
+        .ok("/api/v2/search?q=unicorns&type=statuses", Some(&a.token))
+        .await;
+    assert_valid("Search", &r);
+    assert_eq!(TestServer::ids(&r["statuses"]), vec![mine.clone()]);
+    let r = s
+        .ok("/api/v2/search?q=unicorns&type=statuses", Some(&b.token))
+        .await;
+    assert_eq!(TestServer::ids(&r["statuses"]), vec![theirs.clone()]);
+    let r = s.ok("/api/v2/search?q=unicorns", None).await;
+    assert_eq!(r["statuses"], json!([]));
+    // A post's URL finds it.
+    let url = format!("{}/@alice/{mine}", s.base);
+    let r = s
+        .ok(
+            &format!("/api/v2/search?q={}&type=statuses", urlencode(&url)),
+            Some(&b.token),
+        )
+        .await;
+    assert_eq!(TestServer::ids(&r["statuses"]), vec![mine.clone()]);
+    let (st, _, _) = s.get("/api/v2/search?q=x&type=bogus", None).await;
+    assert_eq!(st, StatusCode::UNPROCESSABLE_ENTITY);
+    let r = s.ok("/api/v2/search?q=", None).await;
+    assert_valid("Search", &r);
+}
