@@ -14,7 +14,9 @@
 //!
 //! RFC 9421 works the same way with [`rfc9421::parse_signatures`] and [`rfc9421::verify`].
 
+pub mod as2;
 pub mod cavage;
+pub mod client;
 pub mod digest;
 pub mod keys;
 mod request;

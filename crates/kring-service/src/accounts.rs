@@ -182,7 +182,14 @@ impl Kring {
             Some((u, d)) => (u, Some(d)),
             None => (acct, None),
         };
-        match self.store.account_by_handle(user, domain).await? {
+        let found = match self.store.account_by_handle(user, domain).await? {
+            Some(a) => Some(a),
+            None => match domain {
+                Some(d) => self.resolve_acct(user, d).await.ok(),
+                None => None,
+            },
+        };
+        match found {
             Some(a) if a.suspended_at.is_none() => Ok(a),
             _ => Err(Error::NotFound),
         }
@@ -246,7 +253,28 @@ impl Kring {
         tx.update_profile(actor.id(), &p).await?;
         tx.update_preferences(actor.id(), &prefs).await?;
         tx.commit().await?;
-        self.account(actor.id()).await
+        let account = self.account(actor.id()).await?;
+        // Followers' servers learn of the new profile.
+        let person = self.person_json(&account);
+        let update = kring_activitypub::as2::activity(
+            "Update",
+            &format!("{}#updates/{}", account.uri, Id::generate()),
+            &account.uri,
+            person,
+        );
+        let mut tx = self.store.begin().await?;
+        self.emit(
+            &mut tx,
+            &account,
+            update,
+            crate::federation::Recipients::Followers {
+                of: account.id,
+                also: Vec::new(),
+            },
+        )
+        .await?;
+        tx.commit().await?;
+        Ok(account)
     }
 
     pub async fn change_password(&self, actor: &Actor, current: &str, new: &str) -> Result<()> {
@@ -332,7 +360,16 @@ impl Kring {
                 .domain
                 .as_deref()
                 .filter(|d| !d.eq_ignore_ascii_case(&self.config.domain));
-            if let Some(a) = self.store.account_by_handle(&m.username, domain).await?
+            let found = match self.store.account_by_handle(&m.username, domain).await? {
+                Some(a) => Some(a),
+                // An unknown remote handle is looked up with WebFinger; failing that, it
+                // stays plain text.
+                None => match domain {
+                    Some(d) => self.resolve_acct(&m.username, d).await.ok(),
+                    None => None,
+                },
+            };
+            if let Some(a) = found
                 && a.suspended_at.is_none()
             {
                 resolved.push((m.clone(), a));

@@ -1,24 +1,47 @@
-//! The job runner: claims due jobs from the one queue in the database and runs them, retrying
-//! failures with exponential backoff. Runs inside `kring serve` (or, later, as separate worker
-//! processes on PostgreSQL).
+//! The job runner: claims due jobs from the one queue in the database and runs them
+//! concurrently (bounded overall and per remote host), retrying failures with exponential
+//! backoff for about a week. Runs inside `kring serve`; on PostgreSQL several processes may
+//! run it side by side.
+use std::collections::HashMap;
+use std::sync::Arc;
 use std::time::Duration;
 
 use kring_core::time::now_micros;
-use tokio::sync::watch;
+use tokio::sync::{Semaphore, watch};
 
 use crate::Kring;
+use crate::federation::{DELIVER, RECEIVE};
 
 pub const FEED_TRIM: &str = "feed.trim";
+use crate::federation::outbox::DISTRIBUTE;
 
 /// Give up after about a week of retries.
 const MAX_ATTEMPTS: i64 = 16;
+/// Jobs running at once in one process, and at once against one remote host.
+const CONCURRENCY: usize = 64;
+const PER_HOST: usize = 8;
+/// A claimed job not finished within this time is claimed again (its worker died).
+const LEASE_MICROS: i64 = 120 * 1_000_000;
+
+enum Outcome {
+    Done,
+    Retry(String),
+}
 
 impl Kring {
     /// Run jobs until `shutdown` turns true.
     pub async fn run_worker(&self, mut shutdown: watch::Receiver<bool>) {
         let mut last_trim = 0i64;
+        let slots = Arc::new(Semaphore::new(CONCURRENCY));
+        let hosts: Arc<std::sync::Mutex<HashMap<String, Arc<Semaphore>>>> = Arc::default();
         loop {
             if *shutdown.borrow() {
+                // Let running jobs finish (or their leases expire and another run takes them).
+                let _ = tokio::time::timeout(
+                    Duration::from_secs(10),
+                    slots.acquire_many(CONCURRENCY as u32),
+                )
+                .await;
                 return;
             }
             if now_micros() - last_trim > 600 * 1_000_000 {
@@ -27,54 +50,97 @@ impl Kring {
                     tracing::warn!(error = %e, "could not schedule feed trimming");
                 }
             }
-            let jobs = match self.store.claim_jobs(16, 300 * 1_000_000).await {
-                Ok(j) => j,
-                Err(e) => {
-                    tracing::warn!(error = %e, "claiming jobs failed");
-                    Vec::new()
+            let free = slots.available_permits() as i64;
+            let jobs = if free == 0 {
+                Vec::new()
+            } else {
+                match self.store.claim_jobs(free, LEASE_MICROS).await {
+                    Ok(j) => j,
+                    Err(e) => {
+                        tracing::warn!(error = %e, "claiming jobs failed");
+                        Vec::new()
+                    }
                 }
             };
             let idle = jobs.is_empty();
             for job in jobs {
-                let result = self.run_job(&job.queue, &job.payload).await;
-                let done = match result {
-                    Ok(()) => self.store.complete_job(job.id).await,
-                    Err(e) => {
-                        let retry = (job.attempts < MAX_ATTEMPTS)
-                            .then(|| now_micros() + backoff_micros(job.attempts));
-                        tracing::warn!(queue = %job.queue, attempts = job.attempts, error = %e, "job failed");
-                        self.store.fail_job(job.id, &e.to_string(), retry).await
-                    }
+                let Ok(slot) = slots.clone().acquire_owned().await else {
+                    return;
                 };
-                if let Err(e) = done {
-                    tracing::warn!(error = %e, "could not record job result");
-                }
+                let host_slot = job_host(&job.queue, &job.payload).map(|h| {
+                    let mut map = hosts.lock().unwrap_or_else(|p| p.into_inner());
+                    map.entry(h)
+                        .or_insert_with(|| Arc::new(Semaphore::new(PER_HOST)))
+                        .clone()
+                });
+                let kring = self.clone();
+                tokio::spawn(async move {
+                    let _slot = slot;
+                    let _host = match host_slot {
+                        Some(s) => s.acquire_owned().await.ok(),
+                        None => None,
+                    };
+                    let outcome = kring.run_job(&job.queue, &job.payload).await;
+                    let recorded = match outcome {
+                        Ok(Outcome::Done) => kring.store.complete_job(job.id).await,
+                        Ok(Outcome::Retry(reason)) | Err(crate::Error::Unavailable(reason)) => {
+                            let retry = (job.attempts < MAX_ATTEMPTS)
+                                .then(|| now_micros() + backoff_micros(job.attempts));
+                            tracing::info!(queue = %job.queue, attempts = job.attempts, %reason, "job will be retried");
+                            kring.store.fail_job(job.id, &reason, retry).await
+                        }
+                        Err(e) => {
+                            let retry = (job.attempts < 3)
+                                .then(|| now_micros() + backoff_micros(job.attempts));
+                            tracing::warn!(queue = %job.queue, attempts = job.attempts, error = %e, "job failed");
+                            kring.store.fail_job(job.id, &e.to_string(), retry).await
+                        }
+                    };
+                    if let Err(e) = recorded {
+                        tracing::warn!(error = %e, "could not record job result");
+                    }
+                });
             }
             if idle {
                 tokio::select! {
-                    _ = tokio::time::sleep(Duration::from_millis(500)) => {}
+                    _ = tokio::time::sleep(Duration::from_millis(200)) => {}
                     _ = shutdown.changed() => {}
                 }
             }
         }
     }
 
-    async fn run_job(&self, queue: &str, _payload: &str) -> crate::Result<()> {
+    async fn run_job(&self, queue: &str, payload: &str) -> crate::Result<Outcome> {
         match queue {
+            DELIVER => Ok(match self.deliver(payload).await? {
+                crate::federation::deliver_outcome::Done => Outcome::Done,
+                crate::federation::deliver_outcome::Retry(r) => Outcome::Retry(r),
+            }),
+            DISTRIBUTE => self.distribute(payload).await.map(|_| Outcome::Done),
+            RECEIVE => self.receive(payload).await.map(|_| Outcome::Done),
             FEED_TRIM => {
                 for account in self.store.feeds_over_cap(500).await? {
                     let mut tx = self.store.begin().await?;
                     tx.trim_feed(account).await?;
                     tx.commit().await?;
                 }
-                Ok(())
+                Ok(Outcome::Done)
             }
             other => {
                 tracing::warn!(queue = other, "dropping job of unknown kind");
-                Ok(())
+                Ok(Outcome::Done)
             }
         }
     }
+}
+
+/// Deliveries are limited per remote host.
+fn job_host(queue: &str, payload: &str) -> Option<String> {
+    if queue != DELIVER {
+        return None;
+    }
+    let v: serde_json::Value = serde_json::from_str(payload).ok()?;
+    kring_activitypub::as2::host_of(v.get("inbox")?.as_str()?)
 }
 
 /// 30 s, 1 min, 2 min … capped at 1 day: 16 attempts span about a week.
@@ -83,4 +149,16 @@ fn backoff_micros(attempts: i64) -> i64 {
         .saturating_mul(1i64 << attempts.clamp(0, 12))
         .min(86_400);
     secs * 1_000_000
+}
+
+#[cfg(test)]
+mod tests {
+    use super::backoff_micros;
+
+    #[test]
+    fn backoff_spans_about_a_week() {
+        let total: i64 = (0..16).map(backoff_micros).sum();
+        let days = total as f64 / 86_400e6;
+        assert!((5.0..9.0).contains(&days), "{days}");
+    }
 }

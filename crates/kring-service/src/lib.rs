@@ -4,6 +4,7 @@
 pub mod accounts;
 pub mod auth;
 pub mod events;
+pub mod federation;
 pub mod filters;
 pub mod instance;
 pub mod jobs;
@@ -39,6 +40,7 @@ pub struct ServiceConfig {
     pub contact_email: String,
     /// Set when an SMTP server is configured: then new accounts must confirm their email.
     pub email_confirmation: bool,
+    pub federation: federation::FederationConfig,
 }
 
 impl ServiceConfig {
@@ -56,25 +58,33 @@ impl ServiceConfig {
             description: "A Kring server".into(),
             contact_email: String::new(),
             email_confirmation: false,
+            federation: federation::FederationConfig {
+                allow_private: true,
+                ..Default::default()
+            },
         }
     }
 }
 
-/// The service: the store, the settings, and the live event bus. Cheap to clone.
+/// The service: the store, the settings, the live event bus and federation's clients and
+/// caches. Cheap to clone.
 #[derive(Clone)]
 pub struct Kring {
     pub store: Store,
     pub config: Arc<ServiceConfig>,
     pub events: events::Events,
+    pub federation: Arc<federation::Federation>,
 }
 
 impl Kring {
-    pub fn new(store: Store, config: ServiceConfig) -> Kring {
-        Kring {
+    pub fn new(store: Store, config: ServiceConfig) -> Result<Kring> {
+        let federation = federation::shared(config.federation.clone())?;
+        Ok(Kring {
             store,
             config: Arc::new(config),
             events: events::Events::new(),
-        }
+            federation,
+        })
     }
 }
 

@@ -4,7 +4,10 @@ use kring_core::time::now_micros;
 use kring_store::{Edge, FollowOptions};
 
 use crate::events::{EventKind, Stream};
+use crate::federation::Recipients;
 use crate::{Actor, Error, Id, Kring, Result};
+use kring_activitypub::as2;
+use serde_json::json;
 
 /// How many of a newly followed account's posts join the follower's feed at once.
 const BACKFILL: i64 = 40;
@@ -28,6 +31,28 @@ impl Kring {
         let mut notified = None;
         if self.store.follows(actor.id(), target).await? {
             tx.insert_follow(actor.id(), target, opts, None).await?;
+        } else if !account.is_local() {
+            // A remote follow is pending until the other server accepts it.
+            let uri = match self.store.follow_uri(actor.id(), target).await? {
+                Some(u) => u,
+                None => self.activity_id(&actor.account, "follows"),
+            };
+            tx.insert_follow_request(actor.id(), target, opts, Some(&uri))
+                .await?;
+            let follow = as2::direct_activity(
+                "Follow",
+                &uri,
+                &actor.account.uri,
+                json!(account.uri),
+                &account.uri,
+            );
+            self.emit(
+                &mut tx,
+                &actor.account,
+                follow,
+                Recipients::Accounts { ids: vec![target] },
+            )
+            .await?;
         } else if account.locked {
             if tx
                 .insert_follow_request(actor.id(), target, opts, None)
@@ -77,8 +102,28 @@ impl Kring {
     }
 
     pub async fn unfollow(&self, actor: &Actor, target: Id) -> Result<Relationship> {
-        self.account(target).await?;
+        let account = self.account(target).await?;
+        let follow_uri = self.store.follow_uri(actor.id(), target).await?;
         let mut tx = self.store.begin().await?;
+        if !account.is_local()
+            && let Some(uri) = follow_uri
+        {
+            let follow = json!({ "id": uri, "type": "Follow", "actor": actor.account.uri, "object": account.uri });
+            let undo = as2::direct_activity(
+                "Undo",
+                &format!("{uri}/undo"),
+                &actor.account.uri,
+                follow,
+                &account.uri,
+            );
+            self.emit(
+                &mut tx,
+                &actor.account,
+                undo,
+                Recipients::Accounts { ids: vec![target] },
+            )
+            .await?;
+        }
         self.unfollow_in(&mut tx, actor.id(), target).await?;
         tx.take_follow_request(actor.id(), target).await?;
         tx.commit().await?;
@@ -97,9 +142,15 @@ impl Kring {
 
     /// Make `follower` stop following the actor (a "soft block").
     pub async fn remove_from_followers(&self, actor: &Actor, follower: Id) -> Result<Relationship> {
-        self.account(follower).await?;
+        let remote = self.account(follower).await?;
+        let follow_uri = self.store.follow_uri(follower, actor.id()).await?;
         let mut tx = self.store.begin().await?;
         self.unfollow_in(&mut tx, follower, actor.id()).await?;
+        if !remote.is_local() {
+            let uri = follow_uri.unwrap_or_default();
+            self.send_follow_answer(&mut tx, &actor.account, &remote, &uri, false)
+                .await?;
+        }
         tx.commit().await?;
         self.store.relationship(actor.id(), follower).await
     }
@@ -107,12 +158,22 @@ impl Kring {
     pub async fn authorize_follow_request(&self, actor: &Actor, from: Id) -> Result<Relationship> {
         let follower = self.account(from).await?;
         let mut tx = self.store.begin().await?;
-        let (opts, _uri) = tx
+        let (opts, uri) = tx
             .take_follow_request(from, actor.id())
             .await?
             .ok_or(Error::NotFound)?;
         self.accept_follow_in(&mut tx, follower.id, &actor.account, opts)
             .await?;
+        if !follower.is_local() {
+            self.send_follow_answer(
+                &mut tx,
+                &actor.account,
+                &follower,
+                &uri.unwrap_or_default(),
+                true,
+            )
+            .await?;
+        }
         // The request is settled: its notification goes, and (as in Mastodon) no `follow`
         // notification follows, since the actor chose this follower.
         tx.delete_notifications(actor.id(), NotificationType::FollowRequest, from, None)
@@ -122,11 +183,22 @@ impl Kring {
     }
 
     pub async fn reject_follow_request(&self, actor: &Actor, from: Id) -> Result<Relationship> {
-        self.account(from).await?;
+        let requester = self.account(from).await?;
         let mut tx = self.store.begin().await?;
-        tx.take_follow_request(from, actor.id())
+        let (_, uri) = tx
+            .take_follow_request(from, actor.id())
             .await?
             .ok_or(Error::NotFound)?;
+        if !requester.is_local() {
+            self.send_follow_answer(
+                &mut tx,
+                &actor.account,
+                &requester,
+                &uri.unwrap_or_default(),
+                false,
+            )
+            .await?;
+        }
         tx.delete_notifications(actor.id(), NotificationType::FollowRequest, from, None)
             .await?;
         tx.commit().await?;
@@ -138,9 +210,25 @@ impl Kring {
         if target == actor.id() {
             return Err(Error::forbidden("You cannot block yourself"));
         }
-        self.account(target).await?;
+        let account = self.account(target).await?;
         let mut tx = self.store.begin().await?;
         tx.insert_block(actor.id(), target).await?;
+        if !account.is_local() {
+            let block = as2::direct_activity(
+                "Block",
+                &block_id(&actor.account, target),
+                &actor.account.uri,
+                json!(account.uri),
+                &account.uri,
+            );
+            self.emit(
+                &mut tx,
+                &actor.account,
+                block,
+                Recipients::Accounts { ids: vec![target] },
+            )
+            .await?;
+        }
         self.unfollow_in(&mut tx, actor.id(), target).await?;
         self.unfollow_in(&mut tx, target, actor.id()).await?;
         tx.take_follow_request(actor.id(), target).await?;
@@ -151,9 +239,25 @@ impl Kring {
     }
 
     pub async fn unblock(&self, actor: &Actor, target: Id) -> Result<Relationship> {
-        self.account(target).await?;
+        let account = self.account(target).await?;
         let mut tx = self.store.begin().await?;
-        tx.delete_block(actor.id(), target).await?;
+        if tx.delete_block(actor.id(), target).await? && !account.is_local() {
+            let block = json!({ "id": block_id(&actor.account, target), "type": "Block", "actor": actor.account.uri, "object": account.uri });
+            let undo = as2::direct_activity(
+                "Undo",
+                &format!("{}/undo", block_id(&actor.account, target)),
+                &actor.account.uri,
+                block,
+                &account.uri,
+            );
+            self.emit(
+                &mut tx,
+                &actor.account,
+                undo,
+                Recipients::Accounts { ids: vec![target] },
+            )
+            .await?;
+        }
         tx.commit().await?;
         self.store.relationship(actor.id(), target).await
     }
@@ -282,4 +386,9 @@ impl Kring {
         }
         Ok(out)
     }
+}
+
+/// A Block's id is derived from the pair, so its Undo can name it without storing it.
+fn block_id(actor: &Account, target: Id) -> String {
+    format!("{}#blocks/{}", actor.uri, target)
 }

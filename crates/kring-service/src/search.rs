@@ -1,5 +1,5 @@
 //! Search: accounts by handle or name, hashtags by prefix, and one's own posts by text.
-//! (Resolving remote handles and URLs comes with federation.)
+//! With `resolve`, remote handles and URLs are looked up on their servers.
 use kring_core::model::{Account, Status, Tag};
 
 use crate::{Actor, Kring, Result, viewer_id};
@@ -19,6 +19,8 @@ pub struct SearchRequest {
     pub account_id: Option<crate::Id>,
     pub limit: i64,
     pub offset: i64,
+    /// Look up remote accounts (by handle or URL) and posts (by URL) on other servers.
+    pub resolve: bool,
 }
 
 #[derive(Debug, Default)]
@@ -44,10 +46,19 @@ impl Kring {
         let want = |t: SearchType| req.kind.is_none_or(|k| k == t);
         // Signed-out visitors may not page through search (as Mastodon).
         let offset = if viewer.is_none() { 0 } else { offset };
+        // Resolving reaches other servers, so only signed-in people may ask for it.
+        let resolve = req.resolve && viewer.is_some();
         if want(SearchType::Accounts) {
             out.accounts = self
                 .search_accounts(viewer, q, req.following, limit, offset)
                 .await?;
+            if resolve
+                && offset == 0
+                && let Some(a) = self.resolve_account_query(q).await
+                && !out.accounts.iter().any(|x| x.id == a.id)
+            {
+                out.accounts.insert(0, a);
+            }
         }
         if want(SearchType::Hashtags) {
             let name = q.trim_start_matches('#');
@@ -60,6 +71,14 @@ impl Kring {
         {
             // Full-text search covers one's own posts; a local post URL finds that post.
             if let Some(s) = self.status_by_url(viewer, q).await? {
+                out.statuses.push(s);
+            } else if resolve
+                && (q.starts_with("https://") || q.starts_with("http://"))
+                && let Ok(s) = self
+                    .resolve_status_uri(q, crate::federation::MAX_REPLY_DEPTH)
+                    .await
+                && let Some(s) = self.store.visible_status(viewer_id(viewer), s.id).await?
+            {
                 out.statuses.push(s);
             } else if req.account_id.is_none_or(|a| a == v.id()) {
                 out.statuses = self
@@ -99,6 +118,20 @@ impl Kring {
             found.insert(0, exact);
         }
         Ok(found)
+    }
+
+    /// `user@domain` (with or without a leading @) or an actor URL, resolved remotely.
+    async fn resolve_account_query(&self, q: &str) -> Option<Account> {
+        if q.starts_with("https://") || q.starts_with("http://") {
+            return self.resolve_account_uri(q, false).await.ok();
+        }
+        let q = q.trim_start_matches('@');
+        let (user, domain) = q.split_once('@')?;
+        if domain.eq_ignore_ascii_case(&self.config.domain) || user.is_empty() || domain.is_empty()
+        {
+            return None;
+        }
+        self.resolve_acct(user, domain).await.ok()
     }
 
     async fn status_by_url(&self, viewer: Option<&Actor>, q: &str) -> Result<Option<Status>> {

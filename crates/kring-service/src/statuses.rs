@@ -7,7 +7,11 @@ use kring_core::{Audience, Visibility};
 use kring_store::{Mark, NewStatus};
 
 use crate::events::{EventKind, Stream};
+use crate::federation::Recipients;
+use crate::federation::outbox::recipients_for;
 use crate::{Actor, Error, Id, Kring, Result, viewer_id};
+use kring_activitypub::as2;
+use serde_json::json;
 
 /// A new post as any door submits it.
 #[derive(Debug, Clone, Default)]
@@ -125,13 +129,39 @@ impl Kring {
                 notified.push((m, n));
             }
         }
+        let mention_accounts: Vec<Account> = rendered
+            .mentions
+            .iter()
+            .filter(|a| addressed.contains(&a.id))
+            .cloned()
+            .collect();
+        let as_stored = new.to_status();
+        let note = self.note_for(
+            &as_stored,
+            &actor.account,
+            &mention_accounts,
+            &new.tags,
+            parent.as_ref().map(|p| p.uri.clone()),
+        );
+        let create = as2::activity(
+            "Create",
+            &format!("{}/activity", new.uri),
+            &actor.account.uri,
+            note,
+        );
+        self.emit(
+            &mut tx,
+            &actor.account,
+            create,
+            recipients_for(&as_stored, &addressed),
+        )
+        .await?;
         if let Some(key) = &req.idempotency_key {
             tx.insert_idempotency(actor.id(), key, id).await?;
         }
         tx.commit().await?;
         let status = self.store.status(id).await?.ok_or(Error::NotFound)?;
-        self.publish_new_status(&status, &new.tags, &audience)
-            .await?;
+        self.publish_status(&status, &new.tags, &audience).await?;
         for (m, n) in notified {
             self.events
                 .publish(EventKind::Notification(n), vec![Stream::User(m)]);
@@ -141,7 +171,7 @@ impl Kring {
     }
 
     /// Tell streaming clients about a new status or boost.
-    async fn publish_new_status(
+    pub(crate) async fn publish_status(
         &self,
         status: &Status,
         tags: &[String],
@@ -287,6 +317,37 @@ impl Kring {
             .collect();
         tx.set_mentions_and_tags(id, &new_mentions, &rendered.tags)
             .await?;
+        let mut edited = before.clone();
+        edited.text = text.clone();
+        edited.content = rendered.html.clone();
+        edited.spoiler_text = spoiler.clone();
+        edited.sensitive = sensitive;
+        edited.language = language.clone();
+        edited.edited_at = Some(now_micros());
+        let kept: Vec<Account> = rendered
+            .mentions
+            .iter()
+            .filter(|a| new_mentions.contains(&a.id))
+            .cloned()
+            .collect();
+        let in_reply_to = match before.in_reply_to_id {
+            Some(p) => self.store.status(p).await?.map(|p| p.uri),
+            None => None,
+        };
+        let note = self.note_for(&edited, &actor.account, &kept, &rendered.tags, in_reply_to);
+        let update = as2::activity(
+            "Update",
+            &format!("{}#updates/{}", before.uri, Id::generate()),
+            &actor.account.uri,
+            note,
+        );
+        self.emit(
+            &mut tx,
+            &actor.account,
+            update,
+            recipients_for(&edited, &new_mentions),
+        )
+        .await?;
         // Those who boosted it hear about the edit.
         let boosters = self
             .store
@@ -334,8 +395,41 @@ impl Kring {
     pub async fn delete(&self, actor: &Actor, id: Id) -> Result<Status> {
         let s = self.own_status(actor, id).await?;
         let mut recipients = self.feed_recipients(id).await?;
+        let mentioned: Vec<Id> = self
+            .store
+            .mentions_of(&[id])
+            .await?
+            .into_iter()
+            .map(|(_, a)| a)
+            .collect();
         let mut tx = self.store.begin().await?;
         let boosts = tx.delete_status(&s).await?;
+        let (to, cc) = as2::addressing(s.visibility, &actor.account.followers_url, &[]);
+        let tombstone = json!({ "id": s.uri, "type": "Tombstone", "to": to, "cc": cc });
+        let activity = if s.reblog_of_id.is_some() {
+            // Deleting a boost is undoing it.
+            let announce = json!({ "id": s.uri, "type": "Announce", "actor": actor.account.uri });
+            as2::activity(
+                "Undo",
+                &format!("{}#undo", s.uri),
+                &actor.account.uri,
+                announce,
+            )
+        } else {
+            as2::activity(
+                "Delete",
+                &format!("{}#delete", s.uri),
+                &actor.account.uri,
+                tombstone,
+            )
+        };
+        self.emit(
+            &mut tx,
+            &actor.account,
+            activity,
+            recipients_for(&s, &mentioned),
+        )
+        .await?;
         tx.commit().await?;
         for b in boosts {
             recipients.extend(self.feed_recipients(b).await.unwrap_or_default());
@@ -441,6 +535,27 @@ impl Kring {
         tx.insert_status(&new).await?;
         tx.fan_out_to(id, actor.id(), &[actor.id()]).await?;
         tx.fan_out_to_followers(id, actor.id(), true, None).await?;
+        let (to, cc) = as2::addressing(
+            visibility,
+            &actor.account.followers_url,
+            &[author.uri.clone()],
+        );
+        let announce = json!({
+            "@context": "https://www.w3.org/ns/activitystreams",
+            "id": new.uri, "type": "Announce", "actor": actor.account.uri,
+            "published": kring_core::time::rfc3339(new.created_at),
+            "to": to, "cc": cc, "object": orig.uri,
+        });
+        self.emit(
+            &mut tx,
+            &actor.account,
+            announce,
+            Recipients::Followers {
+                of: actor.id(),
+                also: vec![author.id],
+            },
+        )
+        .await?;
         let notified = if author.is_local() && !own {
             self.notify_in(
                 &mut tx,
@@ -455,7 +570,7 @@ impl Kring {
         };
         tx.commit().await?;
         let status = self.store.status(id).await?.ok_or(Error::NotFound)?;
-        self.publish_new_status(&status, &[], &audience).await?;
+        self.publish_status(&status, &[], &audience).await?;
         if let Some(n) = notified {
             self.events
                 .publish(EventKind::Notification(n), vec![Stream::User(author.id)]);
@@ -477,6 +592,23 @@ impl Kring {
                 Some(orig.id),
             )
             .await?;
+            let announce = json!({ "id": boost.uri, "type": "Announce", "actor": actor.account.uri, "object": orig.uri });
+            let undo = as2::activity(
+                "Undo",
+                &format!("{}#undo", boost.uri),
+                &actor.account.uri,
+                announce,
+            );
+            self.emit(
+                &mut tx,
+                &actor.account,
+                undo,
+                Recipients::Followers {
+                    of: actor.id(),
+                    also: vec![orig.account_id],
+                },
+            )
+            .await?;
             tx.commit().await?;
             self.events.publish(
                 EventKind::Delete(boost.id),
@@ -490,6 +622,31 @@ impl Kring {
         let s = self.status(Some(actor), id).await?;
         let mut tx = self.store.begin().await?;
         let created = tx.insert_mark(Mark::Favourite, actor.id(), s.id).await?;
+        if created {
+            let author = self
+                .store
+                .account(s.account_id)
+                .await?
+                .ok_or(Error::NotFound)?;
+            if !author.is_local() {
+                let like = as2::direct_activity(
+                    "Like",
+                    &like_id(&actor.account, s.id),
+                    &actor.account.uri,
+                    json!(s.uri),
+                    &author.uri,
+                );
+                self.emit(
+                    &mut tx,
+                    &actor.account,
+                    like,
+                    Recipients::Accounts {
+                        ids: vec![author.id],
+                    },
+                )
+                .await?;
+            }
+        }
         let notified = if created
             && s.account_id != actor.id()
             && self.store.user(s.account_id).await?.is_some()
@@ -517,6 +674,30 @@ impl Kring {
         let s = self.status(Some(actor), id).await?;
         let mut tx = self.store.begin().await?;
         if tx.delete_mark(Mark::Favourite, actor.id(), s.id).await? {
+            let author = self
+                .store
+                .account(s.account_id)
+                .await?
+                .ok_or(Error::NotFound)?;
+            if !author.is_local() {
+                let like = json!({ "id": like_id(&actor.account, s.id), "type": "Like", "actor": actor.account.uri, "object": s.uri });
+                let undo = as2::direct_activity(
+                    "Undo",
+                    &format!("{}/undo", like_id(&actor.account, s.id)),
+                    &actor.account.uri,
+                    like,
+                    &author.uri,
+                );
+                self.emit(
+                    &mut tx,
+                    &actor.account,
+                    undo,
+                    Recipients::Accounts {
+                        ids: vec![author.id],
+                    },
+                )
+                .await?;
+            }
             tx.delete_notifications(
                 s.account_id,
                 NotificationType::Favourite,
@@ -576,6 +757,11 @@ impl Kring {
         let s = self.status(viewer, id).await?;
         self.store.status_actors(s.id, reblogs, page).await
     }
+}
+
+/// A Like's id is derived from who likes what, so its Undo can name it without storing it.
+fn like_id(actor: &Account, status: Id) -> String {
+    format!("{}#likes/{}", actor.uri, status)
 }
 
 /// ISO 639-1 (or -3) code, or None. Anything else is a validation error.

@@ -2,6 +2,7 @@
 //! dialect through sqlx's `Any` driver; the few statements that differ branch on [`Backend`]
 //! inside this crate and nowhere else.
 mod accounts;
+mod federation;
 mod feeds;
 mod jobs;
 mod lists;
@@ -14,6 +15,7 @@ mod sql;
 mod statuses;
 
 pub use accounts::{PreferencesUpdate, ProfileUpdate};
+pub use federation::{DomainBlock, DomainPolicy, RemoteAccount};
 pub use feeds::FEED_CAP;
 pub use jobs::Job;
 pub use oauth::{AuthCode, NewToken};

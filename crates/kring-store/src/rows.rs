@@ -235,6 +235,35 @@ pub struct NewStatus {
     pub created_at: Micros,
 }
 
+impl NewStatus {
+    /// The status as it will read once stored (counters start at zero).
+    pub fn to_status(&self) -> Status {
+        Status {
+            id: self.id,
+            account_id: self.account_id,
+            uri: self.uri.clone(),
+            url: self.url.clone(),
+            local: self.local,
+            in_reply_to_id: self.in_reply_to_id,
+            in_reply_to_account_id: self.in_reply_to_account_id,
+            reblog_of_id: self.reblog_of_id,
+            conversation_id: self.conversation_id,
+            text: self.text.clone(),
+            content: self.content.clone(),
+            spoiler_text: self.spoiler_text.clone(),
+            sensitive: self.sensitive,
+            language: self.language.clone(),
+            visibility: self.visibility,
+            application_id: self.application_id,
+            replies_count: 0,
+            reblogs_count: 0,
+            favourites_count: 0,
+            created_at: self.created_at,
+            edited_at: None,
+        }
+    }
+}
+
 #[derive(sqlx::FromRow)]
 pub(crate) struct EditRow {
     id: i64,

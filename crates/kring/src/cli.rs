@@ -71,6 +71,12 @@ pub struct ServeArgs {
     /// Serve plain http on a non-loopback domain (test networks only).
     #[arg(long, env = "KRING_INSECURE_HTTP")]
     pub insecure_http: bool,
+    /// Federate with private and loopback addresses over plain http (tests on one machine only).
+    #[arg(long, env = "KRING_ALLOW_PRIVATE_FEDERATION")]
+    pub allow_private_federation: bool,
+    /// Require signed requests to read any ActivityPub document ("authorized fetch").
+    #[arg(long, env = "KRING_AUTHORIZED_FETCH")]
+    pub authorized_fetch: bool,
 }
 
 #[derive(ValueEnum, Debug, Clone, Copy)]
@@ -145,6 +151,8 @@ fn resolve(global: &Global, serve: &ServeArgs) -> Result<Config, String> {
             RegistrationsArg::Closed => Registrations::Closed,
         }),
         insecure_http: serve.insecure_http.then_some(true),
+        allow_private_federation: serve.allow_private_federation.then_some(true),
+        authorized_fetch: serve.authorized_fetch.then_some(true),
         ..Partial::default()
     };
     let file = match &global.config {

@@ -23,6 +23,12 @@ pub struct Partial {
     /// Allow plain http on a non-loopback domain (for tests behind a test network only).
     pub insecure_http: Option<bool>,
     pub database_max_connections: Option<u32>,
+    /// Federate with private/loopback addresses over plain http (tests on one machine only).
+    pub allow_private_federation: Option<bool>,
+    /// Require signed GETs for every ActivityStreams document.
+    pub authorized_fetch: Option<bool>,
+    /// Federate only with domains an admin allowed.
+    pub federation_allowlist: Option<bool>,
 }
 
 impl Partial {
@@ -42,6 +48,11 @@ impl Partial {
             database_max_connections: self
                 .database_max_connections
                 .or(lower.database_max_connections),
+            allow_private_federation: self
+                .allow_private_federation
+                .or(lower.allow_private_federation),
+            authorized_fetch: self.authorized_fetch.or(lower.authorized_fetch),
+            federation_allowlist: self.federation_allowlist.or(lower.federation_allowlist),
         }
     }
 
@@ -67,6 +78,9 @@ pub struct Config {
     pub max_status_chars: usize,
     pub scheme: &'static str,
     pub database_max_connections: u32,
+    pub allow_private_federation: bool,
+    pub authorized_fetch: bool,
+    pub federation_allowlist: bool,
 }
 
 pub const DEFAULT_LISTEN: &str = "127.0.0.1:8080";
@@ -108,7 +122,9 @@ impl Config {
             ));
         }
         let loopback = is_loopback_domain(&domain);
-        let insecure = p.insecure_http.unwrap_or(false);
+        let allow_private_federation = p.allow_private_federation.unwrap_or(false);
+        // Federating over plain http with private hosts implies plain http for ourselves too.
+        let insecure = p.insecure_http.unwrap_or(false) || allow_private_federation;
         let data_dir = p
             .data_dir
             .unwrap_or_else(|| PathBuf::from(DEFAULT_DATA_DIR));
@@ -140,6 +156,9 @@ impl Config {
             contact_email: p.contact_email.unwrap_or_default(),
             max_status_chars: p.max_status_chars.unwrap_or(5000).clamp(1, 100_000),
             database_max_connections: p.database_max_connections.unwrap_or(8).clamp(1, 256),
+            allow_private_federation,
+            authorized_fetch: p.authorized_fetch.unwrap_or(false),
+            federation_allowlist: p.federation_allowlist.unwrap_or(false),
         })
     }
 
@@ -154,6 +173,11 @@ impl Config {
             contact_email: self.contact_email.clone(),
             // No mailer is configurable yet, so accounts need no email confirmation.
             email_confirmation: false,
+            federation: kring_service::federation::FederationConfig {
+                allow_private: self.allow_private_federation,
+                authorized_fetch: self.authorized_fetch,
+                allowlist_mode: self.federation_allowlist,
+            },
         }
     }
 

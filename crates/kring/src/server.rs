@@ -36,11 +36,12 @@ pub async fn open_store(config: &Config) -> Result<Store, String> {
 pub async fn open_service(config: &Config) -> Result<Kring, String> {
     let store = open_store(config).await?;
     store.migrate().await.map_err(|e| e.to_string())?;
-    Ok(Kring::new(store, config.service()))
+    Kring::new(store, config.service()).map_err(|e| e.to_string())
 }
 
 pub fn app(kring: Kring) -> Router {
-    kring_api::router(kring)
+    kring_federation::router(kring.clone())
+        .merge(kring_api::router(kring))
         .layer(CatchPanicLayer::new())
         .layer(TraceLayer::new_for_http())
 }

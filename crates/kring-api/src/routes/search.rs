@@ -32,6 +32,8 @@ struct SearchQuery {
     limit: Option<i64>,
     #[serde(default, deserialize_with = "lenient::opt_i64")]
     offset: Option<i64>,
+    #[serde(default, deserialize_with = "lenient::opt_bool")]
+    resolve: Option<bool>,
 }
 
 async fn search(
@@ -57,6 +59,7 @@ async fn search(
                 account_id: q.account_id,
                 limit: q.limit.unwrap_or(20),
                 offset: q.offset.unwrap_or(0),
+                resolve: q.resolve.unwrap_or(false),
             },
         )
         .await?;

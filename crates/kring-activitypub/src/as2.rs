@@ -1,0 +1,259 @@
+//! ActivityStreams 2.0 documents as Mastodon-compatible servers exchange them: building ours
+//! from domain records, and reading theirs leniently (a field may be a string, an object with an
+//! `id`, or an array of either).
+use kring_core::Visibility;
+use kring_core::model::{Account, Status};
+use kring_core::time::rfc3339;
+use serde_json::{Value, json};
+
+pub const PUBLIC: &str = "https://www.w3.org/ns/activitystreams#Public";
+pub const CONTENT_TYPE: &str = "application/activity+json";
+
+/// The JSON-LD context Mastodon sends (with the extensions Kring uses).
+pub fn context() -> Value {
+    json!([
+        "https://www.w3.org/ns/activitystreams",
+        "https://w3id.org/security/v1",
+        {
+            "manuallyApprovesFollowers": "as:manuallyApprovesFollowers",
+            "sensitive": "as:sensitive",
+            "Hashtag": "as:Hashtag",
+            "toot": "http://joinmastodon.org/ns#",
+            "discoverable": "toot:discoverable",
+            "indexable": "toot:indexable",
+            "featured": { "@id": "toot:featured", "@type": "@id" },
+            "alsoKnownAs": { "@id": "as:alsoKnownAs", "@type": "@id" },
+            "movedTo": { "@id": "as:movedTo", "@type": "@id" },
+            "schema": "http://schema.org#",
+            "PropertyValue": "schema:PropertyValue",
+            "value": "schema:value",
+            "conversation": "ostatus:conversation",
+            "ostatus": "http://ostatus.org#"
+        }
+    ])
+}
+
+pub fn key_id(actor_uri: &str) -> String {
+    format!("{actor_uri}#main-key")
+}
+
+/// A local account as a `Person` (or `Service` for bots).
+pub fn person(base: &str, a: &Account, field_html: &dyn Fn(&str) -> String) -> Value {
+    let uri = &a.uri;
+    let mut doc = json!({
+        "@context": context(),
+        "id": uri,
+        "type": if a.bot { "Service" } else { "Person" },
+        "preferredUsername": a.username,
+        "name": a.display_name,
+        "summary": a.note_html,
+        "url": a.url,
+        "inbox": format!("{uri}/inbox"),
+        "outbox": format!("{uri}/outbox"),
+        "followers": format!("{uri}/followers"),
+        "following": format!("{uri}/following"),
+        "featured": format!("{uri}/collections/featured"),
+        "endpoints": { "sharedInbox": format!("{base}/inbox") },
+        "manuallyApprovesFollowers": a.locked,
+        "discoverable": a.discoverable,
+        "indexable": a.indexable,
+        "published": rfc3339(a.created_at),
+        "alsoKnownAs": a.also_known_as,
+        "publicKey": { "id": key_id(uri), "owner": uri, "publicKeyPem": a.public_key_pem },
+        "attachment": a.fields.iter().map(|f| json!({
+            "type": "PropertyValue", "name": f.name, "value": field_html(&f.value)
+        })).collect::<Vec<_>>(),
+        "tag": [],
+    });
+    if let Some(avatar) = &a.avatar_url {
+        doc["icon"] = json!({ "type": "Image", "url": avatar });
+    }
+    if let Some(header) = &a.header_url {
+        doc["image"] = json!({ "type": "Image", "url": header });
+    }
+    doc
+}
+
+/// Addressing for a visibility (Mastodon's): returns (to, cc).
+pub fn addressing(
+    visibility: Visibility,
+    followers: &str,
+    mentions: &[String],
+) -> (Vec<String>, Vec<String>) {
+    let m = mentions.to_vec();
+    match visibility {
+        Visibility::Public => (
+            vec![PUBLIC.into()],
+            [vec![followers.to_string()], m].concat(),
+        ),
+        Visibility::Unlisted => (
+            vec![followers.to_string()],
+            [vec![PUBLIC.to_string()], m].concat(),
+        ),
+        Visibility::Private => (vec![followers.to_string()], m),
+        Visibility::Direct => (m, Vec::new()),
+    }
+}
+
+/// What a Note needs besides the status itself.
+pub struct NoteParts<'a> {
+    pub author: &'a Account,
+    pub mentions: &'a [Account],
+    pub tags: &'a [String],
+    pub in_reply_to: Option<String>,
+    pub conversation: Option<String>,
+    pub tag_url: &'a dyn Fn(&str) -> String,
+}
+
+pub fn note(s: &Status, p: &NoteParts<'_>) -> Value {
+    let mention_uris: Vec<String> = p.mentions.iter().map(|a| a.uri.clone()).collect();
+    let (to, cc) = addressing(s.visibility, &p.author.followers_url, &mention_uris);
+    let mut tags: Vec<Value> = p
+        .mentions
+        .iter()
+        .map(|a| json!({ "type": "Mention", "href": a.uri, "name": format!("@{}", a.acct_for_federation()) }))
+        .collect();
+    tags.extend(
+        p.tags
+            .iter()
+            .map(|t| json!({ "type": "Hashtag", "href": (p.tag_url)(t), "name": format!("#{t}") })),
+    );
+    let mut note = json!({
+        "id": s.uri,
+        "type": "Note",
+        "summary": if s.spoiler_text.is_empty() { Value::Null } else { json!(s.spoiler_text) },
+        "inReplyTo": p.in_reply_to,
+        "published": rfc3339(s.created_at),
+        "url": s.url,
+        "attributedTo": p.author.uri,
+        "to": to,
+        "cc": cc,
+        "sensitive": s.sensitive,
+        "content": s.content,
+        "tag": tags,
+        "attachment": [],
+        "replies": {
+            "id": format!("{}/replies", s.uri),
+            "type": "Collection",
+            "first": { "type": "CollectionPage", "next": format!("{}/replies?page=true", s.uri), "partOf": format!("{}/replies", s.uri), "items": [] }
+        },
+    });
+    if let Some(c) = &p.conversation {
+        note["conversation"] = json!(c);
+    }
+    if let Some(lang) = &s.language {
+        note["contentMap"] = json!({ lang: s.content });
+    }
+    if let Some(e) = s.edited_at {
+        note["updated"] = json!(rfc3339(e));
+    }
+    note
+}
+
+/// Wrap an object in an activity with its own id, copying the object's addressing.
+pub fn activity(kind: &str, id: &str, actor: &str, object: Value) -> Value {
+    let to = object.get("to").cloned().unwrap_or(json!([]));
+    let cc = object.get("cc").cloned().unwrap_or(json!([]));
+    json!({ "@context": context(), "id": id, "type": kind, "actor": actor, "to": to, "cc": cc, "object": object })
+}
+
+/// An activity aimed at one actor (Follow, Accept, Block…).
+pub fn direct_activity(kind: &str, id: &str, actor: &str, object: Value, to: &str) -> Value {
+    json!({ "@context": context(), "id": id, "type": kind, "actor": actor, "to": [to], "object": object })
+}
+
+// --- reading ------------------------------------------------------------------------------
+
+/// The id of a value that may be a string or an object with `id`.
+pub fn id_of(v: &Value) -> Option<&str> {
+    match v {
+        Value::String(s) => Some(s),
+        Value::Object(o) => o.get("id").and_then(Value::as_str),
+        _ => None,
+    }
+}
+
+/// Ids of a value that may be one id, one object, or an array of either.
+pub fn ids(v: Option<&Value>) -> Vec<String> {
+    match v {
+        None | Some(Value::Null) => Vec::new(),
+        Some(Value::Array(a)) => a.iter().filter_map(id_of).map(str::to_string).collect(),
+        Some(other) => id_of(other)
+            .map(|s| vec![s.to_string()])
+            .unwrap_or_default(),
+    }
+}
+
+/// The `type` of a document (the first, when it is an array).
+pub fn kind(v: &Value) -> &str {
+    match v.get("type") {
+        Some(Value::String(s)) => s,
+        Some(Value::Array(a)) => a.first().and_then(Value::as_str).unwrap_or(""),
+        _ => "",
+    }
+}
+
+pub fn str_field<'a>(v: &'a Value, key: &str) -> Option<&'a str> {
+    v.get(key).and_then(Value::as_str)
+}
+
+/// Whether an address means "public" (servers write it three ways).
+pub fn is_public_address(s: &str) -> bool {
+    s == PUBLIC || s == "as:Public" || s == "Public"
+}
+
+/// The host (with port) of a URL, lowercased.
+pub fn host_of(url: &str) -> Option<String> {
+    let u = url::Url::parse(url).ok()?;
+    let host = u.host_str()?.to_ascii_lowercase();
+    Some(match u.port() {
+        Some(p) => format!("{host}:{p}"),
+        None => host,
+    })
+}
+
+trait AcctFed {
+    fn acct_for_federation(&self) -> String;
+}
+
+impl AcctFed for Account {
+    /// `user@domain` for everyone (local accounts included), as mention names on the wire.
+    fn acct_for_federation(&self) -> String {
+        match &self.domain {
+            Some(d) => format!("{}@{}", self.username, d),
+            None => host_of(&self.uri)
+                .map(|h| format!("{}@{}", self.username, h))
+                .unwrap_or_else(|| self.username.clone()),
+        }
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn addressing_by_visibility() {
+        let (to, cc) = addressing(Visibility::Public, "F", &["M".into()]);
+        assert_eq!(to, vec![PUBLIC]);
+        assert_eq!(cc, vec!["F", "M"]);
+        let (to, cc) = addressing(Visibility::Unlisted, "F", &[]);
+        assert_eq!((to, cc), (vec!["F".to_string()], vec![PUBLIC.to_string()]));
+        let (to, cc) = addressing(Visibility::Private, "F", &["M".into()]);
+        assert_eq!((to, cc), (vec!["F".to_string()], vec!["M".to_string()]));
+        let (to, cc) = addressing(Visibility::Direct, "F", &["M".into()]);
+        assert_eq!((to, cc), (vec!["M".to_string()], vec![]));
+    }
+
+    #[test]
+    fn lenient_reading() {
+        let v = json!({"to": ["a", {"id": "b"}], "cc": "c", "type": ["Note", "x"]});
+        assert_eq!(ids(v.get("to")), vec!["a", "b"]);
+        assert_eq!(ids(v.get("cc")), vec!["c"]);
+        assert_eq!(kind(&v), "Note");
+        assert_eq!(
+            host_of("http://127.0.0.1:8080/users/a").as_deref(),
+            Some("127.0.0.1:8080")
+        );
+    }
+}

@@ -1,0 +1,628 @@
+//! Receiving activities. The door verifies the signature and stores the activity as a job
+//! (answering 202 at once); the worker then maps it onto the same actions a local person
+//! would take. Processing is idempotent: an activity id is handled once.
+use kring_activitypub::as2::{self, host_of, ids, kind, str_field};
+use kring_core::model::{Account, NotificationType};
+use kring_core::time::now_micros;
+use kring_core::{Audience, Visibility};
+use kring_store::{FollowOptions, Mark, NewStatus};
+use serde::{Deserialize, Serialize};
+use serde_json::{Value, json};
+
+use super::{Recipients, SignedRequest};
+use crate::events::{EventKind, Stream};
+use crate::{Error, Id, Kring, Result};
+
+pub const RECEIVE: &str = "ap.receive";
+const MAX_ACTIVITY_BYTES: usize = 512 * 1024;
+const MAX_DEPTH: usize = 32;
+
+#[derive(Serialize, Deserialize)]
+struct Received {
+    signer: Id,
+    activity: Value,
+}
+
+fn depth(v: &Value) -> usize {
+    match v {
+        Value::Array(a) => 1 + a.iter().map(depth).max().unwrap_or(0),
+        Value::Object(o) => 1 + o.values().map(depth).max().unwrap_or(0),
+        _ => 0,
+    }
+}
+
+impl Kring {
+    /// The inbox door's one call: verify, check the actor is the signer, queue for processing.
+    pub async fn accept_inbox(&self, req: SignedRequest) -> Result<()> {
+        if req.body.len() > MAX_ACTIVITY_BYTES {
+            return Err(Error::PayloadTooLarge);
+        }
+        let activity: Value = serde_json::from_slice(&req.body)
+            .map_err(|e| Error::bad_request(format!("invalid JSON: {e}")))?;
+        if !activity.is_object() || depth(&activity) > MAX_DEPTH {
+            return Err(Error::bad_request(
+                "activity must be a JSON object of bounded depth",
+            ));
+        }
+        let signer = self.verify_signature(&req).await?;
+        let actor = ids(activity.get("actor"))
+            .into_iter()
+            .next()
+            .ok_or_else(|| Error::bad_request("activity without actor"))?;
+        if actor != signer.uri {
+            // Relayed or forwarded activities signed by someone else are not trusted.
+            return Err(Error::forbidden("activity actor is not the signer"));
+        }
+        self.store
+            .record_delivery(&host_of(&signer.uri).unwrap_or_default(), true)
+            .await?;
+        let payload = serde_json::to_string(&Received {
+            signer: signer.id,
+            activity,
+        })
+        .map_err(Error::internal)?;
+        self.store.enqueue(RECEIVE, &payload, now_micros()).await?;
+        Ok(())
+    }
+
+    /// Process one received activity (a job).
+    pub(crate) async fn receive(&self, payload: &str) -> Result<()> {
+        let r: Received = serde_json::from_str(payload).map_err(Error::internal)?;
+        let actor = self.store.account(r.signer).await?.ok_or(Error::NotFound)?;
+        let a = &r.activity;
+        if let Some(id) = str_field(a, "id") {
+            let mut tx = self.store.begin().await?;
+            let new = tx.mark_seen(id).await?;
+            tx.commit().await?;
+            if !new {
+                return Ok(());
+            }
+        }
+        let silenced = self
+            .store
+            .domain_policy(actor.domain.as_deref().unwrap_or(""))
+            .await?
+            .block
+            .is_some();
+        let object = a.get("object").cloned().unwrap_or(Value::Null);
+        match kind(a) {
+            "Follow" => self.on_follow(&actor, a, &object).await,
+            "Accept" => self.on_accept(&actor, &object, true).await,
+            "Reject" => self.on_accept(&actor, &object, false).await,
+            "Undo" => self.on_undo(&actor, &object).await,
+            "Create" if !silenced => self.on_create(&actor, &object).await,
+            "Update" => self.on_update(&actor, &object).await,
+            "Delete" => self.on_delete(&actor, &object).await,
+            "Announce" if !silenced => self.on_announce(&actor, a, &object).await,
+            "Like" => self.on_like(&actor, a, &object).await,
+            "Block" => self.on_block(&actor, &object).await,
+            "Flag" => self.on_flag(&actor, a, &object).await,
+            "Move" => self.on_move(&actor, a).await,
+            other => {
+                tracing::debug!(kind = other, "ignoring activity");
+                Ok(())
+            }
+        }
+    }
+
+    async fn local_target(&self, object: &Value) -> Result<Option<Account>> {
+        let Some(uri) = as2::id_of(object) else {
+            return Ok(None);
+        };
+        if !self.is_local_uri(uri) {
+            return Ok(None);
+        }
+        Ok(self
+            .store
+            .account_by_uri(uri)
+            .await?
+            .filter(|a| a.suspended_at.is_none()))
+    }
+
+    async fn on_follow(&self, actor: &Account, activity: &Value, object: &Value) -> Result<()> {
+        let Some(target) = self.local_target(object).await? else {
+            return Ok(());
+        };
+        let follow_id = str_field(activity, "id").unwrap_or("").to_string();
+        if self.store.blocks(target.id, actor.id).await? {
+            let mut tx = self.store.begin().await?;
+            self.send_follow_answer(&mut tx, &target, actor, &follow_id, false)
+                .await?;
+            return tx.commit().await;
+        }
+        let opts = FollowOptions {
+            show_reblogs: true,
+            notify: false,
+        };
+        let mut tx = self.store.begin().await?;
+        let notified = if self.store.follows(actor.id, target.id).await? {
+            // Already following (a repeated Follow): accept again.
+            self.send_follow_answer(&mut tx, &target, actor, &follow_id, true)
+                .await?;
+            None
+        } else if target.locked {
+            if tx
+                .insert_follow_request(actor.id, target.id, opts, Some(&follow_id))
+                .await?
+            {
+                self.notify_in(
+                    &mut tx,
+                    target.id,
+                    NotificationType::FollowRequest,
+                    actor.id,
+                    None,
+                )
+                .await?
+            } else {
+                None
+            }
+        } else {
+            if tx
+                .insert_follow(actor.id, target.id, opts, Some(&follow_id))
+                .await?
+            {
+                tx.bump_counts(actor.id, 0, 1, 0).await?;
+                tx.bump_counts(target.id, 1, 0, 0).await?;
+            }
+            self.send_follow_answer(&mut tx, &target, actor, &follow_id, true)
+                .await?;
+            self.notify_in(&mut tx, target.id, NotificationType::Follow, actor.id, None)
+                .await?
+        };
+        tx.commit().await?;
+        if let Some(n) = notified {
+            self.events
+                .publish(EventKind::Notification(n), vec![Stream::User(target.id)]);
+        }
+        Ok(())
+    }
+
+    /// Accept or Reject a remote account's Follow of a local one.
+    pub(crate) async fn send_follow_answer(
+        &self,
+        tx: &mut kring_store::Tx,
+        local: &Account,
+        remote: &Account,
+        follow_id: &str,
+        accept: bool,
+    ) -> Result<()> {
+        let follow =
+            json!({ "id": follow_id, "type": "Follow", "actor": remote.uri, "object": local.uri });
+        let what = if accept { "accepts" } else { "rejects" };
+        let activity = as2::direct_activity(
+            if accept { "Accept" } else { "Reject" },
+            &self.activity_id(local, what),
+            &local.uri,
+            follow,
+            &remote.uri,
+        );
+        self.emit(
+            tx,
+            local,
+            activity,
+            Recipients::Accounts {
+                ids: vec![remote.id],
+            },
+        )
+        .await
+    }
+
+    /// Our follow of `actor` was accepted or rejected.
+    async fn on_accept(&self, actor: &Account, object: &Value, accepted: bool) -> Result<()> {
+        let mut tx = self.store.begin().await?;
+        // Find our follow by its id, or (for servers that send a bare object) by the pair.
+        let pair = match as2::id_of(object) {
+            Some(uri) => tx.follow_by_uri(uri).await?,
+            None => None,
+        };
+        let follower = match pair {
+            Some((follower, target, _)) if target == actor.id => Some(follower),
+            Some(_) => None,
+            None => match object.get("actor").and_then(as2::id_of) {
+                Some(a) if self.is_local_uri(a) => {
+                    self.store.account_by_uri(a).await?.map(|a| a.id)
+                }
+                _ => None,
+            },
+        };
+        let Some(follower) = follower else {
+            return Ok(());
+        };
+        if accepted {
+            if let Some((opts, _)) = tx.take_follow_request(follower, actor.id).await?
+                && tx.insert_follow(follower, actor.id, opts, None).await?
+            {
+                tx.bump_counts(follower, 0, 1, 0).await?;
+                tx.bump_counts(actor.id, 1, 0, 0).await?;
+            }
+        } else {
+            tx.take_follow_request(follower, actor.id).await?;
+            if tx.delete_follow(follower, actor.id).await? {
+                tx.bump_counts(follower, 0, -1, 0).await?;
+                tx.bump_counts(actor.id, -1, 0, 0).await?;
+                tx.remove_author_from_feed(follower, actor.id).await?;
+            }
+        }
+        tx.commit().await
+    }
+
+    async fn on_undo(&self, actor: &Account, object: &Value) -> Result<()> {
+        let inner_id = as2::id_of(object).unwrap_or("");
+        let inner_kind = kind(object);
+        let mut tx = self.store.begin().await?;
+        match inner_kind {
+            "Follow" | "" => {
+                let target = match object.get("object").and_then(as2::id_of) {
+                    Some(uri) if self.is_local_uri(uri) => self.store.account_by_uri(uri).await?,
+                    _ => match tx.follow_by_uri(inner_id).await? {
+                        Some((f, t, _)) if f == actor.id => self.store.account(t).await?,
+                        _ => None,
+                    },
+                };
+                if let Some(t) = target {
+                    if tx.delete_follow(actor.id, t.id).await? {
+                        tx.bump_counts(actor.id, 0, -1, 0).await?;
+                        tx.bump_counts(t.id, -1, 0, 0).await?;
+                    }
+                    tx.take_follow_request(actor.id, t.id).await?;
+                    tx.delete_notifications(t.id, NotificationType::FollowRequest, actor.id, None)
+                        .await?;
+                }
+            }
+            "Like" => {
+                if let Some(uri) = object.get("object").and_then(as2::id_of)
+                    && let Some(s) = self.store.status_by_uri(uri).await?
+                    && tx.delete_mark(Mark::Favourite, actor.id, s.id).await?
+                {
+                    tx.delete_notifications(
+                        s.account_id,
+                        NotificationType::Favourite,
+                        actor.id,
+                        Some(s.id),
+                    )
+                    .await?;
+                }
+            }
+            "Announce" => {
+                if let Some(boost) = self.store.status_by_uri(inner_id).await?
+                    && boost.account_id == actor.id
+                {
+                    tx.delete_status(&boost).await?;
+                    if let Some(orig) = boost.reblog_of_id {
+                        tx.delete_notifications(
+                            self.store
+                                .status(orig)
+                                .await?
+                                .map(|o| o.account_id)
+                                .unwrap_or_default(),
+                            NotificationType::Reblog,
+                            actor.id,
+                            Some(orig),
+                        )
+                        .await?;
+                    }
+                }
+            }
+            "Block" => {
+                if let Some(t) = self
+                    .local_target(object.get("object").unwrap_or(&Value::Null))
+                    .await?
+                {
+                    tx.delete_block(actor.id, t.id).await?;
+                }
+            }
+            _ => {}
+        }
+        tx.commit().await
+    }
+
+    async fn on_create(&self, actor: &Account, object: &Value) -> Result<()> {
+        let object = self.embedded_or_fetched(object).await?;
+        if !matches!(
+            kind(&object),
+            "Note" | "Question" | "Article" | "Page" | "Event" | "Video"
+        ) {
+            return Ok(());
+        }
+        let author = ids(object.get("attributedTo"))
+            .into_iter()
+            .next()
+            .unwrap_or_default();
+        if author != actor.uri {
+            return Err(Error::forbidden("object not attributed to the actor"));
+        }
+        match self
+            .store_remote_note(&object, super::resolve::MAX_REPLY_DEPTH)
+            .await
+        {
+            Ok(_) | Err(Error::Conflict(_)) => Ok(()),
+            Err(e) => Err(e),
+        }
+    }
+
+    /// Objects may come embedded or as a bare id; bare ids are fetched.
+    async fn embedded_or_fetched(&self, object: &Value) -> Result<Value> {
+        match object {
+            Value::String(uri) => self.fetch(uri).await,
+            Value::Object(_) => Ok(object.clone()),
+            _ => Err(Error::bad_request("activity without object")),
+        }
+    }
+
+    async fn on_update(&self, actor: &Account, object: &Value) -> Result<()> {
+        match kind(object) {
+            "Person" | "Service" | "Application" | "Group" | "Organization" => {
+                if as2::id_of(object) == Some(actor.uri.as_str()) {
+                    self.resolve_account_uri(&actor.uri, true).await?;
+                }
+                Ok(())
+            }
+            "Note" | "Question" | "Article" | "Page" => {
+                let Some(uri) = as2::id_of(object) else {
+                    return Ok(());
+                };
+                let Some(before) = self.store.status_by_uri(uri).await? else {
+                    return Ok(());
+                };
+                if before.account_id != actor.id {
+                    return Err(Error::forbidden("not the author"));
+                }
+                let content = kring_core::text::sanitize_remote_html(
+                    str_field(object, "content").unwrap_or(""),
+                );
+                let spoiler = str_field(object, "summary")
+                    .map(kring_core::text::html_to_text)
+                    .unwrap_or_default();
+                let sensitive = object
+                    .get("sensitive")
+                    .and_then(Value::as_bool)
+                    .unwrap_or(false);
+                let mut tx = self.store.begin().await?;
+                tx.edit_status(
+                    &before,
+                    "",
+                    &content,
+                    &spoiler,
+                    sensitive,
+                    before.language.as_deref(),
+                )
+                .await?;
+                tx.commit().await?;
+                let streams: Vec<Stream> = self
+                    .store
+                    .feed_recipients(before.id)
+                    .await?
+                    .into_iter()
+                    .map(Stream::User)
+                    .collect();
+                self.events
+                    .publish(EventKind::StatusUpdate(before.id), streams);
+                Ok(())
+            }
+            _ => Ok(()),
+        }
+    }
+
+    async fn on_delete(&self, actor: &Account, object: &Value) -> Result<()> {
+        let Some(uri) = as2::id_of(object) else {
+            return Ok(());
+        };
+        if uri == actor.uri {
+            // The account is gone: hide it and everything it posted, end its follows.
+            let mut tx = self.store.begin().await?;
+            tx.set_suspended(actor.id, true).await?;
+            tx.commit().await?;
+            return Ok(());
+        }
+        let Some(s) = self.store.status_by_uri(uri).await? else {
+            return Ok(());
+        };
+        if s.account_id != actor.id {
+            return Err(Error::forbidden("not the author"));
+        }
+        let recipients = self.store.feed_recipients(s.id).await?;
+        let mut tx = self.store.begin().await?;
+        tx.delete_status(&s).await?;
+        tx.commit().await?;
+        let mut streams: Vec<Stream> = recipients.into_iter().map(Stream::User).collect();
+        streams.push(Stream::Public {
+            local: false,
+            remote: true,
+        });
+        self.events.publish(EventKind::Delete(s.id), streams);
+        Ok(())
+    }
+
+    async fn on_announce(&self, actor: &Account, activity: &Value, object: &Value) -> Result<()> {
+        let Some(activity_id) = str_field(activity, "id") else {
+            return Ok(());
+        };
+        if self.store.status_by_uri(activity_id).await?.is_some() {
+            return Ok(());
+        }
+        let orig = match object {
+            Value::Object(_)
+                if self
+                    .store
+                    .status_by_uri(as2::id_of(object).unwrap_or(""))
+                    .await?
+                    .is_none() =>
+            {
+                // Embedded objects are not trusted: fetch from their origin.
+                self.resolve_status_uri(
+                    as2::id_of(object).unwrap_or(""),
+                    super::resolve::MAX_REPLY_DEPTH,
+                )
+                .await?
+            }
+            _ => {
+                self.resolve_status_uri(
+                    as2::id_of(object).unwrap_or(""),
+                    super::resolve::MAX_REPLY_DEPTH,
+                )
+                .await?
+            }
+        };
+        if !matches!(orig.visibility, Visibility::Public | Visibility::Unlisted) {
+            return Ok(());
+        }
+        let to = ids(activity.get("to"));
+        let visibility = if to.iter().any(|a| as2::is_public_address(a)) {
+            Visibility::Public
+        } else {
+            Visibility::Unlisted
+        };
+        let audience = Audience::for_visibility(visibility, actor.id, &[]);
+        let created_at = str_field(activity, "published")
+            .and_then(kring_core::time::parse_rfc3339)
+            .unwrap_or_else(now_micros)
+            .min(now_micros());
+        let id = Id::at_millis(created_at / 1000);
+        let new = NewStatus {
+            id,
+            account_id: actor.id,
+            uri: activity_id.to_string(),
+            url: activity_id.to_string(),
+            local: false,
+            in_reply_to_id: None,
+            in_reply_to_account_id: None,
+            reblog_of_id: Some(orig.id),
+            conversation_id: orig.conversation_id,
+            text: String::new(),
+            content: String::new(),
+            spoiler_text: String::new(),
+            sensitive: false,
+            language: None,
+            visibility,
+            audience: audience.clone(),
+            application_id: None,
+            mentions: Vec::new(),
+            tags: Vec::new(),
+            created_at,
+        };
+        let mut tx = self.store.begin().await?;
+        tx.insert_status(&new).await?;
+        tx.fan_out_to_followers(id, actor.id, true, None).await?;
+        let notified = if orig.local {
+            self.notify_in(
+                &mut tx,
+                orig.account_id,
+                NotificationType::Reblog,
+                actor.id,
+                Some(orig.id),
+            )
+            .await?
+        } else {
+            None
+        };
+        tx.commit().await?;
+        let status = self.store.status(id).await?.ok_or(Error::NotFound)?;
+        self.publish_status(&status, &[], &audience).await?;
+        if let Some(n) = notified {
+            self.events.publish(
+                EventKind::Notification(n),
+                vec![Stream::User(orig.account_id)],
+            );
+        }
+        Ok(())
+    }
+
+    async fn on_like(&self, actor: &Account, _activity: &Value, object: &Value) -> Result<()> {
+        let Some(uri) = as2::id_of(object) else {
+            return Ok(());
+        };
+        let Some(s) = self.store.status_by_uri(uri).await? else {
+            return Ok(());
+        };
+        if self
+            .store
+            .visible_status(Some(actor.id), s.id)
+            .await?
+            .is_none()
+        {
+            return Ok(());
+        }
+        let mut tx = self.store.begin().await?;
+        let created = tx.insert_mark(Mark::Favourite, actor.id, s.id).await?;
+        let notified = if created && s.local {
+            self.notify_in(
+                &mut tx,
+                s.account_id,
+                NotificationType::Favourite,
+                actor.id,
+                Some(s.id),
+            )
+            .await?
+        } else {
+            None
+        };
+        tx.commit().await?;
+        if let Some(n) = notified {
+            self.events
+                .publish(EventKind::Notification(n), vec![Stream::User(s.account_id)]);
+        }
+        Ok(())
+    }
+
+    async fn on_block(&self, actor: &Account, object: &Value) -> Result<()> {
+        let Some(target) = self.local_target(object).await? else {
+            return Ok(());
+        };
+        let mut tx = self.store.begin().await?;
+        tx.insert_block(actor.id, target.id).await?;
+        for (a, b) in [(actor.id, target.id), (target.id, actor.id)] {
+            if tx.delete_follow(a, b).await? {
+                tx.bump_counts(a, 0, -1, 0).await?;
+                tx.bump_counts(b, -1, 0, 0).await?;
+            }
+            tx.take_follow_request(a, b).await?;
+        }
+        tx.remove_author_from_feed(target.id, actor.id).await?;
+        tx.commit().await
+    }
+
+    async fn on_flag(&self, actor: &Account, activity: &Value, object: &Value) -> Result<()> {
+        let mut target = None;
+        let mut statuses = Vec::new();
+        for uri in ids(Some(object)) {
+            if let Some(a) = self
+                .store
+                .account_by_uri(&uri)
+                .await?
+                .filter(|a| a.is_local())
+            {
+                target = Some(a.id);
+            } else if let Some(s) = self.store.status_by_uri(&uri).await? {
+                target.get_or_insert(s.account_id);
+                statuses.push(s.id);
+            }
+        }
+        let Some(target) = target else { return Ok(()) };
+        let mut tx = self.store.begin().await?;
+        tx.insert_report(
+            actor.id,
+            target,
+            &statuses,
+            str_field(activity, "content").unwrap_or(""),
+            str_field(activity, "id"),
+        )
+        .await?;
+        tx.commit().await
+    }
+
+    async fn on_move(&self, actor: &Account, activity: &Value) -> Result<()> {
+        let Some(target_uri) = activity.get("target").and_then(as2::id_of) else {
+            return Ok(());
+        };
+        let target = self.resolve_account_uri(target_uri, true).await?;
+        // The new account must claim the old one, or anyone could redirect followers.
+        if !target.also_known_as.iter().any(|a| a == &actor.uri) {
+            return Err(Error::forbidden(
+                "Move target does not list the actor in alsoKnownAs",
+            ));
+        }
+        let mut tx = self.store.begin().await?;
+        tx.set_moved_to(actor.id, target.id).await?;
+        tx.commit().await
+    }
+}

@@ -1,0 +1,173 @@
+//! Federation in the service layer: the instance's and accounts' keys, signed fetches of remote
+//! actors and objects, the one outbox path (every local action's activity is enqueued as
+//! delivery jobs in the action's transaction), delivery, signature verification and the inbox.
+mod deliver;
+pub mod documents;
+mod inbox;
+pub(crate) mod outbox;
+mod resolve;
+mod verify;
+
+pub use deliver::DELIVER;
+pub(crate) use deliver::Outcome as deliver_outcome;
+pub use inbox::RECEIVE;
+pub use kring_activitypub::as2::context;
+pub use outbox::Recipients;
+pub use resolve::MAX_REPLY_DEPTH;
+pub use verify::SignedRequest;
+
+use std::collections::HashMap;
+use std::sync::{Arc, Mutex};
+
+use kring_activitypub::client::{Client, Scheme};
+use kring_activitypub::{KeyPair, PublicKey};
+use tokio::sync::OnceCell;
+
+use crate::{Error, Id, Kring, Result};
+
+/// Federation settings.
+#[derive(Debug, Clone, Default)]
+pub struct FederationConfig {
+    /// Allow fetching from and delivering to private/loopback addresses over plain http
+    /// (tests on one machine only).
+    pub allow_private: bool,
+    /// Require signed GETs for every ActivityStreams document.
+    pub authorized_fetch: bool,
+    /// Only federate with domains an admin allowed.
+    pub allowlist_mode: bool,
+}
+
+/// Caches and clients federation needs; shared by all clones of the service.
+pub struct Federation {
+    pub config: FederationConfig,
+    pub client: Client,
+    instance_key: OnceCell<KeyPair>,
+    /// Parsed public keys by key id (parsing PEM costs more than verifying).
+    public_keys: Mutex<HashMap<String, PublicKey>>,
+    /// Parsed private keys of local accounts by account id.
+    private_keys: Mutex<HashMap<Id, KeyPair>>,
+    /// The signature scheme each host accepted last (double-knock memory).
+    schemes: Mutex<HashMap<String, Scheme>>,
+}
+
+const KEY_CACHE_LIMIT: usize = 50_000;
+
+impl Federation {
+    pub fn new(config: FederationConfig) -> Result<Federation> {
+        let client = Client::new(
+            config.allow_private,
+            &format!("Kring/{}", env!("CARGO_PKG_VERSION")),
+        )
+        .map_err(Error::internal)?;
+        Ok(Federation {
+            config,
+            client,
+            instance_key: OnceCell::new(),
+            public_keys: Mutex::new(HashMap::new()),
+            private_keys: Mutex::new(HashMap::new()),
+            schemes: Mutex::new(HashMap::new()),
+        })
+    }
+
+    fn cached_public_key(&self, key_id: &str) -> Option<PublicKey> {
+        self.public_keys.lock().ok()?.get(key_id).cloned()
+    }
+
+    fn cache_public_key(&self, key_id: &str, key: PublicKey) {
+        if let Ok(mut map) = self.public_keys.lock() {
+            if map.len() >= KEY_CACHE_LIMIT {
+                map.clear();
+            }
+            map.insert(key_id.to_string(), key);
+        }
+    }
+
+    fn forget_public_key(&self, key_id: &str) {
+        if let Ok(mut map) = self.public_keys.lock() {
+            map.remove(key_id);
+        }
+    }
+
+    fn scheme_for(&self, host: &str) -> Option<Scheme> {
+        self.schemes.lock().ok()?.get(host).copied()
+    }
+
+    fn remember_scheme(&self, host: &str, scheme: Scheme) {
+        if let Ok(mut map) = self.schemes.lock() {
+            map.insert(host.to_string(), scheme);
+        }
+    }
+}
+
+impl Kring {
+    pub fn instance_actor_uri(&self) -> String {
+        format!("{}/actor", self.config.base_url())
+    }
+
+    /// The instance actor's key (signs fetches not made on behalf of a person), created once.
+    pub async fn instance_key(&self) -> Result<&KeyPair> {
+        self.federation
+            .instance_key
+            .get_or_try_init(|| async {
+                if let Some(pem) = self.store.setting("instance_private_key").await? {
+                    return KeyPair::from_pem(&pem).map_err(Error::internal);
+                }
+                let keys = crate::keys::generate().await?;
+                self.store
+                    .set_setting("instance_private_key", &keys.private_pem)
+                    .await?;
+                KeyPair::from_pem(&keys.private_pem).map_err(Error::internal)
+            })
+            .await
+    }
+
+    /// A local account's signing key.
+    pub(crate) async fn account_key(&self, id: Id) -> Result<KeyPair> {
+        if let Some(k) = self
+            .federation
+            .private_keys
+            .lock()
+            .ok()
+            .and_then(|m| m.get(&id).cloned())
+        {
+            return Ok(k);
+        }
+        let pem = self
+            .store
+            .private_key_pem(id)
+            .await?
+            .ok_or_else(|| Error::internal(format!("account {id} has no private key")))?;
+        let key = KeyPair::from_pem(&pem).map_err(Error::internal)?;
+        if let Ok(mut m) = self.federation.private_keys.lock() {
+            if m.len() >= KEY_CACHE_LIMIT {
+                m.clear();
+            }
+            m.insert(id, key.clone());
+        }
+        Ok(key)
+    }
+
+    /// Whether we talk to this domain at all (admin suspension, allow-list mode).
+    pub async fn federates_with(&self, domain: &str) -> Result<bool> {
+        if domain.eq_ignore_ascii_case(&self.config.domain) {
+            return Ok(false);
+        }
+        let policy = self.store.domain_policy(domain).await?;
+        if policy.block == Some(kring_store::DomainBlock::Suspend) {
+            return Ok(false);
+        }
+        if self.federation.config.allowlist_mode && !policy.allowed {
+            return Ok(false);
+        }
+        Ok(true)
+    }
+
+    /// Whether an AS2 id belongs to this server.
+    pub fn is_local_uri(&self, uri: &str) -> bool {
+        uri.starts_with(&format!("{}/", self.config.base_url()))
+    }
+}
+
+pub(crate) fn shared(config: FederationConfig) -> Result<Arc<Federation>> {
+    Federation::new(config).map(Arc::new)
+}

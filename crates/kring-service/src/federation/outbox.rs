@@ -1,0 +1,184 @@
+//! The one outbox path. A local action calls `emit` inside its own transaction; that writes
+//! one `ap.distribute` job. The worker later expands it into one delivery job per inbox, so
+//! the action stays fast however many followers there are, and nothing is lost on a crash.
+use kring_activitypub::as2::{self, NoteParts};
+use kring_core::model::{Account, Status};
+use kring_core::time::now_micros;
+use kring_store::Tx;
+use serde::{Deserialize, Serialize};
+use serde_json::Value;
+
+use crate::{Id, Kring, Result};
+
+pub const DISTRIBUTE: &str = "ap.distribute";
+
+/// Who receives an activity (only remote accounts are delivered to).
+#[derive(Debug, Clone, Serialize, Deserialize)]
+#[serde(tag = "kind", rename_all = "snake_case")]
+pub enum Recipients {
+    /// The followers of `of`, plus these accounts.
+    Followers { of: Id, also: Vec<Id> },
+    /// Just these accounts.
+    Accounts { ids: Vec<Id> },
+}
+
+#[derive(Serialize, Deserialize)]
+pub(crate) struct Distribution {
+    pub sender: Id,
+    pub activity: Value,
+    pub recipients: Recipients,
+}
+
+impl Kring {
+    /// Queue `activity` from `sender` for `recipients`, in the caller's transaction.
+    pub(crate) async fn emit(
+        &self,
+        tx: &mut Tx,
+        sender: &Account,
+        activity: Value,
+        recipients: Recipients,
+    ) -> Result<()> {
+        if !sender.is_local() {
+            return Ok(());
+        }
+        let job = Distribution {
+            sender: sender.id,
+            activity,
+            recipients,
+        };
+        let payload = serde_json::to_string(&job).map_err(crate::Error::internal)?;
+        tx.enqueue(DISTRIBUTE, &payload, now_micros()).await?;
+        Ok(())
+    }
+
+    /// Expand a distribution into per-inbox deliveries (de-duplicating shared inboxes).
+    pub(crate) async fn distribute(&self, payload: &str) -> Result<()> {
+        let d: Distribution = serde_json::from_str(payload).map_err(crate::Error::internal)?;
+        let mut inboxes: Vec<String> = Vec::new();
+        let extra = match &d.recipients {
+            Recipients::Followers { of, also } => {
+                inboxes.extend(self.store.follower_inboxes(*of).await?);
+                also.clone()
+            }
+            Recipients::Accounts { ids } => ids.clone(),
+        };
+        for a in self.store.accounts_by_ids(&extra).await? {
+            if !a.is_local() && !a.inbox_url.is_empty() {
+                inboxes.push(
+                    a.shared_inbox_url
+                        .clone()
+                        .filter(|s| !s.is_empty())
+                        .unwrap_or(a.inbox_url),
+                );
+            }
+        }
+        inboxes.sort();
+        inboxes.dedup();
+        let body = serde_json::to_string(&d.activity).map_err(crate::Error::internal)?;
+        for chunk in inboxes.chunks(500) {
+            let mut tx = self.store.begin().await?;
+            for inbox in chunk {
+                let job =
+                    serde_json::json!({ "inbox": inbox, "sender": d.sender, "activity": body });
+                tx.enqueue(super::DELIVER, &job.to_string(), now_micros())
+                    .await?;
+            }
+            tx.commit().await?;
+        }
+        Ok(())
+    }
+
+    // --- activity builders ----------------------------------------------------------------
+
+    /// The Note for a local status, from what the caller has at hand (inside a transaction
+    /// the store cannot see uncommitted mentions yet).
+    pub(crate) fn note_for(
+        &self,
+        s: &Status,
+        author: &Account,
+        mentions: &[Account],
+        tags: &[String],
+        in_reply_to: Option<String>,
+    ) -> Value {
+        let base = self.config.base_url();
+        let tag_url = |t: &str| {
+            format!(
+                "{base}/tags/{}",
+                percent_encoding::utf8_percent_encode(t, percent_encoding::NON_ALPHANUMERIC)
+            )
+        };
+        as2::note(
+            s,
+            &NoteParts {
+                author,
+                mentions,
+                tags,
+                in_reply_to,
+                conversation: Some(format!("{base}/contexts/{}", s.conversation_id)),
+                tag_url: &tag_url,
+            },
+        )
+    }
+
+    /// The Note of a stored status.
+    pub async fn load_note(&self, s: &Status, author: &Account) -> Result<Value> {
+        let mention_ids: Vec<Id> = self
+            .store
+            .mentions_of(&[s.id])
+            .await?
+            .into_iter()
+            .map(|(_, a)| a)
+            .collect();
+        let mentions = self.store.accounts_by_ids(&mention_ids).await?;
+        let tags: Vec<String> = self
+            .store
+            .tags_of(&[s.id])
+            .await?
+            .into_iter()
+            .map(|(_, t)| t)
+            .collect();
+        let in_reply_to = match s.in_reply_to_id {
+            Some(p) => self.store.status(p).await?.map(|p| p.uri),
+            None => None,
+        };
+        Ok(self.note_for(s, author, &mentions, &tags, in_reply_to))
+    }
+
+    pub fn person_json(&self, a: &Account) -> Value {
+        as2::person(&self.config.base_url(), a, &|v| {
+            let v = v.trim();
+            if (v.starts_with("https://") || v.starts_with("http://"))
+                && !v.contains(char::is_whitespace)
+            {
+                kring_core::text::link_html(v)
+            } else {
+                kring_core::text::escape_html(v)
+            }
+        })
+    }
+
+    /// A fresh activity id under an actor.
+    pub(crate) fn activity_id(&self, actor: &Account, what: &str) -> String {
+        format!("{}#{}/{}", actor.uri, what, Id::generate())
+    }
+}
+
+/// Who a status goes to: followers (unless direct), the remote accounts it mentions, and the
+/// author of the post it answers.
+pub(crate) fn recipients_for(s: &Status, mentioned: &[Id]) -> Recipients {
+    let mut also = mentioned.to_vec();
+    if let Some(a) = s.in_reply_to_account_id
+        && s.visibility != kring_core::Visibility::Direct
+    {
+        also.push(a);
+    }
+    match s.visibility {
+        kring_core::Visibility::Direct => Recipients::Accounts {
+            ids: mentioned.to_vec(),
+        },
+        _ => Recipients::Followers {
+            of: s.account_id,
+            also,
+        },
+    }
+}

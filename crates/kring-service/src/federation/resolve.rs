@@ -1,0 +1,388 @@
+//! Getting remote things: actors by URI or by `user@domain` (WebFinger), and notes by URI,
+//! stored as remote accounts and statuses. A fetched document must come from the host its id
+//! names, so nobody can speak for another server.
+use kring_activitypub::as2::{self, host_of, ids, kind, str_field};
+use kring_activitypub::client::ACCEPT_AS2;
+use kring_core::model::{Account, NotificationType, ProfileField, Status};
+use kring_core::time::{now_micros, parse_rfc3339};
+use kring_core::{Audience, Visibility, text};
+use kring_store::{NewStatus, RemoteAccount};
+use serde_json::Value;
+
+use crate::events::{EventKind, Stream};
+use crate::{Error, Id, Kring, Result};
+
+/// How deep a chain of unknown reply parents is fetched.
+pub const MAX_REPLY_DEPTH: u32 = 8;
+/// Refresh a remote actor at most this often (unless a signature fails).
+const REFRESH_MICROS: i64 = 24 * 3600 * 1_000_000;
+
+impl Kring {
+    pub(crate) fn remote_error(e: impl std::fmt::Display) -> Error {
+        Error::Unavailable(format!("remote fetch failed: {e}"))
+    }
+
+    /// Fetch a document signed by the instance actor.
+    pub(crate) async fn fetch(&self, url: &str) -> Result<Value> {
+        let key = self.instance_key().await?;
+        let key_id = as2::key_id(&self.instance_actor_uri());
+        self.federation
+            .client
+            .get_json(url, Some((&key_id, key)), ACCEPT_AS2)
+            .await
+            .map_err(Self::remote_error)
+    }
+
+    /// An account by its ActivityPub id, fetched when unknown or stale (`refresh` forces it).
+    pub async fn resolve_account_uri(&self, uri: &str, refresh: bool) -> Result<Account> {
+        if self.is_local_uri(uri) {
+            return self.store.account_by_uri(uri).await?.ok_or(Error::NotFound);
+        }
+        let known = self.store.account_by_uri(uri).await?;
+        if let Some(a) = &known
+            && !refresh
+            && now_micros() - a.updated_at < REFRESH_MICROS
+        {
+            return Ok(a.clone());
+        }
+        let domain = host_of(uri).ok_or_else(|| Error::bad_request("bad actor id"))?;
+        if !self.federates_with(&domain).await? {
+            return Err(Error::forbidden("domain is not federated with"));
+        }
+        let doc = match self.fetch(uri).await {
+            Ok(d) => d,
+            // A stale copy is better than none when the remote is down.
+            Err(e) => return known.ok_or(e),
+        };
+        let remote = parse_actor(&doc, uri)?;
+        let mut tx = self.store.begin().await?;
+        let id = tx.upsert_remote_account(&remote).await?;
+        tx.commit().await?;
+        self.store.account(id).await?.ok_or(Error::NotFound)
+    }
+
+    /// `user@domain` via WebFinger.
+    pub async fn resolve_acct(&self, username: &str, domain: &str) -> Result<Account> {
+        if let Some(a) = self.store.account_by_handle(username, Some(domain)).await?
+            && now_micros() - a.updated_at < REFRESH_MICROS
+        {
+            return Ok(a);
+        }
+        if !self.federates_with(domain).await? {
+            return Err(Error::NotFound);
+        }
+        let scheme = if self.federation.config.allow_private {
+            "http"
+        } else {
+            "https"
+        };
+        let url = format!(
+            "{scheme}://{domain}/.well-known/webfinger?resource=acct:{}@{}",
+            percent_encoding::utf8_percent_encode(username, percent_encoding::NON_ALPHANUMERIC),
+            domain
+        );
+        let doc = self
+            .federation
+            .client
+            .get_json(&url, None, "application/jrd+json, application/json")
+            .await
+            .map_err(Self::remote_error)?;
+        let self_link = doc
+            .get("links")
+            .and_then(Value::as_array)
+            .into_iter()
+            .flatten()
+            .find(|l| {
+                str_field(l, "rel") == Some("self")
+                    && str_field(l, "type")
+                        .is_some_and(|t| t.contains("activity+json") || t.contains("ld+json"))
+            })
+            .and_then(|l| str_field(l, "href"))
+            .ok_or(Error::NotFound)?
+            .to_string();
+        self.resolve_account_uri(&self_link, true).await
+    }
+
+    /// A status by its ActivityPub id; fetched (with its author and parents) when unknown.
+    pub async fn resolve_status_uri(&self, uri: &str, depth: u32) -> Result<Status> {
+        if let Some(s) = self.store.status_by_uri(uri).await? {
+            return Ok(s);
+        }
+        if self.is_local_uri(uri) || depth == 0 {
+            return Err(Error::NotFound);
+        }
+        let doc = self.fetch(uri).await?;
+        let id = str_field(&doc, "id").ok_or_else(|| Error::bad_request("object without id"))?;
+        if host_of(id) != host_of(uri) {
+            return Err(Error::forbidden(
+                "object id is on another host than its URL",
+            ));
+        }
+        self.store_remote_note(&doc, depth).await
+    }
+
+    /// Store a remote Note (or Question/Article/Page, shown as a note) and deliver it locally.
+    pub(crate) async fn store_remote_note(&self, note: &Value, depth: u32) -> Result<Status> {
+        let uri = str_field(note, "id").ok_or_else(|| Error::bad_request("object without id"))?;
+        if let Some(s) = self.store.status_by_uri(uri).await? {
+            return Ok(s);
+        }
+        let author_uri = ids(note.get("attributedTo"))
+            .into_iter()
+            .next()
+            .ok_or_else(|| Error::bad_request("object without attributedTo"))?;
+        if host_of(&author_uri) != host_of(uri) {
+            return Err(Error::forbidden("object is attributed to another host"));
+        }
+        let author = self.resolve_account_uri(&author_uri, false).await?;
+        let parent = match str_field(note, "inReplyTo")
+            .or_else(|| note.get("inReplyTo").and_then(as2::id_of))
+        {
+            Some(p) => Box::pin(self.resolve_status_uri(p, depth.saturating_sub(1)))
+                .await
+                .ok(),
+            None => None,
+        };
+        let to = ids(note.get("to"));
+        let cc = ids(note.get("cc"));
+        let visibility = if to.iter().any(|a| as2::is_public_address(a)) {
+            Visibility::Public
+        } else if cc.iter().any(|a| as2::is_public_address(a)) {
+            Visibility::Unlisted
+        } else if to
+            .iter()
+            .chain(&cc)
+            .any(|a| *a == author.followers_url && !a.is_empty())
+        {
+            Visibility::Private
+        } else {
+            Visibility::Direct
+        };
+        // Local accounts addressed directly or by a Mention tag.
+        let mut mentioned: Vec<Id> = Vec::new();
+        let mut mention_uris: Vec<String> = to.iter().chain(&cc).cloned().collect();
+        if let Some(tags) = note.get("tag").and_then(Value::as_array) {
+            for t in tags {
+                if kind(t) == "Mention"
+                    && let Some(href) = str_field(t, "href")
+                {
+                    mention_uris.push(href.to_string());
+                }
+            }
+        }
+        mention_uris.sort();
+        mention_uris.dedup();
+        for m in &mention_uris {
+            if self.is_local_uri(m)
+                && let Some(a) = self.store.account_by_uri(m).await?
+                && a.id != author.id
+            {
+                mentioned.push(a.id);
+            }
+        }
+        let tags: Vec<String> = note
+            .get("tag")
+            .and_then(Value::as_array)
+            .into_iter()
+            .flatten()
+            .filter(|t| kind(t) == "Hashtag")
+            .filter_map(|t| str_field(t, "name"))
+            .filter_map(|n| text::normalize_tag(n.trim_start_matches('#')))
+            .collect();
+        let mut content = text::sanitize_remote_html(str_field(note, "content").unwrap_or(""));
+        let object_kind = kind(note);
+        if matches!(
+            object_kind,
+            "Question" | "Article" | "Page" | "Event" | "Video"
+        ) {
+            // Shown as a note with a link to the original, until these types are supported.
+            let name = str_field(note, "name")
+                .map(text::escape_html)
+                .unwrap_or_default();
+            let link = str_field(note, "url")
+                .or(Some(uri))
+                .map(text::escape_html)
+                .unwrap_or_default();
+            content = format!(
+                "<p>{name}</p>{content}<p><a href=\"{link}\" rel=\"nofollow noopener noreferrer\" target=\"_blank\">{link}</a></p>"
+            );
+        }
+        let audience = Audience::for_visibility(visibility, author.id, &mentioned);
+        let created_at = str_field(note, "published")
+            .and_then(parse_rfc3339)
+            .unwrap_or_else(now_micros)
+            .min(now_micros());
+        let id = Id::at_millis(created_at / 1000);
+        let url = match note.get("url") {
+            Some(Value::String(s)) => s.clone(),
+            Some(v) => ids(Some(v))
+                .into_iter()
+                .next()
+                .unwrap_or_else(|| uri.to_string()),
+            None => uri.to_string(),
+        };
+        let new = NewStatus {
+            id,
+            account_id: author.id,
+            uri: uri.to_string(),
+            url,
+            local: false,
+            in_reply_to_id: parent.as_ref().map(|p| p.id),
+            in_reply_to_account_id: parent.as_ref().map(|p| p.account_id),
+            reblog_of_id: None,
+            conversation_id: parent.as_ref().map(|p| p.conversation_id).unwrap_or(id),
+            text: String::new(),
+            content,
+            spoiler_text: str_field(note, "summary")
+                .map(|s| text::html_to_text(&text::sanitize_remote_html(s)))
+                .unwrap_or_default(),
+            sensitive: note
+                .get("sensitive")
+                .and_then(Value::as_bool)
+                .unwrap_or(false),
+            language: note
+                .get("contentMap")
+                .and_then(Value::as_object)
+                .and_then(|m| m.keys().next().cloned())
+                .filter(|l| l.len() <= 8),
+            visibility,
+            audience: audience.clone(),
+            application_id: None,
+            mentions: mentioned.clone(),
+            tags: tags.clone(),
+            created_at,
+        };
+        let mut tx = self.store.begin().await?;
+        tx.insert_status(&new).await.map_err(|e| match e {
+            // Raced with another delivery of the same note.
+            Error::Conflict(_) => Error::Conflict("already stored".into()),
+            e => e,
+        })?;
+        if audience.includes_followers_of(author.id) {
+            let reply_to_other = parent
+                .as_ref()
+                .map(|p| p.account_id)
+                .filter(|&a| a != author.id);
+            tx.fan_out_to_followers(id, author.id, false, reply_to_other)
+                .await?;
+        }
+        tx.fan_out_to(id, author.id, &mentioned).await?;
+        let mut notified = Vec::new();
+        for &m in &mentioned {
+            if let Some(n) = self
+                .notify_in(&mut tx, m, NotificationType::Mention, author.id, Some(id))
+                .await?
+            {
+                notified.push((m, n));
+            }
+        }
+        tx.commit().await?;
+        let status = self.store.status(id).await?.ok_or(Error::NotFound)?;
+        self.publish_status(&status, &tags, &audience).await?;
+        for (m, n) in notified {
+            self.events
+                .publish(EventKind::Notification(n), vec![Stream::User(m)]);
+        }
+        Ok(status)
+    }
+}
+
+/// Read an actor document into a remote account, checking it is what was asked for.
+pub(crate) fn parse_actor(doc: &Value, fetched: &str) -> Result<RemoteAccount> {
+    let bad = |m: &str| Error::bad_request(format!("invalid actor: {m}"));
+    let uri = str_field(doc, "id").ok_or_else(|| bad("no id"))?;
+    let domain = host_of(uri).ok_or_else(|| bad("id is not a URL"))?;
+    if host_of(fetched).as_deref() != Some(domain.as_str()) {
+        return Err(bad("id is on another host"));
+    }
+    if !matches!(
+        kind(doc),
+        "Person" | "Service" | "Application" | "Group" | "Organization"
+    ) {
+        return Err(bad("not an actor"));
+    }
+    let username =
+        str_field(doc, "preferredUsername").ok_or_else(|| bad("no preferredUsername"))?;
+    if username.is_empty() || username.len() > 100 || username.contains(['@', '/', ' ']) {
+        return Err(bad("bad preferredUsername"));
+    }
+    let inbox = str_field(doc, "inbox").ok_or_else(|| bad("no inbox"))?;
+    let key = doc.get("publicKey").ok_or_else(|| bad("no publicKey"))?;
+    let key = match key {
+        Value::Array(a) => a.first().ok_or_else(|| bad("no publicKey"))?,
+        k => k,
+    };
+    if let Some(owner) = str_field(key, "owner")
+        && owner != uri
+    {
+        return Err(bad("key owned by someone else"));
+    }
+    let pem = str_field(key, "publicKeyPem").ok_or_else(|| bad("no publicKeyPem"))?;
+    let image = |k: &str| match doc.get(k) {
+        Some(Value::String(s)) => Some(s.clone()),
+        Some(v @ Value::Object(_)) => str_field(v, "url").map(str::to_string),
+        _ => None,
+    };
+    let fields = doc
+        .get("attachment")
+        .and_then(Value::as_array)
+        .into_iter()
+        .flatten()
+        .filter(|a| kind(a) == "PropertyValue")
+        .take(16)
+        .filter_map(|a| {
+            Some(ProfileField {
+                name: text::html_to_text(str_field(a, "name")?),
+                value: text::sanitize_remote_html(str_field(a, "value")?),
+                verified_at: None,
+            })
+        })
+        .collect();
+    let url = match doc.get("url") {
+        Some(Value::String(s)) => s.clone(),
+        Some(v) => ids(Some(v))
+            .into_iter()
+            .next()
+            .unwrap_or_else(|| uri.to_string()),
+        None => uri.to_string(),
+    };
+    Ok(RemoteAccount {
+        uri: uri.to_string(),
+        username: username.to_string(),
+        domain,
+        display_name: str_field(doc, "name")
+            .map(|n| text::html_to_text(n).chars().take(100).collect())
+            .unwrap_or_default(),
+        note_html: text::sanitize_remote_html(str_field(doc, "summary").unwrap_or("")),
+        fields,
+        bot: matches!(kind(doc), "Service" | "Application"),
+        locked: doc
+            .get("manuallyApprovesFollowers")
+            .and_then(Value::as_bool)
+            .unwrap_or(false),
+        discoverable: doc
+            .get("discoverable")
+            .and_then(Value::as_bool)
+            .unwrap_or(false),
+        indexable: doc
+            .get("indexable")
+            .and_then(Value::as_bool)
+            .unwrap_or(false),
+        url,
+        inbox_url: inbox.to_string(),
+        shared_inbox_url: doc
+            .get("endpoints")
+            .and_then(|e| str_field(e, "sharedInbox"))
+            .map(str::to_string),
+        followers_url: str_field(doc, "followers").unwrap_or("").to_string(),
+        following_url: str_field(doc, "following").unwrap_or("").to_string(),
+        outbox_url: str_field(doc, "outbox").unwrap_or("").to_string(),
+        public_key_pem: pem.to_string(),
+        avatar_url: image("icon"),
+        header_url: image("image"),
+        also_known_as: ids(doc.get("alsoKnownAs")),
+        created_at: str_field(doc, "published")
+            .and_then(parse_rfc3339)
+            .unwrap_or_else(now_micros),
+    })
+}

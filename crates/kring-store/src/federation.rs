@@ -1,0 +1,343 @@
+//! What federation stores: remote accounts and their endpoints, per-domain delivery health and
+//! admin policy, activities already processed, and reports from other servers.
+use kring_core::model::Account;
+use kring_core::time::now_micros;
+use kring_core::{Error, Id};
+
+use crate::rows::{ACCOUNT_COLUMNS, AccountRow};
+use crate::{Store, Tx, db_err};
+
+/// A remote actor as fetched, to create or refresh its account.
+#[derive(Debug, Clone)]
+pub struct RemoteAccount {
+    pub uri: String,
+    pub username: String,
+    pub domain: String,
+    pub display_name: String,
+    pub note_html: String,
+    pub fields: Vec<kring_core::model::ProfileField>,
+    pub bot: bool,
+    pub locked: bool,
+    pub discoverable: bool,
+    pub indexable: bool,
+    pub url: String,
+    pub inbox_url: String,
+    pub shared_inbox_url: Option<String>,
+    pub followers_url: String,
+    pub following_url: String,
+    pub outbox_url: String,
+    pub public_key_pem: String,
+    pub avatar_url: Option<String>,
+    pub header_url: Option<String>,
+    pub also_known_as: Vec<String>,
+    pub created_at: i64,
+}
+
+/// An admin's policy for a remote domain.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub enum DomainBlock {
+    Silence,
+    Suspend,
+}
+
+#[derive(Debug, Clone, Default)]
+pub struct DomainPolicy {
+    pub block: Option<DomainBlock>,
+    pub reject_media: bool,
+    pub allowed: bool,
+}
+
+impl Store {
+    /// Remote followers' inboxes, shared inboxes de-duplicated.
+    pub async fn follower_inboxes(&self, account: Id) -> Result<Vec<String>, Error> {
+        sqlx::query_scalar(
+            "SELECT DISTINCT CASE WHEN a.shared_inbox_url IS NOT NULL AND a.shared_inbox_url <> '' THEN a.shared_inbox_url ELSE a.inbox_url END \
+             FROM follows f JOIN accounts a ON a.id = f.account_id WHERE f.target_id = $1 AND a.domain <> '' AND a.inbox_url <> ''",
+        )
+        .bind(account.0)
+        .fetch_all(self.pool())
+        .await
+        .map_err(db_err)
+    }
+
+    /// A remote account's key, by the actor part of a key id (`…#main-key`).
+    pub async fn account_by_key_id(&self, key_id: &str) -> Result<Option<Account>, Error> {
+        let uri = key_id.split('#').next().unwrap_or(key_id);
+        self.account_by_uri(uri).await
+    }
+
+    pub async fn domain_policy(&self, domain: &str) -> Result<DomainPolicy, Error> {
+        let row: Option<(Option<String>, i64, i64)> =
+            sqlx::query_as("SELECT block, reject_media, allowed FROM domains WHERE domain = $1")
+                .bind(domain.to_ascii_lowercase())
+                .fetch_optional(self.pool())
+                .await
+                .map_err(db_err)?;
+        Ok(match row {
+            None => DomainPolicy::default(),
+            Some((block, reject_media, allowed)) => DomainPolicy {
+                block: match block.as_deref() {
+                    Some("suspend") => Some(DomainBlock::Suspend),
+                    Some("silence") => Some(DomainBlock::Silence),
+                    _ => None,
+                },
+                reject_media: reject_media != 0,
+                allowed: allowed != 0,
+            },
+        })
+    }
+
+    pub async fn set_domain_policy(
+        &self,
+        domain: &str,
+        policy: &DomainPolicy,
+    ) -> Result<(), Error> {
+        sqlx::query(
+            "INSERT INTO domains (domain, block, reject_media, allowed, created_at) VALUES ($1,$2,$3,$4,$5) \
+             ON CONFLICT (domain) DO UPDATE SET block = excluded.block, reject_media = excluded.reject_media, allowed = excluded.allowed",
+        )
+        .bind(domain.to_ascii_lowercase())
+        .bind(policy.block.map(|b| match b {
+            DomainBlock::Silence => "silence",
+            DomainBlock::Suspend => "suspend",
+        }))
+        .bind(policy.reject_media as i64)
+        .bind(policy.allowed as i64)
+        .bind(now_micros())
+        .execute(self.pool())
+        .await
+        .map_err(db_err)?;
+        Ok(())
+    }
+
+    /// Domains with a block, for admins.
+    pub async fn blocked_domains(&self) -> Result<Vec<(String, DomainPolicy)>, Error> {
+        let rows: Vec<(String, Option<String>, i64, i64)> = sqlx::query_as(
+            "SELECT domain, block, reject_media, allowed FROM domains WHERE block IS NOT NULL OR reject_media = 1 OR allowed = 1 ORDER BY domain",
+        )
+        .fetch_all(self.pool())
+        .await
+        .map_err(db_err)?;
+        Ok(rows
+            .into_iter()
+            .map(|(d, block, rm, allowed)| {
+                let block = match block.as_deref() {
+                    Some("suspend") => Some(DomainBlock::Suspend),
+                    Some("silence") => Some(DomainBlock::Silence),
+                    _ => None,
+                };
+                (
+                    d,
+                    DomainPolicy {
+                        block,
+                        reject_media: rm != 0,
+                        allowed: allowed != 0,
+                    },
+                )
+            })
+            .collect())
+    }
+
+    /// Whether deliveries to this domain have failed for so long that we stop trying.
+    pub async fn domain_unreachable(&self, domain: &str) -> Result<bool, Error> {
+        let since: Option<Option<i64>> =
+            sqlx::query_scalar("SELECT unreachable_since FROM domains WHERE domain = $1")
+                .bind(domain.to_ascii_lowercase())
+                .fetch_optional(self.pool())
+                .await
+                .map_err(db_err)?;
+        // Unreachable for a week: give up until it answers again (it is retried then by any
+        // activity it sends us, which marks it reachable).
+        Ok(since
+            .flatten()
+            .is_some_and(|t| now_micros() - t > 7 * 86_400 * 1_000_000))
+    }
+
+    pub async fn record_delivery(&self, domain: &str, ok: bool) -> Result<(), Error> {
+        let now = now_micros();
+        let sql = if ok {
+            "INSERT INTO domains (domain, failures, last_success_at, created_at) VALUES ($1, 0, $2, $2) \
+             ON CONFLICT (domain) DO UPDATE SET failures = 0, unreachable_since = NULL, last_success_at = $2"
+        } else {
+            "INSERT INTO domains (domain, failures, unreachable_since, created_at) VALUES ($1, 1, $2, $2) \
+             ON CONFLICT (domain) DO UPDATE SET failures = domains.failures + 1, \
+             unreachable_since = CASE WHEN domains.unreachable_since IS NULL THEN $2 ELSE domains.unreachable_since END"
+        };
+        sqlx::query(sql)
+            .bind(domain.to_ascii_lowercase())
+            .bind(now)
+            .execute(self.pool())
+            .await
+            .map_err(db_err)?;
+        Ok(())
+    }
+
+    /// Remote accounts of a domain (to suspend them with the domain).
+    pub async fn accounts_of_domain(&self, domain: &str) -> Result<Vec<Account>, Error> {
+        let rows: Vec<AccountRow> = sqlx::query_as(sqlx::AssertSqlSafe(format!(
+            "SELECT {ACCOUNT_COLUMNS} FROM accounts a WHERE a.domain = $1"
+        )))
+        .bind(domain.to_ascii_lowercase())
+        .fetch_all(self.pool())
+        .await
+        .map_err(db_err)?;
+        Ok(rows.into_iter().map(Account::from).collect())
+    }
+
+    pub async fn follow_uri(&self, account: Id, target: Id) -> Result<Option<String>, Error> {
+        let uri: Option<Option<String>> = sqlx::query_scalar(
+            "SELECT uri FROM follows WHERE account_id = $1 AND target_id = $2 \
+             UNION ALL SELECT uri FROM follow_requests WHERE account_id = $1 AND target_id = $2",
+        )
+        .bind(account.0)
+        .bind(target.0)
+        .fetch_optional(self.pool())
+        .await
+        .map_err(db_err)?;
+        Ok(uri.flatten())
+    }
+}
+
+impl Tx {
+    /// Create or refresh a remote account; returns its id.
+    pub async fn upsert_remote_account(&mut self, r: &RemoteAccount) -> Result<Id, Error> {
+        let existing: Option<i64> = sqlx::query_scalar("SELECT id FROM accounts WHERE uri = $1")
+            .bind(&r.uri)
+            .fetch_optional(&mut *self.tx)
+            .await
+            .map_err(db_err)?;
+        let fields = serde_json::to_string(&r.fields).unwrap_or_else(|_| "[]".into());
+        let aka = serde_json::to_string(&r.also_known_as).unwrap_or_else(|_| "[]".into());
+        let now = now_micros();
+        let id = match existing {
+            Some(id) => {
+                sqlx::query(
+                    "UPDATE accounts SET username = $1, display_name = $2, note = $3, note_html = $3, fields = $4, bot = $5, \
+                     locked = $6, discoverable = $7, indexable = $8, url = $9, inbox_url = $10, shared_inbox_url = $11, \
+                     followers_url = $12, following_url = $13, outbox_url = $14, public_key_pem = $15, avatar_url = $16, \
+                     header_url = $17, also_known_as = $18, fetched_at = $19, updated_at = $19 WHERE id = $20",
+                )
+                .bind(&r.username)
+                .bind(&r.display_name)
+                .bind(&r.note_html)
+                .bind(&fields)
+                .bind(r.bot as i64)
+                .bind(r.locked as i64)
+                .bind(r.discoverable as i64)
+                .bind(r.indexable as i64)
+                .bind(&r.url)
+                .bind(&r.inbox_url)
+                .bind(r.shared_inbox_url.as_deref())
+                .bind(&r.followers_url)
+                .bind(&r.following_url)
+                .bind(&r.outbox_url)
+                .bind(&r.public_key_pem)
+                .bind(r.avatar_url.as_deref())
+                .bind(r.header_url.as_deref())
+                .bind(&aka)
+                .bind(now)
+                .bind(id)
+                .execute(&mut *self.tx)
+                .await
+                .map_err(db_err)?;
+                Id(id)
+            }
+            None => {
+                let id = Id::generate();
+                sqlx::query(
+                    "INSERT INTO accounts (id, username, domain, display_name, note, note_html, fields, bot, locked, discoverable, \
+                     indexable, uri, url, inbox_url, shared_inbox_url, followers_url, following_url, outbox_url, public_key_pem, \
+                     avatar_url, header_url, also_known_as, fetched_at, created_at, updated_at) \
+                     VALUES ($1,$2,$3,$4,$5,$5,$6,$7,$8,$9,$10,$11,$12,$13,$14,$15,$16,$17,$18,$19,$20,$21,$22,$23,$22)",
+                )
+                .bind(id.0)
+                .bind(&r.username)
+                .bind(r.domain.to_ascii_lowercase())
+                .bind(&r.display_name)
+                .bind(&r.note_html)
+                .bind(&fields)
+                .bind(r.bot as i64)
+                .bind(r.locked as i64)
+                .bind(r.discoverable as i64)
+                .bind(r.indexable as i64)
+                .bind(&r.uri)
+                .bind(&r.url)
+                .bind(&r.inbox_url)
+                .bind(r.shared_inbox_url.as_deref())
+                .bind(&r.followers_url)
+                .bind(&r.following_url)
+                .bind(&r.outbox_url)
+                .bind(&r.public_key_pem)
+                .bind(r.avatar_url.as_deref())
+                .bind(r.header_url.as_deref())
+                .bind(&aka)
+                .bind(now)
+                .bind(r.created_at)
+                .execute(&mut *self.tx)
+                .await
+                .map_err(db_err)?;
+                id
+            }
+        };
+        Ok(id)
+    }
+
+    /// Record an activity id; false when it was seen before (processing is idempotent).
+    pub async fn mark_seen(&mut self, activity_id: &str) -> Result<bool, Error> {
+        let r = sqlx::query("INSERT INTO inbox_seen (activity_id, received_at) VALUES ($1,$2) ON CONFLICT DO NOTHING")
+            .bind(activity_id)
+            .bind(now_micros())
+            .execute(&mut *self.tx)
+            .await
+            .map_err(db_err)?;
+        Ok(r.rows_affected() > 0)
+    }
+
+    /// The (follower, target) of a follow or follow request by its activity id.
+    pub async fn follow_by_uri(&mut self, uri: &str) -> Result<Option<(Id, Id, bool)>, Error> {
+        let row: Option<(i64, i64, i64)> = sqlx::query_as(
+            "SELECT account_id, target_id, 1 FROM follows WHERE uri = $1 \
+             UNION ALL SELECT account_id, target_id, 0 FROM follow_requests WHERE uri = $1",
+        )
+        .bind(uri)
+        .fetch_optional(&mut *self.tx)
+        .await
+        .map_err(db_err)?;
+        Ok(row.map(|(a, t, accepted)| (Id(a), Id(t), accepted != 0)))
+    }
+
+    pub async fn insert_report(
+        &mut self,
+        reporter: Id,
+        target: Id,
+        status_ids: &[Id],
+        comment: &str,
+        uri: Option<&str>,
+    ) -> Result<Id, Error> {
+        let id = Id::generate();
+        sqlx::query(
+            "INSERT INTO reports (id, account_id, target_account_id, status_ids, comment, uri, created_at) VALUES ($1,$2,$3,$4,$5,$6,$7)",
+        )
+        .bind(id.0)
+        .bind(reporter.0)
+        .bind(target.0)
+        .bind(serde_json::to_string(&status_ids.iter().map(|i| i.0).collect::<Vec<_>>()).unwrap_or_default())
+        .bind(comment)
+        .bind(uri)
+        .bind(now_micros())
+        .execute(&mut *self.tx)
+        .await
+        .map_err(db_err)?;
+        Ok(id)
+    }
+
+    pub async fn set_moved_to(&mut self, account: Id, target: Id) -> Result<(), Error> {
+        sqlx::query("UPDATE accounts SET moved_to_id = $1 WHERE id = $2")
+            .bind(target.0)
+            .bind(account.0)
+            .execute(&mut *self.tx)
+            .await
+            .map_err(db_err)?;
+        Ok(())
+    }
+}
