@@ -22,7 +22,9 @@ use std::sync::Arc;
 pub use kring_core::{Error, Id, Result};
 pub use kring_store::Store;
 // Request options the doors pass through unchanged.
-pub use kring_store::{AccountStatusesFilter, Edge, FollowOptions, Locality};
+pub use kring_store::{
+    AccountStatusesFilter, DomainBlock, DomainPolicy, Edge, FollowOptions, Locality,
+};
 
 use kring_core::model::{Account, Registrations, User};
 

@@ -431,21 +431,28 @@ impl Kring {
         )
         .await?;
         tx.commit().await?;
+        // Only public posts were on the public streams; announcing there that anything else
+        // was deleted would tell everyone that it existed.
+        let public = s.visibility == Visibility::Public;
         for b in boosts {
             recipients.extend(self.feed_recipients(b).await.unwrap_or_default());
-            self.events.publish(
-                EventKind::Delete(b),
-                vec![Stream::Public {
-                    local: true,
-                    remote: true,
-                }],
-            );
+            if public {
+                self.events.publish(
+                    EventKind::Delete(b),
+                    vec![Stream::Public {
+                        local: true,
+                        remote: true,
+                    }],
+                );
+            }
         }
         let mut streams: Vec<Stream> = recipients.into_iter().map(Stream::User).collect();
-        streams.push(Stream::Public {
-            local: true,
-            remote: true,
-        });
+        if public {
+            streams.push(Stream::Public {
+                local: true,
+                remote: true,
+            });
+        }
         self.events.publish(EventKind::Delete(id), streams);
         Ok(s)
     }

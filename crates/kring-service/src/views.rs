@@ -41,13 +41,19 @@ impl Kring {
         statuses: Vec<Status>,
         context: Option<&str>,
     ) -> Result<Vec<StatusView>> {
-        // Originals of boosts.
+        // Originals of boosts, only those the viewer may read: a boost is no way around a
+        // block, a suspension or the original's audience (such boosts are left out below).
         let inner_ids: Vec<Id> = statuses.iter().filter_map(|s| s.reblog_of_id).collect();
+        let readable = self
+            .store
+            .visible_ids(crate::viewer_id(viewer), &inner_ids)
+            .await?;
         let inner: HashMap<Id, Status> = self
             .store
             .statuses_by_ids(&inner_ids)
             .await?
             .into_iter()
+            .filter(|s| readable.contains(&s.id))
             .map(|s| (s.id, s))
             .collect();
         let all: Vec<&Status> = statuses.iter().chain(inner.values()).collect();
@@ -83,7 +89,11 @@ impl Kring {
         }
 
         let build = |s: &Status| -> Option<StatusView> {
-            let account = accounts.get(&s.account_id)?.clone();
+            // Posts of suspended accounts are never shown (home feeds still hold their entries).
+            let account = accounts
+                .get(&s.account_id)
+                .filter(|a| a.suspended_at.is_none())?
+                .clone();
             let mut m: Vec<Account> = mentions
                 .iter()
                 .filter(|(sid, _)| *sid == s.id)

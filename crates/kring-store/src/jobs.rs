@@ -83,6 +83,15 @@ impl Store {
         Ok(())
     }
 
+    /// Due or waiting jobs of one kind (for backpressure).
+    pub async fn pending_jobs_in(&self, queue: &str) -> Result<i64, Error> {
+        sqlx::query_scalar("SELECT COUNT(*) FROM jobs WHERE queue = $1")
+            .bind(queue)
+            .fetch_one(self.pool())
+            .await
+            .map_err(db_err)
+    }
+
     pub async fn pending_jobs(&self) -> Result<i64, Error> {
         sqlx::query_scalar("SELECT COUNT(*) FROM jobs")
             .fetch_one(self.pool())

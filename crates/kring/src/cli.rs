@@ -109,12 +109,35 @@ pub enum AdminCommand {
         #[arg(long)]
         undo: bool,
     },
+    /// Set the policy for another server: silence, suspend, reject media, or allow.
+    DomainBlock {
+        domain: String,
+        /// silence: no public timelines; suspend: no federation at all.
+        #[arg(long, value_enum, default_value = "suspend")]
+        severity: SeverityArg,
+        /// Do not store media from this domain.
+        #[arg(long)]
+        reject_media: bool,
+    },
+    /// Lift a domain's block.
+    DomainUnblock { domain: String },
+    /// Allow a domain (federation is limited to allowed domains in allow-list mode).
+    DomainAllow { domain: String },
+    /// List domain policies.
+    ListDomains,
     /// List local accounts.
     ListUsers {
         /// Only those awaiting approval.
         #[arg(long)]
         pending: bool,
     },
+}
+
+#[derive(ValueEnum, Debug, Clone, Copy)]
+pub enum SeverityArg {
+    Silence,
+    Suspend,
+    None,
 }
 
 #[derive(ValueEnum, Debug, Clone, Copy)]
@@ -277,6 +300,57 @@ async fn admin(config: Config, cmd: AdminCommand) -> Result<(), String> {
                 if undo { "Unsuspended" } else { "Suspended" },
                 a.acct()
             );
+        }
+        AdminCommand::DomainBlock {
+            domain,
+            severity,
+            reject_media,
+        } => {
+            let block = match severity {
+                SeverityArg::Silence => Some(kring_service::DomainBlock::Silence),
+                SeverityArg::Suspend => Some(kring_service::DomainBlock::Suspend),
+                SeverityArg::None => None,
+            };
+            let policy = kring_service::DomainPolicy {
+                block,
+                reject_media,
+                allowed: false,
+            };
+            kring
+                .admin_set_domain_policy(None, &domain, policy)
+                .await
+                .map_err(|e| e.to_string())?;
+            println!("Domain policy for {domain} set");
+        }
+        AdminCommand::DomainUnblock { domain } => {
+            kring
+                .admin_set_domain_policy(None, &domain, kring_service::DomainPolicy::default())
+                .await
+                .map_err(|e| e.to_string())?;
+            println!("Domain {domain} unblocked");
+        }
+        AdminCommand::DomainAllow { domain } => {
+            let policy = kring_service::DomainPolicy {
+                allowed: true,
+                ..Default::default()
+            };
+            kring
+                .admin_set_domain_policy(None, &domain, policy)
+                .await
+                .map_err(|e| e.to_string())?;
+            println!("Domain {domain} allowed");
+        }
+        AdminCommand::ListDomains => {
+            for (d, p) in kring
+                .admin_domain_policies(None)
+                .await
+                .map_err(|e| e.to_string())?
+            {
+                println!(
+                    "{d:<40} block={:?} reject_media={} allowed={}",
+                    p.block, p.reject_media, p.allowed
+                );
+            }
         }
         AdminCommand::ListUsers { pending } => {
             let users = kring

@@ -1,6 +1,7 @@
 //! Federation in the service layer: the instance's and accounts' keys, signed fetches of remote
 //! actors and objects, the one outbox path (every local action's activity is enqueued as
 //! delivery jobs in the action's transaction), delivery, signature verification and the inbox.
+pub mod admin;
 mod deliver;
 pub mod documents;
 mod inbox;
@@ -48,6 +49,8 @@ pub struct Federation {
     private_keys: Mutex<HashMap<Id, KeyPair>>,
     /// The signature scheme each host accepted last (double-knock memory).
     schemes: Mutex<HashMap<String, Scheme>>,
+    /// The inbox backlog and when it was counted.
+    backlog: Mutex<(std::time::Instant, i64)>,
 }
 
 const KEY_CACHE_LIMIT: usize = 50_000;
@@ -66,6 +69,10 @@ impl Federation {
             public_keys: Mutex::new(HashMap::new()),
             private_keys: Mutex::new(HashMap::new()),
             schemes: Mutex::new(HashMap::new()),
+            backlog: Mutex::new((
+                std::time::Instant::now() - std::time::Duration::from_secs(60),
+                0,
+            )),
         })
     }
 

@@ -207,7 +207,17 @@ impl Kring {
                 "<p>{name}</p>{content}<p><a href=\"{link}\" rel=\"nofollow noopener noreferrer\" target=\"_blank\">{link}</a></p>"
             );
         }
-        let audience = Audience::for_visibility(visibility, author.id, &mentioned);
+        let mut audience = Audience::for_visibility(visibility, author.id, &mentioned);
+        // A silenced domain's posts reach its followers here but no public timeline.
+        if self
+            .store
+            .domain_policy(author.domain.as_deref().unwrap_or(""))
+            .await?
+            .block
+            .is_some()
+        {
+            audience.listed = false;
+        }
         let created_at = str_field(note, "published")
             .and_then(parse_rfc3339)
             .unwrap_or_else(now_micros)
