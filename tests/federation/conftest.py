@@ -58,7 +58,12 @@ class FederatingKringServer(base.KringServer):
 
     def _env(self) -> dict[str, str]:
         env = super()._env()
-        env["KRING_ALLOW_PRIVATE_FEDERATION"] = "1"
+        # clap reads a bool flag's env as true|false ("1" is refused with exit 2)
+        env["KRING_ALLOW_PRIVATE_FEDERATION"] = "true"
+        # `kring admin create-user` stores the account's URIs with its --domain (default
+        # localhost:8080): give it the server's domain, or alice's actor would not be ours.
+        env["KRING_DOMAIN"] = self.domain
+        env.setdefault("NO_COLOR", "1")  # plain server logs in failure reports
         return env
 
 

@@ -263,10 +263,25 @@ async function record(ctx, activity, extra = {}) {
     raw: ctx.data?.body ?? null, // the JSON exactly as Kring sent it
   };
   delete extra.object;
-  Object.assign(entry, extra);
+  Object.assign(entry, extra, { handled: false });
+  if (ctx.data != null) ctx.data.entry = entry;
   received.push(entry);
   log(`received ${entry.type} ${entry.id} from ${entry.actor} (object ${entry.object?.type ?? "-"} ${entry.object?.id ?? "-"})`);
   return entry;
+}
+
+/**
+ * Wraps an inbox listener: its record gets `handled: true` once the listener is done
+ * (e.g. a Follow's Accept has been sent), so a test never reads a half-handled one.
+ */
+function handled(listener) {
+  return async (ctx, activity) => {
+    try {
+      await listener(ctx, activity);
+    } finally {
+      if (ctx.data?.entry != null) ctx.data.entry.handled = true;
+    }
+  };
 }
 
 function isOurActor(ctx, url) {
@@ -276,7 +291,7 @@ function isOurActor(ctx, url) {
 
 federation
   .setInboxListeners("/users/{identifier}/inbox", "/inbox")
-  .on(Follow, async (ctx, follow) => {
+  .on(Follow, handled(async (ctx, follow) => {
     const entry = await record(ctx, follow, { object: null });
     if (follow.id == null || follow.actorId == null || !isOurActor(ctx, follow.objectId)) {
       entry.note = "not a Follow of this peer's actor; ignored";
@@ -307,8 +322,8 @@ federation
       entry.accept_error = String(error);
       log(`sending Accept to ${follower.inboxId.href} failed: ${error}`);
     }
-  })
-  .on(Accept, async (ctx, accept) => {
+  }))
+  .on(Accept, handled(async (ctx, accept) => {
     const entry = await record(ctx, accept);
     const followId = accept.objectId?.href;
     let match = followId ? following.get(followId) : undefined;
@@ -324,16 +339,16 @@ federation
     } else {
       entry.note = "no pending Follow of ours matches this Accept";
     }
-  })
-  .on(Reject, async (ctx, reject) => {
+  }))
+  .on(Reject, handled(async (ctx, reject) => {
     const entry = await record(ctx, reject);
     const match = following.get(reject.objectId?.href ?? "");
     if (match != null && match.target === reject.actorId?.href) {
       match.state = "rejected";
       entry.matched_follow = match.id;
     }
-  })
-  .on(Undo, async (ctx, undo) => {
+  }))
+  .on(Undo, handled(async (ctx, undo) => {
     const entry = await record(ctx, undo);
     const inner = entry.object;
     const follower = followers.get(undo.actorId?.href ?? "");
@@ -342,25 +357,25 @@ federation
       followers.delete(follower.id);
       entry.note = "follower removed";
     }
-  })
-  .on(Create, async (ctx, create) => {
+  }))
+  .on(Create, handled(async (ctx, create) => {
     await record(ctx, create, { object: await embeddedObject(ctx, create, { fetch: true }) });
-  })
-  .on(Update, async (ctx, update) => {
+  }))
+  .on(Update, handled(async (ctx, update) => {
     await record(ctx, update);
-  })
-  .on(Delete, async (ctx, del) => {
+  }))
+  .on(Delete, handled(async (ctx, del) => {
     await record(ctx, del); // the embedded Tombstone, or just the URI: never fetched
-  })
-  .on(Like, async (ctx, like) => {
+  }))
+  .on(Like, handled(async (ctx, like) => {
     await record(ctx, like, { object: null });
-  })
-  .on(Announce, async (ctx, announce) => {
+  }))
+  .on(Announce, handled(async (ctx, announce) => {
     await record(ctx, announce, { object: null });
-  })
-  .on(Activity, async (ctx, activity) => {
+  }))
+  .on(Activity, handled(async (ctx, activity) => {
     await record(ctx, activity, { object: null }); // anything else: record it too
-  })
+  }))
   .onError((_ctx, error) => {
     log(`inbox listener error: ${error?.stack ?? error}`);
   });
@@ -672,8 +687,11 @@ const server = http.createServer(async (req, res) => {
     if (!res.headersSent) sendJson(res, 500, { error: String(error) });
     else res.end();
   } finally {
-    const sig = req.headers.signature || req.headers["signature-input"] ? " signed" : "";
-    log(`${req.method} ${url.pathname}${url.search} -> ${status}${sig} (${Date.now() - started} ms)`);
+    // The tests poll GET /_control/...: log those only when they fail.
+    if (!(req.method === "GET" && url.pathname.startsWith("/_control/") && status < 400)) {
+      const sig = req.headers.signature || req.headers["signature-input"] ? " signed" : "";
+      log(`${req.method} ${url.pathname}${url.search} -> ${status}${sig} (${Date.now() - started} ms)`);
+    }
   }
 });
 
