@@ -3,8 +3,8 @@
 ActivityPub peer built on Fedify 1.5.9 (fedify-peer/peer.mjs), both on 127.0.0.1.
 
 The kring side reuses tests/clients/conftest.py (binary look-up, backends, data dir,
-start/stop, log capture) and adds KRING_ALLOW_PRIVATE_FEDERATION=1 so that kring
-federates with loopback addresses.
+start/stop, log capture) and adds KRING_ALLOW_PRIVATE_FEDERATION=true so that kring
+federates with loopback addresses, and KRING_DOMAIN for `kring admin create-user`.
 
 Environment (besides tests/clients/conftest.py's KRING_BIN, KRING_TEST_BACKEND,
 KRING_TEST_DATABASE_URL, KRING_TEST_KEEP_DATA):
