@@ -70,7 +70,7 @@ impl Kring {
                     .await?;
             }
         } else {
-            self.accept_follow_in(&mut tx, actor.id(), &account, opts)
+            self.accept_follow_in(&mut tx, actor.id(), &account, opts, None)
                 .await?;
             if account.is_local() {
                 notified = self
@@ -92,8 +92,9 @@ impl Kring {
         follower: Id,
         target: &Account,
         opts: FollowOptions,
+        uri: Option<&str>,
     ) -> Result<()> {
-        if tx.insert_follow(follower, target.id, opts, None).await? {
+        if tx.insert_follow(follower, target.id, opts, uri).await? {
             tx.bump_counts(follower, 0, 1, 0).await?;
             tx.bump_counts(target.id, 1, 0, 0).await?;
             tx.backfill_feed(follower, target.id, BACKFILL).await?;
@@ -162,7 +163,7 @@ impl Kring {
             .take_follow_request(from, actor.id())
             .await?
             .ok_or(Error::NotFound)?;
-        self.accept_follow_in(&mut tx, follower.id, &actor.account, opts)
+        self.accept_follow_in(&mut tx, follower.id, &actor.account, opts, uri.as_deref())
             .await?;
         if !follower.is_local() {
             self.send_follow_answer(

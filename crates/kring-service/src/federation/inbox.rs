@@ -249,8 +249,11 @@ impl Kring {
             return Ok(());
         };
         if accepted {
-            if let Some((opts, _)) = tx.take_follow_request(follower, actor.id).await?
-                && tx.insert_follow(follower, actor.id, opts, None).await?
+            // The follow keeps its activity id, so a later Undo can name it.
+            if let Some((opts, uri)) = tx.take_follow_request(follower, actor.id).await?
+                && tx
+                    .insert_follow(follower, actor.id, opts, uri.as_deref())
+                    .await?
             {
                 tx.bump_counts(follower, 0, 1, 0).await?;
                 tx.bump_counts(actor.id, 1, 0, 0).await?;
