@@ -350,7 +350,7 @@ async fn inbox(
         && !headers.contains_key("signature-input")
         && !headers.contains_key(header::AUTHORIZATION)
     {
-        return Err(FedError(Error::Unauthorized));
+        return Err(FedError(Error::forbidden("the request is not signed")));
     }
     kring
         .accept_inbox(signed_request(&method, &uri, &headers, &body))

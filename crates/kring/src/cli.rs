@@ -69,13 +69,13 @@ pub struct ServeArgs {
     #[arg(long, env = "KRING_REGISTRATIONS")]
     pub registrations: Option<RegistrationsArg>,
     /// Serve plain http on a non-loopback domain (test networks only).
-    #[arg(long, env = "KRING_INSECURE_HTTP")]
+    #[arg(long, env = "KRING_INSECURE_HTTP", value_parser = clap::builder::BoolishValueParser::new(), num_args = 0..=1, default_missing_value = "true")]
     pub insecure_http: bool,
     /// Federate with private and loopback addresses over plain http (tests on one machine only).
-    #[arg(long, env = "KRING_ALLOW_PRIVATE_FEDERATION")]
+    #[arg(long, env = "KRING_ALLOW_PRIVATE_FEDERATION", value_parser = clap::builder::BoolishValueParser::new(), num_args = 0..=1, default_missing_value = "true")]
     pub allow_private_federation: bool,
     /// Require signed requests to read any ActivityPub document ("authorized fetch").
-    #[arg(long, env = "KRING_AUTHORIZED_FETCH")]
+    #[arg(long, env = "KRING_AUTHORIZED_FETCH", value_parser = clap::builder::BoolishValueParser::new(), num_args = 0..=1, default_missing_value = "true")]
     pub authorized_fetch: bool,
 }
 
