@@ -78,7 +78,20 @@ impl<S: Send + Sync, T: DeserializeOwned> FromRequestParts<S> for Query<T> {
 }
 
 fn from_tree<T: DeserializeOwned>(tree: Value) -> Result<T, ApiError> {
+    // PostgreSQL text cannot hold NUL, and no parameter has a use for it.
+    if has_nul(&tree) {
+        return Err(bad_request("Parameters must not contain NUL characters"));
+    }
     serde_json::from_value(tree).map_err(|e| unprocessable(format!("Invalid parameters: {e}")))
+}
+
+fn has_nul(v: &Value) -> bool {
+    match v {
+        Value::String(s) => s.contains('\0'),
+        Value::Array(a) => a.iter().any(has_nul),
+        Value::Object(o) => o.iter().any(|(k, v)| k.contains('\0') || has_nul(v)),
+        _ => false,
+    }
 }
 
 fn depth(v: &Value) -> usize {
