@@ -32,7 +32,7 @@ pub type Reply = (StatusCode, HeaderMap, Value);
 pub const PASSWORD: &str = "correct horse battery staple";
 
 /// A registered account: its bearer token and ids.
-#[derive(Debug, Clone)]
+#[derive(Debug, Clone, Default)]
 pub struct User {
     pub token: String,
     pub id: String,
