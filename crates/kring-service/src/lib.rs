@@ -13,9 +13,11 @@ pub mod lists;
 pub mod notifications;
 pub mod relationships;
 pub mod search;
+pub mod sessions;
 pub mod statuses;
 pub mod timelines;
 pub mod views;
+pub mod web_reads;
 
 use std::sync::Arc;
 

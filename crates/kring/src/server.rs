@@ -41,6 +41,7 @@ pub async fn open_service(config: &Config) -> Result<Kring, String> {
 
 pub fn app(kring: Kring) -> Router {
     kring_federation::router(kring.clone())
+        .merge(kring_web::router(kring.clone()))
         .merge(kring_api::router(kring))
         .layer(CatchPanicLayer::new())
         .layer(TraceLayer::new_for_http())

@@ -1,0 +1,79 @@
+//! Kring's own web interface: server-rendered pages that translate page requests and form posts
+//! into the same `Kring` service calls as the Mastodon API, and render the results as HTML.
+//! Nothing is decided here: who may see what, what is valid, what an action does — all of that
+//! lives in the service. Every page works without JavaScript; a small local script adds in-place
+//! actions and a "new posts" notice.
+//!
+//! Privacy by construction: a strict Content-Security-Policy (no inline code, nothing from other
+//! origins), `Referrer-Policy: same-origin`, and one cookie — the session, HttpOnly and SameSite.
+mod assets;
+mod error;
+mod pages;
+mod session;
+mod view;
+
+use std::sync::Arc;
+
+use axum::Router;
+use axum::extract::DefaultBodyLimit;
+use axum::http::{HeaderName, HeaderValue, header};
+use axum::response::Response;
+use kring_service::Kring;
+
+pub use session::hmac_sha256;
+
+/// The largest form body accepted.
+pub const MAX_FORM: usize = 64 * 1024;
+
+/// The state of the web door: the service and lazily loaded server keys.
+#[derive(Clone)]
+pub struct Web {
+    pub kring: Kring,
+    keys: Arc<tokio::sync::OnceCell<session::Keys>>,
+}
+
+impl Web {
+    pub fn new(kring: Kring) -> Web {
+        Web {
+            kring,
+            keys: Arc::new(tokio::sync::OnceCell::new()),
+        }
+    }
+}
+
+/// Every web page on one router, without a fallback (the API's router has it).
+pub fn router(kring: Kring) -> Router {
+    pages::routes()
+        .layer(DefaultBodyLimit::max(MAX_FORM))
+        .layer(axum::middleware::map_response(security_headers))
+        .with_state(Web::new(kring))
+}
+
+pub const CSP: &str = "default-src 'self'; script-src 'self'; style-src 'self'; img-src 'self' data:; \
+connect-src 'self'; font-src 'self'; object-src 'none'; frame-ancestors 'none'; form-action 'self'; \
+base-uri 'none'";
+
+async fn security_headers(mut res: Response) -> Response {
+    let h = res.headers_mut();
+    let set = |h: &mut axum::http::HeaderMap, k: HeaderName, v: &'static str| {
+        h.insert(k, HeaderValue::from_static(v));
+    };
+    set(h, header::CONTENT_SECURITY_POLICY, CSP);
+    set(h, header::REFERRER_POLICY, "same-origin");
+    set(h, header::X_CONTENT_TYPE_OPTIONS, "nosniff");
+    set(h, header::X_FRAME_OPTIONS, "DENY");
+    set(
+        h,
+        HeaderName::from_static("permissions-policy"),
+        "camera=(), microphone=(), geolocation=(), interest-cohort=()",
+    );
+    set(
+        h,
+        HeaderName::from_static("cross-origin-opener-policy"),
+        "same-origin",
+    );
+    if !h.contains_key(header::CACHE_CONTROL) {
+        set(h, header::CACHE_CONTROL, "no-store");
+    }
+    res
+}

@@ -1,0 +1,272 @@
+//! The home feed with its compose box, posting, the per-post actions, favourites and bookmarks.
+use askama::Template;
+use axum::Json;
+use axum::extract::{OriginalUri, Path, Query, State};
+use axum::http::StatusCode;
+use axum::response::IntoResponse;
+use kring_core::Error;
+use kring_core::Visibility;
+use kring_core::model::Page;
+use kring_service::Id;
+use kring_service::statuses::PostRequest;
+use serde::Deserialize;
+use serde_json::json;
+
+use super::public::{Compose, Timeline};
+use super::{checked, id, render, render_status, see};
+use crate::Web;
+use crate::error::{WebError, WebResult, message};
+use crate::session::{Posted, Viewer};
+use crate::view::{Chrome, PageQuery, PostCard, older_link, safe_back};
+
+/// Posts on one page of the home feed (as the benchmark's "40-post home feed").
+pub const HOME_PAGE: usize = 40;
+const PAGE: usize = 20;
+
+fn path_of(uri: &OriginalUri) -> String {
+    uri.0
+        .path_and_query()
+        .map(|p| p.as_str().to_string())
+        .unwrap_or_else(|| "/".into())
+}
+
+#[derive(Template)]
+#[template(path = "home.html")]
+struct Home {
+    c: Chrome,
+    compose: Compose,
+    posts: Vec<PostCard>,
+    older: Option<String>,
+    newest: Option<String>,
+    empty: &'static str,
+}
+
+pub async fn home(
+    State(web): State<Web>,
+    v: Viewer,
+    uri: OriginalUri,
+    Query(q): Query<PageQuery>,
+) -> WebResult {
+    let kring = &web.kring;
+    let actor = &v.actor;
+    let list = kring.home(actor, &q.page(HOME_PAGE)).await?;
+    let keys: Vec<Id> = list.iter().map(|s| s.id).collect();
+    let views = kring.status_views(Some(actor), list, Some("home")).await?;
+    let newest = if q.max_id.is_none() {
+        keys.first().map(Id::to_string)
+    } else {
+        None
+    };
+    let c = web.chrome(Some(&v), "Home", "home", path_of(&uri)).await?;
+    render(&Home {
+        compose: Compose::new(&web, actor.user.default_visibility, "/home"),
+        posts: PostCard::many(kring, Some(actor.id()), &views),
+        older: older_link("/home", &keys, HOME_PAGE, ""),
+        newest,
+        empty: "Your feed is empty. Follow people to see their posts here, or write the first post yourself.",
+        c,
+    })
+}
+
+#[derive(Deserialize)]
+pub struct PollQuery {
+    #[serde(default)]
+    since_id: Option<String>,
+}
+
+/// How many posts arrived in the home feed after `since_id` (for the "new posts" notice).
+pub async fn poll(State(web): State<Web>, v: Viewer, Query(q): Query<PollQuery>) -> WebResult {
+    let since = q.since_id.as_deref().and_then(|s| s.parse::<Id>().ok());
+    let list = web
+        .kring
+        .home(
+            &v.actor,
+            &Page {
+                since_id: since,
+                limit: HOME_PAGE,
+                ..Page::default()
+            },
+        )
+        .await?;
+    let count = list.iter().filter(|s| s.account_id != v.actor.id()).count();
+    Ok(Json(json!({ "count": count })).into_response())
+}
+
+#[derive(Deserialize)]
+pub struct PostForm {
+    #[serde(default)]
+    text: String,
+    #[serde(default)]
+    spoiler_text: String,
+    #[serde(default)]
+    visibility: String,
+    #[serde(default)]
+    in_reply_to_id: Option<String>,
+    #[serde(default)]
+    idempotency: Option<String>,
+    #[serde(default)]
+    back: Option<String>,
+}
+
+#[derive(Template)]
+#[template(path = "compose.html")]
+struct ComposeAgain {
+    c: Chrome,
+    compose: Compose,
+}
+
+pub async fn create(State(web): State<Web>, p: Posted<PostForm>) -> WebResult {
+    let Posted { viewer, form, .. } = p;
+    let visibility = Visibility::parse(&form.visibility);
+    let in_reply_to_id = match form.in_reply_to_id.as_deref().filter(|s| !s.is_empty()) {
+        Some(raw) => Some(id(raw)?),
+        None => None,
+    };
+    let req = PostRequest {
+        text: form.text.clone(),
+        in_reply_to_id,
+        sensitive: None,
+        spoiler_text: form.spoiler_text.clone(),
+        visibility,
+        language: None,
+        application_id: None,
+        idempotency_key: form.idempotency.clone().filter(|k| !k.is_empty()),
+    };
+    match web.kring.post(&viewer.actor, req).await {
+        Ok(_) => see(&safe_back(form.back.as_deref(), "/home")),
+        Err(e @ (Error::Validation(_) | Error::BadRequest(_) | Error::Forbidden(_))) => {
+            // Show the form again with what was written and why it didn't work.
+            let back = safe_back(form.back.as_deref(), "/home");
+            let mut compose = Compose::new(
+                &web,
+                visibility.unwrap_or(viewer.actor.user.default_visibility),
+                &back,
+            );
+            compose.text = form.text;
+            compose.spoiler = form.spoiler_text;
+            compose.in_reply_to = in_reply_to_id.map(|i| i.to_string());
+            compose.error = Some(message(&e));
+            let c = web
+                .chrome(Some(&viewer), "New post", "", "/statuses")
+                .await?;
+            render_status(
+                StatusCode::UNPROCESSABLE_ENTITY,
+                &ComposeAgain { c, compose },
+            )
+        }
+        Err(e) => Err(e.into()),
+    }
+}
+
+#[derive(Deserialize)]
+pub struct ActionForm {
+    #[serde(default)]
+    on: Option<String>,
+    #[serde(default)]
+    back: Option<String>,
+}
+
+/// Favourite, boost, bookmark (each on or off) and delete: one small form per button.
+pub async fn status_action(
+    State(web): State<Web>,
+    Path((raw, action)): Path<(String, String)>,
+    p: Posted<ActionForm>,
+) -> WebResult {
+    let kring = &web.kring;
+    let actor = &p.viewer.actor;
+    let sid = id(&raw)?;
+    let on = checked(&p.form.on);
+    let back = safe_back(p.form.back.as_deref(), "/home");
+    let (active, count) = match action.as_str() {
+        "favourite" => {
+            let s = if on {
+                kring.favourite(actor, sid).await?
+            } else {
+                kring.unfavourite(actor, sid).await?
+            };
+            (on, Some(s.favourites_count))
+        }
+        "reblog" => {
+            if on {
+                kring.reblog(actor, sid, None).await?;
+            } else {
+                kring.unreblog(actor, sid).await?;
+            }
+            let s = kring.status(Some(actor), sid).await?;
+            (on, Some(s.reblogs_count))
+        }
+        "bookmark" => {
+            kring.bookmark(actor, sid, on).await?;
+            (on, None)
+        }
+        "delete" => {
+            kring.delete(actor, sid).await?;
+            // The deleted post's own page is gone: go home instead.
+            let back = if back.contains(&sid.to_string()) {
+                "/home".to_string()
+            } else {
+                back
+            };
+            return see(&back);
+        }
+        _ => return Err(WebError::not_found()),
+    };
+    if p.json {
+        return Ok(Json(json!({ "active": active, "count": count })).into_response());
+    }
+    see(&back)
+}
+
+async fn marked(web: Web, v: Viewer, uri: OriginalUri, q: PageQuery, bookmarks: bool) -> WebResult {
+    let kring = &web.kring;
+    let list = kring.marked(&v.actor, bookmarks, &q.page(PAGE)).await?;
+    let keys: Vec<Id> = list.iter().map(|(k, _)| *k).collect();
+    let views = kring
+        .status_views(
+            Some(&v.actor),
+            list.into_iter().map(|(_, s)| s).collect(),
+            None,
+        )
+        .await?;
+    let (title, nav, base) = if bookmarks {
+        ("Bookmarks", "bookmarks", "/bookmarks")
+    } else {
+        ("Favourites", "favourites", "/favourites")
+    };
+    let c = web.chrome(Some(&v), title, nav, path_of(&uri)).await?;
+    render(&Timeline {
+        heading: title.into(),
+        intro: if bookmarks {
+            "Posts you bookmarked. Only you see these.".into()
+        } else {
+            "Posts you favourited.".into()
+        },
+        tabs: Vec::new(),
+        posts: PostCard::many(kring, Some(v.actor.id()), &views),
+        older: older_link(base, &keys, PAGE, ""),
+        empty: if bookmarks {
+            "No bookmarks yet."
+        } else {
+            "No favourites yet."
+        },
+        c,
+    })
+}
+
+pub async fn favourites(
+    State(web): State<Web>,
+    v: Viewer,
+    uri: OriginalUri,
+    Query(q): Query<PageQuery>,
+) -> WebResult {
+    marked(web, v, uri, q, false).await
+}
+
+pub async fn bookmarks(
+    State(web): State<Web>,
+    v: Viewer,
+    uri: OriginalUri,
+    Query(q): Query<PageQuery>,
+) -> WebResult {
+    marked(web, v, uri, q, true).await
+}

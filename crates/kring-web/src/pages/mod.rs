@@ -1,0 +1,145 @@
+//! The pages. Each handler parses the request, calls the service and renders a template; form
+//! posts answer with a redirect (POST-redirect-GET), or with a small JSON body when the page's
+//! script asked for one (in-place actions).
+use askama::Template;
+use axum::Router;
+use axum::http::{StatusCode, header};
+use axum::response::{Html, IntoResponse, Redirect};
+use axum::routing::{get, post};
+
+use crate::Web;
+use crate::assets;
+use crate::error::{WebError, WebResult};
+
+mod admin;
+mod auth;
+mod home;
+mod public;
+mod settings;
+mod social;
+
+pub fn routes() -> Router<Web> {
+    Router::new()
+        // Signed-out pages (public posts and profiles only).
+        .route("/", get(public::landing))
+        .route("/public", get(public::public_timeline))
+        .route("/tags/{tag}", get(public::tag))
+        .route("/@{acct}", get(public::profile))
+        .route("/@{acct}/followers", get(public::followers))
+        .route("/@{acct}/following", get(public::following))
+        .route("/@{acct}/{id}", get(public::thread))
+        .route("/statuses/{id}", get(public::status_redirect))
+        .route("/static/{name}", get(assets::serve))
+        .route("/favicon.ico", get(assets::favicon))
+        // Sessions.
+        .route("/auth/sign_up", get(auth::sign_up_page).post(auth::sign_up))
+        .route("/auth/sign_in", get(auth::sign_in_page).post(auth::sign_in))
+        .route("/auth/sign_out", post(auth::sign_out))
+        // Signed-in pages.
+        .route("/home", get(home::home))
+        .route("/home/poll", get(home::poll))
+        .route("/statuses", post(home::create))
+        .route("/statuses/{id}/{action}", post(home::status_action))
+        .route("/favourites", get(home::favourites))
+        .route("/bookmarks", get(home::bookmarks))
+        .route("/notifications", get(social::notifications))
+        .route("/notifications/clear", post(social::clear_notifications))
+        .route("/follow_requests", get(social::follow_requests))
+        .route(
+            "/follow_requests/{id}/{action}",
+            post(social::answer_follow_request),
+        )
+        .route("/accounts/{id}/{action}", post(social::account_action))
+        .route("/search", get(social::search))
+        .route("/lists", get(social::lists).post(social::create_list))
+        .route("/lists/{id}", get(social::list))
+        .route("/lists/{id}/rename", post(social::rename_list))
+        .route("/lists/{id}/delete", post(social::delete_list))
+        .route("/lists/{id}/members", post(social::add_member))
+        .route(
+            "/lists/{id}/members/{account}/remove",
+            post(social::remove_member),
+        )
+        .route(
+            "/settings/profile",
+            get(settings::profile_page).post(settings::save_profile),
+        )
+        .route(
+            "/settings/preferences",
+            get(settings::preferences_page).post(settings::save_preferences),
+        )
+        .route(
+            "/settings/password",
+            get(settings::password_page).post(settings::change_password),
+        )
+        .route("/settings/sessions", get(settings::sessions_page))
+        .route(
+            "/settings/sessions/{id}/revoke",
+            post(settings::revoke_session),
+        )
+        .route("/admin", get(admin::page))
+        .route("/admin/accounts/{id}/{action}", post(admin::account_action))
+        .route("/admin/domains", post(admin::set_domain))
+        .route("/admin/domains/remove", post(admin::remove_domain))
+        .route("/admin/rules", post(admin::add_rule))
+        .route("/admin/rules/{id}/delete", post(admin::delete_rule))
+        .route("/admin/server", post(admin::set_server_text))
+}
+
+/// Render a page with a status code.
+pub fn render_status<T: Template>(code: StatusCode, page: &T) -> WebResult {
+    let html = page
+        .render()
+        .map_err(|e| WebError::Service(kring_core::Error::internal(e)))?;
+    Ok((
+        code,
+        [(header::CONTENT_TYPE, "text/html; charset=utf-8")],
+        Html(html),
+    )
+        .into_response())
+}
+
+pub fn render<T: Template>(page: &T) -> WebResult {
+    render_status(StatusCode::OK, page)
+}
+
+/// After a successful form post: see the result with a GET (303).
+pub fn see(path: &str) -> WebResult {
+    Ok(Redirect::to(path).into_response())
+}
+
+/// Parse an id from the path; anything else is a missing page.
+pub fn id(raw: &str) -> Result<kring_service::Id, WebError> {
+    raw.parse().map_err(|_| WebError::not_found())
+}
+
+/// A checkbox value: present means on.
+pub fn checked(v: &Option<String>) -> bool {
+    v.as_deref().is_some_and(|v| !v.is_empty() && v != "0")
+}
+
+/// One `<option>` of a select.
+pub struct SelectOption {
+    pub value: &'static str,
+    pub label: &'static str,
+    pub selected: bool,
+}
+
+pub fn visibility_options(selected: kring_core::Visibility) -> Vec<SelectOption> {
+    use kring_core::Visibility::*;
+    [Public, Unlisted, Private, Direct]
+        .into_iter()
+        .map(|v| SelectOption {
+            value: v.as_str(),
+            label: crate::view::visibility_label(v),
+            selected: v == selected,
+        })
+        .collect()
+}
+
+/// A tab of a page's secondary navigation.
+pub struct Tab {
+    pub href: String,
+    pub label: &'static str,
+    pub current: bool,
+}

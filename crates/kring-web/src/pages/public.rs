@@ -1,0 +1,510 @@
+//! Pages anyone may open: the landing page, public and hashtag timelines, profiles and threads.
+//! They call the service's read functions with the visitor as viewer (None when signed out),
+//! so audiences are enforced where they always are: in the service and the store.
+use askama::Template;
+use axum::extract::{OriginalUri, Path, Query, State};
+use axum::response::{IntoResponse, Redirect};
+use kring_core::Visibility;
+use kring_core::model::{Page, Registrations, Relationship};
+use kring_service::{AccountStatusesFilter, Id, Locality};
+use serde::Deserialize;
+
+use super::{Tab, id, render};
+use crate::Web;
+use crate::error::{WebError, WebResult};
+use crate::session::MaybeViewer;
+use crate::view::{
+    AccountCard, Chrome, FieldView, PageQuery, PostCard, account_path, fields, older_link,
+    status_path, url_encode,
+};
+
+const PAGE: usize = 20;
+
+fn path_of(uri: &OriginalUri) -> String {
+    uri.0
+        .path_and_query()
+        .map(|p| p.as_str().to_string())
+        .unwrap_or_else(|| "/".into())
+}
+
+#[derive(Template)]
+#[template(path = "landing.html")]
+struct Landing {
+    c: Chrome,
+    description: String,
+    rules: Vec<String>,
+    registrations: &'static str,
+    users: i64,
+    statuses: i64,
+    domain: String,
+    posts: Vec<PostCard>,
+    older: Option<String>,
+    empty: &'static str,
+}
+
+pub fn registrations_label(r: Registrations) -> &'static str {
+    match r {
+        Registrations::Open => "open",
+        Registrations::Approval => "approval",
+        Registrations::Closed => "closed",
+    }
+}
+
+pub async fn landing(State(web): State<Web>, v: MaybeViewer) -> WebResult {
+    if v.0.is_some() {
+        return Ok(Redirect::to("/home").into_response());
+    }
+    let kring = &web.kring;
+    let info = kring.instance().await?;
+    let list = kring
+        .public(None, Locality::Local, &Page::newest(PAGE))
+        .await?;
+    let views = kring.status_views(None, list, Some("public")).await?;
+    let c = web.chrome(None, "Welcome", "landing", "/").await?;
+    render(&Landing {
+        c,
+        description: info.description,
+        rules: info.rules.into_iter().map(|r| r.text).collect(),
+        registrations: registrations_label(info.registrations),
+        users: info.user_count,
+        statuses: info.status_count,
+        domain: info.domain,
+        posts: PostCard::many(kring, None, &views),
+        older: Some("/public".into()),
+        empty: "No public posts yet.",
+    })
+}
+
+#[derive(Template)]
+#[template(path = "timeline.html")]
+pub struct Timeline {
+    pub c: Chrome,
+    pub heading: String,
+    pub intro: String,
+    pub tabs: Vec<Tab>,
+    pub posts: Vec<PostCard>,
+    pub older: Option<String>,
+    pub empty: &'static str,
+}
+
+#[derive(Deserialize, Default)]
+pub struct PublicQuery {
+    #[serde(default)]
+    max_id: Option<String>,
+    #[serde(default)]
+    all: Option<String>,
+}
+
+pub async fn public_timeline(
+    State(web): State<Web>,
+    v: MaybeViewer,
+    uri: OriginalUri,
+    Query(q): Query<PublicQuery>,
+) -> WebResult {
+    let kring = &web.kring;
+    let all = q.all.is_some();
+    let page = PageQuery { max_id: q.max_id }.page(PAGE);
+    let locality = if all { Locality::All } else { Locality::Local };
+    let list = kring.public(v.actor(), locality, &page).await?;
+    let keys: Vec<Id> = list.iter().map(|s| s.id).collect();
+    let views = kring.status_views(v.actor(), list, Some("public")).await?;
+    let base = if all { "/public?all=1" } else { "/public" };
+    let c = web
+        .chrome(v.0.as_ref(), "Public posts", "public", path_of(&uri))
+        .await?;
+    render(&Timeline {
+        c,
+        heading: "Public posts".into(),
+        intro: if all {
+            "Public posts from this server and the servers it knows, newest first.".into()
+        } else {
+            "Public posts from people on this server, newest first.".into()
+        },
+        tabs: vec![
+            Tab {
+                href: "/public".into(),
+                label: "This server",
+                current: !all,
+            },
+            Tab {
+                href: "/public?all=1".into(),
+                label: "Everywhere",
+                current: all,
+            },
+        ],
+        posts: PostCard::many(kring, v.actor().map(|a| a.id()), &views),
+        older: older_link(base, &keys, PAGE, ""),
+        empty: "No public posts yet.",
+    })
+}
+
+pub async fn tag(
+    State(web): State<Web>,
+    v: MaybeViewer,
+    uri: OriginalUri,
+    Path(tag): Path<String>,
+    Query(q): Query<PageQuery>,
+) -> WebResult {
+    let kring = &web.kring;
+    let list = kring
+        .tag_timeline(
+            v.actor(),
+            std::slice::from_ref(&tag),
+            Locality::All,
+            &q.page(PAGE),
+        )
+        .await?;
+    let keys: Vec<Id> = list.iter().map(|s| s.id).collect();
+    let views = kring.status_views(v.actor(), list, Some("public")).await?;
+    let c = web
+        .chrome(v.0.as_ref(), format!("#{tag}"), "", path_of(&uri))
+        .await?;
+    render(&Timeline {
+        c,
+        heading: format!("#{tag}"),
+        intro: String::new(),
+        tabs: Vec::new(),
+        posts: PostCard::many(kring, v.actor().map(|a| a.id()), &views),
+        older: older_link(&format!("/tags/{}", url_encode(&tag)), &keys, PAGE, ""),
+        empty: "No public posts with this hashtag yet.",
+    })
+}
+
+/// A follow/unfollow/block… button on a profile.
+pub struct RelAction {
+    pub action: &'static str,
+    pub label: &'static str,
+    pub class: &'static str,
+}
+
+/// The buttons the relationship calls for, and a line describing a pending request.
+fn relation_actions(r: &Relationship) -> (Vec<RelAction>, Option<&'static str>) {
+    let act = |action, label, class| RelAction {
+        action,
+        label,
+        class,
+    };
+    if r.blocking {
+        return (
+            vec![act("unblock", "Unblock", "secondary")],
+            Some("You block this account."),
+        );
+    }
+    let mut out = Vec::new();
+    let mut note = None;
+    if r.following {
+        out.push(act("unfollow", "Unfollow", "secondary"));
+    } else if r.requested {
+        out.push(act("unfollow", "Withdraw follow request", "secondary"));
+        note = Some("Follow requested: waiting for approval.");
+    } else {
+        out.push(act("follow", "Follow", ""));
+    }
+    if r.muting {
+        out.push(act("unmute", "Unmute", "secondary"));
+    } else {
+        out.push(act("mute", "Mute", "secondary"));
+    }
+    out.push(act("block", "Block", "danger"));
+    (out, note)
+}
+
+#[derive(Template)]
+#[template(path = "profile.html")]
+struct Profile {
+    c: Chrome,
+    a: AccountCard,
+    fields: Vec<FieldView>,
+    statuses: i64,
+    following: i64,
+    followers: i64,
+    followed_by: bool,
+    is_me: bool,
+    actions: Vec<RelAction>,
+    relation_note: Option<&'static str>,
+    with_replies: bool,
+    posts: Vec<PostCard>,
+    older: Option<String>,
+    empty: &'static str,
+}
+
+#[derive(Deserialize, Default)]
+pub struct ProfileQuery {
+    #[serde(default)]
+    max_id: Option<String>,
+    #[serde(default)]
+    with_replies: Option<String>,
+}
+
+pub async fn profile(
+    State(web): State<Web>,
+    v: MaybeViewer,
+    uri: OriginalUri,
+    Path(acct): Path<String>,
+    Query(q): Query<ProfileQuery>,
+) -> WebResult {
+    let kring = &web.kring;
+    let viewer = v.actor();
+    let account = kring.profile_lookup(viewer, &acct).await?;
+    let with_replies = q.with_replies.is_some();
+    let filter = AccountStatusesFilter {
+        exclude_replies: !with_replies,
+        ..Default::default()
+    };
+    let page = PageQuery { max_id: q.max_id }.page(PAGE);
+    let list = kring
+        .account_statuses(viewer, account.id, filter, None, &page)
+        .await?;
+    let keys: Vec<Id> = list.iter().map(|s| s.id).collect();
+    let views = kring.status_views(viewer, list, Some("account")).await?;
+    let is_me = viewer.is_some_and(|a| a.id() == account.id);
+    let rel = match viewer {
+        Some(a) if !is_me => kring.relationships(a, &[account.id]).await?.pop(),
+        _ => None,
+    };
+    let (actions, relation_note) = rel.as_ref().map(relation_actions).unwrap_or_default();
+    let base = account_path(&account);
+    let older_base = if with_replies {
+        format!("{base}?with_replies=1")
+    } else {
+        base.clone()
+    };
+    let card = AccountCard::new(kring, &account);
+    let c = web
+        .chrome(
+            v.0.as_ref(),
+            format!("{} (@{})", card.name, card.handle),
+            if is_me { "profile" } else { "" },
+            path_of(&uri),
+        )
+        .await?;
+    render(&Profile {
+        c,
+        fields: fields(&account),
+        statuses: account.statuses_count,
+        following: account.following_count,
+        followers: account.followers_count,
+        followed_by: rel.as_ref().is_some_and(|r| r.followed_by),
+        is_me,
+        actions,
+        relation_note,
+        with_replies,
+        posts: PostCard::many(kring, viewer.map(|a| a.id()), &views),
+        older: older_link(&older_base, &keys, PAGE, ""),
+        empty: "No posts to show.",
+        a: card,
+    })
+}
+
+#[derive(Template)]
+#[template(path = "accounts.html")]
+pub struct Accounts {
+    pub c: Chrome,
+    pub heading: String,
+    pub back: Option<(String, String)>,
+    pub accounts: Vec<AccountCard>,
+    pub older: Option<String>,
+    pub empty: &'static str,
+}
+
+async fn connections(
+    web: Web,
+    v: MaybeViewer,
+    uri: OriginalUri,
+    acct: String,
+    q: PageQuery,
+    followers: bool,
+) -> WebResult {
+    let kring = &web.kring;
+    let account = kring.profile_lookup(v.actor(), &acct).await?;
+    let list = kring
+        .connections(v.actor(), account.id, followers, &q.page(40))
+        .await?;
+    let keys: Vec<Id> = list.iter().map(|(k, _)| *k).collect();
+    let card = AccountCard::new(kring, &account);
+    let heading = if followers {
+        format!("Followers of {}", card.name)
+    } else {
+        format!("Followed by {}", card.name)
+    };
+    let base = format!(
+        "{}/{}",
+        card.path,
+        if followers { "followers" } else { "following" }
+    );
+    let c = web
+        .chrome(v.0.as_ref(), heading.clone(), "", path_of(&uri))
+        .await?;
+    render(&Accounts {
+        c,
+        heading,
+        back: Some((card.path.clone(), format!("Back to {}", card.name))),
+        accounts: list
+            .iter()
+            .map(|(_, a)| AccountCard::new(kring, a))
+            .collect(),
+        older: older_link(&base, &keys, 40, ""),
+        empty: "Nothing to show here (the list may be hidden).",
+    })
+}
+
+pub async fn followers(
+    State(web): State<Web>,
+    v: MaybeViewer,
+    uri: OriginalUri,
+    Path(acct): Path<String>,
+    Query(q): Query<PageQuery>,
+) -> WebResult {
+    connections(web, v, uri, acct, q, true).await
+}
+
+pub async fn following(
+    State(web): State<Web>,
+    v: MaybeViewer,
+    uri: OriginalUri,
+    Path(acct): Path<String>,
+    Query(q): Query<PageQuery>,
+) -> WebResult {
+    connections(web, v, uri, acct, q, false).await
+}
+
+/// The reply form's state (also used by the compose box on the home page).
+pub struct Compose {
+    pub label: &'static str,
+    pub button: &'static str,
+    pub text: String,
+    pub spoiler: String,
+    pub options: Vec<super::SelectOption>,
+    pub in_reply_to: Option<String>,
+    pub idempotency: String,
+    pub back: String,
+    pub error: Option<String>,
+    pub max: usize,
+}
+
+impl Compose {
+    pub fn new(web: &Web, visibility: Visibility, back: &str) -> Compose {
+        Compose {
+            label: "What's on your mind?",
+            button: "Post",
+            text: String::new(),
+            spoiler: String::new(),
+            options: super::visibility_options(visibility),
+            in_reply_to: None,
+            idempotency: kring_service::auth::random_secret(),
+            back: back.to_string(),
+            error: None,
+            max: web.kring.config.max_status_chars,
+        }
+    }
+}
+
+#[derive(Template)]
+#[template(path = "thread.html")]
+struct Thread {
+    c: Chrome,
+    ancestors: Vec<PostCard>,
+    post: PostCard,
+    descendants: Vec<PostCard>,
+    compose: Option<Compose>,
+    next: String,
+}
+
+pub async fn thread(
+    State(web): State<Web>,
+    v: MaybeViewer,
+    uri: OriginalUri,
+    Path((acct, raw)): Path<(String, String)>,
+) -> WebResult {
+    let kring = &web.kring;
+    let viewer = v.actor();
+    let status = kring.status(viewer, id(&raw)?).await?;
+    // A boost's page is its original's page.
+    if let Some(orig) = status.reblog_of_id {
+        return Ok(Redirect::to(&format!("/statuses/{orig}")).into_response());
+    }
+    let view = kring.status_view(viewer, status).await?;
+    let canonical = status_path(&view.account.acct(), view.status.id);
+    if acct.trim_start_matches('@') != view.account.acct() {
+        return Ok(Redirect::to(&canonical).into_response());
+    }
+    let (up, down) = kring.context(viewer, view.status.id).await?;
+    let up = kring.status_views(viewer, up, Some("thread")).await?;
+    let down = kring.status_views(viewer, down, Some("thread")).await?;
+    let me = viewer.map(|a| a.id());
+    let mut post = PostCard::new(kring, me, &view);
+    post.focus = true;
+    let compose = viewer.map(|a| {
+        let mut c = Compose::new(
+            &web,
+            reply_visibility(a.user.default_visibility, view.status.visibility),
+            &canonical,
+        );
+        c.label = "Your reply";
+        c.button = "Reply";
+        c.in_reply_to = Some(view.status.id.to_string());
+        // Address the author and everyone they mentioned, as Mastodon's compose box does.
+        let mut mentions = Vec::new();
+        for acc in std::iter::once(&view.account).chain(view.mentions.iter()) {
+            if acc.id != a.id() {
+                let m = format!("@{}", acc.acct());
+                if !mentions.contains(&m) {
+                    mentions.push(m);
+                }
+            }
+        }
+        if !mentions.is_empty() {
+            c.text = format!("{} ", mentions.join(" "));
+        }
+        c
+    });
+    let title = format!("Post by {}", post.author.name);
+    let path = path_of(&uri);
+    let c = web.chrome(v.0.as_ref(), title, "", path.clone()).await?;
+    render(&Thread {
+        c,
+        ancestors: PostCard::many(kring, me, &up),
+        post,
+        descendants: PostCard::many(kring, me, &down),
+        compose,
+        next: url_encode(&path),
+    })
+}
+
+/// The reply form starts with the narrower of the person's default and the parent's
+/// visibility (a suggestion only: the person picks, the service builds the audience).
+fn reply_visibility(default: Visibility, parent: Visibility) -> Visibility {
+    let rank = |v: Visibility| match v {
+        Visibility::Public => 0,
+        Visibility::Unlisted => 1,
+        Visibility::Private => 2,
+        Visibility::Direct => 3,
+    };
+    if rank(parent) > rank(default) {
+        parent
+    } else {
+        default
+    }
+}
+
+/// `/statuses/{id}`: the post's page, wherever its author lives.
+pub async fn status_redirect(
+    State(web): State<Web>,
+    v: MaybeViewer,
+    Path(raw): Path<String>,
+) -> WebResult {
+    let kring = &web.kring;
+    let status = kring.status(v.actor(), id(&raw)?).await?;
+    let target = match status.reblog_of_id {
+        Some(orig) => kring.status(v.actor(), orig).await?,
+        None => status,
+    };
+    let author = kring.account(target.account_id).await?;
+    Ok(Redirect::to(&status_path(&author.acct(), target.id)).into_response())
+}
+
+impl From<askama::Error> for WebError {
+    fn from(e: askama::Error) -> Self {
+        WebError::Service(kring_core::Error::internal(e))
+    }
+}

@@ -1,0 +1,408 @@
+//! Settings: profile, posting preferences, password, and sessions with authorised apps.
+use askama::Template;
+use axum::extract::{Path, Query, State};
+use axum::http::{StatusCode, header};
+use axum::response::{IntoResponse, Redirect};
+use kring_core::Error;
+use kring_core::Visibility;
+use kring_service::accounts::CredentialsUpdate;
+use serde::Deserialize;
+
+use super::{SelectOption, checked, id, render, render_status, see, visibility_options};
+use crate::Web;
+use crate::error::{WebResult, message};
+use crate::session::{Posted, Viewer};
+use crate::view::{Chrome, time_label};
+
+#[derive(Deserialize, Default)]
+pub struct SavedQuery {
+    #[serde(default)]
+    saved: Option<String>,
+}
+
+fn notice(q: &SavedQuery) -> Option<String> {
+    match q.saved.as_deref() {
+        Some("profile") => Some("Your profile was saved.".into()),
+        Some("preferences") => Some("Your preferences were saved.".into()),
+        Some("password") => Some("Your password was changed.".into()),
+        Some("revoked") => Some("The session was revoked.".into()),
+        _ => None,
+    }
+}
+
+fn code(error: &Option<String>) -> StatusCode {
+    if error.is_some() {
+        StatusCode::UNPROCESSABLE_ENTITY
+    } else {
+        StatusCode::OK
+    }
+}
+
+#[derive(Template)]
+#[template(path = "settings_profile.html")]
+struct ProfileSettings {
+    c: Chrome,
+    section: &'static str,
+    notice: Option<String>,
+    error: Option<String>,
+    display_name: String,
+    note: String,
+    fields: Vec<(String, String)>,
+    locked: bool,
+    bot: bool,
+    discoverable: bool,
+    hide_collections: bool,
+}
+
+const FIELDS: usize = kring_service::accounts::MAX_FIELDS;
+
+async fn profile_form(
+    web: &Web,
+    v: &Viewer,
+    form: Option<ProfileForm>,
+    notice: Option<String>,
+    error: Option<String>,
+) -> WebResult {
+    let a = &v.actor.account;
+    let c = web
+        .chrome(Some(v), "Profile settings", "settings", "/settings/profile")
+        .await?;
+    let page = match form {
+        Some(f) => ProfileSettings {
+            c,
+            section: "profile",
+            notice,
+            error: error.clone(),
+            fields: f.fields(),
+            display_name: f.display_name,
+            note: f.note,
+            locked: checked(&f.locked),
+            bot: checked(&f.bot),
+            discoverable: checked(&f.discoverable),
+            hide_collections: checked(&f.hide_collections),
+        },
+        None => {
+            let mut fields: Vec<(String, String)> = a
+                .fields
+                .iter()
+                .map(|f| (f.name.clone(), f.value.clone()))
+                .collect();
+            fields.resize(FIELDS.max(fields.len()), (String::new(), String::new()));
+            ProfileSettings {
+                c,
+                section: "profile",
+                notice,
+                error: error.clone(),
+                display_name: a.display_name.clone(),
+                note: a.note.clone(),
+                fields,
+                locked: a.locked,
+                bot: a.bot,
+                discoverable: a.discoverable,
+                hide_collections: a.hide_collections,
+            }
+        }
+    };
+    render_status(code(&error), &page)
+}
+
+pub async fn profile_page(
+    State(web): State<Web>,
+    v: Viewer,
+    Query(q): Query<SavedQuery>,
+) -> WebResult {
+    profile_form(&web, &v, None, notice(&q), None).await
+}
+
+#[derive(Deserialize, Default)]
+pub struct ProfileForm {
+    #[serde(default)]
+    display_name: String,
+    #[serde(default)]
+    note: String,
+    #[serde(default)]
+    locked: Option<String>,
+    #[serde(default)]
+    bot: Option<String>,
+    #[serde(default)]
+    discoverable: Option<String>,
+    #[serde(default)]
+    hide_collections: Option<String>,
+    #[serde(default)]
+    field_name_0: String,
+    #[serde(default)]
+    field_value_0: String,
+    #[serde(default)]
+    field_name_1: String,
+    #[serde(default)]
+    field_value_1: String,
+    #[serde(default)]
+    field_name_2: String,
+    #[serde(default)]
+    field_value_2: String,
+    #[serde(default)]
+    field_name_3: String,
+    #[serde(default)]
+    field_value_3: String,
+}
+
+impl ProfileForm {
+    fn fields(&self) -> Vec<(String, String)> {
+        vec![
+            (self.field_name_0.clone(), self.field_value_0.clone()),
+            (self.field_name_1.clone(), self.field_value_1.clone()),
+            (self.field_name_2.clone(), self.field_value_2.clone()),
+            (self.field_name_3.clone(), self.field_value_3.clone()),
+        ]
+    }
+}
+
+pub async fn save_profile(State(web): State<Web>, p: Posted<ProfileForm>) -> WebResult {
+    let f = p.form;
+    let update = CredentialsUpdate {
+        display_name: Some(f.display_name.clone()),
+        note: Some(f.note.clone()),
+        fields: Some(f.fields()),
+        bot: Some(checked(&f.bot)),
+        locked: Some(checked(&f.locked)),
+        discoverable: Some(checked(&f.discoverable)),
+        hide_collections: Some(checked(&f.hide_collections)),
+        ..Default::default()
+    };
+    match web.kring.update_credentials(&p.viewer.actor, update).await {
+        Ok(_) => see("/settings/profile?saved=profile"),
+        Err(e @ Error::Validation(_)) => {
+            profile_form(&web, &p.viewer, Some(f), None, Some(message(&e))).await
+        }
+        Err(e) => Err(e.into()),
+    }
+}
+
+#[derive(Template)]
+#[template(path = "settings_preferences.html")]
+struct PreferencesSettings {
+    c: Chrome,
+    section: &'static str,
+    notice: Option<String>,
+    error: Option<String>,
+    options: Vec<SelectOption>,
+    sensitive: bool,
+    language: String,
+}
+
+async fn preferences_form(
+    web: &Web,
+    v: &Viewer,
+    form: Option<PreferencesForm>,
+    notice: Option<String>,
+    error: Option<String>,
+) -> WebResult {
+    let u = &v.actor.user;
+    let c = web
+        .chrome(Some(v), "Preferences", "settings", "/settings/preferences")
+        .await?;
+    let (visibility, sensitive, language) = match form {
+        Some(f) => (
+            Visibility::parse(&f.privacy).unwrap_or(u.default_visibility),
+            checked(&f.sensitive),
+            f.language,
+        ),
+        None => (
+            u.default_visibility,
+            u.default_sensitive,
+            u.default_language.clone().unwrap_or_default(),
+        ),
+    };
+    render_status(
+        code(&error),
+        &PreferencesSettings {
+            c,
+            section: "preferences",
+            notice,
+            error,
+            options: visibility_options(visibility),
+            sensitive,
+            language,
+        },
+    )
+}
+
+pub async fn preferences_page(
+    State(web): State<Web>,
+    v: Viewer,
+    Query(q): Query<SavedQuery>,
+) -> WebResult {
+    preferences_form(&web, &v, None, notice(&q), None).await
+}
+
+#[derive(Deserialize, Default)]
+pub struct PreferencesForm {
+    #[serde(default)]
+    privacy: String,
+    #[serde(default)]
+    sensitive: Option<String>,
+    #[serde(default)]
+    language: String,
+}
+
+pub async fn save_preferences(State(web): State<Web>, p: Posted<PreferencesForm>) -> WebResult {
+    let f = p.form;
+    let update = CredentialsUpdate {
+        privacy: Visibility::parse(&f.privacy),
+        sensitive: Some(checked(&f.sensitive)),
+        language: Some(f.language.trim().to_string()),
+        ..Default::default()
+    };
+    match web.kring.update_credentials(&p.viewer.actor, update).await {
+        Ok(_) => see("/settings/preferences?saved=preferences"),
+        Err(e @ Error::Validation(_)) => {
+            preferences_form(&web, &p.viewer, Some(f), None, Some(message(&e))).await
+        }
+        Err(e) => Err(e.into()),
+    }
+}
+
+#[derive(Template)]
+#[template(path = "settings_password.html")]
+struct PasswordSettings {
+    c: Chrome,
+    section: &'static str,
+    notice: Option<String>,
+    error: Option<String>,
+}
+
+async fn password_form(
+    web: &Web,
+    v: &Viewer,
+    notice: Option<String>,
+    error: Option<String>,
+) -> WebResult {
+    let c = web
+        .chrome(Some(v), "Password", "settings", "/settings/password")
+        .await?;
+    render_status(
+        code(&error),
+        &PasswordSettings {
+            c,
+            section: "password",
+            notice,
+            error,
+        },
+    )
+}
+
+pub async fn password_page(
+    State(web): State<Web>,
+    v: Viewer,
+    Query(q): Query<SavedQuery>,
+) -> WebResult {
+    password_form(&web, &v, notice(&q), None).await
+}
+
+#[derive(Deserialize)]
+pub struct PasswordForm {
+    #[serde(default)]
+    current: String,
+    #[serde(default)]
+    new: String,
+    #[serde(default)]
+    confirm: String,
+}
+
+pub async fn change_password(State(web): State<Web>, p: Posted<PasswordForm>) -> WebResult {
+    let f = &p.form;
+    if f.new != f.confirm {
+        return password_form(
+            &web,
+            &p.viewer,
+            None,
+            Some("The two new passwords are not the same.".into()),
+        )
+        .await;
+    }
+    match web
+        .kring
+        .change_password(&p.viewer.actor, &f.current, &f.new)
+        .await
+    {
+        Ok(()) => see("/settings/password?saved=password"),
+        Err(e @ Error::Validation(_)) => {
+            password_form(&web, &p.viewer, None, Some(message(&e))).await
+        }
+        Err(e) => Err(e.into()),
+    }
+}
+
+pub struct SessionRow {
+    pub id: String,
+    pub app_name: String,
+    pub web: bool,
+    pub current: bool,
+    pub scopes: String,
+    pub created: String,
+    pub created_iso: String,
+}
+
+#[derive(Template)]
+#[template(path = "settings_sessions.html")]
+struct SessionsSettings {
+    c: Chrome,
+    section: &'static str,
+    notice: Option<String>,
+    error: Option<String>,
+    sessions: Vec<SessionRow>,
+}
+
+pub async fn sessions_page(
+    State(web): State<Web>,
+    v: Viewer,
+    Query(q): Query<SavedQuery>,
+) -> WebResult {
+    let list = web.kring.sessions(&v.actor, Some(v.token_id)).await?;
+    let c = web
+        .chrome(
+            Some(&v),
+            "Sessions and apps",
+            "settings",
+            "/settings/sessions",
+        )
+        .await?;
+    render(&SessionsSettings {
+        c,
+        section: "sessions",
+        notice: notice(&q),
+        error: None,
+        sessions: list
+            .into_iter()
+            .map(|s| SessionRow {
+                id: s.id.to_string(),
+                app_name: s.app_name,
+                web: s.web,
+                current: s.current,
+                scopes: s.scopes,
+                created: time_label(s.created_at),
+                created_iso: kring_core::time::rfc3339(s.created_at),
+            })
+            .collect(),
+    })
+}
+
+#[derive(Deserialize)]
+pub struct Empty {}
+
+pub async fn revoke_session(
+    State(web): State<Web>,
+    Path(raw): Path<String>,
+    p: Posted<Empty>,
+) -> WebResult {
+    let target = id(&raw)?;
+    web.kring.revoke_session(&p.viewer.actor, target).await?;
+    if target == p.viewer.token_id {
+        // This browser's own session: it is signed out now.
+        let mut res = Redirect::to("/auth/sign_in").into_response();
+        res.headers_mut()
+            .insert(header::SET_COOKIE, web.clear_cookie());
+        return Ok(res);
+    }
+    see("/settings/sessions?saved=revoked")
+}

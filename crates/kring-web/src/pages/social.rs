@@ -1,0 +1,468 @@
+//! Notifications, follow requests, follow/block/mute buttons, search and lists.
+use askama::Template;
+use axum::extract::{OriginalUri, Path, Query, State};
+use axum::http::StatusCode;
+use kring_core::model::{NotificationType, Page};
+use kring_service::search::SearchRequest;
+use kring_service::{Edge, FollowOptions, Id};
+use serde::Deserialize;
+
+use super::{id, render, render_status, see};
+use crate::Web;
+use crate::error::{WebError, WebResult, message};
+use crate::session::{Posted, Viewer};
+use crate::view::{
+    AccountCard, Chrome, PageQuery, Person, PostCard, older_link, safe_back, time_label,
+};
+
+fn path_of(uri: &OriginalUri) -> String {
+    uri.0
+        .path_and_query()
+        .map(|p| p.as_str().to_string())
+        .unwrap_or_else(|| "/".into())
+}
+
+pub struct NotificationItem {
+    pub kind: &'static str,
+    pub text: &'static str,
+    pub who: Person,
+    pub created: String,
+    pub created_iso: String,
+    pub post: Option<PostCard>,
+}
+
+fn notification_text(kind: NotificationType) -> &'static str {
+    match kind {
+        NotificationType::Follow => "followed you",
+        NotificationType::FollowRequest => "asked to follow you",
+        NotificationType::Mention => "mentioned you",
+        NotificationType::Favourite => "favourited your post",
+        NotificationType::Reblog => "boosted your post",
+        NotificationType::Update => "edited a post you boosted",
+        NotificationType::Status => "posted",
+    }
+}
+
+#[derive(Template)]
+#[template(path = "notifications.html")]
+struct Notifications {
+    c: Chrome,
+    items: Vec<NotificationItem>,
+    older: Option<String>,
+}
+
+const NOTES_PAGE: usize = 30;
+const LIST_PAGE: usize = 20;
+
+pub async fn notifications(
+    State(web): State<Web>,
+    v: Viewer,
+    uri: OriginalUri,
+    Query(q): Query<PageQuery>,
+) -> WebResult {
+    let kring = &web.kring;
+    let list = kring
+        .notifications(&v.actor, &[], &[], None, &q.page(NOTES_PAGE))
+        .await?;
+    let keys: Vec<Id> = list.iter().map(|n| n.id).collect();
+    let views = kring.notification_views(&v.actor, list).await?;
+    let me = Some(v.actor.id());
+    let items = views
+        .iter()
+        .map(|n| NotificationItem {
+            kind: n.notification.kind.as_str(),
+            text: notification_text(n.notification.kind),
+            who: Person::new(kring, &n.account),
+            created: time_label(n.notification.created_at),
+            created_iso: kring_core::time::rfc3339(n.notification.created_at),
+            post: n.status.as_ref().map(|s| PostCard::new(kring, me, s)),
+        })
+        .collect();
+    let c = web
+        .chrome(Some(&v), "Notifications", "notifications", path_of(&uri))
+        .await?;
+    render(&Notifications {
+        c,
+        items,
+        older: older_link("/notifications", &keys, NOTES_PAGE, ""),
+    })
+}
+
+#[derive(Deserialize)]
+pub struct Empty {}
+
+pub async fn clear_notifications(State(web): State<Web>, p: Posted<Empty>) -> WebResult {
+    web.kring.clear_notifications(&p.viewer.actor).await?;
+    see("/notifications")
+}
+
+#[derive(Template)]
+#[template(path = "follow_requests.html")]
+struct FollowRequests {
+    c: Chrome,
+    accounts: Vec<AccountCard>,
+}
+
+pub async fn follow_requests(State(web): State<Web>, v: Viewer) -> WebResult {
+    let kring = &web.kring;
+    let list = kring
+        .own_edges(&v.actor, Edge::FollowRequests, &Page::newest(80))
+        .await?;
+    let c = web
+        .chrome(Some(&v), "Follow requests", "", "/follow_requests")
+        .await?;
+    render(&FollowRequests {
+        c,
+        accounts: list
+            .iter()
+            .map(|(_, a)| AccountCard::new(kring, a))
+            .collect(),
+    })
+}
+
+pub async fn answer_follow_request(
+    State(web): State<Web>,
+    Path((raw, action)): Path<(String, String)>,
+    p: Posted<Empty>,
+) -> WebResult {
+    let from = id(&raw)?;
+    match action.as_str() {
+        "authorize" => {
+            web.kring
+                .authorize_follow_request(&p.viewer.actor, from)
+                .await?;
+        }
+        "reject" => {
+            web.kring
+                .reject_follow_request(&p.viewer.actor, from)
+                .await?;
+        }
+        _ => return Err(WebError::not_found()),
+    }
+    see("/follow_requests")
+}
+
+#[derive(Deserialize)]
+pub struct BackForm {
+    #[serde(default)]
+    back: Option<String>,
+}
+
+/// Follow, unfollow (also withdraws a request), block, unblock, mute, unmute.
+pub async fn account_action(
+    State(web): State<Web>,
+    Path((raw, action)): Path<(String, String)>,
+    p: Posted<BackForm>,
+) -> WebResult {
+    let kring = &web.kring;
+    let actor = &p.viewer.actor;
+    let target = id(&raw)?;
+    match action.as_str() {
+        "follow" => {
+            let opts = FollowOptions {
+                show_reblogs: true,
+                notify: false,
+            };
+            kring.follow(actor, target, opts).await?;
+        }
+        "unfollow" => {
+            kring.unfollow(actor, target).await?;
+        }
+        "block" => {
+            kring.block(actor, target).await?;
+        }
+        "unblock" => {
+            kring.unblock(actor, target).await?;
+        }
+        "mute" => {
+            kring.mute(actor, target, true, None).await?;
+        }
+        "unmute" => {
+            kring.unmute(actor, target).await?;
+        }
+        _ => return Err(WebError::not_found()),
+    }
+    let fallback = match kring.account(target).await {
+        Ok(a) => crate::view::account_path(&a),
+        Err(_) => "/home".into(),
+    };
+    see(&safe_back(p.form.back.as_deref(), &fallback))
+}
+
+#[derive(Template)]
+#[template(path = "search.html")]
+struct Search {
+    c: Chrome,
+    q: String,
+    searched: bool,
+    error: Option<String>,
+    accounts: Vec<AccountCard>,
+    tags: Vec<String>,
+    posts: Vec<PostCard>,
+    older: Option<String>,
+    empty: &'static str,
+}
+
+#[derive(Deserialize, Default)]
+pub struct SearchQuery {
+    #[serde(default)]
+    q: String,
+}
+
+pub async fn search(
+    State(web): State<Web>,
+    v: Viewer,
+    uri: OriginalUri,
+    Query(sq): Query<SearchQuery>,
+) -> WebResult {
+    let kring = &web.kring;
+    let q = sq.q.trim().to_string();
+    let mut page = Search {
+        c: web
+            .chrome(Some(&v), "Search", "search", path_of(&uri))
+            .await?,
+        searched: !q.is_empty(),
+        q: q.clone(),
+        error: None,
+        accounts: Vec::new(),
+        tags: Vec::new(),
+        posts: Vec::new(),
+        older: None,
+        empty: "No posts found.",
+    };
+    if !q.is_empty() {
+        let req = SearchRequest {
+            q,
+            kind: None,
+            following: false,
+            account_id: None,
+            limit: 20,
+            offset: 0,
+            resolve: true,
+        };
+        match kring.search(Some(&v.actor), req).await {
+            Ok(r) => {
+                page.accounts = r
+                    .accounts
+                    .iter()
+                    .map(|a| AccountCard::new(kring, a))
+                    .collect();
+                page.tags = r.hashtags.into_iter().map(|t| t.name).collect();
+                let views = kring.status_views(Some(&v.actor), r.statuses, None).await?;
+                page.posts = PostCard::many(kring, Some(v.actor.id()), &views);
+            }
+            Err(e) => page.error = Some(message(&e)),
+        }
+    }
+    render(&page)
+}
+
+// --- lists ------------------------------------------------------------------------------
+
+#[derive(Template)]
+#[template(path = "lists.html")]
+struct Lists {
+    c: Chrome,
+    lists: Vec<(String, String)>,
+    error: Option<String>,
+}
+
+async fn lists_page(web: &Web, v: &Viewer, error: Option<String>) -> WebResult {
+    let lists = web.kring.lists(&v.actor).await?;
+    let c = web.chrome(Some(v), "Lists", "lists", "/lists").await?;
+    let code = if error.is_some() {
+        StatusCode::UNPROCESSABLE_ENTITY
+    } else {
+        StatusCode::OK
+    };
+    render_status(
+        code,
+        &Lists {
+            c,
+            lists: lists
+                .into_iter()
+                .map(|l| (l.id.to_string(), l.title))
+                .collect(),
+            error,
+        },
+    )
+}
+
+pub async fn lists(State(web): State<Web>, v: Viewer) -> WebResult {
+    lists_page(&web, &v, None).await
+}
+
+#[derive(Deserialize)]
+pub struct TitleForm {
+    #[serde(default)]
+    title: String,
+}
+
+pub async fn create_list(State(web): State<Web>, p: Posted<TitleForm>) -> WebResult {
+    match web
+        .kring
+        .create_list(&p.viewer.actor, &p.form.title, None, false)
+        .await
+    {
+        Ok(l) => see(&format!("/lists/{}", l.id)),
+        Err(e @ kring_core::Error::Validation(_)) => {
+            lists_page(&web, &p.viewer, Some(message(&e))).await
+        }
+        Err(e) => Err(e.into()),
+    }
+}
+
+#[derive(Template)]
+#[template(path = "list.html")]
+struct ListPage {
+    c: Chrome,
+    id: String,
+    title: String,
+    error: Option<String>,
+    members: Vec<AccountCard>,
+    posts: Vec<PostCard>,
+    older: Option<String>,
+    empty: &'static str,
+}
+
+async fn list_page(
+    web: &Web,
+    v: &Viewer,
+    list_id: Id,
+    q: &PageQuery,
+    path: String,
+    error: Option<String>,
+) -> WebResult {
+    let kring = &web.kring;
+    let list = kring.list(&v.actor, list_id).await?;
+    let members = kring.list_members(&v.actor, list_id, 500).await?;
+    let statuses = kring
+        .list_timeline(&v.actor, list_id, &q.page(LIST_PAGE))
+        .await?;
+    let keys: Vec<Id> = statuses.iter().map(|s| s.id).collect();
+    let views = kring
+        .status_views(Some(&v.actor), statuses, Some("home"))
+        .await?;
+    let c = web
+        .chrome(Some(v), list.title.clone(), "lists", path)
+        .await?;
+    let code = if error.is_some() {
+        StatusCode::UNPROCESSABLE_ENTITY
+    } else {
+        StatusCode::OK
+    };
+    render_status(
+        code,
+        &ListPage {
+            c,
+            id: list.id.to_string(),
+            title: list.title,
+            error,
+            members: members.iter().map(|a| AccountCard::new(kring, a)).collect(),
+            posts: PostCard::many(kring, Some(v.actor.id()), &views),
+            older: older_link(&format!("/lists/{}", list.id), &keys, LIST_PAGE, ""),
+            empty: "No posts from the people on this list yet.",
+        },
+    )
+}
+
+pub async fn list(
+    State(web): State<Web>,
+    v: Viewer,
+    uri: OriginalUri,
+    Path(raw): Path<String>,
+    Query(q): Query<PageQuery>,
+) -> WebResult {
+    list_page(&web, &v, id(&raw)?, &q, path_of(&uri), None).await
+}
+
+pub async fn rename_list(
+    State(web): State<Web>,
+    Path(raw): Path<String>,
+    p: Posted<TitleForm>,
+) -> WebResult {
+    let list_id = id(&raw)?;
+    match web
+        .kring
+        .update_list(&p.viewer.actor, list_id, Some(&p.form.title), None, None)
+        .await
+    {
+        Ok(_) => see(&format!("/lists/{list_id}")),
+        Err(e @ kring_core::Error::Validation(_)) => {
+            let path = format!("/lists/{list_id}");
+            list_page(
+                &web,
+                &p.viewer,
+                list_id,
+                &PageQuery::default(),
+                path,
+                Some(message(&e)),
+            )
+            .await
+        }
+        Err(e) => Err(e.into()),
+    }
+}
+
+#[derive(Deserialize)]
+pub struct Empty2 {}
+
+pub async fn delete_list(
+    State(web): State<Web>,
+    Path(raw): Path<String>,
+    p: Posted<Empty2>,
+) -> WebResult {
+    web.kring.delete_list(&p.viewer.actor, id(&raw)?).await?;
+    see("/lists")
+}
+
+#[derive(Deserialize)]
+pub struct MemberForm {
+    #[serde(default)]
+    acct: String,
+}
+
+pub async fn add_member(
+    State(web): State<Web>,
+    Path(raw): Path<String>,
+    p: Posted<MemberForm>,
+) -> WebResult {
+    let kring = &web.kring;
+    let list_id = id(&raw)?;
+    let result = match kring.lookup(&p.form.acct).await {
+        Ok(a) => kring.add_to_list(&p.viewer.actor, list_id, &[a.id]).await,
+        Err(kring_core::Error::NotFound) => Err(kring_core::Error::validation(format!(
+            "No account {} was found",
+            p.form.acct.trim()
+        ))),
+        Err(e) => Err(e),
+    };
+    match result {
+        Ok(()) => see(&format!("/lists/{list_id}")),
+        Err(e @ kring_core::Error::Validation(_)) => {
+            let path = format!("/lists/{list_id}");
+            list_page(
+                &web,
+                &p.viewer,
+                list_id,
+                &PageQuery::default(),
+                path,
+                Some(message(&e)),
+            )
+            .await
+        }
+        Err(e) => Err(e.into()),
+    }
+}
+
+pub async fn remove_member(
+    State(web): State<Web>,
+    Path((raw, account)): Path<(String, String)>,
+    p: Posted<Empty2>,
+) -> WebResult {
+    let list_id = id(&raw)?;
+    web.kring
+        .remove_from_list(&p.viewer.actor, list_id, &[id(&account)?])
+        .await?;
+    see(&format!("/lists/{list_id}"))
+}

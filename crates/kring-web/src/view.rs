@@ -1,0 +1,300 @@
+//! What templates show: the page chrome (title, navigation, form token) and posts and accounts
+//! flattened into plain strings and flags. These only reshape the service's views for HTML;
+//! every value comes from the service.
+use kring_core::Visibility;
+use kring_core::model::{Account, Page};
+use kring_core::text::{escape_html, link_html};
+use kring_core::time::{rfc3339, to_datetime};
+use kring_service::views::StatusView;
+use kring_service::{Id, Kring};
+use serde::Deserialize;
+
+use crate::Web;
+use crate::assets;
+use crate::error::WebError;
+use crate::session::Viewer;
+
+/// The signed-in person, as the navigation shows them.
+pub struct Me {
+    pub acct: String,
+    pub name: String,
+    pub path: String,
+    pub staff: bool,
+}
+
+/// The layout's data, the same on every page.
+pub struct Chrome {
+    pub site: String,
+    pub title: String,
+    pub me: Option<Me>,
+    /// The form token of this session (or of signed-out forms).
+    pub csrf: String,
+    /// Which navigation entry is the current page.
+    pub nav: &'static str,
+    /// This page's path and query, for forms that come back here.
+    pub path: String,
+    pub css: &'static str,
+    pub js: &'static str,
+    pub avatar: &'static str,
+    pub icon: &'static str,
+}
+
+impl Chrome {
+    pub fn is(&self, nav: &str) -> bool {
+        self.nav == nav
+    }
+}
+
+impl Web {
+    pub async fn chrome(
+        &self,
+        viewer: Option<&Viewer>,
+        title: impl Into<String>,
+        nav: &'static str,
+        path: impl Into<String>,
+    ) -> Result<Chrome, WebError> {
+        let csrf = match viewer {
+            Some(v) => v.csrf.clone(),
+            None => self.anon_csrf(0).await?,
+        };
+        Ok(Chrome {
+            site: self.kring.site_title().await?,
+            title: title.into(),
+            me: viewer.map(|v| Me {
+                acct: v.actor.account.username.clone(),
+                name: display_name(&v.actor.account),
+                path: account_path(&v.actor.account),
+                staff: v.actor.is_staff(),
+            }),
+            csrf,
+            nav,
+            path: path.into(),
+            css: assets::url("kring.css"),
+            js: assets::url("kring.js"),
+            avatar: assets::url("avatar.svg"),
+            icon: assets::url("favicon.svg"),
+        })
+    }
+}
+
+pub fn display_name(a: &Account) -> String {
+    if a.display_name.trim().is_empty() {
+        a.username.clone()
+    } else {
+        a.display_name.clone()
+    }
+}
+
+/// The profile page of an account on this server's web interface.
+pub fn account_path(a: &Account) -> String {
+    format!("/@{}", a.acct())
+}
+
+pub fn status_path(acct: &str, id: Id) -> String {
+    format!("/@{acct}/{id}")
+}
+
+pub fn time_label(micros: i64) -> String {
+    to_datetime(micros).format("%Y-%m-%d %H:%M UTC").to_string()
+}
+
+pub fn visibility_label(v: Visibility) -> &'static str {
+    match v {
+        Visibility::Public => "Public",
+        Visibility::Unlisted => "Unlisted",
+        Visibility::Private => "Followers only",
+        Visibility::Direct => "Mentioned people only",
+    }
+}
+
+/// An account as lists and cards show it.
+pub struct AccountCard {
+    pub id: String,
+    pub name: String,
+    /// `user@domain`, with this server's domain for local accounts.
+    pub handle: String,
+    pub path: String,
+    pub note_html: String,
+    pub locked: bool,
+    pub bot: bool,
+    pub local: bool,
+}
+
+impl AccountCard {
+    pub fn new(kring: &Kring, a: &Account) -> AccountCard {
+        AccountCard {
+            id: a.id.to_string(),
+            name: display_name(a),
+            handle: handle(kring, a),
+            path: account_path(a),
+            note_html: a.note_html.clone(),
+            locked: a.locked,
+            bot: a.bot,
+            local: a.is_local(),
+        }
+    }
+}
+
+pub fn handle(kring: &Kring, a: &Account) -> String {
+    match &a.domain {
+        Some(d) => format!("{}@{d}", a.username),
+        None => format!("{}@{}", a.username, kring.config.domain),
+    }
+}
+
+/// A profile field: the name as text, the value as safe HTML (local values are text, linked
+/// when they are a URL; remote values arrive sanitised).
+pub struct FieldView {
+    pub name: String,
+    pub value_html: String,
+}
+
+pub fn fields(a: &Account) -> Vec<FieldView> {
+    a.fields
+        .iter()
+        .map(|f| FieldView {
+            name: f.name.clone(),
+            value_html: if a.is_local() {
+                let v = f.value.trim();
+                if (v.starts_with("https://") || v.starts_with("http://"))
+                    && !v.contains(char::is_whitespace)
+                {
+                    link_html(v)
+                } else {
+                    escape_html(v)
+                }
+            } else {
+                f.value.clone()
+            },
+        })
+        .collect()
+}
+
+pub struct Person {
+    pub name: String,
+    pub handle: String,
+    pub path: String,
+}
+
+impl Person {
+    pub fn new(kring: &Kring, a: &Account) -> Person {
+        Person {
+            name: display_name(a),
+            handle: handle(kring, a),
+            path: account_path(a),
+        }
+    }
+}
+
+/// A post as the timeline shows it (a boost shows its original, with who boosted it).
+pub struct PostCard {
+    pub id: String,
+    pub path: String,
+    pub author: Person,
+    pub boosted_by: Option<Person>,
+    pub content: String,
+    pub spoiler: String,
+    pub visibility: &'static str,
+    pub created_iso: String,
+    pub created: String,
+    pub edited: bool,
+    pub reply_to: Option<String>,
+    pub replies: i64,
+    pub reblogs: i64,
+    pub favourites: i64,
+    pub favourited: bool,
+    pub reblogged: bool,
+    pub bookmarked: bool,
+    pub own: bool,
+    pub signed_in: bool,
+    /// Titles of the viewer's "warn" filters that match.
+    pub filtered: Vec<String>,
+    /// The post a thread page is about.
+    pub focus: bool,
+}
+
+impl PostCard {
+    pub fn new(kring: &Kring, viewer: Option<Id>, v: &StatusView) -> PostCard {
+        let (shown, boosted_by) = match &v.reblog {
+            Some(inner) => (inner.as_ref(), Some(Person::new(kring, &v.account))),
+            None => (v, None),
+        };
+        let s = &shown.status;
+        PostCard {
+            id: s.id.to_string(),
+            path: status_path(&shown.account.acct(), s.id),
+            author: Person::new(kring, &shown.account),
+            boosted_by,
+            content: s.content.clone(),
+            spoiler: s.spoiler_text.clone(),
+            visibility: visibility_label(s.visibility),
+            created_iso: rfc3339(s.created_at),
+            created: time_label(s.created_at),
+            edited: s.edited_at.is_some(),
+            reply_to: s.in_reply_to_id.map(|id| format!("/statuses/{id}")),
+            replies: s.replies_count,
+            reblogs: s.reblogs_count,
+            favourites: s.favourites_count,
+            favourited: shown.favourited.unwrap_or(false),
+            reblogged: shown.reblogged.unwrap_or(false),
+            bookmarked: shown.bookmarked.unwrap_or(false),
+            own: viewer == Some(s.account_id),
+            signed_in: viewer.is_some(),
+            filtered: v.filtered.iter().map(|m| m.filter.title.clone()).collect(),
+            focus: false,
+        }
+    }
+
+    pub fn many(kring: &Kring, viewer: Option<Id>, views: &[StatusView]) -> Vec<PostCard> {
+        views
+            .iter()
+            .map(|v| PostCard::new(kring, viewer, v))
+            .collect()
+    }
+}
+
+/// `?max_id=` paging, as the Mastodon API pages.
+#[derive(Debug, Deserialize, Default)]
+pub struct PageQuery {
+    #[serde(default)]
+    pub max_id: Option<String>,
+}
+
+impl PageQuery {
+    pub fn page(&self, limit: usize) -> Page {
+        Page {
+            max_id: self.max_id.as_deref().and_then(|m| m.parse::<Id>().ok()),
+            limit,
+            ..Page::default()
+        }
+    }
+}
+
+/// The "older" link of a page: `path?max_id=LAST` when the page was full.
+pub fn older_link(path: &str, keys: &[Id], limit: usize, extra: &str) -> Option<String> {
+    if keys.len() < limit {
+        return None;
+    }
+    let last = keys.last()?;
+    let sep = if path.contains('?') { '&' } else { '?' };
+    Some(format!("{path}{sep}{extra}max_id={last}"))
+}
+
+/// A local path to come back to after a form, never another site.
+pub fn safe_back(back: Option<&str>, fallback: &str) -> String {
+    match back {
+        Some(b)
+            if b.starts_with('/')
+                && !b.starts_with("//")
+                && !b.starts_with("/\\")
+                && !b.contains(['\r', '\n']) =>
+        {
+            b.to_string()
+        }
+        _ => fallback.to_string(),
+    }
+}
+
+pub fn url_encode(s: &str) -> String {
+    percent_encoding::utf8_percent_encode(s, percent_encoding::NON_ALPHANUMERIC).to_string()
+}

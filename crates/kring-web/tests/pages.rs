@@ -1,0 +1,328 @@
+//! The web door driven in-process: sign-up, sessions, CSRF and origin checks, posting, the
+//! signed-out view, security headers. (The browser suite in tests/web drives the real binary.)
+use axum::Router;
+use axum::body::Body;
+use axum::http::{Request, StatusCode, header};
+use kring_service::{Kring, ServiceConfig, Store};
+use tower::ServiceExt;
+
+struct App {
+    router: Router,
+
+    _dir: tempfile::TempDir,
+}
+
+async fn app() -> App {
+    let dir = tempfile::tempdir().unwrap();
+    let url = format!("sqlite://{}/kring.db", dir.path().display());
+    let store = Store::connect(&url, 4).await.unwrap();
+    store.migrate().await.unwrap();
+    let kring = Kring::new(store, ServiceConfig::for_tests("kring.test")).unwrap();
+    App {
+        router: kring_web::router(kring.clone()),
+
+        _dir: dir,
+    }
+}
+
+struct Res {
+    status: StatusCode,
+    headers: axum::http::HeaderMap,
+    body: String,
+}
+
+impl App {
+    async fn send(&self, req: Request<Body>) -> Res {
+        let res = self.router.clone().oneshot(req).await.unwrap();
+        let status = res.status();
+        let headers = res.headers().clone();
+        let bytes = axum::body::to_bytes(res.into_body(), 10 << 20)
+            .await
+            .unwrap();
+        Res {
+            status,
+            headers,
+            body: String::from_utf8_lossy(&bytes).into_owned(),
+        }
+    }
+
+    async fn get(&self, path: &str, cookie: Option<&str>) -> Res {
+        let mut b = Request::get(path);
+        if let Some(c) = cookie {
+            b = b.header(header::COOKIE, c);
+        }
+        self.send(b.body(Body::empty()).unwrap()).await
+    }
+
+    async fn post(&self, path: &str, cookie: Option<&str>, form: &[(&str, &str)]) -> Res {
+        self.post_with(path, cookie, form, &[]).await
+    }
+
+    async fn post_with(
+        &self,
+        path: &str,
+        cookie: Option<&str>,
+        form: &[(&str, &str)],
+        headers: &[(&str, &str)],
+    ) -> Res {
+        let body = serde_urlencoded::to_string(form).unwrap();
+        let mut b = Request::post(path)
+            .header(header::CONTENT_TYPE, "application/x-www-form-urlencoded")
+            .header(header::HOST, "kring.test");
+        if let Some(c) = cookie {
+            b = b.header(header::COOKIE, c);
+        }
+        for (k, v) in headers {
+            b = b.header(*k, *v);
+        }
+        self.send(b.body(Body::from(body)).unwrap()).await
+    }
+
+    /// Sign up through the form and return the session cookie.
+    async fn sign_up(&self, name: &str) -> String {
+        let page = self.get("/auth/sign_up", None).await;
+        let csrf = csrf(&page.body);
+        let email = format!("{name}@example.org");
+        let res = self
+            .post(
+                "/auth/sign_up",
+                None,
+                &[
+                    ("_csrf", &csrf),
+                    ("username", name),
+                    ("email", &email),
+                    ("password", "correct horse battery"),
+                    ("agreement", "1"),
+                ],
+            )
+            .await;
+        assert_eq!(res.status, StatusCode::SEE_OTHER, "{}", res.body);
+        let set = res.headers[header::SET_COOKIE].to_str().unwrap();
+        assert!(set.contains("HttpOnly") && set.contains("SameSite=Lax"));
+        set.split(';').next().unwrap().to_string()
+    }
+}
+
+fn csrf(html: &str) -> String {
+    let at = html.find("name=\"_csrf\" value=\"").expect("a form token") + 20;
+    html[at..].split('"').next().unwrap().to_string()
+}
+
+#[tokio::test]
+async fn sign_up_post_and_signed_out_view() {
+    let app = app().await;
+    let alice = app.sign_up("alice").await;
+    let home = app.get("/home", Some(&alice)).await;
+    assert_eq!(home.status, StatusCode::OK);
+    let csp = home.headers[header::CONTENT_SECURITY_POLICY]
+        .to_str()
+        .unwrap();
+    assert!(csp.contains("default-src 'self'") && csp.contains("frame-ancestors 'none'"));
+    assert_eq!(home.headers[header::REFERRER_POLICY], "same-origin");
+    assert!(!home.body.contains("<style") && !home.body.contains(" style="));
+    assert!(!home.body.contains("<script>"));
+    let token = csrf(&home.body);
+
+    let res = app
+        .post(
+            "/statuses",
+            Some(&alice),
+            &[
+                ("_csrf", &token),
+                ("text", "hello public #kring"),
+                ("visibility", "public"),
+            ],
+        )
+        .await;
+    assert_eq!(res.status, StatusCode::SEE_OTHER);
+    app.post(
+        "/statuses",
+        Some(&alice),
+        &[
+            ("_csrf", &token),
+            ("text", "secret for followers"),
+            ("visibility", "private"),
+        ],
+    )
+    .await;
+    let home = app.get("/home", Some(&alice)).await;
+    assert!(home.body.contains("hello public"));
+    assert!(home.body.contains("secret for followers"));
+
+    // Signed out: the profile shows the public post only.
+    let profile = app.get("/@alice", None).await;
+    assert_eq!(profile.status, StatusCode::OK, "{}", profile.body);
+    assert!(profile.body.contains("hello public"));
+    assert!(!profile.body.contains("secret for followers"));
+    let landing = app.get("/", None).await;
+    assert!(landing.body.contains("hello public"));
+    assert!(!landing.body.contains("secret for followers"));
+    let tag = app.get("/tags/kring", None).await;
+    assert!(tag.body.contains("hello public"));
+    // Signed-in pages send visitors to sign in.
+    for path in [
+        "/home",
+        "/notifications",
+        "/settings/profile",
+        "/admin",
+        "/search",
+    ] {
+        let res = app.get(path, None).await;
+        assert_eq!(res.status, StatusCode::SEE_OTHER, "{path}");
+        assert!(
+            res.headers[header::LOCATION]
+                .to_str()
+                .unwrap()
+                .starts_with("/auth/sign_in")
+        );
+    }
+}
+
+#[tokio::test]
+async fn forms_need_the_token_and_this_origin() {
+    let app = app().await;
+    let alice = app.sign_up("alice").await;
+    let home = app.get("/home", Some(&alice)).await;
+    let token = csrf(&home.body);
+    // No token, or a wrong one: refused.
+    let res = app
+        .post("/statuses", Some(&alice), &[("text", "forged")])
+        .await;
+    assert_eq!(res.status, StatusCode::FORBIDDEN);
+    let res = app
+        .post(
+            "/statuses",
+            Some(&alice),
+            &[("_csrf", "nope"), ("text", "forged")],
+        )
+        .await;
+    assert_eq!(res.status, StatusCode::FORBIDDEN);
+    // The right token from another site: refused.
+    let res = app
+        .post_with(
+            "/statuses",
+            Some(&alice),
+            &[("_csrf", &token), ("text", "forged")],
+            &[
+                ("origin", "https://evil.example"),
+                ("sec-fetch-site", "cross-site"),
+            ],
+        )
+        .await;
+    assert_eq!(res.status, StatusCode::FORBIDDEN);
+    let home = app.get("/home", Some(&alice)).await;
+    assert!(!home.body.contains("forged"));
+    // Same origin: accepted.
+    let res = app
+        .post_with(
+            "/statuses",
+            Some(&alice),
+            &[("_csrf", &token), ("text", "real")],
+            &[
+                ("origin", "http://kring.test"),
+                ("sec-fetch-site", "same-origin"),
+            ],
+        )
+        .await;
+    assert_eq!(res.status, StatusCode::SEE_OTHER);
+}
+
+#[tokio::test]
+async fn sign_out_revokes_the_session() {
+    let app = app().await;
+    let alice = app.sign_up("alice").await;
+    let home = app.get("/home", Some(&alice)).await;
+    let token = csrf(&home.body);
+    let sessions = app.get("/settings/sessions", Some(&alice)).await;
+    assert!(sessions.body.contains("(this browser)"));
+    let res = app
+        .post("/auth/sign_out", Some(&alice), &[("_csrf", &token)])
+        .await;
+    assert_eq!(res.status, StatusCode::SEE_OTHER);
+    assert!(
+        res.headers[header::SET_COOKIE]
+            .to_str()
+            .unwrap()
+            .contains("Max-Age=0")
+    );
+    let res = app.get("/home", Some(&alice)).await;
+    assert_eq!(res.status, StatusCode::SEE_OTHER);
+}
+
+#[tokio::test]
+async fn follow_locked_account_and_accept() {
+    let app = app().await;
+    let alice = app.sign_up("alice").await;
+    let bob = app.sign_up("bob").await;
+    let bob_token = csrf(&app.get("/home", Some(&bob)).await.body);
+    let res = app
+        .post(
+            "/settings/profile",
+            Some(&bob),
+            &[
+                ("_csrf", &bob_token),
+                ("display_name", "Bob"),
+                ("note", "I lock"),
+                ("locked", "1"),
+            ],
+        )
+        .await;
+    assert_eq!(res.status, StatusCode::SEE_OTHER, "{}", res.body);
+    let profile = app.get("/@bob", Some(&alice)).await;
+    assert!(profile.body.contains("Approves followers"));
+    let at = profile.body.find("/accounts/").unwrap() + 10;
+    let bob_id: String = profile.body[at..]
+        .chars()
+        .take_while(|c| c.is_ascii_digit())
+        .collect();
+    let token = csrf(&profile.body);
+    let res = app
+        .post(
+            &format!("/accounts/{bob_id}/follow"),
+            Some(&alice),
+            &[("_csrf", &token), ("back", "/@bob")],
+        )
+        .await;
+    assert_eq!(res.status, StatusCode::SEE_OTHER);
+    let profile = app.get("/@bob", Some(&alice)).await;
+    assert!(profile.body.contains("Withdraw follow request"));
+    let requests = app.get("/follow_requests", Some(&bob)).await;
+    assert!(requests.body.contains("@alice@kring.test"));
+    let at = requests.body.find("/follow_requests/").unwrap() + 17;
+    let alice_id: String = requests.body[at..]
+        .chars()
+        .take_while(|c| c.is_ascii_digit())
+        .collect();
+    let res = app
+        .post(
+            &format!("/follow_requests/{alice_id}/authorize"),
+            Some(&bob),
+            &[("_csrf", &bob_token)],
+        )
+        .await;
+    assert_eq!(res.status, StatusCode::SEE_OTHER);
+    let profile = app.get("/@bob", Some(&alice)).await;
+    assert!(profile.body.contains(">Unfollow<"));
+}
+
+#[tokio::test]
+async fn static_assets_are_served_and_cached() {
+    let app = app().await;
+    let res = app.get("/static/kring.css", None).await;
+    assert_eq!(res.status, StatusCode::OK);
+    assert!(
+        res.headers[header::CACHE_CONTROL]
+            .to_str()
+            .unwrap()
+            .contains("immutable")
+    );
+    let res = app.get("/static/kring.js", None).await;
+    assert!(
+        res.headers[header::CONTENT_TYPE]
+            .to_str()
+            .unwrap()
+            .contains("javascript")
+    );
+    let res = app.get("/static/../Cargo.toml", None).await;
+    assert_ne!(res.status, StatusCode::OK);
+}
