@@ -1542,6 +1542,26 @@ async fn timelines_and_paging() {
         .await;
     assert_eq!(before, posted[6..11].to_vec());
 
+    // A list of b: the same posts, paged the same way.
+    let l = s
+        .ok_post("/api/v1/lists", Some(&a.token), json!({"title": "b"}))
+        .await;
+    let lid = l["id"].as_str().unwrap().to_string();
+    s.ok_post(
+        &format!("/api/v1/lists/{lid}/accounts"),
+        Some(&a.token),
+        json!({"account_ids": [b.id]}),
+    )
+    .await;
+    let list = walk(
+        &s,
+        &format!("/api/v1/timelines/list/{lid}?limit=6"),
+        Some(&a.token),
+        6,
+    )
+    .await;
+    assert_eq!(list, posted);
+
     // Public (all and local): only public posts, c's too.
     let mut want = public_posted.clone();
     want.insert(0, c1.clone());

@@ -854,8 +854,6 @@ async fn streaming_delivers_only_to_the_audience() {
     ] {
         streams.push((name, s.websocket(&user.token, &query).await));
     }
-    // Let the server register the subscriptions.
-    tokio::time::sleep(Duration::from_millis(200)).await;
     let (public, unlisted, private, direct) = post_all(&s, &a).await;
     // And an edit of each, which streams `status.update`.
     for id in [&public, &private, &direct] {
@@ -936,7 +934,6 @@ async fn streaming_delivers_only_to_the_audience() {
     // Deleting the hidden posts: outsiders get no `delete` for ids they never saw.
     let mut xs = s.websocket(&x.token, "stream=public").await;
     let mut fs = s.websocket(&f.token, "stream=user").await;
-    tokio::time::sleep(Duration::from_millis(200)).await;
     for id in [&private, &direct] {
         s.delete(&format!("/api/v1/statuses/{id}"), Some(&a.token))
             .await;

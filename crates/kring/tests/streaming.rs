@@ -15,11 +15,6 @@ use tokio_tungstenite::tungstenite::client::IntoClientRequest;
 const WAIT: Duration = Duration::from_secs(5);
 const QUIET: Duration = Duration::from_millis(700);
 
-/// Give the server a moment to register a new connection's subscriptions.
-async fn settle() {
-    tokio::time::sleep(Duration::from_millis(150)).await;
-}
-
 #[tokio::test]
 async fn health() {
     let s = TestServer::start().await;
@@ -41,7 +36,6 @@ async fn user_stream_update_notification_edit_delete() {
     s.follow(&b, &a).await;
     let mut bs = s.websocket(&b.token, "stream=user").await;
     let mut as_ = s.websocket(&a.token, "stream=user").await;
-    settle().await;
 
     // update: a followed account posts.
     let id = s.status(&a, "hello followers", "public").await;
@@ -108,7 +102,6 @@ async fn notification_stream_and_public_streams() {
     let b = s.register("bob").await;
     let mut notes = s.websocket(&a.token, "stream=user:notification").await;
     let mut public = s.websocket(&b.token, "stream=public:local").await;
-    settle().await;
     let id = s.status(&a, "public words", "public").await;
     let e = public.expect_event("update", WAIT).await;
     assert_eq!(e.stream, json!(["public:local"]));
@@ -138,7 +131,7 @@ async fn subscribe_and_unsubscribe_on_an_open_socket() {
     let mut ws = s.websocket(&b.token, "").await;
     ws.send_json(json!({"type": "subscribe", "stream": "hashtag", "tag": "Rust"}))
         .await;
-    settle().await;
+    ws.sync().await;
     let id = s.status(&a, "I like #rust", "public").await;
     let e = ws.expect_event("update", WAIT).await;
     assert_eq!(e.stream, json!(["hashtag", "rust"]));
@@ -162,7 +155,7 @@ async fn subscribe_and_unsubscribe_on_an_open_socket() {
     .await;
     ws.send_json(json!({"type": "subscribe", "stream": "list", "list": lid}))
         .await;
-    settle().await;
+    ws.sync().await;
     let id2 = s.status(&a, "for the list", "private").await;
     let e = ws.expect_event("update", WAIT).await;
     assert_eq!(e.stream, json!(["list", lid]));
@@ -173,7 +166,7 @@ async fn subscribe_and_unsubscribe_on_an_open_socket() {
         .await;
     ws.send_json(json!({"type": "unsubscribe", "stream": "list", "list": lid}))
         .await;
-    settle().await;
+    ws.sync().await;
     s.status(&a, "more #rust", "public").await;
     let rest = ws.drain(QUIET).await;
     assert!(rest.is_empty(), "after unsubscribe: {rest:?}");
@@ -192,7 +185,7 @@ async fn subscribe_and_unsubscribe_on_an_open_socket() {
     assert!(err["error"].is_string(), "{err}");
     ws.send_json(json!({"type": "subscribe", "stream": "hashtag", "tag": "rust"}))
         .await;
-    settle().await;
+    ws.sync().await;
     s.status(&a, "again #rust", "public").await;
     ws.expect_event("update", WAIT).await;
     ws.close().await;
@@ -237,9 +230,19 @@ async fn websocket_authentication() {
         .insert("sec-websocket-protocol", a.token.parse().unwrap());
     let (mut ws, res) = tokio_tungstenite::connect_async(req).await.unwrap();
     assert_eq!(res.status().as_u16(), 101);
-    settle().await;
-    let id = s.status(&a, "own post", "public").await;
     use futures_util::StreamExt;
+    // The server pings once it listens for events.
+    loop {
+        let msg = tokio::time::timeout(WAIT, ws.next())
+            .await
+            .expect("a ping in time")
+            .unwrap()
+            .unwrap();
+        if msg.is_ping() {
+            break;
+        }
+    }
+    let id = s.status(&a, "own post", "public").await;
     let text = loop {
         let msg = tokio::time::timeout(WAIT, ws.next())
             .await
@@ -315,7 +318,6 @@ async fn server_sent_events() {
         .await
         .unwrap();
     assert_eq!(tagged.status(), StatusCode::OK);
-    settle().await;
     let id = s.status(&a, "breaking #news", "public").await;
     let data = sse_event(&mut res, "update").await;
     let status: serde_json::Value = serde_json::from_str(&data).unwrap();
@@ -334,7 +336,6 @@ async fn server_sent_events() {
         .await
         .unwrap();
     assert_eq!(a_res.status(), StatusCode::OK);
-    settle().await;
     s.ok_post(
         &format!("/api/v1/statuses/{id}/favourite"),
         Some(&b.token),

@@ -479,7 +479,12 @@ impl TestServer {
             .await
             .expect("websocket connects");
         assert_eq!(resp.status().as_u16(), 101);
-        Ws { ws }
+        let mut ws = Ws {
+            ws,
+            pending: Vec::new(),
+        };
+        ws.wait_ready().await;
+        ws
     }
 }
 
@@ -499,6 +504,8 @@ async fn reply(res: reqwest::Response) -> Reply {
 /// A streaming WebSocket connection.
 pub struct Ws {
     ws: WebSocketStream<MaybeTlsStream<TcpStream>>,
+    /// Text messages read while waiting for something else.
+    pending: Vec<Value>,
 }
 
 /// One streaming event: the `event` name, the `stream` array and the payload (a JSON string
@@ -512,6 +519,50 @@ pub struct StreamEvent {
 }
 
 impl Ws {
+    /// Wait until the server listens for events on this connection. The server pings as
+    /// soon as it has subscribed to the event bus, so the first ping is the signal; if none
+    /// comes (a server that pings later), a short pause has to do.
+    async fn wait_ready(&mut self) {
+        let deadline = tokio::time::Instant::now() + Duration::from_secs(3);
+        loop {
+            match tokio::time::timeout_at(deadline, self.ws.next()).await {
+                Ok(Some(Ok(Message::Ping(_)))) => return,
+                Ok(Some(Ok(Message::Text(t)))) => self
+                    .pending
+                    .push(serde_json::from_str(&t).expect("stream message is JSON")),
+                Ok(Some(Ok(_))) => continue,
+                Ok(_) => panic!("websocket closed before it was ready"),
+                Err(_) => {
+                    tokio::time::sleep(Duration::from_millis(200)).await;
+                    return;
+                }
+            }
+        }
+    }
+
+    /// Wait until the server has handled every message sent before: messages are handled in
+    /// order and a bad one is answered with an error, so that answer is the signal.
+    pub async fn sync(&mut self) {
+        self.send_json(json!({"type": "subscribe", "stream": "kring-test-sync"}))
+            .await;
+        let deadline = tokio::time::Instant::now() + Duration::from_secs(10);
+        loop {
+            let left = deadline.saturating_duration_since(tokio::time::Instant::now());
+            let msg = tokio::time::timeout(left, self.ws.next())
+                .await
+                .expect("the server answers the sync message in time")
+                .expect("websocket open")
+                .expect("websocket message");
+            if let Message::Text(t) = msg {
+                let v: Value = serde_json::from_str(&t).expect("stream message is JSON");
+                if v.get("error").is_some() && v.get("event").is_none() {
+                    return;
+                }
+                self.pending.push(v);
+            }
+        }
+    }
+
     pub async fn send_json(&mut self, v: Value) {
         self.ws
             .send(Message::Text(v.to_string().into()))
@@ -521,6 +572,9 @@ impl Ws {
 
     /// The next text message as JSON, within `wait`; None on timeout or close.
     pub async fn next_json(&mut self, wait: Duration) -> Option<Value> {
+        if !self.pending.is_empty() {
+            return Some(self.pending.remove(0));
+        }
         let deadline = tokio::time::Instant::now() + wait;
         loop {
             let msg = tokio::time::timeout_at(deadline, self.ws.next())
