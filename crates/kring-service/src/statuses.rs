@@ -545,7 +545,7 @@ impl Kring {
         let (to, cc) = as2::addressing(
             visibility,
             &actor.account.followers_url,
-            &[author.uri.clone()],
+            std::slice::from_ref(&author.uri),
         );
         let announce = json!({
             "@context": "https://www.w3.org/ns/activitystreams",
