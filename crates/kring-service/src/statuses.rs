@@ -512,32 +512,21 @@ impl Kring {
         };
         let audience = Audience::for_visibility(visibility, actor.id(), &[]);
         let id = Id::generate();
-        let new = NewStatus {
+        let new = NewStatus::boost(
             id,
-            account_id: actor.id(),
-            uri: format!(
+            actor.id(),
+            format!(
                 "{}/statuses/{}/activity",
                 self.local_uri(&actor.account.username),
                 id
             ),
-            url: format!("{}/{}", self.local_url(&actor.account.username), id),
-            local: true,
-            in_reply_to_id: None,
-            in_reply_to_account_id: None,
-            reblog_of_id: Some(orig.id),
-            conversation_id: orig.conversation_id,
-            text: String::new(),
-            content: String::new(),
-            spoiler_text: String::new(),
-            sensitive: false,
-            language: None,
+            format!("{}/{}", self.local_url(&actor.account.username), id),
+            true,
+            &orig,
             visibility,
-            audience: audience.clone(),
-            application_id: None,
-            mentions: Vec::new(),
-            tags: Vec::new(),
-            created_at: now_micros(),
-        };
+            audience.clone(),
+            now_micros(),
+        );
         let mut tx = self.store.begin().await?;
         tx.insert_status(&new).await?;
         tx.fan_out_to(id, actor.id(), &[actor.id()]).await?;

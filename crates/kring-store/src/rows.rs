@@ -236,6 +236,42 @@ pub struct NewStatus {
 }
 
 impl NewStatus {
+    /// A boost of `orig`: no text of its own, in the original's conversation.
+    pub fn boost(
+        id: Id,
+        account_id: Id,
+        uri: String,
+        url: String,
+        local: bool,
+        orig: &Status,
+        visibility: Visibility,
+        audience: kring_core::Audience,
+        created_at: Micros,
+    ) -> NewStatus {
+        NewStatus {
+            id,
+            account_id,
+            uri,
+            url,
+            local,
+            in_reply_to_id: None,
+            in_reply_to_account_id: None,
+            reblog_of_id: Some(orig.id),
+            conversation_id: orig.conversation_id,
+            text: String::new(),
+            content: String::new(),
+            spoiler_text: String::new(),
+            sensitive: false,
+            language: None,
+            visibility,
+            audience,
+            application_id: None,
+            mentions: Vec::new(),
+            tags: Vec::new(),
+            created_at,
+        }
+    }
+
     /// The status as it will read once stored (counters start at zero).
     pub fn to_status(&self) -> Status {
         Status {

@@ -501,28 +501,17 @@ impl Kring {
             .unwrap_or_else(now_micros)
             .min(now_micros());
         let id = Id::at_millis(created_at / 1000);
-        let new = NewStatus {
+        let new = NewStatus::boost(
             id,
-            account_id: actor.id,
-            uri: activity_id.to_string(),
-            url: activity_id.to_string(),
-            local: false,
-            in_reply_to_id: None,
-            in_reply_to_account_id: None,
-            reblog_of_id: Some(orig.id),
-            conversation_id: orig.conversation_id,
-            text: String::new(),
-            content: String::new(),
-            spoiler_text: String::new(),
-            sensitive: false,
-            language: None,
+            actor.id,
+            activity_id.to_string(),
+            activity_id.to_string(),
+            false,
+            &orig,
             visibility,
-            audience: audience.clone(),
-            application_id: None,
-            mentions: Vec::new(),
-            tags: Vec::new(),
+            audience.clone(),
             created_at,
-        };
+        );
         let mut tx = self.store.begin().await?;
         tx.insert_status(&new).await?;
         tx.fan_out_to_followers(id, actor.id, true, None).await?;
