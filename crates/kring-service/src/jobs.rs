@@ -143,8 +143,12 @@ fn job_host(queue: &str, payload: &str) -> Option<String> {
     kring_activitypub::as2::host_of(v.get("inbox")?.as_str()?)
 }
 
-/// 30 s, 1 min, 2 min … capped at 1 day: 16 attempts span about a week.
+/// 5 s (a restarting peer is usually back by then), then 1 min, 2 min, 4 min … capped at
+/// 1 day: 16 attempts span about a week.
 fn backoff_micros(attempts: i64) -> i64 {
+    if attempts <= 0 {
+        return 5 * 1_000_000;
+    }
     let secs = 30i64
         .saturating_mul(1i64 << attempts.clamp(0, 12))
         .min(86_400);
@@ -160,5 +164,7 @@ mod tests {
         let total: i64 = (0..16).map(backoff_micros).sum();
         let days = total as f64 / 86_400e6;
         assert!((5.0..9.0).contains(&days), "{days}");
+        assert_eq!(backoff_micros(0), 5_000_000, "a short first retry");
+        assert_eq!(backoff_micros(1), 60_000_000);
     }
 }

@@ -140,6 +140,12 @@ impl Drop for Node {
             let _ = child.kill();
             let _ = child.wait();
         }
+        if std::thread::panicking() {
+            let log = self.log();
+            if !log.is_empty() {
+                eprintln!("--- log of the kring binary on {} ---\n{log}", self.base);
+            }
+        }
     }
 }
 
@@ -239,7 +245,7 @@ impl Node {
             .arg(self.dir.path())
             .arg("--allow-private-federation")
             .arg("--log")
-            .arg("warn")
+            .arg(std::env::var("KRING_FED_TEST_LOG").unwrap_or_else(|_| "warn".into()))
             .stdin(Stdio::null())
             .stdout(Stdio::null())
             .stderr(log);
@@ -358,7 +364,12 @@ impl Node {
         let (st, body) = self
             .request(Method::GET, path, Some(token), query, None)
             .await;
-        assert_eq!(st, StatusCode::OK, "GET {}{path} {query:?}: {body}", self.base);
+        assert_eq!(
+            st,
+            StatusCode::OK,
+            "GET {}{path} {query:?}: {body}",
+            self.base
+        );
         body
     }
 
@@ -433,9 +444,7 @@ impl Node {
             )
             .await;
         let token = tok["access_token"].as_str().expect("token").to_string();
-        let me = self
-            .ok("/api/v1/accounts/verify_credentials", &token)
-            .await;
+        let me = self.ok("/api/v1/accounts/verify_credentials", &token).await;
         assert_valid("CredentialAccount", &me);
         assert_eq!(me["acct"], username, "local accounts have a bare acct");
         FedUser {
@@ -544,7 +553,10 @@ impl Node {
 
     /// The status with ActivityPub id `uri` in the viewer's home timeline.
     pub async fn in_home(&self, viewer: &FedUser, uri: &str) -> Option<Value> {
-        self.home(viewer).await.into_iter().find(|s| s["uri"] == uri)
+        self.home(viewer)
+            .await
+            .into_iter()
+            .find(|s| s["uri"] == uri)
     }
 
     /// Wait until the status `uri` is in the viewer's home timeline.
