@@ -184,6 +184,69 @@ async fn follow_auto_accepted_and_approved() {
         .ok("/api/v1/accounts/verify_credentials", &alice.token)
         .await;
     assert_eq!(me["following_count"], 2);
+
+    // Withdrawing a pending request removes it on B; a rejected one ends as no follow on A.
+    let dan = b.register("dan").await;
+    b.ok_send(
+        Method::PATCH,
+        "/api/v1/accounts/update_credentials",
+        &dan.token,
+        json!({ "locked": true }),
+    )
+    .await;
+    let dan_id = a.remote_id(&alice, &dan.handle).await;
+    let follow_dan = format!("/api/v1/accounts/{dan_id}/follow");
+    let rel = a.ok_post(&follow_dan, &alice.token, json!({})).await;
+    assert_eq!(rel["requested"], true, "{rel}");
+    eventually("dan sees alice's request", async || {
+        (b.accts(&dan, "/api/v1/follow_requests").await == vec![alice.handle.clone()]).then_some(())
+    })
+    .await;
+    let rel = a
+        .ok_post(
+            &format!("/api/v1/accounts/{dan_id}/unfollow"),
+            &alice.token,
+            json!({}),
+        )
+        .await;
+    assert_eq!(rel["requested"], false, "{rel}");
+    eventually("the withdrawn request leaves dan's list", async || {
+        b.accts(&dan, "/api/v1/follow_requests")
+            .await
+            .is_empty()
+            .then_some(())
+    })
+    .await;
+    assert!(
+        b.notification(&dan, "follow_request", &alice.handle)
+            .await
+            .is_none(),
+        "and its notification"
+    );
+    let rel = a.ok_post(&follow_dan, &alice.token, json!({})).await;
+    assert_eq!(rel["requested"], true, "{rel}");
+    let alice_on_b = eventually("dan sees alice's new request", async || {
+        let list = b.ok("/api/v1/follow_requests", &dan.token).await;
+        list.as_array().and_then(|l| l.first().cloned())
+    })
+    .await;
+    assert_eq!(alice_on_b["acct"], alice.handle);
+    b.ok_post(
+        &format!("/api/v1/follow_requests/{}/reject", id(&alice_on_b)),
+        &dan.token,
+        json!({}),
+    )
+    .await;
+    eventually("A learns the request was rejected", async || {
+        let rel = a.relationship(&alice, &dan_id).await;
+        (rel["requested"] == false && rel["following"] == false).then_some(())
+    })
+    .await;
+    assert!(
+        b.accts(&dan, &format!("/api/v1/accounts/{}/followers", dan.id))
+            .await
+            .is_empty()
+    );
 }
 
 // --- 2. delivery by visibility ------------------------------------------------------------------
@@ -324,6 +387,29 @@ async fn every_visibility_reaches_exactly_its_audience() {
         json!([]),
         "erin cannot fetch it: {found}"
     );
+
+    // A followers-only post that mentions frank reaches him too (and the followers), while
+    // it stays hidden from a follower of nobody on A.
+    let gina = a.register("gina").await;
+    let aside = b
+        .say(
+            &bob,
+            &format!("@{} followers and you", frank.handle),
+            "private",
+        )
+        .await;
+    let n = eventually("frank is notified of the mention", async || {
+        a.notification(&frank, "mention", &bob.handle).await
+    })
+    .await;
+    assert_eq!(n["status"]["uri"], aside["uri"]);
+    assert_eq!(n["status"]["visibility"], "private");
+    let aside_id = id(&n["status"]);
+    assert!(a.status(&frank, &aside_id).await.is_some());
+    let on_a = a.wait_home(&alice, &uri(&aside)).await;
+    assert_eq!(id(&on_a), aside_id);
+    assert!(a.status(&gina, &aside_id).await.is_none());
+    c.wait_home(&erin, &uri(&aside)).await;
 }
 
 // --- 3. reply threads ---------------------------------------------------------------------------
@@ -413,6 +499,29 @@ async fn reply_threads_across_servers() {
     let (up, down) = context(&b, &bob, &id(&reply_on_b)).await;
     assert_eq!(up, vec![uri(&root)]);
     assert_eq!(down, vec![uri(&answer)]);
+
+    // Alice deletes her reply: it goes from B, and bob's post counts no reply.
+    let (st, _) = a
+        .request(
+            Method::DELETE,
+            &format!("/api/v1/statuses/{}", id(&reply)),
+            Some(&alice.token),
+            &[],
+            None,
+        )
+        .await;
+    assert_eq!(st, StatusCode::OK);
+    eventually("B deletes its copy of alice's reply", async || {
+        b.status(&bob, &id(&reply_on_b))
+            .await
+            .is_none()
+            .then_some(())
+    })
+    .await;
+    let root_now = b.status(&bob, &id(&root)).await.unwrap();
+    assert_eq!(root_now["replies_count"], 0, "{root_now}");
+    let (_, down) = context(&b, &bob, &id(&root)).await;
+    assert!(!down.contains(&uri(&reply)), "{down:?}");
 }
 
 // --- 4. favourites and boosts -------------------------------------------------------------------
@@ -422,7 +531,9 @@ async fn favourites_and_boosts_and_their_undoing() {
     let (a, b) = tokio::join!(Node::start(), Node::start());
     let alice = a.register("alice").await;
     let bob = b.register("bob").await;
+    let carol = b.register("carol").await;
     follow(&a, &alice, &bob).await;
+    follow(&b, &carol, &alice).await;
     let post = b.say(&bob, "like me", "public").await;
     let on_a = a.wait_home(&alice, &uri(&post)).await;
     let copy = id(&on_a);
@@ -475,6 +586,17 @@ async fn favourites_and_boosts_and_their_undoing() {
         )
         .await;
     assert_eq!(by, vec![alice.handle.clone()]);
+    // Carol, on B, follows alice: the boost is in her home, wrapping bob's own post.
+    let boosted = eventually("alice's boost reaches carol's home", async || {
+        b.home(&carol)
+            .await
+            .into_iter()
+            .find(|s| s["account"]["acct"] == alice.handle.as_str())
+    })
+    .await;
+    assert_eq!(boosted["uri"], boost["uri"], "{boosted}");
+    assert_eq!(boosted["reblog"]["id"], post["id"], "{boosted}");
+    assert_eq!(boosted["reblog"]["account"]["acct"], "bob");
 
     let unfav = a
         .ok_post(
@@ -526,6 +648,41 @@ async fn favourites_and_boosts_and_their_undoing() {
         .await;
     assert!(by.is_empty(), "{by:?}");
     assert_eq!(counts().await, (json!(0), json!(0)));
+    assert!(
+        b.home(&carol)
+            .await
+            .iter()
+            .all(|s| s["uri"] != boost["uri"]),
+        "the undone boost left carol's home"
+    );
+
+    // A follower may favourite a followers-only post too (but not boost it).
+    let private = b.say(&bob, "for followers", "private").await;
+    let copy = id(&a.wait_home(&alice, &uri(&private)).await);
+    a.ok_post(
+        &format!("/api/v1/statuses/{copy}/favourite"),
+        &alice.token,
+        json!({}),
+    )
+    .await;
+    eventually(
+        "the favourite of the private post counts on B",
+        async || {
+            let s = b.status(&bob, &id(&private)).await.unwrap();
+            (s["favourites_count"] == 1).then_some(())
+        },
+    )
+    .await;
+    let (st, body) = a
+        .request(
+            Method::POST,
+            &format!("/api/v1/statuses/{copy}/reblog"),
+            Some(&alice.token),
+            &[],
+            Some(json!({})),
+        )
+        .await;
+    assert!(st.is_client_error(), "boosting a private post: {st} {body}");
 }
 
 // --- 5. edits and deletes -----------------------------------------------------------------------
@@ -563,6 +720,28 @@ async fn edits_and_deletes_reach_followers() {
         after["id"],
         copy.as_str(),
         "the edit keeps A's copy and its id"
+    );
+    let history = a
+        .ok(&format!("/api/v1/statuses/{copy}/history"), &alice.token)
+        .await;
+    let versions = history.as_array().expect("history");
+    for v in versions {
+        assert_valid("StatusEdit", v);
+    }
+    assert_eq!(versions.len(), 2, "original and edit: {history}");
+    assert!(
+        versions[0]["content"]
+            .as_str()
+            .unwrap()
+            .contains("first draft"),
+        "{history}"
+    );
+    assert!(
+        versions[1]["content"]
+            .as_str()
+            .unwrap()
+            .contains("second draft"),
+        "{history}"
     );
     let in_home = a.in_home(&alice, &uri(&post)).await.expect("still in home");
     assert!(
@@ -657,6 +836,9 @@ async fn block_ends_follows_on_both_sides() {
     let bob = b.register("bob").await;
     let bob_id = follow(&a, &alice, &bob).await;
     let alice_id = follow(&b, &bob, &alice).await;
+    a.notification(&alice, "follow", &bob.handle)
+        .await
+        .expect("alice is notified of bob's follow");
     let rel = a.relationship(&alice, &bob_id).await;
     assert_eq!(
         (&rel["following"], &rel["followed_by"]),
@@ -743,7 +925,11 @@ async fn profile_updates_reach_followers() {
             Method::PATCH,
             "/api/v1/accounts/update_credentials",
             &bob.token,
-            json!({ "display_name": "Bob the Builder", "note": "Can we fix it?" }),
+            json!({
+                "display_name": "Bob the Builder",
+                "note": "Can we fix it?",
+                "fields_attributes": [{ "name": "Motto", "value": "Yes we can" }],
+            }),
         )
         .await;
     assert_eq!(me["display_name"], "Bob the Builder");
@@ -758,6 +944,14 @@ async fn profile_updates_reach_followers() {
     );
     assert_eq!(after["acct"], bob.handle);
     assert_eq!(after["id"], bob_id.as_str(), "the same account, updated");
+    assert_eq!(after["fields"][0]["name"], "Motto", "{after}");
+    assert!(
+        after["fields"][0]["value"]
+            .as_str()
+            .unwrap()
+            .contains("Yes we can"),
+        "{after}"
+    );
 }
 
 // --- 9. remote accounts and statuses ------------------------------------------------------------
