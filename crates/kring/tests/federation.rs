@@ -14,7 +14,7 @@ mod fed_common;
 use std::time::SystemTime;
 
 use common::schema::assert_valid;
-use fed_common::{FedUser, Node, eventually, id, uri};
+use fed_common::{FedUser, Node, eventually, eventually_within, id, uri};
 use kring_activitypub::client::{Client, Scheme};
 use kring_activitypub::{Headers, KeyPair, as2, cavage, digest, http_date};
 use reqwest::{Method, StatusCode};
@@ -1428,6 +1428,14 @@ async fn queued_deliveries_survive_a_crash_of_the_sender() {
         .statuses(&alice, &format!("/api/v1/accounts/{}/statuses", alice.id))
         .await;
     assert_eq!(statuses.len(), 4, "A kept alice's posts");
+    // The first retry of a delivery is due 5 s after its failure; the limit leaves room for
+    // a slow machine.
+    eventually_within(
+        std::time::Duration::from_secs(45),
+        "the retried deliveries reach B",
+        async || b.in_home(&bob, &uri(&posts[0])).await,
+    )
+    .await;
     for (p, visibility) in posts.iter().zip(["public", "unlisted", "private"]) {
         let on_b = b.wait_home(&bob, &uri(p)).await;
         assert_eq!(on_b["visibility"], visibility);

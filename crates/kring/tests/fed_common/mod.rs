@@ -29,14 +29,23 @@ const PASSWORD: &str = "correct horse battery staple";
 const SCOPES: &str = "read write follow push";
 
 /// Poll `f` every 100 ms until it returns `Some`, for at most [`WAIT`]; panics naming `what`.
-pub async fn eventually<T>(what: &str, mut f: impl AsyncFnMut() -> Option<T>) -> T {
-    let deadline = tokio::time::Instant::now() + WAIT;
+pub async fn eventually<T>(what: &str, f: impl AsyncFnMut() -> Option<T>) -> T {
+    eventually_within(WAIT, what, f).await
+}
+
+/// [`eventually`] with another time limit.
+pub async fn eventually_within<T>(
+    limit: Duration,
+    what: &str,
+    mut f: impl AsyncFnMut() -> Option<T>,
+) -> T {
+    let deadline = tokio::time::Instant::now() + limit;
     loop {
         if let Some(v) = f().await {
             return v;
         }
         if tokio::time::Instant::now() >= deadline {
-            panic!("timed out after {WAIT:?} waiting for: {what}");
+            panic!("timed out after {limit:?} waiting for: {what}");
         }
         tokio::time::sleep(Duration::from_millis(100)).await;
     }
