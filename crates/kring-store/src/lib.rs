@@ -158,7 +158,14 @@ impl Store {
             Some(lock) => Some(lock.clone().lock_owned().await),
             None => None,
         };
-        let tx = self.pool.begin().await.map_err(db_err)?;
+        // SQLite: take the write lock at BEGIN. A deferred transaction that reads first fails
+        // with SQLITE_BUSY_SNAPSHOT when another connection commits before its first write,
+        // and no busy timeout helps with that; IMMEDIATE makes writers queue instead.
+        let tx = match self.backend {
+            Backend::Sqlite => self.pool.begin_with("BEGIN IMMEDIATE").await,
+            Backend::Postgres => self.pool.begin().await,
+        }
+        .map_err(db_err)?;
         Ok(Tx {
             tx,
             backend: self.backend,

@@ -58,6 +58,9 @@ pub enum Command {
     Config(ConfigCommand),
     /// Seed a database at benchmark size and measure the server (see BENCHMARKS.md).
     Bench(crate::bench::BenchArgs),
+    /// Measure federation: delivery to 10,000 remote followers on 100 loopback hosts, and
+    /// signed inbound activities with a cold and a warm key cache, and under overload.
+    BenchFederation(crate::bench::federation::FedBenchArgs),
 }
 
 #[derive(Args, Debug, Default, Clone)]
@@ -215,6 +218,9 @@ pub async fn run(cli: Cli) -> Result<(), String> {
         }
         Some(Command::Admin(cmd)) => admin(config, cmd).await,
         Some(Command::Bench(args)) => crate::bench::run(&cli.global, args).await,
+        Some(Command::BenchFederation(args)) => {
+            crate::bench::federation::run(&cli.global, args).await
+        }
     }
 }
 

@@ -29,6 +29,8 @@ pub struct Partial {
     pub authorized_fetch: Option<bool>,
     /// Federate only with domains an admin allowed.
     pub federation_allowlist: Option<bool>,
+    /// Received activities waiting before inboxes answer 503.
+    pub inbox_backlog_limit: Option<i64>,
 }
 
 impl Partial {
@@ -53,6 +55,7 @@ impl Partial {
                 .or(lower.allow_private_federation),
             authorized_fetch: self.authorized_fetch.or(lower.authorized_fetch),
             federation_allowlist: self.federation_allowlist.or(lower.federation_allowlist),
+            inbox_backlog_limit: self.inbox_backlog_limit.or(lower.inbox_backlog_limit),
         }
     }
 
@@ -81,6 +84,7 @@ pub struct Config {
     pub allow_private_federation: bool,
     pub authorized_fetch: bool,
     pub federation_allowlist: bool,
+    pub inbox_backlog_limit: i64,
 }
 
 pub const DEFAULT_LISTEN: &str = "127.0.0.1:8080";
@@ -159,6 +163,10 @@ impl Config {
             allow_private_federation,
             authorized_fetch: p.authorized_fetch.unwrap_or(false),
             federation_allowlist: p.federation_allowlist.unwrap_or(false),
+            inbox_backlog_limit: p
+                .inbox_backlog_limit
+                .unwrap_or(kring_service::federation::DEFAULT_INBOX_BACKLOG)
+                .max(1),
         })
     }
 
@@ -177,6 +185,7 @@ impl Config {
                 allow_private: self.allow_private_federation,
                 authorized_fetch: self.authorized_fetch,
                 allowlist_mode: self.federation_allowlist,
+                inbox_backlog_limit: self.inbox_backlog_limit,
             },
         }
     }

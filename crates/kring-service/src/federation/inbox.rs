@@ -16,8 +16,6 @@ use crate::{Error, Id, Kring, Result};
 pub const RECEIVE: &str = "ap.receive";
 const MAX_ACTIVITY_BYTES: usize = 512 * 1024;
 const MAX_DEPTH: usize = 32;
-/// Received activities waiting to be processed before the inbox answers 503.
-const MAX_BACKLOG: i64 = 20_000;
 
 #[derive(Serialize, Deserialize)]
 struct Received {
@@ -46,7 +44,7 @@ impl Kring {
                 "activity must be a JSON object of bounded depth",
             ));
         }
-        if self.inbox_backlog().await? > MAX_BACKLOG {
+        if self.inbox_backlog().await? > self.federation.config.inbox_backlog_limit {
             // Overloaded: the sender retries later, and memory stays bounded.
             return Err(Error::Unavailable(
                 "inbox backlog is full, retry later".into(),
@@ -73,14 +71,12 @@ impl Kring {
         Ok(())
     }
 
-    /// How many received activities wait (counted at most once a second).
+    /// How many received activities wait (counted at most four times a second).
     async fn inbox_backlog(&self) -> Result<i64> {
-        let cached = self
-            .federation
-            .backlog
-            .lock()
-            .ok()
-            .and_then(|b| (b.0.elapsed() < std::time::Duration::from_secs(1)).then_some(b.1));
+        let cached =
+            self.federation.backlog.lock().ok().and_then(|b| {
+                (b.0.elapsed() < std::time::Duration::from_millis(250)).then_some(b.1)
+            });
         if let Some(n) = cached {
             return Ok(n);
         }

@@ -26,8 +26,11 @@ use tokio::sync::OnceCell;
 
 use crate::{Error, Id, Kring, Result};
 
+/// Received activities waiting to be processed before the inbox answers 503.
+pub const DEFAULT_INBOX_BACKLOG: i64 = 20_000;
+
 /// Federation settings.
-#[derive(Debug, Clone, Default)]
+#[derive(Debug, Clone)]
 pub struct FederationConfig {
     /// Allow fetching from and delivering to private/loopback addresses over plain http
     /// (tests on one machine only).
@@ -36,6 +39,19 @@ pub struct FederationConfig {
     pub authorized_fetch: bool,
     /// Only federate with domains an admin allowed.
     pub allowlist_mode: bool,
+    /// Received activities waiting to be processed before inboxes answer 503.
+    pub inbox_backlog_limit: i64,
+}
+
+impl Default for FederationConfig {
+    fn default() -> Self {
+        FederationConfig {
+            allow_private: false,
+            authorized_fetch: false,
+            allowlist_mode: false,
+            inbox_backlog_limit: DEFAULT_INBOX_BACKLOG,
+        }
+    }
 }
 
 /// Caches and clients federation needs; shared by all clones of the service.

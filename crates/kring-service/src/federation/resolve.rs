@@ -56,9 +56,20 @@ impl Kring {
         };
         let remote = parse_actor(&doc, uri)?;
         let mut tx = self.store.begin().await?;
-        let id = tx.upsert_remote_account(&remote).await?;
-        tx.commit().await?;
-        self.store.account(id).await?.ok_or(Error::NotFound)
+        let stored = match tx.upsert_remote_account(&remote).await {
+            Ok(id) => tx.commit().await.map(|_| id),
+            Err(e) => Err(e),
+        };
+        match stored {
+            Ok(id) => self.store.account(id).await?.ok_or(Error::NotFound),
+            // Two requests from a new actor raced to store it: the other one won.
+            Err(Error::Conflict(_)) => self
+                .store
+                .account_by_uri(&remote.uri)
+                .await?
+                .ok_or(Error::NotFound),
+            Err(e) => Err(e),
+        }
     }
 
     /// `user@domain` via WebFinger.

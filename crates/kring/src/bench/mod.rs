@@ -4,6 +4,7 @@
 //! CPU per request at several connection counts, the time until a post reaches 1,000 local
 //! followers' home timelines, memory, cold start and binary size. Prints Markdown; see
 //! BENCHMARKS.md for recorded results.
+pub mod federation;
 pub mod load;
 pub mod proc;
 pub mod seed;
@@ -67,6 +68,13 @@ pub struct BenchArgs {
     /// Address the server listens on [default: a free port on 127.0.0.1].
     #[arg(long)]
     pub listen: Option<std::net::SocketAddr>,
+    /// Before each measurement, wait up to this many seconds for other processes to leave
+    /// the CPU alone (0: do not wait). The load from elsewhere is reported either way.
+    #[arg(long, default_value_t = 600.0)]
+    pub quiet_wait: f64,
+    /// What counts as quiet: other processes using fewer cores than this.
+    #[arg(long, default_value_t = 0.2)]
+    pub quiet_cores: f64,
 }
 
 /// Everything measured, for printing (and for the smoke test to check).
@@ -79,6 +87,8 @@ pub struct Report {
     pub date: String,
     pub binary: String,
     pub binary_bytes: Option<u64>,
+    /// Whether the binary still has a symbol table (None: not a 64-bit ELF file).
+    pub binary_symbols: Option<bool>,
     pub accounts: i64,
     pub statuses: i64,
     pub follows: i64,
@@ -216,6 +226,7 @@ pub async fn bench(global: &Global, args: BenchArgs) -> Result<Report, String> {
     };
     report.binary = bin.display().to_string();
     report.binary_bytes = proc::file_size(&bin);
+    report.binary_symbols = proc::has_symbol_table(&bin);
     let addr = match args.listen {
         Some(a) => a,
         None => std::net::TcpListener::bind("127.0.0.1:0")
@@ -244,6 +255,7 @@ pub async fn bench(global: &Global, args: BenchArgs) -> Result<Report, String> {
         args: server_args,
         addr,
     };
+    quiet(&args, "cold starts", 0).await;
     let mut server = None;
     for i in 0..args.starts.max(1) {
         let (s, start) = command.start().await?;
@@ -339,48 +351,15 @@ async fn measure(
         report.verified_timelines += 1;
     }
 
-    // The PostgreSQL backends serving the server, to count their CPU too.
-    let db_pids: Vec<u32> = if backend == Backend::Postgres {
-        let pids: Vec<i32> = sqlx::query_scalar(
-            "SELECT pid FROM pg_stat_activity WHERE datname = current_database() AND pid <> pg_backend_pid()",
-        )
-        .fetch_all(&mut *db)
-        .await
-        .map_err(sql_err)?;
-        pids.into_iter()
-            .map(|p| p as u32)
-            .filter(|&p| proc::cpu_seconds(p).is_some())
-            .collect()
-    } else {
-        Vec::new()
-    };
-
     for &c in &args.connections {
-        let mut pids = db_pids.clone();
-        if backend == Backend::Postgres {
-            // The pool may have opened more connections since.
-            let now: Vec<i32> = sqlx::query_scalar(
-                "SELECT pid FROM pg_stat_activity WHERE datname = current_database() AND pid <> pg_backend_pid()",
-            )
-            .fetch_all(&mut *db)
-            .await
-            .map_err(sql_err)?;
-            pids = now
-                .into_iter()
-                .map(|p| p as u32)
-                .filter(|&p| proc::cpu_seconds(p).is_some())
-                .collect();
-        }
-        let r = load::home(
-            base,
-            tokens.clone(),
-            c,
-            Duration::from_secs_f64(args.warmup),
-            Duration::from_secs_f64(args.seconds),
-            server.pid,
-            &pids,
-        )
-        .await?;
+        quiet(args, &format!("home timeline, {c} connections"), server.pid).await;
+        let run = load::start_home(base, tokens.clone(), c)?;
+        tokio::time::sleep(Duration::from_secs_f64(args.warmup)).await;
+        // After the warm-up, when the pool has opened its connections.
+        let pids = database_pids(db, backend).await?;
+        let r = run
+            .measure(Duration::from_secs_f64(args.seconds), server.pid, &pids)
+            .await?;
         eprintln!(
             "bench: home timeline, {c} connections: {:.0} req/s, p50 {:.2} ms, p99 {:.2} ms, server CPU {} ms/req, {} errors",
             r.requests_per_second,
@@ -395,7 +374,17 @@ async fn measure(
     if args.posts > 0 {
         let star_token = seed::token_for(&star.1);
         let follower_tokens: Vec<String> = followers.iter().map(|n| seed::token_for(n)).collect();
-        let f = load::fanout(base, &star_token, &follower_tokens, args.posts).await?;
+        let pids = database_pids(db, backend).await?;
+        quiet(args, "fan-out", server.pid).await;
+        let f = load::fanout(
+            base,
+            &star_token,
+            &follower_tokens,
+            args.posts,
+            server.pid,
+            &pids,
+        )
+        .await?;
         for id in &f.ids {
             let entries: i64 =
                 sqlx::query_scalar("SELECT COUNT(*) FROM home_feed WHERE entry_id = $1")
@@ -422,6 +411,49 @@ async fn measure(
         report.fanout = Some(f);
     }
     Ok(())
+}
+
+/// The PostgreSQL backends serving the server (all but ours), to count their CPU too.
+async fn database_pids(db: &mut AnyConnection, backend: Backend) -> Result<Vec<u32>, String> {
+    if backend != Backend::Postgres {
+        return Ok(Vec::new());
+    }
+    let pids: Vec<i32> = sqlx::query_scalar(
+        "SELECT pid FROM pg_stat_activity WHERE datname = current_database() AND pid <> pg_backend_pid()",
+    )
+    .fetch_all(&mut *db)
+    .await
+    .map_err(sql_err)?;
+    Ok(pids
+        .into_iter()
+        .map(|p| p as u32)
+        .filter(|&p| proc::cpu_seconds(p).is_some())
+        .collect())
+}
+
+/// Wait for other processes to quiet down, as `--quiet-wait` says.
+async fn quiet(args: &BenchArgs, what: &str, server: u32) {
+    if args.quiet_wait <= 0.0 {
+        return;
+    }
+    let (waited, other) = proc::wait_for_quiet(
+        Duration::from_secs_f64(args.quiet_wait),
+        args.quiet_cores,
+        server,
+    )
+    .await;
+    if other.is_some_and(|o| o >= args.quiet_cores) {
+        eprintln!(
+            "bench: {what}: the machine is still busy after {:.0} s ({:.2} cores used elsewhere); measuring anyway",
+            waited.as_secs_f64(),
+            other.unwrap_or(0.0)
+        );
+    } else if waited > Duration::from_secs(2) {
+        eprintln!(
+            "bench: {what}: waited {:.0} s for other processes to leave the CPU",
+            waited.as_secs_f64()
+        );
+    }
 }
 
 fn ms(d: Duration) -> f64 {
@@ -526,10 +558,10 @@ impl Report {
         let _ = writeln!(
             s,
             "| Binary size ({}) | {} | ≤ 30 MB | {} |\n",
-            if self.binary.contains("/release/") {
-                "release, stripped"
-            } else {
-                "not a release build"
+            match self.binary_symbols {
+                Some(false) => "stripped",
+                Some(true) => "NOT stripped",
+                None => "unknown format",
             },
             mib(self.binary_bytes),
             verdict(self.binary_bytes.is_some_and(|b| b <= 30 * 1000 * 1000))
@@ -541,16 +573,16 @@ impl Report {
         );
         let _ = writeln!(
             s,
-            "| Connections | Requests | Req/s | p50 ms | p90 ms | p99 ms | max ms | Server CPU ms/req | PostgreSQL CPU ms/req | Load generator CPU ms/req | Machine busy | Errors |"
+            "| Connections | Requests | Req/s | p50 ms | p90 ms | p99 ms | max ms | Server CPU ms/req | PostgreSQL CPU ms/req | Load generator CPU ms/req | Machine busy | Other load (cores) | Errors |"
         );
         let _ = writeln!(
             s,
-            "|---:|---:|---:|---:|---:|---:|---:|---:|---:|---:|---:|---:|"
+            "|---:|---:|---:|---:|---:|---:|---:|---:|---:|---:|---:|---:|---:|"
         );
         for h in &self.home {
             let _ = writeln!(
                 s,
-                "| {} | {} | {:.0} | {:.2} | {:.2} | {:.2} | {:.2} | {} | {} | {} | {} | {} |",
+                "| {} | {} | {:.0} | {:.2} | {:.2} | {:.2} | {:.2} | {} | {} | {} | {} | {} | {} |",
                 h.connections,
                 h.latency.count,
                 h.requests_per_second,
@@ -561,16 +593,28 @@ impl Report {
                 opt(h.server_cpu_ms, 3),
                 opt(h.database_cpu_ms, 3),
                 opt(h.client_cpu_ms, 3),
-                h.machine_busy
+                h.usage
+                    .machine_busy
                     .map_or("n/a".into(), |b| format!("{:.0}%", b * 100.0)),
+                opt(h.usage.other_cores, 2),
                 h.errors + h.empty
             );
         }
         if let Some(f) = &self.fanout {
             let _ = writeln!(
                 s,
-                "\nFan-out: {} public posts by `star` to {} local followers (one at a time, then deleted):\n",
-                f.posts, self.star_followers
+                "\nFan-out: {} public posts by `star` to {} local followers (one at a time, then deleted; \
+                 server CPU {} ms per post; other load {} cores):\n",
+                f.posts,
+                self.star_followers,
+                opt(
+                    f.usage
+                        .server
+                        .map(|c| (c + f.usage.database.unwrap_or(0.0)) * 1000.0
+                            / f.posts.max(1) as f64),
+                    1
+                ),
+                opt(f.usage.other_cores, 2)
             );
             let _ = writeln!(s, "| | p50 ms | p90 ms | p99 ms | max ms |");
             let _ = writeln!(s, "|---|---:|---:|---:|---:|");
@@ -609,7 +653,12 @@ impl Report {
         );
         let _ = writeln!(
             s,
-            "| RSS right after start (max over starts) | {} |",
+            "| RSS when listening, before any request (max over starts) | {} |",
+            mib(self.starts.iter().filter_map(|x| x.rss_listening).max())
+        );
+        let _ = writeln!(
+            s,
+            "| RSS after the first 200 (max over starts) | {} |",
             mib(rss_start)
         );
         let _ = writeln!(
