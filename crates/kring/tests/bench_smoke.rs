@@ -85,6 +85,8 @@ async fn bench_seeds_a_database_the_server_reads_and_measures_it() {
         "3",
         "--starts",
         "1",
+        "--quiet-wait",
+        "0",
         "--server-bin",
         env!("CARGO_BIN_EXE_kring"),
     ])

@@ -54,8 +54,7 @@ pub struct HomeLoad {
     pub database_cpu_ms: Option<f64>,
     /// The load generator's own CPU milliseconds per request.
     pub client_cpu_ms: Option<f64>,
-    /// Share of the whole machine's CPU that was busy.
-    pub machine_busy: Option<f64>,
+    pub usage: proc::Usage,
 }
 
 const WARMUP: u8 = 0;
@@ -71,17 +70,20 @@ fn client() -> Result<reqwest::Client, String> {
         .map_err(|e| e.to_string())
 }
 
-/// `GET /api/v1/timelines/home?limit=40` with random accounts' tokens on `connections`
-/// keep-alive connections: `warmup` unrecorded, then `duration` recorded.
-pub async fn home(
+/// A running home-timeline load: started unrecorded (warm-up), then measured once.
+pub struct HomeRun {
+    connections: usize,
+    phase: Arc<AtomicU8>,
+    workers: Vec<tokio::task::JoinHandle<(Vec<u64>, u64, u64)>>,
+}
+
+/// Start `GET /api/v1/timelines/home?limit=40` with random accounts' tokens on `connections`
+/// keep-alive connections, not yet recorded.
+pub fn start_home(
     base_url: &str,
     tokens: Arc<Vec<String>>,
     connections: usize,
-    warmup: Duration,
-    duration: Duration,
-    server_pid: u32,
-    database_pids: &[u32],
-) -> Result<HomeLoad, String> {
+) -> Result<HomeRun, String> {
     let phase = Arc::new(AtomicU8::new(WARMUP));
     let url = format!("{base_url}/api/v1/timelines/home?limit=40");
     let mut workers = Vec::new();
@@ -129,56 +131,59 @@ pub async fn home(
             (lat, errors, empty)
         }));
     }
-    tokio::time::sleep(warmup).await;
-    let self_pid = std::process::id();
-    let s0 = proc::cpu_seconds(server_pid);
-    let d0 = proc::cpu_seconds_all(database_pids);
-    let c0 = proc::cpu_seconds(self_pid);
-    let m0 = proc::machine_jiffies();
-    let t0 = Instant::now();
-    phase.store(MEASURE, Ordering::Relaxed);
-    tokio::time::sleep(duration).await;
-    phase.store(STOP, Ordering::Relaxed);
-    let seconds = t0.elapsed().as_secs_f64();
-    let s1 = proc::cpu_seconds(server_pid);
-    let d1 = proc::cpu_seconds_all(database_pids);
-    let c1 = proc::cpu_seconds(self_pid);
-    let m1 = proc::machine_jiffies();
-    let mut all = Vec::new();
-    let (mut errors, mut empty) = (0, 0);
-    for w in workers {
-        let (lat, e, m) = w.await.map_err(|e| e.to_string())?;
-        all.extend(lat);
-        errors += e;
-        empty += m;
-    }
-    let latency = Latency::of(all);
-    let n = latency.count.max(1) as f64;
-    let per_request = |a: Option<f64>, b: Option<f64>| match (a, b) {
-        (Some(a), Some(b)) if latency.count > 0 => Some((b - a) * 1000.0 / n),
-        _ => None,
-    };
-    Ok(HomeLoad {
+    Ok(HomeRun {
         connections,
-        seconds,
-        requests_per_second: latency.count as f64 / seconds,
-        errors,
-        empty,
-        server_cpu_ms: per_request(s0, s1),
-        database_cpu_ms: if database_pids.is_empty() {
-            None
-        } else {
-            per_request(d0, d1)
-        },
-        client_cpu_ms: per_request(c0, c1),
-        machine_busy: match (m0, m1) {
-            (Some((b0, t0)), Some((b1, t1))) if t1 > t0 => {
-                Some((b1 - b0) as f64 / (t1 - t0) as f64)
-            }
-            _ => None,
-        },
-        latency,
+        phase,
+        workers,
     })
+}
+
+impl HomeRun {
+    /// Record for `duration`, then stop.
+    pub async fn measure(
+        self,
+        duration: Duration,
+        server_pid: u32,
+        database_pids: &[u32],
+    ) -> Result<HomeLoad, String> {
+        let HomeRun {
+            connections,
+            phase,
+            workers,
+        } = self;
+        let before = proc::Snapshot::take(server_pid, database_pids);
+        phase.store(MEASURE, Ordering::Relaxed);
+        tokio::time::sleep(duration).await;
+        phase.store(STOP, Ordering::Relaxed);
+        let usage = proc::Snapshot::take(server_pid, database_pids).usage_since(&before);
+        let mut all = Vec::new();
+        let (mut errors, mut empty) = (0, 0);
+        for w in workers {
+            let (lat, e, m) = w.await.map_err(|e| e.to_string())?;
+            all.extend(lat);
+            errors += e;
+            empty += m;
+        }
+        let latency = Latency::of(all);
+        let n = latency.count as f64;
+        let per_request = |cpu: Option<f64>| cpu.filter(|_| n > 0.0).map(|c| c * 1000.0 / n);
+        Ok(HomeLoad {
+            connections,
+            seconds: usage.seconds,
+            requests_per_second: n / usage.seconds,
+            errors,
+            empty,
+            server_cpu_ms: per_request(usage.server),
+            database_cpu_ms: if database_pids.is_empty() {
+                None
+            } else {
+                per_request(usage.database)
+            },
+            client_cpu_ms: per_request(usage.client),
+            usage,
+            latency,
+        })
+    }
 }
 
 /// Posting to many local feeds.
@@ -190,6 +195,7 @@ pub struct Fanout {
     /// From the POST's start until a follower's home timeline shows the post.
     pub visible: Latency,
     pub ids: Vec<String>,
+    pub usage: proc::Usage,
 }
 
 async fn first_home_id(client: &reqwest::Client, base: &str, token: &str) -> Option<String> {
@@ -210,6 +216,8 @@ pub async fn fanout(
     poster_token: &str,
     follower_tokens: &[String],
     posts: usize,
+    server_pid: u32,
+    database_pids: &[u32],
 ) -> Result<Fanout, String> {
     if follower_tokens.is_empty() {
         return Err("the posting account has no followers".into());
@@ -217,6 +225,7 @@ pub async fn fanout(
     let client = client()?;
     let nonce = kring_core::time::now_micros();
     let (mut post, mut visible, mut ids) = (Vec::new(), Vec::new(), Vec::new());
+    let before = proc::Snapshot::take(server_pid, database_pids);
     for i in 0..posts {
         let follower = &follower_tokens[i % follower_tokens.len()];
         let t = Instant::now();
@@ -260,6 +269,7 @@ pub async fn fanout(
         post: Latency::of(post),
         visible: Latency::of(visible),
         ids,
+        usage: proc::Snapshot::take(server_pid, database_pids).usage_since(&before),
     })
 }
 

@@ -54,6 +54,86 @@ pub fn machine_jiffies() -> Option<(u64, u64)> {
     Some((total - idle, total))
 }
 
+/// CPU counters at one moment: the machine, the server, its database backends and this process.
+#[derive(Debug, Clone, Copy)]
+pub struct Snapshot {
+    at: Instant,
+    machine: Option<(u64, u64)>,
+    server: Option<f64>,
+    database: Option<f64>,
+    client: Option<f64>,
+}
+
+/// CPU seconds used between two snapshots.
+#[derive(Debug, Clone, Copy, Default)]
+pub struct Usage {
+    pub seconds: f64,
+    pub server: Option<f64>,
+    pub database: Option<f64>,
+    pub client: Option<f64>,
+    /// Share of the machine's CPU that was busy (all processes).
+    pub machine_busy: Option<f64>,
+    /// Cores used on average by processes other than the server, its database backends and
+    /// the load generator: load from elsewhere that disturbs the measurement.
+    pub other_cores: Option<f64>,
+}
+
+impl Snapshot {
+    pub fn take(server: u32, database: &[u32]) -> Snapshot {
+        Snapshot {
+            at: Instant::now(),
+            machine: machine_jiffies(),
+            server: cpu_seconds(server),
+            database: cpu_seconds_all(database),
+            client: cpu_seconds(std::process::id()),
+        }
+    }
+
+    pub fn usage_since(&self, earlier: &Snapshot) -> Usage {
+        let d = |a: Option<f64>, b: Option<f64>| Some(b? - a?);
+        let seconds = self.at.duration_since(earlier.at).as_secs_f64();
+        let (server, database, client) = (
+            d(earlier.server, self.server),
+            d(earlier.database, self.database),
+            d(earlier.client, self.client),
+        );
+        let (machine_busy, other_cores) = match (earlier.machine, self.machine) {
+            (Some((b0, t0)), Some((b1, t1))) if t1 > t0 => {
+                let busy = (b1 - b0) as f64 / clock_ticks();
+                let ours = server.unwrap_or(0.0) + database.unwrap_or(0.0) + client.unwrap_or(0.0);
+                (
+                    Some((b1 - b0) as f64 / (t1 - t0) as f64),
+                    Some(((busy - ours) / seconds.max(1e-9)).max(0.0)),
+                )
+            }
+            _ => (None, None),
+        };
+        Usage {
+            seconds,
+            server,
+            database,
+            client,
+            machine_busy,
+            other_cores,
+        }
+    }
+}
+
+/// Wait (at most `limit`) until other processes use less than `cores` CPU cores, sampled over
+/// one-second windows. Returns how long it waited and the other load of the last window.
+pub async fn wait_for_quiet(limit: Duration, cores: f64, server: u32) -> (Duration, Option<f64>) {
+    let t0 = Instant::now();
+    loop {
+        let a = Snapshot::take(server, &[]);
+        tokio::time::sleep(Duration::from_secs(1)).await;
+        let other = Snapshot::take(server, &[]).usage_since(&a).other_cores;
+        match other {
+            Some(o) if o >= cores && t0.elapsed() < limit => continue,
+            _ => return (t0.elapsed(), other),
+        }
+    }
+}
+
 /// A description of the machine for the report.
 pub fn machine() -> String {
     let cpu = std::fs::read_to_string("/proc/cpuinfo")
@@ -88,6 +168,8 @@ pub fn machine() -> String {
 pub struct Start {
     /// From spawn until a TCP connection is accepted.
     pub listening: Duration,
+    /// Resident memory then (before any request).
+    pub rss_listening: Option<u64>,
     /// From spawn until the first 200 from `/api/v1/instance`.
     pub ready: Duration,
     /// Resident memory right after the first 200.
@@ -137,6 +219,7 @@ impl ServerCommand {
             tokio::time::sleep(Duration::from_micros(500)).await;
         }
         let listening = started.elapsed();
+        let rss_listening = status_bytes(pid, "VmRSS");
         let client = reqwest::Client::new();
         let url = format!("{base_url}/api/v1/instance");
         loop {
@@ -152,6 +235,7 @@ impl ServerCommand {
         let ready = started.elapsed();
         let start = Start {
             listening,
+            rss_listening,
             ready,
             rss_ready: status_bytes(pid, "VmRSS"),
         };
@@ -209,4 +293,26 @@ impl Server {
 /// Size in bytes of a file, for the binary-size line.
 pub fn file_size(path: &Path) -> Option<u64> {
     std::fs::metadata(path).ok().map(|m| m.len())
+}
+
+/// Whether a 64-bit little-endian ELF file has a symbol table (`None`: not such a file).
+pub fn has_symbol_table(path: &Path) -> Option<bool> {
+    let bytes = std::fs::read(path).ok()?;
+    if bytes.get(..6)? != b"\x7fELF\x02\x01" {
+        return None;
+    }
+    let u16_at = |o: usize| Some(u16::from_le_bytes(bytes.get(o..o + 2)?.try_into().ok()?));
+    let u32_at = |o: usize| Some(u32::from_le_bytes(bytes.get(o..o + 4)?.try_into().ok()?));
+    let u64_at = |o: usize| Some(u64::from_le_bytes(bytes.get(o..o + 8)?.try_into().ok()?));
+    let (shoff, shentsize, shnum) = (
+        u64_at(0x28)? as usize,
+        u16_at(0x3a)? as usize,
+        u16_at(0x3c)?,
+    );
+    const SHT_SYMTAB: u32 = 2;
+    let mut found = false;
+    for i in 0..shnum as usize {
+        found |= u32_at(shoff + i * shentsize + 4)? == SHT_SYMTAB;
+    }
+    Some(found)
 }

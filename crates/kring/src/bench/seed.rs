@@ -14,8 +14,10 @@ use std::fmt::Write as _;
 use std::time::Instant;
 
 use kring_store::{Backend, FEED_CAP, Store};
-use sqlx::any::install_default_drivers;
-use sqlx::{AnyConnection, AssertSqlSafe, Connection, Row};
+use std::str::FromStr;
+
+use sqlx::any::{AnyConnectOptions, install_default_drivers};
+use sqlx::{AnyConnection, AssertSqlSafe, ConnectOptions, Connection, Row};
 use tokio::sync::{mpsc, oneshot};
 
 /// The password of every seeded account.
@@ -371,9 +373,14 @@ pub fn connect_url(url: &str) -> String {
 
 pub async fn connect(url: &str) -> Result<AnyConnection, String> {
     install_default_drivers();
-    AnyConnection::connect(&connect_url(url))
+    let cannot = |e: sqlx::Error| format!("cannot open {}: {e}", crate::cli::redact(url));
+    // Bulk statements and index builds are slow on purpose: no slow-statement warnings.
+    AnyConnectOptions::from_str(&connect_url(url))
+        .map_err(cannot)?
+        .disable_statement_logging()
+        .connect()
         .await
-        .map_err(|e| format!("cannot open {}: {e}", crate::cli::redact(url)))
+        .map_err(cannot)
 }
 
 /// Delete everything in the database: the SQLite file, or every table on PostgreSQL.
