@@ -175,6 +175,8 @@ pub struct RelAction {
     pub action: &'static str,
     pub label: &'static str,
     pub class: &'static str,
+    /// A question the script asks first (without scripts the form just posts).
+    pub confirm: &'static str,
 }
 
 /// The buttons the relationship calls for, and a line describing a pending request.
@@ -183,6 +185,11 @@ fn relation_actions(r: &Relationship) -> (Vec<RelAction>, Option<&'static str>) 
         action,
         label,
         class,
+        confirm: if action == "block" {
+            "Block this account? You won't see each other's posts, and follows end."
+        } else {
+            ""
+        },
     };
     if r.blocking {
         return (

@@ -1,0 +1,368 @@
+// SPDX-License-Identifier: AGPL-3.0-or-later
+// Kring's web interface in a real browser against the real binary: sign-up, posting, following a
+// locked account (request and accept), replies, favourites, notifications, settings, lists,
+// search, admin and sign-out, with JavaScript and without; every main page is screenshotted
+// and checked with axe-core, and no page may request another origin.
+//
+//   cargo build -p kring && (cd tests/web && npm ci) && node --test tests/web/
+import { test, before, after } from "node:test";
+import assert from "node:assert/strict";
+import {
+  startServer, launchBrowser, Watch, checkPage, checkedPages, signUp, signIn, compose, post,
+} from "./harness.mjs";
+
+let server;
+let browser;
+let watch;
+const s = {}; // state shared by the steps (contexts, pages, ids)
+
+before(async () => {
+  server = await startServer();
+  browser = await launchBrowser();
+  watch = new Watch(server);
+});
+
+after(async () => {
+  if (browser) await browser.close();
+  if (server) await server.stop();
+});
+
+test("signed-out landing, sign-up and sign-in pages", { timeout: 120000 }, async () => {
+  const ctx = await watch.context(browser);
+  const page = await ctx.newPage();
+  const res = await page.goto(server.base + "/");
+  const headers = res.headers();
+  assert.match(headers["content-security-policy"], /default-src 'self'/);
+  assert.match(headers["content-security-policy"], /script-src 'self'/);
+  assert.match(headers["content-security-policy"], /frame-ancestors 'none'/);
+  assert.equal(headers["referrer-policy"], "same-origin");
+  assert.equal(await page.locator("h1").first().textContent(), "Kring");
+  await checkPage(page, "landing");
+  await page.goto(server.base + "/auth/sign_up");
+  await checkPage(page, "sign-up");
+  await page.goto(server.base + "/auth/sign_in");
+  await checkPage(page, "sign-in");
+  // Wrong password: the form comes back with the service's message.
+  await page.fill("#email", "nobody@example.org");
+  await page.fill("#password", "wrong password");
+  await page.click("form.stack button[type=submit]");
+  await page.waitForSelector(".error");
+  assert.match(await page.locator(".error").textContent(), /Invalid email or password/);
+  // Signed-in pages send visitors to sign in.
+  for (const path of ["/home", "/notifications", "/settings/profile", "/admin", "/lists"]) {
+    await page.goto(server.base + path);
+    assert.match(page.url(), /\/auth\/sign_in\?next=/, path);
+  }
+  await ctx.close();
+});
+
+test("sign up two people and post", { timeout: 120000 }, async () => {
+  s.alice = await watch.context(browser);
+  s.bob = await watch.context(browser);
+  s.a = await s.alice.newPage();
+  s.b = await s.bob.newPage();
+  await signUp(s.a, server.base, "alice");
+  await checkPage(s.a, "home-empty");
+  await compose(s.a, "Hello from Alice #kringtest", { visibility: "public" });
+  await compose(s.a, "Alice's secret for followers", { visibility: "private" });
+  await compose(s.a, "Careful now", { visibility: "public", cw: "spoilers" });
+  assert.ok(await post(s.a, "Hello from Alice").isVisible());
+  assert.ok(await post(s.a, "secret for followers").isVisible());
+  // The CW hides the text until opened (a plain <details>).
+  const cw = post(s.a, "spoilers");
+  assert.equal(await cw.locator(".content").isVisible(), false);
+  await cw.locator("summary").click();
+  assert.equal(await cw.locator(".content").isVisible(), true);
+  const href = await post(s.a, "secret for followers").locator(".meta a").getAttribute("href");
+  s.secretPath = href;
+  s.helloPath = await post(s.a, "Hello from Alice").locator(".meta a").getAttribute("href");
+  await signUp(s.b, server.base, "bob");
+});
+
+test("settings: profile with fields and a locked account", { timeout: 120000 }, async () => {
+  const b = s.b;
+  await b.goto(server.base + "/settings/profile");
+  await b.fill("#display_name", "Bob Builder");
+  await b.fill("#note", "I build things. #kringtest");
+  await b.fill("#field_name_0", "Website");
+  await b.fill("#field_value_0", "https://bob.example");
+  await b.check("#locked");
+  await Promise.all([b.waitForNavigation(), b.click("form.stack button[type=submit]")]);
+  assert.match(await b.locator(".notice").textContent(), /saved/);
+  await checkPage(b, "settings-profile");
+  await b.goto(server.base + "/@bob");
+  assert.ok(await b.locator("h1", { hasText: "Bob Builder" }).isVisible());
+  assert.ok(await b.locator(".fields dt", { hasText: "Website" }).isVisible());
+  assert.ok(await b.locator(".badge", { hasText: "Approves followers" }).first().isVisible());
+});
+
+test("follow a locked account: request, notification, accept", { timeout: 120000 }, async () => {
+  const { a, b } = s;
+  await a.goto(server.base + "/@bob");
+  await Promise.all([a.waitForNavigation(), a.click("button:text-is('Follow')")]);
+  assert.ok(await a.locator("button", { hasText: "Withdraw follow request" }).isVisible());
+  assert.match(await a.locator("p.hint[role=status]").textContent(), /waiting for approval/);
+  await checkPage(a, "profile-requested");
+
+  await b.goto(server.base + "/notifications");
+  assert.ok(await b.locator(".notification", { hasText: "asked to follow you" }).isVisible());
+  await b.goto(server.base + "/follow_requests");
+  await checkPage(b, "follow-requests");
+  await Promise.all([b.waitForNavigation(), b.click("button:has-text('Accept')")]);
+  assert.ok(await b.locator(".empty", { hasText: "No one is waiting" }).isVisible());
+
+  await a.goto(server.base + "/@bob");
+  assert.ok(await a.locator("button:text-is('Unfollow')").isVisible());
+  // Bob follows Alice back (not locked: at once), and sees her followers-only post.
+  await b.goto(server.base + "/@alice");
+  await Promise.all([b.waitForNavigation(), b.click("button:text-is('Follow')")]);
+  assert.ok(await b.locator("button:text-is('Unfollow')").isVisible());
+  await b.goto(server.base + "/home");
+  assert.ok(await post(b, "secret for followers").isVisible());
+  await b.goto(server.base + "/@alice/followers");
+  assert.ok(await b.locator(".account", { hasText: "@bob@" }).isVisible());
+  await checkPage(b, "followers");
+});
+
+test("reply in a thread, favourite and boost in place", { timeout: 120000 }, async () => {
+  const { a, b } = s;
+  await b.goto(server.base + s.helloPath);
+  await checkPage(b, "thread");
+  const text = await b.inputValue("#compose-text");
+  assert.match(text, /^@alice /);
+  await b.fill("#compose-text", text + "Hi Alice, nice to see you here!");
+  await Promise.all([b.waitForNavigation(), b.click("form.compose button[type=submit]")]);
+  assert.equal(new URL(b.url()).pathname, s.helloPath);
+  assert.ok(await post(b, "nice to see you here").isVisible());
+
+  // In place: no navigation, the button's state and count change.
+  const hello = post(b, "Hello from Alice");
+  const fav = hello.locator("button", { hasText: "Favourite" });
+  assert.equal(await fav.getAttribute("aria-pressed"), "false");
+  const url = b.url();
+  await fav.click();
+  await b.waitForFunction(
+    (el) => el.getAttribute("aria-pressed") === "true",
+    await fav.elementHandle(),
+  );
+  assert.equal(b.url(), url);
+  assert.equal(await fav.locator(".count").textContent(), "1");
+  const boost = hello.locator("button", { hasText: "Boost" });
+  await boost.click();
+  await b.waitForFunction((el) => el.getAttribute("aria-pressed") === "true", await boost.elementHandle());
+  assert.equal(await boost.locator(".count").textContent(), "1");
+  // Bookmark, then find it on the bookmarks page.
+  const mark = hello.locator("button", { hasText: "Bookmark" });
+  await mark.click();
+  await b.waitForFunction((el) => el.getAttribute("aria-pressed") === "true", await mark.elementHandle());
+  // After a reload the state is the server's.
+  await b.reload();
+  assert.equal(await post(b, "Hello from Alice").locator("button", { hasText: "Favourite" }).getAttribute("aria-pressed"), "true");
+  await b.goto(server.base + "/bookmarks");
+  assert.ok(await post(b, "Hello from Alice").isVisible());
+  await checkPage(b, "bookmarks");
+  await b.goto(server.base + "/favourites");
+  assert.ok(await post(b, "Hello from Alice").isVisible());
+  await checkPage(b, "favourites");
+
+  // Alice hears about all of it.
+  await a.goto(server.base + "/notifications");
+  for (const what of ["favourited your post", "boosted your post", "mentioned you", "followed you"]) {
+    assert.ok(await a.locator(".notification .what", { hasText: what }).first().isVisible(), what);
+  }
+  await checkPage(a, "notifications");
+});
+
+test("home: new-posts notice, paging link, 360 px wide", { timeout: 120000 }, async () => {
+  const { a, b } = s;
+  await a.goto(server.base + "/home");
+  await checkPage(a, "home");
+  await b.goto(server.base + "/home");
+  await compose(b, "Fresh post from Bob for the notice");
+  // The notice polls every 20 s and when the tab becomes visible; ask now.
+  await a.evaluate(() => document.dispatchEvent(new Event("visibilitychange")));
+  await a.waitForSelector("#new-posts:not([hidden])", { timeout: 10000 });
+  assert.match(await a.locator("#new-posts").textContent(), /1 new post/);
+  await Promise.all([a.waitForNavigation(), a.click("#new-posts a")]);
+  assert.ok(await post(a, "Fresh post from Bob").isVisible());
+
+  // Narrow screens: nothing wider than the viewport.
+  const phone = await watch.context(browser, { viewport: { width: 360, height: 740 } });
+  await phone.addCookies(await s.alice.cookies());
+  const p = await phone.newPage();
+  for (const path of ["/home", "/@bob", s.helloPath, "/settings/profile", "/notifications"]) {
+    await p.goto(server.base + path);
+    const wide = await p.evaluate(() => document.documentElement.scrollWidth);
+    assert.ok(wide <= 360, `${path} is ${wide} px wide at 360 px`);
+  }
+  await p.goto(server.base + "/home");
+  await checkPage(p, "home-360px");
+  await phone.close();
+});
+
+test("lists, search, tags and the public timeline", { timeout: 120000 }, async () => {
+  const { a } = s;
+  await a.goto(server.base + "/lists");
+  await a.fill("#list-title", "Builders");
+  await Promise.all([a.waitForNavigation(), a.click("form.stack button[type=submit]")]);
+  assert.match(a.url(), /\/lists\/\d+$/);
+  await a.click("details.card > summary");
+  await a.fill("#member-acct", "bob");
+  await Promise.all([a.waitForNavigation(), a.click("button:text-is('Add to list')")]);
+  await a.click("details.card > summary");
+  assert.ok(await a.locator(".member", { hasText: "Bob Builder" }).isVisible());
+  assert.ok(await post(a, "Fresh post from Bob").isVisible());
+  await checkPage(a, "list");
+  await a.goto(server.base + "/lists");
+  assert.ok(await a.locator("a", { hasText: "Builders" }).isVisible());
+  await checkPage(a, "lists");
+
+  await a.goto(server.base + "/search");
+  await a.fill("#q", "bob");
+  await Promise.all([a.waitForNavigation(), a.click("form.search button")]);
+  assert.ok(await a.locator(".account", { hasText: "Bob Builder" }).isVisible());
+  await checkPage(a, "search");
+  await a.goto(server.base + "/search?q=%23kringtest");
+  assert.ok(await a.locator("#r-tags ~ ul a, section[aria-labelledby=r-tags] a", { hasText: "#kringtest" }).first().isVisible());
+  await a.goto(server.base + "/tags/kringtest");
+  assert.ok(await post(a, "Hello from Alice").isVisible());
+  await checkPage(a, "tag");
+  await a.goto(server.base + "/public");
+  assert.ok(await post(a, "Hello from Alice").isVisible());
+  await checkPage(a, "public");
+  await a.goto(server.base + "/@alice");
+  await checkPage(a, "profile-own");
+});
+
+test("settings: preferences, sessions, password", { timeout: 120000 }, async () => {
+  const { a } = s;
+  await a.goto(server.base + "/settings/preferences");
+  await a.selectOption("#privacy", "private");
+  await a.fill("#language", "nl");
+  await Promise.all([a.waitForNavigation(), a.click("form.stack button[type=submit]")]);
+  assert.match(await a.locator(".notice").textContent(), /saved/);
+  await checkPage(a, "settings-preferences");
+  await a.goto(server.base + "/home");
+  assert.equal(await a.inputValue("#compose-vis"), "private");
+
+  // A second browser session for Alice shows up in the list, and can be revoked.
+  const other = await watch.context(browser);
+  const o = await other.newPage();
+  await signIn(o, server.base, "alice@example.org", "correct horse battery");
+  await a.goto(server.base + "/settings/sessions");
+  assert.equal(await a.locator("tbody tr").count(), 2);
+  await checkPage(a, "settings-sessions");
+  const row = a.locator("tbody tr", { hasNotText: "this browser" });
+  await Promise.all([a.waitForNavigation(), row.locator("button").click()]);
+  assert.equal(await a.locator("tbody tr").count(), 1);
+  await o.goto(server.base + "/home");
+  assert.match(o.url(), /\/auth\/sign_in/);
+  await other.close();
+
+  await a.goto(server.base + "/settings/password");
+  await checkPage(a, "settings-password");
+  await a.fill("#current", "wrong one");
+  await a.fill("#new", "a new long password");
+  await a.fill("#confirm", "a new long password");
+  await a.click("form.stack button[type=submit]");
+  await a.waitForSelector(".error");
+  assert.match(await a.locator(".error").textContent(), /Current password is invalid/);
+});
+
+test("admin: server text, rules, domain policy, roles", { timeout: 120000 }, async () => {
+  const ctx = await watch.context(browser);
+  const p = await ctx.newPage();
+  await signIn(p, server.base, server.admin.email, server.admin.password);
+  await p.goto(server.base + "/admin");
+  await p.fill("#title", "Kring Test Server");
+  await p.fill("#description", "A server for the browser tests.");
+  await Promise.all([p.waitForNavigation(), p.click("#server form.stack button:text-is('Save')")]);
+  await p.fill("#rule", "Be kind to each other.");
+  await Promise.all([p.waitForNavigation(), p.click("button:text-is('Add rule')")]);
+  await p.fill("#domain", "spam.example");
+  await p.selectOption("#severity", "suspend");
+  await Promise.all([p.waitForNavigation(), p.click("button:text-is('Save policy')")]);
+  assert.ok(await p.locator("#domains li", { hasText: "spam.example" }).isVisible());
+  await checkPage(p, "admin");
+  // The landing page shows the new title, description and rule to visitors.
+  const anon = await watch.context(browser);
+  const v = await anon.newPage();
+  await v.goto(server.base + "/");
+  assert.equal(await v.locator("h1").first().textContent(), "Kring Test Server");
+  assert.ok(await v.locator(".rules li", { hasText: "Be kind to each other." }).isVisible());
+  await anon.close();
+  // A person without a role is refused by the service; made a moderator, they get in, but
+  // the sections for admins only show the service's refusal.
+  const res = await s.b.goto(server.base + "/admin");
+  assert.equal(res.status(), 403);
+  const row = p.locator("#users tr", { hasText: "bob@" });
+  await row.locator("select").selectOption("moderator");
+  await Promise.all([p.waitForNavigation(), row.locator("button", { hasText: "Set" }).click()]);
+  assert.match(await p.locator(".notice").textContent(), /role was changed/);
+  const again = await s.b.goto(server.base + "/admin");
+  assert.equal(again.status(), 200);
+  assert.match(await s.b.locator("#domains .error").textContent(), /not allowed/);
+  await checkPage(s.b, "admin-moderator");
+  await ctx.close();
+});
+
+test("signed-out visitors see public posts only", { timeout: 120000 }, async () => {
+  const anon = await watch.context(browser);
+  const v = await anon.newPage();
+  await v.goto(server.base + "/@alice");
+  assert.ok(await post(v, "Hello from Alice").isVisible());
+  assert.equal(await v.locator("text=secret for followers").count(), 0);
+  await checkPage(v, "profile-public");
+  await v.goto(server.base + "/@alice?with_replies=1");
+  assert.equal(await v.locator("text=secret for followers").count(), 0);
+  const res = await v.goto(server.base + s.secretPath);
+  assert.equal(res.status(), 404);
+  assert.equal(await v.locator("text=secret for followers").count(), 0);
+  await v.goto(server.base + "/public");
+  assert.equal(await v.locator("text=secret for followers").count(), 0);
+  await v.goto(server.base + s.helloPath);
+  assert.ok(await post(v, "Hello from Alice").isVisible());
+  assert.ok(await post(v, "nice to see you here").isVisible());
+  assert.equal(await v.locator("form[action^='/statuses/']").count(), 0);
+  await checkPage(v, "thread-public");
+  // The federation door's browser redirects land on these pages.
+  await v.goto(server.base + "/users/alice");
+  assert.equal(new URL(v.url()).pathname, "/@alice");
+  await anon.close();
+});
+
+test("sign out ends the session", { timeout: 120000 }, async () => {
+  const { a } = s;
+  await a.goto(server.base + "/home");
+  await Promise.all([a.waitForNavigation(), a.click("header.top button:has-text('Sign out')")]);
+  assert.equal(new URL(a.url()).pathname, "/");
+  await a.goto(server.base + "/home");
+  assert.match(a.url(), /\/auth\/sign_in/);
+  assert.deepEqual(await s.alice.cookies(), []);
+});
+
+test("without JavaScript: post, follow, favourite", { timeout: 120000 }, async () => {
+  const ctx = await watch.context(browser, { javaScriptEnabled: false });
+  const p = await ctx.newPage();
+  await signUp(p, server.base, "carol");
+  await compose(p, "Carol writes without scripts", { visibility: "public" });
+  assert.ok(await post(p, "Carol writes without scripts").isVisible());
+  await p.goto(server.base + "/@alice");
+  await Promise.all([p.waitForNavigation(), p.click("button:text-is('Follow')")]);
+  assert.ok(await p.locator("button:text-is('Unfollow')").isVisible());
+  const hello = post(p, "Hello from Alice");
+  await Promise.all([p.waitForNavigation(), hello.locator("button", { hasText: "Favourite" }).click()]);
+  assert.equal(new URL(p.url()).pathname, "/@alice");
+  const fav = post(p, "Hello from Alice").locator("button", { hasText: "Favourite" });
+  assert.equal(await fav.getAttribute("aria-pressed"), "true");
+  assert.equal(await fav.locator(".count").textContent(), "2");
+  await p.goto(server.base + "/home");
+  assert.ok(await post(p, "secret for followers").isVisible());
+  await checkPage(p, "home-nojs", { noScript: true });
+  await ctx.close();
+});
+
+test("no page asked another origin for anything; no CSP or script errors", { timeout: 120000 }, () => {
+  watch.assertClean();
+  assert.ok(checkedPages().length >= 20, `checked ${checkedPages().length} pages`);
+});
