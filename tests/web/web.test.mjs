@@ -234,6 +234,24 @@ test("lists, search, tags and the public timeline", { timeout: 120000 }, async (
   await checkPage(a, "profile-own");
 });
 
+test("dark theme (following the system setting)", { timeout: 120000 }, async () => {
+  const dark = await watch.context(browser, { colorScheme: "dark" });
+  await dark.addCookies(await s.alice.cookies());
+  const p = await dark.newPage();
+  for (const [path, name] of [["/home", "home-dark"], ["/@bob", "profile-dark"], [s.helloPath, "thread-dark"], ["/notifications", "notifications-dark"], ["/settings/profile", "settings-profile-dark"]]) {
+    await p.goto(server.base + path);
+    await checkPage(p, name);
+  }
+  const bg = await p.evaluate(() => getComputedStyle(document.body).backgroundColor);
+  assert.equal(bg, "rgb(22, 22, 28)");
+  await dark.close();
+  const anon = await watch.context(browser, { colorScheme: "dark" });
+  const v = await anon.newPage();
+  await v.goto(server.base + "/");
+  await checkPage(v, "landing-dark");
+  await anon.close();
+});
+
 test("settings: preferences, sessions, password", { timeout: 120000 }, async () => {
   const { a } = s;
   await a.goto(server.base + "/settings/preferences");

@@ -2,7 +2,7 @@
 //! Their URLs carry a hash of the content, so browsers may cache them for good.
 use std::sync::OnceLock;
 
-use axum::extract::Path;
+use axum::extract::{Path, RawQuery};
 use axum::http::{StatusCode, header};
 use axum::response::{IntoResponse, Response};
 use sha2::{Digest, Sha256};
@@ -55,12 +55,26 @@ pub fn url(name: &str) -> &'static str {
         .unwrap_or("/static/missing")
 }
 
-pub async fn serve(Path(name): Path<String>) -> Response {
+/// An asset. With the `?v=` of its current URL it may be cached for good; without (as other
+/// pages, such as the OAuth page, may link it) browsers check back each time.
+pub async fn serve(Path(name): Path<String>, RawQuery(query): RawQuery) -> Response {
+    let versioned = query.is_some_and(|q| q.starts_with("v="));
+    respond(&name, versioned)
+}
+
+fn respond(name: &str, versioned: bool) -> Response {
     match ASSETS.iter().find(|a| a.name == name) {
         Some(a) => (
             [
                 (header::CONTENT_TYPE, a.mime),
-                (header::CACHE_CONTROL, "public, max-age=31536000, immutable"),
+                (
+                    header::CACHE_CONTROL,
+                    if versioned {
+                        "public, max-age=31536000, immutable"
+                    } else {
+                        "public, no-cache"
+                    },
+                ),
             ],
             a.body,
         )
@@ -71,5 +85,5 @@ pub async fn serve(Path(name): Path<String>) -> Response {
 
 /// `/favicon.ico`: browsers ask for it on their own; answer with the SVG icon.
 pub async fn favicon() -> Response {
-    serve(Path("favicon.svg".to_string())).await
+    respond("favicon.svg", false)
 }

@@ -7,49 +7,56 @@
 (function () {
   "use strict";
 
-  function inPlace(form, event) {
+  // Post actions are buttons of one page-wide form (#acts), each with its own formaction and
+  // on=1/0 value; with this script they post in place and update their state.
+  function inPlace(form, button, event) {
     event.preventDefault();
-    var button = form.querySelector("button");
-    if (button) button.disabled = true;
+    button.disabled = true;
     var body = new URLSearchParams(new FormData(form));
-    fetch(form.action, {
+    if (button.name) body.append(button.name, button.value);
+    var fallback = function () {
+      button.disabled = false;
+      // Let the plain form do it: the server answers with a redirect and the page reloads.
+      if (form.requestSubmit) form.requestSubmit(button);
+      else form.submit();
+    };
+    fetch(button.formAction, {
       method: "POST",
       body: body,
       credentials: "same-origin",
       headers: { Accept: "application/json" },
     })
       .then(function (res) {
-        if (!res.ok || (res.headers.get("content-type") || "").indexOf("application/json") !== 0) {
-          throw new Error("fallback");
-        }
+        var type = res.headers.get("content-type") || "";
+        if (!res.ok || type.indexOf("application/json") !== 0) throw new Error("fallback");
         return res.json();
       })
       .then(function (data) {
-        var on = form.querySelector("input[name=on]");
-        if (on) on.value = data.active ? "0" : "1";
-        if (button) {
-          button.setAttribute("aria-pressed", data.active ? "true" : "false");
-          var count = button.querySelector(".count");
-          if (count && typeof data.count === "number") count.textContent = String(data.count);
-          button.disabled = false;
-        }
-      })
-      .catch(function () {
-        // Let the plain form do it: the server answers with a redirect and the page reloads.
-        form.submit();
+        button.value = data.active ? "0" : "1";
+        button.setAttribute("aria-pressed", data.active ? "true" : "false");
+        var count = button.querySelector(".count");
+        if (count && typeof data.count === "number") count.textContent = String(data.count);
+        button.disabled = false;
+        button.setAttribute("data-done", "1");
+      }, function () {
+        button.setAttribute("data-inplace-failed", "1");
+        button.removeAttribute("data-inplace");
+        fallback();
       });
   }
 
   document.addEventListener("submit", function (event) {
     var form = event.target;
     if (!(form instanceof HTMLFormElement)) return;
-    var question = form.getAttribute("data-confirm");
+    var button = event.submitter || null;
+    var question =
+      (button && button.getAttribute("data-confirm")) || form.getAttribute("data-confirm");
     if (question && !window.confirm(question)) {
       event.preventDefault();
       return;
     }
-    if (form.hasAttribute("data-inplace") && window.fetch && window.URLSearchParams) {
-      inPlace(form, event);
+    if (button && button.hasAttribute("data-inplace") && window.fetch && window.URLSearchParams) {
+      inPlace(form, button, event);
     }
   });
 

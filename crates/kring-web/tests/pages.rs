@@ -308,13 +308,21 @@ async fn follow_locked_account_and_accept() {
 #[tokio::test]
 async fn static_assets_are_served_and_cached() {
     let app = app().await;
-    let res = app.get("/static/kring.css", None).await;
+    let home = app.get("/", None).await;
+    let at = home.body.find("/static/kring.css?v=").unwrap();
+    let url = home.body[at..].split('"').next().unwrap().to_string();
+    let res = app.get(&url, None).await;
     assert_eq!(res.status, StatusCode::OK);
     assert!(
         res.headers[header::CACHE_CONTROL]
             .to_str()
             .unwrap()
             .contains("immutable")
+    );
+    let res = app.get("/static/kring.css", None).await;
+    assert_eq!(
+        res.headers[header::CACHE_CONTROL].to_str().unwrap(),
+        "public, no-cache"
     );
     let res = app.get("/static/kring.js", None).await;
     assert!(
