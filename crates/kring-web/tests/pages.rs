@@ -8,21 +8,12 @@ use tower::ServiceExt;
 
 struct App {
     router: Router,
-
+    kring: Kring,
     _dir: tempfile::TempDir,
 }
 
 async fn app() -> App {
-    let dir = tempfile::tempdir().unwrap();
-    let url = format!("sqlite://{}/kring.db", dir.path().display());
-    let store = Store::connect(&url, 4).await.unwrap();
-    store.migrate().await.unwrap();
-    let kring = Kring::new(store, ServiceConfig::for_tests("kring.test")).unwrap();
-    App {
-        router: kring_web::router(kring.clone()),
-
-        _dir: dir,
-    }
+    app_with(kring_core::model::Registrations::Open).await
 }
 
 struct Res {
@@ -333,4 +324,138 @@ async fn static_assets_are_served_and_cached() {
     );
     let res = app.get("/static/../Cargo.toml", None).await;
     assert_ne!(res.status, StatusCode::OK);
+}
+
+async fn app_with(registrations: kring_core::model::Registrations) -> App {
+    let dir = tempfile::tempdir().unwrap();
+    let url = format!("sqlite://{}/kring.db", dir.path().display());
+    let store = Store::connect(&url, 4).await.unwrap();
+    store.migrate().await.unwrap();
+    let mut config = ServiceConfig::for_tests("kring.test");
+    config.registrations = registrations;
+    let kring = Kring::new(store, config).unwrap();
+    App {
+        router: kring_web::router(kring.clone()),
+        _dir: dir,
+        kring,
+    }
+}
+
+async fn sign_in(app: &App, email: &str, password: &str) -> Res {
+    let page = app.get("/auth/sign_in", None).await;
+    let token = csrf(&page.body);
+    app.post(
+        "/auth/sign_in",
+        None,
+        &[("_csrf", &token), ("email", email), ("password", password)],
+    )
+    .await
+}
+
+#[tokio::test]
+async fn approval_mode_sign_up_waits_for_an_admin() {
+    use kring_service::accounts::{Origin, Registration};
+    let app = app_with(kring_core::model::Registrations::Approval).await;
+    let kring = app.kring.clone();
+    kring
+        .create_account(
+            Registration {
+                username: "boss".into(),
+                email: "boss@example.org".into(),
+                password: "boss password".into(),
+                agreement: true,
+                locale: "en".into(),
+                reason: None,
+            },
+            Origin::Admin {
+                role: kring_core::model::Role::Admin,
+            },
+        )
+        .await
+        .unwrap();
+    let page = app.get("/auth/sign_up", None).await;
+    assert!(page.body.contains("approved by its moderators"));
+    let res = app
+        .post(
+            "/auth/sign_up",
+            None,
+            &[
+                ("_csrf", &csrf(&page.body)),
+                ("username", "dana"),
+                ("email", "dana@example.org"),
+                ("password", "correct horse battery"),
+                ("reason", "I know Alice"),
+                ("agreement", "1"),
+            ],
+        )
+        .await;
+    assert_eq!(res.status, StatusCode::OK);
+    assert!(res.body.contains("pending approval"), "{}", res.body);
+    assert!(!res.headers.contains_key(header::SET_COOKIE));
+    let res = sign_in(&app, "dana@example.org", "correct horse battery").await;
+    assert_eq!(res.status, StatusCode::UNPROCESSABLE_ENTITY);
+    assert!(res.body.contains("pending approval"));
+
+    let res = sign_in(&app, "boss@example.org", "boss password").await;
+    let boss = res.headers[header::SET_COOKIE]
+        .to_str()
+        .unwrap()
+        .split(';')
+        .next()
+        .unwrap()
+        .to_string();
+    let admin = app.get("/admin", Some(&boss)).await;
+    assert_eq!(admin.status, StatusCode::OK);
+    assert!(admin.body.contains("I know Alice"));
+    let at = admin.body.find("/approve").unwrap();
+    let id: String = admin.body[..at]
+        .chars()
+        .rev()
+        .take_while(|c| c.is_ascii_digit())
+        .collect::<Vec<_>>()
+        .into_iter()
+        .rev()
+        .collect();
+    let res = app
+        .post(
+            &format!("/admin/accounts/{id}/approve"),
+            Some(&boss),
+            &[("_csrf", &csrf(&admin.body))],
+        )
+        .await;
+    assert_eq!(res.status, StatusCode::SEE_OTHER);
+    let res = sign_in(&app, "dana@example.org", "correct horse battery").await;
+    assert_eq!(res.status, StatusCode::SEE_OTHER);
+
+    // Closed: the page explains, and the service refuses a forged post.
+    let closed = app_with(kring_core::model::Registrations::Closed).await;
+    let page = closed.get("/auth/sign_up", None).await;
+    assert!(page.body.contains("not taking new sign-ups"));
+    assert!(!page.body.contains("name=\"username\""));
+}
+
+#[tokio::test]
+async fn home_pages_with_max_id() {
+    let app = app().await;
+    let alice = app.sign_up("alice").await;
+    let token = csrf(&app.get("/home", Some(&alice)).await.body);
+    for i in 0..45 {
+        let text = format!("numbered post {i:02}");
+        app.post(
+            "/statuses",
+            Some(&alice),
+            &[("_csrf", &token), ("text", &text), ("visibility", "public")],
+        )
+        .await;
+    }
+    let home = app.get("/home", Some(&alice)).await;
+    assert_eq!(home.body.matches("<article class=\"post").count(), 40);
+    assert!(home.body.contains("numbered post 44"));
+    assert!(!home.body.contains("numbered post 04"));
+    let at = home.body.find("/home?max_id=").unwrap();
+    let older = home.body[at..].split('"').next().unwrap().to_string();
+    let page2 = app.get(&older, Some(&alice)).await;
+    assert_eq!(page2.body.matches("<article class=\"post").count(), 5);
+    assert!(page2.body.contains("numbered post 00"));
+    assert!(!page2.body.contains("Older posts"));
 }
