@@ -114,6 +114,8 @@ pub struct AccountCard {
     /// `user@domain`, with this server's domain for local accounts.
     pub handle: String,
     pub path: String,
+    /// The profile's address on its own server (for remote accounts).
+    pub url: String,
     pub note_html: String,
     pub locked: bool,
     pub bot: bool,
@@ -127,6 +129,7 @@ impl AccountCard {
             name: display_name(a),
             handle: handle(kring, a),
             path: account_path(a),
+            url: a.url.clone(),
             note_html: a.note_html.clone(),
             locked: a.locked,
             bot: a.bot,

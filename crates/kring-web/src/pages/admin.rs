@@ -11,7 +11,7 @@ use super::{SelectOption, checked, id, render, see};
 use crate::Web;
 use crate::error::{WebError, WebResult, message};
 use crate::session::{Posted, Viewer};
-use crate::view::{Chrome, account_path, handle, time_label};
+use crate::view::{Chrome, account_path, time_label};
 
 pub struct UserRow {
     pub id: String,
@@ -94,7 +94,7 @@ pub async fn page(State(web): State<Web>, v: Viewer, Query(q): Query<AdminQuery>
     let all = kring.admin_users(actor, false).await?;
     let row = |(a, u): &(kring_core::model::Account, kring_core::model::User)| UserRow {
         id: a.id.to_string(),
-        handle: handle(kring, a),
+        handle: a.acct(),
         path: account_path(a),
         email: u.email.clone(),
         reason: u.reason.clone().unwrap_or_default(),
