@@ -43,13 +43,19 @@ impl Store {
         .fetch_all(&mut *tx.tx)
         .await
         .map_err(db_err)?;
-        for job in &jobs {
-            sqlx::query("UPDATE jobs SET locked_until = $1, attempts = attempts + 1 WHERE id = $2")
-                .bind(now + lease_micros)
-                .bind(job.id)
-                .execute(&mut *tx.tx)
-                .await
-                .map_err(db_err)?;
+        if !jobs.is_empty() {
+            // One statement for the whole batch: writes are what SQLite serialises.
+            let mut sql = crate::sql::Sql::new("UPDATE jobs SET locked_until = ");
+            sql.bind(now + lease_micros);
+            sql.push(", attempts = attempts + 1 WHERE id IN (");
+            for (i, job) in jobs.iter().enumerate() {
+                if i > 0 {
+                    sql.push(",");
+                }
+                sql.bind(job.id);
+            }
+            sql.push(")");
+            sql.query().execute(&mut *tx.tx).await.map_err(db_err)?;
         }
         tx.commit().await?;
         Ok(jobs)

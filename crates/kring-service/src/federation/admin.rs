@@ -32,6 +32,7 @@ impl Kring {
             return Err(Error::validation("You cannot block your own domain"));
         }
         self.store.set_domain_policy(&domain, &policy).await?;
+        self.forget_domain(&domain);
         if policy.block == Some(DomainBlock::Suspend) {
             // Suspension severs every follow with the domain and hides its accounts.
             for a in self.store.accounts_of_domain(&domain).await? {

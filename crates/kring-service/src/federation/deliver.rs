@@ -29,7 +29,7 @@ impl Kring {
         if !self.federates_with(&host).await? {
             return Ok(Outcome::Done);
         }
-        if self.store.domain_unreachable(&host).await? {
+        if self.domain_unreachable(&host).await? {
             tracing::debug!(%host, "skipping delivery to unreachable domain");
             return Ok(Outcome::Done);
         }
@@ -54,7 +54,7 @@ impl Kring {
         }
         match result {
             Ok(s) if (200..300).contains(&s) => {
-                self.store.record_delivery(&host, true).await?;
+                self.note_delivery(&host, true).await?;
                 Ok(Outcome::Done)
             }
             // The inbox is gone or refuses us for good: retrying will not help.
@@ -63,11 +63,11 @@ impl Kring {
                 Ok(Outcome::Done)
             }
             Ok(s) => {
-                self.store.record_delivery(&host, false).await?;
+                self.note_delivery(&host, false).await?;
                 Ok(Outcome::Retry(format!("{} answered {s}", d.inbox)))
             }
             Err(e) => {
-                self.store.record_delivery(&host, false).await?;
+                self.note_delivery(&host, false).await?;
                 Ok(Outcome::Retry(format!("{}: {e}", d.inbox)))
             }
         }

@@ -67,7 +67,21 @@ pub struct Federation {
     schemes: Mutex<HashMap<String, Scheme>>,
     /// The inbox backlog and when it was counted.
     backlog: Mutex<(std::time::Instant, i64)>,
+    /// Per-domain policy and delivery health, read from the database at most every few
+    /// seconds: every delivery and every inbox POST asks.
+    domains: Mutex<HashMap<String, DomainState>>,
 }
+
+#[derive(Clone)]
+struct DomainState {
+    read_at: std::time::Instant,
+    policy: kring_store::DomainPolicy,
+    unreachable: bool,
+    /// The last delivery outcome we wrote was a success (no need to write another).
+    healthy: bool,
+}
+
+const DOMAIN_CACHE_SECS: u64 = 10;
 
 const KEY_CACHE_LIMIT: usize = 50_000;
 
@@ -89,6 +103,7 @@ impl Federation {
                 std::time::Instant::now() - std::time::Duration::from_secs(60),
                 0,
             )),
+            domains: Mutex::new(HashMap::new()),
         })
     }
 
@@ -171,11 +186,82 @@ impl Kring {
     }
 
     /// Whether we talk to this domain at all (admin suspension, allow-list mode).
+    async fn domain_state(&self, domain: &str) -> Result<DomainState> {
+        let key = domain.to_ascii_lowercase();
+        if let Some(s) = self
+            .federation
+            .domains
+            .lock()
+            .ok()
+            .and_then(|m| m.get(&key).cloned())
+            && s.read_at.elapsed() < std::time::Duration::from_secs(DOMAIN_CACHE_SECS)
+        {
+            return Ok(s);
+        }
+        let state = DomainState {
+            read_at: std::time::Instant::now(),
+            policy: self.store.domain_policy(&key).await?,
+            unreachable: self.store.domain_unreachable(&key).await?,
+            healthy: false,
+        };
+        if let Ok(mut m) = self.federation.domains.lock() {
+            if m.len() >= KEY_CACHE_LIMIT {
+                m.clear();
+            }
+            let healthy = m.get(&key).is_some_and(|s| s.healthy);
+            m.insert(
+                key,
+                DomainState {
+                    healthy,
+                    ..state.clone()
+                },
+            );
+        }
+        Ok(state)
+    }
+
+    /// Forget cached domain state (after an admin changed a policy).
+    pub(crate) fn forget_domain(&self, domain: &str) {
+        if let Ok(mut m) = self.federation.domains.lock() {
+            m.remove(&domain.to_ascii_lowercase());
+        }
+    }
+
+    pub(crate) async fn domain_unreachable(&self, domain: &str) -> Result<bool> {
+        Ok(self.domain_state(domain).await?.unreachable)
+    }
+
+    /// Record a delivery outcome; successes are written only when the domain was not already
+    /// known to be healthy.
+    pub(crate) async fn note_delivery(&self, domain: &str, ok: bool) -> Result<()> {
+        let key = domain.to_ascii_lowercase();
+        let healthy = self
+            .federation
+            .domains
+            .lock()
+            .ok()
+            .and_then(|m| m.get(&key).map(|s| s.healthy))
+            .unwrap_or(false);
+        if ok && healthy {
+            return Ok(());
+        }
+        self.store.record_delivery(&key, ok).await?;
+        if let Ok(mut m) = self.federation.domains.lock()
+            && let Some(s) = m.get_mut(&key)
+        {
+            s.healthy = ok;
+            if ok {
+                s.unreachable = false;
+            }
+        }
+        Ok(())
+    }
+
     pub async fn federates_with(&self, domain: &str) -> Result<bool> {
         if domain.eq_ignore_ascii_case(&self.config.domain) {
             return Ok(false);
         }
-        let policy = self.store.domain_policy(domain).await?;
+        let policy = self.domain_state(domain).await?.policy;
         if policy.block == Some(kring_store::DomainBlock::Suspend) {
             return Ok(false);
         }

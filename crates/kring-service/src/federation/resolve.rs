@@ -221,9 +221,9 @@ impl Kring {
         let mut audience = Audience::for_visibility(visibility, author.id, &mentioned);
         // A silenced domain's posts reach its followers here but no public timeline.
         if self
-            .store
-            .domain_policy(author.domain.as_deref().unwrap_or(""))
+            .domain_state(author.domain.as_deref().unwrap_or(""))
             .await?
+            .policy
             .block
             .is_some()
         {
