@@ -20,6 +20,8 @@ const MAX_ATTEMPTS: i64 = 16;
 /// Jobs running at once in one process, and at once against one remote host.
 const CONCURRENCY: usize = 64;
 const PER_HOST: usize = 8;
+/// Claim at least this many jobs at a time when the runner is busy.
+const CLAIM_BATCH: usize = 16;
 /// A claimed job not finished within this time is claimed again (its worker died).
 const LEASE_MICROS: i64 = 120 * 1_000_000;
 
@@ -50,10 +52,16 @@ impl Kring {
                     tracing::warn!(error = %e, "could not schedule feed trimming");
                 }
             }
+            // All slots busy: wait until a batch of them is free (not the idle pause, which
+            // would cap throughput at one batch per pause), then claim that many.
+            if slots.available_permits() < CLAIM_BATCH {
+                if let Ok(p) = slots.acquire_many(CLAIM_BATCH as u32).await {
+                    drop(p);
+                }
+                continue;
+            }
             let free = slots.available_permits() as i64;
-            let jobs = if free == 0 {
-                Vec::new()
-            } else {
+            let jobs = {
                 match self.store.claim_jobs(free, LEASE_MICROS).await {
                     Ok(j) => j,
                     Err(e) => {

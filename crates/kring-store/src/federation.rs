@@ -104,7 +104,7 @@ impl Store {
         .bind(policy.reject_media as i64)
         .bind(policy.allowed as i64)
         .bind(now_micros())
-        .execute(self.pool())
+        .execute(&mut *self.writer().await?)
         .await
         .map_err(db_err)?;
         Ok(())
@@ -166,7 +166,7 @@ impl Store {
         sqlx::query(sql)
             .bind(domain.to_ascii_lowercase())
             .bind(now)
-            .execute(self.pool())
+            .execute(&mut *self.writer().await?)
             .await
             .map_err(db_err)?;
         Ok(())

@@ -64,7 +64,7 @@ impl Store {
     pub async fn complete_job(&self, id: i64) -> Result<(), Error> {
         sqlx::query("DELETE FROM jobs WHERE id = $1")
             .bind(id)
-            .execute(self.pool())
+            .execute(&mut *self.writer().await?)
             .await
             .map_err(db_err)?;
         Ok(())
@@ -80,7 +80,7 @@ impl Store {
                 .bind(at)
                 .bind(error)
                 .bind(id)
-                .execute(self.pool())
+                .execute(&mut *self.writer().await?)
                 .await
                 .map_err(db_err)?;
             }

@@ -72,6 +72,26 @@ pub(crate) fn db_err(e: sqlx::Error) -> Error {
     }
 }
 
+/// A single-statement write outside a transaction. On SQLite it holds the store's write lock,
+/// so it never meets another writer inside SQLite (where it would sleep in the busy handler).
+pub(crate) struct Writer {
+    conn: sqlx::pool::PoolConnection<Any>,
+    _guard: Option<OwnedMutexGuard<()>>,
+}
+
+impl std::ops::Deref for Writer {
+    type Target = sqlx::AnyConnection;
+    fn deref(&self) -> &Self::Target {
+        &self.conn
+    }
+}
+
+impl std::ops::DerefMut for Writer {
+    fn deref_mut(&mut self) -> &mut Self::Target {
+        &mut self.conn
+    }
+}
+
 /// A write transaction. Mutations live on `Tx`, so that one action's writes commit together.
 pub struct Tx {
     pub(crate) tx: Transaction<'static, Any>,
@@ -169,6 +189,20 @@ impl Store {
         Ok(Tx {
             tx,
             backend: self.backend,
+            _guard: guard,
+        })
+    }
+
+    /// A connection for one write statement (see [`Writer`]). Never call this while holding
+    /// a [`Tx`] of the same store: the lock is not re-entrant.
+    pub(crate) async fn writer(&self) -> Result<Writer, Error> {
+        let guard = match &self.write_lock {
+            Some(lock) => Some(lock.clone().lock_owned().await),
+            None => None,
+        };
+        let conn = self.pool.acquire().await.map_err(db_err)?;
+        Ok(Writer {
+            conn,
             _guard: guard,
         })
     }

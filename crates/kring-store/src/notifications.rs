@@ -107,7 +107,7 @@ impl Store {
         .bind(timeline)
         .bind(last_read.0)
         .bind(now_micros())
-        .execute(self.pool())
+        .execute(&mut *self.writer().await?)
         .await
         .map_err(db_err)?;
         Ok(())

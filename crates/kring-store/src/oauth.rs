@@ -76,7 +76,7 @@ impl Store {
         .bind(&app.client_id)
         .bind(&app.client_secret)
         .bind(app.created_at)
-        .execute(self.pool())
+        .execute(&mut *self.writer().await?)
         .await
         .map_err(db_err)?;
         Ok(())
@@ -116,7 +116,7 @@ impl Store {
         .bind(t.account_id.map(|i| i.0))
         .bind(&t.scopes)
         .bind(now_micros())
-        .execute(self.pool())
+        .execute(&mut *self.writer().await?)
         .await
         .map_err(db_err)?;
         Ok(())
@@ -169,7 +169,7 @@ impl Store {
         .bind(now_micros())
         .bind(hash)
         .bind(app_id.map(|i| i.0).unwrap_or(0))
-        .execute(self.pool())
+        .execute(&mut *self.writer().await?)
         .await
         .map_err(db_err)?;
         Ok(())
@@ -182,7 +182,7 @@ impl Store {
         .bind(now_micros())
         .bind(id.0)
         .bind(account_id.0)
-        .execute(self.pool())
+        .execute(&mut *self.writer().await?)
         .await
         .map_err(db_err)?;
         Ok(r.rows_affected() > 0)
@@ -201,7 +201,7 @@ impl Store {
         .bind(c.code_challenge.as_deref())
         .bind(c.challenge_method.as_deref())
         .bind(c.expires_at)
-        .execute(self.pool())
+        .execute(&mut *self.writer().await?)
         .await
         .map_err(db_err)?;
         Ok(())

@@ -25,7 +25,7 @@ impl Store {
         )
         .bind(key)
         .bind(value)
-        .execute(self.pool())
+        .execute(&mut *self.writer().await?)
         .await
         .map_err(db_err)?;
         Ok(())
@@ -55,7 +55,7 @@ impl Store {
         .bind(id.0)
         .bind(text)
         .bind(hint)
-        .execute(self.pool())
+        .execute(&mut *self.writer().await?)
         .await
         .map_err(db_err)?;
         Ok(id)
@@ -64,7 +64,7 @@ impl Store {
     pub async fn delete_rule(&self, id: Id) -> Result<bool, Error> {
         let r = sqlx::query("DELETE FROM rules WHERE id = $1")
             .bind(id.0)
-            .execute(self.pool())
+            .execute(&mut *self.writer().await?)
             .await
             .map_err(db_err)?;
         Ok(r.rows_affected() > 0)

@@ -74,6 +74,7 @@ impl Kring {
         }
         inboxes.sort();
         inboxes.dedup();
+        let inboxes = interleave_hosts(inboxes);
         let body = serde_json::to_string(&d.activity).map_err(crate::Error::internal)?;
         for chunk in inboxes.chunks(500) {
             let mut tx = self.store.begin().await?;
@@ -180,5 +181,54 @@ pub(crate) fn recipients_for(s: &Status, mentioned: &[Id]) -> Recipients {
             of: s.account_id,
             also,
         },
+    }
+}
+
+/// Order deliveries round-robin across hosts: the worker claims jobs in order and limits
+/// concurrency per host, so a run of one host's inboxes would leave the others waiting.
+fn interleave_hosts(inboxes: Vec<String>) -> Vec<String> {
+    let mut by_host: std::collections::BTreeMap<String, std::collections::VecDeque<String>> =
+        Default::default();
+    for inbox in inboxes {
+        let host = kring_activitypub::as2::host_of(&inbox).unwrap_or_default();
+        by_host.entry(host).or_default().push_back(inbox);
+    }
+    let mut out = Vec::new();
+    while !by_host.is_empty() {
+        by_host.retain(|_, queue| {
+            if let Some(inbox) = queue.pop_front() {
+                out.push(inbox);
+            }
+            !queue.is_empty()
+        });
+    }
+    out
+}
+
+#[cfg(test)]
+mod tests {
+    use super::interleave_hosts;
+
+    #[test]
+    fn deliveries_alternate_between_hosts() {
+        let list = [
+            "https://a/1",
+            "https://a/2",
+            "https://a/3",
+            "https://b/1",
+            "https://c/1",
+        ]
+        .map(String::from)
+        .to_vec();
+        assert_eq!(
+            interleave_hosts(list),
+            [
+                "https://a/1",
+                "https://b/1",
+                "https://c/1",
+                "https://a/2",
+                "https://a/3"
+            ]
+        );
     }
 }
