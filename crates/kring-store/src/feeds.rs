@@ -3,8 +3,8 @@ use kring_core::model::{Page, Status};
 use kring_core::time::now_micros;
 use kring_core::{Error, Id};
 
-use crate::rows::{STATUS_COLUMNS, StatusRow};
-use crate::sql::{Sql, newest_first, visible_to};
+use crate::rows::STATUS_COLUMNS;
+use crate::sql::{Sql, visible_to};
 use crate::{Store, Tx, db_err};
 
 /// How many entries a home feed keeps; older pages are not served from the feed (as Mastodon's
@@ -26,15 +26,7 @@ impl Store {
              AND (m.expires_at IS NULL OR m.expires_at > {now}))"
         ));
         sql.page("f.entry_id", page);
-        let rows: Vec<StatusRow> = sql
-            .query_as()
-            .fetch_all(self.pool())
-            .await
-            .map_err(db_err)?;
-        Ok(newest_first(rows, page)
-            .into_iter()
-            .map(Status::from)
-            .collect())
+        self.page_of_statuses(&sql, page).await
     }
 
     /// Statuses by a list's members that the list's owner may see.
@@ -53,15 +45,7 @@ impl Store {
         sql.push(" AND ");
         sql.push(&visible_to(&v));
         sql.page("s.id", page);
-        let rows: Vec<StatusRow> = sql
-            .query_as()
-            .fetch_all(self.pool())
-            .await
-            .map_err(db_err)?;
-        Ok(newest_first(rows, page)
-            .into_iter()
-            .map(Status::from)
-            .collect())
+        self.page_of_statuses(&sql, page).await
     }
 
     /// Accounts whose feed is over the cap (for the trimming job).

@@ -58,6 +58,23 @@ fn in_list(sql: &mut Sql, ids: &[Id]) {
 }
 
 impl Store {
+    /// Run a paged statuses query built with `Sql::page` and return the page newest first.
+    pub(crate) async fn page_of_statuses(
+        &self,
+        sql: &Sql,
+        page: &Page,
+    ) -> Result<Vec<Status>, Error> {
+        let rows: Vec<StatusRow> = sql
+            .query_as()
+            .fetch_all(self.pool())
+            .await
+            .map_err(db_err)?;
+        Ok(newest_first(rows, page)
+            .into_iter()
+            .map(Status::from)
+            .collect())
+    }
+
     /// A status regardless of audience: for internal use after a check.
     pub async fn status(&self, id: Id) -> Result<Option<Status>, Error> {
         let row: Option<StatusRow> = sqlx::query_as(AssertSqlSafe(format!(
@@ -168,15 +185,7 @@ impl Store {
         sql.push(" AND ");
         sql.push(&visible_to(&v));
         sql.page("s.id", page);
-        let rows: Vec<StatusRow> = sql
-            .query_as()
-            .fetch_all(self.pool())
-            .await
-            .map_err(db_err)?;
-        Ok(newest_first(rows, page)
-            .into_iter()
-            .map(Status::from)
-            .collect())
+        self.page_of_statuses(&sql, page).await
     }
 
     /// Listed statuses (not boosts), newest first.
@@ -208,15 +217,7 @@ impl Store {
              AND NOT EXISTS (SELECT 1 FROM blocks b WHERE b.account_id = {v} AND b.target_id = s.account_id)"
         ));
         sql.page("s.id", page);
-        let rows: Vec<StatusRow> = sql
-            .query_as()
-            .fetch_all(self.pool())
-            .await
-            .map_err(db_err)?;
-        Ok(newest_first(rows, page)
-            .into_iter()
-            .map(Status::from)
-            .collect())
+        self.page_of_statuses(&sql, page).await
     }
 
     /// Listed statuses carrying any of `tags`.
@@ -250,15 +251,7 @@ impl Store {
         sql.push(" AND ");
         sql.push(&visible_to(&v));
         sql.page("s.id", page);
-        let rows: Vec<StatusRow> = sql
-            .query_as()
-            .fetch_all(self.pool())
-            .await
-            .map_err(db_err)?;
-        Ok(newest_first(rows, page)
-            .into_iter()
-            .map(Status::from)
-            .collect())
+        self.page_of_statuses(&sql, page).await
     }
 
     /// Ancestors (oldest first) and descendants (in thread order by id) that `viewer` may see.
