@@ -75,6 +75,10 @@ pub struct BenchArgs {
     /// What counts as quiet: other processes using fewer cores than this.
     #[arg(long, default_value_t = 0.2)]
     pub quiet_cores: f64,
+    /// Repeat a measurement (at most this many times) when other processes used
+    /// `--quiet-cores` or more during it; the least disturbed run is reported.
+    #[arg(long, default_value_t = 2)]
+    pub retries: usize,
 }
 
 /// Everything measured, for printing (and for the smoke test to check).
@@ -352,63 +356,92 @@ async fn measure(
     }
 
     for &c in &args.connections {
-        quiet(args, &format!("home timeline, {c} connections"), server.pid).await;
-        let run = load::start_home(base, tokens.clone(), c)?;
-        tokio::time::sleep(Duration::from_secs_f64(args.warmup)).await;
-        // After the warm-up, when the pool has opened its connections.
-        let pids = database_pids(db, backend).await?;
-        let r = run
-            .measure(Duration::from_secs_f64(args.seconds), server.pid, &pids)
-            .await?;
-        eprintln!(
-            "bench: home timeline, {c} connections: {:.0} req/s, p50 {:.2} ms, p99 {:.2} ms, server CPU {} ms/req, {} errors",
-            r.requests_per_second,
-            r.latency.p50,
-            r.latency.p99,
-            opt(r.server_cpu_ms, 3),
-            r.errors
-        );
-        report.home.push(r);
+        let what = format!("home timeline, {c} connections");
+        let mut kept: Option<load::HomeLoad> = None;
+        for attempt in 0..=args.retries {
+            quiet(args, &what, server.pid).await;
+            let run = load::start_home(base, tokens.clone(), c)?;
+            tokio::time::sleep(Duration::from_secs_f64(args.warmup)).await;
+            // After the warm-up, when the pool has opened its connections.
+            let pids = database_pids(db, backend).await?;
+            let r = run
+                .measure(Duration::from_secs_f64(args.seconds), server.pid, &pids)
+                .await?;
+            eprintln!(
+                "bench: {what}: {:.0} req/s, p50 {:.2} ms, p99 {:.2} ms, server CPU {} ms/req, {} errors, other load {} cores",
+                r.requests_per_second,
+                r.latency.p50,
+                r.latency.p99,
+                opt(r.server_cpu_ms, 3),
+                r.errors,
+                opt(r.usage.other_cores, 2)
+            );
+            let again = disturbed(args, &r.usage, attempt);
+            if kept
+                .as_ref()
+                .is_none_or(|k| less_disturbed(&r.usage, &k.usage))
+            {
+                kept = Some(r);
+            }
+            if !again {
+                break;
+            }
+        }
+        report.home.extend(kept);
     }
 
     if args.posts > 0 {
         let star_token = seed::token_for(&star.1);
         let follower_tokens: Vec<String> = followers.iter().map(|n| seed::token_for(n)).collect();
-        let pids = database_pids(db, backend).await?;
-        quiet(args, "fan-out", server.pid).await;
-        let f = load::fanout(
-            base,
-            &star_token,
-            &follower_tokens,
-            args.posts,
-            server.pid,
-            &pids,
-        )
-        .await?;
-        for id in &f.ids {
-            let entries: i64 =
-                sqlx::query_scalar("SELECT COUNT(*) FROM home_feed WHERE entry_id = $1")
-                    .bind(id.parse::<i64>().map_err(|e| e.to_string())?)
-                    .fetch_one(&mut *db)
-                    .await
-                    .map_err(sql_err)?;
-            if entries != followers.len() as i64 + 1 {
-                return Err(format!(
-                    "post {id} is in {entries} home feeds, {} expected",
-                    followers.len() + 1
-                ));
+        let mut kept: Option<load::Fanout> = None;
+        for attempt in 0..=args.retries {
+            quiet(args, "fan-out", server.pid).await;
+            let pids = database_pids(db, backend).await?;
+            let f = load::fanout(
+                base,
+                &star_token,
+                &follower_tokens,
+                args.posts,
+                server.pid,
+                &pids,
+            )
+            .await?;
+            for id in &f.ids {
+                let entries: i64 =
+                    sqlx::query_scalar("SELECT COUNT(*) FROM home_feed WHERE entry_id = $1")
+                        .bind(id.parse::<i64>().map_err(|e| e.to_string())?)
+                        .fetch_one(&mut *db)
+                        .await
+                        .map_err(sql_err)?;
+                if entries != followers.len() as i64 + 1 {
+                    return Err(format!(
+                        "post {id} is in {entries} home feeds, {} expected",
+                        followers.len() + 1
+                    ));
+                }
+            }
+            eprintln!(
+                "bench: fan-out, {} posts to {} followers: POST p50 {:.1} ms, visible p50 {:.1} ms, p99 {:.1} ms, other load {} cores",
+                f.posts,
+                followers.len(),
+                f.post.p50,
+                f.visible.p50,
+                f.visible.p99,
+                opt(f.usage.other_cores, 2)
+            );
+            load::delete_posts(base, &star_token, &f.ids).await?;
+            let again = disturbed(args, &f.usage, attempt);
+            if kept
+                .as_ref()
+                .is_none_or(|k| less_disturbed(&f.usage, &k.usage))
+            {
+                kept = Some(f);
+            }
+            if !again {
+                break;
             }
         }
-        eprintln!(
-            "bench: {} posts to {} followers: POST p50 {:.1} ms, visible p50 {:.1} ms, p99 {:.1} ms",
-            f.posts,
-            followers.len(),
-            f.post.p50,
-            f.visible.p50,
-            f.visible.p99
-        );
-        load::delete_posts(base, &star_token, &f.ids).await?;
-        report.fanout = Some(f);
+        report.fanout = kept;
     }
     Ok(())
 }
@@ -429,6 +462,19 @@ async fn database_pids(db: &mut AnyConnection, backend: Backend) -> Result<Vec<u
         .map(|p| p as u32)
         .filter(|&p| proc::cpu_seconds(p).is_some())
         .collect())
+}
+
+/// Whether other processes disturbed a measurement enough to repeat it.
+fn disturbed(args: &BenchArgs, usage: &proc::Usage, attempt: usize) -> bool {
+    let busy = usage.other_cores.is_some_and(|o| o >= args.quiet_cores);
+    if busy && attempt < args.retries {
+        eprintln!("bench: other processes disturbed that measurement; repeating it");
+    }
+    busy && attempt < args.retries
+}
+
+fn less_disturbed(a: &proc::Usage, b: &proc::Usage) -> bool {
+    a.other_cores.unwrap_or(f64::INFINITY) < b.other_cores.unwrap_or(f64::INFINITY)
 }
 
 /// Wait for other processes to quiet down, as `--quiet-wait` says.
