@@ -1,5 +1,5 @@
 //! What a server says about itself: title, description, rules, counts, registration mode.
-use kring_core::model::{Account, Registrations, Role};
+use kring_core::model::{Account, Registrations};
 use kring_store::Rule;
 
 use crate::{Actor, Error, Kring, Result};
@@ -20,6 +20,8 @@ pub struct InstanceInfo {
 }
 
 impl Kring {
+    /// What the server says about itself (clients ask at every start: every part is an
+    /// indexed look-up or a count over accounts, never over statuses).
     pub async fn instance(&self) -> Result<InstanceInfo> {
         let title = self
             .store
@@ -31,25 +33,20 @@ impl Kring {
             .setting("description")
             .await?
             .unwrap_or_else(|| self.config.description.clone());
-        let admins = self.store.users(false, 1000).await?;
-        let contact_account = admins
-            .into_iter()
-            .filter(|(a, u)| u.role == Role::Admin && a.suspended_at.is_none())
-            .map(|(a, _)| a)
-            .min_by_key(|a| a.id);
-        Ok(InstanceInfo {
+        let info = InstanceInfo {
             domain: self.config.domain.clone(),
             title,
             description,
             contact_email: self.config.contact_email.clone(),
-            contact_account,
+            contact_account: self.store.first_admin().await?,
             registrations: self.config.registrations,
             user_count: self.store.local_user_count().await?,
             status_count: self.store.local_status_count().await?,
             domain_count: self.store.known_domain_count().await?,
             rules: self.store.rules().await?,
             max_status_chars: self.config.max_status_chars,
-        })
+        };
+        Ok(info)
     }
 
     pub async fn set_instance_text(

@@ -144,6 +144,19 @@ impl Store {
             .collect())
     }
 
+    /// The oldest unsuspended admin (the server's contact).
+    pub async fn first_admin(&self) -> Result<Option<Account>, Error> {
+        let sql = format!(
+            "SELECT {ACCOUNT_COLUMNS} FROM users u JOIN accounts a ON a.id = u.account_id \
+             WHERE u.role = 'admin' AND a.suspended_at IS NULL ORDER BY a.id LIMIT 1"
+        );
+        let row: Option<AccountRow> = sqlx::query_as(AssertSqlSafe(sql))
+            .fetch_optional(self.pool())
+            .await
+            .map_err(db_err)?;
+        Ok(row.map(Account::from))
+    }
+
     pub async fn local_user_count(&self) -> Result<i64, Error> {
         sqlx::query_scalar("SELECT COUNT(*) FROM users")
             .fetch_one(self.pool())
@@ -152,7 +165,10 @@ impl Store {
     }
 
     pub async fn local_status_count(&self) -> Result<i64, Error> {
-        sqlx::query_scalar("SELECT COUNT(*) FROM statuses WHERE local = 1")
+        // The accounts' own counters, summed: 10,000 rows rather than a million statuses.
+        sqlx::query_scalar(
+            "SELECT CAST(COALESCE(SUM(statuses_count), 0) AS BIGINT) FROM accounts WHERE domain = ''",
+        )
             .fetch_one(self.pool())
             .await
             .map_err(db_err)
