@@ -14,15 +14,23 @@ const BACKFILL: i64 = 40;
 
 impl Kring {
     /// Follow, or ask to follow a locked account. Following again updates the options.
+    /// `reblogs`/`notify` left out keep their current values when already following, and
+    /// default to showing boosts without notifications otherwise (as Mastodon).
     pub async fn follow(
         &self,
         actor: &Actor,
         target: Id,
-        opts: FollowOptions,
+        reblogs: Option<bool>,
+        notify: Option<bool>,
     ) -> Result<Relationship> {
         if target == actor.id() {
             return Err(Error::forbidden("You cannot follow yourself"));
         }
+        let current = self.store.relationship(actor.id(), target).await?;
+        let opts = FollowOptions {
+            show_reblogs: reblogs.unwrap_or(!current.following || current.showing_reblogs),
+            notify: notify.unwrap_or(current.notifying),
+        };
         let account = self.account(target).await?;
         if self.store.blocked_either(actor.id(), target).await? {
             return Err(Error::forbidden("This action is not allowed"));

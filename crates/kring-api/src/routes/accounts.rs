@@ -6,7 +6,7 @@ use axum::{Json, Router};
 use kring_core::Id;
 use kring_service::Kring;
 use kring_service::accounts::{CredentialsUpdate, Registration};
-use kring_service::{AccountStatusesFilter, Edge, FollowOptions};
+use kring_service::{AccountStatusesFilter, Edge};
 use serde::Deserialize;
 use serde_json::json;
 
@@ -432,17 +432,9 @@ async fn follow(
 ) -> ApiResult<Response> {
     let actor = auth.user("write:follows")?;
     let target = id(&raw)?;
-    // Following again without options keeps the current ones.
-    let current = kring.store.relationship(actor.id(), target).await?;
-    let opts = FollowOptions {
-        show_reblogs: p.reblogs.unwrap_or(if current.following {
-            current.showing_reblogs
-        } else {
-            true
-        }),
-        notify: p.notify.unwrap_or(current.notifying),
-    };
-    Ok(rel(&kring.follow(actor, target, opts).await?))
+    Ok(rel(&kring
+        .follow(actor, target, p.reblogs, p.notify)
+        .await?))
 }
 
 async fn unfollow(

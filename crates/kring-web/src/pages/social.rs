@@ -4,7 +4,7 @@ use axum::extract::{OriginalUri, Path, Query, State};
 use axum::http::StatusCode;
 use kring_core::model::{NotificationType, Page};
 use kring_service::search::SearchRequest;
-use kring_service::{Edge, FollowOptions, Id};
+use kring_service::{Edge, Id};
 use serde::Deserialize;
 
 use super::{id, render, render_status, see};
@@ -159,11 +159,7 @@ pub async fn account_action(
     let target = id(&raw)?;
     match action.as_str() {
         "follow" => {
-            let opts = FollowOptions {
-                show_reblogs: true,
-                notify: false,
-            };
-            kring.follow(actor, target, opts).await?;
+            kring.follow(actor, target, None, None).await?;
         }
         "unfollow" => {
             kring.unfollow(actor, target).await?;
