@@ -177,12 +177,17 @@ test("home: new-posts notice, paging link, 360 px wide", { timeout: 120000 }, as
   const { a, b } = s;
   await a.goto(server.base + "/home");
   await checkPage(a, "home");
+  // Live updates come over the streaming API's WebSocket, signed in by the session cookie.
+  await a.waitForSelector("body[data-live=open]", { timeout: 10000 });
+  assert.ok(await a.locator("#unread").isHidden());
   await b.goto(server.base + "/home");
   await compose(b, "Fresh post from Bob for the notice");
-  // The notice polls every 20 s and when the tab becomes visible; ask now.
-  await a.evaluate(() => document.dispatchEvent(new Event("visibilitychange")));
   await a.waitForSelector("#new-posts:not([hidden])", { timeout: 10000 });
-  assert.match(await a.locator("#new-posts").textContent(), /1 new post/);
+  assert.match(await a.locator("#new-posts").textContent(), /^1 new post/);
+  await compose(b, "@alice a mention lights up the notifications count");
+  await a.waitForSelector("#unread:not([hidden])", { timeout: 10000 });
+  assert.match(await a.locator("#unread").textContent(), /^1 new notification/);
+  assert.match(await a.locator("#new-posts").textContent(), /^2 new posts/);
   await Promise.all([a.waitForNavigation(), a.click("#new-posts a")]);
   assert.ok(await post(a, "Fresh post from Bob").isVisible());
 

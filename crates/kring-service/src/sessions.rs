@@ -14,6 +14,35 @@ const WEB_APP_SETTING: &str = "web_app_client_id";
 const WEB_SECRET_SETTING: &str = "web_secret";
 const WEB_SCOPES: &str = "read write follow push";
 
+/// The session cookie's name. On https it gets the `__Host-` prefix (Secure, Path=/, no
+/// Domain, as browsers enforce). The web door sets it; the streaming API also reads it, so
+/// the web interface's live updates need no token in JavaScript's reach.
+pub fn session_cookie_name(https: bool) -> &'static str {
+    if https {
+        "__Host-kring_session"
+    } else {
+        "kring_session"
+    }
+}
+
+/// Whether a browser's `Origin` header names this server: its configured base URL, or the
+/// host the request was sent to (`Host`), as a proxy may present another scheme.
+pub fn is_own_origin(base_url: &str, origin: &str, host: &str) -> bool {
+    let origin_host = origin.split_once("://").map(|(_, h)| h).unwrap_or("");
+    origin == base_url || (!host.is_empty() && origin_host.eq_ignore_ascii_case(host))
+}
+
+/// The value of cookie `name` in `Cookie` header values; empty values count as absent.
+pub fn cookie_value<'a>(headers: impl IntoIterator<Item = &'a str>, name: &str) -> Option<String> {
+    headers
+        .into_iter()
+        .flat_map(|v| v.split(';'))
+        .filter_map(|c| c.trim().split_once('='))
+        .find(|(k, _)| *k == name)
+        .map(|(_, v)| v.trim().to_string())
+        .filter(|v| !v.is_empty())
+}
+
 /// One live token of an account, as the sessions page lists it.
 #[derive(Debug, Clone)]
 pub struct SessionInfo {

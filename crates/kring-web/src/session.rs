@@ -17,9 +17,6 @@ use sha2::{Digest, Sha256};
 use crate::Web;
 use crate::error::WebError;
 
-const COOKIE: &str = "kring_session";
-/// On https the cookie gets the `__Host-` prefix: Secure, Path=/, no Domain, as browsers enforce.
-const SECURE_COOKIE: &str = "__Host-kring_session";
 /// How long a browser keeps the session cookie.
 const SESSION_DAYS: i64 = 90;
 
@@ -45,7 +42,7 @@ impl Web {
     }
 
     fn cookie_name(&self) -> &'static str {
-        if self.secure() { SECURE_COOKIE } else { COOKIE }
+        kring_service::sessions::session_cookie_name(self.secure())
     }
 
     /// `Set-Cookie` for a new session.
@@ -70,16 +67,13 @@ impl Web {
     }
 
     fn session_token(&self, headers: &HeaderMap) -> Option<String> {
-        let name = self.cookie_name();
-        headers
-            .get_all(header::COOKIE)
-            .iter()
-            .filter_map(|v| v.to_str().ok())
-            .flat_map(|v| v.split(';'))
-            .filter_map(|c| c.trim().split_once('='))
-            .find(|(k, _)| *k == name)
-            .map(|(_, v)| v.trim().to_string())
-            .filter(|v| !v.is_empty())
+        kring_service::sessions::cookie_value(
+            headers
+                .get_all(header::COOKIE)
+                .iter()
+                .filter_map(|v| v.to_str().ok()),
+            self.cookie_name(),
+        )
     }
 
     /// The form token for a signed-in session.
@@ -244,10 +238,7 @@ fn check_origin(parts: &Parts, web: &Web) -> Result<(), WebError> {
             .get(header::HOST)
             .and_then(|v| v.to_str().ok())
             .unwrap_or("");
-        let origin_host = origin.split_once("://").map(|(_, h)| h).unwrap_or("");
-        let ok = origin == web.kring.config.base_url()
-            || (!host.is_empty() && origin_host.eq_ignore_ascii_case(host));
-        if !ok {
+        if !kring_service::sessions::is_own_origin(&web.kring.config.base_url(), origin, host) {
             return Err(forbidden("This form was sent from another site."));
         }
     }

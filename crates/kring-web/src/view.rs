@@ -16,6 +16,7 @@ use crate::session::Viewer;
 
 /// The signed-in person, as the navigation shows them.
 pub struct Me {
+    pub id: String,
     pub acct: String,
     pub name: String,
     pub path: String,
@@ -61,6 +62,7 @@ impl Web {
             site: self.kring.site_title().await?,
             title: title.into(),
             me: viewer.map(|v| Me {
+                id: v.actor.id().to_string(),
                 acct: v.actor.account.username.clone(),
                 name: display_name(&v.actor.account),
                 path: account_path(&v.actor.account),

@@ -1,7 +1,7 @@
 // Kring's progressive enhancement. Every page works without this file; with it:
 // - favourite, boost and bookmark happen in place (the same form, posted with fetch);
 // - forms marked data-confirm ask first;
-// - the home page polls for new posts every 20 seconds and offers to show them;
+// - live updates from the streaming API: new posts on the home page, new notifications;
 // - the compose box counts characters.
 // No third-party code, no requests to other origins.
 (function () {
@@ -60,30 +60,73 @@
     }
   });
 
-  // "New posts" notice on the home page.
-  var notice = document.getElementById("new-posts");
-  if (notice && notice.getAttribute("data-poll") && window.fetch) {
-    var url = notice.getAttribute("data-poll");
-    var poll = function () {
-      if (document.hidden) return;
-      fetch(url, { credentials: "same-origin", headers: { Accept: "application/json" } })
-        .then(function (res) {
-          return res.ok ? res.json() : null;
-        })
-        .then(function (data) {
-          if (!data || !data.count) return;
-          var n = data.count >= 40 ? "40+" : String(data.count);
-          notice.textContent = "";
-          var link = document.createElement("a");
-          link.href = "/home";
-          link.textContent = n + (data.count === 1 ? " new post" : " new posts") + " – show";
-          notice.appendChild(link);
-          notice.hidden = false;
-        })
-        .catch(function () {});
+  // Live updates from the streaming API (the same WebSocket Mastodon apps use; the session
+  // cookie signs it in, so no token is in this script's reach): a "new posts" notice on the
+  // first page of the home feed, and a count of new notifications in the navigation.
+  var me = document.body.getAttribute("data-me");
+  if (me && window.WebSocket && window.JSON) {
+    var notice = document.getElementById("new-posts");
+    if (notice && !notice.getAttribute("data-live")) notice = null;
+    var badge = document.getElementById("unread");
+    var fresh = 0;
+    var unread = 0;
+    var showFresh = function () {
+      var n = fresh >= 40 ? "40+" : String(fresh);
+      notice.textContent = "";
+      var link = document.createElement("a");
+      link.href = "/home";
+      link.textContent = n + (fresh === 1 ? " new post" : " new posts") + " – show";
+      notice.appendChild(link);
+      notice.hidden = false;
     };
-    window.setInterval(poll, 20000);
-    document.addEventListener("visibilitychange", poll);
+    var showUnread = function () {
+      badge.textContent = String(unread);
+      var label = document.createElement("span");
+      label.className = "visually-hidden";
+      label.textContent = unread === 1 ? " new notification" : " new notifications";
+      badge.appendChild(label);
+      badge.hidden = false;
+    };
+    var onMessage = function (event) {
+      var msg;
+      try {
+        msg = JSON.parse(event.data);
+      } catch (e) {
+        return;
+      }
+      if (!msg || typeof msg.payload !== "string") return;
+      if (msg.event === "update" && notice) {
+        var status;
+        try {
+          status = JSON.parse(msg.payload);
+        } catch (e) {
+          return;
+        }
+        if (!status.account || status.account.id === me) return;
+        fresh += 1;
+        showFresh();
+      } else if (msg.event === "notification" && badge) {
+        unread += 1;
+        showUnread();
+      }
+    };
+    var delay = 1000;
+    var connect = function () {
+      var scheme = location.protocol === "https:" ? "wss://" : "ws://";
+      var socket = new WebSocket(scheme + location.host + "/api/v1/streaming?stream=user");
+      socket.onopen = function () {
+        delay = 1000;
+        document.body.setAttribute("data-live", "open");
+      };
+      socket.onmessage = onMessage;
+      socket.onclose = function () {
+        document.body.setAttribute("data-live", "closed");
+        // Reconnect with a growing pause (the server may be restarting).
+        window.setTimeout(connect, delay);
+        delay = Math.min(delay * 2, 60000);
+      };
+    };
+    connect();
   }
 
   // Character counter for the compose box.

@@ -356,3 +356,38 @@ async fn server_sent_events() {
     let (st, _, _) = s.get("/api/v1/streaming/hashtag", Some(&a.token)).await;
     assert_eq!(st, StatusCode::BAD_REQUEST, "hashtag without tag");
 }
+
+/// The web interface's page script signs its WebSocket in with the session cookie, but only
+/// from this server's own pages: a cookie with another site's Origin (or none) is refused.
+#[tokio::test]
+async fn websocket_session_cookie_needs_our_origin() {
+    let s = TestServer::start().await;
+    let a = s.register("alice").await;
+    let url = format!("ws://127.0.0.1:{}/api/v1/streaming?stream=user", s.port);
+    let attempt = |origin: Option<String>| {
+        let mut req = url.as_str().into_client_request().unwrap();
+        req.headers_mut().insert(
+            "cookie",
+            format!("kring_session={}", a.token).parse().unwrap(),
+        );
+        if let Some(o) = origin {
+            req.headers_mut().insert("origin", o.parse().unwrap());
+        }
+        tokio_tungstenite::connect_async(req)
+    };
+    for origin in [None, Some("https://evil.example".to_string())] {
+        match attempt(origin.clone()).await {
+            Err(tokio_tungstenite::tungstenite::Error::Http(res)) => {
+                assert_eq!(res.status().as_u16(), 401, "{origin:?}");
+            }
+            other => panic!(
+                "{origin:?}: expected HTTP 401, got {:?}",
+                other.map(|r| r.1)
+            ),
+        }
+    }
+    let (_ws, res) = attempt(Some(format!("http://127.0.0.1:{}", s.port)))
+        .await
+        .expect("our own origin connects");
+    assert_eq!(res.status().as_u16(), 101);
+}

@@ -196,7 +196,7 @@ struct StreamQuery {
 }
 
 /// Browsers cannot set headers on a WebSocket, so the token may also come as the
-/// Sec-WebSocket-Protocol value (as Mastodon accepts).
+/// Sec-WebSocket-Protocol value (as Mastodon accepts), or as the web interface's session.
 async fn websocket_auth(
     kring: &Kring,
     headers: &HeaderMap,
@@ -219,8 +219,33 @@ async fn websocket_auth(
         let grant = kring.authenticate(p.trim()).await?;
         return Ok((Auth(grant), protocol));
     }
-    let token = crate::auth::bearer(&parts).ok_or(ApiError(kring_core::Error::Unauthorized))?;
+    if let Some(token) = crate::auth::bearer(&parts) {
+        return Ok((Auth(kring.authenticate(&token).await?), None));
+    }
+    let token = web_session(kring, headers).ok_or(ApiError(kring_core::Error::Unauthorized))?;
     Ok((Auth(kring.authenticate(&token).await?), None))
+}
+
+/// The web interface's session cookie, for its page script's live updates (so no token is
+/// ever in JavaScript's reach). Browsers send cookies with WebSocket handshakes from any site
+/// and CORS does not apply to them, so the cookie only counts when the handshake's `Origin`
+/// is this server.
+fn web_session(kring: &Kring, headers: &HeaderMap) -> Option<String> {
+    let origin = headers.get(axum::http::header::ORIGIN)?.to_str().ok()?;
+    let host = headers
+        .get(axum::http::header::HOST)
+        .and_then(|v| v.to_str().ok())
+        .unwrap_or("");
+    if !kring_service::sessions::is_own_origin(&kring.config.base_url(), origin, host) {
+        return None;
+    }
+    kring_service::sessions::cookie_value(
+        headers
+            .get_all(axum::http::header::COOKIE)
+            .iter()
+            .filter_map(|v| v.to_str().ok()),
+        kring_service::sessions::session_cookie_name(kring.config.scheme == "https"),
+    )
 }
 
 async fn websocket(

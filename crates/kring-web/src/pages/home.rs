@@ -6,7 +6,6 @@ use axum::http::StatusCode;
 use axum::response::IntoResponse;
 use kring_core::Error;
 use kring_core::Visibility;
-use kring_core::model::Page;
 use kring_service::Id;
 use kring_service::statuses::PostRequest;
 use serde::Deserialize;
@@ -37,7 +36,8 @@ struct Home {
     compose: Compose,
     posts: Vec<PostCard>,
     older: Option<String>,
-    newest: Option<String>,
+    /// The first page shows a notice when new posts arrive (the page script's live updates).
+    live: bool,
     empty: &'static str,
 }
 
@@ -52,44 +52,15 @@ pub async fn home(
     let list = kring.home(actor, &q.page(HOME_PAGE)).await?;
     let keys: Vec<Id> = list.iter().map(|s| s.id).collect();
     let views = kring.status_views(Some(actor), list, Some("home")).await?;
-    let newest = if q.max_id.is_none() {
-        keys.first().map(Id::to_string)
-    } else {
-        None
-    };
     let c = web.chrome(Some(&v), "Home", "home", path_of(&uri)).await?;
     render(&Home {
         compose: Compose::new(&web, actor.user.default_visibility, "/home"),
         posts: PostCard::many(kring, Some(actor.id()), &views),
         older: older_link("/home", &keys, HOME_PAGE, ""),
-        newest,
+        live: q.max_id.is_none(),
         empty: "Your feed is empty. Follow people to see their posts here, or write the first post yourself.",
         c,
     })
-}
-
-#[derive(Deserialize)]
-pub struct PollQuery {
-    #[serde(default)]
-    since_id: Option<String>,
-}
-
-/// How many posts arrived in the home feed after `since_id` (for the "new posts" notice).
-pub async fn poll(State(web): State<Web>, v: Viewer, Query(q): Query<PollQuery>) -> WebResult {
-    let since = q.since_id.as_deref().and_then(|s| s.parse::<Id>().ok());
-    let list = web
-        .kring
-        .home(
-            &v.actor,
-            &Page {
-                since_id: since,
-                limit: HOME_PAGE,
-                ..Page::default()
-            },
-        )
-        .await?;
-    let count = list.iter().filter(|s| s.account_id != v.actor.id()).count();
-    Ok(Json(json!({ "count": count })).into_response())
 }
 
 #[derive(Deserialize)]

@@ -37,7 +37,6 @@ pub fn routes() -> Router<Web> {
         .route("/auth/sign_out", post(auth::sign_out))
         // Signed-in pages.
         .route("/home", get(home::home))
-        .route("/home/poll", get(home::poll))
         .route("/statuses", post(home::create))
         .route("/statuses/{id}/{action}", post(home::status_action))
         .route("/favourites", get(home::favourites))
