@@ -30,14 +30,16 @@ pub fn router(kring: Kring) -> Router {
         .merge(routes::filters::routes())
         .merge(routes::search::routes())
         .merge(routes::streaming::routes())
-        .fallback(not_found)
         .layer(DefaultBodyLimit::max(MAX_BODY))
         .with_state(kring)
 }
 
-async fn not_found() -> impl IntoResponse {
+/// Mastodon's answer to an unknown path (the binary's fallback uses it for everything but
+/// browsers' page loads).
+pub fn not_found() -> axum::response::Response {
     (
         StatusCode::NOT_FOUND,
         axum::Json(serde_json::json!({"error": "Record not found"})),
     )
+        .into_response()
 }

@@ -41,7 +41,18 @@ impl Web {
     }
 }
 
-/// Every web page on one router, without a fallback (the API's router has it).
+/// A browser's page load of an unknown path: the HTML "not found" page, with this door's
+/// security headers.
+pub async fn not_found_page() -> Response {
+    security_headers(error::error_page(
+        axum::http::StatusCode::NOT_FOUND,
+        &error::message(&kring_core::Error::NotFound),
+    ))
+    .await
+}
+
+/// Every web page on one router, without a fallback (the binary chooses between this door's
+/// HTML page and the API's JSON for unknown paths).
 pub fn router(kring: Kring) -> Router {
     pages::routes()
         .layer(DefaultBodyLimit::max(MAX_FORM))

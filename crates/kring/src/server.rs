@@ -43,8 +43,26 @@ pub fn app(kring: Kring) -> Router {
     kring_federation::router(kring.clone())
         .merge(kring_web::router(kring.clone()))
         .merge(kring_api::router(kring))
+        .fallback(not_found)
         .layer(CatchPanicLayer::new())
         .layer(TraceLayer::new_for_http())
+}
+
+/// An unknown path: a page for a browser loading a page, Mastodon's JSON for everyone else
+/// (API clients ask for JSON or anything, browsers navigating ask for `text/html`).
+async fn not_found(
+    uri: axum::http::Uri,
+    headers: axum::http::HeaderMap,
+) -> axum::response::Response {
+    let wants_html = headers
+        .get(axum::http::header::ACCEPT)
+        .and_then(|v| v.to_str().ok())
+        .is_some_and(|a| a.contains("text/html"));
+    if wants_html && !uri.path().starts_with("/api/") {
+        kring_web::not_found_page().await
+    } else {
+        kring_api::not_found()
+    }
 }
 
 /// A running server (for tests and `serve`).

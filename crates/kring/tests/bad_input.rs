@@ -1051,3 +1051,47 @@ fn form_escape(v: &str) -> String {
         .map(|u| u.query().unwrap_or("").trim_start_matches("v=").to_string())
         .unwrap_or_default()
 }
+
+/// Unknown paths: browsers loading a page get the web interface's HTML page (with its
+/// security headers); API clients get Mastodon's JSON error, also under /api/ for browsers.
+#[tokio::test]
+async fn unknown_paths_answer_in_the_askers_format() {
+    let s = TestServer::start().await;
+    let http = reqwest::Client::new();
+    let html = "text/html,application/xhtml+xml,application/xml;q=0.9,*/*;q=0.8";
+    for (path, accept, want_html) in [
+        ("/no/such/page", Some(html), true),
+        ("/no/such/page", None, false),
+        ("/no/such/page", Some("application/json"), false),
+        ("/api/v1/no_such_endpoint", Some(html), false),
+        ("/api/v1/no_such_endpoint", Some("*/*"), false),
+    ] {
+        let mut rb = http.get(s.url(path));
+        if let Some(a) = accept {
+            rb = rb.header(reqwest::header::ACCEPT, a);
+        }
+        let res = rb.send().await.unwrap();
+        assert_eq!(res.status(), StatusCode::NOT_FOUND, "{path} {accept:?}");
+        let ct = res.headers()[reqwest::header::CONTENT_TYPE]
+            .to_str()
+            .unwrap()
+            .to_string();
+        let csp = res
+            .headers()
+            .get(reqwest::header::CONTENT_SECURITY_POLICY)
+            .is_some();
+        let body = res.text().await.unwrap();
+        if want_html {
+            assert!(ct.starts_with("text/html"), "{path}: {ct}");
+            assert!(csp, "{path}: the page has the web door's CSP");
+            assert!(body.contains("<h1>Not found</h1>"), "{body}");
+        } else {
+            assert!(
+                ct.starts_with("application/json"),
+                "{path} {accept:?}: {ct}"
+            );
+            let v: Value = serde_json::from_str(&body).unwrap();
+            assert_eq!(v["error"], "Record not found");
+        }
+    }
+}
