@@ -205,6 +205,52 @@ test("home: new-posts notice, paging link, 360 px wide", { timeout: 120000 }, as
   await phone.close();
 });
 
+test("settings: keyword filters warn, hide, edit and delete", { timeout: 120000 }, async () => {
+  const { a, b } = s;
+  await a.goto(server.base + "/settings/filters");
+  assert.match(await a.locator("#filters-title + p + p").textContent(), /no filters/);
+  // A filter that applies nowhere is refused, with the form kept.
+  await a.fill("#title", "Spoilers");
+  await a.fill("#keywords", "finale\nplot twist");
+  for (const c of ["home", "public", "thread"]) await a.uncheck(`#context_${c}`);
+  await Promise.all([a.waitForNavigation(), a.click("form.stack button[type=submit]")]);
+  assert.match(await a.locator(".error").textContent(), /Context can't be blank/);
+  assert.equal(await a.inputValue("#keywords"), "finale\nplot twist");
+  await a.check("#context_home");
+  await Promise.all([a.waitForNavigation(), a.click("form.stack button[type=submit]")]);
+  assert.match(await a.locator(".notice").textContent(), /added/);
+  assert.match(await a.locator(".filter-row").textContent(), /finale, plot twist/);
+  await checkPage(a, "settings-filters");
+
+  await b.goto(server.base + "/home");
+  await compose(b, "The finale was something else");
+  await a.goto(server.base + "/home");
+  const hidden = post(a, "The finale was something else");
+  assert.match(await hidden.locator("details.filtered summary").textContent(), /Spoilers/);
+
+  // Edit: hide completely, and drop one keyword.
+  await a.goto(server.base + "/settings/filters");
+  await Promise.all([a.waitForNavigation(), a.click(".filter-row a")]);
+  await checkPage(a, "settings-filter-edit");
+  await a.fill("#keywords", "finale");
+  await a.selectOption("#action", "hide");
+  await Promise.all([a.waitForNavigation(), a.click("form.stack button[type=submit]")]);
+  assert.match(await a.locator(".notice").textContent(), /saved/);
+  assert.equal(await a.inputValue("#keywords"), "finale");
+  assert.equal(await a.inputValue("#action"), "hide");
+  await a.goto(server.base + "/home");
+  assert.equal(await post(a, "The finale was something else").count(), 0);
+
+  // Delete: the post is back.
+  await a.goto(server.base + "/settings/filters");
+  await Promise.all([a.waitForNavigation(), a.click(".filter-row a")]);
+  a.once("dialog", (d) => d.accept());
+  await Promise.all([a.waitForNavigation(), a.click("button.danger")]);
+  assert.match(await a.locator(".notice").textContent(), /deleted/);
+  await a.goto(server.base + "/home");
+  assert.ok(await post(a, "The finale was something else").isVisible());
+});
+
 test("lists, search, tags and the public timeline", { timeout: 120000 }, async () => {
   const { a } = s;
   await a.goto(server.base + "/lists");

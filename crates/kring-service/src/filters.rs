@@ -65,7 +65,7 @@ impl Kring {
             return Err(Error::validation("Title can't be blank"));
         }
         if let Some(c) = req.context {
-            if c.is_empty() || c.iter().any(|x| !CONTEXTS.contains(&x.as_str())) {
+            if c.iter().any(|x| !CONTEXTS.contains(&x.as_str())) {
                 return Err(Error::validation("Context is invalid"));
             }
             f.context = c;

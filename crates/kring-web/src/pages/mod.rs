@@ -13,6 +13,7 @@ use crate::error::{WebError, WebResult};
 
 mod admin;
 mod auth;
+mod filters;
 mod home;
 mod public;
 mod settings;
@@ -71,6 +72,15 @@ pub fn routes() -> Router<Web> {
             "/settings/password",
             get(settings::password_page).post(settings::change_password),
         )
+        .route(
+            "/settings/filters",
+            get(filters::filters).post(filters::create),
+        )
+        .route(
+            "/settings/filters/{id}",
+            get(filters::filter).post(filters::save),
+        )
+        .route("/settings/filters/{id}/delete", post(filters::delete))
         .route("/settings/sessions", get(settings::sessions_page))
         .route(
             "/settings/sessions/{id}/revoke",
