@@ -251,6 +251,40 @@ test("settings: keyword filters warn, hide, edit and delete", { timeout: 120000 
   assert.ok(await post(a, "The finale was something else").isVisible());
 });
 
+test("edit a post; its history is there for whoever may see the post", { timeout: 120000 }, async () => {
+  const { a, b } = s;
+  await a.goto(server.base + s.secretPath);
+  await Promise.all([a.waitForNavigation(), post(a, "secret for followers").locator("a[href$='/edit']").click()]);
+  assert.equal(await a.inputValue("#compose-text"), "Alice's secret for followers");
+  await checkPage(a, "edit");
+  // Invalid: refused with the text kept.
+  await a.fill("#compose-text", "   ");
+  await a.evaluate(() => document.querySelector("#compose-text").removeAttribute("required"));
+  await Promise.all([a.waitForNavigation(), a.click("form.compose button[type=submit]")]);
+  assert.match(await a.locator(".error").textContent(), /can't be blank/);
+  await a.fill("#compose-text", "Alice's secret for followers, now edited");
+  await a.fill("#compose-cw", "a secret");
+  await Promise.all([a.waitForNavigation(), a.click("form.compose button[type=submit]")]);
+  assert.equal(new URL(a.url()).pathname, s.secretPath);
+  const edited = post(a, "now edited");
+  assert.match(await edited.locator(".cw summary").textContent(), /a secret/);
+  await Promise.all([a.waitForNavigation(), edited.locator(".meta a:has-text('edited')").click()]);
+  assert.equal(new URL(a.url()).pathname, s.secretPath + "/history");
+  const versions = a.locator("li.version");
+  assert.equal(await versions.count(), 2);
+  assert.match(await versions.nth(0).textContent(), /Current version[\s\S]*now edited/);
+  assert.match(await versions.nth(1).textContent(), /Original[\s\S]*Alice's secret for followers/);
+  await checkPage(a, "history");
+
+  // Bob follows Alice: he sees the history, but may not edit.
+  await b.goto(server.base + s.secretPath + "/history");
+  assert.equal(await b.locator("li.version").count(), 2);
+  const res = await b.goto(server.base + s.secretPath.replace(/^\/@[^/]+/, "/statuses") + "/edit");
+  assert.equal(res.status(), 403);
+  await b.goto(server.base + s.secretPath);
+  assert.equal(await post(b, "now edited").locator("a[href$='/edit']").count(), 0);
+});
+
 test("lists, search, tags and the public timeline", { timeout: 120000 }, async () => {
   const { a } = s;
   await a.goto(server.base + "/lists");
@@ -386,6 +420,9 @@ test("signed-out visitors see public posts only", { timeout: 120000 }, async () 
   assert.equal(await v.locator("text=secret for followers").count(), 0);
   const res = await v.goto(server.base + s.secretPath);
   assert.equal(res.status(), 404);
+  const hist = await v.goto(server.base + s.secretPath + "/history");
+  assert.equal(hist.status(), 404);
+  assert.equal(await v.locator("text=secret for followers").count(), 0);
   assert.equal(await v.locator("text=secret for followers").count(), 0);
   await v.goto(server.base + "/public");
   assert.equal(await v.locator("text=secret for followers").count(), 0);

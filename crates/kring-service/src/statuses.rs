@@ -457,13 +457,25 @@ impl Kring {
         Ok(s)
     }
 
+    /// Every version of a post, oldest first; a post never edited has one.
     pub async fn history(
         &self,
         viewer: Option<&Actor>,
         id: Id,
     ) -> Result<(Status, Vec<StatusEdit>)> {
         let s = self.status(viewer, id).await?;
-        let edits = self.store.edits(id).await?;
+        let mut edits = self.store.edits(id).await?;
+        if edits.is_empty() {
+            // Never edited: the history is the post as it is.
+            edits.push(StatusEdit {
+                id: s.id,
+                status_id: s.id,
+                content: s.content.clone(),
+                spoiler_text: s.spoiler_text.clone(),
+                sensitive: s.sensitive,
+                created_at: s.created_at,
+            });
+        }
         Ok((s, edits))
     }
 

@@ -212,23 +212,10 @@ async fn history(
         .ok_or_else(crate::error::not_found)?;
     let base = ctx(&kring);
     let c = Ctx { base: &base };
-    let body: Vec<_> = if edits.is_empty() {
-        // Never edited: the history is the status itself.
-        let e = kring_core::model::StatusEdit {
-            id: s.id,
-            status_id: s.id,
-            content: s.content.clone(),
-            spoiler_text: s.spoiler_text.clone(),
-            sensitive: s.sensitive,
-            created_at: s.created_at,
-        };
-        vec![serde_json::to_value(entities::status_edit(c, &e, &author)).unwrap_or_default()]
-    } else {
-        edits
-            .iter()
-            .map(|e| serde_json::to_value(entities::status_edit(c, e, &author)).unwrap_or_default())
-            .collect()
-    };
+    let body: Vec<_> = edits
+        .iter()
+        .map(|e| serde_json::to_value(entities::status_edit(c, e, &author)).unwrap_or_default())
+        .collect();
     Ok(Json(body).into_response())
 }
 

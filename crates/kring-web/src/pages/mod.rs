@@ -13,6 +13,7 @@ use crate::error::{WebError, WebResult};
 
 mod admin;
 mod auth;
+mod edit;
 mod filters;
 mod home;
 mod public;
@@ -29,6 +30,7 @@ pub fn routes() -> Router<Web> {
         .route("/@{acct}/followers", get(public::followers))
         .route("/@{acct}/following", get(public::following))
         .route("/@{acct}/{id}", get(public::thread))
+        .route("/@{acct}/{id}/history", get(edit::history))
         .route("/statuses/{id}", get(public::status_redirect))
         .route("/static/{name}", get(assets::serve))
         .route("/favicon.ico", get(assets::favicon))
@@ -39,6 +41,10 @@ pub fn routes() -> Router<Web> {
         // Signed-in pages.
         .route("/home", get(home::home))
         .route("/statuses", post(home::create))
+        .route(
+            "/statuses/{id}/edit",
+            get(edit::edit_page).post(edit::save_edit),
+        )
         .route("/statuses/{id}/{action}", post(home::status_action))
         .route("/favourites", get(home::favourites))
         .route("/bookmarks", get(home::bookmarks))
