@@ -369,6 +369,41 @@ def test_d_kring_user_follows_peer(flow: Flow):
     flow.done.add("d")
 
 
+def test_d_remote_avatar_through_the_media_proxy(flow: Flow):
+    """The peer's avatar is served by Kring (never hotlinked): the API and the web profile point
+    at Kring's proxy, the bytes are the peer's, fetched once and then cached; the peer's "header"
+    is an SVG with a script behind an image URL, which the proxy refuses."""
+    flow.need("d")
+    peer = flow.peer
+    account = check(flow.get(f"/api/v1/accounts/{flow.peer_account_id}")).json()
+    proxy = f"{flow.kring.base_url}/proxy/accounts/{flow.peer_account_id}"
+    assert account["avatar"] == f"{proxy}/avatar", f"avatar must go through the proxy: {account['avatar']}"
+    assert account["avatar_static"] == account["avatar"]
+    assert account["header"] == f"{proxy}/header", account["header"]
+
+    page = requests.get(f"{flow.kring.base_url}/@{peer.acct}", timeout=30,
+                        headers={"Accept": "text/html"})
+    assert page.status_code == 200, page.status_code
+    assert f'src="/proxy/accounts/{flow.peer_account_id}/avatar"' in page.text, "the web profile shows the proxied avatar"
+    assert f"127.0.0.1:{peer.port}/media" not in page.text, "no page may point a browser at the peer's media"
+
+    before = peer.state().get("mediaRequests", {}).get("/media/avatar.png", 0)
+    with open(Path(__file__).parent / "fedify-peer" / "peer.mjs", encoding="utf-8") as f:
+        encoded = f.read().split('"iVBOR', 1)[1].split('"', 1)[0]
+    png = base64.b64decode("iVBOR" + encoded)
+    for _ in range(3):
+        img = requests.get(f"{proxy}/avatar", timeout=30)
+        assert img.status_code == 200, img.status_code
+        assert img.headers["content-type"] == "image/png"
+        assert img.content == png, "the proxied bytes are the peer's avatar"
+    after = peer.state().get("mediaRequests", {}).get("/media/avatar.png", 0)
+    assert after - before <= 1, f"the avatar is fetched once and then cached ({after - before} fetches)"
+
+    header = requests.get(f"{proxy}/header", timeout=30, allow_redirects=False)
+    assert header.status_code == 404, f"an SVG passed off as an image is refused: {header.status_code}"
+    assert b"<script" not in header.content
+
+
 # -- e. the peer's posts reach alice's home timeline ------------------------------------------
 
 

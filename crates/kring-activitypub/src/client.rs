@@ -188,6 +188,33 @@ impl Client {
         serde_json::from_slice(&bytes).map_err(|e| FetchError::BadJson(e.to_string()))
     }
 
+    /// GET a file (an image for the media proxy): unsigned, no cookies, at most `limit` bytes.
+    /// Returns the body and the `Content-Type` the server claimed.
+    pub async fn get_bytes(
+        &self,
+        raw: &str,
+        accept: &str,
+        limit: usize,
+    ) -> Result<(Vec<u8>, Option<String>), FetchError> {
+        let url = self.check_url(raw)?;
+        let res = self
+            .http
+            .get(url.as_str())
+            .header("accept", accept)
+            .send()
+            .await
+            .map_err(|e| FetchError::Transport(e.to_string()))?;
+        if !res.status().is_success() {
+            return Err(FetchError::Status(res.status().as_u16()));
+        }
+        let mime = res
+            .headers()
+            .get(reqwest::header::CONTENT_TYPE)
+            .and_then(|v| v.to_str().ok())
+            .map(str::to_string);
+        Ok((read_up_to(res, limit).await?, mime))
+    }
+
     /// POST an activity to an inbox, signed with the chosen scheme. Returns the status code.
     pub async fn post_activity(
         &self,
@@ -266,17 +293,18 @@ fn base_headers(url: &url::Url) -> Headers {
 }
 
 async fn read_limited(res: reqwest::Response) -> Result<Vec<u8>, FetchError> {
-    if res
-        .content_length()
-        .is_some_and(|l| l as usize > MAX_RESPONSE_BYTES)
-    {
+    read_up_to(res, MAX_RESPONSE_BYTES).await
+}
+
+async fn read_up_to(res: reqwest::Response, limit: usize) -> Result<Vec<u8>, FetchError> {
+    if res.content_length().is_some_and(|l| l as usize > limit) {
         return Err(FetchError::TooLarge);
     }
     let mut out = Vec::new();
     let mut stream = res.bytes_stream();
     while let Some(chunk) = stream.next().await {
         let chunk = chunk.map_err(|e| FetchError::Transport(e.to_string()))?;
-        if out.len() + chunk.len() > MAX_RESPONSE_BYTES {
+        if out.len() + chunk.len() > limit {
             return Err(FetchError::TooLarge);
         }
         out.extend_from_slice(&chunk);

@@ -7,6 +7,7 @@ use kring_core::model::{
 use kring_core::time::{date, rfc3339};
 use kring_core::{Id, Visibility};
 use kring_service::filters::FilterMatch;
+use kring_service::media_proxy::{ProfileImage, profile_image_path};
 use kring_service::views::{NotificationView, StatusView};
 use serde::Serialize;
 
@@ -17,15 +18,20 @@ pub struct Ctx<'a> {
 }
 
 impl Ctx<'_> {
+    /// Remote images are served through this server's media proxy, so apps never contact
+    /// other servers on their own.
+    fn image(&self, a: &Account, which: ProfileImage, missing: &str) -> String {
+        match profile_image_path(a, which) {
+            Some(p) if p.starts_with('/') => format!("{}{p}", self.base),
+            Some(url) => url,
+            None => format!("{}{missing}", self.base),
+        }
+    }
     pub fn avatar(&self, a: &Account) -> String {
-        a.avatar_url
-            .clone()
-            .unwrap_or_else(|| format!("{}/avatars/original/missing.png", self.base))
+        self.image(a, ProfileImage::Avatar, "/avatars/original/missing.png")
     }
     pub fn header(&self, a: &Account) -> String {
-        a.header_url
-            .clone()
-            .unwrap_or_else(|| format!("{}/headers/original/missing.png", self.base))
+        self.image(a, ProfileImage::Header, "/headers/original/missing.png")
     }
 }
 

@@ -10,6 +10,7 @@ pub mod instance;
 pub mod jobs;
 pub mod keys;
 pub mod lists;
+pub mod media_proxy;
 pub mod notifications;
 pub mod relationships;
 pub mod search;
@@ -45,6 +46,8 @@ pub struct ServiceConfig {
     /// Set when an SMTP server is configured: then new accounts must confirm their email.
     pub email_confirmation: bool,
     pub federation: federation::FederationConfig,
+    /// Where copies of remote media are kept (the media proxy); None keeps none.
+    pub cache_dir: Option<std::path::PathBuf>,
 }
 
 impl ServiceConfig {
@@ -66,6 +69,7 @@ impl ServiceConfig {
                 allow_private: true,
                 ..Default::default()
             },
+            cache_dir: None,
         }
     }
 }

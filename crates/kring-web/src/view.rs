@@ -5,6 +5,7 @@ use kring_core::Visibility;
 use kring_core::model::{Account, Page};
 use kring_core::text::{escape_html, link_html};
 use kring_core::time::{rfc3339, to_datetime};
+use kring_service::media_proxy::{ProfileImage, profile_image_path};
 use kring_service::views::StatusView;
 use kring_service::{Id, Kring};
 use serde::Deserialize;
@@ -36,7 +37,6 @@ pub struct Chrome {
     pub path: String,
     pub css: &'static str,
     pub js: &'static str,
-    pub avatar: &'static str,
     pub icon: &'static str,
 }
 
@@ -73,7 +73,6 @@ impl Web {
             path: path.into(),
             css: assets::url("kring.css"),
             js: assets::url("kring.js"),
-            avatar: assets::url("avatar.svg"),
             icon: assets::url("favicon.svg"),
         })
     }
@@ -122,6 +121,9 @@ pub struct AccountCard {
     pub locked: bool,
     pub bot: bool,
     pub local: bool,
+    pub avatar: String,
+    /// The profile's header image, if it has one.
+    pub header: Option<String>,
 }
 
 impl AccountCard {
@@ -136,6 +138,8 @@ impl AccountCard {
             locked: a.locked,
             bot: a.bot,
             local: a.is_local(),
+            avatar: avatar(a),
+            header: profile_image_path(a, ProfileImage::Header),
         }
     }
 }
@@ -179,6 +183,7 @@ pub struct Person {
     pub name: String,
     pub handle: String,
     pub path: String,
+    pub avatar: String,
 }
 
 impl Person {
@@ -187,8 +192,15 @@ impl Person {
             name: display_name(a),
             handle: handle(kring, a),
             path: account_path(a),
+            avatar: avatar(a),
         }
     }
+}
+
+/// An account's avatar on this server: remote ones through the media proxy, the default
+/// picture when there is none.
+pub fn avatar(a: &Account) -> String {
+    profile_image_path(a, ProfileImage::Avatar).unwrap_or_else(|| assets::url("avatar.svg").into())
 }
 
 /// A post as the timeline shows it (a boost shows its original, with who boosted it).

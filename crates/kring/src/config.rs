@@ -187,6 +187,7 @@ impl Config {
                 allowlist_mode: self.federation_allowlist,
                 inbox_backlog_limit: self.inbox_backlog_limit,
             },
+            cache_dir: Some(self.data_dir.join("cache")),
         }
     }
 

@@ -47,6 +47,7 @@ import {
   Delete,
   Endpoints,
   Follow,
+  Image,
   Like,
   MemoryKvStore,
   Note,
@@ -72,6 +73,21 @@ const ORIGIN = `http://${HOST}:${PORT}`;
 const IDENTIFIER = process.env.PEER_IDENTIFIER || "peer";
 const DISPLAY_NAME = process.env.PEER_NAME || "Fedify peer";
 const LOG_LEVEL = process.env.PEER_LOG || "info";
+
+// The actor's avatar (a 4x4 PNG) and a "header" that is really an SVG with a script, which
+// a media proxy must refuse; served outside Fedify, with a count of requests per path.
+const AVATAR_PNG = Buffer.from(
+  "iVBORw0KGgoAAAANSUhEUgAAAAQAAAAECAIAAAAmkwkpAAAAEElEQVR4nGM4YaMBRwzEcQDxwxLBXOwG1wAAAABJRU5ErkJggg==",
+  "base64",
+);
+const HEADER_SVG = Buffer.from(
+  '<svg xmlns="http://www.w3.org/2000/svg"><script>alert(1)</script></svg>',
+);
+const mediaFiles = {
+  "/media/avatar.png": ["image/png", AVATAR_PNG],
+  "/media/header.png": ["image/png", HEADER_SVG],
+};
+const mediaRequests = {};
 
 await configure({
   sinks: { console: getConsoleSink() },
@@ -133,6 +149,8 @@ federation
       endpoints: new Endpoints({ sharedInbox: ctx.getInboxUri() }),
       manuallyApprovesFollowers: false,
       discoverable: true,
+      icon: new Image({ url: new URL("/media/avatar.png", ORIGIN), mediaType: "image/png" }),
+      image: new Image({ url: new URL("/media/header.png", ORIGIN), mediaType: "image/png" }),
       publicKey: keys[0].cryptographicKey,
       assertionMethods: keys.map((key) => key.multikey),
     });
@@ -425,6 +443,7 @@ const control = {
     followers: [...followers.values()],
     following: [...following.values()],
     sent: sent.map(publicView),
+    mediaRequests,
   }),
 
   "POST /_control/follow": async (body) => {
@@ -648,6 +667,14 @@ const server = http.createServer(async (req, res) => {
     if (url.pathname.startsWith("/_control/")) {
       await handleControl(req, res, url, rawBody);
       status = res.statusCode;
+      return;
+    }
+    const media = mediaFiles[url.pathname];
+    if (media && req.method === "GET") {
+      mediaRequests[url.pathname] = (mediaRequests[url.pathname] ?? 0) + 1;
+      status = 200;
+      res.writeHead(200, { "content-type": media[0], "content-length": media[1].length });
+      res.end(media[1]);
       return;
     }
     const headers = new Headers();

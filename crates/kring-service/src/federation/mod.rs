@@ -70,6 +70,8 @@ pub struct Federation {
     /// Per-domain policy and delivery health, read from the database at most every few
     /// seconds: every delivery and every inbox POST asks.
     domains: Mutex<HashMap<String, DomainState>>,
+    /// The media proxy's memory of failures and sweeps.
+    pub(crate) proxy: crate::media_proxy::ProxyState,
 }
 
 #[derive(Clone)]
@@ -104,6 +106,7 @@ impl Federation {
                 0,
             )),
             domains: Mutex::new(HashMap::new()),
+            proxy: Default::default(),
         })
     }
 

@@ -236,7 +236,7 @@ impl FilterForm {
         let mut keywords = Vec::new();
         if let Some(f) = current {
             for k in &f.keywords {
-                let keep = lines.iter().any(|l| *l == k.keyword);
+                let keep = lines.contains(&k.keyword);
                 keywords.push((Some(k.id), k.keyword.clone(), whole_word, !keep));
             }
         }

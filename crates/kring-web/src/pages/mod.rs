@@ -16,6 +16,7 @@ mod auth;
 mod edit;
 mod filters;
 mod home;
+mod media;
 mod public;
 mod settings;
 mod social;
@@ -34,6 +35,7 @@ pub fn routes() -> Router<Web> {
         .route("/statuses/{id}", get(public::status_redirect))
         .route("/static/{name}", get(assets::serve))
         .route("/favicon.ico", get(assets::favicon))
+        .route("/proxy/accounts/{id}/{which}", get(media::profile_image))
         // Sessions.
         .route("/auth/sign_up", get(auth::sign_up_page).post(auth::sign_up))
         .route("/auth/sign_in", get(auth::sign_in_page).post(auth::sign_in))
