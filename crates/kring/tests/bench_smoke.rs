@@ -123,6 +123,19 @@ async fn check(
         assert_eq!(h.errors, 0, "failed requests: {h:?}");
         assert_eq!(h.empty, 0, "empty home timelines: {h:?}");
     }
+    let web = report.web.as_ref().expect("the web home page measured");
+    assert!(web.latency.count > 0, "no web page requests: {web:?}");
+    assert_eq!(web.errors, 0, "failed web pages: {web:?}");
+    assert_eq!(web.empty, 0, "web home pages without posts: {web:?}");
+    let weight = report.page_weight.as_ref().expect("page weight measured");
+    assert_eq!(weight.posts, 40, "the web home page shows 40 posts");
+    let assets: Vec<&str> = weight.assets.iter().map(|(u, _)| u.as_str()).collect();
+    for name in ["kring.css", "kring.js", "avatar.svg", "favicon.svg"] {
+        assert!(
+            assets.iter().any(|u| u.contains(name)),
+            "{name} counted: {assets:?}"
+        );
+    }
     let fanout = report.fanout.as_ref().expect("fan-out measured");
     assert_eq!(fanout.ids.len(), 3);
     assert!(fanout.visible.p50 >= fanout.post.p50);

@@ -77,15 +77,55 @@ pub struct HomeRun {
     workers: Vec<tokio::task::JoinHandle<(Vec<u64>, u64, u64)>>,
 }
 
-/// Start `GET /api/v1/timelines/home?limit=40` with random accounts' tokens on `connections`
+/// Which home feed is loaded: the Mastodon API's JSON or the web interface's page.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub enum Target {
+    /// `GET /api/v1/timelines/home?limit=40` with the token as bearer.
+    Api,
+    /// `GET /home` (40 posts) with the token as the session cookie.
+    Web,
+}
+
+impl Target {
+    fn path(self) -> &'static str {
+        match self {
+            Target::Api => "/api/v1/timelines/home?limit=40",
+            Target::Web => "/home",
+        }
+    }
+
+    fn request(self, client: &reqwest::Client, url: &str, token: &str) -> reqwest::RequestBuilder {
+        match self {
+            Target::Api => client.get(url).bearer_auth(token),
+            Target::Web => client
+                .get(url)
+                .header(reqwest::header::COOKIE, format!("kring_session={token}")),
+        }
+    }
+
+    /// Whether a 200's body holds posts (rather than an empty feed).
+    fn has_posts(self, body: &[u8]) -> bool {
+        match self {
+            Target::Api => body.starts_with(b"[{"),
+            Target::Web => body
+                .windows(POST_MARK.len())
+                .any(|w| w == POST_MARK.as_bytes()),
+        }
+    }
+}
+
+const POST_MARK: &str = "<article class=\"post";
+
+/// Start loading the home feed (`target`) with random accounts' tokens on `connections`
 /// keep-alive connections, not yet recorded.
 pub fn start_home(
     base_url: &str,
     tokens: Arc<Vec<String>>,
     connections: usize,
+    target: Target,
 ) -> Result<HomeRun, String> {
     let phase = Arc::new(AtomicU8::new(WARMUP));
-    let url = format!("{base_url}/api/v1/timelines/home?limit=40");
+    let url = format!("{base_url}{}", target.path());
     let mut workers = Vec::new();
     for w in 0..connections {
         let phase = phase.clone();
@@ -107,10 +147,10 @@ pub fn start_home(
                 rng ^= rng << 17;
                 let token = &tokens[(rng % tokens.len() as u64) as usize];
                 let t = Instant::now();
-                let res = client.get(&url).bearer_auth(token).send().await;
+                let res = target.request(&client, &url, token).send().await;
                 let outcome = match res {
                     Ok(r) if r.status().is_success() => match r.bytes().await {
-                        Ok(b) if b.starts_with(b"[{") => Ok(true),
+                        Ok(b) if target.has_posts(&b) => Ok(true),
                         Ok(_) => Ok(false),
                         Err(_) => Err(()),
                     },
@@ -291,6 +331,63 @@ pub async fn delete_posts(base_url: &str, token: &str, ids: &[String]) -> Result
 }
 
 /// One timed GET (for the warm `/api/v1/instance` latency).
+/// What a browser downloads for one home page before media: the HTML and every local
+/// stylesheet, script and image it references (each once).
+#[derive(Debug, Clone, Default)]
+pub struct PageWeight {
+    pub html: usize,
+    pub assets: Vec<(String, usize)>,
+    pub posts: usize,
+}
+
+impl PageWeight {
+    pub fn total(&self) -> usize {
+        self.html + self.assets.iter().map(|(_, b)| b).sum::<usize>()
+    }
+}
+
+/// The weight of `/home` for one account.
+pub async fn page_weight(base_url: &str, token: &str) -> Result<PageWeight, String> {
+    let client = client()?;
+    let get = |path: String| {
+        Target::Web
+            .request(&client, &format!("{base_url}{path}"), token)
+            .send()
+    };
+    let r = get("/home".into()).await.map_err(|e| e.to_string())?;
+    if !r.status().is_success() {
+        return Err(format!("GET /home: {}", r.status()));
+    }
+    let html = r.text().await.map_err(|e| e.to_string())?;
+    let mut weight = PageWeight {
+        html: html.len(),
+        posts: html.matches(POST_MARK).count(),
+        ..PageWeight::default()
+    };
+    // Every local URL in src="…" or href="…" that is a file the page loads by itself.
+    let mut seen = std::collections::BTreeSet::new();
+    for attr in ["src=\"", "href=\""] {
+        for part in html.split(attr).skip(1) {
+            let Some(url) = part.split('"').next() else {
+                continue;
+            };
+            // Stylesheet and icon links point into /static/; images also into /proxy/.
+            if url.starts_with("/static/") || (attr == "src=\"" && url.starts_with("/proxy/")) {
+                seen.insert(url.replace("&amp;", "&"));
+            }
+        }
+    }
+    for url in seen {
+        let r = get(url.clone()).await.map_err(|e| e.to_string())?;
+        if !r.status().is_success() {
+            return Err(format!("GET {url}: {}", r.status()));
+        }
+        let n = r.bytes().await.map_err(|e| e.to_string())?.len();
+        weight.assets.push((url, n));
+    }
+    Ok(weight)
+}
+
 pub async fn timed_get(url: &str, times: usize) -> Result<Latency, String> {
     let client = client()?;
     let mut lat = Vec::new();

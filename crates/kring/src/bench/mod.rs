@@ -56,6 +56,9 @@ pub struct BenchArgs {
     /// Unmeasured warm-up seconds before each connection count.
     #[arg(long, default_value_t = 2.0)]
     pub warmup: f64,
+    /// Also measure the web interface's home page (40 posts) and its weight.
+    #[arg(long, default_value_t = true, action = clap::ArgAction::Set)]
+    pub web: bool,
     /// Posts in the fan-out measurement.
     #[arg(long, default_value_t = 50)]
     pub posts: usize,
@@ -106,6 +109,9 @@ pub struct Report {
     pub instance: load::Latency,
     pub verified_timelines: usize,
     pub home: Vec<load::HomeLoad>,
+    /// The web interface's home page on one connection.
+    pub web: Option<load::HomeLoad>,
+    pub page_weight: Option<load::PageWeight>,
     pub fanout: Option<load::Fanout>,
     pub rss_peak: Option<u64>,
     pub rss_end: Option<u64>,
@@ -360,7 +366,7 @@ async fn measure(
         let mut kept: Option<load::HomeLoad> = None;
         for attempt in 0..=args.retries {
             quiet(args, &what, server.pid).await;
-            let run = load::start_home(base, tokens.clone(), c)?;
+            let run = load::start_home(base, tokens.clone(), c, load::Target::Api)?;
             tokio::time::sleep(Duration::from_secs_f64(args.warmup)).await;
             // After the warm-up, when the pool has opened its connections.
             let pids = database_pids(db, backend).await?;
@@ -388,6 +394,41 @@ async fn measure(
             }
         }
         report.home.extend(kept);
+    }
+
+    // The web interface's home page: one connection, as one person clicking.
+    if args.web {
+        let what = "web home page, 1 connection";
+        let mut kept: Option<load::HomeLoad> = None;
+        for attempt in 0..=args.retries {
+            quiet(args, what, server.pid).await;
+            let run = load::start_home(base, tokens.clone(), 1, load::Target::Web)?;
+            tokio::time::sleep(Duration::from_secs_f64(args.warmup)).await;
+            let pids = database_pids(db, backend).await?;
+            let r = run
+                .measure(Duration::from_secs_f64(args.seconds), server.pid, &pids)
+                .await?;
+            eprintln!(
+                "bench: {what}: {:.0} pages/s, p50 {:.2} ms, p99 {:.2} ms, server CPU {} ms/page, {} errors",
+                r.requests_per_second,
+                r.latency.p50,
+                r.latency.p99,
+                opt(r.server_cpu_ms, 3),
+                r.errors + r.empty,
+            );
+            let again = disturbed(args, &r.usage, attempt);
+            if kept
+                .as_ref()
+                .is_none_or(|k| less_disturbed(&r.usage, &k.usage))
+            {
+                kept = Some(r);
+            }
+            if !again {
+                break;
+            }
+        }
+        report.web = kept;
+        report.page_weight = Some(load::page_weight(base, &tokens[tokens.len() / 2]).await?);
     }
 
     if args.posts > 0 {
@@ -587,6 +628,23 @@ impl Report {
                 verdict(f.visible.p99 <= 30.0)
             );
         }
+        if let Some(w) = &self.web {
+            let _ = writeln!(
+                s,
+                "| Web home page (40 posts) p99 over HTTP, 1 connection | {:.2} ms | ≤ 20 ms | {} |",
+                w.latency.p99,
+                verdict(w.latency.p99 <= 20.0)
+            );
+        }
+        if let Some(pw) = &self.page_weight {
+            let _ = writeln!(
+                s,
+                "| Web home page weight before media ({} posts: HTML + CSS + JS + icons) | {:.1} KB | ≤ 100 KB | {} |",
+                pw.posts,
+                pw.total() as f64 / 1000.0,
+                verdict(pw.total() <= 100_000)
+            );
+        }
         let idle = self.rss_idle.or(rss_start);
         let _ = writeln!(
             s,
@@ -644,6 +702,47 @@ impl Report {
                     .map_or("n/a".into(), |b| format!("{:.0}%", b * 100.0)),
                 opt(h.usage.other_cores, 2),
                 h.errors + h.empty
+            );
+        }
+        if let Some(w) = &self.web {
+            let _ = writeln!(
+                s,
+                "\nWeb home page, `GET /home` (40 posts) with a random account's session cookie, 1 connection: \
+                 {} pages, {:.0} pages/s, p50 {:.2} ms, p90 {:.2} ms, p99 {:.2} ms, max {:.2} ms; \
+                 server CPU {} ms per page{}; other load {} cores; {} errors.",
+                w.latency.count,
+                w.requests_per_second,
+                w.latency.p50,
+                w.latency.p90,
+                w.latency.p99,
+                w.latency.max,
+                opt(w.server_cpu_ms, 3),
+                w.database_cpu_ms
+                    .map(|d| format!(" + {d:.3} ms PostgreSQL"))
+                    .unwrap_or_default(),
+                opt(w.usage.other_cores, 2),
+                w.errors + w.empty
+            );
+        }
+        if let Some(pw) = &self.page_weight {
+            let assets: Vec<String> = pw
+                .assets
+                .iter()
+                .map(|(u, b)| {
+                    format!(
+                        "{} {:.1} KB",
+                        u.split('?').next().unwrap_or(u),
+                        *b as f64 / 1000.0
+                    )
+                })
+                .collect();
+            let _ = writeln!(
+                s,
+                "\nPage weight: HTML {:.1} KB ({} posts) + {} = {:.1} KB (uncompressed).",
+                pw.html as f64 / 1000.0,
+                pw.posts,
+                assets.join(" + "),
+                pw.total() as f64 / 1000.0
             );
         }
         if let Some(f) = &self.fanout {
