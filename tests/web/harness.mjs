@@ -17,7 +17,10 @@ const targetDir = process.env.CARGO_TARGET_DIR
   ? resolve(repo, process.env.CARGO_TARGET_DIR)
   : join(repo, "target");
 export const kringBin = process.env.KRING_BIN || join(targetDir, "debug", "kring");
-export const screenshotDir = join(targetDir, "web-screenshots");
+// The PostgreSQL pass keeps its screenshots apart from the SQLite pass's.
+export const screenshotDir = process.env.KRING_TEST_BACKEND === "postgres"
+  ? join(targetDir, "web-screenshots", "postgres")
+  : join(targetDir, "web-screenshots");
 const axePath = join(here, "node_modules", "axe-core", "axe.min.js");
 const chromiumPath = process.env.CHROMIUM || "/usr/bin/chromium";
 
@@ -48,13 +51,41 @@ async function waitUp(base, child, ms = 30000) {
   throw new Error("kring did not start in time");
 }
 
+function psql(url, sql) {
+  execFileSync("psql", [url, "-X", "-q", "-v", "ON_ERROR_STOP=1", "-c", sql], { stdio: "pipe" });
+}
+
+/// With KRING_TEST_BACKEND=postgres, a fresh database made from KRING_TEST_DATABASE_URL
+/// (a role that may CREATE DATABASE): { url, drop() }. Otherwise null (SQLite in the data dir).
+function freshDatabase() {
+  if (process.env.KRING_TEST_BACKEND !== "postgres") return null;
+  const admin = process.env.KRING_TEST_DATABASE_URL;
+  assert.ok(admin, "KRING_TEST_BACKEND=postgres needs KRING_TEST_DATABASE_URL");
+  const name = `kring_web_${Date.now().toString(36)}_${process.pid}`;
+  psql(admin, `CREATE DATABASE "${name}"`);
+  const url = new URL(admin);
+  url.pathname = `/${name}`;
+  return {
+    url: url.toString(),
+    drop() {
+      try {
+        psql(admin, `DROP DATABASE IF EXISTS "${name}" WITH (FORCE)`);
+      } catch (e) {
+        console.error(`could not drop ${name}: ${e}`);
+      }
+    },
+  };
+}
+
 /// A running server: `base`, `port`, `admin` credentials, and `stop()`.
 export async function startServer() {
   assert.ok(existsSync(kringBin), `build the binary first: cargo build -p kring (${kringBin})`);
   const port = await freePort();
   const dataDir = mkdtempSync(join(tmpdir(), "kring-web-"));
   const domain = `127.0.0.1:${port}`;
+  const db = freshDatabase();
   const common = ["--data-dir", dataDir, "--domain", domain, "--log", process.env.KRING_LOG || "warn"];
+  if (db) common.push("--database-url", db.url);
   const admin = { email: "admin@example.org", password: "admin password 1", username: "admin" };
   execFileSync(kringBin, [
     "admin", "create-user", "--username", admin.username, "--email", admin.email,
@@ -90,6 +121,7 @@ export async function startServer() {
         });
       }
       rmSync(dataDir, { recursive: true, force: true });
+      if (db) db.drop();
     },
   };
 }
