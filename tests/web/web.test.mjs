@@ -447,7 +447,7 @@ test("sign out ends the session", { timeout: 120000 }, async () => {
   assert.deepEqual(await s.alice.cookies(), []);
 });
 
-test("without JavaScript: post, follow, favourite", { timeout: 120000 }, async () => {
+test("without JavaScript: post, follow, favourite, reply, boost, bookmark, edit, accept, filter, sign out", { timeout: 120000 }, async () => {
   const ctx = await watch.context(browser, { javaScriptEnabled: false });
   const p = await ctx.newPage();
   await signUp(p, server.base, "carol");
@@ -465,6 +465,52 @@ test("without JavaScript: post, follow, favourite", { timeout: 120000 }, async (
   await p.goto(server.base + "/home");
   assert.ok(await post(p, "secret for followers").isVisible());
   await checkPage(p, "home-nojs", { noScript: true });
+
+  // Reply, boost and bookmark.
+  await p.goto(server.base + s.helloPath);
+  await p.fill("#compose-text", "@alice a reply without scripts");
+  await Promise.all([p.waitForNavigation(), p.click("form.compose button[type=submit]")]);
+  assert.ok(await post(p, "a reply without scripts").isVisible());
+  const original = () => post(p, "Hello from Alice");
+  await Promise.all([p.waitForNavigation(), original().locator("button", { hasText: "Boost" }).click()]);
+  assert.equal(await original().locator("button", { hasText: "Boost" }).getAttribute("aria-pressed"), "true");
+  await Promise.all([p.waitForNavigation(), original().locator("button", { hasText: "Bookmark" }).click()]);
+  await p.goto(server.base + "/bookmarks");
+  assert.ok(await post(p, "Hello from Alice").isVisible());
+
+  // Edit her own post.
+  await p.goto(server.base + "/@carol");
+  await Promise.all([p.waitForNavigation(), post(p, "Carol writes without scripts").locator("a[href$='/edit']").click()]);
+  await p.fill("#compose-text", "Carol writes without scripts, and edits too");
+  await Promise.all([p.waitForNavigation(), p.click("form.compose button[type=submit]")]);
+  assert.ok(await post(p, "and edits too").locator(".meta a", { hasText: "edited" }).isVisible());
+
+  // Lock the account, then accept Bob's request without scripts.
+  await p.goto(server.base + "/settings/profile");
+  await p.check("#locked");
+  await Promise.all([p.waitForNavigation(), p.click("form.stack button[type=submit]")]);
+  assert.match(await p.locator(".notice").textContent(), /saved/);
+  const { b } = s;
+  await b.goto(server.base + "/@carol");
+  await Promise.all([b.waitForNavigation(), b.click("button:text-is('Follow')")]);
+  await p.goto(server.base + "/notifications");
+  assert.ok(await p.locator(".notification", { hasText: "asked to follow you" }).isVisible());
+  await p.goto(server.base + "/follow_requests");
+  await Promise.all([p.waitForNavigation(), p.click("button:has-text('Accept')")]);
+  assert.ok(await p.locator(".empty", { hasText: "No one is waiting" }).isVisible());
+  await b.goto(server.base + "/@carol");
+  assert.ok(await b.locator("button:text-is('Unfollow')").isVisible());
+
+  // A filter, and signing out.
+  await p.goto(server.base + "/settings/filters");
+  await p.fill("#title", "No scripts needed");
+  await p.fill("#keywords", "example");
+  await Promise.all([p.waitForNavigation(), p.click("form.stack button[type=submit]")]);
+  assert.match(await p.locator(".notice").textContent(), /added/);
+  await checkPage(p, "settings-filters-nojs", { noScript: true });
+  await Promise.all([p.waitForNavigation(), p.click("header.top button:has-text('Sign out')")]);
+  await p.goto(server.base + "/home");
+  assert.match(p.url(), /\/auth\/sign_in/);
   await ctx.close();
 });
 
