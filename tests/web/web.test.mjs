@@ -190,6 +190,14 @@ test("home: new-posts notice, paging link, 360 px wide", { timeout: 120000 }, as
   assert.match(await a.locator("#new-posts").textContent(), /^2 new posts/);
   await Promise.all([a.waitForNavigation(), a.click("#new-posts a")]);
   assert.ok(await post(a, "Fresh post from Bob").isVisible());
+  // The count is the server's too (the notifications marker): it survives a reload, and
+  // reading the notifications page clears it.
+  await a.reload();
+  assert.match(await a.locator("#unread").textContent(), /^1 new notification/);
+  await a.goto(server.base + "/notifications");
+  assert.ok(await a.locator("#unread").isHidden());
+  await a.goto(server.base + "/home");
+  assert.ok(await a.locator("#unread").isHidden());
 
   // Narrow screens: nothing wider than the viewport.
   const phone = await watch.context(browser, { viewport: { width: 360, height: 740 } });

@@ -104,6 +104,33 @@ impl Kring {
         self.store.markers(actor.id()).await
     }
 
+    /// How many notifications arrived since the reader last looked (the "notifications"
+    /// marker, which Mastodon apps also move), counted up to `cap`.
+    pub async fn unread_notifications(&self, actor: &Actor, cap: i64) -> Result<i64> {
+        let last = self.notifications_marker(actor).await?.unwrap_or_default();
+        self.store.unread_notifications(actor.id(), last, cap).await
+    }
+
+    async fn notifications_marker(&self, actor: &Actor) -> Result<Option<Id>> {
+        Ok(self
+            .markers(actor)
+            .await?
+            .into_iter()
+            .find(|m| m.timeline == "notifications")
+            .map(|m| m.last_read_id))
+    }
+
+    /// The reader has seen notifications up to `newest`: move the marker forward (never back).
+    pub async fn mark_notifications_read(&self, actor: &Actor, newest: Id) -> Result<()> {
+        let current = self.notifications_marker(actor).await?;
+        if current.is_some_and(|c| c >= newest) {
+            return Ok(());
+        }
+        self.store
+            .set_marker(actor.id(), "notifications", newest)
+            .await
+    }
+
     pub async fn set_marker(&self, actor: &Actor, timeline: &str, last_read: Id) -> Result<()> {
         if timeline != "home" && timeline != "notifications" {
             return Err(Error::validation("Timeline is not included in the list"));

@@ -22,6 +22,8 @@ pub struct Me {
     pub name: String,
     pub path: String,
     pub staff: bool,
+    /// Notifications since the reader last looked ("99+" past 99), empty when none.
+    pub unread: String,
 }
 
 /// The layout's data, the same on every page.
@@ -58,6 +60,14 @@ impl Web {
             Some(v) => v.csrf.clone(),
             None => self.anon_csrf(0).await?,
         };
+        let unread = match viewer {
+            Some(v) => match self.kring.unread_notifications(&v.actor, 100).await? {
+                0 => String::new(),
+                n if n > 99 => "99+".into(),
+                n => n.to_string(),
+            },
+            None => String::new(),
+        };
         Ok(Chrome {
             site: self.kring.site_title().await?,
             title: title.into(),
@@ -67,6 +77,7 @@ impl Web {
                 name: display_name(&v.actor.account),
                 path: account_path(&v.actor.account),
                 staff: v.actor.is_staff(),
+                unread,
             }),
             csrf,
             nav,

@@ -69,7 +69,7 @@
     if (notice && !notice.getAttribute("data-live")) notice = null;
     var badge = document.getElementById("unread");
     var fresh = 0;
-    var unread = 0;
+    var unread = badge ? parseInt(badge.getAttribute("data-count"), 10) || 0 : 0;
     var showFresh = function () {
       var n = fresh >= 40 ? "40+" : String(fresh);
       notice.textContent = "";
@@ -80,7 +80,7 @@
       notice.hidden = false;
     };
     var showUnread = function () {
-      badge.textContent = String(unread);
+      badge.textContent = unread > 99 ? "99+" : String(unread);
       var label = document.createElement("span");
       label.className = "visually-hidden";
       label.textContent = unread === 1 ? " new notification" : " new notifications";

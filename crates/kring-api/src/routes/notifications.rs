@@ -72,17 +72,7 @@ async fn index(
 
 async fn unread_count(State(kring): State<Kring>, auth: Auth) -> ApiResult<Response> {
     let actor = auth.user("read:notifications")?;
-    let last = kring
-        .markers(actor)
-        .await?
-        .into_iter()
-        .find(|m| m.timeline == "notifications")
-        .map(|m| m.last_read_id)
-        .unwrap_or_default();
-    let count = kring
-        .store
-        .unread_notifications(actor.id(), last, 1000)
-        .await?;
+    let count = kring.unread_notifications(actor, 1000).await?;
     Ok(Json(serde_json::json!({ "count": count })).into_response())
 }
 

@@ -65,6 +65,12 @@ pub async fn notifications(
         .notifications(&v.actor, &[], &[], None, &q.page(NOTES_PAGE))
         .await?;
     let keys: Vec<Id> = list.iter().map(|n| n.id).collect();
+    // Seeing the newest page reads them all (the same marker Mastodon apps move).
+    if q.max_id.is_none()
+        && let Some(newest) = keys.first()
+    {
+        kring.mark_notifications_read(&v.actor, *newest).await?;
+    }
     let views = kring.notification_views(&v.actor, list).await?;
     let me = Some(v.actor.id());
     let items = views
