@@ -7,7 +7,7 @@ use kring_core::model::Role;
 use kring_service::{DomainBlock, DomainPolicy};
 use serde::Deserialize;
 
-use super::{SelectOption, checked, id, render, see};
+use super::{NoFields, SelectOption, checked, id, render, see};
 use crate::Web;
 use crate::error::{WebError, WebResult, message};
 use crate::session::{Posted, Viewer};
@@ -256,13 +256,10 @@ pub async fn add_rule(State(web): State<Web>, p: Posted<RuleForm>) -> WebResult 
     see("/admin?done=rule#server")
 }
 
-#[derive(Deserialize)]
-pub struct Empty {}
-
 pub async fn delete_rule(
     State(web): State<Web>,
     Path(raw): Path<String>,
-    p: Posted<Empty>,
+    p: Posted<NoFields>,
 ) -> WebResult {
     web.kring
         .remove_rule(Some(&p.viewer.actor), id(&raw)?)

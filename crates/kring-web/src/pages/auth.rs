@@ -9,7 +9,7 @@ use kring_service::sessions::SignUp;
 use serde::Deserialize;
 
 use super::public::registrations_label;
-use super::{checked, render, render_status};
+use super::{NoFields, checked, form_status, render, render_status};
 use crate::Web;
 use crate::error::{WebResult, message};
 use crate::session::{AnonPosted, MaybeViewer, Posted};
@@ -122,11 +122,7 @@ async fn sign_up_form(web: &Web, form: Option<SignUpForm>, error: Option<String>
         reason: form.reason,
         error: error.clone(),
     };
-    if error.is_some() {
-        render_status(StatusCode::UNPROCESSABLE_ENTITY, &page)
-    } else {
-        render(&page)
-    }
+    render_status(form_status(&error), &page)
 }
 
 pub async fn sign_up_page(State(web): State<Web>, v: MaybeViewer) -> WebResult {
@@ -179,10 +175,7 @@ pub async fn sign_up(State(web): State<Web>, AnonPosted(f): AnonPosted<SignUpFor
     }
 }
 
-#[derive(Deserialize)]
-pub struct Empty {}
-
-pub async fn sign_out(State(web): State<Web>, p: Posted<Empty>) -> WebResult {
+pub async fn sign_out(State(web): State<Web>, p: Posted<NoFields>) -> WebResult {
     web.kring.web_sign_out(&p.viewer.token).await?;
     let mut res = Redirect::to("/").into_response();
     res.headers_mut()

@@ -1,14 +1,13 @@
 //! Editing one's own post, and the edit history every reader of a post may see.
 use askama::Template;
 use axum::extract::{Path, State};
-use axum::http::StatusCode;
 use axum::response::{IntoResponse, Redirect};
 use kring_core::Error;
 use kring_core::time::rfc3339;
 use kring_service::statuses::EditRequest;
 use serde::Deserialize;
 
-use super::{id, render, render_status, see};
+use super::{form_status, id, render, render_status, see};
 use crate::Web;
 use crate::error::{WebResult, message};
 use crate::session::{MaybeViewer, Posted, Viewer};
@@ -36,13 +35,8 @@ async fn edit_form(
 ) -> WebResult {
     let path = format!("/statuses/{sid}/edit");
     let c = web.chrome(Some(v), "Edit post", "", path).await?;
-    let code = if error.is_some() {
-        StatusCode::UNPROCESSABLE_ENTITY
-    } else {
-        StatusCode::OK
-    };
     render_status(
-        code,
+        form_status(&error),
         &EditPage {
             c,
             id: sid.to_string(),

@@ -3,14 +3,14 @@
 //! changes (add the new lines, keep the unchanged, remove the missing).
 use askama::Template;
 use axum::extract::{Path, Query, State};
-use axum::http::StatusCode;
 use kring_core::Error;
 use kring_core::model::{Filter, FilterAction};
 use kring_core::time::now_micros;
 use kring_service::filters::FilterRequest;
 use serde::Deserialize;
 
-use super::{SelectOption, checked, id, render_status, see};
+use super::settings::SavedQuery;
+use super::{NoFields, SelectOption, checked, form_status, id, render_status, see};
 use crate::Web;
 use crate::error::{WebResult, message};
 use crate::session::{Posted, Viewer};
@@ -293,12 +293,6 @@ struct FilterPage {
     form: FilterFields,
 }
 
-#[derive(Deserialize, Default)]
-pub struct SavedQuery {
-    #[serde(default)]
-    saved: Option<String>,
-}
-
 fn notice(q: &SavedQuery) -> Option<String> {
     match q.saved.as_deref() {
         Some("created") => Some("The filter was added.".into()),
@@ -337,13 +331,8 @@ async fn list_page(
     let c = web
         .chrome(Some(v), "Filters", "settings", "/settings/filters")
         .await?;
-    let code = if error.is_some() {
-        StatusCode::UNPROCESSABLE_ENTITY
-    } else {
-        StatusCode::OK
-    };
     render_status(
-        code,
+        form_status(&error),
         &FiltersPage {
             c,
             section: "filters",
@@ -393,13 +382,8 @@ async fn edit_page(
     let c = web
         .chrome(Some(v), format!("Filter: {}", f.title), "settings", path)
         .await?;
-    let code = if error.is_some() {
-        StatusCode::UNPROCESSABLE_ENTITY
-    } else {
-        StatusCode::OK
-    };
     render_status(
-        code,
+        form_status(&error),
         &FilterPage {
             c,
             section: "filters",
@@ -442,13 +426,10 @@ pub async fn save(
     }
 }
 
-#[derive(Deserialize)]
-pub struct Empty {}
-
 pub async fn delete(
     State(web): State<Web>,
     Path(raw): Path<String>,
-    p: Posted<Empty>,
+    p: Posted<NoFields>,
 ) -> WebResult {
     web.kring.delete_filter(&p.viewer.actor, id(&raw)?).await?;
     see("/settings/filters?saved=deleted")

@@ -120,6 +120,19 @@ pub fn render<T: Template>(page: &T) -> WebResult {
     render_status(StatusCode::OK, page)
 }
 
+/// A form post without fields of its own (only the CSRF token).
+#[derive(serde::Deserialize)]
+pub struct NoFields {}
+
+/// A form page's status: 422 when it shows what was wrong with a post, 200 otherwise.
+pub fn form_status(error: &Option<String>) -> StatusCode {
+    if error.is_some() {
+        StatusCode::UNPROCESSABLE_ENTITY
+    } else {
+        StatusCode::OK
+    }
+}
+
 /// After a successful form post: see the result with a GET (303).
 pub fn see(path: &str) -> WebResult {
     Ok(Redirect::to(path).into_response())

@@ -1,23 +1,27 @@
 //! Settings: profile, posting preferences, password, and sessions with authorised apps.
 use askama::Template;
 use axum::extract::{Path, Query, State};
-use axum::http::{StatusCode, header};
+use axum::http::header;
 use axum::response::{IntoResponse, Redirect};
 use kring_core::Error;
 use kring_core::Visibility;
 use kring_service::accounts::CredentialsUpdate;
 use serde::Deserialize;
 
-use super::{SelectOption, checked, id, render, render_status, see, visibility_options};
+use super::{
+    NoFields, SelectOption, checked, form_status, id, render, render_status, see,
+    visibility_options,
+};
 use crate::Web;
 use crate::error::{WebResult, message};
 use crate::session::{Posted, Viewer};
 use crate::view::{Chrome, time_label};
 
+/// `?saved=WHAT` after a form post, for the notice saying it worked.
 #[derive(Deserialize, Default)]
 pub struct SavedQuery {
     #[serde(default)]
-    saved: Option<String>,
+    pub saved: Option<String>,
 }
 
 fn notice(q: &SavedQuery) -> Option<String> {
@@ -27,14 +31,6 @@ fn notice(q: &SavedQuery) -> Option<String> {
         Some("password") => Some("Your password was changed.".into()),
         Some("revoked") => Some("The session was revoked.".into()),
         _ => None,
-    }
-}
-
-fn code(error: &Option<String>) -> StatusCode {
-    if error.is_some() {
-        StatusCode::UNPROCESSABLE_ENTITY
-    } else {
-        StatusCode::OK
     }
 }
 
@@ -103,7 +99,7 @@ async fn profile_form(
             }
         }
     };
-    render_status(code(&error), &page)
+    render_status(form_status(&error), &page)
 }
 
 pub async fn profile_page(
@@ -214,7 +210,7 @@ async fn preferences_form(
         ),
     };
     render_status(
-        code(&error),
+        form_status(&error),
         &PreferencesSettings {
             c,
             section: "preferences",
@@ -281,7 +277,7 @@ async fn password_form(
         .chrome(Some(v), "Password", "settings", "/settings/password")
         .await?;
     render_status(
-        code(&error),
+        form_status(&error),
         &PasswordSettings {
             c,
             section: "password",
@@ -387,13 +383,10 @@ pub async fn sessions_page(
     })
 }
 
-#[derive(Deserialize)]
-pub struct Empty {}
-
 pub async fn revoke_session(
     State(web): State<Web>,
     Path(raw): Path<String>,
-    p: Posted<Empty>,
+    p: Posted<NoFields>,
 ) -> WebResult {
     let target = id(&raw)?;
     web.kring.revoke_session(&p.viewer.actor, target).await?;

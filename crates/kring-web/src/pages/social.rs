@@ -1,13 +1,12 @@
 //! Notifications, follow requests, follow/block/mute buttons, search and lists.
 use askama::Template;
 use axum::extract::{OriginalUri, Path, Query, State};
-use axum::http::StatusCode;
 use kring_core::model::{NotificationType, Page};
 use kring_service::search::SearchRequest;
 use kring_service::{Edge, Id};
 use serde::Deserialize;
 
-use super::{id, render, render_status, see};
+use super::{NoFields, form_status, id, render, render_status, see};
 use crate::Web;
 use crate::error::{WebError, WebResult, message};
 use crate::session::{Posted, Viewer};
@@ -94,10 +93,7 @@ pub async fn notifications(
     })
 }
 
-#[derive(Deserialize)]
-pub struct Empty {}
-
-pub async fn clear_notifications(State(web): State<Web>, p: Posted<Empty>) -> WebResult {
+pub async fn clear_notifications(State(web): State<Web>, p: Posted<NoFields>) -> WebResult {
     web.kring.clear_notifications(&p.viewer.actor).await?;
     see("/notifications")
 }
@@ -129,7 +125,7 @@ pub async fn follow_requests(State(web): State<Web>, v: Viewer) -> WebResult {
 pub async fn answer_follow_request(
     State(web): State<Web>,
     Path((raw, action)): Path<(String, String)>,
-    p: Posted<Empty>,
+    p: Posted<NoFields>,
 ) -> WebResult {
     let from = id(&raw)?;
     match action.as_str() {
@@ -272,13 +268,8 @@ struct Lists {
 async fn lists_page(web: &Web, v: &Viewer, error: Option<String>) -> WebResult {
     let lists = web.kring.lists(&v.actor).await?;
     let c = web.chrome(Some(v), "Lists", "lists", "/lists").await?;
-    let code = if error.is_some() {
-        StatusCode::UNPROCESSABLE_ENTITY
-    } else {
-        StatusCode::OK
-    };
     render_status(
-        code,
+        form_status(&error),
         &Lists {
             c,
             lists: lists
@@ -348,13 +339,8 @@ async fn list_page(
     let c = web
         .chrome(Some(v), list.title.clone(), "lists", path)
         .await?;
-    let code = if error.is_some() {
-        StatusCode::UNPROCESSABLE_ENTITY
-    } else {
-        StatusCode::OK
-    };
     render_status(
-        code,
+        form_status(&error),
         &ListPage {
             c,
             id: list.id.to_string(),
@@ -406,13 +392,10 @@ pub async fn rename_list(
     }
 }
 
-#[derive(Deserialize)]
-pub struct Empty2 {}
-
 pub async fn delete_list(
     State(web): State<Web>,
     Path(raw): Path<String>,
-    p: Posted<Empty2>,
+    p: Posted<NoFields>,
 ) -> WebResult {
     web.kring.delete_list(&p.viewer.actor, id(&raw)?).await?;
     see("/lists")
@@ -460,7 +443,7 @@ pub async fn add_member(
 pub async fn remove_member(
     State(web): State<Web>,
     Path((raw, account)): Path<(String, String)>,
-    p: Posted<Empty2>,
+    p: Posted<NoFields>,
 ) -> WebResult {
     let list_id = id(&raw)?;
     web.kring

@@ -361,80 +361,29 @@ async fn measure(
         report.verified_timelines += 1;
     }
 
+    let home = HomeBench {
+        args,
+        server,
+        backend,
+        tokens,
+    };
     for &c in &args.connections {
         let what = format!("home timeline, {c} connections");
-        let mut kept: Option<load::HomeLoad> = None;
-        for attempt in 0..=args.retries {
-            quiet(args, &what, server.pid).await;
-            let run = load::start_home(base, tokens.clone(), c, load::Target::Api)?;
-            tokio::time::sleep(Duration::from_secs_f64(args.warmup)).await;
-            // After the warm-up, when the pool has opened its connections.
-            let pids = database_pids(db, backend).await?;
-            let r = run
-                .measure(Duration::from_secs_f64(args.seconds), server.pid, &pids)
-                .await?;
-            eprintln!(
-                "bench: {what}: {:.0} req/s, p50 {:.2} ms, p99 {:.2} ms, server CPU {} ms/req, {} errors, other load {} cores",
-                r.requests_per_second,
-                r.latency.p50,
-                r.latency.p99,
-                opt(r.server_cpu_ms, 3),
-                r.errors,
-                opt(r.usage.other_cores, 2)
-            );
-            let again = disturbed(args, &r.usage, attempt);
-            if kept
-                .as_ref()
-                .is_none_or(|k| less_disturbed(&r.usage, &k.usage))
-            {
-                kept = Some(r);
-            }
-            if !again {
-                break;
-            }
-        }
-        report.home.extend(kept);
+        report
+            .home
+            .extend(home.run(db, &what, c, load::Target::Api).await?);
     }
-
     // The web interface's home page: one connection, as one person clicking.
     if args.web {
         let what = "web home page, 1 connection";
-        let mut kept: Option<load::HomeLoad> = None;
-        for attempt in 0..=args.retries {
-            quiet(args, what, server.pid).await;
-            let run = load::start_home(base, tokens.clone(), 1, load::Target::Web)?;
-            tokio::time::sleep(Duration::from_secs_f64(args.warmup)).await;
-            let pids = database_pids(db, backend).await?;
-            let r = run
-                .measure(Duration::from_secs_f64(args.seconds), server.pid, &pids)
-                .await?;
-            eprintln!(
-                "bench: {what}: {:.0} pages/s, p50 {:.2} ms, p99 {:.2} ms, server CPU {} ms/page, {} errors",
-                r.requests_per_second,
-                r.latency.p50,
-                r.latency.p99,
-                opt(r.server_cpu_ms, 3),
-                r.errors + r.empty,
-            );
-            let again = disturbed(args, &r.usage, attempt);
-            if kept
-                .as_ref()
-                .is_none_or(|k| less_disturbed(&r.usage, &k.usage))
-            {
-                kept = Some(r);
-            }
-            if !again {
-                break;
-            }
-        }
-        report.web = kept;
+        report.web = home.run(db, what, 1, load::Target::Web).await?;
         report.page_weight = Some(load::page_weight(base, &tokens[tokens.len() / 2]).await?);
     }
 
     if args.posts > 0 {
         let star_token = seed::token_for(&star.1);
         let follower_tokens: Vec<String> = followers.iter().map(|n| seed::token_for(n)).collect();
-        let mut kept: Option<load::Fanout> = None;
+        let mut kept: Kept<load::Fanout> = Kept(None);
         for attempt in 0..=args.retries {
             quiet(args, "fan-out", server.pid).await;
             let pids = database_pids(db, backend).await?;
@@ -471,20 +420,58 @@ async fn measure(
                 opt(f.usage.other_cores, 2)
             );
             load::delete_posts(base, &star_token, &f.ids).await?;
-            let again = disturbed(args, &f.usage, attempt);
-            if kept
-                .as_ref()
-                .is_none_or(|k| less_disturbed(&f.usage, &k.usage))
-            {
-                kept = Some(f);
-            }
-            if !again {
+            if !kept.offer(args, attempt, f) {
                 break;
             }
         }
-        report.fanout = kept;
+        report.fanout = kept.0;
     }
     Ok(())
+}
+
+/// The home-feed load at one connection count, repeated while other processes disturb it.
+struct HomeBench<'a> {
+    args: &'a BenchArgs,
+    server: &'a proc::Server,
+    backend: Backend,
+    tokens: &'a Arc<Vec<String>>,
+}
+
+impl HomeBench<'_> {
+    async fn run(
+        &self,
+        db: &mut AnyConnection,
+        what: &str,
+        connections: usize,
+        target: load::Target,
+    ) -> Result<Option<load::HomeLoad>, String> {
+        let (args, server) = (self.args, self.server);
+        let mut kept: Kept<load::HomeLoad> = Kept(None);
+        for attempt in 0..=args.retries {
+            quiet(args, what, server.pid).await;
+            let run = load::start_home(&server.base_url, self.tokens.clone(), connections, target)?;
+            tokio::time::sleep(Duration::from_secs_f64(args.warmup)).await;
+            // After the warm-up, when the pool has opened its connections.
+            let pids = database_pids(db, self.backend).await?;
+            let r = run
+                .measure(Duration::from_secs_f64(args.seconds), server.pid, &pids)
+                .await?;
+            eprintln!(
+                "bench: {what}: {:.0} req/s, p50 {:.2} ms, p99 {:.2} ms, server CPU {} ms/req, {} errors, {} empty, other load {} cores",
+                r.requests_per_second,
+                r.latency.p50,
+                r.latency.p99,
+                opt(r.server_cpu_ms, 3),
+                r.errors,
+                r.empty,
+                opt(r.usage.other_cores, 2)
+            );
+            if !kept.offer(args, attempt, r) {
+                break;
+            }
+        }
+        Ok(kept.0)
+    }
 }
 
 /// The PostgreSQL backends serving the server (all but ours), to count their CPU too.
@@ -506,16 +493,48 @@ async fn database_pids(db: &mut AnyConnection, backend: Backend) -> Result<Vec<u
 }
 
 /// Whether other processes disturbed a measurement enough to repeat it.
-fn disturbed(args: &BenchArgs, usage: &proc::Usage, attempt: usize) -> bool {
-    let busy = usage.other_cores.is_some_and(|o| o >= args.quiet_cores);
-    if busy && attempt < args.retries {
-        eprintln!("bench: other processes disturbed that measurement; repeating it");
-    }
-    busy && attempt < args.retries
+/// A measurement that records how busy the rest of the machine was meanwhile.
+trait Measured {
+    fn usage(&self) -> &proc::Usage;
 }
 
-fn less_disturbed(a: &proc::Usage, b: &proc::Usage) -> bool {
-    a.other_cores.unwrap_or(f64::INFINITY) < b.other_cores.unwrap_or(f64::INFINITY)
+impl Measured for load::HomeLoad {
+    fn usage(&self) -> &proc::Usage {
+        &self.usage
+    }
+}
+
+impl Measured for load::Fanout {
+    fn usage(&self) -> &proc::Usage {
+        &self.usage
+    }
+}
+
+/// The least disturbed of the repeated runs of one measurement.
+struct Kept<T>(Option<T>);
+
+impl<T: Measured> Kept<T> {
+    /// Keep `run` if other processes disturbed it less than the runs before; answers whether
+    /// to measure again (disturbed, and `--retries` not used up).
+    fn offer(&mut self, args: &BenchArgs, attempt: usize, run: T) -> bool {
+        let other = |u: &proc::Usage| u.other_cores.unwrap_or(f64::INFINITY);
+        let busy = run
+            .usage()
+            .other_cores
+            .is_some_and(|o| o >= args.quiet_cores);
+        let again = busy && attempt < args.retries;
+        if again {
+            eprintln!("bench: other processes disturbed that measurement; repeating it");
+        }
+        if self
+            .0
+            .as_ref()
+            .is_none_or(|k| other(run.usage()) < other(k.usage()))
+        {
+            self.0 = Some(run);
+        }
+        again
+    }
 }
 
 /// Wait for other processes to quiet down, as `--quiet-wait` says.
