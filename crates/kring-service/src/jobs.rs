@@ -15,6 +15,11 @@ use crate::federation::{DELIVER, RECEIVE};
 pub const FEED_TRIM: &str = "feed.trim";
 use crate::federation::outbox::DISTRIBUTE;
 
+/// Where the last feed trim left off (an entry id), so a trim reads only newer entries.
+const FEED_TRIM_CURSOR: &str = "feed_trim_cursor";
+/// Feeds trimmed per transaction batch.
+const FEED_TRIM_BATCH: i64 = 500;
+
 /// Give up after about a week of retries.
 const MAX_ATTEMPTS: i64 = 16;
 /// Jobs running at once in one process, and at once against one remote host.
@@ -118,6 +123,38 @@ impl Kring {
         }
     }
 
+    /// Cut home feeds back to their cap, looking only at feeds that received entries since
+    /// the last trim. The cursor trails the clock by five minutes, so entries of transactions
+    /// still open during a trim are looked at by the next one.
+    async fn trim_feeds(&self) -> crate::Result<()> {
+        let since = self
+            .store
+            .setting(FEED_TRIM_CURSOR)
+            .await?
+            .and_then(|v| v.parse::<i64>().ok())
+            .map(kring_core::Id)
+            .unwrap_or(kring_core::Id(0));
+        let next = kring_core::Id::floor_for_millis(now_micros() / 1000 - 300_000);
+        loop {
+            let feeds = self.store.feeds_over_cap(since, FEED_TRIM_BATCH).await?;
+            for account in &feeds {
+                let mut tx = self.store.begin().await?;
+                tx.trim_feed(*account).await?;
+                tx.commit().await?;
+            }
+            // A full batch may leave more; trimmed feeds no longer show up.
+            if (feeds.len() as i64) < FEED_TRIM_BATCH {
+                break;
+            }
+        }
+        if next > since {
+            self.store
+                .set_setting(FEED_TRIM_CURSOR, &next.0.to_string())
+                .await?;
+        }
+        Ok(())
+    }
+
     async fn run_job(&self, queue: &str, payload: &str) -> crate::Result<Outcome> {
         match queue {
             DELIVER => Ok(match self.deliver(payload).await? {
@@ -126,14 +163,7 @@ impl Kring {
             }),
             DISTRIBUTE => self.distribute(payload).await.map(|_| Outcome::Done),
             RECEIVE => self.receive(payload).await.map(|_| Outcome::Done),
-            FEED_TRIM => {
-                for account in self.store.feeds_over_cap(500).await? {
-                    let mut tx = self.store.begin().await?;
-                    tx.trim_feed(account).await?;
-                    tx.commit().await?;
-                }
-                Ok(Outcome::Done)
-            }
+            FEED_TRIM => self.trim_feeds().await.map(|_| Outcome::Done),
             other => {
                 tracing::warn!(queue = other, "dropping job of unknown kind");
                 Ok(Outcome::Done)
