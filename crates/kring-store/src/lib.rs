@@ -111,12 +111,16 @@ impl Tx {
     }
 }
 
-/// SQLite's checkpoints, every half second after writes. Each copies the write-ahead log into
-/// the database file and, when no reader is in the middle of the log, restarts it from the
-/// beginning, so the log file stays as large as one burst of writes. It holds the store's
-/// write lock meanwhile (writers wait on the lock, not in SQLite's busy handler) and does
-/// not wait for readers (busy timeout 0: it then copies what it can, like PASSIVE). Ends when
-/// the store is dropped or closed.
+/// Frames (4 KiB pages) in SQLite's write-ahead log beyond which a checkpoint also restarts
+/// the log from its beginning (16 MiB).
+const WAL_RESTART_FRAMES: i64 = 4096;
+
+/// SQLite's checkpoints, every half second after writes. A PASSIVE checkpoint copies what it
+/// can from the write-ahead log into the database file without waiting for readers or the
+/// writer, so writers never wait for it. SQLite reuses the log from its beginning only when a
+/// writer starts at the right moment; once the log passes `WAL_RESTART_FRAMES`, a RESTART
+/// checkpoint (under the store's write lock, busy timeout 0 so it never waits for readers)
+/// makes it start over, which keeps the file bounded. Ends when the store is dropped or closed.
 fn spawn_checkpoints(pool: AnyPool, lock: Arc<Mutex<()>>, dirty: std::sync::Weak<AtomicBool>) {
     tokio::spawn(async move {
         let mut tick = tokio::time::interval(Duration::from_millis(500));
@@ -130,30 +134,34 @@ fn spawn_checkpoints(pool: AnyPool, lock: Arc<Mutex<()>>, dirty: std::sync::Weak
             if !flag.swap(false, Ordering::Relaxed) {
                 continue;
             }
-            let done = match pool.acquire().await {
-                Ok(mut conn) => {
-                    let _writing = lock.lock().await;
-                    let r = sqlx::raw_sql(
-                        "PRAGMA busy_timeout = 0; PRAGMA wal_checkpoint(RESTART); \
-                         PRAGMA busy_timeout = 10000;",
-                    )
-                    .execute(&mut *conn)
-                    .await
-                    .map(|_| ());
-                    if r.is_err() {
-                        // It may have been left without its busy timeout: do not reuse it.
-                        conn.close_on_drop();
-                    }
-                    r
-                }
-                Err(e) => Err(e),
-            };
-            if let Err(e) = done {
+            if let Err(e) = checkpoint(&pool, &lock).await {
                 tracing::debug!(error = %e, "WAL checkpoint failed; retrying later");
                 flag.store(true, Ordering::Relaxed);
             }
         }
     });
+}
+
+async fn checkpoint(pool: &AnyPool, lock: &Mutex<()>) -> Result<(), sqlx::Error> {
+    let mut conn = pool.acquire().await?;
+    // (busy, frames in the log, frames copied)
+    let (_, frames, _): (i64, i64, i64) = sqlx::query_as("PRAGMA wal_checkpoint(PASSIVE)")
+        .fetch_one(&mut *conn)
+        .await?;
+    if frames < WAL_RESTART_FRAMES {
+        return Ok(());
+    }
+    let _writing = lock.lock().await;
+    let r = sqlx::raw_sql(
+        "PRAGMA busy_timeout = 0; PRAGMA wal_checkpoint(RESTART); PRAGMA busy_timeout = 10000;",
+    )
+    .execute(&mut *conn)
+    .await;
+    if r.is_err() {
+        // It may have been left without its busy timeout: do not reuse it.
+        conn.close_on_drop();
+    }
+    r.map(|_| ())
 }
 
 impl Store {

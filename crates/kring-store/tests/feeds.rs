@@ -462,8 +462,9 @@ async fn sqlite_write_ahead_log_is_checkpointed_in_the_background() {
     }
     tokio::time::sleep(std::time::Duration::from_millis(1200)).await;
     let before = wal_size();
-    // Five bursts of 20,000 feed rows: several megabytes of log in all.
-    for _ in 0..5 {
+    // Ten bursts of 20,000 feed rows (~3 MB of log each, ~30 MB in all); the store restarts
+    // the log once it passes 16 MB.
+    for _ in 0..10 {
         let mut tx = store.begin().await.unwrap();
         for _ in 0..100 {
             tx.fan_out_to(id(), a.id, &readers).await.unwrap();
@@ -473,7 +474,7 @@ async fn sqlite_write_ahead_log_is_checkpointed_in_the_background() {
     }
     let grown = wal_size().saturating_sub(before);
     assert!(
-        grown < 4 * 1024 * 1024,
-        "the log grew by {grown} bytes over five bursts"
+        grown < 22 * 1024 * 1024,
+        "the log grew by {grown} bytes over ten bursts"
     );
 }
