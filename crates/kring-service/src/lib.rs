@@ -82,6 +82,8 @@ pub struct Kring {
     pub config: Arc<ServiceConfig>,
     pub events: events::Events,
     pub federation: Arc<federation::Federation>,
+    /// Apps by id: they never change once registered, and every status view names its app.
+    apps: Arc<std::sync::Mutex<std::collections::HashMap<Id, kring_core::model::App>>>,
 }
 
 impl Kring {
@@ -92,6 +94,7 @@ impl Kring {
             config: Arc::new(config),
             events: events::Events::new(),
             federation,
+            apps: Arc::default(),
         })
     }
 }

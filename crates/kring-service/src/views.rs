@@ -32,7 +32,25 @@ pub struct NotificationView {
     pub status: Option<StatusView>,
 }
 
+/// Apps kept in memory at most (a server has few; the cache starts over past this).
+const APP_CACHE: usize = 10_000;
+
 impl Kring {
+    /// An app by id, from memory after the first time (apps never change once registered).
+    pub async fn app_by_id(&self, id: Id) -> Result<Option<App>> {
+        if let Some(app) = self.apps.lock().ok().and_then(|m| m.get(&id).cloned()) {
+            return Ok(Some(app));
+        }
+        let app = self.store.app(id).await?;
+        if let (Some(a), Ok(mut m)) = (&app, self.apps.lock()) {
+            if m.len() >= APP_CACHE {
+                m.clear();
+            }
+            m.insert(id, a.clone());
+        }
+        Ok(app)
+    }
+
     /// Views of `statuses` for `viewer`, in the same order. Filters of `context` are applied:
     /// statuses hidden by a `hide` filter are left out.
     pub async fn status_views(
@@ -82,7 +100,7 @@ impl Kring {
         let mut apps: HashMap<Id, App> = HashMap::new();
         for app_id in all.iter().filter_map(|s| s.application_id) {
             if let std::collections::hash_map::Entry::Vacant(e) = apps.entry(app_id)
-                && let Some(app) = self.store.app(app_id).await?
+                && let Some(app) = self.app_by_id(app_id).await?
             {
                 e.insert(app);
             }
