@@ -392,6 +392,30 @@ impl Kring {
     }
 
     /// Delete one's own status. Returns it (clients use its text to "delete and redraft").
+    /// Delete one's own post and get it back as it was shown (mentions, tags, app), with its
+    /// source text, so an app can offer "delete and redraft".
+    pub async fn delete_for_redraft(
+        &self,
+        actor: &Actor,
+        id: Id,
+    ) -> Result<crate::views::StatusView> {
+        let before = self.own_status(actor, id).await?;
+        let mut view = self.status_view(Some(actor), before).await?;
+        view.status = self.delete(actor, id).await?;
+        // Gone: nobody's marks apply any more.
+        for mark in [
+            &mut view.favourited,
+            &mut view.reblogged,
+            &mut view.bookmarked,
+            &mut view.pinned,
+            &mut view.muted,
+        ] {
+            *mark = Some(false);
+        }
+        view.filtered.clear();
+        Ok(view)
+    }
+
     pub async fn delete(&self, actor: &Actor, id: Id) -> Result<Status> {
         let s = self.own_status(actor, id).await?;
         let mut recipients = self.feed_recipients(id).await?;

@@ -1145,6 +1145,19 @@ async fn status_create_idempotency_get_context_and_delete() {
     assert_eq!(st, StatusCode::OK, "{del}");
     assert_valid("Status", &del);
     assert_eq!(del["text"], "leaf");
+    assert_eq!(del["in_reply_to_id"], mid.as_str());
+    // "Delete and redraft" gets the post as it was shown: its mentions and tags too.
+    let tagged = s
+        .status(&a, &format!("@{} see #redraft", b.username), "public")
+        .await;
+    let (st, _, del) = s
+        .delete(&format!("/api/v1/statuses/{tagged}"), Some(&a.token))
+        .await;
+    assert_eq!(st, StatusCode::OK, "{del}");
+    assert_valid("Status", &del);
+    assert_eq!(del["mentions"][0]["id"], b.id.as_str(), "{del}");
+    assert_eq!(del["tags"][0]["name"], "redraft", "{del}");
+    assert_eq!(del["favourited"], false);
     let (st, _, body) = s.get(&format!("/api/v1/statuses/{leaf}"), None).await;
     assert_eq!(st, StatusCode::NOT_FOUND);
     assert_valid("Error", &body);

@@ -121,22 +121,8 @@ async fn delete(
     Path(raw): Path<String>,
 ) -> ApiResult<Response> {
     let actor = auth.user("write:statuses")?;
-    let s = kring.delete(actor, id(&raw)?).await?;
     // The deleted status, with its source text, so clients can "delete and redraft".
-    let view = kring_service::views::StatusView {
-        status: s,
-        account: actor.account.clone(),
-        reblog: None,
-        mentions: Vec::new(),
-        tags: Vec::new(),
-        application: None,
-        favourited: Some(false),
-        reblogged: Some(false),
-        bookmarked: Some(false),
-        pinned: Some(false),
-        muted: Some(false),
-        filtered: Vec::new(),
-    };
+    let view = kring.delete_for_redraft(actor, id(&raw)?).await?;
     let base = ctx(&kring);
     Ok(Json(entities::status_with_text(Ctx { base: &base }, &view, true)).into_response())
 }
