@@ -1,13 +1,18 @@
 //! Live events for streaming clients. The service publishes after a change commits; each door
 //! that streams (WebSocket API, later the web interface) subscribes and filters by what its
 //! connection asked for, checking the audience again before showing anything.
-//! Within one process this is a broadcast channel; several web processes on PostgreSQL will
-//! relay it through LISTEN/NOTIFY.
+//! Within one process this is a broadcast channel. Several processes on one PostgreSQL
+//! database relay their events to each other through LISTEN/NOTIFY (`Kring::relay_events`),
+//! so a post made through one process (or received by another's job worker) reaches the
+//! streaming clients of all of them.
+use std::sync::{Arc, OnceLock};
+
 use kring_core::Id;
-use tokio::sync::broadcast;
+use serde::{Deserialize, Serialize};
+use tokio::sync::{broadcast, mpsc};
 
 /// Where an event belongs.
-#[derive(Debug, Clone, PartialEq, Eq)]
+#[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize)]
 pub enum Stream {
     /// An account's home feed and notifications.
     User(Id),
@@ -22,7 +27,7 @@ pub enum Stream {
     List(Id),
 }
 
-#[derive(Debug, Clone)]
+#[derive(Debug, Clone, Serialize, Deserialize)]
 pub enum EventKind {
     /// A status (or boost) appeared.
     Update(Id),
@@ -33,15 +38,26 @@ pub enum EventKind {
     FiltersChanged,
 }
 
-#[derive(Debug, Clone)]
+#[derive(Debug, Clone, Serialize, Deserialize)]
 pub struct Event {
     pub kind: EventKind,
     pub streams: Vec<Stream>,
 }
 
+/// An event as it travels between processes: who sent it, so the sender skips its own.
+#[derive(Serialize, Deserialize)]
+pub(crate) struct Relayed {
+    pub origin: u64,
+    pub event: Event,
+}
+
 #[derive(Clone)]
 pub struct Events {
-    tx: broadcast::Sender<std::sync::Arc<Event>>,
+    tx: broadcast::Sender<Arc<Event>>,
+    /// This process, among those sharing a database.
+    pub(crate) origin: u64,
+    /// Where published events go to be relayed to other processes, once relaying runs.
+    relay: Arc<OnceLock<mpsc::Sender<Arc<Event>>>>,
 }
 
 impl Default for Events {
@@ -54,18 +70,107 @@ impl Events {
     pub fn new() -> Events {
         // A slow client that falls this far behind is told it lagged and skips ahead.
         let (tx, _) = broadcast::channel(4096);
-        Events { tx }
+        Events {
+            tx,
+            origin: rand::random(),
+            relay: Arc::new(OnceLock::new()),
+        }
     }
 
     pub fn publish(&self, kind: EventKind, streams: Vec<Stream>) {
         if streams.is_empty() {
             return;
         }
+        let event = Arc::new(Event { kind, streams });
+        if let Some(relay) = self.relay.get() {
+            // Live events are best effort: when the relay falls behind, drop rather than wait.
+            let _ = relay.try_send(event.clone());
+        }
         // No receivers is fine: nobody is streaming.
-        let _ = self.tx.send(std::sync::Arc::new(Event { kind, streams }));
+        let _ = self.tx.send(event);
     }
 
-    pub fn subscribe(&self) -> broadcast::Receiver<std::sync::Arc<Event>> {
+    /// An event another process published: to this process's clients only.
+    pub(crate) fn publish_here(&self, event: Event) {
+        let _ = self.tx.send(Arc::new(event));
+    }
+
+    /// Start relaying published events; the receiver gets each one. Only once per process.
+    pub(crate) fn relay_to(&self, tx: mpsc::Sender<Arc<Event>>) -> bool {
+        self.relay.set(tx).is_ok()
+    }
+
+    pub fn subscribe(&self) -> broadcast::Receiver<Arc<Event>> {
         self.tx.subscribe()
+    }
+}
+
+/// The NOTIFY channel events travel on.
+const CHANNEL: &str = "kring_events";
+
+impl crate::Kring {
+    /// On PostgreSQL, relay live events between the processes sharing the database until
+    /// `shutdown` turns true: what this process publishes is sent with NOTIFY, what others
+    /// send is published here. Returns None on SQLite (one process) or when already relaying.
+    pub fn relay_events(
+        &self,
+        mut shutdown: tokio::sync::watch::Receiver<bool>,
+    ) -> Option<tokio::task::JoinHandle<()>> {
+        if self.store.backend() != kring_store::Backend::Postgres {
+            return None;
+        }
+        let (tx, mut outgoing) = mpsc::channel::<Arc<Event>>(1024);
+        if !self.events.relay_to(tx) {
+            return None;
+        }
+        let kring = self.clone();
+        Some(tokio::spawn(async move {
+            let origin = kring.events.origin;
+            let mut listener = None;
+            loop {
+                if listener.is_none() {
+                    match kring.store.listen(CHANNEL).await {
+                        Ok(l) => listener = l,
+                        Err(e) => {
+                            tracing::warn!(error = %e, "cannot listen for other processes' events; retrying");
+                            tokio::select! {
+                                _ = tokio::time::sleep(std::time::Duration::from_secs(2)) => continue,
+                                _ = shutdown.changed() => return,
+                            }
+                        }
+                    }
+                }
+                let Some(l) = listener.as_mut() else { return };
+                tokio::select! {
+                    changed = shutdown.changed() => {
+                        if changed.is_err() || *shutdown.borrow() {
+                            return;
+                        }
+                    }
+                    event = outgoing.recv() => {
+                        let Some(event) = event else { return };
+                        let relayed = Relayed { origin, event: (*event).clone() };
+                        let sent = match serde_json::to_string(&relayed) {
+                            Ok(payload) => kring.store.notify(CHANNEL, &payload).await,
+                            Err(e) => Err(crate::Error::internal(e)),
+                        };
+                        if let Err(e) = sent {
+                            tracing::warn!(error = %e, "could not relay a live event to other processes");
+                        }
+                    }
+                    got = l.recv() => match got {
+                        Ok(n) => match serde_json::from_str::<Relayed>(n.payload()) {
+                            Ok(r) if r.origin != origin => kring.events.publish_here(r.event),
+                            Ok(_) => {}
+                            Err(e) => tracing::warn!(error = %e, "unreadable relayed event"),
+                        },
+                        Err(e) => {
+                            tracing::warn!(error = %e, "listening for other processes' events failed; reconnecting");
+                            listener = None;
+                        }
+                    },
+                }
+            }
+        }))
     }
 }

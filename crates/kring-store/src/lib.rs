@@ -7,6 +7,7 @@ mod feeds;
 mod jobs;
 mod lists;
 mod notifications;
+mod notify;
 mod oauth;
 mod relationships;
 mod rows;
@@ -18,6 +19,7 @@ pub use accounts::{PreferencesUpdate, ProfileUpdate};
 pub use federation::{DomainBlock, DomainPolicy, RemoteAccount};
 pub use feeds::FEED_CAP;
 pub use jobs::Job;
+pub use notify::{MAX_PAYLOAD as MAX_NOTIFY_PAYLOAD, PgListener};
 pub use oauth::{AuthCode, NewToken};
 pub use relationships::{Edge, FollowOptions};
 pub use rows::{NewAccount, NewStatus, NewUser};
@@ -63,6 +65,8 @@ pub struct Store {
     write_lock: Option<Arc<Mutex<()>>>,
     /// SQLite: set by every write, cleared by the background checkpoint (see `connect`).
     wal_dirty: Option<Arc<AtomicBool>>,
+    /// PostgreSQL: the URL, for the LISTEN connection (see `listen`).
+    pg_url: Option<Arc<str>>,
 }
 
 pub(crate) fn db_err(e: sqlx::Error) -> Error {
@@ -218,6 +222,7 @@ impl Store {
             backend,
             write_lock,
             wal_dirty,
+            pg_url: (backend == Backend::Postgres).then(|| Arc::from(url.as_str())),
         })
     }
 

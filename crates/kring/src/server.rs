@@ -109,13 +109,18 @@ pub async fn start(config: Config) -> Result<Running, String> {
             tracing::error!(error = %e, "server error");
         }
     });
+    let mut tasks = vec![http];
+    // Several processes on one PostgreSQL database: stream each other's live events.
+    tasks.extend(kring.relay_events(rx.clone()));
     let worker_kring = kring.clone();
-    let worker = tokio::spawn(async move { worker_kring.run_worker(rx).await });
+    tasks.push(tokio::spawn(
+        async move { worker_kring.run_worker(rx).await },
+    ));
     Ok(Running {
         addr,
         kring,
         shutdown: tx,
-        tasks: vec![http, worker],
+        tasks,
     })
 }
 

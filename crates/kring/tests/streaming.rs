@@ -391,3 +391,45 @@ async fn websocket_session_cookie_needs_our_origin() {
         .expect("our own origin connects");
     assert_eq!(res.status().as_u16(), 101);
 }
+
+/// Several processes on one PostgreSQL database: a post made through one process streams to
+/// the clients of another (LISTEN/NOTIFY relay), once, and a notification too. On SQLite
+/// (one process) there is nothing to test.
+#[tokio::test]
+async fn events_reach_clients_of_another_process() {
+    let s = TestServer::start().await;
+    let Some(other) = s.second_process().await else {
+        return;
+    };
+    let a = s.register("alice").await;
+    let b = s.register("bob").await;
+    s.follow(&b, &a).await;
+    // Bob and Alice stream from the second process; Alice posts through the first.
+    let mut bs = other.websocket(&b.token, "stream=user").await;
+    let mut as_ = other.websocket(&a.token, "stream=user").await;
+    let id = s.status(&a, "from the first process", "public").await;
+    let e = bs.expect_event("update", WAIT).await;
+    assert_valid("Status", &e.payload_json);
+    assert_eq!(e.payload_json["id"], id.as_str());
+    s.ok_post(
+        &format!("/api/v1/statuses/{id}/favourite"),
+        Some(&b.token),
+        json!({}),
+    )
+    .await;
+    let e = as_.expect_event("notification", WAIT).await;
+    assert_eq!(e.payload_json["type"], "favourite");
+    // The first process's own clients get each event once, not again through the relay.
+    let mut own = s.websocket(&b.token, "stream=user").await;
+    let id2 = s.status(&a, "once only", "public").await;
+    let e = own.expect_event("update", WAIT).await;
+    assert_eq!(e.payload_json["id"], id2.as_str());
+    let again: Vec<_> = own
+        .drain(Duration::from_millis(700))
+        .await
+        .into_iter()
+        .filter(|e| e.event == "update")
+        .collect();
+    assert!(again.is_empty(), "the same update twice: {:?}", again.len());
+    drop(other);
+}

@@ -126,6 +126,8 @@ pub struct TestServer {
     pub base: String,
     pub http: reqwest::Client,
     app: OnceCell<AppCreds>,
+    /// PostgreSQL: the database this server uses (shared by `second_process`).
+    database_url: Option<String>,
     // Dropped after the server (fields drop in order).
     pg: Option<PgDatabase>,
     _dir: tempfile::TempDir,
@@ -151,7 +153,6 @@ impl TestServer {
 
     /// Start with some settings; listen address, domain and database are filled in here.
     pub async fn start_with(settings: Partial) -> TestServer {
-        let dir = tempfile::tempdir().expect("temp dir");
         let (pg, database_url) = match pg_url() {
             Some(url) => {
                 let (db, url) = PgDatabase::create(&url);
@@ -159,6 +160,24 @@ impl TestServer {
             }
             None => (None, None),
         };
+        Self::launch(settings, pg, database_url, None).await
+    }
+
+    /// PostgreSQL: another process of the same server (same database and domain, its own
+    /// port), as one runs several behind a proxy. None on SQLite (one process only). Drop it
+    /// before `self`, which owns the database.
+    pub async fn second_process(&self) -> Option<TestServer> {
+        let url = self.database_url.clone()?;
+        Some(Self::launch(Partial::default(), None, Some(url), Some(self.port)).await)
+    }
+
+    async fn launch(
+        settings: Partial,
+        pg: Option<PgDatabase>,
+        database_url: Option<String>,
+        domain_port: Option<u16>,
+    ) -> TestServer {
+        let dir = tempfile::tempdir().expect("temp dir");
         // The port is picked first so that the domain (and every URL the server renders)
         // names the address it really listens on. Another process could take the port in
         // between; then try again with another.
@@ -167,7 +186,7 @@ impl TestServer {
             let port = free_port();
             let partial = Partial {
                 listen: Some(format!("127.0.0.1:{port}")),
-                domain: Some(format!("127.0.0.1:{port}")),
+                domain: Some(format!("127.0.0.1:{}", domain_port.unwrap_or(port))),
                 data_dir: Some(dir.path().to_path_buf()),
                 database_url: database_url.clone(),
                 database_max_connections: Some(5),
@@ -188,6 +207,7 @@ impl TestServer {
                         base: format!("http://127.0.0.1:{port}"),
                         http,
                         app: OnceCell::new(),
+                        database_url: database_url.clone(),
                         pg,
                         _dir: dir,
                     };
