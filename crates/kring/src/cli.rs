@@ -80,6 +80,10 @@ pub struct ServeArgs {
     /// Require signed requests to read any ActivityPub document ("authorized fetch").
     #[arg(long, env = "KRING_AUTHORIZED_FETCH", value_parser = clap::builder::BoolishValueParser::new(), num_args = 0..=1, default_missing_value = "true")]
     pub authorized_fetch: bool,
+    /// What this process runs: all (HTTP and jobs), web (HTTP only) or worker (jobs only);
+    /// split roles are for several processes on one PostgreSQL database [default: all].
+    #[arg(long, env = "KRING_ROLE")]
+    pub role: Option<crate::config::Role>,
 }
 
 #[derive(ValueEnum, Debug, Clone, Copy)]
@@ -179,6 +183,7 @@ fn resolve(global: &Global, serve: &ServeArgs) -> Result<Config, String> {
         insecure_http: serve.insecure_http.then_some(true),
         allow_private_federation: serve.allow_private_federation.then_some(true),
         authorized_fetch: serve.authorized_fetch.then_some(true),
+        role: serve.role,
         ..Partial::default()
     };
     let file = match &global.config {

@@ -31,6 +31,31 @@ pub struct Partial {
     pub federation_allowlist: Option<bool>,
     /// Received activities waiting before inboxes answer 503.
     pub inbox_backlog_limit: Option<i64>,
+    /// What this process does: `all` (the default), `web` (HTTP only) or `worker` (jobs only).
+    pub role: Option<Role>,
+}
+
+/// What a `kring serve` process runs. Several processes on one PostgreSQL database may split
+/// the work: web processes answer HTTP, worker processes run the job queue.
+#[derive(Debug, Default, Clone, Copy, PartialEq, Eq, Deserialize, clap::ValueEnum)]
+#[serde(rename_all = "lowercase")]
+pub enum Role {
+    /// HTTP and the job worker.
+    #[default]
+    All,
+    /// HTTP only (the jobs this process queues are run by worker processes).
+    Web,
+    /// The job worker only, no HTTP.
+    Worker,
+}
+
+impl Role {
+    pub fn http(self) -> bool {
+        self != Role::Worker
+    }
+    pub fn jobs(self) -> bool {
+        self != Role::Web
+    }
 }
 
 impl Partial {
@@ -56,6 +81,7 @@ impl Partial {
             authorized_fetch: self.authorized_fetch.or(lower.authorized_fetch),
             federation_allowlist: self.federation_allowlist.or(lower.federation_allowlist),
             inbox_backlog_limit: self.inbox_backlog_limit.or(lower.inbox_backlog_limit),
+            role: self.role.or(lower.role),
         }
     }
 
@@ -85,6 +111,7 @@ pub struct Config {
     pub authorized_fetch: bool,
     pub federation_allowlist: bool,
     pub inbox_backlog_limit: i64,
+    pub role: Role,
 }
 
 pub const DEFAULT_LISTEN: &str = "127.0.0.1:8080";
@@ -167,6 +194,7 @@ impl Config {
                 .inbox_backlog_limit
                 .unwrap_or(kring_service::federation::DEFAULT_INBOX_BACKLOG)
                 .max(1),
+            role: p.role.unwrap_or_default(),
         })
     }
 
@@ -199,6 +227,17 @@ impl Config {
 #[cfg(test)]
 mod tests {
     use super::*;
+
+    #[test]
+    fn role_from_the_file_and_default() {
+        let p: Partial = toml::from_str("role = \"worker\"").unwrap();
+        assert_eq!(p.role, Some(Role::Worker));
+        assert!(toml::from_str::<Partial>("role = \"everything\"").is_err());
+        let c = Config::resolve(Partial::default()).unwrap();
+        assert_eq!(c.role, Role::All);
+        assert!(c.role.http() && c.role.jobs());
+        assert!(!Role::Web.jobs() && !Role::Worker.http());
+    }
 
     #[test]
     fn precedence_and_defaults() {

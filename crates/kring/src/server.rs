@@ -67,15 +67,20 @@ async fn not_found(
 
 /// A running server (for tests and `serve`).
 pub struct Running {
-    pub addr: SocketAddr,
+    /// Where it listens; None for a worker-only process.
+    pub listening: Option<SocketAddr>,
     pub kring: Kring,
     shutdown: watch::Sender<bool>,
     tasks: Vec<tokio::task::JoinHandle<()>>,
 }
 
 impl Running {
+    /// `http://ADDR` of the listener (a worker-only process has none: `http://-`).
     pub fn base_url(&self) -> String {
-        format!("http://{}", self.addr)
+        match self.listening {
+            Some(a) => format!("http://{a}"),
+            None => "http://-".into(),
+        }
     }
 
     /// Stop accepting, let requests finish, stop the worker.
@@ -88,36 +93,42 @@ impl Running {
     }
 }
 
-/// Start the HTTP server and the job worker; returns once listening.
+/// Start what the configured role runs (HTTP, the job worker, or both) and, on PostgreSQL,
+/// the relay of live events between processes; returns once listening.
 pub async fn start(config: Config) -> Result<Running, String> {
     let kring = open_service(&config).await?;
-    let listener = TcpListener::bind(config.listen)
-        .await
-        .map_err(|e| format!("cannot listen on {}: {e}", config.listen))?;
-    let addr = listener.local_addr().map_err(|e| e.to_string())?;
     let (tx, rx) = watch::channel(false);
-    let mut http_rx = rx.clone();
-    let router = app(kring.clone());
-    let http = tokio::spawn(async move {
-        let shutdown = async move {
-            let _ = http_rx.wait_for(|stop| *stop).await;
-        };
-        if let Err(e) = axum::serve(listener, router)
-            .with_graceful_shutdown(shutdown)
+    let mut tasks = Vec::new();
+    let mut listening = None;
+    if config.role.http() {
+        let listener = TcpListener::bind(config.listen)
             .await
-        {
-            tracing::error!(error = %e, "server error");
-        }
-    });
-    let mut tasks = vec![http];
+            .map_err(|e| format!("cannot listen on {}: {e}", config.listen))?;
+        listening = Some(listener.local_addr().map_err(|e| e.to_string())?);
+        let mut http_rx = rx.clone();
+        let router = app(kring.clone());
+        tasks.push(tokio::spawn(async move {
+            let shutdown = async move {
+                let _ = http_rx.wait_for(|stop| *stop).await;
+            };
+            if let Err(e) = axum::serve(listener, router)
+                .with_graceful_shutdown(shutdown)
+                .await
+            {
+                tracing::error!(error = %e, "server error");
+            }
+        }));
+    }
     // Several processes on one PostgreSQL database: stream each other's live events.
     tasks.extend(kring.relay_events(rx.clone()));
-    let worker_kring = kring.clone();
-    tasks.push(tokio::spawn(
-        async move { worker_kring.run_worker(rx).await },
-    ));
+    if config.role.jobs() {
+        let worker_kring = kring.clone();
+        tasks.push(tokio::spawn(
+            async move { worker_kring.run_worker(rx).await },
+        ));
+    }
     Ok(Running {
-        addr,
+        listening,
         kring,
         shutdown: tx,
         tasks,
@@ -126,14 +137,33 @@ pub async fn start(config: Config) -> Result<Running, String> {
 
 pub async fn serve(config: Config) -> Result<(), String> {
     let started = std::time::Instant::now();
+    if config.is_sqlite() && config.role != crate::config::Role::All {
+        tracing::warn!(
+            "role {:?} on SQLite: split roles are meant for several processes on PostgreSQL; \
+             make sure another process runs the rest",
+            config.role
+        );
+    }
     let running = start(config.clone()).await?;
     let url = format!("{}://{}", config.scheme, config.domain);
-    println!("Kring is running: open {url}");
-    println!(
-        "  listening on {} (ready in {} ms)",
-        running.addr,
-        started.elapsed().as_millis()
-    );
+    match running.listening {
+        Some(addr) => {
+            println!("Kring is running: open {url}");
+            println!(
+                "  listening on {addr} (ready in {} ms){}",
+                started.elapsed().as_millis(),
+                if config.role.jobs() {
+                    ""
+                } else {
+                    "; web only: worker processes run the jobs"
+                }
+            );
+        }
+        None => println!(
+            "Kring worker for {url} is running (jobs only, no HTTP; ready in {} ms)",
+            started.elapsed().as_millis()
+        ),
+    }
     println!("  database: {}", crate::cli::redact(&config.database_url));
     let users = running.kring.store.local_user_count().await.unwrap_or(0);
     if users == 0 {

@@ -167,8 +167,18 @@ impl TestServer {
     /// port), as one runs several behind a proxy. None on SQLite (one process only). Drop it
     /// before `self`, which owns the database.
     pub async fn second_process(&self) -> Option<TestServer> {
-        let url = self.database_url.clone()?;
-        Some(Self::launch(Partial::default(), None, Some(url), Some(self.port)).await)
+        self.database_url.as_ref()?;
+        Some(self.another_process(Partial::default()).await)
+    }
+
+    /// Another process on the same database (PostgreSQL, or SQLite's file in the same data
+    /// directory) and domain, with some settings (a role, say). Drop it before `self`.
+    pub async fn another_process(&self, settings: Partial) -> TestServer {
+        let settings = Partial {
+            data_dir: Some(self._dir.path().to_path_buf()),
+            ..settings
+        };
+        Self::launch(settings, None, self.database_url.clone(), Some(self.port)).await
     }
 
     async fn launch(
@@ -187,7 +197,12 @@ impl TestServer {
             let partial = Partial {
                 listen: Some(format!("127.0.0.1:{port}")),
                 domain: Some(format!("127.0.0.1:{}", domain_port.unwrap_or(port))),
-                data_dir: Some(dir.path().to_path_buf()),
+                data_dir: Some(
+                    settings
+                        .data_dir
+                        .clone()
+                        .unwrap_or_else(|| dir.path().to_path_buf()),
+                ),
                 database_url: database_url.clone(),
                 database_max_connections: Some(5),
                 ..settings.clone()
