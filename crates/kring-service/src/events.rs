@@ -105,6 +105,42 @@ impl Events {
     }
 }
 
+/// An event as NOTIFY payloads of at most `max` bytes: a post to many followers names a
+/// stream per follower, so its streams are split over as many payloads as needed.
+fn payloads(origin: u64, event: &Event, max: usize) -> Vec<String> {
+    let encode = |streams: Vec<Stream>| {
+        serde_json::to_string(&Relayed {
+            origin,
+            event: Event {
+                kind: event.kind.clone(),
+                streams,
+            },
+        })
+        .ok()
+    };
+    let overhead = encode(Vec::new()).map_or(max, |s| s.len());
+    let mut out = Vec::new();
+    let mut chunk: Vec<Stream> = Vec::new();
+    let mut size = overhead;
+    for stream in &event.streams {
+        let len = serde_json::to_string(stream).map_or(max, |s| s.len()) + 1;
+        if !chunk.is_empty() && size + len > max {
+            out.extend(encode(std::mem::take(&mut chunk)));
+            size = overhead;
+        }
+        if overhead + len > max {
+            tracing::warn!("a live event's stream is too large to relay");
+            continue;
+        }
+        chunk.push(stream.clone());
+        size += len;
+    }
+    if !chunk.is_empty() {
+        out.extend(encode(chunk));
+    }
+    out
+}
+
 /// The NOTIFY channel events travel on.
 const CHANNEL: &str = "kring_events";
 
@@ -149,13 +185,10 @@ impl crate::Kring {
                     }
                     event = outgoing.recv() => {
                         let Some(event) = event else { return };
-                        let relayed = Relayed { origin, event: (*event).clone() };
-                        let sent = match serde_json::to_string(&relayed) {
-                            Ok(payload) => kring.store.notify(CHANNEL, &payload).await,
-                            Err(e) => Err(crate::Error::internal(e)),
-                        };
-                        if let Err(e) = sent {
-                            tracing::warn!(error = %e, "could not relay a live event to other processes");
+                        for payload in payloads(origin, &event, kring_store::MAX_NOTIFY_PAYLOAD) {
+                            if let Err(e) = kring.store.notify(CHANNEL, &payload).await {
+                                tracing::warn!(error = %e, "could not relay a live event to other processes");
+                            }
                         }
                     }
                     got = l.recv() => match got {
@@ -172,5 +205,42 @@ impl crate::Kring {
                 }
             }
         }))
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn a_post_to_many_followers_is_relayed_in_several_payloads() {
+        let streams: Vec<Stream> = (0..2000)
+            .map(|i| Stream::User(Id(1_000_000_000_000_000 + i)))
+            .chain([Stream::Public {
+                local: true,
+                remote: false,
+            }])
+            .collect();
+        let event = Event {
+            kind: EventKind::Update(Id(42)),
+            streams: streams.clone(),
+        };
+        let out = payloads(7, &event, 7_900);
+        assert!(out.len() > 1, "one payload of {} streams", streams.len());
+        let mut seen = Vec::new();
+        for p in &out {
+            assert!(p.len() <= 7_900, "a payload of {} bytes", p.len());
+            let r: Relayed = serde_json::from_str(p).unwrap();
+            assert_eq!(r.origin, 7);
+            assert!(matches!(r.event.kind, EventKind::Update(Id(42))));
+            seen.extend(r.event.streams);
+        }
+        assert_eq!(seen, streams);
+        // A small event is one payload.
+        let one = Event {
+            kind: EventKind::FiltersChanged,
+            streams: vec![Stream::User(Id(1))],
+        };
+        assert_eq!(payloads(7, &one, 7_900).len(), 1);
     }
 }
