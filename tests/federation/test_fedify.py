@@ -399,8 +399,12 @@ def test_d_remote_avatar_through_the_media_proxy(flow: Flow):
     after = peer.state().get("mediaRequests", {}).get("/media/avatar.png", 0)
     assert after - before <= 1, f"the avatar is fetched once and then cached ({after - before} fetches)"
 
+    # Refused, the header shows Kring's own placeholder instead (never the peer's SVG).
     header = requests.get(f"{proxy}/header", timeout=30, allow_redirects=False)
-    assert header.status_code == 404, f"an SVG passed off as an image is refused: {header.status_code}"
+    assert header.status_code in (302, 303), f"an SVG passed off as an image is refused: {header.status_code}"
+    assert header.headers["location"].startswith("/static/header.svg"), header.headers["location"]
+    header = requests.get(f"{proxy}/header", timeout=30)
+    assert header.status_code == 200 and header.url.startswith(flow.kring.base_url + "/static/")
     assert b"<script" not in header.content
 
 

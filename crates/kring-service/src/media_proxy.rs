@@ -23,6 +23,8 @@ const MAX_IMAGE_BYTES: usize = 8 * 1024 * 1024;
 const FRESH: Duration = Duration::from_secs(7 * 86400);
 /// How long a failed fetch is not retried.
 const FAILURE_PAUSE: Duration = Duration::from_secs(300);
+/// The most the cache folder holds; the oldest copies go first.
+const MAX_CACHE_BYTES: u64 = 1024 * 1024 * 1024;
 /// How often the cache folder is swept of copies past `FRESH`.
 const SWEEP_EVERY: Duration = Duration::from_secs(3600);
 const ACCEPT_IMAGES: &str = "image/avif, image/webp, image/png, image/jpeg, image/gif";
@@ -227,20 +229,36 @@ fn write_atomically(path: &std::path::Path, bytes: &[u8]) -> std::io::Result<()>
     std::fs::rename(&tmp, path)
 }
 
-/// Remove copies older than `FRESH` (they would be fetched again anyway).
+/// Remove copies older than `FRESH` (they would be fetched again anyway), then the oldest
+/// until the folder holds at most `MAX_CACHE_BYTES`.
 fn sweep_stale(dir: &std::path::Path) {
+    sweep(dir, FRESH + Duration::from_secs(3600), MAX_CACHE_BYTES);
+}
+
+fn sweep(dir: &std::path::Path, max_age: Duration, max_bytes: u64) {
     let Ok(entries) = std::fs::read_dir(dir) else {
         return;
     };
+    let now = SystemTime::now();
+    let mut kept: Vec<(SystemTime, u64, PathBuf)> = Vec::new();
     for e in entries.flatten() {
-        let stale = e
-            .metadata()
-            .ok()
-            .and_then(|m| m.modified().ok())
-            .and_then(|t| SystemTime::now().duration_since(t).ok())
-            .is_some_and(|age| age > FRESH + Duration::from_secs(3600));
-        if stale {
+        let Ok(meta) = e.metadata() else { continue };
+        let modified = meta.modified().unwrap_or(now);
+        let age = now.duration_since(modified).unwrap_or_default();
+        if age > max_age {
             let _ = std::fs::remove_file(e.path());
+        } else {
+            kept.push((modified, meta.len(), e.path()));
+        }
+    }
+    let mut total: u64 = kept.iter().map(|(_, len, _)| len).sum();
+    kept.sort_by_key(|(modified, _, _)| *modified);
+    for (_, len, path) in kept {
+        if total <= max_bytes {
+            break;
+        }
+        if std::fs::remove_file(&path).is_ok() {
+            total = total.saturating_sub(len);
         }
     }
 }
@@ -262,5 +280,29 @@ mod tests {
         );
         assert_eq!(sniff_image(b"<html><script>"), None);
         assert_eq!(sniff_image(b""), None);
+    }
+
+    #[test]
+    fn the_sweep_removes_stale_copies_then_the_oldest_over_the_cap() {
+        let dir = std::env::temp_dir().join(format!("kring-sweep-{}", rand::random::<u64>()));
+        std::fs::create_dir_all(&dir).unwrap();
+        for (name, len) in [("a", 400), ("b", 400), ("c", 400)] {
+            std::fs::write(dir.join(name), vec![0u8; len]).unwrap();
+            std::thread::sleep(Duration::from_millis(20));
+        }
+        // Nothing is stale; 1,200 bytes against a cap of 900: the oldest one goes.
+        sweep(&dir, Duration::from_secs(3600), 900);
+        let mut left: Vec<String> = std::fs::read_dir(&dir)
+            .unwrap()
+            .flatten()
+            .map(|e| e.file_name().to_string_lossy().into_owned())
+            .collect();
+        left.sort();
+        assert_eq!(left, ["b", "c"]);
+        // Everything older than no time at all is stale.
+        std::thread::sleep(Duration::from_millis(20));
+        sweep(&dir, Duration::from_millis(1), u64::MAX);
+        assert_eq!(std::fs::read_dir(&dir).unwrap().count(), 0);
+        let _ = std::fs::remove_dir_all(&dir);
     }
 }

@@ -30,6 +30,11 @@ const ASSETS: &[Asset] = &[
         body: include_bytes!("../static/avatar.svg"),
     },
     Asset {
+        name: "header.svg",
+        mime: "image/svg+xml",
+        body: include_bytes!("../static/header.svg"),
+    },
+    Asset {
         name: "favicon.svg",
         mime: "image/svg+xml",
         body: include_bytes!("../static/favicon.svg"),

@@ -1,5 +1,5 @@
 //! Remote images served from this origin (the service's media proxy). A picture that cannot
-//! be had shows the default avatar (or nothing, for a header) rather than a broken image.
+//! be had shows the default avatar or header rather than a broken image.
 use axum::extract::{Path, State};
 use axum::http::{StatusCode, header};
 use axum::response::{IntoResponse, Redirect, Response};
@@ -29,10 +29,11 @@ pub async fn profile_image(
             if let Error::Internal(detail) = &e {
                 tracing::error!(%detail, "media proxy");
             }
-            match which {
-                ProfileImage::Avatar => Redirect::to(assets::url("avatar.svg")).into_response(),
-                ProfileImage::Header => StatusCode::NOT_FOUND.into_response(),
-            }
+            let fallback = match which {
+                ProfileImage::Avatar => "avatar.svg",
+                ProfileImage::Header => "header.svg",
+            };
+            Redirect::to(assets::url(fallback)).into_response()
         }
     }
 }
