@@ -107,8 +107,7 @@ impl Kring {
     /// How many notifications arrived since the reader last looked (the "notifications"
     /// marker, which Mastodon apps also move), counted up to `cap`.
     pub async fn unread_notifications(&self, actor: &Actor, cap: i64) -> Result<i64> {
-        let last = self.notifications_marker(actor).await?.unwrap_or_default();
-        self.store.unread_notifications(actor.id(), last, cap).await
+        self.store.unread_notifications(actor.id(), cap).await
     }
 
     async fn notifications_marker(&self, actor: &Actor) -> Result<Option<Id>> {

@@ -64,17 +64,15 @@ impl Store {
         Ok(row.and_then(NotificationRow::into_domain))
     }
 
-    pub async fn unread_notifications(
-        &self,
-        account: Id,
-        after: Id,
-        limit: i64,
-    ) -> Result<i64, Error> {
+    /// Notifications newer than the account's "notifications" marker, counted up to `limit`
+    /// (one statement: every web page shows this count).
+    pub async fn unread_notifications(&self, account: Id, limit: i64) -> Result<i64, Error> {
         sqlx::query_scalar(
-            "SELECT COUNT(*) FROM (SELECT 1 FROM notifications WHERE account_id = $1 AND id > $2 LIMIT $3) AS u",
+            "SELECT COUNT(*) FROM (SELECT 1 FROM notifications n WHERE n.account_id = $1 AND n.id > \
+             COALESCE((SELECT m.last_read_id FROM markers m WHERE m.account_id = $1 \
+             AND m.timeline = 'notifications'), 0) LIMIT $2) AS u",
         )
         .bind(account.0)
-        .bind(after.0)
         .bind(limit)
         .fetch_one(self.pool())
         .await

@@ -134,13 +134,16 @@ async fn notifications_filter_by_type_and_sender_and_page() {
     assert!(store.notification(b.id, n3).await.unwrap().is_none());
     assert!(store.notification(me.id, other).await.unwrap().is_none());
 
-    // Unread counts after a point, capped.
-    assert_eq!(store.unread_notifications(me.id, n2, 100).await.unwrap(), 3);
-    assert_eq!(store.unread_notifications(me.id, n2, 2).await.unwrap(), 2);
-    assert_eq!(
-        store.unread_notifications(me.id, Id(0), 100).await.unwrap(),
-        5
-    );
+    // Unread counts: all without a marker, those after the marker with one, capped.
+    assert_eq!(store.unread_notifications(me.id, 100).await.unwrap(), 5);
+    store.set_marker(me.id, "notifications", n2).await.unwrap();
+    assert_eq!(store.unread_notifications(me.id, 100).await.unwrap(), 3);
+    assert_eq!(store.unread_notifications(me.id, 2).await.unwrap(), 2);
+    // Another timeline's marker does not count.
+    store.set_marker(me.id, "home", n5).await.unwrap();
+    assert_eq!(store.unread_notifications(me.id, 100).await.unwrap(), 3);
+    // Bob has his own one, and no marker.
+    assert_eq!(store.unread_notifications(b.id, 100).await.unwrap(), 1);
 }
 
 #[tokio::test]
