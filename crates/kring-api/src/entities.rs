@@ -578,3 +578,36 @@ pub fn application(app: &App, with_secret: bool) -> ApplicationJson<'_> {
         client_secret_expires_at: with_secret.then_some(0),
     }
 }
+
+#[derive(Serialize)]
+pub struct ReportJson<'a> {
+    id: Id,
+    action_taken: bool,
+    action_taken_at: Option<String>,
+    category: &'static str,
+    comment: &'a str,
+    forwarded: bool,
+    created_at: String,
+    status_ids: &'a [Id],
+    rule_ids: Vec<String>,
+    target_account: AccountJson<'a>,
+}
+
+pub fn report<'a>(
+    ctx: Ctx<'_>,
+    r: &'a kring_core::model::Report,
+    target: &'a Account,
+) -> ReportJson<'a> {
+    ReportJson {
+        id: r.id,
+        action_taken: r.action_taken_at.is_some(),
+        action_taken_at: r.action_taken_at.map(rfc3339),
+        category: r.category.as_str(),
+        comment: &r.comment,
+        forwarded: r.forwarded,
+        created_at: rfc3339(r.created_at),
+        status_ids: &r.status_ids,
+        rule_ids: Vec::new(),
+        target_account: account(ctx, target),
+    }
+}

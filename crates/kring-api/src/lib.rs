@@ -29,6 +29,7 @@ pub fn router(kring: Kring) -> Router {
         .merge(routes::lists::routes())
         .merge(routes::filters::routes())
         .merge(routes::search::routes())
+        .merge(routes::reports::routes())
         .merge(routes::streaming::routes())
         .layer(DefaultBodyLimit::max(MAX_BODY))
         .with_state(kring)

@@ -131,6 +131,56 @@ pub struct Status {
     pub edited_at: Option<Micros>,
 }
 
+/// Why someone reported an account (Mastodon's categories).
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub enum ReportCategory {
+    Spam,
+    Legal,
+    Violation,
+    Other,
+}
+
+impl ReportCategory {
+    pub const ALL: [ReportCategory; 4] = [
+        ReportCategory::Spam,
+        ReportCategory::Legal,
+        ReportCategory::Violation,
+        ReportCategory::Other,
+    ];
+
+    pub fn as_str(self) -> &'static str {
+        match self {
+            ReportCategory::Spam => "spam",
+            ReportCategory::Legal => "legal",
+            ReportCategory::Violation => "violation",
+            ReportCategory::Other => "other",
+        }
+    }
+
+    pub fn parse(s: &str) -> Option<ReportCategory> {
+        ReportCategory::ALL.into_iter().find(|c| c.as_str() == s)
+    }
+}
+
+/// A report to this server's moderators: filed here, or received from another server.
+#[derive(Debug, Clone)]
+pub struct Report {
+    pub id: Id,
+    /// Who reported: a local person, or a remote server's actor.
+    pub account_id: Id,
+    pub target_account_id: Id,
+    pub status_ids: Vec<Id>,
+    pub comment: String,
+    pub category: ReportCategory,
+    pub forwarded: bool,
+    /// The Flag activity's id, for reports received from another server.
+    pub uri: Option<String>,
+    pub created_at: Micros,
+    /// When a moderator resolved it, and who.
+    pub action_taken_at: Option<Micros>,
+    pub action_taken_by: Option<Id>,
+}
+
 #[derive(Debug, Clone)]
 pub struct StatusEdit {
     pub id: Id,

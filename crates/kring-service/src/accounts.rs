@@ -294,7 +294,7 @@ impl Kring {
 
     // --- admin actions -------------------------------------------------------------------
 
-    fn require_staff(actor: Option<&Actor>) -> Result<()> {
+    pub(crate) fn require_staff(actor: Option<&Actor>) -> Result<()> {
         match actor {
             // The CLI acts with no actor: it runs with the server's own authority.
             None => Ok(()),

@@ -13,6 +13,7 @@ pub mod lists;
 pub mod media_proxy;
 pub mod notifications;
 pub mod relationships;
+pub mod reports;
 pub mod search;
 pub mod sessions;
 pub mod statuses;

@@ -40,6 +40,18 @@ pub enum DomainBlock {
     Suspend,
 }
 
+/// A report to store.
+pub struct NewReport<'a> {
+    pub reporter: Id,
+    pub target: Id,
+    pub status_ids: &'a [Id],
+    pub comment: &'a str,
+    pub category: kring_core::model::ReportCategory,
+    pub forwarded: bool,
+    /// The Flag activity's id, for reports from other servers.
+    pub uri: Option<&'a str>,
+}
+
 #[derive(Debug, Clone, Default)]
 pub struct DomainPolicy {
     pub block: Option<DomainBlock>,
@@ -306,25 +318,21 @@ impl Tx {
         Ok(row.map(|(a, t, accepted)| (Id(a), Id(t), accepted != 0)))
     }
 
-    pub async fn insert_report(
-        &mut self,
-        reporter: Id,
-        target: Id,
-        status_ids: &[Id],
-        comment: &str,
-        uri: Option<&str>,
-    ) -> Result<Id, Error> {
+    pub async fn insert_report(&mut self, r: &NewReport<'_>) -> Result<Id, Error> {
         let id = Id::generate();
         sqlx::query(
-            "INSERT INTO reports (id, account_id, target_account_id, status_ids, comment, uri, created_at) VALUES ($1,$2,$3,$4,$5,$6,$7)",
+            "INSERT INTO reports (id, account_id, target_account_id, status_ids, comment, uri, created_at, category, forwarded) \
+             VALUES ($1,$2,$3,$4,$5,$6,$7,$8,$9)",
         )
         .bind(id.0)
-        .bind(reporter.0)
-        .bind(target.0)
-        .bind(serde_json::to_string(&status_ids.iter().map(|i| i.0).collect::<Vec<_>>()).unwrap_or_default())
-        .bind(comment)
-        .bind(uri)
+        .bind(r.reporter.0)
+        .bind(r.target.0)
+        .bind(serde_json::to_string(&r.status_ids.iter().map(|i| i.0).collect::<Vec<_>>()).unwrap_or_default())
+        .bind(r.comment)
+        .bind(r.uri)
         .bind(now_micros())
+        .bind(r.category.as_str())
+        .bind(i64::from(r.forwarded))
         .execute(&mut *self.tx)
         .await
         .map_err(db_err)?;

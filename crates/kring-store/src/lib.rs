@@ -10,13 +10,14 @@ mod notifications;
 mod notify;
 mod oauth;
 mod relationships;
+mod reports;
 mod rows;
 mod settings;
 mod sql;
 mod statuses;
 
 pub use accounts::{PreferencesUpdate, ProfileUpdate};
-pub use federation::{DomainBlock, DomainPolicy, RemoteAccount};
+pub use federation::{DomainBlock, DomainPolicy, NewReport, RemoteAccount};
 pub use feeds::FEED_CAP;
 pub use jobs::Job;
 pub use notify::{MAX_PAYLOAD as MAX_NOTIFY_PAYLOAD, PgListener};

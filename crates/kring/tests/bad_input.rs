@@ -716,6 +716,8 @@ const KEYS: &[&str] = &[
     "reblogs",
     "notify",
     "comment",
+    "category",
+    "status_ids",
     "duration",
     "grant_type",
     "client_id",

@@ -4,6 +4,7 @@ pub mod instance;
 pub mod lists;
 pub mod notifications;
 pub mod oauth;
+pub mod reports;
 pub mod search;
 pub mod statuses;
 pub mod streaming;

@@ -606,13 +606,15 @@ impl Kring {
         }
         let Some(target) = target else { return Ok(()) };
         let mut tx = self.store.begin().await?;
-        tx.insert_report(
-            actor.id,
+        tx.insert_report(&kring_store::NewReport {
+            reporter: actor.id,
             target,
-            &statuses,
-            str_field(activity, "content").unwrap_or(""),
-            str_field(activity, "id"),
-        )
+            status_ids: &statuses,
+            comment: str_field(activity, "content").unwrap_or(""),
+            category: kring_core::model::ReportCategory::Other,
+            forwarded: false,
+            uri: str_field(activity, "id"),
+        })
         .await?;
         tx.commit().await
     }

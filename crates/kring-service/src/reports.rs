@@ -1,0 +1,141 @@
+//! Reports: people tell this server's moderators about an account (and some of its posts);
+//! moderators read them and resolve them. Reports from other servers (Flag activities) arrive
+//! through the inbox and land in the same list.
+use kring_core::model::{Account, Report, ReportCategory, Status};
+use kring_store::NewReport;
+
+use crate::{Actor, Error, Id, Kring, Result};
+
+/// The longest comment a report may carry (Mastodon's limit).
+pub const MAX_COMMENT: usize = 1000;
+/// Posts one report may name.
+const MAX_STATUSES: usize = 50;
+
+#[derive(Debug, Clone)]
+pub struct ReportRequest {
+    pub account_id: Id,
+    pub status_ids: Vec<Id>,
+    pub comment: String,
+    pub category: Option<ReportCategory>,
+}
+
+/// A report as moderators see it.
+#[derive(Debug, Clone)]
+pub struct ReportView {
+    pub report: Report,
+    pub reporter: Account,
+    pub target: Account,
+    /// The reported posts that still exist.
+    pub statuses: Vec<Status>,
+}
+
+impl Kring {
+    /// File a report about an account. The posts named must be the account's, and ones the
+    /// reporter can see.
+    pub async fn report(&self, actor: &Actor, req: ReportRequest) -> Result<ReportView> {
+        let target = self
+            .store
+            .account(req.account_id)
+            .await?
+            .ok_or(Error::NotFound)?;
+        if target.id == actor.id() {
+            return Err(Error::validation("You cannot report yourself"));
+        }
+        let comment = req.comment.trim();
+        if comment.chars().count() > MAX_COMMENT {
+            return Err(Error::validation(format!(
+                "Comment is too long (maximum is {MAX_COMMENT} characters)"
+            )));
+        }
+        let mut status_ids = req.status_ids;
+        status_ids.sort();
+        status_ids.dedup();
+        if status_ids.len() > MAX_STATUSES {
+            return Err(Error::validation("Too many posts in one report"));
+        }
+        if !status_ids.is_empty() {
+            let visible = self
+                .store
+                .visible_ids(Some(actor.id()), &status_ids)
+                .await?;
+            let statuses = self.store.statuses_by_ids(&status_ids).await?;
+            let all_theirs = status_ids.iter().all(|id| {
+                visible.contains(id)
+                    && statuses
+                        .iter()
+                        .any(|s| s.id == *id && s.account_id == target.id)
+            });
+            if !all_theirs {
+                return Err(Error::validation(
+                    "Statuses must be posts of the reported account that you can see",
+                ));
+            }
+        }
+        let category = req.category.unwrap_or(ReportCategory::Other);
+        let mut tx = self.store.begin().await?;
+        let id = tx
+            .insert_report(&NewReport {
+                reporter: actor.id(),
+                target: target.id,
+                status_ids: &status_ids,
+                comment,
+                category,
+                forwarded: false,
+                uri: None,
+            })
+            .await?;
+        tx.commit().await?;
+        let report = self.store.report(id).await?.ok_or(Error::NotFound)?;
+        let statuses = self.store.statuses_by_ids(&report.status_ids).await?;
+        Ok(ReportView {
+            report,
+            reporter: actor.account.clone(),
+            target,
+            statuses,
+        })
+    }
+
+    /// Reports for moderators, newest first: open ones, or resolved ones.
+    pub async fn reports(&self, actor: &Actor, resolved: bool) -> Result<Vec<ReportView>> {
+        Self::require_staff(Some(actor))?;
+        let reports = self.store.reports(resolved, 100).await?;
+        let mut ids: Vec<Id> = reports
+            .iter()
+            .flat_map(|r| [r.account_id, r.target_account_id])
+            .collect();
+        ids.sort();
+        ids.dedup();
+        let accounts = self.store.accounts_by_ids(&ids).await?;
+        let status_ids: Vec<Id> = reports
+            .iter()
+            .flat_map(|r| r.status_ids.iter().copied())
+            .collect();
+        let statuses = self.store.statuses_by_ids(&status_ids).await?;
+        Ok(reports
+            .into_iter()
+            .filter_map(|report| {
+                let find = |id: Id| accounts.iter().find(|a| a.id == id).cloned();
+                Some(ReportView {
+                    reporter: find(report.account_id)?,
+                    target: find(report.target_account_id)?,
+                    statuses: statuses
+                        .iter()
+                        .filter(|s| report.status_ids.contains(&s.id))
+                        .cloned()
+                        .collect(),
+                    report,
+                })
+            })
+            .collect())
+    }
+
+    /// A moderator is done with a report.
+    pub async fn resolve_report(&self, actor: &Actor, id: Id) -> Result<()> {
+        Self::require_staff(Some(actor))?;
+        if self.store.resolve_report(id, actor.id()).await? {
+            Ok(())
+        } else {
+            Err(Error::NotFound)
+        }
+    }
+}
