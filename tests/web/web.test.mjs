@@ -380,6 +380,33 @@ test("settings: preferences, sessions, password", { timeout: 120000 }, async () 
   assert.match(await a.locator(".error").textContent(), /Current password is invalid/);
 });
 
+test("report a post; moderators see and resolve the report", { timeout: 120000 }, async () => {
+  const { b } = s;
+  await b.goto(server.base + s.helloPath);
+  await Promise.all([b.waitForNavigation(), post(b, "Hello from Alice").locator("a", { hasText: "Report" }).click()]);
+  assert.match(await b.locator("h1").textContent(), /Report/);
+  assert.ok(await b.locator("article.post", { hasText: "Hello from Alice" }).isVisible());
+  await checkPage(b, "report");
+  await b.selectOption("#category", "spam");
+  await b.fill("#comment", "Looks like spam to me");
+  await Promise.all([b.waitForNavigation(), b.click("form.stack button[type=submit]")]);
+  assert.match(await b.locator(".notice").textContent(), /went to this server's moderators/);
+
+  const ctx = await watch.context(browser);
+  const m = await ctx.newPage();
+  await signIn(m, server.base, server.admin.email, server.admin.password);
+  await m.goto(server.base + "/admin#reports");
+  const report = m.locator("li.report", { hasText: "Looks like spam to me" });
+  assert.ok(await report.isVisible());
+  assert.match(await report.textContent(), /@alice[\s\S]*reported by[\s\S]*@bob[\s\S]*Spam/);
+  assert.match(await report.locator(".reported-post").textContent(), /Hello from Alice/);
+  await checkPage(m, "admin-reports");
+  await Promise.all([m.waitForNavigation(), report.locator("button", { hasText: "Resolve" }).click()]);
+  assert.match(await m.locator(".notice").textContent(), /resolved/);
+  assert.ok(await m.locator("#reports .empty", { hasText: "No open reports" }).isVisible());
+  await ctx.close();
+});
+
 test("admin: server text, rules, domain policy, roles", { timeout: 120000 }, async () => {
   const ctx = await watch.context(browser);
   const p = await ctx.newPage();

@@ -217,6 +217,7 @@ pub fn avatar(a: &Account) -> String {
 /// A post as the timeline shows it (a boost shows its original, with who boosted it).
 pub struct PostCard {
     pub id: String,
+    pub author_id: String,
     pub path: String,
     pub author: Person,
     pub boosted_by: Option<Person>,
@@ -250,6 +251,7 @@ impl PostCard {
         let s = &shown.status;
         PostCard {
             id: s.id.to_string(),
+            author_id: shown.account.id.to_string(),
             path: status_path(&shown.account.acct(), s.id),
             author: Person::new(kring, &shown.account),
             boosted_by,

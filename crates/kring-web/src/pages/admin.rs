@@ -3,7 +3,7 @@
 //! the person may not use shows the service's answer instead.
 use askama::Template;
 use axum::extract::{Path, Query, State};
-use kring_core::model::Role;
+use kring_core::model::{ReportCategory, Role};
 use kring_service::{DomainBlock, DomainPolicy};
 use serde::Deserialize;
 
@@ -11,7 +11,7 @@ use super::{NoFields, SelectOption, checked, id, render, see};
 use crate::Web;
 use crate::error::{WebError, WebResult, message};
 use crate::session::{Posted, Viewer};
-use crate::view::{Chrome, account_path, time_label};
+use crate::view::{Chrome, account_path, status_path, time_label};
 
 pub struct UserRow {
     pub id: String,
@@ -23,6 +23,24 @@ pub struct UserRow {
     pub approved: bool,
     pub suspended: bool,
     pub roles: Vec<SelectOption>,
+}
+
+/// An open report, as the moderators' list shows it.
+pub struct ReportRow {
+    pub id: String,
+    pub reporter: String,
+    pub reporter_path: String,
+    /// Filed by a remote server (a Flag activity) rather than a person here.
+    pub remote: bool,
+    pub target: String,
+    pub target_id: String,
+    pub target_path: String,
+    pub target_suspended: bool,
+    pub category: &'static str,
+    pub comment: String,
+    pub created: String,
+    /// (post path, post HTML) of the reported posts that still exist.
+    pub posts: Vec<(String, String)>,
 }
 
 pub struct DomainRow {
@@ -37,6 +55,7 @@ struct AdminPage {
     notice: Option<String>,
     error: Option<String>,
     users_error: Option<String>,
+    reports: Vec<ReportRow>,
     pending: Vec<UserRow>,
     users: Vec<UserRow>,
     domains_error: Option<String>,
@@ -122,8 +141,37 @@ pub async fn page(State(web): State<Web>, v: Viewer, Query(q): Query<AdminQuery>
         ),
         Err(e) => (Vec::new(), Some(message(&e))),
     };
+    let reports = kring
+        .reports(&v.actor, false)
+        .await?
+        .into_iter()
+        .map(|r| ReportRow {
+            id: r.report.id.to_string(),
+            reporter: r.reporter.acct(),
+            reporter_path: account_path(&r.reporter),
+            remote: !r.reporter.is_local(),
+            target: r.target.acct(),
+            target_id: r.target.id.to_string(),
+            target_path: account_path(&r.target),
+            target_suspended: r.target.suspended_at.is_some(),
+            category: match r.report.category {
+                ReportCategory::Spam => "Spam",
+                ReportCategory::Legal => "Illegal content",
+                ReportCategory::Violation => "Breaks the server's rules",
+                ReportCategory::Other => "Other",
+            },
+            comment: r.report.comment.clone(),
+            created: time_label(r.report.created_at),
+            posts: r
+                .statuses
+                .iter()
+                .map(|s| (status_path(&r.target.acct(), s.id), s.content.clone()))
+                .collect(),
+        })
+        .collect();
     let info = kring.instance().await?;
     let notice = match q.done.as_deref() {
+        Some("resolved") => Some("The report was resolved."),
         Some("approved") => Some("The account was approved."),
         Some("suspended") => Some("The account was suspended."),
         Some("unsuspended") => Some("The account was unsuspended."),
@@ -142,6 +190,7 @@ pub async fn page(State(web): State<Web>, v: Viewer, Query(q): Query<AdminQuery>
         notice: notice.map(str::to_string),
         error: None,
         users_error: None,
+        reports,
         pending,
         users,
         domains_error,
@@ -154,6 +203,16 @@ pub async fn page(State(web): State<Web>, v: Viewer, Query(q): Query<AdminQuery>
             .map(|r| (r.id.to_string(), r.text))
             .collect(),
     })
+}
+
+/// A moderator is done with a report.
+pub async fn resolve_report(
+    State(web): State<Web>,
+    Path(raw): Path<String>,
+    p: Posted<NoFields>,
+) -> WebResult {
+    web.kring.resolve_report(&p.viewer.actor, id(&raw)?).await?;
+    see("/admin?done=resolved#reports")
 }
 
 #[derive(Deserialize)]

@@ -18,6 +18,7 @@ mod filters;
 mod home;
 mod media;
 mod public;
+mod report;
 mod settings;
 mod social;
 
@@ -56,6 +57,10 @@ pub fn routes() -> Router<Web> {
         .route(
             "/follow_requests/{id}/{action}",
             post(social::answer_follow_request),
+        )
+        .route(
+            "/accounts/{id}/report",
+            get(report::report_page).post(report::file_report),
         )
         .route("/accounts/{id}/{action}", post(social::account_action))
         .route("/search", get(social::search))
@@ -96,6 +101,7 @@ pub fn routes() -> Router<Web> {
         )
         .route("/admin", get(admin::page))
         .route("/admin/accounts/{id}/{action}", post(admin::account_action))
+        .route("/admin/reports/{id}/resolve", post(admin::resolve_report))
         .route("/admin/domains", post(admin::set_domain))
         .route("/admin/domains/remove", post(admin::remove_domain))
         .route("/admin/rules", post(admin::add_rule))
