@@ -396,6 +396,7 @@ test("report a post; moderators see and resolve the report", { timeout: 120000 }
   const m = await ctx.newPage();
   await signIn(m, server.base, server.admin.email, server.admin.password);
   await m.goto(server.base + "/admin#reports");
+  assert.match(await m.locator("header.top a[href='/admin']").textContent(), /1 open report/);
   const report = m.locator("li.report", { hasText: "Looks like spam to me" });
   assert.ok(await report.isVisible());
   assert.match(await report.textContent(), /@alice[\s\S]*reported by[\s\S]*@bob[\s\S]*Spam/);
@@ -404,6 +405,7 @@ test("report a post; moderators see and resolve the report", { timeout: 120000 }
   await Promise.all([m.waitForNavigation(), report.locator("button", { hasText: "Resolve" }).click()]);
   assert.match(await m.locator(".notice").textContent(), /resolved/);
   assert.ok(await m.locator("#reports .empty", { hasText: "No open reports" }).isVisible());
+  assert.doesNotMatch(await m.locator("header.top a[href='/admin']").textContent(), /open report/);
   await ctx.close();
 });
 

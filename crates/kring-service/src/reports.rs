@@ -129,6 +129,14 @@ impl Kring {
             .collect())
     }
 
+    /// How many reports wait for a moderator (up to `cap`); None for people who are not staff.
+    pub async fn open_reports(&self, actor: &Actor, cap: i64) -> Result<Option<i64>> {
+        if !actor.is_staff() {
+            return Ok(None);
+        }
+        Ok(Some(self.store.open_reports(cap).await?))
+    }
+
     /// A moderator is done with a report.
     pub async fn resolve_report(&self, actor: &Actor, id: Id) -> Result<()> {
         Self::require_staff(Some(actor))?;

@@ -64,6 +64,17 @@ impl Store {
         Ok(rows.into_iter().map(Report::from).collect())
     }
 
+    /// Open reports, counted up to `limit`.
+    pub async fn open_reports(&self, limit: i64) -> Result<i64, Error> {
+        sqlx::query_scalar(
+            "SELECT COUNT(*) FROM (SELECT 1 FROM reports WHERE action_taken_at IS NULL LIMIT $1) AS r",
+        )
+        .bind(limit)
+        .fetch_one(self.pool())
+        .await
+        .map_err(db_err)
+    }
+
     pub async fn report(&self, id: Id) -> Result<Option<Report>, Error> {
         let row: Option<ReportRow> = sqlx::query_as(sqlx::AssertSqlSafe(format!(
             "SELECT {REPORT_COLUMNS} FROM reports WHERE id = $1"

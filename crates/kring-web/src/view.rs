@@ -24,6 +24,8 @@ pub struct Me {
     pub staff: bool,
     /// Notifications since the reader last looked ("99+" past 99), empty when none.
     pub unread: String,
+    /// Staff: reports waiting for a moderator ("99+" past 99), empty when none.
+    pub open_reports: String,
 }
 
 /// The layout's data, the same on every page.
@@ -60,13 +62,17 @@ impl Web {
             Some(v) => v.csrf.clone(),
             None => self.anon_csrf(0).await?,
         };
-        let unread = match viewer {
-            Some(v) => match self.kring.unread_notifications(&v.actor, 100).await? {
-                0 => String::new(),
-                n if n > 99 => "99+".into(),
-                n => n.to_string(),
-            },
-            None => String::new(),
+        let count = |n: i64| match n {
+            0 => String::new(),
+            n if n > 99 => "99+".into(),
+            n => n.to_string(),
+        };
+        let (unread, open_reports) = match viewer {
+            Some(v) => (
+                count(self.kring.unread_notifications(&v.actor, 100).await?),
+                count(self.kring.open_reports(&v.actor, 100).await?.unwrap_or(0)),
+            ),
+            None => (String::new(), String::new()),
         };
         Ok(Chrome {
             site: self.kring.site_title().await?,
@@ -78,6 +84,7 @@ impl Web {
                 path: account_path(&v.actor.account),
                 staff: v.actor.is_staff(),
                 unread,
+                open_reports,
             }),
             csrf,
             nav,

@@ -95,3 +95,25 @@ async fn people_report_accounts_and_posts_and_moderators_resolve_them() {
             .is_err()
     );
 }
+
+#[tokio::test]
+async fn staff_see_how_many_reports_wait() {
+    let s = TestServer::start().await;
+    let a = s.register("alice").await;
+    let b = s.register("bob").await;
+    let alice = s.kring.actor(a.id.parse().unwrap()).await.unwrap();
+    s.kring
+        .admin_set_role(None, b.id.parse().unwrap(), Role::Admin)
+        .await
+        .unwrap();
+    let admin = s.kring.actor(b.id.parse().unwrap()).await.unwrap();
+    assert_eq!(s.kring.open_reports(&admin, 100).await.unwrap(), Some(0));
+    s.ok_post(
+        "/api/v1/reports",
+        Some(&a.token),
+        json!({"account_id": b.id}),
+    )
+    .await;
+    assert_eq!(s.kring.open_reports(&admin, 100).await.unwrap(), Some(1));
+    assert_eq!(s.kring.open_reports(&alice, 100).await.unwrap(), None);
+}
