@@ -12,7 +12,7 @@ use serde::Deserialize;
 use serde_json::json;
 
 use super::public::{Compose, Timeline};
-use super::{checked, id, render, render_status, see};
+use super::{checked, id, opt_id, render, render_status, see};
 use crate::Web;
 use crate::error::{WebError, WebResult, message};
 use crate::session::{Posted, Viewer};
@@ -89,10 +89,7 @@ struct ComposeAgain {
 pub async fn create(State(web): State<Web>, p: Posted<PostForm>) -> WebResult {
     let Posted { viewer, form, .. } = p;
     let visibility = Visibility::parse(&form.visibility);
-    let in_reply_to_id = match form.in_reply_to_id.as_deref().filter(|s| !s.is_empty()) {
-        Some(raw) => Some(id(raw)?),
-        None => None,
-    };
+    let in_reply_to_id = opt_id(form.in_reply_to_id.as_deref())?;
     let req = PostRequest {
         text: form.text.clone(),
         in_reply_to_id,

@@ -149,6 +149,11 @@ pub fn id(raw: &str) -> Result<kring_service::Id, WebError> {
     raw.parse().map_err(|_| WebError::not_found())
 }
 
+/// An optional id from a form or query field: empty or absent means none.
+pub fn opt_id(raw: Option<&str>) -> Result<Option<kring_service::Id>, WebError> {
+    raw.filter(|s| !s.is_empty()).map(id).transpose()
+}
+
 /// A checkbox value: present means on.
 pub fn checked(v: &Option<String>) -> bool {
     v.as_deref().is_some_and(|v| !v.is_empty() && v != "0")

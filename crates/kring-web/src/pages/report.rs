@@ -6,7 +6,7 @@ use kring_core::model::ReportCategory;
 use kring_service::reports::{MAX_COMMENT, ReportRequest};
 use serde::Deserialize;
 
-use super::{SelectOption, form_status, id, render_status, see};
+use super::{SelectOption, form_status, id, opt_id, render_status, see};
 use crate::Web;
 use crate::error::{WebResult, message};
 use crate::session::{Posted, Viewer};
@@ -104,10 +104,7 @@ pub async fn report_page(
     Path(raw): Path<String>,
     Query(q): Query<ReportQuery>,
 ) -> WebResult {
-    let status = match q.status.as_deref().filter(|s| !s.is_empty()) {
-        Some(s) => Some(id(s)?),
-        None => None,
-    };
+    let status = opt_id(q.status.as_deref())?;
     let sent = q.sent.is_some();
     page(
         &web,
@@ -138,10 +135,7 @@ pub async fn file_report(
     p: Posted<ReportForm>,
 ) -> WebResult {
     let account = id(&raw)?;
-    let status = match p.form.status.as_deref().filter(|s| !s.is_empty()) {
-        Some(s) => Some(id(s)?),
-        None => None,
-    };
+    let status = opt_id(p.form.status.as_deref())?;
     let category = ReportCategory::parse(&p.form.category).unwrap_or(ReportCategory::Other);
     let req = ReportRequest {
         account_id: account,
