@@ -408,6 +408,23 @@ def test_d_remote_avatar_through_the_media_proxy(flow: Flow):
     assert b"<script" not in header.content
 
 
+def test_d_report_is_forwarded_without_the_reporters_name(flow: Flow):
+    """Alice reports the peer's account and asks to forward it: the peer receives a signed Flag
+    from Kring's instance actor, naming the account but not Alice."""
+    flow.need("d")
+    report = check(flow.post("/api/v1/reports", json={
+        "account_id": flow.peer_account_id, "comment": "forwarded report", "forward": True,
+    }), what="POST /api/v1/reports (forward)").json()
+    assert report["forwarded"] is True, report
+    got = received_one(flow, "Flag", lambda e: (e.get("raw") or {}).get("content") == "forwarded report",
+                       "a Flag from Kring's instance actor")
+    assert got["actor"] == f"{flow.kring.base_url}/actor", without_raw(got)
+    assert (got.get("signature") or {}).get("scheme") != "none", got.get("signature")
+    raw = json.dumps(got["raw"])
+    assert flow.peer.actor_url in raw, f"the Flag names the reported account: {raw}"
+    assert flow.actor_url not in raw, f"the Flag must not name the reporter: {raw}"
+
+
 # -- e. the peer's posts reach alice's home timeline ------------------------------------------
 
 

@@ -17,6 +17,9 @@ pub struct ReportRequest {
     pub status_ids: Vec<Id>,
     pub comment: String,
     pub category: Option<ReportCategory>,
+    /// Also send it to the reported account's server (when that is another server), from
+    /// this server's instance actor, so the reporter stays anonymous.
+    pub forward: bool,
 }
 
 /// A report as moderators see it.
@@ -53,6 +56,7 @@ impl Kring {
         if status_ids.len() > MAX_STATUSES {
             return Err(Error::validation("Too many posts in one report"));
         }
+        let mut reported = Vec::new();
         if !status_ids.is_empty() {
             let visible = self
                 .store
@@ -70,7 +74,9 @@ impl Kring {
                     "Statuses must be posts of the reported account that you can see",
                 ));
             }
+            reported = statuses;
         }
+        let forward = req.forward && !target.is_local();
         let category = req.category.unwrap_or(ReportCategory::Other);
         let mut tx = self.store.begin().await?;
         let id = tx
@@ -80,10 +86,28 @@ impl Kring {
                 status_ids: &status_ids,
                 comment,
                 category,
-                forwarded: false,
+                forwarded: forward,
                 uri: None,
             })
             .await?;
+        if forward {
+            let mut object = vec![serde_json::Value::from(target.uri.clone())];
+            object.extend(
+                reported
+                    .iter()
+                    .map(|s| serde_json::Value::from(s.uri.clone())),
+            );
+            let flag = serde_json::json!({
+                "@context": "https://www.w3.org/ns/activitystreams",
+                "id": format!("{}/flags/{}", self.config.base_url(), Id::generate()),
+                "type": "Flag",
+                "actor": self.instance_actor_uri(),
+                "content": comment,
+                "object": object,
+            });
+            self.emit_as_instance(&mut tx, flag, vec![target.id])
+                .await?;
+        }
         tx.commit().await?;
         let report = self.store.report(id).await?.ok_or(Error::NotFound)?;
         let statuses = self.store.statuses_by_ids(&report.status_ids).await?;

@@ -31,6 +31,22 @@ async fn people_report_accounts_and_posts_and_moderators_resolve_them() {
     assert_eq!(r["status_ids"], json!([post]));
     assert_eq!(r["category"], "spam");
     assert_eq!(r["action_taken"], false);
+    // A local account's report has nowhere to be forwarded.
+    assert_eq!(r["forwarded"], false);
+    let local = s
+        .ok_post(
+            "/api/v1/reports",
+            Some(&a.token),
+            json!({"account_id": b.id, "forward": true}),
+        )
+        .await;
+    assert_eq!(local["forwarded"], false);
+    let open = s.kring.store.reports(false, 10).await.unwrap();
+    s.kring
+        .store
+        .resolve_report(open[0].id, b.id.parse().unwrap())
+        .await
+        .unwrap();
 
     // Bad reports: clear 4xx errors.
     for (body, want) in [
@@ -84,9 +100,11 @@ async fn people_report_accounts_and_posts_and_moderators_resolve_them() {
         .await
         .unwrap();
     assert!(s.kring.reports(&moderator, false).await.unwrap().is_empty());
+    // Both resolved ones (the first report, and the one resolved above) are listed as done.
     let done = s.kring.reports(&moderator, true).await.unwrap();
-    assert_eq!(done.len(), 1);
-    assert!(done[0].report.action_taken_at.is_some());
+    assert_eq!(done.len(), 2);
+    assert!(done.iter().all(|d| d.report.action_taken_at.is_some()));
+    assert!(done.iter().any(|d| d.report.id == open[0].report.id));
     // Resolved once; again is "not found".
     assert!(
         s.kring

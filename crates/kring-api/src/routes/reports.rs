@@ -28,6 +28,8 @@ struct ReportParams {
     comment: Option<String>,
     #[serde(default, deserialize_with = "lenient::opt_string")]
     category: Option<String>,
+    #[serde(default, deserialize_with = "lenient::opt_bool")]
+    forward: Option<bool>,
 }
 
 async fn create(
@@ -54,6 +56,7 @@ async fn create(
                 status_ids: p.status_ids,
                 comment: p.comment.unwrap_or_default(),
                 category,
+                forward: p.forward.unwrap_or(false),
             },
         )
         .await?;

@@ -14,6 +14,9 @@ struct Delivery {
     inbox: String,
     sender: Id,
     activity: String,
+    /// Signed as the instance actor (see `Kring::emit_as_instance`).
+    #[serde(default)]
+    as_instance: bool,
 }
 
 /// What the runner should do after an attempt.
@@ -33,9 +36,15 @@ impl Kring {
             tracing::debug!(%host, "skipping delivery to unreachable domain");
             return Ok(Outcome::Done);
         }
-        let sender = self.store.account(d.sender).await?.ok_or(Error::NotFound)?;
-        let key = self.account_key(sender.id).await?;
-        let key_id = as2::key_id(&sender.uri);
+        let (key, key_id) = if d.as_instance {
+            (
+                self.instance_key().await?.clone(),
+                as2::key_id(&self.instance_actor_uri()),
+            )
+        } else {
+            let sender = self.store.account(d.sender).await?.ok_or(Error::NotFound)?;
+            (self.account_key(sender.id).await?, as2::key_id(&sender.uri))
+        };
         let first = self.federation.scheme_for(&host).unwrap_or(Scheme::Rfc9421);
         let client = &self.federation.client;
         let body = d.activity.as_bytes();

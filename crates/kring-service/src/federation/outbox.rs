@@ -27,6 +27,10 @@ pub(crate) struct Distribution {
     pub sender: Id,
     pub activity: Value,
     pub recipients: Recipients,
+    /// Sent as the server's instance actor rather than as `sender` (forwarded reports, which
+    /// must not name the person who filed them).
+    #[serde(default)]
+    pub as_instance: bool,
 }
 
 impl Kring {
@@ -45,6 +49,26 @@ impl Kring {
             sender: sender.id,
             activity,
             recipients,
+            as_instance: false,
+        };
+        let payload = serde_json::to_string(&job).map_err(crate::Error::internal)?;
+        tx.enqueue(DISTRIBUTE, &payload, now_micros()).await?;
+        Ok(())
+    }
+
+    /// Queue `activity` from the server's instance actor to these accounts, in the caller's
+    /// transaction.
+    pub(crate) async fn emit_as_instance(
+        &self,
+        tx: &mut Tx,
+        activity: Value,
+        to: Vec<Id>,
+    ) -> Result<()> {
+        let job = Distribution {
+            sender: Id(0),
+            activity,
+            recipients: Recipients::Accounts { ids: to },
+            as_instance: true,
         };
         let payload = serde_json::to_string(&job).map_err(crate::Error::internal)?;
         tx.enqueue(DISTRIBUTE, &payload, now_micros()).await?;
@@ -79,8 +103,9 @@ impl Kring {
         for chunk in inboxes.chunks(500) {
             let mut tx = self.store.begin().await?;
             for inbox in chunk {
-                let job =
-                    serde_json::json!({ "inbox": inbox, "sender": d.sender, "activity": body });
+                let job = serde_json::json!({
+                    "inbox": inbox, "sender": d.sender, "activity": body, "as_instance": d.as_instance,
+                });
                 tx.enqueue(super::DELIVER, &job.to_string(), now_micros())
                     .await?;
             }

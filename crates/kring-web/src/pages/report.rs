@@ -6,7 +6,7 @@ use kring_core::model::ReportCategory;
 use kring_service::reports::{MAX_COMMENT, ReportRequest};
 use serde::Deserialize;
 
-use super::{SelectOption, form_status, id, opt_id, render_status, see};
+use super::{SelectOption, checked, form_status, id, opt_id, render_status, see};
 use crate::Web;
 use crate::error::{WebResult, message};
 use crate::session::{Posted, Viewer};
@@ -20,6 +20,8 @@ struct ReportPage {
     name: String,
     handle: String,
     path: String,
+    /// The account lives on another server (the report may be forwarded there).
+    remote: bool,
     post: Option<PostCard>,
     categories: Vec<SelectOption>,
     comment: String,
@@ -81,6 +83,7 @@ async fn page(
             name: display_name(&a),
             handle: a.acct(),
             path: account_path(&a),
+            remote: !a.is_local(),
             post,
             categories: ReportCategory::ALL
                 .into_iter()
@@ -127,6 +130,8 @@ pub struct ReportForm {
     category: String,
     #[serde(default)]
     comment: String,
+    #[serde(default)]
+    forward: Option<String>,
 }
 
 pub async fn file_report(
@@ -142,6 +147,7 @@ pub async fn file_report(
         status_ids: status.into_iter().collect(),
         comment: p.form.comment.clone(),
         category: Some(category),
+        forward: checked(&p.form.forward),
     };
     match web.kring.report(&p.viewer.actor, req).await {
         Ok(_) => see(&format!("/accounts/{account}/report?sent=1")),
