@@ -370,17 +370,28 @@ pub async fn rename_list(
     p: Posted<TitleForm>,
 ) -> WebResult {
     let list_id = id(&raw)?;
-    match web
+    let result = web
         .kring
         .update_list(&p.viewer.actor, list_id, Some(&p.form.title), None, None)
         .await
-    {
-        Ok(_) => see(&format!("/lists/{list_id}")),
+        .map(|_| ());
+    after_list_change(&web, &p.viewer, list_id, result).await
+}
+
+/// After a change to a list: back to its page, or the page again with what was wrong.
+async fn after_list_change(
+    web: &Web,
+    v: &Viewer,
+    list_id: Id,
+    result: Result<(), kring_core::Error>,
+) -> WebResult {
+    let path = format!("/lists/{list_id}");
+    match result {
+        Ok(()) => see(&path),
         Err(e @ kring_core::Error::Validation(_)) => {
-            let path = format!("/lists/{list_id}");
             list_page(
-                &web,
-                &p.viewer,
+                web,
+                v,
                 list_id,
                 &PageQuery::default(),
                 path,
@@ -422,22 +433,7 @@ pub async fn add_member(
         ))),
         Err(e) => Err(e),
     };
-    match result {
-        Ok(()) => see(&format!("/lists/{list_id}")),
-        Err(e @ kring_core::Error::Validation(_)) => {
-            let path = format!("/lists/{list_id}");
-            list_page(
-                &web,
-                &p.viewer,
-                list_id,
-                &PageQuery::default(),
-                path,
-                Some(message(&e)),
-            )
-            .await
-        }
-        Err(e) => Err(e.into()),
-    }
+    after_list_change(&web, &p.viewer, list_id, result).await
 }
 
 pub async fn remove_member(
