@@ -110,23 +110,10 @@ impl Kring {
         self.store.unread_notifications(actor.id(), cap).await
     }
 
-    async fn notifications_marker(&self, actor: &Actor) -> Result<Option<Id>> {
-        Ok(self
-            .markers(actor)
-            .await?
-            .into_iter()
-            .find(|m| m.timeline == "notifications")
-            .map(|m| m.last_read_id))
-    }
-
     /// The reader has seen notifications up to `newest`: move the marker forward (never back).
     pub async fn mark_notifications_read(&self, actor: &Actor, newest: Id) -> Result<()> {
-        let current = self.notifications_marker(actor).await?;
-        if current.is_some_and(|c| c >= newest) {
-            return Ok(());
-        }
         self.store
-            .set_marker(actor.id(), "notifications", newest)
+            .advance_marker(actor.id(), "notifications", newest)
             .await
     }
 

@@ -90,6 +90,30 @@ impl Store {
         Ok(rows.into_iter().map(Marker::from).collect())
     }
 
+    /// Move a marker forward to `last_read`, never back (one statement: no read first, no
+    /// race between two pages read at once).
+    pub async fn advance_marker(
+        &self,
+        account: Id,
+        timeline: &str,
+        last_read: Id,
+    ) -> Result<(), Error> {
+        sqlx::query(
+            "INSERT INTO markers (account_id, timeline, last_read_id, version, updated_at) VALUES ($1,$2,$3,1,$4) \
+             ON CONFLICT (account_id, timeline) DO UPDATE SET last_read_id = excluded.last_read_id, \
+             version = markers.version + 1, updated_at = excluded.updated_at \
+             WHERE markers.last_read_id < excluded.last_read_id",
+        )
+        .bind(account.0)
+        .bind(timeline)
+        .bind(last_read.0)
+        .bind(now_micros())
+        .execute(&mut *self.writer().await?)
+        .await
+        .map_err(db_err)?;
+        Ok(())
+    }
+
     pub async fn set_marker(
         &self,
         account: Id,

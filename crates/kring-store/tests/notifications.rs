@@ -139,6 +139,18 @@ async fn notifications_filter_by_type_and_sender_and_page() {
     store.set_marker(me.id, "notifications", n2).await.unwrap();
     assert_eq!(store.unread_notifications(me.id, 100).await.unwrap(), 3);
     assert_eq!(store.unread_notifications(me.id, 2).await.unwrap(), 2);
+    // Markers only move forward this way.
+    store
+        .advance_marker(me.id, "notifications", n1)
+        .await
+        .unwrap();
+    assert_eq!(store.unread_notifications(me.id, 100).await.unwrap(), 3);
+    store
+        .advance_marker(me.id, "notifications", n4)
+        .await
+        .unwrap();
+    assert_eq!(store.unread_notifications(me.id, 100).await.unwrap(), 1);
+    store.set_marker(me.id, "notifications", n2).await.unwrap();
     // Another timeline's marker does not count.
     store.set_marker(me.id, "home", n5).await.unwrap();
     assert_eq!(store.unread_notifications(me.id, 100).await.unwrap(), 3);
