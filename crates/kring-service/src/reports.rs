@@ -110,12 +110,11 @@ impl Kring {
         }
         tx.commit().await?;
         let report = self.store.report(id).await?.ok_or(Error::NotFound)?;
-        let statuses = self.store.statuses_by_ids(&report.status_ids).await?;
         Ok(ReportView {
             report,
             reporter: actor.account.clone(),
             target,
-            statuses,
+            statuses: reported,
         })
     }
 

@@ -369,6 +369,21 @@ impl Tx {
         Ok(r.rows_affected() > 0)
     }
 
+    /// Suspend an account because its domain was suspended; an account already suspended
+    /// (for its own reasons) keeps its suspension and is not marked as the domain's.
+    pub async fn suspend_for_domain(&mut self, id: Id) -> Result<(), Error> {
+        sqlx::query(
+            "UPDATE accounts SET suspended_at = $1, domain_suspended = 1 \
+             WHERE id = $2 AND suspended_at IS NULL",
+        )
+        .bind(now_micros())
+        .bind(id.0)
+        .execute(&mut *self.tx)
+        .await
+        .map_err(db_err)?;
+        Ok(())
+    }
+
     pub async fn set_suspended(&mut self, id: Id, suspended: bool) -> Result<bool, Error> {
         let r = sqlx::query("UPDATE accounts SET suspended_at = $1 WHERE id = $2")
             .bind(suspended.then(now_micros))

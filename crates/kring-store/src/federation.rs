@@ -185,6 +185,20 @@ impl Store {
     }
 
     /// Remote accounts of a domain (to suspend them with the domain).
+    /// Lift a domain's suspension from the accounts it suspended (accounts suspended for
+    /// other reasons, by a moderator or because they were deleted, stay suspended).
+    pub async fn lift_domain_suspension(&self, domain: &str) -> Result<u64, Error> {
+        let r = sqlx::query(
+            "UPDATE accounts SET suspended_at = NULL, domain_suspended = 0 \
+             WHERE domain = $1 AND domain_suspended = 1",
+        )
+        .bind(domain.to_ascii_lowercase())
+        .execute(&mut *self.writer().await?)
+        .await
+        .map_err(db_err)?;
+        Ok(r.rows_affected())
+    }
+
     pub async fn accounts_of_domain(&self, domain: &str) -> Result<Vec<Account>, Error> {
         let rows: Vec<AccountRow> = sqlx::query_as(sqlx::AssertSqlSafe(format!(
             "SELECT {ACCOUNT_COLUMNS} FROM accounts a WHERE a.domain = $1"

@@ -87,6 +87,14 @@ async fn suspending_a_domain_cuts_it_off() {
     let bob = b.register("bob").await;
     let bob_handle = format!("bob@{}", domain(&b));
     let bob_on_a = follow_and_wait(&a, &alice, &bob_handle).await;
+    // Carol, on the same server, was suspended by a moderator here before the domain was.
+    b.register("carol").await;
+    let carol_handle = format!("carol@{}", domain(&b));
+    let carol_on_a = follow_and_wait(&a, &alice, &carol_handle).await;
+    a.kring
+        .admin_suspend(None, carol_on_a.parse().unwrap(), true)
+        .await
+        .expect("a moderator suspends carol");
     b.status(&bob, "before the suspension", "public").await;
     eventually("post delivered", async || {
         contains_text(
@@ -155,6 +163,14 @@ async fn suspending_a_domain_cuts_it_off() {
         )
         .await;
     assert_eq!(status, StatusCode::OK);
+    // ...but not Carol: her suspension was not the domain's.
+    let (status, _, _) = a
+        .get(
+            &format!("/api/v1/accounts/{carol_on_a}"),
+            Some(&alice.token),
+        )
+        .await;
+    assert_eq!(status, StatusCode::NOT_FOUND);
 }
 
 #[tokio::test(flavor = "multi_thread", worker_threads = 2)]

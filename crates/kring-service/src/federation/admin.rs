@@ -37,7 +37,7 @@ impl Kring {
             // Suspension severs every follow with the domain and hides its accounts.
             for a in self.store.accounts_of_domain(&domain).await? {
                 let mut tx = self.store.begin().await?;
-                tx.set_suspended(a.id, true).await?;
+                tx.suspend_for_domain(a.id).await?;
                 for local in self.store.local_follower_ids(a.id).await? {
                     if tx.delete_follow(local, a.id).await? {
                         tx.bump_counts(local, 0, -1, 0).await?;
@@ -47,13 +47,7 @@ impl Kring {
                 tx.commit().await?;
             }
         } else {
-            for a in self.store.accounts_of_domain(&domain).await? {
-                if a.suspended_at.is_some() {
-                    let mut tx = self.store.begin().await?;
-                    tx.set_suspended(a.id, false).await?;
-                    tx.commit().await?;
-                }
-            }
+            self.store.lift_domain_suspension(&domain).await?;
         }
         tracing::info!(%domain, ?policy, "domain policy changed");
         Ok(())
