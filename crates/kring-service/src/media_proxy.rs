@@ -123,10 +123,8 @@ impl Kring {
         }
         .filter(|u| !u.is_empty())
         .ok_or(Error::NotFound)?;
-        let policy = self
-            .store
-            .domain_policy(&domain.to_ascii_lowercase())
-            .await?;
+        // The cached policy: a page asks once per remote avatar.
+        let policy = self.cached_domain_policy(domain).await?;
         if policy.reject_media || policy.block.is_some() || a.suspended_at.is_some() {
             return Err(Error::NotFound);
         }
@@ -176,16 +174,17 @@ impl Kring {
             let bytes = image.bytes.clone();
             let sweep = self.sweep_due();
             let dir = path.parent().map(|p| p.to_path_buf());
-            // Disk work off the async threads; a failed write only costs a refetch later.
+            // Disk work off the async threads. The write is waited for (the next reader finds
+            // the copy); the hourly sweep of the folder is not.
             let _ = tokio::task::spawn_blocking(move || {
                 if let Err(e) = write_atomically(&path, &bytes) {
                     tracing::warn!(error = %e, path = %path.display(), "media proxy: cannot cache");
                 }
-                if sweep && let Some(dir) = dir {
-                    sweep_stale(&dir);
-                }
             })
             .await;
+            if sweep && let Some(dir) = dir {
+                drop(tokio::task::spawn_blocking(move || sweep_stale(&dir)));
+            }
         }
         Ok(image)
     }

@@ -152,7 +152,7 @@ impl Kring {
         let mut out = Vec::with_capacity(tokens.len());
         for t in tokens {
             let app = match t.app_id {
-                Some(a) => self.store.app(a).await?,
+                Some(a) => self.app_by_id(a).await?,
                 None => None,
             };
             out.push(SessionInfo {

@@ -211,7 +211,9 @@ impl Kring {
             if m.len() >= KEY_CACHE_LIMIT {
                 m.clear();
             }
-            let healthy = m.get(&key).is_some_and(|s| s.healthy);
+            // Another process may have found the domain unreachable meanwhile: then the next
+            // success must be written again.
+            let healthy = m.get(&key).is_some_and(|s| s.healthy) && !state.unreachable;
             m.insert(
                 key,
                 DomainState {
@@ -221,6 +223,14 @@ impl Kring {
             );
         }
         Ok(state)
+    }
+
+    /// A domain's policy, from the cache (read at most every few seconds).
+    pub(crate) async fn cached_domain_policy(
+        &self,
+        domain: &str,
+    ) -> Result<kring_store::DomainPolicy> {
+        Ok(self.domain_state(domain).await?.policy)
     }
 
     /// Forget cached domain state (after an admin changed a policy).
