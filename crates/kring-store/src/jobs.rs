@@ -89,9 +89,11 @@ impl Store {
         Ok(())
     }
 
-    /// Due or waiting jobs of one kind (for backpressure).
+    /// Jobs of one kind that are due (for backpressure). Jobs waiting for a retry later do not
+    /// count: a few failing activities retried for days must not fill the inbox's backlog.
     pub async fn pending_jobs_in(&self, queue: &str) -> Result<i64, Error> {
-        sqlx::query_scalar("SELECT COUNT(*) FROM jobs WHERE queue = $1")
+        sqlx::query_scalar("SELECT COUNT(*) FROM jobs WHERE run_at <= $1 AND queue = $2")
+            .bind(now_micros())
             .bind(queue)
             .fetch_one(self.pool())
             .await

@@ -50,6 +50,9 @@ async fn due_jobs_come_in_run_at_order_and_future_ones_wait() {
         .unwrap();
     let b = store.enqueue("q", "b", now - 10).await.unwrap();
     let a = store.enqueue("q", "a", now - 20).await.unwrap();
+    // Backpressure counts the due ones only (not the one waiting for later).
+    assert_eq!(store.pending_jobs_in("q").await.unwrap(), 2);
+    assert_eq!(store.pending_jobs_in("other").await.unwrap(), 0);
 
     let first = store.claim_jobs(1, MINUTE).await.unwrap();
     assert_eq!(first.iter().map(|j| j.id).collect::<Vec<_>>(), vec![a.0]);
