@@ -481,13 +481,14 @@ impl Kring {
         Ok(s)
     }
 
-    /// Every version of a post, oldest first; a post never edited has one.
+    /// Every version of a post, oldest first (a post never edited has one), with its author.
     pub async fn history(
         &self,
         viewer: Option<&Actor>,
         id: Id,
-    ) -> Result<(Status, Vec<StatusEdit>)> {
+    ) -> Result<(Status, Account, Vec<StatusEdit>)> {
         let s = self.status(viewer, id).await?;
+        let author = self.account(s.account_id).await?;
         let mut edits = self.store.edits(id).await?;
         if edits.is_empty() {
             // Never edited: the history is the post as it is.
@@ -500,7 +501,7 @@ impl Kring {
                 created_at: s.created_at,
             });
         }
-        Ok((s, edits))
+        Ok((s, author, edits))
     }
 
     pub async fn source(&self, actor: &Actor, id: Id) -> Result<Status> {

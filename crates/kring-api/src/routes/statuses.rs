@@ -190,12 +190,7 @@ async fn history(
     Path(raw): Path<String>,
 ) -> ApiResult<Response> {
     let viewer = auth.viewer("read:statuses")?;
-    let (s, edits) = kring.history(viewer, id(&raw)?).await?;
-    let author = kring
-        .store
-        .account(s.account_id)
-        .await?
-        .ok_or_else(crate::error::not_found)?;
+    let (_, author, edits) = kring.history(viewer, id(&raw)?).await?;
     let base = ctx(&kring);
     let c = Ctx { base: &base };
     let body: Vec<_> = edits

@@ -113,10 +113,9 @@ pub async fn history(
     Path((acct, raw)): Path<(String, String)>,
 ) -> WebResult {
     let kring = &web.kring;
-    let (s, edits) = kring.history(v.actor(), id(&raw)?).await?;
-    let view = kring.status_view(v.actor(), s).await?;
-    let path = status_path(&view.account.acct(), view.status.id);
-    if acct.trim_start_matches('@') != view.account.acct() {
+    let (s, author, edits) = kring.history(v.actor(), id(&raw)?).await?;
+    let path = status_path(&author.acct(), s.id);
+    if acct.trim_start_matches('@') != author.acct() {
         return Ok(Redirect::to(&format!("{path}/history")).into_response());
     }
     let n = edits.len();
@@ -137,7 +136,7 @@ pub async fn history(
             spoiler: e.spoiler_text.clone(),
         })
         .collect();
-    let author = Person::new(kring, &view.account);
+    let author = Person::new(kring, &author);
     let c = web
         .chrome(
             v.0.as_ref(),
