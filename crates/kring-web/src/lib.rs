@@ -20,8 +20,6 @@ use axum::http::{HeaderName, HeaderValue, header};
 use axum::response::Response;
 use kring_service::Kring;
 
-pub use session::hmac_sha256;
-
 /// The largest form body accepted.
 pub const MAX_FORM: usize = 64 * 1024;
 

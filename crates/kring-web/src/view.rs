@@ -308,13 +308,13 @@ impl PageQuery {
 }
 
 /// The "older" link of a page: `path?max_id=LAST` when the page was full.
-pub fn older_link(path: &str, keys: &[Id], limit: usize, extra: &str) -> Option<String> {
+pub fn older_link(path: &str, keys: &[Id], limit: usize) -> Option<String> {
     if keys.len() < limit {
         return None;
     }
     let last = keys.last()?;
     let sep = if path.contains('?') { '&' } else { '?' };
-    Some(format!("{path}{sep}{extra}max_id={last}"))
+    Some(format!("{path}{sep}max_id={last}"))
 }
 
 /// A local path to come back to after a form, never another site.

@@ -53,8 +53,6 @@ pub struct DomainRow {
 struct AdminPage {
     c: Chrome,
     notice: Option<String>,
-    error: Option<String>,
-    users_error: Option<String>,
     reports: Vec<ReportRow>,
     pending: Vec<UserRow>,
     users: Vec<UserRow>,
@@ -188,8 +186,6 @@ pub async fn page(State(web): State<Web>, v: Viewer, Query(q): Query<AdminQuery>
     render(&AdminPage {
         c,
         notice: notice.map(str::to_string),
-        error: None,
-        users_error: None,
         reports,
         pending,
         users,

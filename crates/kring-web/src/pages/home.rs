@@ -56,7 +56,7 @@ pub async fn home(
     render(&Home {
         compose: Compose::new(&web, actor.user.default_visibility, "/home"),
         posts: PostCard::many(kring, Some(actor.id()), &views),
-        older: older_link("/home", &keys, HOME_PAGE, ""),
+        older: older_link("/home", &keys, HOME_PAGE),
         live: q.max_id.is_none(),
         empty: "Your feed is empty. Follow people to see their posts here, or write the first post yourself.",
         c,
@@ -160,8 +160,13 @@ pub async fn status_action(
             } else {
                 kring.unreblog(actor, sid).await?;
             }
-            let s = kring.status(Some(actor), sid).await?;
-            (on, Some(s.reblogs_count))
+            // Only the in-place answer shows the new count; a redirect reloads the page.
+            let count = if p.json {
+                Some(kring.status(Some(actor), sid).await?.reblogs_count)
+            } else {
+                None
+            };
+            (on, count)
         }
         "bookmark" => {
             kring.bookmark(actor, sid, on).await?;
@@ -211,7 +216,7 @@ async fn marked(web: Web, v: Viewer, uri: OriginalUri, q: PageQuery, bookmarks: 
         },
         tabs: Vec::new(),
         posts: PostCard::many(kring, Some(v.actor.id()), &views),
-        older: older_link(base, &keys, PAGE, ""),
+        older: older_link(base, &keys, PAGE),
         empty: if bookmarks {
             "No bookmarks yet."
         } else {

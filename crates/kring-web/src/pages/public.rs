@@ -11,7 +11,7 @@ use serde::Deserialize;
 
 use super::{Tab, id, render};
 use crate::Web;
-use crate::error::{WebError, WebResult};
+use crate::error::WebResult;
 use crate::session::MaybeViewer;
 use crate::view::{
     AccountCard, Chrome, FieldView, PageQuery, PostCard, account_path, fields, older_link,
@@ -133,7 +133,7 @@ pub async fn public_timeline(
             },
         ],
         posts: PostCard::many(kring, v.actor().map(|a| a.id()), &views),
-        older: older_link(base, &keys, PAGE, ""),
+        older: older_link(base, &keys, PAGE),
         empty: "No public posts yet.",
     })
 }
@@ -165,7 +165,7 @@ pub async fn tag(
         intro: String::new(),
         tabs: Vec::new(),
         posts: PostCard::many(kring, v.actor().map(|a| a.id()), &views),
-        older: older_link(&format!("/tags/{}", url_encode(&tag)), &keys, PAGE, ""),
+        older: older_link(&format!("/tags/{}", url_encode(&tag)), &keys, PAGE),
         empty: "No public posts with this hashtag yet.",
     })
 }
@@ -297,7 +297,7 @@ pub async fn profile(
         relation_note,
         with_replies,
         posts: PostCard::many(kring, viewer.map(|a| a.id()), &views),
-        older: older_link(&older_base, &keys, PAGE, ""),
+        older: older_link(&older_base, &keys, PAGE),
         empty: "No posts to show.",
         a: card,
     })
@@ -350,7 +350,7 @@ async fn connections(
             .iter()
             .map(|(_, a)| AccountCard::new(kring, a))
             .collect(),
-        older: older_link(&base, &keys, 40, ""),
+        older: older_link(&base, &keys, 40),
         empty: "Nothing to show here (the list may be hidden).",
     })
 }
@@ -508,10 +508,4 @@ pub async fn status_redirect(
     };
     let author = kring.account(target.account_id).await?;
     Ok(Redirect::to(&status_path(&author.acct(), target.id)).into_response())
-}
-
-impl From<askama::Error> for WebError {
-    fn from(e: askama::Error) -> Self {
-        WebError::Service(kring_core::Error::internal(e))
-    }
 }

@@ -89,7 +89,7 @@ pub async fn notifications(
     render(&Notifications {
         c,
         items,
-        older: older_link("/notifications", &keys, NOTES_PAGE, ""),
+        older: older_link("/notifications", &keys, NOTES_PAGE),
     })
 }
 
@@ -180,11 +180,16 @@ pub async fn account_action(
         }
         _ => return Err(WebError::not_found()),
     }
+    // Every form sends where to go back to; look the profile up only when it did not.
+    let back = safe_back(p.form.back.as_deref(), "");
+    if !back.is_empty() {
+        return see(&back);
+    }
     let fallback = match kring.account(target).await {
         Ok(a) => crate::view::account_path(&a),
         Err(_) => "/home".into(),
     };
-    see(&safe_back(p.form.back.as_deref(), &fallback))
+    see(&fallback)
 }
 
 #[derive(Template)]
@@ -348,7 +353,7 @@ async fn list_page(
             error,
             members: members.iter().map(|a| AccountCard::new(kring, a)).collect(),
             posts: PostCard::many(kring, Some(v.actor.id()), &views),
-            older: older_link(&format!("/lists/{}", list.id), &keys, LIST_PAGE, ""),
+            older: older_link(&format!("/lists/{}", list.id), &keys, LIST_PAGE),
             empty: "No posts from the people on this list yet.",
         },
     )
