@@ -3,20 +3,19 @@
 //! a host refuses it ("double-knock", as Fedify), remembering what each host accepted.
 use kring_activitypub::as2::{self, host_of};
 use kring_activitypub::client::Scheme;
-use serde::Deserialize;
+use serde::{Deserialize, Serialize};
 
 use crate::{Error, Id, Kring, Result};
 
 pub const DELIVER: &str = "ap.deliver";
 
-#[derive(Deserialize)]
-struct Delivery {
-    inbox: String,
-    sender: Id,
-    activity: String,
-    /// Signed as the instance actor (see `Kring::emit_as_instance`).
-    #[serde(default)]
-    as_instance: bool,
+/// One delivery job: an activity (serialised once for all its inboxes) to one inbox.
+#[derive(Serialize, Deserialize)]
+pub(crate) struct Delivery {
+    pub inbox: String,
+    /// Signed as this local account; None for the instance actor (`Kring::emit_as_instance`).
+    pub sender: Option<Id>,
+    pub activity: String,
 }
 
 /// What the runner should do after an attempt.
@@ -36,14 +35,15 @@ impl Kring {
             tracing::debug!(%host, "skipping delivery to unreachable domain");
             return Ok(Outcome::Done);
         }
-        let (key, key_id) = if d.as_instance {
-            (
+        let (key, key_id) = match d.sender {
+            None => (
                 self.instance_key().await?.clone(),
                 as2::key_id(&self.instance_actor_uri()),
-            )
-        } else {
-            let sender = self.store.account(d.sender).await?.ok_or(Error::NotFound)?;
-            (self.account_key(sender.id).await?, as2::key_id(&sender.uri))
+            ),
+            Some(id) => {
+                let sender = self.store.account(id).await?.ok_or(Error::NotFound)?;
+                (self.account_key(sender.id).await?, as2::key_id(&sender.uri))
+            }
         };
         let first = self.federation.scheme_for(&host).unwrap_or(Scheme::Rfc9421);
         let client = &self.federation.client;

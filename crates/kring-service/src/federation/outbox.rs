@@ -24,13 +24,11 @@ pub enum Recipients {
 
 #[derive(Serialize, Deserialize)]
 pub(crate) struct Distribution {
-    pub sender: Id,
+    /// The local account it is sent as; None for the server's instance actor (forwarded
+    /// reports, which must not name the person who filed them).
+    pub sender: Option<Id>,
     pub activity: Value,
     pub recipients: Recipients,
-    /// Sent as the server's instance actor rather than as `sender` (forwarded reports, which
-    /// must not name the person who filed them).
-    #[serde(default)]
-    pub as_instance: bool,
 }
 
 impl Kring {
@@ -46,10 +44,9 @@ impl Kring {
             return Ok(());
         }
         let job = Distribution {
-            sender: sender.id,
+            sender: Some(sender.id),
             activity,
             recipients,
-            as_instance: false,
         };
         let payload = serde_json::to_string(&job).map_err(crate::Error::internal)?;
         tx.enqueue(DISTRIBUTE, &payload, now_micros()).await?;
@@ -65,10 +62,9 @@ impl Kring {
         to: Vec<Id>,
     ) -> Result<()> {
         let job = Distribution {
-            sender: Id(0),
+            sender: None,
             activity,
             recipients: Recipients::Accounts { ids: to },
-            as_instance: true,
         };
         let payload = serde_json::to_string(&job).map_err(crate::Error::internal)?;
         tx.enqueue(DISTRIBUTE, &payload, now_micros()).await?;
@@ -103,11 +99,13 @@ impl Kring {
         for chunk in inboxes.chunks(500) {
             let mut tx = self.store.begin().await?;
             for inbox in chunk {
-                let job = serde_json::json!({
-                    "inbox": inbox, "sender": d.sender, "activity": body, "as_instance": d.as_instance,
-                });
-                tx.enqueue(super::DELIVER, &job.to_string(), now_micros())
-                    .await?;
+                let job = super::deliver::Delivery {
+                    inbox: inbox.clone(),
+                    sender: d.sender,
+                    activity: body.clone(),
+                };
+                let job = serde_json::to_string(&job).map_err(crate::Error::internal)?;
+                tx.enqueue(super::DELIVER, &job, now_micros()).await?;
             }
             tx.commit().await?;
         }
