@@ -107,24 +107,10 @@ pub fn account<'a>(ctx: Ctx<'_>, a: &'a Account) -> AccountJson<'a> {
             .iter()
             .map(|f| FieldJson {
                 name: &f.name,
-                value: if a.is_local() {
-                    field_html(&f.value)
-                } else {
-                    f.value.clone()
-                },
+                value: a.field_html(f),
                 verified_at: f.verified_at.map(rfc3339),
             })
             .collect(),
-    }
-}
-
-/// Profile field values of local accounts: escaped text with links.
-fn field_html(value: &str) -> String {
-    let v = value.trim();
-    if (v.starts_with("https://") || v.starts_with("http://")) && !v.contains(char::is_whitespace) {
-        kring_core::text::link_html(v)
-    } else {
-        kring_core::text::escape_html(v)
     }
 }
 

@@ -53,6 +53,16 @@ impl Account {
         self.domain.is_none()
     }
 
+    /// A profile field's value as HTML: local values are text (linked when a URL), remote
+    /// ones arrived sanitised.
+    pub fn field_html(&self, f: &ProfileField) -> String {
+        if self.is_local() {
+            crate::text::field_value_html(&f.value)
+        } else {
+            f.value.clone()
+        }
+    }
+
     /// `user` for local accounts, `user@domain` for remote ones (Mastodon's `acct`).
     pub fn acct(&self) -> String {
         match &self.domain {

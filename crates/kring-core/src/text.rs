@@ -710,6 +710,17 @@ pub fn html_to_text(html: &str) -> String {
     out.trim_matches('\n').to_owned()
 }
 
+/// A profile field value a person here wrote, as HTML: a lone URL becomes a link, anything
+/// else is escaped text.
+pub fn field_value_html(value: &str) -> String {
+    let v = value.trim();
+    if (v.starts_with("https://") || v.starts_with("http://")) && !v.contains(char::is_whitespace) {
+        link_html(v)
+    } else {
+        escape_html(v)
+    }
+}
+
 #[cfg(test)]
 mod tests {
     use super::*;

@@ -3,7 +3,6 @@
 //! every value comes from the service.
 use kring_core::Visibility;
 use kring_core::model::{Account, Page};
-use kring_core::text::{escape_html, link_html};
 use kring_core::time::{rfc3339, to_datetime};
 use kring_service::media_proxy::{ProfileImage, profile_image_path};
 use kring_service::views::StatusView;
@@ -181,18 +180,7 @@ pub fn fields(a: &Account) -> Vec<FieldView> {
         .iter()
         .map(|f| FieldView {
             name: f.name.clone(),
-            value_html: if a.is_local() {
-                let v = f.value.trim();
-                if (v.starts_with("https://") || v.starts_with("http://"))
-                    && !v.contains(char::is_whitespace)
-                {
-                    link_html(v)
-                } else {
-                    escape_html(v)
-                }
-            } else {
-                f.value.clone()
-            },
+            value_html: a.field_html(f),
         })
         .collect()
 }

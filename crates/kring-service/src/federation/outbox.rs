@@ -169,16 +169,11 @@ impl Kring {
     }
 
     pub fn person_json(&self, a: &Account) -> Value {
-        as2::person(&self.config.base_url(), a, &|v| {
-            let v = v.trim();
-            if (v.starts_with("https://") || v.starts_with("http://"))
-                && !v.contains(char::is_whitespace)
-            {
-                kring_core::text::link_html(v)
-            } else {
-                kring_core::text::escape_html(v)
-            }
-        })
+        as2::person(
+            &self.config.base_url(),
+            a,
+            &kring_core::text::field_value_html,
+        )
     }
 
     /// A fresh activity id under an actor.
