@@ -45,8 +45,7 @@ AP_ACCEPT = 'application/activity+json, application/ld+json; profile="https://ww
 TIMEOUT = float(os.environ.get("KRING_FED_TIMEOUT", "10"))
 SCHEMA_DIR_CANDIDATES = [
     Path(os.environ["KRING_NODEINFO_SCHEMAS"]) if os.environ.get("KRING_NODEINFO_SCHEMAS") else None,
-    Path(__file__).resolve().parents[3] / "shared" / "spec" / "nodeinfo",
-    Path("/work/shared/spec/nodeinfo"),
+    Path(__file__).resolve().parents[1] / "fixtures" / "nodeinfo",
 ]
 NODEINFO_REL = "http://nodeinfo.diaspora.software/ns/schema/"
 

@@ -15,7 +15,7 @@ use serde_json::Value;
 
 const VECTORS: &str = concat!(
     env!("CARGO_MANIFEST_DIR"),
-    "/../../../shared/spec/http-signatures-vectors.json"
+    "/../../tests/fixtures/http-signatures-vectors.json"
 );
 
 fn vectors() -> Value {

@@ -1,6 +1,6 @@
 // SPDX-License-Identifier: AGPL-3.0-or-later
 //! Validation of API responses against Mastodon's OpenAPI document
-//! (`shared/spec/mastodon-openapi.json`, next to the repository).
+//! (`tests/fixtures/mastodon-openapi.json`, in the repository).
 //!
 //! The trick: copy the document's `components`, add a top-level `"$ref":
 //! "#/components/schemas/<Name>"`, and compile that as a JSON Schema draft 2020-12 (OpenAPI 3.1
@@ -14,7 +14,7 @@ use serde_json::{Value, json};
 
 const SPEC_PATH: &str = concat!(
     env!("CARGO_MANIFEST_DIR"),
-    "/../../../shared/spec/mastodon-openapi.json"
+    "/../../tests/fixtures/mastodon-openapi.json"
 );
 
 /// Places where the published schema is stricter than Mastodon itself. Each entry removes one
