@@ -1,8 +1,12 @@
 //! Request parameters the way Mastodon (Rails) reads them: query string and body merged, the
-//! body as JSON or as a form with Rails' bracket syntax (`types[]=a&types[]=b`,
+//! body as JSON, as a urlencoded form or as `multipart/form-data` (what masto.js, and so Elk
+//! and Phanpy, send), forms with Rails' bracket syntax (`types[]=a&types[]=b`,
 //! `fields_attributes[0][name]=x`). No crate parses that bracket syntax into one tree together
-//! with JSON, so this small parser does; typed structs then deserialise from the tree with the
-//! lenient helpers below (forms carry "1"/"true" where JSON carries true).
+//! with JSON, so this small parser does; both form encodings become the same (key, value) pairs
+//! before it, so they are validated identically. Typed structs then deserialise from the tree
+//! with the lenient helpers below (forms carry "1"/"true" where JSON carries true).
+use std::borrow::Cow;
+
 use axum::body::Bytes;
 use axum::extract::{FromRequest, FromRequestParts, Request};
 use axum::http::header::CONTENT_TYPE;
@@ -20,17 +24,23 @@ pub struct Query<T>(pub T);
 
 const MAX_DEPTH: usize = 8;
 
+/// The most parameters (form fields or multipart parts) one request may carry. The largest
+/// real requests (list members, poll options, profile fields) carry a few dozen; the body limit
+/// alone would still allow tens of thousands of tiny fields.
+pub const MAX_FIELDS: usize = 1000;
+
 impl<S: Send + Sync, T: DeserializeOwned> FromRequest<S> for Params<T> {
     type Rejection = ApiError;
 
     async fn from_request(req: Request, state: &S) -> Result<Self, Self::Rejection> {
         let mut tree = Value::Object(parse_form(req.uri().query().unwrap_or(""))?);
-        let content_type = req
+        let raw_content_type = req
             .headers()
             .get(CONTENT_TYPE)
             .and_then(|v| v.to_str().ok())
             .unwrap_or("")
-            .to_ascii_lowercase();
+            .to_string();
+        let content_type = raw_content_type.to_ascii_lowercase();
         let body = Bytes::from_request(req, state).await.map_err(|e| {
             if e.status() == axum::http::StatusCode::PAYLOAD_TOO_LARGE {
                 ApiError(kring_core::Error::PayloadTooLarge)
@@ -57,6 +67,8 @@ impl<S: Send + Sync, T: DeserializeOwned> FromRequest<S> for Params<T> {
                 let text = std::str::from_utf8(&body)
                     .map_err(|_| bad_request("The form data is not valid UTF-8"))?;
                 Value::Object(parse_form(text)?)
+            } else if content_type.starts_with("multipart/form-data") {
+                Value::Object(parse_multipart(&raw_content_type, body).await?)
             } else {
                 return Err(ApiError(kring_core::Error::BadRequest(format!(
                     "Unsupported content type: {content_type}"
@@ -75,6 +87,60 @@ impl<S: Send + Sync, T: DeserializeOwned> FromRequestParts<S> for Query<T> {
         let tree = Value::Object(parse_form(parts.uri.query().unwrap_or(""))?);
         from_tree(tree).map(Query)
     }
+}
+
+/// Read a `multipart/form-data` body (already in memory, so bounded by the body limit) into
+/// the same tree a urlencoded body with the same fields gives. No endpoint here takes a file
+/// yet, so a file part is refused rather than silently dropped; an empty file part (a form's
+/// file input left blank, which browsers still send) is skipped, as Rails does.
+async fn parse_multipart(content_type: &str, body: Bytes) -> Result<Map<String, Value>, ApiError> {
+    let boundary = multer::parse_boundary(content_type)
+        .map_err(|_| bad_request("The multipart body has no valid boundary"))?;
+    let constraints = multer::Constraints::new()
+        .size_limit(multer::SizeLimit::new().whole_stream(crate::MAX_BODY as u64));
+    let stream =
+        futures_util::stream::once(async move { Ok::<Bytes, std::convert::Infallible>(body) });
+    let mut multipart = multer::Multipart::with_constraints(stream, boundary, constraints);
+    let mut pairs: Vec<(String, String)> = Vec::new();
+    loop {
+        let field = match multipart.next_field().await {
+            Ok(Some(field)) => field,
+            Ok(None) => break,
+            Err(e) => return Err(multipart_error(e)),
+        };
+        if pairs.len() >= MAX_FIELDS {
+            return Err(too_many_fields());
+        }
+        let name = field.name().unwrap_or("").to_string();
+        let file_name = field.file_name().map(str::to_string);
+        let data = field.bytes().await.map_err(multipart_error)?;
+        if let Some(file_name) = file_name {
+            if file_name.is_empty() && data.is_empty() {
+                continue;
+            }
+            let shown: String = name.chars().take(64).collect();
+            return Err(unprocessable(format!(
+                "File uploads are not accepted here (part `{shown}`)"
+            )));
+        }
+        let value = String::from_utf8(data.to_vec())
+            .map_err(|_| bad_request("The form data is not valid UTF-8"))?;
+        pairs.push((name, value));
+    }
+    parse_pairs(pairs)
+}
+
+fn multipart_error(e: multer::Error) -> ApiError {
+    match e {
+        multer::Error::StreamSizeExceeded { .. } | multer::Error::FieldSizeExceeded { .. } => {
+            ApiError(kring_core::Error::PayloadTooLarge)
+        }
+        e => bad_request(format!("Invalid multipart body: {e}")),
+    }
+}
+
+fn too_many_fields() -> ApiError {
+    ApiError(kring_core::Error::PayloadTooLarge)
 }
 
 fn from_tree<T: DeserializeOwned>(tree: Value) -> Result<T, ApiError> {
@@ -112,8 +178,19 @@ fn merge(into: &mut Value, from: Value) {
 
 /// Parse `a=1&b[]=2&c[x][y]=3` into a JSON tree of strings.
 pub fn parse_form(input: &str) -> Result<Map<String, Value>, ApiError> {
+    parse_pairs(form_urlencoded::parse(input.as_bytes()))
+}
+
+/// Build the tree from (key, value) pairs with Rails' bracket keys, in order.
+fn parse_pairs<'a>(
+    pairs: impl IntoIterator<Item = (impl Into<Cow<'a, str>>, impl Into<String>)>,
+) -> Result<Map<String, Value>, ApiError> {
     let mut root = Value::Object(Map::new());
-    for (key, value) in form_urlencoded::parse(input.as_bytes()) {
+    for (count, (key, value)) in pairs.into_iter().enumerate() {
+        if count >= MAX_FIELDS {
+            return Err(too_many_fields());
+        }
+        let key: Cow<'a, str> = key.into();
         let mut path: Vec<&str> = Vec::new();
         let (head, mut rest) = match key.find('[') {
             Some(i) => (&key[..i], &key[i..]),
@@ -131,7 +208,7 @@ pub fn parse_form(input: &str) -> Result<Map<String, Value>, ApiError> {
         if path.len() > MAX_DEPTH {
             return Err(unprocessable("Parameters are nested too deeply"));
         }
-        insert(&mut root, &path, Value::String(value.into_owned()));
+        insert(&mut root, &path, Value::String(value.into()));
     }
     match root {
         Value::Object(m) => Ok(m),
@@ -323,5 +400,48 @@ mod tests {
     #[test]
     fn too_deep_is_an_error() {
         assert!(parse_form("a[b][c][d][e][f][g][h][i][j]=1").is_err());
+    }
+
+    #[test]
+    fn too_many_fields_is_an_error() {
+        let at_limit = vec!["a[]=1"; MAX_FIELDS].join("&");
+        assert_eq!(
+            parse_form(&at_limit).unwrap()["a"].as_array().map(Vec::len),
+            Some(MAX_FIELDS)
+        );
+        assert!(parse_form(&format!("{at_limit}&b=2")).is_err());
+    }
+
+    fn multipart_body(fields: &[(&str, &str)]) -> Bytes {
+        let mut body = String::new();
+        for (k, v) in fields {
+            body.push_str(&format!(
+                "--XyZ\r\nContent-Disposition: form-data; name=\"{k}\"\r\n\r\n{v}\r\n"
+            ));
+        }
+        body.push_str("--XyZ--\r\n");
+        Bytes::from(body)
+    }
+
+    #[tokio::test]
+    async fn multipart_gives_the_urlencoded_tree() {
+        let fields = [
+            ("a", "1"),
+            ("t[]", "x"),
+            ("t[]", "y"),
+            ("f[0][name]", "n"),
+            ("f[0][value]", "v w"),
+            ("f[1][name]", "m&=?"),
+            ("source[privacy]", "private"),
+        ];
+        let form: String = form_urlencoded::Serializer::new(String::new())
+            .extend_pairs(fields)
+            .finish();
+        let from_multipart =
+            parse_multipart("multipart/form-data; boundary=XyZ", multipart_body(&fields))
+                .await
+                .unwrap();
+        assert_eq!(from_multipart, parse_form(&form).unwrap());
+        assert_eq!(from_multipart["source"]["privacy"], "private");
     }
 }
