@@ -70,9 +70,10 @@ class FederatingKringServer(base.KringServer):
 class FedifyPeer:
     """One `node peer.mjs` process (one actor) with its control API."""
 
-    def __init__(self, node: str, log_dir: Path, identifier: str = "peer"):
+    def __init__(self, node: str, log_dir: Path, identifier: str = "peer", mode: str = "fedify"):
         self.node = node
         self.identifier = identifier
+        self.mode = mode
         self.port = base._free_port()
         self.domain = f"127.0.0.1:{self.port}"
         self.base_url = f"http://{self.domain}"
@@ -85,7 +86,7 @@ class FedifyPeer:
     def start(self) -> None:
         cmd = [self.node, str(PEER_DIR / "peer.mjs")]
         env = dict(os.environ)
-        env.update(PORT=str(self.port), PEER_IDENTIFIER=self.identifier)
+        env.update(PORT=str(self.port), PEER_IDENTIFIER=self.identifier, PEER_MODE=self.mode)
         env.setdefault("PEER_LOG", "info")
         self._log_file = open(self.log_path, "wb")
         self._log_file.write(f"$ PORT={self.port} {' '.join(cmd)}\n".encode())
@@ -252,14 +253,24 @@ def kring(request, backend, kring_bin):
 
 @pytest.fixture(scope="module")
 def peer(request, node_bin):
+    yield from _peer(request, node_bin, "peer", "fedify")
+
+
+@pytest.fixture(scope="module")
+def gts_peer(request, node_bin):
+    """A second peer that behaves on the wire as GoToSocial does (PEER_MODE=gotosocial)."""
+    yield from _peer(request, node_bin, "gts", "gotosocial")
+
+
+def _peer(request, node_bin, identifier: str, mode: str):
     log_dir = Path(tempfile.mkdtemp(prefix="kring-fedify-peer-"))
-    p = FedifyPeer(node_bin, log_dir)
+    p = FedifyPeer(node_bin, log_dir, identifier, mode)
     try:
         p.start()
     except BaseException:
         p.stop()
         raise
-    request.node._fedify_peer = p
+    setattr(request.node, "_fedify_peer" if mode == "fedify" else f"_fedify_peer_{mode}", p)
     try:
         yield p
     finally:
@@ -281,7 +292,8 @@ def pytest_runtest_makereport(item, call):
     report = outcome.get_result()
     if not report.failed:
         return
-    for attr, title in (("_kring_server", "kring server log"), ("_fedify_peer", "Fedify peer log")):
+    for attr, title in (("_kring_server", "kring server log"), ("_fedify_peer", "Fedify peer log"),
+                        ("_fedify_peer_gotosocial", "Fedify peer (gotosocial mode) log")):
         for node in item.listchain():
             target = getattr(node, attr, None)
             if target is not None:

@@ -572,3 +572,80 @@ def test_h_kring_user_unfollows_peer(flow: Flow):
                        and (e.get("object") or {}).get("type") in ("Follow", None),
                        f"an Undo(Follow) from {flow.actor_url}")
     assert got.get("note") == "follower removed", f"the peer could not match the Undo: {without_raw(got)}"
+
+
+# -- i. a peer that behaves as GoToSocial does --------------------------------------------------
+#
+# gts_peer (PEER_MODE=gotosocial) signs with a key id without a fragment (/users/gts/main-key,
+# which serves a cut-down actor stub with no inbox), requires signed GETs for its actor and
+# collections, and answers 500 to a signer whose WebFinger subject has a colon in its username.
+
+
+def test_i_kring_looks_up_the_gotosocial_peer(flow: Flow, gts_peer):
+    """Kring's signed GET (by its instance actor, whose name must be a valid username) reads the
+    peer's actor, and stores its fragment-less key id."""
+    flow.need("a")
+    resp = check(flow.get("/api/v2/search", params={"q": gts_peer.acct, "resolve": "true", "type": "accounts"}),
+                 what=f"GET /api/v2/search?q={gts_peer.acct}&resolve=true")
+    accounts = [a for a in resp.json().get("accounts", []) if a.get("acct") == gts_peer.acct]
+    assert accounts, (f"search with resolve=true must find {gts_peer.acct} (a peer that requires "
+                      f"signed GETs and strict signer names): {_short(resp.json())}")
+    assert accounts[0].get("uri") == gts_peer.actor_url or accounts[0].get("url") == gts_peer.actor_url
+    flow.done.add("i-lookup")
+
+
+def test_i_gotosocial_deliveries_are_accepted_first_and_later(flow: Flow, gts_peer):
+    """Deliveries signed with /users/gts/main-key pass on the first try and every later one."""
+    flow.need("a")
+    health = gts_peer.control("GET", "health")
+    assert health["keyId"] == f"{gts_peer.actor_url}/main-key", health
+    for n, inbox in enumerate(_inboxes(flow) * 2):
+        res = gts_peer.control("POST", "signed-inbox", {"inbox": inbox, "tamper": "none"})
+        assert 200 <= res["status"] < 300, (
+            f"delivery {n + 1} to {inbox}, signed with the fragment-less key id "
+            f"{health['keyId']}, must be accepted; got {res['status']}: {res['body']}\n"
+            f"Signature: {res['signature']}")
+    for inbox in _inboxes(flow):
+        res = gts_peer.control("POST", "signed-inbox", {"inbox": inbox, "tamper": "signature"})
+        assert res["status"] == 401, f"a broken signature under that key id is refused: {res['status']}"
+
+
+def test_i_follows_both_ways_with_the_gotosocial_peer(flow: Flow, gts_peer):
+    """The peer follows alice (Kring verifies its Follow, the peer verifies Kring's Accept after
+    WebFingering alice); alice follows the peer and sees its post."""
+    flow.need("a", "i-lookup")
+    gts_peer.control("POST", "follow", {"target": flow.actor_url})
+    got = received_one_from(gts_peer, "Accept", lambda e: e.get("actor") == flow.actor_url,
+                            f"an Accept from {flow.actor_url}")
+    assert got.get("matched_follow"), f"the Accept names the peer's Follow: {without_raw(got)}"
+
+    def listed():
+        accts = [a.get("acct") for a in check(flow.get(f"/api/v1/accounts/{flow.alice_id}/followers")).json()]
+        return gts_peer.acct in accts
+
+    eventually(listed, what=f"alice's followers to list {gts_peer.acct}")
+
+    resp = check(flow.get("/api/v2/search", params={"q": gts_peer.acct, "resolve": "true", "type": "accounts"}))
+    account_id = [a for a in resp.json()["accounts"] if a.get("acct") == gts_peer.acct][0]["id"]
+    check(flow.post(f"/api/v1/accounts/{account_id}/follow"))
+
+    def following():
+        r = check(flow.get("/api/v1/accounts/relationships", params={"id[]": account_id})).json()
+        return r[0] if r and r[0].get("following") is True else None
+
+    eventually(following, what=f"alice to follow {gts_peer.acct} (the peer's Accept is signed with "
+                               "its fragment-less key id)")
+    token = secrets.token_hex(4)
+    sent = gts_peer.control("POST", "post", {"content": f"<p>Hello as GoToSocial {token}</p>", "to": "public"})
+    status = eventually(_home_has(flow, token), what=f"alice's home timeline to show {sent['note']}")
+    assert status["account"]["acct"] == gts_peer.acct
+
+
+def received_one_from(peer, type_: str, pred: Callable[[dict], bool], what: str) -> dict:
+    def find():
+        for entry in peer.received(type_):
+            if entry.get("handled") and pred(entry):
+                return entry
+        return None
+
+    return eventually(find, what=f"the peer to receive {what}")

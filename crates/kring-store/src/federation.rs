@@ -27,6 +27,8 @@ pub struct RemoteAccount {
     pub following_url: String,
     pub outbox_url: String,
     pub public_key_pem: String,
+    /// The id of that key (`publicKey.id` in the owner's document).
+    pub public_key_id: String,
     pub avatar_url: Option<String>,
     pub header_url: Option<String>,
     pub also_known_as: Vec<String>,
@@ -72,10 +74,19 @@ impl Store {
         .map_err(db_err)
     }
 
-    /// A remote account's key, by the actor part of a key id (`…#main-key`).
+    /// The remote account whose stored key has this id (the latest fetched, should two
+    /// actors of one server list the same key id).
     pub async fn account_by_key_id(&self, key_id: &str) -> Result<Option<Account>, Error> {
-        let uri = key_id.split('#').next().unwrap_or(key_id);
-        self.account_by_uri(uri).await
+        let sql = format!(
+            "SELECT {ACCOUNT_COLUMNS} FROM accounts a WHERE a.public_key_id = $1 AND a.domain <> '' \
+             ORDER BY a.updated_at DESC LIMIT 1"
+        );
+        let row: Option<AccountRow> = sqlx::query_as(sqlx::AssertSqlSafe(sql))
+            .bind(key_id)
+            .fetch_optional(self.pool())
+            .await
+            .map_err(db_err)?;
+        Ok(row.map(Account::from))
     }
 
     pub async fn domain_policy(&self, domain: &str) -> Result<DomainPolicy, Error> {
@@ -241,7 +252,7 @@ impl Tx {
                     "UPDATE accounts SET username = $1, display_name = $2, note = $3, note_html = $3, fields = $4, bot = $5, \
                      locked = $6, discoverable = $7, indexable = $8, url = $9, inbox_url = $10, shared_inbox_url = $11, \
                      followers_url = $12, following_url = $13, outbox_url = $14, public_key_pem = $15, avatar_url = $16, \
-                     header_url = $17, also_known_as = $18, fetched_at = $19, updated_at = $19 WHERE id = $20",
+                     header_url = $17, also_known_as = $18, fetched_at = $19, updated_at = $19, public_key_id = $21 WHERE id = $20",
                 )
                 .bind(&r.username)
                 .bind(&r.display_name)
@@ -263,6 +274,7 @@ impl Tx {
                 .bind(&aka)
                 .bind(now)
                 .bind(id)
+                .bind(&r.public_key_id)
                 .execute(&mut *self.tx)
                 .await
                 .map_err(db_err)?;
@@ -273,8 +285,8 @@ impl Tx {
                 sqlx::query(
                     "INSERT INTO accounts (id, username, domain, display_name, note, note_html, fields, bot, locked, discoverable, \
                      indexable, uri, url, inbox_url, shared_inbox_url, followers_url, following_url, outbox_url, public_key_pem, \
-                     avatar_url, header_url, also_known_as, fetched_at, created_at, updated_at) \
-                     VALUES ($1,$2,$3,$4,$5,$5,$6,$7,$8,$9,$10,$11,$12,$13,$14,$15,$16,$17,$18,$19,$20,$21,$22,$23,$22)",
+                     avatar_url, header_url, also_known_as, fetched_at, created_at, updated_at, public_key_id) \
+                     VALUES ($1,$2,$3,$4,$5,$5,$6,$7,$8,$9,$10,$11,$12,$13,$14,$15,$16,$17,$18,$19,$20,$21,$22,$23,$22,$24)",
                 )
                 .bind(id.0)
                 .bind(&r.username)
@@ -299,6 +311,7 @@ impl Tx {
                 .bind(&aka)
                 .bind(now)
                 .bind(r.created_at)
+                .bind(&r.public_key_id)
                 .execute(&mut *self.tx)
                 .await
                 .map_err(db_err)?;

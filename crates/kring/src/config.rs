@@ -33,6 +33,10 @@ pub struct Partial {
     pub inbox_backlog_limit: Option<i64>,
     /// What this process does: `all` (the default), `web` (HTTP only) or `worker` (jobs only).
     pub role: Option<Role>,
+    /// Tests only: host names resolved to fixed addresses (e.g. `"a.test" = "127.0.0.1"`),
+    /// reachable over plain http, while every other name stays behind the private-address
+    /// guard. Lets tests run the production federation client on one machine.
+    pub federation_test_hosts: Option<std::collections::HashMap<String, std::net::IpAddr>>,
 }
 
 /// What a `kring serve` process runs. Several processes on one PostgreSQL database may split
@@ -82,6 +86,7 @@ impl Partial {
             federation_allowlist: self.federation_allowlist.or(lower.federation_allowlist),
             inbox_backlog_limit: self.inbox_backlog_limit.or(lower.inbox_backlog_limit),
             role: self.role.or(lower.role),
+            federation_test_hosts: self.federation_test_hosts.or(lower.federation_test_hosts),
         }
     }
 
@@ -112,6 +117,7 @@ pub struct Config {
     pub federation_allowlist: bool,
     pub inbox_backlog_limit: i64,
     pub role: Role,
+    pub federation_test_hosts: std::collections::HashMap<String, std::net::IpAddr>,
 }
 
 pub const DEFAULT_LISTEN: &str = "127.0.0.1:8080";
@@ -195,6 +201,7 @@ impl Config {
                 .unwrap_or(kring_service::federation::DEFAULT_INBOX_BACKLOG)
                 .max(1),
             role: p.role.unwrap_or_default(),
+            federation_test_hosts: p.federation_test_hosts.unwrap_or_default(),
         })
     }
 
@@ -214,6 +221,7 @@ impl Config {
                 authorized_fetch: self.authorized_fetch,
                 allowlist_mode: self.federation_allowlist,
                 inbox_backlog_limit: self.inbox_backlog_limit,
+                test_hosts: self.federation_test_hosts.clone(),
             },
             cache_dir: Some(self.data_dir.join("cache")),
         }

@@ -9,6 +9,13 @@
 //   PEER_NAME        the actor's display name (default "Fedify peer")
 //   PEER_LOG         log level for Fedify's loggers (default "info"; "debug" shows
 //                    why a signature was refused)
+//   PEER_MODE        "fedify" (default) or "gotosocial": behave on the wire as GoToSocial
+//                    does (v0.19): sign every request with a key id WITHOUT a fragment
+//                    (/users/NAME/main-key) whose URL serves a cut-down actor stub (the
+//                    actor's id, preferredUsername, publicKey with owner; no inbox); require
+//                    signed GETs for the actor and its collections; and WebFinger the owner
+//                    of each signing key, answering 500 when the subject's username is not
+//                    strictly [A-Za-z0-9_.-] (e.g. has a colon).
 //
 // Everything Fedify does is reached through `federation.fetch`: WebFinger, NodeInfo,
 // the actor, its inbox (and the shared inbox /inbox), followers/following/outbox
@@ -44,6 +51,7 @@ import {
   Activity,
   Announce,
   Create,
+  CryptographicKey,
   Delete,
   Endpoints,
   Follow,
@@ -57,6 +65,7 @@ import {
   Undo,
   Update,
   createFederation,
+  exportSpki,
   generateCryptoKeyPair,
   getTypeId,
   parseSemVer,
@@ -73,6 +82,15 @@ const ORIGIN = `http://${HOST}:${PORT}`;
 const IDENTIFIER = process.env.PEER_IDENTIFIER || "peer";
 const DISPLAY_NAME = process.env.PEER_NAME || "Fedify peer";
 const LOG_LEVEL = process.env.PEER_LOG || "info";
+const MODE = process.env.PEER_MODE || "fedify";
+if (MODE !== "fedify" && MODE !== "gotosocial") {
+  console.error('peer.mjs: PEER_MODE must be "fedify" or "gotosocial"');
+  process.exit(2);
+}
+const GTS = MODE === "gotosocial";
+const ACTOR_URL = `${ORIGIN}/users/${IDENTIFIER}`;
+/** GoToSocial's key id: no fragment; its URL serves a stub of the actor. */
+const GTS_KEY_ID = `${ACTOR_URL}/main-key`;
 
 // The actor's avatar (a 4x4 PNG) and a "header" that is really an SVG with a script, which
 // a media proxy must refuse; served outside Fedify, with a count of requests per path.
@@ -113,6 +131,9 @@ function log(message) {
 // --- state (memory only) --------------------------------------------------------------
 
 const keyPair = await generateCryptoKeyPair("RSASSA-PKCS1-v1_5"); // once per process
+const publicKeyPem = await exportSpki(keyPair.publicKey);
+/** Who signs in gotosocial mode (Fedify itself would use `${actor}#main-key`). */
+const gtsSigner = { keyId: new URL(GTS_KEY_ID), privateKey: keyPair.privateKey };
 
 /** actor id (href) -> { id, inbox, sharedInbox, followId } */
 const followers = new Map();
@@ -132,10 +153,19 @@ const federation = createFederation({
 
 // --- actor ----------------------------------------------------------------------------
 
-federation
+/** gotosocial mode: only signed GETs may read the actor and its collections. */
+const signedOnly = (_ctx, _identifier, signedKey, signedKeyOwner) =>
+  !GTS || (signedKey != null && signedKeyOwner != null);
+
+const actorCallbacks = federation
   .setActorDispatcher("/users/{identifier}", async (ctx, identifier) => {
     if (identifier !== IDENTIFIER) return null;
     const keys = await ctx.getActorKeyPairs(identifier);
+    const gtsKey = new CryptographicKey({
+      id: new URL(GTS_KEY_ID),
+      owner: ctx.getActorUri(identifier),
+      publicKey: keyPair.publicKey,
+    });
     return new Person({
       id: ctx.getActorUri(identifier),
       preferredUsername: identifier,
@@ -151,8 +181,8 @@ federation
       discoverable: true,
       icon: new Image({ url: new URL("/media/avatar.png", ORIGIN), mediaType: "image/png" }),
       image: new Image({ url: new URL("/media/header.png", ORIGIN), mediaType: "image/png" }),
-      publicKey: keys[0].cryptographicKey,
-      assertionMethods: keys.map((key) => key.multikey),
+      publicKey: GTS ? gtsKey : keys[0].cryptographicKey,
+      assertionMethods: GTS ? [] : keys.map((key) => key.multikey),
     });
   })
   .mapHandle((_ctx, username) => (username === IDENTIFIER ? IDENTIFIER : null))
@@ -160,6 +190,7 @@ federation
     if (identifier !== IDENTIFIER) return [];
     return [keyPair];
   });
+actorCallbacks.authorize(signedOnly);
 
 federation
   .setFollowersDispatcher("/users/{identifier}/followers", (_ctx, identifier) => {
@@ -171,6 +202,7 @@ federation
     }));
     return { items };
   })
+  .authorize(signedOnly)
   .setCounter((_ctx, identifier) => (identifier === IDENTIFIER ? followers.size : null));
 
 federation
@@ -181,6 +213,7 @@ federation
       .map((f) => new URL(f.target));
     return { items };
   })
+  .authorize(signedOnly)
   .setCounter((_ctx, identifier) =>
     identifier === IDENTIFIER
       ? [...following.values()].filter((f) => f.state === "accepted").length
@@ -192,6 +225,7 @@ federation
     if (identifier !== IDENTIFIER) return null;
     return { items: sent.filter((s) => s.activity instanceof Create).map((s) => s.activity) };
   })
+  .authorize(signedOnly)
   .setCounter((_ctx, identifier) =>
     identifier === IDENTIFIER ? sent.filter((s) => s.activity instanceof Create).length : null
   );
@@ -333,7 +367,7 @@ federation
       object: follow,
     });
     try {
-      await ctx.sendActivity({ identifier: IDENTIFIER }, follower, accept);
+      await ctx.sendActivity(sender(), follower, accept);
       entry.accept_sent = accept.id.href;
       sent.push({ type: "Accept", id: accept.id.href, to: [follower.id.href], activity: accept });
     } catch (error) {
@@ -400,6 +434,12 @@ federation
 
 // --- control API ----------------------------------------------------------------------
 
+/** Who signs: the actor (Fedify's key id, `#main-key`), or in gotosocial mode its key under
+ * the fragment-less key id. */
+function sender() {
+  return GTS ? gtsSigner : { identifier: IDENTIFIER };
+}
+
 function controlContext() {
   return federation.createContext(new URL(ORIGIN), {});
 }
@@ -410,7 +450,7 @@ function publicView(f) {
 }
 
 async function lookupActor(ctx, target) {
-  const documentLoader = await ctx.getDocumentLoader({ identifier: IDENTIFIER }); // signed GETs
+  const documentLoader = await ctx.getDocumentLoader(sender()); // signed GETs
   const actor = await ctx.lookupObject(target, { documentLoader });
   if (actor == null || actor.inboxId == null) {
     throw new HttpError(502, `could not resolve ${target} to an actor with an inbox`);
@@ -428,6 +468,8 @@ class HttpError extends Error {
 const control = {
   "GET /_control/health": () => ({
     ok: true,
+    mode: MODE,
+    keyId: GTS ? GTS_KEY_ID : `${ACTOR_URL}#main-key`,
     actor: `${ORIGIN}/users/${IDENTIFIER}`,
     handle: `${IDENTIFIER}@${HOST}:${PORT}`,
     fedify: "1.5.9",
@@ -459,7 +501,7 @@ const control = {
     });
     const entry = { id: follow.id.href, target: actor.id.href, inbox: actor.inboxId.href, state: "pending" };
     following.set(entry.id, entry);
-    await ctx.sendActivity({ identifier: IDENTIFIER }, actor, follow);
+    await ctx.sendActivity(sender(), actor, follow);
     sent.push({ type: "Follow", id: follow.id.href, to: [actor.id.href], activity: follow });
     return entry;
   },
@@ -479,7 +521,7 @@ const control = {
       to: actor.id,
       object: new Follow({ id: new URL(entry.id), actor: me, object: actor.id }),
     });
-    await ctx.sendActivity({ identifier: IDENTIFIER }, actor, undo);
+    await ctx.sendActivity(sender(), actor, undo);
     entry.state = "undone";
     sent.push({ type: "Undo", id: undo.id.href, to: [actor.id.href], activity: undo });
     return entry;
@@ -516,9 +558,22 @@ const control = {
       ccs: cc,
       published,
     });
-    await ctx.sendActivity({ identifier: IDENTIFIER }, "followers", create, {
-      preferSharedInbox: true,
-    });
+    if (GTS) {
+      // Fedify sends to "followers" only for an actor identifier (whose key id it makes
+      // itself, with a fragment): list the followers' inboxes instead.
+      const recipients = [...followers.values()].map((f) => ({
+        id: new URL(f.id),
+        inboxId: new URL(f.inbox),
+        endpoints: f.sharedInbox ? { sharedInbox: new URL(f.sharedInbox) } : null,
+      }));
+      if (recipients.length > 0) {
+        await ctx.sendActivity(sender(), recipients, create, { preferSharedInbox: true });
+      }
+    } else {
+      await ctx.sendActivity({ identifier: IDENTIFIER }, "followers", create, {
+        preferSharedInbox: true,
+      });
+    }
     const result = {
       type: "Create",
       id: create.id.href,
@@ -556,7 +611,7 @@ const control = {
       tamper === "none" ? "a correctly signed Create" : `a Create whose ${tamper} was changed after signing`
     );
     const ctx = controlContext();
-    const [{ keyId, privateKey }] = await ctx.getActorKeyPairs(IDENTIFIER);
+    const [{ keyId, privateKey }] = GTS ? [gtsSigner] : await ctx.getActorKeyPairs(IDENTIFIER);
     const signed = await signRequest(
       new Request(body.inbox, {
         method: "POST",
@@ -622,6 +677,60 @@ function signatureInfo(headers) {
   return { scheme: "none" };
 }
 
+/** The document GoToSocial serves at a fragment-less key id. */
+function keyStub() {
+  return {
+    "@context": ["https://www.w3.org/ns/activitystreams", "https://w3id.org/security/v1"],
+    id: ACTOR_URL,
+    type: "Person",
+    preferredUsername: IDENTIFIER,
+    publicKey: { id: GTS_KEY_ID, owner: ACTOR_URL, publicKeyPem },
+  };
+}
+
+/** keyId -> null (fine) once checked; failures are checked again each time. */
+const strictSigners = new Map();
+
+/**
+ * GoToSocial WebFingers the owner of every key that signs a request to it, and parses the
+ * subject's username strictly: a username with a colon (an instance actor named after a
+ * domain with a port) makes it answer 500. Returns why a signer is refused, or null.
+ */
+async function strictSigner(headers) {
+  const raw = headers.signature ?? headers.authorization ?? "";
+  const keyId = /keyId="([^"]*)"/.exec(raw)?.[1];
+  if (keyId == null) return null; // Fedify refuses it later
+  if (strictSigners.has(keyId)) return null;
+  try {
+    // Unsigned reads (GoToSocial signs them; the servers under test do not require it, and a
+    // signed read here would have them verify us while we verify them).
+    const load = async (u) => {
+      const r = await fetch(u, { headers: { Accept: "application/activity+json", "User-Agent": "kring-fedify-peer" } });
+      if (!r.ok) throw new Error(`GET ${u} answered ${r.status}`);
+      return r.json();
+    };
+    const keyDoc = await load(keyId.split("#")[0]);
+    const owner = keyDoc.owner ?? keyDoc.publicKey?.owner ?? keyDoc.id;
+    const actor = owner === keyDoc.id ? keyDoc : await load(owner);
+    const username = actor.preferredUsername;
+    const host = new URL(actor.id).host;
+    const wf = await fetch(
+      `http://${host}/.well-known/webfinger?resource=${encodeURIComponent(`acct:${username}@${host}`)}`,
+      { headers: { Accept: "application/jrd+json", "User-Agent": "kring-fedify-peer (gotosocial mode)" } },
+    );
+    if (!wf.ok) return `WebFinger for ${username}@${host} answered ${wf.status}`;
+    const subject = (await wf.json()).subject ?? "";
+    const m = /^acct:([^@]+)@([^@]+)$/.exec(subject);
+    if (m == null || !/^[A-Za-z0-9_.-]+$/.test(m[1])) {
+      return `WebFinger subject ${JSON.stringify(subject)} of ${actor.id} has no valid username`;
+    }
+    strictSigners.set(keyId, null);
+    return null;
+  } catch (error) {
+    return `could not check the signer ${keyId}: ${error}`;
+  }
+}
+
 function readBody(req) {
   return new Promise((resolve, reject) => {
     const chunks = [];
@@ -668,6 +777,21 @@ const server = http.createServer(async (req, res) => {
       await handleControl(req, res, url, rawBody);
       status = res.statusCode;
       return;
+    }
+    if (GTS && req.method === "GET" && url.href.split("?")[0] === GTS_KEY_ID) {
+      // GoToSocial serves its key id unsigned: a cut-down stub of the actor, no inbox.
+      status = 200;
+      res.writeHead(200, { "content-type": "application/activity+json" });
+      res.end(JSON.stringify(keyStub()));
+      return;
+    }
+    if (GTS && (req.headers.signature || req.headers.authorization)) {
+      const refusal = await strictSigner(req.headers);
+      if (refusal != null) {
+        status = 500;
+        log(`refusing a request from a signer GoToSocial cannot parse: ${refusal}`);
+        return sendJson(res, 500, { error: refusal });
+      }
     }
     const media = mediaFiles[url.pathname];
     if (media && req.method === "GET") {

@@ -31,6 +31,24 @@ impl Kring {
         Ok(self.person_json(&a))
     }
 
+    /// The instance actor's username: the domain with anything but letters, digits, `_`, `-`
+    /// and `.` made `.` (so `localhost:8080` is `localhost.8080`). Other servers parse handles
+    /// strictly (GoToSocial answers 500 to a signer whose WebFinger subject has a colon); local
+    /// usernames never contain a dot, so it cannot clash with an account.
+    pub fn instance_actor_username(&self) -> String {
+        self.config
+            .domain
+            .chars()
+            .map(|c| {
+                if c.is_ascii_alphanumeric() || matches!(c, '_' | '-' | '.') {
+                    c
+                } else {
+                    '.'
+                }
+            })
+            .collect()
+    }
+
     /// The instance actor (signs fetches made on behalf of the server itself).
     pub async fn instance_actor_document(&self) -> Result<Value> {
         let key = self.instance_key().await?;
@@ -40,7 +58,7 @@ impl Kring {
             "@context": as2::context(),
             "id": uri,
             "type": "Application",
-            "preferredUsername": self.config.domain,
+            "preferredUsername": self.instance_actor_username(),
             "name": self.config.title,
             "inbox": format!("{uri}/inbox"),
             "outbox": format!("{uri}/outbox"),
@@ -247,18 +265,19 @@ impl Kring {
             .or_else(|| resource.strip_prefix(&format!("{base}/@")))
         {
             rest.trim_end_matches('/').to_string()
-        } else if resource == self.instance_actor_uri()
-            || resource.eq_ignore_ascii_case(&format!("acct:{0}@{0}", self.config.domain))
-        {
+        } else if resource == self.instance_actor_uri() {
             return Ok(json!({
-                "subject": format!("acct:{0}@{0}", self.config.domain),
+                "subject": format!("acct:{}@{}", self.instance_actor_username(), self.config.domain),
                 "aliases": [self.instance_actor_uri()],
                 "links": [{ "rel": "self", "type": "application/activity+json", "href": self.instance_actor_uri() }],
             }));
         } else {
             return Err(Error::NotFound);
         };
-        if username == self.config.domain {
+        // The instance actor, also by its former name (the bare domain).
+        if username.eq_ignore_ascii_case(&self.instance_actor_username())
+            || username.eq_ignore_ascii_case(&self.config.domain)
+        {
             return Box::pin(self.webfinger(&self.instance_actor_uri())).await;
         }
         let a = self.local_actor(&username).await?;

@@ -41,6 +41,9 @@ pub struct FederationConfig {
     pub allowlist_mode: bool,
     /// Received activities waiting to be processed before inboxes answer 503.
     pub inbox_backlog_limit: i64,
+    /// Tests only: host names resolved to fixed loopback addresses (and reachable over plain
+    /// http) while every other name stays behind the private-address guard.
+    pub test_hosts: kring_activitypub::client::TestHosts,
 }
 
 impl Default for FederationConfig {
@@ -50,6 +53,7 @@ impl Default for FederationConfig {
             authorized_fetch: false,
             allowlist_mode: false,
             inbox_backlog_limit: DEFAULT_INBOX_BACKLOG,
+            test_hosts: Default::default(),
         }
     }
 }
@@ -72,7 +76,18 @@ pub struct Federation {
     domains: Mutex<HashMap<String, DomainState>>,
     /// The media proxy's memory of failures and sweeps.
     pub(crate) proxy: crate::media_proxy::ProxyState,
+    /// URLs whose fetch failed lately, with the reason: not tried again until they expire,
+    /// so a flood of requests naming a dead or bogus key or actor costs one fetch.
+    failed_fetches: moka::sync::Cache<String, String>,
+    /// Key ids fetched again lately because a signature did not verify: a stream of bad
+    /// signatures under one key id does not become a stream of fetches.
+    refetched_keys: moka::sync::Cache<String, ()>,
 }
+
+/// How long a failed fetch is remembered.
+pub const FAILED_FETCH_TTL: std::time::Duration = std::time::Duration::from_secs(120);
+/// How long after a refetch a failing signature does not trigger another.
+const KEY_REFETCH_INTERVAL: std::time::Duration = std::time::Duration::from_secs(30);
 
 #[derive(Clone)]
 struct DomainState {
@@ -89,10 +104,11 @@ const KEY_CACHE_LIMIT: usize = 50_000;
 
 impl Federation {
     pub fn new(config: FederationConfig) -> Result<Federation> {
-        let client = Client::new(
-            config.allow_private,
-            &format!("Kring/{}", env!("CARGO_PKG_VERSION")),
-        )
+        let client = Client::with_options(kring_activitypub::client::ClientOptions {
+            allow_private: config.allow_private,
+            user_agent: format!("Kring/{}", env!("CARGO_PKG_VERSION")),
+            test_hosts: config.test_hosts.clone(),
+        })
         .map_err(Error::internal)?;
         Ok(Federation {
             config,
@@ -107,7 +123,33 @@ impl Federation {
             )),
             domains: Mutex::new(HashMap::new()),
             proxy: Default::default(),
+            failed_fetches: moka::sync::Cache::builder()
+                .max_capacity(KEY_CACHE_LIMIT as u64)
+                .time_to_live(FAILED_FETCH_TTL)
+                .build(),
+            refetched_keys: moka::sync::Cache::builder()
+                .max_capacity(KEY_CACHE_LIMIT as u64)
+                .time_to_live(KEY_REFETCH_INTERVAL)
+                .build(),
         })
+    }
+
+    /// Why fetching `url` failed lately, if it did.
+    fn recent_failure(&self, url: &str) -> Option<String> {
+        self.failed_fetches.get(url)
+    }
+
+    fn remember_failure(&self, url: &str, reason: String) {
+        self.failed_fetches.insert(url.to_string(), reason);
+    }
+
+    /// Whether a key may be fetched again after a failed verification (and note that it is).
+    fn may_refetch_key(&self, key_id: &str) -> bool {
+        if self.refetched_keys.contains_key(key_id) {
+            return false;
+        }
+        self.refetched_keys.insert(key_id.to_string(), ());
+        true
     }
 
     fn cached_public_key(&self, key_id: &str) -> Option<PublicKey> {

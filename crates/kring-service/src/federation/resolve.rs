@@ -2,7 +2,7 @@
 //! stored as remote accounts and statuses. A fetched document must come from the host its id
 //! names, so nobody can speak for another server.
 use kring_activitypub::as2::{self, host_of, ids, kind, str_field};
-use kring_activitypub::client::ACCEPT_AS2;
+use kring_activitypub::client::FetchError;
 use kring_core::model::{Account, NotificationType, ProfileField, Status};
 use kring_core::time::{now_micros, parse_rfc3339};
 use kring_core::{Audience, Visibility, text};
@@ -22,15 +22,57 @@ impl Kring {
         Error::Unavailable(format!("remote fetch failed: {e}"))
     }
 
-    /// Fetch a document signed by the instance actor.
+    /// Fetch an ActivityStreams document, signed by the instance actor. It counts only as what
+    /// its own origin says: the answer's `id` must be the URL asked for (redirects are never
+    /// followed, and the Content-Type must be ActivityStreams); when it names another id, that
+    /// id is fetched once and must answer with itself. So a file uploaded to a server, or a
+    /// document copied to another path, cannot speak for the actor it names (the pattern of
+    /// Mastodon's CVE-2024-23832).
     pub(crate) async fn fetch(&self, url: &str) -> Result<Value> {
+        let doc = self.fetch_once(url).await?;
+        let id = str_field(&doc, "id").ok_or_else(|| Error::bad_request("object without id"))?;
+        if id == url {
+            return Ok(doc);
+        }
+        let id = id.to_string();
+        let again = self.fetch_once(&id).await?;
+        if str_field(&again, "id") == Some(id.as_str()) {
+            return Ok(again);
+        }
+        let why = format!("{url} names {id}, which answers with another id");
+        tracing::info!(url, "fetched document refused: {why}");
+        self.federation.remember_failure(url, why.clone());
+        Err(Error::forbidden(format!(
+            "document id does not match its URL: {why}"
+        )))
+    }
+
+    /// One signed GET of an ActivityStreams document; failures are remembered for a while
+    /// (see [`super::FAILED_FETCH_TTL`]) and not tried again meanwhile.
+    async fn fetch_once(&self, url: &str) -> Result<Value> {
+        if let Some(why) = self.federation.recent_failure(url) {
+            return Err(Error::Unavailable(format!(
+                "remote fetch failed recently: {why}"
+            )));
+        }
         let key = self.instance_key().await?;
         let key_id = as2::key_id(&self.instance_actor_uri());
-        self.federation
+        match self
+            .federation
             .client
-            .get_json(url, Some((&key_id, key)), ACCEPT_AS2)
+            .get_activity(url, Some((&key_id, key)))
             .await
-            .map_err(Self::remote_error)
+        {
+            Ok(doc) => Ok(doc),
+            Err(e) => {
+                tracing::info!(url, error = %e, "fetch failed");
+                // Our own per-host limit is no fault of the URL.
+                if !matches!(e, FetchError::Busy(_)) {
+                    self.federation.remember_failure(url, e.to_string());
+                }
+                Err(Self::remote_error(e))
+            }
+        }
     }
 
     /// An account by its ActivityPub id, fetched when unknown or stale (`refresh` forces it).
@@ -54,7 +96,60 @@ impl Kring {
             // A stale copy is better than none when the remote is down.
             Err(e) => return known.ok_or(e),
         };
-        let remote = parse_actor(&doc, uri)?;
+        let remote = parse_actor(&doc, None)?;
+        self.store_remote_account(remote).await
+    }
+
+    /// The account that owns the key `key_id`, fetched: the key id's URL (without fragment)
+    /// may serve the actor itself (`…/users/a#main-key`), a cut-down stub naming the actor
+    /// (GoToSocial's `…/users/a/main-key`, fetched again by its id), or a key document of its
+    /// own with an `owner`. Either way the owner's own document must list the key; only then is
+    /// the key stored (replacing the account's previous one).
+    pub(crate) async fn resolve_signer(&self, key_id: &str) -> Result<Account> {
+        let bad = |m: &str| Error::forbidden(format!("key {key_id}: {m}"));
+        let url = key_id.split('#').next().unwrap_or(key_id);
+        let doc = self.fetch(url).await?;
+        let owner = if is_actor(&doc) {
+            doc
+        } else {
+            if str_field(&doc, "id") != Some(key_id) {
+                return Err(bad(
+                    "the document at its URL is neither an actor nor the key",
+                ));
+            }
+            let owner = str_field(&doc, "owner")
+                .or_else(|| str_field(&doc, "controller"))
+                .ok_or_else(|| bad("key without owner"))?;
+            if host_of(owner).is_none() || host_of(owner) != host_of(key_id) {
+                return Err(bad("owner is on another host"));
+            }
+            let owner = self.fetch(owner).await?;
+            if !is_actor(&owner) {
+                return Err(bad("owner is not an actor"));
+            }
+            owner
+        };
+        let remote = parse_actor(&owner, Some(key_id))?;
+        if host_of(&remote.uri) != host_of(key_id) {
+            return Err(bad("owner is on another host"));
+        }
+        if !self.federates_with(&remote.domain).await? {
+            return Err(Error::forbidden("domain is not federated with"));
+        }
+        self.store_remote_account(remote).await
+    }
+
+    /// Create or refresh a remote account. A handle another actor of that server already has
+    /// gets a suffix from the actor's id (handles are unique; ids are what identify).
+    async fn store_remote_account(&self, mut remote: RemoteAccount) -> Result<Account> {
+        if let Some(other) = self
+            .store
+            .account_by_handle(&remote.username, Some(&remote.domain))
+            .await?
+            && other.uri != remote.uri
+        {
+            remote.username = disambiguated(&remote.username, &remote.uri);
+        }
         let mut tx = self.store.begin().await?;
         let stored = match tx.upsert_remote_account(&remote).await {
             Ok(id) => tx.commit().await.map(|_| id),
@@ -82,7 +177,7 @@ impl Kring {
         if !self.federates_with(domain).await? {
             return Err(Error::NotFound);
         }
-        let scheme = if self.federation.config.allow_private {
+        let scheme = if self.federation.client.allows_http(domain) {
             "http"
         } else {
             "https"
@@ -308,30 +403,86 @@ impl Kring {
     }
 }
 
-/// Read an actor document into a remote account, checking it is what was asked for.
-pub(crate) fn parse_actor(doc: &Value, fetched: &str) -> Result<RemoteAccount> {
+fn is_actor(doc: &Value) -> bool {
+    matches!(
+        kind(doc),
+        "Person" | "Service" | "Application" | "Group" | "Organization"
+    )
+}
+
+/// Longest handle derived from an actor's id.
+const DERIVED_HANDLE_MAX: usize = 30;
+
+/// A handle for an actor that gives no usable `preferredUsername`: the last segment of its
+/// id's path, with anything but letters, digits, `_`, `-` and `.` made `_`.
+pub(crate) fn handle_from_id(uri: &str) -> String {
+    let path = url::Url::parse(uri)
+        .map(|u| u.path().to_string())
+        .unwrap_or_default();
+    let segment = path.split('/').rfind(|s| !s.is_empty()).unwrap_or("");
+    let decoded = percent_encoding::percent_decode_str(segment).decode_utf8_lossy();
+    let cleaned: String = decoded
+        .chars()
+        .map(|c| {
+            if c.is_ascii_alphanumeric() || matches!(c, '_' | '-' | '.') {
+                c
+            } else {
+                '_'
+            }
+        })
+        .take(DERIVED_HANDLE_MAX)
+        .collect();
+    let cleaned = cleaned.trim_matches('.');
+    if cleaned.is_empty() || cleaned.chars().all(|c| c == '_') {
+        "actor".to_string()
+    } else {
+        cleaned.to_string()
+    }
+}
+
+/// `name` with a short, stable suffix from `uri`, for a handle already taken on that server.
+fn disambiguated(name: &str, uri: &str) -> String {
+    use sha2::Digest;
+    let hash = sha2::Sha256::digest(uri.as_bytes());
+    let suffix: String = hash.iter().take(4).map(|b| format!("{b:02x}")).collect();
+    let base: String = name.chars().take(DERIVED_HANDLE_MAX).collect();
+    format!("{base}_{suffix}")
+}
+
+/// Read an actor document into a remote account. With `key_id`, the key stored is the listed
+/// key with that id (which must be there); otherwise the first one. The document must already
+/// have passed [`Kring::fetch`]'s checks (it is what its id's origin serves).
+pub(crate) fn parse_actor(doc: &Value, key_id: Option<&str>) -> Result<RemoteAccount> {
     let bad = |m: &str| Error::bad_request(format!("invalid actor: {m}"));
     let uri = str_field(doc, "id").ok_or_else(|| bad("no id"))?;
     let domain = host_of(uri).ok_or_else(|| bad("id is not a URL"))?;
-    if host_of(fetched).as_deref() != Some(domain.as_str()) {
-        return Err(bad("id is on another host"));
-    }
-    if !matches!(
-        kind(doc),
-        "Person" | "Service" | "Application" | "Group" | "Organization"
-    ) {
+    if !is_actor(doc) {
         return Err(bad("not an actor"));
     }
-    let username =
-        str_field(doc, "preferredUsername").ok_or_else(|| bad("no preferredUsername"))?;
-    if username.is_empty() || username.len() > 100 || username.contains(['@', '/', ' ']) {
-        return Err(bad("bad preferredUsername"));
-    }
+    let username = match str_field(doc, "preferredUsername") {
+        Some(u)
+            if !u.is_empty()
+                && u.len() <= 100
+                && !u.contains(['@', '/', ' ', ':'])
+                && !u.chars().any(char::is_control) =>
+        {
+            u.to_string()
+        }
+        // Only id, type, inbox and a key are needed to take part; derive a handle.
+        _ => handle_from_id(uri),
+    };
     let inbox = str_field(doc, "inbox").ok_or_else(|| bad("no inbox"))?;
-    let key = doc.get("publicKey").ok_or_else(|| bad("no publicKey"))?;
-    let key = match key {
-        Value::Array(a) => a.first().ok_or_else(|| bad("no publicKey"))?,
-        k => k,
+    let keys: Vec<&Value> = match doc.get("publicKey") {
+        Some(Value::Array(a)) => a.iter().collect(),
+        Some(k @ Value::Object(_)) => vec![k],
+        _ => Vec::new(),
+    };
+    let key = match key_id {
+        Some(want) => keys
+            .into_iter()
+            .find(|k| str_field(k, "id") == Some(want))
+            .ok_or_else(|| bad("the actor does not list that key"))?,
+        None => keys.into_iter().next().ok_or_else(|| bad("no publicKey"))?,
     };
     if let Some(owner) = str_field(key, "owner")
         && owner != uri
@@ -339,6 +490,7 @@ pub(crate) fn parse_actor(doc: &Value, fetched: &str) -> Result<RemoteAccount> {
         return Err(bad("key owned by someone else"));
     }
     let pem = str_field(key, "publicKeyPem").ok_or_else(|| bad("no publicKeyPem"))?;
+    let public_key_id = str_field(key, "id").unwrap_or(uri).to_string();
     let image = |k: &str| match doc.get(k) {
         Some(Value::String(s)) => Some(s.clone()),
         Some(v @ Value::Object(_)) => str_field(v, "url").map(str::to_string),
@@ -369,7 +521,7 @@ pub(crate) fn parse_actor(doc: &Value, fetched: &str) -> Result<RemoteAccount> {
     };
     Ok(RemoteAccount {
         uri: uri.to_string(),
-        username: username.to_string(),
+        username,
         domain,
         display_name: str_field(doc, "name")
             .map(|n| text::html_to_text(n).chars().take(100).collect())
@@ -399,6 +551,7 @@ pub(crate) fn parse_actor(doc: &Value, fetched: &str) -> Result<RemoteAccount> {
         following_url: str_field(doc, "following").unwrap_or("").to_string(),
         outbox_url: str_field(doc, "outbox").unwrap_or("").to_string(),
         public_key_pem: pem.to_string(),
+        public_key_id,
         avatar_url: image("icon"),
         header_url: image("image"),
         also_known_as: ids(doc.get("alsoKnownAs")),

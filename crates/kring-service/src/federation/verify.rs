@@ -1,6 +1,7 @@
-//! Checking who signed an incoming request: draft-cavage or RFC 9421, the key found in the
-//! cache, the database or by fetching the actor, and fetched once more when verification with
-//! a known key fails (the actor may have rotated its key).
+//! Checking who signed an incoming request: draft-cavage or RFC 9421. The signature's key id
+//! is mapped to its signer through the key id stored with each remote account; an unknown key
+//! is fetched, its owner fetched in turn, and the key counts only when the owner lists it. A
+//! known key that fails is fetched once more (the actor may have rotated its key).
 use kring_activitypub::as2::host_of;
 use kring_activitypub::{HttpRequestParts, PublicKey, cavage, rfc9421};
 use kring_core::model::Account;
@@ -75,38 +76,40 @@ impl Kring {
             }
         };
 
-        // 1. A parsed key from the cache, or the stored key of a known account.
-        let mut account = self.store.account_by_key_id(&key_id).await?;
-        let known_key = match self.federation.cached_public_key(&key_id) {
-            Some(k) => Some(k),
-            None => account
-                .as_ref()
-                .and_then(|a| PublicKey::from_pem(&a.public_key_pem).ok()),
-        };
-        if let Some(key) = known_key {
-            match check(&key) {
-                Ok(()) => {
-                    self.federation.cache_public_key(&key_id, key);
-                    return account.ok_or_else(|| unauthorized("unknown signer".into()));
+        // 1. The account whose stored key has this id (mapped through the key's own id, so
+        //    key ids without a fragment work on every delivery), and its key.
+        if let Some(account) = self.store.account_by_key_id(&key_id).await? {
+            let key = match self.federation.cached_public_key(&key_id) {
+                Some(k) => Some(k),
+                None => PublicKey::from_pem(&account.public_key_pem).ok(),
+            };
+            if let Some(key) = key {
+                match check(&key) {
+                    Ok(()) => {
+                        self.federation.cache_public_key(&key_id, key);
+                        return Ok(account);
+                    }
+                    Err(kring_activitypub::Error::BadSignature) => {
+                        // Maybe the key was rotated: forget it and fetch it again, at most
+                        // once in a while.
+                        self.federation.forget_public_key(&key_id);
+                        if !self.federation.may_refetch_key(&key_id) {
+                            return Err(unauthorized("signature verification failed".into()));
+                        }
+                    }
+                    Err(e) => return Err(unauthorized(e.to_string())),
                 }
-                Err(kring_activitypub::Error::BadSignature) => {
-                    // Maybe the key was rotated: forget it and fetch the actor again, once.
-                    self.federation.forget_public_key(&key_id);
-                }
-                Err(e) => return Err(unauthorized(e.to_string())),
             }
         }
-        // 2. Fetch the actor that owns the key.
-        let actor_uri = key_id.split('#').next().unwrap_or(&key_id).to_string();
-        let fetched = self
-            .resolve_account_uri(&actor_uri, true)
+        // 2. Fetch the key's owner (the key is stored only if its owner lists it).
+        let signer = self
+            .resolve_signer(&key_id)
             .await
             .map_err(|e| unauthorized(format!("cannot fetch key: {e}")))?;
-        let key = PublicKey::from_pem(&fetched.public_key_pem)
-            .map_err(|e| unauthorized(e.to_string()))?;
+        let key =
+            PublicKey::from_pem(&signer.public_key_pem).map_err(|e| unauthorized(e.to_string()))?;
         check(&key).map_err(|e| unauthorized(e.to_string()))?;
         self.federation.cache_public_key(&key_id, key);
-        account = Some(fetched);
-        account.ok_or_else(|| unauthorized("unknown signer".into()))
+        Ok(signer)
     }
 }

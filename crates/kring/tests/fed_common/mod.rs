@@ -141,6 +141,9 @@ pub struct Node {
     run: Run,
     pg: Option<PgDatabase>,
     dir: tempfile::TempDir,
+    /// For [`Node::start_guarded`]: the test host names (resolved to 127.0.0.1) this node
+    /// knows, with the private-address guard on for everything else.
+    test_hosts: Option<std::collections::HashMap<String, std::net::IpAddr>>,
 }
 
 impl Drop for Node {
@@ -176,7 +179,36 @@ impl Node {
             run: Run::Stopped,
             pg: pg_url().map(|u| PgDatabase::create(&u)),
             dir: tempfile::tempdir().expect("temp dir"),
+            test_hosts: None,
         }
+    }
+
+    /// A node named `host:PORT` (e.g. `a.test`), listening on 127.0.0.1:PORT, not running yet.
+    /// This test process reaches it by that name too.
+    pub fn named(host: &str) -> Node {
+        let mut n = Node::new();
+        n.domain = format!("{host}:{}", n.port);
+        n.base = format!("http://{}", n.domain);
+        n.http = reqwest::Client::builder()
+            .redirect(reqwest::redirect::Policy::none())
+            .timeout(Duration::from_secs(60))
+            .resolve(host, std::net::SocketAddr::from(([127, 0, 0, 1], n.port)))
+            .build()
+            .expect("http client");
+        n
+    }
+
+    /// Start in-process with the production (guarded) federation client: private addresses
+    /// refused, https required, except for the given test host names, which resolve to
+    /// 127.0.0.1 and may use plain http.
+    pub async fn start_guarded(&mut self, test_hosts: &[&str]) {
+        self.test_hosts = Some(
+            test_hosts
+                .iter()
+                .map(|h| (h.to_string(), std::net::IpAddr::from([127, 0, 0, 1])))
+                .collect(),
+        );
+        self.start_in_process().await;
     }
 
     /// A node started in-process.
@@ -198,12 +230,16 @@ impl Node {
     pub async fn start_in_process(&mut self) {
         assert!(matches!(self.run, Run::Stopped), "node already running");
         let partial = Partial {
-            listen: Some(self.domain.clone()),
+            listen: Some(format!("127.0.0.1:{}", self.port)),
             domain: Some(self.domain.clone()),
             data_dir: Some(self.data_dir()),
             database_url: self.database_url(),
             database_max_connections: Some(5),
-            allow_private_federation: Some(true),
+            allow_private_federation: Some(self.test_hosts.is_none()),
+            insecure_http: self.test_hosts.as_ref().map(|_| true),
+            federation_test_hosts: self.test_hosts.clone(),
+            // Open sign-ups, as on a loopback domain.
+            registrations: Some(kring_core::model::Registrations::Open),
             ..Partial::default()
         };
         let config = Config::resolve(partial).expect("valid test configuration");
