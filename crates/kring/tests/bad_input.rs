@@ -802,9 +802,11 @@ fn body() -> impl Strategy<Value = Body> {
             .prop_map(|kv| Body::Json(Value::Object(kv.into_iter().collect()))),
         1 => json_value().prop_map(Body::Json),
         3 => proptest::collection::vec((key(), text()), 0..8).prop_map(Body::Form),
+        2 => proptest::collection::vec((key(), text()), 0..8).prop_map(multipart),
         1 => (
             prop_oneof![
                 Just("application/json".to_string()),
+                Just("multipart/form-data; boundary=b".to_string()),
                 Just("text/plain".to_string()),
                 Just("application/x-www-form-urlencoded".to_string()),
                 Just(String::new()),
@@ -814,6 +816,21 @@ fn body() -> impl Strategy<Value = Body> {
         )
             .prop_map(|(ct, bytes)| Body::Raw(ct, bytes)),
     ]
+}
+
+/// Text fields as a `multipart/form-data` body (what masto.js sends).
+fn multipart(fields: Vec<(String, String)>) -> Body {
+    let mut body = String::new();
+    for (name, value) in fields {
+        body.push_str(&format!(
+            "--b\r\nContent-Disposition: form-data; name=\"{name}\"\r\n\r\n{value}\r\n"
+        ));
+    }
+    body.push_str("--b--\r\n");
+    Body::Raw(
+        "multipart/form-data; boundary=b".to_string(),
+        body.into_bytes(),
+    )
 }
 
 fn case(routes: usize, known_ids: Vec<String>) -> impl Strategy<Value = Case> {
