@@ -33,6 +33,9 @@ pub struct Partial {
     pub inbox_backlog_limit: Option<i64>,
     /// What this process does: `all` (the default), `web` (HTTP only) or `worker` (jobs only).
     pub role: Option<Role>,
+    /// Seconds an OAuth access token works (clients renew it with the refresh token); unset
+    /// or 0: until revoked, as on Mastodon.
+    pub access_token_lifetime: Option<u64>,
 }
 
 /// What a `kring serve` process runs. Several processes on one PostgreSQL database may split
@@ -82,6 +85,7 @@ impl Partial {
             federation_allowlist: self.federation_allowlist.or(lower.federation_allowlist),
             inbox_backlog_limit: self.inbox_backlog_limit.or(lower.inbox_backlog_limit),
             role: self.role.or(lower.role),
+            access_token_lifetime: self.access_token_lifetime.or(lower.access_token_lifetime),
         }
     }
 
@@ -112,6 +116,7 @@ pub struct Config {
     pub federation_allowlist: bool,
     pub inbox_backlog_limit: i64,
     pub role: Role,
+    pub access_token_lifetime: Option<std::time::Duration>,
 }
 
 pub const DEFAULT_LISTEN: &str = "127.0.0.1:8080";
@@ -195,6 +200,10 @@ impl Config {
                 .unwrap_or(kring_service::federation::DEFAULT_INBOX_BACKLOG)
                 .max(1),
             role: p.role.unwrap_or_default(),
+            access_token_lifetime: p
+                .access_token_lifetime
+                .filter(|s| *s > 0)
+                .map(std::time::Duration::from_secs),
         })
     }
 
@@ -216,6 +225,7 @@ impl Config {
                 inbox_backlog_limit: self.inbox_backlog_limit,
             },
             cache_dir: Some(self.data_dir.join("cache")),
+            access_token_lifetime: self.access_token_lifetime,
         }
     }
 
