@@ -549,7 +549,10 @@ pub struct ApplicationJson<'a> {
     pub client_secret_expires_at: Option<i64>,
 }
 
-pub fn application(app: &App, with_secret: bool) -> ApplicationJson<'_> {
+/// An app as Mastodon shows it; with `client_secret` (only when just registered: the secret is
+/// not kept) also its credentials, as a CredentialApplication.
+pub fn application<'a>(app: &'a App, client_secret: Option<&'a str>) -> ApplicationJson<'a> {
+    let with_secret = client_secret.is_some();
     ApplicationJson {
         id: app.id,
         name: &app.name,
@@ -560,7 +563,7 @@ pub fn application(app: &App, with_secret: bool) -> ApplicationJson<'_> {
         // Web push is not offered; clients read an empty key as "no push".
         vapid_key: "",
         client_id: with_secret.then_some(app.client_id.as_str()),
-        client_secret: with_secret.then_some(app.client_secret.as_str()),
+        client_secret,
         client_secret_expires_at: with_secret.then_some(0),
     }
 }

@@ -19,7 +19,7 @@ impl ApiError {
     pub fn status(&self) -> StatusCode {
         match &self.0 {
             Error::NotFound => StatusCode::NOT_FOUND,
-            Error::Unauthorized => StatusCode::UNAUTHORIZED,
+            Error::Unauthorized | Error::TokenExpired => StatusCode::UNAUTHORIZED,
             Error::Forbidden(_) => StatusCode::FORBIDDEN,
             Error::Validation(_) | Error::Conflict(_) => StatusCode::UNPROCESSABLE_ENTITY,
             Error::BadRequest(_) => StatusCode::BAD_REQUEST,

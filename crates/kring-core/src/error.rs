@@ -8,6 +8,10 @@ pub enum Error {
     NotFound,
     #[error("The access token is invalid")]
     Unauthorized,
+    /// A token past its lifetime (only when the server gives tokens one); 401 like an invalid
+    /// one, with Doorkeeper's words so clients know to refresh.
+    #[error("The access token expired")]
+    TokenExpired,
     #[error("{0}")]
     Forbidden(String),
     /// Input that is well-formed but breaks a rule (Mastodon answers 422).

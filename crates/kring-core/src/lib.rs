@@ -4,6 +4,7 @@ pub mod error;
 pub mod id;
 pub mod model;
 pub mod scopes;
+pub mod secret;
 pub mod text;
 pub mod time;
 pub mod username;

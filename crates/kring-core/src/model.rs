@@ -209,7 +209,10 @@ pub struct App {
     pub redirect_uris: Vec<String>,
     pub scopes: String,
     pub client_id: String,
-    pub client_secret: String,
+    /// The SHA-256 of the client secret (see [`crate::secret`]); the secret itself is shown
+    /// once, when the app is registered. None only for a row not yet upgraded from a stored
+    /// plaintext secret, which no secret matches.
+    pub client_secret_hash: Option<String>,
     pub created_at: Micros,
 }
 
@@ -220,6 +223,8 @@ pub struct Token {
     pub account_id: Option<Id>,
     pub scopes: String,
     pub created_at: Micros,
+    /// When it stops working; None: never (the default, as on Mastodon).
+    pub expires_at: Option<Micros>,
 }
 
 #[derive(Debug, Clone, Copy, PartialEq, Eq, Hash, Serialize, Deserialize)]

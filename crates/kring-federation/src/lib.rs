@@ -51,7 +51,9 @@ impl IntoResponse for FedError {
     fn into_response(self) -> Response {
         let status = match &self.0 {
             Error::NotFound => StatusCode::NOT_FOUND,
-            Error::Unauthorized | Error::Forbidden(_) => StatusCode::UNAUTHORIZED,
+            Error::Unauthorized | Error::TokenExpired | Error::Forbidden(_) => {
+                StatusCode::UNAUTHORIZED
+            }
             Error::BadRequest(_) | Error::Validation(_) | Error::Conflict(_) => {
                 StatusCode::BAD_REQUEST
             }

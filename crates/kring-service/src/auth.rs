@@ -1,5 +1,11 @@
-//! OAuth applications and tokens, password checks. Secrets are random 32-byte strings; only
-//! their SHA-256 is stored.
+//! OAuth applications and tokens, password checks. Secrets (client secrets, tokens, codes) are
+//! random 32-byte strings; only their SHA-256 is stored (see `kring_core::secret`).
+//!
+//! As strict as Mastodon's Doorkeeper set-up: PKCE with S256 only; a code issued without a
+//! PKCE challenge is redeemed only with the client's secret; the redirect URI at the exchange
+//! must be the one authorised; codes and refresh tokens work once, even under concurrent use.
+use std::time::Duration;
+
 use base64::Engine;
 use base64::engine::general_purpose::URL_SAFE_NO_PAD;
 use kring_core::model::{App, Token};
@@ -16,8 +22,7 @@ pub fn random_secret() -> String {
 }
 
 pub fn hash_secret(secret: &str) -> String {
-    let digest = Sha256::digest(secret.as_bytes());
-    digest.iter().map(|b| format!("{b:02x}")).collect()
+    kring_core::secret::hash(secret)
 }
 
 /// Argon2id with the crate's defaults (OWASP's minimum: 19 MiB, 2 passes). Runs off the async
@@ -68,6 +73,79 @@ pub struct IssuedToken {
     pub refresh_token: String,
     pub scopes: Scopes,
     pub created_at: i64,
+    /// Seconds until the access token stops working; None: never.
+    pub expires_in: Option<i64>,
+}
+
+/// A newly registered app with its client secret, which is shown this once: only its hash is
+/// kept.
+#[derive(Debug, Clone)]
+pub struct RegisteredApp {
+    pub app: App,
+    pub client_secret: String,
+}
+
+/// How a client identified itself at the token endpoint.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub enum ClientAuth {
+    /// With its client secret (a confidential client).
+    Secret,
+    /// With its client id only (a public client): only an authorization code bound to a PKCE
+    /// challenge can be redeemed so, and revocation (RFC 7009 §2.1) needs no more.
+    IdOnly,
+}
+
+/// A PKCE code challenge the server accepts: S256 only, as Mastodon configures Doorkeeper
+/// (`pkce_code_challenge_methods ['S256']`). `plain` would put the verifier itself in the
+/// authorization request, where whoever intercepts the code may see it too.
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub struct PkceChallenge(String);
+
+impl PkceChallenge {
+    /// The method stored with the code.
+    pub const METHOD: &'static str = "S256";
+
+    /// From an authorization request's `code_challenge` and `code_challenge_method`: None
+    /// when no challenge is given; an error (for `invalid_request`) for any method but S256
+    /// (none given means plain, RFC 7636 §4.3) or a challenge that is not a base64url SHA-256.
+    pub fn from_request(
+        challenge: Option<&str>,
+        method: Option<&str>,
+    ) -> Result<Option<PkceChallenge>> {
+        let challenge = challenge.filter(|c| !c.is_empty());
+        let method = method.filter(|m| !m.is_empty());
+        if let Some(m) = method
+            && m != Self::METHOD
+        {
+            return Err(Error::bad_request(
+                "Code challenge method is not supported: use S256.",
+            ));
+        }
+        let Some(c) = challenge else {
+            return Ok(None);
+        };
+        if method.is_none() {
+            return Err(Error::bad_request(
+                "Code challenge method is missing (plain is not supported): use S256.",
+            ));
+        }
+        // BASE64URL(SHA-256(verifier)) without padding is 43 characters (RFC 7636 §4.2).
+        let well_formed = URL_SAFE_NO_PAD
+            .decode(c)
+            .is_ok_and(|bytes| bytes.len() == 32);
+        if !well_formed {
+            return Err(Error::bad_request(
+                "Code challenge is not a base64url-encoded SHA-256.",
+            ));
+        }
+        Ok(Some(PkceChallenge(c.to_string())))
+    }
+
+    /// Whether `verifier` hashes to this challenge (compared in constant time).
+    fn verifies(challenge: &str, verifier: &str) -> bool {
+        let computed = URL_SAFE_NO_PAD.encode(Sha256::digest(verifier.as_bytes()));
+        kring_core::secret::eq(computed.as_bytes(), challenge.as_bytes())
+    }
 }
 
 pub struct NewApp {
@@ -80,7 +158,7 @@ pub struct NewApp {
 pub const OOB_REDIRECT: &str = "urn:ietf:wg:oauth:2.0:oob";
 
 impl Kring {
-    pub async fn create_app(&self, new: NewApp) -> Result<App> {
+    pub async fn create_app(&self, new: NewApp) -> Result<RegisteredApp> {
         let name = new.name.trim();
         if name.is_empty() || name.chars().count() > 200 {
             return Err(Error::validation("Name can't be blank"));
@@ -94,6 +172,7 @@ impl Kring {
             }
         }
         let scopes = Scopes::parse(&new.scopes).map_err(Error::validation)?;
+        let client_secret = random_secret();
         let app = App {
             id: Id::generate(),
             name: name.to_string(),
@@ -101,37 +180,74 @@ impl Kring {
             redirect_uris: new.redirect_uris,
             scopes: scopes.to_string(),
             client_id: random_secret(),
-            client_secret: random_secret(),
+            client_secret_hash: Some(hash_secret(&client_secret)),
             created_at: now_micros(),
         };
         self.store.insert_app(&app).await?;
-        Ok(app)
+        Ok(RegisteredApp { app, client_secret })
     }
 
-    pub async fn app_by_credentials(
+    /// The app with this client id (for the authorize page).
+    pub async fn app_by_client_id(&self, client_id: &str) -> Result<Option<App>> {
+        self.store.app_by_client_id(client_id).await
+    }
+
+    /// Identify the client at the token or revocation endpoint: by its id and, when given,
+    /// its secret, which must then match. Unknown id or wrong secret: `Unauthorized`.
+    pub async fn authenticate_client(
         &self,
         client_id: &str,
         client_secret: Option<&str>,
-    ) -> Result<App> {
+    ) -> Result<(App, ClientAuth)> {
         let app = self
             .store
             .app_by_client_id(client_id)
             .await?
             .ok_or(Error::Unauthorized)?;
-        if let Some(secret) = client_secret
-            && !constant_time_eq(secret.as_bytes(), app.client_secret.as_bytes())
-        {
-            return Err(Error::Unauthorized);
+        match client_secret {
+            None => Ok((app, ClientAuth::IdOnly)),
+            Some(secret)
+                if app
+                    .client_secret_hash
+                    .as_deref()
+                    .is_some_and(|h| kring_core::secret::matches(secret, h)) =>
+            {
+                Ok((app, ClientAuth::Secret))
+            }
+            Some(_) => Err(Error::Unauthorized),
         }
-        Ok(app)
     }
 
-    /// Issue a token for an app and (optionally) an account. The scopes must be within the app's.
+    /// When a token issued now with the configured lifetime expires (microseconds), and in
+    /// how many seconds.
+    fn token_expiry(&self) -> (Option<i64>, Option<i64>) {
+        expiry(self.config.access_token_lifetime)
+    }
+
+    /// Issue a token for an app and (optionally) an account, with the configured lifetime.
+    /// The scopes must be within the app's.
     pub async fn issue_token(
         &self,
         app: &App,
         account: Option<Id>,
         requested: Option<&str>,
+    ) -> Result<IssuedToken> {
+        let lifetime = self.config.access_token_lifetime;
+        self.issue(app, account, requested, lifetime).await
+    }
+
+    /// Issue a token that does not expire: a browser session of the web interface, which
+    /// holds no refresh token to renew it and ends when the person signs out.
+    pub(crate) async fn issue_session_token(&self, app: &App, account: Id) -> Result<IssuedToken> {
+        self.issue(app, Some(account), None, None).await
+    }
+
+    async fn issue(
+        &self,
+        app: &App,
+        account: Option<Id>,
+        requested: Option<&str>,
+        lifetime: Option<Duration>,
     ) -> Result<IssuedToken> {
         let app_scopes = Scopes::parse(&app.scopes).map_err(Error::validation)?;
         let scopes = match requested.filter(|s| !s.trim().is_empty()) {
@@ -143,6 +259,7 @@ impl Kring {
         }
         let access = random_secret();
         let refresh = random_secret();
+        let (expires_at, expires_in) = expiry(lifetime);
         self.store
             .insert_token(&NewToken {
                 id: Id::generate(),
@@ -151,6 +268,7 @@ impl Kring {
                 app_id: Some(app.id),
                 account_id: account,
                 scopes: scopes.to_string(),
+                expires_at,
             })
             .await?;
         Ok(IssuedToken {
@@ -158,16 +276,21 @@ impl Kring {
             refresh_token: refresh,
             scopes,
             created_at: now_micros(),
+            expires_in,
         })
     }
 
-    /// Resolve a bearer token. Tokens of suspended, unapproved or unconfirmed users do not work.
+    /// Resolve a bearer token. Tokens of suspended, unapproved or unconfirmed users do not work,
+    /// nor do tokens past their lifetime (`TokenExpired`: the client may refresh).
     pub async fn authenticate(&self, bearer: &str) -> Result<Grant> {
         let token = self
             .store
             .token_by_hash(&hash_secret(bearer))
             .await?
             .ok_or(Error::Unauthorized)?;
+        if token.expires_at.is_some_and(|at| at <= now_micros()) {
+            return Err(Error::TokenExpired);
+        }
         let scopes = Scopes::parse(&token.scopes).unwrap_or_default();
         let actor = match token.account_id {
             None => None,
@@ -255,8 +378,7 @@ impl Kring {
         actor: &Actor,
         redirect_uri: &str,
         scope: Option<&str>,
-        code_challenge: Option<String>,
-        challenge_method: Option<String>,
+        pkce: Option<PkceChallenge>,
     ) -> Result<String> {
         self.ensure_can_log_in(actor)?;
         if !app.redirect_uris.iter().any(|u| u == redirect_uri) {
@@ -272,14 +394,6 @@ impl Kring {
         if !app_scopes.contains_all(&scopes) {
             return Err(Error::bad_request("invalid_scope"));
         }
-        if let Some(m) = &challenge_method
-            && m != "S256"
-            && m != "plain"
-        {
-            return Err(Error::bad_request(
-                "invalid_request: unsupported code_challenge_method",
-            ));
-        }
         let code = random_secret();
         self.store
             .insert_auth_code(
@@ -289,10 +403,8 @@ impl Kring {
                     account_id: actor.id(),
                     redirect_uri: redirect_uri.to_string(),
                     scopes: scopes.to_string(),
-                    challenge_method: code_challenge
-                        .as_ref()
-                        .map(|_| challenge_method.unwrap_or_else(|| "plain".into())),
-                    code_challenge,
+                    challenge_method: pkce.as_ref().map(|_| PkceChallenge::METHOD.to_string()),
+                    code_challenge: pkce.map(|p| p.0),
                     expires_at: now_micros() + 10 * 60 * 1_000_000,
                 },
             )
@@ -300,37 +412,42 @@ impl Kring {
         Ok(code)
     }
 
+    /// Redeem an authorization code. It is taken first (so it works once, whatever follows),
+    /// then: it must be this app's and not expired; `redirect_uri` must be the one it was
+    /// issued for (RFC 6749 §4.1.3); a code bound to a PKCE challenge needs the matching
+    /// verifier; a code without one needs the client's secret and no verifier.
     pub async fn exchange_code(
         &self,
         app: &App,
+        client: ClientAuth,
         code: &str,
-        redirect_uri: Option<&str>,
+        redirect_uri: &str,
         verifier: Option<&str>,
     ) -> Result<IssuedToken> {
         let invalid = || Error::bad_request("invalid_grant");
-        let mut tx = self.store.begin().await?;
-        let c = tx
+        let c = self
+            .store
             .take_auth_code(&hash_secret(code))
             .await?
             .ok_or_else(invalid)?;
-        tx.commit().await?;
         if c.app_id != app.id || c.expires_at < now_micros() {
             return Err(invalid());
         }
-        if let Some(r) = redirect_uri
-            && r != c.redirect_uri
-        {
+        if !kring_core::secret::eq(redirect_uri.as_bytes(), c.redirect_uri.as_bytes()) {
             return Err(invalid());
         }
-        if let Some(challenge) = &c.code_challenge {
-            let verifier = verifier.ok_or_else(invalid)?;
-            let computed = match c.challenge_method.as_deref() {
-                Some("S256") => URL_SAFE_NO_PAD.encode(Sha256::digest(verifier.as_bytes())),
-                _ => verifier.to_string(),
-            };
-            if !constant_time_eq(computed.as_bytes(), challenge.as_bytes()) {
-                return Err(invalid());
+        match (&c.code_challenge, verifier) {
+            (Some(challenge), Some(verifier)) => {
+                // Codes from before `plain` was refused expire within minutes; none pass.
+                let s256 = c.challenge_method.as_deref() == Some(PkceChallenge::METHOD);
+                if !s256 || !PkceChallenge::verifies(challenge, verifier) {
+                    return Err(invalid());
+                }
             }
+            (Some(_), None) => return Err(invalid()),
+            (None, _) if client != ClientAuth::Secret => return Err(Error::Unauthorized),
+            (None, Some(_)) => return Err(invalid()),
+            (None, None) => {}
         }
         let actor = self.actor(c.account_id).await?;
         self.ensure_can_log_in(&actor)?;
@@ -338,19 +455,35 @@ impl Kring {
             .await
     }
 
+    /// Trade a refresh token for a new token pair with the same account and scopes. The old
+    /// access and refresh tokens stop working; the refresh token works once, even when two
+    /// requests race with it (one conditional UPDATE decides, see the store).
     pub async fn refresh_grant(&self, app: &App, refresh: &str) -> Result<IssuedToken> {
-        let hash = hash_secret(refresh);
-        let token = self
+        let access = random_secret();
+        let next_refresh = random_secret();
+        let (expires_at, expires_in) = self.token_expiry();
+        let rotated = self
             .store
-            .token_by_refresh_hash(&hash)
-            .await?
-            .ok_or_else(|| Error::bad_request("invalid_grant"))?;
-        if token.app_id != Some(app.id) {
+            .rotate_refresh_token(&hash_secret(refresh), app.id, |old| NewToken {
+                id: Id::generate(),
+                token_hash: hash_secret(&access),
+                refresh_hash: Some(hash_secret(&next_refresh)),
+                app_id: Some(app.id),
+                account_id: old.account_id,
+                scopes: old.scopes.clone(),
+                expires_at,
+            })
+            .await?;
+        let Some((_, new)) = rotated else {
             return Err(Error::bad_request("invalid_grant"));
-        }
-        self.store.revoke_token(&hash, Some(app.id)).await?;
-        self.issue_token(app, token.account_id, Some(&token.scopes))
-            .await
+        };
+        Ok(IssuedToken {
+            access_token: access,
+            refresh_token: next_refresh,
+            scopes: Scopes::parse(&new.scopes).unwrap_or_default(),
+            created_at: now_micros(),
+            expires_in,
+        })
     }
 
     pub async fn revoke(&self, app: &App, token: &str) -> Result<()> {
@@ -360,12 +493,20 @@ impl Kring {
     }
 }
 
+/// When a token issued now with `lifetime` expires (microseconds) and in how many seconds.
+fn expiry(lifetime: Option<Duration>) -> (Option<i64>, Option<i64>) {
+    let Some(d) = lifetime else {
+        return (None, None);
+    };
+    let micros = i64::try_from(d.as_micros()).unwrap_or(i64::MAX);
+    (
+        Some(now_micros().saturating_add(micros)),
+        Some(i64::try_from(d.as_secs()).unwrap_or(i64::MAX)),
+    )
+}
+
 /// A valid Argon2id hash of a random password, verified against when the email is unknown.
 const DUMMY_HASH: &str = "$argon2id$v=19$m=19456,t=2,p=1$c29tZXNhbHRzb21lc2FsdA$V2lxQ0pbTFsmB0m1WvyyJW9Gm9AJzTNDdjgkdD6Y0f4";
-
-fn constant_time_eq(a: &[u8], b: &[u8]) -> bool {
-    a.len() == b.len() && a.iter().zip(b).fold(0u8, |acc, (x, y)| acc | (x ^ y)) == 0
-}
 
 fn url_scheme(uri: &str) -> Option<&str> {
     let (scheme, rest) = uri.split_once(':')?;

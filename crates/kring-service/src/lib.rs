@@ -12,6 +12,7 @@ pub mod keys;
 pub mod lists;
 pub mod media_proxy;
 pub mod notifications;
+pub mod page_security;
 pub mod relationships;
 pub mod reports;
 pub mod search;
@@ -49,6 +50,9 @@ pub struct ServiceConfig {
     pub federation: federation::FederationConfig,
     /// Where copies of remote media are kept (the media proxy); None keeps none.
     pub cache_dir: Option<std::path::PathBuf>,
+    /// How long an OAuth access token works; None: until revoked (Mastodon's default). Web
+    /// sessions never expire this way.
+    pub access_token_lifetime: Option<std::time::Duration>,
 }
 
 impl ServiceConfig {
@@ -71,6 +75,7 @@ impl ServiceConfig {
                 ..Default::default()
             },
             cache_dir: None,
+            access_token_lifetime: None,
         }
     }
 }

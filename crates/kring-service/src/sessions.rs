@@ -74,6 +74,7 @@ impl Kring {
         {
             return Ok(app);
         }
+        // Its secret is never used (sessions are issued here, not at the token endpoint).
         let app = self
             .create_app(NewApp {
                 name: WEB_APP_NAME.into(),
@@ -81,7 +82,8 @@ impl Kring {
                 scopes: WEB_SCOPES.into(),
                 website: None,
             })
-            .await?;
+            .await?
+            .app;
         self.store
             .set_setting(WEB_APP_SETTING, &app.client_id)
             .await?;
@@ -115,7 +117,7 @@ impl Kring {
         let actor = self.check_password(email, password).await?;
         self.ensure_can_log_in(&actor)?;
         let app = self.web_app().await?;
-        let token = self.issue_token(&app, Some(actor.id()), None).await?;
+        let token = self.issue_session_token(&app, actor.id()).await?;
         tracing::info!(account = %actor.id(), "web session opened");
         Ok((actor, token))
     }
@@ -127,7 +129,7 @@ impl Kring {
         match self.ensure_can_log_in(&actor) {
             Ok(()) => {
                 let app = self.web_app().await?;
-                let token = self.issue_token(&app, Some(actor.id()), None).await?;
+                let token = self.issue_session_token(&app, actor.id()).await?;
                 Ok(SignUp::SignedIn(actor, token))
             }
             Err(e) => {

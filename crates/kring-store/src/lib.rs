@@ -245,7 +245,17 @@ impl Store {
         migrator
             .run(&mut *conn)
             .await
-            .map_err(|e| Error::Internal(format!("migration failed: {e}")))
+            .map_err(|e| Error::Internal(format!("migration failed: {e}")))?;
+        drop(conn);
+        // Data steps SQL cannot do on every backend.
+        let hashed = self.hash_plaintext_client_secrets().await?;
+        if hashed > 0 {
+            tracing::info!(
+                apps = hashed,
+                "client secrets of existing apps now stored hashed"
+            );
+        }
+        Ok(())
     }
 
     pub fn backend(&self) -> Backend {

@@ -1,4 +1,6 @@
-//! OAuth applications, access tokens (stored hashed) and authorization codes.
+//! OAuth applications (client secrets stored hashed), access tokens (stored hashed) and
+//! authorization codes. Whatever may be used once — a code, a refresh token — is taken with one
+//! conditional statement, so two requests racing for it cannot both win.
 use kring_core::model::{App, Token};
 use kring_core::time::now_micros;
 use kring_core::{Error, Id};
@@ -6,10 +8,12 @@ use kring_core::{Error, Id};
 use sqlx::AssertSqlSafe;
 
 use crate::rows::AppRow;
-use crate::{Store, Tx, db_err};
+use crate::{Store, db_err};
 
 const APP_COLUMNS: &str =
-    "id, name, website, redirect_uris, scopes, client_id, client_secret, created_at";
+    "id, name, website, redirect_uris, scopes, client_id, client_secret_hash, created_at";
+
+const TOKEN_COLUMNS: &str = "id, app_id, account_id, scopes, created_at, expires_at";
 
 pub struct NewToken {
     pub id: Id,
@@ -18,6 +22,8 @@ pub struct NewToken {
     pub app_id: Option<Id>,
     pub account_id: Option<Id>,
     pub scopes: String,
+    /// When it stops working (microseconds); None: never.
+    pub expires_at: Option<i64>,
 }
 
 pub struct AuthCode {
@@ -37,6 +43,7 @@ struct TokenRow {
     account_id: Option<i64>,
     scopes: String,
     created_at: i64,
+    expires_at: Option<i64>,
 }
 
 impl From<TokenRow> for Token {
@@ -47,6 +54,7 @@ impl From<TokenRow> for Token {
             account_id: r.account_id.map(Id),
             scopes: r.scopes,
             created_at: r.created_at,
+            expires_at: r.expires_at,
         }
     }
 }
@@ -65,8 +73,8 @@ struct CodeRow {
 impl Store {
     pub async fn insert_app(&self, app: &App) -> Result<(), Error> {
         sqlx::query(
-            "INSERT INTO apps (id, name, website, redirect_uris, scopes, client_id, client_secret, created_at) \
-             VALUES ($1,$2,$3,$4,$5,$6,$7,$8)",
+            "INSERT INTO apps (id, name, website, redirect_uris, scopes, client_id, client_secret, \
+             client_secret_hash, created_at) VALUES ($1,$2,$3,$4,$5,$6,'',$7,$8)",
         )
         .bind(app.id.0)
         .bind(&app.name)
@@ -74,7 +82,7 @@ impl Store {
         .bind(app.redirect_uris.join("\n"))
         .bind(&app.scopes)
         .bind(&app.client_id)
-        .bind(&app.client_secret)
+        .bind(app.client_secret_hash.as_deref())
         .bind(app.created_at)
         .execute(&mut *self.writer().await?)
         .await
@@ -106,8 +114,8 @@ impl Store {
 
     pub async fn insert_token(&self, t: &NewToken) -> Result<(), Error> {
         sqlx::query(
-            "INSERT INTO access_tokens (id, token_hash, refresh_hash, app_id, account_id, scopes, created_at) \
-             VALUES ($1,$2,$3,$4,$5,$6,$7)",
+            "INSERT INTO access_tokens (id, token_hash, refresh_hash, app_id, account_id, scopes, \
+             created_at, expires_at) VALUES ($1,$2,$3,$4,$5,$6,$7,$8)",
         )
         .bind(t.id.0)
         .bind(&t.token_hash)
@@ -116,30 +124,65 @@ impl Store {
         .bind(t.account_id.map(|i| i.0))
         .bind(&t.scopes)
         .bind(now_micros())
+        .bind(t.expires_at)
         .execute(&mut *self.writer().await?)
         .await
         .map_err(db_err)?;
         Ok(())
     }
 
-    /// A live (not revoked) token by the hash of its secret.
-    pub async fn token_by_hash(&self, hash: &str) -> Result<Option<Token>, Error> {
-        let row: Option<TokenRow> = sqlx::query_as(
-            "SELECT id, app_id, account_id, scopes, created_at FROM access_tokens \
-             WHERE token_hash = $1 AND revoked_at IS NULL",
-        )
-        .bind(hash)
-        .fetch_optional(self.pool())
+    /// Use a refresh token: revoke the token it belongs to and insert its successor (`next`,
+    /// built from the old token) in one transaction. The revoking UPDATE is conditional on the
+    /// token still being live and returns the row it changed, so of two requests with the same
+    /// refresh token exactly one gets `Some`; on SQLite writers queue, on PostgreSQL the second
+    /// UPDATE waits for the first and then finds `revoked_at` set. None: unknown, used, revoked
+    /// or another app's.
+    pub async fn rotate_refresh_token(
+        &self,
+        refresh_hash: &str,
+        app_id: Id,
+        next: impl FnOnce(&Token) -> NewToken,
+    ) -> Result<Option<(Token, NewToken)>, Error> {
+        let mut tx = self.begin().await?;
+        let old: Option<TokenRow> = sqlx::query_as(AssertSqlSafe(format!(
+            "UPDATE access_tokens SET revoked_at = $1 \
+             WHERE refresh_hash = $2 AND app_id = $3 AND revoked_at IS NULL \
+             RETURNING {TOKEN_COLUMNS}"
+        )))
+        .bind(now_micros())
+        .bind(refresh_hash)
+        .bind(app_id.0)
+        .fetch_optional(&mut *tx.tx)
         .await
         .map_err(db_err)?;
-        Ok(row.map(Token::from))
+        let Some(old) = old.map(Token::from) else {
+            return Ok(None);
+        };
+        let new = next(&old);
+        sqlx::query(
+            "INSERT INTO access_tokens (id, token_hash, refresh_hash, app_id, account_id, scopes, \
+             created_at, expires_at) VALUES ($1,$2,$3,$4,$5,$6,$7,$8)",
+        )
+        .bind(new.id.0)
+        .bind(&new.token_hash)
+        .bind(new.refresh_hash.as_deref())
+        .bind(new.app_id.map(|i| i.0))
+        .bind(new.account_id.map(|i| i.0))
+        .bind(&new.scopes)
+        .bind(now_micros())
+        .bind(new.expires_at)
+        .execute(&mut *tx.tx)
+        .await
+        .map_err(db_err)?;
+        tx.commit().await?;
+        Ok(Some((old, new)))
     }
 
-    pub async fn token_by_refresh_hash(&self, hash: &str) -> Result<Option<Token>, Error> {
-        let row: Option<TokenRow> = sqlx::query_as(
-            "SELECT id, app_id, account_id, scopes, created_at FROM access_tokens \
-             WHERE refresh_hash = $1 AND revoked_at IS NULL",
-        )
+    /// A token not revoked, by the hash of its secret (expired ones too: the caller says so).
+    pub async fn token_by_hash(&self, hash: &str) -> Result<Option<Token>, Error> {
+        let row: Option<TokenRow> = sqlx::query_as(AssertSqlSafe(format!(
+            "SELECT {TOKEN_COLUMNS} FROM access_tokens WHERE token_hash = $1 AND revoked_at IS NULL"
+        )))
         .bind(hash)
         .fetch_optional(self.pool())
         .await
@@ -149,10 +192,10 @@ impl Store {
 
     /// Live tokens of an account (sessions and authorised apps).
     pub async fn tokens_of(&self, account_id: Id) -> Result<Vec<Token>, Error> {
-        let rows: Vec<TokenRow> = sqlx::query_as(
-            "SELECT id, app_id, account_id, scopes, created_at FROM access_tokens \
-             WHERE account_id = $1 AND revoked_at IS NULL ORDER BY id DESC",
-        )
+        let rows: Vec<TokenRow> = sqlx::query_as(AssertSqlSafe(format!(
+            "SELECT {TOKEN_COLUMNS} FROM access_tokens \
+             WHERE account_id = $1 AND revoked_at IS NULL ORDER BY id DESC"
+        )))
         .bind(account_id.0)
         .fetch_all(self.pool())
         .await
@@ -208,22 +251,18 @@ impl Store {
     }
 }
 
-impl Tx {
-    /// Take a code: it can be exchanged once.
-    pub async fn take_auth_code(&mut self, code_hash: &str) -> Result<Option<AuthCode>, Error> {
+impl Store {
+    /// Take a code: one DELETE … RETURNING, so it can be exchanged once even by two requests
+    /// at the same moment (a SELECT then DELETE lets both read it on PostgreSQL).
+    pub async fn take_auth_code(&self, code_hash: &str) -> Result<Option<AuthCode>, Error> {
         let row: Option<CodeRow> = sqlx::query_as(
-            "SELECT app_id, account_id, redirect_uri, scopes, code_challenge, challenge_method, expires_at \
-             FROM auth_codes WHERE code_hash = $1",
+            "DELETE FROM auth_codes WHERE code_hash = $1 RETURNING app_id, account_id, redirect_uri, \
+             scopes, code_challenge, challenge_method, expires_at",
         )
         .bind(code_hash)
-        .fetch_optional(&mut *self.tx)
+        .fetch_optional(&mut *self.writer().await?)
         .await
         .map_err(db_err)?;
-        sqlx::query("DELETE FROM auth_codes WHERE code_hash = $1")
-            .bind(code_hash)
-            .execute(&mut *self.tx)
-            .await
-            .map_err(db_err)?;
         Ok(row.map(|r| AuthCode {
             app_id: Id(r.app_id),
             account_id: Id(r.account_id),
@@ -233,5 +272,30 @@ impl Tx {
             challenge_method: r.challenge_method,
             expires_at: r.expires_at,
         }))
+    }
+
+    /// Apps registered before client secrets were stored hashed (migration 0008) still hold
+    /// the plaintext secret on SQLite, which has no SHA-256 in SQL: hash them here, once, and
+    /// empty the old column. Run after every migration; finds nothing to do after the first.
+    pub(crate) async fn hash_plaintext_client_secrets(&self) -> Result<u64, Error> {
+        let rows: Vec<(i64, String)> =
+            sqlx::query_as("SELECT id, client_secret FROM apps WHERE client_secret_hash IS NULL")
+                .fetch_all(self.pool())
+                .await
+                .map_err(db_err)?;
+        let mut done = 0;
+        for (id, plain) in rows {
+            let r = sqlx::query(
+                "UPDATE apps SET client_secret_hash = $1, client_secret = '' \
+                 WHERE id = $2 AND client_secret_hash IS NULL",
+            )
+            .bind(kring_core::secret::hash(&plain))
+            .bind(id)
+            .execute(&mut *self.writer().await?)
+            .await
+            .map_err(db_err)?;
+            done += r.rows_affected();
+        }
+        Ok(done)
     }
 }

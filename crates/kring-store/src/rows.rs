@@ -333,7 +333,7 @@ pub(crate) struct AppRow {
     redirect_uris: String,
     scopes: String,
     client_id: String,
-    client_secret: String,
+    client_secret_hash: Option<String>,
     created_at: i64,
 }
 
@@ -346,7 +346,7 @@ impl From<AppRow> for App {
             redirect_uris: r.redirect_uris.split('\n').map(str::to_string).collect(),
             scopes: r.scopes,
             client_id: r.client_id,
-            client_secret: r.client_secret,
+            client_secret_hash: r.client_secret_hash,
             created_at: r.created_at,
         }
     }

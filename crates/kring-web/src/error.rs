@@ -44,7 +44,7 @@ pub fn message(e: &Error) -> String {
 pub fn status_of(e: &Error) -> StatusCode {
     match e {
         Error::NotFound => StatusCode::NOT_FOUND,
-        Error::Unauthorized => StatusCode::UNAUTHORIZED,
+        Error::Unauthorized | Error::TokenExpired => StatusCode::UNAUTHORIZED,
         Error::Forbidden(_) => StatusCode::FORBIDDEN,
         Error::Validation(_) | Error::Conflict(_) => StatusCode::UNPROCESSABLE_ENTITY,
         Error::BadRequest(_) => StatusCode::BAD_REQUEST,

@@ -58,31 +58,49 @@ pub fn router(kring: Kring) -> Router {
         .with_state(Web::new(kring))
 }
 
-pub const CSP: &str = "default-src 'self'; script-src 'self'; style-src 'self'; img-src 'self' data:; \
-connect-src 'self'; font-src 'self'; object-src 'none'; frame-ancestors 'none'; form-action 'self'; \
-base-uri 'none'";
+pub use kring_service::page_security::CSP;
 
-async fn security_headers(mut res: Response) -> Response {
+/// The security headers of every page (`kring_service::page_security`): this door sets them on
+/// all its responses, and the server puts the same layer ([`html_security_headers`]) over the
+/// other doors for their HTML. A Content-Security-Policy the handler set itself is kept (the
+/// OAuth authorize page widens `form-action` to the app's redirect URI); everything else is
+/// always set.
+pub async fn security_headers(mut res: Response) -> Response {
     let h = res.headers_mut();
-    let set = |h: &mut axum::http::HeaderMap, k: HeaderName, v: &'static str| {
-        h.insert(k, HeaderValue::from_static(v));
-    };
-    set(h, header::CONTENT_SECURITY_POLICY, CSP);
-    set(h, header::REFERRER_POLICY, "same-origin");
-    set(h, header::X_CONTENT_TYPE_OPTIONS, "nosniff");
-    set(h, header::X_FRAME_OPTIONS, "DENY");
-    set(
-        h,
-        HeaderName::from_static("permissions-policy"),
-        "camera=(), microphone=(), geolocation=(), interest-cohort=()",
-    );
-    set(
-        h,
-        HeaderName::from_static("cross-origin-opener-policy"),
-        "same-origin",
-    );
+    if !h.contains_key(header::CONTENT_SECURITY_POLICY) {
+        h.insert(
+            header::CONTENT_SECURITY_POLICY,
+            HeaderValue::from_static(CSP),
+        );
+    }
+    for (name, value) in kring_service::page_security::HEADERS {
+        h.insert(
+            HeaderName::from_static(name),
+            HeaderValue::from_static(value),
+        );
+    }
     if !h.contains_key(header::CACHE_CONTROL) {
-        set(h, header::CACHE_CONTROL, "no-store");
+        h.insert(header::CACHE_CONTROL, HeaderValue::from_static("no-store"));
     }
     res
+}
+
+/// [`security_headers`] for responses that are HTML pages; others pass unchanged. The server
+/// wraps every door in it, so no page — the API door's authorize and error pages, the
+/// fallback's not-found page — goes out without the policy.
+pub async fn html_security_headers(res: Response) -> Response {
+    let html = res
+        .headers()
+        .get(header::CONTENT_TYPE)
+        .and_then(|v| v.to_str().ok())
+        .is_some_and(|ct| {
+            ct.trim_start()
+                .to_ascii_lowercase()
+                .starts_with("text/html")
+        });
+    if html {
+        security_headers(res).await
+    } else {
+        res
+    }
 }

@@ -37,6 +37,9 @@ pub struct Partial {
     /// reachable over plain http, while every other name stays behind the private-address
     /// guard. Lets tests run the production federation client on one machine.
     pub federation_test_hosts: Option<std::collections::HashMap<String, std::net::IpAddr>>,
+    /// Seconds an OAuth access token works (clients renew it with the refresh token); unset
+    /// or 0: until revoked, as on Mastodon.
+    pub access_token_lifetime: Option<u64>,
 }
 
 /// What a `kring serve` process runs. Several processes on one PostgreSQL database may split
@@ -87,6 +90,7 @@ impl Partial {
             inbox_backlog_limit: self.inbox_backlog_limit.or(lower.inbox_backlog_limit),
             role: self.role.or(lower.role),
             federation_test_hosts: self.federation_test_hosts.or(lower.federation_test_hosts),
+            access_token_lifetime: self.access_token_lifetime.or(lower.access_token_lifetime),
         }
     }
 
@@ -118,6 +122,7 @@ pub struct Config {
     pub inbox_backlog_limit: i64,
     pub role: Role,
     pub federation_test_hosts: std::collections::HashMap<String, std::net::IpAddr>,
+    pub access_token_lifetime: Option<std::time::Duration>,
 }
 
 pub const DEFAULT_LISTEN: &str = "127.0.0.1:8080";
@@ -202,6 +207,10 @@ impl Config {
                 .max(1),
             role: p.role.unwrap_or_default(),
             federation_test_hosts: p.federation_test_hosts.unwrap_or_default(),
+            access_token_lifetime: p
+                .access_token_lifetime
+                .filter(|s| *s > 0)
+                .map(std::time::Duration::from_secs),
         })
     }
 
@@ -224,6 +233,7 @@ impl Config {
                 test_hosts: self.federation_test_hosts.clone(),
             },
             cache_dir: Some(self.data_dir.join("cache")),
+            access_token_lifetime: self.access_token_lifetime,
         }
     }
 

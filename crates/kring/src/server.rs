@@ -44,6 +44,10 @@ pub fn app(kring: Kring) -> Router {
         .merge(kring_web::router(kring.clone()))
         .merge(kring_api::router(kring))
         .fallback(not_found)
+        // Every HTML page, whichever door made it, carries the web door's security headers.
+        .layer(axum::middleware::map_response(
+            kring_web::html_security_headers,
+        ))
         .layer(CatchPanicLayer::new())
         .layer(TraceLayer::new_for_http())
 }

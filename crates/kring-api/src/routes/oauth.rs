@@ -1,9 +1,13 @@
 //! OAuth 2 as Mastodon clients use it: app registration, the authorize page (log-in and
 //! consent in one form, so no session is needed), the token endpoint with the
-//! authorization_code (PKCE), password, client_credentials and refresh_token grants, and revoke.
+//! authorization_code (PKCE, S256 only), password, client_credentials and refresh_token grants,
+//! and revoke. The rules (what a code, a verifier, a secret must be) are the service's; this
+//! door reads parameters and writes Doorkeeper's answers. Its pages carry the web door's
+//! security headers (the server's layer), the authorize page with `form-action` widened to
+//! the app's redirect URI.
 use askama::Template;
 use axum::extract::{FromRequestParts, State};
-use axum::http::StatusCode;
+use axum::http::{HeaderMap, HeaderValue, StatusCode, header};
 use axum::response::{Html, IntoResponse, Redirect, Response};
 use axum::routing::{get, post};
 use axum::{Json, Router};
@@ -11,7 +15,7 @@ use base64::Engine;
 use kring_core::Error;
 use kring_core::model::App;
 use kring_service::Kring;
-use kring_service::auth::{IssuedToken, NewApp, OOB_REDIRECT};
+use kring_service::auth::{ClientAuth, IssuedToken, NewApp, OOB_REDIRECT, PkceChallenge};
 use serde::Deserialize;
 use serde_json::json;
 
@@ -57,7 +61,7 @@ async fn create_app(
             .collect(),
         _ => Vec::new(),
     };
-    let app = kring
+    let registered = kring
         .create_app(NewApp {
             name: p.client_name.unwrap_or_default(),
             redirect_uris,
@@ -65,17 +69,22 @@ async fn create_app(
             website: p.website,
         })
         .await?;
-    Ok(Json(entities::application(&app, true)).into_response())
+    // The only answer that holds the client secret: only its hash is kept.
+    Ok(Json(entities::application(
+        &registered.app,
+        Some(&registered.client_secret),
+    ))
+    .into_response())
 }
 
 async fn verify_app(State(kring): State<Kring>, auth: Auth) -> ApiResult<Response> {
     let app_id = auth.0.token.app_id.ok_or(ApiError(Error::Unauthorized))?;
     let app = kring
-        .store
-        .app(app_id)
+        .app_by_id(app_id)
         .await?
         .ok_or(ApiError(Error::Unauthorized))?;
-    Ok(Json(entities::application(&app, false)).into_response())
+    // Without client_id and client_secret, as Mastodon's REST::ApplicationSerializer.
+    Ok(Json(entities::application(&app, None)).into_response())
 }
 
 #[derive(Deserialize, Default)]
@@ -116,6 +125,14 @@ struct AuthorizePage<'a> {
     code: Option<&'a str>,
 }
 
+#[derive(Template)]
+#[template(path = "oauth_error.html")]
+struct ErrorPage<'a> {
+    title: &'a str,
+    error: &'a str,
+    description: &'a str,
+}
+
 fn oauth_error(status: StatusCode, error: &str, description: &str) -> Response {
     (
         status,
@@ -124,35 +141,91 @@ fn oauth_error(status: StatusCode, error: &str, description: &str) -> Response {
         .into_response()
 }
 
-async fn authorize_app(kring: &Kring, p: &AuthorizeParams) -> Result<App, Response> {
+/// Whether the request comes from a browser loading a page (it asks for HTML).
+fn wants_html(headers: &HeaderMap) -> bool {
+    headers
+        .get(header::ACCEPT)
+        .and_then(|v| v.to_str().ok())
+        .is_some_and(|a| a.contains("text/html"))
+}
+
+/// An authorize request refused: Doorkeeper's JSON for API clients, a page for a browser.
+struct Refusal {
+    error: &'static str,
+    description: String,
+}
+
+impl Refusal {
+    fn new(error: &'static str, description: impl Into<String>) -> Refusal {
+        Refusal {
+            error,
+            description: description.into(),
+        }
+    }
+
+    fn respond(&self, kring: &Kring, headers: &HeaderMap) -> Response {
+        if !wants_html(headers) {
+            return oauth_error(StatusCode::BAD_REQUEST, self.error, &self.description);
+        }
+        let page = ErrorPage {
+            title: &kring.config.title,
+            error: self.error,
+            description: &self.description,
+        };
+        match page.render() {
+            Ok(html) => (StatusCode::BAD_REQUEST, Html(html)).into_response(),
+            Err(e) => ApiError(Error::internal(e)).into_response(),
+        }
+    }
+}
+
+/// The app, redirect URI, response type and PKCE challenge of an authorize request, checked.
+async fn authorize_app(
+    kring: &Kring,
+    p: &AuthorizeParams,
+) -> Result<(App, Option<PkceChallenge>), Refusal> {
     let app = kring
-        .store
         .app_by_client_id(&p.client_id)
         .await
         .ok()
         .flatten()
         .ok_or_else(|| {
-            oauth_error(
-                StatusCode::BAD_REQUEST,
+            Refusal::new(
                 "invalid_client",
                 "Client authentication failed due to unknown client.",
             )
         })?;
     if !app.redirect_uris.iter().any(|u| u == &p.redirect_uri) {
-        return Err(oauth_error(
-            StatusCode::BAD_REQUEST,
+        return Err(Refusal::new(
             "invalid_redirect_uri",
             "The redirect uri included is not valid.",
         ));
     }
     if p.response_type.as_deref().is_some_and(|r| r != "code") {
-        return Err(oauth_error(
-            StatusCode::BAD_REQUEST,
+        return Err(Refusal::new(
             "unsupported_response_type",
             "The authorization server does not support this response type.",
         ));
     }
-    Ok(app)
+    let pkce = PkceChallenge::from_request(
+        p.code_challenge.as_deref(),
+        p.code_challenge_method.as_deref(),
+    )
+    .map_err(|e| Refusal::new("invalid_request", ApiError(e).message()))?;
+    Ok((app, pkce))
+}
+
+/// The CSP source the authorize form's redirect goes to: the redirect URI's origin for http(s),
+/// its scheme for an app's own scheme (`my.app:`), none out of band.
+fn redirect_source(redirect_uri: &str) -> Option<String> {
+    if redirect_uri == OOB_REDIRECT {
+        return None;
+    }
+    let url = url::Url::parse(redirect_uri).ok()?;
+    match url.scheme() {
+        "http" | "https" => Some(url.origin().ascii_serialization()),
+        scheme => Some(format!("{scheme}:")),
+    }
 }
 
 fn render_page(
@@ -183,23 +256,38 @@ fn render_page(
             } else {
                 StatusCode::OK
             };
-            (status, Html(html)).into_response()
+            let mut res = (status, Html(html)).into_response();
+            let targets: Vec<String> = redirect_source(&p.redirect_uri).into_iter().collect();
+            let targets: Vec<&str> = targets.iter().map(String::as_str).collect();
+            let csp = kring_service::page_security::csp_with_form_targets(&targets);
+            if let Ok(v) = HeaderValue::from_str(&csp) {
+                res.headers_mut().insert(header::CONTENT_SECURITY_POLICY, v);
+            }
+            res
         }
         Err(e) => ApiError(Error::internal(e)).into_response(),
     }
 }
 
-async fn authorize_page(State(kring): State<Kring>, Query(p): Query<AuthorizeParams>) -> Response {
+async fn authorize_page(
+    State(kring): State<Kring>,
+    headers: HeaderMap,
+    Query(p): Query<AuthorizeParams>,
+) -> Response {
     match authorize_app(&kring, &p).await {
-        Ok(app) => render_page(&kring, &app, &p, None, None),
-        Err(r) => r,
+        Ok((app, _)) => render_page(&kring, &app, &p, None, None),
+        Err(r) => r.respond(&kring, &headers),
     }
 }
 
-async fn authorize(State(kring): State<Kring>, Params(p): Params<AuthorizeParams>) -> Response {
-    let app = match authorize_app(&kring, &p).await {
-        Ok(app) => app,
-        Err(r) => return r,
+async fn authorize(
+    State(kring): State<Kring>,
+    headers: HeaderMap,
+    Params(p): Params<AuthorizeParams>,
+) -> Response {
+    let (app, pkce) = match authorize_app(&kring, &p).await {
+        Ok(checked) => checked,
+        Err(r) => return r.respond(&kring, &headers),
     };
     let actor = match kring
         .check_password(
@@ -211,17 +299,8 @@ async fn authorize(State(kring): State<Kring>, Params(p): Params<AuthorizeParams
         Ok(a) => a,
         Err(_) => return render_page(&kring, &app, &p, Some("Invalid email or password."), None),
     };
-    let challenge = p.code_challenge.clone().filter(|c| !c.is_empty());
-    let method = p.code_challenge_method.clone().filter(|c| !c.is_empty());
     let code = match kring
-        .create_auth_code(
-            &app,
-            &actor,
-            &p.redirect_uri,
-            p.scope.as_deref(),
-            challenge,
-            method,
-        )
+        .create_auth_code(&app, &actor, &p.redirect_uri, p.scope.as_deref(), pkce)
         .await
     {
         Ok(c) => c,
@@ -311,14 +390,25 @@ impl FromRequestParts<Kring> for Head {
 }
 
 fn token_response(t: &IssuedToken) -> Response {
-    Json(json!({
+    let mut body = json!({
         "access_token": t.access_token,
         "token_type": "Bearer",
         "scope": t.scopes.to_string(),
         "created_at": t.created_at / 1_000_000,
         "refresh_token": t.refresh_token,
-    }))
-    .into_response()
+    });
+    if let Some(seconds) = t.expires_in {
+        body["expires_in"] = json!(seconds);
+    }
+    // RFC 6749 §5.1: token responses are not to be cached.
+    (
+        [
+            (header::CACHE_CONTROL, "no-store"),
+            (header::PRAGMA, "no-cache"),
+        ],
+        Json(body),
+    )
+        .into_response()
 }
 
 fn grant_error(e: Error) -> Response {
@@ -355,16 +445,14 @@ async fn token(
         return grant_error(Error::Unauthorized);
     };
     let grant_type = p.grant_type.clone().unwrap_or_default();
-    // Public clients (PKCE) may omit the secret for the code grant; all else must send it.
-    let app = match kring
-        .app_by_credentials(&client_id, secret.as_deref())
+    // Public clients may omit the secret for the code grant (the service then wants PKCE);
+    // every other grant needs it.
+    let (app, client) = match kring
+        .authenticate_client(&client_id, secret.as_deref())
         .await
     {
-        Ok(app)
-            if secret.is_some()
-                || (grant_type == "authorization_code" && p.code_verifier.is_some()) =>
-        {
-            app
+        Ok((app, client)) if client == ClientAuth::Secret || grant_type == "authorization_code" => {
+            (app, client)
         }
         Ok(_) | Err(_) => return grant_error(Error::Unauthorized),
     };
@@ -377,12 +465,21 @@ async fn token(
                     "Missing required parameter: code.",
                 );
             };
+            // Required, as the authorize request always names one (RFC 6749 §4.1.3).
+            let Some(redirect_uri) = p.redirect_uri.as_deref() else {
+                return oauth_error(
+                    StatusCode::BAD_REQUEST,
+                    "invalid_request",
+                    "Missing required parameter: redirect_uri.",
+                );
+            };
             kring
                 .exchange_code(
                     &app,
+                    client,
                     code,
-                    p.redirect_uri.as_deref(),
-                    p.code_verifier.as_deref(),
+                    redirect_uri,
+                    p.code_verifier.as_deref().filter(|v| !v.is_empty()),
                 )
                 .await
         }
@@ -432,10 +529,10 @@ async fn revoke(
         return grant_error(Error::Unauthorized);
     };
     let app = match kring
-        .app_by_credentials(&client_id, secret.as_deref())
+        .authenticate_client(&client_id, secret.as_deref())
         .await
     {
-        Ok(app) => app,
+        Ok((app, _)) => app,
         Err(_) => {
             return oauth_error(
                 StatusCode::FORBIDDEN,

@@ -25,6 +25,9 @@ pub const PASSWORD: &str = "kring-bench-password";
 /// The account that has exactly `star_followers` followers (the fan-out measurement posts as it).
 pub const STAR: &str = "star";
 
+/// The client secret of the seeded app (stored hashed, as every client secret).
+pub const CLIENT_SECRET: &str = "kring-bench-client-secret";
+
 /// The bearer token of a seeded account. Bench databases have well-known secrets: never serve
 /// one beyond the loopback interface.
 pub fn token_for(username: &str) -> String {
@@ -594,13 +597,13 @@ async fn write_all(
     let mut ins = Insert::new(
         tx,
         "apps",
-        "id, name, website, redirect_uris, scopes, client_id, client_secret, created_at",
+        "id, name, website, redirect_uris, scopes, client_id, client_secret, client_secret_hash, created_at",
     );
     let _ = write!(
         ins.row(),
-        "({app_id},'kring bench',NULL,'urn:ietf:wg:oauth:2.0:oob','read write follow push',{},{},{app_at})",
+        "({app_id},'kring bench',NULL,'urn:ietf:wg:oauth:2.0:oob','read write follow push',{},'',{},{app_at})",
         lit(&kring_service::auth::random_secret()),
-        lit(&kring_service::auth::random_secret()),
+        lit(&kring_service::auth::hash_secret(CLIENT_SECRET)),
     );
     ins.finish(report).await?;
 

@@ -1,0 +1,170 @@
+//! OAuth storage on both backends: client secrets of apps made before migration 0008 end up
+//! hashed, and codes and refresh tokens are taken by exactly one of several concurrent users.
+mod common;
+
+use std::path::Path;
+
+use kring_core::Id;
+use kring_core::model::App;
+use kring_core::time::now_micros;
+use kring_store::{AuthCode, Backend, NewToken, Store};
+use sqlx::{AnyConnection, Connection};
+
+async fn app(store: &Store) -> App {
+    let app = App {
+        id: common::id(),
+        name: "tests".into(),
+        website: None,
+        redirect_uris: vec!["urn:ietf:wg:oauth:2.0:oob".into()],
+        scopes: "read".into(),
+        client_id: format!("client-{}", rand::random::<u64>()),
+        client_secret_hash: Some(kring_core::secret::hash("secret")),
+        created_at: now_micros(),
+    };
+    store.insert_app(&app).await.unwrap();
+    app
+}
+
+fn token(app: &App, refresh: &str) -> NewToken {
+    NewToken {
+        id: common::id(),
+        token_hash: kring_core::secret::hash(&format!("access-{}", rand::random::<u64>())),
+        refresh_hash: Some(kring_core::secret::hash(refresh)),
+        app_id: Some(app.id),
+        account_id: None,
+        scopes: "read".into(),
+        expires_at: None,
+    }
+}
+
+#[tokio::test]
+async fn plaintext_client_secrets_from_before_0008_are_hashed_on_migrate() {
+    let (store, guard) = common::empty_store().await;
+    let folder = match guard.backend {
+        Backend::Sqlite => "sqlite",
+        Backend::Postgres => "postgres",
+    };
+    // The schema as it was before 0008, with an app holding its secret in plain text.
+    let dir = Path::new(env!("CARGO_MANIFEST_DIR"))
+        .join("migrations")
+        .join(folder);
+    let before = sqlx::migrate::Migrator::new(dir).await.unwrap();
+    let mut conn = AnyConnection::connect(&guard.url).await.unwrap();
+    before.run_to(7, &mut conn).await.unwrap();
+    sqlx::query(
+        "INSERT INTO apps (id, name, website, redirect_uris, scopes, client_id, client_secret, created_at) \
+         VALUES (1, 'old app', NULL, 'urn:ietf:wg:oauth:2.0:oob', 'read', 'old-client', 'old-secret', 0)",
+    )
+    .execute(&mut conn)
+    .await
+    .unwrap();
+
+    store.migrate().await.expect("migrate");
+    let app = store
+        .app_by_client_id("old-client")
+        .await
+        .unwrap()
+        .expect("app kept");
+    assert_eq!(
+        app.client_secret_hash.as_deref(),
+        Some(kring_core::secret::hash("old-secret").as_str())
+    );
+    let (plain,): (String,) = sqlx::query_as("SELECT client_secret FROM apps WHERE id = 1")
+        .fetch_one(&mut conn)
+        .await
+        .unwrap();
+    assert_eq!(plain, "", "the plaintext is gone");
+    // Migrating again changes nothing.
+    store.migrate().await.expect("migrate again");
+    let again = store.app_by_client_id("old-client").await.unwrap().unwrap();
+    assert_eq!(again.client_secret_hash, app.client_secret_hash);
+    let _ = conn.close().await;
+    store.close().await;
+}
+
+#[tokio::test]
+async fn a_refresh_token_rotates_once_under_concurrency() {
+    let (store, _guard) = common::store().await;
+    let app = app(&store).await;
+    let other = self::app(&store).await;
+    store.insert_token(&token(&app, "refresh-1")).await.unwrap();
+    let hash = kring_core::secret::hash("refresh-1");
+
+    // Another app's refresh: nothing happens.
+    let none = store
+        .rotate_refresh_token(&hash, other.id, |_| token(&other, "x"))
+        .await
+        .unwrap();
+    assert!(none.is_none());
+
+    let mut tasks = tokio::task::JoinSet::new();
+    for i in 0..8 {
+        let (store, hash, app) = (store.clone(), hash.clone(), app.clone());
+        tasks.spawn(async move {
+            store
+                .rotate_refresh_token(&hash, app.id, |old| NewToken {
+                    scopes: old.scopes.clone(),
+                    ..token(&app, &format!("refresh-next-{i}"))
+                })
+                .await
+                .unwrap()
+        });
+    }
+    let mut won = Vec::new();
+    while let Some(r) = tasks.join_next().await {
+        if let Some((old, new)) = r.unwrap() {
+            won.push((old, new));
+        }
+    }
+    assert_eq!(won.len(), 1, "exactly one rotation");
+    let (old, new) = &won[0];
+    assert_eq!(old.scopes, "read");
+    assert_eq!(new.scopes, "read");
+    // The old token is revoked, the new one live.
+    assert!(
+        store
+            .token_by_hash(&new.token_hash)
+            .await
+            .unwrap()
+            .is_some()
+    );
+    let again = store
+        .rotate_refresh_token(&hash, app.id, |_| token(&app, "y"))
+        .await
+        .unwrap();
+    assert!(again.is_none(), "used once");
+}
+
+#[tokio::test]
+async fn a_code_is_taken_once_under_concurrency() {
+    let (store, _guard) = common::store().await;
+    let app = app(&store).await;
+    let alice = common::local(&store, "alice").await;
+    store
+        .insert_auth_code(
+            "code-hash",
+            &AuthCode {
+                app_id: app.id,
+                account_id: alice.id,
+                redirect_uri: "urn:ietf:wg:oauth:2.0:oob".into(),
+                scopes: "read".into(),
+                code_challenge: None,
+                challenge_method: None,
+                expires_at: now_micros() + 60_000_000,
+            },
+        )
+        .await
+        .unwrap();
+    let mut tasks = tokio::task::JoinSet::new();
+    for _ in 0..8 {
+        let store = store.clone();
+        tasks.spawn(async move { store.take_auth_code("code-hash").await.unwrap() });
+    }
+    let mut taken: Vec<Id> = Vec::new();
+    while let Some(r) = tasks.join_next().await {
+        if let Some(code) = r.unwrap() {
+            taken.push(code.account_id);
+        }
+    }
+    assert_eq!(taken, vec![alice.id]);
+}
