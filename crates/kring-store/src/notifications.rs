@@ -7,7 +7,6 @@ use kring_core::model::{
 use kring_core::time::now_micros;
 use kring_core::{Error, Id};
 
-use sqlx::AssertSqlSafe;
 
 use crate::rows::{MarkerRow, NotificationRow};
 use crate::sql::{Mutes, Sql, hides_account, newest_first, visible_to};
