@@ -1001,15 +1001,20 @@ async fn federating() -> TestServer {
     .await
 }
 
-/// Find `uri` on `on` as `user` sees it (resolving it from its server if needed).
+/// Find `uri` on `on` as `user` sees it (resolving it from its server if needed). Asked again
+/// while not found: the same post may arrive by delivery while it is being fetched.
 async fn resolve(on: &TestServer, user: &User, uri: &str) -> Value {
-    let r = on
-        .ok(
-            &format!("/api/v2/search?type=statuses&resolve=true&q={}", enc(uri)),
-            Some(&user.token),
-        )
-        .await;
-    r["statuses"][0].clone()
+    poll(&format!("{uri} on {}", on.base), async || {
+        let r = on
+            .ok(
+                &format!("/api/v2/search?type=statuses&resolve=true&q={}", enc(uri)),
+                Some(&user.token),
+            )
+            .await;
+        let found = r["statuses"][0].clone();
+        (!found.is_null()).then_some(found)
+    })
+    .await
 }
 
 async fn poll<T>(what: &str, mut f: impl AsyncFnMut() -> Option<T>) -> T {
