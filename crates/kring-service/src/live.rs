@@ -39,9 +39,7 @@ impl<T> Rendered<T> {
 
     /// The rendering, made once with `render` (None when it cannot be rendered).
     pub fn rendered(&self, render: impl FnOnce(&T) -> Option<String>) -> Option<&str> {
-        self.rendered
-            .get_or_init(|| render(&self.view))
-            .as_deref()
+        self.rendered.get_or_init(|| render(&self.view)).as_deref()
     }
 }
 
@@ -102,7 +100,9 @@ pub struct LiveReceiver {
 }
 
 impl LiveReceiver {
-    pub async fn recv(&mut self) -> std::result::Result<Arc<Delivery>, broadcast::error::RecvError> {
+    pub async fn recv(
+        &mut self,
+    ) -> std::result::Result<Arc<Delivery>, broadcast::error::RecvError> {
         self.rx.recv().await
     }
 }
@@ -282,7 +282,12 @@ impl Kring {
     /// The status `id` for each of `viewers` it is shown to: one audience decision for all,
     /// one shared view, then each viewer's marks and filters; viewers with the same rendering
     /// share one item.
-    async fn live_status(&self, id: Id, edited: bool, viewers: &[&Actor]) -> Result<Vec<(Id, Item)>> {
+    async fn live_status(
+        &self,
+        id: Id,
+        edited: bool,
+        viewers: &[&Actor],
+    ) -> Result<Vec<(Id, Item)>> {
         let ids: Vec<Id> = viewers.iter().map(|a| a.id()).collect();
         let shown = self.store.viewers_shown(id, &ids, Shown::Listed).await?;
         if shown.is_empty() {

@@ -74,7 +74,12 @@ pub(crate) fn personalise(
     (!hidden).then_some(view)
 }
 
-fn mark(view: &mut StatusView, flags: Option<&StatusFlags>, filters: &[Filter], context: Option<&str>) {
+fn mark(
+    view: &mut StatusView,
+    flags: Option<&StatusFlags>,
+    filters: &[Filter],
+    context: Option<&str>,
+) {
     let id = view.status.id;
     view.favourited = flags.map(|f| f.favourited.contains(&id));
     view.reblogged = flags.map(|f| f.reblogged.contains(&id));
@@ -156,7 +161,9 @@ impl Kring {
         // block, a suspension or the original's audience (such boosts are left out below).
         let inner_ids: Vec<Id> = statuses.iter().filter_map(|s| s.reblog_of_id).collect();
         let readable = match originals {
-            Originals::ReadableBy(viewer) => Some(self.store.visible_ids(viewer, &inner_ids).await?),
+            Originals::ReadableBy(viewer) => {
+                Some(self.store.visible_ids(viewer, &inner_ids).await?)
+            }
             Originals::Checked => None,
         };
         let inner: HashMap<Id, Status> = self

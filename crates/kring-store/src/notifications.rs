@@ -7,7 +7,6 @@ use kring_core::model::{
 use kring_core::time::now_micros;
 use kring_core::{Error, Id};
 
-
 use crate::rows::{MarkerRow, NotificationRow};
 use crate::sql::{Mutes, Sql, hides_account, newest_first, visible_to};
 use crate::statuses::in_list;
@@ -80,8 +79,8 @@ impl Store {
         let row: Option<NotificationRow> = sql
             .query_as()
             .fetch_optional(self.pool())
-        .await
-        .map_err(db_err)?;
+            .await
+            .map_err(db_err)?;
         Ok(row.and_then(NotificationRow::into_domain))
     }
 

@@ -187,7 +187,11 @@ impl Store {
     }
 
     /// A page of the domains `account` blocked, newest first, with each block's id for paging.
-    pub async fn domain_blocks(&self, account: Id, page: &Page) -> Result<Vec<(Id, String)>, Error> {
+    pub async fn domain_blocks(
+        &self,
+        account: Id,
+        page: &Page,
+    ) -> Result<Vec<(Id, String)>, Error> {
         let mut sql = Sql::new("SELECT id, domain FROM account_domain_blocks WHERE account_id = ");
         sql.bind(account);
         sql.page("id", page);
@@ -396,12 +400,13 @@ impl Tx {
     }
 
     pub async fn delete_domain_block(&mut self, account: Id, domain: &str) -> Result<bool, Error> {
-        let r = sqlx::query("DELETE FROM account_domain_blocks WHERE account_id = $1 AND domain = $2")
-            .bind(account.0)
-            .bind(domain)
-            .execute(&mut *self.tx)
-            .await
-            .map_err(db_err)?;
+        let r =
+            sqlx::query("DELETE FROM account_domain_blocks WHERE account_id = $1 AND domain = $2")
+                .bind(account.0)
+                .bind(domain)
+                .execute(&mut *self.tx)
+                .await
+                .map_err(db_err)?;
         Ok(r.rows_affected() > 0)
     }
 

@@ -332,11 +332,15 @@ impl Store {
         if ids.is_empty() || viewers.is_empty() {
             return Ok(out);
         }
-        let mut sql = Sql::new("SELECT 'f' AS k, account_id, status_id AS id FROM favourites WHERE account_id IN ");
+        let mut sql = Sql::new(
+            "SELECT 'f' AS k, account_id, status_id AS id FROM favourites WHERE account_id IN ",
+        );
         in_list(&mut sql, viewers);
         sql.push(" AND status_id IN ");
         in_list(&mut sql, ids);
-        sql.push(" UNION ALL SELECT 'b', account_id, status_id FROM bookmarks WHERE account_id IN ");
+        sql.push(
+            " UNION ALL SELECT 'b', account_id, status_id FROM bookmarks WHERE account_id IN ",
+        );
         in_list(&mut sql, viewers);
         sql.push(" AND status_id IN ");
         in_list(&mut sql, ids);
@@ -344,7 +348,9 @@ impl Store {
         in_list(&mut sql, viewers);
         sql.push(" AND status_id IN ");
         in_list(&mut sql, ids);
-        sql.push(" UNION ALL SELECT 'r', account_id, reblog_of_id FROM statuses WHERE account_id IN ");
+        sql.push(
+            " UNION ALL SELECT 'r', account_id, reblog_of_id FROM statuses WHERE account_id IN ",
+        );
         in_list(&mut sql, viewers);
         sql.push(" AND reblog_of_id IN ");
         in_list(&mut sql, ids);

@@ -1057,7 +1057,10 @@ async fn scene(choice: Choice) -> Scene {
         .await;
     let vpost_on_h = resolve(hs, &h, vpost["uri"].as_str().unwrap()).await;
     hs.ok_post(
-        &format!("/api/v1/statuses/{}/favourite", vpost_on_h["id"].as_str().unwrap()),
+        &format!(
+            "/api/v1/statuses/{}/favourite",
+            vpost_on_h["id"].as_str().unwrap()
+        ),
         Some(&h.token),
         json!({}),
     )
@@ -1162,7 +1165,10 @@ impl Scene {
                 (
                     st["id"].as_str().unwrap().to_string(),
                     st["account"]["id"].as_str().unwrap_or("").to_string(),
-                    st["reblog"]["account"]["id"].as_str().unwrap_or("").to_string(),
+                    st["reblog"]["account"]["id"]
+                        .as_str()
+                        .unwrap_or("")
+                        .to_string(),
                 )
             })
             .collect()
@@ -1177,7 +1183,10 @@ impl Scene {
     }
 
     async fn notifications_from_h(&self) -> usize {
-        let n = self.s.ok("/api/v1/notifications", Some(&self.v.token)).await;
+        let n = self
+            .s
+            .ok("/api/v1/notifications", Some(&self.v.token))
+            .await;
         assert_valid_each("Notification", &n);
         n.as_array()
             .unwrap()
@@ -1252,12 +1261,20 @@ impl Scene {
         let t = Some(self.v.token.as_str());
         match choice {
             Choice::Block => {
-                s.ok_post(&format!("/api/v1/accounts/{}/block", self.h_id), t, json!({}))
-                    .await;
+                s.ok_post(
+                    &format!("/api/v1/accounts/{}/block", self.h_id),
+                    t,
+                    json!({}),
+                )
+                .await;
             }
             Choice::Mute => {
-                s.ok_post(&format!("/api/v1/accounts/{}/mute", self.h_id), t, json!({}))
-                    .await;
+                s.ok_post(
+                    &format!("/api/v1/accounts/{}/mute", self.h_id),
+                    t,
+                    json!({}),
+                )
+                .await;
             }
             Choice::DomainBlock => {
                 let domain = self.hpost_uri.split('/').nth(2).unwrap().to_string();
@@ -1267,7 +1284,10 @@ impl Scene {
                 assert_eq!(r, json!({}));
                 assert_eq!(s.ok("/api/v1/domain_blocks", t).await, json!([domain]));
                 let rel = s
-                    .ok(&format!("/api/v1/accounts/relationships?id[]={}", self.h_id), t)
+                    .ok(
+                        &format!("/api/v1/accounts/relationships?id[]={}", self.h_id),
+                        t,
+                    )
                     .await;
                 assert_eq!(rel[0]["domain_blocking"], true, "{rel}");
             }
@@ -1301,8 +1321,15 @@ async fn a_hidden_account_is_hidden_on_every_path(choice: Choice) {
         assert!(!sc.shows_h(&path).await, "{choice:?}: {path} shows H");
     }
     let context = sc.context_ids().await;
-    assert!(!context.contains(&sc.hreply), "{choice:?}: thread {context:?}");
-    assert_eq!(sc.notifications_from_h().await, 0, "{choice:?}: notifications");
+    assert!(
+        !context.contains(&sc.hreply),
+        "{choice:?}: thread {context:?}"
+    );
+    assert_eq!(
+        sc.notifications_from_h().await,
+        0,
+        "{choice:?}: notifications"
+    );
     assert!(!sc.search_finds_hpost().await, "{choice:?}: search");
     for page in sc.pages() {
         let html = sc.page(&page).await;
@@ -1315,7 +1342,11 @@ async fn a_hidden_account_is_hidden_on_every_path(choice: Choice) {
         .shown(&format!("/api/v1/accounts/{}/statuses", sc.h_id))
         .await;
     let on_profile = profile.iter().any(|(id, _, _)| *id == sc.hpost);
-    assert_eq!(on_profile, choice == Choice::Mute, "{choice:?}: H's profile");
+    assert_eq!(
+        on_profile,
+        choice == Choice::Mute,
+        "{choice:?}: H's profile"
+    );
     // Opened directly, the post still opens for V (as in Mastodon).
     let (st, _, _) = s
         .get(&format!("/api/v1/statuses/{}", sc.hpost), Some(&sc.v.token))
@@ -1331,12 +1362,20 @@ async fn a_hidden_account_is_hidden_on_every_path(choice: Choice) {
     let t = Some(sc.v.token.as_str());
     match choice {
         Choice::Block => {
-            s.ok_post(&format!("/api/v1/accounts/{}/unblock", sc.h_id), t, json!({}))
-                .await;
+            s.ok_post(
+                &format!("/api/v1/accounts/{}/unblock", sc.h_id),
+                t,
+                json!({}),
+            )
+            .await;
         }
         Choice::Mute => {
-            s.ok_post(&format!("/api/v1/accounts/{}/unmute", sc.h_id), t, json!({}))
-                .await;
+            s.ok_post(
+                &format!("/api/v1/accounts/{}/unmute", sc.h_id),
+                t,
+                json!({}),
+            )
+            .await;
         }
         Choice::DomainBlock => {
             let domain = sc.hpost_uri.split('/').nth(2).unwrap().to_string();
@@ -1431,7 +1470,11 @@ async fn a_hidden_account_never_streams(choice: Choice) {
                 );
             }
             if e.event == "notification" {
-                assert_ne!(e.payload_json["account"]["id"], sc.h_id.as_str(), "{choice:?}: {q}");
+                assert_ne!(
+                    e.payload_json["account"]["id"],
+                    sc.h_id.as_str(),
+                    "{choice:?}: {q}"
+                );
             }
         }
     }
@@ -1475,9 +1518,7 @@ async fn a_removed_follower_loses_followers_only_posts_everywhere() {
         json!({"notify": true}),
     )
     .await;
-    let list = s
-        .ok_post("/api/v1/lists", t, json!({"title": "A"}))
-        .await["id"]
+    let list = s.ok_post("/api/v1/lists", t, json!({"title": "A"})).await["id"]
         .as_str()
         .unwrap()
         .to_string();
@@ -1499,8 +1540,12 @@ async fn a_removed_follower_loses_followers_only_posts_everywhere() {
         .unwrap()
         .to_string();
     for action in ["favourite", "bookmark"] {
-        s.ok_post(&format!("/api/v1/statuses/{private}/{action}"), t, json!({}))
-            .await;
+        s.ok_post(
+            &format!("/api/v1/statuses/{private}/{action}"),
+            t,
+            json!({}),
+        )
+        .await;
     }
     let paths = [
         "/api/v1/timelines/home".to_string(),
@@ -1510,7 +1555,10 @@ async fn a_removed_follower_loses_followers_only_posts_everywhere() {
         "/api/v1/bookmarks".to_string(),
     ];
     for path in &paths {
-        assert!(s.status_ids(path, t).await.contains(&private), "before: {path}");
+        assert!(
+            s.status_ids(path, t).await.contains(&private),
+            "before: {path}"
+        );
     }
     let notes = s.ok("/api/v1/notifications", t).await;
     assert!(notes.to_string().contains(&private), "before: {notes}");

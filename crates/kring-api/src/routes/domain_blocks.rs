@@ -36,7 +36,13 @@ async fn list(
     let list = kring.domain_blocks(actor, &q.page(100, 200)).await?;
     let keys: Vec<_> = list.iter().map(|(k, _)| *k).collect();
     let body: Vec<&str> = list.iter().map(|(_, d)| d.as_str()).collect();
-    Ok(paged(&ctx(&kring), "/api/v1/domain_blocks", "", &keys, body))
+    Ok(paged(
+        &ctx(&kring),
+        "/api/v1/domain_blocks",
+        "",
+        &keys,
+        body,
+    ))
 }
 
 async fn block(
