@@ -372,7 +372,7 @@ pub fn relationship(r: &Relationship) -> RelationshipJson<'_> {
         muting_notifications: r.muting_notifications,
         requested: r.requested,
         requested_by: r.requested_by,
-        domain_blocking: false,
+        domain_blocking: r.domain_blocking,
         endorsed: r.endorsed,
         note: &r.note,
     }

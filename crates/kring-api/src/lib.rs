@@ -23,6 +23,7 @@ pub fn router(kring: Kring) -> Router {
         .merge(routes::instance::routes())
         .merge(routes::oauth::routes())
         .merge(routes::accounts::routes())
+        .merge(routes::domain_blocks::routes())
         .merge(routes::statuses::routes())
         .merge(routes::timelines::routes())
         .merge(routes::notifications::routes())

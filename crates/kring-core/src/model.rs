@@ -289,6 +289,8 @@ pub struct Relationship {
     pub requested: bool,
     pub requested_by: bool,
     pub endorsed: bool,
+    /// The viewer blocked the account's domain.
+    pub domain_blocking: bool,
     pub note: String,
 }
 

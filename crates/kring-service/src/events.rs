@@ -1,6 +1,7 @@
-//! Live events for streaming clients. The service publishes after a change commits; each door
-//! that streams (WebSocket API, later the web interface) subscribes and filters by what its
-//! connection asked for, checking the audience again before showing anything.
+//! Live events for streaming clients. The service publishes after a change commits; the live
+//! dispatcher (`live`) reads them, decides once per event which connected viewers may see it,
+//! and hands each viewer's connections their delivery; doors only route deliveries to the
+//! subscriptions they match.
 //! Within one process this is a broadcast channel. Several processes on one PostgreSQL
 //! database relay their events to each other through LISTEN/NOTIFY (`Kring::relay_events`),
 //! so a post made through one process (or received by another's job worker) reaches the

@@ -3,6 +3,7 @@
 //! the ActivityPub inbox and the CLI only translate to and from these calls.
 pub mod accounts;
 pub mod auth;
+pub mod domain_blocks;
 pub mod events;
 pub mod federation;
 pub mod filters;
@@ -10,6 +11,7 @@ pub mod instance;
 pub mod jobs;
 pub mod keys;
 pub mod lists;
+pub mod live;
 pub mod media_proxy;
 pub mod notifications;
 pub mod page_security;
@@ -88,6 +90,8 @@ pub struct Kring {
     pub config: Arc<ServiceConfig>,
     pub events: events::Events,
     pub federation: Arc<federation::Federation>,
+    /// Streaming viewers of this process, and who of them sees each live event.
+    pub live: live::Live,
     /// Apps by id: they never change once registered, and every status view names its app.
     apps: Arc<std::sync::Mutex<std::collections::HashMap<Id, kring_core::model::App>>>,
 }
@@ -100,6 +104,7 @@ impl Kring {
             config: Arc::new(config),
             events: events::Events::new(),
             federation,
+            live: live::Live::default(),
             apps: Arc::default(),
         })
     }

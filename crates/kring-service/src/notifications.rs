@@ -37,7 +37,8 @@ impl Kring {
     }
 
     /// The actor's notifications. `types` empty means all; `exclude` removes types.
-    /// Notifications about statuses the actor may no longer see are dropped.
+    /// Notifications about statuses the actor may no longer see, and from accounts (or
+    /// domains) the actor blocked or muted with notifications, are left out.
     pub async fn notifications(
         &self,
         actor: &Actor,
@@ -55,35 +56,16 @@ impl Kring {
         if wanted.is_empty() {
             return Ok(Vec::new());
         }
-        let list = self
-            .store
+        // The store shows only notifications the actor may still see (the audience rule).
+        self.store
             .notifications(actor.id(), &wanted, from, page)
-            .await?;
-        self.visible_notifications(actor, list).await
-    }
-
-    async fn visible_notifications(
-        &self,
-        actor: &Actor,
-        list: Vec<Notification>,
-    ) -> Result<Vec<Notification>> {
-        let ids: Vec<Id> = list.iter().filter_map(|n| n.status_id).collect();
-        let visible = self.store.visible_ids(Some(actor.id()), &ids).await?;
-        Ok(list
-            .into_iter()
-            .filter(|n| n.status_id.is_none_or(|s| visible.contains(&s)))
-            .collect())
+            .await
     }
 
     pub async fn notification(&self, actor: &Actor, id: Id) -> Result<Notification> {
-        let n = self
-            .store
+        self.store
             .notification(actor.id(), id)
             .await?
-            .ok_or(Error::NotFound)?;
-        self.visible_notifications(actor, vec![n])
-            .await?
-            .pop()
             .ok_or(Error::NotFound)
     }
 

@@ -1,6 +1,9 @@
 //! Search: accounts by handle or name, hashtags by prefix, and one's own posts by text.
-//! With `resolve`, remote handles and URLs are looked up on their servers.
+//! With `resolve`, remote handles and URLs are looked up on their servers. Posts found are
+//! results like a timeline's: those of accounts (and domains) the viewer blocked or muted are
+//! left out, as in Mastodon.
 use kring_core::model::{Account, Status, Tag};
+use kring_store::Shown;
 
 use crate::{Actor, Kring, Result, viewer_id};
 
@@ -77,7 +80,10 @@ impl Kring {
                 && let Ok(s) = self
                     .resolve_status_uri(q, crate::federation::MAX_REPLY_DEPTH)
                     .await
-                && let Some(s) = self.store.visible_status(viewer_id(viewer), s.id).await?
+                && let Some(s) = self
+                    .store
+                    .shown_status(viewer_id(viewer), s.id, Shown::Listed)
+                    .await?
             {
                 out.statuses.push(s);
             } else if req.account_id.is_none_or(|a| a == v.id()) {
@@ -145,12 +151,15 @@ impl Kring {
                 .next()
                 .and_then(|i| i.parse::<crate::Id>().ok());
             return match id {
-                Some(id) if q.starts_with(&self.config.base_url()) => {
-                    Ok(self.store.visible_status(viewer_id(viewer), id).await?)
-                }
+                Some(id) if q.starts_with(&self.config.base_url()) => Ok(self
+                    .store
+                    .shown_status(viewer_id(viewer), id, Shown::Listed)
+                    .await?),
                 _ => Ok(None),
             };
         };
-        self.store.visible_status(viewer_id(viewer), s.id).await
+        self.store
+            .shown_status(viewer_id(viewer), s.id, Shown::Listed)
+            .await
     }
 }

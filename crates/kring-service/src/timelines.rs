@@ -1,5 +1,6 @@
 //! Timelines. Every one is strictly newest first: what the chosen people and groups posted,
-//! nothing ranked, nothing injected.
+//! nothing ranked, nothing injected. Which posts each shows is decided by the store's one
+//! audience rule (`kring_store::Shown`), never here.
 use kring_core::model::{Page, Status};
 use kring_store::{AccountStatusesFilter, Locality};
 
@@ -52,11 +53,7 @@ impl Kring {
         page: &Page,
     ) -> Result<Vec<Status>> {
         let a = self.account(account).await?;
-        if let Some(v) = viewer
-            && self.store.blocks(a.id, v.id()).await?
-        {
-            return Ok(Vec::new());
-        }
+        // An author who blocked the viewer shows nothing: the audience rule says so per post.
         self.store
             .account_statuses(viewer_id(viewer), a.id, filter, tagged, page)
             .await

@@ -3,7 +3,8 @@
 //! not per status).
 use std::collections::HashMap;
 
-use kring_core::model::{Account, App, Notification, Status};
+use kring_core::model::{Account, App, Filter, Notification, Status};
+use kring_store::StatusFlags;
 
 use crate::filters::FilterMatch;
 use crate::{Actor, Id, Kring, Result};
@@ -30,6 +31,77 @@ pub struct NotificationView {
     pub notification: Notification,
     pub account: Account,
     pub status: Option<StatusView>,
+}
+
+/// Which boosted originals `shared_status_views` keeps.
+pub(crate) enum Originals {
+    /// Those this viewer (None: signed out) may read.
+    ReadableBy(Option<Id>),
+    /// All: the caller already applied the audience rule, which checks a boost's original too.
+    Checked,
+}
+
+/// Ids of the views' statuses and of their boosted originals.
+pub(crate) fn view_ids(views: &[StatusView]) -> Vec<Id> {
+    let mut ids: Vec<Id> = Vec::with_capacity(views.len() * 2);
+    for v in views {
+        ids.push(v.status.id);
+        if let Some(r) = &v.reblog {
+            ids.push(r.status.id);
+        }
+    }
+    ids
+}
+
+/// A shared view made the viewer's: their marks (None when signed out: `flags` None) and
+/// matches of their filters for `context`; None when a `hide` filter hides it. A boost carries
+/// its original's filter matches.
+pub(crate) fn personalise(
+    mut view: StatusView,
+    flags: Option<&StatusFlags>,
+    filters: &[Filter],
+    context: Option<&str>,
+) -> Option<StatusView> {
+    mark(&mut view, flags, filters, context);
+    if let Some(orig) = view.reblog.as_mut() {
+        mark(orig, flags, filters, context);
+        view.filtered = orig.filtered.clone();
+    }
+    let hidden = view
+        .filtered
+        .iter()
+        .any(|m| m.filter.action == kring_core::model::FilterAction::Hide);
+    (!hidden).then_some(view)
+}
+
+fn mark(
+    view: &mut StatusView,
+    flags: Option<&StatusFlags>,
+    filters: &[Filter],
+    context: Option<&str>,
+) {
+    let id = view.status.id;
+    view.favourited = flags.map(|f| f.favourited.contains(&id));
+    view.reblogged = flags.map(|f| f.reblogged.contains(&id));
+    view.bookmarked = flags.map(|f| f.bookmarked.contains(&id));
+    view.pinned = flags.map(|f| f.pinned.contains(&id));
+    view.muted = flags.map(|_| false);
+    view.filtered = match context {
+        Some(c) if !filters.is_empty() => Kring::match_filters(filters, c, &view.status),
+        _ => Vec::new(),
+    };
+}
+
+/// What makes one viewer's rendering of a view differ from another's: the marks, and which
+/// filters matched (a filter belongs to one viewer, so any match makes the rendering theirs).
+pub(crate) fn rendering_key(view: &StatusView) -> (Vec<Option<bool>>, Vec<Id>) {
+    let mut marks = Vec::with_capacity(10);
+    let mut filters: Vec<Id> = view.filtered.iter().map(|m| m.filter.id).collect();
+    for v in std::iter::once(view).chain(view.reblog.as_deref()) {
+        marks.extend([v.favourited, v.reblogged, v.bookmarked, v.pinned, v.muted]);
+        filters.extend(v.filtered.iter().map(|m| m.filter.id));
+    }
+    (marks, filters)
 }
 
 /// Apps kept in memory at most (a server has few; the cache starts over past this).
@@ -59,19 +131,47 @@ impl Kring {
         statuses: Vec<Status>,
         context: Option<&str>,
     ) -> Result<Vec<StatusView>> {
+        let views = self
+            .shared_status_views(Originals::ReadableBy(crate::viewer_id(viewer)), statuses)
+            .await?;
+        let ids = view_ids(&views);
+        let flags = match viewer {
+            Some(v) => Some(self.store.status_flags(v.id(), &ids).await?),
+            None => None,
+        };
+        let filters = match (viewer, context) {
+            (Some(v), Some(_)) => self.store.filters(v.id()).await?,
+            _ => Vec::new(),
+        };
+        Ok(views
+            .into_iter()
+            .filter_map(|v| personalise(v, flags.as_ref(), &filters, context))
+            .collect())
+    }
+
+    /// Views of `statuses` as they are for everyone: author, boosted original, mentions, tags
+    /// and app, without any viewer's marks or filters (`personalise` adds those). Boosts whose
+    /// original is not readable (see `Originals`) and posts of suspended authors are left out.
+    pub(crate) async fn shared_status_views(
+        &self,
+        originals: Originals,
+        statuses: Vec<Status>,
+    ) -> Result<Vec<StatusView>> {
         // Originals of boosts, only those the viewer may read: a boost is no way around a
         // block, a suspension or the original's audience (such boosts are left out below).
         let inner_ids: Vec<Id> = statuses.iter().filter_map(|s| s.reblog_of_id).collect();
-        let readable = self
-            .store
-            .visible_ids(crate::viewer_id(viewer), &inner_ids)
-            .await?;
+        let readable = match originals {
+            Originals::ReadableBy(viewer) => {
+                Some(self.store.visible_ids(viewer, &inner_ids).await?)
+            }
+            Originals::Checked => None,
+        };
         let inner: HashMap<Id, Status> = self
             .store
             .statuses_by_ids(&inner_ids)
             .await?
             .into_iter()
-            .filter(|s| readable.contains(&s.id))
+            .filter(|s| readable.as_ref().is_none_or(|r| r.contains(&s.id)))
             .map(|s| (s.id, s))
             .collect();
         let all: Vec<&Status> = statuses.iter().chain(inner.values()).collect();
@@ -89,14 +189,6 @@ impl Kring {
             .into_iter()
             .map(|a| (a.id, a))
             .collect();
-        let flags = match viewer {
-            Some(v) => Some(self.store.status_flags(v.id(), &ids).await?),
-            None => None,
-        };
-        let filters = match (viewer, context) {
-            (Some(v), Some(_)) => self.store.filters(v.id()).await?,
-            _ => Vec::new(),
-        };
         let mut apps: HashMap<Id, App> = HashMap::new();
         for app_id in all.iter().filter_map(|s| s.application_id) {
             if let std::collections::hash_map::Entry::Vacant(e) = apps.entry(app_id)
@@ -123,13 +215,6 @@ impl Kring {
                 .filter(|(sid, _)| *sid == s.id)
                 .map(|(_, n)| n.clone())
                 .collect();
-            let mark = |set: fn(&kring_store::StatusFlags) -> &std::collections::HashSet<Id>| {
-                flags.as_ref().map(|f| set(f).contains(&s.id))
-            };
-            let filtered = match context {
-                Some(c) if !filters.is_empty() => Kring::match_filters(&filters, c, s),
-                _ => Vec::new(),
-            };
             Some(StatusView {
                 status: s.clone(),
                 account,
@@ -137,12 +222,12 @@ impl Kring {
                 mentions: m,
                 tags: t,
                 application: s.application_id.and_then(|a| apps.get(&a).cloned()),
-                favourited: mark(|f| &f.favourited),
-                reblogged: mark(|f| &f.reblogged),
-                bookmarked: mark(|f| &f.bookmarked),
-                pinned: mark(|f| &f.pinned),
-                muted: flags.as_ref().map(|_| false),
-                filtered,
+                favourited: None,
+                reblogged: None,
+                bookmarked: None,
+                pinned: None,
+                muted: None,
+                filtered: Vec::new(),
             })
         };
 
@@ -153,16 +238,9 @@ impl Kring {
                 let Some(orig) = inner.get(&inner_id).and_then(build) else {
                     continue;
                 };
-                view.filtered = orig.filtered.clone();
                 view.reblog = Some(Box::new(orig));
             }
-            let hidden = view
-                .filtered
-                .iter()
-                .any(|m| m.filter.action == kring_core::model::FilterAction::Hide);
-            if !hidden {
-                out.push(view);
-            }
+            out.push(view);
         }
         Ok(out)
     }

@@ -1,10 +1,9 @@
 //! Home feeds (written on post, capped, read by index) and list timelines (read on demand).
 use kring_core::model::{Page, Status};
-use kring_core::time::now_micros;
 use kring_core::{Error, Id};
 
 use crate::rows::STATUS_COLUMNS;
-use crate::sql::{Sql, visible_to};
+use crate::sql::{Shown, Sql, visible_to};
 use crate::{Store, Tx, db_err};
 
 /// How many entries a home feed keeps; older pages are not served from the feed (as Mastodon's
@@ -18,18 +17,15 @@ impl Store {
             "SELECT {STATUS_COLUMNS} FROM home_feed f JOIN statuses s ON s.id = f.entry_id WHERE f.account_id = "
         ));
         let v = sql.bind(account);
-        // Mutes apply at read time too, so a new mute takes effect at once (and an expired one
-        // ends at once: nothing deletes expired mutes).
-        let now = sql.param(now_micros());
-        sql.push(&format!(
-            " AND NOT EXISTS (SELECT 1 FROM mutes m WHERE m.account_id = {v} AND m.target_id = f.author_id \
-             AND (m.expires_at IS NULL OR m.expires_at > {now}))"
-        ));
+        // A feed row only says the entry was delivered; whether it is shown is decided now, by
+        // the one rule, so a lost grant, a new block, mute or domain block (and an expired
+        // mute's end) take effect at once.
+        sql.and_shown(&v, Shown::Listed);
         sql.page("f.entry_id", page);
         self.page_of_statuses(&sql, page).await
     }
 
-    /// Statuses by a list's members that the list's owner may see.
+    /// Statuses by a list's members that are shown to the list's owner.
     pub async fn list_timeline(
         &self,
         owner: Id,
@@ -42,8 +38,7 @@ impl Store {
         sql.bind(list);
         sql.push(")");
         let v = sql.param(owner);
-        sql.push(" AND ");
-        sql.push(&visible_to(&v));
+        sql.and_shown(&v, Shown::Listed);
         sql.page("s.id", page);
         self.page_of_statuses(&sql, page).await
     }

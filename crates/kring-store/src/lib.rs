@@ -25,6 +25,7 @@ pub use oauth::{AuthCode, NewToken};
 pub use relationships::{Edge, FollowOptions};
 pub use rows::{NewAccount, NewStatus, NewUser};
 pub use settings::Rule;
+pub use sql::Shown;
 pub use statuses::{AccountStatusesFilter, Locality, Mark, StatusFlags};
 
 use std::sync::Arc;

@@ -1,20 +1,35 @@
 //! Notifications, markers (read positions) and filters.
+use std::collections::HashMap;
+
 use kring_core::model::{
     Filter, FilterAction, FilterKeyword, FilterStatus, Marker, Notification, NotificationType, Page,
 };
 use kring_core::time::now_micros;
 use kring_core::{Error, Id};
 
-use sqlx::AssertSqlSafe;
-
 use crate::rows::{MarkerRow, NotificationRow};
-use crate::sql::{Sql, newest_first};
+use crate::sql::{Mutes, Sql, hides_account, newest_first, visible_to};
+use crate::statuses::in_list;
 use crate::{Store, Tx, db_err};
 
 const NOTIFICATION_COLUMNS: &str =
     "n.id, n.account_id, n.kind, n.from_account_id, n.status_id, n.created_at";
 
+/// `AND` the notification aliased `n` is shown to its owner (bound at `owner`): its status (if
+/// any) still readable by the owner, its sender not blocked, domain-blocked or muted with
+/// notifications by the owner. The same rule as statuses (`sql`), read when shown, so a new
+/// block or a lost grant hides notifications already received.
+fn and_notification_shown(sql: &mut Sql, owner: &str) {
+    let now = sql.param(now_micros());
+    sql.push(&format!(
+        " AND NOT {} AND (n.status_id IS NULL OR EXISTS (SELECT 1 FROM statuses s WHERE s.id = n.status_id AND {}))",
+        hides_account(owner, "n.from_account_id", &now, Mutes::Notifications),
+        visible_to(owner)
+    ));
+}
+
 impl Store {
+    /// A page of `account`'s notifications that are shown to it.
     pub async fn notifications(
         &self,
         account: Id,
@@ -25,7 +40,8 @@ impl Store {
         let mut sql = Sql::new(&format!(
             "SELECT {NOTIFICATION_COLUMNS} FROM notifications n WHERE n.account_id = "
         ));
-        sql.bind(account);
+        let owner = sql.bind(account);
+        and_notification_shown(&mut sql, &owner);
         if !types.is_empty() {
             sql.push(" AND n.kind IN (");
             for (i, t) in types.iter().enumerate() {
@@ -53,14 +69,18 @@ impl Store {
     }
 
     pub async fn notification(&self, account: Id, id: Id) -> Result<Option<Notification>, Error> {
-        let row: Option<NotificationRow> = sqlx::query_as(AssertSqlSafe(format!(
-            "SELECT {NOTIFICATION_COLUMNS} FROM notifications n WHERE n.id = $1 AND n.account_id = $2"
-        )))
-        .bind(id.0)
-        .bind(account.0)
-        .fetch_optional(self.pool())
-        .await
-        .map_err(db_err)?;
+        let mut sql = Sql::new(&format!(
+            "SELECT {NOTIFICATION_COLUMNS} FROM notifications n WHERE n.id = "
+        ));
+        sql.bind(id);
+        sql.push(" AND n.account_id = ");
+        let owner = sql.bind(account);
+        and_notification_shown(&mut sql, &owner);
+        let row: Option<NotificationRow> = sql
+            .query_as()
+            .fetch_optional(self.pool())
+            .await
+            .map_err(db_err)?;
         Ok(row.and_then(NotificationRow::into_domain))
     }
 
@@ -136,38 +156,60 @@ impl Store {
     }
 
     pub async fn filters(&self, account: Id) -> Result<Vec<Filter>, Error> {
-        let heads: Vec<(i64, String, String, String, Option<i64>)> = sqlx::query_as(
-            "SELECT id, title, context, action, expires_at FROM filters WHERE account_id = $1 ORDER BY id",
-        )
-        .bind(account.0)
-        .fetch_all(self.pool())
-        .await
-        .map_err(db_err)?;
+        Ok(self
+            .filters_of(&[account])
+            .await?
+            .remove(&account)
+            .unwrap_or_default())
+    }
+
+    /// The filters of each of `accounts` (three statements for all: a live event is shown to
+    /// many viewers at once). Accounts without filters have no entry.
+    pub async fn filters_of(&self, accounts: &[Id]) -> Result<HashMap<Id, Vec<Filter>>, Error> {
+        let mut out: HashMap<Id, Vec<Filter>> = HashMap::new();
+        if accounts.is_empty() {
+            return Ok(out);
+        }
+        let mut sql = Sql::new(
+            "SELECT id, account_id, title, context, action, expires_at FROM filters WHERE account_id IN ",
+        );
+        in_list(&mut sql, accounts);
+        sql.push(" ORDER BY id");
+        let heads: Vec<(i64, i64, String, String, String, Option<i64>)> = sql
+            .query_as()
+            .fetch_all(self.pool())
+            .await
+            .map_err(db_err)?;
         // Most accounts have no filters, and every timeline read asks.
         if heads.is_empty() {
-            return Ok(Vec::new());
+            return Ok(out);
         }
-        let keywords: Vec<(i64, i64, String, i64)> = sqlx::query_as(
+        let mut sql = Sql::new(
             "SELECT k.id, k.filter_id, k.keyword, k.whole_word FROM filter_keywords k \
-             JOIN filters f ON f.id = k.filter_id WHERE f.account_id = $1 ORDER BY k.id",
-        )
-        .bind(account.0)
-        .fetch_all(self.pool())
-        .await
-        .map_err(db_err)?;
-        let statuses: Vec<(i64, i64, i64)> = sqlx::query_as(
+             JOIN filters f ON f.id = k.filter_id WHERE f.account_id IN ",
+        );
+        in_list(&mut sql, accounts);
+        sql.push(" ORDER BY k.id");
+        let keywords: Vec<(i64, i64, String, i64)> = sql
+            .query_as()
+            .fetch_all(self.pool())
+            .await
+            .map_err(db_err)?;
+        let mut sql = Sql::new(
             "SELECT s.id, s.filter_id, s.status_id FROM filter_statuses s \
-             JOIN filters f ON f.id = s.filter_id WHERE f.account_id = $1 ORDER BY s.id",
-        )
-        .bind(account.0)
-        .fetch_all(self.pool())
-        .await
-        .map_err(db_err)?;
-        Ok(heads
-            .into_iter()
-            .map(|(id, title, context, action, expires_at)| Filter {
+             JOIN filters f ON f.id = s.filter_id WHERE f.account_id IN ",
+        );
+        in_list(&mut sql, accounts);
+        sql.push(" ORDER BY s.id");
+        let statuses: Vec<(i64, i64, i64)> = sql
+            .query_as()
+            .fetch_all(self.pool())
+            .await
+            .map_err(db_err)?;
+        for (id, account, title, context, action, expires_at) in heads {
+            out.entry(Id(account)).or_default().push(Filter {
                 id: Id(id),
-                account_id: account,
+                account_id: Id(account),
                 title,
                 context: serde_json::from_str(&context).unwrap_or_default(),
                 action: match action.as_str() {
@@ -193,8 +235,9 @@ impl Store {
                         status_id: Id(s.2),
                     })
                     .collect(),
-            })
-            .collect())
+            });
+        }
+        Ok(out)
     }
 }
 

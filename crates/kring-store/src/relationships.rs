@@ -1,4 +1,5 @@
-//! Follows, follow requests, blocks, mutes, endorsements and private notes between accounts.
+//! Follows, follow requests, blocks, mutes, endorsements and private notes between accounts,
+//! and the domains an account blocked.
 use kring_core::model::{Account, Page, Relationship};
 use kring_core::time::now_micros;
 use kring_core::{Error, Id};
@@ -43,6 +44,7 @@ struct RelRow {
     requested: i64,
     requested_by: i64,
     endorsed: i64,
+    domain_blocking: i64,
     note: Option<String>,
 }
 
@@ -109,6 +111,8 @@ impl Store {
              (SELECT COUNT(*) FROM follow_requests WHERE account_id = $1 AND target_id = $2) AS requested, \
              (SELECT COUNT(*) FROM follow_requests WHERE account_id = $2 AND target_id = $1) AS requested_by, \
              (SELECT COUNT(*) FROM endorsements WHERE account_id = $1 AND target_id = $2) AS endorsed, \
+             (SELECT COUNT(*) FROM account_domain_blocks d JOIN accounts t ON t.domain = d.domain \
+               WHERE t.id = $2 AND d.account_id = $1) AS domain_blocking, \
              (SELECT comment FROM account_notes WHERE account_id = $1 AND target_id = $2) AS note",
         )
         .bind(viewer.0)
@@ -132,6 +136,7 @@ impl Store {
             requested,
             requested_by: r.requested_by > 0,
             endorsed: r.endorsed > 0,
+            domain_blocking: r.domain_blocking > 0,
             note: r.note.unwrap_or_default(),
         })
     }
@@ -179,6 +184,26 @@ impl Store {
             Some(t) if t <= now_micros() => None,
             _ => Some(n != 0),
         }))
+    }
+
+    /// A page of the domains `account` blocked, newest first, with each block's id for paging.
+    pub async fn domain_blocks(
+        &self,
+        account: Id,
+        page: &Page,
+    ) -> Result<Vec<(Id, String)>, Error> {
+        let mut sql = Sql::new("SELECT id, domain FROM account_domain_blocks WHERE account_id = ");
+        sql.bind(account);
+        sql.page("id", page);
+        let rows: Vec<(i64, String)> = sql
+            .query_as()
+            .fetch_all(self.pool())
+            .await
+            .map_err(db_err)?;
+        Ok(newest_first(rows, page)
+            .into_iter()
+            .map(|(id, d)| (Id(id), d))
+            .collect())
     }
 
     /// Accounts `viewer` follows that also follow `target`.
@@ -356,6 +381,33 @@ impl Tx {
 
     pub async fn delete_mute(&mut self, account: Id, target: Id) -> Result<bool, Error> {
         self.delete_edge("mutes", account, target).await
+    }
+
+    /// Block a domain for `account`; false when it was already blocked.
+    pub async fn insert_domain_block(&mut self, account: Id, domain: &str) -> Result<bool, Error> {
+        let r = sqlx::query(
+            "INSERT INTO account_domain_blocks (id, account_id, domain, created_at) VALUES ($1,$2,$3,$4) \
+             ON CONFLICT (account_id, domain) DO NOTHING",
+        )
+        .bind(Id::generate().0)
+        .bind(account.0)
+        .bind(domain)
+        .bind(now_micros())
+        .execute(&mut *self.tx)
+        .await
+        .map_err(db_err)?;
+        Ok(r.rows_affected() > 0)
+    }
+
+    pub async fn delete_domain_block(&mut self, account: Id, domain: &str) -> Result<bool, Error> {
+        let r =
+            sqlx::query("DELETE FROM account_domain_blocks WHERE account_id = $1 AND domain = $2")
+                .bind(account.0)
+                .bind(domain)
+                .execute(&mut *self.tx)
+                .await
+                .map_err(db_err)?;
+        Ok(r.rows_affected() > 0)
     }
 
     pub async fn insert_endorsement(&mut self, account: Id, target: Id) -> Result<(), Error> {

@@ -3,6 +3,7 @@
 //! numbers `$N` itself; SQLite reads `$N` as the N-th parameter too.
 use kring_core::Id;
 use kring_core::model::Page;
+use kring_core::time::now_micros;
 use sqlx::AssertSqlSafe;
 use sqlx::any::AnyArguments;
 use sqlx::{Any, Arguments};
@@ -68,6 +69,18 @@ impl Sql {
         sqlx::query_as_with(AssertSqlSafe(self.text.clone()), self.arguments())
     }
 
+    /// `AND` the status aliased `s` is shown to `viewer` (a placeholder from `param` or `bind`,
+    /// or a column) where it is `shown`: the one audience rule (`shown_to`).
+    pub fn and_shown(&mut self, viewer: &str, shown: Shown) -> &mut Self {
+        self.push(" AND ");
+        if shown == Shown::Direct {
+            // No time parameter: PostgreSQL rejects a parameter no expression uses.
+            return self.push(&visible_to(viewer));
+        }
+        let now = self.param(now_micros());
+        self.push(&shown_to(viewer, &now, shown))
+    }
+
     /// Paging on an id column, then ORDER BY and LIMIT. With `min_id` the rows come oldest
     /// first (callers reverse them), as Mastodon's `min_id` pages forward from a point.
     pub fn page(&mut self, column: &str, page: &Page) -> &mut Self {
@@ -125,16 +138,94 @@ pub(crate) fn newest_first<T>(mut rows: Vec<T>, page: &Page) -> Vec<T> {
     rows
 }
 
-/// The one audience check, as SQL: may the account bound at `viewer` (0 when signed out) read
-/// the status aliased `s`? Authors read their own; public posts are readable by all; otherwise a
-/// grant must name the viewer or an account the viewer follows. Nobody reads posts of suspended
-/// accounts or of accounts that block them. Every read path of statuses goes through this.
+/// Where a status is being shown, which decides how much of the viewer's own choices (blocks,
+/// mutes, domain blocks) hide it. The audience itself (grants, suspension, the author's blocks)
+/// is the same everywhere.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub enum Shown {
+    /// Opened by id or URL: the viewer asked for this post, so only the audience decides (as
+    /// Mastodon, whose blocker may still open a blocked account's post by its link).
+    Direct,
+    /// On its author's profile: the viewer asked for this account, so a mute does not hide its
+    /// own posts, but blocks and domain blocks do; boosts of anyone the viewer hides are hidden.
+    Profile,
+    /// Everywhere else (home, lists, public and hashtag timelines, threads, search, favourites
+    /// and bookmarks, streaming): blocks, domain blocks and mutes all hide, for the post and for
+    /// a boost's original alike.
+    Listed,
+}
+
+/// Which of the viewer's mutes hide an account.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub(crate) enum Mutes {
+    /// Every mute in force.
+    All,
+    /// Only mutes that also silence notifications (for notifications).
+    Notifications,
+    /// None (a profile the viewer opened).
+    None,
+}
+
+/// The one audience check, as SQL: may the account `viewer` (a bound id, or a column; 0 when
+/// signed out) read the status aliased `s`? See `may_read` for the rule; a boost is readable
+/// only if its original is too, so a boost is never a way around the original's audience, a
+/// suspension or a block. Every read path of statuses goes through this (or `shown_to`).
 pub(crate) fn visible_to(viewer: &str) -> String {
     format!(
-        "(NOT EXISTS (SELECT 1 FROM accounts sa WHERE sa.id = s.account_id AND sa.suspended_at IS NOT NULL) \
-         AND (s.account_id = {viewer} OR ((s.public = 1 OR EXISTS (SELECT 1 FROM status_audience sg WHERE sg.status_id = s.id AND \
-           ((sg.kind = 'account' AND sg.target_id = {viewer}) OR \
-            (sg.kind = 'followers' AND EXISTS (SELECT 1 FROM follows sf WHERE sf.account_id = {viewer} AND sf.target_id = sg.target_id))))) \
-         AND NOT EXISTS (SELECT 1 FROM blocks sb WHERE sb.account_id = s.account_id AND sb.target_id = {viewer}))))"
+        "({} AND (s.reblog_of_id IS NULL OR EXISTS (SELECT 1 FROM statuses so WHERE so.id = s.reblog_of_id AND {})))",
+        may_read("s", viewer),
+        may_read("so", viewer)
+    )
+}
+
+/// `visible_to`, and not hidden by the viewer's own choices where it is `shown` (`now`: a
+/// bound current time, for mutes that expire). Applied to the author and, for a boost, to the
+/// original's author too. The viewer's own posts are never hidden from them.
+pub(crate) fn shown_to(viewer: &str, now: &str, shown: Shown) -> String {
+    let visible = visible_to(viewer);
+    let (own, original) = match shown {
+        Shown::Direct => return visible,
+        Shown::Profile => (Mutes::None, Mutes::All),
+        Shown::Listed => (Mutes::All, Mutes::All),
+    };
+    format!(
+        "({visible} AND NOT {} AND (s.reblog_of_id IS NULL OR NOT EXISTS (SELECT 1 FROM statuses sh WHERE sh.id = s.reblog_of_id AND {})))",
+        hides_account(viewer, "s.account_id", now, own),
+        hides_account(viewer, "sh.account_id", now, original)
+    )
+}
+
+/// Has `viewer` chosen not to see `account` (a column or bound id): blocked it, blocked its
+/// domain, or muted it (which mutes count: `mutes`)? Never true for oneself.
+pub(crate) fn hides_account(viewer: &str, account: &str, now: &str, mutes: Mutes) -> String {
+    let mute = match mutes {
+        Mutes::None => String::new(),
+        Mutes::All | Mutes::Notifications => format!(
+            " OR EXISTS (SELECT 1 FROM mutes hm WHERE hm.account_id = {viewer} AND hm.target_id = {account} \
+              AND (hm.expires_at IS NULL OR hm.expires_at > {now}){})",
+            if mutes == Mutes::Notifications {
+                " AND hm.notifications = 1"
+            } else {
+                ""
+            }
+        ),
+    };
+    format!(
+        "({account} <> {viewer} AND (EXISTS (SELECT 1 FROM blocks hb WHERE hb.account_id = {viewer} AND hb.target_id = {account}) \
+          OR EXISTS (SELECT 1 FROM accounts ha JOIN account_domain_blocks hd ON hd.domain = ha.domain \
+             WHERE ha.id = {account} AND hd.account_id = {viewer}){mute}))"
+    )
+}
+
+/// May `viewer` read the status aliased `s` itself (boosts aside)? Authors read their own;
+/// public posts are readable by all; otherwise a grant must name the viewer or an account the
+/// viewer follows. Nobody reads posts of suspended accounts or of accounts that block them.
+fn may_read(s: &str, viewer: &str) -> String {
+    format!(
+        "(NOT EXISTS (SELECT 1 FROM accounts {s}_a WHERE {s}_a.id = {s}.account_id AND {s}_a.suspended_at IS NOT NULL) \
+         AND ({s}.account_id = {viewer} OR (({s}.public = 1 OR EXISTS (SELECT 1 FROM status_audience {s}_g WHERE {s}_g.status_id = {s}.id AND \
+           (({s}_g.kind = 'account' AND {s}_g.target_id = {viewer}) OR \
+            ({s}_g.kind = 'followers' AND EXISTS (SELECT 1 FROM follows {s}_f WHERE {s}_f.account_id = {viewer} AND {s}_f.target_id = {s}_g.target_id))))) \
+         AND NOT EXISTS (SELECT 1 FROM blocks {s}_b WHERE {s}_b.account_id = {s}.account_id AND {s}_b.target_id = {viewer}))))"
     )
 }

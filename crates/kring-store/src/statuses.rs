@@ -1,6 +1,6 @@
 //! Statuses with their audience, mentions, tags and edit history; favourites, bookmarks, pins,
 //! and the paged reads that all go through the one audience predicate (`sql::visible_to`).
-use std::collections::HashSet;
+use std::collections::{HashMap, HashSet};
 
 use kring_core::model::{Account, Page, Status, StatusEdit, Tag};
 use kring_core::time::now_micros;
@@ -11,7 +11,7 @@ use sqlx::AssertSqlSafe;
 use crate::accounts::escape_like;
 use crate::relationships::EdgeRow;
 use crate::rows::{ACCOUNT_COLUMNS, EditRow, NewStatus, STATUS_COLUMNS, StatusRow};
-use crate::sql::{Sql, newest_first, visible_to};
+use crate::sql::{Shown, Sql, newest_first};
 use crate::{Store, Tx, db_err};
 
 /// A viewer's own marks on a set of statuses.
@@ -46,7 +46,7 @@ struct KeyedStatusRow {
     status: StatusRow,
 }
 
-fn in_list(sql: &mut Sql, ids: &[Id]) {
+pub(crate) fn in_list(sql: &mut Sql, ids: &[Id]) {
     sql.push("(");
     for (i, id) in ids.iter().enumerate() {
         if i > 0 {
@@ -98,19 +98,28 @@ impl Store {
         Ok(row.map(Status::from))
     }
 
-    /// A status if `viewer` (None: signed out) may see it.
+    /// A status if `viewer` (None: signed out) may see it when opening it directly.
     pub async fn visible_status(
         &self,
         viewer: Option<Id>,
         id: Id,
+    ) -> Result<Option<Status>, Error> {
+        self.shown_status(viewer, id, Shown::Direct).await
+    }
+
+    /// A status if it is shown to `viewer` (None: signed out) where it is `shown`.
+    pub async fn shown_status(
+        &self,
+        viewer: Option<Id>,
+        id: Id,
+        shown: Shown,
     ) -> Result<Option<Status>, Error> {
         let mut sql = Sql::new(&format!(
             "SELECT {STATUS_COLUMNS} FROM statuses s WHERE s.id = "
         ));
         sql.bind(id);
         let v = sql.param(viewer.unwrap_or_default());
-        sql.push(" AND ");
-        sql.push(&visible_to(&v));
+        sql.and_shown(&v, shown);
         let row: Option<StatusRow> = sql
             .query_as()
             .fetch_optional(self.pool())
@@ -119,16 +128,25 @@ impl Store {
         Ok(row.map(Status::from))
     }
 
-    /// Of `ids`, those `viewer` may see.
+    /// Of `ids`, those `viewer` may see when opening them directly.
     pub async fn visible_ids(&self, viewer: Option<Id>, ids: &[Id]) -> Result<HashSet<Id>, Error> {
+        self.shown_ids(viewer, ids, Shown::Direct).await
+    }
+
+    /// Of `ids`, those shown to `viewer` where they are `shown`.
+    pub async fn shown_ids(
+        &self,
+        viewer: Option<Id>,
+        ids: &[Id],
+        shown: Shown,
+    ) -> Result<HashSet<Id>, Error> {
         if ids.is_empty() {
             return Ok(HashSet::new());
         }
         let mut sql = Sql::new("SELECT s.id FROM statuses s WHERE s.id IN ");
         in_list(&mut sql, ids);
         let v = sql.param(viewer.unwrap_or_default());
-        sql.push(" AND ");
-        sql.push(&visible_to(&v));
+        sql.and_shown(&v, shown);
         let rows: Vec<i64> =
             sqlx::query_scalar_with(AssertSqlSafe(sql.text.clone()), sql.arguments())
                 .fetch_all(self.pool())
@@ -182,8 +200,7 @@ impl Store {
             sql.push(")");
         }
         let v = sql.param(viewer.unwrap_or_default());
-        sql.push(" AND ");
-        sql.push(&visible_to(&v));
+        sql.and_shown(&v, Shown::Profile);
         sql.page("s.id", page);
         self.page_of_statuses(&sql, page).await
     }
@@ -208,14 +225,7 @@ impl Store {
             }
         }
         let v = sql.param(viewer.unwrap_or_default());
-        sql.push(" AND ");
-        sql.push(&visible_to(&v));
-        let now = sql.param(now_micros());
-        sql.push(&format!(
-            " AND NOT EXISTS (SELECT 1 FROM mutes m WHERE m.account_id = {v} AND m.target_id = s.account_id \
-               AND (m.expires_at IS NULL OR m.expires_at > {now})) \
-             AND NOT EXISTS (SELECT 1 FROM blocks b WHERE b.account_id = {v} AND b.target_id = s.account_id)"
-        ));
+        sql.and_shown(&v, Shown::Listed);
         sql.page("s.id", page);
         self.page_of_statuses(&sql, page).await
     }
@@ -248,13 +258,13 @@ impl Store {
             sql.push(" AND s.local = 0");
         }
         let v = sql.param(viewer.unwrap_or_default());
-        sql.push(" AND ");
-        sql.push(&visible_to(&v));
+        sql.and_shown(&v, Shown::Listed);
         sql.page("s.id", page);
         self.page_of_statuses(&sql, page).await
     }
 
-    /// Ancestors (oldest first) and descendants (in thread order by id) that `viewer` may see.
+    /// Ancestors (oldest first) and descendants (in thread order by id) shown to `viewer`: those
+    /// of accounts the viewer blocked, muted or whose domain it blocked are left out (Mastodon).
     pub async fn context(
         &self,
         viewer: Option<Id>,
@@ -273,8 +283,7 @@ impl Store {
         ));
         up.bind(status.id);
         let pv = up.param(v);
-        up.push(" AND ");
-        up.push(&visible_to(&pv));
+        up.and_shown(&pv, Shown::Listed);
         up.push(" ORDER BY s.id ASC");
         let ancestors: Vec<StatusRow> =
             up.query_as().fetch_all(self.pool()).await.map_err(db_err)?;
@@ -290,8 +299,7 @@ impl Store {
             "SELECT {STATUS_COLUMNS} FROM statuses s JOIN down ON down.id = s.id WHERE 1 = 1"
         ));
         let pv = down.param(v);
-        down.push(" AND ");
-        down.push(&visible_to(&pv));
+        down.and_shown(&pv, Shown::Listed);
         down.push(" ORDER BY s.id ASC LIMIT 4000");
         let descendants: Vec<StatusRow> = down
             .query_as()
@@ -306,29 +314,53 @@ impl Store {
 
     /// The viewer's favourites/boosts/bookmarks/pins among `ids`.
     pub async fn status_flags(&self, viewer: Id, ids: &[Id]) -> Result<StatusFlags, Error> {
-        let mut flags = StatusFlags::default();
-        if ids.is_empty() {
-            return Ok(flags);
+        Ok(self
+            .status_flags_of(&[viewer], ids)
+            .await?
+            .remove(&viewer)
+            .unwrap_or_default())
+    }
+
+    /// Each of `viewers`' favourites/boosts/bookmarks/pins among `ids`, in one statement (a
+    /// live event is shown to many viewers at once). Viewers without any have no entry.
+    pub async fn status_flags_of(
+        &self,
+        viewers: &[Id],
+        ids: &[Id],
+    ) -> Result<HashMap<Id, StatusFlags>, Error> {
+        let mut out: HashMap<Id, StatusFlags> = HashMap::new();
+        if ids.is_empty() || viewers.is_empty() {
+            return Ok(out);
         }
         let mut sql = Sql::new(
-            "SELECT 'f' AS k, status_id AS id FROM favourites WHERE account_id = $1 AND status_id IN ",
+            "SELECT 'f' AS k, account_id, status_id AS id FROM favourites WHERE account_id IN ",
         );
-        sql.param(viewer);
-        in_list(&mut sql, ids);
-        sql.push(" UNION ALL SELECT 'b', status_id FROM bookmarks WHERE account_id = $1 AND status_id IN ");
+        in_list(&mut sql, viewers);
+        sql.push(" AND status_id IN ");
         in_list(&mut sql, ids);
         sql.push(
-            " UNION ALL SELECT 'p', status_id FROM pins WHERE account_id = $1 AND status_id IN ",
+            " UNION ALL SELECT 'b', account_id, status_id FROM bookmarks WHERE account_id IN ",
         );
+        in_list(&mut sql, viewers);
+        sql.push(" AND status_id IN ");
         in_list(&mut sql, ids);
-        sql.push(" UNION ALL SELECT 'r', reblog_of_id FROM statuses WHERE account_id = $1 AND reblog_of_id IN ");
+        sql.push(" UNION ALL SELECT 'p', account_id, status_id FROM pins WHERE account_id IN ");
+        in_list(&mut sql, viewers);
+        sql.push(" AND status_id IN ");
         in_list(&mut sql, ids);
-        let rows: Vec<(String, i64)> = sql
+        sql.push(
+            " UNION ALL SELECT 'r', account_id, reblog_of_id FROM statuses WHERE account_id IN ",
+        );
+        in_list(&mut sql, viewers);
+        sql.push(" AND reblog_of_id IN ");
+        in_list(&mut sql, ids);
+        let rows: Vec<(String, i64, i64)> = sql
             .query_as()
             .fetch_all(self.pool())
             .await
             .map_err(db_err)?;
-        for (k, id) in rows {
+        for (k, account, id) in rows {
+            let flags = out.entry(Id(account)).or_default();
             let set = match k.as_str() {
                 "f" => &mut flags.favourited,
                 "b" => &mut flags.bookmarked,
@@ -337,7 +369,31 @@ impl Store {
             };
             set.insert(Id(id));
         }
-        Ok(flags)
+        Ok(out)
+    }
+
+    /// Of `viewers`, those to whom the status `id` is shown where it is `shown`: the audience
+    /// rule for many viewers in one statement (a live event, decided once for all viewers).
+    pub async fn viewers_shown(
+        &self,
+        id: Id,
+        viewers: &[Id],
+        shown: Shown,
+    ) -> Result<HashSet<Id>, Error> {
+        if viewers.is_empty() {
+            return Ok(HashSet::new());
+        }
+        let mut sql = Sql::new("SELECT a.id FROM accounts a JOIN statuses s ON s.id = ");
+        sql.bind(id);
+        sql.push(" WHERE a.id IN ");
+        in_list(&mut sql, viewers);
+        sql.and_shown("a.id", shown);
+        let rows: Vec<i64> =
+            sqlx::query_scalar_with(AssertSqlSafe(sql.text.clone()), sql.arguments())
+                .fetch_all(self.pool())
+                .await
+                .map_err(db_err)?;
+        Ok(rows.into_iter().map(Id).collect())
     }
 
     /// (status id, mentioned account id) pairs.
@@ -473,7 +529,7 @@ impl Store {
             .collect())
     }
 
-    /// An account's favourites or bookmarks, paged by the mark's id, that it may still see.
+    /// An account's favourites or bookmarks, paged by the mark's id, that are still shown to it.
     pub async fn marked_statuses(
         &self,
         account: Id,
@@ -485,8 +541,7 @@ impl Store {
             "SELECT e.id AS key_id, {STATUS_COLUMNS} FROM {table} e JOIN statuses s ON s.id = e.status_id WHERE e.account_id = "
         ));
         let v = sql.bind(account);
-        sql.push(" AND ");
-        sql.push(&visible_to(&v));
+        sql.and_shown(&v, Shown::Listed);
         sql.page("e.id", page);
         let rows: Vec<KeyedStatusRow> = sql
             .query_as()

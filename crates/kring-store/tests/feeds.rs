@@ -478,3 +478,76 @@ async fn sqlite_write_ahead_log_is_checkpointed_in_the_background() {
         "the log grew by {grown} bytes over ten bursts"
     );
 }
+
+async fn home_ids(store: &Store, account: Id) -> Vec<Id> {
+    status_ids(&store.home_feed(account, &newest(20)).await.unwrap())
+}
+
+/// A feed row only records a delivery: reading the feed applies the audience rule again, so a
+/// lost grant (a follow ended while the row stays, as when a removal races a delivery) hides
+/// followers-only entries at once, and the reader's blocks and domain blocks hide the hidden
+/// account's entries and boosts of its posts.
+#[tokio::test]
+async fn home_feed_rechecks_every_entry_when_read() {
+    let (store, _g) = store().await;
+    let a = local(&store, "author").await;
+    let f = local(&store, "reader").await;
+    let b = local(&store, "booster").await;
+    let r = remote(&store, "far", "far.example").await;
+    follow(&store, f.id, a.id).await;
+    let private = Post::new(&a, Visibility::Private).insert(&store).await;
+    let public = Post::new(&a, Visibility::Public).insert(&store).await;
+    let far = Post::new(&r, Visibility::Public).insert(&store).await;
+    let boost = Post::new(&b, Visibility::Public)
+        .boost_of(&far)
+        .insert(&store)
+        .await;
+    let mut tx = store.begin().await.unwrap();
+    for (entry, author) in [
+        (private.id, a.id),
+        (public.id, a.id),
+        (far.id, r.id),
+        (boost.id, b.id),
+    ] {
+        tx.fan_out_to(entry, author, &[f.id]).await.unwrap();
+    }
+    tx.commit().await.unwrap();
+    let all = vec![boost.id, far.id, public.id, private.id];
+    assert_eq!(home_ids(&store, f.id).await, all);
+
+    let mut tx = store.begin().await.unwrap();
+    tx.delete_follow(f.id, a.id).await.unwrap();
+    tx.commit().await.unwrap();
+    assert_eq!(
+        home_ids(&store, f.id).await,
+        vec![boost.id, far.id, public.id],
+        "no longer a follower"
+    );
+
+    let mut tx = store.begin().await.unwrap();
+    assert!(tx.insert_domain_block(f.id, "far.example").await.unwrap());
+    assert!(!tx.insert_domain_block(f.id, "far.example").await.unwrap());
+    tx.commit().await.unwrap();
+    assert_eq!(
+        home_ids(&store, f.id).await,
+        vec![public.id],
+        "far.example blocked: its post and the boost of it"
+    );
+    let blocked = store.domain_blocks(f.id, &newest(10)).await.unwrap();
+    assert_eq!(
+        blocked.into_iter().map(|(_, d)| d).collect::<Vec<_>>(),
+        vec!["far.example".to_string()]
+    );
+    let rel = store.relationship(f.id, r.id).await.unwrap();
+    assert!(rel.domain_blocking && !rel.blocking);
+
+    let mut tx = store.begin().await.unwrap();
+    assert!(tx.delete_domain_block(f.id, "far.example").await.unwrap());
+    tx.commit().await.unwrap();
+    block(&store, f.id, b.id).await;
+    assert_eq!(
+        home_ids(&store, f.id).await,
+        vec![far.id, public.id],
+        "the booster blocked"
+    );
+}

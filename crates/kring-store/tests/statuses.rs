@@ -7,7 +7,7 @@ use std::collections::HashSet;
 use common::{Post, block, follow, local, newest, remote, status_ids, store};
 use kring_core::model::{Account, Page, Status};
 use kring_core::{Id, Visibility};
-use kring_store::{AccountStatusesFilter, Locality, Mark, Store};
+use kring_store::{AccountStatusesFilter, Locality, Mark, Shown, Store};
 
 const VISIBILITIES: [Visibility; 4] = [
     Visibility::Public,
@@ -1112,4 +1112,89 @@ async fn lookups_by_uri_ids_mentions_and_own_search() {
             .is_empty()
     );
     assert_eq!(store.local_status_count().await.unwrap(), 3);
+}
+
+/// The live decision (`viewers_shown`, all viewers in one statement) agrees with the one-viewer
+/// reads for every kind of viewer: author, follower, mentioned, stranger, blocked by the
+/// author, blocking, muting, domain-blocking, and for a boost of a hidden account's post.
+#[tokio::test]
+async fn viewers_shown_agrees_with_shown_status() {
+    let (store, _g) = store().await;
+    let a = local(&store, "author").await;
+    let far = remote(&store, "far", "far.example").await;
+    let viewers = [
+        local(&store, "follower").await,
+        local(&store, "mentioned").await,
+        local(&store, "stranger").await,
+        local(&store, "blocked").await,
+        local(&store, "blocking").await,
+        local(&store, "muting").await,
+        local(&store, "domainblocking").await,
+    ];
+    let [fol, men, _str, bld, blg, mut_, dom] = &viewers;
+    follow(&store, fol.id, a.id).await;
+    block(&store, a.id, bld.id).await;
+    block(&store, blg.id, a.id).await;
+    let mut tx = store.begin().await.unwrap();
+    tx.upsert_mute(mut_.id, a.id, true, None).await.unwrap();
+    tx.insert_domain_block(dom.id, "far.example").await.unwrap();
+    tx.commit().await.unwrap();
+    let far_post = Post::new(&far, Visibility::Public).insert(&store).await;
+    let posts = vec![
+        Post::new(&a, Visibility::Public).insert(&store).await,
+        Post::new(&a, Visibility::Private).insert(&store).await,
+        Post::new(&a, Visibility::Direct)
+            .mention(&[men.id])
+            .insert(&store)
+            .await,
+        Post::new(&fol, Visibility::Public)
+            .boost_of(&far_post)
+            .insert(&store)
+            .await,
+        far_post,
+    ];
+    let mut ids: Vec<Id> = viewers.iter().map(|v| v.id).collect();
+    ids.push(a.id);
+    for p in &posts {
+        for shown in [Shown::Direct, Shown::Profile, Shown::Listed] {
+            let together = store.viewers_shown(p.id, &ids, shown).await.unwrap();
+            for v in &ids {
+                let alone = store
+                    .shown_status(Some(*v), p.id, shown)
+                    .await
+                    .unwrap()
+                    .is_some();
+                assert_eq!(
+                    together.contains(v),
+                    alone,
+                    "{shown:?} of {:?} for {v:?}",
+                    p.visibility
+                );
+            }
+        }
+    }
+    // Spot checks of the rule itself.
+    let public = &posts[0];
+    let listed = store
+        .viewers_shown(public.id, &ids, Shown::Listed)
+        .await
+        .unwrap();
+    assert!(listed.contains(&fol.id) && listed.contains(&a.id) && listed.contains(&dom.id));
+    assert!(!listed.contains(&bld.id) && !listed.contains(&blg.id) && !listed.contains(&mut_.id));
+    let direct = store
+        .viewers_shown(public.id, &ids, Shown::Direct)
+        .await
+        .unwrap();
+    assert!(direct.contains(&blg.id) && direct.contains(&mut_.id) && !direct.contains(&bld.id));
+    let profile = store
+        .viewers_shown(public.id, &ids, Shown::Profile)
+        .await
+        .unwrap();
+    assert!(profile.contains(&mut_.id) && !profile.contains(&blg.id));
+    let boost = &posts[3];
+    let listed = store
+        .viewers_shown(boost.id, &ids, Shown::Listed)
+        .await
+        .unwrap();
+    assert!(!listed.contains(&dom.id) && listed.contains(&fol.id));
 }

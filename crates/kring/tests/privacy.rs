@@ -14,7 +14,7 @@ use std::time::Duration;
 use common::schema::{assert_valid, assert_valid_each};
 use common::{TestServer, User, Ws};
 use reqwest::StatusCode;
-use serde_json::json;
+use serde_json::{Value, json};
 
 const TAG: &str = "kringtag";
 
@@ -951,4 +951,664 @@ async fn streaming_delivers_only_to_the_audience() {
         "{fe:?}"
     );
     assert!(fe.iter().all(|e| e.payload != direct), "{fe:?}");
+}
+
+// --- the viewer's own choices: blocks, mutes, domain blocks --------------------------------------
+//
+// One rule decides every path: a post (or a boost of a post) by an account the viewer blocked,
+// muted, or whose domain the viewer blocked is not shown in home, lists, public and hashtag
+// timelines, threads, search, favourites and bookmarks, notifications, streaming and the web
+// pages. Opened directly by id it still opens (as in Mastodon); on the hidden account's own
+// profile a mute shows its posts (the viewer asked for that account), a block or domain block
+// does not.
+
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+enum Choice {
+    Block,
+    Mute,
+    DomainBlock,
+}
+
+/// V (viewer) follows B (booster) and has B in a list; H (the account V will hide) posts a
+/// tagged post that B boosts, replies in O's thread, mentions V and favourites V's post; V
+/// favourites and bookmarks H's post. For `DomainBlock` H lives on a second server.
+struct Scene {
+    s: TestServer,
+    /// H's server when it is not `s`.
+    _remote: Option<TestServer>,
+    v: User,
+    b: User,
+    o: User,
+    h: User,
+    /// H's account id on `s`.
+    h_id: String,
+    list: String,
+    parent: String,
+    /// On `s`: H's tagged post, its reply in O's thread, B's boost of the post.
+    hpost: String,
+    hpost_uri: String,
+    hreply: String,
+    boost: String,
+    /// H's post mentioning V, on `s`.
+    hmention: String,
+}
+
+async fn federating() -> TestServer {
+    TestServer::start_with(kring::config::Partial {
+        allow_private_federation: Some(true),
+        ..Default::default()
+    })
+    .await
+}
+
+/// Find `uri` on `on` as `user` sees it (resolving it from its server if needed). Asked again
+/// while not found: the same post may arrive by delivery while it is being fetched.
+async fn resolve(on: &TestServer, user: &User, uri: &str) -> Value {
+    poll(&format!("{uri} on {}", on.base), async || {
+        let r = on
+            .ok(
+                &format!("/api/v2/search?type=statuses&resolve=true&q={}", enc(uri)),
+                Some(&user.token),
+            )
+            .await;
+        let found = r["statuses"][0].clone();
+        (!found.is_null()).then_some(found)
+    })
+    .await
+}
+
+async fn poll<T>(what: &str, mut f: impl AsyncFnMut() -> Option<T>) -> T {
+    for _ in 0..200 {
+        if let Some(t) = f().await {
+            return t;
+        }
+        tokio::time::sleep(Duration::from_millis(100)).await;
+    }
+    panic!("timed out waiting for {what}");
+}
+
+async fn scene(choice: Choice) -> Scene {
+    let (s, remote) = if choice == Choice::DomainBlock {
+        (federating().await, Some(federating().await))
+    } else {
+        (TestServer::start().await, None)
+    };
+    let v = s.register("vera").await;
+    let b = s.register("bob").await;
+    let o = s.register("olga").await;
+    let hs = remote.as_ref().unwrap_or(&s);
+    let h = hs.register("hank").await;
+    s.follow(&v, &b).await;
+    let parent_v = s.post_status(&o, json!({"status": "a thread"})).await;
+    let parent = parent_v["id"].as_str().unwrap().to_string();
+    let vpost = s.post_status(&v, json!({"status": "vera writes"})).await;
+
+    // H's activity, on H's server.
+    let hpost_v = hs
+        .post_status(&h, json!({"status": format!("hank writes #{TAG}")}))
+        .await;
+    let hpost_uri = hpost_v["uri"].as_str().unwrap().to_string();
+    let parent_on_h = resolve(hs, &h, parent_v["uri"].as_str().unwrap()).await;
+    let hreply_v = hs
+        .post_status(
+            &h,
+            json!({"status": "hank replies", "in_reply_to_id": parent_on_h["id"]}),
+        )
+        .await;
+    let vpost_on_h = resolve(hs, &h, vpost["uri"].as_str().unwrap()).await;
+    hs.ok_post(
+        &format!(
+            "/api/v1/statuses/{}/favourite",
+            vpost_on_h["id"].as_str().unwrap()
+        ),
+        Some(&h.token),
+        json!({}),
+    )
+    .await;
+    let vera = if remote.is_some() {
+        let acct = format!("vera@127.0.0.1:{}", s.port);
+        hs.ok(
+            &format!("/api/v2/search?type=accounts&resolve=true&q={}", enc(&acct)),
+            Some(&h.token),
+        )
+        .await;
+        acct
+    } else {
+        "vera".to_string()
+    };
+    hs.post_status(&h, json!({"status": format!("@{vera} hello")}))
+        .await;
+
+    // The same on `s`.
+    let hpost_s = resolve(&s, &v, &hpost_uri).await;
+    let hpost = hpost_s["id"].as_str().unwrap().to_string();
+    let h_id = hpost_s["account"]["id"].as_str().unwrap().to_string();
+    let hreply = resolve(&s, &v, hreply_v["uri"].as_str().unwrap()).await["id"]
+        .as_str()
+        .unwrap()
+        .to_string();
+    let boost = s
+        .ok_post(
+            &format!("/api/v1/statuses/{hpost}/reblog"),
+            Some(&b.token),
+            json!({}),
+        )
+        .await["id"]
+        .as_str()
+        .unwrap()
+        .to_string();
+    for action in ["favourite", "bookmark"] {
+        s.ok_post(
+            &format!("/api/v1/statuses/{hpost}/{action}"),
+            Some(&v.token),
+            json!({}),
+        )
+        .await;
+    }
+    let list = s
+        .ok_post("/api/v1/lists", Some(&v.token), json!({"title": "people"}))
+        .await["id"]
+        .as_str()
+        .unwrap()
+        .to_string();
+    let mut members = vec![b.id.clone()];
+    if remote.is_none() {
+        s.follow(&v, &h).await;
+        members.push(h.id.clone());
+    }
+    s.ok_post(
+        &format!("/api/v1/lists/{list}/accounts"),
+        Some(&v.token),
+        json!({"account_ids": members}),
+    )
+    .await;
+    // H's favourite and mention reach V (through federation when H is remote).
+    let hmention = poll("H's notifications to V", async || {
+        let n = s.ok("/api/v1/notifications", Some(&v.token)).await;
+        let from_h: Vec<&Value> = n
+            .as_array()
+            .unwrap()
+            .iter()
+            .filter(|n| n["account"]["id"] == h_id.as_str())
+            .collect();
+        let mention = from_h.iter().find(|n| n["type"] == "mention")?;
+        (from_h.len() >= 2).then(|| mention["status"]["id"].as_str().unwrap().to_string())
+    })
+    .await;
+    Scene {
+        s,
+        _remote: remote,
+        v,
+        b,
+        o,
+        h,
+        h_id,
+        list,
+        parent,
+        hpost,
+        hpost_uri,
+        hreply,
+        boost,
+        hmention,
+    }
+}
+
+impl Scene {
+    /// Every status V is shown on `path`, as (id, author id, boosted original's author id).
+    async fn shown(&self, path: &str) -> Vec<(String, String, String)> {
+        let list = self.s.ok(path, Some(&self.v.token)).await;
+        assert_valid_each("Status", &list);
+        list.as_array()
+            .unwrap()
+            .iter()
+            .map(|st| {
+                (
+                    st["id"].as_str().unwrap().to_string(),
+                    st["account"]["id"].as_str().unwrap_or("").to_string(),
+                    st["reblog"]["account"]["id"]
+                        .as_str()
+                        .unwrap_or("")
+                        .to_string(),
+                )
+            })
+            .collect()
+    }
+
+    /// Does `path` show V anything of H (a post by H or a boost of one)?
+    async fn shows_h(&self, path: &str) -> bool {
+        self.shown(path)
+            .await
+            .iter()
+            .any(|(_, a, r)| *a == self.h_id || *r == self.h_id)
+    }
+
+    async fn notifications_from_h(&self) -> usize {
+        let n = self
+            .s
+            .ok("/api/v1/notifications", Some(&self.v.token))
+            .await;
+        assert_valid_each("Notification", &n);
+        n.as_array()
+            .unwrap()
+            .iter()
+            .filter(|n| n["account"]["id"] == self.h_id.as_str())
+            .count()
+    }
+
+    async fn context_ids(&self) -> Vec<String> {
+        let c = self
+            .s
+            .ok(
+                &format!("/api/v1/statuses/{}/context", self.parent),
+                Some(&self.v.token),
+            )
+            .await;
+        TestServer::ids(&c["descendants"])
+    }
+
+    async fn search_finds_hpost(&self) -> bool {
+        let r = self
+            .s
+            .ok(
+                &format!("/api/v2/search?type=statuses&q={}", enc(&self.hpost_uri)),
+                Some(&self.v.token),
+            )
+            .await;
+        TestServer::ids(&r["statuses"]).contains(&self.hpost)
+    }
+
+    /// A web page as V sees it (signed in with V's token as the session).
+    async fn page(&self, path: &str) -> String {
+        let res = self
+            .s
+            .http
+            .get(self.s.url(path))
+            .header("cookie", format!("kring_session={}", self.v.token))
+            .send()
+            .await
+            .unwrap();
+        assert_eq!(res.status(), StatusCode::OK, "GET {path}");
+        res.text().await.unwrap()
+    }
+
+    fn paths(&self) -> Vec<String> {
+        vec![
+            "/api/v1/timelines/home".to_string(),
+            "/api/v1/timelines/public".to_string(),
+            format!("/api/v1/timelines/tag/{TAG}"),
+            format!("/api/v1/timelines/list/{}", self.list),
+            format!("/api/v1/accounts/{}/statuses", self.b.id),
+            "/api/v1/favourites".to_string(),
+            "/api/v1/bookmarks".to_string(),
+        ]
+    }
+
+    fn pages(&self) -> Vec<String> {
+        vec![
+            "/home".to_string(),
+            format!("/tags/{TAG}"),
+            format!("/@{}/{}", self.o.username, self.parent),
+            format!("/@{}", self.b.username),
+            format!("/lists/{}", self.list),
+            "/favourites".to_string(),
+            "/bookmarks".to_string(),
+            "/notifications".to_string(),
+        ]
+    }
+
+    async fn choose(&self, choice: Choice) {
+        let s = &self.s;
+        let t = Some(self.v.token.as_str());
+        match choice {
+            Choice::Block => {
+                s.ok_post(
+                    &format!("/api/v1/accounts/{}/block", self.h_id),
+                    t,
+                    json!({}),
+                )
+                .await;
+            }
+            Choice::Mute => {
+                s.ok_post(
+                    &format!("/api/v1/accounts/{}/mute", self.h_id),
+                    t,
+                    json!({}),
+                )
+                .await;
+            }
+            Choice::DomainBlock => {
+                let domain = self.hpost_uri.split('/').nth(2).unwrap().to_string();
+                let r = s
+                    .ok_post("/api/v1/domain_blocks", t, json!({"domain": domain}))
+                    .await;
+                assert_eq!(r, json!({}));
+                assert_eq!(s.ok("/api/v1/domain_blocks", t).await, json!([domain]));
+                let rel = s
+                    .ok(
+                        &format!("/api/v1/accounts/relationships?id[]={}", self.h_id),
+                        t,
+                    )
+                    .await;
+                assert_eq!(rel[0]["domain_blocking"], true, "{rel}");
+            }
+        }
+    }
+}
+
+async fn a_hidden_account_is_hidden_on_every_path(choice: Choice) {
+    let sc = scene(choice).await;
+    let s = &sc.s;
+    // Before: V sees H everywhere (so what follows proves something).
+    for path in sc.paths() {
+        assert!(sc.shows_h(&path).await, "before: {path} shows H");
+    }
+    assert!(sc.context_ids().await.contains(&sc.hreply));
+    assert_eq!(sc.notifications_from_h().await, 2);
+    assert!(sc.search_finds_hpost().await);
+    for page in sc.pages() {
+        let html = sc.page(&page).await;
+        assert!(
+            [&sc.hpost, &sc.hreply, &sc.hmention]
+                .iter()
+                .any(|id| html.contains(id.as_str())),
+            "before: {page} shows H"
+        );
+    }
+
+    sc.choose(choice).await;
+
+    for path in sc.paths() {
+        assert!(!sc.shows_h(&path).await, "{choice:?}: {path} shows H");
+    }
+    let context = sc.context_ids().await;
+    assert!(
+        !context.contains(&sc.hreply),
+        "{choice:?}: thread {context:?}"
+    );
+    assert_eq!(
+        sc.notifications_from_h().await,
+        0,
+        "{choice:?}: notifications"
+    );
+    assert!(!sc.search_finds_hpost().await, "{choice:?}: search");
+    for page in sc.pages() {
+        let html = sc.page(&page).await;
+        for id in [&sc.hpost, &sc.hreply, &sc.boost, &sc.hmention] {
+            assert!(!html.contains(id.as_str()), "{choice:?}: {page} shows {id}");
+        }
+    }
+    // H's own profile: a mute leaves it readable (V asked for H), a block or domain block not.
+    let profile = sc
+        .shown(&format!("/api/v1/accounts/{}/statuses", sc.h_id))
+        .await;
+    let on_profile = profile.iter().any(|(id, _, _)| *id == sc.hpost);
+    assert_eq!(
+        on_profile,
+        choice == Choice::Mute,
+        "{choice:?}: H's profile"
+    );
+    // Opened directly, the post still opens for V (as in Mastodon).
+    let (st, _, _) = s
+        .get(&format!("/api/v1/statuses/{}", sc.hpost), Some(&sc.v.token))
+        .await;
+    assert_eq!(st, StatusCode::OK);
+    // Others are not affected by V's choice.
+    let ids = s
+        .status_ids(&format!("/api/v1/timelines/tag/{TAG}"), Some(&sc.o.token))
+        .await;
+    assert!(ids.contains(&sc.hpost), "{ids:?}");
+
+    // Undone, everything is back at once.
+    let t = Some(sc.v.token.as_str());
+    match choice {
+        Choice::Block => {
+            s.ok_post(
+                &format!("/api/v1/accounts/{}/unblock", sc.h_id),
+                t,
+                json!({}),
+            )
+            .await;
+        }
+        Choice::Mute => {
+            s.ok_post(
+                &format!("/api/v1/accounts/{}/unmute", sc.h_id),
+                t,
+                json!({}),
+            )
+            .await;
+        }
+        Choice::DomainBlock => {
+            let domain = sc.hpost_uri.split('/').nth(2).unwrap().to_string();
+            let (st, _, body) = s
+                .delete_json("/api/v1/domain_blocks", t, json!({"domain": domain}))
+                .await;
+            assert_eq!(st, StatusCode::OK, "{body}");
+            assert_eq!(s.ok("/api/v1/domain_blocks", t).await, json!([]));
+        }
+    }
+    for path in [
+        format!("/api/v1/timelines/tag/{TAG}"),
+        format!("/api/v1/accounts/{}/statuses", sc.b.id),
+        "/api/v1/bookmarks".to_string(),
+    ] {
+        assert!(sc.shows_h(&path).await, "{choice:?} undone: {path}");
+    }
+    assert!(sc.context_ids().await.contains(&sc.hreply));
+}
+
+#[tokio::test]
+async fn a_blocked_account_is_hidden_on_every_path() {
+    a_hidden_account_is_hidden_on_every_path(Choice::Block).await;
+}
+
+#[tokio::test]
+async fn a_muted_account_is_hidden_on_every_path() {
+    a_hidden_account_is_hidden_on_every_path(Choice::Mute).await;
+}
+
+#[tokio::test]
+async fn a_blocked_domain_is_hidden_on_every_path() {
+    a_hidden_account_is_hidden_on_every_path(Choice::DomainBlock).await;
+}
+
+/// Streaming: after the choice, nothing new of H reaches V's streams (home, public, hashtag,
+/// list, notifications), neither H's own posts nor B's boosts of them; O's posts still do.
+async fn a_hidden_account_never_streams(choice: Choice) {
+    let sc = scene(choice).await;
+    let s = &sc.s;
+    sc.choose(choice).await;
+    let mut streams = Vec::new();
+    for query in [
+        "stream=user".to_string(),
+        "stream=public".to_string(),
+        format!("stream=hashtag&tag={TAG}"),
+        format!("stream=list&list={}", sc.list),
+    ] {
+        streams.push((query.clone(), s.websocket(&sc.v.token, &query).await));
+    }
+    // H posts again (tagged), B boosts it, O posts (tagged) and boosts it too.
+    let hs = sc._remote.as_ref().unwrap_or(s);
+    let again = hs
+        .post_status(&sc.h, json!({"status": format!("hank again #{TAG}")}))
+        .await;
+    let again = resolve(s, &sc.o, again["uri"].as_str().unwrap()).await["id"]
+        .as_str()
+        .unwrap()
+        .to_string();
+    let boost = s
+        .ok_post(
+            &format!("/api/v1/statuses/{again}/reblog"),
+            Some(&sc.b.token),
+            json!({}),
+        )
+        .await["id"]
+        .as_str()
+        .unwrap()
+        .to_string();
+    let olga = s.status(&sc.o, &format!("olga #{TAG}"), "public").await;
+    s.ok_post(
+        &format!("/api/v1/statuses/{olga}/reblog"),
+        Some(&sc.b.token),
+        json!({}),
+    )
+    .await;
+    let got: Vec<(String, Vec<common::StreamEvent>)> =
+        futures_util::future::join_all(streams.into_iter().map(|(q, mut ws)| async move {
+            let events = ws.drain(QUIET).await;
+            ws.close().await;
+            (q, events)
+        }))
+        .await;
+    for (q, events) in &got {
+        for e in events {
+            for id in [&again, &boost, &sc.hpost] {
+                assert!(
+                    !e.payload.contains(id.as_str()),
+                    "{choice:?}: {q} streams {} {}",
+                    e.event,
+                    e.payload
+                );
+            }
+            if e.event == "notification" {
+                assert_ne!(
+                    e.payload_json["account"]["id"],
+                    sc.h_id.as_str(),
+                    "{choice:?}: {q}"
+                );
+            }
+        }
+    }
+    // O's post streams to public and hashtag, B's boost of it home and to the list.
+    for (q, events) in &got {
+        let ids = update_ids(events);
+        assert!(
+            ids.iter().any(|i| *i == olga) || events.iter().any(|e| e.payload.contains(&olga)),
+            "{choice:?}: {q} lacks O's post: {events:?}"
+        );
+    }
+}
+
+#[tokio::test]
+async fn a_blocked_account_never_streams() {
+    a_hidden_account_never_streams(Choice::Block).await;
+}
+
+#[tokio::test]
+async fn a_muted_account_never_streams() {
+    a_hidden_account_never_streams(Choice::Mute).await;
+}
+
+#[tokio::test]
+async fn a_blocked_domain_never_streams() {
+    a_hidden_account_never_streams(Choice::DomainBlock).await;
+}
+
+/// A follower removed by the author stops reading the author's followers-only posts on every
+/// path at once: home, list, thread, profile, bookmarks, favourites, notifications, by id,
+/// streaming and the web pages.
+#[tokio::test]
+async fn a_removed_follower_loses_followers_only_posts_everywhere() {
+    let s = TestServer::start().await;
+    let a = s.register("alice").await;
+    let f = s.register("fred").await;
+    let t = Some(f.token.as_str());
+    s.ok_post(
+        &format!("/api/v1/accounts/{}/follow", a.id),
+        t,
+        json!({"notify": true}),
+    )
+    .await;
+    let list = s.ok_post("/api/v1/lists", t, json!({"title": "A"})).await["id"]
+        .as_str()
+        .unwrap()
+        .to_string();
+    s.ok_post(
+        &format!("/api/v1/lists/{list}/accounts"),
+        t,
+        json!({"account_ids": [a.id]}),
+    )
+    .await;
+    let parent = s.status(&a, "public parent", "public").await;
+    let private = s.status(&a, "followers only", "private").await;
+    let reply = s
+        .post_status(
+            &a,
+            json!({"status": "private reply", "visibility": "private", "in_reply_to_id": parent}),
+        )
+        .await["id"]
+        .as_str()
+        .unwrap()
+        .to_string();
+    for action in ["favourite", "bookmark"] {
+        s.ok_post(
+            &format!("/api/v1/statuses/{private}/{action}"),
+            t,
+            json!({}),
+        )
+        .await;
+    }
+    let paths = [
+        "/api/v1/timelines/home".to_string(),
+        format!("/api/v1/timelines/list/{list}"),
+        format!("/api/v1/accounts/{}/statuses", a.id),
+        "/api/v1/favourites".to_string(),
+        "/api/v1/bookmarks".to_string(),
+    ];
+    for path in &paths {
+        assert!(
+            s.status_ids(path, t).await.contains(&private),
+            "before: {path}"
+        );
+    }
+    let notes = s.ok("/api/v1/notifications", t).await;
+    assert!(notes.to_string().contains(&private), "before: {notes}");
+
+    s.ok_post(
+        &format!("/api/v1/accounts/{}/remove_from_followers", f.id),
+        Some(&a.token),
+        json!({}),
+    )
+    .await;
+    let mut ws = s.websocket(&f.token, "stream=user").await;
+    let later = s.status(&a, "followers only, later", "private").await;
+
+    for path in &paths {
+        let ids = s.status_ids(path, t).await;
+        assert_none_of(&ids, &[&private, &reply, &later], path);
+    }
+    let c = s.ok(&format!("/api/v1/statuses/{parent}/context"), t).await;
+    assert!(!c.to_string().contains(&reply), "{c}");
+    let notes = s.ok("/api/v1/notifications", t).await;
+    assert!(!notes.to_string().contains(&private), "{notes}");
+    for id in [&private, &reply] {
+        let (st, _, _) = s.get(&format!("/api/v1/statuses/{id}"), t).await;
+        assert_eq!(st, StatusCode::NOT_FOUND);
+    }
+    for page in [
+        "/home".to_string(),
+        format!("/lists/{list}"),
+        format!("/@alice/{parent}"),
+        "/@alice".to_string(),
+        "/favourites".to_string(),
+        "/bookmarks".to_string(),
+    ] {
+        let html = s
+            .http
+            .get(s.url(&page))
+            .header("cookie", format!("kring_session={}", f.token))
+            .send()
+            .await
+            .unwrap()
+            .text()
+            .await
+            .unwrap();
+        for id in [&private, &reply, &later] {
+            assert!(!html.contains(id.as_str()), "{page} shows {id}");
+        }
+    }
+    let events = ws.drain(QUIET).await;
+    assert!(
+        events.iter().all(|e| !e.payload.contains(&later)),
+        "{events:?}"
+    );
 }

@@ -1,4 +1,5 @@
 pub mod accounts;
+pub mod domain_blocks;
 pub mod filters;
 pub mod instance;
 pub mod lists;

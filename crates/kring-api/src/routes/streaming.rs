@@ -1,7 +1,8 @@
 //! Streaming as Mastodon clients expect it: the WebSocket at `/api/v1/streaming` (with
 //! subscribe/unsubscribe messages) and server-sent events at `/api/v1/streaming/{stream}`.
-//! Both share one matcher: each live event is checked against the connection's subscriptions
-//! and, for statuses, against the audience again before it is rendered for this viewer.
+//! Both share one matcher: the service decides once per event which viewers may see it and
+//! hands each viewer's connections a delivery (`Kring::live`); a connection only routes each
+//! delivery to the subscriptions it matches and sends the delivery's shared rendering.
 use std::convert::Infallible;
 use std::sync::Arc;
 use std::time::Duration;
@@ -15,6 +16,7 @@ use axum::response::{IntoResponse, Response};
 use axum::routing::get;
 use futures_util::{SinkExt, StreamExt};
 use kring_service::events::{Event, EventKind, Stream};
+use kring_service::live::{Delivery, Item};
 use kring_service::{Actor, Kring};
 use serde::Deserialize;
 use serde_json::json;
@@ -121,67 +123,36 @@ impl Sub {
     }
 }
 
-/// Render an event for this viewer: (event name, payload), or None when it must not be shown.
-async fn render(
-    kring: &Kring,
-    actor: &Actor,
-    sub: &Sub,
-    event: &Event,
-) -> Option<(&'static str, String)> {
+/// What a connection sends of a delivery for one of its subscriptions: (event name, payload).
+/// Who may see the event was decided by the service (`Kring::live`); each view's JSON is
+/// rendered once and shared by every connection the same delivery reaches.
+fn render(kring: &Kring, sub: &Sub, d: &Delivery) -> Option<(&'static str, String)> {
     let base = ctx(kring);
     let c = Ctx { base: &base };
-    match &event.kind {
-        EventKind::Update(id) | EventKind::StatusUpdate(id) => {
-            let status = kring
-                .store
-                .visible_status(Some(actor.id()), *id)
-                .await
-                .ok()??;
-            if matches!(sub, Sub::Public { .. } | Sub::Hashtag { .. })
-                && (kring
-                    .store
-                    .mute(actor.id(), status.account_id)
-                    .await
-                    .ok()?
-                    .is_some()
-                    || kring
-                        .store
-                        .blocks(actor.id(), status.account_id)
-                        .await
-                        .ok()?)
-            {
-                return None;
-            }
-            let context = if matches!(sub, Sub::User | Sub::List(_)) {
-                "home"
+    match &d.item {
+        Item::Status {
+            edited,
+            home,
+            public,
+        } => {
+            let view = if matches!(sub, Sub::User | Sub::List(_)) {
+                home
             } else {
-                "public"
+                public
             };
-            let mut views = kring
-                .status_views(Some(actor), vec![status], Some(context))
-                .await
-                .ok()?;
-            let view = views.pop()?;
-            let name = if matches!(event.kind, EventKind::Update(_)) {
-                "update"
-            } else {
-                "status.update"
-            };
-            Some((
-                name,
-                serde_json::to_string(&entities::status(c, &view)).ok()?,
-            ))
+            let payload = view
+                .as_ref()?
+                .rendered(|v| serde_json::to_string(&entities::status(c, v)).ok())?;
+            let name = if *edited { "status.update" } else { "update" };
+            Some((name, payload.to_string()))
         }
-        EventKind::Notification(id) => {
-            let n = kring.notification(actor, *id).await.ok()?;
-            let views = kring.notification_views(actor, vec![n]).await.ok()?;
-            Some((
-                "notification",
-                serde_json::to_string(&entities::notification(c, views.first()?)).ok()?,
-            ))
+        Item::Notification(n) => {
+            let payload =
+                n.rendered(|v| serde_json::to_string(&entities::notification(c, v)).ok())?;
+            Some(("notification", payload.to_string()))
         }
-        EventKind::Delete(id) => Some(("delete", id.to_string())),
-        EventKind::FiltersChanged => Some(("filters_changed", String::new())),
+        Item::Delete(id) => Some(("delete", id.to_string())),
+        Item::FiltersChanged => Some(("filters_changed", String::new())),
     }
 }
 
@@ -299,7 +270,7 @@ async fn serve_socket(
     mut subs: Vec<Sub>,
     socket: WebSocket,
 ) {
-    let mut rx = kring.events.subscribe();
+    let mut rx = kring.live(&actor);
     let (mut sink, mut incoming) = socket.split();
     let mut ping = tokio::time::interval(Duration::from_secs(30));
     loop {
@@ -335,15 +306,15 @@ async fn serve_socket(
                     _ => {}
                 }
             }
-            event = rx.recv() => {
-                let event: Arc<Event> = match event {
-                    Ok(e) => e,
+            delivery = rx.recv() => {
+                let delivery: Arc<Delivery> = match delivery {
+                    Ok(d) => d,
                     Err(RecvError::Lagged(_)) => continue,
                     Err(RecvError::Closed) => return,
                 };
                 for sub in &subs {
-                    if !sub.matches(&actor, &event) { continue }
-                    if let Some((name, payload)) = render(&kring, &actor, sub, &event).await {
+                    if !sub.matches(&actor, &delivery.event) { continue }
+                    if let Some((name, payload)) = render(&kring, sub, &delivery) {
                         let msg = json!({"stream": sub.names(), "event": name, "payload": payload}).to_string();
                         if sink.send(Message::Text(msg.into())).await.is_err() { return }
                     }
@@ -368,20 +339,20 @@ async fn sse(
     let sub = Sub::parse(&name, q.tag.as_deref(), q.list.as_deref())
         .ok_or_else(|| bad_request("Unknown stream type"))?;
     check_sub(&kring, &auth, &actor, &sub).await?;
-    let rx = kring.events.subscribe();
+    let rx = kring.live(&actor);
     let events = futures_util::stream::unfold(
         (rx, kring, actor, sub),
         |(mut rx, kring, actor, sub)| async move {
             loop {
-                let event = match rx.recv().await {
-                    Ok(e) => e,
+                let delivery = match rx.recv().await {
+                    Ok(d) => d,
                     Err(RecvError::Lagged(_)) => continue,
                     Err(RecvError::Closed) => return None,
                 };
-                if !sub.matches(&actor, &event) {
+                if !sub.matches(&actor, &delivery.event) {
                     continue;
                 }
-                if let Some((name, payload)) = render(&kring, &actor, &sub, &event).await {
+                if let Some((name, payload)) = render(&kring, &sub, &delivery) {
                     let e = SseEvent::default().event(name).data(payload);
                     return Some((Ok::<_, Infallible>(e), (rx, kring, actor, sub)));
                 }
