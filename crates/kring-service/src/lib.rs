@@ -9,6 +9,7 @@ pub mod filters;
 pub mod instance;
 pub mod jobs;
 pub mod keys;
+pub mod limits;
 pub mod lists;
 pub mod media_proxy;
 pub mod notifications;
@@ -49,6 +50,10 @@ pub struct ServiceConfig {
     pub federation: federation::FederationConfig,
     /// Where copies of remote media are kept (the media proxy); None keeps none.
     pub cache_dir: Option<std::path::PathBuf>,
+    /// Abuse limits (requests per client address, account or remote host).
+    pub limits: limits::LimitsConfig,
+    /// Reverse proxies whose `X-Forwarded-For` names the client.
+    pub trusted_proxies: Vec<std::net::IpAddr>,
 }
 
 impl ServiceConfig {
@@ -71,6 +76,8 @@ impl ServiceConfig {
                 ..Default::default()
             },
             cache_dir: None,
+            limits: limits::LimitsConfig::default(),
+            trusted_proxies: Vec::new(),
         }
     }
 }
@@ -83,6 +90,8 @@ pub struct Kring {
     pub config: Arc<ServiceConfig>,
     pub events: events::Events,
     pub federation: Arc<federation::Federation>,
+    /// The abuse limits every door asks (in memory, per process).
+    pub limits: Arc<limits::Limits>,
     /// Apps by id: they never change once registered, and every status view names its app.
     apps: Arc<std::sync::Mutex<std::collections::HashMap<Id, kring_core::model::App>>>,
 }
@@ -90,7 +99,9 @@ pub struct Kring {
 impl Kring {
     pub fn new(store: Store, config: ServiceConfig) -> Result<Kring> {
         let federation = federation::shared(config.federation.clone())?;
+        let limits = limits::Limits::new(config.limits.clone(), config.trusted_proxies.clone());
         Ok(Kring {
+            limits: Arc::new(limits),
             store,
             config: Arc::new(config),
             events: events::Events::new(),

@@ -16,6 +16,7 @@ use serde::Deserialize;
 use serde_json::json;
 
 use crate::auth::Auth;
+use crate::client::Client;
 use crate::entities;
 use crate::error::{ApiError, ApiResult};
 use crate::params::{Params, Query, lenient};
@@ -189,18 +190,51 @@ fn render_page(
     }
 }
 
-async fn authorize_page(State(kring): State<Kring>, Query(p): Query<AuthorizeParams>) -> Response {
+/// The authorize page again, with the rate limit's message, status and headers.
+fn too_many(kring: &Kring, app: &App, p: &AuthorizeParams, e: Error) -> Response {
+    let limit = match &e {
+        Error::RateLimited(l) => Some(*l),
+        _ => None,
+    };
+    let mut res = render_page(kring, app, p, Some(&ApiError(e).message()), None);
+    *res.status_mut() = StatusCode::TOO_MANY_REQUESTS;
+    if let Some(limit) = &limit {
+        crate::error::add_rate_limit_headers(&mut res, limit);
+    }
+    res
+}
+
+async fn authorize_page(
+    State(kring): State<Kring>,
+    Client(client): Client,
+    Query(p): Query<AuthorizeParams>,
+) -> Response {
     match authorize_app(&kring, &p).await {
-        Ok(app) => render_page(&kring, &app, &p, None, None),
+        Ok(app) => match kring.limits.authorize(client) {
+            Ok(()) => render_page(&kring, &app, &p, None, None),
+            Err(e) => too_many(&kring, &app, &p, e),
+        },
         Err(r) => r,
     }
 }
 
-async fn authorize(State(kring): State<Kring>, Params(p): Params<AuthorizeParams>) -> Response {
+async fn authorize(
+    State(kring): State<Kring>,
+    Client(client): Client,
+    Params(p): Params<AuthorizeParams>,
+) -> Response {
     let app = match authorize_app(&kring, &p).await {
         Ok(app) => app,
         Err(r) => return r,
     };
+    // The form signs in, so sign-in limits apply as well.
+    if let Err(e) = kring.limits.authorize(client).and_then(|()| {
+        kring
+            .limits
+            .sign_in(client, p.email.as_deref().unwrap_or(""))
+    }) {
+        return too_many(&kring, &app, &p, e);
+    }
     let actor = match kring
         .check_password(
             p.email.as_deref().unwrap_or(""),
@@ -348,6 +382,7 @@ fn grant_error(e: Error) -> Response {
 
 async fn token(
     State(kring): State<Kring>,
+    Client(client): Client,
     Head(parts): Head,
     Params(p): Params<TokenParams>,
 ) -> Response {
@@ -394,6 +429,9 @@ async fn token(
                     "Missing required parameter: username or password.",
                 );
             };
+            if let Err(e) = kring.limits.sign_in(client, user) {
+                return ApiError(e).into_response();
+            }
             kring
                 .password_grant(&app, user, pass, p.scope.as_deref())
                 .await

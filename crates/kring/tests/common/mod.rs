@@ -133,6 +133,17 @@ pub struct TestServer {
     _dir: tempfile::TempDir,
 }
 
+/// Tests make many requests quickly from one address: every abuse limit far above what they
+/// need, except the ones a test sets itself (by name) to see them work.
+pub fn test_rate_limits(
+    own: Option<std::collections::BTreeMap<String, String>>,
+) -> std::collections::BTreeMap<String, String> {
+    let mut limits: std::collections::BTreeMap<String, String> =
+        [("all".to_string(), "1000000/1m".to_string())].into();
+    limits.extend(own.unwrap_or_default());
+    limits
+}
+
 fn free_port() -> u16 {
     let l = std::net::TcpListener::bind("127.0.0.1:0").expect("bind 127.0.0.1:0");
     l.local_addr().expect("local addr").port()
@@ -205,6 +216,7 @@ impl TestServer {
                 ),
                 database_url: database_url.clone(),
                 database_max_connections: Some(5),
+                rate_limits: Some(test_rate_limits(settings.rate_limits.clone())),
                 ..settings.clone()
             };
             let config = Config::resolve(partial).expect("valid test configuration");

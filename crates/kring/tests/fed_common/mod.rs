@@ -204,6 +204,8 @@ impl Node {
             database_url: self.database_url(),
             database_max_connections: Some(5),
             allow_private_federation: Some(true),
+            // Tests deliver and request quickly from one address; the limits are tested apart.
+            rate_limits: Some([("all".to_string(), "1000000/1m".to_string())].into()),
             ..Partial::default()
         };
         let config = Config::resolve(partial).expect("valid test configuration");
