@@ -3,6 +3,7 @@
 //! the ActivityPub inbox and the CLI only translate to and from these calls.
 pub mod accounts;
 pub mod auth;
+pub mod cpu;
 pub mod events;
 pub mod federation;
 pub mod filters;

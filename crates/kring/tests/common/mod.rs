@@ -54,7 +54,7 @@ pub const REDIRECT_URI: &str = "http://127.0.0.1/callback";
 pub const APP_SCOPES: &str = "read write follow push";
 
 /// A fresh PostgreSQL database, dropped (best effort) when this is dropped.
-struct PgDatabase {
+pub struct PgDatabase {
     admin_url: String,
     name: String,
 }
@@ -102,6 +102,18 @@ fn psql(url: &str, sql: &str) -> Result<(), String> {
     }
 }
 
+/// The database for a server started as a process of its own: on PostgreSQL a fresh one
+/// (dropped with the guard) and its URL; on SQLite none (the server uses its data directory).
+pub fn fresh_database() -> (Option<PgDatabase>, Option<String>) {
+    match pg_url() {
+        Some(url) => {
+            let (db, url) = PgDatabase::create(&url);
+            (Some(db), Some(url))
+        }
+        None => (None, None),
+    }
+}
+
 /// Which database the suite runs on.
 pub fn backend() -> &'static str {
     if pg_url().is_some() {
@@ -144,7 +156,7 @@ pub fn test_rate_limits(
     limits
 }
 
-fn free_port() -> u16 {
+pub fn free_port() -> u16 {
     let l = std::net::TcpListener::bind("127.0.0.1:0").expect("bind 127.0.0.1:0");
     l.local_addr().expect("local addr").port()
 }
