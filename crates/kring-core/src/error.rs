@@ -52,7 +52,10 @@ impl RateLimit {
                 crate::time::to_datetime(self.reset_at)
                     .to_rfc3339_opts(chrono::SecondsFormat::Micros, true),
             ),
-            ("retry-after", ((wait_micros + 999_999) / 1_000_000).to_string()),
+            (
+                "retry-after",
+                ((wait_micros + 999_999) / 1_000_000).to_string(),
+            ),
         ]
     }
 }

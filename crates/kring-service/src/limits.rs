@@ -49,14 +49,13 @@ impl Rate {
 impl FromStr for Rate {
     type Err = String;
     fn from_str(s: &str) -> Result<Rate, String> {
-        let bad = || format!("{s:?} is not a rate like 300/5m (COUNT/PERIOD, period in s, m, h or d)");
+        let bad =
+            || format!("{s:?} is not a rate like 300/5m (COUNT/PERIOD, period in s, m, h or d)");
         let (count, period) = s.trim().split_once('/').ok_or_else(bad)?;
         let count: u32 = count.trim().parse().map_err(|_| bad())?;
         let count = NonZeroU32::new(count).ok_or_else(bad)?;
         let period = period.trim();
-        let unit_at = period
-            .find(|c: char| !c.is_ascii_digit())
-            .ok_or_else(bad)?;
+        let unit_at = period.find(|c: char| !c.is_ascii_digit()).ok_or_else(bad)?;
         let (n, unit) = period.split_at(unit_at);
         let n: u64 = if n.is_empty() {
             1
@@ -84,9 +83,9 @@ impl std::fmt::Display for Rate {
     fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
         let s = self.period.as_secs();
         let (n, unit) = match s {
-            _ if s % 86_400 == 0 => (s / 86_400, "d"),
-            _ if s % 3600 == 0 => (s / 3600, "h"),
-            _ if s % 60 == 0 => (s / 60, "m"),
+            _ if s.is_multiple_of(86_400) => (s / 86_400, "d"),
+            _ if s.is_multiple_of(3600) => (s / 3600, "h"),
+            _ if s.is_multiple_of(60) => (s / 60, "m"),
             _ => (s, "s"),
         };
         write!(f, "{}/{n}{unit}", self.count)

@@ -139,7 +139,10 @@ async fn a_job_that_never_reports_back_stops_at_its_attempt_cap() {
         let claimed = store.claim_jobs(5, 1, cap).await.unwrap();
         let after_claim = now_micros();
         assert_eq!(
-            claimed.iter().map(|j| (j.id, j.attempts)).collect::<Vec<_>>(),
+            claimed
+                .iter()
+                .map(|j| (j.id, j.attempts))
+                .collect::<Vec<_>>(),
             vec![(id.0, attempt)]
         );
         // The worker "dies": no complete_job, no fail_job. The lease runs out.

@@ -34,7 +34,9 @@ pub fn message(e: &Error) -> String {
     match e {
         Error::NotFound => "The page you are looking for isn't here.".into(),
         Error::Internal(_) => "Something went wrong on our side.".into(),
-        Error::RateLimited(_) => "You have made too many requests. Wait a while and try again.".into(),
+        Error::RateLimited(_) => {
+            "You have made too many requests. Wait a while and try again.".into()
+        }
         Error::Forbidden(m) | Error::Validation(m) | Error::BadRequest(m) | Error::Conflict(m) => {
             m.clone()
         }

@@ -90,7 +90,11 @@ pub struct ServeArgs {
     pub rate_limits: Vec<String>,
     /// A reverse proxy whose X-Forwarded-For names the client (an IP address); may be repeated
     /// or comma-separated.
-    #[arg(long = "trusted-proxy", env = "KRING_TRUSTED_PROXIES", value_delimiter = ',')]
+    #[arg(
+        long = "trusted-proxy",
+        env = "KRING_TRUSTED_PROXIES",
+        value_delimiter = ','
+    )]
     pub trusted_proxies: Vec<std::net::IpAddr>,
 }
 
@@ -195,8 +199,7 @@ fn resolve(global: &Global, serve: &ServeArgs) -> Result<Config, String> {
         rate_limits: (!serve.rate_limits.is_empty())
             .then(|| crate::config::parse_rate_limits(&serve.rate_limits))
             .transpose()?,
-        trusted_proxies: (!serve.trusted_proxies.is_empty())
-            .then(|| serve.trusted_proxies.clone()),
+        trusted_proxies: (!serve.trusted_proxies.is_empty()).then(|| serve.trusted_proxies.clone()),
         ..Partial::default()
     };
     let file = match &global.config {

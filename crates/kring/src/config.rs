@@ -156,7 +156,9 @@ pub fn parse_rate_limits(pairs: &[String]) -> Result<BTreeMap<String, String>, S
         .map(|p| {
             p.split_once('=')
                 .map(|(k, v)| (k.trim().to_string(), v.trim().to_string()))
-                .ok_or_else(|| format!("rate limit {p:?} is not NAME=COUNT/PERIOD (e.g. sign_in=25/5m)"))
+                .ok_or_else(|| {
+                    format!("rate limit {p:?} is not NAME=COUNT/PERIOD (e.g. sign_in=25/5m)")
+                })
         })
         .collect()
 }
@@ -329,7 +331,10 @@ mod tests {
         assert_eq!(c.limits.sign_in.to_string(), "3/5m");
         assert_eq!(c.limits.writes.to_string(), "8/1m");
         assert_eq!(c.limits.sign_up.to_string(), "1000/1m");
-        assert_eq!(c.trusted_proxies, vec!["127.0.0.1".parse::<IpAddr>().unwrap()]);
+        assert_eq!(
+            c.trusted_proxies,
+            vec!["127.0.0.1".parse::<IpAddr>().unwrap()]
+        );
         let d = Config::resolve(Partial::default()).unwrap();
         assert_eq!(d.limits, LimitsConfig::default());
         assert_eq!(d.limits.requests.to_string(), "300/5m");

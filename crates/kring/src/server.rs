@@ -175,8 +175,8 @@ pub async fn start(config: Config) -> Result<Running, String> {
                 listener,
                 router.into_make_service_with_connect_info::<SocketAddr>(),
             )
-                .with_graceful_shutdown(shutdown)
-                .await
+            .with_graceful_shutdown(shutdown)
+            .await
             {
                 tracing::error!(error = %e, "server error");
             }

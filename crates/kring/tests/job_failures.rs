@@ -75,7 +75,10 @@ async fn a_job_that_keeps_failing_stops_and_one_that_succeeds_is_done() {
     })
     .await;
     let store = &s.kring.store;
-    let failing = store.enqueue("test.fails", "{}", now_micros()).await.unwrap();
+    let failing = store
+        .enqueue("test.fails", "{}", now_micros())
+        .await
+        .unwrap();
     for _ in 0..MAX_ERROR_ATTEMPTS {
         let job = store
             .claim_jobs(10, MINUTE, MAX_ATTEMPTS)
@@ -97,7 +100,10 @@ async fn a_job_that_keeps_failing_stops_and_one_that_succeeds_is_done() {
         }
     }
     assert_eq!(store.pending_jobs().await.unwrap(), 0);
-    let fine = store.enqueue("test.fine", "{}", now_micros()).await.unwrap();
+    let fine = store
+        .enqueue("test.fine", "{}", now_micros())
+        .await
+        .unwrap();
     let job = store
         .claim_jobs(10, MINUTE, MAX_ATTEMPTS)
         .await

@@ -71,7 +71,10 @@ fn assert_page_throttled(status: StatusCode, headers: &HeaderMap, body: &str, li
         "an HTML page"
     );
     assert!(body.contains("<h1>Too many requests</h1>"), "{body}");
-    assert!(body.contains("kring.css") || body.contains(".css"), "the usual layout");
+    assert!(
+        body.contains("kring.css") || body.contains(".css"),
+        "the usual layout"
+    );
 }
 
 /// A request as if from `client` behind the proxy.
@@ -167,7 +170,10 @@ async fn sign_in_is_limited_per_address_across_the_api_and_the_web() {
     let s = server(&[("sign_in", "3/1h")], true).await;
     let alice = s.register("alice").await;
     // Three attempts from one address (wrong passwords, other accounts: all count).
-    for (i, email) in ["a@x.invalid", "b@x.invalid", &alice.email].iter().enumerate() {
+    for (i, email) in ["a@x.invalid", "b@x.invalid", &alice.email]
+        .iter()
+        .enumerate()
+    {
         let (st, _, body) = password_grant(&s, email, "wrong", Some("203.0.113.1")).await;
         assert_eq!(st, StatusCode::BAD_REQUEST, "attempt {i}: {body}");
     }
@@ -216,7 +222,13 @@ async fn sign_in_is_limited_per_account_from_any_address() {
     let (st, _, _) = password_grant(&s, &alice.email, "wrong", Some("203.0.113.2")).await;
     assert_eq!(st, StatusCode::BAD_REQUEST);
     // A third address, the right password: alice's allowance is spent (in any letter case).
-    let r = password_grant(&s, &alice.email.to_uppercase(), PASSWORD, Some("203.0.113.3")).await;
+    let r = password_grant(
+        &s,
+        &alice.email.to_uppercase(),
+        PASSWORD,
+        Some("203.0.113.3"),
+    )
+    .await;
     assert_api_throttled(&r, 2, "alice's third attempt");
     let (st, h, body) = web_form(
         &s,
@@ -255,7 +267,10 @@ async fn authorize_page_is_limited_per_address() {
     }
     let (st, h, body) = get("203.0.113.1").await;
     assert_throttled(st, &h, 2, "authorize page");
-    assert!(body.as_str().unwrap().contains("Too many requests"), "{body}");
+    assert!(
+        body.as_str().unwrap().contains("Too many requests"),
+        "{body}"
+    );
     assert_eq!(get("203.0.113.2").await.0, StatusCode::OK);
 }
 
@@ -327,7 +342,10 @@ async fn lookups_that_may_resolve_remotely_are_limited() {
         reply(
             s.http
                 .get(s.url("/api/v2/search"))
-                .query(&[("q", "alice"), ("resolve", if resolve { "true" } else { "false" })])
+                .query(&[
+                    ("q", "alice"),
+                    ("resolve", if resolve { "true" } else { "false" }),
+                ])
                 .header("x-forwarded-for", "203.0.113.1"),
         )
     };
@@ -390,7 +408,11 @@ async fn writes_are_limited_per_account_on_both_doors() {
 
 #[tokio::test]
 async fn requests_are_limited_per_address_and_the_forwarded_header_needs_a_trusted_proxy() {
-    let s = server(&[("requests", "4/1h"), ("authenticated_requests", "6/1h")], false).await;
+    let s = server(
+        &[("requests", "4/1h"), ("authenticated_requests", "6/1h")],
+        false,
+    )
+    .await;
     // Static files are not counted.
     for _ in 0..6 {
         let res = s.http.get(s.url("/favicon.ico")).send().await.unwrap();
@@ -448,26 +470,27 @@ async fn inbox_deliveries_are_limited_per_signing_host() {
     };
     let (bob_key, carol_key) = (key_of(&b, &bob).await, key_of(&c, &carol).await);
     let client = kring_activitypub::client::Client::new(true, "kring-tests").expect("client");
-    let deliver = async |from: &TestServer, name: &str, key: &kring_activitypub::KeyPair, n: u32| {
-        let actor = format!("{}/users/{name}", from.base);
-        let activity = json!({
-            "@context": "https://www.w3.org/ns/activitystreams",
-            "id": format!("{actor}/likes/{n}"),
-            "type": "Like",
-            "actor": actor,
-            "object": format!("{}/users/alice/statuses/1", a.base),
-        });
-        client
-            .post_activity(
-                &a.url("/inbox"),
-                activity.to_string().as_bytes(),
-                &format!("{actor}#main-key"),
-                key,
-                kring_activitypub::client::Scheme::Cavage,
-            )
-            .await
-            .expect("delivered")
-    };
+    let deliver =
+        async |from: &TestServer, name: &str, key: &kring_activitypub::KeyPair, n: u32| {
+            let actor = format!("{}/users/{name}", from.base);
+            let activity = json!({
+                "@context": "https://www.w3.org/ns/activitystreams",
+                "id": format!("{actor}/likes/{n}"),
+                "type": "Like",
+                "actor": actor,
+                "object": format!("{}/users/alice/statuses/1", a.base),
+            });
+            client
+                .post_activity(
+                    &a.url("/inbox"),
+                    activity.to_string().as_bytes(),
+                    &format!("{actor}#main-key"),
+                    key,
+                    kring_activitypub::client::Scheme::Cavage,
+                )
+                .await
+                .expect("delivered")
+        };
     assert_eq!(deliver(&b, "bob", &bob_key, 1).await, 202);
     assert_eq!(deliver(&b, "bob", &bob_key, 2).await, 202);
     assert_eq!(deliver(&b, "bob", &bob_key, 3).await, 429);

@@ -119,7 +119,11 @@ async fn five_hundred_concurrent_sign_ins_keep_memory_bounded_and_the_server_ans
     let before = vm_kb(pid, "VmRSS");
 
     let attempts = (0..ATTEMPTS).map(|i| {
-        let password = if i % 2 == 0 { PASSWORD } else { "wrong password" };
+        let password = if i % 2 == 0 {
+            PASSWORD
+        } else {
+            "wrong password"
+        };
         grant(password)
     });
     let replies = futures_util::future::join_all(attempts).await;
