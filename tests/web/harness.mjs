@@ -91,7 +91,10 @@ export async function startServer() {
     "admin", "create-user", "--username", admin.username, "--email", admin.email,
     "--password", admin.password, "--role", "admin", ...common,
   ], { stdio: "pipe" });
-  const child = spawn(kringBin, ["serve", "--listen", domain, ...common], {
+  // The browser makes many requests quickly from one address: lift the abuse limits
+  // (crates/kring/tests cover the limits themselves).
+  const limits = ["--rate-limit", "all=1000000/1m"];
+  const child = spawn(kringBin, ["serve", "--listen", domain, ...limits, ...common], {
     stdio: ["ignore", "pipe", "pipe"],
   });
   let log = "";

@@ -35,7 +35,9 @@ impl FromRequestParts<Kring> for Auth {
 
     async fn from_request_parts(parts: &mut Parts, kring: &Kring) -> Result<Self, Self::Rejection> {
         let token = bearer(parts).ok_or(ApiError(Error::Unauthorized))?;
-        Ok(Auth(kring.authenticate(&token).await?))
+        let grant = kring.authenticate(&token).await?;
+        limit_writes(parts, kring, &grant)?;
+        Ok(Auth(grant))
     }
 }
 
@@ -45,9 +47,23 @@ impl FromRequestParts<Kring> for MaybeAuth {
     async fn from_request_parts(parts: &mut Parts, kring: &Kring) -> Result<Self, Self::Rejection> {
         match bearer(parts) {
             None => Ok(MaybeAuth(None)),
-            Some(token) => Ok(MaybeAuth(Some(kring.authenticate(&token).await?))),
+            Some(token) => {
+                let grant = kring.authenticate(&token).await?;
+                limit_writes(parts, kring, &grant)?;
+                Ok(MaybeAuth(Some(grant)))
+            }
         }
     }
+}
+
+/// Writes count against the account's allowance of writes.
+fn limit_writes(parts: &Parts, kring: &Kring, grant: &Grant) -> Result<(), ApiError> {
+    if let Some(actor) = &grant.actor
+        && kring_service::limits::is_write(parts.method.as_str())
+    {
+        kring.limits.write(actor.id())?;
+    }
+    Ok(())
 }
 
 fn check_scope(grant: &Grant, scope: &str) -> Result<(), ApiError> {

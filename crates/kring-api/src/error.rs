@@ -23,7 +23,7 @@ impl ApiError {
             Error::Forbidden(_) => StatusCode::FORBIDDEN,
             Error::Validation(_) | Error::Conflict(_) => StatusCode::UNPROCESSABLE_ENTITY,
             Error::BadRequest(_) => StatusCode::BAD_REQUEST,
-            Error::RateLimited => StatusCode::TOO_MANY_REQUESTS,
+            Error::RateLimited(_) => StatusCode::TOO_MANY_REQUESTS,
             Error::PayloadTooLarge => StatusCode::PAYLOAD_TOO_LARGE,
             Error::Unavailable(_) => StatusCode::SERVICE_UNAVAILABLE,
             Error::Internal(_) => StatusCode::INTERNAL_SERVER_ERROR,
@@ -45,7 +45,12 @@ impl IntoResponse for ApiError {
         if let Error::Internal(detail) = &self.0 {
             tracing::error!(%detail, "internal error");
         }
-        (status, Json(serde_json::json!({ "error": self.message() }))).into_response()
+        let mut res =
+            (status, Json(serde_json::json!({ "error": self.message() }))).into_response();
+        if let Error::RateLimited(limit) = &self.0 {
+            add_rate_limit_headers(&mut res, limit);
+        }
+        res
     }
 }
 
@@ -59,4 +64,14 @@ pub fn bad_request(msg: impl Into<String>) -> ApiError {
 
 pub fn unprocessable(msg: impl Into<String>) -> ApiError {
     ApiError(Error::Validation(msg.into()))
+}
+
+/// Mastodon's `X-RateLimit-*` headers (and `Retry-After`) on a 429.
+pub fn add_rate_limit_headers(res: &mut Response, limit: &kring_core::RateLimit) {
+    for (name, value) in limit.headers() {
+        if let Ok(v) = axum::http::HeaderValue::from_str(&value) {
+            res.headers_mut()
+                .insert(axum::http::HeaderName::from_static(name), v);
+        }
+    }
 }

@@ -1,6 +1,7 @@
 //! Kring's Mastodon client API door: OAuth, REST routes, Mastodon JSON, streaming. Handlers parse
 //! requests into service calls and render the results; they decide nothing themselves.
 pub mod auth;
+pub mod client;
 pub mod entities;
 pub mod error;
 pub mod paging;

@@ -22,8 +22,9 @@ pub enum Error {
     BadRequest(String),
     #[error("{0}")]
     Conflict(String),
+    /// Over a rate limit (Mastodon answers 429 with its `X-RateLimit-*` headers).
     #[error("Too many requests")]
-    RateLimited,
+    RateLimited(RateLimit),
     #[error("Payload too large")]
     PayloadTooLarge,
     #[error("{0}")]
@@ -31,6 +32,36 @@ pub enum Error {
     /// Something on our side; the message is logged, not shown.
     #[error("internal error: {0}")]
     Internal(String),
+}
+
+/// Which limit a request went over, and when the next one is allowed.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub struct RateLimit {
+    /// Requests allowed per period.
+    pub limit: u32,
+    /// When another request is allowed (microseconds since the epoch).
+    pub reset_at: crate::time::Micros,
+}
+
+impl RateLimit {
+    /// The headers Mastodon sends with a 429, for every door: `X-RateLimit-Reset` is an
+    /// ISO 8601 time with microseconds (Ruby's `iso8601(6)`), plus `Retry-After` in seconds.
+    pub fn headers(&self) -> [(&'static str, String); 4] {
+        let wait_micros = (self.reset_at - crate::time::now_micros()).max(0);
+        [
+            ("x-ratelimit-limit", self.limit.to_string()),
+            ("x-ratelimit-remaining", "0".to_string()),
+            (
+                "x-ratelimit-reset",
+                crate::time::to_datetime(self.reset_at)
+                    .to_rfc3339_opts(chrono::SecondsFormat::Micros, true),
+            ),
+            (
+                "retry-after",
+                ((wait_micros + 999_999) / 1_000_000).to_string(),
+            ),
+        ]
+    }
 }
 
 pub type Result<T, E = Error> = std::result::Result<T, E>;

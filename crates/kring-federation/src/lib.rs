@@ -58,7 +58,7 @@ impl IntoResponse for FedError {
                 StatusCode::BAD_REQUEST
             }
             Error::PayloadTooLarge => StatusCode::PAYLOAD_TOO_LARGE,
-            Error::RateLimited => StatusCode::TOO_MANY_REQUESTS,
+            Error::RateLimited(_) => StatusCode::TOO_MANY_REQUESTS,
             Error::Unavailable(_) => StatusCode::SERVICE_UNAVAILABLE,
             Error::Internal(detail) => {
                 tracing::error!(%detail, "internal error");
@@ -72,7 +72,16 @@ impl IntoResponse for FedError {
             Error::Internal(_) => "Internal server error".to_string(),
             e => e.to_string(),
         };
-        (status, Json(serde_json::json!({ "error": msg }))).into_response()
+        let mut res = (status, Json(serde_json::json!({ "error": msg }))).into_response();
+        if let Error::RateLimited(limit) = &self.0 {
+            for (name, value) in limit.headers() {
+                if let Ok(v) = axum::http::HeaderValue::from_str(&value) {
+                    res.headers_mut()
+                        .insert(axum::http::HeaderName::from_static(name), v);
+                }
+            }
+        }
+        res
     }
 }
 

@@ -278,7 +278,7 @@ impl Kring {
     }
 
     pub async fn change_password(&self, actor: &Actor, current: &str, new: &str) -> Result<()> {
-        if !crate::auth::verify_password(current, &actor.user.password_hash).await {
+        if !crate::auth::verify_password(current, &actor.user.password_hash).await? {
             return Err(Error::validation("Current password is invalid"));
         }
         if new.chars().count() < MIN_PASSWORD_CHARS {

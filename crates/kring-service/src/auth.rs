@@ -26,10 +26,10 @@ pub fn hash_secret(secret: &str) -> String {
 }
 
 /// Argon2id with the crate's defaults (OWASP's minimum: 19 MiB, 2 passes). Runs off the async
-/// threads: it takes tens of milliseconds on purpose.
+/// threads, one per core at a time (`cpu::run`): it takes tens of milliseconds on purpose.
 pub async fn hash_password(password: &str) -> Result<String> {
     let password = password.to_string();
-    tokio::task::spawn_blocking(move || {
+    crate::cpu::run(move || {
         use argon2::password_hash::{PasswordHasher, SaltString};
         let bytes: [u8; 16] = rand::random();
         let salt = SaltString::encode_b64(&bytes).map_err(Error::internal)?;
@@ -38,13 +38,13 @@ pub async fn hash_password(password: &str) -> Result<String> {
             .map(|h| h.to_string())
             .map_err(Error::internal)
     })
-    .await
-    .map_err(Error::internal)?
+    .await?
 }
 
-pub async fn verify_password(password: &str, hash: &str) -> bool {
+/// Whether `password` matches `hash`; an error when no core could be had in time (503).
+pub async fn verify_password(password: &str, hash: &str) -> Result<bool> {
     let (password, hash) = (password.to_string(), hash.to_string());
-    tokio::task::spawn_blocking(move || {
+    crate::cpu::run(move || {
         use argon2::password_hash::{PasswordHash, PasswordVerifier};
         PasswordHash::new(&hash)
             .map(|h| {
@@ -55,7 +55,6 @@ pub async fn verify_password(password: &str, hash: &str) -> bool {
             .unwrap_or(false)
     })
     .await
-    .unwrap_or(false)
 }
 
 /// What a token grants: the app, maybe an account, and scopes.
@@ -329,11 +328,11 @@ impl Kring {
             Some(u) => u,
             None => {
                 // Spend the same time as a real check, so timing does not reveal accounts.
-                let _ = verify_password(password, DUMMY_HASH).await;
+                verify_password(password, DUMMY_HASH).await?;
                 return Err(invalid());
             }
         };
-        if !verify_password(password, &user.password_hash).await {
+        if !verify_password(password, &user.password_hash).await? {
             return Err(invalid());
         }
         let account = self

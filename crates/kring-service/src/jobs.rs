@@ -20,8 +20,12 @@ const FEED_TRIM_CURSOR: &str = "feed_trim_cursor";
 /// Feeds trimmed per transaction batch.
 const FEED_TRIM_BATCH: i64 = 500;
 
-/// Give up after about a week of retries.
-const MAX_ATTEMPTS: i64 = 16;
+/// Give up after about a week of retries. Checked when a job is claimed too, so a job whose
+/// worker never reports back (a crash mid-job) stops as well.
+pub const MAX_ATTEMPTS: i64 = 16;
+/// Jobs that fail with an error (not a peer being unreachable) get fewer tries: a bug or a
+/// panic will not fix itself.
+pub const MAX_ERROR_ATTEMPTS: i64 = 3;
 /// Jobs running at once in one process, and at once against one remote host.
 const CONCURRENCY: usize = 64;
 const PER_HOST: usize = 8;
@@ -30,8 +34,10 @@ const CLAIM_BATCH: usize = 16;
 /// A claimed job not finished within this time is claimed again (its worker died).
 const LEASE_MICROS: i64 = 120 * 1_000_000;
 
-enum Outcome {
+/// How a job ended.
+pub enum Outcome {
     Done,
+    /// Try again later (the reason is kept on the job).
     Retry(String),
 }
 
@@ -67,7 +73,11 @@ impl Kring {
             }
             let free = slots.available_permits() as i64;
             let jobs = {
-                match self.store.claim_jobs(free, LEASE_MICROS).await {
+                match self
+                    .store
+                    .claim_jobs(free, LEASE_MICROS, MAX_ATTEMPTS)
+                    .await
+                {
                     Ok(j) => j,
                     Err(e) => {
                         tracing::warn!(error = %e, "claiming jobs failed");
@@ -93,25 +103,9 @@ impl Kring {
                         Some(s) => s.acquire_owned().await.ok(),
                         None => None,
                     };
-                    let outcome = kring.run_job(&job.queue, &job.payload).await;
-                    let recorded = match outcome {
-                        Ok(Outcome::Done) => kring.store.complete_job(job.id).await,
-                        Ok(Outcome::Retry(reason)) | Err(crate::Error::Unavailable(reason)) => {
-                            let retry = (job.attempts < MAX_ATTEMPTS)
-                                .then(|| now_micros() + backoff_micros(job.attempts));
-                            tracing::info!(queue = %job.queue, attempts = job.attempts, %reason, "job will be retried");
-                            kring.store.fail_job(job.id, &reason, retry).await
-                        }
-                        Err(e) => {
-                            let retry = (job.attempts < 3)
-                                .then(|| now_micros() + backoff_micros(job.attempts));
-                            tracing::warn!(queue = %job.queue, attempts = job.attempts, error = %e, "job failed");
-                            kring.store.fail_job(job.id, &e.to_string(), retry).await
-                        }
-                    };
-                    if let Err(e) = recorded {
-                        tracing::warn!(error = %e, "could not record job result");
-                    }
+                    kring
+                        .run_claimed(&job, kring.run_job(&job.queue, &job.payload))
+                        .await;
                 });
             }
             if idle {
@@ -120,6 +114,47 @@ impl Kring {
                     _ = shutdown.changed() => {}
                 }
             }
+        }
+    }
+
+    /// Run a claimed job's work and record how it went: done, retried later, or given up. A
+    /// panic in the work is caught and counts as a failed attempt (without this, the job
+    /// would sit until its lease ran out and run again, forever).
+    pub async fn run_claimed(
+        &self,
+        job: &kring_store::Job,
+        work: impl Future<Output = crate::Result<Outcome>>,
+    ) {
+        use futures_util::FutureExt;
+        // The work's state is dropped after a panic, never used again.
+        let outcome = match std::panic::AssertUnwindSafe(work).catch_unwind().await {
+            Ok(outcome) => outcome,
+            Err(panic) => {
+                let what = panic
+                    .downcast_ref::<&str>()
+                    .map(|s| s.to_string())
+                    .or_else(|| panic.downcast_ref::<String>().cloned())
+                    .unwrap_or_default();
+                Err(crate::Error::Internal(format!("the job panicked: {what}")))
+            }
+        };
+        let recorded = match outcome {
+            Ok(Outcome::Done) => self.store.complete_job(job.id).await,
+            Ok(Outcome::Retry(reason)) | Err(crate::Error::Unavailable(reason)) => {
+                let retry = (job.attempts + 1 < MAX_ATTEMPTS)
+                    .then(|| now_micros() + backoff_micros(job.attempts));
+                tracing::info!(queue = %job.queue, attempts = job.attempts, %reason, "job will be retried");
+                self.store.fail_job(job.id, &reason, retry).await
+            }
+            Err(e) => {
+                let retry = (job.attempts + 1 < MAX_ERROR_ATTEMPTS)
+                    .then(|| now_micros() + backoff_micros(job.attempts));
+                tracing::warn!(queue = %job.queue, attempts = job.attempts, error = %e, "job failed");
+                self.store.fail_job(job.id, &e.to_string(), retry).await
+            }
+        };
+        if let Err(e) = recorded {
+            tracing::warn!(error = %e, "could not record job result");
         }
     }
 

@@ -4,12 +4,14 @@
 pub mod accounts;
 pub mod auth;
 pub mod domain_blocks;
+pub mod cpu;
 pub mod events;
 pub mod federation;
 pub mod filters;
 pub mod instance;
 pub mod jobs;
 pub mod keys;
+pub mod limits;
 pub mod lists;
 pub mod live;
 pub mod media_proxy;
@@ -55,6 +57,10 @@ pub struct ServiceConfig {
     /// How long an OAuth access token works; None: until revoked (Mastodon's default). Web
     /// sessions never expire this way.
     pub access_token_lifetime: Option<std::time::Duration>,
+    /// Abuse limits (requests per client address, account or remote host).
+    pub limits: limits::LimitsConfig,
+    /// Reverse proxies whose `X-Forwarded-For` names the client.
+    pub trusted_proxies: Vec<std::net::IpAddr>,
 }
 
 impl ServiceConfig {
@@ -78,6 +84,8 @@ impl ServiceConfig {
             },
             cache_dir: None,
             access_token_lifetime: None,
+            limits: limits::LimitsConfig::default(),
+            trusted_proxies: Vec::new(),
         }
     }
 }
@@ -92,6 +100,8 @@ pub struct Kring {
     pub federation: Arc<federation::Federation>,
     /// Streaming viewers of this process, and who of them sees each live event.
     pub live: live::Live,
+    /// The abuse limits every door asks (in memory, per process).
+    pub limits: Arc<limits::Limits>,
     /// Apps by id: they never change once registered, and every status view names its app.
     apps: Arc<std::sync::Mutex<std::collections::HashMap<Id, kring_core::model::App>>>,
 }
@@ -99,7 +109,9 @@ pub struct Kring {
 impl Kring {
     pub fn new(store: Store, config: ServiceConfig) -> Result<Kring> {
         let federation = federation::shared(config.federation.clone())?;
+        let limits = limits::Limits::new(config.limits.clone(), config.trusted_proxies.clone());
         Ok(Kring {
+            limits: Arc::new(limits),
             store,
             config: Arc::new(config),
             events: events::Events::new(),

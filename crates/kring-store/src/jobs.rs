@@ -24,8 +24,15 @@ impl Store {
         Ok(id)
     }
 
-    /// Claim up to `limit` due jobs for `lease_micros`.
-    pub async fn claim_jobs(&self, limit: i64, lease_micros: i64) -> Result<Vec<Job>, Error> {
+    /// Claim up to `limit` due jobs for `lease_micros`. Due jobs already claimed
+    /// `max_attempts` times are dropped instead: the cap holds even for a job that never
+    /// reports back (its worker panicked, crashed or was killed while running it).
+    pub async fn claim_jobs(
+        &self,
+        limit: i64,
+        lease_micros: i64,
+        max_attempts: i64,
+    ) -> Result<Vec<Job>, Error> {
         let now = now_micros();
         let mut tx = self.begin().await?;
         // PostgreSQL: several workers share the queue; SKIP LOCKED keeps them off each other's
@@ -34,12 +41,31 @@ impl Store {
             Backend::Postgres => " FOR UPDATE SKIP LOCKED",
             Backend::Sqlite => "",
         };
+        let due = "run_at <= $1 AND (locked_until IS NULL OR locked_until < $1)";
+        let exhausted: Vec<(String, i64, Option<String>)> = sqlx::query_as(AssertSqlSafe(format!(
+            "DELETE FROM jobs WHERE id IN (SELECT id FROM jobs WHERE {due} AND attempts >= $2{lock}) \
+             RETURNING queue, attempts, last_error"
+        )))
+        .bind(now)
+        .bind(max_attempts)
+        .fetch_all(&mut *tx.tx)
+        .await
+        .map_err(db_err)?;
+        for (queue, attempts, last_error) in &exhausted {
+            tracing::warn!(
+                %queue,
+                attempts,
+                last_error = last_error.as_deref().unwrap_or("none recorded (the worker never reported back)"),
+                "giving up on a job that used up its attempts"
+            );
+        }
         let jobs: Vec<Job> = sqlx::query_as(AssertSqlSafe(format!(
-            "SELECT id, queue, payload, attempts FROM jobs WHERE run_at <= $1 \
-             AND (locked_until IS NULL OR locked_until < $1) ORDER BY run_at, id LIMIT $2{lock}"
+            "SELECT id, queue, payload, attempts FROM jobs WHERE {due} AND attempts < $3 \
+             ORDER BY run_at, id LIMIT $2{lock}"
         )))
         .bind(now)
         .bind(limit)
+        .bind(max_attempts)
         .fetch_all(&mut *tx.tx)
         .await
         .map_err(db_err)?;

@@ -9,18 +9,20 @@ use kring_core::time::now_micros;
 use kring_store::{Backend, Store};
 
 const MINUTE: i64 = 60_000_000;
+/// The attempt cap most tests claim with (the worker's).
+const CAP: i64 = 16;
 
 #[tokio::test]
 async fn enqueue_claim_complete() {
     let (store, _g) = store().await;
-    assert!(store.claim_jobs(10, MINUTE).await.unwrap().is_empty());
+    assert!(store.claim_jobs(10, MINUTE, CAP).await.unwrap().is_empty());
     let id = store
         .enqueue("deliver", r#"{"to":"x"}"#, now_micros())
         .await
         .unwrap();
     assert_eq!(store.pending_jobs().await.unwrap(), 1);
 
-    let jobs = store.claim_jobs(10, MINUTE).await.unwrap();
+    let jobs = store.claim_jobs(10, MINUTE, CAP).await.unwrap();
     assert_eq!(jobs.len(), 1);
     let job = &jobs[0];
     assert_eq!(job.id, id.0);
@@ -30,12 +32,12 @@ async fn enqueue_claim_complete() {
     assert_eq!(job.attempts, 0);
 
     // Leased: nobody else gets it while the lease runs.
-    assert!(store.claim_jobs(10, MINUTE).await.unwrap().is_empty());
+    assert!(store.claim_jobs(10, MINUTE, CAP).await.unwrap().is_empty());
     assert_eq!(store.pending_jobs().await.unwrap(), 1);
 
     store.complete_job(job.id).await.unwrap();
     assert_eq!(store.pending_jobs().await.unwrap(), 0);
-    assert!(store.claim_jobs(10, MINUTE).await.unwrap().is_empty());
+    assert!(store.claim_jobs(10, MINUTE, CAP).await.unwrap().is_empty());
     // Completing twice is harmless.
     store.complete_job(job.id).await.unwrap();
 }
@@ -54,11 +56,11 @@ async fn due_jobs_come_in_run_at_order_and_future_ones_wait() {
     assert_eq!(store.pending_jobs_in("q").await.unwrap(), 2);
     assert_eq!(store.pending_jobs_in("other").await.unwrap(), 0);
 
-    let first = store.claim_jobs(1, MINUTE).await.unwrap();
+    let first = store.claim_jobs(1, MINUTE, CAP).await.unwrap();
     assert_eq!(first.iter().map(|j| j.id).collect::<Vec<_>>(), vec![a.0]);
-    let rest = store.claim_jobs(10, MINUTE).await.unwrap();
+    let rest = store.claim_jobs(10, MINUTE, CAP).await.unwrap();
     assert_eq!(rest.iter().map(|j| j.id).collect::<Vec<_>>(), vec![b.0]);
-    assert!(store.claim_jobs(10, MINUTE).await.unwrap().is_empty());
+    assert!(store.claim_jobs(10, MINUTE, CAP).await.unwrap().is_empty());
     assert_eq!(store.pending_jobs().await.unwrap(), 3);
 }
 
@@ -69,27 +71,27 @@ async fn a_lapsed_lease_frees_the_job_again() {
 
     // A worker claims with a short lease and "crashes" (never completes).
     let lease = 300_000;
-    let claimed = store.claim_jobs(5, lease).await.unwrap();
+    let claimed = store.claim_jobs(5, lease, CAP).await.unwrap();
     let after_claim = now_micros();
     assert_eq!(claimed.len(), 1);
-    assert!(store.claim_jobs(5, lease).await.unwrap().is_empty());
+    assert!(store.claim_jobs(5, lease, CAP).await.unwrap().is_empty());
 
     wait_past(after_claim + lease).await;
-    let again = store.claim_jobs(5, MINUTE).await.unwrap();
+    let again = store.claim_jobs(5, MINUTE, CAP).await.unwrap();
     assert_eq!(again.len(), 1);
     assert_eq!(again[0].id, id.0);
     assert_eq!(again[0].attempts, 1);
     // The new lease holds.
-    assert!(store.claim_jobs(5, MINUTE).await.unwrap().is_empty());
+    assert!(store.claim_jobs(5, MINUTE, CAP).await.unwrap().is_empty());
 
     // A tiny lease lapses at once.
     store.complete_job(id.0).await.unwrap();
     let id = store.enqueue("q", "p", now_micros()).await.unwrap();
-    let claimed = store.claim_jobs(5, 1).await.unwrap();
+    let claimed = store.claim_jobs(5, 1, CAP).await.unwrap();
     let after_claim = now_micros();
     assert_eq!(claimed.len(), 1);
     wait_past(after_claim + 1).await;
-    let again = store.claim_jobs(5, MINUTE).await.unwrap();
+    let again = store.claim_jobs(5, MINUTE, CAP).await.unwrap();
     assert_eq!(again.iter().map(|j| j.id).collect::<Vec<_>>(), vec![id.0]);
 }
 
@@ -97,7 +99,7 @@ async fn a_lapsed_lease_frees_the_job_again() {
 async fn fail_job_reschedules_or_gives_up() {
     let (store, _g) = store().await;
     let id = store.enqueue("q", "p", now_micros()).await.unwrap();
-    let job = store.claim_jobs(1, MINUTE).await.unwrap().remove(0);
+    let job = store.claim_jobs(1, MINUTE, CAP).await.unwrap().remove(0);
 
     // Retry in an hour: the lease is released but the job is not due.
     store
@@ -108,7 +110,7 @@ async fn fail_job_reschedules_or_gives_up() {
         )
         .await
         .unwrap();
-    assert!(store.claim_jobs(1, MINUTE).await.unwrap().is_empty());
+    assert!(store.claim_jobs(1, MINUTE, CAP).await.unwrap().is_empty());
     assert_eq!(store.pending_jobs().await.unwrap(), 1);
 
     // Retry now: claimable at once, counting attempts.
@@ -116,13 +118,52 @@ async fn fail_job_reschedules_or_gives_up() {
         .fail_job(job.id, "timeout", Some(now_micros() - 1))
         .await
         .unwrap();
-    let again = store.claim_jobs(1, MINUTE).await.unwrap();
+    let again = store.claim_jobs(1, MINUTE, CAP).await.unwrap();
     assert_eq!(again.len(), 1);
     assert_eq!((again[0].id, again[0].attempts), (id.0, 1));
 
     // No retry: dropped.
     store.fail_job(job.id, "gone", None).await.unwrap();
     assert_eq!(store.pending_jobs().await.unwrap(), 0);
+}
+
+/// A job whose worker never reports back (it panicked, or the process died while running
+/// it) is claimed again when its lease runs out, and given up once claimed `max_attempts`
+/// times: the cap is checked when claiming, not only when a failure is reported.
+#[tokio::test]
+async fn a_job_that_never_reports_back_stops_at_its_attempt_cap() {
+    let (store, _g) = store().await;
+    let cap = 3;
+    let id = store.enqueue("q", "crashes", now_micros()).await.unwrap();
+    for attempt in 0..cap {
+        let claimed = store.claim_jobs(5, 1, cap).await.unwrap();
+        let after_claim = now_micros();
+        assert_eq!(
+            claimed
+                .iter()
+                .map(|j| (j.id, j.attempts))
+                .collect::<Vec<_>>(),
+            vec![(id.0, attempt)]
+        );
+        // The worker "dies": no complete_job, no fail_job. The lease runs out.
+        wait_past(after_claim + 1).await;
+    }
+    assert_eq!(store.pending_jobs().await.unwrap(), 1);
+    // Claimed `cap` times already: dropped, not run again.
+    assert!(store.claim_jobs(5, MINUTE, cap).await.unwrap().is_empty());
+    assert_eq!(store.pending_jobs().await.unwrap(), 0);
+
+    // A job at the cap but still leased, or not yet due, is left alone.
+    let leased = store.enqueue("q", "leased", now_micros()).await.unwrap();
+    store.claim_jobs(5, MINUTE, 1).await.unwrap();
+    assert!(store.claim_jobs(5, MINUTE, 1).await.unwrap().is_empty());
+    assert_eq!(store.pending_jobs().await.unwrap(), 1);
+    store
+        .fail_job(leased.0, "boom", Some(now_micros() + 3_600_000_000))
+        .await
+        .unwrap();
+    assert!(store.claim_jobs(5, MINUTE, 1).await.unwrap().is_empty());
+    assert_eq!(store.pending_jobs().await.unwrap(), 1);
 }
 
 #[tokio::test]
@@ -136,7 +177,7 @@ async fn jobs_exist_only_if_their_transaction_commits() {
     let mut tx = store.begin().await.unwrap();
     let id = tx.enqueue("q", "committed", now_micros()).await.unwrap();
     tx.commit().await.unwrap();
-    let jobs = store.claim_jobs(10, MINUTE).await.unwrap();
+    let jobs = store.claim_jobs(10, MINUTE, CAP).await.unwrap();
     assert_eq!(jobs.iter().map(|j| j.id).collect::<Vec<_>>(), vec![id.0]);
     assert_eq!(jobs[0].payload, "committed");
 }
@@ -144,7 +185,7 @@ async fn jobs_exist_only_if_their_transaction_commits() {
 async fn drain(store: Store) -> Vec<i64> {
     let mut got = Vec::new();
     loop {
-        let jobs = store.claim_jobs(7, MINUTE).await.unwrap();
+        let jobs = store.claim_jobs(7, MINUTE, CAP).await.unwrap();
         if jobs.is_empty() {
             return got;
         }
@@ -185,7 +226,7 @@ async fn concurrent_claimers_never_claim_the_same_job() {
         }
     }
     assert_eq!(seen.len(), total, "every job was claimed once");
-    assert!(store.claim_jobs(10, MINUTE).await.unwrap().is_empty());
+    assert!(store.claim_jobs(10, MINUTE, CAP).await.unwrap().is_empty());
     assert_eq!(store.pending_jobs().await.unwrap(), total as i64);
     if guard.backend == Backend::Postgres {
         other.close().await;

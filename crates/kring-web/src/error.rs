@@ -34,6 +34,9 @@ pub fn message(e: &Error) -> String {
     match e {
         Error::NotFound => "The page you are looking for isn't here.".into(),
         Error::Internal(_) => "Something went wrong on our side.".into(),
+        Error::RateLimited(_) => {
+            "You have made too many requests. Wait a while and try again.".into()
+        }
         Error::Forbidden(m) | Error::Validation(m) | Error::BadRequest(m) | Error::Conflict(m) => {
             m.clone()
         }
@@ -48,7 +51,7 @@ pub fn status_of(e: &Error) -> StatusCode {
         Error::Forbidden(_) => StatusCode::FORBIDDEN,
         Error::Validation(_) | Error::Conflict(_) => StatusCode::UNPROCESSABLE_ENTITY,
         Error::BadRequest(_) => StatusCode::BAD_REQUEST,
-        Error::RateLimited => StatusCode::TOO_MANY_REQUESTS,
+        Error::RateLimited(_) => StatusCode::TOO_MANY_REQUESTS,
         Error::PayloadTooLarge => StatusCode::PAYLOAD_TOO_LARGE,
         Error::Unavailable(_) => StatusCode::SERVICE_UNAVAILABLE,
         Error::Internal(_) => StatusCode::INTERNAL_SERVER_ERROR,
@@ -69,6 +72,7 @@ pub fn error_page(code: StatusCode, message: &str) -> Response {
         StatusCode::NOT_FOUND => "Not found",
         StatusCode::FORBIDDEN => "Not allowed",
         StatusCode::UNPROCESSABLE_ENTITY | StatusCode::BAD_REQUEST => "That didn't work",
+        StatusCode::TOO_MANY_REQUESTS => "Too many requests",
         _ => "Something went wrong",
     };
     let page = ErrorPage {
@@ -91,7 +95,11 @@ impl IntoResponse for WebError {
                 if let Error::Internal(detail) = &e {
                     tracing::error!(%detail, "internal error");
                 }
-                error_page(status_of(&e), &message(&e))
+                let mut res = error_page(status_of(&e), &message(&e));
+                if let Error::RateLimited(limit) = &e {
+                    add_rate_limit_headers(&mut res, limit);
+                }
+                res
             }
             WebError::Status(code, msg) => error_page(code, &msg),
         }
@@ -99,3 +107,13 @@ impl IntoResponse for WebError {
 }
 
 pub type WebResult<T = Response> = Result<T, WebError>;
+
+/// Mastodon's `X-RateLimit-*` headers (and `Retry-After`) on a 429 page.
+pub fn add_rate_limit_headers(res: &mut Response, limit: &kring_core::RateLimit) {
+    for (name, value) in limit.headers() {
+        if let Ok(v) = axum::http::HeaderValue::from_str(&value) {
+            res.headers_mut()
+                .insert(axum::http::HeaderName::from_static(name), v);
+        }
+    }
+}

@@ -7,6 +7,7 @@
 //! Privacy by construction: a strict Content-Security-Policy (no inline code, nothing from other
 //! origins), `Referrer-Policy: same-origin`, and one cookie — the session, HttpOnly and SameSite.
 mod assets;
+mod client;
 mod error;
 mod pages;
 mod session;
@@ -47,6 +48,13 @@ pub async fn not_found_page() -> Response {
         &error::message(&kring_core::Error::NotFound),
     ))
     .await
+}
+
+/// A browser's request refused by the service (a rate limit, say): the error page in this
+/// door's layout, with its headers.
+pub async fn error_page_for(e: kring_core::Error) -> Response {
+    use axum::response::IntoResponse;
+    security_headers(error::WebError::Service(e).into_response()).await
 }
 
 /// Every web page on one router, without a fallback (the binary chooses between this door's

@@ -303,6 +303,11 @@ impl<T: DeserializeOwned + Send> FromRequest<Web> for Posted<T> {
         let (mut parts, body) = req.into_parts();
         check_origin(&parts, web).map_err(IntoResponse::into_response)?;
         let viewer = Viewer::from_request_parts(&mut parts, web).await?;
+        // Every signed-in form writes; writes count against the account's allowance.
+        web.kring
+            .limits
+            .write(viewer.actor.id())
+            .map_err(|e| WebError::from(e).into_response())?;
         let json = wants_json(&parts.headers);
         let bytes = body_bytes(Request::from_parts(parts, body)).await?;
         let field: CsrfField = parse(&bytes).map_err(IntoResponse::into_response)?;

@@ -84,6 +84,18 @@ pub struct ServeArgs {
     /// split roles are for several processes on one PostgreSQL database [default: all].
     #[arg(long, env = "KRING_ROLE")]
     pub role: Option<crate::config::Role>,
+    /// An abuse limit, NAME=COUNT/PERIOD (e.g. sign_in=25/5m; `all` sets every limit); may be
+    /// repeated or comma-separated. Names and defaults: docs/configuration.md.
+    #[arg(long = "rate-limit", env = "KRING_RATE_LIMITS", value_delimiter = ',')]
+    pub rate_limits: Vec<String>,
+    /// A reverse proxy whose X-Forwarded-For names the client (an IP address); may be repeated
+    /// or comma-separated.
+    #[arg(
+        long = "trusted-proxy",
+        env = "KRING_TRUSTED_PROXIES",
+        value_delimiter = ','
+    )]
+    pub trusted_proxies: Vec<std::net::IpAddr>,
 }
 
 #[derive(ValueEnum, Debug, Clone, Copy)]
@@ -184,6 +196,10 @@ fn resolve(global: &Global, serve: &ServeArgs) -> Result<Config, String> {
         allow_private_federation: serve.allow_private_federation.then_some(true),
         authorized_fetch: serve.authorized_fetch.then_some(true),
         role: serve.role,
+        rate_limits: (!serve.rate_limits.is_empty())
+            .then(|| crate::config::parse_rate_limits(&serve.rate_limits))
+            .transpose()?,
+        trusted_proxies: (!serve.trusted_proxies.is_empty()).then(|| serve.trusted_proxies.clone()),
         ..Partial::default()
     };
     let file = match &global.config {

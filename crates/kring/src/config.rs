@@ -1,10 +1,12 @@
 //! Configuration: command-line flags beat environment variables beat the TOML file beat
 //! defaults. See docs/configuration.md.
-use std::net::SocketAddr;
+use std::collections::BTreeMap;
+use std::net::{IpAddr, SocketAddr};
 use std::path::{Path, PathBuf};
 
 use kring_core::model::Registrations;
 use kring_service::ServiceConfig;
+use kring_service::limits::{LimitsConfig, Rate};
 use serde::Deserialize;
 
 /// Settings as given in one source; `None` means "not set here".
@@ -40,6 +42,10 @@ pub struct Partial {
     /// Seconds an OAuth access token works (clients renew it with the refresh token); unset
     /// or 0: until revoked, as on Mastodon.
     pub access_token_lifetime: Option<u64>,
+    /// Abuse limits by name (`sign_in = "25/5m"`; `all` sets every one), over the defaults.
+    pub rate_limits: Option<BTreeMap<String, String>>,
+    /// Reverse proxies whose `X-Forwarded-For` header names the client.
+    pub trusted_proxies: Option<Vec<IpAddr>>,
 }
 
 /// What a `kring serve` process runs. Several processes on one PostgreSQL database may split
@@ -91,6 +97,15 @@ impl Partial {
             role: self.role.or(lower.role),
             federation_test_hosts: self.federation_test_hosts.or(lower.federation_test_hosts),
             access_token_lifetime: self.access_token_lifetime.or(lower.access_token_lifetime),
+            // Limits merge by name: a higher source overrides the names it sets.
+            rate_limits: match (self.rate_limits, lower.rate_limits) {
+                (Some(high), Some(mut low)) => {
+                    low.extend(high);
+                    Some(low)
+                }
+                (high, low) => high.or(low),
+            },
+            trusted_proxies: self.trusted_proxies.or(lower.trusted_proxies),
         }
     }
 
@@ -123,11 +138,41 @@ pub struct Config {
     pub role: Role,
     pub federation_test_hosts: std::collections::HashMap<String, std::net::IpAddr>,
     pub access_token_lifetime: Option<std::time::Duration>,
+    pub limits: LimitsConfig,
+    pub trusted_proxies: Vec<IpAddr>,
 }
 
 pub const DEFAULT_LISTEN: &str = "127.0.0.1:8080";
 pub const DEFAULT_DOMAIN: &str = "localhost:8080";
 pub const DEFAULT_DATA_DIR: &str = "kring-data";
+
+/// The defaults with the named limits set; `all` first, so a named limit beats it.
+fn resolve_limits(named: BTreeMap<String, String>) -> Result<LimitsConfig, String> {
+    let mut limits = LimitsConfig::default();
+    let (all, rest): (Vec<_>, Vec<_>) = named.into_iter().partition(|(k, _)| k == "all");
+    for (name, rate) in all.into_iter().chain(rest) {
+        let rate: Rate = rate
+            .parse()
+            .map_err(|e| format!("rate limit {name}: {e}"))?;
+        limits.set(&name, rate)?;
+    }
+    Ok(limits)
+}
+
+/// `NAME=RATE` pairs from a flag or the environment, as the file's table.
+pub fn parse_rate_limits(pairs: &[String]) -> Result<BTreeMap<String, String>, String> {
+    pairs
+        .iter()
+        .filter(|p| !p.trim().is_empty())
+        .map(|p| {
+            p.split_once('=')
+                .map(|(k, v)| (k.trim().to_string(), v.trim().to_string()))
+                .ok_or_else(|| {
+                    format!("rate limit {p:?} is not NAME=COUNT/PERIOD (e.g. sign_in=25/5m)")
+                })
+        })
+        .collect()
+}
 
 /// Whether a domain (with optional port) names this machine.
 pub fn is_loopback_domain(domain: &str) -> bool {
@@ -175,6 +220,7 @@ impl Config {
             None => format!("sqlite://{}", data_dir.join("kring.db").display()),
         };
         kring_store::Backend::from_url(&database_url).map_err(|e| e.to_string())?;
+        let limits = resolve_limits(p.rate_limits.unwrap_or_default())?;
         let registrations = p.registrations.unwrap_or(if loopback {
             Registrations::Open
         } else {
@@ -211,6 +257,8 @@ impl Config {
                 .access_token_lifetime
                 .filter(|s| *s > 0)
                 .map(std::time::Duration::from_secs),
+            limits,
+            trusted_proxies: p.trusted_proxies.unwrap_or_default(),
         })
     }
 
@@ -234,6 +282,8 @@ impl Config {
             },
             cache_dir: Some(self.data_dir.join("cache")),
             access_token_lifetime: self.access_token_lifetime,
+            limits: self.limits.clone(),
+            trusted_proxies: self.trusted_proxies.clone(),
         }
     }
 
@@ -283,6 +333,35 @@ mod tests {
         assert_eq!(local.scheme, "http");
         assert_eq!(local.registrations, Registrations::Open);
         assert!(local.database_url.ends_with("kring-data/kring.db"));
+    }
+
+    #[test]
+    fn rate_limits_from_sources() {
+        let file: Partial = toml::from_str(
+            "trusted_proxies = [\"127.0.0.1\"]\n[rate_limits]\nall = \"1000/1m\"\nsign_in = \"3/5m\"\nwrites = \"7/1h\"",
+        )
+        .unwrap();
+        let flags = Partial {
+            rate_limits: Some(parse_rate_limits(&["writes=8/1m".into()]).unwrap()),
+            ..Partial::default()
+        };
+        let c = Config::resolve(flags.or(file)).unwrap();
+        assert_eq!(c.limits.sign_in.to_string(), "3/5m");
+        assert_eq!(c.limits.writes.to_string(), "8/1m");
+        assert_eq!(c.limits.sign_up.to_string(), "1000/1m");
+        assert_eq!(
+            c.trusted_proxies,
+            vec!["127.0.0.1".parse::<IpAddr>().unwrap()]
+        );
+        let d = Config::resolve(Partial::default()).unwrap();
+        assert_eq!(d.limits, LimitsConfig::default());
+        assert_eq!(d.limits.requests.to_string(), "300/5m");
+        assert!(parse_rate_limits(&["sign_in".into()]).is_err());
+        let bad = Partial {
+            rate_limits: Some(parse_rate_limits(&["nope=1/1m".into()]).unwrap()),
+            ..Partial::default()
+        };
+        assert!(Config::resolve(bad).is_err());
     }
 
     #[test]

@@ -42,14 +42,74 @@ pub async fn open_service(config: &Config) -> Result<Kring, String> {
 pub fn app(kring: Kring) -> Router {
     kring_federation::router(kring.clone())
         .merge(kring_web::router(kring.clone()))
-        .merge(kring_api::router(kring))
+        .merge(kring_api::router(kring.clone()))
         .fallback(not_found)
         // Every HTML page, whichever door made it, carries the web door's security headers.
         .layer(axum::middleware::map_response(
             kring_web::html_security_headers,
         ))
+        .layer(axum::middleware::from_fn_with_state(kring, limit_requests))
         .layer(CatchPanicLayer::new())
         .layer(TraceLayer::new_for_http())
+}
+
+/// Find the client's address (the TCP peer, or what a trusted proxy forwarded for), keep it
+/// for the doors' own limits, and count the request against the address's allowance.
+/// Deliveries to inboxes are limited per signing host instead (a large server delivers from
+/// few addresses), and static files are not counted.
+async fn limit_requests(
+    axum::extract::State(kring): axum::extract::State<Kring>,
+    mut req: axum::extract::Request,
+    next: axum::middleware::Next,
+) -> axum::response::Response {
+    use axum::http::header;
+    let peer = req
+        .extensions()
+        .get::<axum::extract::ConnectInfo<SocketAddr>>()
+        .map(|c| c.0.ip());
+    let client = match peer {
+        Some(ip) => kring.limits.client(
+            ip,
+            req.headers()
+                .get("x-forwarded-for")
+                .and_then(|v| v.to_str().ok()),
+        ),
+        None => kring_service::limits::ClientAddr::UNKNOWN,
+    };
+    req.extensions_mut().insert(client);
+    let path = req.uri().path();
+    let exempt = (req.method() == axum::http::Method::POST && path.ends_with("/inbox"))
+        || path.starts_with("/static/")
+        || path == "/favicon.ico";
+    if !exempt {
+        let h = req.headers();
+        let credentials = h.contains_key(header::AUTHORIZATION)
+            || h.contains_key("signature")
+            || h.contains_key("signature-input")
+            || req
+                .uri()
+                .query()
+                .is_some_and(|q| q.contains("access_token="))
+            || kring_service::sessions::cookie_value(
+                h.get_all(header::COOKIE)
+                    .iter()
+                    .filter_map(|v| v.to_str().ok()),
+                kring_service::sessions::session_cookie_name(kring.config.scheme == "https"),
+            )
+            .is_some();
+        if let Err(e) = kring.limits.request(client, credentials) {
+            let wants_html = h
+                .get(header::ACCEPT)
+                .and_then(|v| v.to_str().ok())
+                .is_some_and(|a| a.contains("text/html"));
+            return if wants_html && !path.starts_with("/api/") {
+                kring_web::error_page_for(e).await
+            } else {
+                axum::response::IntoResponse::into_response(kring_api::error::ApiError(e))
+            };
+        }
+    }
+    next.run(req).await
 }
 
 /// An unknown path: a page for a browser loading a page, Mastodon's JSON for everyone else
@@ -115,9 +175,12 @@ pub async fn start(config: Config) -> Result<Running, String> {
             let shutdown = async move {
                 let _ = http_rx.wait_for(|stop| *stop).await;
             };
-            if let Err(e) = axum::serve(listener, router)
-                .with_graceful_shutdown(shutdown)
-                .await
+            if let Err(e) = axum::serve(
+                listener,
+                router.into_make_service_with_connect_info::<SocketAddr>(),
+            )
+            .with_graceful_shutdown(shutdown)
+            .await
             {
                 tracing::error!(error = %e, "server error");
             }

@@ -11,6 +11,7 @@ use serde::Deserialize;
 use serde_json::json;
 
 use crate::auth::{Auth, MaybeAuth};
+use crate::client::Client;
 use crate::entities::{self, Ctx};
 use crate::error::{ApiError, ApiResult, unprocessable};
 use crate::paging::PageParams;
@@ -85,9 +86,11 @@ struct RegisterParams {
 
 async fn register(
     State(kring): State<Kring>,
+    Client(client): Client,
     auth: Auth,
     Params(p): Params<RegisterParams>,
 ) -> ApiResult<Response> {
+    kring.limits.sign_up(client)?;
     let grant = auth.app_scope("write:accounts")?;
     let app_id = grant
         .token
@@ -279,10 +282,15 @@ struct LookupQuery {
 
 async fn lookup(
     State(kring): State<Kring>,
+    Client(client): Client,
     auth: MaybeAuth,
     Query(q): Query<LookupQuery>,
 ) -> ApiResult<Response> {
-    auth.viewer("read:accounts")?;
+    let viewer = auth.viewer("read:accounts")?;
+    // A handle with a domain may be fetched from that server.
+    if q.acct.trim().trim_start_matches('@').contains('@') {
+        kring.limits.lookup(client, viewer.map(|v| v.id()))?;
+    }
     let a = kring.lookup(&q.acct).await?;
     Ok(respond::account(&kring, &a))
 }

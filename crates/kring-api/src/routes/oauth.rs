@@ -20,6 +20,7 @@ use serde::Deserialize;
 use serde_json::json;
 
 use crate::auth::Auth;
+use crate::client::Client;
 use crate::entities;
 use crate::error::{ApiError, ApiResult};
 use crate::params::{Params, Query, lenient};
@@ -269,13 +270,31 @@ fn render_page(
     }
 }
 
+/// The authorize page again, with the rate limit's message, status and headers.
+fn too_many(kring: &Kring, app: &App, p: &AuthorizeParams, e: Error) -> Response {
+    let limit = match &e {
+        Error::RateLimited(l) => Some(*l),
+        _ => None,
+    };
+    let mut res = render_page(kring, app, p, Some(&ApiError(e).message()), None);
+    *res.status_mut() = StatusCode::TOO_MANY_REQUESTS;
+    if let Some(limit) = &limit {
+        crate::error::add_rate_limit_headers(&mut res, limit);
+    }
+    res
+}
+
 async fn authorize_page(
     State(kring): State<Kring>,
     headers: HeaderMap,
+    Client(client): Client,
     Query(p): Query<AuthorizeParams>,
 ) -> Response {
     match authorize_app(&kring, &p).await {
-        Ok((app, _)) => render_page(&kring, &app, &p, None, None),
+        Ok((app, _)) => match kring.limits.authorize(client) {
+            Ok(()) => render_page(&kring, &app, &p, None, None),
+            Err(e) => too_many(&kring, &app, &p, e),
+        },
         Err(r) => r.respond(&kring, &headers),
     }
 }
@@ -283,12 +302,21 @@ async fn authorize_page(
 async fn authorize(
     State(kring): State<Kring>,
     headers: HeaderMap,
+    Client(client): Client,
     Params(p): Params<AuthorizeParams>,
 ) -> Response {
     let (app, pkce) = match authorize_app(&kring, &p).await {
         Ok(checked) => checked,
         Err(r) => return r.respond(&kring, &headers),
     };
+    // The form signs in, so sign-in limits apply as well.
+    if let Err(e) = kring.limits.authorize(client).and_then(|()| {
+        kring
+            .limits
+            .sign_in(client, p.email.as_deref().unwrap_or(""))
+    }) {
+        return too_many(&kring, &app, &p, e);
+    }
     let actor = match kring
         .check_password(
             p.email.as_deref().unwrap_or(""),
@@ -438,6 +466,7 @@ fn grant_error(e: Error) -> Response {
 
 async fn token(
     State(kring): State<Kring>,
+    Client(addr): Client,
     Head(parts): Head,
     Params(p): Params<TokenParams>,
 ) -> Response {
@@ -491,6 +520,9 @@ async fn token(
                     "Missing required parameter: username or password.",
                 );
             };
+            if let Err(e) = kring.limits.sign_in(addr, user) {
+                return ApiError(e).into_response();
+            }
             kring
                 .password_grant(&app, user, pass, p.scope.as_deref())
                 .await

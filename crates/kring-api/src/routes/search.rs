@@ -9,6 +9,7 @@ use serde::Deserialize;
 use serde_json::json;
 
 use crate::auth::MaybeAuth;
+use crate::client::Client;
 use crate::entities::{self, Ctx};
 use crate::error::{ApiResult, unprocessable};
 use crate::params::{Query, lenient};
@@ -38,10 +39,15 @@ struct SearchQuery {
 
 async fn search(
     State(kring): State<Kring>,
+    Client(client): Client,
     auth: MaybeAuth,
     Query(q): Query<SearchQuery>,
 ) -> ApiResult<Response> {
     let viewer = auth.viewer("read:search")?;
+    // Resolving may fetch from other servers.
+    if q.resolve == Some(true) && !q.q.trim().is_empty() {
+        kring.limits.lookup(client, viewer.map(|v| v.id()))?;
+    }
     let kind = match q.kind.as_deref() {
         None | Some("") => None,
         Some("accounts") => Some(SearchType::Accounts),

@@ -59,8 +59,9 @@ impl Kring {
             // Relayed or forwarded activities signed by someone else are not trusted.
             return Err(Error::forbidden("activity actor is not the signer"));
         }
-        self.note_delivery(&host_of(&signer.uri).unwrap_or_default(), true)
-            .await?;
+        let host = host_of(&signer.uri).unwrap_or_default();
+        self.limits.inbox(&host)?;
+        self.note_delivery(&host, true).await?;
         let payload = serde_json::to_string(&Received {
             signer: signer.id,
             activity,

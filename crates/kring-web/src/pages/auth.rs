@@ -11,6 +11,7 @@ use serde::Deserialize;
 use super::public::registrations_label;
 use super::{NoFields, checked, form_status, render, render_status};
 use crate::Web;
+use crate::client::Client;
 use crate::error::{WebResult, message};
 use crate::session::{AnonPosted, MaybeViewer, Posted};
 use crate::view::{Chrome, safe_back};
@@ -69,7 +70,12 @@ pub struct SignInForm {
     next: Option<String>,
 }
 
-pub async fn sign_in(State(web): State<Web>, AnonPosted(f): AnonPosted<SignInForm>) -> WebResult {
+pub async fn sign_in(
+    State(web): State<Web>,
+    Client(client): Client,
+    AnonPosted(f): AnonPosted<SignInForm>,
+) -> WebResult {
+    web.kring.limits.sign_in(client, &f.email)?;
     let next = safe_back(f.next.as_deref(), "/home");
     match web.kring.web_sign_in(&f.email, &f.password).await {
         Ok((_, token)) => Ok(signed_in_to(&web, &token.access_token, &next)),
@@ -146,7 +152,12 @@ pub struct SignUpForm {
     agreement: Option<String>,
 }
 
-pub async fn sign_up(State(web): State<Web>, AnonPosted(f): AnonPosted<SignUpForm>) -> WebResult {
+pub async fn sign_up(
+    State(web): State<Web>,
+    Client(client): Client,
+    AnonPosted(f): AnonPosted<SignUpForm>,
+) -> WebResult {
+    web.kring.limits.sign_up(client)?;
     let reg = Registration {
         username: f.username.clone(),
         email: f.email.clone(),

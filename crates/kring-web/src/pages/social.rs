@@ -8,6 +8,7 @@ use serde::Deserialize;
 
 use super::{NoFields, form_status, id, render, render_status, see};
 use crate::Web;
+use crate::client::Client;
 use crate::error::{WebError, WebResult, message};
 use crate::session::{Posted, Viewer};
 use crate::view::{
@@ -214,12 +215,17 @@ pub struct SearchQuery {
 
 pub async fn search(
     State(web): State<Web>,
+    Client(client): Client,
     v: Viewer,
     uri: OriginalUri,
     Query(sq): Query<SearchQuery>,
 ) -> WebResult {
     let kring = &web.kring;
     let q = sq.q.trim().to_string();
+    // The search resolves handles and URLs on other servers.
+    if !q.is_empty() {
+        kring.limits.lookup(client, Some(v.actor.id()))?;
+    }
     let mut page = Search {
         c: web
             .chrome(Some(&v), "Search", "search", path_of(&uri))

@@ -255,6 +255,10 @@ pub async fn bench(global: &Global, args: BenchArgs) -> Result<Report, String> {
         config.data_dir.display().to_string(),
         "--log".into(),
         "warn".into(),
+        // The load comes from one address as fast as the server answers: the abuse limits
+        // would measure themselves, not the server.
+        "--rate-limit".into(),
+        "all=1000000/1m".into(),
     ];
     if let Some(c) = &global.config {
         server_args.push("--config".into());

@@ -54,7 +54,7 @@ pub const REDIRECT_URI: &str = "http://127.0.0.1/callback";
 pub const APP_SCOPES: &str = "read write follow push";
 
 /// A fresh PostgreSQL database, dropped (best effort) when this is dropped.
-struct PgDatabase {
+pub struct PgDatabase {
     admin_url: String,
     name: String,
 }
@@ -102,6 +102,18 @@ fn psql(url: &str, sql: &str) -> Result<(), String> {
     }
 }
 
+/// The database for a server started as a process of its own: on PostgreSQL a fresh one
+/// (dropped with the guard) and its URL; on SQLite none (the server uses its data directory).
+pub fn fresh_database() -> (Option<PgDatabase>, Option<String>) {
+    match pg_url() {
+        Some(url) => {
+            let (db, url) = PgDatabase::create(&url);
+            (Some(db), Some(url))
+        }
+        None => (None, None),
+    }
+}
+
 /// Which database the suite runs on.
 pub fn backend() -> &'static str {
     if pg_url().is_some() {
@@ -133,7 +145,18 @@ pub struct TestServer {
     _dir: tempfile::TempDir,
 }
 
-fn free_port() -> u16 {
+/// Tests make many requests quickly from one address: every abuse limit far above what they
+/// need, except the ones a test sets itself (by name) to see them work.
+pub fn test_rate_limits(
+    own: Option<std::collections::BTreeMap<String, String>>,
+) -> std::collections::BTreeMap<String, String> {
+    let mut limits: std::collections::BTreeMap<String, String> =
+        [("all".to_string(), "1000000/1m".to_string())].into();
+    limits.extend(own.unwrap_or_default());
+    limits
+}
+
+pub fn free_port() -> u16 {
     let l = std::net::TcpListener::bind("127.0.0.1:0").expect("bind 127.0.0.1:0");
     l.local_addr().expect("local addr").port()
 }
@@ -205,6 +228,7 @@ impl TestServer {
                 ),
                 database_url: database_url.clone(),
                 database_max_connections: Some(5),
+                rate_limits: Some(test_rate_limits(settings.rate_limits.clone())),
                 ..settings.clone()
             };
             let config = Config::resolve(partial).expect("valid test configuration");

@@ -240,6 +240,8 @@ impl Node {
             federation_test_hosts: self.test_hosts.clone(),
             // Open sign-ups, as on a loopback domain.
             registrations: Some(kring_core::model::Registrations::Open),
+            // Tests deliver and request quickly from one address; the limits are tested apart.
+            rate_limits: Some([("all".to_string(), "1000000/1m".to_string())].into()),
             ..Partial::default()
         };
         let config = Config::resolve(partial).expect("valid test configuration");
