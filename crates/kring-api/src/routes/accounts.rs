@@ -282,8 +282,8 @@ async fn lookup(
     auth: MaybeAuth,
     Query(q): Query<LookupQuery>,
 ) -> ApiResult<Response> {
-    auth.viewer("read:accounts")?;
-    let a = kring.lookup(&q.acct).await?;
+    let viewer = auth.viewer("read:accounts")?;
+    let a = kring.lookup(viewer, &q.acct).await?;
     Ok(respond::account(&kring, &a))
 }
 
