@@ -88,7 +88,7 @@ pub fn account<'a>(ctx: Ctx<'_>, a: &'a Account) -> AccountJson<'a> {
         group: false,
         created_at: rfc3339(a.created_at),
         note: &a.note_html,
-        url: &a.url,
+        url: a.web_url(),
         uri: &a.uri,
         avatar: ctx.avatar(a),
         avatar_static: ctx.avatar(a),
@@ -273,7 +273,7 @@ pub fn status_with_text<'a>(ctx: Ctx<'_>, v: &'a StatusView, with_text: bool) ->
     StatusJson {
         id: s.id,
         uri: &s.uri,
-        url: (s.reblog_of_id.is_none()).then_some(s.url.as_str()),
+        url: s.reblog_of_id.is_none().then(|| s.web_url()).flatten(),
         created_at: rfc3339(s.created_at),
         account: account(ctx, &v.account),
         content: &s.content,
@@ -291,7 +291,7 @@ pub fn status_with_text<'a>(ctx: Ctx<'_>, v: &'a StatusView, with_text: bool) ->
             .map(|m| MentionJson {
                 id: m.id,
                 username: &m.username,
-                url: &m.url,
+                url: m.web_url(),
                 acct: m.acct(),
             })
             .collect(),

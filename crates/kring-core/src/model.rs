@@ -59,8 +59,18 @@ impl Account {
         if self.is_local() {
             crate::text::field_value_html(&f.value)
         } else {
-            f.value.clone()
+            // Sanitised once more on the way out: values stored before the link rules
+            // tightened may hold links of other schemes.
+            crate::text::sanitize_remote_html(&f.value)
         }
+    }
+
+    /// The profile's web address, for links and the API's `url`: the remote `url` when it is
+    /// http(s), else the actor id when that is, else nothing (never `javascript:` or `data:`).
+    pub fn web_url(&self) -> &str {
+        crate::text::http_url(&self.url)
+            .or_else(|| crate::text::http_url(&self.uri))
+            .unwrap_or("")
     }
 
     /// `user` for local accounts, `user@domain` for remote ones (Mastodon's `acct`).
@@ -139,6 +149,14 @@ pub struct Status {
     pub favourites_count: i64,
     pub created_at: Micros,
     pub edited_at: Option<Micros>,
+}
+
+impl Status {
+    /// The post's web address, for links and the API's `url`: the remote `url` when it is
+    /// http(s), else the id when that is; `None` otherwise (never `javascript:` or `data:`).
+    pub fn web_url(&self) -> Option<&str> {
+        crate::text::http_url(&self.url).or_else(|| crate::text::http_url(&self.uri))
+    }
 }
 
 /// Why someone reported an account (Mastodon's categories).

@@ -58,9 +58,10 @@ const LOCAL_LINK_REL: &str = "nofollow noopener";
 const REMOTE_LINK_REL: &str = "nofollow noopener noreferrer";
 
 /// URL schemes a remote link may use (Mastodon's `LINK_PROTOCOLS`).
-const LINK_SCHEMES: [&str; 11] = [
-    "http", "https", "dat", "dweb", "ipfs", "ipns", "ssb", "gopher", "xmpp", "magnet", "gemini",
-];
+/// Only web links: every other scheme (`javascript:`, `data:`, but also Mastodon's `xmpp:`,
+/// `magnet:`, `gemini:`…) is dropped, so no remote link makes a client run or open something
+/// other than a web page.
+const LINK_SCHEMES: [&str; 2] = ["http", "https"];
 
 /// Elements dropped together with everything inside them (Sanitize's `remove_contents`).
 const REMOVED_WITH_CONTENTS: [&str; 13] = [
@@ -710,6 +711,23 @@ pub fn html_to_text(html: &str) -> String {
     out.trim_matches('\n').to_owned()
 }
 
+/// `url` when it is an absolute http(s) URL that is safe to put in an `href` or an API `url`
+/// field; `None` for any other scheme (`javascript:`, `data:`…), relative or malformed URLs.
+/// Remote servers choose these strings, so every remote URL passes through here before a
+/// client sees it.
+pub fn http_url(url: &str) -> Option<&str> {
+    if url.is_empty()
+        || url.len() > 4096
+        || url.chars().any(|c| c.is_whitespace() || c.is_control())
+    {
+        return None;
+    }
+    let parsed = url::Url::parse(url).ok()?;
+    (matches!(parsed.scheme(), "http" | "https")
+        && parsed.host_str().is_some_and(|h| !h.is_empty()))
+    .then_some(url)
+}
+
 /// A profile field value a person here wrote, as HTML: a lone URL becomes a link, anything
 /// else is escaped text.
 pub fn field_value_html(value: &str) -> String {
@@ -1107,13 +1125,7 @@ mod tests {
 
     #[test]
     fn sanitizer_link_schemes() {
-        for ok in [
-            "https://a.example/",
-            "http://a.example/",
-            "gemini://a.example/",
-            "magnet:?xt=urn:x",
-            "xmpp:a@b.example",
-        ] {
+        for ok in ["https://a.example/", "http://a.example/"] {
             let out = sanitize_remote_html(&format!(r#"<a href="{ok}">x</a>"#));
             assert!(out.starts_with("<a href=\""), "{ok}: {out}");
             assert!(
@@ -1129,6 +1141,12 @@ mod tests {
             "/relative",
             "//evil.example/",
             "file:///etc/passwd",
+            "gemini://a.example/",
+            "magnet:?xt=urn:x",
+            "xmpp:a@b.example",
+            " javascript:alert(1)",
+            "java\tscript:alert(1)",
+            "data:image/svg+xml;base64,PHN2Zz4=",
         ] {
             let out = sanitize_remote_html(&format!(r#"<a href="{bad}"><b>x</b></a>"#));
             assert_eq!(out, "<b>x</b>", "{bad}");
@@ -1140,6 +1158,32 @@ mod tests {
             ),
             r#"<a href="https://a.example/" target="_blank" rel="nofollow noopener noreferrer">x</a>"#
         );
+    }
+
+    #[test]
+    fn only_http_urls_pass() {
+        for ok in [
+            "https://a.example/@x",
+            "http://127.0.0.1:8080/users/x",
+            "HTTPS://A.example/",
+        ] {
+            assert_eq!(http_url(ok), Some(ok), "{ok}");
+        }
+        for bad in [
+            "javascript:alert(1)",
+            "JavaScript:alert(1)",
+            "data:text/html,<script>alert(1)</script>",
+            "vbscript:x",
+            "xmpp:a@b.example",
+            "/relative",
+            "//evil.example/",
+            "https://",
+            " https://a.example/",
+            "https://a.example/\njavascript:x",
+            "",
+        ] {
+            assert_eq!(http_url(bad), None, "{bad}");
+        }
     }
 
     #[test]

@@ -174,8 +174,11 @@ impl Kring {
         }
     }
 
-    /// Find by `user` or `user@domain` (our own domain counts as local).
-    pub async fn lookup(&self, acct: &str) -> Result<Account> {
+    /// Find by `user` or `user@domain` (our own domain counts as local). An unknown remote
+    /// handle is looked up on its server only for a signed-in viewer: signed-out requests
+    /// never make this server fetch from elsewhere ([`Kring::may_fetch_remote_for`]). The API's
+    /// `accounts/lookup`, the web's profile pages and the CLI all come here.
+    pub async fn lookup(&self, viewer: Option<&Actor>, acct: &str) -> Result<Account> {
         let acct = acct.trim().trim_start_matches('@');
         let (user, domain) = match acct.split_once('@') {
             Some((u, d)) if d.eq_ignore_ascii_case(&self.config.domain) => (u, None),
@@ -185,14 +188,25 @@ impl Kring {
         let found = match self.store.account_by_handle(user, domain).await? {
             Some(a) => Some(a),
             None => match domain {
-                Some(d) => self.resolve_acct(user, d).await.ok(),
-                None => None,
+                Some(d) if Self::may_fetch_remote_for(viewer) => self
+                    .resolve_acct(user, d)
+                    .await
+                    .map_err(|e| crate::search::remote_lookup_failed("account", d, &e))
+                    .ok(),
+                _ => None,
             },
         };
         match found {
             Some(a) if a.suspended_at.is_none() => Ok(a),
             _ => Err(Error::NotFound),
         }
+    }
+
+    /// Whether a request may make this server fetch from other servers (resolving handles
+    /// and URLs): only signed-in people's, so anonymous visitors cannot use it to send
+    /// requests elsewhere or to fill the database. Every door's look-up and search asks here.
+    pub fn may_fetch_remote_for(viewer: Option<&Actor>) -> bool {
+        viewer.is_some()
     }
 
     pub async fn update_credentials(&self, actor: &Actor, u: CredentialsUpdate) -> Result<Account> {
@@ -365,7 +379,11 @@ impl Kring {
                 // An unknown remote handle is looked up with WebFinger; failing that, it
                 // stays plain text.
                 None => match domain {
-                    Some(d) => self.resolve_acct(&m.username, d).await.ok(),
+                    Some(d) => self
+                        .resolve_acct(&m.username, d)
+                        .await
+                        .map_err(|e| crate::search::remote_lookup_failed("mention", d, &e))
+                        .ok(),
                     None => None,
                 },
             };
@@ -383,7 +401,7 @@ impl Kring {
                     .iter()
                     .find(|(r, _)| r == m)
                     .map(|(_, a)| text::MentionLink {
-                        url: a.url.clone(),
+                        url: a.web_url().to_string(),
                         username: a.username.clone(),
                     })
             },

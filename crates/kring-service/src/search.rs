@@ -5,7 +5,21 @@
 use kring_core::model::{Account, Status, Tag};
 use kring_store::Shown;
 
-use crate::{Actor, Kring, Result, viewer_id};
+use crate::{Actor, Error, Kring, Result, viewer_id};
+
+/// A look-up on another server that failed is logged with the host asked and the reason
+/// (which carries the remote status, e.g. "remote answered 404"), never the query's path or
+/// anything posted; the person asking just finds nothing. Unknown here (`NotFound`) is
+/// ordinary and logged at info, like refusals; anything else (unreachable, bad answers,
+/// our own failures) at warn.
+pub(crate) fn remote_lookup_failed(what: &'static str, host: &str, e: &Error) {
+    match e {
+        Error::NotFound | Error::Forbidden(_) | Error::BadRequest(_) => {
+            tracing::info!(lookup = what, %host, reason = %e, "remote look-up failed");
+        }
+        _ => tracing::warn!(lookup = what, %host, reason = %e, "remote look-up failed"),
+    }
+}
 
 #[derive(Debug, Clone, Copy, PartialEq, Eq)]
 pub enum SearchType {
@@ -50,7 +64,7 @@ impl Kring {
         // Signed-out visitors may not page through search (as Mastodon).
         let offset = if viewer.is_none() { 0 } else { offset };
         // Resolving reaches other servers, so only signed-in people may ask for it.
-        let resolve = req.resolve && viewer.is_some();
+        let resolve = req.resolve && Self::may_fetch_remote_for(viewer);
         if want(SearchType::Accounts) {
             out.accounts = self
                 .search_accounts(viewer, q, req.following, limit, offset)
@@ -80,6 +94,10 @@ impl Kring {
                 && let Ok(s) = self
                     .resolve_status_uri(q, crate::federation::MAX_REPLY_DEPTH)
                     .await
+                    .map_err(|e| {
+                        let host = kring_activitypub::as2::host_of(q).unwrap_or_default();
+                        remote_lookup_failed("status", &host, &e)
+                    })
                 && let Some(s) = self
                     .store
                     .shown_status(viewer_id(viewer), s.id, Shown::Listed)
@@ -129,7 +147,12 @@ impl Kring {
     /// `user@domain` (with or without a leading @) or an actor URL, resolved remotely.
     async fn resolve_account_query(&self, q: &str) -> Option<Account> {
         if q.starts_with("https://") || q.starts_with("http://") {
-            return self.resolve_account_uri(q, false).await.ok();
+            let host = kring_activitypub::as2::host_of(q).unwrap_or_default();
+            return self
+                .resolve_account_uri(q, false)
+                .await
+                .map_err(|e| remote_lookup_failed("account", &host, &e))
+                .ok();
         }
         let q = q.trim_start_matches('@');
         let (user, domain) = q.split_once('@')?;
@@ -137,7 +160,10 @@ impl Kring {
         {
             return None;
         }
-        self.resolve_acct(user, domain).await.ok()
+        self.resolve_acct(user, domain)
+            .await
+            .map_err(|e| remote_lookup_failed("account", domain, &e))
+            .ok()
     }
 
     async fn status_by_url(&self, viewer: Option<&Actor>, q: &str) -> Result<Option<Status>> {

@@ -161,6 +161,20 @@ impl Store {
             .collect())
     }
 
+    /// Whether a received activity was applied already (a cheap check before fetching what
+    /// it names; [`Tx::mark_seen`] is the one that counts).
+    pub async fn was_seen(&self, origin: &str, activity_id: &str) -> Result<bool, Error> {
+        let found: Option<i64> = sqlx::query_scalar(
+            "SELECT received_at FROM inbox_seen WHERE origin = $1 AND activity_id = $2",
+        )
+        .bind(origin.to_ascii_lowercase())
+        .bind(activity_id)
+        .fetch_optional(self.pool())
+        .await
+        .map_err(db_err)?;
+        Ok(found.is_some())
+    }
+
     /// Whether deliveries to this domain have failed for so long that we stop trying.
     pub async fn domain_unreachable(&self, domain: &str) -> Result<bool, Error> {
         let since: Option<Option<i64>> =
@@ -321,14 +335,20 @@ impl Tx {
         Ok(id)
     }
 
-    /// Record an activity id; false when it was seen before (processing is idempotent).
-    pub async fn mark_seen(&mut self, activity_id: &str) -> Result<bool, Error> {
-        let r = sqlx::query("INSERT INTO inbox_seen (activity_id, received_at) VALUES ($1,$2) ON CONFLICT DO NOTHING")
-            .bind(activity_id)
-            .bind(now_micros())
-            .execute(&mut *self.tx)
-            .await
-            .map_err(db_err)?;
+    /// Record a received activity, by its origin (the signer's host) and id, in the
+    /// transaction that applies it; false when it was applied before. Rolling the transaction
+    /// back (a failure while applying) leaves it unseen, so a retry applies it.
+    pub async fn mark_seen(&mut self, origin: &str, activity_id: &str) -> Result<bool, Error> {
+        let r = sqlx::query(
+            "INSERT INTO inbox_seen (origin, activity_id, received_at) VALUES ($1,$2,$3) \
+             ON CONFLICT DO NOTHING",
+        )
+        .bind(origin.to_ascii_lowercase())
+        .bind(activity_id)
+        .bind(now_micros())
+        .execute(&mut *self.tx)
+        .await
+        .map_err(db_err)?;
         Ok(r.rows_affected() > 0)
     }
 

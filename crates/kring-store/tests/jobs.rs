@@ -232,3 +232,39 @@ async fn concurrent_claimers_never_claim_the_same_job() {
         other.close().await;
     }
 }
+
+/// Received activities are remembered by (origin, id), in the transaction that applies them:
+/// a rolled-back apply leaves the activity unseen, a committed one is seen once, and the same
+/// id from another server is another activity.
+#[tokio::test]
+async fn received_activities_are_seen_per_origin_and_only_once_applied() {
+    let (store, _g) = store().await;
+    let id = "https://a.example/activities/1";
+
+    // The apply failed: the transaction is dropped (rolled back) and the id stays unseen.
+    let mut tx = store.begin().await.unwrap();
+    assert!(tx.mark_seen("a.example", id).await.unwrap());
+    drop(tx);
+    assert!(!store.was_seen("a.example", id).await.unwrap());
+
+    // The retry applies it and commits.
+    let mut tx = store.begin().await.unwrap();
+    assert!(tx.mark_seen("a.example", id).await.unwrap(), "retry is new");
+    tx.commit().await.unwrap();
+    assert!(store.was_seen("a.example", id).await.unwrap());
+    assert!(
+        store.was_seen("A.EXAMPLE", id).await.unwrap(),
+        "hosts are case-blind"
+    );
+
+    // A duplicate from the same origin is not applied again.
+    let mut tx = store.begin().await.unwrap();
+    assert!(!tx.mark_seen("a.example", id).await.unwrap(), "duplicate");
+    drop(tx);
+
+    // The same id from another origin is not confused with it.
+    assert!(!store.was_seen("b.example", id).await.unwrap());
+    let mut tx = store.begin().await.unwrap();
+    assert!(tx.mark_seen("b.example", id).await.unwrap(), "other origin");
+    tx.commit().await.unwrap();
+}

@@ -150,7 +150,7 @@ impl AccountCard {
             name: display_name(a),
             handle: handle(kring, a),
             path: account_path(a),
-            url: a.url.clone(),
+            url: a.web_url().to_string(),
             note_html: a.note_html.clone(),
             locked: a.locked,
             bot: a.bot,

@@ -265,7 +265,7 @@ async fn admin(config: Config, cmd: AdminCommand) -> Result<(), String> {
         let kring = kring.clone();
         async move {
             kring
-                .lookup(&name)
+                .lookup(None, &name)
                 .await
                 .map_err(|_| format!("no local account named {name}"))
         }

@@ -291,7 +291,7 @@ async fn lookup(
     if q.acct.trim().trim_start_matches('@').contains('@') {
         kring.limits.lookup(client, viewer.map(|v| v.id()))?;
     }
-    let a = kring.lookup(&q.acct).await?;
+    let a = kring.lookup(viewer, &q.acct).await?;
     Ok(respond::account(&kring, &a))
 }
 

@@ -19,6 +19,28 @@ pub enum Collection {
 }
 
 impl Kring {
+    /// Who reads a document, by the request's signature (`None` for unsigned requests). With
+    /// authorized fetch a valid signature is required, and an unknown signer's key is fetched.
+    /// Without it documents are readable by anyone, so a signature only widens what a known
+    /// signer sees: it is checked against keys known here, never fetched (an anonymous signed
+    /// GET must not make this server fetch from elsewhere), and a failure reads as anonymous.
+    pub async fn document_viewer(
+        &self,
+        signed: Option<&super::SignedRequest>,
+    ) -> Result<Option<Id>> {
+        let authorized_fetch = self.federation.config.authorized_fetch;
+        match signed {
+            None if authorized_fetch => Err(Error::Unauthorized),
+            None => Ok(None),
+            Some(req) if authorized_fetch => Ok(Some(self.verify_signature(req).await?.id)),
+            Some(req) => Ok(self
+                .verify_signature_with_known_keys(req)
+                .await
+                .ok()
+                .map(|a| a.id)),
+        }
+    }
+
     async fn local_actor(&self, username: &str) -> Result<Account> {
         match self.store.account_by_handle(username, None).await? {
             Some(a) if a.suspended_at.is_none() => Ok(a),

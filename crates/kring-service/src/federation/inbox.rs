@@ -17,10 +17,41 @@ pub const RECEIVE: &str = "ap.receive";
 const MAX_ACTIVITY_BYTES: usize = 512 * 1024;
 const MAX_DEPTH: usize = 32;
 
+/// A received activity as the inbox remembers it: the signer's host and the activity's id
+/// (ids are unique only within the server that minted them).
+pub(crate) struct Seen {
+    origin: String,
+    id: String,
+}
+
 #[derive(Serialize, Deserialize)]
 struct Received {
     signer: Id,
     activity: Value,
+}
+
+/// What a signer may speak for: ids it mints are on its own host. The activity's id, and the id
+/// of an object it creates or updates (embedded, so not fetched from its origin), must be on the
+/// signer's host, or one server could squat another's activity and status URIs (a boost stored
+/// under someone else's post URI, an activity id that hides the genuine one as a duplicate).
+fn check_origins(activity: &Value, signer_uri: &str) -> Result<()> {
+    let signer_host = host_of(signer_uri);
+    let on_signer_host = |id: &str| signer_host.is_some() && host_of(id) == signer_host;
+    if let Some(id) = activity.get("id") {
+        match id.as_str() {
+            Some(id) if on_signer_host(id) => {}
+            _ => {
+                return Err(Error::forbidden("activity id is not on the signer's host"));
+            }
+        }
+    }
+    if matches!(kind(activity), "Create" | "Update")
+        && let Some(object @ Value::Object(_)) = activity.get("object")
+        && !as2::id_of(object).is_some_and(on_signer_host)
+    {
+        return Err(Error::forbidden("object id is not on the signer's host"));
+    }
+    Ok(())
 }
 
 fn depth(v: &Value) -> usize {
@@ -59,6 +90,7 @@ impl Kring {
             // Relayed or forwarded activities signed by someone else are not trusted.
             return Err(Error::forbidden("activity actor is not the signer"));
         }
+        check_origins(&activity, &signer.uri)?;
         let host = host_of(&signer.uri).unwrap_or_default();
         self.limits.inbox(&host)?;
         self.note_delivery(&host, true).await?;
@@ -87,38 +119,61 @@ impl Kring {
         Ok(n)
     }
 
-    /// Process one received activity (a job).
+    /// Process one received activity (a job). It is marked seen, by its origin and id, in the
+    /// transaction that applies it: a failure while applying leaves it unseen, so the job's
+    /// retry applies it; a duplicate finds it seen and changes nothing.
     pub(crate) async fn receive(&self, payload: &str) -> Result<()> {
         let r: Received = serde_json::from_str(payload).map_err(Error::internal)?;
         let actor = self.store.account(r.signer).await?.ok_or(Error::NotFound)?;
         let a = &r.activity;
-        if let Some(id) = str_field(a, "id") {
-            let mut tx = self.store.begin().await?;
-            let new = tx.mark_seen(id).await?;
-            tx.commit().await?;
-            if !new {
-                return Ok(());
-            }
+        let seen = match (host_of(&actor.uri), str_field(a, "id")) {
+            (Some(origin), Some(id)) => Some(Seen {
+                origin,
+                id: id.to_string(),
+            }),
+            _ => None,
+        };
+        if let Some(s) = &seen
+            && self.store.was_seen(&s.origin, &s.id).await?
+        {
+            // Applied before: skip the fetches applying would make.
+            return Ok(());
         }
+        let seen = seen.as_ref();
         let object = a.get("object").cloned().unwrap_or(Value::Null);
         match kind(a) {
-            "Follow" => self.on_follow(&actor, a, &object).await,
-            "Accept" => self.on_accept(&actor, &object, true).await,
-            "Reject" => self.on_accept(&actor, &object, false).await,
-            "Undo" => self.on_undo(&actor, &object).await,
-            "Create" => self.on_create(&actor, &object).await,
-            "Update" => self.on_update(&actor, &object).await,
-            "Delete" => self.on_delete(&actor, &object).await,
-            "Announce" => self.on_announce(&actor, a, &object).await,
-            "Like" => self.on_like(&actor, a, &object).await,
-            "Block" => self.on_block(&actor, &object).await,
-            "Flag" => self.on_flag(&actor, a, &object).await,
-            "Move" => self.on_move(&actor, a).await,
+            "Follow" => self.on_follow(&actor, a, &object, seen).await,
+            "Accept" => self.on_accept(&actor, &object, true, seen).await,
+            "Reject" => self.on_accept(&actor, &object, false, seen).await,
+            "Undo" => self.on_undo(&actor, &object, seen).await,
+            "Create" => self.on_create(&actor, &object, seen).await,
+            "Update" => self.on_update(&actor, &object, seen).await,
+            "Delete" => self.on_delete(&actor, &object, seen).await,
+            "Announce" => self.on_announce(&actor, a, &object, seen).await,
+            "Like" => self.on_like(&actor, a, &object, seen).await,
+            "Block" => self.on_block(&actor, &object, seen).await,
+            "Flag" => self.on_flag(&actor, a, &object, seen).await,
+            "Move" => self.on_move(&actor, a, seen).await,
             other => {
                 tracing::debug!(kind = other, "ignoring activity");
                 Ok(())
             }
         }
+    }
+
+    /// Open the transaction that applies a received activity and mark the activity seen in
+    /// it; `None` when it was applied already (by a duplicate delivery processed meanwhile).
+    pub(crate) async fn begin_applying(
+        &self,
+        seen: Option<&Seen>,
+    ) -> Result<Option<kring_store::Tx>> {
+        let mut tx = self.store.begin().await?;
+        if let Some(s) = seen
+            && !tx.mark_seen(&s.origin, &s.id).await?
+        {
+            return Ok(None);
+        }
+        Ok(Some(tx))
     }
 
     async fn local_target(&self, object: &Value) -> Result<Option<Account>> {
@@ -135,13 +190,21 @@ impl Kring {
             .filter(|a| a.suspended_at.is_none()))
     }
 
-    async fn on_follow(&self, actor: &Account, activity: &Value, object: &Value) -> Result<()> {
+    async fn on_follow(
+        &self,
+        actor: &Account,
+        activity: &Value,
+        object: &Value,
+        seen: Option<&Seen>,
+    ) -> Result<()> {
         let Some(target) = self.local_target(object).await? else {
             return Ok(());
         };
         let follow_id = str_field(activity, "id").unwrap_or("").to_string();
         if self.store.blocks(target.id, actor.id).await? {
-            let mut tx = self.store.begin().await?;
+            let Some(mut tx) = self.begin_applying(seen).await? else {
+                return Ok(());
+            };
             self.send_follow_answer(&mut tx, &target, actor, &follow_id, false)
                 .await?;
             return tx.commit().await;
@@ -150,7 +213,9 @@ impl Kring {
             show_reblogs: true,
             notify: false,
         };
-        let mut tx = self.store.begin().await?;
+        let Some(mut tx) = self.begin_applying(seen).await? else {
+            return Ok(());
+        };
         let notified = if self.store.follows(actor.id, target.id).await? {
             // Already following (a repeated Follow): accept again.
             self.send_follow_answer(&mut tx, &target, actor, &follow_id, true)
@@ -224,8 +289,16 @@ impl Kring {
     }
 
     /// Our follow of `actor` was accepted or rejected.
-    async fn on_accept(&self, actor: &Account, object: &Value, accepted: bool) -> Result<()> {
-        let mut tx = self.store.begin().await?;
+    async fn on_accept(
+        &self,
+        actor: &Account,
+        object: &Value,
+        accepted: bool,
+        seen: Option<&Seen>,
+    ) -> Result<()> {
+        let Some(mut tx) = self.begin_applying(seen).await? else {
+            return Ok(());
+        };
         // Find our follow by its id, or (for servers that send a bare object) by the pair.
         let pair = match as2::id_of(object) {
             Some(uri) => tx.follow_by_uri(uri).await?,
@@ -265,10 +338,12 @@ impl Kring {
         tx.commit().await
     }
 
-    async fn on_undo(&self, actor: &Account, object: &Value) -> Result<()> {
+    async fn on_undo(&self, actor: &Account, object: &Value, seen: Option<&Seen>) -> Result<()> {
         let inner_id = as2::id_of(object).unwrap_or("");
         let inner_kind = kind(object);
-        let mut tx = self.store.begin().await?;
+        let Some(mut tx) = self.begin_applying(seen).await? else {
+            return Ok(());
+        };
         match inner_kind {
             "Follow" | "" => {
                 let target = match object.get("object").and_then(as2::id_of) {
@@ -335,7 +410,7 @@ impl Kring {
         tx.commit().await
     }
 
-    async fn on_create(&self, actor: &Account, object: &Value) -> Result<()> {
+    async fn on_create(&self, actor: &Account, object: &Value, seen: Option<&Seen>) -> Result<()> {
         let object = self.embedded_or_fetched(object).await?;
         if !matches!(
             kind(&object),
@@ -351,7 +426,7 @@ impl Kring {
             return Err(Error::forbidden("object not attributed to the actor"));
         }
         match self
-            .store_remote_note(&object, super::resolve::MAX_REPLY_DEPTH)
+            .store_remote_note_seen(&object, super::resolve::MAX_REPLY_DEPTH, seen)
             .await
         {
             Ok(_) | Err(Error::Conflict(_)) => Ok(()),
@@ -368,11 +443,16 @@ impl Kring {
         }
     }
 
-    async fn on_update(&self, actor: &Account, object: &Value) -> Result<()> {
+    async fn on_update(&self, actor: &Account, object: &Value, seen: Option<&Seen>) -> Result<()> {
         match kind(object) {
             "Person" | "Service" | "Application" | "Group" | "Organization" => {
                 if as2::id_of(object) == Some(actor.uri.as_str()) {
+                    // Applying is fetching the actor again (idempotent, in its own
+                    // transaction); only a success marks the Update seen.
                     self.resolve_account_uri(&actor.uri, true).await?;
+                    if let Some(tx) = self.begin_applying(seen).await? {
+                        tx.commit().await?;
+                    }
                 }
                 Ok(())
             }
@@ -396,7 +476,9 @@ impl Kring {
                     .get("sensitive")
                     .and_then(Value::as_bool)
                     .unwrap_or(false);
-                let mut tx = self.store.begin().await?;
+                let Some(mut tx) = self.begin_applying(seen).await? else {
+                    return Ok(());
+                };
                 tx.edit_status(
                     &before,
                     "",
@@ -422,13 +504,15 @@ impl Kring {
         }
     }
 
-    async fn on_delete(&self, actor: &Account, object: &Value) -> Result<()> {
+    async fn on_delete(&self, actor: &Account, object: &Value, seen: Option<&Seen>) -> Result<()> {
         let Some(uri) = as2::id_of(object) else {
             return Ok(());
         };
         if uri == actor.uri {
             // The account is gone: hide it and everything it posted, end its follows.
-            let mut tx = self.store.begin().await?;
+            let Some(mut tx) = self.begin_applying(seen).await? else {
+                return Ok(());
+            };
             tx.set_suspended(actor.id, true).await?;
             tx.commit().await?;
             return Ok(());
@@ -440,7 +524,9 @@ impl Kring {
             return Err(Error::forbidden("not the author"));
         }
         let recipients = self.store.feed_recipients(s.id).await?;
-        let mut tx = self.store.begin().await?;
+        let Some(mut tx) = self.begin_applying(seen).await? else {
+            return Ok(());
+        };
         tx.delete_status(&s).await?;
         tx.commit().await?;
         let mut streams: Vec<Stream> = recipients.into_iter().map(Stream::User).collect();
@@ -452,7 +538,13 @@ impl Kring {
         Ok(())
     }
 
-    async fn on_announce(&self, actor: &Account, activity: &Value, object: &Value) -> Result<()> {
+    async fn on_announce(
+        &self,
+        actor: &Account,
+        activity: &Value,
+        object: &Value,
+        seen: Option<&Seen>,
+    ) -> Result<()> {
         let Some(activity_id) = str_field(activity, "id") else {
             return Ok(());
         };
@@ -508,7 +600,9 @@ impl Kring {
             audience.clone(),
             created_at,
         );
-        let mut tx = self.store.begin().await?;
+        let Some(mut tx) = self.begin_applying(seen).await? else {
+            return Ok(());
+        };
         tx.insert_status(&new).await?;
         tx.fan_out_to_followers(id, actor.id, true, None).await?;
         let notified = if orig.local {
@@ -535,7 +629,13 @@ impl Kring {
         Ok(())
     }
 
-    async fn on_like(&self, actor: &Account, _activity: &Value, object: &Value) -> Result<()> {
+    async fn on_like(
+        &self,
+        actor: &Account,
+        _activity: &Value,
+        object: &Value,
+        seen: Option<&Seen>,
+    ) -> Result<()> {
         let Some(uri) = as2::id_of(object) else {
             return Ok(());
         };
@@ -550,7 +650,9 @@ impl Kring {
         {
             return Ok(());
         }
-        let mut tx = self.store.begin().await?;
+        let Some(mut tx) = self.begin_applying(seen).await? else {
+            return Ok(());
+        };
         let created = tx.insert_mark(Mark::Favourite, actor.id, s.id).await?;
         let notified = if created && s.local {
             self.notify_in(
@@ -572,11 +674,13 @@ impl Kring {
         Ok(())
     }
 
-    async fn on_block(&self, actor: &Account, object: &Value) -> Result<()> {
+    async fn on_block(&self, actor: &Account, object: &Value, seen: Option<&Seen>) -> Result<()> {
         let Some(target) = self.local_target(object).await? else {
             return Ok(());
         };
-        let mut tx = self.store.begin().await?;
+        let Some(mut tx) = self.begin_applying(seen).await? else {
+            return Ok(());
+        };
         tx.insert_block(actor.id, target.id).await?;
         for (a, b) in [(actor.id, target.id), (target.id, actor.id)] {
             if tx.delete_follow(a, b).await? {
@@ -589,7 +693,13 @@ impl Kring {
         tx.commit().await
     }
 
-    async fn on_flag(&self, actor: &Account, activity: &Value, object: &Value) -> Result<()> {
+    async fn on_flag(
+        &self,
+        actor: &Account,
+        activity: &Value,
+        object: &Value,
+        seen: Option<&Seen>,
+    ) -> Result<()> {
         let mut target = None;
         let mut statuses = Vec::new();
         for uri in ids(Some(object)) {
@@ -606,7 +716,9 @@ impl Kring {
             }
         }
         let Some(target) = target else { return Ok(()) };
-        let mut tx = self.store.begin().await?;
+        let Some(mut tx) = self.begin_applying(seen).await? else {
+            return Ok(());
+        };
         tx.insert_report(&kring_store::NewReport {
             reporter: actor.id,
             target,
@@ -620,7 +732,7 @@ impl Kring {
         tx.commit().await
     }
 
-    async fn on_move(&self, actor: &Account, activity: &Value) -> Result<()> {
+    async fn on_move(&self, actor: &Account, activity: &Value, seen: Option<&Seen>) -> Result<()> {
         let Some(target_uri) = activity.get("target").and_then(as2::id_of) else {
             return Ok(());
         };
@@ -631,8 +743,14 @@ impl Kring {
                 "Move target does not list the actor in alsoKnownAs",
             ));
         }
-        let mut tx = self.store.begin().await?;
+        let Some(mut tx) = self.begin_applying(seen).await? else {
+            return Ok(());
+        };
         tx.set_moved_to(actor.id, target.id).await?;
         tx.commit().await
     }
 }
+
+#[cfg(test)]
+#[path = "inbox_tests.rs"]
+mod tests;

@@ -229,6 +229,17 @@ impl Kring {
 
     /// Store a remote Note (or Question/Article/Page, shown as a note) and deliver it locally.
     pub(crate) async fn store_remote_note(&self, note: &Value, depth: u32) -> Result<Status> {
+        self.store_remote_note_seen(note, depth, None).await
+    }
+
+    /// [`store_remote_note`](Self::store_remote_note) applying a received activity, marked
+    /// seen in the same transaction (`Conflict` when it was applied already).
+    pub(crate) async fn store_remote_note_seen(
+        &self,
+        note: &Value,
+        depth: u32,
+        seen: Option<&super::inbox::Seen>,
+    ) -> Result<Status> {
         let uri = str_field(note, "id").ok_or_else(|| Error::bad_request("object without id"))?;
         if let Some(s) = self.store.status_by_uri(uri).await? {
             return Ok(s);
@@ -305,13 +316,16 @@ impl Kring {
             let name = str_field(note, "name")
                 .map(text::escape_html)
                 .unwrap_or_default();
+            // Only a web link: the remote server chose this string.
             let link = str_field(note, "url")
-                .or(Some(uri))
-                .map(text::escape_html)
+                .and_then(text::http_url)
+                .or_else(|| text::http_url(uri))
+                .map(|l| {
+                    let l = text::escape_html(l);
+                    format!("<p><a href=\"{l}\" rel=\"nofollow noopener noreferrer\" target=\"_blank\">{l}</a></p>")
+                })
                 .unwrap_or_default();
-            content = format!(
-                "<p>{name}</p>{content}<p><a href=\"{link}\" rel=\"nofollow noopener noreferrer\" target=\"_blank\">{link}</a></p>"
-            );
+            content = format!("<p>{name}</p>{content}{link}");
         }
         let mut audience = Audience::for_visibility(visibility, author.id, &mentioned);
         // A silenced domain's posts reach its followers here but no public timeline.
@@ -368,7 +382,9 @@ impl Kring {
             tags: tags.clone(),
             created_at,
         };
-        let mut tx = self.store.begin().await?;
+        let Some(mut tx) = self.begin_applying(seen).await? else {
+            return Err(Error::Conflict("already applied".into()));
+        };
         tx.insert_status(&new).await.map_err(|e| match e {
             // Raced with another delivery of the same note.
             Error::Conflict(_) => Error::Conflict("already stored".into()),

@@ -32,14 +32,53 @@ impl Sig {
 }
 
 impl Kring {
+    /// Whether a request's authority (its `Host`) names this server; hosts compare
+    /// case-blind and without the scheme's default port (as RFC 9421's `@authority`).
+    fn is_our_authority(&self, authority: Option<&str>) -> bool {
+        let normalize = |a: &str| {
+            let a = a.trim().to_ascii_lowercase();
+            let default_port = if self.config.scheme == "https" {
+                ":443"
+            } else {
+                ":80"
+            };
+            a.strip_suffix(default_port)
+                .map(str::to_string)
+                .unwrap_or(a)
+        };
+        authority.is_some_and(|a| normalize(a) == normalize(&self.config.domain))
+    }
+
     /// Verify a signed request; returns the signing account (fetched if new).
     pub async fn verify_signature(&self, req: &SignedRequest) -> Result<Account> {
+        self.verify_signature_with(req, true).await
+    }
+
+    /// Verify a signed request with keys already known here, never fetching one: for requests
+    /// that need no signer (reading public documents without authorized fetch), so an
+    /// anonymous signed GET cannot make this server fetch from elsewhere.
+    pub async fn verify_signature_with_known_keys(&self, req: &SignedRequest) -> Result<Account> {
+        self.verify_signature_with(req, false).await
+    }
+
+    async fn verify_signature_with(
+        &self,
+        req: &SignedRequest,
+        fetch_keys: bool,
+    ) -> Result<Account> {
         let unauthorized = |m: String| Error::Forbidden(format!("signature: {m}"));
         let mut parts = HttpRequestParts::new(&req.method, &req.target)
             .map_err(|e| unauthorized(e.to_string()))?
             .with_scheme(&self.config.scheme);
         for (k, v) in &req.headers {
             parts = parts.header(k, v.clone());
+        }
+        // A request signed for another server (a delivery captured there and replayed here)
+        // is not ours: the signature covers the host it was made for.
+        if !self.is_our_authority(parts.authority()) {
+            return Err(unauthorized(
+                "the request is addressed to another host".into(),
+            ));
         }
         if !req.body.is_empty() || req.method.eq_ignore_ascii_case("POST") {
             parts = parts.with_body(&req.body);
@@ -102,6 +141,9 @@ impl Kring {
             }
         }
         // 2. Fetch the key's owner (the key is stored only if its owner lists it).
+        if !fetch_keys {
+            return Err(unauthorized("unknown key".into()));
+        }
         let signer = self
             .resolve_signer(&key_id)
             .await

@@ -252,7 +252,7 @@ pub async fn profile(
 ) -> WebResult {
     let kring = &web.kring;
     let viewer = v.actor();
-    let account = kring.profile_lookup(viewer, &acct).await?;
+    let account = kring.lookup(viewer, &acct).await?;
     let with_replies = q.with_replies.is_some();
     let filter = AccountStatusesFilter {
         exclude_replies: !with_replies,
@@ -323,7 +323,7 @@ async fn connections(
     followers: bool,
 ) -> WebResult {
     let kring = &web.kring;
-    let account = kring.profile_lookup(v.actor(), &acct).await?;
+    let account = kring.lookup(v.actor(), &acct).await?;
     let list = kring
         .connections(v.actor(), account.id, followers, &q.page(40))
         .await?;

@@ -436,7 +436,7 @@ pub async fn add_member(
 ) -> WebResult {
     let kring = &web.kring;
     let list_id = id(&raw)?;
-    let result = match kring.lookup(&p.form.acct).await {
+    let result = match kring.lookup(Some(&p.viewer.actor), &p.form.acct).await {
         Ok(a) => kring.add_to_list(&p.viewer.actor, list_id, &[a.id]).await,
         Err(kring_core::Error::NotFound) => Err(kring_core::Error::validation(format!(
             "No account {} was found",

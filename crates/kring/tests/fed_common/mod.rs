@@ -265,6 +265,12 @@ impl Node {
 
     /// Start (again) as the real `kring` binary, a child process; returns once it answers.
     pub async fn start_binary(&mut self) {
+        let filter = std::env::var("KRING_FED_TEST_LOG").unwrap_or_else(|_| "warn".into());
+        self.start_binary_logging(&filter).await;
+    }
+
+    /// [`Node::start_binary`] with this `--log` filter (for tests that read [`Node::log`]).
+    pub async fn start_binary_logging(&mut self, filter: &str) {
         assert!(matches!(self.run, Run::Stopped), "node already running");
         let log = std::fs::OpenOptions::new()
             .create(true)
@@ -292,7 +298,7 @@ impl Node {
             .arg(self.dir.path())
             .arg("--allow-private-federation")
             .arg("--log")
-            .arg(std::env::var("KRING_FED_TEST_LOG").unwrap_or_else(|_| "warn".into()))
+            .arg(filter)
             .stdin(Stdio::null())
             .stdout(Stdio::null())
             .stderr(log);
