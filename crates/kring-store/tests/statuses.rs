@@ -1147,7 +1147,7 @@ async fn viewers_shown_agrees_with_shown_status() {
             .mention(&[men.id])
             .insert(&store)
             .await,
-        Post::new(&fol, Visibility::Public)
+        Post::new(fol, Visibility::Public)
             .boost_of(&far_post)
             .insert(&store)
             .await,

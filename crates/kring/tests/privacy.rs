@@ -1482,7 +1482,7 @@ async fn a_hidden_account_never_streams(choice: Choice) {
     for (q, events) in &got {
         let ids = update_ids(events);
         assert!(
-            ids.iter().any(|i| *i == olga) || events.iter().any(|e| e.payload.contains(&olga)),
+            ids.contains(&olga) || events.iter().any(|e| e.payload.contains(&olga)),
             "{choice:?}: {q} lacks O's post: {events:?}"
         );
     }
