@@ -3,8 +3,8 @@
 //! the ActivityPub inbox and the CLI only translate to and from these calls.
 pub mod accounts;
 pub mod auth;
-pub mod domain_blocks;
 pub mod cpu;
+pub mod domain_blocks;
 pub mod events;
 pub mod federation;
 pub mod filters;
