@@ -166,16 +166,32 @@ impl Kring {
             return Err(Error::validation("Redirect URI can't be blank"));
         }
         for uri in &new.redirect_uris {
-            if uri != OOB_REDIRECT && url_scheme(uri).is_none() {
-                return Err(Error::validation("Redirect URI must be an absolute URI"));
+            match url_scheme(uri) {
+                _ if uri == OOB_REDIRECT => {}
+                None => return Err(Error::validation("Redirect URI must be an absolute URI")),
+                // Schemes a browser would run or render as a page instead of handing the code
+                // to an app (Doorkeeper's `forbid_redirect_uri` in Mastodon refuses these).
+                Some(scheme)
+                    if FORBIDDEN_REDIRECT_SCHEMES
+                        .contains(&scheme.to_ascii_lowercase().as_str()) =>
+                {
+                    return Err(Error::validation("Redirect URI is forbidden by the server"));
+                }
+                Some(_) => {}
             }
+        }
+        let website = new.website.filter(|w| !w.trim().is_empty());
+        if let Some(w) = &website
+            && kring_core::text::http_url(w).is_none()
+        {
+            return Err(Error::validation("Website is invalid"));
         }
         let scopes = Scopes::parse(&new.scopes).map_err(Error::validation)?;
         let client_secret = random_secret();
         let app = App {
             id: Id::generate(),
             name: name.to_string(),
-            website: new.website.filter(|w| !w.is_empty()),
+            website,
             redirect_uris: new.redirect_uris,
             scopes: scopes.to_string(),
             client_id: random_secret(),
@@ -506,6 +522,9 @@ fn expiry(lifetime: Option<Duration>) -> (Option<i64>, Option<i64>) {
 
 /// A valid Argon2id hash of a random password, verified against when the email is unknown.
 const DUMMY_HASH: &str = "$argon2id$v=19$m=19456,t=2,p=1$c29tZXNhbHRzb21lc2FsdA$V2lxQ0pbTFsmB0m1WvyyJW9Gm9AJzTNDdjgkdD6Y0f4";
+
+/// Redirect URI schemes an app may not register.
+const FORBIDDEN_REDIRECT_SCHEMES: &[&str] = &["javascript", "data", "vbscript", "file"];
 
 fn url_scheme(uri: &str) -> Option<&str> {
     let (scheme, rest) = uri.split_once(':')?;

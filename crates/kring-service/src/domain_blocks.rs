@@ -44,12 +44,10 @@ impl Kring {
                 .chars()
                 .all(|c| c.is_ascii_alphanumeric() || matches!(c, '.' | '-' | ':' | '_'));
         if !valid {
-            return Err(Error::validation("Validation failed: Domain is invalid"));
+            return Err(Error::validation("Domain is invalid"));
         }
         if domain.eq_ignore_ascii_case(&self.config.domain) {
-            return Err(Error::validation(
-                "Validation failed: Domain cannot be your own domain",
-            ));
+            return Err(Error::validation("Domain cannot be your own domain"));
         }
         Ok(domain)
     }

@@ -759,13 +759,11 @@ impl Kring {
         let s = self.own_status(actor, id).await?;
         if on {
             if s.reblog_of_id.is_some() || matches!(s.visibility, Visibility::Direct) {
-                return Err(Error::validation(
-                    "Validation failed: This post cannot be pinned",
-                ));
+                return Err(Error::validation("This post cannot be pinned"));
             }
             if self.store.pinned_count(actor.id()).await? >= 5 {
                 return Err(Error::validation(
-                    "Validation failed: You have already pinned the maximum number of posts",
+                    "You have already pinned the maximum number of posts",
                 ));
             }
         }

@@ -1114,3 +1114,72 @@ async fn unknown_paths_answer_in_the_askers_format() {
         }
     }
 }
+
+/// Apps register only http(s) websites and redirect URIs a browser will not run; validation
+/// errors carry Mastodon's prefix once.
+#[tokio::test]
+async fn apps_refuse_unsafe_urls_and_errors_are_prefixed_once() {
+    let s = TestServer::start().await;
+    for (body, what) in [
+        (
+            json!({"client_name": "x", "redirect_uris": "javascript:alert(1)"}),
+            "javascript: redirect",
+        ),
+        (
+            json!({"client_name": "x", "redirect_uris": "DATA:text/html,<b>x</b>"}),
+            "data: redirect",
+        ),
+        (
+            json!({"client_name": "x", "redirect_uris": "vbscript:msgbox"}),
+            "vbscript: redirect",
+        ),
+        (
+            json!({"client_name": "x", "redirect_uris": "urn:ietf:wg:oauth:2.0:oob", "website": "javascript:alert(1)"}),
+            "javascript: website",
+        ),
+        (
+            json!({"client_name": "x", "redirect_uris": "urn:ietf:wg:oauth:2.0:oob", "website": "ftp://example.org"}),
+            "ftp website",
+        ),
+    ] {
+        let (st, _, b) = s
+            .request(Method::POST, "/api/v1/apps", None, Some(&body))
+            .await;
+        assert_error(st, &b, StatusCode::UNPROCESSABLE_ENTITY, what);
+    }
+    // What apps really use still works: a custom scheme, https, and an http(s) website.
+    let (st, _, b) = s
+        .request(
+            Method::POST,
+            "/api/v1/apps",
+            None,
+            Some(&json!({"client_name": "x", "redirect_uris": "org.joinmastodon.app://callback", "website": "https://example.org"})),
+        )
+        .await;
+    assert_eq!(st, StatusCode::OK, "{b}");
+
+    let a = s.register("alice").await;
+    let t = Some(a.token.as_str());
+    let (_, _, post) = s
+        .request(
+            Method::POST,
+            "/api/v1/statuses",
+            t,
+            Some(&json!({"status": "just us", "visibility": "direct"})),
+        )
+        .await;
+    let id = post["id"].as_str().expect("status id");
+    let (st, _, b) = s
+        .request(Method::POST, &format!("/api/v1/statuses/{id}/pin"), t, None)
+        .await;
+    assert_error(
+        st,
+        &b,
+        StatusCode::UNPROCESSABLE_ENTITY,
+        "pin a direct post",
+    );
+    assert_eq!(
+        b["error"], "Validation failed: This post cannot be pinned",
+        "one prefix"
+    );
+}
