@@ -349,6 +349,10 @@ impl Kring {
         let mut tx = self.store.begin().await?;
         let ok = tx.set_suspended(id, suspended).await?;
         tx.commit().await?;
+        if suspended {
+            // Suspension revokes the account's tokens.
+            self.sessions_changed([Some(id)]);
+        }
         if ok { Ok(()) } else { Err(Error::NotFound) }
     }
 

@@ -4,6 +4,7 @@
 //! As strict as Mastodon's Doorkeeper set-up: PKCE with S256 only; a code issued without a
 //! PKCE challenge is redeemed only with the client's secret; the redirect URI at the exchange
 //! must be the one authorised; codes and refresh tokens work once, even under concurrent use.
+use std::sync::Arc;
 use std::time::Duration;
 
 use base64::Engine;
@@ -298,11 +299,22 @@ impl Kring {
     /// Resolve a bearer token. Tokens of suspended, unapproved or unconfirmed users do not work,
     /// nor do tokens past their lifetime (`TokenExpired`: the client may refresh).
     pub async fn authenticate(&self, bearer: &str) -> Result<Grant> {
-        let token = self
-            .store
-            .token_by_hash(&hash_secret(bearer))
-            .await?
-            .ok_or(Error::Unauthorized)?;
+        let hash = hash_secret(bearer);
+        let caches = &self.events.caches;
+        let token = match caches.token(&hash) {
+            Some(t) => t,
+            None => {
+                let read_at = caches.tokens_generation();
+                let t = Arc::new(
+                    self.store
+                        .token_by_hash(&hash)
+                        .await?
+                        .ok_or(Error::Unauthorized)?,
+                );
+                caches.keep_token(hash, t.clone(), read_at);
+                t
+            }
+        };
         if token.expires_at.is_some_and(|at| at <= now_micros()) {
             return Err(Error::TokenExpired);
         }
@@ -325,15 +337,18 @@ impl Kring {
             }
         }
         Ok(Grant {
-            token,
+            token: (*token).clone(),
             scopes,
             actor,
         })
     }
 
     pub async fn actor(&self, id: Id) -> Result<Actor> {
-        let account = self.store.account(id).await?.ok_or(Error::Unauthorized)?;
-        let user = self.store.user(id).await?.ok_or(Error::Unauthorized)?;
+        let (account, user) = self
+            .store
+            .account_and_user(id)
+            .await?
+            .ok_or(Error::Unauthorized)?;
         Ok(Actor { account, user })
     }
 
@@ -489,9 +504,10 @@ impl Kring {
                 expires_at,
             })
             .await?;
-        let Some((_, new)) = rotated else {
+        let Some((old, new)) = rotated else {
             return Err(Error::bad_request("invalid_grant"));
         };
+        self.sessions_changed([old.account_id]);
         Ok(IssuedToken {
             access_token: access,
             refresh_token: next_refresh,
@@ -502,9 +518,23 @@ impl Kring {
     }
 
     pub async fn revoke(&self, app: &App, token: &str) -> Result<()> {
-        self.store
+        let revoked = self
+            .store
             .revoke_token(&hash_secret(token), Some(app.id))
-            .await
+            .await?;
+        self.sessions_changed(revoked);
+        Ok(())
+    }
+
+    /// Tokens of these accounts were revoked: every process's token cache forgets them.
+    pub(crate) fn sessions_changed(&self, accounts: impl IntoIterator<Item = Option<Id>>) {
+        let mut accounts: Vec<Option<Id>> = accounts.into_iter().collect();
+        accounts.sort();
+        accounts.dedup();
+        for a in accounts {
+            self.events
+                .publish(crate::events::EventKind::SessionsChanged(a), Vec::new());
+        }
     }
 }
 

@@ -37,6 +37,22 @@ pub enum EventKind {
     Delete(Id),
     Notification(Id),
     FiltersChanged,
+    /// Tokens of an account (None: app-only tokens) were revoked: the caches of this and
+    /// other processes drop them. For caches only: streaming clients are not told.
+    SessionsChanged(Option<Id>),
+    /// Accounts or users changed in another process: drop them from the store's memory
+    /// (`kring_store::Store::forget_accounts`). For caches only, like `SessionsChanged`.
+    AccountsChanged(kring_store::Changed),
+}
+
+impl EventKind {
+    /// Events that only tell caches something; they name no stream.
+    fn for_caches(&self) -> bool {
+        matches!(
+            self,
+            EventKind::SessionsChanged(_) | EventKind::AccountsChanged(_)
+        )
+    }
 }
 
 #[derive(Debug, Clone, Serialize, Deserialize)]
@@ -59,6 +75,8 @@ pub struct Events {
     pub(crate) origin: u64,
     /// Where published events go to be relayed to other processes, once relaying runs.
     relay: Arc<OnceLock<mpsc::Sender<Arc<Event>>>>,
+    /// What events invalidate; applied before anyone else sees the event.
+    pub(crate) caches: Arc<crate::caches::Caches>,
 }
 
 impl Default for Events {
@@ -75,14 +93,16 @@ impl Events {
             tx,
             origin: rand::random(),
             relay: Arc::new(OnceLock::new()),
+            caches: Arc::default(),
         }
     }
 
     pub fn publish(&self, kind: EventKind, streams: Vec<Stream>) {
-        if streams.is_empty() {
+        if streams.is_empty() && !kind.for_caches() {
             return;
         }
         let event = Arc::new(Event { kind, streams });
+        self.caches.apply(&event);
         if let Some(relay) = self.relay.get() {
             // Live events are best effort: when the relay falls behind, drop rather than wait.
             let _ = relay.try_send(event.clone());
@@ -93,6 +113,7 @@ impl Events {
 
     /// An event another process published: to this process's clients only.
     pub(crate) fn publish_here(&self, event: Event) {
+        self.caches.apply(&event);
         let _ = self.tx.send(Arc::new(event));
     }
 
@@ -119,6 +140,10 @@ fn payloads(origin: u64, event: &Event, max: usize) -> Vec<String> {
         })
         .ok()
     };
+    if event.streams.is_empty() {
+        // A cache event: it concerns no stream.
+        return encode(Vec::new()).into_iter().collect();
+    }
     let overhead = encode(Vec::new()).map_or(max, |s| s.len());
     let mut out = Vec::new();
     let mut chunk: Vec<Stream> = Vec::new();
@@ -160,6 +185,11 @@ impl crate::Kring {
         if !self.events.relay_to(tx) {
             return None;
         }
+        // Tell the other processes which accounts changed here, so their store forgets them.
+        let events = self.events.clone();
+        self.store.on_accounts_changed(move |c| {
+            events.publish(EventKind::AccountsChanged(c.clone()), Vec::new());
+        });
         let kring = self.clone();
         Some(tokio::spawn(async move {
             let origin = kring.events.origin;
@@ -194,7 +224,12 @@ impl crate::Kring {
                     }
                     got = l.recv() => match got {
                         Ok(n) => match serde_json::from_str::<Relayed>(n.payload()) {
-                            Ok(r) if r.origin != origin => kring.events.publish_here(r.event),
+                            Ok(r) if r.origin != origin => {
+                                if let EventKind::AccountsChanged(c) = &r.event.kind {
+                                    kring.store.forget_accounts(c);
+                                }
+                                kring.events.publish_here(r.event)
+                            }
                             Ok(_) => {}
                             Err(e) => tracing::warn!(error = %e, "unreadable relayed event"),
                         },

@@ -28,7 +28,20 @@ pub struct FilterMatch {
 
 impl Kring {
     pub async fn filters(&self, actor: &Actor) -> Result<Vec<Filter>> {
-        self.store.filters(actor.id()).await
+        Ok(self.filters_of(actor.id()).await?.as_ref().clone())
+    }
+
+    /// An account's filters, from memory when they have not changed since the last read
+    /// (every timeline page asks; most accounts have none).
+    pub(crate) async fn filters_of(&self, account: Id) -> Result<std::sync::Arc<Vec<Filter>>> {
+        let caches = &self.events.caches;
+        if let Some(f) = caches.filters(account) {
+            return Ok(f);
+        }
+        let read_at = caches.filters_generation();
+        let f = std::sync::Arc::new(self.store.filters(account).await?);
+        caches.keep_filters(account, f.clone(), read_at);
+        Ok(f)
     }
 
     pub async fn filter(&self, actor: &Actor, id: Id) -> Result<Filter> {

@@ -3,6 +3,7 @@
 //! the ActivityPub inbox and the CLI only translate to and from these calls.
 pub mod accounts;
 pub mod auth;
+mod caches;
 pub mod cpu;
 pub mod domain_blocks;
 pub mod events;

@@ -266,6 +266,8 @@ impl Kring {
                     send(tx, d.clone());
                 }
             }
+            // For caches only (`caches`).
+            EventKind::SessionsChanged(_) | EventKind::AccountsChanged(_) => {}
             EventKind::FiltersChanged => {
                 let d = Arc::new(Delivery {
                     event: event.clone(),

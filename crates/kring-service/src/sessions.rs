@@ -144,7 +144,9 @@ impl Kring {
 
     /// End a browser session: its token stops working.
     pub async fn web_sign_out(&self, token: &str) -> Result<()> {
-        self.store.revoke_token(&hash_secret(token), None).await
+        let revoked = self.store.revoke_token(&hash_secret(token), None).await?;
+        self.sessions_changed(revoked);
+        Ok(())
     }
 
     /// The account's live tokens: browser sessions and authorised apps, newest first.
@@ -176,6 +178,7 @@ impl Kring {
     /// Revoke one of the account's own tokens (a session or an app's access).
     pub async fn revoke_session(&self, actor: &Actor, id: Id) -> Result<()> {
         if self.store.revoke_token_id(id, actor.id()).await? {
+            self.sessions_changed([Some(actor.id())]);
             tracing::info!(account = %actor.id(), token = %id, "session revoked");
             Ok(())
         } else {

@@ -140,8 +140,8 @@ impl Kring {
             None => None,
         };
         let filters = match (viewer, context) {
-            (Some(v), Some(_)) => self.store.filters(v.id()).await?,
-            _ => Vec::new(),
+            (Some(v), Some(_)) => self.filters_of(v.id()).await?,
+            _ => Default::default(),
         };
         Ok(views
             .into_iter()
@@ -160,24 +160,18 @@ impl Kring {
         // Originals of boosts, only those the viewer may read: a boost is no way around a
         // block, a suspension or the original's audience (such boosts are left out below).
         let inner_ids: Vec<Id> = statuses.iter().filter_map(|s| s.reblog_of_id).collect();
-        let readable = match originals {
+        let inner = match originals {
             Originals::ReadableBy(viewer) => {
-                Some(self.store.visible_ids(viewer, &inner_ids).await?)
+                self.store
+                    .visible_statuses_by_ids(viewer, &inner_ids)
+                    .await?
             }
-            Originals::Checked => None,
+            Originals::Checked => self.store.statuses_by_ids(&inner_ids).await?,
         };
-        let inner: HashMap<Id, Status> = self
-            .store
-            .statuses_by_ids(&inner_ids)
-            .await?
-            .into_iter()
-            .filter(|s| readable.as_ref().is_none_or(|r| r.contains(&s.id)))
-            .map(|s| (s.id, s))
-            .collect();
+        let inner: HashMap<Id, Status> = inner.into_iter().map(|s| (s.id, s)).collect();
         let all: Vec<&Status> = statuses.iter().chain(inner.values()).collect();
         let ids: Vec<Id> = all.iter().map(|s| s.id).collect();
-        let mentions = self.store.mentions_of(&ids).await?;
-        let tags = self.store.tags_of(&ids).await?;
+        let (mentions, tags) = self.store.mentions_and_tags_of(&ids).await?;
         let mut account_ids: Vec<Id> = all.iter().map(|s| s.account_id).collect();
         account_ids.extend(mentions.iter().map(|(_, a)| *a));
         account_ids.sort();

@@ -5,7 +5,9 @@ use kring_core::{Error, Id, Visibility};
 
 use sqlx::AssertSqlSafe;
 
-use crate::rows::{ACCOUNT_COLUMNS, AccountRow, NewAccount, NewUser, USER_COLUMNS, UserRow};
+use crate::rows::{
+    ACCOUNT_COLUMNS, AccountRow, ActorRow, NewAccount, NewUser, USER_COLUMNS, UserRow,
+};
 use crate::sql::Sql;
 use crate::{Store, Tx, db_err};
 
@@ -32,36 +34,42 @@ pub struct PreferencesUpdate {
 
 impl Store {
     pub async fn account(&self, id: Id) -> Result<Option<Account>, Error> {
-        let sql = format!("SELECT {ACCOUNT_COLUMNS} FROM accounts a WHERE a.id = $1");
-        let row: Option<AccountRow> = sqlx::query_as(AssertSqlSafe(sql.clone()))
-            .bind(id.0)
-            .fetch_optional(self.pool())
-            .await
-            .map_err(db_err)?;
-        Ok(row.map(Account::from))
+        Ok(self.accounts_by_ids(&[id]).await?.pop())
     }
 
-    /// Accounts by id, in no particular order; unknown ids are skipped.
+    /// Accounts by id, in no particular order; unknown ids are skipped. From memory where
+    /// they are there (see `account_cache`), the rest in one statement.
     pub async fn accounts_by_ids(&self, ids: &[Id]) -> Result<Vec<Account>, Error> {
-        if ids.is_empty() {
-            return Ok(Vec::new());
-        }
-        let mut sql = Sql::new(&format!(
-            "SELECT {ACCOUNT_COLUMNS} FROM accounts a WHERE a.id IN ("
-        ));
-        for (i, id) in ids.iter().enumerate() {
-            if i > 0 {
-                sql.push(",");
+        let cache = &self.account_cache;
+        let mut ids = ids.to_vec();
+        ids.sort();
+        ids.dedup();
+        let mut out = Vec::with_capacity(ids.len());
+        let mut missing = Vec::new();
+        for id in &ids {
+            match cache.account(*id) {
+                Some(a) => out.push(a),
+                None => missing.push(*id),
             }
-            sql.bind(*id);
         }
-        sql.push(")");
+        if missing.is_empty() {
+            return Ok(out);
+        }
+        let read_at = cache.generation();
+        let mut sql = Sql::new(&format!(
+            "SELECT {ACCOUNT_COLUMNS} FROM accounts a WHERE a.id IN "
+        ));
+        crate::statuses::in_list(&mut sql, &missing);
         let rows: Vec<AccountRow> = sql
             .query_as()
             .fetch_all(self.pool())
             .await
             .map_err(db_err)?;
-        Ok(rows.into_iter().map(Account::from).collect())
+        for a in rows.into_iter().map(Account::from) {
+            cache.keep_account(&a, read_at);
+            out.push(a);
+        }
+        Ok(out)
     }
 
     /// `domain` None means local.
@@ -101,14 +109,30 @@ impl Store {
             .map_err(db_err)
     }
 
-    pub async fn user(&self, account_id: Id) -> Result<Option<User>, Error> {
-        let sql = format!("SELECT {USER_COLUMNS} FROM users u WHERE u.account_id = $1");
-        let row: Option<UserRow> = sqlx::query_as(AssertSqlSafe(sql.clone()))
-            .bind(account_id.0)
+    /// A local account and its user record: from memory, or in one statement.
+    pub async fn account_and_user(&self, id: Id) -> Result<Option<(Account, User)>, Error> {
+        let cache = &self.account_cache;
+        if let (Some(a), Some(u)) = (cache.account(id), cache.user(id)) {
+            return Ok(Some((a, u)));
+        }
+        let read_at = cache.generation();
+        let sql = format!(
+            "SELECT {ACCOUNT_COLUMNS}, {USER_COLUMNS} FROM accounts a JOIN users u ON u.account_id = a.id WHERE a.id = $1"
+        );
+        let row: Option<ActorRow> = sqlx::query_as(AssertSqlSafe(sql))
+            .bind(id.0)
             .fetch_optional(self.pool())
             .await
             .map_err(db_err)?;
-        Ok(row.map(User::from))
+        let Some(r) = row else { return Ok(None) };
+        let (a, u) = (Account::from(r.account), User::from(r.user));
+        cache.keep_account(&a, read_at);
+        cache.keep_user(&u, read_at);
+        Ok(Some((a, u)))
+    }
+
+    pub async fn user(&self, account_id: Id) -> Result<Option<User>, Error> {
+        Ok(self.account_and_user(account_id).await?.map(|(_, u)| u))
     }
 
     pub async fn user_by_email(&self, email: &str) -> Result<Option<User>, Error> {
@@ -229,6 +253,7 @@ pub(crate) fn escape_like(s: &str) -> String {
 
 impl Tx {
     pub async fn insert_account(&mut self, a: &NewAccount) -> Result<(), Error> {
+        self.touch(a.id);
         sqlx::query(
             "INSERT INTO accounts (id, username, domain, display_name, note, note_html, fields, bot, locked, \
              discoverable, uri, url, inbox_url, shared_inbox_url, followers_url, public_key_pem, private_key_pem, \
@@ -259,6 +284,7 @@ impl Tx {
     }
 
     pub async fn insert_user(&mut self, account_id: Id, u: &NewUser) -> Result<(), Error> {
+        self.touch(account_id);
         sqlx::query(
             "INSERT INTO users (account_id, email, password_hash, role, approved, confirmed, reason, locale, created_at) \
              VALUES ($1,$2,$3,$4,$5,$6,$7,$8,$9)",
@@ -279,6 +305,7 @@ impl Tx {
     }
 
     pub async fn update_profile(&mut self, id: Id, p: &ProfileUpdate) -> Result<(), Error> {
+        self.touch(id);
         let mut sql = Sql::new("UPDATE accounts SET updated_at = ");
         sql.bind(now_micros());
         if let Some(v) = &p.display_name {
@@ -314,6 +341,7 @@ impl Tx {
     }
 
     pub async fn update_preferences(&mut self, id: Id, p: &PreferencesUpdate) -> Result<(), Error> {
+        self.touch(id);
         let mut sql = Sql::new("UPDATE users SET account_id = account_id");
         if let Some(v) = p.default_visibility {
             sql.push(", default_visibility = ");
@@ -341,6 +369,7 @@ impl Tx {
     }
 
     pub async fn set_password_hash(&mut self, id: Id, hash: &str) -> Result<(), Error> {
+        self.touch(id);
         sqlx::query("UPDATE users SET password_hash = $1 WHERE account_id = $2")
             .bind(hash)
             .bind(id.0)
@@ -351,6 +380,7 @@ impl Tx {
     }
 
     pub async fn set_approved(&mut self, id: Id) -> Result<bool, Error> {
+        self.touch(id);
         let r = sqlx::query("UPDATE users SET approved = 1 WHERE account_id = $1")
             .bind(id.0)
             .execute(&mut *self.tx)
@@ -360,6 +390,7 @@ impl Tx {
     }
 
     pub async fn set_role(&mut self, id: Id, role: Role) -> Result<bool, Error> {
+        self.touch(id);
         let r = sqlx::query("UPDATE users SET role = $1 WHERE account_id = $2")
             .bind(role.as_str())
             .bind(id.0)
@@ -372,6 +403,7 @@ impl Tx {
     /// Suspend an account because its domain was suspended; an account already suspended
     /// (for its own reasons) keeps its suspension and is not marked as the domain's.
     pub async fn suspend_for_domain(&mut self, id: Id) -> Result<(), Error> {
+        self.touch(id);
         sqlx::query(
             "UPDATE accounts SET suspended_at = $1, domain_suspended = 1 \
              WHERE id = $2 AND suspended_at IS NULL",
@@ -385,6 +417,7 @@ impl Tx {
     }
 
     pub async fn set_suspended(&mut self, id: Id, suspended: bool) -> Result<bool, Error> {
+        self.touch(id);
         let r = sqlx::query("UPDATE accounts SET suspended_at = $1 WHERE id = $2")
             .bind(suspended.then(now_micros))
             .bind(id.0)
@@ -411,6 +444,7 @@ impl Tx {
         following: i64,
         statuses: i64,
     ) -> Result<(), Error> {
+        self.touch(id);
         sqlx::query(
             "UPDATE accounts SET \
              followers_count = CASE WHEN followers_count + $1 < 0 THEN 0 ELSE followers_count + $1 END, \
@@ -428,6 +462,7 @@ impl Tx {
     }
 
     pub async fn touch_last_status(&mut self, id: Id, at: i64) -> Result<(), Error> {
+        self.touch(id);
         sqlx::query("UPDATE accounts SET last_status_at = $1 WHERE id = $2")
             .bind(at)
             .bind(id.0)

@@ -221,6 +221,8 @@ impl Store {
         .execute(&mut *self.writer().await?)
         .await
         .map_err(db_err)?;
+        self.account_cache
+            .changed(&crate::account_cache::Changed::All);
         Ok(r.rows_affected())
     }
 
@@ -332,6 +334,7 @@ impl Tx {
                 id
             }
         };
+        self.touch(id);
         Ok(id)
     }
 
@@ -387,6 +390,7 @@ impl Tx {
     }
 
     pub async fn set_moved_to(&mut self, account: Id, target: Id) -> Result<(), Error> {
+        self.touch(account);
         sqlx::query("UPDATE accounts SET moved_to_id = $1 WHERE id = $2")
             .bind(target.0)
             .bind(account.0)

@@ -1,6 +1,7 @@
 //! Kring's storage. One `Store` over SQLite (embedded default) or PostgreSQL, speaking one SQL
 //! dialect through sqlx's `Any` driver; the few statements that differ branch on [`Backend`]
 //! inside this crate and nowhere else.
+mod account_cache;
 mod accounts;
 mod federation;
 mod feeds;
@@ -16,6 +17,7 @@ mod settings;
 mod sql;
 mod statuses;
 
+pub use account_cache::Changed;
 pub use accounts::{PreferencesUpdate, ProfileUpdate};
 pub use federation::{DomainBlock, DomainPolicy, NewReport, RemoteAccount};
 pub use feeds::FEED_CAP;
@@ -32,7 +34,7 @@ use std::sync::Arc;
 use std::sync::atomic::{AtomicBool, Ordering};
 use std::time::Duration;
 
-use kring_core::Error;
+use kring_core::{Error, Id};
 use sqlx::any::{AnyPoolOptions, install_default_drivers};
 use sqlx::{Any, AnyPool, Transaction};
 use tokio::sync::{Mutex, OwnedMutexGuard};
@@ -69,6 +71,7 @@ pub struct Store {
     wal_dirty: Option<Arc<AtomicBool>>,
     /// PostgreSQL: the URL, for the LISTEN connection (see `listen`).
     pg_url: Option<Arc<str>>,
+    pub(crate) account_cache: Arc<account_cache::AccountCache>,
 }
 
 pub(crate) fn db_err(e: sqlx::Error) -> Error {
@@ -106,11 +109,27 @@ pub struct Tx {
     pub(crate) tx: Transaction<'static, Any>,
     pub(crate) backend: Backend,
     _guard: Option<OwnedMutexGuard<()>>,
+    account_cache: Arc<account_cache::AccountCache>,
+    /// Accounts whose `accounts` or `users` rows this transaction wrote.
+    touched: Vec<Id>,
 }
 
 impl Tx {
     pub async fn commit(self) -> Result<(), Error> {
-        self.tx.commit().await.map_err(db_err)
+        self.tx.commit().await.map_err(db_err)?;
+        if !self.touched.is_empty() {
+            let mut ids = self.touched;
+            ids.sort();
+            ids.dedup();
+            self.account_cache
+                .changed(&account_cache::Changed::Accounts(ids));
+        }
+        Ok(())
+    }
+
+    /// This transaction writes `account`'s account or user row (see `account_cache`).
+    pub(crate) fn touch(&mut self, account: Id) {
+        self.touched.push(account);
     }
     pub fn backend(&self) -> Backend {
         self.backend
@@ -225,6 +244,7 @@ impl Store {
             write_lock,
             wal_dirty,
             pg_url: (backend == Backend::Postgres).then(|| Arc::from(url.as_str())),
+            account_cache: Arc::default(),
         })
     }
 
@@ -263,6 +283,17 @@ impl Store {
         self.backend
     }
 
+    /// Call `hook` after every committed change of accounts or users made through this store
+    /// (the service relays it to other processes, which call `forget_accounts`). Only once.
+    pub fn on_accounts_changed(&self, hook: impl Fn(&Changed) + Send + Sync + 'static) -> bool {
+        self.account_cache.set_hook(Arc::new(hook))
+    }
+
+    /// Another process changed these accounts: drop them from memory.
+    pub fn forget_accounts(&self, changed: &Changed) {
+        self.account_cache.forget(changed);
+    }
+
     pub(crate) fn pool(&self) -> &AnyPool {
         &self.pool
     }
@@ -285,6 +316,8 @@ impl Store {
             tx,
             backend: self.backend,
             _guard: guard,
+            account_cache: self.account_cache.clone(),
+            touched: Vec::new(),
         })
     }
 

@@ -203,19 +203,24 @@ impl Store {
         Ok(rows.into_iter().map(Token::from).collect())
     }
 
-    /// Revoke by token hash; `app_id` restricts it to tokens of that app (RFC 7009).
-    pub async fn revoke_token(&self, hash: &str, app_id: Option<Id>) -> Result<(), Error> {
-        sqlx::query(
+    /// Revoke by token hash; `app_id` restricts it to tokens of that app (RFC 7009). Returns
+    /// the account of each token revoked (None for app-only tokens), for caches to forget.
+    pub async fn revoke_token(
+        &self,
+        hash: &str,
+        app_id: Option<Id>,
+    ) -> Result<Vec<Option<Id>>, Error> {
+        let rows: Vec<Option<i64>> = sqlx::query_scalar(
             "UPDATE access_tokens SET revoked_at = $1 WHERE (token_hash = $2 OR refresh_hash = $2) \
-             AND ($3 = 0 OR app_id = $3) AND revoked_at IS NULL",
+             AND ($3 = 0 OR app_id = $3) AND revoked_at IS NULL RETURNING account_id",
         )
         .bind(now_micros())
         .bind(hash)
         .bind(app_id.map(|i| i.0).unwrap_or(0))
-        .execute(&mut *self.writer().await?)
+        .fetch_all(&mut *self.writer().await?)
         .await
         .map_err(db_err)?;
-        Ok(())
+        Ok(rows.into_iter().map(|a| a.map(Id)).collect())
     }
 
     pub async fn revoke_token_id(&self, id: Id, account_id: Id) -> Result<bool, Error> {

@@ -116,8 +116,9 @@ pub struct NewUser {
 }
 
 pub(crate) const USER_COLUMNS: &str = "u.account_id, u.email, u.password_hash, u.role, u.approved, u.confirmed, u.reason, \
-    u.locale, u.default_visibility, u.default_sensitive, u.default_language, u.created_at";
+    u.locale, u.default_visibility, u.default_sensitive, u.default_language, u.created_at AS user_created_at";
 
+/// Named apart from the account's `created_at`, so one row can carry both (`ActorRow`).
 #[derive(sqlx::FromRow)]
 pub(crate) struct UserRow {
     account_id: i64,
@@ -131,7 +132,17 @@ pub(crate) struct UserRow {
     default_visibility: String,
     default_sensitive: i64,
     default_language: Option<String>,
+    #[sqlx(rename = "user_created_at")]
     created_at: i64,
+}
+
+/// A local account with its user record, read in one statement (every signed-in request).
+#[derive(sqlx::FromRow)]
+pub(crate) struct ActorRow {
+    #[sqlx(flatten)]
+    pub account: AccountRow,
+    #[sqlx(flatten)]
+    pub user: UserRow,
 }
 
 impl From<UserRow> for User {

@@ -155,6 +155,30 @@ impl Store {
         Ok(rows.into_iter().map(Id).collect())
     }
 
+    /// Of `ids`, the statuses `viewer` (None: signed out) may see when opening them directly,
+    /// in one statement (the originals of a page's boosts).
+    pub async fn visible_statuses_by_ids(
+        &self,
+        viewer: Option<Id>,
+        ids: &[Id],
+    ) -> Result<Vec<Status>, Error> {
+        if ids.is_empty() {
+            return Ok(Vec::new());
+        }
+        let mut sql = Sql::new(&format!(
+            "SELECT {STATUS_COLUMNS} FROM statuses s WHERE s.id IN "
+        ));
+        in_list(&mut sql, ids);
+        let v = sql.param(viewer.unwrap_or_default());
+        sql.and_shown(&v, Shown::Direct);
+        let rows: Vec<StatusRow> = sql
+            .query_as()
+            .fetch_all(self.pool())
+            .await
+            .map_err(db_err)?;
+        Ok(rows.into_iter().map(Status::from).collect())
+    }
+
     /// Statuses by id regardless of audience (to assemble views of already-checked statuses).
     pub async fn statuses_by_ids(&self, ids: &[Id]) -> Result<Vec<Status>, Error> {
         if ids.is_empty() {
@@ -409,6 +433,40 @@ impl Store {
             .await
             .map_err(db_err)?;
         Ok(rows.into_iter().map(|(s, a)| (Id(s), Id(a))).collect())
+    }
+
+    /// The mentions (status id, mentioned account id) and tags (status id, tag name) of `ids`,
+    /// in one statement (a page of statuses needs both).
+    pub async fn mentions_and_tags_of(
+        &self,
+        ids: &[Id],
+    ) -> Result<(Vec<(Id, Id)>, Vec<(Id, String)>), Error> {
+        if ids.is_empty() {
+            return Ok((Vec::new(), Vec::new()));
+        }
+        let mut sql = Sql::new(
+            "SELECT status_id, account_id, CAST(NULL AS TEXT) AS name FROM mentions WHERE status_id IN ",
+        );
+        in_list(&mut sql, ids);
+        sql.push(
+            " UNION ALL SELECT st.status_id, CAST(NULL AS BIGINT), t.name FROM status_tags st \
+             JOIN tags t ON t.id = st.tag_id WHERE st.status_id IN ",
+        );
+        in_list(&mut sql, ids);
+        let rows: Vec<(i64, Option<i64>, Option<String>)> = sql
+            .query_as()
+            .fetch_all(self.pool())
+            .await
+            .map_err(db_err)?;
+        let (mut mentions, mut tags) = (Vec::new(), Vec::new());
+        for (status, account, name) in rows {
+            match (account, name) {
+                (Some(a), _) => mentions.push((Id(status), Id(a))),
+                (None, Some(n)) => tags.push((Id(status), n)),
+                (None, None) => {}
+            }
+        }
+        Ok((mentions, tags))
     }
 
     /// (status id, tag name) pairs.

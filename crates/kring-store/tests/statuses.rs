@@ -53,6 +53,17 @@ async fn posts(store: &Store, c: &Cast) -> Vec<Status> {
 async fn readable(store: &Store, viewer: Option<Id>, author: Id, posts: &[Status]) -> Vec<bool> {
     let ids = status_ids(posts);
     let batch = store.visible_ids(viewer, &ids).await.unwrap();
+    let rows: HashSet<Id> = store
+        .visible_statuses_by_ids(viewer, &ids)
+        .await
+        .unwrap()
+        .into_iter()
+        .map(|s| s.id)
+        .collect();
+    assert_eq!(
+        rows, batch,
+        "visible_statuses_by_ids and visible_ids disagree"
+    );
     let listed: HashSet<Id> = store
         .account_statuses(
             viewer,
@@ -915,6 +926,15 @@ async fn edits_keep_the_history() {
     assert_eq!(
         store.tags_of(&[s.id]).await.unwrap(),
         vec![(s.id, "new".to_string())]
+    );
+    // Both in one statement, as pages of statuses read them.
+    assert_eq!(
+        store.mentions_and_tags_of(&[s.id]).await.unwrap(),
+        (vec![(s.id, m.id)], vec![(s.id, "new".to_string())])
+    );
+    assert_eq!(
+        store.mentions_and_tags_of(&[]).await.unwrap(),
+        (vec![], vec![])
     );
 
     // The first edit records the original and the new version.

@@ -1,0 +1,160 @@
+//! Bounded in-memory caches of what nearly every request reads and seldom changes: bearer
+//! tokens (every authenticated request) and each account's filters (every timeline read).
+//!
+//! An entry is dropped by the event that changes it (`SessionsChanged`, `FiltersChanged`),
+//! which the event bus also relays to the other processes sharing a PostgreSQL database, so
+//! a revoked token stops working everywhere at once. The time limits only bound what a lost
+//! relay message (the relay is best effort) could leave behind.
+//!
+//! A read that raced with a change must not put the old value back after the change dropped
+//! it: each cache has a generation, bumped by every change, and a value read from the store is
+//! kept only if no change happened since the read began.
+use std::sync::Arc;
+use std::sync::atomic::{AtomicU64, Ordering};
+use std::time::Duration;
+
+use kring_core::Id;
+use kring_core::model::{Filter, Token};
+use moka::sync::Cache;
+
+use crate::events::{Event, EventKind};
+
+/// Tokens and filter sets kept at most (a few hundred bytes each).
+const CAPACITY: u64 = 20_000;
+/// How long a token is trusted from memory without asking the store again.
+const TOKEN_TTL: Duration = Duration::from_secs(300);
+/// How long an account's filters are kept.
+const FILTERS_TTL: Duration = Duration::from_secs(600);
+
+pub(crate) struct Caches {
+    /// By the token's hash (the store keeps only hashes; neither keeps the secret).
+    tokens: Cache<String, Arc<Token>>,
+    tokens_generation: AtomicU64,
+    filters: Cache<Id, Arc<Vec<Filter>>>,
+    filters_generation: AtomicU64,
+}
+
+impl Default for Caches {
+    fn default() -> Self {
+        Caches {
+            tokens: Cache::builder()
+                .max_capacity(CAPACITY)
+                .time_to_live(TOKEN_TTL)
+                .support_invalidation_closures()
+                .build(),
+            tokens_generation: AtomicU64::new(0),
+            filters: Cache::builder()
+                .max_capacity(CAPACITY)
+                .time_to_live(FILTERS_TTL)
+                .build(),
+            filters_generation: AtomicU64::new(0),
+        }
+    }
+}
+
+/// Taken before a store read whose result may be cached (see the module's note on races).
+#[derive(Clone, Copy)]
+pub(crate) struct Generation(u64);
+
+impl Caches {
+    /// Drop what `event` changes. Called for every event published here or relayed from
+    /// another process.
+    pub(crate) fn apply(&self, event: &Event) {
+        match &event.kind {
+            EventKind::SessionsChanged(account) => {
+                self.tokens_generation.fetch_add(1, Ordering::SeqCst);
+                let account = *account;
+                // Fails only without `support_invalidation_closures`, set above.
+                if self
+                    .tokens
+                    .invalidate_entries_if(move |_, t| t.account_id == account)
+                    .is_err()
+                {
+                    self.tokens.invalidate_all();
+                }
+            }
+            EventKind::FiltersChanged => {
+                self.filters_generation.fetch_add(1, Ordering::SeqCst);
+                for stream in &event.streams {
+                    if let crate::events::Stream::User(id) = stream {
+                        self.filters.invalidate(id);
+                    }
+                }
+            }
+            _ => {}
+        }
+    }
+
+    pub(crate) fn token(&self, hash: &str) -> Option<Arc<Token>> {
+        self.tokens.get(hash)
+    }
+
+    pub(crate) fn tokens_generation(&self) -> Generation {
+        Generation(self.tokens_generation.load(Ordering::SeqCst))
+    }
+
+    pub(crate) fn keep_token(&self, hash: String, token: Arc<Token>, read_at: Generation) {
+        if self.tokens_generation.load(Ordering::SeqCst) == read_at.0 {
+            self.tokens.insert(hash, token);
+        }
+    }
+
+    pub(crate) fn filters(&self, account: Id) -> Option<Arc<Vec<Filter>>> {
+        self.filters.get(&account)
+    }
+
+    pub(crate) fn filters_generation(&self) -> Generation {
+        Generation(self.filters_generation.load(Ordering::SeqCst))
+    }
+
+    pub(crate) fn keep_filters(&self, account: Id, filters: Arc<Vec<Filter>>, read_at: Generation) {
+        if self.filters_generation.load(Ordering::SeqCst) == read_at.0 {
+            self.filters.insert(account, filters);
+        }
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+    use crate::events::Stream;
+
+    fn token(account: i64) -> Arc<Token> {
+        Arc::new(Token {
+            id: Id(account * 10),
+            app_id: None,
+            account_id: Some(Id(account)),
+            scopes: "read".into(),
+            created_at: 0,
+            expires_at: None,
+        })
+    }
+
+    #[test]
+    fn a_change_drops_exactly_its_account_and_stale_reads_are_not_kept() {
+        let c = Caches::default();
+        let g = c.tokens_generation();
+        c.keep_token("a".into(), token(1), g);
+        c.keep_token("b".into(), token(2), g);
+        c.apply(&Event {
+            kind: EventKind::SessionsChanged(Some(Id(1))),
+            streams: Vec::new(),
+        });
+        c.tokens.run_pending_tasks();
+        assert!(c.token("a").is_none());
+        assert!(c.token("b").is_some());
+        // A read that began before the change must not be cached after it.
+        c.keep_token("a".into(), token(1), g);
+        assert!(c.token("a").is_none());
+
+        let g = c.filters_generation();
+        c.keep_filters(Id(1), Arc::new(Vec::new()), g);
+        c.keep_filters(Id(2), Arc::new(Vec::new()), g);
+        c.apply(&Event {
+            kind: EventKind::FiltersChanged,
+            streams: vec![Stream::User(Id(2))],
+        });
+        assert!(c.filters(Id(1)).is_some());
+        assert!(c.filters(Id(2)).is_none());
+    }
+}

@@ -1,0 +1,118 @@
+//! Accounts and users in memory. Every page of statuses names its authors and every signed-in
+//! request its actor, and these rows are the widest the store reads; they change far less
+//! often than they are read.
+//!
+//! Every write to `accounts` or `users` goes through this crate, and each marks the accounts
+//! it touched: the transaction forgets them when it commits (`Tx::commit`), single-statement
+//! writes at once. Other processes sharing a PostgreSQL database hear of it through the hook
+//! the service installs (`Store::on_accounts_changed`), which relays the ids over the event
+//! bus; they call `Store::forget_accounts`. The time limit bounds what a lost relay message,
+//! or a change made by another process on the same SQLite file (the CLI), could leave behind.
+//!
+//! A read that raced with a change must not put the old row back after the change dropped
+//! it: a generation, bumped by every change, is taken before the read, and the row is kept
+//! only if no change happened since.
+use std::sync::atomic::{AtomicU64, Ordering};
+use std::sync::{Arc, OnceLock};
+use std::time::Duration;
+
+use kring_core::Id;
+use kring_core::model::{Account, User};
+use moka::sync::Cache;
+
+/// Accounts (and as many users) kept at most: a few KB each with keys and profile text.
+const CAPACITY: u64 = 20_000;
+/// See the module's note: how long a change made elsewhere may go unseen.
+const TTL: Duration = Duration::from_secs(60);
+
+/// Which accounts a write touched.
+#[derive(Debug, Clone, PartialEq, Eq, serde::Serialize, serde::Deserialize)]
+pub enum Changed {
+    Accounts(Vec<Id>),
+    /// Many at once (a domain's accounts).
+    All,
+}
+
+pub(crate) type Hook = Arc<dyn Fn(&Changed) + Send + Sync>;
+
+pub(crate) struct AccountCache {
+    accounts: Cache<Id, Account>,
+    users: Cache<Id, User>,
+    generation: AtomicU64,
+    hook: OnceLock<Hook>,
+}
+
+#[derive(Clone, Copy)]
+pub(crate) struct Generation(u64);
+
+impl Default for AccountCache {
+    fn default() -> Self {
+        AccountCache {
+            accounts: Cache::builder()
+                .max_capacity(CAPACITY)
+                .time_to_live(TTL)
+                .build(),
+            users: Cache::builder()
+                .max_capacity(CAPACITY)
+                .time_to_live(TTL)
+                .build(),
+            generation: AtomicU64::new(0),
+            hook: OnceLock::new(),
+        }
+    }
+}
+
+impl AccountCache {
+    pub fn generation(&self) -> Generation {
+        Generation(self.generation.load(Ordering::SeqCst))
+    }
+
+    pub fn account(&self, id: Id) -> Option<Account> {
+        self.accounts.get(&id)
+    }
+
+    pub fn user(&self, id: Id) -> Option<User> {
+        self.users.get(&id)
+    }
+
+    pub fn keep_account(&self, a: &Account, read_at: Generation) {
+        if self.generation.load(Ordering::SeqCst) == read_at.0 {
+            self.accounts.insert(a.id, a.clone());
+        }
+    }
+
+    pub fn keep_user(&self, u: &User, read_at: Generation) {
+        if self.generation.load(Ordering::SeqCst) == read_at.0 {
+            self.users.insert(u.account_id, u.clone());
+        }
+    }
+
+    /// Drop what changed here, and tell other processes (the hook).
+    pub fn changed(&self, c: &Changed) {
+        self.forget(c);
+        if let Some(hook) = self.hook.get() {
+            hook(c);
+        }
+    }
+
+    /// Drop what changed (here or, relayed, in another process).
+    pub fn forget(&self, c: &Changed) {
+        self.generation.fetch_add(1, Ordering::SeqCst);
+        match c {
+            Changed::Accounts(ids) => {
+                for id in ids {
+                    self.accounts.invalidate(id);
+                    self.users.invalidate(id);
+                }
+            }
+            Changed::All => {
+                self.accounts.invalidate_all();
+                self.users.invalidate_all();
+            }
+        }
+    }
+
+    pub fn set_hook(&self, hook: Hook) -> bool {
+        self.hook.set(hook).is_ok()
+    }
+}
