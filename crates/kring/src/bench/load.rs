@@ -84,6 +84,10 @@ pub enum Target {
     Api,
     /// `GET /home` (40 posts) with the token as the session cookie.
     Web,
+    /// `GET /api/v1/timelines/public?limit=40` with the token as bearer.
+    Public,
+    /// `GET /api/v1/accounts/verify_credentials` with the token as bearer.
+    Credentials,
 }
 
 impl Target {
@@ -91,12 +95,16 @@ impl Target {
         match self {
             Target::Api => "/api/v1/timelines/home?limit=40",
             Target::Web => "/home",
+            Target::Public => "/api/v1/timelines/public?limit=40",
+            Target::Credentials => "/api/v1/accounts/verify_credentials",
         }
     }
 
     fn request(self, client: &reqwest::Client, url: &str, token: &str) -> reqwest::RequestBuilder {
         match self {
-            Target::Api => client.get(url).bearer_auth(token),
+            Target::Api | Target::Public | Target::Credentials => {
+                client.get(url).bearer_auth(token)
+            }
             Target::Web => client
                 .get(url)
                 .header(reqwest::header::COOKIE, format!("kring_session={token}")),
@@ -106,7 +114,8 @@ impl Target {
     /// Whether a 200's body holds posts (rather than an empty feed).
     fn has_posts(self, body: &[u8]) -> bool {
         match self {
-            Target::Api => body.starts_with(b"[{"),
+            Target::Api | Target::Public => body.starts_with(b"[{"),
+            Target::Credentials => body.starts_with(b"{\"id\""),
             Target::Web => body
                 .windows(POST_MARK.len())
                 .any(|w| w == POST_MARK.as_bytes()),

@@ -111,6 +111,8 @@ pub struct Report {
     pub home: Vec<load::HomeLoad>,
     /// The web interface's home page on one connection.
     pub web: Option<load::HomeLoad>,
+    /// Other reads on one connection: the public timeline and `verify_credentials`.
+    pub reads: Vec<(&'static str, load::HomeLoad)>,
     pub page_weight: Option<load::PageWeight>,
     pub fanout: Option<load::Fanout>,
     pub rss_peak: Option<u64>,
@@ -382,6 +384,21 @@ async fn measure(
         let what = "web home page, 1 connection";
         report.web = home.run(db, what, 1, load::Target::Web).await?;
         report.page_weight = Some(load::page_weight(base, &tokens[tokens.len() / 2]).await?);
+    }
+    for (name, target) in [
+        (
+            "`GET /api/v1/timelines/public?limit=40`",
+            load::Target::Public,
+        ),
+        (
+            "`GET /api/v1/accounts/verify_credentials`",
+            load::Target::Credentials,
+        ),
+    ] {
+        let what = format!("{name}, 1 connection");
+        if let Some(r) = home.run(db, &what, 1, target).await? {
+            report.reads.push((name, r));
+        }
     }
 
     if args.posts > 0 {
@@ -746,6 +763,27 @@ impl Report {
                 opt(w.usage.other_cores, 2),
                 w.errors + w.empty
             );
+        }
+        if !self.reads.is_empty() {
+            let _ = writeln!(
+                s,
+                "\nOther reads, random accounts' tokens, 1 connection:\n\n\
+                 | Request | Requests | Req/s | p50 ms | p99 ms | Server CPU ms/req | PostgreSQL CPU ms/req | Errors |\n\
+                 |---|---:|---:|---:|---:|---:|---:|---:|"
+            );
+            for (name, r) in &self.reads {
+                let _ = writeln!(
+                    s,
+                    "| {name} | {} | {:.0} | {:.2} | {:.2} | {} | {} | {} |",
+                    r.latency.count,
+                    r.requests_per_second,
+                    r.latency.p50,
+                    r.latency.p99,
+                    opt(r.server_cpu_ms, 3),
+                    opt(r.database_cpu_ms, 3),
+                    r.errors + r.empty
+                );
+            }
         }
         if let Some(pw) = &self.page_weight {
             let assets: Vec<String> = pw
