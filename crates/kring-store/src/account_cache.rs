@@ -20,8 +20,9 @@ use kring_core::Id;
 use kring_core::model::{Account, User};
 use moka::sync::Cache;
 
-/// Accounts (and as many users) kept at most: a few KB each with keys and profile text.
-const CAPACITY: u64 = 20_000;
+/// Bytes of accounts (and of users) kept at most, as `weight` estimates them: an account with
+/// its key and profile is 1–3 KB, so a few thousand of the most read.
+const CAPACITY_BYTES: u64 = 8 << 20;
 /// See the module's note: how long a change made elsewhere may go unseen.
 const TTL: Duration = Duration::from_secs(60);
 
@@ -45,15 +46,44 @@ pub(crate) struct AccountCache {
 #[derive(Clone, Copy)]
 pub(crate) struct Generation(u64);
 
+/// Roughly the bytes an account takes in memory (its text; the rest is small and fixed).
+fn weight(a: &Account) -> u32 {
+    let text = a.username.len()
+        + a.domain.as_ref().map_or(0, String::len)
+        + a.display_name.len()
+        + a.note.len()
+        + a.note_html.len()
+        + a.fields
+            .iter()
+            .map(|f| f.name.len() + f.value.len() + 48)
+            .sum::<usize>()
+        + a.avatar_url.as_ref().map_or(0, String::len)
+        + a.header_url.as_ref().map_or(0, String::len)
+        + a.uri.len()
+        + a.url.len()
+        + a.inbox_url.len()
+        + a.shared_inbox_url.as_ref().map_or(0, String::len)
+        + a.followers_url.len()
+        + a.public_key_pem.len()
+        + a.also_known_as.iter().map(|u| u.len() + 24).sum::<usize>();
+    (text + 384).try_into().unwrap_or(u32::MAX)
+}
+
 impl Default for AccountCache {
     fn default() -> Self {
         AccountCache {
             accounts: Cache::builder()
-                .max_capacity(CAPACITY)
+                .max_capacity(CAPACITY_BYTES)
+                .weigher(|_, a: &Account| weight(a))
                 .time_to_live(TTL)
                 .build(),
             users: Cache::builder()
-                .max_capacity(CAPACITY)
+                .max_capacity(CAPACITY_BYTES)
+                .weigher(|_, u: &User| {
+                    (256 + u.email.len() + u.password_hash.len() + u.locale.len())
+                        .try_into()
+                        .unwrap_or(u32::MAX)
+                })
                 .time_to_live(TTL)
                 .build(),
             generation: AtomicU64::new(0),

@@ -10,6 +10,7 @@ mod lists;
 mod notifications;
 mod notify;
 mod oauth;
+mod readers;
 mod relationships;
 mod reports;
 mod rows;
@@ -72,6 +73,8 @@ pub struct Store {
     /// PostgreSQL: the URL, for the LISTEN connection (see `listen`).
     pg_url: Option<Arc<str>>,
     pub(crate) account_cache: Arc<account_cache::AccountCache>,
+    /// SQLite: the hot reads' own connections (see `readers`).
+    pub(crate) readers: Option<Arc<readers::Readers>>,
 }
 
 pub(crate) fn db_err(e: sqlx::Error) -> Error {
@@ -245,6 +248,11 @@ impl Store {
             wal_dirty,
             pg_url: (backend == Backend::Postgres).then(|| Arc::from(url.as_str())),
             account_cache: Arc::default(),
+            readers: if sqlite {
+                readers::Readers::new(&url, max_connections as usize).map(Arc::new)
+            } else {
+                None
+            },
         })
     }
 

@@ -193,6 +193,35 @@ pub(crate) struct StatusRow {
     edited_at: Option<i64>,
 }
 
+impl StatusRow {
+    /// A row of `STATUS_COLUMNS` (in that order) read by the SQLite readers (`readers`).
+    pub(crate) fn from_sqlite(r: &rusqlite::Row<'_>) -> rusqlite::Result<StatusRow> {
+        Ok(StatusRow {
+            id: r.get(0)?,
+            account_id: r.get(1)?,
+            uri: r.get(2)?,
+            url: r.get(3)?,
+            local: r.get(4)?,
+            in_reply_to_id: r.get(5)?,
+            in_reply_to_account_id: r.get(6)?,
+            reblog_of_id: r.get(7)?,
+            conversation_id: r.get(8)?,
+            text: r.get(9)?,
+            content: r.get(10)?,
+            spoiler_text: r.get(11)?,
+            sensitive: r.get(12)?,
+            language: r.get(13)?,
+            visibility: r.get(14)?,
+            application_id: r.get(15)?,
+            replies_count: r.get(16)?,
+            reblogs_count: r.get(17)?,
+            favourites_count: r.get(18)?,
+            created_at: r.get(19)?,
+            edited_at: r.get(20)?,
+        })
+    }
+}
+
 impl From<StatusRow> for Status {
     fn from(r: StatusRow) -> Status {
         Status {

@@ -8,12 +8,13 @@ use sqlx::AssertSqlSafe;
 use sqlx::any::AnyArguments;
 use sqlx::{Any, Arguments};
 
+#[derive(Clone)]
 pub(crate) enum Arg {
     I(i64),
     S(String),
 }
 
-#[derive(Default)]
+#[derive(Default, Clone)]
 pub(crate) struct Sql {
     pub text: String,
     args: Vec<Arg>,
@@ -44,6 +45,10 @@ impl Sql {
     pub fn param(&mut self, arg: impl Into<Arg>) -> String {
         self.args.push(arg.into());
         format!("${}", self.args.len())
+    }
+
+    pub fn args(&self) -> &[Arg] {
+        &self.args
     }
 
     pub fn arguments(&self) -> AnyArguments {

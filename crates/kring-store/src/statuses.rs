@@ -9,6 +9,7 @@ use kring_core::{Error, Id};
 use sqlx::AssertSqlSafe;
 
 use crate::accounts::escape_like;
+use crate::readers;
 use crate::relationships::EdgeRow;
 use crate::rows::{ACCOUNT_COLUMNS, EditRow, NewStatus, STATUS_COLUMNS, StatusRow};
 use crate::sql::{Shown, Sql, newest_first};
@@ -64,15 +65,22 @@ impl Store {
         sql: &Sql,
         page: &Page,
     ) -> Result<Vec<Status>, Error> {
-        let rows: Vec<StatusRow> = sql
-            .query_as()
-            .fetch_all(self.pool())
-            .await
-            .map_err(db_err)?;
+        let rows = self.status_rows(sql).await?;
         Ok(newest_first(rows, page)
             .into_iter()
             .map(Status::from)
             .collect())
+    }
+
+    /// The rows of a statement selecting `STATUS_COLUMNS`: on SQLite through the readers.
+    pub(crate) async fn status_rows(&self, sql: &Sql) -> Result<Vec<StatusRow>, Error> {
+        if let Some(r) = &self.readers {
+            let sql = sql.clone();
+            return r
+                .read(move |c| readers::all(c, &sql, StatusRow::from_sqlite))
+                .await;
+        }
+        sql.query_as().fetch_all(self.pool()).await.map_err(db_err)
     }
 
     /// A status regardless of audience: for internal use after a check.
@@ -171,11 +179,7 @@ impl Store {
         in_list(&mut sql, ids);
         let v = sql.param(viewer.unwrap_or_default());
         sql.and_shown(&v, Shown::Direct);
-        let rows: Vec<StatusRow> = sql
-            .query_as()
-            .fetch_all(self.pool())
-            .await
-            .map_err(db_err)?;
+        let rows = self.status_rows(&sql).await?;
         Ok(rows.into_iter().map(Status::from).collect())
     }
 
@@ -188,11 +192,7 @@ impl Store {
             "SELECT {STATUS_COLUMNS} FROM statuses s WHERE s.id IN "
         ));
         in_list(&mut sql, ids);
-        let rows: Vec<StatusRow> = sql
-            .query_as()
-            .fetch_all(self.pool())
-            .await
-            .map_err(db_err)?;
+        let rows = self.status_rows(&sql).await?;
         Ok(rows.into_iter().map(Status::from).collect())
     }
 
@@ -378,11 +378,17 @@ impl Store {
         in_list(&mut sql, viewers);
         sql.push(" AND reblog_of_id IN ");
         in_list(&mut sql, ids);
-        let rows: Vec<(String, i64, i64)> = sql
-            .query_as()
-            .fetch_all(self.pool())
-            .await
-            .map_err(db_err)?;
+        let rows: Vec<(String, i64, i64)> = match &self.readers {
+            Some(r) => {
+                r.read(move |c| readers::all(c, &sql, |r| Ok((r.get(0)?, r.get(1)?, r.get(2)?))))
+                    .await?
+            }
+            None => sql
+                .query_as()
+                .fetch_all(self.pool())
+                .await
+                .map_err(db_err)?,
+        };
         for (k, account, id) in rows {
             let flags = out.entry(Id(account)).or_default();
             let set = match k.as_str() {
@@ -453,11 +459,17 @@ impl Store {
              JOIN tags t ON t.id = st.tag_id WHERE st.status_id IN ",
         );
         in_list(&mut sql, ids);
-        let rows: Vec<(i64, Option<i64>, Option<String>)> = sql
-            .query_as()
-            .fetch_all(self.pool())
-            .await
-            .map_err(db_err)?;
+        let rows: Vec<(i64, Option<i64>, Option<String>)> = match &self.readers {
+            Some(r) => {
+                r.read(move |c| readers::all(c, &sql, |r| Ok((r.get(0)?, r.get(1)?, r.get(2)?))))
+                    .await?
+            }
+            None => sql
+                .query_as()
+                .fetch_all(self.pool())
+                .await
+                .map_err(db_err)?,
+        };
         let (mut mentions, mut tags) = (Vec::new(), Vec::new());
         for (status, account, name) in rows {
             match (account, name) {
