@@ -40,6 +40,7 @@ pub fn message(e: &Error) -> String {
         Error::Forbidden(m) | Error::Validation(m) | Error::BadRequest(m) | Error::Conflict(m) => {
             m.clone()
         }
+        Error::Fields(fields) => fields.to_string(),
         other => other.to_string(),
     }
 }
@@ -49,7 +50,9 @@ pub fn status_of(e: &Error) -> StatusCode {
         Error::NotFound => StatusCode::NOT_FOUND,
         Error::Unauthorized | Error::TokenExpired => StatusCode::UNAUTHORIZED,
         Error::Forbidden(_) => StatusCode::FORBIDDEN,
-        Error::Validation(_) | Error::Conflict(_) => StatusCode::UNPROCESSABLE_ENTITY,
+        Error::Validation(_) | Error::Fields(_) | Error::Conflict(_) => {
+            StatusCode::UNPROCESSABLE_ENTITY
+        }
         Error::BadRequest(_) => StatusCode::BAD_REQUEST,
         Error::RateLimited(_) => StatusCode::TOO_MANY_REQUESTS,
         Error::PayloadTooLarge => StatusCode::PAYLOAD_TOO_LARGE,

@@ -112,36 +112,96 @@ async fn registration_validation_errors() {
     let s = TestServer::start().await;
     s.register("taken").await;
     let app = s.app().await.clone();
-    for (body, why) in [
+    // Each answer names the field and Mastodon's code in `details`, so an app can mark it.
+    for (body, why, field, code) in [
         (
             json!({"username": "taken", "email": "x@tests.invalid", "password": PASSWORD, "agreement": true, "locale": "en"}),
             "username taken",
+            "username",
+            "ERR_TAKEN",
         ),
         (
             json!({"username": "fresh", "email": "taken@tests.invalid", "password": PASSWORD, "agreement": true, "locale": "en"}),
             "email taken",
+            "email",
+            "ERR_TAKEN",
         ),
         (
             json!({"username": "fresh", "email": "fresh@tests.invalid", "password": "short", "agreement": true, "locale": "en"}),
             "short password",
+            "password",
+            "ERR_TOO_SHORT",
         ),
         (
             json!({"username": "fresh", "email": "fresh@tests.invalid", "password": PASSWORD, "agreement": false, "locale": "en"}),
             "no agreement",
+            "agreement",
+            "ERR_ACCEPTED",
         ),
         (
             json!({"username": "bad name!", "email": "fresh@tests.invalid", "password": PASSWORD, "agreement": true, "locale": "en"}),
             "bad username",
+            "username",
+            "ERR_INVALID",
         ),
         (
             json!({"username": "fresh", "email": "not-an-email", "password": PASSWORD, "agreement": true, "locale": "en"}),
             "bad email",
+            "email",
+            "ERR_INVALID",
         ),
     ] {
         let (st, _, b) = s.post("/api/v1/accounts", Some(&app.app_token), body).await;
         assert_eq!(st, StatusCode::UNPROCESSABLE_ENTITY, "{why}: {b}");
         assert_valid("Error", &b);
+        assert_valid("ValidationError", &b);
+        assert_eq!(b["details"][field][0]["error"], code, "{why}: {b}");
+        assert!(
+            b["details"][field][0]["description"]
+                .as_str()
+                .is_some_and(|d| !d.is_empty()),
+            "{why}: {b}"
+        );
+        assert_eq!(b["details"].as_object().map(|d| d.len()), Some(1), "{why}: {b}");
     }
+    // Every broken rule at once, each under its field, as Mastodon's example.
+    let (st, _, b) = s
+        .post(
+            "/api/v1/accounts",
+            Some(&app.app_token),
+            json!({"username": "", "email": "", "password": "", "agreement": false, "locale": "en"}),
+        )
+        .await;
+    assert_eq!(st, StatusCode::UNPROCESSABLE_ENTITY, "{b}");
+    assert_valid("ValidationError", &b);
+    assert_eq!(
+        b["error"],
+        "Validation failed: Username can't be blank, Email can't be blank, Password can't be blank, Agreement must be accepted"
+    );
+    for (field, code) in [
+        ("username", "ERR_BLANK"),
+        ("email", "ERR_BLANK"),
+        ("password", "ERR_BLANK"),
+        ("agreement", "ERR_ACCEPTED"),
+    ] {
+        assert_eq!(b["details"][field][0]["error"], code, "{field}: {b}");
+    }
+    let (_, _, b) = s
+        .post(
+            "/api/v1/accounts",
+            Some(&app.app_token),
+            json!({"username": "x".repeat(31), "email": "y@tests.invalid", "password": PASSWORD, "agreement": true}),
+        )
+        .await;
+    assert_eq!(b["details"]["username"][0]["error"], "ERR_TOO_LONG", "{b}");
+    let (_, _, b) = s
+        .post(
+            "/api/v1/accounts",
+            Some(&app.app_token),
+            json!({"username": "admin", "email": "y@tests.invalid", "password": PASSWORD, "agreement": true}),
+        )
+        .await;
+    assert_eq!(b["details"]["username"][0]["error"], "ERR_RESERVED", "{b}");
     // Signing up needs an app token, not a user's and not none.
     let (st, _, _) = s
         .post(

@@ -140,7 +140,7 @@ struct ErrorPage<'a> {
 /// status.
 fn unreadable(e: ApiError) -> Response {
     match &e.0 {
-        Error::BadRequest(_) | Error::Validation(_) | Error::Conflict(_) => {
+        Error::BadRequest(_) | Error::Validation(_) | Error::Fields(_) | Error::Conflict(_) => {
             oauth_error(StatusCode::BAD_REQUEST, "invalid_request", &e.message())
         }
         _ => e.into_response(),
