@@ -466,7 +466,10 @@ mod tests {
         assert_eq!(read("limit[x]=1").unwrap(), None);
         assert_eq!(read("limit=12abc").unwrap(), Some(12));
         assert_eq!(read("limit=-3").unwrap(), Some(-3));
-        assert_eq!(read("limit=99999999999999999999999").unwrap(), Some(i64::MAX));
+        assert_eq!(
+            read("limit=99999999999999999999999").unwrap(),
+            Some(i64::MAX)
+        );
         assert_eq!(read("").unwrap(), None);
     }
 

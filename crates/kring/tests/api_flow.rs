@@ -162,7 +162,11 @@ async fn registration_validation_errors() {
                 .is_some_and(|d| !d.is_empty()),
             "{why}: {b}"
         );
-        assert_eq!(b["details"].as_object().map(|d| d.len()), Some(1), "{why}: {b}");
+        assert_eq!(
+            b["details"].as_object().map(|d| d.len()),
+            Some(1),
+            "{why}: {b}"
+        );
     }
     // Every broken rule at once, each under its field, as Mastodon's example.
     let (st, _, b) = s
@@ -2217,4 +2221,96 @@ async fn search_accounts_hashtags_and_own_statuses() {
     assert_eq!(st, StatusCode::UNPROCESSABLE_ENTITY);
     let r = s.ok("/api/v2/search?q=", None).await;
     assert_valid("Search", &r);
+}
+
+/// A post appears once in a home feed: a boost of something among the feed's 40 newest entries
+/// (the original or another boost of it) is not added again, as Mastodon's `REBLOG_FALLOFF`;
+/// a boost of something older than that brings it back to the top.
+#[tokio::test]
+async fn a_boost_of_a_post_already_in_the_feed_is_not_added_again() {
+    let s = TestServer::start().await;
+    let alice = s.register("alice").await;
+    let bob = s.register("bob").await;
+    let carol = s.register("carol").await;
+    s.follow(&alice, &bob).await;
+    s.follow(&alice, &carol).await;
+    let post = s.status(&bob, "worth sharing", "public").await;
+    let originals = |list: &Value| -> Vec<String> {
+        list.as_array()
+            .unwrap()
+            .iter()
+            .map(|st| {
+                st["reblog"]["id"]
+                    .as_str()
+                    .or(st["id"].as_str())
+                    .unwrap()
+                    .to_string()
+            })
+            .collect()
+    };
+    // Carol boosts it: alice already has it, so her feed holds it once.
+    s.ok_post(
+        &format!("/api/v1/statuses/{post}/reblog"),
+        Some(&carol.token),
+        json!({}),
+    )
+    .await;
+    let feed = s
+        .ok("/api/v1/timelines/home?limit=40", Some(&alice.token))
+        .await;
+    assert_eq!(originals(&feed), vec![post.clone()], "{feed}");
+    // Alice boosts it herself: still once.
+    s.ok_post(
+        &format!("/api/v1/statuses/{post}/reblog"),
+        Some(&alice.token),
+        json!({}),
+    )
+    .await;
+    let feed = s
+        .ok("/api/v1/timelines/home?limit=40", Some(&alice.token))
+        .await;
+    assert_eq!(originals(&feed), vec![post.clone()], "{feed}");
+    // Another boost of a post that came in as a boost: also once.
+    let dave = s.register("dave").await;
+    let elsewhere = s
+        .status(&dave, "from someone alice does not follow", "public")
+        .await;
+    s.ok_post(
+        &format!("/api/v1/statuses/{elsewhere}/reblog"),
+        Some(&bob.token),
+        json!({}),
+    )
+    .await;
+    s.ok_post(
+        &format!("/api/v1/statuses/{elsewhere}/reblog"),
+        Some(&carol.token),
+        json!({}),
+    )
+    .await;
+    let feed = s
+        .ok("/api/v1/timelines/home?limit=40", Some(&alice.token))
+        .await;
+    assert_eq!(
+        originals(&feed),
+        vec![elsewhere.clone(), post.clone()],
+        "{feed}"
+    );
+    // Forty newer posts push the original out of the newest entries; a boost then brings it
+    // back to the top (it is news again), and the old entry stays where it was.
+    for i in 0..40 {
+        s.status(&bob, &format!("news {i}"), "public").await;
+    }
+    let erin = s.register("erin").await;
+    s.follow(&alice, &erin).await;
+    s.ok_post(
+        &format!("/api/v1/statuses/{post}/reblog"),
+        Some(&erin.token),
+        json!({}),
+    )
+    .await;
+    let feed = s
+        .ok("/api/v1/timelines/home?limit=1", Some(&alice.token))
+        .await;
+    assert_eq!(originals(&feed), vec![post.clone()], "{feed}");
+    assert_eq!(feed[0]["account"]["username"], "erin", "{feed}");
 }

@@ -636,14 +636,22 @@ async fn unreadable_oauth_parameters_are_invalid_requests() {
     let s = TestServer::start().await;
     let app = s.app().await;
     for (path, body) in [
-        ("/oauth/token", json!({"grant_type": "password", "client_id": ["x"]})),
+        (
+            "/oauth/token",
+            json!({"grant_type": "password", "client_id": ["x"]}),
+        ),
         ("/oauth/token", json!({"grant_type": {"a": 1}})),
-        ("/oauth/revoke", json!({"token": ["x"], "client_id": app.client_id})),
+        (
+            "/oauth/revoke",
+            json!({"token": ["x"], "client_id": app.client_id}),
+        ),
     ] {
         let (st, _, b) = s.post(path, None, body.clone()).await;
         assert_oauth_error(st, &b, StatusCode::BAD_REQUEST, "invalid_request");
         assert!(
-            b["error_description"].as_str().is_some_and(|d| !d.is_empty()),
+            b["error_description"]
+                .as_str()
+                .is_some_and(|d| !d.is_empty()),
             "{path} {body}: {b}"
         );
     }
