@@ -173,6 +173,64 @@ test("reply in a thread, favourite and boost in place", { timeout: 120000 }, asy
   await checkPage(a, "notifications");
 });
 
+test("no dead ends: Boost only where allowed, refusals in the layout, no resend after one", { timeout: 120000 }, async () => {
+  const { b } = s;
+  // Bob follows Alice and reads her followers-only post: it may not be boosted, so no Boost
+  // button is offered (the count is still shown).
+  await b.goto(server.base + "/home");
+  const secret = post(b, "secret for followers");
+  assert.equal(await secret.locator("button", { hasText: "Boost" }).count(), 0);
+  assert.ok(await secret.locator(".action", { hasText: "Boosts" }).isVisible());
+  assert.equal(await post(b, "Hello from Alice").locator("button", { hasText: "Boost" }).count(), 1);
+
+  // The script: a refused action is shown next to its button and not sent again. (The button of
+  // a public post pointed at the followers-only one, as when a post changes under the page.)
+  const secretId = s.secretPath.split("/").pop();
+  const posts = [];
+  const onRequest = (req) => {
+    if (req.method() === "POST" && req.url().endsWith(`/statuses/${secretId}/reblog`)) posts.push(req.url());
+  };
+  b.on("request", onRequest);
+  const url = b.url();
+  const boost = post(b, "Hello from Alice").locator("button", { hasText: "Boost" });
+  await boost.evaluate((el, id) => { el.formAction = `/statuses/${id}/reblog`; el.value = "1"; }, secretId);
+  await boost.click();
+  const note = post(b, "Hello from Alice").locator(".inplace-error");
+  await note.waitFor();
+  assert.match(await note.textContent(), /not allowed/);
+  await b.waitForTimeout(500);
+  b.off("request", onRequest);
+  assert.equal(posts.length, 1, "posted once, not resent");
+  assert.equal(b.url(), url);
+
+  // Without the script, the refusal is a page in the normal layout: navigation, heading, reason.
+  const res = await b.evaluate(async (id) => {
+    const form = document.getElementById("acts");
+    const csrf = form.querySelector("input[name=_csrf]").value;
+    const r = await fetch(`/statuses/${id}/reblog`, {
+      method: "POST",
+      body: new URLSearchParams({ _csrf: csrf, on: "1" }),
+      credentials: "same-origin",
+    });
+    return { status: r.status, html: await r.text() };
+  }, secretId);
+  assert.equal(res.status, 403);
+  assert.match(res.html, /<h1>Not allowed<\/h1>/);
+  assert.match(res.html, /role="alert">This action is not allowed</);
+  assert.match(res.html, /<nav aria-label="Main">/);
+  for (const link of ["/home", "/notifications", "/settings/profile"]) {
+    assert.ok(res.html.includes(`<a href="${link}"`), link);
+  }
+  // The action's address opened as a page leads to the post, not to a blank error.
+  await b.goto(server.base + `/statuses/${secretId}/reblog`);
+  assert.equal(new URL(b.url()).pathname, s.secretPath);
+  // A missing page, signed in: still the layout with its navigation.
+  const missing = await b.goto(server.base + "/statuses/1/edit");
+  assert.equal(missing.status(), 404);
+  assert.equal(await b.locator("nav[aria-label=Main] a", { hasText: "Home" }).count(), 1);
+  await checkPage(b, "error-in-layout");
+});
+
 test("home: new-posts notice, paging link, 360 px wide", { timeout: 120000 }, async () => {
   const { a, b } = s;
   await a.goto(server.base + "/home");

@@ -231,6 +231,8 @@ pub struct PostCard {
     pub bookmarked: bool,
     pub own: bool,
     pub signed_in: bool,
+    /// Whether the viewer may boost it (the service's rule), so Boost is offered only then.
+    pub may_boost: bool,
     /// Titles of the viewer's "warn" filters that match.
     pub filtered: Vec<String>,
     /// The post a thread page is about.
@@ -265,6 +267,7 @@ impl PostCard {
             bookmarked: shown.bookmarked.unwrap_or(false),
             own: viewer == Some(s.account_id),
             signed_in: viewer.is_some(),
+            may_boost: viewer.is_some_and(|v| kring_service::statuses::may_reblog(v, s)),
             filtered: v.filtered.iter().map(|m| m.filter.title.clone()).collect(),
             focus: false,
         }

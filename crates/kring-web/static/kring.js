@@ -20,6 +20,20 @@
       if (form.requestSubmit) form.requestSubmit(button);
       else form.submit();
     };
+    // The server refused (403, 422, 429…) and said why: show that next to the button. Sending
+    // the form again would only be refused again, on a page of its own.
+    var refused = function (message) {
+      button.disabled = false;
+      button.setAttribute("data-refused", "1");
+      var note = button.parentNode.querySelector(".inplace-error");
+      if (!note) {
+        note = document.createElement("span");
+        note.className = "inplace-error";
+        note.setAttribute("role", "alert");
+        button.parentNode.insertBefore(note, button.nextSibling);
+      }
+      note.textContent = message || "That didn't work.";
+    };
     fetch(button.formAction, {
       method: "POST",
       body: body,
@@ -28,10 +42,17 @@
     })
       .then(function (res) {
         var type = res.headers.get("content-type") || "";
-        if (!res.ok || type.indexOf("application/json") !== 0) throw new Error("fallback");
-        return res.json();
+        if (type.indexOf("application/json") !== 0) throw new Error("fallback");
+        return res.json().then(function (data) {
+          if (!res.ok) return { refused: (data && data.error) || "" };
+          return data;
+        });
       })
       .then(function (data) {
+        if (data.refused !== undefined) {
+          refused(data.refused);
+          return;
+        }
         button.value = data.active ? "0" : "1";
         button.setAttribute("aria-pressed", data.active ? "true" : "false");
         var count = button.querySelector(".count");

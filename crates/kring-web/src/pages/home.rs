@@ -135,6 +135,12 @@ pub struct ActionForm {
 }
 
 /// Favourite, boost, bookmark (each on or off) and delete: one small form per button.
+/// An action's address opened as a page (reloaded after a refusal, or typed): the post itself,
+/// not a blank "method not allowed".
+pub async fn status_action_address(Path((raw, _)): Path<(String, String)>) -> WebResult {
+    see(&format!("/statuses/{}", id(&raw)?))
+}
+
 pub async fn status_action(
     State(web): State<Web>,
     Path((raw, action)): Path<(String, String)>,

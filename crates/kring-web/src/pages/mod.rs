@@ -48,7 +48,10 @@ pub fn routes() -> Router<Web> {
             "/statuses/{id}/edit",
             get(edit::edit_page).post(edit::save_edit),
         )
-        .route("/statuses/{id}/{action}", post(home::status_action))
+        .route(
+            "/statuses/{id}/{action}",
+            get(home::status_action_address).post(home::status_action),
+        )
         .route("/favourites", get(home::favourites))
         .route("/bookmarks", get(home::bookmarks))
         .route("/notifications", get(social::notifications))
