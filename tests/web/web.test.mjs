@@ -231,6 +231,42 @@ test("no dead ends: Boost only where allowed, refusals in the layout, no resend 
   await checkPage(b, "error-in-layout");
 });
 
+test("the post form counts past the limit, keeps a refused text, and stays at a real page", { timeout: 120000 }, async () => {
+  const { a } = s;
+  await a.goto(server.base + "/home");
+  const box = a.locator("#compose-text");
+  assert.equal(await box.getAttribute("maxlength"), null, "no silent cut");
+  const counter = a.locator("#compose-count");
+  // Whitespace only: the counter says what the server will.
+  await box.fill("   \n  ");
+  assert.match(await counter.textContent(), /only spaces/);
+  // The content warning counts, trailing whitespace does not (as the server counts).
+  await box.fill("abc   ");
+  await a.fill("#compose-cw", "cw");
+  assert.equal(await counter.textContent(), "4995 characters left");
+  await a.fill("#compose-cw", "");
+  // A paste past the limit is kept whole; the counter goes negative and red.
+  const long = "x".repeat(5010);
+  await box.fill(long);
+  assert.equal((await box.inputValue()).length, 5010);
+  assert.equal(await counter.textContent(), "-10 characters left");
+  assert.ok(await counter.evaluate((el) => el.classList.contains("over")));
+  const [res] = await Promise.all([
+    a.waitForNavigation(),
+    a.click("form.compose button[type=submit]"),
+  ]);
+  assert.equal(res.status(), 422);
+  assert.match(await a.locator(".compose .error").textContent(), /character limit of 5000/);
+  assert.equal((await a.inputValue("#compose-text")).length, 5010, "the text is kept");
+  assert.equal(new URL(a.url()).pathname, "/statuses");
+  await checkPage(a, "compose-refused");
+  // That address is a page of its own (reloaded or opened later), not a missing page.
+  const again = await a.goto(server.base + "/statuses");
+  assert.equal(again.status(), 200);
+  assert.equal(await a.inputValue("#compose-text"), "");
+  await checkPage(a, "compose");
+});
+
 test("home: new-posts notice, paging link, 360 px wide", { timeout: 120000 }, async () => {
   const { a, b } = s;
   await a.goto(server.base + "/home");

@@ -150,17 +150,26 @@
     connect();
   }
 
-  // Character counter for the compose box.
+  // Character counter for the compose box, counting as the server does: the text without
+  // trailing whitespace plus the content warning, in characters (code points). It goes
+  // negative (and red) past the limit rather than the box cutting a paste short.
   var text = document.querySelector("[data-compose] textarea[data-max]");
   var counter = document.getElementById("compose-count");
   if (text && counter) {
+    var cw = document.getElementById("compose-cw");
     var max = parseInt(text.getAttribute("data-max"), 10) || 0;
     var update = function () {
-      var left = max - Array.from(text.value).length;
-      counter.textContent = left + " characters left";
-      counter.classList.toggle("over", left < 0);
+      var body = text.value.replace(/\s+$/, "");
+      var used = Array.from(body).length + (cw ? Array.from(cw.value).length : 0);
+      var left = max - used;
+      var blank = body.trim() === "" && text.value !== "";
+      counter.textContent = blank
+        ? "A post can't be only spaces: write something"
+        : left + (left === 1 || left === -1 ? " character left" : " characters left");
+      counter.classList.toggle("over", left < 0 || blank);
     };
     text.addEventListener("input", update);
+    if (cw) cw.addEventListener("input", update);
     update();
   }
 })();

@@ -86,6 +86,16 @@ struct ComposeAgain {
     compose: Compose,
 }
 
+/// The post form on a page of its own. A refused post is shown again at this address, so it
+/// is a page too (reloaded or bookmarked, it is an empty form rather than a missing page).
+pub async fn compose_page(State(web): State<Web>, viewer: Viewer) -> WebResult {
+    let compose = Compose::new(&web, viewer.actor.user.default_visibility, "/home");
+    let c = web
+        .chrome(Some(&viewer), "New post", "", "/statuses")
+        .await?;
+    render(&ComposeAgain { c, compose })
+}
+
 pub async fn create(State(web): State<Web>, p: Posted<PostForm>) -> WebResult {
     let Posted { viewer, form, .. } = p;
     let visibility = Visibility::parse(&form.visibility);

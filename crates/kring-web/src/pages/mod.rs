@@ -43,7 +43,7 @@ pub fn routes() -> Router<Web> {
         .route("/auth/sign_out", post(auth::sign_out))
         // Signed-in pages.
         .route("/home", get(home::home))
-        .route("/statuses", post(home::create))
+        .route("/statuses", get(home::compose_page).post(home::create))
         .route(
             "/statuses/{id}/edit",
             get(edit::edit_page).post(edit::save_edit),
