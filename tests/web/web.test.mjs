@@ -400,6 +400,18 @@ test("lists, search, tags and the public timeline", { timeout: 120000 }, async (
   assert.ok(await a.locator(".member", { hasText: "Bob Builder" }).isVisible());
   assert.ok(await post(a, "Fresh post from Bob").isVisible());
   await checkPage(a, "list");
+  // A refused "Add someone": the answer is at the list's URL, with the management section
+  // open, the reason in it and what was typed kept.
+  const listUrl = a.url();
+  await a.fill("#member-acct", "nobody_here");
+  const [refused] = await Promise.all([a.waitForNavigation(), a.click("button:text-is('Add to list')")]);
+  assert.equal(refused.status(), 422);
+  assert.equal(a.url(), listUrl);
+  assert.equal(await a.locator("details.card").getAttribute("open"), "");
+  assert.match(await a.locator("details.card .error").textContent(), /No account nobody_here/);
+  assert.equal(await a.inputValue("#member-acct"), "nobody_here");
+  assert.ok(await a.locator(".member", { hasText: "Bob Builder" }).isVisible());
+  await checkPage(a, "list-refused");
   await a.goto(server.base + "/lists");
   assert.ok(await a.locator("a", { hasText: "Builders" }).isVisible());
   await checkPage(a, "lists");

@@ -68,7 +68,7 @@ pub fn routes() -> Router<Web> {
         .route("/accounts/{id}/{action}", post(social::account_action))
         .route("/search", get(social::search))
         .route("/lists", get(social::lists).post(social::create_list))
-        .route("/lists/{id}", get(social::list))
+        .route("/lists/{id}", get(social::list).post(social::change_list))
         .route("/lists/{id}/rename", post(social::rename_list))
         .route("/lists/{id}/delete", post(social::delete_list))
         .route("/lists/{id}/members", post(social::add_member))
