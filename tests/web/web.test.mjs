@@ -267,6 +267,25 @@ test("the post form counts past the limit, keeps a refused text, and stays at a 
   await checkPage(a, "compose");
 });
 
+test("words: plurals, and a refused sign-up keeps the agreement ticked", { timeout: 120000 }, async () => {
+  const ctx = await watch.context(browser);
+  const page = await ctx.newPage();
+  // Bob has one follower (Alice) at this point; Alice has one follower (Bob).
+  await page.goto(server.base + "/@bob");
+  assert.match(await page.locator(".counts").textContent(), /\b1 follower\b(?!s)/);
+  await page.goto(server.base + "/auth/sign_up");
+  await page.fill("#username", "alice");
+  await page.fill("#email", "another@example.org");
+  await page.fill("#password", "correct horse battery");
+  await page.check("#agreement");
+  await Promise.all([page.waitForNavigation(), page.click("form.stack button[type=submit]")]);
+  assert.match(await page.locator(".error").textContent(), /Username has already been taken/);
+  assert.equal(await page.isChecked("#agreement"), true, "the agreement stays ticked");
+  assert.equal(await page.inputValue("#password"), "", "the password is typed again");
+  assert.equal(await page.inputValue("#email"), "another@example.org");
+  await ctx.close();
+});
+
 test("home: new-posts notice, paging link, 360 px wide", { timeout: 120000 }, async () => {
   const { a, b } = s;
   await a.goto(server.base + "/home");
@@ -493,7 +512,10 @@ test("report a post; moderators see and resolve the report", { timeout: 120000 }
   assert.match(await b.locator("h1").textContent(), /Report/);
   assert.ok(await b.locator("article.post", { hasText: "Hello from Alice" }).isVisible());
   await checkPage(b, "report");
+  await b.selectOption("#category", "violation");
+  const chosen = (await b.locator("#category option:checked").textContent()).trim();
   await b.selectOption("#category", "spam");
+  const spamWords = (await b.locator("#category option:checked").textContent()).trim();
   await b.fill("#comment", "Looks like spam to me");
   await Promise.all([b.waitForNavigation(), b.click("form.stack button[type=submit]")]);
   assert.match(await b.locator(".notice").textContent(), /went to this server's moderators/);
@@ -506,6 +528,9 @@ test("report a post; moderators see and resolve the report", { timeout: 120000 }
   const report = m.locator("li.report", { hasText: "Looks like spam to me" });
   assert.ok(await report.isVisible());
   assert.match(await report.textContent(), /@alice[\s\S]*reported by[\s\S]*@bob[\s\S]*Spam/);
+  // The moderator reads the words the reporter chose from.
+  assert.ok((await report.textContent()).includes(` · ${spamWords} · `), spamWords);
+  assert.equal(chosen, "Breaks this server's rules");
   assert.match(await report.locator(".reported-post").textContent(), /Hello from Alice/);
   await checkPage(m, "admin-reports");
   await Promise.all([m.waitForNavigation(), report.locator("button", { hasText: "Resolve" }).click()]);
@@ -643,6 +668,21 @@ test("without JavaScript: post, follow, favourite, reply, boost, bookmark, edit,
   assert.ok(await p.locator(".empty", { hasText: "No one is waiting" }).isVisible());
   await b.goto(server.base + "/@carol");
   assert.ok(await b.locator("button:text-is('Unfollow')").isVisible());
+
+  // Delete asks first, on a page of its own, and "Keep it" keeps it.
+  await p.goto(server.base + "/home");
+  await compose(p, "Carol will delete this", { visibility: "public" });
+  await Promise.all([p.waitForNavigation(), post(p, "Carol will delete this").locator("button", { hasText: "Delete" }).click()]);
+  assert.match(new URL(p.url()).pathname, /^\/statuses\/\d+\/delete$/);
+  assert.equal(await p.locator("h1").textContent(), "Delete this post?");
+  assert.match(await p.locator("main .content").textContent(), /Carol will delete this/);
+  await checkPage(p, "confirm-delete-nojs", { noScript: true });
+  await Promise.all([p.waitForNavigation(), p.click("a:text-is('Keep it')")]);
+  assert.ok(await post(p, "Carol will delete this").isVisible());
+  await Promise.all([p.waitForNavigation(), post(p, "Carol will delete this").locator("button", { hasText: "Delete" }).click()]);
+  await Promise.all([p.waitForNavigation(), p.click("main form button:text-is('Delete')")]);
+  await p.goto(server.base + "/@carol");
+  assert.equal(await post(p, "Carol will delete this").count(), 0);
 
   // A filter, and signing out.
   await p.goto(server.base + "/settings/filters");

@@ -116,6 +116,18 @@ pub fn time_label(micros: i64) -> String {
     to_datetime(micros).format("%Y-%m-%d %H:%M UTC").to_string()
 }
 
+/// A report's category in words: the same on the report form and in the moderators' view,
+/// so what the reporter chose is what the moderator reads.
+pub fn category_label(c: kring_core::model::ReportCategory) -> &'static str {
+    use kring_core::model::ReportCategory;
+    match c {
+        ReportCategory::Spam => "Spam",
+        ReportCategory::Legal => "Illegal content",
+        ReportCategory::Violation => "Breaks this server's rules",
+        ReportCategory::Other => "Something else",
+    }
+}
+
 pub fn visibility_label(v: Visibility) -> &'static str {
     match v {
         Visibility::Public => "Public",

@@ -76,6 +76,9 @@
       event.preventDefault();
       return;
     }
+    // Asked here, so the server need not ask again on a page of its own (it does without this
+    // script: a Delete button sends confirm=0 until confirmed).
+    if (question && button && button.name === "confirm") button.value = "1";
     if (button && button.hasAttribute("data-inplace") && window.fetch && window.URLSearchParams) {
       inPlace(form, button, event);
     }

@@ -3,7 +3,7 @@
 //! the person may not use shows the service's answer instead.
 use askama::Template;
 use axum::extract::{Path, Query, State};
-use kring_core::model::{ReportCategory, Role};
+use kring_core::model::Role;
 use kring_service::{DomainBlock, DomainPolicy};
 use serde::Deserialize;
 
@@ -152,12 +152,7 @@ pub async fn page(State(web): State<Web>, v: Viewer, Query(q): Query<AdminQuery>
             target_id: r.target.id.to_string(),
             target_path: account_path(&r.target),
             target_suspended: r.target.suspended_at.is_some(),
-            category: match r.report.category {
-                ReportCategory::Spam => "Spam",
-                ReportCategory::Legal => "Illegal content",
-                ReportCategory::Violation => "Breaks the server's rules",
-                ReportCategory::Other => "Other",
-            },
+            category: crate::view::category_label(r.report.category),
             comment: r.report.comment.clone(),
             created: time_label(r.report.created_at),
             posts: r
