@@ -323,6 +323,12 @@ impl Kring {
         }
     }
 
+    /// Whether someone runs this server yet: until an admin exists, the web interface tells
+    /// the first person how to become one (from the command line, where the server runs).
+    pub async fn has_admin(&self) -> Result<bool> {
+        self.store.has_admin().await
+    }
+
     pub async fn admin_users(
         &self,
         actor: Option<&Actor>,

@@ -459,3 +459,37 @@ async fn home_pages_with_max_id() {
     assert!(page2.body.contains("numbered post 00"));
     assert!(!page2.body.contains("Older posts"));
 }
+
+/// A fresh server explains how to become its first admin instead of "not allowed"; once an
+/// admin exists, /admin is the moderators' page again.
+#[tokio::test]
+async fn a_fresh_server_says_how_to_become_its_admin() {
+    use kring_service::accounts::{Origin, Registration};
+    let app = app().await;
+    let first = app.sign_up("first").await;
+    let res = app.get("/admin", Some(&first)).await;
+    assert_eq!(res.status, StatusCode::OK, "{}", res.body);
+    assert!(res.body.contains("No one runs this server yet"), "{}", res.body);
+    assert!(res.body.contains("kring admin create-user"), "{}", res.body);
+    assert!(res.body.contains("aria-label=\"Main\""), "in the layout");
+    app.kring
+        .create_account(
+            Registration {
+                username: "boss".into(),
+                email: "boss@example.org".into(),
+                password: "boss password".into(),
+                agreement: true,
+                locale: "en".into(),
+                reason: None,
+            },
+            Origin::Admin {
+                role: kring_core::model::Role::Admin,
+            },
+        )
+        .await
+        .unwrap();
+    let res = app.get("/admin", Some(&first)).await;
+    assert_eq!(res.status, StatusCode::FORBIDDEN);
+    assert!(!res.body.contains("kring admin create-user"));
+    assert!(res.body.contains("Not allowed"), "{}", res.body);
+}

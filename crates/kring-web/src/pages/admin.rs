@@ -104,9 +104,23 @@ fn policy_summary(p: &DomainPolicy) -> String {
     }
 }
 
+#[derive(Template)]
+#[template(path = "no_admin.html")]
+struct NoAdminPage {
+    c: Chrome,
+}
+
 pub async fn page(State(web): State<Web>, v: Viewer, Query(q): Query<AdminQuery>) -> WebResult {
     let kring = &web.kring;
     let actor = Some(&v.actor);
+    // A fresh server: no one may administer it yet, so say how someone becomes the first
+    // admin rather than "not allowed".
+    if !v.actor.is_staff() && !kring.has_admin().await? {
+        let c = web
+            .chrome(Some(&v), "No one runs this server yet", "admin", "/admin")
+            .await?;
+        return render(&NoAdminPage { c });
+    }
     // The first check tells whether this person may see the admin pages at all.
     let all = kring.admin_users(actor, false).await?;
     let row = |(a, u): &(kring_core::model::Account, kring_core::model::User)| UserRow {
