@@ -697,6 +697,74 @@ test("without JavaScript: post, follow, favourite, reply, boost, bookmark, edit,
   await ctx.close();
 });
 
+test("every main page at 390 px and 1280 px: no horizontal overflow, navigation in one row", { timeout: 300000 }, async () => {
+  const adminCtx = await watch.context(browser);
+  const adminPage = await adminCtx.newPage();
+  await signIn(adminPage, server.base, server.admin.email, server.admin.password);
+  const adminCookies = await adminCtx.cookies();
+  await adminCtx.close();
+  // Alice signed out earlier: a new session.
+  const aliceCtx = await watch.context(browser);
+  await signIn(await aliceCtx.newPage(), server.base, "alice@example.org", "correct horse battery");
+  const aliceCookies = await aliceCtx.cookies();
+  await aliceCtx.close();
+  const signedIn = [
+    "/home", "/notifications", "/search?q=bob", "/public", "/lists", "/favourites", "/bookmarks",
+    "/@alice", "/@bob", "/@alice/followers", s.helloPath, "/statuses", "/follow_requests",
+    "/settings/profile", "/settings/preferences", "/settings/password", "/settings/filters",
+    "/settings/sessions", "/tags/kringtest",
+  ];
+  const signedOut = ["/", "/public", "/auth/sign_in", "/auth/sign_up", "/@alice", s.helloPath];
+  const name = (who, path, width) =>
+    `${who}${path.replace(/[^a-z0-9]+/gi, "-").replace(/-$/, "") || "-root"}-${width}`;
+  for (const width of [390, 1280]) {
+    for (const [who, cookies, paths] of [
+      ["out", [], signedOut],
+      ["alice", aliceCookies, signedIn],
+      ["admin", adminCookies, ["/admin", "/home"]],
+    ]) {
+      const ctx = await watch.context(browser, { viewport: { width, height: 800 } });
+      if (cookies.length) await ctx.addCookies(cookies);
+      const p = await ctx.newPage();
+      let extra = [];
+      if (who === "alice") {
+        await p.goto(server.base + "/lists");
+        const list = await p.locator("main a[href^='/lists/']").first().getAttribute("href");
+        extra = [list];
+      }
+      for (const path of [...paths, ...extra]) {
+        const res = await p.goto(server.base + path);
+        assert.ok(res.ok(), `${path}: ${res.status()}`);
+        const wide = await p.evaluate(() => document.documentElement.scrollWidth);
+        assert.ok(wide <= width, `${who} ${path} is ${wide} px wide at ${width} px`);
+        const head = await p.evaluate(() => document.querySelector("header.top").getBoundingClientRect().height);
+        assert.ok(head < 64, `${who} ${path}: the navigation is one row at ${width} px (${head} px high)`);
+        await checkPage(p, name(who, path, width));
+      }
+      if (who === "admin" && width === 390) {
+        // The users table is stacked: every button is on screen.
+        await p.goto(server.base + "/admin");
+        const right = await p.evaluate(() =>
+          Math.max(...[...document.querySelectorAll("#users button, #users select")].map((el) => el.getBoundingClientRect().right)));
+        assert.ok(right <= 390, `admin users table reaches ${right} px`);
+      }
+      if (who === "alice" && width === 390) {
+        // The menu holds the rest of the navigation, without the script too.
+        await p.goto(server.base + "/home");
+        assert.ok(await p.locator("nav a", { hasText: "Settings" }).isHidden());
+        await p.click("nav a:text-is('Menu')");
+        assert.ok(await p.locator("nav a", { hasText: "Settings" }).isVisible());
+        assert.ok(await p.locator("nav button", { hasText: "Sign out" }).isVisible());
+        const wide = await p.evaluate(() => document.documentElement.scrollWidth);
+        assert.ok(wide <= width, `menu open: ${wide} px`);
+        await checkPage(p, "menu-open-390");
+        await Promise.all([p.waitForURL(/\/settings\/profile$/), p.click("nav a:text-is('Settings')")]);
+      }
+      await ctx.close();
+    }
+  }
+});
+
 test("no page asked another origin for anything; no CSP or script errors", { timeout: 120000 }, () => {
   watch.assertClean();
   assert.ok(checkedPages().length >= 20, `checked ${checkedPages().length} pages`);
