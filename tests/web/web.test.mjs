@@ -286,6 +286,43 @@ test("words: plurals, and a refused sign-up keeps the agreement ticked", { timeo
   await ctx.close();
 });
 
+test("times, whom a reply answers, long posts folded", { timeout: 120000 }, async () => {
+  const { a } = s;
+  // Bob's reply to Alice says whom it answers.
+  await a.goto(server.base + s.helloPath);
+  const reply = post(a, "nice to see you here");
+  assert.match(await reply.locator(".reply-to").textContent(), /^Replying to @alice@/);
+  // Times are <time datetime>, shown relative by the script (UTC without it, below).
+  const time = post(a, "Hello from Alice").locator("time").first();
+  assert.match(await time.getAttribute("datetime"), /^\d{4}-\d\d-\d\dT/);
+  assert.match(await time.textContent(), /^(now|\d+ min|\d+ h)$/);
+  assert.equal(await time.getAttribute("data-local"), "1");
+  // A long post folds in the feed behind "Show more" and opens in place; on its own page it is whole.
+  const long = Array.from({ length: 40 }, (_, i) => `Line ${i} of a very long post about many things.`).join("\n");
+  await a.goto(server.base + "/home");
+  await compose(a, long, { visibility: "public" });
+  const card = post(a, "Line 0 of a very long post");
+  const content = card.locator(".content");
+  const clipped = () => content.evaluate((el) => el.scrollHeight > el.clientHeight + 1);
+  assert.ok(await clipped(), "folded");
+  await card.locator("summary", { hasText: "Show more" }).click();
+  assert.equal(await clipped(), false, "opened");
+  assert.ok(await card.locator("summary", { hasText: "Show less" }).isVisible());
+  await checkPage(a, "home-long-post");
+  await Promise.all([a.waitForNavigation(), card.locator(".meta a").first().click()]);
+  assert.equal(await a.locator("article.post.focus details.more").count(), 0);
+  // Without the script: UTC, and "Show more" still works.
+  const ctx = await watch.context(browser, { javaScriptEnabled: false });
+  await ctx.addCookies(await s.bob.cookies());
+  const p = await ctx.newPage();
+  await p.goto(server.base + "/@alice");
+  assert.match(await post(p, "Hello from Alice").locator("time").first().textContent(), /UTC$/);
+  const folded = post(p, "Line 0 of a very long post");
+  await folded.locator("summary").click();
+  assert.equal(await folded.locator(".content").evaluate((el) => el.scrollHeight > el.clientHeight + 1), false);
+  await ctx.close();
+});
+
 test("home: new-posts notice, paging link, 360 px wide", { timeout: 120000 }, async () => {
   const { a, b } = s;
   await a.goto(server.base + "/home");

@@ -221,6 +221,10 @@ pub fn avatar(a: &Account) -> String {
     profile_image_path(a, ProfileImage::Avatar).unwrap_or_else(|| assets::url("avatar.svg").into())
 }
 
+/// Posts whose HTML is longer than this are folded in timelines ("Show more"): about 15 lines
+/// of text, so a long post does not push everything else off the screen.
+const LONG_POST_BYTES: usize = 1200;
+
 /// A post as the timeline shows it (a boost shows its original, with who boosted it).
 pub struct PostCard {
     pub id: String,
@@ -235,6 +239,10 @@ pub struct PostCard {
     pub created: String,
     pub edited: bool,
     pub reply_to: Option<String>,
+    /// Whom the post answers ("@bob", "@bob@example.org"), when known.
+    pub reply_to_handle: Option<String>,
+    /// Long enough to be folded behind "Show more" in lists (never on its own page).
+    pub long: bool,
     pub replies: i64,
     pub reblogs: i64,
     pub favourites: i64,
@@ -271,6 +279,18 @@ impl PostCard {
             created: time_label(s.created_at),
             edited: s.edited_at.is_some(),
             reply_to: s.in_reply_to_id.map(|id| format!("/statuses/{id}")),
+            reply_to_handle: s.in_reply_to_account_id.and_then(|to| {
+                if to == shown.account.id {
+                    Some(handle(kring, &shown.account))
+                } else {
+                    shown
+                        .mentions
+                        .iter()
+                        .find(|m| m.id == to)
+                        .map(|m| handle(kring, m))
+                }
+            }),
+            long: s.content.len() > LONG_POST_BYTES,
             replies: s.replies_count,
             reblogs: s.reblogs_count,
             favourites: s.favourites_count,

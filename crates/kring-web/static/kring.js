@@ -153,6 +153,25 @@
     connect();
   }
 
+  // Times: the page says UTC (it cannot know the reader's zone); here they become relative
+  // ("5 min") when recent and the reader's local time otherwise, with the full time on hover.
+  var times = document.querySelectorAll("time[datetime]");
+  var now = Date.now();
+  for (var i = 0; i < times.length; i++) {
+    var t = times[i];
+    var at = new Date(t.getAttribute("datetime"));
+    if (isNaN(at.getTime())) continue;
+    var secs = Math.round((now - at.getTime()) / 1000);
+    var label;
+    if (secs < 45) label = "now";
+    else if (secs < 3600) label = Math.max(1, Math.round(secs / 60)) + " min";
+    else if (secs < 86400) label = Math.round(secs / 3600) + " h";
+    else label = at.toLocaleString(undefined, { dateStyle: "medium", timeStyle: "short" });
+    t.title = at.toLocaleString(undefined, { dateStyle: "full", timeStyle: "short" });
+    t.textContent = label;
+    t.setAttribute("data-local", "1");
+  }
+
   // Character counter for the compose box, counting as the server does: the text without
   // trailing whitespace plus the content warning, in characters (code points). It goes
   // negative (and red) past the limit rather than the box cutting a paste short.
