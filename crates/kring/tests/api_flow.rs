@@ -2314,3 +2314,67 @@ async fn a_boost_of_a_post_already_in_the_feed_is_not_added_again() {
     assert_eq!(originals(&feed), vec![post.clone()], "{feed}");
     assert_eq!(feed[0]["account"]["username"], "erin", "{feed}");
 }
+
+/// Kring's human URLs (`/@user`, `/@user/ID`), asked for ActivityPub as a server resolving a
+/// pasted link asks, lead to the ActivityPub documents (as Mastodon's do); browsers still get
+/// the pages.
+#[tokio::test]
+async fn human_urls_answer_activitypub_requests() {
+    let s = TestServer::start().await;
+    let a = s.register("alice").await;
+    let id = s.status(&a, "a post to link to", "public").await;
+    let plain = reqwest::Client::builder()
+        .redirect(reqwest::redirect::Policy::none())
+        .build()
+        .unwrap();
+    let follow = reqwest::Client::new();
+    for accept in [
+        "application/activity+json",
+        "application/ld+json; profile=\"https://www.w3.org/ns/activitystreams\"",
+    ] {
+        for (path, target, kind) in [
+            ("/@alice".to_string(), "/users/alice".to_string(), "Person"),
+            (
+                format!("/@alice/{id}"),
+                format!("/users/alice/statuses/{id}"),
+                "Note",
+            ),
+        ] {
+            let res = plain
+                .get(s.url(&path))
+                .header("accept", accept)
+                .send()
+                .await
+                .unwrap();
+            assert!(res.status().is_redirection(), "{path}: {}", res.status());
+            assert_eq!(res.headers()["location"], target.as_str(), "{path}");
+            let res = follow
+                .get(s.url(&path))
+                .header("accept", accept)
+                .send()
+                .await
+                .unwrap();
+            assert_eq!(res.status(), StatusCode::OK, "{path}");
+            let doc: Value = res.json().await.unwrap();
+            assert_eq!(doc["type"], kind, "{path}: {doc}");
+            assert!(
+                doc["id"].as_str().is_some_and(|i| i.ends_with(&target)),
+                "{path}: {doc}"
+            );
+        }
+    }
+    // A browser gets the page.
+    let res = plain
+        .get(s.url("/@alice"))
+        .header("accept", "text/html,application/xhtml+xml,*/*;q=0.8")
+        .send()
+        .await
+        .unwrap();
+    assert_eq!(res.status(), StatusCode::OK);
+    assert!(
+        res.headers()["content-type"]
+            .to_str()
+            .unwrap()
+            .starts_with("text/html")
+    );
+}

@@ -3,7 +3,8 @@
 //! so audiences are enforced where they always are: in the service and the store.
 use askama::Template;
 use axum::extract::{OriginalUri, Path, Query, State};
-use axum::response::{IntoResponse, Redirect};
+use axum::http::{HeaderMap, HeaderValue, header};
+use axum::response::{IntoResponse, Redirect, Response};
 use kring_core::Visibility;
 use kring_core::model::{Page, Registrations, Relationship};
 use kring_service::{AccountStatusesFilter, Id, Locality};
@@ -243,13 +244,60 @@ pub struct ProfileQuery {
     with_replies: Option<String>,
 }
 
+/// Whether the request asks for ActivityPub (a server fetching a pasted profile or post link,
+/// as Mastodon's search does) rather than a page.
+fn wants_activity(headers: &HeaderMap) -> bool {
+    headers
+        .get_all(header::ACCEPT)
+        .iter()
+        .filter_map(|v| v.to_str().ok())
+        .any(|a| a.contains("application/activity+json") || a.contains("application/ld+json"))
+}
+
+/// A local `user` (or `user@this.domain`) from a human URL's `@…`; None for other servers.
+fn local_name<'a>(web: &Web, acct: &'a str) -> Option<&'a str> {
+    let acct = acct.trim_start_matches('@');
+    match acct.split_once('@') {
+        None => Some(acct),
+        Some((user, domain)) if domain.eq_ignore_ascii_case(&web.kring.config.domain) => Some(user),
+        Some(_) => None,
+    }
+}
+
+/// A human URL asked for ActivityPub: the document's address. Who may read it is the
+/// federation door's business there; the address is built from the path alone, so this says
+/// nothing about whether the post exists or who may see it.
+fn activity_redirect(web: &Web, acct: &str, status: Option<&str>) -> Option<Response> {
+    let name = local_name(web, acct)?;
+    if !name.bytes().all(|b| b.is_ascii_alphanumeric() || b == b'_') || name.is_empty() {
+        return None;
+    }
+    let target = match status {
+        None => format!("/users/{name}"),
+        Some(raw) if !raw.is_empty() && raw.bytes().all(|b| b.is_ascii_digit()) => {
+            format!("/users/{name}/statuses/{raw}")
+        }
+        Some(_) => return None,
+    };
+    let mut res = Redirect::to(&target).into_response();
+    res.headers_mut()
+        .insert(header::VARY, HeaderValue::from_static("Accept"));
+    Some(res)
+}
+
 pub async fn profile(
     State(web): State<Web>,
+    headers: HeaderMap,
     v: MaybeViewer,
     uri: OriginalUri,
     Path(acct): Path<String>,
     Query(q): Query<ProfileQuery>,
 ) -> WebResult {
+    if wants_activity(&headers)
+        && let Some(res) = activity_redirect(&web, &acct, None)
+    {
+        return Ok(res);
+    }
     let kring = &web.kring;
     let viewer = v.actor();
     let account = kring.lookup(viewer, &acct).await?;
@@ -419,10 +467,16 @@ struct Thread {
 
 pub async fn thread(
     State(web): State<Web>,
+    headers: HeaderMap,
     v: MaybeViewer,
     uri: OriginalUri,
     Path((acct, raw)): Path<(String, String)>,
 ) -> WebResult {
+    if wants_activity(&headers)
+        && let Some(res) = activity_redirect(&web, &acct, Some(&raw))
+    {
+        return Ok(res);
+    }
     let kring = &web.kring;
     let viewer = v.actor();
     let status = kring.status(viewer, id(&raw)?).await?;
