@@ -41,6 +41,53 @@ pub struct Chrome {
     pub css: &'static str,
     pub js: &'static str,
     pub icon: &'static str,
+    /// Link-preview (OpenGraph) tags, on public profile and post pages only.
+    pub preview: Option<Preview>,
+}
+
+/// What a link preview shows: absolute URLs on this server's own origin only.
+pub struct Preview {
+    pub kind: &'static str,
+    pub title: String,
+    pub description: String,
+    pub url: String,
+    pub image: String,
+}
+
+impl Preview {
+    /// `path` and `image` are this server's paths; the description is plain text, cut short.
+    pub fn new(
+        web: &Web,
+        kind: &'static str,
+        title: String,
+        description_html: &str,
+        path: &str,
+        image: &str,
+    ) -> Preview {
+        let base = web.kring.config.base_url();
+        let text = kring_core::text::html_to_text(description_html);
+        let text = text.split_whitespace().collect::<Vec<_>>().join(" ");
+        let description = if text.chars().count() > 200 {
+            format!("{}…", text.chars().take(199).collect::<String>())
+        } else {
+            text
+        };
+        // Only our own paths: a preview never sends a reader's app to another server.
+        let own = |p: &str| {
+            if p.starts_with('/') && !p.starts_with("//") {
+                format!("{base}{p}")
+            } else {
+                format!("{base}/")
+            }
+        };
+        Preview {
+            kind,
+            title,
+            description,
+            url: own(path),
+            image: own(image),
+        }
+    }
 }
 
 impl Chrome {
@@ -91,6 +138,7 @@ impl Web {
             css: assets::url("kring.css"),
             js: assets::url("kring.js"),
             icon: assets::url("favicon.svg"),
+            preview: None,
         })
     }
 }

@@ -15,7 +15,7 @@ use crate::Web;
 use crate::error::WebResult;
 use crate::session::MaybeViewer;
 use crate::view::{
-    AccountCard, Chrome, FieldView, PageQuery, PostCard, account_path, fields, older_link,
+    AccountCard, Chrome, FieldView, PageQuery, PostCard, Preview, account_path, fields, older_link,
     status_path, url_encode,
 };
 
@@ -325,7 +325,7 @@ pub async fn profile(
         base.clone()
     };
     let card = AccountCard::new(kring, &account);
-    let c = web
+    let mut c = web
         .chrome(
             v.0.as_ref(),
             format!("{} (@{})", card.name, card.handle),
@@ -333,6 +333,14 @@ pub async fn profile(
             path_of(&uri),
         )
         .await?;
+    c.preview = Some(Preview::new(
+        &web,
+        "profile",
+        format!("{} (@{})", card.name, card.handle),
+        &card.note_html,
+        &card.path,
+        &card.avatar,
+    ));
     render(&Profile {
         c,
         fields: fields(&account),
@@ -521,7 +529,21 @@ pub async fn thread(
     });
     let title = format!("Post by {}", post.author.name);
     let path = path_of(&uri);
-    let c = web.chrome(v.0.as_ref(), title, "", path.clone()).await?;
+    let mut c = web.chrome(v.0.as_ref(), title, "", path.clone()).await?;
+    // Previews only for what anyone may read: a followers-only post's text stays out of them.
+    if matches!(
+        view.status.visibility,
+        Visibility::Public | Visibility::Unlisted
+    ) {
+        c.preview = Some(Preview::new(
+            &web,
+            "article",
+            format!("{} (@{})", post.author.name, post.author.handle),
+            &view.status.content,
+            &canonical,
+            &post.author.avatar,
+        ));
+    }
     render(&Thread {
         c,
         ancestors: PostCard::many(kring, me, &up),
