@@ -426,7 +426,10 @@ async fn has_admin_once_an_account_has_the_role() {
     let mut tx = store.begin().await.unwrap();
     tx.set_role(a.id, Role::Moderator).await.unwrap();
     tx.commit().await.unwrap();
-    assert!(!store.has_admin().await.unwrap(), "a moderator is not an admin");
+    assert!(
+        !store.has_admin().await.unwrap(),
+        "a moderator is not an admin"
+    );
     let mut tx = store.begin().await.unwrap();
     tx.set_role(a.id, Role::Admin).await.unwrap();
     tx.commit().await.unwrap();

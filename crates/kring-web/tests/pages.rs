@@ -469,7 +469,11 @@ async fn a_fresh_server_says_how_to_become_its_admin() {
     let first = app.sign_up("first").await;
     let res = app.get("/admin", Some(&first)).await;
     assert_eq!(res.status, StatusCode::OK, "{}", res.body);
-    assert!(res.body.contains("No one runs this server yet"), "{}", res.body);
+    assert!(
+        res.body.contains("No one runs this server yet"),
+        "{}",
+        res.body
+    );
     assert!(res.body.contains("kring admin create-user"), "{}", res.body);
     assert!(res.body.contains("aria-label=\"Main\""), "in the layout");
     app.kring
@@ -510,7 +514,11 @@ async fn public_pages_carry_link_previews() {
             .post(
                 "/statuses",
                 Some(&alice),
-                &[("_csrf", &token), ("text", text), ("visibility", visibility)],
+                &[
+                    ("_csrf", &token),
+                    ("text", text),
+                    ("visibility", visibility),
+                ],
             )
             .await;
         assert_eq!(res.status, StatusCode::SEE_OTHER);
@@ -551,7 +559,10 @@ async fn public_pages_carry_link_previews() {
     );
     let private = app.get(&link("only for my followers"), Some(&alice)).await;
     assert_eq!(private.status, StatusCode::OK);
-    assert!(!private.body.contains("og:"), "no preview of a followers-only post");
+    assert!(
+        !private.body.contains("og:"),
+        "no preview of a followers-only post"
+    );
     // Pages that are not public carry none.
     assert!(!home.body.contains("og:"));
 }

@@ -181,7 +181,12 @@ pub async fn status_action_address(
     let status = web.kring.source(&v.actor, sid).await?;
     let back = safe_back(q.back.as_deref(), "/home");
     let c = web
-        .chrome(Some(&v), "Delete this post?", "", format!("/statuses/{sid}/delete"))
+        .chrome(
+            Some(&v),
+            "Delete this post?",
+            "",
+            format!("/statuses/{sid}/delete"),
+        )
         .await?;
     render(&ConfirmDelete {
         c,
