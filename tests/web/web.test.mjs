@@ -173,6 +173,156 @@ test("reply in a thread, favourite and boost in place", { timeout: 120000 }, asy
   await checkPage(a, "notifications");
 });
 
+test("no dead ends: Boost only where allowed, refusals in the layout, no resend after one", { timeout: 120000 }, async () => {
+  const { b } = s;
+  // Bob follows Alice and reads her followers-only post: it may not be boosted, so no Boost
+  // button is offered (the count is still shown).
+  await b.goto(server.base + "/home");
+  const secret = post(b, "secret for followers");
+  assert.equal(await secret.locator("button", { hasText: "Boost" }).count(), 0);
+  assert.ok(await secret.locator(".action", { hasText: "Boosts" }).isVisible());
+  assert.equal(await post(b, "Hello from Alice").locator("button", { hasText: "Boost" }).count(), 1);
+
+  // The script: a refused action is shown next to its button and not sent again. (The button of
+  // a public post pointed at the followers-only one, as when a post changes under the page.)
+  const secretId = s.secretPath.split("/").pop();
+  const posts = [];
+  const onRequest = (req) => {
+    if (req.method() === "POST" && req.url().endsWith(`/statuses/${secretId}/reblog`)) posts.push(req.url());
+  };
+  b.on("request", onRequest);
+  const url = b.url();
+  const boost = post(b, "Hello from Alice").locator("button", { hasText: "Boost" });
+  await boost.evaluate((el, id) => { el.formAction = `/statuses/${id}/reblog`; el.value = "1"; }, secretId);
+  await boost.click();
+  const note = post(b, "Hello from Alice").locator(".inplace-error");
+  await note.waitFor();
+  assert.match(await note.textContent(), /not allowed/);
+  await b.waitForTimeout(500);
+  b.off("request", onRequest);
+  assert.equal(posts.length, 1, "posted once, not resent");
+  assert.equal(b.url(), url);
+
+  // Without the script, the refusal is a page in the normal layout: navigation, heading, reason.
+  const res = await b.evaluate(async (id) => {
+    const form = document.getElementById("acts");
+    const csrf = form.querySelector("input[name=_csrf]").value;
+    const r = await fetch(`/statuses/${id}/reblog`, {
+      method: "POST",
+      body: new URLSearchParams({ _csrf: csrf, on: "1" }),
+      credentials: "same-origin",
+    });
+    return { status: r.status, html: await r.text() };
+  }, secretId);
+  assert.equal(res.status, 403);
+  assert.match(res.html, /<h1>Not allowed<\/h1>/);
+  assert.match(res.html, /role="alert">This action is not allowed</);
+  assert.match(res.html, /<nav aria-label="Main">/);
+  for (const link of ["/home", "/notifications", "/settings/profile"]) {
+    assert.ok(res.html.includes(`<a href="${link}"`), link);
+  }
+  // The action's address opened as a page leads to the post, not to a blank error.
+  await b.goto(server.base + `/statuses/${secretId}/reblog`);
+  assert.equal(new URL(b.url()).pathname, s.secretPath);
+  // A missing page, signed in: still the layout with its navigation.
+  const missing = await b.goto(server.base + "/statuses/1/edit");
+  assert.equal(missing.status(), 404);
+  assert.equal(await b.locator("nav[aria-label=Main] a", { hasText: "Home" }).count(), 1);
+  await checkPage(b, "error-in-layout");
+});
+
+test("the post form counts past the limit, keeps a refused text, and stays at a real page", { timeout: 120000 }, async () => {
+  const { a } = s;
+  await a.goto(server.base + "/home");
+  const box = a.locator("#compose-text");
+  assert.equal(await box.getAttribute("maxlength"), null, "no silent cut");
+  const counter = a.locator("#compose-count");
+  // Whitespace only: the counter says what the server will.
+  await box.fill("   \n  ");
+  assert.match(await counter.textContent(), /only spaces/);
+  // The content warning counts, trailing whitespace does not (as the server counts).
+  await box.fill("abc   ");
+  await a.fill("#compose-cw", "cw");
+  assert.equal(await counter.textContent(), "4995 characters left");
+  await a.fill("#compose-cw", "");
+  // A paste past the limit is kept whole; the counter goes negative and red.
+  const long = "x".repeat(5010);
+  await box.fill(long);
+  assert.equal((await box.inputValue()).length, 5010);
+  assert.equal(await counter.textContent(), "-10 characters left");
+  assert.ok(await counter.evaluate((el) => el.classList.contains("over")));
+  const [res] = await Promise.all([
+    a.waitForNavigation(),
+    a.click("form.compose button[type=submit]"),
+  ]);
+  assert.equal(res.status(), 422);
+  assert.match(await a.locator(".compose .error").textContent(), /character limit of 5000/);
+  assert.equal((await a.inputValue("#compose-text")).length, 5010, "the text is kept");
+  assert.equal(new URL(a.url()).pathname, "/statuses");
+  await checkPage(a, "compose-refused");
+  // That address is a page of its own (reloaded or opened later), not a missing page.
+  const again = await a.goto(server.base + "/statuses");
+  assert.equal(again.status(), 200);
+  assert.equal(await a.inputValue("#compose-text"), "");
+  await checkPage(a, "compose");
+});
+
+test("words: plurals, and a refused sign-up keeps the agreement ticked", { timeout: 120000 }, async () => {
+  const ctx = await watch.context(browser);
+  const page = await ctx.newPage();
+  // Bob has one follower (Alice) at this point; Alice has one follower (Bob).
+  await page.goto(server.base + "/@bob");
+  assert.match(await page.locator(".counts").textContent(), /\b1 follower\b(?!s)/);
+  await page.goto(server.base + "/auth/sign_up");
+  await page.fill("#username", "alice");
+  await page.fill("#email", "another@example.org");
+  await page.fill("#password", "correct horse battery");
+  await page.check("#agreement");
+  await Promise.all([page.waitForNavigation(), page.click("form.stack button[type=submit]")]);
+  assert.match(await page.locator(".error").textContent(), /Username has already been taken/);
+  assert.equal(await page.isChecked("#agreement"), true, "the agreement stays ticked");
+  assert.equal(await page.inputValue("#password"), "", "the password is typed again");
+  assert.equal(await page.inputValue("#email"), "another@example.org");
+  await ctx.close();
+});
+
+test("times, whom a reply answers, long posts folded", { timeout: 120000 }, async () => {
+  const { a } = s;
+  // Bob's reply to Alice says whom it answers.
+  await a.goto(server.base + s.helloPath);
+  const reply = post(a, "nice to see you here");
+  assert.match(await reply.locator(".reply-to").textContent(), /^Replying to @alice@/);
+  // Times are <time datetime>, shown relative by the script (UTC without it, below).
+  const time = post(a, "Hello from Alice").locator("time").first();
+  assert.match(await time.getAttribute("datetime"), /^\d{4}-\d\d-\d\dT/);
+  assert.match(await time.textContent(), /^(now|\d+ min|\d+ h)$/);
+  assert.equal(await time.getAttribute("data-local"), "1");
+  // A long post folds in the feed behind "Show more" and opens in place; on its own page it is whole.
+  const long = Array.from({ length: 40 }, (_, i) => `Line ${i} of a very long post about many things.`).join("\n");
+  await a.goto(server.base + "/home");
+  await compose(a, long, { visibility: "public" });
+  const card = post(a, "Line 0 of a very long post");
+  const content = card.locator(".content");
+  const clipped = () => content.evaluate((el) => el.scrollHeight > el.clientHeight + 1);
+  assert.ok(await clipped(), "folded");
+  await card.locator("summary", { hasText: "Show more" }).click();
+  assert.equal(await clipped(), false, "opened");
+  assert.ok(await card.locator("summary", { hasText: "Show less" }).isVisible());
+  await checkPage(a, "home-long-post");
+  await Promise.all([a.waitForNavigation(), card.locator(".meta a").first().click()]);
+  assert.equal(await a.locator("article.post.focus details.more").count(), 0);
+  // Without the script: UTC, and "Show more" still works.
+  const ctx = await watch.context(browser, { javaScriptEnabled: false });
+  await ctx.addCookies(await s.bob.cookies());
+  const p = await ctx.newPage();
+  await p.goto(server.base + "/@alice");
+  assert.match(await post(p, "Hello from Alice").locator("time").first().textContent(), /UTC$/);
+  const folded = post(p, "Line 0 of a very long post");
+  await folded.locator("summary").click();
+  assert.equal(await folded.locator(".content").evaluate((el) => el.scrollHeight > el.clientHeight + 1), false);
+  await ctx.close();
+});
+
 test("home: new-posts notice, paging link, 360 px wide", { timeout: 120000 }, async () => {
   const { a, b } = s;
   await a.goto(server.base + "/home");
@@ -306,6 +456,18 @@ test("lists, search, tags and the public timeline", { timeout: 120000 }, async (
   assert.ok(await a.locator(".member", { hasText: "Bob Builder" }).isVisible());
   assert.ok(await post(a, "Fresh post from Bob").isVisible());
   await checkPage(a, "list");
+  // A refused "Add someone": the answer is at the list's URL, with the management section
+  // open, the reason in it and what was typed kept.
+  const listUrl = a.url();
+  await a.fill("#member-acct", "nobody_here");
+  const [refused] = await Promise.all([a.waitForNavigation(), a.click("button:text-is('Add to list')")]);
+  assert.equal(refused.status(), 422);
+  assert.equal(a.url(), listUrl);
+  assert.equal(await a.locator("details.card").getAttribute("open"), "");
+  assert.match(await a.locator("details.card .error").textContent(), /No account nobody_here/);
+  assert.equal(await a.inputValue("#member-acct"), "nobody_here");
+  assert.ok(await a.locator(".member", { hasText: "Bob Builder" }).isVisible());
+  await checkPage(a, "list-refused");
   await a.goto(server.base + "/lists");
   assert.ok(await a.locator("a", { hasText: "Builders" }).isVisible());
   await checkPage(a, "lists");
@@ -387,7 +549,10 @@ test("report a post; moderators see and resolve the report", { timeout: 120000 }
   assert.match(await b.locator("h1").textContent(), /Report/);
   assert.ok(await b.locator("article.post", { hasText: "Hello from Alice" }).isVisible());
   await checkPage(b, "report");
+  await b.selectOption("#category", "violation");
+  const chosen = (await b.locator("#category option:checked").textContent()).trim();
   await b.selectOption("#category", "spam");
+  const spamWords = (await b.locator("#category option:checked").textContent()).trim();
   await b.fill("#comment", "Looks like spam to me");
   await Promise.all([b.waitForNavigation(), b.click("form.stack button[type=submit]")]);
   assert.match(await b.locator(".notice").textContent(), /went to this server's moderators/);
@@ -400,6 +565,9 @@ test("report a post; moderators see and resolve the report", { timeout: 120000 }
   const report = m.locator("li.report", { hasText: "Looks like spam to me" });
   assert.ok(await report.isVisible());
   assert.match(await report.textContent(), /@alice[\s\S]*reported by[\s\S]*@bob[\s\S]*Spam/);
+  // The moderator reads the words the reporter chose from.
+  assert.ok((await report.textContent()).includes(` · ${spamWords} · `), spamWords);
+  assert.equal(chosen, "Breaks this server's rules");
   assert.match(await report.locator(".reported-post").textContent(), /Hello from Alice/);
   await checkPage(m, "admin-reports");
   await Promise.all([m.waitForNavigation(), report.locator("button", { hasText: "Resolve" }).click()]);
@@ -538,6 +706,21 @@ test("without JavaScript: post, follow, favourite, reply, boost, bookmark, edit,
   await b.goto(server.base + "/@carol");
   assert.ok(await b.locator("button:text-is('Unfollow')").isVisible());
 
+  // Delete asks first, on a page of its own, and "Keep it" keeps it.
+  await p.goto(server.base + "/home");
+  await compose(p, "Carol will delete this", { visibility: "public" });
+  await Promise.all([p.waitForNavigation(), post(p, "Carol will delete this").locator("button", { hasText: "Delete" }).click()]);
+  assert.match(new URL(p.url()).pathname, /^\/statuses\/\d+\/delete$/);
+  assert.equal(await p.locator("h1").textContent(), "Delete this post?");
+  assert.match(await p.locator("main .content").textContent(), /Carol will delete this/);
+  await checkPage(p, "confirm-delete-nojs", { noScript: true });
+  await Promise.all([p.waitForNavigation(), p.click("a:text-is('Keep it')")]);
+  assert.ok(await post(p, "Carol will delete this").isVisible());
+  await Promise.all([p.waitForNavigation(), post(p, "Carol will delete this").locator("button", { hasText: "Delete" }).click()]);
+  await Promise.all([p.waitForNavigation(), p.click("main form button:text-is('Delete')")]);
+  await p.goto(server.base + "/@carol");
+  assert.equal(await post(p, "Carol will delete this").count(), 0);
+
   // A filter, and signing out.
   await p.goto(server.base + "/settings/filters");
   await p.fill("#title", "No scripts needed");
@@ -549,6 +732,74 @@ test("without JavaScript: post, follow, favourite, reply, boost, bookmark, edit,
   await p.goto(server.base + "/home");
   assert.match(p.url(), /\/auth\/sign_in/);
   await ctx.close();
+});
+
+test("every main page at 390 px and 1280 px: no horizontal overflow, navigation in one row", { timeout: 300000 }, async () => {
+  const adminCtx = await watch.context(browser);
+  const adminPage = await adminCtx.newPage();
+  await signIn(adminPage, server.base, server.admin.email, server.admin.password);
+  const adminCookies = await adminCtx.cookies();
+  await adminCtx.close();
+  // Alice signed out earlier: a new session.
+  const aliceCtx = await watch.context(browser);
+  await signIn(await aliceCtx.newPage(), server.base, "alice@example.org", "correct horse battery");
+  const aliceCookies = await aliceCtx.cookies();
+  await aliceCtx.close();
+  const signedIn = [
+    "/home", "/notifications", "/search?q=bob", "/public", "/lists", "/favourites", "/bookmarks",
+    "/@alice", "/@bob", "/@alice/followers", s.helloPath, "/statuses", "/follow_requests",
+    "/settings/profile", "/settings/preferences", "/settings/password", "/settings/filters",
+    "/settings/sessions", "/tags/kringtest",
+  ];
+  const signedOut = ["/", "/public", "/auth/sign_in", "/auth/sign_up", "/@alice", s.helloPath];
+  const name = (who, path, width) =>
+    `${who}${path.replace(/[^a-z0-9]+/gi, "-").replace(/-$/, "") || "-root"}-${width}`;
+  for (const width of [390, 1280]) {
+    for (const [who, cookies, paths] of [
+      ["out", [], signedOut],
+      ["alice", aliceCookies, signedIn],
+      ["admin", adminCookies, ["/admin", "/home"]],
+    ]) {
+      const ctx = await watch.context(browser, { viewport: { width, height: 800 } });
+      if (cookies.length) await ctx.addCookies(cookies);
+      const p = await ctx.newPage();
+      let extra = [];
+      if (who === "alice") {
+        await p.goto(server.base + "/lists");
+        const list = await p.locator("main a[href^='/lists/']").first().getAttribute("href");
+        extra = [list];
+      }
+      for (const path of [...paths, ...extra]) {
+        const res = await p.goto(server.base + path);
+        assert.ok(res.ok(), `${path}: ${res.status()}`);
+        const wide = await p.evaluate(() => document.documentElement.scrollWidth);
+        assert.ok(wide <= width, `${who} ${path} is ${wide} px wide at ${width} px`);
+        const head = await p.evaluate(() => document.querySelector("header.top").getBoundingClientRect().height);
+        assert.ok(head < 64, `${who} ${path}: the navigation is one row at ${width} px (${head} px high)`);
+        await checkPage(p, name(who, path, width));
+      }
+      if (who === "admin" && width === 390) {
+        // The users table is stacked: every button is on screen.
+        await p.goto(server.base + "/admin");
+        const right = await p.evaluate(() =>
+          Math.max(...[...document.querySelectorAll("#users button, #users select")].map((el) => el.getBoundingClientRect().right)));
+        assert.ok(right <= 390, `admin users table reaches ${right} px`);
+      }
+      if (who === "alice" && width === 390) {
+        // The menu holds the rest of the navigation, without the script too.
+        await p.goto(server.base + "/home");
+        assert.ok(await p.locator("nav a", { hasText: "Settings" }).isHidden());
+        await p.click("nav a:text-is('Menu')");
+        assert.ok(await p.locator("nav a", { hasText: "Settings" }).isVisible());
+        assert.ok(await p.locator("nav button", { hasText: "Sign out" }).isVisible());
+        const wide = await p.evaluate(() => document.documentElement.scrollWidth);
+        assert.ok(wide <= width, `menu open: ${wide} px`);
+        await checkPage(p, "menu-open-390");
+        await Promise.all([p.waitForURL(/\/settings\/profile$/), p.click("nav a:text-is('Settings')")]);
+      }
+      await ctx.close();
+    }
+  }
 });
 
 test("no page asked another origin for anything; no CSP or script errors", { timeout: 120000 }, () => {

@@ -21,7 +21,9 @@ impl ApiError {
             Error::NotFound => StatusCode::NOT_FOUND,
             Error::Unauthorized | Error::TokenExpired => StatusCode::UNAUTHORIZED,
             Error::Forbidden(_) => StatusCode::FORBIDDEN,
-            Error::Validation(_) | Error::Conflict(_) => StatusCode::UNPROCESSABLE_ENTITY,
+            Error::Validation(_) | Error::Fields(_) | Error::Conflict(_) => {
+                StatusCode::UNPROCESSABLE_ENTITY
+            }
             Error::BadRequest(_) => StatusCode::BAD_REQUEST,
             Error::RateLimited(_) => StatusCode::TOO_MANY_REQUESTS,
             Error::PayloadTooLarge => StatusCode::PAYLOAD_TOO_LARGE,
@@ -45,13 +47,31 @@ impl IntoResponse for ApiError {
         if let Error::Internal(detail) = &self.0 {
             tracing::error!(%detail, "internal error");
         }
-        let mut res =
-            (status, Json(serde_json::json!({ "error": self.message() }))).into_response();
+        let mut body = serde_json::json!({ "error": self.message() });
+        if let Error::Fields(fields) = &self.0 {
+            body["details"] = details(fields);
+        }
+        let mut res = (status, Json(body)).into_response();
         if let Error::RateLimited(limit) = &self.0 {
             add_rate_limit_headers(&mut res, limit);
         }
         res
     }
+}
+
+/// Mastodon's `details`: each field's broken rules, `{"username": [{"error": "ERR_TAKEN",
+/// "description": "has already been taken"}]}`.
+fn details(fields: &kring_core::FieldErrors) -> serde_json::Value {
+    let mut out = serde_json::Map::new();
+    for e in &fields.0 {
+        let entry = out
+            .entry(e.field)
+            .or_insert_with(|| serde_json::Value::Array(Vec::new()));
+        if let serde_json::Value::Array(list) = entry {
+            list.push(serde_json::json!({ "error": e.code, "description": e.description }));
+        }
+    }
+    serde_json::Value::Object(out)
 }
 
 pub fn not_found() -> ApiError {

@@ -17,7 +17,7 @@ pub struct PageParams {
     pub since_id: Option<Id>,
     #[serde(default, deserialize_with = "lenient::opt_id")]
     pub min_id: Option<Id>,
-    #[serde(default, deserialize_with = "lenient::opt_i64")]
+    #[serde(default, deserialize_with = "lenient::count")]
     pub limit: Option<i64>,
 }
 

@@ -297,6 +297,35 @@ pub mod lenient {
         }
     }
 
+    /// A count such as `limit` or `offset`, read as Rails' `to_i` would rather than refused:
+    /// what is not a number (`abc`, `limit[]=1`) counts as absent, so the endpoint's default
+    /// applies; a number too large for 64 bits saturates, and the endpoint then clamps it.
+    pub fn count<'de, D: Deserializer<'de>>(d: D) -> Result<Option<i64>, D::Error> {
+        Ok(match Option::<Value>::deserialize(d)? {
+            Some(Value::Number(n)) => n
+                .as_i64()
+                .or_else(|| n.as_f64().map(|f| f as i64))
+                .or(Some(i64::MAX)),
+            Some(Value::String(s)) => {
+                let s = s.trim();
+                let (negative, digits) = match s.strip_prefix('-') {
+                    Some(rest) => (true, rest),
+                    None => (false, s.strip_prefix('+').unwrap_or(s)),
+                };
+                let digits: &str = &digits[..digits
+                    .find(|c: char| !c.is_ascii_digit())
+                    .unwrap_or(digits.len())];
+                if digits.is_empty() {
+                    None
+                } else {
+                    let n = digits.parse::<i64>().unwrap_or(i64::MAX);
+                    Some(if negative { -n } else { n })
+                }
+            }
+            _ => None,
+        })
+    }
+
     pub fn opt_id<'de, D: Deserializer<'de>>(d: D) -> Result<Option<Id>, D::Error> {
         match Option::<Value>::deserialize(d)? {
             None | Some(Value::Null) => Ok(None),
@@ -421,6 +450,27 @@ mod tests {
         }
         body.push_str("--XyZ--\r\n");
         Bytes::from(body)
+    }
+
+    #[test]
+    fn counts_read_like_rails_to_i() {
+        #[derive(serde::Deserialize)]
+        struct Q {
+            #[serde(default, deserialize_with = "lenient::count")]
+            limit: Option<i64>,
+        }
+        let read = |q: &str| from_tree::<Q>(Value::Object(parse_form(q).unwrap())).map(|q| q.limit);
+        assert_eq!(read("limit=abc").unwrap(), None);
+        assert_eq!(read("limit=").unwrap(), None);
+        assert_eq!(read("limit[]=1").unwrap(), None);
+        assert_eq!(read("limit[x]=1").unwrap(), None);
+        assert_eq!(read("limit=12abc").unwrap(), Some(12));
+        assert_eq!(read("limit=-3").unwrap(), Some(-3));
+        assert_eq!(
+            read("limit=99999999999999999999999").unwrap(),
+            Some(i64::MAX)
+        );
+        assert_eq!(read("").unwrap(), None);
     }
 
     #[tokio::test]

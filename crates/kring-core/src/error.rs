@@ -17,6 +17,10 @@ pub enum Error {
     /// Input that is well-formed but breaks a rule (Mastodon answers 422).
     #[error("Validation failed: {0}")]
     Validation(String),
+    /// Rules broken by named fields of a form (sign-up), so a client can mark each field:
+    /// Mastodon's 422 with `details`.
+    #[error("Validation failed: {0}")]
+    Fields(FieldErrors),
     /// Input that cannot be read at all (400).
     #[error("{0}")]
     BadRequest(String),
@@ -32,6 +36,53 @@ pub enum Error {
     /// Something on our side; the message is logged, not shown.
     #[error("internal error: {0}")]
     Internal(String),
+}
+
+/// One broken rule of one field: Mastodon's `{"error": "ERR_TAKEN", "description": "has
+/// already been taken"}` under the field's name.
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub struct FieldError {
+    /// The parameter's name (`username`, `email`, …).
+    pub field: &'static str,
+    /// Mastodon's code: `ERR_BLANK`, `ERR_TAKEN`, `ERR_INVALID`, `ERR_TOO_LONG`, …
+    pub code: &'static str,
+    /// The rule in words, without the field's name ("can't be blank").
+    pub description: String,
+}
+
+/// The broken rules of a form, in the order they were found.
+#[derive(Debug, Clone, Default, PartialEq, Eq)]
+pub struct FieldErrors(pub Vec<FieldError>);
+
+impl FieldErrors {
+    pub fn add(&mut self, field: &'static str, code: &'static str, description: impl Into<String>) {
+        self.0.push(FieldError {
+            field,
+            code,
+            description: description.into(),
+        });
+    }
+
+    pub fn is_empty(&self) -> bool {
+        self.0.is_empty()
+    }
+}
+
+/// Rails' full messages: "Username has already been taken, Email is invalid".
+impl fmt::Display for FieldErrors {
+    fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
+        for (i, e) in self.0.iter().enumerate() {
+            if i > 0 {
+                f.write_str(", ")?;
+            }
+            let mut name = e.field.replace('_', " ");
+            if let Some(first) = name.get(..1) {
+                name = first.to_ascii_uppercase() + &name[1..];
+            }
+            write!(f, "{name} {}", e.description)?;
+        }
+        Ok(())
+    }
 }
 
 /// Which limit a request went over, and when the next one is allowed.

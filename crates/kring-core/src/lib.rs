@@ -10,5 +10,5 @@ pub mod time;
 pub mod username;
 
 pub use audience::{Audience, Grant, Visibility};
-pub use error::{Error, RateLimit, Result};
+pub use error::{Error, FieldError, FieldErrors, RateLimit, Result};
 pub use id::Id;

@@ -55,6 +55,18 @@ pub enum UsernameError {
     Reserved,
 }
 
+impl UsernameError {
+    /// Mastodon's code for the rule, as sign-up errors carry it in `details`.
+    pub fn code(&self) -> &'static str {
+        match self {
+            UsernameError::Blank => "ERR_BLANK",
+            UsernameError::TooLong => "ERR_TOO_LONG",
+            UsernameError::Invalid => "ERR_INVALID",
+            UsernameError::Reserved => "ERR_RESERVED",
+        }
+    }
+}
+
 /// Validate a new local username. The first failing rule wins, in the order blank, too long,
 /// invalid characters, reserved.
 pub fn validate_local(username: &str) -> Result<(), UsernameError> {

@@ -54,7 +54,7 @@ impl IntoResponse for FedError {
             Error::Unauthorized | Error::TokenExpired | Error::Forbidden(_) => {
                 StatusCode::UNAUTHORIZED
             }
-            Error::BadRequest(_) | Error::Validation(_) | Error::Conflict(_) => {
+            Error::BadRequest(_) | Error::Validation(_) | Error::Fields(_) | Error::Conflict(_) => {
                 StatusCode::BAD_REQUEST
             }
             Error::PayloadTooLarge => StatusCode::PAYLOAD_TOO_LARGE,

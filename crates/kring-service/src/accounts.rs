@@ -1,7 +1,7 @@
 //! Accounts: sign-up, profiles, lookups and the admin actions on them.
 use kring_core::model::{Account, ProfileField, Registrations, Role, User};
 use kring_core::time::now_micros;
-use kring_core::{text, username};
+use kring_core::{FieldErrors, text, username};
 use kring_store::{NewAccount, NewUser, PreferencesUpdate, ProfileUpdate};
 
 use crate::auth::{IssuedToken, hash_password};
@@ -63,35 +63,41 @@ impl Kring {
             Origin::SignUp => username::validate_local(&name),
             Origin::Admin { .. } => username::validate_local_allow_reserved(&name),
         };
-        let mut errors: Vec<String> = Vec::new();
+        // Every broken rule at once, each under its field, so a sign-up form can mark them all.
+        let mut errors = FieldErrors::default();
         if let Err(e) = valid {
-            errors.push(format!("Username {e}"));
+            errors.add("username", e.code(), e.to_string());
         }
         let email = reg.email.trim().to_string();
-        if !plausible_email(&email) {
-            errors.push("Email is invalid".into());
+        if email.is_empty() {
+            errors.add("email", "ERR_BLANK", "can't be blank");
+        } else if !plausible_email(&email) {
+            errors.add("email", "ERR_INVALID", "is invalid");
         }
-        if reg.password.chars().count() < MIN_PASSWORD_CHARS {
-            errors.push(format!(
-                "Password is too short (minimum is {MIN_PASSWORD_CHARS} characters)"
-            ));
-        }
-        if reg.password.len() > 72 * 4 {
-            errors.push("Password is too long".into());
+        if reg.password.is_empty() {
+            errors.add("password", "ERR_BLANK", "can't be blank");
+        } else if reg.password.chars().count() < MIN_PASSWORD_CHARS {
+            errors.add(
+                "password",
+                "ERR_TOO_SHORT",
+                format!("is too short (minimum is {MIN_PASSWORD_CHARS} characters)"),
+            );
+        } else if reg.password.len() > 72 * 4 {
+            errors.add("password", "ERR_TOO_LONG", "is too long");
         }
         if origin == Origin::SignUp && !reg.agreement {
-            errors.push("Agreement must be accepted".into());
+            errors.add("agreement", "ERR_ACCEPTED", "must be accepted");
         }
         if errors.is_empty() {
             if self.store.account_by_handle(&name, None).await?.is_some() {
-                errors.push("Username has already been taken".into());
+                errors.add("username", "ERR_TAKEN", "has already been taken");
             }
             if self.store.user_by_email(&email).await?.is_some() {
-                errors.push("Email has already been taken".into());
+                errors.add("email", "ERR_TAKEN", "has already been taken");
             }
         }
         if !errors.is_empty() {
-            return Err(Error::validation(errors.join(", ")));
+            return Err(Error::Fields(errors));
         }
         let (role, approved, confirmed) = match origin {
             Origin::Admin { role } => (role, true, true),
@@ -142,11 +148,11 @@ impl Kring {
         };
         let mut tx = self.store.begin().await?;
         tx.insert_account(&new).await.map_err(|e| match e {
-            Error::Conflict(_) => Error::validation("Username has already been taken"),
+            Error::Conflict(_) => taken("username"),
             e => e,
         })?;
         tx.insert_user(id, &user).await.map_err(|e| match e {
-            Error::Conflict(_) => Error::validation("Email has already been taken"),
+            Error::Conflict(_) => taken("email"),
             e => e,
         })?;
         tx.commit().await?;
@@ -317,6 +323,12 @@ impl Kring {
         }
     }
 
+    /// Whether someone runs this server yet: until an admin exists, the web interface tells
+    /// the first person how to become one (from the command line, where the server runs).
+    pub async fn has_admin(&self) -> Result<bool> {
+        self.store.has_admin().await
+    }
+
     pub async fn admin_users(
         &self,
         actor: Option<&Actor>,
@@ -429,6 +441,13 @@ pub struct RenderedText {
     pub html: String,
     pub mentions: Vec<Account>,
     pub tags: Vec<String>,
+}
+
+/// A name or address another sign-up took between the check and the insert.
+fn taken(field: &'static str) -> Error {
+    let mut errors = FieldErrors::default();
+    errors.add(field, "ERR_TAKEN", "has already been taken");
+    Error::Fields(errors)
 }
 
 fn plausible_email(e: &str) -> bool {

@@ -529,13 +529,10 @@ impl Kring {
             Some(inner) => self.status(Some(actor), inner).await?,
             None => orig,
         };
+        if !may_reblog(actor.id(), &orig) {
+            return Err(Error::forbidden("This action is not allowed"));
+        }
         let own = orig.account_id == actor.id();
-        if !own && matches!(orig.visibility, Visibility::Private | Visibility::Direct) {
-            return Err(Error::forbidden("This action is not allowed"));
-        }
-        if orig.visibility == Visibility::Direct {
-            return Err(Error::forbidden("This action is not allowed"));
-        }
         if let Some(existing) = self.store.reblog_by(actor.id(), orig.id).await? {
             return Ok(existing);
         }
@@ -810,5 +807,16 @@ fn normalize_language(lang: Option<&str>) -> Result<Option<String>> {
             Ok(Some(l.split('-').next().unwrap_or(l).to_ascii_lowercase()))
         }
         Some(_) => Err(Error::validation("Language is not a valid ISO 639 code")),
+    }
+}
+
+/// Whether `actor` may boost `orig` (an original, not a boost): public and unlisted posts, and
+/// their own followers-only posts (as Mastodon); never a direct post. [`Kring::reblog`] refuses
+/// the rest, and the web interface does not offer them.
+pub fn may_reblog(actor: Id, orig: &Status) -> bool {
+    match orig.visibility {
+        Visibility::Public | Visibility::Unlisted => true,
+        Visibility::Private => orig.account_id == actor,
+        Visibility::Direct => false,
     }
 }

@@ -188,6 +188,16 @@ impl Store {
             .map_err(db_err)
     }
 
+    /// Whether any local account has the admin role (a fresh server has none until one is
+    /// made from the command line).
+    pub async fn has_admin(&self) -> Result<bool, Error> {
+        let n: i64 = sqlx::query_scalar("SELECT COUNT(*) FROM users WHERE role = 'admin'")
+            .fetch_one(self.pool())
+            .await
+            .map_err(db_err)?;
+        Ok(n > 0)
+    }
+
     pub async fn local_status_count(&self) -> Result<i64, Error> {
         // The accounts' own counters, summed: 10,000 rows rather than a million statuses.
         sqlx::query_scalar(

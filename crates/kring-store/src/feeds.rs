@@ -10,6 +10,26 @@ use crate::{Store, Tx, db_err};
 /// 800). Trimming runs as a job, not on the posting path.
 pub const FEED_CAP: i64 = 800;
 
+/// How many of a feed's newest entries a boost is checked against: a boost whose original, or
+/// another boost of it, is among them is not added again (Mastodon's `REBLOG_FALLOFF`).
+pub const REBLOG_FALLOFF: i64 = 40;
+
+/// A condition true unless `entry` is a boost whose original (or another boost of that
+/// original) is among the `REBLOG_FALLOFF` newest entries of `account`'s feed; `account` and
+/// `entry` are SQL expressions. So a post appears once among what a reader is looking at. This
+/// decides nothing about who may see what (that is `sql::visible_to`): it only keeps a copy out.
+fn not_recently_in_feed(account: &str, entry: &str) -> String {
+    format!(
+        "NOT EXISTS (SELECT 1 FROM statuses e JOIN home_feed h ON h.account_id = {account} \
+         JOIN statuses rs ON rs.id = h.entry_id \
+         WHERE e.id = {entry} AND e.reblog_of_id IS NOT NULL AND h.entry_id <> e.id \
+         AND (rs.id = e.reblog_of_id OR rs.reblog_of_id = e.reblog_of_id) \
+         AND h.entry_id >= COALESCE((SELECT h2.entry_id FROM home_feed h2 \
+         WHERE h2.account_id = {account} ORDER BY h2.entry_id DESC LIMIT 1 OFFSET {}), 0))",
+        REBLOG_FALLOFF - 1
+    )
+}
+
 impl Store {
     /// A page of `account`'s home feed, newest first (boosts are entries of their own).
     pub async fn home_feed(&self, account: Id, page: &Page) -> Result<Vec<Status>, Error> {
@@ -96,6 +116,8 @@ impl Tx {
             sql.push(&format!(
                 " AND f.account_id <> (SELECT account_id FROM statuses WHERE id = (SELECT reblog_of_id FROM statuses WHERE id = {e}))"
             ));
+            sql.push(" AND ");
+            sql.push(&not_recently_in_feed("f.account_id", &e));
         }
         if let Some(other) = reply_to_other {
             sql.push(" AND EXISTS (SELECT 1 FROM follows f2 WHERE f2.account_id = f.account_id AND f2.target_id = ");
@@ -109,24 +131,29 @@ impl Tx {
         Ok(r.rows_affected())
     }
 
-    /// Put an entry into the feeds of these (local) accounts.
+    /// Put an entry into the feeds of these (local) accounts (a boost not where its original
+    /// is among the newest entries already, as for followers).
     pub async fn fan_out_to(
         &mut self,
         entry: Id,
         author: Id,
         accounts: &[Id],
     ) -> Result<(), Error> {
+        let query = format!(
+            "INSERT INTO home_feed (account_id, entry_id, author_id) \
+             SELECT $1, $2, $3 WHERE EXISTS (SELECT 1 FROM users WHERE account_id = $1) AND {} \
+             ON CONFLICT DO NOTHING",
+            not_recently_in_feed("$1", "$2")
+        );
         for account in accounts {
-            sqlx::query(
-                "INSERT INTO home_feed (account_id, entry_id, author_id) \
-                 SELECT $1, $2, $3 WHERE EXISTS (SELECT 1 FROM users WHERE account_id = $1) ON CONFLICT DO NOTHING",
-            )
-            .bind(account.0)
-            .bind(entry.0)
-            .bind(author.0)
-            .execute(&mut *self.tx)
-            .await
-            .map_err(db_err)?;
+            // The text is ours: constants and placeholders, no input.
+            sqlx::query(sqlx::AssertSqlSafe(query.as_str()))
+                .bind(account.0)
+                .bind(entry.0)
+                .bind(author.0)
+                .execute(&mut *self.tx)
+                .await
+                .map_err(db_err)?;
         }
         Ok(())
     }

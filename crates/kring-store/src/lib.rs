@@ -21,7 +21,7 @@ mod statuses;
 pub use account_cache::Changed;
 pub use accounts::{PreferencesUpdate, ProfileUpdate};
 pub use federation::{DomainBlock, DomainPolicy, NewReport, RemoteAccount};
-pub use feeds::FEED_CAP;
+pub use feeds::{FEED_CAP, REBLOG_FALLOFF};
 pub use jobs::Job;
 pub use notify::{MAX_PAYLOAD as MAX_NOTIFY_PAYLOAD, PgListener};
 pub use oauth::{AuthCode, NewToken};

@@ -413,3 +413,25 @@ async fn profile_preferences_roles_and_suspension() {
             .is_none()
     );
 }
+
+/// A fresh server has no admin until an account is given the role (the web interface then
+/// stops explaining how to become the first one).
+#[tokio::test]
+async fn has_admin_once_an_account_has_the_role() {
+    let (store, _g) = store().await;
+    assert!(!store.has_admin().await.unwrap());
+    let a = local(&store, "first").await;
+    let _ = remote(&store, "far", "far.example").await;
+    assert!(!store.has_admin().await.unwrap());
+    let mut tx = store.begin().await.unwrap();
+    tx.set_role(a.id, Role::Moderator).await.unwrap();
+    tx.commit().await.unwrap();
+    assert!(
+        !store.has_admin().await.unwrap(),
+        "a moderator is not an admin"
+    );
+    let mut tx = store.begin().await.unwrap();
+    tx.set_role(a.id, Role::Admin).await.unwrap();
+    tx.commit().await.unwrap();
+    assert!(store.has_admin().await.unwrap());
+}

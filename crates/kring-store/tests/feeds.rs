@@ -498,8 +498,11 @@ async fn home_feed_rechecks_every_entry_when_read() {
     let private = Post::new(&a, Visibility::Private).insert(&store).await;
     let public = Post::new(&a, Visibility::Public).insert(&store).await;
     let far = Post::new(&r, Visibility::Public).insert(&store).await;
+    // A boost of another of far's posts: one of a post already in the feed would not be
+    // delivered at all (see `a_boost_of_a_recent_entry_is_not_delivered_again`).
+    let far_other = Post::new(&r, Visibility::Public).insert(&store).await;
     let boost = Post::new(&b, Visibility::Public)
-        .boost_of(&far)
+        .boost_of(&far_other)
         .insert(&store)
         .await;
     let mut tx = store.begin().await.unwrap();
@@ -550,4 +553,72 @@ async fn home_feed_rechecks_every_entry_when_read() {
         vec![far.id, public.id],
         "the booster blocked"
     );
+}
+
+/// A boost is not delivered where its original, or another boost of it, is among the feed's
+/// `REBLOG_FALLOFF` newest entries (one copy of a post in what the reader is looking at); once
+/// the original has fallen further back, a boost brings it to the top again.
+#[tokio::test]
+async fn a_boost_of_a_recent_entry_is_not_delivered_again() {
+    let (store, _g) = store().await;
+    let a = local(&store, "author").await;
+    let b = local(&store, "booster").await;
+    let c = local(&store, "another").await;
+    let f = local(&store, "reader").await;
+    for target in [a.id, b.id, c.id] {
+        follow(&store, f.id, target).await;
+    }
+    let post = Post::new(&a, Visibility::Public).insert(&store).await;
+    let by_b = Post::new(&b, Visibility::Public)
+        .boost_of(&post)
+        .insert(&store)
+        .await;
+    let mut tx = store.begin().await.unwrap();
+    tx.fan_out_to(post.id, a.id, &[f.id]).await.unwrap();
+    assert_eq!(
+        tx.fan_out_to_followers(by_b.id, b.id, true, None)
+            .await
+            .unwrap(),
+        0,
+        "the original is in the feed"
+    );
+    tx.commit().await.unwrap();
+    assert_eq!(home_ids(&store, f.id).await, vec![post.id]);
+
+    // A post first seen as a boost: a second boost of it is not delivered either.
+    let other = Post::new(&c, Visibility::Public).insert(&store).await;
+    let first = Post::new(&b, Visibility::Public)
+        .boost_of(&other)
+        .insert(&store)
+        .await;
+    let second = Post::new(&a, Visibility::Public)
+        .boost_of(&other)
+        .insert(&store)
+        .await;
+    let mut tx = store.begin().await.unwrap();
+    tx.fan_out_to(first.id, b.id, &[f.id]).await.unwrap();
+    tx.fan_out_to(second.id, a.id, &[f.id]).await.unwrap();
+    tx.commit().await.unwrap();
+    assert_eq!(home_ids(&store, f.id).await, vec![first.id, post.id]);
+
+    // Forty newer entries later the original is old news, and a boost is delivered.
+    for _ in 0..kring_store::REBLOG_FALLOFF {
+        let p = Post::new(&a, Visibility::Public).insert(&store).await;
+        let mut tx = store.begin().await.unwrap();
+        tx.fan_out_to(p.id, a.id, &[f.id]).await.unwrap();
+        tx.commit().await.unwrap();
+    }
+    let late = Post::new(&c, Visibility::Public)
+        .boost_of(&post)
+        .insert(&store)
+        .await;
+    let mut tx = store.begin().await.unwrap();
+    assert_eq!(
+        tx.fan_out_to_followers(late.id, c.id, true, None)
+            .await
+            .unwrap(),
+        1
+    );
+    tx.commit().await.unwrap();
+    assert_eq!(home_ids(&store, f.id).await[0], late.id);
 }

@@ -1,11 +1,16 @@
 //! Errors as pages: the service's error becomes a status code and a short message; "not signed
-//! in" becomes a redirect to the sign-in page.
+//! in" becomes a redirect to the sign-in page. The page a handler answers with is a plain one;
+//! [`in_layout`] then shows it in the normal layout, with the viewer's navigation, so an error
+//! is never a dead end (or, for the page's script, as JSON it can show in place).
 use askama::Template;
-use axum::http::StatusCode;
+use axum::extract::{Request, State};
+use axum::http::{HeaderMap, StatusCode, header};
+use axum::middleware::Next;
 use axum::response::{Html, IntoResponse, Redirect, Response};
 use kring_core::Error;
 
-use crate::assets;
+use crate::view::Chrome;
+use crate::{Web, assets};
 
 #[derive(Debug)]
 pub enum WebError {
@@ -40,6 +45,7 @@ pub fn message(e: &Error) -> String {
         Error::Forbidden(m) | Error::Validation(m) | Error::BadRequest(m) | Error::Conflict(m) => {
             m.clone()
         }
+        Error::Fields(fields) => fields.to_string(),
         other => other.to_string(),
     }
 }
@@ -49,7 +55,9 @@ pub fn status_of(e: &Error) -> StatusCode {
         Error::NotFound => StatusCode::NOT_FOUND,
         Error::Unauthorized | Error::TokenExpired => StatusCode::UNAUTHORIZED,
         Error::Forbidden(_) => StatusCode::FORBIDDEN,
-        Error::Validation(_) | Error::Conflict(_) => StatusCode::UNPROCESSABLE_ENTITY,
+        Error::Validation(_) | Error::Fields(_) | Error::Conflict(_) => {
+            StatusCode::UNPROCESSABLE_ENTITY
+        }
         Error::BadRequest(_) => StatusCode::BAD_REQUEST,
         Error::RateLimited(_) => StatusCode::TOO_MANY_REQUESTS,
         Error::PayloadTooLarge => StatusCode::PAYLOAD_TOO_LARGE,
@@ -67,6 +75,74 @@ struct ErrorPage<'a> {
     icon: &'static str,
 }
 
+/// What went wrong, kept on the error page's response for [`in_layout`].
+#[derive(Clone, Debug)]
+pub struct Failure {
+    heading: &'static str,
+    message: String,
+}
+
+#[derive(Template)]
+#[template(path = "failure.html")]
+struct FailurePage<'a> {
+    c: Chrome,
+    message: &'a str,
+}
+
+/// Show an error page in the layout of every other page: the viewer's navigation, the
+/// heading and the reason, and a way on. A request from the page's script (it asks for JSON)
+/// gets `{"error": reason}` with the same status instead, to show next to the button it
+/// pressed. Headers the handler set (a rate limit's) are kept.
+pub async fn in_layout(State(web): State<Web>, req: Request, next: Next) -> Response {
+    let json = req
+        .headers()
+        .get(header::ACCEPT)
+        .and_then(|v| v.to_str().ok())
+        .is_some_and(|a| a.starts_with("application/json"));
+    let mut cookies = HeaderMap::new();
+    for v in req.headers().get_all(header::COOKIE) {
+        cookies.append(header::COOKIE, v.clone());
+    }
+    let path = req
+        .uri()
+        .path_and_query()
+        .map(|p| p.as_str().to_string())
+        .unwrap_or_else(|| "/".into());
+    let res = next.run(req).await;
+    let Some(failure) = res.extensions().get::<Failure>().cloned() else {
+        return res;
+    };
+    let (mut parts, _) = res.into_parts();
+    parts.headers.remove(header::CONTENT_LENGTH);
+    parts.headers.remove(header::CONTENT_TYPE);
+    let body = if json {
+        axum::Json(serde_json::json!({ "error": failure.message })).into_response()
+    } else {
+        let viewer = crate::session::viewer_for(&cookies, &web)
+            .await
+            .ok()
+            .flatten();
+        let page = match web.chrome(viewer.as_ref(), failure.heading, "", path).await {
+            Ok(c) => FailurePage {
+                c,
+                message: &failure.message,
+            }
+            .render()
+            .ok(),
+            Err(_) => None,
+        };
+        match page {
+            Some(html) => Html(html).into_response(),
+            None => {
+                return error_page(parts.status, &failure.message);
+            }
+        }
+    };
+    let (body_parts, body) = body.into_parts();
+    parts.headers.extend(body_parts.headers);
+    Response::from_parts(parts, body)
+}
+
 pub fn error_page(code: StatusCode, message: &str) -> Response {
     let heading = match code {
         StatusCode::NOT_FOUND => "Not found",
@@ -81,10 +157,15 @@ pub fn error_page(code: StatusCode, message: &str) -> Response {
         css: assets::url("kring.css"),
         icon: assets::url("favicon.svg"),
     };
-    match page.render() {
+    let mut res = match page.render() {
         Ok(html) => (code, Html(html)).into_response(),
         Err(_) => (code, message.to_string()).into_response(),
-    }
+    };
+    res.extensions_mut().insert(Failure {
+        heading,
+        message: message.to_string(),
+    });
+    res
 }
 
 impl IntoResponse for WebError {

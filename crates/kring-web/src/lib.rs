@@ -60,10 +60,15 @@ pub async fn error_page_for(e: kring_core::Error) -> Response {
 /// Every web page on one router, without a fallback (the binary chooses between this door's
 /// HTML page and the API's JSON for unknown paths).
 pub fn router(kring: Kring) -> Router {
+    let web = Web::new(kring);
     pages::routes()
+        .layer(axum::middleware::from_fn_with_state(
+            web.clone(),
+            error::in_layout,
+        ))
         .layer(DefaultBodyLimit::max(MAX_FORM))
         .layer(axum::middleware::map_response(security_headers))
-        .with_state(Web::new(kring))
+        .with_state(web)
 }
 
 pub use kring_service::page_security::CSP;

@@ -162,7 +162,12 @@ fn to_sign_in(parts: &Parts, web: &Web, clear: bool) -> Response {
 
 /// The session's viewer: None without a cookie; Err(()) when the cookie no longer works.
 async fn resolve(parts: &Parts, web: &Web) -> Result<Option<Viewer>, ()> {
-    let Some(token) = web.session_token(&parts.headers) else {
+    viewer_for(&parts.headers, web).await
+}
+
+/// The viewer a request's headers (its session cookie) sign in, as [`resolve`].
+pub async fn viewer_for(headers: &HeaderMap, web: &Web) -> Result<Option<Viewer>, ()> {
+    let Some(token) = web.session_token(headers) else {
         return Ok(None);
     };
     let grant = match web.kring.authenticate(&token).await {

@@ -41,6 +41,53 @@ pub struct Chrome {
     pub css: &'static str,
     pub js: &'static str,
     pub icon: &'static str,
+    /// Link-preview (OpenGraph) tags, on public profile and post pages only.
+    pub preview: Option<Preview>,
+}
+
+/// What a link preview shows: absolute URLs on this server's own origin only.
+pub struct Preview {
+    pub kind: &'static str,
+    pub title: String,
+    pub description: String,
+    pub url: String,
+    pub image: String,
+}
+
+impl Preview {
+    /// `path` and `image` are this server's paths; the description is plain text, cut short.
+    pub fn new(
+        web: &Web,
+        kind: &'static str,
+        title: String,
+        description_html: &str,
+        path: &str,
+        image: &str,
+    ) -> Preview {
+        let base = web.kring.config.base_url();
+        let text = kring_core::text::html_to_text(description_html);
+        let text = text.split_whitespace().collect::<Vec<_>>().join(" ");
+        let description = if text.chars().count() > 200 {
+            format!("{}…", text.chars().take(199).collect::<String>())
+        } else {
+            text
+        };
+        // Only our own paths: a preview never sends a reader's app to another server.
+        let own = |p: &str| {
+            if p.starts_with('/') && !p.starts_with("//") {
+                format!("{base}{p}")
+            } else {
+                format!("{base}/")
+            }
+        };
+        Preview {
+            kind,
+            title,
+            description,
+            url: own(path),
+            image: own(image),
+        }
+    }
 }
 
 impl Chrome {
@@ -91,6 +138,7 @@ impl Web {
             css: assets::url("kring.css"),
             js: assets::url("kring.js"),
             icon: assets::url("favicon.svg"),
+            preview: None,
         })
     }
 }
@@ -114,6 +162,18 @@ pub fn status_path(acct: &str, id: Id) -> String {
 
 pub fn time_label(micros: i64) -> String {
     to_datetime(micros).format("%Y-%m-%d %H:%M UTC").to_string()
+}
+
+/// A report's category in words: the same on the report form and in the moderators' view,
+/// so what the reporter chose is what the moderator reads.
+pub fn category_label(c: kring_core::model::ReportCategory) -> &'static str {
+    use kring_core::model::ReportCategory;
+    match c {
+        ReportCategory::Spam => "Spam",
+        ReportCategory::Legal => "Illegal content",
+        ReportCategory::Violation => "Breaks this server's rules",
+        ReportCategory::Other => "Something else",
+    }
 }
 
 pub fn visibility_label(v: Visibility) -> &'static str {
@@ -209,6 +269,10 @@ pub fn avatar(a: &Account) -> String {
     profile_image_path(a, ProfileImage::Avatar).unwrap_or_else(|| assets::url("avatar.svg").into())
 }
 
+/// Posts whose HTML is longer than this are folded in timelines ("Show more"): about 15 lines
+/// of text, so a long post does not push everything else off the screen.
+const LONG_POST_BYTES: usize = 1200;
+
 /// A post as the timeline shows it (a boost shows its original, with who boosted it).
 pub struct PostCard {
     pub id: String,
@@ -223,6 +287,10 @@ pub struct PostCard {
     pub created: String,
     pub edited: bool,
     pub reply_to: Option<String>,
+    /// Whom the post answers ("@bob", "@bob@example.org"), when known.
+    pub reply_to_handle: Option<String>,
+    /// Long enough to be folded behind "Show more" in lists (never on its own page).
+    pub long: bool,
     pub replies: i64,
     pub reblogs: i64,
     pub favourites: i64,
@@ -231,6 +299,8 @@ pub struct PostCard {
     pub bookmarked: bool,
     pub own: bool,
     pub signed_in: bool,
+    /// Whether the viewer may boost it (the service's rule), so Boost is offered only then.
+    pub may_boost: bool,
     /// Titles of the viewer's "warn" filters that match.
     pub filtered: Vec<String>,
     /// The post a thread page is about.
@@ -257,6 +327,18 @@ impl PostCard {
             created: time_label(s.created_at),
             edited: s.edited_at.is_some(),
             reply_to: s.in_reply_to_id.map(|id| format!("/statuses/{id}")),
+            reply_to_handle: s.in_reply_to_account_id.and_then(|to| {
+                if to == shown.account.id {
+                    Some(handle(kring, &shown.account))
+                } else {
+                    shown
+                        .mentions
+                        .iter()
+                        .find(|m| m.id == to)
+                        .map(|m| handle(kring, m))
+                }
+            }),
+            long: s.content.len() > LONG_POST_BYTES,
             replies: s.replies_count,
             reblogs: s.reblogs_count,
             favourites: s.favourites_count,
@@ -265,6 +347,7 @@ impl PostCard {
             bookmarked: shown.bookmarked.unwrap_or(false),
             own: viewer == Some(s.account_id),
             signed_in: viewer.is_some(),
+            may_boost: viewer.is_some_and(|v| kring_service::statuses::may_reblog(v, s)),
             filtered: v.filtered.iter().map(|m| m.filter.title.clone()).collect(),
             focus: false,
         }

@@ -20,6 +20,20 @@
       if (form.requestSubmit) form.requestSubmit(button);
       else form.submit();
     };
+    // The server refused (403, 422, 429…) and said why: show that next to the button. Sending
+    // the form again would only be refused again, on a page of its own.
+    var refused = function (message) {
+      button.disabled = false;
+      button.setAttribute("data-refused", "1");
+      var note = button.parentNode.querySelector(".inplace-error");
+      if (!note) {
+        note = document.createElement("span");
+        note.className = "inplace-error";
+        note.setAttribute("role", "alert");
+        button.parentNode.insertBefore(note, button.nextSibling);
+      }
+      note.textContent = message || "That didn't work.";
+    };
     fetch(button.formAction, {
       method: "POST",
       body: body,
@@ -28,10 +42,17 @@
     })
       .then(function (res) {
         var type = res.headers.get("content-type") || "";
-        if (!res.ok || type.indexOf("application/json") !== 0) throw new Error("fallback");
-        return res.json();
+        if (type.indexOf("application/json") !== 0) throw new Error("fallback");
+        return res.json().then(function (data) {
+          if (!res.ok) return { refused: (data && data.error) || "" };
+          return data;
+        });
       })
       .then(function (data) {
+        if (data.refused !== undefined) {
+          refused(data.refused);
+          return;
+        }
         button.value = data.active ? "0" : "1";
         button.setAttribute("aria-pressed", data.active ? "true" : "false");
         var count = button.querySelector(".count");
@@ -55,6 +76,9 @@
       event.preventDefault();
       return;
     }
+    // Asked here, so the server need not ask again on a page of its own (it does without this
+    // script: a Delete button sends confirm=0 until confirmed).
+    if (question && button && button.name === "confirm") button.value = "1";
     if (button && button.hasAttribute("data-inplace") && window.fetch && window.URLSearchParams) {
       inPlace(form, button, event);
     }
@@ -129,17 +153,45 @@
     connect();
   }
 
-  // Character counter for the compose box.
+  // Times: the page says UTC (it cannot know the reader's zone); here they become relative
+  // ("5 min") when recent and the reader's local time otherwise, with the full time on hover.
+  var times = document.querySelectorAll("time[datetime]");
+  var now = Date.now();
+  for (var i = 0; i < times.length; i++) {
+    var t = times[i];
+    var at = new Date(t.getAttribute("datetime"));
+    if (isNaN(at.getTime())) continue;
+    var secs = Math.round((now - at.getTime()) / 1000);
+    var label;
+    if (secs < 45) label = "now";
+    else if (secs < 3600) label = Math.max(1, Math.round(secs / 60)) + " min";
+    else if (secs < 86400) label = Math.round(secs / 3600) + " h";
+    else label = at.toLocaleString(undefined, { dateStyle: "medium", timeStyle: "short" });
+    t.title = at.toLocaleString(undefined, { dateStyle: "full", timeStyle: "short" });
+    t.textContent = label;
+    t.setAttribute("data-local", "1");
+  }
+
+  // Character counter for the compose box, counting as the server does: the text without
+  // trailing whitespace plus the content warning, in characters (code points). It goes
+  // negative (and red) past the limit rather than the box cutting a paste short.
   var text = document.querySelector("[data-compose] textarea[data-max]");
   var counter = document.getElementById("compose-count");
   if (text && counter) {
+    var cw = document.getElementById("compose-cw");
     var max = parseInt(text.getAttribute("data-max"), 10) || 0;
     var update = function () {
-      var left = max - Array.from(text.value).length;
-      counter.textContent = left + " characters left";
-      counter.classList.toggle("over", left < 0);
+      var body = text.value.replace(/\s+$/, "");
+      var used = Array.from(body).length + (cw ? Array.from(cw.value).length : 0);
+      var left = max - used;
+      var blank = body.trim() === "" && text.value !== "";
+      counter.textContent = blank
+        ? "A post can't be only spaces: write something"
+        : left + (left === 1 || left === -1 ? " character left" : " characters left");
+      counter.classList.toggle("over", left < 0 || blank);
     };
     text.addEventListener("input", update);
+    if (cw) cw.addEventListener("input", update);
     update();
   }
 })();

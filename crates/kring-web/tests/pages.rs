@@ -459,3 +459,110 @@ async fn home_pages_with_max_id() {
     assert!(page2.body.contains("numbered post 00"));
     assert!(!page2.body.contains("Older posts"));
 }
+
+/// A fresh server explains how to become its first admin instead of "not allowed"; once an
+/// admin exists, /admin is the moderators' page again.
+#[tokio::test]
+async fn a_fresh_server_says_how_to_become_its_admin() {
+    use kring_service::accounts::{Origin, Registration};
+    let app = app().await;
+    let first = app.sign_up("first").await;
+    let res = app.get("/admin", Some(&first)).await;
+    assert_eq!(res.status, StatusCode::OK, "{}", res.body);
+    assert!(
+        res.body.contains("No one runs this server yet"),
+        "{}",
+        res.body
+    );
+    assert!(res.body.contains("kring admin create-user"), "{}", res.body);
+    assert!(res.body.contains("aria-label=\"Main\""), "in the layout");
+    app.kring
+        .create_account(
+            Registration {
+                username: "boss".into(),
+                email: "boss@example.org".into(),
+                password: "boss password".into(),
+                agreement: true,
+                locale: "en".into(),
+                reason: None,
+            },
+            Origin::Admin {
+                role: kring_core::model::Role::Admin,
+            },
+        )
+        .await
+        .unwrap();
+    let res = app.get("/admin", Some(&first)).await;
+    assert_eq!(res.status, StatusCode::FORBIDDEN);
+    assert!(!res.body.contains("kring admin create-user"));
+    assert!(res.body.contains("Not allowed"), "{}", res.body);
+}
+
+/// Public profile and post pages carry link-preview (OpenGraph) tags with this server's own
+/// URLs; a followers-only post's page does not put its text in them.
+#[tokio::test]
+async fn public_pages_carry_link_previews() {
+    let app = app().await;
+    let alice = app.sign_up("alice").await;
+    let home = app.get("/home", Some(&alice)).await;
+    let token = csrf(&home.body);
+    for (text, visibility) in [
+        ("a public thought worth sharing", "public"),
+        ("only for my followers", "private"),
+    ] {
+        let res = app
+            .post(
+                "/statuses",
+                Some(&alice),
+                &[
+                    ("_csrf", &token),
+                    ("text", text),
+                    ("visibility", visibility),
+                ],
+            )
+            .await;
+        assert_eq!(res.status, StatusCode::SEE_OTHER);
+    }
+    let base = app.kring.config.base_url();
+    let profile = app.get("/@alice", None).await;
+    assert!(
+        profile
+            .body
+            .contains("<meta property=\"og:type\" content=\"profile\">")
+    );
+    assert!(profile.body.contains("og:title\" content=\"alice (@alice@"));
+    assert!(
+        profile
+            .body
+            .contains(&format!("og:url\" content=\"{base}/@alice\""))
+    );
+    assert!(
+        profile
+            .body
+            .contains(&format!("og:image\" content=\"{base}/static/"))
+    );
+    // The post pages, found from the profile's links (as alice, who sees both).
+    let mine = app.get("/@alice", Some(&alice)).await;
+    let link = |text: &str| {
+        let at = mine.body.find(text).expect("the post on the profile");
+        let before = &mine.body[..at];
+        let start = before.rfind("<a href=\"/@alice/").expect("its link") + 9;
+        before[start..].split('"').next().unwrap().to_string()
+    };
+    let public = app.get(&link("a public thought"), None).await;
+    assert_eq!(public.status, StatusCode::OK);
+    assert!(public.body.contains("og:type\" content=\"article\""));
+    assert!(
+        public
+            .body
+            .contains("og:description\" content=\"a public thought worth sharing\"")
+    );
+    let private = app.get(&link("only for my followers"), Some(&alice)).await;
+    assert_eq!(private.status, StatusCode::OK);
+    assert!(
+        !private.body.contains("og:"),
+        "no preview of a followers-only post"
+    );
+    // Pages that are not public carry none.
+    assert!(!home.body.contains("og:"));
+}

@@ -112,36 +112,100 @@ async fn registration_validation_errors() {
     let s = TestServer::start().await;
     s.register("taken").await;
     let app = s.app().await.clone();
-    for (body, why) in [
+    // Each answer names the field and Mastodon's code in `details`, so an app can mark it.
+    for (body, why, field, code) in [
         (
             json!({"username": "taken", "email": "x@tests.invalid", "password": PASSWORD, "agreement": true, "locale": "en"}),
             "username taken",
+            "username",
+            "ERR_TAKEN",
         ),
         (
             json!({"username": "fresh", "email": "taken@tests.invalid", "password": PASSWORD, "agreement": true, "locale": "en"}),
             "email taken",
+            "email",
+            "ERR_TAKEN",
         ),
         (
             json!({"username": "fresh", "email": "fresh@tests.invalid", "password": "short", "agreement": true, "locale": "en"}),
             "short password",
+            "password",
+            "ERR_TOO_SHORT",
         ),
         (
             json!({"username": "fresh", "email": "fresh@tests.invalid", "password": PASSWORD, "agreement": false, "locale": "en"}),
             "no agreement",
+            "agreement",
+            "ERR_ACCEPTED",
         ),
         (
             json!({"username": "bad name!", "email": "fresh@tests.invalid", "password": PASSWORD, "agreement": true, "locale": "en"}),
             "bad username",
+            "username",
+            "ERR_INVALID",
         ),
         (
             json!({"username": "fresh", "email": "not-an-email", "password": PASSWORD, "agreement": true, "locale": "en"}),
             "bad email",
+            "email",
+            "ERR_INVALID",
         ),
     ] {
         let (st, _, b) = s.post("/api/v1/accounts", Some(&app.app_token), body).await;
         assert_eq!(st, StatusCode::UNPROCESSABLE_ENTITY, "{why}: {b}");
         assert_valid("Error", &b);
+        assert_valid("ValidationError", &b);
+        assert_eq!(b["details"][field][0]["error"], code, "{why}: {b}");
+        assert!(
+            b["details"][field][0]["description"]
+                .as_str()
+                .is_some_and(|d| !d.is_empty()),
+            "{why}: {b}"
+        );
+        assert_eq!(
+            b["details"].as_object().map(|d| d.len()),
+            Some(1),
+            "{why}: {b}"
+        );
     }
+    // Every broken rule at once, each under its field, as Mastodon's example.
+    let (st, _, b) = s
+        .post(
+            "/api/v1/accounts",
+            Some(&app.app_token),
+            json!({"username": "", "email": "", "password": "", "agreement": false, "locale": "en"}),
+        )
+        .await;
+    assert_eq!(st, StatusCode::UNPROCESSABLE_ENTITY, "{b}");
+    assert_valid("ValidationError", &b);
+    assert_eq!(
+        b["error"],
+        "Validation failed: Username can't be blank, Email can't be blank, Password can't be blank, Agreement must be accepted"
+    );
+    for (field, code) in [
+        ("username", "ERR_BLANK"),
+        ("email", "ERR_BLANK"),
+        ("password", "ERR_BLANK"),
+        ("agreement", "ERR_ACCEPTED"),
+    ] {
+        assert_eq!(b["details"][field][0]["error"], code, "{field}: {b}");
+    }
+    let (_, _, b) = s
+        .post(
+            "/api/v1/accounts",
+            Some(&app.app_token),
+            json!({"username": "x".repeat(31), "email": "y@tests.invalid", "password": PASSWORD, "agreement": true}),
+        )
+        .await;
+    assert_eq!(b["details"]["username"][0]["error"], "ERR_TOO_LONG", "{b}");
+    let (_, _, b) = s
+        .post(
+            "/api/v1/accounts",
+            Some(&app.app_token),
+            json!({"username": "admin", "email": "y@tests.invalid", "password": PASSWORD, "agreement": true}),
+        )
+        .await;
+    assert_eq!(b["details"]["username"][0]["error"], "ERR_RESERVED", "{b}");
     // Signing up needs an app token, not a user's and not none.
     let (st, _, _) = s
         .post(
@@ -2157,4 +2221,160 @@ async fn search_accounts_hashtags_and_own_statuses() {
     assert_eq!(st, StatusCode::UNPROCESSABLE_ENTITY);
     let r = s.ok("/api/v2/search?q=", None).await;
     assert_valid("Search", &r);
+}
+
+/// A post appears once in a home feed: a boost of something among the feed's 40 newest entries
+/// (the original or another boost of it) is not added again, as Mastodon's `REBLOG_FALLOFF`;
+/// a boost of something older than that brings it back to the top.
+#[tokio::test]
+async fn a_boost_of_a_post_already_in_the_feed_is_not_added_again() {
+    let s = TestServer::start().await;
+    let alice = s.register("alice").await;
+    let bob = s.register("bob").await;
+    let carol = s.register("carol").await;
+    s.follow(&alice, &bob).await;
+    s.follow(&alice, &carol).await;
+    let post = s.status(&bob, "worth sharing", "public").await;
+    let originals = |list: &Value| -> Vec<String> {
+        list.as_array()
+            .unwrap()
+            .iter()
+            .map(|st| {
+                st["reblog"]["id"]
+                    .as_str()
+                    .or(st["id"].as_str())
+                    .unwrap()
+                    .to_string()
+            })
+            .collect()
+    };
+    // Carol boosts it: alice already has it, so her feed holds it once.
+    s.ok_post(
+        &format!("/api/v1/statuses/{post}/reblog"),
+        Some(&carol.token),
+        json!({}),
+    )
+    .await;
+    let feed = s
+        .ok("/api/v1/timelines/home?limit=40", Some(&alice.token))
+        .await;
+    assert_eq!(originals(&feed), vec![post.clone()], "{feed}");
+    // Alice boosts it herself: still once.
+    s.ok_post(
+        &format!("/api/v1/statuses/{post}/reblog"),
+        Some(&alice.token),
+        json!({}),
+    )
+    .await;
+    let feed = s
+        .ok("/api/v1/timelines/home?limit=40", Some(&alice.token))
+        .await;
+    assert_eq!(originals(&feed), vec![post.clone()], "{feed}");
+    // Another boost of a post that came in as a boost: also once.
+    let dave = s.register("dave").await;
+    let elsewhere = s
+        .status(&dave, "from someone alice does not follow", "public")
+        .await;
+    s.ok_post(
+        &format!("/api/v1/statuses/{elsewhere}/reblog"),
+        Some(&bob.token),
+        json!({}),
+    )
+    .await;
+    s.ok_post(
+        &format!("/api/v1/statuses/{elsewhere}/reblog"),
+        Some(&carol.token),
+        json!({}),
+    )
+    .await;
+    let feed = s
+        .ok("/api/v1/timelines/home?limit=40", Some(&alice.token))
+        .await;
+    assert_eq!(
+        originals(&feed),
+        vec![elsewhere.clone(), post.clone()],
+        "{feed}"
+    );
+    // Forty newer posts push the original out of the newest entries; a boost then brings it
+    // back to the top (it is news again), and the old entry stays where it was.
+    for i in 0..40 {
+        s.status(&bob, &format!("news {i}"), "public").await;
+    }
+    let erin = s.register("erin").await;
+    s.follow(&alice, &erin).await;
+    s.ok_post(
+        &format!("/api/v1/statuses/{post}/reblog"),
+        Some(&erin.token),
+        json!({}),
+    )
+    .await;
+    let feed = s
+        .ok("/api/v1/timelines/home?limit=1", Some(&alice.token))
+        .await;
+    assert_eq!(originals(&feed), vec![post.clone()], "{feed}");
+    assert_eq!(feed[0]["account"]["username"], "erin", "{feed}");
+}
+
+/// Kring's human URLs (`/@user`, `/@user/ID`), asked for ActivityPub as a server resolving a
+/// pasted link asks, lead to the ActivityPub documents (as Mastodon's do); browsers still get
+/// the pages.
+#[tokio::test]
+async fn human_urls_answer_activitypub_requests() {
+    let s = TestServer::start().await;
+    let a = s.register("alice").await;
+    let id = s.status(&a, "a post to link to", "public").await;
+    let plain = reqwest::Client::builder()
+        .redirect(reqwest::redirect::Policy::none())
+        .build()
+        .unwrap();
+    let follow = reqwest::Client::new();
+    for accept in [
+        "application/activity+json",
+        "application/ld+json; profile=\"https://www.w3.org/ns/activitystreams\"",
+    ] {
+        for (path, target, kind) in [
+            ("/@alice".to_string(), "/users/alice".to_string(), "Person"),
+            (
+                format!("/@alice/{id}"),
+                format!("/users/alice/statuses/{id}"),
+                "Note",
+            ),
+        ] {
+            let res = plain
+                .get(s.url(&path))
+                .header("accept", accept)
+                .send()
+                .await
+                .unwrap();
+            assert!(res.status().is_redirection(), "{path}: {}", res.status());
+            assert_eq!(res.headers()["location"], target.as_str(), "{path}");
+            let res = follow
+                .get(s.url(&path))
+                .header("accept", accept)
+                .send()
+                .await
+                .unwrap();
+            assert_eq!(res.status(), StatusCode::OK, "{path}");
+            let doc: Value = res.json().await.unwrap();
+            assert_eq!(doc["type"], kind, "{path}: {doc}");
+            assert!(
+                doc["id"].as_str().is_some_and(|i| i.ends_with(&target)),
+                "{path}: {doc}"
+            );
+        }
+    }
+    // A browser gets the page.
+    let res = plain
+        .get(s.url("/@alice"))
+        .header("accept", "text/html,application/xhtml+xml,*/*;q=0.8")
+        .send()
+        .await
+        .unwrap();
+    assert_eq!(res.status(), StatusCode::OK);
+    assert!(
+        res.headers()["content-type"]
+            .to_str()
+            .unwrap()
+            .starts_with("text/html")
+    );
 }

@@ -628,3 +628,58 @@ fn urlencode(s: &str) -> String {
         .trim_start_matches("v=")
         .to_string()
 }
+
+/// Parameters the OAuth endpoints cannot read get OAuth's own error shape (Doorkeeper's
+/// `400 invalid_request` with a description), not the REST API's.
+#[tokio::test]
+async fn unreadable_oauth_parameters_are_invalid_requests() {
+    let s = TestServer::start().await;
+    let app = s.app().await;
+    for (path, body) in [
+        (
+            "/oauth/token",
+            json!({"grant_type": "password", "client_id": ["x"]}),
+        ),
+        ("/oauth/token", json!({"grant_type": {"a": 1}})),
+        (
+            "/oauth/revoke",
+            json!({"token": ["x"], "client_id": app.client_id}),
+        ),
+    ] {
+        let (st, _, b) = s.post(path, None, body.clone()).await;
+        assert_oauth_error(st, &b, StatusCode::BAD_REQUEST, "invalid_request");
+        assert!(
+            b["error_description"]
+                .as_str()
+                .is_some_and(|d| !d.is_empty()),
+            "{path} {body}: {b}"
+        );
+    }
+    // A body that is not JSON at all.
+    let res = reqwest::Client::new()
+        .post(s.url("/oauth/token"))
+        .header("content-type", "application/json")
+        .body("{\"grant_type\": ")
+        .send()
+        .await
+        .unwrap();
+    assert_eq!(res.status(), StatusCode::BAD_REQUEST);
+    let b: Value = res.json().await.unwrap();
+    assert_eq!(b["error"], "invalid_request", "{b}");
+    // The authorize endpoint, asked by an API client and by a browser.
+    let path = format!(
+        "/oauth/authorize?client_id[]={}&redirect_uri={}",
+        app.client_id,
+        urlencode(REDIRECT_URI)
+    );
+    let (st, _, b) = s.get(&path, None).await;
+    assert_oauth_error(st, &b, StatusCode::BAD_REQUEST, "invalid_request");
+    let res = reqwest::Client::new()
+        .get(s.url(&path))
+        .header("accept", "text/html")
+        .send()
+        .await
+        .unwrap();
+    assert_eq!(res.status(), StatusCode::BAD_REQUEST);
+    assert!(res.text().await.unwrap().contains("invalid_request"));
+}

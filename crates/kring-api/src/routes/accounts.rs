@@ -248,9 +248,9 @@ async fn familiar_followers(
 struct SearchQuery {
     #[serde(default)]
     q: String,
-    #[serde(default, deserialize_with = "lenient::opt_i64")]
+    #[serde(default, deserialize_with = "lenient::count")]
     limit: Option<i64>,
-    #[serde(default, deserialize_with = "lenient::opt_i64")]
+    #[serde(default, deserialize_with = "lenient::count")]
     offset: Option<i64>,
     #[serde(default, deserialize_with = "lenient::opt_bool")]
     following: Option<bool>,

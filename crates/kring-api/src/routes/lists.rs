@@ -97,7 +97,7 @@ async fn delete(
 
 #[derive(Deserialize)]
 struct MembersQuery {
-    #[serde(default, deserialize_with = "lenient::opt_i64")]
+    #[serde(default, deserialize_with = "lenient::count")]
     limit: Option<i64>,
 }
 

@@ -134,6 +134,19 @@ struct ErrorPage<'a> {
     description: &'a str,
 }
 
+/// Parameters an OAuth endpoint could not read (malformed JSON, a list where a string
+/// belongs): Doorkeeper's `invalid_request`, as OAuth clients expect, rather than the REST
+/// API's error shape. Other errors (an oversized body, a rate limit, a fault) keep their own
+/// status.
+fn unreadable(e: ApiError) -> Response {
+    match &e.0 {
+        Error::BadRequest(_) | Error::Validation(_) | Error::Fields(_) | Error::Conflict(_) => {
+            oauth_error(StatusCode::BAD_REQUEST, "invalid_request", &e.message())
+        }
+        _ => e.into_response(),
+    }
+}
+
 fn oauth_error(status: StatusCode, error: &str, description: &str) -> Response {
     (
         status,
@@ -288,8 +301,12 @@ async fn authorize_page(
     State(kring): State<Kring>,
     headers: HeaderMap,
     Client(client): Client,
-    Query(p): Query<AuthorizeParams>,
+    p: Result<Query<AuthorizeParams>, ApiError>,
 ) -> Response {
+    let p = match p {
+        Ok(Query(p)) => p,
+        Err(e) => return Refusal::new("invalid_request", e.message()).respond(&kring, &headers),
+    };
     match authorize_app(&kring, &p).await {
         Ok((app, _)) => match kring.limits.authorize(client) {
             Ok(()) => render_page(&kring, &app, &p, None, None),
@@ -303,8 +320,12 @@ async fn authorize(
     State(kring): State<Kring>,
     headers: HeaderMap,
     Client(client): Client,
-    Params(p): Params<AuthorizeParams>,
+    p: Result<Params<AuthorizeParams>, ApiError>,
 ) -> Response {
+    let p = match p {
+        Ok(Params(p)) => p,
+        Err(e) => return Refusal::new("invalid_request", e.message()).respond(&kring, &headers),
+    };
     let (app, pkce) = match authorize_app(&kring, &p).await {
         Ok(checked) => checked,
         Err(r) => return r.respond(&kring, &headers),
@@ -460,7 +481,7 @@ fn grant_error(e: Error) -> Response {
             "invalid_client",
             "Client authentication failed due to unknown client, no client authentication included, or unsupported authentication method.",
         ),
-        other => ApiError(other).into_response(),
+        other => unreadable(ApiError(other)),
     }
 }
 
@@ -468,8 +489,12 @@ async fn token(
     State(kring): State<Kring>,
     Client(addr): Client,
     Head(parts): Head,
-    Params(p): Params<TokenParams>,
+    p: Result<Params<TokenParams>, ApiError>,
 ) -> Response {
+    let p = match p {
+        Ok(Params(p)) => p,
+        Err(e) => return unreadable(e),
+    };
     let Some((client_id, secret)) = client_credentials(&parts, &p) else {
         return grant_error(Error::Unauthorized);
     };
@@ -555,8 +580,12 @@ async fn token(
 async fn revoke(
     State(kring): State<Kring>,
     Head(parts): Head,
-    Params(p): Params<TokenParams>,
+    p: Result<Params<TokenParams>, ApiError>,
 ) -> Response {
+    let p = match p {
+        Ok(Params(p)) => p,
+        Err(e) => return unreadable(e),
+    };
     let Some((client_id, secret)) = client_credentials(&parts, &p) else {
         return grant_error(Error::Unauthorized);
     };
@@ -576,7 +605,7 @@ async fn revoke(
     if let Some(t) = p.token.as_deref()
         && let Err(e) = kring.revoke(&app, t).await
     {
-        return ApiError(e).into_response();
+        return unreadable(ApiError(e));
     }
     // RFC 7009: unknown tokens also get 200.
     Json(json!({})).into_response()

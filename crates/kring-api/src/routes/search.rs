@@ -29,9 +29,9 @@ struct SearchQuery {
     following: Option<bool>,
     #[serde(default, deserialize_with = "lenient::opt_id")]
     account_id: Option<kring_core::Id>,
-    #[serde(default, deserialize_with = "lenient::opt_i64")]
+    #[serde(default, deserialize_with = "lenient::count")]
     limit: Option<i64>,
-    #[serde(default, deserialize_with = "lenient::opt_i64")]
+    #[serde(default, deserialize_with = "lenient::count")]
     offset: Option<i64>,
     #[serde(default, deserialize_with = "lenient::opt_bool")]
     resolve: Option<bool>,

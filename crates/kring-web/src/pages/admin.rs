@@ -3,7 +3,7 @@
 //! the person may not use shows the service's answer instead.
 use askama::Template;
 use axum::extract::{Path, Query, State};
-use kring_core::model::{ReportCategory, Role};
+use kring_core::model::Role;
 use kring_service::{DomainBlock, DomainPolicy};
 use serde::Deserialize;
 
@@ -104,9 +104,23 @@ fn policy_summary(p: &DomainPolicy) -> String {
     }
 }
 
+#[derive(Template)]
+#[template(path = "no_admin.html")]
+struct NoAdminPage {
+    c: Chrome,
+}
+
 pub async fn page(State(web): State<Web>, v: Viewer, Query(q): Query<AdminQuery>) -> WebResult {
     let kring = &web.kring;
     let actor = Some(&v.actor);
+    // A fresh server: no one may administer it yet, so say how someone becomes the first
+    // admin rather than "not allowed".
+    if !v.actor.is_staff() && !kring.has_admin().await? {
+        let c = web
+            .chrome(Some(&v), "No one runs this server yet", "admin", "/admin")
+            .await?;
+        return render(&NoAdminPage { c });
+    }
     // The first check tells whether this person may see the admin pages at all.
     let all = kring.admin_users(actor, false).await?;
     let row = |(a, u): &(kring_core::model::Account, kring_core::model::User)| UserRow {
@@ -152,12 +166,7 @@ pub async fn page(State(web): State<Web>, v: Viewer, Query(q): Query<AdminQuery>
             target_id: r.target.id.to_string(),
             target_path: account_path(&r.target),
             target_suspended: r.target.suspended_at.is_some(),
-            category: match r.report.category {
-                ReportCategory::Spam => "Spam",
-                ReportCategory::Legal => "Illegal content",
-                ReportCategory::Violation => "Breaks the server's rules",
-                ReportCategory::Other => "Other",
-            },
+            category: crate::view::category_label(r.report.category),
             comment: r.report.comment.clone(),
             created: time_label(r.report.created_at),
             posts: r

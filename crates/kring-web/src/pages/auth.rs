@@ -107,6 +107,7 @@ struct SignUpPage {
     rules: Vec<String>,
     username: String,
     email: String,
+    agreed: bool,
     reason: String,
     error: Option<String>,
 }
@@ -125,6 +126,8 @@ async fn sign_up_form(web: &Web, form: Option<SignUpForm>, error: Option<String>
         rules: info.rules.into_iter().map(|r| r.text).collect(),
         username: form.username,
         email: form.email,
+        // Kept ticked after a refusal (the password is not sent back: it is typed again).
+        agreed: checked(&form.agreement),
         reason: form.reason,
         error: error.clone(),
     };

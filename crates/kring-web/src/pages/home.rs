@@ -86,6 +86,16 @@ struct ComposeAgain {
     compose: Compose,
 }
 
+/// The post form on a page of its own. A refused post is shown again at this address, so it
+/// is a page too (reloaded or bookmarked, it is an empty form rather than a missing page).
+pub async fn compose_page(State(web): State<Web>, viewer: Viewer) -> WebResult {
+    let compose = Compose::new(&web, viewer.actor.user.default_visibility, "/home");
+    let c = web
+        .chrome(Some(&viewer), "New post", "", "/statuses")
+        .await?;
+    render(&ComposeAgain { c, compose })
+}
+
 pub async fn create(State(web): State<Web>, p: Posted<PostForm>) -> WebResult {
     let Posted { viewer, form, .. } = p;
     let visibility = Visibility::parse(&form.visibility);
@@ -130,11 +140,63 @@ pub async fn create(State(web): State<Web>, p: Posted<PostForm>) -> WebResult {
 pub struct ActionForm {
     #[serde(default)]
     on: Option<String>,
+    /// Delete: "0" when no one was asked yet (no script), "1" once confirmed.
+    #[serde(default)]
+    confirm: Option<String>,
     #[serde(default)]
     back: Option<String>,
 }
 
 /// Favourite, boost, bookmark (each on or off) and delete: one small form per button.
+#[derive(Template)]
+#[template(path = "confirm_delete.html")]
+struct ConfirmDelete {
+    c: Chrome,
+    id: String,
+    content: String,
+    spoiler: String,
+    back: String,
+}
+
+#[derive(Deserialize)]
+pub struct BackQuery {
+    #[serde(default)]
+    back: Option<String>,
+}
+
+/// An action's address opened as a page. For Delete it is the question "delete this post?"
+/// (where a Delete without the page's script leads, so nothing is deleted on one click);
+/// otherwise (reloaded after a refusal, or typed) the post itself, not a blank "method not
+/// allowed".
+pub async fn status_action_address(
+    State(web): State<Web>,
+    v: Viewer,
+    Path((raw, action)): Path<(String, String)>,
+    Query(q): Query<BackQuery>,
+) -> WebResult {
+    let sid = id(&raw)?;
+    if action != "delete" {
+        return see(&format!("/statuses/{sid}"));
+    }
+    let status = web.kring.source(&v.actor, sid).await?;
+    let back = safe_back(q.back.as_deref(), "/home");
+    let c = web
+        .chrome(
+            Some(&v),
+            "Delete this post?",
+            "",
+            format!("/statuses/{sid}/delete"),
+        )
+        .await?;
+    render(&ConfirmDelete {
+        c,
+        id: sid.to_string(),
+        content: status.content,
+        spoiler: status.spoiler_text,
+        back,
+    })
+}
+
 pub async fn status_action(
     State(web): State<Web>,
     Path((raw, action)): Path<(String, String)>,
@@ -173,6 +235,13 @@ pub async fn status_action(
             (on, None)
         }
         "delete" => {
+            // Without the page's script nobody was asked yet: ask on a page of its own.
+            if p.form.confirm.as_deref() == Some("0") {
+                return see(&format!(
+                    "/statuses/{sid}/delete?back={}",
+                    crate::view::url_encode(&back)
+                ));
+            }
             kring.delete(actor, sid).await?;
             // The deleted post's own page is gone: go home instead.
             let back = if back.contains(&sid.to_string()) {

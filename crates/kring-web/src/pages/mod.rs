@@ -43,12 +43,15 @@ pub fn routes() -> Router<Web> {
         .route("/auth/sign_out", post(auth::sign_out))
         // Signed-in pages.
         .route("/home", get(home::home))
-        .route("/statuses", post(home::create))
+        .route("/statuses", get(home::compose_page).post(home::create))
         .route(
             "/statuses/{id}/edit",
             get(edit::edit_page).post(edit::save_edit),
         )
-        .route("/statuses/{id}/{action}", post(home::status_action))
+        .route(
+            "/statuses/{id}/{action}",
+            get(home::status_action_address).post(home::status_action),
+        )
         .route("/favourites", get(home::favourites))
         .route("/bookmarks", get(home::bookmarks))
         .route("/notifications", get(social::notifications))
@@ -65,7 +68,7 @@ pub fn routes() -> Router<Web> {
         .route("/accounts/{id}/{action}", post(social::account_action))
         .route("/search", get(social::search))
         .route("/lists", get(social::lists).post(social::create_list))
-        .route("/lists/{id}", get(social::list))
+        .route("/lists/{id}", get(social::list).post(social::change_list))
         .route("/lists/{id}/rename", post(social::rename_list))
         .route("/lists/{id}/delete", post(social::delete_list))
         .route("/lists/{id}/members", post(social::add_member))

@@ -3,7 +3,8 @@
 //! so audiences are enforced where they always are: in the service and the store.
 use askama::Template;
 use axum::extract::{OriginalUri, Path, Query, State};
-use axum::response::{IntoResponse, Redirect};
+use axum::http::{HeaderMap, HeaderValue, header};
+use axum::response::{IntoResponse, Redirect, Response};
 use kring_core::Visibility;
 use kring_core::model::{Page, Registrations, Relationship};
 use kring_service::{AccountStatusesFilter, Id, Locality};
@@ -14,7 +15,7 @@ use crate::Web;
 use crate::error::WebResult;
 use crate::session::MaybeViewer;
 use crate::view::{
-    AccountCard, Chrome, FieldView, PageQuery, PostCard, account_path, fields, older_link,
+    AccountCard, Chrome, FieldView, PageQuery, PostCard, Preview, account_path, fields, older_link,
     status_path, url_encode,
 };
 
@@ -243,13 +244,60 @@ pub struct ProfileQuery {
     with_replies: Option<String>,
 }
 
+/// Whether the request asks for ActivityPub (a server fetching a pasted profile or post link,
+/// as Mastodon's search does) rather than a page.
+fn wants_activity(headers: &HeaderMap) -> bool {
+    headers
+        .get_all(header::ACCEPT)
+        .iter()
+        .filter_map(|v| v.to_str().ok())
+        .any(|a| a.contains("application/activity+json") || a.contains("application/ld+json"))
+}
+
+/// A local `user` (or `user@this.domain`) from a human URL's `@…`; None for other servers.
+fn local_name<'a>(web: &Web, acct: &'a str) -> Option<&'a str> {
+    let acct = acct.trim_start_matches('@');
+    match acct.split_once('@') {
+        None => Some(acct),
+        Some((user, domain)) if domain.eq_ignore_ascii_case(&web.kring.config.domain) => Some(user),
+        Some(_) => None,
+    }
+}
+
+/// A human URL asked for ActivityPub: the document's address. Who may read it is the
+/// federation door's business there; the address is built from the path alone, so this says
+/// nothing about whether the post exists or who may see it.
+fn activity_redirect(web: &Web, acct: &str, status: Option<&str>) -> Option<Response> {
+    let name = local_name(web, acct)?;
+    if !name.bytes().all(|b| b.is_ascii_alphanumeric() || b == b'_') || name.is_empty() {
+        return None;
+    }
+    let target = match status {
+        None => format!("/users/{name}"),
+        Some(raw) if !raw.is_empty() && raw.bytes().all(|b| b.is_ascii_digit()) => {
+            format!("/users/{name}/statuses/{raw}")
+        }
+        Some(_) => return None,
+    };
+    let mut res = Redirect::to(&target).into_response();
+    res.headers_mut()
+        .insert(header::VARY, HeaderValue::from_static("Accept"));
+    Some(res)
+}
+
 pub async fn profile(
     State(web): State<Web>,
+    headers: HeaderMap,
     v: MaybeViewer,
     uri: OriginalUri,
     Path(acct): Path<String>,
     Query(q): Query<ProfileQuery>,
 ) -> WebResult {
+    if wants_activity(&headers)
+        && let Some(res) = activity_redirect(&web, &acct, None)
+    {
+        return Ok(res);
+    }
     let kring = &web.kring;
     let viewer = v.actor();
     let account = kring.lookup(viewer, &acct).await?;
@@ -277,7 +325,7 @@ pub async fn profile(
         base.clone()
     };
     let card = AccountCard::new(kring, &account);
-    let c = web
+    let mut c = web
         .chrome(
             v.0.as_ref(),
             format!("{} (@{})", card.name, card.handle),
@@ -285,6 +333,14 @@ pub async fn profile(
             path_of(&uri),
         )
         .await?;
+    c.preview = Some(Preview::new(
+        &web,
+        "profile",
+        format!("{} (@{})", card.name, card.handle),
+        &card.note_html,
+        &card.path,
+        &card.avatar,
+    ));
     render(&Profile {
         c,
         fields: fields(&account),
@@ -419,10 +475,16 @@ struct Thread {
 
 pub async fn thread(
     State(web): State<Web>,
+    headers: HeaderMap,
     v: MaybeViewer,
     uri: OriginalUri,
     Path((acct, raw)): Path<(String, String)>,
 ) -> WebResult {
+    if wants_activity(&headers)
+        && let Some(res) = activity_redirect(&web, &acct, Some(&raw))
+    {
+        return Ok(res);
+    }
     let kring = &web.kring;
     let viewer = v.actor();
     let status = kring.status(viewer, id(&raw)?).await?;
@@ -467,7 +529,21 @@ pub async fn thread(
     });
     let title = format!("Post by {}", post.author.name);
     let path = path_of(&uri);
-    let c = web.chrome(v.0.as_ref(), title, "", path.clone()).await?;
+    let mut c = web.chrome(v.0.as_ref(), title, "", path.clone()).await?;
+    // Previews only for what anyone may read: a followers-only post's text stays out of them.
+    if matches!(
+        view.status.visibility,
+        Visibility::Public | Visibility::Unlisted
+    ) {
+        c.preview = Some(Preview::new(
+            &web,
+            "article",
+            format!("{} (@{})", post.author.name, post.author.handle),
+            &view.status.content,
+            &canonical,
+            &post.author.avatar,
+        ));
+    }
     render(&Thread {
         c,
         ancestors: PostCard::many(kring, me, &up),

@@ -38,14 +38,7 @@ pub struct ReportQuery {
     sent: Option<String>,
 }
 
-fn category_label(c: ReportCategory) -> &'static str {
-    match c {
-        ReportCategory::Spam => "It is spam",
-        ReportCategory::Legal => "It is illegal",
-        ReportCategory::Violation => "It breaks this server's rules",
-        ReportCategory::Other => "Something else",
-    }
-}
+use crate::view::category_label;
 
 #[allow(clippy::too_many_arguments)]
 async fn page(

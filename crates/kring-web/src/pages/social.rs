@@ -323,6 +323,8 @@ struct ListPage {
     id: String,
     title: String,
     error: Option<String>,
+    /// What was typed into "Add someone" when it was refused, to correct rather than retype.
+    acct: String,
     members: Vec<AccountCard>,
     posts: Vec<PostCard>,
     older: Option<String>,
@@ -336,6 +338,7 @@ async fn list_page(
     q: &PageQuery,
     path: String,
     error: Option<String>,
+    acct: String,
 ) -> WebResult {
     let kring = &web.kring;
     let list = kring.list(&v.actor, list_id).await?;
@@ -357,6 +360,7 @@ async fn list_page(
             id: list.id.to_string(),
             title: list.title,
             error,
+            acct,
             members: members.iter().map(|a| AccountCard::new(kring, a)).collect(),
             posts: PostCard::many(kring, Some(v.actor.id()), &views),
             older: older_link(&format!("/lists/{}", list.id), &keys, LIST_PAGE),
@@ -372,7 +376,52 @@ pub async fn list(
     Path(raw): Path<String>,
     Query(q): Query<PageQuery>,
 ) -> WebResult {
-    list_page(&web, &v, id(&raw)?, &q, path_of(&uri), None).await
+    list_page(&web, &v, id(&raw)?, &q, path_of(&uri), None, String::new()).await
+}
+
+#[derive(Deserialize)]
+pub struct ListChangeForm {
+    #[serde(default)]
+    op: String,
+    #[serde(default)]
+    title: String,
+    #[serde(default)]
+    acct: String,
+}
+
+/// The management forms post to the list's own address (`op` says which), so a refusal is
+/// shown at the list's URL, with the management section open and what was typed kept.
+pub async fn change_list(
+    State(web): State<Web>,
+    Path(raw): Path<String>,
+    p: Posted<ListChangeForm>,
+) -> WebResult {
+    let list_id = id(&raw)?;
+    let result = match p.form.op.as_str() {
+        "rename" => rename(&web, &p.viewer, list_id, &p.form.title).await,
+        "add" => add(&web, &p.viewer, list_id, &p.form.acct).await,
+        _ => return Err(WebError::not_found()),
+    };
+    after_list_change(&web, &p.viewer, list_id, result, &p.form.acct).await
+}
+
+async fn rename(web: &Web, v: &Viewer, list_id: Id, title: &str) -> Result<(), kring_core::Error> {
+    web.kring
+        .update_list(&v.actor, list_id, Some(title), None, None)
+        .await
+        .map(|_| ())
+}
+
+async fn add(web: &Web, v: &Viewer, list_id: Id, acct: &str) -> Result<(), kring_core::Error> {
+    let kring = &web.kring;
+    match kring.lookup(Some(&v.actor), acct).await {
+        Ok(a) => kring.add_to_list(&v.actor, list_id, &[a.id]).await,
+        Err(kring_core::Error::NotFound) => Err(kring_core::Error::validation(format!(
+            "No account {} was found",
+            acct.trim()
+        ))),
+        Err(e) => Err(e),
+    }
 }
 
 pub async fn rename_list(
@@ -381,12 +430,8 @@ pub async fn rename_list(
     p: Posted<TitleForm>,
 ) -> WebResult {
     let list_id = id(&raw)?;
-    let result = web
-        .kring
-        .update_list(&p.viewer.actor, list_id, Some(&p.form.title), None, None)
-        .await
-        .map(|_| ());
-    after_list_change(&web, &p.viewer, list_id, result).await
+    let result = rename(&web, &p.viewer, list_id, &p.form.title).await;
+    after_list_change(&web, &p.viewer, list_id, result, "").await
 }
 
 /// After a change to a list: back to its page, or the page again with what was wrong.
@@ -395,11 +440,19 @@ async fn after_list_change(
     v: &Viewer,
     list_id: Id,
     result: Result<(), kring_core::Error>,
+    acct: &str,
 ) -> WebResult {
+    use kring_core::Error;
     let path = format!("/lists/{list_id}");
     match result {
         Ok(()) => see(&path),
-        Err(e @ kring_core::Error::Validation(_)) => {
+        Err(
+            e @ (Error::Validation(_)
+            | Error::Fields(_)
+            | Error::Forbidden(_)
+            | Error::BadRequest(_)
+            | Error::Conflict(_)),
+        ) => {
             list_page(
                 web,
                 v,
@@ -407,6 +460,7 @@ async fn after_list_change(
                 &PageQuery::default(),
                 path,
                 Some(message(&e)),
+                acct.trim().to_string(),
             )
             .await
         }
@@ -434,17 +488,9 @@ pub async fn add_member(
     Path(raw): Path<String>,
     p: Posted<MemberForm>,
 ) -> WebResult {
-    let kring = &web.kring;
     let list_id = id(&raw)?;
-    let result = match kring.lookup(Some(&p.viewer.actor), &p.form.acct).await {
-        Ok(a) => kring.add_to_list(&p.viewer.actor, list_id, &[a.id]).await,
-        Err(kring_core::Error::NotFound) => Err(kring_core::Error::validation(format!(
-            "No account {} was found",
-            p.form.acct.trim()
-        ))),
-        Err(e) => Err(e),
-    };
-    after_list_change(&web, &p.viewer, list_id, result).await
+    let result = add(&web, &p.viewer, list_id, &p.form.acct).await;
+    after_list_change(&web, &p.viewer, list_id, result, &p.form.acct).await
 }
 
 pub async fn remove_member(
