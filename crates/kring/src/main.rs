@@ -11,37 +11,8 @@ use clap::Parser;
 #[global_allocator]
 static ALLOCATOR: mimalloc::MiMalloc = mimalloc::MiMalloc;
 
-/// mimalloc's option numbers (`mi_option_e` in its mimalloc.h, v3; the Rust bindings name only
-/// some of them).
-const MI_OPTION_ARENA_EAGER_COMMIT: libmimalloc_sys::mi_option_t = 4;
-const MI_OPTION_PURGE_DELAY: libmimalloc_sys::mi_option_t = 15;
-
-/// Memory is committed as it is used and handed back as soon as it is free: with mimalloc's
-/// defaults (arenas committed eagerly, purges delayed) an idle server held 41 MiB instead of
-/// 25 (measured, BENCHMARKS.md). Set before the runtime starts its threads.
-fn keep_the_allocator_small() {
-    // SAFETY: mi_option_set only stores an option value; valid option numbers (above).
-    unsafe {
-        libmimalloc_sys::mi_option_set(MI_OPTION_ARENA_EAGER_COMMIT, 0);
-        libmimalloc_sys::mi_option_set(MI_OPTION_PURGE_DELAY, 0);
-    }
-}
-
-fn main() -> ExitCode {
-    keep_the_allocator_small();
-    match tokio::runtime::Builder::new_multi_thread()
-        .enable_all()
-        .build()
-    {
-        Ok(rt) => rt.block_on(run()),
-        Err(e) => {
-            eprintln!("kring: cannot start the runtime: {e}");
-            ExitCode::FAILURE
-        }
-    }
-}
-
-async fn run() -> ExitCode {
+#[tokio::main]
+async fn main() -> ExitCode {
     let cli = kring::cli::Cli::parse();
     kring::cli::init_logging(&cli);
     match kring::cli::run(cli).await {
