@@ -2,17 +2,9 @@ use std::process::ExitCode;
 
 use clap::Parser;
 
-/// mimalloc instead of glibc's allocator, measured (BENCHMARKS.md): a fifth of the server's
-/// CPU on a timeline read was glibc's malloc and free (arena locks, chunk consolidation), and
-/// glibc keeps freed memory in per-thread arenas (Argon2 takes 19 MiB per hash on whichever
-/// blocking thread runs it: +420 MB after 500 sign-ins with the defaults). mimalloc's
-/// thread-local free lists are cheaper, and it returns large blocks and idle pages to the
-/// system.
-#[global_allocator]
-static ALLOCATOR: mimalloc::MiMalloc = mimalloc::MiMalloc;
-
 #[tokio::main]
 async fn main() -> ExitCode {
+    return_large_blocks_to_the_system();
     let cli = kring::cli::Cli::parse();
     kring::cli::init_logging(&cli);
     match kring::cli::run(cli).await {
@@ -21,5 +13,19 @@ async fn main() -> ExitCode {
             eprintln!("kring: {e}");
             ExitCode::FAILURE
         }
+    }
+}
+
+/// glibc raises its mmap threshold each time a large block is freed, after which blocks of that
+/// size come from per-thread arenas and stay resident. Argon2 takes 19 MiB per hash on
+/// whichever blocking thread runs it, so a burst of sign-ins left up to 38 MiB in each of the
+/// (8 per core) arenas: +420 MB after 500 attempts, measured. A fixed threshold keeps blocks
+/// of 1 MiB and more mapped on their own and handed back when freed (+53 MB, measured).
+fn return_large_blocks_to_the_system() {
+    #[cfg(all(target_os = "linux", target_env = "gnu"))]
+    // SAFETY: mallopt only sets an allocator parameter, under glibc's own lock; no memory is
+    // touched.
+    unsafe {
+        libc::mallopt(libc::M_MMAP_THRESHOLD, 1 << 20);
     }
 }
