@@ -14,6 +14,8 @@ use crate::{Error, Id, Kring, Result};
 
 /// How deep a chain of unknown reply parents is fetched.
 pub const MAX_REPLY_DEPTH: u32 = 8;
+/// How many redirects (within one origin) a pasted link may take to its document.
+const MAX_PASTED_REDIRECTS: usize = 3;
 /// Refresh a remote actor at most this often (unless a signature fails).
 const REFRESH_MICROS: i64 = 24 * 3600 * 1_000_000;
 
@@ -30,6 +32,35 @@ impl Kring {
     /// Mastodon's CVE-2024-23832).
     pub(crate) async fn fetch(&self, url: &str) -> Result<Value> {
         let doc = self.fetch_once(url).await?;
+        self.confirmed(url, doc).await
+    }
+
+    /// [`fetch`](Self::fetch) for a link a person pasted (a profile or post page as a browser
+    /// shows it): asked for ActivityStreams, such pages answer with the document or redirect
+    /// to it (Kring's and GoToSocial's do). Redirects are followed only within the origin of
+    /// the URL that redirected, at most [`MAX_PASTED_REDIRECTS`] times, so the answer is still
+    /// that server speaking; then the same id rule applies to where they led.
+    pub(crate) async fn fetch_pasted(&self, url: &str) -> Result<Value> {
+        let mut at = url.to_string();
+        for _ in 0..=MAX_PASTED_REDIRECTS {
+            match self.fetch_answer(&at).await? {
+                Answer::Document(doc) => return self.confirmed(&at, doc).await,
+                Answer::Redirect(to) => {
+                    if !same_origin(&at, &to) {
+                        return Err(Error::forbidden(format!(
+                            "{at} redirects to another server"
+                        )));
+                    }
+                    at = to;
+                }
+            }
+        }
+        Err(Self::remote_error(format!("{url}: too many redirects")))
+    }
+
+    /// A fetched `doc` as the document at `url`: its id is `url`, or its id (fetched once)
+    /// answers with itself.
+    async fn confirmed(&self, url: &str, doc: Value) -> Result<Value> {
         let id = str_field(&doc, "id").ok_or_else(|| Error::bad_request("object without id"))?;
         if id == url {
             return Ok(doc);
@@ -47,9 +78,23 @@ impl Kring {
         )))
     }
 
-    /// One signed GET of an ActivityStreams document; failures are remembered for a while
-    /// (see [`super::FAILED_FETCH_TTL`]) and not tried again meanwhile.
+    /// One signed GET of an ActivityStreams document; a redirect is a failure.
     async fn fetch_once(&self, url: &str) -> Result<Value> {
+        match self.fetch_answer(url).await? {
+            Answer::Document(doc) => Ok(doc),
+            Answer::Redirect(to) => {
+                let e = FetchError::Redirect(to);
+                tracing::info!(url, error = %e, "fetch failed");
+                self.federation.remember_failure(url, e.to_string());
+                Err(Self::remote_error(e))
+            }
+        }
+    }
+
+    /// One signed GET of an ActivityStreams document: the document, or where it redirects
+    /// (not followed). Failures are remembered for a while (see
+    /// [`super::FAILED_FETCH_TTL`]) and not tried again meanwhile.
+    async fn fetch_answer(&self, url: &str) -> Result<Answer> {
         if let Some(why) = self.federation.recent_failure(url) {
             return Err(Error::Unavailable(format!(
                 "remote fetch failed recently: {why}"
@@ -63,7 +108,8 @@ impl Kring {
             .get_activity(url, Some((&key_id, key)))
             .await
         {
-            Ok(doc) => Ok(doc),
+            Ok(doc) => Ok(Answer::Document(doc)),
+            Err(FetchError::Redirect(to)) => Ok(Answer::Redirect(to)),
             Err(e) => {
                 tracing::info!(url, error = %e, "fetch failed");
                 // Our own per-host limit is no fault of the URL.
@@ -72,6 +118,79 @@ impl Kring {
                 }
                 Err(Self::remote_error(e))
             }
+        }
+    }
+
+    /// What a pasted link (a profile or post URL copied from a browser: Kring's or Mastodon's
+    /// `/@user` and `/@user/ID`, Mastodon's `/users/x/statuses/ID`, GoToSocial's
+    /// `/@user/statuses/ID`, Lemmy's `/u/x`, `/post/N`, `/comment/N`, or any ActivityPub id)
+    /// is: an account or a post, known here or fetched with [`fetch_pasted`](Self::fetch_pasted).
+    /// Who may then see a post found is the caller's business (the audience rule).
+    pub async fn resolve_pasted_url(&self, url: &str) -> Result<Pasted> {
+        if self.is_local_uri(url) {
+            return self.local_pasted(url).await;
+        }
+        if self.store.account_by_uri(url).await?.is_some() {
+            return self.resolve_account_uri(url, false).await.map(Pasted::Account);
+        }
+        if let Some(s) = self.store.status_by_uri(url).await? {
+            return Ok(Pasted::Status(s));
+        }
+        let domain = host_of(url).ok_or_else(|| Error::bad_request("not a URL"))?;
+        if !self.federates_with(&domain).await? {
+            return Err(Error::forbidden("domain is not federated with"));
+        }
+        let doc = self.fetch_pasted(url).await?;
+        if is_actor(&doc) {
+            let remote = parse_actor(&doc, None)?;
+            if !self.federates_with(&remote.domain).await? {
+                return Err(Error::forbidden("domain is not federated with"));
+            }
+            return self.store_remote_account(remote).await.map(Pasted::Account);
+        }
+        if is_post(&doc) {
+            let id = str_field(&doc, "id").unwrap_or_default();
+            let domain = host_of(id).ok_or_else(|| Error::bad_request("bad object id"))?;
+            if !self.federates_with(&domain).await? {
+                return Err(Error::forbidden("domain is not federated with"));
+            }
+            return self
+                .store_remote_note(&doc, MAX_REPLY_DEPTH)
+                .await
+                .map(Pasted::Status);
+        }
+        Err(Error::NotFound)
+    }
+
+    /// One of this server's own URLs: `/@user`, `/@user/ID`, `/users/user`,
+    /// `/users/user/statuses/ID`.
+    async fn local_pasted(&self, url: &str) -> Result<Pasted> {
+        let path = url::Url::parse(url)
+            .map(|u| u.path().to_string())
+            .map_err(|_| Error::NotFound)?;
+        let parts: Vec<&str> = path.split('/').filter(|p| !p.is_empty()).collect();
+        let (name, status) = match parts.as_slice() {
+            [at] if at.starts_with('@') => (&at[1..], None),
+            [at, id] if at.starts_with('@') => (&at[1..], Some(*id)),
+            ["users", name] => (*name, None),
+            ["users", name, "statuses", id] => (*name, Some(*id)),
+            _ => return Err(Error::NotFound),
+        };
+        let name = name
+            .strip_suffix(&format!("@{}", self.config.domain))
+            .unwrap_or(name);
+        let account = self
+            .store
+            .account_by_handle(name, None)
+            .await?
+            .ok_or(Error::NotFound)?;
+        let Some(raw) = status else {
+            return Ok(Pasted::Account(account));
+        };
+        let id: Id = raw.parse().map_err(|_| Error::NotFound)?;
+        match self.store.status(id).await? {
+            Some(s) if s.account_id == account.id => Ok(Pasted::Status(s)),
+            _ => Err(Error::NotFound),
         }
     }
 
@@ -417,6 +536,35 @@ impl Kring {
         }
         Ok(status)
     }
+}
+
+/// What one signed GET got.
+enum Answer {
+    Document(Value),
+    Redirect(String),
+}
+
+/// What a pasted link turned out to be.
+#[derive(Debug)]
+pub enum Pasted {
+    Account(Account),
+    Status(Status),
+}
+
+/// Whether two absolute URLs share scheme, host and port.
+fn same_origin(a: &str, b: &str) -> bool {
+    match (url::Url::parse(a), url::Url::parse(b)) {
+        (Ok(a), Ok(b)) => a.origin() == b.origin(),
+        _ => false,
+    }
+}
+
+/// Objects stored and shown as posts (see [`Kring::store_remote_note`]).
+fn is_post(doc: &Value) -> bool {
+    matches!(
+        kind(doc),
+        "Note" | "Question" | "Article" | "Page" | "Event" | "Video"
+    )
 }
 
 fn is_actor(doc: &Value) -> bool {
