@@ -275,7 +275,12 @@ async fn mastodon_gotosocial_and_lemmy_links_resolve() {
     let gts = m.actor("/users/gts", "gts");
     m.put("/users/gts", gts);
     m.redirect("/@gts", AxStatus::SEE_OTHER, "/users/gts");
-    let g1 = m.object("/users/gts/statuses/01ABC", "Note", "/users/gts", "gts post");
+    let g1 = m.object(
+        "/users/gts/statuses/01ABC",
+        "Note",
+        "/users/gts",
+        "gts post",
+    );
     m.put("/users/gts/statuses/01ABC", g1);
     m.redirect(
         "/@gts/statuses/01ABC",
@@ -300,10 +305,7 @@ async fn mastodon_gotosocial_and_lemmy_links_resolve() {
     assert_eq!(found["uri"], m.url("/u/lem"));
     let post = paste_status(&a, &alice, &m.url("/post/3")).await;
     assert!(
-        post["content"]
-            .as_str()
-            .unwrap()
-            .contains("A thread title"),
+        post["content"].as_str().unwrap().contains("A thread title"),
         "{post}"
     );
     let c = paste_status(&a, &alice, &m.url("/comment/4")).await;

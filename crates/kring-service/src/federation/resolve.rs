@@ -131,7 +131,10 @@ impl Kring {
             return self.local_pasted(url).await;
         }
         if self.store.account_by_uri(url).await?.is_some() {
-            return self.resolve_account_uri(url, false).await.map(Pasted::Account);
+            return self
+                .resolve_account_uri(url, false)
+                .await
+                .map(Pasted::Account);
         }
         if let Some(s) = self.store.status_by_uri(url).await? {
             return Ok(Pasted::Status(s));
@@ -160,6 +163,18 @@ impl Kring {
                 .map(Pasted::Status);
         }
         Err(Error::NotFound)
+    }
+
+    /// `/authorize_interaction?uri=…`: what someone of this server, arriving from elsewhere,
+    /// wants to follow or answer — [`resolve_pasted_url`](Self::resolve_pasted_url) for them.
+    pub async fn authorize_interaction(&self, actor: &crate::Actor, uri: &str) -> Result<Pasted> {
+        if !Self::may_fetch_remote_for(Some(actor)) {
+            return Err(Error::forbidden("Sign in first"));
+        }
+        if text::http_url(uri).is_none() {
+            return Err(Error::validation("Not a profile or post address"));
+        }
+        self.resolve_pasted_url(uri).await
     }
 
     /// One of this server's own URLs: `/@user`, `/@user/ID`, `/users/user`,
@@ -296,22 +311,7 @@ impl Kring {
         if !self.federates_with(domain).await? {
             return Err(Error::NotFound);
         }
-        let scheme = if self.federation.client.allows_http(domain) {
-            "http"
-        } else {
-            "https"
-        };
-        let url = format!(
-            "{scheme}://{domain}/.well-known/webfinger?resource=acct:{}@{}",
-            percent_encoding::utf8_percent_encode(username, percent_encoding::NON_ALPHANUMERIC),
-            domain
-        );
-        let doc = self
-            .federation
-            .client
-            .get_json(&url, None, "application/jrd+json, application/json")
-            .await
-            .map_err(Self::remote_error)?;
+        let doc = self.webfinger_of(username, domain).await?;
         let self_link = doc
             .get("links")
             .and_then(Value::as_array)
@@ -326,6 +326,78 @@ impl Kring {
             .ok_or(Error::NotFound)?
             .to_string();
         self.resolve_account_uri(&self_link, true).await
+    }
+
+    /// The WebFinger answer for `username@domain` on its server (unsigned, guarded like
+    /// every fetch).
+    async fn webfinger_of(&self, username: &str, domain: &str) -> Result<Value> {
+        let scheme = if self.federation.client.allows_http(domain) {
+            "http"
+        } else {
+            "https"
+        };
+        let url = format!(
+            "{scheme}://{domain}/.well-known/webfinger?resource=acct:{}@{}",
+            percent_encoding::utf8_percent_encode(username, percent_encoding::NON_ALPHANUMERIC),
+            domain
+        );
+        self.federation
+            .client
+            .get_json(&url, None, "application/jrd+json, application/json")
+            .await
+            .map_err(Self::remote_error)
+    }
+
+    /// "Follow or reply from your server": where a visitor with the handle `handle`
+    /// (`user@their.server`) interacts with `uri` (one of this server's profiles or posts):
+    /// their server's `http://ostatus.org/schema/1.0/subscribe` template from WebFinger, as
+    /// Mastodon finds it, with `{uri}` filled in. A handle of this server leads to its own
+    /// `/authorize_interaction`. Only the WebFinger answer is read and nothing is stored, so a
+    /// signed-out visitor may ask (the door limits how often).
+    pub async fn remote_interaction_url(&self, handle: &str, uri: &str) -> Result<String> {
+        if !self.is_local_uri(uri) {
+            return Err(Error::validation("Only this server's profiles and posts"));
+        }
+        let handle = handle.trim().trim_start_matches('@');
+        let (user, domain) = match handle.split_once('@') {
+            Some((u, d)) if !u.is_empty() && !d.is_empty() && !d.contains(['/', '?', '#', '@']) => {
+                (u, d)
+            }
+            _ => {
+                return Err(Error::validation(
+                    "Enter your full handle, like name@your.server",
+                ));
+            }
+        };
+        let encoded =
+            percent_encoding::utf8_percent_encode(uri, percent_encoding::NON_ALPHANUMERIC)
+                .to_string();
+        if domain.eq_ignore_ascii_case(&self.config.domain) {
+            return Ok(format!("/authorize_interaction?uri={encoded}"));
+        }
+        if !self.federates_with(domain).await? {
+            return Err(Error::forbidden("That server is not federated with"));
+        }
+        let unknown =
+            || Error::validation("Your server did not say how to follow or reply from it");
+        let doc = self
+            .webfinger_of(user, domain)
+            .await
+            .map_err(|_| unknown())?;
+        let template = doc
+            .get("links")
+            .and_then(Value::as_array)
+            .into_iter()
+            .flatten()
+            .find(|l| str_field(l, "rel") == Some("http://ostatus.org/schema/1.0/subscribe"))
+            .and_then(|l| str_field(l, "template"))
+            .filter(|t| t.contains("{uri}"))
+            .ok_or_else(unknown)?;
+        let target = template.replace("{uri}", &encoded);
+        // Only a web address: the remote server chose this string.
+        text::http_url(&target)
+            .map(str::to_string)
+            .ok_or_else(unknown)
     }
 
     /// A status by its ActivityPub id; fetched (with its author and parents) when unknown.

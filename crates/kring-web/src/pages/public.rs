@@ -235,6 +235,8 @@ struct Profile {
     followed_by: bool,
     /// The viewer follows this account (the follow was accepted).
     following_them: bool,
+    /// For signed-out visitors, an account of this server: "follow from your server".
+    interact_uri: Option<String>,
     is_me: bool,
     actions: Vec<RelAction>,
     relation_note: Option<&'static str>,
@@ -360,6 +362,7 @@ pub async fn profile(
         followers: account.followers_count,
         followed_by: rel.as_ref().is_some_and(|r| r.followed_by),
         following_them: rel.as_ref().is_some_and(|r| r.following && !r.blocking),
+        interact_uri: (viewer.is_none() && account.domain.is_none()).then(|| account.uri.clone()),
         is_me,
         actions,
         relation_note,
@@ -483,6 +486,8 @@ struct Thread {
     descendants: Vec<PostCard>,
     compose: Option<Compose>,
     next: String,
+    /// For signed-out visitors, a post of this server: "reply from your server".
+    interact_uri: Option<String>,
 }
 
 pub async fn thread(
@@ -539,6 +544,7 @@ pub async fn thread(
         }
         c
     });
+    let interact_uri = (viewer.is_none() && view.status.local).then(|| view.status.uri.clone());
     let title = format!("Post by {}", post.author.name);
     let path = path_of(&uri);
     let mut c = web.chrome(v.0.as_ref(), title, "", path.clone()).await?;
@@ -563,6 +569,7 @@ pub async fn thread(
         descendants: PostCard::many(kring, me, &down),
         compose,
         next: url_encode(&path),
+        interact_uri,
     })
 }
 
