@@ -636,6 +636,13 @@ test("signed-out visitors see public posts only", { timeout: 120000 }, async () 
   assert.ok(await post(v, "nice to see you here").isVisible());
   assert.equal(await v.locator("form[action^='/statuses/']").count(), 0);
   await checkPage(v, "thread-public");
+  // "Reply from your server": a visitor enters their handle (here one of this very server) and
+  // continues at their server's /authorize_interaction, which asks them to sign in first.
+  await v.fill("#interact-handle", `alice@${new URL(server.base).host}`);
+  await Promise.all([v.waitForNavigation(), v.click("form.interact button[type=submit]")]);
+  await checkPage(v, "interact");
+  await Promise.all([v.waitForNavigation(), v.click("a.button:text-is('Continue on your server')")]);
+  assert.match(v.url(), /\/auth\/sign_in\?next=%2Fauthorize%5Finteraction%3Furi%3D/);
   // The federation door's browser redirects land on these pages.
   await v.goto(server.base + "/users/alice");
   assert.equal(new URL(v.url()).pathname, "/@alice");

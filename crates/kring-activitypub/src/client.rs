@@ -37,6 +37,9 @@ pub enum FetchError {
     ContentType(String),
     #[error("too many fetches from {0} at once")]
     Busy(String),
+    /// A redirect (never followed here); the absolute URL it points to.
+    #[error("redirected to {0}")]
+    Redirect(String),
 }
 
 /// Which signature scheme to sign a POST with.
@@ -316,6 +319,16 @@ impl Client {
             .send()
             .await
             .map_err(|e| FetchError::Transport(e.to_string()))?;
+        if res.status().is_redirection()
+            && let Some(to) = res
+                .headers()
+                .get(reqwest::header::LOCATION)
+                .and_then(|v| v.to_str().ok())
+                .and_then(|l| url.join(l).ok())
+        {
+            // The caller decides whether to follow it (see `Kring::fetch_pasted`).
+            return Err(FetchError::Redirect(to.to_string()));
+        }
         if !res.status().is_success() {
             return Err(FetchError::Status(res.status().as_u16()));
         }

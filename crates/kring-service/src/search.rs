@@ -5,7 +5,12 @@
 use kring_core::model::{Account, Status, Tag};
 use kring_store::Shown;
 
+use crate::federation::Pasted;
 use crate::{Actor, Error, Kring, Result, viewer_id};
+
+fn is_web_url(q: &str) -> bool {
+    q.starts_with("https://") || q.starts_with("http://")
+}
 
 /// A look-up on another server that failed is logged with the host asked and the reason
 /// (which carries the remote status, e.g. "remote answered 404"), never the query's path or
@@ -65,13 +70,33 @@ impl Kring {
         let offset = if viewer.is_none() { 0 } else { offset };
         // Resolving reaches other servers, so only signed-in people may ask for it.
         let resolve = req.resolve && Self::may_fetch_remote_for(viewer);
+        // A pasted profile or post link is fetched once, whichever kind is asked for.
+        let pasted = if resolve
+            && is_web_url(q)
+            && (want(SearchType::Accounts) || want(SearchType::Statuses))
+        {
+            self.resolve_pasted_url(q)
+                .await
+                .map_err(|e| {
+                    let host = kring_activitypub::as2::host_of(q).unwrap_or_default();
+                    remote_lookup_failed("link", &host, &e)
+                })
+                .ok()
+        } else {
+            None
+        };
         if want(SearchType::Accounts) {
             out.accounts = self
                 .search_accounts(viewer, q, req.following, limit, offset)
                 .await?;
-            if resolve
-                && offset == 0
-                && let Some(a) = self.resolve_account_query(q).await
+            let found = match &pasted {
+                Some(Pasted::Account(a)) => Some(a.clone()),
+                Some(Pasted::Status(_)) => None,
+                None if resolve => self.resolve_account_query(q).await,
+                None => None,
+            };
+            if offset == 0
+                && let Some(a) = found
                 && !out.accounts.iter().any(|x| x.id == a.id)
             {
                 out.accounts.insert(0, a);
@@ -89,15 +114,7 @@ impl Kring {
             // Full-text search covers one's own posts; a local post URL finds that post.
             if let Some(s) = self.status_by_url(viewer, q).await? {
                 out.statuses.push(s);
-            } else if resolve
-                && (q.starts_with("https://") || q.starts_with("http://"))
-                && let Ok(s) = self
-                    .resolve_status_uri(q, crate::federation::MAX_REPLY_DEPTH)
-                    .await
-                    .map_err(|e| {
-                        let host = kring_activitypub::as2::host_of(q).unwrap_or_default();
-                        remote_lookup_failed("status", &host, &e)
-                    })
+            } else if let Some(Pasted::Status(s)) = &pasted
                 && let Some(s) = self
                     .store
                     .shown_status(viewer_id(viewer), s.id, Shown::Listed)
@@ -144,16 +161,8 @@ impl Kring {
         Ok(found)
     }
 
-    /// `user@domain` (with or without a leading @) or an actor URL, resolved remotely.
+    /// `user@domain` (with or without a leading @), resolved remotely.
     async fn resolve_account_query(&self, q: &str) -> Option<Account> {
-        if q.starts_with("https://") || q.starts_with("http://") {
-            let host = kring_activitypub::as2::host_of(q).unwrap_or_default();
-            return self
-                .resolve_account_uri(q, false)
-                .await
-                .map_err(|e| remote_lookup_failed("account", &host, &e))
-                .ok();
-        }
         let q = q.trim_start_matches('@');
         let (user, domain) = q.split_once('@')?;
         if domain.eq_ignore_ascii_case(&self.config.domain) || user.is_empty() || domain.is_empty()
@@ -167,7 +176,7 @@ impl Kring {
     }
 
     async fn status_by_url(&self, viewer: Option<&Actor>, q: &str) -> Result<Option<Status>> {
-        if !q.starts_with("http://") && !q.starts_with("https://") {
+        if !is_web_url(q) {
             return Ok(None);
         }
         let Some(s) = self.store.status_by_uri(q).await? else {

@@ -14,7 +14,7 @@ pub(crate) use deliver::Outcome as deliver_outcome;
 pub use inbox::RECEIVE;
 pub use kring_activitypub::as2::context;
 pub use outbox::Recipients;
-pub use resolve::MAX_REPLY_DEPTH;
+pub use resolve::{MAX_REPLY_DEPTH, Pasted};
 pub use verify::SignedRequest;
 
 use std::collections::HashMap;

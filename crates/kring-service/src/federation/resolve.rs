@@ -14,6 +14,8 @@ use crate::{Error, Id, Kring, Result};
 
 /// How deep a chain of unknown reply parents is fetched.
 pub const MAX_REPLY_DEPTH: u32 = 8;
+/// How many redirects (within one origin) a pasted link may take to its document.
+const MAX_PASTED_REDIRECTS: usize = 3;
 /// Refresh a remote actor at most this often (unless a signature fails).
 const REFRESH_MICROS: i64 = 24 * 3600 * 1_000_000;
 
@@ -30,6 +32,35 @@ impl Kring {
     /// Mastodon's CVE-2024-23832).
     pub(crate) async fn fetch(&self, url: &str) -> Result<Value> {
         let doc = self.fetch_once(url).await?;
+        self.confirmed(url, doc).await
+    }
+
+    /// [`fetch`](Self::fetch) for a link a person pasted (a profile or post page as a browser
+    /// shows it): asked for ActivityStreams, such pages answer with the document or redirect
+    /// to it (Kring's and GoToSocial's do). Redirects are followed only within the origin of
+    /// the URL that redirected, at most [`MAX_PASTED_REDIRECTS`] times, so the answer is still
+    /// that server speaking; then the same id rule applies to where they led.
+    pub(crate) async fn fetch_pasted(&self, url: &str) -> Result<Value> {
+        let mut at = url.to_string();
+        for _ in 0..=MAX_PASTED_REDIRECTS {
+            match self.fetch_answer(&at).await? {
+                Answer::Document(doc) => return self.confirmed(&at, doc).await,
+                Answer::Redirect(to) => {
+                    if !same_origin(&at, &to) {
+                        return Err(Error::forbidden(format!(
+                            "{at} redirects to another server"
+                        )));
+                    }
+                    at = to;
+                }
+            }
+        }
+        Err(Self::remote_error(format!("{url}: too many redirects")))
+    }
+
+    /// A fetched `doc` as the document at `url`: its id is `url`, or its id (fetched once)
+    /// answers with itself.
+    async fn confirmed(&self, url: &str, doc: Value) -> Result<Value> {
         let id = str_field(&doc, "id").ok_or_else(|| Error::bad_request("object without id"))?;
         if id == url {
             return Ok(doc);
@@ -47,9 +78,23 @@ impl Kring {
         )))
     }
 
-    /// One signed GET of an ActivityStreams document; failures are remembered for a while
-    /// (see [`super::FAILED_FETCH_TTL`]) and not tried again meanwhile.
+    /// One signed GET of an ActivityStreams document; a redirect is a failure.
     async fn fetch_once(&self, url: &str) -> Result<Value> {
+        match self.fetch_answer(url).await? {
+            Answer::Document(doc) => Ok(doc),
+            Answer::Redirect(to) => {
+                let e = FetchError::Redirect(to);
+                tracing::info!(url, error = %e, "fetch failed");
+                self.federation.remember_failure(url, e.to_string());
+                Err(Self::remote_error(e))
+            }
+        }
+    }
+
+    /// One signed GET of an ActivityStreams document: the document, or where it redirects
+    /// (not followed). Failures are remembered for a while (see
+    /// [`super::FAILED_FETCH_TTL`]) and not tried again meanwhile.
+    async fn fetch_answer(&self, url: &str) -> Result<Answer> {
         if let Some(why) = self.federation.recent_failure(url) {
             return Err(Error::Unavailable(format!(
                 "remote fetch failed recently: {why}"
@@ -63,7 +108,8 @@ impl Kring {
             .get_activity(url, Some((&key_id, key)))
             .await
         {
-            Ok(doc) => Ok(doc),
+            Ok(doc) => Ok(Answer::Document(doc)),
+            Err(FetchError::Redirect(to)) => Ok(Answer::Redirect(to)),
             Err(e) => {
                 tracing::info!(url, error = %e, "fetch failed");
                 // Our own per-host limit is no fault of the URL.
@@ -72,6 +118,94 @@ impl Kring {
                 }
                 Err(Self::remote_error(e))
             }
+        }
+    }
+
+    /// What a pasted link (a profile or post URL copied from a browser: Kring's or Mastodon's
+    /// `/@user` and `/@user/ID`, Mastodon's `/users/x/statuses/ID`, GoToSocial's
+    /// `/@user/statuses/ID`, Lemmy's `/u/x`, `/post/N`, `/comment/N`, or any ActivityPub id)
+    /// is: an account or a post, known here or fetched with [`fetch_pasted`](Self::fetch_pasted).
+    /// Who may then see a post found is the caller's business (the audience rule).
+    pub async fn resolve_pasted_url(&self, url: &str) -> Result<Pasted> {
+        if self.is_local_uri(url) {
+            return self.local_pasted(url).await;
+        }
+        if self.store.account_by_uri(url).await?.is_some() {
+            return self
+                .resolve_account_uri(url, false)
+                .await
+                .map(Pasted::Account);
+        }
+        if let Some(s) = self.store.status_by_uri(url).await? {
+            return Ok(Pasted::Status(s));
+        }
+        let domain = host_of(url).ok_or_else(|| Error::bad_request("not a URL"))?;
+        if !self.federates_with(&domain).await? {
+            return Err(Error::forbidden("domain is not federated with"));
+        }
+        let doc = self.fetch_pasted(url).await?;
+        if is_actor(&doc) {
+            let remote = parse_actor(&doc, None)?;
+            if !self.federates_with(&remote.domain).await? {
+                return Err(Error::forbidden("domain is not federated with"));
+            }
+            return self.store_remote_account(remote).await.map(Pasted::Account);
+        }
+        if is_post(&doc) {
+            let id = str_field(&doc, "id").unwrap_or_default();
+            let domain = host_of(id).ok_or_else(|| Error::bad_request("bad object id"))?;
+            if !self.federates_with(&domain).await? {
+                return Err(Error::forbidden("domain is not federated with"));
+            }
+            return self
+                .store_remote_note(&doc, MAX_REPLY_DEPTH)
+                .await
+                .map(Pasted::Status);
+        }
+        Err(Error::NotFound)
+    }
+
+    /// `/authorize_interaction?uri=…`: what someone of this server, arriving from elsewhere,
+    /// wants to follow or answer — [`resolve_pasted_url`](Self::resolve_pasted_url) for them.
+    pub async fn authorize_interaction(&self, actor: &crate::Actor, uri: &str) -> Result<Pasted> {
+        if !Self::may_fetch_remote_for(Some(actor)) {
+            return Err(Error::forbidden("Sign in first"));
+        }
+        if text::http_url(uri).is_none() {
+            return Err(Error::validation("Not a profile or post address"));
+        }
+        self.resolve_pasted_url(uri).await
+    }
+
+    /// One of this server's own URLs: `/@user`, `/@user/ID`, `/users/user`,
+    /// `/users/user/statuses/ID`.
+    async fn local_pasted(&self, url: &str) -> Result<Pasted> {
+        let path = url::Url::parse(url)
+            .map(|u| u.path().to_string())
+            .map_err(|_| Error::NotFound)?;
+        let parts: Vec<&str> = path.split('/').filter(|p| !p.is_empty()).collect();
+        let (name, status) = match parts.as_slice() {
+            [at] if at.starts_with('@') => (&at[1..], None),
+            [at, id] if at.starts_with('@') => (&at[1..], Some(*id)),
+            ["users", name] => (*name, None),
+            ["users", name, "statuses", id] => (*name, Some(*id)),
+            _ => return Err(Error::NotFound),
+        };
+        let name = name
+            .strip_suffix(&format!("@{}", self.config.domain))
+            .unwrap_or(name);
+        let account = self
+            .store
+            .account_by_handle(name, None)
+            .await?
+            .ok_or(Error::NotFound)?;
+        let Some(raw) = status else {
+            return Ok(Pasted::Account(account));
+        };
+        let id: Id = raw.parse().map_err(|_| Error::NotFound)?;
+        match self.store.status(id).await? {
+            Some(s) if s.account_id == account.id => Ok(Pasted::Status(s)),
+            _ => Err(Error::NotFound),
         }
     }
 
@@ -177,22 +311,7 @@ impl Kring {
         if !self.federates_with(domain).await? {
             return Err(Error::NotFound);
         }
-        let scheme = if self.federation.client.allows_http(domain) {
-            "http"
-        } else {
-            "https"
-        };
-        let url = format!(
-            "{scheme}://{domain}/.well-known/webfinger?resource=acct:{}@{}",
-            percent_encoding::utf8_percent_encode(username, percent_encoding::NON_ALPHANUMERIC),
-            domain
-        );
-        let doc = self
-            .federation
-            .client
-            .get_json(&url, None, "application/jrd+json, application/json")
-            .await
-            .map_err(Self::remote_error)?;
+        let doc = self.webfinger_of(username, domain).await?;
         let self_link = doc
             .get("links")
             .and_then(Value::as_array)
@@ -207,6 +326,78 @@ impl Kring {
             .ok_or(Error::NotFound)?
             .to_string();
         self.resolve_account_uri(&self_link, true).await
+    }
+
+    /// The WebFinger answer for `username@domain` on its server (unsigned, guarded like
+    /// every fetch).
+    async fn webfinger_of(&self, username: &str, domain: &str) -> Result<Value> {
+        let scheme = if self.federation.client.allows_http(domain) {
+            "http"
+        } else {
+            "https"
+        };
+        let url = format!(
+            "{scheme}://{domain}/.well-known/webfinger?resource=acct:{}@{}",
+            percent_encoding::utf8_percent_encode(username, percent_encoding::NON_ALPHANUMERIC),
+            domain
+        );
+        self.federation
+            .client
+            .get_json(&url, None, "application/jrd+json, application/json")
+            .await
+            .map_err(Self::remote_error)
+    }
+
+    /// "Follow or reply from your server": where a visitor with the handle `handle`
+    /// (`user@their.server`) interacts with `uri` (one of this server's profiles or posts):
+    /// their server's `http://ostatus.org/schema/1.0/subscribe` template from WebFinger, as
+    /// Mastodon finds it, with `{uri}` filled in. A handle of this server leads to its own
+    /// `/authorize_interaction`. Only the WebFinger answer is read and nothing is stored, so a
+    /// signed-out visitor may ask (the door limits how often).
+    pub async fn remote_interaction_url(&self, handle: &str, uri: &str) -> Result<String> {
+        if !self.is_local_uri(uri) {
+            return Err(Error::validation("Only this server's profiles and posts"));
+        }
+        let handle = handle.trim().trim_start_matches('@');
+        let (user, domain) = match handle.split_once('@') {
+            Some((u, d)) if !u.is_empty() && !d.is_empty() && !d.contains(['/', '?', '#', '@']) => {
+                (u, d)
+            }
+            _ => {
+                return Err(Error::validation(
+                    "Enter your full handle, like name@your.server",
+                ));
+            }
+        };
+        let encoded =
+            percent_encoding::utf8_percent_encode(uri, percent_encoding::NON_ALPHANUMERIC)
+                .to_string();
+        if domain.eq_ignore_ascii_case(&self.config.domain) {
+            return Ok(format!("/authorize_interaction?uri={encoded}"));
+        }
+        if !self.federates_with(domain).await? {
+            return Err(Error::forbidden("That server is not federated with"));
+        }
+        let unknown =
+            || Error::validation("Your server did not say how to follow or reply from it");
+        let doc = self
+            .webfinger_of(user, domain)
+            .await
+            .map_err(|_| unknown())?;
+        let template = doc
+            .get("links")
+            .and_then(Value::as_array)
+            .into_iter()
+            .flatten()
+            .find(|l| str_field(l, "rel") == Some("http://ostatus.org/schema/1.0/subscribe"))
+            .and_then(|l| str_field(l, "template"))
+            .filter(|t| t.contains("{uri}"))
+            .ok_or_else(unknown)?;
+        let target = template.replace("{uri}", &encoded);
+        // Only a web address: the remote server chose this string.
+        text::http_url(&target)
+            .map(str::to_string)
+            .ok_or_else(unknown)
     }
 
     /// A status by its ActivityPub id; fetched (with its author and parents) when unknown.
@@ -417,6 +608,35 @@ impl Kring {
         }
         Ok(status)
     }
+}
+
+/// What one signed GET got.
+enum Answer {
+    Document(Value),
+    Redirect(String),
+}
+
+/// What a pasted link turned out to be.
+#[derive(Debug)]
+pub enum Pasted {
+    Account(Account),
+    Status(Status),
+}
+
+/// Whether two absolute URLs share scheme, host and port.
+fn same_origin(a: &str, b: &str) -> bool {
+    match (url::Url::parse(a), url::Url::parse(b)) {
+        (Ok(a), Ok(b)) => a.origin() == b.origin(),
+        _ => false,
+    }
+}
+
+/// Objects stored and shown as posts (see [`Kring::store_remote_note`]).
+fn is_post(doc: &Value) -> bool {
+    matches!(
+        kind(doc),
+        "Note" | "Question" | "Article" | "Page" | "Event" | "Video"
+    )
 }
 
 fn is_actor(doc: &Value) -> bool {

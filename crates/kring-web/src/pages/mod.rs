@@ -16,6 +16,7 @@ mod auth;
 mod edit;
 mod filters;
 mod home;
+mod interact;
 mod media;
 mod public;
 mod report;
@@ -36,6 +37,12 @@ pub fn routes() -> Router<Web> {
         .route("/statuses/{id}", get(public::status_redirect))
         .route("/static/{name}", get(assets::serve))
         .route("/favicon.ico", get(assets::favicon))
+        // Interacting from another server (and arriving here from one).
+        .route("/interact", post(interact::interact))
+        .route(
+            "/authorize_interaction",
+            get(interact::authorize_interaction),
+        )
         .route("/proxy/accounts/{id}/{which}", get(media::profile_image))
         // Sessions.
         .route("/auth/sign_up", get(auth::sign_up_page).post(auth::sign_up))

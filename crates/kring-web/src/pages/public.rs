@@ -180,8 +180,10 @@ pub struct RelAction {
     pub confirm: &'static str,
 }
 
-/// The buttons the relationship calls for, and a line describing a pending request.
-fn relation_actions(r: &Relationship) -> (Vec<RelAction>, Option<&'static str>) {
+/// The buttons the relationship calls for, and a line describing a pending request. A
+/// request to an account that approves nobody by hand (`locked` false: one on another server
+/// whose `Accept` has not arrived yet) is only waiting for that server.
+fn relation_actions(r: &Relationship, locked: bool) -> (Vec<RelAction>, Option<&'static str>) {
     let act = |action, label, class| RelAction {
         action,
         label,
@@ -204,7 +206,11 @@ fn relation_actions(r: &Relationship) -> (Vec<RelAction>, Option<&'static str>) 
         out.push(act("unfollow", "Unfollow", "secondary"));
     } else if r.requested {
         out.push(act("unfollow", "Withdraw follow request", "secondary"));
-        note = Some("Follow requested: waiting for approval.");
+        note = Some(if locked {
+            "Follow requested: waiting for approval."
+        } else {
+            "Follow sent: waiting for their server to confirm it. Reload to see it change to Following."
+        });
     } else {
         out.push(act("follow", "Follow", ""));
     }
@@ -227,6 +233,10 @@ struct Profile {
     following: i64,
     followers: i64,
     followed_by: bool,
+    /// The viewer follows this account (the follow was accepted).
+    following_them: bool,
+    /// For signed-out visitors, an account of this server: "follow from your server".
+    interact_uri: Option<String>,
     is_me: bool,
     actions: Vec<RelAction>,
     relation_note: Option<&'static str>,
@@ -317,7 +327,10 @@ pub async fn profile(
         Some(a) if !is_me => kring.relationships(a, &[account.id]).await?.pop(),
         _ => None,
     };
-    let (actions, relation_note) = rel.as_ref().map(relation_actions).unwrap_or_default();
+    let (actions, relation_note) = rel
+        .as_ref()
+        .map(|r| relation_actions(r, account.locked))
+        .unwrap_or_default();
     let base = account_path(&account);
     let older_base = if with_replies {
         format!("{base}?with_replies=1")
@@ -348,6 +361,8 @@ pub async fn profile(
         following: account.following_count,
         followers: account.followers_count,
         followed_by: rel.as_ref().is_some_and(|r| r.followed_by),
+        following_them: rel.as_ref().is_some_and(|r| r.following && !r.blocking),
+        interact_uri: (viewer.is_none() && account.domain.is_none()).then(|| account.uri.clone()),
         is_me,
         actions,
         relation_note,
@@ -471,6 +486,8 @@ struct Thread {
     descendants: Vec<PostCard>,
     compose: Option<Compose>,
     next: String,
+    /// For signed-out visitors, a post of this server: "reply from your server".
+    interact_uri: Option<String>,
 }
 
 pub async fn thread(
@@ -527,6 +544,7 @@ pub async fn thread(
         }
         c
     });
+    let interact_uri = (viewer.is_none() && view.status.local).then(|| view.status.uri.clone());
     let title = format!("Post by {}", post.author.name);
     let path = path_of(&uri);
     let mut c = web.chrome(v.0.as_ref(), title, "", path.clone()).await?;
@@ -551,6 +569,7 @@ pub async fn thread(
         descendants: PostCard::many(kring, me, &down),
         compose,
         next: url_encode(&path),
+        interact_uri,
     })
 }
 

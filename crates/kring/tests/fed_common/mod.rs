@@ -25,7 +25,7 @@ use crate::common::schema::assert_valid;
 /// How long anything federated may take to arrive.
 pub const WAIT: Duration = Duration::from_secs(15);
 
-const PASSWORD: &str = "correct horse battery staple";
+pub const PASSWORD: &str = "correct horse battery staple";
 const SCOPES: &str = "read write follow push";
 
 /// Poll `f` every 100 ms until it returns `Some`, for at most [`WAIT`]; panics naming `what`.
