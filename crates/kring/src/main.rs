@@ -27,5 +27,8 @@ fn return_large_blocks_to_the_system() {
     // touched.
     unsafe {
         libc::mallopt(libc::M_MMAP_THRESHOLD, 1 << 20);
+        // Two arenas instead of eight per core: the SQLite readers run on blocking threads,
+        // and each new thread that allocates got an arena of its own that stayed resident.
+        libc::mallopt(libc::M_ARENA_MAX, 2);
     }
 }
