@@ -83,6 +83,22 @@ impl Store {
         sql.query_as().fetch_all(self.pool()).await.map_err(db_err)
     }
 
+    /// The rows of a statement selecting three columns: on SQLite through the readers.
+    async fn triples<A, B, C>(&self, sql: Sql) -> Result<Vec<(A, B, C)>, Error>
+    where
+        A: rusqlite::types::FromSql + Send + 'static,
+        B: rusqlite::types::FromSql + Send + 'static,
+        C: rusqlite::types::FromSql + Send + 'static,
+        (A, B, C): for<'r> sqlx::FromRow<'r, sqlx::any::AnyRow> + Send + Unpin,
+    {
+        if let Some(r) = &self.readers {
+            return r
+                .read(move |c| readers::all(c, &sql, |r| Ok((r.get(0)?, r.get(1)?, r.get(2)?))))
+                .await;
+        }
+        sql.query_as().fetch_all(self.pool()).await.map_err(db_err)
+    }
+
     /// A status regardless of audience: for internal use after a check.
     pub async fn status(&self, id: Id) -> Result<Option<Status>, Error> {
         let row: Option<StatusRow> = sqlx::query_as(AssertSqlSafe(format!(
@@ -378,17 +394,7 @@ impl Store {
         in_list(&mut sql, viewers);
         sql.push(" AND reblog_of_id IN ");
         in_list(&mut sql, ids);
-        let rows: Vec<(String, i64, i64)> = match &self.readers {
-            Some(r) => {
-                r.read(move |c| readers::all(c, &sql, |r| Ok((r.get(0)?, r.get(1)?, r.get(2)?))))
-                    .await?
-            }
-            None => sql
-                .query_as()
-                .fetch_all(self.pool())
-                .await
-                .map_err(db_err)?,
-        };
+        let rows: Vec<(String, i64, i64)> = self.triples(sql).await?;
         for (k, account, id) in rows {
             let flags = out.entry(Id(account)).or_default();
             let set = match k.as_str() {
@@ -459,17 +465,7 @@ impl Store {
              JOIN tags t ON t.id = st.tag_id WHERE st.status_id IN ",
         );
         in_list(&mut sql, ids);
-        let rows: Vec<(i64, Option<i64>, Option<String>)> = match &self.readers {
-            Some(r) => {
-                r.read(move |c| readers::all(c, &sql, |r| Ok((r.get(0)?, r.get(1)?, r.get(2)?))))
-                    .await?
-            }
-            None => sql
-                .query_as()
-                .fetch_all(self.pool())
-                .await
-                .map_err(db_err)?,
-        };
+        let rows: Vec<(i64, Option<i64>, Option<String>)> = self.triples(sql).await?;
         let (mut mentions, mut tags) = (Vec::new(), Vec::new());
         for (status, account, name) in rows {
             match (account, name) {
