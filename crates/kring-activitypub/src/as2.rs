@@ -28,10 +28,16 @@ pub fn context() -> Value {
             "PropertyValue": "schema:PropertyValue",
             "value": "schema:value",
             "conversation": "ostatus:conversation",
-            "ostatus": "http://ostatus.org#"
+            "ostatus": "http://ostatus.org#",
+            "kring": "https://kring.social/ns#",
+            "kringVisibility": "kring:visibility"
         }
     ])
 }
+
+/// Kring's term on a Note addressed to named accounts: `friends` (the author's friends among
+/// them) or `circle`. Other software ignores it and sees a post for the named accounts.
+pub const KRING_VISIBILITY: &str = "kringVisibility";
 
 pub fn key_id(actor_uri: &str) -> String {
     format!("{actor_uri}#main-key")
@@ -91,7 +97,9 @@ pub fn addressing(
             [vec![PUBLIC.to_string()], m].concat(),
         ),
         Visibility::Private => (vec![followers.to_string()], m),
-        Visibility::Direct => (m, Vec::new()),
+        // Narrowed posts name their recipients; delivery rewrites `to` per server so each
+        // sees only its own (`Recipients::Narrow`).
+        Visibility::Friends | Visibility::Circle | Visibility::Direct => (m, Vec::new()),
     }
 }
 
@@ -146,6 +154,11 @@ pub fn note(s: &Status, p: &NoteParts<'_>) -> Value {
     }
     if let Some(e) = s.edited_at {
         note["updated"] = json!(rfc3339(e));
+    }
+    if s.visibility.is_narrowed() {
+        // Tells another Kring what the explicit addressing stands for, so it keeps a friends
+        // post only while the friendship lasts and keeps replies inside (`KRING_VISIBILITY`).
+        note[KRING_VISIBILITY] = json!(s.visibility.as_str());
     }
     note
 }

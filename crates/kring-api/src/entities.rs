@@ -1,7 +1,7 @@
 //! Mastodon 4.x JSON entities, serialised straight from service views (borrowing, not copying).
 //! Field names and shapes follow the Mastodon API; tests validate them against its OpenAPI schema.
 use kring_core::model::{
-    Account, App, Filter, FilterKeyword, FilterStatus, List, Marker, Relationship, Role,
+    Account, App, Circle, Filter, FilterKeyword, FilterStatus, List, Marker, Relationship, Role,
     StatusEdit, Tag, User,
 };
 use kring_core::time::{date, rfc3339};
@@ -158,7 +158,7 @@ pub fn credential_account<'a>(
     CredentialAccountJson {
         account: account(ctx, a),
         source: SourceJson {
-            privacy: u.default_visibility.as_str(),
+            privacy: u.default_visibility.mastodon_str(),
             sensitive: u.default_sensitive,
             language: u.default_language.as_deref(),
             note: &a.note,
@@ -240,6 +240,10 @@ pub struct StatusJson<'a> {
     pub language: Option<&'a str>,
     pub text: Option<&'a str>,
     pub edited_at: Option<String>,
+    /// glitch-soc's flag: kept on this server, never federated.
+    pub local_only: bool,
+    /// Kring's extensions (docs/api.md).
+    pub kring: KringStatusJson,
     #[serde(skip_serializing_if = "Option::is_none")]
     pub favourited: Option<bool>,
     #[serde(skip_serializing_if = "Option::is_none")]
@@ -252,6 +256,13 @@ pub struct StatusJson<'a> {
     pub pinned: Option<bool>,
     #[serde(skip_serializing_if = "Option::is_none")]
     pub filtered: Option<Vec<FilterResultJson<'a>>>,
+}
+
+/// What Kring adds to a Status: the real audience behind the Mastodon label (`friends` and
+/// `circle` posts are `private` to clients that do not know them).
+#[derive(Serialize)]
+pub struct KringStatusJson {
+    pub visibility: &'static str,
 }
 
 pub fn tag_url(base: &str, name: &str) -> String {
@@ -277,7 +288,7 @@ pub fn status_with_text<'a>(ctx: Ctx<'_>, v: &'a StatusView, with_text: bool) ->
         created_at: rfc3339(s.created_at),
         account: account(ctx, &v.account),
         content: &s.content,
-        visibility: s.visibility.as_str(),
+        visibility: s.visibility.mastodon_str(),
         sensitive: s.sensitive,
         spoiler_text: &s.spoiler_text,
         media_attachments: [],
@@ -315,6 +326,10 @@ pub fn status_with_text<'a>(ctx: Ctx<'_>, v: &'a StatusView, with_text: bool) ->
         language: s.language.as_deref(),
         text: with_text.then_some(s.text.as_str()),
         edited_at: s.edited_at.map(rfc3339),
+        local_only: s.local_only,
+        kring: KringStatusJson {
+            visibility: s.visibility.as_str(),
+        },
         favourited: v.favourited,
         reblogged: v.reblogged,
         muted: v.muted,
@@ -356,6 +371,8 @@ pub struct RelationshipJson<'a> {
     pub domain_blocking: bool,
     pub endorsed: bool,
     pub note: &'a str,
+    /// Kring: a mutual follow (docs/api.md).
+    pub friend: bool,
 }
 
 pub fn relationship(r: &Relationship) -> RelationshipJson<'_> {
@@ -375,6 +392,7 @@ pub fn relationship(r: &Relationship) -> RelationshipJson<'_> {
         domain_blocking: r.domain_blocking,
         endorsed: r.endorsed,
         note: &r.note,
+        friend: r.is_friend(),
     }
 }
 
@@ -407,6 +425,19 @@ pub struct ListJson<'a> {
     pub title: &'a str,
     pub replies_policy: &'a str,
     pub exclusive: bool,
+}
+
+#[derive(Serialize)]
+pub struct CircleJson<'a> {
+    pub id: Id,
+    pub title: &'a str,
+}
+
+pub fn circle(c: &Circle) -> CircleJson<'_> {
+    CircleJson {
+        id: c.id,
+        title: &c.title,
+    }
 }
 
 pub fn list(l: &List) -> ListJson<'_> {

@@ -29,6 +29,7 @@ pub fn router(kring: Kring) -> Router {
         .merge(routes::timelines::routes())
         .merge(routes::notifications::routes())
         .merge(routes::lists::routes())
+        .merge(routes::circles::routes())
         .merge(routes::filters::routes())
         .merge(routes::search::routes())
         .merge(routes::reports::routes())

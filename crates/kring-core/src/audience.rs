@@ -14,27 +14,55 @@ pub enum Visibility {
     Public,
     Unlisted,
     Private,
+    /// Mutual follows of the author only (Kring's extension; GoToSocial calls it `mutuals_only`).
+    Friends,
+    /// Members of one or more of the author's circles (Kring's extension). The circles are in
+    /// the audience's grants, never in the label.
+    Circle,
     Direct,
 }
 
 impl Visibility {
+    /// Kring's own name, stored and shown by Kring-aware doors.
     pub fn as_str(self) -> &'static str {
         match self {
             Visibility::Public => "public",
             Visibility::Unlisted => "unlisted",
             Visibility::Private => "private",
+            Visibility::Friends => "friends",
+            Visibility::Circle => "circle",
             Visibility::Direct => "direct",
         }
     }
 
+    /// The label a Mastodon client understands. Friends and circle posts show as `private`:
+    /// clients then offer no boost and keep a reply non-public, and the server narrows any
+    /// reply to the parent's own audience whatever the client asks (`Kring::post`).
+    pub fn mastodon_str(self) -> &'static str {
+        match self {
+            Visibility::Friends | Visibility::Circle => "private",
+            v => v.as_str(),
+        }
+    }
+
+    /// Parse a visibility as clients send it: Mastodon's four, Kring's `friends` and
+    /// `circle`, and GoToSocial's `mutuals_only` for friends.
     pub fn parse(s: &str) -> Option<Visibility> {
         Some(match s {
             "public" => Visibility::Public,
             "unlisted" => Visibility::Unlisted,
             "private" => Visibility::Private,
+            "friends" | "mutuals_only" => Visibility::Friends,
+            "circle" => Visibility::Circle,
             "direct" => Visibility::Direct,
             _ => return None,
         })
+    }
+
+    /// Narrowed to an audience the author picked (friends, circles): replies stay inside it
+    /// and nobody but the author may boost it.
+    pub fn is_narrowed(self) -> bool {
+        matches!(self, Visibility::Friends | Visibility::Circle)
     }
 }
 
@@ -43,8 +71,17 @@ impl Visibility {
 pub enum Grant {
     /// Everyone who follows this account.
     FollowersOf(Id),
-    /// This one account (mentions, direct messages, later circle members expanded).
+    /// This one account (mentions, direct messages, the recipients of a remote limited post).
     Account(Id),
+    /// Everyone who follows this account and is followed back by it, decided when read: a
+    /// friendship that ends takes the post away at once.
+    FriendsOf(Id),
+    /// The members of this circle, decided when read: removing a member takes away earlier
+    /// posts too.
+    Circle(Id),
+    /// This one account, only while it and the post's author are friends: how another
+    /// Kring's friends-only post is kept here, so an ended friendship takes it away here too.
+    FriendAccount(Id),
 }
 
 impl Grant {
@@ -53,6 +90,9 @@ impl Grant {
         match self {
             Grant::FollowersOf(id) => ("followers", id),
             Grant::Account(id) => ("account", id),
+            Grant::FriendsOf(id) => ("friends", id),
+            Grant::Circle(id) => ("circle", id),
+            Grant::FriendAccount(id) => ("friend", id),
         }
     }
 
@@ -60,38 +100,79 @@ impl Grant {
         match kind {
             "followers" => Some(Grant::FollowersOf(target)),
             "account" => Some(Grant::Account(target)),
+            "friends" => Some(Grant::FriendsOf(target)),
+            "circle" => Some(Grant::Circle(target)),
+            "friend" => Some(Grant::FriendAccount(target)),
             _ => None,
         }
     }
 }
 
-#[derive(Debug, Clone, PartialEq, Eq)]
+/// The default is nobody but the author.
+#[derive(Debug, Clone, PartialEq, Eq, Default)]
 pub struct Audience {
     /// Anyone may read it, signed out too.
     pub public: bool,
     /// It appears in public and hashtag timelines.
     pub listed: bool,
+    /// Only accounts of this server may read it, and it is never sent to another server.
+    pub local_only: bool,
     pub grants: Vec<Grant>,
 }
 
 impl Audience {
-    /// The audience a Mastodon visibility stands for. The author always sees their own posts
-    /// (the store checks authorship directly), and mentioned accounts are always addressed.
+    /// The audience a visibility stands for. The author always sees their own posts (the store
+    /// checks authorship directly), and mentioned accounts are always addressed. A circle post's
+    /// circles are not in its label: build it with `for_circles`; here `Circle` addresses only
+    /// the mentioned accounts, the narrowest reading.
     pub fn for_visibility(visibility: Visibility, author: Id, mentioned: &[Id]) -> Audience {
         let mut grants: Vec<Grant> = mentioned.iter().map(|&id| Grant::Account(id)).collect();
-        if matches!(
-            visibility,
-            Visibility::Public | Visibility::Unlisted | Visibility::Private
-        ) {
-            grants.push(Grant::FollowersOf(author));
+        match visibility {
+            Visibility::Public | Visibility::Unlisted | Visibility::Private => {
+                grants.push(Grant::FollowersOf(author))
+            }
+            Visibility::Friends => grants.push(Grant::FriendsOf(author)),
+            Visibility::Circle | Visibility::Direct => {}
         }
+        Audience::named(visibility, grants)
+    }
+
+    /// A post to the members of `circles` (and the accounts it mentions).
+    pub fn for_circles(circles: &[Id], mentioned: &[Id]) -> Audience {
+        let grants = circles
+            .iter()
+            .map(|&c| Grant::Circle(c))
+            .chain(mentioned.iter().map(|&id| Grant::Account(id)))
+            .collect();
+        Audience::named(Visibility::Circle, grants)
+    }
+
+    /// A reply to a narrowed post keeps the parent's audience, so it is never shown to
+    /// anyone the parent was not; the parent's author is addressed too.
+    pub fn inherited(parent: &Audience, parent_author: Id) -> Audience {
+        let mut grants = parent.grants.clone();
+        grants.push(Grant::Account(parent_author));
+        let mut a = Audience::named(Visibility::Direct, grants);
+        a.local_only = parent.local_only;
+        a
+    }
+
+    /// An audience of exactly these grants, public and listed as `visibility` says.
+    pub fn named(visibility: Visibility, mut grants: Vec<Grant>) -> Audience {
         grants.sort();
         grants.dedup();
         Audience {
             public: matches!(visibility, Visibility::Public | Visibility::Unlisted),
             listed: visibility == Visibility::Public,
+            local_only: false,
             grants,
         }
+    }
+
+    /// The same audience, kept on this server.
+    pub fn local_only(mut self, local_only: bool) -> Audience {
+        self.local_only |= local_only;
+        self
     }
 
     /// Accounts named directly (for notifications and delivery).
@@ -126,5 +207,29 @@ mod tests {
         let direct = Audience::for_visibility(Visibility::Direct, a, &m);
         assert!(!direct.public && !direct.includes_followers_of(a));
         assert_eq!(direct.grants, vec![Grant::Account(Id(2))]);
+        let friends = Audience::for_visibility(Visibility::Friends, a, &m);
+        assert!(!friends.public && !friends.includes_followers_of(a));
+        assert!(friends.grants.contains(&Grant::FriendsOf(a)));
+        let circles = Audience::for_circles(&[Id(7)], &[]);
+        assert_eq!(circles.grants, vec![Grant::Circle(Id(7))]);
+        let reply = Audience::inherited(&circles.clone().local_only(true), a);
+        assert!(!reply.public && reply.local_only);
+        assert_eq!(reply.grants, vec![Grant::Account(a), Grant::Circle(Id(7))]);
+    }
+
+    #[test]
+    fn grants_round_trip_through_rows() {
+        for g in [
+            Grant::FollowersOf(Id(1)),
+            Grant::Account(Id(2)),
+            Grant::FriendsOf(Id(3)),
+            Grant::Circle(Id(4)),
+            Grant::FriendAccount(Id(5)),
+        ] {
+            let (kind, target) = g.to_row();
+            assert_eq!(Grant::from_row(kind, target), Some(g));
+        }
+        assert!(Visibility::parse("mutuals_only") == Some(Visibility::Friends));
+        assert_eq!(Visibility::Circle.mastodon_str(), "private");
     }
 }

@@ -143,6 +143,8 @@ pub struct Status {
     pub sensitive: bool,
     pub language: Option<String>,
     pub visibility: Visibility,
+    /// Kept on this server: never federated, read only by its own accounts.
+    pub local_only: bool,
     pub application_id: Option<Id>,
     pub replies_count: i64,
     pub reblogs_count: i64,
@@ -310,6 +312,21 @@ pub struct Relationship {
     /// The viewer blocked the account's domain.
     pub domain_blocking: bool,
     pub note: String,
+}
+
+/// A named audience a person keeps privately: posts to it reach exactly its members.
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub struct Circle {
+    pub id: Id,
+    pub account_id: Id,
+    pub title: String,
+}
+
+impl Relationship {
+    /// Friends: each follows the other.
+    pub fn is_friend(&self) -> bool {
+        self.following && self.followed_by
+    }
 }
 
 #[derive(Debug, Clone)]

@@ -259,6 +259,10 @@ impl Kring {
             }
             p.fields = Some(fields);
         }
+        if u.privacy == Some(kring_core::Visibility::Circle) {
+            // A circle post needs circles chosen each time; a default cannot name them.
+            return Err(Error::validation("Privacy cannot be circle"));
+        }
         p.bot = u.bot;
         p.locked = u.locked;
         p.discoverable = u.discoverable;

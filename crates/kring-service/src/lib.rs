@@ -4,6 +4,7 @@
 pub mod accounts;
 pub mod auth;
 mod caches;
+pub mod circles;
 pub mod cpu;
 pub mod domain_blocks;
 pub mod events;

@@ -110,7 +110,8 @@ impl Kring {
     }
 }
 
-fn validate_title(t: &str) -> Result<String> {
+/// A list's or circle's title.
+pub(crate) fn validate_title(t: &str) -> Result<String> {
     let t = t.trim();
     if t.is_empty() {
         return Err(Error::validation("Title can't be blank"));

@@ -8,7 +8,6 @@ use kring_store::{Mark, NewStatus};
 
 use crate::events::{EventKind, Stream};
 use crate::federation::Recipients;
-use crate::federation::outbox::recipients_for;
 use crate::{Actor, Error, Id, Kring, Result, viewer_id};
 use kring_activitypub::as2;
 use serde_json::json;
@@ -21,6 +20,10 @@ pub struct PostRequest {
     pub sensitive: Option<bool>,
     pub spoiler_text: String,
     pub visibility: Option<Visibility>,
+    /// The author's circles a `Circle` post goes to.
+    pub circle_ids: Vec<Id>,
+    /// Keep the post on this server (never federated).
+    pub local_only: bool,
     pub language: Option<String>,
     pub application_id: Option<Id>,
     pub idempotency_key: Option<String>,
@@ -77,7 +80,9 @@ impl Kring {
                 addressed.push(id);
             }
         }
-        let audience = Audience::for_visibility(visibility, actor.id(), &addressed);
+        let (visibility, audience) = self
+            .audience_for(actor, &req, visibility, parent.as_ref(), &addressed)
+            .await?;
         let id = Id::generate();
         let new = NewStatus {
             id,
@@ -119,6 +124,9 @@ impl Kring {
                 .await?;
         }
         tx.fan_out_to(id, actor.id(), &addressed).await?;
+        if visibility.is_narrowed() {
+            tx.fan_out_to_audience(id, actor.id()).await?;
+        }
         let mut notified = Vec::new();
         for &m in &addressed {
             if self.store.user(m).await?.is_some()
@@ -149,13 +157,10 @@ impl Kring {
             &actor.account.uri,
             note,
         );
-        self.emit(
-            &mut tx,
-            &actor.account,
-            create,
-            recipients_for(&as_stored, &addressed),
-        )
-        .await?;
+        let to = self
+            .recipients(&as_stored, Some(&audience), &addressed)
+            .await?;
+        self.emit(&mut tx, &actor.account, create, to).await?;
         if let Some(key) = &req.idempotency_key {
             tx.insert_idempotency(actor.id(), key, id).await?;
         }
@@ -168,6 +173,57 @@ impl Kring {
         }
         self.notify_subscribers(&status, actor).await?;
         Ok(status)
+    }
+
+    /// Who a new post goes to. A reply to a friends or circle post keeps the parent's audience
+    /// whatever was asked, so a conversation never leaks out of it (clients that do not know
+    /// these audiences see the parent as `private`); a reply to a local-only post is local
+    /// only too. A circle post names circles of the author's own.
+    async fn audience_for(
+        &self,
+        actor: &Actor,
+        req: &PostRequest,
+        visibility: Visibility,
+        parent: Option<&Status>,
+        addressed: &[Id],
+    ) -> Result<(Visibility, Audience)> {
+        if let Some(p) = parent
+            && (p.visibility.is_narrowed() || p.local_only)
+        {
+            let parent_audience = self.store.audience_of(p.id).await?.unwrap_or_default();
+            if p.visibility.is_narrowed() {
+                let a =
+                    Audience::inherited(&parent_audience, p.account_id).local_only(req.local_only);
+                return Ok((p.visibility, a));
+            }
+            let a = Audience::for_visibility(visibility, actor.id(), addressed).local_only(true);
+            return Ok((visibility, a));
+        }
+        if visibility == Visibility::Circle {
+            if req.circle_ids.is_empty() {
+                return Err(Error::validation("Choose at least one circle"));
+            }
+            for &c in &req.circle_ids {
+                self.own_circle(actor, c).await?;
+            }
+            let a = Audience::for_circles(&req.circle_ids, addressed).local_only(req.local_only);
+            return Ok((visibility, a));
+        }
+        let a =
+            Audience::for_visibility(visibility, actor.id(), addressed).local_only(req.local_only);
+        Ok((visibility, a))
+    }
+
+    /// The `Delete` of a local post (its Tombstone addressed as the post was).
+    pub(crate) fn delete_activity(&self, s: &Status, author: &Account) -> serde_json::Value {
+        let (to, cc) = as2::addressing(s.visibility, &author.followers_url, &[]);
+        let tombstone = json!({ "id": s.uri, "type": "Tombstone", "to": to, "cc": cc });
+        as2::activity(
+            "Delete",
+            &format!("{}#delete", s.uri),
+            &author.uri,
+            tombstone,
+        )
     }
 
     /// Tell streaming clients about a new status or boost.
@@ -345,7 +401,7 @@ impl Kring {
             &mut tx,
             &actor.account,
             update,
-            recipients_for(&edited, &new_mentions),
+            self.recipients(&edited, None, &new_mentions).await?,
         )
         .await?;
         // Those who boosted it hear about the edit.
@@ -426,10 +482,10 @@ impl Kring {
             .into_iter()
             .map(|(_, a)| a)
             .collect();
+        // Read before the audience's rows go with the status.
+        let deliver_to = self.recipients(&s, None, &mentioned).await?;
         let mut tx = self.store.begin().await?;
         let boosts = tx.delete_status(&s).await?;
-        let (to, cc) = as2::addressing(s.visibility, &actor.account.followers_url, &[]);
-        let tombstone = json!({ "id": s.uri, "type": "Tombstone", "to": to, "cc": cc });
         let activity = if s.reblog_of_id.is_some() {
             // Deleting a boost is undoing it.
             let announce = json!({ "id": s.uri, "type": "Announce", "actor": actor.account.uri });
@@ -440,20 +496,10 @@ impl Kring {
                 announce,
             )
         } else {
-            as2::activity(
-                "Delete",
-                &format!("{}#delete", s.uri),
-                &actor.account.uri,
-                tombstone,
-            )
+            self.delete_activity(&s, &actor.account)
         };
-        self.emit(
-            &mut tx,
-            &actor.account,
-            activity,
-            recipients_for(&s, &mentioned),
-        )
-        .await?;
+        self.emit(&mut tx, &actor.account, activity, deliver_to)
+            .await?;
         tx.commit().await?;
         // Only public posts were on the public streams; announcing there that anything else
         // was deleted would tell everyone that it existed.
@@ -540,11 +586,17 @@ impl Kring {
         // A boost is shown to the booster's followers; its reach never exceeds the original's.
         let visibility = match (orig.visibility, visibility.unwrap_or(Visibility::Public)) {
             (Visibility::Private, _) => Visibility::Private,
-            (_, Visibility::Private) => Visibility::Private,
+            // A boost cannot go to friends or circles; the narrowest boost is followers-only.
+            (
+                _,
+                Visibility::Private | Visibility::Friends | Visibility::Circle | Visibility::Direct,
+            ) => Visibility::Private,
             (Visibility::Unlisted, _) | (_, Visibility::Unlisted) => Visibility::Unlisted,
             _ => Visibility::Public,
         };
-        let audience = Audience::for_visibility(visibility, actor.id(), &[]);
+        // A boost of a local-only post stays on this server too.
+        let audience =
+            Audience::for_visibility(visibility, actor.id(), &[]).local_only(orig.local_only);
         let id = Id::generate();
         let new = NewStatus::boost(
             id,
@@ -576,16 +628,11 @@ impl Kring {
             "published": kring_core::time::rfc3339(new.created_at),
             "to": to, "cc": cc, "object": orig.uri,
         });
-        self.emit(
-            &mut tx,
-            &actor.account,
-            announce,
-            Recipients::Followers {
-                of: actor.id(),
-                also: vec![author.id],
-            },
-        )
-        .await?;
+        let recipients = self
+            .recipients(&new.to_status(), Some(&audience), &[author.id])
+            .await?;
+        self.emit(&mut tx, &actor.account, announce, recipients)
+            .await?;
         let notified = if author.is_local() && !own {
             self.notify_in(
                 &mut tx,
@@ -613,6 +660,7 @@ impl Kring {
         let orig = self.status(Some(actor), id).await?;
         if let Some(boost) = self.store.reblog_by(actor.id(), orig.id).await? {
             let recipients = self.feed_recipients(boost.id).await?;
+            let to = self.recipients(&boost, None, &[orig.account_id]).await?;
             let mut tx = self.store.begin().await?;
             tx.delete_status(&boost).await?;
             tx.delete_notifications(
@@ -629,16 +677,7 @@ impl Kring {
                 &actor.account.uri,
                 announce,
             );
-            self.emit(
-                &mut tx,
-                &actor.account,
-                undo,
-                Recipients::Followers {
-                    of: actor.id(),
-                    also: vec![orig.account_id],
-                },
-            )
-            .await?;
+            self.emit(&mut tx, &actor.account, undo, to).await?;
             tx.commit().await?;
             self.events.publish(
                 EventKind::Delete(boost.id),
@@ -811,12 +850,13 @@ fn normalize_language(lang: Option<&str>) -> Result<Option<String>> {
 }
 
 /// Whether `actor` may boost `orig` (an original, not a boost): public and unlisted posts, and
-/// their own followers-only posts (as Mastodon); never a direct post. [`Kring::reblog`] refuses
+/// their own followers-only posts (as Mastodon); never a direct, friends or circle post. [`Kring::reblog`] refuses
 /// the rest, and the web interface does not offer them.
 pub fn may_reblog(actor: Id, orig: &Status) -> bool {
     match orig.visibility {
         Visibility::Public | Visibility::Unlisted => true,
         Visibility::Private => orig.account_id == actor,
-        Visibility::Direct => false,
+        // A narrowed post's audience is its author's choice; a boost would widen it.
+        Visibility::Friends | Visibility::Circle | Visibility::Direct => false,
     }
 }

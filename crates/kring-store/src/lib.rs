@@ -3,6 +3,7 @@
 //! inside this crate and nowhere else.
 mod account_cache;
 mod accounts;
+mod circles;
 mod federation;
 mod feeds;
 mod jobs;

@@ -17,6 +17,8 @@ pub enum Edge {
     Followers,
     /// Accounts the subject follows.
     Following,
+    /// Accounts the subject follows that follow it back (paged by the subject's follow).
+    Friends,
     /// Accounts asking to follow the subject.
     FollowRequests,
     Blocks,
@@ -66,7 +68,7 @@ impl Store {
     ) -> Result<Vec<(Id, Account)>, Error> {
         let (table, subject_col, other_col) = match edge {
             Edge::Followers => ("follows", "target_id", "account_id"),
-            Edge::Following => ("follows", "account_id", "target_id"),
+            Edge::Following | Edge::Friends => ("follows", "account_id", "target_id"),
             Edge::FollowRequests => ("follow_requests", "target_id", "account_id"),
             Edge::Blocks => ("blocks", "account_id", "target_id"),
             Edge::Mutes => ("mutes", "account_id", "target_id"),
@@ -76,7 +78,12 @@ impl Store {
             "SELECT e.id AS edge_id, {ACCOUNT_COLUMNS} FROM {table} e JOIN accounts a ON a.id = e.{other_col} \
              WHERE a.suspended_at IS NULL AND e.{subject_col} = "
         ));
-        sql.bind(subject);
+        let subject_param = sql.bind(subject);
+        if matches!(edge, Edge::Friends) {
+            sql.push(&format!(
+                " AND EXISTS (SELECT 1 FROM follows back WHERE back.account_id = e.target_id AND back.target_id = {subject_param})"
+            ));
+        }
         if matches!(edge, Edge::Mutes) {
             // Expired mutes are not deleted; they just stop counting.
             sql.push(" AND (e.expires_at IS NULL OR e.expires_at > ");

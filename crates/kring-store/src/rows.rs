@@ -166,7 +166,7 @@ impl From<UserRow> for User {
 
 pub(crate) const STATUS_COLUMNS: &str = "s.id, s.account_id, s.uri, s.url, s.local, s.in_reply_to_id, s.in_reply_to_account_id, \
     s.reblog_of_id, s.conversation_id, s.text, s.content, s.spoiler_text, s.sensitive, s.language, s.visibility, \
-    s.application_id, s.replies_count, s.reblogs_count, s.favourites_count, s.created_at, s.edited_at";
+    s.application_id, s.replies_count, s.reblogs_count, s.favourites_count, s.created_at, s.edited_at, s.local_only";
 
 #[derive(sqlx::FromRow)]
 pub(crate) struct StatusRow {
@@ -191,6 +191,7 @@ pub(crate) struct StatusRow {
     favourites_count: i64,
     created_at: i64,
     edited_at: Option<i64>,
+    local_only: i64,
 }
 
 impl StatusRow {
@@ -218,6 +219,7 @@ impl StatusRow {
             favourites_count: r.get(18)?,
             created_at: r.get(19)?,
             edited_at: r.get(20)?,
+            local_only: r.get(21)?,
         })
     }
 }
@@ -240,6 +242,7 @@ impl From<StatusRow> for Status {
             sensitive: r.sensitive != 0,
             language: r.language,
             visibility: Visibility::parse(&r.visibility).unwrap_or(Visibility::Direct),
+            local_only: r.local_only != 0,
             application_id: r.application_id.map(Id),
             replies_count: r.replies_count,
             reblogs_count: r.reblogs_count,
@@ -332,6 +335,7 @@ impl NewStatus {
             sensitive: self.sensitive,
             language: self.language.clone(),
             visibility: self.visibility,
+            local_only: self.audience.local_only,
             application_id: self.application_id,
             replies_count: 0,
             reblogs_count: 0,

@@ -646,8 +646,8 @@ impl Tx {
     pub async fn insert_status(&mut self, s: &NewStatus) -> Result<(), Error> {
         sqlx::query(
             "INSERT INTO statuses (id, account_id, uri, url, local, in_reply_to_id, in_reply_to_account_id, reblog_of_id, \
-             conversation_id, text, content, spoiler_text, sensitive, language, visibility, public, listed, application_id, created_at) \
-             VALUES ($1,$2,$3,$4,$5,$6,$7,$8,$9,$10,$11,$12,$13,$14,$15,$16,$17,$18,$19)",
+             conversation_id, text, content, spoiler_text, sensitive, language, visibility, public, listed, application_id, created_at, local_only) \
+             VALUES ($1,$2,$3,$4,$5,$6,$7,$8,$9,$10,$11,$12,$13,$14,$15,$16,$17,$18,$19,$20)",
         )
         .bind(s.id.0)
         .bind(s.account_id.0)
@@ -668,6 +668,7 @@ impl Tx {
         .bind(s.audience.listed as i64)
         .bind(s.application_id.map(|i| i.0))
         .bind(s.created_at)
+        .bind(s.audience.local_only as i64)
         .execute(&mut *self.tx)
         .await
         .map_err(db_err)?;

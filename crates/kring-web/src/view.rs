@@ -181,6 +181,8 @@ pub fn visibility_label(v: Visibility) -> &'static str {
         Visibility::Public => "Public",
         Visibility::Unlisted => "Unlisted",
         Visibility::Private => "Followers only",
+        Visibility::Friends => "Friends only",
+        Visibility::Circle => "Circles",
         Visibility::Direct => "Mentioned people only",
     }
 }

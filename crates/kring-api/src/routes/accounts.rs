@@ -59,6 +59,7 @@ pub fn routes() -> Router<Kring> {
         .route("/api/v1/accounts/{id}/unendorse", post(unendorse))
         .route("/api/v1/accounts/{id}/note", post(note))
         .route("/api/v1/follow_requests", get(follow_requests))
+        .route("/api/v1/friends", get(friends))
         .route("/api/v1/follow_requests/{id}/authorize", post(authorize))
         .route("/api/v1/follow_requests/{id}/reject", post(reject))
         .route("/api/v1/blocks", get(blocks))
@@ -576,6 +577,23 @@ async fn follow_requests(
         Edge::FollowRequests,
         &q,
         "/api/v1/follow_requests",
+    )
+    .await
+}
+
+/// Kring: the accounts the viewer follows that follow back (docs/api.md).
+async fn friends(
+    State(kring): State<Kring>,
+    auth: Auth,
+    Query(q): Query<PageParams>,
+) -> ApiResult<Response> {
+    own_edge(
+        &kring,
+        &auth,
+        "read:follows",
+        Edge::Friends,
+        &q,
+        "/api/v1/friends",
     )
     .await
 }

@@ -172,7 +172,7 @@ async fn preferences(State(kring): State<Kring>, auth: Auth) -> ApiResult<Respon
     let _ = &kring;
     let u = &actor.user;
     Ok(Json(json!({
-        "posting:default:visibility": u.default_visibility.as_str(),
+        "posting:default:visibility": u.default_visibility.mastodon_str(),
         "posting:default:sensitive": u.default_sensitive,
         "posting:default:language": u.default_language,
         "reading:expand:media": "default",

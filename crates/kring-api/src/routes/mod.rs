@@ -1,4 +1,5 @@
 pub mod accounts;
+pub mod circles;
 pub mod domain_blocks;
 pub mod filters;
 pub mod instance;

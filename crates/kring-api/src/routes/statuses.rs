@@ -48,6 +48,15 @@ struct CreateParams {
     spoiler_text: Option<String>,
     #[serde(default, deserialize_with = "lenient::opt_string")]
     visibility: Option<String>,
+    /// Kring: the circles of a `circle` post.
+    #[serde(default, deserialize_with = "lenient::ids")]
+    circle_ids: Vec<kring_core::Id>,
+    /// glitch-soc and Kring: keep the post on this server.
+    #[serde(default, deserialize_with = "lenient::opt_bool")]
+    local_only: Option<bool>,
+    /// GoToSocial's spelling of the same: `federated: false` is local only.
+    #[serde(default, deserialize_with = "lenient::opt_bool")]
+    federated: Option<bool>,
     #[serde(default, deserialize_with = "lenient::opt_string")]
     language: Option<String>,
     #[serde(default, deserialize_with = "lenient::strings")]
@@ -65,6 +74,29 @@ fn visibility(v: Option<&str>) -> ApiResult<Option<Visibility>> {
             .map(Some)
             .ok_or_else(|| unprocessable("Visibility is not included in the list")),
     }
+}
+
+/// The audience asked for: a visibility and, for a circle post, its circles. Akkoma's
+/// `list:ID` names one circle (Kring's circles are what Akkoma's list-addressed posts are).
+fn audience(
+    v: Option<&str>,
+    mut circle_ids: Vec<kring_core::Id>,
+) -> ApiResult<(Option<Visibility>, Vec<kring_core::Id>)> {
+    if let Some(raw) = v.and_then(|v| v.strip_prefix("list:")) {
+        let id = raw
+            .parse::<i64>()
+            .map(kring_core::Id)
+            .map_err(|_| unprocessable("Visibility is not included in the list"))?;
+        circle_ids.push(id);
+        return Ok((Some(Visibility::Circle), circle_ids));
+    }
+    let visibility = visibility(v)?;
+    if visibility != Some(Visibility::Circle) && !circle_ids.is_empty() {
+        return Err(unprocessable(
+            "circle_ids can only be given with visibility circle",
+        ));
+    }
+    Ok((visibility, circle_ids))
 }
 
 async fn create(
@@ -87,6 +119,7 @@ async fn create(
         .get("idempotency-key")
         .and_then(|v| v.to_str().ok())
         .map(|s| s.chars().take(128).collect::<String>());
+    let (visibility, circle_ids) = audience(p.visibility.as_deref(), p.circle_ids)?;
     let status = kring
         .post(
             actor,
@@ -95,7 +128,9 @@ async fn create(
                 in_reply_to_id: p.in_reply_to_id,
                 sensitive: p.sensitive,
                 spoiler_text: p.spoiler_text.unwrap_or_default(),
-                visibility: visibility(p.visibility.as_deref())?,
+                visibility,
+                circle_ids,
+                local_only: p.local_only == Some(true) || p.federated == Some(false),
                 language: p.language,
                 application_id: auth.0.token.app_id,
                 idempotency_key: key,

@@ -476,18 +476,33 @@ impl Kring {
                     .get("sensitive")
                     .and_then(Value::as_bool)
                     .unwrap_or(false);
+                // A post for named accounts names them again in each Update; those no longer
+                // named lose it (a Kring peer's circle member was removed). Never widened.
+                let named = match before.visibility {
+                    Visibility::Public | Visibility::Unlisted | Visibility::Private => None,
+                    _ => Some(self.local_recipients(object, actor.id).await?.0),
+                };
                 let Some(mut tx) = self.begin_applying(seen).await? else {
                     return Ok(());
                 };
-                tx.edit_status(
-                    &before,
-                    "",
-                    &content,
-                    &spoiler,
-                    sensitive,
-                    before.language.as_deref(),
-                )
-                .await?;
+                // Only a change of what it says is an edit (not a change of who it is for).
+                let changed = content != before.content
+                    || spoiler != before.spoiler_text
+                    || sensitive != before.sensitive;
+                if changed {
+                    tx.edit_status(
+                        &before,
+                        "",
+                        &content,
+                        &spoiler,
+                        sensitive,
+                        before.language.as_deref(),
+                    )
+                    .await?;
+                }
+                if let Some(keep) = &named {
+                    tx.narrow_audience(before.id, keep).await?;
+                }
                 tx.commit().await?;
                 let streams: Vec<Stream> = self
                     .store

@@ -4,6 +4,7 @@
 use kring_activitypub::as2::{self, NoteParts};
 use kring_core::model::{Account, Status};
 use kring_core::time::now_micros;
+use kring_core::{Audience, Visibility};
 use kring_store::Tx;
 use serde::{Deserialize, Serialize};
 use serde_json::Value;
@@ -20,6 +21,11 @@ pub enum Recipients {
     Followers { of: Id, also: Vec<Id> },
     /// Just these accounts.
     Accounts { ids: Vec<Id> },
+    /// A narrowed post (friends, circles): these accounts, each server told only of its own
+    /// recipients (`to` rewritten per inbox), so a circle's members stay private to its owner.
+    Narrow { ids: Vec<Id> },
+    /// Nobody: a local-only post never leaves the server.
+    Nobody,
 }
 
 #[derive(Serialize, Deserialize)]
@@ -40,7 +46,7 @@ impl Kring {
         activity: Value,
         recipients: Recipients,
     ) -> Result<()> {
-        if !sender.is_local() {
+        if !sender.is_local() || matches!(recipients, Recipients::Nobody) {
             return Ok(());
         }
         let job = Distribution {
@@ -74,35 +80,57 @@ impl Kring {
     /// Expand a distribution into per-inbox deliveries (de-duplicating shared inboxes).
     pub(crate) async fn distribute(&self, payload: &str) -> Result<()> {
         let d: Distribution = serde_json::from_str(payload).map_err(crate::Error::internal)?;
-        let mut inboxes: Vec<String> = Vec::new();
-        let extra = match &d.recipients {
+        // Each inbox with the accounts it is addressed for (empty: the activity as it is).
+        let mut inboxes: Vec<(String, Vec<String>)> = Vec::new();
+        let (extra, narrow) = match &d.recipients {
             Recipients::Followers { of, also } => {
-                inboxes.extend(self.store.follower_inboxes(*of).await?);
-                also.clone()
+                inboxes.extend(
+                    self.store
+                        .follower_inboxes(*of)
+                        .await?
+                        .into_iter()
+                        .map(|i| (i, Vec::new())),
+                );
+                (also.clone(), false)
             }
-            Recipients::Accounts { ids } => ids.clone(),
+            Recipients::Accounts { ids } => (ids.clone(), false),
+            Recipients::Narrow { ids } => (ids.clone(), true),
+            Recipients::Nobody => return Ok(()),
         };
         for a in self.store.accounts_by_ids(&extra).await? {
             if !a.is_local() && !a.inbox_url.is_empty() {
-                inboxes.push(
-                    a.shared_inbox_url
-                        .clone()
-                        .filter(|s| !s.is_empty())
-                        .unwrap_or(a.inbox_url),
-                );
+                let inbox = a
+                    .shared_inbox_url
+                    .clone()
+                    .filter(|s| !s.is_empty())
+                    .unwrap_or(a.inbox_url);
+                inboxes.push((inbox, if narrow { vec![a.uri] } else { Vec::new() }));
             }
         }
         inboxes.sort();
-        inboxes.dedup();
-        let inboxes = interleave_hosts(inboxes);
+        let mut merged: Vec<(String, Vec<String>)> = Vec::new();
+        for (inbox, to) in inboxes {
+            match merged.last_mut() {
+                Some((last, addressed)) if *last == inbox => addressed.extend(to),
+                _ => merged.push((inbox, to)),
+            }
+        }
+        let mut to_of: std::collections::HashMap<String, Vec<String>> =
+            merged.iter().cloned().collect();
+        let inboxes = interleave_hosts(merged.into_iter().map(|(i, _)| i).collect());
         let body = serde_json::to_string(&d.activity).map_err(crate::Error::internal)?;
         for chunk in inboxes.chunks(500) {
             let mut tx = self.store.begin().await?;
             for inbox in chunk {
+                let activity = match to_of.remove(inbox) {
+                    Some(to) if narrow => serde_json::to_string(&addressed_to(&d.activity, &to))
+                        .map_err(crate::Error::internal)?,
+                    _ => body.clone(),
+                };
                 let job = super::deliver::Delivery {
                     inbox: inbox.clone(),
                     sender: d.sender,
-                    activity: body.clone(),
+                    activity,
                 };
                 let job = serde_json::to_string(&job).map_err(crate::Error::internal)?;
                 tx.enqueue(super::DELIVER, &job, now_micros()).await?;
@@ -182,24 +210,71 @@ impl Kring {
     }
 }
 
-/// Who a status goes to: followers (unless direct), the remote accounts it mentions, and the
-/// author of the post it answers.
-pub(crate) fn recipients_for(s: &Status, mentioned: &[Id]) -> Recipients {
-    let mut also = mentioned.to_vec();
-    if let Some(a) = s.in_reply_to_account_id
-        && s.visibility != kring_core::Visibility::Direct
+impl Kring {
+    /// Who a status (and each later Update or Delete of it) goes to: nobody if it is local
+    /// only; the remote accounts its grants name if it is narrowed (friends, circles); else
+    /// its followers (unless direct), the remote accounts it mentions and the author of the
+    /// post it answers. `audience`: the status's own, when the caller has it (a new post);
+    /// otherwise it is read from the store.
+    pub(crate) async fn recipients(
+        &self,
+        s: &Status,
+        audience: Option<&Audience>,
+        mentioned: &[Id],
+    ) -> Result<Recipients> {
+        if s.local_only {
+            return Ok(Recipients::Nobody);
+        }
+        if s.visibility.is_narrowed() {
+            let stored;
+            let audience = match audience {
+                Some(a) => a,
+                None => {
+                    stored = self.store.audience_of(s.id).await?.unwrap_or_default();
+                    &stored
+                }
+            };
+            return Ok(Recipients::Narrow {
+                ids: self.store.remote_accounts_in(audience).await?,
+            });
+        }
+        let mut also = mentioned.to_vec();
+        if let Some(a) = s.in_reply_to_account_id
+            && s.visibility != Visibility::Direct
+        {
+            also.push(a);
+        }
+        Ok(match s.visibility {
+            Visibility::Direct => Recipients::Accounts {
+                ids: mentioned.to_vec(),
+            },
+            _ => Recipients::Followers {
+                of: s.account_id,
+                also,
+            },
+        })
+    }
+}
+
+/// `activity` (and its embedded object) addressed to exactly `to`: what one server receives of
+/// a narrowed post, naming only its own recipients.
+fn addressed_to(activity: &Value, to: &[String]) -> Value {
+    let mut a = activity.clone();
+    let set = |v: &mut Value| {
+        if let Some(o) = v.as_object_mut() {
+            o.insert("to".into(), serde_json::json!(to));
+            o.insert("cc".into(), serde_json::json!([]));
+            o.remove("bto");
+            o.remove("bcc");
+        }
+    };
+    set(&mut a);
+    if let Some(object) = a.get_mut("object")
+        && object.is_object()
     {
-        also.push(a);
+        set(object);
     }
-    match s.visibility {
-        kring_core::Visibility::Direct => Recipients::Accounts {
-            ids: mentioned.to_vec(),
-        },
-        _ => Recipients::Followers {
-            of: s.account_id,
-            also,
-        },
-    }
+    a
 }
 
 /// Order deliveries round-robin across hosts: the worker claims jobs in order and limits

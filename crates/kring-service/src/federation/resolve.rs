@@ -5,7 +5,7 @@ use kring_activitypub::as2::{self, host_of, ids, kind, str_field};
 use kring_activitypub::client::FetchError;
 use kring_core::model::{Account, NotificationType, ProfileField, Status};
 use kring_core::time::{now_micros, parse_rfc3339};
-use kring_core::{Audience, Visibility, text};
+use kring_core::{Audience, Grant, Visibility, text};
 use kring_store::{NewStatus, RemoteAccount};
 use serde_json::Value;
 
@@ -423,6 +423,46 @@ impl Kring {
         self.store_remote_note_seen(note, depth, None).await
     }
 
+    /// Local accounts a remote post is for: those addressed (to/cc) or mentioned (a Mention
+    /// tag), who may all read it; and of them those mentioned, the only ones notified of a
+    /// mention (as Mastodon's silent mentions).
+    pub(crate) async fn local_recipients(
+        &self,
+        note: &Value,
+        author: Id,
+    ) -> Result<(Vec<Id>, Vec<Id>)> {
+        let to = ids(note.get("to"));
+        let cc = ids(note.get("cc"));
+        let mut tagged_uris: Vec<&str> = Vec::new();
+        if let Some(tags) = note.get("tag").and_then(Value::as_array) {
+            for t in tags {
+                if kind(t) == "Mention"
+                    && let Some(href) = str_field(t, "href")
+                {
+                    tagged_uris.push(href);
+                }
+            }
+        }
+        let mut uris: Vec<&str> = to.iter().chain(&cc).map(String::as_str).collect();
+        uris.extend(&tagged_uris);
+        uris.sort();
+        uris.dedup();
+        let mut mentioned: Vec<Id> = Vec::new();
+        let mut tagged: Vec<Id> = Vec::new();
+        for m in uris {
+            if self.is_local_uri(m)
+                && let Some(a) = self.store.account_by_uri(m).await?
+                && a.id != author
+            {
+                mentioned.push(a.id);
+                if tagged_uris.contains(&m) {
+                    tagged.push(a.id);
+                }
+            }
+        }
+        Ok((mentioned, tagged))
+    }
+
     /// [`store_remote_note`](Self::store_remote_note) applying a received activity, marked
     /// seen in the same transaction (`Conflict` when it was applied already).
     pub(crate) async fn store_remote_note_seen(
@@ -466,28 +506,7 @@ impl Kring {
         } else {
             Visibility::Direct
         };
-        // Local accounts addressed directly or by a Mention tag.
-        let mut mentioned: Vec<Id> = Vec::new();
-        let mut mention_uris: Vec<String> = to.iter().chain(&cc).cloned().collect();
-        if let Some(tags) = note.get("tag").and_then(Value::as_array) {
-            for t in tags {
-                if kind(t) == "Mention"
-                    && let Some(href) = str_field(t, "href")
-                {
-                    mention_uris.push(href.to_string());
-                }
-            }
-        }
-        mention_uris.sort();
-        mention_uris.dedup();
-        for m in &mention_uris {
-            if self.is_local_uri(m)
-                && let Some(a) = self.store.account_by_uri(m).await?
-                && a.id != author.id
-            {
-                mentioned.push(a.id);
-            }
-        }
+        let (mentioned, tagged) = self.local_recipients(note, author.id).await?;
         let tags: Vec<String> = note
             .get("tag")
             .and_then(Value::as_array)
@@ -518,7 +537,30 @@ impl Kring {
                 .unwrap_or_default();
             content = format!("<p>{name}</p>{content}{link}");
         }
-        let mut audience = Audience::for_visibility(visibility, author.id, &mentioned);
+        // Another Kring says what a post addressed to named accounts stands for: friends-only
+        // posts are kept for the named accounts only while they are the author's friends (so
+        // an ended friendship takes them away here too); both kinds keep replies inside.
+        let narrowed = match (visibility, str_field(note, as2::KRING_VISIBILITY)) {
+            (Visibility::Direct, Some("friends")) => Some(Visibility::Friends),
+            (Visibility::Direct, Some("circle")) => Some(Visibility::Circle),
+            _ => None,
+        };
+        let visibility = narrowed.unwrap_or(visibility);
+        let mut audience = if visibility == Visibility::Friends {
+            let grants = mentioned
+                .iter()
+                .map(|&m| {
+                    if tagged.contains(&m) {
+                        Grant::Account(m)
+                    } else {
+                        Grant::FriendAccount(m)
+                    }
+                })
+                .collect();
+            Audience::named(visibility, grants)
+        } else {
+            Audience::for_visibility(visibility, author.id, &mentioned)
+        };
         // A silenced domain's posts reach its followers here but no public timeline.
         if self
             .domain_state(author.domain.as_deref().unwrap_or(""))
@@ -569,7 +611,7 @@ impl Kring {
             visibility,
             audience: audience.clone(),
             application_id: None,
-            mentions: mentioned.clone(),
+            mentions: tagged.clone(),
             tags: tags.clone(),
             created_at,
         };
@@ -591,7 +633,7 @@ impl Kring {
         }
         tx.fan_out_to(id, author.id, &mentioned).await?;
         let mut notified = Vec::new();
-        for &m in &mentioned {
+        for &m in &tagged {
             if let Some(n) = self
                 .notify_in(&mut tx, m, NotificationType::Mention, author.id, Some(id))
                 .await?

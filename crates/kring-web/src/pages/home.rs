@@ -106,6 +106,8 @@ pub async fn create(State(web): State<Web>, p: Posted<PostForm>) -> WebResult {
         sensitive: None,
         spoiler_text: form.spoiler_text.clone(),
         visibility,
+        circle_ids: Vec::new(),
+        local_only: false,
         language: None,
         application_id: None,
         idempotency_key: form.idempotency.clone().filter(|k| !k.is_empty()),

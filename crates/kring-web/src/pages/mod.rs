@@ -178,7 +178,7 @@ pub struct SelectOption {
 
 pub fn visibility_options(selected: kring_core::Visibility) -> Vec<SelectOption> {
     use kring_core::Visibility::*;
-    [Public, Unlisted, Private, Direct]
+    [Public, Unlisted, Private, Friends, Direct]
         .into_iter()
         .map(|v| SelectOption {
             value: v.as_str(),

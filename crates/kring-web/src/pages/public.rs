@@ -580,7 +580,9 @@ fn reply_visibility(default: Visibility, parent: Visibility) -> Visibility {
         Visibility::Public => 0,
         Visibility::Unlisted => 1,
         Visibility::Private => 2,
-        Visibility::Direct => 3,
+        Visibility::Friends => 3,
+        Visibility::Circle => 4,
+        Visibility::Direct => 5,
     };
     if rank(parent) > rank(default) {
         parent
