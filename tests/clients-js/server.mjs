@@ -80,6 +80,9 @@ export async function startServer() {
   const domain = `127.0.0.1:${port}`;
   const db = freshDatabase();
   const store = ["--data-dir", dataDir];
+  // New accounts approve followers by default; these flows follow freely (for `serve` and
+  // `admin create-user` alike).
+  store.push("--approve-followers=false");
   if (db) store.push("--database-url", db.url);
   const child = spawn(
     kringBin,

@@ -109,6 +109,9 @@ class KringServer:
         env = dict(os.environ)
         env.setdefault("RUST_BACKTRACE", "1")
         env.setdefault("RUST_LOG", "info")
+        # New accounts approve followers by default; these flows follow freely (the default
+        # is tested in crates/kring/tests/api_flow.rs). For `serve` and `admin` alike.
+        env["KRING_APPROVE_FOLLOWERS"] = "false"
         return env
 
     def cli(self, *args: str, check: bool = True) -> subprocess.CompletedProcess:

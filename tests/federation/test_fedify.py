@@ -548,6 +548,55 @@ def test_g_edit_and_delete_reach_peer(flow: Flow):
     flow.done.add("g")
 
 
+# -- g2. friends-only, circle and local-only posts (issue 10) -----------------------------------
+
+
+def test_g_narrowed_posts_reach_the_peer_only_by_name(flow: Flow):
+    """Now alice and the peer follow each other: they are friends. A friends-only post and a
+    post to a circle holding the peer reach it addressed to the peer alone (never as:Public,
+    never a followers collection); a post to a circle without it and a local-only post never
+    reach it at all (asserted on the peer itself)."""
+    flow.need("b", "d")
+    peer = flow.peer
+    token = secrets.token_hex(4)
+
+    def circle(title: str, members: list[str]) -> str:
+        c = check(flow.post("/api/v1/circles", json={"title": title}), what="POST /api/v1/circles").json()
+        if members:
+            check(flow.post(f"/api/v1/circles/{c['id']}/accounts", json={"account_ids": members}),
+                  what=f"POST /api/v1/circles/{c['id']}/accounts")
+        return c["id"]
+
+    with_peer = circle("with the peer", [flow.peer_account_id])
+    without_peer = circle("without the peer", [])
+
+    def post(body: dict) -> dict:
+        return check(flow.post("/api/v1/statuses", json=body), what=f"POST /api/v1/statuses {body}").json()
+
+    friends = post({"status": f"friends only {token}", "visibility": "friends"})
+    in_circle = post({"status": f"circle with peer {token}", "visibility": "circle", "circle_ids": [with_peer]})
+    outside = post({"status": f"circle without peer {token}", "visibility": "circle",
+                    "circle_ids": [without_peer]})
+    local = post({"status": f"local only {token}", "visibility": "public", "local_only": True})
+    marker = post({"status": f"public marker {token}", "visibility": "public"})
+
+    received_one(flow, "Create", lambda e: (e.get("object") or {}).get("id") == marker["uri"],
+                 f"the public marker post {marker['uri']}")
+    for status, label in ((friends, "friends-only"), (in_circle, "circle")):
+        got = received_one(flow, "Create", lambda e, u=status["uri"]: (e.get("object") or {}).get("id") == u,
+                           f"the {label} post {status['uri']}")
+        aud = audience(got)
+        assert aud == {peer.actor_url}, (
+            f"a {label} post must be addressed to its recipient alone: {aud}\n{_short(without_raw(got))}")
+        assert token in plain(got["object"].get("content")), f"{label} content: {_short(without_raw(got))}"
+    creates = {(e.get("object") or {}).get("id") for e in flow.peer.received("Create")}
+    for status, label in ((outside, "circle without the peer"), (local, "local-only")):
+        assert status["uri"] not in creates, f"the peer received the {label} post {status['uri']}"
+    everything = json.dumps([without_raw(e) for e in flow.peer.received()])
+    assert outside["uri"] not in everything and local["uri"] not in everything, (
+        "the peer heard of a post it is not in the audience of")
+
+
 # -- h. (extra) unfollows both ways ------------------------------------------------------------
 
 

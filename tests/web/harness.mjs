@@ -84,7 +84,10 @@ export async function startServer() {
   const dataDir = mkdtempSync(join(tmpdir(), "kring-web-"));
   const domain = `127.0.0.1:${port}`;
   const db = freshDatabase();
-  const common = ["--data-dir", dataDir, "--domain", domain, "--log", process.env.KRING_LOG || "warn"];
+  // New accounts approve followers by default; the pages are tested with free follows (for
+  // `serve` and `admin create-user` alike).
+  const common = ["--data-dir", dataDir, "--domain", domain, "--approve-followers=false",
+    "--log", process.env.KRING_LOG || "warn"];
   if (db) common.push("--database-url", db.url);
   const admin = { email: "admin@example.org", password: "admin password 1", username: "admin" };
   execFileSync(kringBin, [

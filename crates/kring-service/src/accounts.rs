@@ -122,7 +122,7 @@ impl Kring {
             note_html: String::new(),
             fields: Vec::new(),
             bot: false,
-            locked: false,
+            locked: self.config.approve_followers,
             discoverable: true,
             uri: self.local_uri(&name),
             url: self.local_url(&name),

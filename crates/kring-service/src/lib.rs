@@ -63,6 +63,8 @@ pub struct ServiceConfig {
     pub limits: limits::LimitsConfig,
     /// Reverse proxies whose `X-Forwarded-For` names the client.
     pub trusted_proxies: Vec<std::net::IpAddr>,
+    /// New accounts start out approving each follower (`locked`); each person can change it.
+    pub approve_followers: bool,
 }
 
 impl ServiceConfig {
@@ -88,6 +90,7 @@ impl ServiceConfig {
             access_token_lifetime: None,
             limits: limits::LimitsConfig::default(),
             trusted_proxies: Vec::new(),
+            approve_followers: false,
         }
     }
 }

@@ -42,6 +42,10 @@ pub struct Global {
     /// Log filter, e.g. info or kring=debug.
     #[arg(long, global = true, env = "KRING_LOG", default_value = "info")]
     pub log: String,
+    /// Whether new accounts approve each follower, for the server and for `admin create-user`
+    /// (each person can change it later) [default: true].
+    #[arg(long, global = true, env = "KRING_APPROVE_FOLLOWERS", value_parser = clap::builder::BoolishValueParser::new(), num_args = 0..=1, default_missing_value = "true")]
+    pub approve_followers: Option<bool>,
 }
 
 #[derive(Subcommand, Debug)]
@@ -196,6 +200,7 @@ fn resolve(global: &Global, serve: &ServeArgs) -> Result<Config, String> {
         allow_private_federation: serve.allow_private_federation.then_some(true),
         authorized_fetch: serve.authorized_fetch.then_some(true),
         role: serve.role,
+        approve_followers: global.approve_followers,
         rate_limits: (!serve.rate_limits.is_empty())
             .then(|| crate::config::parse_rate_limits(&serve.rate_limits))
             .transpose()?,
@@ -230,6 +235,7 @@ pub async fn run(cli: Cli) -> Result<(), String> {
             println!("data_dir          = {}", config.data_dir.display());
             println!("database_url      = {}", redact(&config.database_url));
             println!("registrations     = {:?}", config.registrations);
+            println!("approve_followers = {}", config.approve_followers);
             println!("max_status_chars  = {}", config.max_status_chars);
             let store = server::open_store(&config).await?;
             store.ping().await.map_err(|e| e.to_string())?;

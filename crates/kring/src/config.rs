@@ -46,6 +46,8 @@ pub struct Partial {
     pub rate_limits: Option<BTreeMap<String, String>>,
     /// Reverse proxies whose `X-Forwarded-For` header names the client.
     pub trusted_proxies: Option<Vec<IpAddr>>,
+    /// New accounts approve each follower (each can change it); default on.
+    pub approve_followers: Option<bool>,
 }
 
 /// What a `kring serve` process runs. Several processes on one PostgreSQL database may split
@@ -106,6 +108,7 @@ impl Partial {
                 (high, low) => high.or(low),
             },
             trusted_proxies: self.trusted_proxies.or(lower.trusted_proxies),
+            approve_followers: self.approve_followers.or(lower.approve_followers),
         }
     }
 
@@ -140,6 +143,7 @@ pub struct Config {
     pub access_token_lifetime: Option<std::time::Duration>,
     pub limits: LimitsConfig,
     pub trusted_proxies: Vec<IpAddr>,
+    pub approve_followers: bool,
 }
 
 pub const DEFAULT_LISTEN: &str = "127.0.0.1:8080";
@@ -259,6 +263,8 @@ impl Config {
                 .map(std::time::Duration::from_secs),
             limits,
             trusted_proxies: p.trusted_proxies.unwrap_or_default(),
+            // Relationships first: a follower is someone one said yes to.
+            approve_followers: p.approve_followers.unwrap_or(true),
         })
     }
 
@@ -284,6 +290,7 @@ impl Config {
             access_token_lifetime: self.access_token_lifetime,
             limits: self.limits.clone(),
             trusted_proxies: self.trusted_proxies.clone(),
+            approve_followers: self.approve_followers,
         }
     }
 
@@ -305,6 +312,17 @@ mod tests {
         assert_eq!(c.role, Role::All);
         assert!(c.role.http() && c.role.jobs());
         assert!(!Role::Web.jobs() && !Role::Worker.http());
+    }
+
+    #[test]
+    fn followers_need_approval_unless_the_server_says_otherwise() {
+        assert!(
+            Config::resolve(Partial::default())
+                .unwrap()
+                .approve_followers
+        );
+        let p: Partial = toml::from_str("approve_followers = false").unwrap();
+        assert!(!Config::resolve(p).unwrap().approve_followers);
     }
 
     #[test]

@@ -2378,3 +2378,41 @@ async fn human_urls_answer_activitypub_requests() {
             .starts_with("text/html")
     );
 }
+
+/// New accounts approve followers by default (issue 10): a follow is a request until the
+/// person says yes; each person can turn it off, and the server can change the default.
+#[tokio::test]
+async fn new_accounts_approve_followers_by_default() {
+    let s = TestServer::start_with(kring::config::Partial {
+        approve_followers: Some(true),
+        ..Default::default()
+    })
+    .await;
+    let a = s.register("alice").await;
+    let b = s.register("bob").await;
+    let me = s
+        .ok("/api/v1/accounts/verify_credentials", Some(&a.token))
+        .await;
+    assert_eq!(me["locked"], true, "{me}");
+    let rel = s.follow(&b, &a).await;
+    assert_eq!(rel["following"], false);
+    assert_eq!(rel["requested"], true);
+    let requests = s.ok("/api/v1/follow_requests", Some(&a.token)).await;
+    assert_eq!(TestServer::ids(&requests), vec![b.id.clone()]);
+    s.ok_post(
+        &format!("/api/v1/follow_requests/{}/authorize", b.id),
+        Some(&a.token),
+        json!({}),
+    )
+    .await;
+    // Alice turns approval off: the next follower is in at once.
+    let c = s.register("carol").await;
+    s.patch(
+        "/api/v1/accounts/update_credentials",
+        Some(&a.token),
+        json!({"locked": false}),
+    )
+    .await;
+    let rel = s.follow(&c, &a).await;
+    assert_eq!(rel["following"], true, "{rel}");
+}

@@ -229,6 +229,8 @@ impl TestServer {
                 database_url: database_url.clone(),
                 database_max_connections: Some(5),
                 rate_limits: Some(test_rate_limits(settings.rate_limits.clone())),
+                // Tests follow freely unless they test approval (the default is on).
+                approve_followers: Some(settings.approve_followers.unwrap_or(false)),
                 ..settings.clone()
             };
             let config = Config::resolve(partial).expect("valid test configuration");

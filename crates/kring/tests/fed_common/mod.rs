@@ -242,6 +242,8 @@ impl Node {
             registrations: Some(kring_core::model::Registrations::Open),
             // Tests deliver and request quickly from one address; the limits are tested apart.
             rate_limits: Some([("all".to_string(), "1000000/1m".to_string())].into()),
+            // Accounts follow freely unless a test locks one (the default is approval).
+            approve_followers: Some(false),
             ..Partial::default()
         };
         let config = Config::resolve(partial).expect("valid test configuration");
@@ -286,6 +288,7 @@ impl Node {
             "KRING_LISTEN",
             "KRING_REGISTRATIONS",
             "KRING_AUTHORIZED_FETCH",
+            "KRING_APPROVE_FOLLOWERS",
         ] {
             cmd.env_remove(var);
         }
@@ -297,6 +300,7 @@ impl Node {
             .arg("--data-dir")
             .arg(self.dir.path())
             .arg("--allow-private-federation")
+            .arg("--approve-followers=false")
             .arg("--log")
             .arg(filter)
             .stdin(Stdio::null())
