@@ -13,21 +13,12 @@ mod common;
 use std::time::Duration;
 
 use common::schema::assert_valid;
-use common::{TestServer, User};
+use common::{TestServer, User, enc};
 use reqwest::StatusCode;
 use serde_json::{Value, json};
 
 const TAG: &str = "audiencetag";
 const QUIET: Duration = Duration::from_millis(1200);
-
-fn enc(s: &str) -> String {
-    reqwest::Url::parse_with_params("http://x/", &[("v", s)])
-        .unwrap()
-        .query()
-        .unwrap()
-        .trim_start_matches("v=")
-        .to_string()
-}
 
 struct Cast {
     s: TestServer,

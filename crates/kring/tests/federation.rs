@@ -14,54 +14,11 @@ mod fed_common;
 use std::time::SystemTime;
 
 use common::schema::assert_valid;
-use fed_common::{FedUser, Node, eventually, eventually_within, id, uri};
+use fed_common::{FedUser, Node, eventually, eventually_within, follow, id, local_copy, uri};
 use kring_activitypub::client::{Client, Scheme};
 use kring_activitypub::{Headers, KeyPair, as2, cavage, digest, http_date};
 use reqwest::{Method, StatusCode};
 use serde_json::{Value, json};
-
-/// `viewer` on `on` follows `target` (on another node) and waits until the follow is accepted;
-/// returns the id `on` gives `target`.
-async fn follow(on: &Node, viewer: &FedUser, target: &FedUser) -> String {
-    let target_id = on.remote_id(viewer, &target.handle).await;
-    let rel = on
-        .ok_post(
-            &format!("/api/v1/accounts/{target_id}/follow"),
-            &viewer.token,
-            json!({}),
-        )
-        .await;
-    assert_valid("Relationship", &rel);
-    eventually(
-        &format!("{} follows {}", viewer.handle, target.handle),
-        async || {
-            on.relationship(viewer, &target_id).await["following"]
-                .as_bool()
-                .filter(|f| *f)
-        },
-    )
-    .await;
-    target_id
-}
-
-/// The id of a remote status (by its `uri`) on `on`, found without fetching anything: through
-/// search with `resolve=false`, which only looks at what `on` already stores.
-async fn local_copy(on: &Node, viewer: &FedUser, status_uri: &str) -> Option<Value> {
-    let found = on
-        .ok_query(
-            "/api/v2/search",
-            &viewer.token,
-            &[
-                ("q", status_uri),
-                ("type", "statuses"),
-                ("resolve", "false"),
-            ],
-        )
-        .await;
-    found["statuses"]
-        .as_array()
-        .and_then(|l| l.iter().find(|s| s["uri"] == status_uri).cloned())
-}
 
 // --- 1. follows ---------------------------------------------------------------------------------
 

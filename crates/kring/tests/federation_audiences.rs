@@ -11,47 +11,8 @@ mod common;
 mod fed_common;
 
 use common::schema::assert_valid;
-use fed_common::{FedUser, Node, eventually, id, uri};
-use serde_json::{Value, json};
-
-/// `viewer` on `on` follows `target` and waits until it is accepted; the id `on` gives `target`.
-async fn follow(on: &Node, viewer: &FedUser, target: &FedUser) -> String {
-    let target_id = on.remote_id(viewer, &target.handle).await;
-    on.ok_post(
-        &format!("/api/v1/accounts/{target_id}/follow"),
-        &viewer.token,
-        json!({}),
-    )
-    .await;
-    eventually(
-        &format!("{} follows {}", viewer.handle, target.handle),
-        async || {
-            on.relationship(viewer, &target_id).await["following"]
-                .as_bool()
-                .filter(|f| *f)
-        },
-    )
-    .await;
-    target_id
-}
-
-/// What `on` stores of the status `status_uri`, found without fetching anything.
-async fn stored(on: &Node, viewer: &FedUser, status_uri: &str) -> Option<Value> {
-    let found = on
-        .ok_query(
-            "/api/v2/search",
-            &viewer.token,
-            &[
-                ("q", status_uri),
-                ("type", "statuses"),
-                ("resolve", "false"),
-            ],
-        )
-        .await;
-    found["statuses"]
-        .as_array()
-        .and_then(|l| l.iter().find(|s| s["uri"] == status_uri).cloned())
-}
+use fed_common::{FedUser, Node, eventually, follow, id, local_copy, uri};
+use serde_json::json;
 
 /// `viewer` on `on` cannot read the post `status_uri`: not in home, not stored for them, not
 /// by fetching it.
@@ -62,7 +23,7 @@ async fn unreadable(on: &Node, viewer: &FedUser, status_uri: &str) {
         viewer.handle
     );
     assert!(
-        stored(on, viewer, status_uri).await.is_none(),
+        local_copy(on, viewer, status_uri).await.is_none(),
         "{} finds {status_uri}",
         viewer.handle
     );

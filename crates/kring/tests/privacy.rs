@@ -12,7 +12,7 @@ mod common;
 use std::time::Duration;
 
 use common::schema::{assert_valid, assert_valid_each};
-use common::{TestServer, User, Ws};
+use common::{TestServer, User, Ws, enc};
 use reqwest::StatusCode;
 use serde_json::{Value, json};
 
@@ -588,15 +588,6 @@ async fn notifications_search_and_marks() {
         )
         .await;
     assert_eq!(TestServer::ids(&r["statuses"]), vec![direct.clone()]);
-}
-
-fn enc(s: &str) -> String {
-    reqwest::Url::parse_with_params("http://x/", &[("v", s)])
-        .unwrap()
-        .query()
-        .unwrap()
-        .trim_start_matches("v=")
-        .to_string()
 }
 
 #[tokio::test]

@@ -724,3 +724,13 @@ pub fn link_path(headers: &HeaderMap, rel: &str, base: &str) -> Option<String> {
 pub fn acct_statuses(user: &User) -> String {
     format!("/api/v1/accounts/{}/statuses", user.id)
 }
+
+/// `s` as a query-string value (form-encoded).
+pub fn enc(s: &str) -> String {
+    reqwest::Url::parse_with_params("http://x/", &[("v", s)])
+        .unwrap()
+        .query()
+        .unwrap()
+        .trim_start_matches("v=")
+        .to_string()
+}
