@@ -7,11 +7,18 @@ use kring_core::model::Page;
 use crate::{Actor, Error, Id, Kring, Result};
 
 impl Kring {
+    /// Block a domain. As on Mastodon, its accounts stop following the actor too: each is
+    /// removed from the followers and its server told (`Reject` of the follow), so nothing
+    /// the actor posts for followers goes there any more.
     pub async fn block_domain(&self, actor: &Actor, domain: &str) -> Result<()> {
         let domain = self.blockable_domain(domain)?;
         let mut tx = self.store.begin().await?;
         tx.insert_domain_block(actor.id(), &domain).await?;
-        tx.commit().await
+        tx.commit().await?;
+        for follower in self.store.followers_on_domain(actor.id(), &domain).await? {
+            self.remove_from_followers(actor, follower).await?;
+        }
+        Ok(())
     }
 
     pub async fn unblock_domain(&self, actor: &Actor, domain: &str) -> Result<()> {

@@ -148,6 +148,20 @@ impl Store {
         })
     }
 
+    /// The followers of `target` whose accounts are on `domain` (a domain it just blocked).
+    pub async fn followers_on_domain(&self, target: Id, domain: &str) -> Result<Vec<Id>, Error> {
+        let rows: Vec<i64> = sqlx::query_scalar(
+            "SELECT f.account_id FROM follows f JOIN accounts a ON a.id = f.account_id \
+             WHERE f.target_id = $1 AND a.domain = $2",
+        )
+        .bind(target.0)
+        .bind(domain)
+        .fetch_all(self.pool())
+        .await
+        .map_err(db_err)?;
+        Ok(rows.into_iter().map(Id).collect())
+    }
+
     pub async fn follows(&self, account: Id, target: Id) -> Result<bool, Error> {
         self.exists("follows", account, target).await
     }

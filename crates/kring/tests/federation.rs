@@ -786,6 +786,37 @@ async fn unfollow_stops_delivery() {
 
 // --- 7. block -----------------------------------------------------------------------------------
 
+/// Blocking a whole domain removes one's followers there, as Mastodon does: their server is
+/// told (the follow is rejected), and later followers-only posts do not go there.
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn a_domain_block_removes_followers_on_that_domain() {
+    let (a, b) = tokio::join!(Node::start(), Node::start());
+    let alice = a.register("alice").await;
+    let bob = b.register("bob").await;
+    let alice_on_b = follow(&b, &bob, &alice).await;
+    let domain = b.domain.clone();
+    a.ok_post(
+        "/api/v1/domain_blocks",
+        &alice.token,
+        json!({"domain": domain}),
+    )
+    .await;
+    let followers = a
+        .accts(&alice, &format!("/api/v1/accounts/{}/followers", alice.id))
+        .await;
+    assert!(followers.is_empty(), "{followers:?}");
+    eventually("B hears bob no longer follows alice", async || {
+        let rel = b.relationship(&bob, &alice_on_b).await;
+        (rel["following"] == false).then_some(())
+    })
+    .await;
+    // Nothing is left to send there: alice has no followers on B.
+    let me = a
+        .ok("/api/v1/accounts/verify_credentials", &alice.token)
+        .await;
+    assert_eq!(me["followers_count"], 0, "{me}");
+}
+
 #[tokio::test(flavor = "multi_thread", worker_threads = 2)]
 async fn block_ends_follows_on_both_sides() {
     let (a, b) = tokio::join!(Node::start(), Node::start());
