@@ -488,6 +488,10 @@ impl Kring {
                     before.language.as_deref(),
                 )
                 .await?;
+                let counts = super::resolve::post_counts(object);
+                if counts.exceed(&before) {
+                    tx.raise_post_counts(before.id, &counts).await?;
+                }
                 tx.commit().await?;
                 let streams: Vec<Stream> = self
                     .store
