@@ -116,6 +116,19 @@ impl Store {
         Ok(row.map(Account::from))
     }
 
+    /// A remote account's `followers`, `following` and `outbox` collection URLs, as its actor
+    /// document last named them (empty where it named none).
+    pub async fn collection_urls(&self, account: Id) -> Result<Option<[String; 3]>, Error> {
+        let row: Option<(String, String, String)> = sqlx::query_as(
+            "SELECT followers_url, following_url, outbox_url FROM accounts WHERE id = $1",
+        )
+        .bind(account.0)
+        .fetch_optional(self.pool())
+        .await
+        .map_err(db_err)?;
+        Ok(row.map(|(a, b, c)| [a, b, c]))
+    }
+
     pub async fn domain_policy(&self, domain: &str) -> Result<DomainPolicy, Error> {
         let row: Option<(Option<String>, i64, i64)> =
             sqlx::query_as("SELECT block, reject_media, allowed FROM domains WHERE domain = $1")

@@ -63,8 +63,8 @@ impl Kring {
         }
     }
 
-    /// The [`REFRESH_PROFILE`] job: read the actor again, its collections' sizes and the
-    /// first page of its outbox. A remote that fails or answers nonsense is logged and left
+    /// The [`REFRESH_PROFILE`] job: read the actor again (when a day old), its collections'
+    /// sizes and the first page of its outbox. A remote that fails or answers nonsense is logged and left
     /// alone (no retries: the next view a day later asks again); only failures here are errors.
     pub(crate) async fn refresh_profile(&self, payload: &str) -> Result<()> {
         let job: Refresh = serde_json::from_str(payload).map_err(Error::internal)?;
@@ -79,35 +79,24 @@ impl Kring {
             return Ok(());
         };
         if !self
-            .federates_with(&known.domain.clone().unwrap_or_default())
+            .federates_with(known.domain.as_deref().unwrap_or_default())
             .await?
         {
             return Ok(());
         }
-        let doc = match self.fetch(&known.uri).await {
-            Ok(d) => d,
-            Err(e) => {
-                tracing::info!(account = %known.uri, error = %e, "profile refresh: actor unavailable");
-                return Ok(());
-            }
+        let Some(account) = self.refreshed_actor(known).await? else {
+            return Ok(());
         };
-        let remote = match parse_actor(&doc, None) {
-            Ok(r) if r.uri == known.uri => r,
-            Ok(_) => {
-                tracing::info!(account = %known.uri, "profile refresh: the actor names another id");
-                return Ok(());
-            }
-            Err(e) => {
-                tracing::info!(account = %known.uri, error = %e, "profile refresh: invalid actor");
-                return Ok(());
-            }
+        let Some([followers_url, following_url, outbox_url]) =
+            self.store.collection_urls(account.id).await?
+        else {
+            return Ok(());
         };
         let (followers, following, outbox) = tokio::join!(
-            self.collection(&remote.followers_url, &host),
-            self.collection(&remote.following_url, &host),
-            self.collection(&remote.outbox_url, &host),
+            self.collection(&followers_url, &host),
+            self.collection(&following_url, &host),
+            self.collection(&outbox_url, &host),
         );
-        let account = self.store_remote_account(remote).await?;
         let counts = RemoteCounts {
             followers: followers.as_ref().and_then(total_items),
             following: following.as_ref().and_then(total_items),
@@ -121,6 +110,33 @@ impl Kring {
             self.backfill(&account, &host, &outbox).await?;
         }
         Ok(())
+    }
+
+    /// `known`, with its actor document fetched again when the copy here is a day old (it
+    /// names the collections; a look-up that queued this refresh has just fetched it). `None`
+    /// when that fails: nothing more is asked of a server that does not answer for the actor.
+    async fn refreshed_actor(&self, known: Account) -> Result<Option<Account>> {
+        if now_micros() - known.updated_at < super::resolve::REFRESH_MICROS {
+            return Ok(Some(known));
+        }
+        let doc = match self.fetch(&known.uri).await {
+            Ok(d) => d,
+            Err(e) => {
+                tracing::info!(account = %known.uri, error = %e, "profile refresh: actor unavailable");
+                return Ok(None);
+            }
+        };
+        match parse_actor(&doc, None) {
+            Ok(r) if r.uri == known.uri => self.store_remote_account(r).await.map(Some),
+            Ok(_) => {
+                tracing::info!(account = %known.uri, "profile refresh: the actor names another id");
+                Ok(None)
+            }
+            Err(e) => {
+                tracing::info!(account = %known.uri, error = %e, "profile refresh: invalid actor");
+                Ok(None)
+            }
+        }
     }
 
     /// A collection of an actor on `host`: fetched only when on that host, and only what it

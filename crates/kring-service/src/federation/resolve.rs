@@ -17,7 +17,7 @@ pub const MAX_REPLY_DEPTH: u32 = 8;
 /// How many redirects (within one origin) a pasted link may take to its document.
 const MAX_PASTED_REDIRECTS: usize = 3;
 /// Refresh a remote actor at most this often (unless a signature fails).
-const REFRESH_MICROS: i64 = 24 * 3600 * 1_000_000;
+pub(super) const REFRESH_MICROS: i64 = 24 * 3600 * 1_000_000;
 
 impl Kring {
     pub(crate) fn remote_error(e: impl std::fmt::Display) -> Error {
@@ -644,7 +644,7 @@ impl Kring {
 pub(crate) enum Arrival {
     /// Delivered, or looked up by someone: news for feeds, notifications and streams.
     New,
-    /// Read from its author's outbox to fill the profile (see `collections`).
+    /// Read from its author's outbox to fill the profile (see `profiles`).
     Backfill,
 }
 
@@ -654,7 +654,7 @@ pub(crate) fn post_counts(note: &Value) -> PostCounts {
     let count = |key: &str| {
         note.get(key)
             .filter(|c| c.is_object())
-            .and_then(|c| total_items(c))
+            .and_then(total_items)
     };
     PostCounts {
         replies: count("replies"),
