@@ -50,10 +50,10 @@ impl Kring {
         {
             return;
         }
-        let payload = serde_json::json!(Refresh {
-            account: account.id
-        })
-        .to_string();
+        let job = Refresh {
+            account: account.id,
+        };
+        let payload = serde_json::to_string(&job).unwrap_or_default();
         if let Err(e) = self
             .store
             .enqueue(REFRESH_PROFILE, &payload, now_micros())
@@ -64,8 +64,9 @@ impl Kring {
     }
 
     /// The [`REFRESH_PROFILE`] job: read the actor again (when a day old), its collections'
-    /// sizes and the first page of its outbox. A remote that fails or answers nonsense is logged and left
-    /// alone (no retries: the next view a day later asks again); only failures here are errors.
+    /// sizes and the first page of its outbox. A remote that fails or answers nonsense is
+    /// logged and left alone (no retries: a later view asks again); only failures here are
+    /// errors.
     pub(crate) async fn refresh_profile(&self, payload: &str) -> Result<()> {
         let job: Refresh = serde_json::from_str(payload).map_err(Error::internal)?;
         let Some(known) = self.store.account(job.account).await? else {
