@@ -140,11 +140,16 @@ pub fn note(s: &Status, p: &NoteParts<'_>) -> Value {
         "content": s.content,
         "tag": tags,
         "attachment": [],
+        // With their sizes, which other servers show as the post's counters (Mastodon reads
+        // `totalItems` of all three).
         "replies": {
             "id": format!("{}/replies", s.uri),
             "type": "Collection",
+            "totalItems": s.replies_count,
             "first": { "type": "CollectionPage", "next": format!("{}/replies?page=true", s.uri), "partOf": format!("{}/replies", s.uri), "items": [] }
         },
+        "likes": { "id": format!("{}/likes", s.uri), "type": "Collection", "totalItems": s.favourites_count },
+        "shares": { "id": format!("{}/shares", s.uri), "type": "Collection", "totalItems": s.reblogs_count },
     });
     if let Some(c) = &p.conversation {
         note["conversation"] = json!(c);

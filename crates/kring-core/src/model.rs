@@ -39,9 +39,14 @@ pub struct Account {
     pub public_key_pem: String,
     pub also_known_as: Vec<String>,
     pub moved_to_id: Option<Id>,
+    /// The counts shown. For a remote account, the larger of what is counted here and what
+    /// its own server last said (its collections' `totalItems`).
     pub followers_count: i64,
     pub following_count: i64,
     pub statuses_count: i64,
+    /// Remote accounts: when this server last read the account's collections (their counts
+    /// and the first page of its outbox); `None` if never, and for local accounts.
+    pub collections_fetched_at: Option<Micros>,
     pub last_status_at: Option<Micros>,
     pub suspended_at: Option<Micros>,
     pub created_at: Micros,

@@ -10,7 +10,7 @@ use axum::{Json, Router};
 use kring_core::{Error, Id};
 use kring_service::Kring;
 use kring_service::federation::SignedRequest;
-use kring_service::federation::documents::Collection;
+use kring_service::federation::documents::{Collection, PostCounter};
 use serde::Deserialize;
 use serde_json::Value;
 
@@ -35,6 +35,8 @@ pub fn router(kring: Kring) -> Router {
         .route("/users/{name}/statuses/{id}", get(note))
         .route("/users/{name}/statuses/{id}/activity", get(note_activity))
         .route("/users/{name}/statuses/{id}/replies", get(replies))
+        .route("/users/{name}/statuses/{id}/likes", get(likes))
+        .route("/users/{name}/statuses/{id}/shares", get(shares))
         .layer(axum::extract::DefaultBodyLimit::max(MAX_INBOX_BODY))
         .with_state(kring)
 }
@@ -331,6 +333,44 @@ async fn replies(
     fetcher(&kring, &method, &uri, &headers).await?;
     Ok(activity_json(
         kring.replies_document(&name, parse_id(&id)?).await?,
+    ))
+}
+
+async fn likes(
+    State(kring): State<Kring>,
+    Path((name, id)): Path<(String, String)>,
+    method: Method,
+    uri: Uri,
+    headers: HeaderMap,
+) -> FedResult {
+    post_counter(kring, name, id, method, uri, headers, PostCounter::Likes).await
+}
+
+async fn shares(
+    State(kring): State<Kring>,
+    Path((name, id)): Path<(String, String)>,
+    method: Method,
+    uri: Uri,
+    headers: HeaderMap,
+) -> FedResult {
+    post_counter(kring, name, id, method, uri, headers, PostCounter::Shares).await
+}
+
+async fn post_counter(
+    kring: Kring,
+    name: String,
+    id: String,
+    method: Method,
+    uri: Uri,
+    headers: HeaderMap,
+    which: PostCounter,
+) -> FedResult {
+    let id = parse_id(&id)?;
+    let viewer = fetcher(&kring, &method, &uri, &headers).await?;
+    Ok(activity_json(
+        kring
+            .post_counter_document(&name, id, viewer, which)
+            .await?,
     ))
 }
 

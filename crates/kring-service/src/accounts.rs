@@ -180,10 +180,21 @@ impl Kring {
         }
     }
 
+    /// An account whose profile `viewer` opens (the API's `GET /api/v1/accounts/:id`): as
+    /// [`account`](Self::account), and for a signed-in viewer of a remote account whose counts
+    /// and posts were last read a day ago, a refresh is queued (the answer does not wait).
+    pub async fn view_account(&self, viewer: Option<&Actor>, id: Id) -> Result<Account> {
+        let a = self.account(id).await?;
+        self.viewed(viewer, &a).await;
+        Ok(a)
+    }
+
     /// Find by `user` or `user@domain` (our own domain counts as local). An unknown remote
     /// handle is looked up on its server only for a signed-in viewer: signed-out requests
     /// never make this server fetch from elsewhere ([`Kring::may_fetch_remote_for`]). The API's
-    /// `accounts/lookup`, the web's profile pages and the CLI all come here.
+    /// `accounts/lookup`, the web's profile pages and the CLI all come here; a signed-in
+    /// viewer's look-up of a remote profile last read a day ago queues its refresh (see
+    /// `federation::profiles`).
     pub async fn lookup(&self, viewer: Option<&Actor>, acct: &str) -> Result<Account> {
         let acct = acct.trim().trim_start_matches('@');
         let (user, domain) = match acct.split_once('@') {
@@ -203,7 +214,10 @@ impl Kring {
             },
         };
         match found {
-            Some(a) if a.suspended_at.is_none() => Ok(a),
+            Some(a) if a.suspended_at.is_none() => {
+                self.viewed(viewer, &a).await;
+                Ok(a)
+            }
             _ => Err(Error::NotFound),
         }
     }

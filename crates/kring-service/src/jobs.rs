@@ -10,7 +10,7 @@ use kring_core::time::now_micros;
 use tokio::sync::{Semaphore, watch};
 
 use crate::Kring;
-use crate::federation::{DELIVER, RECEIVE};
+use crate::federation::{DELIVER, RECEIVE, REFRESH_PROFILE};
 
 pub const FEED_TRIM: &str = "feed.trim";
 use crate::federation::outbox::DISTRIBUTE;
@@ -199,6 +199,7 @@ impl Kring {
             DISTRIBUTE => self.distribute(payload).await.map(|_| Outcome::Done),
             RECEIVE => self.receive(payload).await.map(|_| Outcome::Done),
             FEED_TRIM => self.trim_feeds().await.map(|_| Outcome::Done),
+            REFRESH_PROFILE => self.refresh_profile(payload).await.map(|_| Outcome::Done),
             other => {
                 tracing::warn!(queue = other, "dropping job of unknown kind");
                 Ok(Outcome::Done)

@@ -95,6 +95,10 @@ impl Kring {
                 None if resolve => self.resolve_account_query(q).await,
                 None => None,
             };
+            if let Some(a) = &found {
+                // Looked up by name: as good as opening the profile.
+                self.viewed(viewer, a).await;
+            }
             if offset == 0
                 && let Some(a) = found
                 && !out.accounts.iter().any(|x| x.id == a.id)

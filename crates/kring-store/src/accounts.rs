@@ -471,14 +471,19 @@ impl Tx {
         Ok(())
     }
 
+    /// A post of `id` made at `at`. Older posts arrive too (a remote account's outbox read
+    /// for its profile, a reply's fetched parent): they never move the date back.
     pub async fn touch_last_status(&mut self, id: Id, at: i64) -> Result<(), Error> {
         self.touch(id);
-        sqlx::query("UPDATE accounts SET last_status_at = $1 WHERE id = $2")
-            .bind(at)
-            .bind(id.0)
-            .execute(&mut *self.tx)
-            .await
-            .map_err(db_err)?;
+        sqlx::query(
+            "UPDATE accounts SET last_status_at = $1 WHERE id = $2 \
+             AND (last_status_at IS NULL OR last_status_at < $1)",
+        )
+        .bind(at)
+        .bind(id.0)
+        .execute(&mut *self.tx)
+        .await
+        .map_err(db_err)?;
         Ok(())
     }
 }

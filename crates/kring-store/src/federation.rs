@@ -35,6 +35,33 @@ pub struct RemoteAccount {
     pub created_at: i64,
 }
 
+/// What a remote server says of one of its accounts: its collections' `totalItems`
+/// (`None` where not given).
+#[derive(Debug, Clone, Copy, Default, PartialEq, Eq)]
+pub struct RemoteCounts {
+    pub followers: Option<i64>,
+    pub following: Option<i64>,
+    pub statuses: Option<i64>,
+}
+
+/// What a remote server says of one of its posts: the `totalItems` of its `replies`, `shares`
+/// and `likes` collections (`None` where not given).
+#[derive(Debug, Clone, Copy, Default, PartialEq, Eq)]
+pub struct PostCounts {
+    pub replies: Option<i64>,
+    pub reblogs: Option<i64>,
+    pub favourites: Option<i64>,
+}
+
+impl PostCounts {
+    /// Whether any of these is larger than the counters `s` has.
+    pub fn exceed(&self, s: &kring_core::model::Status) -> bool {
+        self.replies.is_some_and(|n| n > s.replies_count)
+            || self.reblogs.is_some_and(|n| n > s.reblogs_count)
+            || self.favourites.is_some_and(|n| n > s.favourites_count)
+    }
+}
+
 /// An admin's policy for a remote domain.
 #[derive(Debug, Clone, Copy, PartialEq, Eq)]
 pub enum DomainBlock {
@@ -87,6 +114,19 @@ impl Store {
             .await
             .map_err(db_err)?;
         Ok(row.map(Account::from))
+    }
+
+    /// A remote account's `followers`, `following` and `outbox` collection URLs, as its actor
+    /// document last named them (empty where it named none).
+    pub async fn collection_urls(&self, account: Id) -> Result<Option<[String; 3]>, Error> {
+        let row: Option<(String, String, String)> = sqlx::query_as(
+            "SELECT followers_url, following_url, outbox_url FROM accounts WHERE id = $1",
+        )
+        .bind(account.0)
+        .fetch_optional(self.pool())
+        .await
+        .map_err(db_err)?;
+        Ok(row.map(|(a, b, c)| [a, b, c]))
     }
 
     pub async fn domain_policy(&self, domain: &str) -> Result<DomainPolicy, Error> {
@@ -387,6 +427,54 @@ impl Tx {
         .await
         .map_err(db_err)?;
         Ok(id)
+    }
+
+    /// Store what a remote account's server said of its collections, read at `at`. A count not
+    /// given this time keeps the one read before (a collection that failed to load says
+    /// nothing about its size).
+    pub async fn set_remote_counts(
+        &mut self,
+        account: Id,
+        counts: &RemoteCounts,
+        at: i64,
+    ) -> Result<(), Error> {
+        self.touch(account);
+        sqlx::query(
+            "UPDATE accounts SET remote_followers_count = COALESCE($1, remote_followers_count), \
+             remote_following_count = COALESCE($2, remote_following_count), \
+             remote_statuses_count = COALESCE($3, remote_statuses_count), collections_fetched_at = $4 \
+             WHERE id = $5 AND domain <> ''",
+        )
+        .bind(counts.followers)
+        .bind(counts.following)
+        .bind(counts.statuses)
+        .bind(at)
+        .bind(account.0)
+        .execute(&mut *self.tx)
+        .await
+        .map_err(db_err)?;
+        Ok(())
+    }
+
+    /// Raise a remote post's counters to what its server says, where that is more: the
+    /// counters also move with what happens here (favourites, boosts and replies of people
+    /// here), and a snapshot from elsewhere must not undo those.
+    pub async fn raise_post_counts(&mut self, status: Id, c: &PostCounts) -> Result<(), Error> {
+        sqlx::query(
+            "UPDATE statuses SET \
+             replies_count = CASE WHEN $1 > replies_count THEN $1 ELSE replies_count END, \
+             reblogs_count = CASE WHEN $2 > reblogs_count THEN $2 ELSE reblogs_count END, \
+             favourites_count = CASE WHEN $3 > favourites_count THEN $3 ELSE favourites_count END \
+             WHERE id = $4 AND local = 0",
+        )
+        .bind(c.replies.unwrap_or(0))
+        .bind(c.reblogs.unwrap_or(0))
+        .bind(c.favourites.unwrap_or(0))
+        .bind(status.0)
+        .execute(&mut *self.tx)
+        .await
+        .map_err(db_err)?;
+        Ok(())
     }
 
     pub async fn set_moved_to(&mut self, account: Id, target: Id) -> Result<(), Error> {

@@ -21,7 +21,9 @@ mod statuses;
 
 pub use account_cache::Changed;
 pub use accounts::{PreferencesUpdate, ProfileUpdate};
-pub use federation::{DomainBlock, DomainPolicy, NewReport, RemoteAccount};
+pub use federation::{
+    DomainBlock, DomainPolicy, NewReport, PostCounts, RemoteAccount, RemoteCounts,
+};
 pub use feeds::{FEED_CAP, REBLOG_FALLOFF};
 pub use jobs::Job;
 pub use notify::{MAX_PAYLOAD as MAX_NOTIFY_PAYLOAD, PgListener};

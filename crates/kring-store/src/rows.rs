@@ -10,7 +10,8 @@ use kring_core::{Id, Visibility};
 pub(crate) const ACCOUNT_COLUMNS: &str = "a.id, a.username, a.domain, a.display_name, a.note, a.note_html, a.fields, \
     a.bot, a.locked, a.discoverable, a.indexable, a.hide_collections, a.avatar_url, a.header_url, a.uri, a.url, \
     a.inbox_url, a.shared_inbox_url, a.followers_url, a.public_key_pem, a.also_known_as, a.moved_to_id, \
-    a.followers_count, a.following_count, a.statuses_count, a.last_status_at, a.suspended_at, a.created_at, a.updated_at";
+    a.followers_count, a.following_count, a.statuses_count, a.last_status_at, a.suspended_at, a.created_at, a.updated_at, \
+    a.remote_followers_count, a.remote_following_count, a.remote_statuses_count, a.collections_fetched_at";
 
 #[derive(sqlx::FromRow)]
 pub(crate) struct AccountRow {
@@ -43,6 +44,20 @@ pub(crate) struct AccountRow {
     suspended_at: Option<i64>,
     created_at: i64,
     updated_at: i64,
+    remote_followers_count: Option<i64>,
+    remote_following_count: Option<i64>,
+    remote_statuses_count: Option<i64>,
+    collections_fetched_at: Option<i64>,
+}
+
+/// A count shown for an account: the counter kept here, or what the account's own server last
+/// said (its collection's `totalItems`) when that is larger. Both fall short of the truth in
+/// their own way — the remote number may be a day old, and this server knows only the
+/// followers, follows and posts that reached it — so the larger is the better guess, and a
+/// profile never claims fewer posts or followers than it lists. Local accounts have no remote
+/// numbers.
+fn shown_count(here: i64, remote: Option<i64>) -> i64 {
+    here.max(remote.unwrap_or(0))
 }
 
 impl From<AccountRow> for Account {
@@ -70,9 +85,10 @@ impl From<AccountRow> for Account {
             public_key_pem: r.public_key_pem,
             also_known_as: serde_json::from_str(&r.also_known_as).unwrap_or_default(),
             moved_to_id: r.moved_to_id.map(Id),
-            followers_count: r.followers_count,
-            following_count: r.following_count,
-            statuses_count: r.statuses_count,
+            followers_count: shown_count(r.followers_count, r.remote_followers_count),
+            following_count: shown_count(r.following_count, r.remote_following_count),
+            statuses_count: shown_count(r.statuses_count, r.remote_statuses_count),
+            collections_fetched_at: r.collections_fetched_at,
             last_status_at: r.last_status_at,
             suspended_at: r.suspended_at,
             created_at: r.created_at,

@@ -4,7 +4,7 @@ mod common;
 use common::{Post, insert_account, local, new_account, remote, store};
 use kring_core::model::Role;
 use kring_core::{Error, Id, Visibility};
-use kring_store::{PreferencesUpdate, ProfileUpdate};
+use kring_store::{PostCounts, PreferencesUpdate, ProfileUpdate, RemoteCounts};
 
 #[tokio::test]
 async fn insert_and_look_up_by_id_handle_and_uri() {
@@ -434,4 +434,98 @@ async fn has_admin_once_an_account_has_the_role() {
     tx.set_role(a.id, Role::Admin).await.unwrap();
     tx.commit().await.unwrap();
     assert!(store.has_admin().await.unwrap());
+}
+
+#[tokio::test]
+async fn what_remote_servers_say_of_their_accounts_and_posts() {
+    let (store, _g) = store().await;
+    let alice = local(&store, "alice").await;
+    let bob = remote(&store, "bob", "remote.example").await;
+    common::follow(&store, alice.id, bob.id).await;
+    assert_eq!(
+        store
+            .account(bob.id)
+            .await
+            .unwrap()
+            .unwrap()
+            .followers_count,
+        1
+    );
+
+    // Shown: the larger of the count here and the remote one, at once (the cache drops it).
+    let set = async |who: kring_core::Id, counts: RemoteCounts, at: i64| {
+        let mut tx = store.begin().await.unwrap();
+        tx.set_remote_counts(who, &counts, at).await.unwrap();
+        tx.commit().await.unwrap();
+        store.account(who).await.unwrap().unwrap()
+    };
+    let said = RemoteCounts {
+        followers: Some(10),
+        following: Some(3),
+        statuses: None,
+    };
+    let b = set(bob.id, said, 1234).await;
+    assert_eq!(
+        (b.followers_count, b.following_count, b.statuses_count),
+        (10, 3, 0)
+    );
+    assert_eq!(b.collections_fetched_at, Some(1234));
+    // A count not given keeps the last one; a smaller remote count leaves the local one.
+    let said = RemoteCounts {
+        followers: None,
+        following: Some(0),
+        statuses: Some(2),
+    };
+    let b = set(bob.id, said, 5678).await;
+    assert_eq!(
+        (b.followers_count, b.following_count, b.statuses_count),
+        (10, 0, 2)
+    );
+    for _ in 0..3 {
+        Post::new(&bob, Visibility::Public).insert(&store).await;
+    }
+    assert_eq!(
+        store.account(bob.id).await.unwrap().unwrap().statuses_count,
+        3
+    );
+    // Local accounts have no remote numbers.
+    let a = set(alice.id, said, 1).await;
+    assert_eq!((a.statuses_count, a.collections_fetched_at), (0, None));
+
+    // An older post arriving later does not move the last post's date back.
+    let last = store.account(bob.id).await.unwrap().unwrap().last_status_at;
+    let mut old = Post::new(&bob, Visibility::Public).build();
+    old.created_at = 1_000_000;
+    let mut tx = store.begin().await.unwrap();
+    tx.insert_status(&old).await.unwrap();
+    tx.commit().await.unwrap();
+    assert_eq!(
+        store.account(bob.id).await.unwrap().unwrap().last_status_at,
+        last
+    );
+
+    // A remote post's counters rise to what its server says, never fall by it.
+    let post = Post::new(&bob, Visibility::Public).insert(&store).await;
+    let raise = async |id: kring_core::Id, c: PostCounts| {
+        let mut tx = store.begin().await.unwrap();
+        tx.raise_post_counts(id, &c).await.unwrap();
+        tx.commit().await.unwrap();
+        let s = store.status(id).await.unwrap().unwrap();
+        (s.replies_count, s.reblogs_count, s.favourites_count)
+    };
+    let said = PostCounts {
+        replies: Some(5),
+        reblogs: None,
+        favourites: Some(2),
+    };
+    assert_eq!(raise(post.id, said).await, (5, 0, 2));
+    let said = PostCounts {
+        replies: Some(1),
+        reblogs: Some(4),
+        favourites: Some(-3),
+    };
+    assert_eq!(raise(post.id, said).await, (5, 4, 2));
+    // Local posts count for themselves.
+    let own = Post::new(&alice, Visibility::Public).insert(&store).await;
+    assert_eq!(raise(own.id, said).await, (0, 0, 0));
 }

@@ -14,130 +14,11 @@
 mod common;
 mod fed_common;
 
-use std::collections::HashMap;
-use std::sync::{Arc, Mutex};
-use std::time::SystemTime;
-
-use axum::extract::{Request, State};
-use axum::http::{HeaderValue, StatusCode as AxStatus, header};
-use axum::response::{IntoResponse, Response};
+use fed_common::remote::{AS2, Remote, actor_doc, deliver};
 use fed_common::{FedUser, Node, eventually};
-use kring_activitypub::{Headers, KeyPair, cavage, digest, http_date};
+use kring_activitypub::KeyPair;
 use reqwest::StatusCode;
 use serde_json::{Value, json};
-
-const AS2: &str = "application/activity+json";
-
-// --- a hand-made remote server ----------------------------------------------------------------
-
-#[derive(Default)]
-struct Served {
-    /// path -> (Content-Type, body)
-    docs: HashMap<String, (String, String)>,
-    /// path -> how many GETs it had
-    hits: HashMap<String, usize>,
-}
-
-/// A remote server on 127.0.0.1 serving what the test puts at each path (404 elsewhere) and
-/// accepting every POST.
-struct Remote {
-    base: String,
-    served: Arc<Mutex<Served>>,
-    task: tokio::task::JoinHandle<()>,
-}
-
-impl Drop for Remote {
-    fn drop(&mut self) {
-        self.task.abort();
-    }
-}
-
-async fn serve(State(served): State<Arc<Mutex<Served>>>, req: Request) -> Response {
-    if req.method() == axum::http::Method::POST {
-        return AxStatus::ACCEPTED.into_response();
-    }
-    let path = req.uri().path().to_string();
-    let mut s = served.lock().unwrap();
-    *s.hits.entry(path.clone()).or_default() += 1;
-    match s.docs.get(&path) {
-        Some((ct, body)) => {
-            let mut r = body.clone().into_response();
-            r.headers_mut().insert(
-                header::CONTENT_TYPE,
-                HeaderValue::from_str(ct).expect("content type"),
-            );
-            r
-        }
-        None => AxStatus::NOT_FOUND.into_response(),
-    }
-}
-
-impl Remote {
-    async fn start() -> Remote {
-        let listener = tokio::net::TcpListener::bind("127.0.0.1:0")
-            .await
-            .expect("bind the remote");
-        let port = listener.local_addr().unwrap().port();
-        let served = Arc::new(Mutex::new(Served::default()));
-        let app = axum::Router::new()
-            .fallback(serve)
-            .with_state(served.clone());
-        let task = tokio::spawn(async move {
-            let _ = axum::serve(listener, app).await;
-        });
-        Remote {
-            base: format!("http://127.0.0.1:{port}"),
-            served,
-            task,
-        }
-    }
-
-    fn url(&self, path: &str) -> String {
-        format!("{}{path}", self.base)
-    }
-
-    fn domain(&self) -> &str {
-        self.base.trim_start_matches("http://")
-    }
-
-    fn put(&self, path: &str, content_type: &str, doc: &Value) {
-        self.served.lock().unwrap().docs.insert(
-            path.to_string(),
-            (content_type.to_string(), doc.to_string()),
-        );
-    }
-
-    fn hits(&self, path: &str) -> usize {
-        self.served
-            .lock()
-            .unwrap()
-            .hits
-            .get(path)
-            .copied()
-            .unwrap_or(0)
-    }
-
-    /// A full actor at `path` whose key has the id `key_id`; returns its id.
-    fn actor(&self, path: &str, username: &str, key_id: &str, key: &KeyPair) -> String {
-        let id = self.url(path);
-        self.put(path, AS2, &actor_doc(&id, username, key_id, key));
-        id
-    }
-}
-
-fn actor_doc(id: &str, username: &str, key_id: &str, key: &KeyPair) -> Value {
-    json!({
-        "@context": ["https://www.w3.org/ns/activitystreams", "https://w3id.org/security/v1"],
-        "id": id,
-        "type": "Person",
-        "preferredUsername": username,
-        "name": username,
-        "inbox": format!("{id}/inbox"),
-        "outbox": format!("{id}/outbox"),
-        "followers": format!("{id}/followers"),
-        "publicKey": { "id": key_id, "owner": id, "publicKeyPem": key.public_key_pem() },
-    })
-}
 
 fn create_note(actor: &str, text: &str) -> Value {
     let note = format!("{actor}/statuses/{:016x}", rand::random::<u64>());
@@ -155,35 +36,6 @@ fn create_note(actor: &str, text: &str) -> Value {
             "to": ["https://www.w3.org/ns/activitystreams#Public"],
         },
     })
-}
-
-/// POST `body` to `inbox`, signed draft-cavage (as Mastodon and GoToSocial sign) with `key_id`.
-async fn deliver(
-    http: &reqwest::Client,
-    inbox: &str,
-    body: &Value,
-    key_id: &str,
-    key: &KeyPair,
-) -> StatusCode {
-    let bytes = serde_json::to_vec(body).expect("JSON");
-    let u = reqwest::Url::parse(inbox).expect("inbox URL");
-    let mut h = Headers::new();
-    h.insert(
-        "host",
-        format!("{}:{}", u.host_str().unwrap(), u.port().unwrap()),
-    );
-    h.insert("date", http_date(SystemTime::now()));
-    h.insert("digest", digest::digest_header(&bytes));
-    h.insert("content-type", AS2);
-    let sig = cavage::sign_request("POST", u.path(), &h, key_id, key).expect("sign");
-    h.insert("signature", sig);
-    let mut rb = http.post(inbox).body(bytes);
-    for (k, v) in h.iter() {
-        if k != "host" {
-            rb = rb.header(k, v);
-        }
-    }
-    rb.send().await.expect("inbox POST").status()
 }
 
 /// The account `acct` as `viewer` on `on` finds it without fetching anything.
@@ -241,7 +93,7 @@ async fn actor_served_at_another_url_than_its_id_is_refused() {
     let key_id = format!("{copy}#main-key");
     let mut doc = actor_doc(&elsewhere, "elsewhere", &key_id, &key);
     doc["publicKey"]["owner"] = json!(elsewhere);
-    remote.put("/users/copy", AS2, &doc);
+    remote.put_typed("/users/copy", AS2, &doc);
     let create = create_note(&elsewhere, "from a copy");
     assert_eq!(
         deliver(&a.http, &inbox, &create, &key_id, &key).await,
@@ -264,13 +116,13 @@ async fn actor_served_at_another_url_than_its_id_is_refused() {
     // A document served at another URL than its id counts when the id confirms it (a profile
     // URL that serves the actor, as many servers do): that is the actor at its id.
     let real_key = KeyPair::generate().unwrap();
-    let real = remote.actor(
+    let real = remote.keyed_actor(
         "/users/real",
         "real",
         &format!("{}#main-key", remote.url("/users/real")),
         &real_key,
     );
-    remote.put(
+    remote.put_typed(
         "/@real",
         AS2,
         &actor_doc(&real, "real", &format!("{real}#main-key"), &real_key),
@@ -298,7 +150,7 @@ async fn documents_that_are_not_activitystreams_are_refused() {
         let path = format!("/users/plain{n}");
         let id = remote.url(&path);
         let key_id = format!("{id}#main-key");
-        remote.put(
+        remote.put_typed(
             &path,
             ct,
             &actor_doc(&id, &format!("plain{n}"), &key_id, &key),
@@ -321,7 +173,7 @@ async fn documents_that_are_not_activitystreams_are_refused() {
     let key = KeyPair::generate().unwrap();
     let id = remote.url("/users/typed");
     let key_id = format!("{id}#main-key");
-    remote.put(
+    remote.put_typed(
         "/users/typed",
         "application/ld+json; profile=\"https://www.w3.org/ns/activitystreams\"",
         &actor_doc(&id, "typed", &key_id, &key),
@@ -347,7 +199,7 @@ async fn a_forged_actor_uploaded_to_the_victims_host_cannot_replace_its_key() {
     let victim_key = KeyPair::generate().unwrap();
     let victim = remote.url("/users/victim");
     let victim_key_id = format!("{victim}#main-key");
-    remote.actor("/users/victim", "victim", &victim_key_id, &victim_key);
+    remote.keyed_actor("/users/victim", "victim", &victim_key_id, &victim_key);
     // The victim speaks first: A knows its key.
     let genuine = create_note(&victim, "genuine");
     assert_eq!(
@@ -367,10 +219,10 @@ async fn a_forged_actor_uploaded_to_the_victims_host_cannot_replace_its_key() {
         let upload_url = remote.url(&upload);
         let mut forged = actor_doc(&victim, "victim", &upload_url, &attacker);
         forged["publicKey"]["owner"] = json!(victim);
-        remote.put(&upload, ct, &forged);
+        remote.put_typed(&upload, ct, &forged);
         let key_doc = format!("/media/key{n}.json");
         let key_doc_url = remote.url(&key_doc);
-        remote.put(
+        remote.put_typed(
             &key_doc,
             ct,
             &json!({
@@ -437,8 +289,8 @@ async fn key_ids_without_a_fragment_work_on_every_delivery() {
     let gts_key = KeyPair::generate().unwrap();
     let gts = remote.url("/users/gts");
     let gts_key_id = format!("{gts}/main-key");
-    remote.actor("/users/gts", "gts", &gts_key_id, &gts_key);
-    remote.put(
+    remote.keyed_actor("/users/gts", "gts", &gts_key_id, &gts_key);
+    remote.put_typed(
         "/users/gts/main-key",
         AS2,
         &json!({
@@ -453,8 +305,8 @@ async fn key_ids_without_a_fragment_work_on_every_delivery() {
     let keyed_key = KeyPair::generate().unwrap();
     let keyed = remote.url("/users/keyed");
     let keyed_key_id = remote.url("/keys/keyed");
-    remote.actor("/users/keyed", "keyed", &keyed_key_id, &keyed_key);
-    remote.put(
+    remote.keyed_actor("/users/keyed", "keyed", &keyed_key_id, &keyed_key);
+    remote.put_typed(
         "/keys/keyed",
         AS2,
         &json!({
@@ -513,7 +365,7 @@ async fn key_ids_without_a_fragment_work_on_every_delivery() {
     );
     // A key document whose owner does not list it is refused.
     let orphan = remote.url("/keys/orphan");
-    remote.put(
+    remote.put_typed(
         "/keys/orphan",
         AS2,
         &json!({ "id": orphan, "type": "Key", "owner": gts, "publicKeyPem": impostor.public_key_pem() }),
@@ -541,7 +393,7 @@ async fn an_actor_with_only_the_required_fields_is_accepted() {
     let id = remote.url("/actors/7f3a9c");
     let key_id = format!("{id}#key");
     // No preferredUsername, name, icon, endpoints, followers; no WebFinger on this server.
-    remote.put(
+    remote.put_typed(
         "/actors/7f3a9c",
         AS2,
         &json!({
@@ -571,7 +423,7 @@ async fn an_actor_with_only_the_required_fields_is_accepted() {
     // Another actor of that server whose id ends the same way gets a handle of its own.
     let key2 = KeyPair::generate().unwrap();
     let id2 = remote.url("/other/7f3a9c");
-    remote.put(
+    remote.put_typed(
         "/other/7f3a9c",
         AS2,
         &json!({

@@ -7,19 +7,11 @@
 mod common;
 mod fed_common;
 
-use std::collections::HashMap;
-use std::sync::{Arc, Mutex};
-
-use axum::extract::{Request, State};
-use axum::http::{HeaderValue, StatusCode as AxStatus, header};
-use axum::response::{IntoResponse, Response};
+use axum::http::StatusCode as AxStatus;
 use common::schema::assert_valid;
+use fed_common::remote::Remote;
 use fed_common::{FedUser, Node, id, uri};
-use kring_activitypub::KeyPair;
 use serde_json::{Value, json};
-
-const AS2: &str = "application/activity+json";
-const PUBLIC: &str = "https://www.w3.org/ns/activitystreams#Public";
 
 /// Search as `viewer` with `resolve=true`: (accounts, statuses) found.
 async fn paste(on: &Node, viewer: &FedUser, q: &str) -> (Vec<Value>, Vec<Value>) {
@@ -101,151 +93,6 @@ async fn kring_profile_and_post_links_resolve() {
     let private = b.say(&bob, "followers only", "private").await;
     let (_, st) = paste(&a, &alice, &b.url(&format!("/@bob/{}", id(&private)))).await;
     assert!(st.is_empty(), "{st:?}");
-}
-
-// --- a hand-made remote answering as other servers do -------------------------------------------
-
-enum Answer {
-    Doc(Value),
-    Redirect(AxStatus, String),
-}
-
-#[derive(Default)]
-struct Served {
-    answers: HashMap<String, Answer>,
-    hits: HashMap<String, usize>,
-}
-
-struct Remote {
-    base: String,
-    served: Arc<Mutex<Served>>,
-    task: tokio::task::JoinHandle<()>,
-}
-
-impl Drop for Remote {
-    fn drop(&mut self) {
-        self.task.abort();
-    }
-}
-
-async fn serve(State(served): State<Arc<Mutex<Served>>>, req: Request) -> Response {
-    if req.method() == axum::http::Method::POST {
-        return AxStatus::ACCEPTED.into_response();
-    }
-    let path = req.uri().path().to_string();
-    let mut s = served.lock().unwrap();
-    *s.hits.entry(path.clone()).or_default() += 1;
-    let wants_as2 = req
-        .headers()
-        .get(header::ACCEPT)
-        .and_then(|v| v.to_str().ok())
-        .is_some_and(|a| a.contains(AS2));
-    match s.answers.get(&path) {
-        // Like the real servers, only a request for ActivityStreams gets it.
-        Some(_) if !wants_as2 => "<html>a page</html>".into_response(),
-        Some(Answer::Doc(doc)) => {
-            let mut r = doc.to_string().into_response();
-            r.headers_mut()
-                .insert(header::CONTENT_TYPE, HeaderValue::from_static(AS2));
-            r
-        }
-        Some(Answer::Redirect(status, to)) => {
-            let mut r = status.into_response();
-            r.headers_mut()
-                .insert(header::LOCATION, HeaderValue::from_str(to).unwrap());
-            r
-        }
-        None => AxStatus::NOT_FOUND.into_response(),
-    }
-}
-
-impl Remote {
-    async fn start() -> Remote {
-        let listener = tokio::net::TcpListener::bind("127.0.0.1:0")
-            .await
-            .expect("bind the remote");
-        let port = listener.local_addr().unwrap().port();
-        let served = Arc::new(Mutex::new(Served::default()));
-        let app = axum::Router::new()
-            .fallback(serve)
-            .with_state(served.clone());
-        let task = tokio::spawn(async move {
-            let _ = axum::serve(listener, app).await;
-        });
-        Remote {
-            base: format!("http://127.0.0.1:{port}"),
-            served,
-            task,
-        }
-    }
-
-    fn url(&self, path: &str) -> String {
-        format!("{}{path}", self.base)
-    }
-
-    fn domain(&self) -> &str {
-        self.base.trim_start_matches("http://")
-    }
-
-    fn put(&self, path: &str, doc: Value) {
-        self.served
-            .lock()
-            .unwrap()
-            .answers
-            .insert(path.to_string(), Answer::Doc(doc));
-    }
-
-    fn redirect(&self, path: &str, status: AxStatus, to: &str) {
-        self.served
-            .lock()
-            .unwrap()
-            .answers
-            .insert(path.to_string(), Answer::Redirect(status, to.to_string()));
-    }
-
-    fn hits(&self, path: &str) -> usize {
-        self.served
-            .lock()
-            .unwrap()
-            .hits
-            .get(path)
-            .copied()
-            .unwrap_or(0)
-    }
-
-    /// An actor whose id is this server's `path`; returns the document.
-    fn actor(&self, path: &str, username: &str) -> Value {
-        let id = self.url(path);
-        let key = KeyPair::generate().unwrap();
-        json!({
-            "@context": ["https://www.w3.org/ns/activitystreams", "https://w3id.org/security/v1"],
-            "id": id,
-            "type": "Person",
-            "preferredUsername": username,
-            "name": username,
-            "inbox": format!("{id}/inbox"),
-            "outbox": format!("{id}/outbox"),
-            "followers": format!("{id}/followers"),
-            "publicKey": {
-                "id": format!("{id}#main-key"),
-                "owner": id,
-                "publicKeyPem": key.public_key_pem(),
-            },
-        })
-    }
-
-    /// A public object of `kind` by the actor at `author`, with id this server's `path`.
-    fn object(&self, path: &str, kind: &str, author: &str, text: &str) -> Value {
-        json!({
-            "@context": "https://www.w3.org/ns/activitystreams",
-            "id": self.url(path),
-            "type": kind,
-            "attributedTo": self.url(author),
-            "content": format!("<p>{text}</p>"),
-            "published": "2026-01-02T03:04:05Z",
-            "to": [PUBLIC],
-        })
-    }
 }
 
 #[tokio::test(flavor = "multi_thread", worker_threads = 2)]

@@ -301,8 +301,8 @@ async fn show(
     auth: MaybeAuth,
     Path(raw): Path<String>,
 ) -> ApiResult<Response> {
-    auth.viewer("read:accounts")?;
-    let a = kring.account(id(&raw)?).await?;
+    let viewer = auth.viewer("read:accounts")?;
+    let a = kring.view_account(viewer, id(&raw)?).await?;
     Ok(respond::account(&kring, &a))
 }
 

@@ -18,6 +18,13 @@ pub enum Collection {
     Featured,
 }
 
+/// Which of a post's counters (see [`Kring::post_counter_document`]).
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub enum PostCounter {
+    Likes,
+    Shares,
+}
+
 impl Kring {
     /// Who reads a document, by the request's signature (`None` for unsigned requests). With
     /// authorized fetch a valid signature is required, and an unknown signer's key is fetched.
@@ -244,6 +251,36 @@ impl Kring {
             doc["next"] = json!(format!("{id}?page=true&max_id={last}"));
         }
         Ok(doc)
+    }
+
+    /// A local status's favourites (`likes`) or boosts (`shares`) as a collection with only
+    /// its size, for whoever may read the status (Mastodon publishes the same).
+    pub async fn post_counter_document(
+        &self,
+        username: &str,
+        id: Id,
+        viewer: Option<Id>,
+        which: PostCounter,
+    ) -> Result<Value> {
+        let author = self.local_actor(username).await?;
+        let s = self
+            .store
+            .visible_status(viewer, id)
+            .await?
+            .ok_or(Error::NotFound)?;
+        if s.account_id != author.id || s.reblog_of_id.is_some() {
+            return Err(Error::NotFound);
+        }
+        let (path, total) = match which {
+            PostCounter::Likes => ("likes", s.favourites_count),
+            PostCounter::Shares => ("shares", s.reblogs_count),
+        };
+        Ok(json!({
+            "@context": as2::context(),
+            "id": format!("{}/{path}", s.uri),
+            "type": "Collection",
+            "totalItems": total,
+        }))
     }
 
     /// Replies to a local status that are public or unlisted, as a collection of ids.

@@ -503,6 +503,10 @@ impl Kring {
                 if let Some(keep) = &named {
                     tx.narrow_audience(before.id, keep).await?;
                 }
+                let counts = super::resolve::post_counts(object);
+                if counts.exceed(&before) {
+                    tx.raise_post_counts(before.id, &counts).await?;
+                }
                 tx.commit().await?;
                 let streams: Vec<Stream> = self
                     .store

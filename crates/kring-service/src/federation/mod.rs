@@ -6,6 +6,7 @@ mod deliver;
 pub mod documents;
 mod inbox;
 pub(crate) mod outbox;
+mod profiles;
 mod resolve;
 mod verify;
 
@@ -14,6 +15,7 @@ pub(crate) use deliver::Outcome as deliver_outcome;
 pub use inbox::RECEIVE;
 pub use kring_activitypub::as2::context;
 pub use outbox::Recipients;
+pub use profiles::{OUTBOX_POSTS, REFRESH_PROFILE};
 pub use resolve::{MAX_REPLY_DEPTH, Pasted};
 pub use verify::SignedRequest;
 
@@ -82,12 +84,17 @@ pub struct Federation {
     /// Key ids fetched again lately because a signature did not verify: a stream of bad
     /// signatures under one key id does not become a stream of fetches.
     refetched_keys: moka::sync::Cache<String, ()>,
+    /// Remote accounts whose profile refresh was queued lately: many views of a profile
+    /// queue one refresh, and a remote that failed is not asked again at once.
+    profile_refreshes: moka::sync::Cache<Id, ()>,
 }
 
 /// How long a failed fetch is remembered.
 pub const FAILED_FETCH_TTL: std::time::Duration = std::time::Duration::from_secs(120);
 /// How long after a refetch a failing signature does not trigger another.
 const KEY_REFETCH_INTERVAL: std::time::Duration = std::time::Duration::from_secs(30);
+/// How long after queueing a profile refresh views do not queue another.
+const PROFILE_REFRESH_INTERVAL: std::time::Duration = std::time::Duration::from_secs(3600);
 
 #[derive(Clone)]
 struct DomainState {
@@ -131,6 +138,10 @@ impl Federation {
                 .max_capacity(KEY_CACHE_LIMIT as u64)
                 .time_to_live(KEY_REFETCH_INTERVAL)
                 .build(),
+            profile_refreshes: moka::sync::Cache::builder()
+                .max_capacity(KEY_CACHE_LIMIT as u64)
+                .time_to_live(PROFILE_REFRESH_INTERVAL)
+                .build(),
         })
     }
 
@@ -149,6 +160,15 @@ impl Federation {
             return false;
         }
         self.refetched_keys.insert(key_id.to_string(), ());
+        true
+    }
+
+    /// Whether a refresh of `account`'s profile may be queued now (and note that it is).
+    fn ask_profile_refresh(&self, account: Id) -> bool {
+        if self.profile_refreshes.contains_key(&account) {
+            return false;
+        }
+        self.profile_refreshes.insert(account, ());
         true
     }
 

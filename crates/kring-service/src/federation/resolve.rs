@@ -6,7 +6,7 @@ use kring_activitypub::client::FetchError;
 use kring_core::model::{Account, NotificationType, ProfileField, Status};
 use kring_core::time::{now_micros, parse_rfc3339};
 use kring_core::{Audience, Grant, Visibility, text};
-use kring_store::{NewStatus, RemoteAccount};
+use kring_store::{NewStatus, PostCounts, RemoteAccount};
 use serde_json::Value;
 
 use crate::events::{EventKind, Stream};
@@ -17,7 +17,7 @@ pub const MAX_REPLY_DEPTH: u32 = 8;
 /// How many redirects (within one origin) a pasted link may take to its document.
 const MAX_PASTED_REDIRECTS: usize = 3;
 /// Refresh a remote actor at most this often (unless a signature fails).
-const REFRESH_MICROS: i64 = 24 * 3600 * 1_000_000;
+pub(super) const REFRESH_MICROS: i64 = 24 * 3600 * 1_000_000;
 
 impl Kring {
     pub(crate) fn remote_error(e: impl std::fmt::Display) -> Error {
@@ -60,7 +60,7 @@ impl Kring {
 
     /// A fetched `doc` as the document at `url`: its id is `url`, or its id (fetched once)
     /// answers with itself.
-    async fn confirmed(&self, url: &str, doc: Value) -> Result<Value> {
+    pub(super) async fn confirmed(&self, url: &str, doc: Value) -> Result<Value> {
         let id = str_field(&doc, "id").ok_or_else(|| Error::bad_request("object without id"))?;
         if id == url {
             return Ok(doc);
@@ -79,7 +79,7 @@ impl Kring {
     }
 
     /// One signed GET of an ActivityStreams document; a redirect is a failure.
-    async fn fetch_once(&self, url: &str) -> Result<Value> {
+    pub(super) async fn fetch_once(&self, url: &str) -> Result<Value> {
         match self.fetch_answer(url).await? {
             Answer::Document(doc) => Ok(doc),
             Answer::Redirect(to) => {
@@ -275,7 +275,7 @@ impl Kring {
 
     /// Create or refresh a remote account. A handle another actor of that server already has
     /// gets a suffix from the actor's id (handles are unique; ids are what identify).
-    async fn store_remote_account(&self, mut remote: RemoteAccount) -> Result<Account> {
+    pub(super) async fn store_remote_account(&self, mut remote: RemoteAccount) -> Result<Account> {
         if let Some(other) = self
             .store
             .account_by_handle(&remote.username, Some(&remote.domain))
@@ -471,9 +471,29 @@ impl Kring {
         depth: u32,
         seen: Option<&super::inbox::Seen>,
     ) -> Result<Status> {
+        self.store_remote_note_as(note, depth, seen, Arrival::New)
+            .await
+    }
+
+    /// Store a remote note that arrived as `arrival` says. A note known already only has its
+    /// counters raised to what it says now (see [`post_counts`]).
+    pub(crate) async fn store_remote_note_as(
+        &self,
+        note: &Value,
+        depth: u32,
+        seen: Option<&super::inbox::Seen>,
+        arrival: Arrival,
+    ) -> Result<Status> {
         let uri = str_field(note, "id").ok_or_else(|| Error::bad_request("object without id"))?;
+        let counts = post_counts(note);
         if let Some(s) = self.store.status_by_uri(uri).await? {
-            return Ok(s);
+            if !counts.exceed(&s) {
+                return Ok(s);
+            }
+            let mut tx = self.store.begin().await?;
+            tx.raise_post_counts(s.id, &counts).await?;
+            tx.commit().await?;
+            return self.store.status(s.id).await?.ok_or(Error::NotFound);
         }
         let author_uri = ids(note.get("attributedTo"))
             .into_iter()
@@ -623,6 +643,15 @@ impl Kring {
             Error::Conflict(_) => Error::Conflict("already stored".into()),
             e => e,
         })?;
+        if counts != PostCounts::default() {
+            tx.raise_post_counts(id, &counts).await?;
+        }
+        if arrival == Arrival::Backfill {
+            // Old news: on the profile and in timelines by its time, but nobody's feed gets
+            // it, nobody is notified and nothing is streamed.
+            tx.commit().await?;
+            return self.store.status(id).await?.ok_or(Error::NotFound);
+        }
         if audience.includes_followers_of(author.id) {
             let reply_to_other = parent
                 .as_ref()
@@ -652,6 +681,47 @@ impl Kring {
     }
 }
 
+/// How a remote post reached this server.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub(crate) enum Arrival {
+    /// Delivered, or looked up by someone: news for feeds, notifications and streams.
+    New,
+    /// Read from its author's outbox to fill the profile (see `profiles`).
+    Backfill,
+}
+
+/// The counters a remote post's server gives: the `totalItems` of its embedded `replies`,
+/// `shares` and `likes` collections (a collection given only by its id is not fetched).
+pub(crate) fn post_counts(note: &Value) -> PostCounts {
+    let count = |key: &str| {
+        note.get(key)
+            .filter(|c| c.is_object())
+            .and_then(total_items)
+    };
+    PostCounts {
+        replies: count("replies"),
+        reblogs: count("shares"),
+        favourites: count("likes"),
+    }
+}
+
+/// A collection's `totalItems` as a count: a JSON number, made a non-negative `i64` (negative
+/// numbers are 0, fractions are cut, numbers too large for `i64` are its largest value);
+/// anything else is no count.
+pub(crate) fn total_items(collection: &Value) -> Option<i64> {
+    let Value::Number(n) = collection.get("totalItems")? else {
+        return None;
+    };
+    if let Some(i) = n.as_i64() {
+        return Some(i.max(0));
+    }
+    if n.as_u64().is_some() {
+        return Some(i64::MAX);
+    }
+    // Float to integer casts saturate in Rust.
+    n.as_f64().map(|f| f.max(0.0) as i64)
+}
+
 /// What one signed GET got.
 enum Answer {
     Document(Value),
@@ -674,7 +744,7 @@ fn same_origin(a: &str, b: &str) -> bool {
 }
 
 /// Objects stored and shown as posts (see [`Kring::store_remote_note`]).
-fn is_post(doc: &Value) -> bool {
+pub(super) fn is_post(doc: &Value) -> bool {
     matches!(
         kind(doc),
         "Note" | "Question" | "Article" | "Page" | "Event" | "Video"

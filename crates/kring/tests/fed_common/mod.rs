@@ -10,6 +10,9 @@
 //! arrives asynchronously through the job queues.
 #![allow(dead_code)]
 
+pub mod remote;
+pub mod web;
+
 use std::path::PathBuf;
 use std::process::{Child, Command, Stdio};
 use std::time::Duration;
