@@ -789,6 +789,14 @@ async fn friends_circles_and_local_only_posts() {
         app.get(&thread, Some(&dave)).await.status,
         StatusCode::NOT_FOUND
     );
+    let friends_thread = post_link(&bob_home.body, "alice", "friends secret");
+    let page = app.get(&friends_thread, Some(&bob)).await;
+    assert!(
+        page.body.contains("The friends of the post&#39;s author"),
+        "{}",
+        page.body
+    );
+    assert!(page.body.contains("name=\"visibility\" value=\"friends\""));
     let local = post_link(&bob_home.body, "alice", "kept at home");
     let page = app.get(&local, Some(&bob)).await;
     assert!(page.body.contains("This reply stays on this server"));

@@ -574,7 +574,10 @@ impl Compose {
         if parent.visibility.is_narrowed() {
             self.visibility = parent.visibility;
             self.kept = Some(match parent.visibility {
-                Visibility::Friends => "Friends only, as the post you are replying to",
+                // The author's friends (not the replier's): the audience is the post's.
+                Visibility::Friends => {
+                    "The friends of the post's author, as for the post you are replying to"
+                }
                 _ => "The same circles as the post you are replying to",
             });
         }
