@@ -542,6 +542,188 @@ test("settings: preferences, sessions, password", { timeout: 120000 }, async () 
   assert.match(await a.locator(".error").textContent(), /Current password is invalid/);
 });
 
+test("friends, circles and local-only posts", { timeout: 180000 }, async () => {
+  const { a, b } = s;
+  // Alice and Bob follow each other (earlier steps): friends, on both profiles.
+  await a.goto(server.base + "/@bob");
+  assert.ok(await a.locator(".badge.friend", { hasText: "Friends" }).isVisible());
+  assert.ok(await a.locator(".badge", { hasText: "Follows you" }).isVisible());
+  await checkPage(a, "profile-friend");
+  await b.goto(server.base + "/@alice");
+  assert.ok(await b.locator(".badge.friend").isVisible());
+  await Promise.all([a.waitForNavigation(), a.click("header.top nav a:text-is('Friends')")]);
+  assert.equal(new URL(a.url()).pathname, "/friends");
+  assert.ok(await a.locator(".account", { hasText: "@bob@" }).isVisible());
+  await checkPage(a, "friends");
+
+  // Dave follows Alice, who does not follow him: not friends.
+  s.dave = await watch.context(browser);
+  const d = await s.dave.newPage();
+  await signUp(d, server.base, "dave");
+  await d.goto(server.base + "/@alice");
+  await Promise.all([d.waitForNavigation(), d.click("button:text-is('Follow')")]);
+  assert.ok(await d.locator(".badge", { hasText: "Following" }).isVisible());
+  assert.equal(await d.locator(".badge.friend").count(), 0);
+
+  // A circle, made on the circles page (a tab next to Friends); Bob added from his profile.
+  await Promise.all([a.waitForNavigation(), a.click("nav.tabs a:text-is('Circles')")]);
+  assert.ok(await a.locator(".empty", { hasText: "no circles yet" }).isVisible());
+  await checkPage(a, "circles-empty");
+  await a.fill("#circle-title", "Close friends");
+  await Promise.all([a.waitForNavigation(), a.click("button:text-is('Create circle')")]);
+  assert.match(a.url(), /\/circles\/\d+$/);
+  s.circlePath = new URL(a.url()).pathname;
+  assert.ok(await a.locator(".empty", { hasText: "No one is in this circle yet" }).isVisible());
+  await checkPage(a, "circle-empty");
+  await a.goto(server.base + "/@bob");
+  const control = a.locator("details.circles-control");
+  assert.match(await control.locator("summary").textContent(), /Add to your circles/);
+  await control.locator("summary").click();
+  await control.getByLabel("Close friends").check();
+  await checkPage(a, "profile-circles");
+  await Promise.all([a.waitForNavigation(), a.click("button:text-is('Save circles')")]);
+  assert.equal(new URL(a.url()).pathname, "/@bob");
+  assert.match(await control.locator("summary").textContent(), /In your circles: Close friends/);
+  await a.goto(server.base + s.circlePath);
+  assert.ok(await a.locator(".member", { hasText: "@bob@" }).isVisible());
+  await checkPage(a, "circle");
+
+  // The composer starts at her default audience; with the script, the circles show only while
+  // "Circles" is chosen.
+  await a.goto(server.base + "/home");
+  assert.equal(await a.inputValue("#compose-vis"), "private");
+  const vis = await a.locator("#compose-vis option").evaluateAll((os) => os.map((o) => o.value));
+  assert.deepEqual(vis, ["public", "unlisted", "private", "friends", "circle", "direct"]);
+  assert.ok(await a.locator("fieldset.circles").isHidden());
+  await a.fill("#compose-text", "A note for the close circle");
+  await a.selectOption("#compose-vis", "circle");
+  assert.ok(await a.locator("fieldset.circles").isVisible());
+  await a.getByLabel("Close friends").check();
+  await checkPage(a, "compose-circles");
+  await Promise.all([a.waitForNavigation(), a.click("form.compose button[type=submit]")]);
+  assert.match(await post(a, "A note for the close circle").locator(".meta").textContent(), /· Circles/);
+  await compose(a, "Only my friends read this", { visibility: "friends" });
+  assert.match(await post(a, "Only my friends read this").locator(".meta").textContent(), /· Friends only/);
+  await a.fill("#compose-text", "Staying on this server");
+  await a.selectOption("#compose-vis", "public");
+  await a.check("#compose-local");
+  await Promise.all([a.waitForNavigation(), a.click("form.compose button[type=submit]")]);
+  assert.ok(await post(a, "Staying on this server").locator(".local-only", { hasText: "Local only" }).isVisible());
+
+  // Bob (a friend, in the circle) reads all three; Dave (a follower) only the local post.
+  await b.goto(server.base + "/home");
+  for (const text of ["A note for the close circle", "Only my friends read this", "Staying on this server"]) {
+    assert.ok(await post(b, text).isVisible(), `bob: ${text}`);
+  }
+  s.circlePostPath = await post(b, "A note for the close circle").locator(".meta a").first().getAttribute("href");
+  s.friendsPostPath = await post(b, "Only my friends read this").locator(".meta a").first().getAttribute("href");
+  for (const path of ["/home", "/@alice", "/@alice?with_replies=1"]) {
+    await d.goto(server.base + path);
+    assert.equal(await d.locator("text=A note for the close circle").count(), 0, path);
+    assert.equal(await d.locator("text=Only my friends read this").count(), 0, path);
+  }
+  assert.ok(await post(d, "Staying on this server").isVisible());
+  for (const path of [s.circlePostPath, s.friendsPostPath]) {
+    const res = await d.goto(server.base + path);
+    assert.equal(res.status(), 404, path);
+  }
+
+  // Bob's reply stays in the circle: the form says so instead of offering a choice.
+  await b.goto(server.base + s.circlePostPath);
+  assert.match(await b.locator("#compose-audience").textContent(), /same circles as the post/);
+  assert.equal(await b.locator("#compose-vis").count(), 0);
+  await checkPage(b, "thread-circle");
+  await b.fill("#compose-text", "@alice A reply inside the circle");
+  await Promise.all([b.waitForNavigation(), b.click("form.compose button[type=submit]")]);
+  assert.match(await post(b, "A reply inside the circle").locator(".meta").textContent(), /· Circles/);
+  await a.goto(server.base + s.circlePostPath);
+  assert.ok(await post(a, "A reply inside the circle").isVisible());
+  await d.goto(server.base + "/@bob?with_replies=1");
+  assert.equal(await d.locator("text=A reply inside the circle").count(), 0);
+
+  // The default audience may be friends only (never circles: those are chosen each time).
+  await a.goto(server.base + "/settings/preferences");
+  assert.equal(await a.locator("#privacy option[value=circle]").count(), 0);
+  await a.selectOption("#privacy", "friends");
+  await Promise.all([a.waitForNavigation(), a.click("form.stack button[type=submit]")]);
+  await a.goto(server.base + "/home");
+  assert.equal(await a.inputValue("#compose-vis"), "friends");
+  await a.goto(server.base + "/settings/preferences");
+  await a.selectOption("#privacy", "private");
+  await Promise.all([a.waitForNavigation(), a.click("form.stack button[type=submit]")]);
+
+  // Taken out of the circle on its page, Bob no longer reads its post.
+  await a.goto(server.base + s.circlePath);
+  await Promise.all([a.waitForNavigation(), a.locator(".member", { hasText: "@bob@" }).locator("button", { hasText: "Remove" }).click()]);
+  assert.ok(await a.locator(".empty", { hasText: "No one is in this circle yet" }).isVisible());
+  const gone = await b.goto(server.base + s.circlePostPath);
+  assert.equal(gone.status(), 404);
+  await b.goto(server.base + "/home");
+  assert.equal(await b.locator("text=A note for the close circle").count(), 0);
+
+  // With the script, deleting a circle asks in a dialog.
+  await a.goto(server.base + "/circles");
+  await a.fill("#circle-title", "Passing circle");
+  await Promise.all([a.waitForNavigation(), a.click("button:text-is('Create circle')")]);
+  a.once("dialog", (dialog) => dialog.accept());
+  await Promise.all([a.waitForURL(/\/circles$/), a.click("button:text-is('Delete circle')")]);
+  assert.equal(await a.locator("a", { hasText: "Passing circle" }).count(), 0);
+  assert.ok(await a.locator("a", { hasText: "Close friends" }).isVisible());
+  await checkPage(a, "circles");
+});
+
+test("circles without JavaScript: the circles always shown, a delete asks on a page", { timeout: 120000 }, async () => {
+  const ctx = await watch.context(browser, { javaScriptEnabled: false });
+  await ctx.addCookies(await s.alice.cookies());
+  const p = await ctx.newPage();
+  // Bob back in the circle, from his profile.
+  await p.goto(server.base + "/@bob");
+  await p.click("details.circles-control > summary");
+  await p.getByLabel("Close friends").check();
+  await Promise.all([p.waitForNavigation(), p.click("button:text-is('Save circles')")]);
+  assert.match(await p.locator("details.circles-control summary").textContent(), /In your circles: Close friends/);
+  await p.goto(server.base + "/home");
+  assert.ok(await p.locator("fieldset.circles").isVisible());
+  // Ticked, but another audience chosen: refused with the form kept, nothing posted.
+  await p.fill("#compose-text", "Without scripts, for the circle");
+  await p.getByLabel("Close friends").check();
+  await p.selectOption("#compose-vis", "public");
+  const [refused] = await Promise.all([p.waitForNavigation(), p.click("form.compose button[type=submit]")]);
+  assert.equal(refused.status(), 422);
+  assert.match(await p.locator(".compose .error").textContent(), /You ticked circles/);
+  assert.equal(await p.inputValue("#compose-text"), "Without scripts, for the circle");
+  assert.ok(await p.getByLabel("Close friends").isChecked());
+  await checkPage(p, "compose-circles-refused-nojs", { noScript: true });
+  await p.selectOption("#compose-vis", "circle");
+  await Promise.all([p.waitForNavigation(), p.click("form.compose button[type=submit]")]);
+  assert.match(await post(p, "Without scripts, for the circle").locator(".meta").textContent(), /· Circles/);
+  await s.b.goto(server.base + "/home");
+  assert.ok(await post(s.b, "Without scripts, for the circle").isVisible());
+  const d = await s.dave.newPage();
+  await d.goto(server.base + "/home");
+  assert.equal(await d.locator("text=Without scripts, for the circle").count(), 0);
+  await d.close();
+
+  // Delete: a page asks first; "Keep it" keeps it, "Delete circle" deletes it.
+  await p.goto(server.base + "/circles");
+  await p.fill("#circle-title", "Short-lived");
+  await Promise.all([p.waitForNavigation(), p.click("button:text-is('Create circle')")]);
+  const circle = new URL(p.url()).pathname;
+  await Promise.all([p.waitForNavigation(), p.click("button:text-is('Delete circle')")]);
+  assert.equal(new URL(p.url()).pathname, `${circle}/delete`);
+  assert.equal(await p.locator("h1").textContent(), "Delete this circle?");
+  await checkPage(p, "confirm-delete-circle-nojs", { noScript: true });
+  await Promise.all([p.waitForNavigation(), p.click("a:text-is('Keep it')")]);
+  assert.equal(new URL(p.url()).pathname, circle);
+  await Promise.all([p.waitForNavigation(), p.click("button:text-is('Delete circle')")]);
+  await Promise.all([p.waitForNavigation(), p.click("main form button:text-is('Delete circle')")]);
+  assert.equal(new URL(p.url()).pathname, "/circles");
+  assert.equal(await p.locator("a", { hasText: "Short-lived" }).count(), 0);
+  const res = await p.goto(server.base + circle);
+  assert.equal(res.status(), 404);
+  await ctx.close();
+});
+
 test("report a post; moderators see and resolve the report", { timeout: 120000 }, async () => {
   const { b } = s;
   await b.goto(server.base + s.helloPath);
@@ -631,6 +813,17 @@ test("signed-out visitors see public posts only", { timeout: 120000 }, async () 
   assert.equal(await v.locator("text=secret for followers").count(), 0);
   await v.goto(server.base + "/public");
   assert.equal(await v.locator("text=secret for followers").count(), 0);
+  // Friends-only, circle and local-only posts: never to visitors.
+  for (const path of ["/@alice", "/@alice?with_replies=1", "/public", "/public?all=1"]) {
+    await v.goto(server.base + path);
+    for (const text of ["close circle", "Only my friends", "Staying on this server", "Without scripts, for the circle"]) {
+      assert.equal(await v.locator(`text=${text}`).count(), 0, `${path}: ${text}`);
+    }
+  }
+  for (const path of [s.circlePostPath, s.friendsPostPath]) {
+    const hidden = await v.goto(server.base + path);
+    assert.equal(hidden.status(), 404, path);
+  }
   await v.goto(server.base + s.helloPath);
   assert.ok(await post(v, "Hello from Alice").isVisible());
   assert.ok(await post(v, "nice to see you here").isVisible());
@@ -676,6 +869,9 @@ test("without JavaScript: post, follow, favourite, reply, boost, bookmark, edit,
   assert.equal(await fav.locator(".count").textContent(), "2");
   await p.goto(server.base + "/home");
   assert.ok(await post(p, "secret for followers").isVisible());
+  // A follower, not a friend and in no circle.
+  assert.equal(await p.locator("text=Only my friends read this").count(), 0);
+  assert.equal(await p.locator("text=Without scripts, for the circle").count(), 0);
   await checkPage(p, "home-nojs", { noScript: true });
 
   // Reply, boost and bookmark.
@@ -756,7 +952,8 @@ test("every main page at 390 px and 1280 px: no horizontal overflow, navigation 
     "/home", "/notifications", "/search?q=bob", "/public", "/lists", "/favourites", "/bookmarks",
     "/@alice", "/@bob", "/@alice/followers", s.helloPath, "/statuses", "/follow_requests",
     "/settings/profile", "/settings/preferences", "/settings/password", "/settings/filters",
-    "/settings/sessions", "/tags/kringtest",
+    "/settings/sessions", "/tags/kringtest", "/friends", "/circles", s.circlePath,
+    s.circlePostPath,
   ];
   const signedOut = ["/", "/public", "/auth/sign_in", "/auth/sign_up", "/@alice", s.helloPath];
   const name = (who, path, width) =>

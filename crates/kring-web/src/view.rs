@@ -285,6 +285,8 @@ pub struct PostCard {
     pub content: String,
     pub spoiler: String,
     pub visibility: &'static str,
+    /// Kept on this server (never sent to others).
+    pub local_only: bool,
     pub created_iso: String,
     pub created: String,
     pub edited: bool,
@@ -325,6 +327,7 @@ impl PostCard {
             content: s.content.clone(),
             spoiler: s.spoiler_text.clone(),
             visibility: visibility_label(s.visibility),
+            local_only: s.local_only,
             created_iso: rfc3339(s.created_at),
             created: time_label(s.created_at),
             edited: s.edited_at.is_some(),

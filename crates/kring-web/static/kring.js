@@ -2,7 +2,7 @@
 // - favourite, boost and bookmark happen in place (the same form, posted with fetch);
 // - forms marked data-confirm ask first;
 // - live updates from the streaming API: new posts on the home page, new notifications;
-// - the compose box counts characters.
+// - the compose box counts characters, and shows its circles only while "Circles" is chosen.
 // No third-party code, no requests to other origins.
 (function () {
   "use strict";
@@ -193,5 +193,23 @@
     text.addEventListener("input", update);
     if (cw) cw.addEventListener("input", update);
     update();
+  }
+
+  // The composer's circles (always shown without this script) only while "Circles" is the
+  // audience; disabled while hidden, so no ticked circle goes with another audience.
+  var forms = document.querySelectorAll("form[data-compose]");
+  for (var f = 0; f < forms.length; f++) {
+    (function (form) {
+      var choice = form.querySelector("select[name=visibility]");
+      var circles = form.querySelector("fieldset[data-circles]");
+      if (!choice || !circles) return;
+      var sync = function () {
+        var off = choice.value !== "circle";
+        circles.hidden = off;
+        circles.disabled = off;
+      };
+      choice.addEventListener("change", sync);
+      sync();
+    })(forms[f]);
   }
 })();

@@ -566,3 +566,310 @@ async fn public_pages_carry_link_previews() {
     // Pages that are not public carry none.
     assert!(!home.body.contains("og:"));
 }
+
+/// The href of the first link to one of `author`'s posts before `text` on a page.
+fn post_link(html: &str, author: &str, text: &str) -> String {
+    let at = html.find(text).expect("the post on the page");
+    let needle = format!("<a href=\"/@{author}/");
+    let start = html[..at].rfind(&needle).expect("its link") + 9;
+    html[start..].split('"').next().unwrap().to_string()
+}
+
+/// Friends (a badge, the friends page), circles (made, filled from a profile, posted to from
+/// the composer, emptied, deleted with a question first) and local-only posts, through the
+/// web door's forms.
+#[tokio::test]
+async fn friends_circles_and_local_only_posts() {
+    let app = app().await;
+    let alice = app.sign_up("alice").await;
+    let bob = app.sign_up("bob").await;
+    let dave = app.sign_up("dave").await;
+    let kring = &app.kring;
+    let id_of = async |name: &str| kring.lookup(None, name).await.unwrap().id.to_string();
+    let (bob_id, alice_id) = (id_of("bob").await, id_of("alice").await);
+    let at = csrf(&app.get("/home", Some(&alice)).await.body);
+    let bt = csrf(&app.get("/home", Some(&bob)).await.body);
+    let dt = csrf(&app.get("/home", Some(&dave)).await.body);
+    for (who, t, whom) in [
+        (&alice, &at, &bob_id),
+        (&bob, &bt, &alice_id),
+        (&dave, &dt, &alice_id),
+    ] {
+        let res = app
+            .post(
+                &format!("/accounts/{whom}/follow"),
+                Some(who),
+                &[("_csrf", t)],
+            )
+            .await;
+        assert_eq!(res.status, StatusCode::SEE_OTHER, "{}", res.body);
+    }
+
+    // Friends: a badge on the profile, and the friends page (linked from the navigation).
+    let profile = app.get("/@bob", Some(&alice)).await;
+    assert!(
+        profile
+            .body
+            .contains("<span class=\"badge friend\">Friends</span>")
+    );
+    let profile = app.get("/@alice", Some(&dave)).await;
+    assert!(profile.body.contains(">Following<"));
+    assert!(!profile.body.contains("badge friend"), "dave only follows");
+    let friends = app.get("/friends", Some(&alice)).await;
+    assert_eq!(friends.status, StatusCode::OK);
+    assert!(
+        friends
+            .body
+            .contains("<a href=\"/friends\" aria-current=\"page\">Friends</a>")
+    );
+    assert!(friends.body.contains("@bob@kring.test"));
+    assert!(!friends.body.contains("@dave@kring.test"));
+
+    // A circle, made on the circles page; a refused name comes back with the reason.
+    let res = app
+        .post("/circles", Some(&alice), &[("_csrf", &at), ("title", "  ")])
+        .await;
+    assert_eq!(res.status, StatusCode::UNPROCESSABLE_ENTITY);
+    assert!(res.body.contains("class=\"error\""), "{}", res.body);
+    let res = app
+        .post(
+            "/circles",
+            Some(&alice),
+            &[("_csrf", &at), ("title", "Close")],
+        )
+        .await;
+    assert_eq!(res.status, StatusCode::SEE_OTHER);
+    let circle_path = res.headers[header::LOCATION].to_str().unwrap().to_string();
+    let cid = circle_path.trim_start_matches("/circles/").to_string();
+    let page = app.get(&circle_path, Some(&alice)).await;
+    assert!(page.body.contains("<h1>Close</h1>"));
+    assert!(page.body.contains("No one is in this circle yet"));
+    // Nobody else's circle exists for them.
+    assert_eq!(
+        app.get(&circle_path, Some(&dave)).await.status,
+        StatusCode::NOT_FOUND
+    );
+
+    // Bob is added from his profile; the profile says which circles he is in.
+    let profile = app.get("/@bob", Some(&alice)).await;
+    assert!(profile.body.contains("Add to your circles"));
+    assert!(profile.body.contains(&format!("id=\"circle-{cid}\"")));
+    let set = format!("/accounts/{bob_id}/circles");
+    let res = app
+        .post(
+            &set,
+            Some(&alice),
+            &[
+                ("_csrf", &at),
+                ("back", "/@bob"),
+                ("shown", &cid),
+                ("circle_ids", &cid),
+            ],
+        )
+        .await;
+    assert_eq!(res.status, StatusCode::SEE_OTHER, "{}", res.body);
+    assert_eq!(res.headers[header::LOCATION], "/@bob");
+    let profile = app.get("/@bob", Some(&alice)).await;
+    assert!(profile.body.contains("In your circles: Close"));
+    assert!(
+        app.get(&circle_path, Some(&alice))
+            .await
+            .body
+            .contains("@bob@kring.test")
+    );
+
+    // The composer offers every audience, the circles and local-only.
+    let home = app.get("/home", Some(&alice)).await;
+    for want in [
+        "value=\"public\"",
+        "value=\"unlisted\"",
+        "value=\"private\"",
+        "value=\"friends\"",
+        "value=\"circle\"",
+        "value=\"direct\"",
+        &format!("id=\"compose-circle-{cid}\""),
+        "id=\"compose-local\"",
+    ] {
+        assert!(home.body.contains(want), "{want}");
+    }
+    // Circles ticked for another audience, or "Circles" without one: refused, form kept.
+    let res = app
+        .post(
+            "/statuses",
+            Some(&alice),
+            &[
+                ("_csrf", &at),
+                ("text", "meant for the circle"),
+                ("visibility", "public"),
+                ("circle_ids", &cid),
+            ],
+        )
+        .await;
+    assert_eq!(res.status, StatusCode::UNPROCESSABLE_ENTITY);
+    assert!(res.body.contains("You ticked circles"), "{}", res.body);
+    assert!(res.body.contains("meant for the circle"));
+    assert!(res.body.contains(&format!("value=\"{cid}\" checked")));
+    let res = app
+        .post(
+            "/statuses",
+            Some(&alice),
+            &[
+                ("_csrf", &at),
+                ("text", "meant for the circle"),
+                ("visibility", "circle"),
+                ("local_only", "1"),
+            ],
+        )
+        .await;
+    assert_eq!(res.status, StatusCode::UNPROCESSABLE_ENTITY);
+    assert!(
+        res.body.contains("Choose at least one circle"),
+        "{}",
+        res.body
+    );
+    assert!(res.body.contains("<option value=\"circle\" selected>"));
+    assert!(
+        res.body
+            .contains("id=\"compose-local\" name=\"local_only\" value=\"1\" checked")
+    );
+    assert_eq!(
+        kring
+            .account(alice_id.parse().unwrap())
+            .await
+            .unwrap()
+            .statuses_count,
+        0
+    );
+    for (text, fields) in [
+        (
+            "circle secret",
+            vec![("visibility", "circle"), ("circle_ids", cid.as_str())],
+        ),
+        ("friends secret", vec![("visibility", "friends")]),
+        (
+            "kept at home",
+            vec![("visibility", "public"), ("local_only", "1")],
+        ),
+    ] {
+        let mut form = vec![("_csrf", at.as_str()), ("text", text)];
+        form.extend(fields);
+        let res = app.post("/statuses", Some(&alice), &form).await;
+        assert_eq!(res.status, StatusCode::SEE_OTHER, "{text}: {}", res.body);
+    }
+
+    // Bob (friend, in the circle) reads all three; Dave (a follower) only the local one;
+    // visitors none of them.
+    let home = app.get("/home", Some(&bob)).await;
+    for text in ["circle secret", "friends secret", "kept at home"] {
+        assert!(home.body.contains(text), "bob: {text}");
+    }
+    assert!(home.body.contains(" · Circles"));
+    assert!(home.body.contains(" · Friends only"));
+    assert!(
+        home.body
+            .contains("<span class=\"local-only\">Local only</span>")
+    );
+    let home = app.get("/home", Some(&dave)).await;
+    assert!(home.body.contains("kept at home"));
+    assert!(!home.body.contains("circle secret") && !home.body.contains("friends secret"));
+    let visitor = app.get("/@alice", None).await;
+    assert!(!visitor.body.contains("kept at home") && !visitor.body.contains("secret"));
+
+    // A reply to the circle post says it stays in the circle.
+    let bob_home = app.get("/home", Some(&bob)).await;
+    let thread = post_link(&bob_home.body, "alice", "circle secret");
+    let page = app.get(&thread, Some(&bob)).await;
+    assert!(
+        page.body
+            .contains("The same circles as the post you are replying to")
+    );
+    assert!(page.body.contains("name=\"visibility\" value=\"circle\""));
+    assert!(!page.body.contains("id=\"compose-vis\""));
+    assert_eq!(
+        app.get(&thread, Some(&dave)).await.status,
+        StatusCode::NOT_FOUND
+    );
+    let friends_thread = post_link(&bob_home.body, "alice", "friends secret");
+    let page = app.get(&friends_thread, Some(&bob)).await;
+    assert!(
+        page.body.contains("The friends of the post&#39;s author"),
+        "{}",
+        page.body
+    );
+    assert!(page.body.contains("name=\"visibility\" value=\"friends\""));
+    let local = post_link(&bob_home.body, "alice", "kept at home");
+    let page = app.get(&local, Some(&bob)).await;
+    assert!(page.body.contains("This reply stays on this server"));
+
+    // Taken out of the circle (unticked on the profile): Bob no longer reads its post.
+    let res = app
+        .post(
+            &set,
+            Some(&alice),
+            &[("_csrf", &at), ("back", "/@bob"), ("shown", &cid)],
+        )
+        .await;
+    assert_eq!(res.status, StatusCode::SEE_OTHER);
+    assert!(
+        !app.get("/home", Some(&bob))
+            .await
+            .body
+            .contains("circle secret")
+    );
+    assert_eq!(
+        app.get(&thread, Some(&bob)).await.status,
+        StatusCode::NOT_FOUND
+    );
+
+    // Rename; delete asks first (without the script, on a page of its own).
+    let res = app
+        .post(
+            &circle_path,
+            Some(&alice),
+            &[("_csrf", &at), ("op", "rename"), ("title", "Closest")],
+        )
+        .await;
+    assert_eq!(res.status, StatusCode::SEE_OTHER);
+    let circles = app.get("/circles", Some(&alice)).await;
+    assert!(
+        circles
+            .body
+            .contains(&format!("<a href=\"/circles/{cid}\">Closest</a>"))
+    );
+    let delete = format!("{circle_path}/delete");
+    let res = app
+        .post(&delete, Some(&alice), &[("_csrf", &at), ("confirm", "0")])
+        .await;
+    assert_eq!(res.status, StatusCode::SEE_OTHER);
+    assert_eq!(res.headers[header::LOCATION], delete.as_str());
+    let ask = app.get(&delete, Some(&alice)).await;
+    assert!(ask.body.contains("Delete this circle?") && ask.body.contains("Closest"));
+    assert_eq!(
+        app.get(&circle_path, Some(&alice)).await.status,
+        StatusCode::OK
+    );
+    let res = app
+        .post(&delete, Some(&alice), &[("_csrf", &at), ("confirm", "1")])
+        .await;
+    assert_eq!(res.headers[header::LOCATION], "/circles");
+    assert_eq!(
+        app.get(&circle_path, Some(&alice)).await.status,
+        StatusCode::NOT_FOUND
+    );
+
+    // The default audience may be friends only, never circles.
+    let prefs = app.get("/settings/preferences", Some(&alice)).await;
+    assert!(prefs.body.contains("value=\"friends\""));
+    assert!(!prefs.body.contains("value=\"circle\""));
+    let res = app
+        .post(
+            "/settings/preferences",
+            Some(&alice),
+            &[("_csrf", &at), ("privacy", "friends")],
+        )
+        .await;
+    assert_eq!(res.status, StatusCode::SEE_OTHER);
+    let home = app.get("/home", Some(&alice)).await;
+    assert!(home.body.contains("<option value=\"friends\" selected>"));
+    assert!(!home.body.contains("value=\"circle\""), "no circles left");
+}

@@ -5,12 +5,14 @@
 //! Covered: following an unlocked account on another server shows "Following" once its server's
 //! `Accept` arrives; a visitor follows or replies "from your server" (their handle → their
 //! server's `/authorize_interaction`, found by WebFinger), and Kring answers
-//! `/authorize_interaction` for its own people.
+//! `/authorize_interaction` for its own people; a friend and a circle member on another server
+//! (the Friends badge, the circles control on a remote profile, a circle post and a local-only
+//! post from the web composer).
 mod common;
 mod fed_common;
 
 use fed_common::web::{csrf, page, submit, web_session};
-use fed_common::{Node, eventually};
+use fed_common::{FedUser, Node, eventually, follow, uri};
 use reqwest::StatusCode;
 
 #[tokio::test(flavor = "multi_thread", worker_threads = 2)]
@@ -232,4 +234,102 @@ async fn visitors_follow_and_reply_from_their_own_server() {
     assert!(html.contains("answer me from anywhere"), "{html}");
     assert!(html.contains("id=\"reply\""), "{html}");
     assert!(html.contains(&format!("@{} ", bob.handle)), "{html}");
+}
+
+/// The ActivityPub id of `user`'s newest post containing `text`, as their own server has it.
+async fn uri_of(on: &Node, user: &FedUser, text: &str) -> String {
+    let path = format!("/api/v1/accounts/{}/statuses", user.id);
+    let list = on.statuses(user, &path).await;
+    let found = list
+        .iter()
+        .find(|s| s["content"].as_str().is_some_and(|c| c.contains(text)))
+        .unwrap_or_else(|| panic!("{text} among {list:?}"));
+    found["uri"].as_str().unwrap().to_string()
+}
+
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn a_friend_and_a_circle_member_on_another_server_through_the_web() {
+    let (a, b) = tokio::join!(Node::start(), Node::start());
+    let alice = a.register("alice").await;
+    let bob = b.register("bob").await;
+    let carol = b.register("carol").await;
+    // bob and carol follow alice; alice follows bob back through the web: friends.
+    follow(&b, &bob, &alice).await;
+    follow(&b, &carol, &alice).await;
+    let bob_id = a.remote_id(&alice, &bob.handle).await;
+    let cookie = web_session(&a, &alice).await;
+    let profile = format!("/@{}", bob.handle);
+    let (st, _) = submit(
+        &a,
+        Some(&cookie),
+        &profile,
+        &format!("/accounts/{bob_id}/follow"),
+        &[("back", &profile)],
+    )
+    .await;
+    assert_eq!(st, StatusCode::SEE_OTHER);
+    eventually("bob's profile on A shows Friends", async || {
+        let (_, html) = page(&a, &cookie, &profile).await;
+        html.contains("<span class=\"badge friend\">Friends</span>")
+            .then_some(())
+    })
+    .await;
+    let (_, friends) = page(&a, &cookie, "/friends").await;
+    assert!(friends.contains(&format!("@{}", bob.handle)), "{friends}");
+
+    // A circle, and bob (on B) put in it from his profile on A.
+    let (st, circle) = submit(
+        &a,
+        Some(&cookie),
+        "/circles",
+        "/circles",
+        &[("title", "Far friends")],
+    )
+    .await;
+    assert_eq!(st, StatusCode::SEE_OTHER);
+    let cid = circle.trim_start_matches("/circles/").to_string();
+    let (_, html) = page(&a, &cookie, &profile).await;
+    assert!(html.contains("Add to your circles"), "{html}");
+    let (st, to) = submit(
+        &a,
+        Some(&cookie),
+        &profile,
+        &format!("/accounts/{bob_id}/circles"),
+        &[("back", &profile), ("shown", &cid), ("circle_ids", &cid)],
+    )
+    .await;
+    assert_eq!((st, to.as_str()), (StatusCode::SEE_OTHER, profile.as_str()));
+    let (_, html) = page(&a, &cookie, &profile).await;
+    assert!(html.contains("In your circles: Far friends"), "{html}");
+
+    // From the web composer: a circle post reaches bob on B, a local-only post does not.
+    for fields in [
+        vec![
+            ("text", "circle word from the web"),
+            ("visibility", "circle"),
+            ("circle_ids", cid.as_str()),
+        ],
+        vec![
+            ("text", "a word that stays home"),
+            ("visibility", "public"),
+            ("local_only", "1"),
+        ],
+    ] {
+        let (st, to) = submit(&a, Some(&cookie), "/home", "/statuses", &fields).await;
+        assert_eq!((st, to.as_str()), (StatusCode::SEE_OTHER, "/home"));
+    }
+    let circle_uri = uri_of(&a, &alice, "circle word from the web").await;
+    let local_uri = uri_of(&a, &alice, "a word that stays home").await;
+    let on_b = b.wait_home(&bob, &circle_uri).await;
+    assert_eq!(on_b["kring"]["visibility"], "circle", "{on_b}");
+    // A later public post reaches both, so the deliveries before it have been made.
+    let later = a.say(&alice, "a public word after them", "public").await;
+    b.wait_home(&bob, &uri(&later)).await;
+    b.wait_home(&carol, &uri(&later)).await;
+    assert!(
+        b.in_home(&carol, &circle_uri).await.is_none(),
+        "carol is in no circle"
+    );
+    assert!(b.in_home(&bob, &local_uri).await.is_none(), "local only");
+    assert!(b.in_home(&carol, &local_uri).await.is_none(), "local only");
 }

@@ -12,7 +12,7 @@ use serde::Deserialize;
 use serde_json::json;
 
 use super::public::{Compose, Timeline};
-use super::{checked, id, opt_id, render, render_status, see};
+use super::{Fields, checked, id, opt_id, render, render_status, see};
 use crate::Web;
 use crate::error::{WebError, WebResult, message};
 use crate::session::{Posted, Viewer};
@@ -54,7 +54,7 @@ pub async fn home(
     let views = kring.status_views(Some(actor), list, Some("home")).await?;
     let c = web.chrome(Some(&v), "Home", "home", path_of(&uri)).await?;
     render(&Home {
-        compose: Compose::new(&web, actor.user.default_visibility, "/home"),
+        compose: Compose::new(&web, actor, actor.user.default_visibility, "/home").await?,
         posts: PostCard::many(kring, Some(actor.id()), &views),
         older: older_link("/home", &keys, HOME_PAGE),
         live: q.max_id.is_none(),
@@ -63,20 +63,32 @@ pub async fn home(
     })
 }
 
-#[derive(Deserialize)]
+/// The post form. Its circles are one checkbox each, all named `circle_ids`, so it is read
+/// from the form's fields in order.
 pub struct PostForm {
-    #[serde(default)]
     text: String,
-    #[serde(default)]
     spoiler_text: String,
-    #[serde(default)]
     visibility: String,
-    #[serde(default)]
-    in_reply_to_id: Option<String>,
-    #[serde(default)]
+    circle_ids: Vec<Id>,
+    local_only: bool,
+    in_reply_to_id: Option<Id>,
     idempotency: Option<String>,
-    #[serde(default)]
     back: Option<String>,
+}
+
+impl PostForm {
+    fn from_fields(f: &Fields) -> Result<PostForm, WebError> {
+        Ok(PostForm {
+            text: f.text("text"),
+            spoiler_text: f.text("spoiler_text"),
+            visibility: f.text("visibility"),
+            circle_ids: f.ids("circle_ids")?,
+            local_only: f.on("local_only"),
+            in_reply_to_id: opt_id(f.get("in_reply_to_id"))?,
+            idempotency: f.get("idempotency").map(str::to_string),
+            back: f.get("back").map(str::to_string),
+        })
+    }
 }
 
 #[derive(Template)]
@@ -89,42 +101,62 @@ struct ComposeAgain {
 /// The post form on a page of its own. A refused post is shown again at this address, so it
 /// is a page too (reloaded or bookmarked, it is an empty form rather than a missing page).
 pub async fn compose_page(State(web): State<Web>, viewer: Viewer) -> WebResult {
-    let compose = Compose::new(&web, viewer.actor.user.default_visibility, "/home");
+    let actor = &viewer.actor;
+    let compose = Compose::new(&web, actor, actor.user.default_visibility, "/home").await?;
     let c = web
         .chrome(Some(&viewer), "New post", "", "/statuses")
         .await?;
     render(&ComposeAgain { c, compose })
 }
 
-pub async fn create(State(web): State<Web>, p: Posted<PostForm>) -> WebResult {
+pub async fn create(State(web): State<Web>, p: Posted<Fields>) -> WebResult {
     let Posted { viewer, form, .. } = p;
+    let form = PostForm::from_fields(&form)?;
     let visibility = Visibility::parse(&form.visibility);
-    let in_reply_to_id = opt_id(form.in_reply_to_id.as_deref())?;
     let req = PostRequest {
         text: form.text.clone(),
-        in_reply_to_id,
+        in_reply_to_id: form.in_reply_to_id,
         sensitive: None,
         spoiler_text: form.spoiler_text.clone(),
         visibility,
-        circle_ids: Vec::new(),
-        local_only: false,
+        circle_ids: form.circle_ids.clone(),
+        local_only: form.local_only,
         language: None,
         application_id: None,
         idempotency_key: form.idempotency.clone().filter(|k| !k.is_empty()),
     };
-    match web.kring.post(&viewer.actor, req).await {
+    // Circles ticked for another audience: which one was meant is unclear, and guessing could
+    // make the post wider than intended (as the API refuses `circle_ids` without "circle").
+    let result = if !form.circle_ids.is_empty() && visibility != Some(Visibility::Circle) {
+        Err(Error::validation(
+            "You ticked circles but chose another audience: choose \"Circles\" to post to them, or untick them.",
+        ))
+    } else {
+        web.kring.post(&viewer.actor, req).await
+    };
+    match result {
         Ok(_) => see(&safe_back(form.back.as_deref(), "/home")),
         Err(e @ (Error::Validation(_) | Error::BadRequest(_) | Error::Forbidden(_))) => {
             // Show the form again with what was written and why it didn't work.
+            let actor = &viewer.actor;
             let back = safe_back(form.back.as_deref(), "/home");
             let mut compose = Compose::new(
                 &web,
-                visibility.unwrap_or(viewer.actor.user.default_visibility),
+                actor,
+                visibility.unwrap_or(actor.user.default_visibility),
                 &back,
-            );
+            )
+            .await?;
             compose.text = form.text;
             compose.spoiler = form.spoiler_text;
-            compose.in_reply_to = in_reply_to_id.map(|i| i.to_string());
+            compose.tick(&form.circle_ids);
+            compose.local_only = form.local_only;
+            if let Some(parent) = form.in_reply_to_id {
+                match web.kring.status(Some(actor), parent).await {
+                    Ok(parent) => compose.reply_to(&parent),
+                    Err(_) => compose.in_reply_to = Some(parent.to_string()),
+                }
+            }
             compose.error = Some(message(&e));
             let c = web
                 .chrome(Some(&viewer), "New post", "", "/statuses")

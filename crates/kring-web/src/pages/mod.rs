@@ -13,6 +13,7 @@ use crate::error::{WebError, WebResult};
 
 mod admin;
 mod auth;
+mod circles;
 mod edit;
 mod filters;
 mod home;
@@ -72,6 +73,7 @@ pub fn routes() -> Router<Web> {
             "/accounts/{id}/report",
             get(report::report_page).post(report::file_report),
         )
+        .route("/accounts/{id}/circles", post(circles::set_circles))
         .route("/accounts/{id}/{action}", post(social::account_action))
         .route("/search", get(social::search))
         .route("/lists", get(social::lists).post(social::create_list))
@@ -82,6 +84,17 @@ pub fn routes() -> Router<Web> {
         .route(
             "/lists/{id}/members/{account}/remove",
             post(social::remove_member),
+        )
+        .route("/friends", get(circles::friends))
+        .route("/circles", get(circles::circles).post(circles::create))
+        .route("/circles/{id}", get(circles::circle).post(circles::change))
+        .route(
+            "/circles/{id}/delete",
+            get(circles::confirm_delete).post(circles::delete),
+        )
+        .route(
+            "/circles/{id}/members/{account}/remove",
+            post(circles::remove_member),
         )
         .route(
             "/settings/profile",
@@ -176,16 +189,75 @@ pub struct SelectOption {
     pub selected: bool,
 }
 
+/// The audiences a default may be (settings): a circle post names its circles each time, so
+/// "Circles" is not among them.
 pub fn visibility_options(selected: kring_core::Visibility) -> Vec<SelectOption> {
     use kring_core::Visibility::*;
-    [Public, Unlisted, Private, Friends, Direct]
-        .into_iter()
+    options([Public, Unlisted, Private, Friends, Direct], selected)
+}
+
+/// The composer's audiences: the defaults' and, for someone who has circles, "Circles" (also
+/// when it was chosen, so a form shown again never falls back to the first, widest option).
+pub fn compose_options(selected: kring_core::Visibility, circles: bool) -> Vec<SelectOption> {
+    use kring_core::Visibility::*;
+    let list = [Public, Unlisted, Private, Friends, Circle, Direct];
+    let offered = move |v: &kring_core::Visibility| circles || *v != Circle || selected == Circle;
+    options(list.into_iter().filter(offered), selected)
+}
+
+fn options(
+    list: impl IntoIterator<Item = kring_core::Visibility>,
+    selected: kring_core::Visibility,
+) -> Vec<SelectOption> {
+    list.into_iter()
         .map(|v| SelectOption {
             value: v.as_str(),
             label: crate::view::visibility_label(v),
             selected: v == selected,
         })
         .collect()
+}
+
+/// A form's fields in order, for forms that repeat a name (a checkbox per circle, all named
+/// `circle_ids`), which a struct cannot hold.
+pub struct Fields(Vec<(String, String)>);
+
+impl<'de> serde::Deserialize<'de> for Fields {
+    fn deserialize<D: serde::Deserializer<'de>>(d: D) -> Result<Self, D::Error> {
+        Vec::<(String, String)>::deserialize(d).map(Fields)
+    }
+}
+
+impl Fields {
+    /// The first value of `name`.
+    pub fn get(&self, name: &str) -> Option<&str> {
+        self.0
+            .iter()
+            .find(|(k, _)| k == name)
+            .map(|(_, v)| v.as_str())
+    }
+
+    /// A checkbox: present (and not "0") means on.
+    pub fn on(&self, name: &str) -> bool {
+        self.get(name).is_some_and(|v| !v.is_empty() && v != "0")
+    }
+
+    /// The first value of `name`, or empty.
+    pub fn text(&self, name: &str) -> String {
+        self.get(name).unwrap_or_default().to_string()
+    }
+
+    /// Every value of `name` as an id; one that is not an id makes the form invalid.
+    pub fn ids(&self, name: &str) -> Result<Vec<kring_service::Id>, WebError> {
+        self.0
+            .iter()
+            .filter(|(k, v)| k == name && !v.is_empty())
+            .map(|(_, v)| {
+                v.parse()
+                    .map_err(|_| WebError::status(StatusCode::BAD_REQUEST, "The form is invalid."))
+            })
+            .collect()
+    }
 }
 
 /// A tab of a page's secondary navigation.

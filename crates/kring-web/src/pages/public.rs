@@ -235,6 +235,10 @@ struct Profile {
     followed_by: bool,
     /// The viewer follows this account (the follow was accepted).
     following_them: bool,
+    /// Each follows the other.
+    friend: bool,
+    /// The viewer's circles, to put this account in or take it out of.
+    circles: Option<ProfileCircles>,
     /// For signed-out visitors, an account of this server: "follow from your server".
     interact_uri: Option<String>,
     is_me: bool,
@@ -244,6 +248,39 @@ struct Profile {
     posts: Vec<PostCard>,
     older: Option<String>,
     empty: &'static str,
+}
+
+/// A profile's circles control: the viewer's circles, ticked where the account is in them.
+pub struct ProfileCircles {
+    pub choices: Vec<CircleChoice>,
+    /// The titles of those it is in, for the control's summary.
+    pub names: String,
+}
+
+async fn profile_circles(
+    web: &Web,
+    viewer: &kring_service::Actor,
+    account: Id,
+) -> Result<ProfileCircles, kring_core::Error> {
+    let kring = &web.kring;
+    let all = kring.circles(viewer).await?;
+    let with = kring.circles_with(viewer, account).await?;
+    let names = with
+        .iter()
+        .map(|c| c.title.as_str())
+        .collect::<Vec<_>>()
+        .join(", ");
+    Ok(ProfileCircles {
+        choices: all
+            .into_iter()
+            .map(|c| CircleChoice {
+                checked: with.iter().any(|w| w.id == c.id),
+                id: c.id.to_string(),
+                title: c.title,
+            })
+            .collect(),
+        names,
+    })
 }
 
 #[derive(Deserialize, Default)]
@@ -331,6 +368,13 @@ pub async fn profile(
         .as_ref()
         .map(|r| relation_actions(r, account.locked))
         .unwrap_or_default();
+    // Nobody who blocks the viewer, or whom the viewer blocks, can be in their circles.
+    let circles = match (viewer, &rel) {
+        (Some(a), Some(r)) if !r.blocking && !r.blocked_by => {
+            Some(profile_circles(&web, a, account.id).await?)
+        }
+        _ => None,
+    };
     let base = account_path(&account);
     let older_base = if with_replies {
         format!("{base}?with_replies=1")
@@ -362,6 +406,8 @@ pub async fn profile(
         followers: account.followers_count,
         followed_by: rel.as_ref().is_some_and(|r| r.followed_by),
         following_them: rel.as_ref().is_some_and(|r| r.following && !r.blocking),
+        friend: rel.as_ref().is_some_and(|r| r.is_friend() && !r.blocking),
+        circles,
         interact_uri: (viewer.is_none() && account.domain.is_none()).then(|| account.uri.clone()),
         is_me,
         actions,
@@ -452,7 +498,16 @@ pub struct Compose {
     pub button: &'static str,
     pub text: String,
     pub spoiler: String,
+    pub visibility: Visibility,
     pub options: Vec<super::SelectOption>,
+    /// The writer's circles, for "Circles" (ticked: the ones chosen).
+    pub circles: Vec<CircleChoice>,
+    pub local_only: bool,
+    /// A reply to a friends or circle post stays in that audience (the service keeps it so):
+    /// the form says so instead of offering a choice.
+    pub kept: Option<&'static str>,
+    /// A reply to a local-only post stays on this server too.
+    pub kept_local: bool,
     pub in_reply_to: Option<String>,
     pub idempotency: String,
     pub back: String,
@@ -460,20 +515,73 @@ pub struct Compose {
     pub max: usize,
 }
 
+/// One of the writer's circles in the composer.
+pub struct CircleChoice {
+    pub id: String,
+    pub title: String,
+    pub checked: bool,
+}
+
 impl Compose {
-    pub fn new(web: &Web, visibility: Visibility, back: &str) -> Compose {
-        Compose {
+    /// The form for `actor`, starting at `visibility`, with their circles (none ticked).
+    pub async fn new(
+        web: &Web,
+        actor: &kring_service::Actor,
+        visibility: Visibility,
+        back: &str,
+    ) -> Result<Compose, kring_core::Error> {
+        let circles: Vec<CircleChoice> = web
+            .kring
+            .circles(actor)
+            .await?
+            .into_iter()
+            .map(|c| CircleChoice {
+                id: c.id.to_string(),
+                title: c.title,
+                checked: false,
+            })
+            .collect();
+        Ok(Compose {
             label: "What's on your mind?",
             button: "Post",
             text: String::new(),
             spoiler: String::new(),
-            options: super::visibility_options(visibility),
+            visibility,
+            options: super::compose_options(visibility, !circles.is_empty()),
+            circles,
+            local_only: false,
+            kept: None,
+            kept_local: false,
             in_reply_to: None,
             idempotency: kring_service::auth::random_secret(),
             back: back.to_string(),
             error: None,
             max: web.kring.config.max_status_chars,
+        })
+    }
+
+    /// Tick the circles that were chosen (a form shown again).
+    pub fn tick(&mut self, chosen: &[Id]) {
+        for c in &mut self.circles {
+            c.checked = chosen.iter().any(|id| id.to_string() == c.id);
         }
+    }
+
+    /// A reply to `parent`: a friends or circle post's audience, and a local-only post's
+    /// staying here, carry over to the reply whatever is chosen, so the form says so.
+    pub fn reply_to(&mut self, parent: &kring_core::model::Status) {
+        self.in_reply_to = Some(parent.id.to_string());
+        if parent.visibility.is_narrowed() {
+            self.visibility = parent.visibility;
+            self.kept = Some(match parent.visibility {
+                // The author's friends (not the replier's): the audience is the post's.
+                Visibility::Friends => {
+                    "The friends of the post's author, as for the post you are replying to"
+                }
+                _ => "The same circles as the post you are replying to",
+            });
+        }
+        self.kept_local = parent.local_only;
     }
 }
 
@@ -520,30 +628,35 @@ pub async fn thread(
     let me = viewer.map(|a| a.id());
     let mut post = PostCard::new(kring, me, &view);
     post.focus = true;
-    let compose = viewer.map(|a| {
-        let mut c = Compose::new(
-            &web,
-            reply_visibility(a.user.default_visibility, view.status.visibility),
-            &canonical,
-        );
-        c.label = "Your reply";
-        c.button = "Reply";
-        c.in_reply_to = Some(view.status.id.to_string());
-        // Address the author and everyone they mentioned, as Mastodon's compose box does.
-        let mut mentions = Vec::new();
-        for acc in std::iter::once(&view.account).chain(view.mentions.iter()) {
-            if acc.id != a.id() {
-                let m = format!("@{}", acc.acct());
-                if !mentions.contains(&m) {
-                    mentions.push(m);
+    let compose = match viewer {
+        Some(a) => {
+            let mut c = Compose::new(
+                &web,
+                a,
+                reply_visibility(a.user.default_visibility, view.status.visibility),
+                &canonical,
+            )
+            .await?;
+            c.label = "Your reply";
+            c.button = "Reply";
+            c.reply_to(&view.status);
+            // Address the author and everyone they mentioned, as Mastodon's compose box does.
+            let mut mentions = Vec::new();
+            for acc in std::iter::once(&view.account).chain(view.mentions.iter()) {
+                if acc.id != a.id() {
+                    let m = format!("@{}", acc.acct());
+                    if !mentions.contains(&m) {
+                        mentions.push(m);
+                    }
                 }
             }
+            if !mentions.is_empty() {
+                c.text = format!("{} ", mentions.join(" "));
+            }
+            Some(c)
         }
-        if !mentions.is_empty() {
-            c.text = format!("{} ", mentions.join(" "));
-        }
-        c
-    });
+        None => None,
+    };
     let interact_uri = (viewer.is_none() && view.status.local).then(|| view.status.uri.clone());
     let title = format!("Post by {}", post.author.name);
     let path = path_of(&uri);
