@@ -59,12 +59,21 @@ impl Kring {
     }
 
     /// Delete a circle. Its posts stay with their author (and anyone they mention); nobody
-    /// else reads them any more.
+    /// else reads them any more, and remote members' servers are told as when a member is
+    /// removed.
     pub async fn delete_circle(&self, actor: &Actor, id: Id) -> Result<()> {
         self.own_circle(actor, id).await?;
+        let members: Vec<Id> = self
+            .store
+            .circle_members(id, &Page::newest(MAX_MEMBERS))
+            .await?
+            .into_iter()
+            .map(|a| a.id)
+            .collect();
         let mut tx = self.store.begin().await?;
         tx.delete_circle(id).await?;
-        tx.commit().await
+        tx.commit().await?;
+        self.withdraw_circle_posts(actor, id, &members).await
     }
 
     pub async fn circle_members(&self, actor: &Actor, id: Id, page: &Page) -> Result<Vec<Account>> {

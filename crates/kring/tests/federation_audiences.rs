@@ -162,4 +162,40 @@ async fn narrowed_posts_reach_exactly_their_audience_across_servers() {
     .await;
     // dave, still a member on A, does.
     assert!(a.in_home(&dave, &uri(&circle_post)).await.is_some());
+
+    // A circle deleted: its remote members' servers drop its posts too.
+    let circle2 = a
+        .ok_post("/api/v1/circles", &alice.token, json!({"title": "Choir"}))
+        .await;
+    let circle2 = id(&circle2);
+    a.ok_post(
+        &format!("/api/v1/circles/{circle2}/accounts"),
+        &alice.token,
+        json!({"account_ids": [bea_on_a]}),
+    )
+    .await;
+    let choir = a
+        .post_status(
+            &alice,
+            json!({"status": "choir practice", "visibility": "circle", "circle_ids": [circle2]}),
+        )
+        .await;
+    let choir_on_b = b.wait_home(&bea, &uri(&choir)).await;
+    a.ok_send(
+        reqwest::Method::DELETE,
+        &format!("/api/v1/circles/{circle2}"),
+        &alice.token,
+        json!({}),
+    )
+    .await;
+    eventually(
+        "bea no longer reads the deleted circle's post",
+        async || {
+            b.status(&bea, &id(&choir_on_b))
+                .await
+                .is_none()
+                .then_some(())
+        },
+    )
+    .await;
 }
