@@ -5,11 +5,12 @@ use kring_activitypub::as2::{self, host_of, ids, kind, str_field};
 use kring_activitypub::client::FetchError;
 use kring_core::model::{Account, NotificationType, ProfileField, Status};
 use kring_core::time::{now_micros, parse_rfc3339};
-use kring_core::{Audience, Grant, Visibility, text};
+use kring_core::{Audience, Decision, Grant, Interaction, Visibility, text};
 use kring_store::{NewStatus, RemoteAccount};
 use serde_json::Value;
 
 use crate::events::{EventKind, Stream};
+use crate::interactions::REFUSED;
 use crate::{Error, Id, Kring, Result};
 
 /// How deep a chain of unknown reply parents is fetched.
@@ -420,7 +421,7 @@ impl Kring {
 
     /// Store a remote Note (or Question/Article/Page, shown as a note) and deliver it locally.
     pub(crate) async fn store_remote_note(&self, note: &Value, depth: u32) -> Result<Status> {
-        self.store_remote_note_seen(note, depth, None).await
+        self.store_remote_note_seen(note, depth, None, None).await
     }
 
     /// Local accounts a remote post is for: those addressed (to/cc) or mentioned (a Mention
@@ -464,12 +465,16 @@ impl Kring {
     }
 
     /// [`store_remote_note`](Self::store_remote_note) applying a received activity, marked
-    /// seen in the same transaction (`Conflict` when it was applied already).
+    /// seen in the same transaction (`Conflict` when it was applied already). A reply to a
+    /// post of ours is held to that post's interaction policy: refused (not stored, its author
+    /// told with a `Reject`: `Forbidden(REFUSED)`), stored awaiting approval, or stored.
+    /// `request`: the id of the polite `ReplyRequest` it came in, which is always answered.
     pub(crate) async fn store_remote_note_seen(
         &self,
         note: &Value,
         depth: u32,
         seen: Option<&super::inbox::Seen>,
+        request: Option<&str>,
     ) -> Result<Status> {
         let uri = str_field(note, "id").ok_or_else(|| Error::bad_request("object without id"))?;
         if let Some(s) = self.store.status_by_uri(uri).await? {
@@ -489,6 +494,40 @@ impl Kring {
             Some(p) => Box::pin(self.resolve_status_uri(p, depth.saturating_sub(1)))
                 .await
                 .ok(),
+            None => None,
+        };
+        // A reply to one of our posts: may its author answer it, and how?
+        let mut awaits = None;
+        let mut preapprove = None;
+        if let Some(p) = parent.as_ref().filter(|p| p.local) {
+            let permission = self.permission(author.id, p, Interaction::Reply).await?;
+            let parent_author = self.account(p.account_id).await?;
+            match permission.decision {
+                Decision::Denied => {
+                    if let Some(mut tx) = self.begin_applying(seen).await? {
+                        self.send_refusal(
+                            &mut tx,
+                            Interaction::Reply,
+                            &parent_author,
+                            &author,
+                            p,
+                            uri,
+                            request,
+                        )
+                        .await?;
+                        tx.commit().await?;
+                    }
+                    return Err(Error::forbidden(REFUSED));
+                }
+                Decision::Manual => awaits = Some(p.account_id),
+                Decision::Automatic if permission.needs_proof || request.is_some() => {
+                    preapprove = Some(parent_author)
+                }
+                Decision::Automatic => {}
+            }
+        }
+        let interaction_policy = match as2::read_interaction_policy(note) {
+            Some(w) => Some(self.policy_from_wire(&w, &author).await?),
             None => None,
         };
         let to = ids(note.get("to"));
@@ -610,6 +649,8 @@ impl Kring {
                 .filter(|l| l.len() <= 8),
             visibility,
             audience: audience.clone(),
+            interaction_policy,
+            pending_approval_by: awaits,
             application_id: None,
             mentions: tagged.clone(),
             tags: tags.clone(),
@@ -632,8 +673,43 @@ impl Kring {
                 .await?;
         }
         tx.fan_out_to(id, author.id, &mentioned).await?;
+        if let Some(p) = &parent {
+            if let Some(approver) = awaits {
+                self.record_request(
+                    &mut tx,
+                    Interaction::Reply,
+                    p,
+                    author.id,
+                    Some(id),
+                    uri,
+                    request,
+                )
+                .await?;
+                self.notify_in(
+                    &mut tx,
+                    approver,
+                    crate::interactions::pending_notification(Interaction::Reply),
+                    author.id,
+                    Some(id),
+                )
+                .await?;
+            } else if let Some(parent_author) = &preapprove {
+                self.record_preapproval(
+                    &mut tx,
+                    Interaction::Reply,
+                    p,
+                    parent_author,
+                    &author,
+                    Some(id),
+                    uri,
+                    request,
+                )
+                .await?;
+            }
+        }
         let mut notified = Vec::new();
-        for &m in &tagged {
+        // A reply awaiting approval mentions nobody yet: they hear of it once approved.
+        for &m in tagged.iter().filter(|_| awaits.is_none()) {
             if let Some(n) = self
                 .notify_in(&mut tx, m, NotificationType::Mention, author.id, Some(id))
                 .await?

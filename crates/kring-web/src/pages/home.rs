@@ -111,6 +111,7 @@ pub async fn create(State(web): State<Web>, p: Posted<PostForm>) -> WebResult {
         language: None,
         application_id: None,
         idempotency_key: form.idempotency.clone().filter(|k| !k.is_empty()),
+        interaction_policy: None,
     };
     match web.kring.post(&viewer.actor, req).await {
         Ok(_) => see(&safe_back(form.back.as_deref(), "/home")),
