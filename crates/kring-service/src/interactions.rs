@@ -610,7 +610,7 @@ impl Kring {
                 if let Some(s) = self.store.status(sid).await? {
                     tx.approve_status(&s).await?;
                     notified = self
-                        .approved_status_effects(&mut tx, &s, &interacting, actor.id(), &decided)
+                        .approved_status_effects(&mut tx, &s, &interacting, &decided)
                         .await?;
                     approved = Some(s);
                 }
@@ -638,7 +638,8 @@ impl Kring {
     }
 
     /// What approving a reply or boost does besides showing it, in the approval's
-    /// transaction: the mentions it makes are notified now (not while it waited); if it is our
+    /// transaction: the mentions it makes are notified now (not while it waited; the approver
+    /// too, whose Mastodon app shows no `pending.*` notification); if it is our
     /// own person's, it goes out now, with the proof of approval. Returns notifications to
     /// publish after commit.
     async fn approved_status_effects(
@@ -646,14 +647,12 @@ impl Kring {
         tx: &mut kring_store::Tx,
         s: &Status,
         interacting: &Account,
-        approver: Id,
         approval: &InteractionRequest,
     ) -> Result<Vec<(Id, Id)>> {
         let mut notified = Vec::new();
         if s.reblog_of_id.is_none() {
             for (_, m) in self.store.mentions_of(&[s.id]).await? {
-                if m != approver
-                    && self.store.user(m).await?.is_some()
+                if self.store.user(m).await?.is_some()
                     && let Some(n) = self
                         .notify_in(tx, m, NotificationType::Mention, interacting.id, Some(s.id))
                         .await?
