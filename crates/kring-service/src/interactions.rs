@@ -704,7 +704,14 @@ impl Kring {
                 if let Some(auth) = &approval.authorization_uri {
                     note["replyAuthorization"] = json!(auth);
                 }
-                as2::activity("Create", &format!("{}/activity", s.uri), &author.uri, note)
+                // An id of its own: the approver's server saw the first Create (which asked)
+                // and may take a second with the same id for a duplicate.
+                as2::activity(
+                    "Create",
+                    &format!("{}/activity#approved", s.uri),
+                    &author.uri,
+                    note,
+                )
             }
         };
         let mut also = mentioned.clone();
