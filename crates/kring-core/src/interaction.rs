@@ -516,8 +516,10 @@ mod tests {
         let read = InteractionPolicy::from_json(later).unwrap();
         assert!(read.can_reply.is_nobody());
         assert_eq!(read.can_favourite.get(Who::Public), Some(Approval::Manual));
-        let mut d = PolicyDefaults::default();
-        d.public = Some(p.clone());
+        let d = PolicyDefaults {
+            public: Some(p.clone()),
+            ..Default::default()
+        };
         let back: PolicyDefaults =
             serde_json::from_str(&serde_json::to_string(&d).unwrap()).unwrap();
         assert_eq!(back, d);

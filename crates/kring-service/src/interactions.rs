@@ -72,6 +72,21 @@ impl Permission {
     }
 }
 
+/// One interaction with a post, as it is recorded and answered.
+pub(crate) struct Interacting<'a> {
+    pub kind: Interaction,
+    /// The post interacted with.
+    pub target: &'a Status,
+    /// Who interacts.
+    pub account: Id,
+    /// The reply or boost (none for a favourite).
+    pub status: Option<Id>,
+    /// The ActivityPub id of the reply, boost or Like.
+    pub uri: &'a str,
+    /// A polite request's id, when it came as one.
+    pub request: Option<&'a str>,
+}
+
 /// Which interactions a listing of requests shows (GoToSocial's `favourites`, `replies`,
 /// `reblogs` flags).
 #[derive(Debug, Clone, Default)]
@@ -429,26 +444,20 @@ impl Kring {
 
     /// Record an interaction that waits for (or got without asking) its target author's
     /// approval, in the caller's transaction.
-    #[allow(clippy::too_many_arguments)]
     pub(crate) async fn record_request(
         &self,
         tx: &mut kring_store::Tx,
-        kind: Interaction,
-        target: &Status,
-        account: Id,
-        interaction_status: Option<Id>,
-        interaction_uri: &str,
-        request_uri: Option<&str>,
+        i: &Interacting<'_>,
     ) -> Result<InteractionRequest> {
         let r = InteractionRequest {
             id: Id::generate(),
-            kind,
-            status_id: target.id,
-            target_account_id: target.account_id,
-            account_id: account,
-            interaction_status_id: interaction_status,
-            interaction_uri: interaction_uri.to_string(),
-            request_uri: request_uri.map(str::to_string),
+            kind: i.kind,
+            status_id: i.target.id,
+            target_account_id: i.target.account_id,
+            account_id: i.account,
+            interaction_status_id: i.status,
+            interaction_uri: i.uri.to_string(),
+            request_uri: i.request.map(str::to_string),
             created_at: now_micros(),
             accepted_at: None,
             rejected_at: None,
@@ -470,29 +479,14 @@ impl Kring {
     /// Record an interaction a local author's policy allowed at once but which others cannot
     /// check (see [`Permission::needs_proof`]), approved: its authorization is then served, and
     /// a remote interactor is sent the Accept. In the caller's transaction.
-    #[allow(clippy::too_many_arguments)]
     pub(crate) async fn record_preapproval(
         &self,
         tx: &mut kring_store::Tx,
-        kind: Interaction,
-        target: &Status,
+        i: &Interacting<'_>,
         author: &Account,
         interacting: &Account,
-        interaction_status: Option<Id>,
-        interaction_uri: &str,
-        request_uri: Option<&str>,
     ) -> Result<InteractionRequest> {
-        let mut r = self
-            .record_request(
-                tx,
-                kind,
-                target,
-                interacting.id,
-                interaction_status,
-                interaction_uri,
-                request_uri,
-            )
-            .await?;
+        let mut r = self.record_request(tx, i).await?;
         let (accept, auth) = Self::approval_uris(author, &r);
         tx.decide_interaction_request(r.id, true, Some(&accept), Some(&auth))
             .await?;
@@ -500,7 +494,7 @@ impl Kring {
         r.response_uri = Some(accept);
         r.authorization_uri = Some(auth);
         if !interacting.is_local() {
-            self.send_answer(tx, true, &r, author, interacting, target)
+            self.send_answer(tx, true, &r, author, interacting, i.target)
                 .await?;
         }
         Ok(r)
@@ -884,29 +878,26 @@ impl Kring {
     pub(crate) async fn send_refusal(
         &self,
         tx: &mut kring_store::Tx,
-        kind: Interaction,
+        i: &Interacting<'_>,
         author: &Account,
         interacting: &Account,
-        target: &Status,
-        interaction_uri: &str,
-        request_uri: Option<&str>,
     ) -> Result<()> {
         let r = InteractionRequest {
             id: Id::generate(),
-            kind,
-            status_id: target.id,
+            kind: i.kind,
+            status_id: i.target.id,
             target_account_id: author.id,
             account_id: interacting.id,
             interaction_status_id: None,
-            interaction_uri: interaction_uri.to_string(),
-            request_uri: request_uri.map(str::to_string),
+            interaction_uri: i.uri.to_string(),
+            request_uri: i.request.map(str::to_string),
             created_at: now_micros(),
             accepted_at: None,
             rejected_at: Some(now_micros()),
             response_uri: Some(self.activity_id(author, "rejects")),
             authorization_uri: None,
         };
-        self.send_answer(tx, false, &r, author, interacting, target)
+        self.send_answer(tx, false, &r, author, interacting, i.target)
             .await
     }
 

@@ -8,6 +8,7 @@ use kring_store::{Mark, NewStatus};
 
 use crate::events::{EventKind, Stream};
 use crate::federation::Recipients;
+use crate::interactions::Interacting;
 use crate::{Actor, Error, Id, Kring, Result, viewer_id};
 use kring_activitypub::as2;
 use serde_json::json;
@@ -160,12 +161,14 @@ impl Kring {
             if let Some(approver) = awaits {
                 self.record_request(
                     &mut tx,
-                    Interaction::Reply,
-                    p,
-                    actor.id(),
-                    Some(id),
-                    &new.uri,
-                    None,
+                    &Interacting {
+                        kind: Interaction::Reply,
+                        target: p,
+                        account: actor.id(),
+                        status: Some(id),
+                        uri: &new.uri,
+                        request: None,
+                    },
                 )
                 .await?;
                 if self.store.user(approver).await?.is_some() {
@@ -183,13 +186,16 @@ impl Kring {
                 approval = Some(
                     self.record_preapproval(
                         &mut tx,
-                        Interaction::Reply,
-                        p,
+                        &Interacting {
+                            kind: Interaction::Reply,
+                            target: p,
+                            account: actor.account.id,
+                            status: Some(id),
+                            uri: &new.uri,
+                            request: None,
+                        },
                         &parent_author,
                         &actor.account,
-                        Some(id),
-                        &new.uri,
-                        None,
                     )
                     .await?,
                 );
@@ -703,12 +709,14 @@ impl Kring {
         if let Some(approver) = awaits {
             self.record_request(
                 &mut tx,
-                Interaction::Reblog,
-                &orig,
-                actor.id(),
-                Some(id),
-                &new.uri,
-                None,
+                &Interacting {
+                    kind: Interaction::Reblog,
+                    target: &orig,
+                    account: actor.id(),
+                    status: Some(id),
+                    uri: &new.uri,
+                    request: None,
+                },
             )
             .await?;
             if author.is_local() {
@@ -739,13 +747,16 @@ impl Kring {
             let r = self
                 .record_preapproval(
                     &mut tx,
-                    Interaction::Reblog,
-                    &orig,
+                    &Interacting {
+                        kind: Interaction::Reblog,
+                        target: &orig,
+                        account: actor.account.id,
+                        status: Some(id),
+                        uri: &new.uri,
+                        request: None,
+                    },
                     &author,
                     &actor.account,
-                    Some(id),
-                    &new.uri,
-                    None,
                 )
                 .await?;
             announce["approvedBy"] = json!(r.response_uri);
@@ -909,12 +920,14 @@ impl Kring {
         let mut tx = self.store.begin().await?;
         self.record_request(
             &mut tx,
-            Interaction::Favourite,
-            s,
-            actor.id(),
-            None,
-            &like,
-            None,
+            &Interacting {
+                kind: Interaction::Favourite,
+                target: s,
+                account: actor.id(),
+                status: None,
+                uri: &like,
+                request: None,
+            },
         )
         .await?;
         if author.is_local() {

@@ -11,7 +11,7 @@ use serde_json::{Value, json};
 
 use super::{Recipients, SignedRequest};
 use crate::events::{EventKind, Stream};
-use crate::interactions::REFUSED;
+use crate::interactions::{Interacting, REFUSED};
 use crate::{Error, Id, Kring, Result};
 
 pub const RECEIVE: &str = "ap.receive";
@@ -692,12 +692,16 @@ impl Kring {
                     if let Some(mut tx) = self.begin_applying(seen).await? {
                         self.send_refusal(
                             &mut tx,
-                            Interaction::Reblog,
+                            &Interacting {
+                                kind: Interaction::Reblog,
+                                target: &orig,
+                                account: actor.id,
+                                status: None,
+                                uri: activity_id,
+                                request,
+                            },
                             &author,
                             actor,
-                            &orig,
-                            activity_id,
-                            request,
                         )
                         .await?;
                         tx.commit().await?;
@@ -743,12 +747,14 @@ impl Kring {
         let notified = if let Some(approver) = awaits {
             self.record_request(
                 &mut tx,
-                Interaction::Reblog,
-                &orig,
-                actor.id,
-                Some(id),
-                activity_id,
-                request,
+                &Interacting {
+                    kind: Interaction::Reblog,
+                    target: &orig,
+                    account: actor.id,
+                    status: Some(id),
+                    uri: activity_id,
+                    request,
+                },
             )
             .await?;
             self.notify_in(
@@ -764,13 +770,16 @@ impl Kring {
             if let Some(author) = &preapprove {
                 self.record_preapproval(
                     &mut tx,
-                    Interaction::Reblog,
-                    &orig,
+                    &Interacting {
+                        kind: Interaction::Reblog,
+                        target: &orig,
+                        account: actor.id,
+                        status: Some(id),
+                        uri: activity_id,
+                        request,
+                    },
                     author,
                     actor,
-                    Some(id),
-                    activity_id,
-                    request,
                 )
                 .await?;
             }
@@ -836,12 +845,16 @@ impl Kring {
                     if let Some(mut tx) = self.begin_applying(seen).await? {
                         self.send_refusal(
                             &mut tx,
-                            Interaction::Favourite,
+                            &Interacting {
+                                kind: Interaction::Favourite,
+                                target: &s,
+                                account: actor.id,
+                                status: None,
+                                uri: &like_uri,
+                                request,
+                            },
                             &author,
                             actor,
-                            &s,
-                            &like_uri,
-                            request,
                         )
                         .await?;
                         tx.commit().await?;
@@ -860,12 +873,14 @@ impl Kring {
                     {
                         self.record_request(
                             &mut tx,
-                            Interaction::Favourite,
-                            &s,
-                            actor.id,
-                            None,
-                            &like_uri,
-                            request,
+                            &Interacting {
+                                kind: Interaction::Favourite,
+                                target: &s,
+                                account: actor.id,
+                                status: None,
+                                uri: &like_uri,
+                                request,
+                            },
                         )
                         .await?;
                         self.notify_in(
@@ -892,13 +907,16 @@ impl Kring {
         if created && let Some(author) = &preapprove {
             self.record_preapproval(
                 &mut tx,
-                Interaction::Favourite,
-                &s,
+                &Interacting {
+                    kind: Interaction::Favourite,
+                    target: &s,
+                    account: actor.id,
+                    status: None,
+                    uri: &like_uri,
+                    request,
+                },
                 author,
                 actor,
-                None,
-                &like_uri,
-                request,
             )
             .await?;
         }

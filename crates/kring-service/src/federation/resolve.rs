@@ -10,7 +10,7 @@ use kring_store::{NewStatus, RemoteAccount};
 use serde_json::Value;
 
 use crate::events::{EventKind, Stream};
-use crate::interactions::REFUSED;
+use crate::interactions::{Interacting, REFUSED};
 use crate::{Error, Id, Kring, Result};
 
 /// How deep a chain of unknown reply parents is fetched.
@@ -507,12 +507,16 @@ impl Kring {
                     if let Some(mut tx) = self.begin_applying(seen).await? {
                         self.send_refusal(
                             &mut tx,
-                            Interaction::Reply,
+                            &Interacting {
+                                kind: Interaction::Reply,
+                                target: p,
+                                account: author.id,
+                                status: None,
+                                uri,
+                                request,
+                            },
                             &parent_author,
                             &author,
-                            p,
-                            uri,
-                            request,
                         )
                         .await?;
                         tx.commit().await?;
@@ -677,12 +681,14 @@ impl Kring {
             if let Some(approver) = awaits {
                 self.record_request(
                     &mut tx,
-                    Interaction::Reply,
-                    p,
-                    author.id,
-                    Some(id),
-                    uri,
-                    request,
+                    &Interacting {
+                        kind: Interaction::Reply,
+                        target: p,
+                        account: author.id,
+                        status: Some(id),
+                        uri,
+                        request,
+                    },
                 )
                 .await?;
                 self.notify_in(
@@ -696,13 +702,16 @@ impl Kring {
             } else if let Some(parent_author) = &preapprove {
                 self.record_preapproval(
                     &mut tx,
-                    Interaction::Reply,
-                    p,
+                    &Interacting {
+                        kind: Interaction::Reply,
+                        target: p,
+                        account: author.id,
+                        status: Some(id),
+                        uri,
+                        request,
+                    },
                     parent_author,
                     &author,
-                    Some(id),
-                    uri,
-                    request,
                 )
                 .await?;
             }
