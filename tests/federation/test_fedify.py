@@ -14,7 +14,9 @@ peer's actor `peer` (driven through the peer's /_control/ API):
   e. the peer posts (public, followers-only) -> alice's home timeline shows it;
   f. unsigned / badly signed POSTs to kring's inboxes are refused with 401 (and a
      correctly signed one is accepted);
-  g. alice edits and deletes a post -> the peer gets Update and Delete;
+  g. alice edits and deletes a post -> the peer gets Update and Delete; friends-only and
+     circle posts reach it by name only; interaction controls (GoToSocial's vocabulary, the
+     peer speaking it by hand): Reject, ReplyRequest and Accept, the peer's policy enforced;
   h. (extra) unfollows both ways: Undo(Follow) in both directions.
 
 The steps run in order and share `Flow`; a step whose prerequisite failed is skipped
