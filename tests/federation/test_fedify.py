@@ -14,7 +14,9 @@ peer's actor `peer` (driven through the peer's /_control/ API):
   e. the peer posts (public, followers-only) -> alice's home timeline shows it;
   f. unsigned / badly signed POSTs to kring's inboxes are refused with 401 (and a
      correctly signed one is accepted);
-  g. alice edits and deletes a post -> the peer gets Update and Delete;
+  g. alice edits and deletes a post -> the peer gets Update and Delete; friends-only and
+     circle posts reach it by name only; interaction controls (GoToSocial's vocabulary, the
+     peer speaking it by hand): Reject, ReplyRequest and Accept, the peer's policy enforced;
   h. (extra) unfollows both ways: Undo(Follow) in both directions.
 
 The steps run in order and share `Flow`; a step whose prerequisite failed is skipped
@@ -595,6 +597,148 @@ def test_g_narrowed_posts_reach_the_peer_only_by_name(flow: Flow):
     everything = json.dumps([without_raw(e) for e in flow.peer.received()])
     assert outside["uri"] not in everything and local["uri"] not in everything, (
         "the peer heard of a post it is not in the audience of")
+
+
+# -- g3. interaction controls (issue 10) --------------------------------------------------------
+
+
+def _signed(flow: Flow, activity: dict) -> None:
+    """The peer signs `activity` and POSTs it to alice's inbox, which must take it."""
+    res = flow.peer.control("POST", "signed-activity", {"inbox": flow.actor["inbox"], "activity": activity})
+    assert res["status"] in (200, 202), f"alice's inbox refused {activity.get('type')}: {res}"
+
+
+def _peer_note(flow: Flow, tok: str, content: str, **extra) -> dict:
+    me = flow.peer.actor_url
+    return {
+        "id": f"{me}/notes/{tok}", "type": "Note", "attributedTo": me, "content": content,
+        "to": [AS_PUBLIC], "cc": [flow.actor_url],
+        "published": time.strftime("%Y-%m-%dT%H:%M:%SZ", time.gmtime()), **extra,
+    }
+
+
+def _create(flow: Flow, note: dict) -> dict:
+    return {"@context": ["https://www.w3.org/ns/activitystreams", "https://gotosocial.org/ns"],
+            "id": f"{note['id']}/activity", "type": "Create", "actor": flow.peer.actor_url,
+            "to": note["to"], "cc": note["cc"], "object": note}
+
+
+def _context_uris(flow: Flow, status_id: str) -> list[str]:
+    ctx = check(flow.get(f"/api/v1/statuses/{status_id}/context")).json()
+    return [s["uri"] for s in ctx["descendants"]]
+
+
+def test_g_interaction_controls_with_the_peer(flow: Flow):
+    """GoToSocial's interaction controls with a peer speaking them by hand: alice's posts carry
+    `interactionPolicy` (both vocabularies); a reply the policy forbids is answered with a
+    `Reject` and never attached; a polite `ReplyRequest` waits in alice's queue and her approval
+    is an `Accept` naming a `ReplyAuthorization` Kring serves; Kring reads the peer's policy and
+    refuses alice a reply it forbids, and a reply needing the peer's approval waits for its
+    `Accept`, then goes out carrying `replyAuthorization` and `approvedBy`."""
+    flow.need("b", "d")
+    peer = flow.peer
+    tok = secrets.token_hex(4)
+
+    def post(body: dict) -> dict:
+        return check(flow.post("/api/v1/statuses", json=body), what=f"POST /api/v1/statuses {body}").json()
+
+    closed = post({"status": f"nobody answers {tok}", "interaction_policy": {"can_reply": {"automatic_approval": []}}})
+    asking = post({"status": f"ask me {tok}", "interaction_policy": {"can_reply": {"manual_approval": ["public"]}}})
+    got = received_one(flow, "Create", lambda e: (e.get("object") or {}).get("id") == closed["uri"],
+                       f"the Create of {closed['uri']}")
+    policy = got["raw"]["object"]["interactionPolicy"]
+    assert policy["canReply"]["automaticApproval"] == [flow.actor_url], _short(policy)
+    assert policy["canReply"]["always"] == [flow.actor_url], "the pre-v0.20 vocabulary too"
+    assert AS_PUBLIC in policy["canLike"]["automaticApproval"], _short(policy)
+    context = got["raw"]["@context"]
+    assert any(isinstance(c, dict) and c.get("gts") == "https://gotosocial.org/ns#" for c in context), context
+
+    # A reply the policy forbids: Reject, and not attached.
+    note = _peer_note(flow, f"r{tok}", "<p>a reply nobody may make</p>", inReplyTo=closed["uri"])
+    _signed(flow, _create(flow, note))
+    rej = received_one(flow, "Reject", lambda e: (e.get("raw") or {}).get("object") == note["id"],
+                       f"a Reject of the reply {note['id']}")
+    assert rej["actor"] == flow.actor_url and rej["raw"].get("target") == closed["uri"], _short(rej["raw"])
+    assert (rej.get("signature") or {}).get("scheme") != "none"
+    assert note["id"] not in _context_uris(flow, closed["id"])
+
+    # A polite ReplyRequest: queued, then accepted with an authorization.
+    note = _peer_note(flow, f"q{tok}", "<p>may I?</p>", inReplyTo=asking["uri"])
+    request_id = f"{peer.actor_url}/reply_requests/{tok}"
+    _signed(flow, {"@context": ["https://www.w3.org/ns/activitystreams", "https://gotosocial.org/ns"],
+                   "id": request_id, "type": "ReplyRequest", "actor": peer.actor_url,
+                   "to": [flow.actor_url], "object": asking["uri"], "instrument": note})
+
+    def queued():
+        q = check(flow.get("/api/v1/interaction_requests")).json()
+        return next((r for r in q if (r.get("reply") or {}).get("uri") == note["id"]), None)
+
+    req = eventually(queued, what=f"the ReplyRequest {request_id} in alice's queue")
+    assert req["type"] == "reply" and req["account"]["acct"] == peer.acct, _short(req)
+    assert note["id"] in _context_uris(flow, asking["id"]), "alice reads the reply she decides on"
+    check(flow.post(f"/api/v1/interaction_requests/{req['id']}/authorize"))
+
+    # The Accept names the request inline, as GoToSocial sends (and reads) it. Fedify 1.5.9's
+    # vocabulary has no `ReplyRequest`, so it answers 400 and the peer keeps the refused POST.
+    def accept_sent():
+        for entry in peer.state().get("refused", []):
+            raw = entry.get("raw") or {}
+            if raw.get("type") == "Accept" and (raw.get("object") or {}).get("id") == request_id:
+                return entry
+        return None
+
+    acc = eventually(accept_sent, what=f"an Accept of the ReplyRequest {request_id} at the peer")
+    assert acc["signature"].get("scheme") != "none", acc
+    raw = acc["raw"]
+    assert raw["actor"] == flow.actor_url and raw["to"] == [peer.actor_url], _short(raw)
+    assert raw["object"]["type"] == "ReplyRequest" and raw["object"]["instrument"] == note["id"], _short(raw)
+    authorization = check(requests.get(raw["result"], headers={"Accept": AP_ACCEPT}, timeout=30),
+                          what=f"GET the authorization {raw['result']}").json()
+    assert authorization["type"] == "ReplyAuthorization", authorization
+    assert authorization["interactingObject"] == note["id"], authorization
+    assert authorization["interactionTarget"] == asking["uri"], authorization
+    assert authorization["attributedTo"] == flow.actor_url, authorization
+
+    # Kring reads the peer's policy: only the peer may reply, so alice may not.
+    theirs = _peer_note(flow, f"p{tok}", f"<p>mine alone {tok}</p>", interactionPolicy={
+        "canReply": {"automaticApproval": [peer.actor_url], "manualApproval": []},
+        "canLike": {"automaticApproval": [AS_PUBLIC]},
+    })
+    _signed(flow, _create(flow, theirs))
+    shown = eventually(_home_has(flow, f"mine alone {tok}"), what="the peer's post with a policy in alice's home")
+    assert shown["interaction_policy"]["can_reply"]["automatic_approval"] == ["author", "mentioned"], _short(shown)
+    resp = flow.post("/api/v1/statuses", json={"status": "may I?", "in_reply_to_id": shown["id"]})
+    assert resp.status_code == 403, f"alice may not reply: {resp.status_code} {resp.text}"
+    check(flow.post(f"/api/v1/statuses/{shown['id']}/favourite"), what="favourite (allowed)")
+
+    # Replies need the peer's approval: alice's waits, goes to the peer alone, and once the peer
+    # accepts, goes out with its proof.
+    asks = _peer_note(flow, f"m{tok}", f"<p>ask me too {tok}</p>", interactionPolicy={
+        "canReply": {"always": [peer.actor_url], "approvalRequired": [AS_PUBLIC]},
+    })
+    _signed(flow, _create(flow, asks))
+    shown = eventually(_home_has(flow, f"ask me too {tok}"), what="the peer's asking post in alice's home")
+    assert shown["interaction_policy"]["can_reply"]["manual_approval"] == ["public"], _short(shown)
+    mine = post({"status": "if you agree", "in_reply_to_id": shown["id"]})
+    assert mine["kring"]["pending_approval"] is True, _short(mine)
+    first = received_one(flow, "Create", lambda e: (e.get("object") or {}).get("id") == mine["uri"],
+                         f"alice's reply {mine['uri']}, for approval")
+    assert first["raw"]["object"]["inReplyTo"] == asks["id"]
+    accept_id = f"{peer.actor_url}/accepts/{tok}"
+    auth_id = f"{peer.actor_url}/authorizations/{tok}"
+    _signed(flow, {"@context": "https://www.w3.org/ns/activitystreams", "id": accept_id, "type": "Accept",
+                   "actor": peer.actor_url, "to": [flow.actor_url], "object": mine["uri"],
+                   "target": asks["id"], "result": auth_id})
+
+    def approved():
+        s = check(flow.get(f"/api/v1/statuses/{mine['id']}")).json()
+        return s if s["kring"]["pending_approval"] is False else None
+
+    eventually(approved, what="the peer's Accept to approve alice's reply")
+    again = received_one(flow, "Create", lambda e: (e.get("object") or {}).get("id") == mine["uri"]
+                         and (e.get("raw") or {}).get("object", {}).get("replyAuthorization") == auth_id,
+                         "alice's approved reply, with its proof")
+    assert again["raw"]["object"]["approvedBy"] == accept_id, _short(again["raw"])
 
 
 # -- h. (extra) unfollows both ways ------------------------------------------------------------

@@ -30,9 +30,111 @@ pub fn context() -> Value {
             "conversation": "ostatus:conversation",
             "ostatus": "http://ostatus.org#",
             "kring": "https://kring.social/ns#",
-            "kringVisibility": "kring:visibility"
+            "kringVisibility": "kring:visibility",
+            // GoToSocial's interaction controls (https://gotosocial.org/ns), written out so
+            // no reader has to fetch that document.
+            "gts": "https://gotosocial.org/ns#",
+            "interactionPolicy": { "@id": "gts:interactionPolicy", "@type": "@id" },
+            "canLike": { "@id": "gts:canLike", "@type": "@id" },
+            "canReply": { "@id": "gts:canReply", "@type": "@id" },
+            "canAnnounce": { "@id": "gts:canAnnounce", "@type": "@id" },
+            "automaticApproval": { "@id": "gts:automaticApproval", "@type": "@id" },
+            "manualApproval": { "@id": "gts:manualApproval", "@type": "@id" },
+            "always": { "@id": "gts:always", "@type": "@id" },
+            "approvalRequired": { "@id": "gts:approvalRequired", "@type": "@id" },
+            "approvedBy": { "@id": "gts:approvedBy", "@type": "@id" },
+            "likeAuthorization": { "@id": "gts:likeAuthorization", "@type": "@id" },
+            "replyAuthorization": { "@id": "gts:replyAuthorization", "@type": "@id" },
+            "announceAuthorization": { "@id": "gts:announceAuthorization", "@type": "@id" },
+            "interactingObject": { "@id": "gts:interactingObject", "@type": "@id" },
+            "interactionTarget": { "@id": "gts:interactionTarget", "@type": "@id" },
+            "LikeRequest": "gts:LikeRequest",
+            "ReplyRequest": "gts:ReplyRequest",
+            "AnnounceRequest": "gts:AnnounceRequest",
+            "LikeAuthorization": "gts:LikeAuthorization",
+            "ReplyAuthorization": "gts:ReplyAuthorization",
+            "AnnounceAuthorization": "gts:AnnounceAuthorization"
         }
     ])
+}
+
+/// One sub-policy of GoToSocial's `interactionPolicy` (`canReply`, …) as URIs: actors, the
+/// author's followers or following collection, or as:Public.
+#[derive(Debug, Clone, Default, PartialEq, Eq)]
+pub struct WireRule {
+    pub automatic: Vec<String>,
+    pub manual: Vec<String>,
+}
+
+/// GoToSocial's `interactionPolicy`. A sub-policy that is absent (or `null`, or `{}`) means
+/// anyone who may see the post, at once: what servers that know no policies assume.
+#[derive(Debug, Clone, Default, PartialEq, Eq)]
+pub struct WirePolicy {
+    pub can_like: Option<WireRule>,
+    pub can_reply: Option<WireRule>,
+    pub can_announce: Option<WireRule>,
+    /// Mastodon's and GoToSocial's quote policy (FEP-044f). Read, not yet written: a server
+    /// that sets a sub-policy promises to answer its requests, and Kring does not take quote
+    /// requests yet.
+    pub can_quote: Option<WireRule>,
+}
+
+/// The `interactionPolicy` of a post, written with both GoToSocial's current names
+/// (`automaticApproval`, `manualApproval`) and the ones it used before v0.20 (`always`,
+/// `approvalRequired`), which older servers read.
+pub fn interaction_policy(p: &WirePolicy) -> Value {
+    let rule = |r: &WireRule| {
+        json!({
+            "automaticApproval": r.automatic,
+            "manualApproval": r.manual,
+            "always": r.automatic,
+            "approvalRequired": r.manual,
+        })
+    };
+    let mut out = serde_json::Map::new();
+    for (key, r) in [
+        ("canLike", &p.can_like),
+        ("canReply", &p.can_reply),
+        ("canAnnounce", &p.can_announce),
+        ("canQuote", &p.can_quote),
+    ] {
+        if let Some(r) = r {
+            out.insert(key.into(), rule(r));
+        }
+    }
+    Value::Object(out)
+}
+
+/// A received post's `interactionPolicy`; None when it has none (or it is `null` or `{}`):
+/// the post's server knows no policies. The new names and the old ones are both read.
+pub fn read_interaction_policy(note: &Value) -> Option<WirePolicy> {
+    let p = note.get("interactionPolicy")?.as_object()?;
+    if p.is_empty() {
+        return None;
+    }
+    let rule = |key: &str| -> Option<WireRule> {
+        let r = p.get(key)?.as_object()?;
+        if r.is_empty() {
+            return None;
+        }
+        let both = |new: &str, old: &str| {
+            let mut v = ids(r.get(new));
+            v.extend(ids(r.get(old)));
+            v.sort();
+            v.dedup();
+            v
+        };
+        Some(WireRule {
+            automatic: both("automaticApproval", "always"),
+            manual: both("manualApproval", "approvalRequired"),
+        })
+    };
+    Some(WirePolicy {
+        can_like: rule("canLike"),
+        can_reply: rule("canReply"),
+        can_announce: rule("canAnnounce"),
+        can_quote: rule("canQuote"),
+    })
 }
 
 /// Kring's term on a Note addressed to named accounts: `friends` (the author's friends among
@@ -261,6 +363,43 @@ mod tests {
         assert_eq!((to, cc), (vec!["F".to_string()], vec!["M".to_string()]));
         let (to, cc) = addressing(Visibility::Direct, "F", &["M".into()]);
         assert_eq!((to, cc), (vec!["M".to_string()], vec![]));
+    }
+
+    #[test]
+    fn interaction_policies_read_both_vocabularies() {
+        let note = json!({"interactionPolicy": {
+            "canReply": {"automaticApproval": ["A"], "manualApproval": PUBLIC},
+            "canLike": {"always": PUBLIC, "approvalRequired": []},
+            "canAnnounce": {},
+        }});
+        let p = read_interaction_policy(&note).unwrap();
+        assert_eq!(
+            p.can_reply,
+            Some(WireRule {
+                automatic: vec!["A".into()],
+                manual: vec![PUBLIC.into()]
+            })
+        );
+        assert_eq!(p.can_like.unwrap().automatic, vec![PUBLIC.to_string()]);
+        assert_eq!(p.can_announce, None);
+        assert_eq!(
+            read_interaction_policy(&json!({"interactionPolicy": {}})),
+            None
+        );
+        assert_eq!(read_interaction_policy(&json!({})), None);
+        // Written with both vocabularies; what is written reads back the same.
+        let out = interaction_policy(&WirePolicy {
+            can_reply: Some(WireRule {
+                automatic: vec!["A".into()],
+                manual: vec![PUBLIC.into()],
+            }),
+            ..Default::default()
+        });
+        assert_eq!(out["canReply"]["always"], json!(["A"]));
+        assert_eq!(out["canReply"]["manualApproval"], json!([PUBLIC]));
+        assert!(out.get("canLike").is_none());
+        let back = read_interaction_policy(&json!({ "interactionPolicy": out })).unwrap();
+        assert_eq!(back.can_reply.unwrap().manual, vec![PUBLIC.to_string()]);
     }
 
     #[test]

@@ -5,8 +5,9 @@ use kring_core::model::{
     StatusEdit, Tag, User,
 };
 use kring_core::time::{date, rfc3339};
-use kring_core::{Id, Visibility};
+use kring_core::{Approval, Id, Interaction, InteractionPolicy, PolicyDefaults, Visibility, Who};
 use kring_service::filters::FilterMatch;
+use kring_service::interactions::RequestView;
 use kring_service::media_proxy::{ProfileImage, profile_image_path};
 use kring_service::views::{NotificationView, StatusView};
 use serde::Serialize;
@@ -242,6 +243,8 @@ pub struct StatusJson<'a> {
     pub edited_at: Option<String>,
     /// glitch-soc's flag: kept on this server, never federated.
     pub local_only: bool,
+    /// GoToSocial's: who may favourite, reply and boost (and Kring's `can_quote`).
+    pub interaction_policy: InteractionPolicyJson,
     /// Kring's extensions (docs/api.md).
     pub kring: KringStatusJson,
     #[serde(skip_serializing_if = "Option::is_none")]
@@ -263,6 +266,122 @@ pub struct StatusJson<'a> {
 #[derive(Serialize)]
 pub struct KringStatusJson {
     pub visibility: &'static str,
+    /// A reply or boost awaiting the approval of the author it answers (read by its author
+    /// and that author only until then).
+    pub pending_approval: bool,
+}
+
+/// GoToSocial's rules for one interaction: keywords (`author`, `public`, `followers`,
+/// `following`, `mutuals`, `mentioned`) and actor URIs.
+#[derive(Serialize)]
+pub struct PolicyRulesJson {
+    pub automatic_approval: Vec<String>,
+    pub manual_approval: Vec<String>,
+}
+
+/// GoToSocial's `interaction_policy`, with Kring's `can_quote`.
+#[derive(Serialize)]
+pub struct InteractionPolicyJson {
+    pub can_favourite: PolicyRulesJson,
+    pub can_reply: PolicyRulesJson,
+    pub can_reblog: PolicyRulesJson,
+    pub can_quote: PolicyRulesJson,
+}
+
+/// A policy as clients read it; `accounts` gives the ActivityPub ids of accounts it names.
+pub fn interaction_policy(
+    p: &InteractionPolicy,
+    accounts: &[(Id, String)],
+) -> InteractionPolicyJson {
+    let name = |w: Who| -> Option<String> {
+        Some(match w {
+            Who::Public => "public".into(),
+            Who::Followers => "followers".into(),
+            Who::Following => "following".into(),
+            Who::Friends => "mutuals".into(),
+            Who::Mentioned => "mentioned".into(),
+            Who::Account(id) => accounts.iter().find(|(a, _)| *a == id)?.1.clone(),
+        })
+    };
+    let rules = |i: Interaction| {
+        let r = p.rule(i);
+        let mut automatic = vec!["author".to_string()];
+        automatic.extend(r.with_approval(Approval::Automatic).filter_map(name));
+        // Whoever a post mentions may always reply to it.
+        if i == Interaction::Reply
+            && !r.is_open()
+            && r.get(Who::Mentioned) != Some(Approval::Automatic)
+        {
+            automatic.push("mentioned".into());
+        }
+        PolicyRulesJson {
+            automatic_approval: automatic,
+            manual_approval: r.with_approval(Approval::Manual).filter_map(name).collect(),
+        }
+    };
+    InteractionPolicyJson {
+        can_favourite: rules(Interaction::Favourite),
+        can_reply: rules(Interaction::Reply),
+        can_reblog: rules(Interaction::Reblog),
+        can_quote: rules(Interaction::Quote),
+    }
+}
+
+/// GoToSocial's default policies, one per visibility (Kring's `friends` and `circle` too).
+#[derive(Serialize)]
+pub struct DefaultPoliciesJson {
+    pub public: InteractionPolicyJson,
+    pub unlisted: InteractionPolicyJson,
+    pub private: InteractionPolicyJson,
+    pub direct: InteractionPolicyJson,
+    pub friends: InteractionPolicyJson,
+    pub circle: InteractionPolicyJson,
+}
+
+pub fn default_policies(d: &PolicyDefaults, accounts: &[(Id, String)]) -> DefaultPoliciesJson {
+    let of = |v: Visibility| interaction_policy(&d.for_visibility(v), accounts);
+    DefaultPoliciesJson {
+        public: of(Visibility::Public),
+        unlisted: of(Visibility::Unlisted),
+        private: of(Visibility::Private),
+        direct: of(Visibility::Direct),
+        friends: of(Visibility::Friends),
+        circle: of(Visibility::Circle),
+    }
+}
+
+/// GoToSocial's InteractionRequest.
+#[derive(Serialize)]
+pub struct InteractionRequestJson<'a> {
+    pub id: Id,
+    #[serde(rename = "type")]
+    pub kind: &'static str,
+    pub created_at: String,
+    pub account: AccountJson<'a>,
+    pub status: StatusJson<'a>,
+    #[serde(skip_serializing_if = "Option::is_none")]
+    pub reply: Option<StatusJson<'a>>,
+    #[serde(skip_serializing_if = "Option::is_none")]
+    pub accepted_at: Option<String>,
+    #[serde(skip_serializing_if = "Option::is_none")]
+    pub rejected_at: Option<String>,
+    #[serde(skip_serializing_if = "Option::is_none")]
+    pub uri: Option<&'a str>,
+}
+
+pub fn interaction_request<'a>(ctx: Ctx<'_>, r: &'a RequestView) -> InteractionRequestJson<'a> {
+    let q = &r.request;
+    InteractionRequestJson {
+        id: q.id,
+        kind: q.kind.as_str(),
+        created_at: rfc3339(q.created_at),
+        account: account(ctx, &r.account),
+        status: status(ctx, &r.status),
+        reply: r.reply.as_ref().map(|v| status(ctx, v)),
+        accepted_at: q.accepted_at.map(rfc3339),
+        rejected_at: q.rejected_at.map(rfc3339),
+        uri: q.response_uri.as_deref(),
+    }
 }
 
 pub fn tag_url(base: &str, name: &str) -> String {
@@ -327,8 +446,10 @@ pub fn status_with_text<'a>(ctx: Ctx<'_>, v: &'a StatusView, with_text: bool) ->
         text: with_text.then_some(s.text.as_str()),
         edited_at: s.edited_at.map(rfc3339),
         local_only: s.local_only,
+        interaction_policy: interaction_policy(&s.policy(), &v.policy_accounts),
         kring: KringStatusJson {
             visibility: s.visibility.as_str(),
+            pending_approval: s.pending_approval_by.is_some(),
         },
         favourited: v.favourited,
         reblogged: v.reblogged,

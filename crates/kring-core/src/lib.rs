@@ -2,6 +2,7 @@
 pub mod audience;
 pub mod error;
 pub mod id;
+pub mod interaction;
 pub mod model;
 pub mod scopes;
 pub mod secret;
@@ -12,3 +13,6 @@ pub mod username;
 pub use audience::{Audience, Grant, Visibility};
 pub use error::{Error, FieldError, FieldErrors, RateLimit, Result};
 pub use id::Id;
+pub use interaction::{
+    Approval, Decision, Interaction, InteractionPolicy, PolicyDefaults, Relation, Rule, Who,
+};

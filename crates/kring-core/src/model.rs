@@ -150,6 +150,13 @@ pub struct Status {
     pub visibility: Visibility,
     /// Kept on this server: never federated, read only by its own accounts.
     pub local_only: bool,
+    /// Who may reply, boost, favourite and quote. None: a remote post whose server sent no
+    /// policy (anyone who may read it may), or a post stored before policies existed; see
+    /// [`Status::policy`].
+    pub interaction_policy: Option<crate::InteractionPolicy>,
+    /// A reply or boost awaiting this account's approval: read by its author and that
+    /// account only, until approved.
+    pub pending_approval_by: Option<Id>,
     pub application_id: Option<Id>,
     pub replies_count: i64,
     pub reblogs_count: i64,
@@ -159,6 +166,15 @@ pub struct Status {
 }
 
 impl Status {
+    /// The rules this post is interacted with by: its own, or for a post without one the
+    /// server's default for its visibility (for a remote post: what its server's software
+    /// assumes, anyone who may read it may interact, within the visibility).
+    pub fn policy(&self) -> crate::InteractionPolicy {
+        self.interaction_policy
+            .clone()
+            .unwrap_or_else(|| crate::InteractionPolicy::server_default(self.visibility))
+    }
+
     /// The post's web address, for links and the API's `url`: the remote `url` when it is
     /// http(s), else the id when that is; `None` otherwise (never `javascript:` or `data:`).
     pub fn web_url(&self) -> Option<&str> {
@@ -262,10 +278,14 @@ pub enum NotificationType {
     Reblog,
     Update,
     Status,
+    /// An interaction awaiting the recipient's approval (GoToSocial's `pending.reply`, …).
+    PendingReply,
+    PendingFavourite,
+    PendingReblog,
 }
 
 impl NotificationType {
-    pub const ALL: [NotificationType; 7] = [
+    pub const ALL: [NotificationType; 10] = [
         NotificationType::Follow,
         NotificationType::FollowRequest,
         NotificationType::Mention,
@@ -273,7 +293,22 @@ impl NotificationType {
         NotificationType::Reblog,
         NotificationType::Update,
         NotificationType::Status,
+        NotificationType::PendingReply,
+        NotificationType::PendingFavourite,
+        NotificationType::PendingReblog,
     ];
+
+    /// What a listing shows when no types are asked for: Mastodon's. The `pending.*` types
+    /// are listed only when asked for by name, so Mastodon clients never meet a type they
+    /// do not know.
+    pub fn shown_by_default(self) -> bool {
+        !matches!(
+            self,
+            NotificationType::PendingReply
+                | NotificationType::PendingFavourite
+                | NotificationType::PendingReblog
+        )
+    }
     pub fn as_str(self) -> &'static str {
         match self {
             NotificationType::Follow => "follow",
@@ -283,6 +318,9 @@ impl NotificationType {
             NotificationType::Reblog => "reblog",
             NotificationType::Update => "update",
             NotificationType::Status => "status",
+            NotificationType::PendingReply => "pending.reply",
+            NotificationType::PendingFavourite => "pending.favourite",
+            NotificationType::PendingReblog => "pending.reblog",
         }
     }
     pub fn parse(s: &str) -> Option<NotificationType> {
@@ -317,6 +355,38 @@ pub struct Relationship {
     /// The viewer blocked the account's domain.
     pub domain_blocking: bool,
     pub note: String,
+}
+
+/// An interaction that needed, or got, the approval of the author of the post it is with
+/// (GoToSocial's interaction request). When the author is on another server, it is one of this
+/// server's people waiting for that server's answer.
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub struct InteractionRequest {
+    pub id: Id,
+    pub kind: crate::Interaction,
+    /// The post interacted with, and its author (who decides).
+    pub status_id: Id,
+    pub target_account_id: Id,
+    /// Who interacts, and the reply or boost they made (none for a favourite).
+    pub account_id: Id,
+    pub interaction_status_id: Option<Id>,
+    /// The ActivityPub id of the reply, boost or Like.
+    pub interaction_uri: String,
+    /// A polite request's id (GoToSocial's `ReplyRequest`, …), if it came as one.
+    pub request_uri: Option<String>,
+    pub created_at: Micros,
+    pub accepted_at: Option<Micros>,
+    pub rejected_at: Option<Micros>,
+    /// The Accept or Reject sent (or received).
+    pub response_uri: Option<String>,
+    /// What an Accept authorised: the `ReplyAuthorization` (…) other servers check.
+    pub authorization_uri: Option<String>,
+}
+
+impl InteractionRequest {
+    pub fn is_pending(&self) -> bool {
+        self.accepted_at.is_none() && self.rejected_at.is_none()
+    }
 }
 
 /// A named audience a person keeps privately: posts to it reach exactly its members.

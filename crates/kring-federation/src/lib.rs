@@ -37,6 +37,8 @@ pub fn router(kring: Kring) -> Router {
         .route("/users/{name}/statuses/{id}/replies", get(replies))
         .route("/users/{name}/statuses/{id}/likes", get(likes))
         .route("/users/{name}/statuses/{id}/shares", get(shares))
+        .route("/users/{name}/authorizations/{id}", get(authorization))
+        .route("/users/{name}/accepts/{id}", get(accept))
         .layer(axum::extract::DefaultBodyLimit::max(MAX_INBOX_BODY))
         .with_state(kring)
 }
@@ -307,6 +309,37 @@ async fn note(
     }
     let viewer = fetcher(&kring, &method, &uri, &headers).await?;
     Ok(activity_json(kring.note_document(&name, id, viewer).await?))
+}
+
+/// An approval's authorization (GoToSocial's `ReplyAuthorization`, …), which servers fetch to
+/// check an interaction's `replyAuthorization` (…).
+async fn authorization(
+    State(kring): State<Kring>,
+    Path((name, id)): Path<(String, String)>,
+    method: Method,
+    uri: Uri,
+    headers: HeaderMap,
+) -> FedResult {
+    let id = parse_id(&id)?;
+    let viewer = fetcher(&kring, &method, &uri, &headers).await?;
+    Ok(activity_json(
+        kring.authorization_document(&name, id, viewer).await?,
+    ))
+}
+
+/// An approval's `Accept`, which servers fetch to check an interaction's `approvedBy`.
+async fn accept(
+    State(kring): State<Kring>,
+    Path((name, id)): Path<(String, String)>,
+    method: Method,
+    uri: Uri,
+    headers: HeaderMap,
+) -> FedResult {
+    let id = parse_id(&id)?;
+    let viewer = fetcher(&kring, &method, &uri, &headers).await?;
+    Ok(activity_json(
+        kring.accept_document(&name, id, viewer).await?,
+    ))
 }
 
 async fn note_activity(

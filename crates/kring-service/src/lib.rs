@@ -11,6 +11,7 @@ pub mod events;
 pub mod federation;
 pub mod filters;
 pub mod instance;
+pub mod interactions;
 pub mod jobs;
 pub mod keys;
 pub mod limits;

@@ -48,7 +48,10 @@ impl Kring {
         page: &Page,
     ) -> Result<Vec<Notification>> {
         let mut wanted: Vec<NotificationType> = if types.is_empty() {
-            NotificationType::ALL.to_vec()
+            NotificationType::ALL
+                .into_iter()
+                .filter(|t| t.shown_by_default())
+                .collect()
         } else {
             types.to_vec()
         };

@@ -3,11 +3,12 @@
 //! delivery jobs; live events are published after the commit.
 use kring_core::model::{Account, NotificationType, Status, StatusEdit};
 use kring_core::time::now_micros;
-use kring_core::{Audience, Visibility};
+use kring_core::{Audience, Decision, Interaction, Visibility};
 use kring_store::{Mark, NewStatus};
 
 use crate::events::{EventKind, Stream};
 use crate::federation::Recipients;
+use crate::interactions::Interacting;
 use crate::{Actor, Error, Id, Kring, Result, viewer_id};
 use kring_activitypub::as2;
 use serde_json::json;
@@ -27,6 +28,9 @@ pub struct PostRequest {
     pub language: Option<String>,
     pub application_id: Option<Id>,
     pub idempotency_key: Option<String>,
+    /// Who may reply, boost, favourite and quote; None: the author's default for the
+    /// visibility.
+    pub interaction_policy: Option<crate::interactions::PolicyInput>,
 }
 
 #[derive(Debug, Clone, Default)]
@@ -83,6 +87,18 @@ impl Kring {
         let (visibility, audience) = self
             .audience_for(actor, &req, visibility, parent.as_ref(), &addressed)
             .await?;
+        // May the actor answer the parent, and does the answer wait for its author?
+        let mut awaits = None;
+        let mut preapproved = false;
+        if let Some(p) = &parent {
+            let permission = self.allowed(actor, p, Interaction::Reply).await?;
+            awaits = Self::awaits(permission, p);
+            preapproved =
+                permission.decision == Decision::Automatic && permission.needs_proof && p.local;
+        }
+        let policy = self
+            .policy_for_new_post(actor, visibility, req.interaction_policy.as_ref())
+            .await?;
         let id = Id::generate();
         let new = NewStatus {
             id,
@@ -106,6 +122,8 @@ impl Kring {
             language,
             visibility,
             audience: audience.clone(),
+            interaction_policy: Some(policy),
+            pending_approval_by: awaits,
             application_id: req.application_id,
             mentions: addressed.clone(),
             tags: rendered.tags.clone(),
@@ -128,13 +146,59 @@ impl Kring {
             tx.fan_out_to_audience(id, actor.id()).await?;
         }
         let mut notified = Vec::new();
-        for &m in &addressed {
+        // A reply awaiting approval mentions nobody yet: they hear of it once approved.
+        for &m in addressed.iter().filter(|_| awaits.is_none()) {
             if self.store.user(m).await?.is_some()
                 && let Some(n) = self
                     .notify_in(&mut tx, m, NotificationType::Mention, actor.id(), Some(id))
                     .await?
             {
                 notified.push((m, n));
+            }
+        }
+        let mut approval = None;
+        if let Some(p) = &parent {
+            if let Some(approver) = awaits {
+                self.record_request(
+                    &mut tx,
+                    &Interacting {
+                        kind: Interaction::Reply,
+                        target: p,
+                        account: actor.id(),
+                        status: Some(id),
+                        uri: &new.uri,
+                        request: None,
+                    },
+                )
+                .await?;
+                if self.store.user(approver).await?.is_some() {
+                    self.notify_in(
+                        &mut tx,
+                        approver,
+                        crate::interactions::pending_notification(Interaction::Reply),
+                        actor.id(),
+                        Some(id),
+                    )
+                    .await?;
+                }
+            } else if preapproved {
+                let parent_author = self.account(p.account_id).await?;
+                approval = Some(
+                    self.record_preapproval(
+                        &mut tx,
+                        &Interacting {
+                            kind: Interaction::Reply,
+                            target: p,
+                            account: actor.account.id,
+                            status: Some(id),
+                            uri: &new.uri,
+                            request: None,
+                        },
+                        &parent_author,
+                        &actor.account,
+                    )
+                    .await?,
+                );
             }
         }
         let mention_accounts: Vec<Account> = rendered
@@ -144,22 +208,39 @@ impl Kring {
             .cloned()
             .collect();
         let as_stored = new.to_status();
-        let note = self.note_for(
+        let mut note = self.note_for(
             &as_stored,
             &actor.account,
             &mention_accounts,
             &new.tags,
             parent.as_ref().map(|p| p.uri.clone()),
         );
+        self.decorate_note(
+            &mut note,
+            &as_stored,
+            &actor.account,
+            &mention_accounts,
+            approval.as_ref(),
+        )
+        .await?;
         let create = as2::activity(
             "Create",
             &format!("{}/activity", new.uri),
             &actor.account.uri,
             note,
         );
-        let to = self
-            .recipients(&as_stored, Some(&audience), &addressed)
-            .await?;
+        let to = match awaits {
+            // Awaiting approval: only a remote author is asked (by the reply itself, as
+            // GoToSocial takes it); everyone else hears of it once it is approved.
+            Some(approver) if !as_stored.local_only => Recipients::Accounts {
+                ids: vec![approver],
+            },
+            Some(_) => Recipients::Nobody,
+            None => {
+                self.recipients(&as_stored, Some(&audience), &addressed)
+                    .await?
+            }
+        };
         self.emit(&mut tx, &actor.account, create, to).await?;
         if let Some(key) = &req.idempotency_key {
             tx.insert_idempotency(actor.id(), key, id).await?;
@@ -390,20 +471,25 @@ impl Kring {
             Some(p) => self.store.status(p).await?.map(|p| p.uri),
             None => None,
         };
-        let note = self.note_for(&edited, &actor.account, &kept, &rendered.tags, in_reply_to);
+        let mut note = self.note_for(&edited, &actor.account, &kept, &rendered.tags, in_reply_to);
+        let approval = self.store.interaction_request_of_status(id).await?;
+        self.decorate_note(&mut note, &edited, &actor.account, &kept, approval.as_ref())
+            .await?;
         let update = as2::activity(
             "Update",
             &format!("{}#updates/{}", before.uri, Id::generate()),
             &actor.account.uri,
             note,
         );
-        self.emit(
-            &mut tx,
-            &actor.account,
-            update,
-            self.recipients(&edited, None, &new_mentions).await?,
-        )
-        .await?;
+        // A post awaiting approval has reached no one but (if remote) its approver yet.
+        let to = match before.pending_approval_by {
+            Some(approver) if self.store.user(approver).await?.is_none() => Recipients::Accounts {
+                ids: vec![approver],
+            },
+            Some(_) => Recipients::Nobody,
+            None => self.recipients(&edited, None, &new_mentions).await?,
+        };
+        self.emit(&mut tx, &actor.account, update, to).await?;
         // Those who boosted it hear about the edit.
         let boosters = self
             .store
@@ -575,13 +661,14 @@ impl Kring {
             Some(inner) => self.status(Some(actor), inner).await?,
             None => orig,
         };
-        if !may_reblog(actor.id(), &orig) {
-            return Err(Error::forbidden("This action is not allowed"));
-        }
         let own = orig.account_id == actor.id();
         if let Some(existing) = self.store.reblog_by(actor.id(), orig.id).await? {
             return Ok(existing);
         }
+        let permission = self.allowed(actor, &orig, Interaction::Reblog).await?;
+        let awaits = Self::awaits(permission, &orig);
+        let preapproved =
+            permission.decision == Decision::Automatic && permission.needs_proof && orig.local;
         let author = self.account(orig.account_id).await?;
         // A boost is shown to the booster's followers; its reach never exceeds the original's.
         let visibility = match (orig.visibility, visibility.unwrap_or(Visibility::Public)) {
@@ -598,7 +685,7 @@ impl Kring {
         let audience =
             Audience::for_visibility(visibility, actor.id(), &[]).local_only(orig.local_only);
         let id = Id::generate();
-        let new = NewStatus::boost(
+        let mut new = NewStatus::boost(
             id,
             actor.id(),
             format!(
@@ -613,21 +700,68 @@ impl Kring {
             audience.clone(),
             now_micros(),
         );
+        new.pending_approval_by = awaits;
         let mut tx = self.store.begin().await?;
         tx.insert_status(&new).await?;
         tx.fan_out_to(id, actor.id(), &[actor.id()]).await?;
         tx.fan_out_to_followers(id, actor.id(), true, None).await?;
-        let (to, cc) = as2::addressing(
-            visibility,
-            &actor.account.followers_url,
-            std::slice::from_ref(&author.uri),
-        );
-        let announce = json!({
-            "@context": "https://www.w3.org/ns/activitystreams",
-            "id": new.uri, "type": "Announce", "actor": actor.account.uri,
-            "published": kring_core::time::rfc3339(new.created_at),
-            "to": to, "cc": cc, "object": orig.uri,
-        });
+        let mut announce = self.announce_of(&new.to_status(), &actor.account, &orig, &author);
+        if let Some(approver) = awaits {
+            self.record_request(
+                &mut tx,
+                &Interacting {
+                    kind: Interaction::Reblog,
+                    target: &orig,
+                    account: actor.id(),
+                    status: Some(id),
+                    uri: &new.uri,
+                    request: None,
+                },
+            )
+            .await?;
+            if author.is_local() {
+                self.notify_in(
+                    &mut tx,
+                    approver,
+                    crate::interactions::pending_notification(Interaction::Reblog),
+                    actor.id(),
+                    Some(orig.id),
+                )
+                .await?;
+            } else if !orig.local_only {
+                // Only the remote author is asked; the boost goes out once approved.
+                self.emit(
+                    &mut tx,
+                    &actor.account,
+                    announce,
+                    Recipients::Accounts {
+                        ids: vec![approver],
+                    },
+                )
+                .await?;
+            }
+            tx.commit().await?;
+            return self.store.status(id).await?.ok_or(Error::NotFound);
+        }
+        if preapproved && !own {
+            let r = self
+                .record_preapproval(
+                    &mut tx,
+                    &Interacting {
+                        kind: Interaction::Reblog,
+                        target: &orig,
+                        account: actor.account.id,
+                        status: Some(id),
+                        uri: &new.uri,
+                        request: None,
+                    },
+                    &author,
+                    &actor.account,
+                )
+                .await?;
+            announce["approvedBy"] = json!(r.response_uri);
+            announce["announceAuthorization"] = json!(r.authorization_uri);
+        }
         let recipients = self
             .recipients(&new.to_status(), Some(&audience), &[author.id])
             .await?;
@@ -653,6 +787,27 @@ impl Kring {
                 .publish(EventKind::Notification(n), vec![Stream::User(author.id)]);
         }
         Ok(status)
+    }
+
+    /// The `Announce` of a local boost `s` of `orig` (by `orig_author`).
+    pub(crate) fn announce_of(
+        &self,
+        s: &Status,
+        booster: &Account,
+        orig: &Status,
+        orig_author: &Account,
+    ) -> serde_json::Value {
+        let (to, cc) = as2::addressing(
+            s.visibility,
+            &booster.followers_url,
+            std::slice::from_ref(&orig_author.uri),
+        );
+        json!({
+            "@context": as2::context(),
+            "id": s.uri, "type": "Announce", "actor": booster.uri,
+            "published": kring_core::time::rfc3339(s.created_at),
+            "to": to, "cc": cc, "object": orig.uri,
+        })
     }
 
     /// Undo a boost; returns the original status.
@@ -689,6 +844,17 @@ impl Kring {
 
     pub async fn favourite(&self, actor: &Actor, id: Id) -> Result<Status> {
         let s = self.status(Some(actor), id).await?;
+        // A boost carries no policy of its own; an original's says who may favourite it.
+        if s.reblog_of_id.is_none() {
+            let flags = self.store.status_flags(actor.id(), &[s.id]).await?;
+            if !flags.favourited.contains(&s.id) {
+                let permission = self.allowed(actor, &s, Interaction::Favourite).await?;
+                if let Some(approver) = Self::awaits(permission, &s) {
+                    self.ask_to_favourite(actor, &s, approver).await?;
+                    return self.status(Some(actor), id).await;
+                }
+            }
+        }
         let mut tx = self.store.begin().await?;
         let created = tx.insert_mark(Mark::Favourite, actor.id(), s.id).await?;
         if created {
@@ -739,10 +905,71 @@ impl Kring {
         self.status(Some(actor), id).await
     }
 
+    /// A favourite that waits for `approver` (the author): asked, not yet counted.
+    async fn ask_to_favourite(&self, actor: &Actor, s: &Status, approver: Id) -> Result<()> {
+        if self
+            .store
+            .pending_favourite(actor.id(), s.id)
+            .await?
+            .is_some()
+        {
+            return Ok(());
+        }
+        let author = self.account(s.account_id).await?;
+        let like = like_id(&actor.account, s.id);
+        let mut tx = self.store.begin().await?;
+        self.record_request(
+            &mut tx,
+            &Interacting {
+                kind: Interaction::Favourite,
+                target: s,
+                account: actor.id(),
+                status: None,
+                uri: &like,
+                request: None,
+            },
+        )
+        .await?;
+        if author.is_local() {
+            self.notify_in(
+                &mut tx,
+                approver,
+                crate::interactions::pending_notification(Interaction::Favourite),
+                actor.id(),
+                Some(s.id),
+            )
+            .await?;
+        } else {
+            let activity =
+                as2::direct_activity("Like", &like, &actor.account.uri, json!(s.uri), &author.uri);
+            self.emit(
+                &mut tx,
+                &actor.account,
+                activity,
+                Recipients::Accounts {
+                    ids: vec![author.id],
+                },
+            )
+            .await?;
+        }
+        tx.commit().await
+    }
+
     pub async fn unfavourite(&self, actor: &Actor, id: Id) -> Result<Status> {
         let s = self.status(Some(actor), id).await?;
+        let asked = self.store.pending_favourite(actor.id(), s.id).await?;
         let mut tx = self.store.begin().await?;
-        if tx.delete_mark(Mark::Favourite, actor.id(), s.id).await? {
+        if let Some(r) = &asked {
+            tx.delete_interaction_request(r.id).await?;
+            tx.delete_notifications(
+                s.account_id,
+                crate::interactions::pending_notification(Interaction::Favourite),
+                actor.id(),
+                Some(s.id),
+            )
+            .await?;
+        }
+        if tx.delete_mark(Mark::Favourite, actor.id(), s.id).await? || asked.is_some() {
             let author = self
                 .store
                 .account(s.account_id)
@@ -827,7 +1054,7 @@ impl Kring {
 }
 
 /// A Like's id is derived from who likes what, so its Undo can name it without storing it.
-fn like_id(actor: &Account, status: Id) -> String {
+pub(crate) fn like_id(actor: &Account, status: Id) -> String {
     format!("{}#likes/{}", actor.uri, status)
 }
 

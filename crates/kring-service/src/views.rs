@@ -17,6 +17,8 @@ pub struct StatusView {
     pub mentions: Vec<Account>,
     pub tags: Vec<String>,
     pub application: Option<App>,
+    /// The accounts its interaction policy names one by one (id, ActivityPub id).
+    pub policy_accounts: Vec<(Id, String)>,
     /// The viewer's marks; None for signed-out viewers.
     pub favourited: Option<bool>,
     pub reblogged: Option<bool>,
@@ -174,6 +176,11 @@ impl Kring {
         let (mentions, tags) = self.store.mentions_and_tags_of(&ids).await?;
         let mut account_ids: Vec<Id> = all.iter().map(|s| s.account_id).collect();
         account_ids.extend(mentions.iter().map(|(_, a)| *a));
+        account_ids.extend(
+            all.iter()
+                .filter_map(|s| s.interaction_policy.as_ref())
+                .flat_map(|p| p.accounts()),
+        );
         account_ids.sort();
         account_ids.dedup();
         let accounts: HashMap<Id, Account> = self
@@ -216,6 +223,16 @@ impl Kring {
                 mentions: m,
                 tags: t,
                 application: s.application_id.and_then(|a| apps.get(&a).cloned()),
+                policy_accounts: s
+                    .interaction_policy
+                    .as_ref()
+                    .map(|p| {
+                        p.accounts()
+                            .into_iter()
+                            .filter_map(|id| accounts.get(&id).map(|a| (id, a.uri.clone())))
+                            .collect()
+                    })
+                    .unwrap_or_default(),
                 favourited: None,
                 reblogged: None,
                 bookmarked: None,

@@ -6,6 +6,7 @@ mod accounts;
 mod circles;
 mod federation;
 mod feeds;
+mod interactions;
 mod jobs;
 mod lists;
 mod notifications;
@@ -25,6 +26,7 @@ pub use federation::{
     DomainBlock, DomainPolicy, NewReport, PostCounts, RemoteAccount, RemoteCounts,
 };
 pub use feeds::{FEED_CAP, REBLOG_FALLOFF};
+pub use interactions::RequestFilter;
 pub use jobs::Job;
 pub use notify::{MAX_PAYLOAD as MAX_NOTIFY_PAYLOAD, PgListener};
 pub use oauth::{AuthCode, NewToken};

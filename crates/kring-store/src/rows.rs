@@ -182,7 +182,8 @@ impl From<UserRow> for User {
 
 pub(crate) const STATUS_COLUMNS: &str = "s.id, s.account_id, s.uri, s.url, s.local, s.in_reply_to_id, s.in_reply_to_account_id, \
     s.reblog_of_id, s.conversation_id, s.text, s.content, s.spoiler_text, s.sensitive, s.language, s.visibility, \
-    s.application_id, s.replies_count, s.reblogs_count, s.favourites_count, s.created_at, s.edited_at, s.local_only";
+    s.application_id, s.replies_count, s.reblogs_count, s.favourites_count, s.created_at, s.edited_at, s.local_only, \
+    s.interaction_policy, s.pending_approval_by";
 
 #[derive(sqlx::FromRow)]
 pub(crate) struct StatusRow {
@@ -208,6 +209,8 @@ pub(crate) struct StatusRow {
     created_at: i64,
     edited_at: Option<i64>,
     local_only: i64,
+    interaction_policy: Option<String>,
+    pending_approval_by: Option<i64>,
 }
 
 impl StatusRow {
@@ -236,6 +239,8 @@ impl StatusRow {
             created_at: r.get(19)?,
             edited_at: r.get(20)?,
             local_only: r.get(21)?,
+            interaction_policy: r.get(22)?,
+            pending_approval_by: r.get(23)?,
         })
     }
 }
@@ -259,6 +264,11 @@ impl From<StatusRow> for Status {
             language: r.language,
             visibility: Visibility::parse(&r.visibility).unwrap_or(Visibility::Direct),
             local_only: r.local_only != 0,
+            interaction_policy: r
+                .interaction_policy
+                .as_deref()
+                .and_then(kring_core::InteractionPolicy::from_json),
+            pending_approval_by: r.pending_approval_by.map(Id),
             application_id: r.application_id.map(Id),
             replies_count: r.replies_count,
             reblogs_count: r.reblogs_count,
@@ -288,6 +298,10 @@ pub struct NewStatus {
     pub language: Option<String>,
     pub visibility: Visibility,
     pub audience: kring_core::Audience,
+    /// None: a remote post whose server sent no policy.
+    pub interaction_policy: Option<kring_core::InteractionPolicy>,
+    /// Set for a reply or boost stored awaiting this account's approval.
+    pub pending_approval_by: Option<Id>,
     pub application_id: Option<Id>,
     pub mentions: Vec<Id>,
     pub tags: Vec<String>,
@@ -326,6 +340,8 @@ impl NewStatus {
             language: None,
             visibility,
             audience,
+            interaction_policy: None,
+            pending_approval_by: None,
             application_id: None,
             mentions: Vec::new(),
             tags: Vec::new(),
@@ -352,6 +368,8 @@ impl NewStatus {
             language: self.language.clone(),
             visibility: self.visibility,
             local_only: self.audience.local_only,
+            interaction_policy: self.interaction_policy.clone(),
+            pending_approval_by: self.pending_approval_by,
             application_id: self.application_id,
             replies_count: 0,
             reblogs_count: 0,

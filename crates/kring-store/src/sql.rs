@@ -226,19 +226,22 @@ pub(crate) fn hides_account(viewer: &str, account: &str, now: &str, mutes: Mutes
 /// public posts are readable by all; otherwise a grant must name the viewer, an account the
 /// viewer follows, an account the viewer is friends with (both follow each other), a circle
 /// the viewer is in, or the viewer while a friend of the author. Grants are read when the post is, so an ended follow or friendship or a
-/// removed circle member loses earlier posts at once. Local-only posts are read only by this
+/// removed circle member loses earlier posts at once. A reply or boost awaiting its approval
+/// (`pending_approval_by`) is read by the one who decides on it instead of its audience, until
+/// approved. Local-only posts are read only by this
 /// server's accounts. Nobody reads posts of suspended accounts or of accounts that block them.
 fn may_read(s: &str, viewer: &str) -> String {
     format!(
         "(NOT EXISTS (SELECT 1 FROM accounts {s}_a WHERE {s}_a.id = {s}.account_id AND {s}_a.suspended_at IS NOT NULL) \
-         AND ({s}.account_id = {viewer} OR (({s}.public = 1 OR EXISTS (SELECT 1 FROM status_audience {s}_g WHERE {s}_g.status_id = {s}.id AND \
+         AND ({s}.account_id = {viewer} OR ((({s}.pending_approval_by IS NULL AND ({s}.public = 1 OR EXISTS (SELECT 1 FROM status_audience {s}_g WHERE {s}_g.status_id = {s}.id AND \
            (({s}_g.kind = 'account' AND {s}_g.target_id = {viewer}) OR \
             ({s}_g.kind = 'followers' AND EXISTS (SELECT 1 FROM follows {s}_f WHERE {s}_f.account_id = {viewer} AND {s}_f.target_id = {s}_g.target_id)) OR \
             ({s}_g.kind = 'friends' AND EXISTS (SELECT 1 FROM follows {s}_f1 WHERE {s}_f1.account_id = {viewer} AND {s}_f1.target_id = {s}_g.target_id) \
                AND EXISTS (SELECT 1 FROM follows {s}_f2 WHERE {s}_f2.account_id = {s}_g.target_id AND {s}_f2.target_id = {viewer})) OR \
             ({s}_g.kind = 'circle' AND EXISTS (SELECT 1 FROM circle_members {s}_c WHERE {s}_c.circle_id = {s}_g.target_id AND {s}_c.account_id = {viewer})) OR \
             ({s}_g.kind = 'friend' AND {s}_g.target_id = {viewer} AND EXISTS (SELECT 1 FROM follows {s}_f3 WHERE {s}_f3.account_id = {viewer} AND {s}_f3.target_id = {s}.account_id) \
-               AND EXISTS (SELECT 1 FROM follows {s}_f4 WHERE {s}_f4.account_id = {s}.account_id AND {s}_f4.target_id = {viewer}))))) \
+               AND EXISTS (SELECT 1 FROM follows {s}_f4 WHERE {s}_f4.account_id = {s}.account_id AND {s}_f4.target_id = {viewer})))))) \
+           OR {s}.pending_approval_by = {viewer}) \
          AND ({s}.local_only = 0 OR EXISTS (SELECT 1 FROM users {s}_u WHERE {s}_u.account_id = {viewer})) \
          AND NOT EXISTS (SELECT 1 FROM blocks {s}_b WHERE {s}_b.account_id = {s}.account_id AND {s}_b.target_id = {viewer}))))"
     )

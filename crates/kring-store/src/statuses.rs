@@ -646,8 +646,9 @@ impl Tx {
     pub async fn insert_status(&mut self, s: &NewStatus) -> Result<(), Error> {
         sqlx::query(
             "INSERT INTO statuses (id, account_id, uri, url, local, in_reply_to_id, in_reply_to_account_id, reblog_of_id, \
-             conversation_id, text, content, spoiler_text, sensitive, language, visibility, public, listed, application_id, created_at, local_only) \
-             VALUES ($1,$2,$3,$4,$5,$6,$7,$8,$9,$10,$11,$12,$13,$14,$15,$16,$17,$18,$19,$20)",
+             conversation_id, text, content, spoiler_text, sensitive, language, visibility, public, listed, application_id, created_at, local_only, \
+             interaction_policy, pending_approval_by) \
+             VALUES ($1,$2,$3,$4,$5,$6,$7,$8,$9,$10,$11,$12,$13,$14,$15,$16,$17,$18,$19,$20,$21,$22)",
         )
         .bind(s.id.0)
         .bind(s.account_id.0)
@@ -669,6 +670,8 @@ impl Tx {
         .bind(s.application_id.map(|i| i.0))
         .bind(s.created_at)
         .bind(s.audience.local_only as i64)
+        .bind(s.interaction_policy.as_ref().map(|p| p.to_json()))
+        .bind(s.pending_approval_by.map(|i| i.0))
         .execute(&mut *self.tx)
         .await
         .map_err(db_err)?;
@@ -677,12 +680,60 @@ impl Tx {
             .await?;
         self.bump_counts(s.account_id, 0, 0, 1).await?;
         self.touch_last_status(s.account_id, s.created_at).await?;
-        if let Some(parent) = s.in_reply_to_id {
-            self.bump_status_count(parent, "replies_count", 1).await?;
+        // One awaiting approval counts on the parent (or original) once approved: a count
+        // would tell everyone it exists.
+        if s.pending_approval_by.is_none() {
+            self.bump_parent_counts(s.in_reply_to_id, s.reblog_of_id, 1)
+                .await?;
         }
-        if let Some(orig) = s.reblog_of_id {
-            self.bump_status_count(orig, "reblogs_count", 1).await?;
+        Ok(())
+    }
+
+    async fn bump_parent_counts(
+        &mut self,
+        in_reply_to: Option<Id>,
+        reblog_of: Option<Id>,
+        by: i64,
+    ) -> Result<(), Error> {
+        if let Some(parent) = in_reply_to {
+            self.bump_status_count(parent, "replies_count", by).await?;
         }
+        if let Some(orig) = reblog_of {
+            self.bump_status_count(orig, "reblogs_count", by).await?;
+        }
+        Ok(())
+    }
+
+    /// A reply or boost awaiting approval is approved: it is read by its audience from now on
+    /// and counts on its parent. False when it was not awaiting approval.
+    pub async fn approve_status(&mut self, s: &Status) -> Result<bool, Error> {
+        let r = sqlx::query(
+            "UPDATE statuses SET pending_approval_by = NULL WHERE id = $1 AND pending_approval_by IS NOT NULL",
+        )
+        .bind(s.id.0)
+        .execute(&mut *self.tx)
+        .await
+        .map_err(db_err)?;
+        let approved = r.rows_affected() > 0;
+        if approved {
+            self.bump_parent_counts(s.in_reply_to_id, s.reblog_of_id, 1)
+                .await?;
+        }
+        Ok(approved)
+    }
+
+    /// Store a post's interaction policy (a remote post's, updated by its author).
+    pub async fn set_interaction_policy(
+        &mut self,
+        id: Id,
+        policy: Option<&kring_core::InteractionPolicy>,
+    ) -> Result<(), Error> {
+        sqlx::query("UPDATE statuses SET interaction_policy = $1 WHERE id = $2")
+            .bind(policy.map(|p| p.to_json()))
+            .bind(id.0)
+            .execute(&mut *self.tx)
+            .await
+            .map_err(db_err)?;
         Ok(())
     }
 
@@ -865,11 +916,9 @@ impl Tx {
             .await
             .map_err(db_err)?;
         self.bump_counts(s.account_id, 0, 0, -1).await?;
-        if let Some(parent) = s.in_reply_to_id {
-            self.bump_status_count(parent, "replies_count", -1).await?;
-        }
-        if let Some(orig) = s.reblog_of_id {
-            self.bump_status_count(orig, "reblogs_count", -1).await?;
+        if s.pending_approval_by.is_none() {
+            self.bump_parent_counts(s.in_reply_to_id, s.reblog_of_id, -1)
+                .await?;
         }
         Ok(boosts.into_iter().map(|(id, _)| Id(id)).collect())
     }

@@ -594,3 +594,107 @@ async fn local_only_posts_stay_on_this_server() {
         .await;
     assert_eq!(st, StatusCode::UNPROCESSABLE_ENTITY);
 }
+
+/// A reply or boost awaiting its approval (interaction controls) is read by its author and by
+/// the author who decides on it, and by nobody else on any path — not even an account it
+/// mentions or a follower of its author — until approved; then it reaches its audience.
+#[tokio::test]
+async fn interactions_awaiting_approval_are_read_by_their_author_and_approver_only() {
+    let c = cast().await;
+    let s = &c.s;
+    // M follows X: X's boost would otherwise be in M's home (Y and F follow A, whose post
+    // is in their homes already, so a boost of it would not be added there).
+    s.follow(&c.m, &c.x).await;
+    let ask = json!({
+        "can_reply": {"manual_approval": ["public"]},
+        "can_reblog": {"manual_approval": ["public"]},
+    });
+    let p = id_of(
+        &post(
+            s,
+            &c.a,
+            json!({"status": format!("ask first #{TAG}"), "interaction_policy": ask}),
+        )
+        .await,
+    );
+    let mut y_ws = s.websocket(&c.y.token, "stream=user").await;
+    // X's reply mentions Y, who would read it and be notified were it not waiting.
+    let reply = post(
+        s,
+        &c.x,
+        json!({"status": format!("@yuri secretword #{TAG}"), "in_reply_to_id": p}),
+    )
+    .await;
+    assert_eq!(reply["kring"]["pending_approval"], true, "{reply}");
+    let reply = id_of(&reply);
+    let (st, _, boost) = s
+        .post(
+            &format!("/api/v1/statuses/{p}/reblog"),
+            Some(&c.x.token),
+            json!({}),
+        )
+        .await;
+    assert_eq!(st, StatusCode::OK, "{boost}");
+    let boost = id_of(&boost);
+    for (who, token) in [
+        ("Y", Some(c.y.token.as_str())),
+        ("F", Some(c.f.token.as_str())),
+        ("M", Some(c.m.token.as_str())),
+        ("signed-out", None),
+    ] {
+        hidden_everywhere(&c, who, token, &[&reply, &boost]).await;
+        let res = web_get(s, &format!("/@xavier/{reply}"), token)
+            .send()
+            .await
+            .unwrap();
+        assert_eq!(res.status(), StatusCode::NOT_FOUND, "{who} web reply");
+        let ids = s
+            .status_ids(&format!("/api/v1/accounts/{}/statuses", c.x.id), token)
+            .await;
+        assert!(
+            !ids.contains(&reply) && !ids.contains(&boost),
+            "{who}: {ids:?}"
+        );
+    }
+    let y_events = y_ws.drain(QUIET).await;
+    assert!(
+        y_events
+            .iter()
+            .all(|e| !e.payload.contains(&reply) && !e.payload.contains(&boost)),
+        "{y_events:?}"
+    );
+    // Its author and the approver read it.
+    for u in [&c.x, &c.a] {
+        let (st, _, body) = s
+            .get(&format!("/api/v1/statuses/{reply}"), Some(&u.token))
+            .await;
+        assert_eq!(st, StatusCode::OK, "{}: {body}", u.username);
+    }
+    // Approved: Y reads both, and hears of the mention.
+    let queue = s.ok("/api/v1/interaction_requests", Some(&c.a.token)).await;
+    for r in queue.as_array().unwrap() {
+        s.ok_post(
+            &format!(
+                "/api/v1/interaction_requests/{}/authorize",
+                r["id"].as_str().unwrap()
+            ),
+            Some(&c.a.token),
+            json!({}),
+        )
+        .await;
+    }
+    let (st, _, _) = s
+        .get(&format!("/api/v1/statuses/{reply}"), Some(&c.y.token))
+        .await;
+    assert_eq!(st, StatusCode::OK);
+    let home = s
+        .status_ids("/api/v1/timelines/home", Some(&c.m.token))
+        .await;
+    assert!(home.contains(&boost), "{home:?}");
+    let tagged = s
+        .status_ids(&format!("/api/v1/timelines/tag/{TAG}"), None)
+        .await;
+    assert!(tagged.contains(&reply), "{tagged:?}");
+    let notes = s.ok("/api/v1/notifications", Some(&c.y.token)).await;
+    assert!(notes.to_string().contains(&reply), "{notes}");
+}

@@ -145,6 +145,10 @@ const notes = new Map();
 const sent = [];
 /** activities this peer received (after Fedify verified them) */
 const received = [];
+/** Inbox POSTs Fedify refused (say, an activity naming a type its vocabulary lacks, such as
+ * GoToSocial's `ReplyRequest` inlined in an `Accept`): the JSON as sent, how it was signed,
+ * and Fedify's answer. Never handled, only kept for tests to read. */
+const refused = [];
 
 const federation = createFederation({
   kv: new MemoryKvStore(),
@@ -485,6 +489,7 @@ const control = {
     followers: [...followers.values()],
     following: [...following.values()],
     sent: sent.map(publicView),
+    refused,
     mediaRequests,
   }),
 
@@ -599,6 +604,34 @@ const control = {
       body: JSON.stringify(activity),
     });
     return { status: response.status, body: (await response.text()).slice(0, 2000), activity };
+  },
+
+  // Any activity JSON, signed by this peer's actor and POSTed to an inbox as it is (for what
+  // Fedify's vocabulary cannot build: GoToSocial's interaction policies, ReplyRequest, and
+  // the Accept of an interaction). Ids in it should be on this peer's origin.
+  "POST /_control/signed-activity": async (body) => {
+    if (typeof body?.inbox !== "string" || typeof body?.activity !== "object") {
+      throw new HttpError(400, 'need {"inbox": URL, "activity": {...}}');
+    }
+    const ctx = controlContext();
+    const [{ keyId, privateKey }] = GTS ? [gtsSigner] : await ctx.getActorKeyPairs(IDENTIFIER);
+    const signed = await signRequest(
+      new Request(body.inbox, {
+        method: "POST",
+        headers: { "Content-Type": "application/activity+json", Accept: "application/activity+json" },
+        body: JSON.stringify(body.activity),
+      }),
+      privateKey,
+      keyId
+    );
+    const response = await fetch(body.inbox, {
+      method: "POST",
+      headers: new Headers(signed.headers),
+      body: await signed.text(),
+    });
+    const result = { status: response.status, body: (await response.text()).slice(0, 2000) };
+    sent.push({ type: body.activity.type, id: body.activity.id, to: [body.inbox], raw: body.activity });
+    return result;
   },
 
   "POST /_control/signed-inbox": async (body) => {
@@ -830,6 +863,13 @@ const server = http.createServer(async (req, res) => {
     const buffer = Buffer.from(await response.arrayBuffer());
     res.end(req.method === "HEAD" ? undefined : buffer);
     if (req.method === "POST" && status >= 400) {
+      refused.push({
+        path: url.pathname,
+        status,
+        answer: buffer.toString("utf8").slice(0, 300),
+        signature: contextData.signature,
+        raw: parsed,
+      });
       log(`refused POST ${url.pathname} (${status}): ${buffer.toString("utf8").slice(0, 300)}; ` +
         `signature ${JSON.stringify(contextData.signature)}`);
     }

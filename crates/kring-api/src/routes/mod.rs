@@ -3,6 +3,7 @@ pub mod circles;
 pub mod domain_blocks;
 pub mod filters;
 pub mod instance;
+pub mod interaction_policies;
 pub mod lists;
 pub mod notifications;
 pub mod oauth;

@@ -65,6 +65,9 @@ struct CreateParams {
     poll: Option<serde_json::Value>,
     #[serde(default, deserialize_with = "lenient::opt_string")]
     scheduled_at: Option<String>,
+    /// GoToSocial's: who may favourite, reply, boost (and Kring: quote).
+    #[serde(default)]
+    interaction_policy: Option<serde_json::Value>,
 }
 
 fn visibility(v: Option<&str>) -> ApiResult<Option<Visibility>> {
@@ -120,6 +123,10 @@ async fn create(
         .and_then(|v| v.to_str().ok())
         .map(|s| s.chars().take(128).collect::<String>());
     let (visibility, circle_ids) = audience(p.visibility.as_deref(), p.circle_ids)?;
+    let interaction_policy = match &p.interaction_policy {
+        None | Some(serde_json::Value::Null) => None,
+        Some(v) => Some(super::interaction_policies::policy_input(v)?),
+    };
     let status = kring
         .post(
             actor,
@@ -134,6 +141,7 @@ async fn create(
                 language: p.language,
                 application_id: auth.0.token.app_id,
                 idempotency_key: key,
+                interaction_policy,
             },
         )
         .await?;

@@ -4,13 +4,14 @@
 use kring_activitypub::as2::{self, host_of, ids, kind, str_field};
 use kring_core::model::{Account, NotificationType};
 use kring_core::time::now_micros;
-use kring_core::{Audience, Visibility};
+use kring_core::{Audience, Decision, Interaction, Visibility};
 use kring_store::{FollowOptions, Mark, NewStatus};
 use serde::{Deserialize, Serialize};
 use serde_json::{Value, json};
 
 use super::{Recipients, SignedRequest};
 use crate::events::{EventKind, Stream};
+use crate::interactions::{Interacting, REFUSED};
 use crate::{Error, Id, Kring, Result};
 
 pub const RECEIVE: &str = "ap.receive";
@@ -143,14 +144,25 @@ impl Kring {
         let object = a.get("object").cloned().unwrap_or(Value::Null);
         match kind(a) {
             "Follow" => self.on_follow(&actor, a, &object, seen).await,
-            "Accept" => self.on_accept(&actor, &object, true, seen).await,
-            "Reject" => self.on_accept(&actor, &object, false, seen).await,
+            "Accept" | "Reject" => {
+                let accepted = kind(a) == "Accept";
+                if self
+                    .on_interaction_answer(&actor, a, &object, accepted, seen)
+                    .await?
+                {
+                    return Ok(());
+                }
+                self.on_accept(&actor, &object, accepted, seen).await
+            }
+            "ReplyRequest" | "LikeRequest" | "AnnounceRequest" => {
+                self.on_interaction_request(&actor, a, &object, seen).await
+            }
             "Undo" => self.on_undo(&actor, &object, seen).await,
             "Create" => self.on_create(&actor, &object, seen).await,
             "Update" => self.on_update(&actor, &object, seen).await,
             "Delete" => self.on_delete(&actor, &object, seen).await,
-            "Announce" => self.on_announce(&actor, a, &object, seen).await,
-            "Like" => self.on_like(&actor, a, &object, seen).await,
+            "Announce" => self.on_announce(&actor, a, &object, seen, None).await,
+            "Like" => self.on_like(&actor, a, &object, seen, None).await,
             "Block" => self.on_block(&actor, &object, seen).await,
             "Flag" => self.on_flag(&actor, a, &object, seen).await,
             "Move" => self.on_move(&actor, a, seen).await,
@@ -366,6 +378,11 @@ impl Kring {
             "Like" => {
                 if let Some(uri) = object.get("object").and_then(as2::id_of)
                     && let Some(s) = self.store.status_by_uri(uri).await?
+                {
+                    tx.delete_favourite_requests(actor.id, s.id).await?;
+                }
+                if let Some(uri) = object.get("object").and_then(as2::id_of)
+                    && let Some(s) = self.store.status_by_uri(uri).await?
                     && tx.delete_mark(Mark::Favourite, actor.id, s.id).await?
                 {
                     tx.delete_notifications(
@@ -426,11 +443,88 @@ impl Kring {
             return Err(Error::forbidden("object not attributed to the actor"));
         }
         match self
-            .store_remote_note_seen(&object, super::resolve::MAX_REPLY_DEPTH, seen)
+            .store_remote_note_seen(&object, super::resolve::MAX_REPLY_DEPTH, seen, None)
             .await
         {
             Ok(_) | Err(Error::Conflict(_)) => Ok(()),
+            Err(Error::Forbidden(m)) if m == REFUSED => Ok(()),
             Err(e) => Err(e),
+        }
+    }
+
+    /// GoToSocial's polite requests (`ReplyRequest`, `LikeRequest`, `AnnounceRequest`): the
+    /// interaction comes as the `instrument`, for the post named as `object`, and is handled
+    /// as if it had come by itself — except that it is always answered, naming the request.
+    async fn on_interaction_request(
+        &self,
+        actor: &Account,
+        activity: &Value,
+        object: &Value,
+        seen: Option<&Seen>,
+    ) -> Result<()> {
+        let Some(request_id) = str_field(activity, "id") else {
+            return Ok(());
+        };
+        let Some(target) = as2::id_of(object) else {
+            return Ok(());
+        };
+        let instrument = match activity.get("instrument") {
+            Some(i @ Value::Object(_)) => i.clone(),
+            Some(Value::String(uri)) if host_of(uri) == host_of(&actor.uri) => {
+                self.fetch(uri).await?
+            }
+            _ => return Ok(()),
+        };
+        // The interaction is the requester's own, minted on its server, about this post.
+        let own = as2::id_of(&instrument)
+            .is_some_and(|id| host_of(id).is_some() && host_of(id) == host_of(&actor.uri));
+        if !own {
+            return Err(Error::forbidden(
+                "instrument id is not on the signer's host",
+            ));
+        }
+        match kind(activity) {
+            "ReplyRequest" => {
+                let author = ids(instrument.get("attributedTo")).into_iter().next();
+                let parent = str_field(&instrument, "inReplyTo")
+                    .or_else(|| instrument.get("inReplyTo").and_then(as2::id_of));
+                if author.as_deref() != Some(actor.uri.as_str()) || parent != Some(target) {
+                    return Err(Error::forbidden(
+                        "instrument is not the actor's reply to the object",
+                    ));
+                }
+                match self
+                    .store_remote_note_seen(
+                        &instrument,
+                        super::resolve::MAX_REPLY_DEPTH,
+                        seen,
+                        Some(request_id),
+                    )
+                    .await
+                {
+                    Ok(_) | Err(Error::Conflict(_)) => Ok(()),
+                    Err(Error::Forbidden(m)) if m == REFUSED => Ok(()),
+                    Err(e) => Err(e),
+                }
+            }
+            "LikeRequest" | "AnnounceRequest" => {
+                let by = instrument.get("actor").and_then(as2::id_of);
+                let about = instrument.get("object").and_then(as2::id_of);
+                if by != Some(actor.uri.as_str()) || about != Some(target) {
+                    return Err(Error::forbidden(
+                        "instrument is not the actor's, about the object",
+                    ));
+                }
+                let inner = instrument.get("object").cloned().unwrap_or(Value::Null);
+                if kind(activity) == "LikeRequest" {
+                    self.on_like(actor, &instrument, &inner, seen, Some(request_id))
+                        .await
+                } else {
+                    self.on_announce(actor, &instrument, &inner, seen, Some(request_id))
+                        .await
+                }
+            }
+            _ => Ok(()),
         }
     }
 
@@ -507,6 +601,12 @@ impl Kring {
                 if counts.exceed(&before) {
                     tx.raise_post_counts(before.id, &counts).await?;
                 }
+                // A policy the author changed applies from now on (an Update without one
+                // leaves it as it was: its server may simply not repeat it).
+                if let Some(w) = as2::read_interaction_policy(object) {
+                    let policy = self.policy_from_wire(&w, actor).await?;
+                    tx.set_interaction_policy(before.id, Some(&policy)).await?;
+                }
                 tx.commit().await?;
                 let streams: Vec<Stream> = self
                     .store
@@ -557,12 +657,16 @@ impl Kring {
         Ok(())
     }
 
+    /// A boost. Of one of our posts, it is held to the post's policy: refused (its booster
+    /// told with a `Reject`), stored awaiting approval, or stored (with an `Accept` when the
+    /// booster's server needs proof, or asked politely: `request`).
     async fn on_announce(
         &self,
         actor: &Account,
         activity: &Value,
         object: &Value,
         seen: Option<&Seen>,
+        request: Option<&str>,
     ) -> Result<()> {
         let Some(activity_id) = str_field(activity, "id") else {
             return Ok(());
@@ -570,31 +674,50 @@ impl Kring {
         if self.store.status_by_uri(activity_id).await?.is_some() {
             return Ok(());
         }
-        let orig = match object {
-            Value::Object(_)
-                if self
-                    .store
-                    .status_by_uri(as2::id_of(object).unwrap_or(""))
-                    .await?
-                    .is_none() =>
-            {
-                // Embedded objects are not trusted: fetch from their origin.
-                self.resolve_status_uri(
-                    as2::id_of(object).unwrap_or(""),
-                    super::resolve::MAX_REPLY_DEPTH,
-                )
-                .await?
-            }
-            _ => {
-                self.resolve_status_uri(
-                    as2::id_of(object).unwrap_or(""),
-                    super::resolve::MAX_REPLY_DEPTH,
-                )
-                .await?
-            }
-        };
+        // Embedded objects are not trusted: a post unknown here is fetched from its origin.
+        let orig = self
+            .resolve_status_uri(
+                as2::id_of(object).unwrap_or(""),
+                super::resolve::MAX_REPLY_DEPTH,
+            )
+            .await?;
         if !matches!(orig.visibility, Visibility::Public | Visibility::Unlisted) {
             return Ok(());
+        }
+        let mut awaits = None;
+        let mut preapprove = None;
+        if orig.local {
+            let author = self.account(orig.account_id).await?;
+            let permission = self
+                .permission(actor.id, &orig, Interaction::Reblog)
+                .await?;
+            match permission.decision {
+                Decision::Denied => {
+                    if let Some(mut tx) = self.begin_applying(seen).await? {
+                        self.send_refusal(
+                            &mut tx,
+                            &Interacting {
+                                kind: Interaction::Reblog,
+                                target: &orig,
+                                account: actor.id,
+                                status: None,
+                                uri: activity_id,
+                                request,
+                            },
+                            &author,
+                            actor,
+                        )
+                        .await?;
+                        tx.commit().await?;
+                    }
+                    return Ok(());
+                }
+                Decision::Manual => awaits = Some(orig.account_id),
+                Decision::Automatic if permission.needs_proof || request.is_some() => {
+                    preapprove = Some(author)
+                }
+                Decision::Automatic => {}
+            }
         }
         let to = ids(activity.get("to"));
         let visibility = if to.iter().any(|a| as2::is_public_address(a)) {
@@ -608,7 +731,7 @@ impl Kring {
             .unwrap_or_else(now_micros)
             .min(now_micros());
         let id = Id::at_millis(created_at / 1000);
-        let new = NewStatus::boost(
+        let mut new = NewStatus::boost(
             id,
             actor.id,
             activity_id.to_string(),
@@ -619,22 +742,63 @@ impl Kring {
             audience.clone(),
             created_at,
         );
+        new.pending_approval_by = awaits;
         let Some(mut tx) = self.begin_applying(seen).await? else {
             return Ok(());
         };
         tx.insert_status(&new).await?;
         tx.fan_out_to_followers(id, actor.id, true, None).await?;
-        let notified = if orig.local {
+        let notified = if let Some(approver) = awaits {
+            self.record_request(
+                &mut tx,
+                &Interacting {
+                    kind: Interaction::Reblog,
+                    target: &orig,
+                    account: actor.id,
+                    status: Some(id),
+                    uri: activity_id,
+                    request,
+                },
+            )
+            .await?;
             self.notify_in(
                 &mut tx,
-                orig.account_id,
-                NotificationType::Reblog,
+                approver,
+                crate::interactions::pending_notification(Interaction::Reblog),
                 actor.id,
                 Some(orig.id),
             )
-            .await?
-        } else {
+            .await?;
             None
+        } else {
+            if let Some(author) = &preapprove {
+                self.record_preapproval(
+                    &mut tx,
+                    &Interacting {
+                        kind: Interaction::Reblog,
+                        target: &orig,
+                        account: actor.id,
+                        status: Some(id),
+                        uri: activity_id,
+                        request,
+                    },
+                    author,
+                    actor,
+                )
+                .await?;
+            }
+            if orig.local {
+                self.notify_in(
+                    &mut tx,
+                    orig.account_id,
+                    NotificationType::Reblog,
+                    actor.id,
+                    Some(orig.id),
+                )
+                .await?
+            } else {
+                None
+            }
         };
         tx.commit().await?;
         let status = self.store.status(id).await?.ok_or(Error::NotFound)?;
@@ -648,12 +812,14 @@ impl Kring {
         Ok(())
     }
 
+    /// A favourite. Of one of our posts, it is held to the post's policy as a boost is.
     async fn on_like(
         &self,
         actor: &Account,
-        _activity: &Value,
+        activity: &Value,
         object: &Value,
         seen: Option<&Seen>,
+        request: Option<&str>,
     ) -> Result<()> {
         let Some(uri) = as2::id_of(object) else {
             return Ok(());
@@ -669,10 +835,95 @@ impl Kring {
         {
             return Ok(());
         }
+        let like_uri = str_field(activity, "id")
+            .map(str::to_string)
+            .unwrap_or_else(|| format!("{}#likes/{}", actor.uri, s.id));
+        let mut preapprove = None;
+        if s.local && s.reblog_of_id.is_none() {
+            let author = self.account(s.account_id).await?;
+            let permission = self
+                .permission(actor.id, &s, Interaction::Favourite)
+                .await?;
+            match permission.decision {
+                Decision::Denied => {
+                    if let Some(mut tx) = self.begin_applying(seen).await? {
+                        self.send_refusal(
+                            &mut tx,
+                            &Interacting {
+                                kind: Interaction::Favourite,
+                                target: &s,
+                                account: actor.id,
+                                status: None,
+                                uri: &like_uri,
+                                request,
+                            },
+                            &author,
+                            actor,
+                        )
+                        .await?;
+                        tx.commit().await?;
+                    }
+                    return Ok(());
+                }
+                Decision::Manual => {
+                    let Some(mut tx) = self.begin_applying(seen).await? else {
+                        return Ok(());
+                    };
+                    if self
+                        .store
+                        .pending_favourite(actor.id, s.id)
+                        .await?
+                        .is_none()
+                    {
+                        self.record_request(
+                            &mut tx,
+                            &Interacting {
+                                kind: Interaction::Favourite,
+                                target: &s,
+                                account: actor.id,
+                                status: None,
+                                uri: &like_uri,
+                                request,
+                            },
+                        )
+                        .await?;
+                        self.notify_in(
+                            &mut tx,
+                            s.account_id,
+                            crate::interactions::pending_notification(Interaction::Favourite),
+                            actor.id,
+                            Some(s.id),
+                        )
+                        .await?;
+                    }
+                    return tx.commit().await;
+                }
+                Decision::Automatic if permission.needs_proof || request.is_some() => {
+                    preapprove = Some(author)
+                }
+                Decision::Automatic => {}
+            }
+        }
         let Some(mut tx) = self.begin_applying(seen).await? else {
             return Ok(());
         };
         let created = tx.insert_mark(Mark::Favourite, actor.id, s.id).await?;
+        if created && let Some(author) = &preapprove {
+            self.record_preapproval(
+                &mut tx,
+                &Interacting {
+                    kind: Interaction::Favourite,
+                    target: &s,
+                    account: actor.id,
+                    status: None,
+                    uri: &like_uri,
+                    request,
+                },
+                author,
+                actor,
+            )
+            .await?;
+        }
         let notified = if created && s.local {
             self.notify_in(
                 &mut tx,

@@ -4,7 +4,7 @@
 pub mod admin;
 mod deliver;
 pub mod documents;
-mod inbox;
+pub(crate) mod inbox;
 pub(crate) mod outbox;
 mod profiles;
 mod resolve;

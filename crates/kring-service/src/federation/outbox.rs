@@ -193,7 +193,11 @@ impl Kring {
             Some(p) => self.store.status(p).await?.map(|p| p.uri),
             None => None,
         };
-        Ok(self.note_for(s, author, &mentions, &tags, in_reply_to))
+        let mut note = self.note_for(s, author, &mentions, &tags, in_reply_to);
+        let approval = self.store.interaction_request_of_status(s.id).await?;
+        self.decorate_note(&mut note, s, author, &mentions, approval.as_ref())
+            .await?;
+        Ok(note)
     }
 
     pub fn person_json(&self, a: &Account) -> Value {

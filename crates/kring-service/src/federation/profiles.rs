@@ -199,7 +199,7 @@ impl Kring {
                 continue;
             }
             if let Err(e) = self
-                .store_remote_note_as(object, 1, None, Arrival::Backfill)
+                .store_remote_note_as(object, 1, None, Arrival::Backfill, None)
                 .await
             {
                 let id = str_field(object, "id").unwrap_or("");

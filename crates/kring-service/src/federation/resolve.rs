@@ -5,11 +5,12 @@ use kring_activitypub::as2::{self, host_of, ids, kind, str_field};
 use kring_activitypub::client::FetchError;
 use kring_core::model::{Account, NotificationType, ProfileField, Status};
 use kring_core::time::{now_micros, parse_rfc3339};
-use kring_core::{Audience, Grant, Visibility, text};
+use kring_core::{Audience, Decision, Grant, Interaction, Visibility, text};
 use kring_store::{NewStatus, PostCounts, RemoteAccount};
 use serde_json::Value;
 
 use crate::events::{EventKind, Stream};
+use crate::interactions::{Interacting, REFUSED};
 use crate::{Error, Id, Kring, Result};
 
 /// How deep a chain of unknown reply parents is fetched.
@@ -420,7 +421,7 @@ impl Kring {
 
     /// Store a remote Note (or Question/Article/Page, shown as a note) and deliver it locally.
     pub(crate) async fn store_remote_note(&self, note: &Value, depth: u32) -> Result<Status> {
-        self.store_remote_note_seen(note, depth, None).await
+        self.store_remote_note_seen(note, depth, None, None).await
     }
 
     /// Local accounts a remote post is for: those addressed (to/cc) or mentioned (a Mention
@@ -464,25 +465,31 @@ impl Kring {
     }
 
     /// [`store_remote_note`](Self::store_remote_note) applying a received activity, marked
-    /// seen in the same transaction (`Conflict` when it was applied already).
+    /// seen in the same transaction (`Conflict` when it was applied already). A reply to a
+    /// post of ours is held to that post's interaction policy: refused (not stored, its author
+    /// told with a `Reject`: `Forbidden(REFUSED)`), stored awaiting approval, or stored.
+    /// `request`: the id of the polite `ReplyRequest` it came in, which is always answered.
     pub(crate) async fn store_remote_note_seen(
         &self,
         note: &Value,
         depth: u32,
         seen: Option<&super::inbox::Seen>,
+        request: Option<&str>,
     ) -> Result<Status> {
-        self.store_remote_note_as(note, depth, seen, Arrival::New)
+        self.store_remote_note_as(note, depth, seen, Arrival::New, request)
             .await
     }
 
-    /// Store a remote note that arrived as `arrival` says. A note known already only has its
-    /// counters raised to what it says now (see [`post_counts`]).
+    /// Store a remote note that arrived as `arrival` says (`request`: as for
+    /// [`store_remote_note_seen`](Self::store_remote_note_seen)). A note known already only has
+    /// its counters raised to what it says now (see [`post_counts`]).
     pub(crate) async fn store_remote_note_as(
         &self,
         note: &Value,
         depth: u32,
         seen: Option<&super::inbox::Seen>,
         arrival: Arrival,
+        request: Option<&str>,
     ) -> Result<Status> {
         let uri = str_field(note, "id").ok_or_else(|| Error::bad_request("object without id"))?;
         let counts = post_counts(note);
@@ -509,6 +516,44 @@ impl Kring {
             Some(p) => Box::pin(self.resolve_status_uri(p, depth.saturating_sub(1)))
                 .await
                 .ok(),
+            None => None,
+        };
+        // A reply to one of our posts: may its author answer it, and how?
+        let mut awaits = None;
+        let mut preapprove = None;
+        if let Some(p) = parent.as_ref().filter(|p| p.local) {
+            let permission = self.permission(author.id, p, Interaction::Reply).await?;
+            let parent_author = self.account(p.account_id).await?;
+            match permission.decision {
+                Decision::Denied => {
+                    if let Some(mut tx) = self.begin_applying(seen).await? {
+                        self.send_refusal(
+                            &mut tx,
+                            &Interacting {
+                                kind: Interaction::Reply,
+                                target: p,
+                                account: author.id,
+                                status: None,
+                                uri,
+                                request,
+                            },
+                            &parent_author,
+                            &author,
+                        )
+                        .await?;
+                        tx.commit().await?;
+                    }
+                    return Err(Error::forbidden(REFUSED));
+                }
+                Decision::Manual => awaits = Some(p.account_id),
+                Decision::Automatic if permission.needs_proof || request.is_some() => {
+                    preapprove = Some(parent_author)
+                }
+                Decision::Automatic => {}
+            }
+        }
+        let interaction_policy = match as2::read_interaction_policy(note) {
+            Some(w) => Some(self.policy_from_wire(&w, &author).await?),
             None => None,
         };
         let to = ids(note.get("to"));
@@ -630,6 +675,8 @@ impl Kring {
                 .filter(|l| l.len() <= 8),
             visibility,
             audience: audience.clone(),
+            interaction_policy,
+            pending_approval_by: awaits,
             application_id: None,
             mentions: tagged.clone(),
             tags: tags.clone(),
@@ -661,8 +708,48 @@ impl Kring {
                 .await?;
         }
         tx.fan_out_to(id, author.id, &mentioned).await?;
+        if let Some(p) = &parent {
+            if let Some(approver) = awaits {
+                self.record_request(
+                    &mut tx,
+                    &Interacting {
+                        kind: Interaction::Reply,
+                        target: p,
+                        account: author.id,
+                        status: Some(id),
+                        uri,
+                        request,
+                    },
+                )
+                .await?;
+                self.notify_in(
+                    &mut tx,
+                    approver,
+                    crate::interactions::pending_notification(Interaction::Reply),
+                    author.id,
+                    Some(id),
+                )
+                .await?;
+            } else if let Some(parent_author) = &preapprove {
+                self.record_preapproval(
+                    &mut tx,
+                    &Interacting {
+                        kind: Interaction::Reply,
+                        target: p,
+                        account: author.id,
+                        status: Some(id),
+                        uri,
+                        request,
+                    },
+                    parent_author,
+                    &author,
+                )
+                .await?;
+            }
+        }
         let mut notified = Vec::new();
-        for &m in &tagged {
+        // A reply awaiting approval mentions nobody yet: they hear of it once approved.
+        for &m in tagged.iter().filter(|_| awaits.is_none()) {
             if let Some(n) = self
                 .notify_in(&mut tx, m, NotificationType::Mention, author.id, Some(id))
                 .await?

@@ -215,6 +215,8 @@ impl Post {
                 language: Some("en".into()),
                 visibility,
                 audience: Audience::for_visibility(visibility, author.id, &[]),
+                interaction_policy: None,
+                pending_approval_by: None,
                 application_id: None,
                 mentions: Vec::new(),
                 tags: Vec::new(),

@@ -124,6 +124,7 @@ pub async fn create(State(web): State<Web>, p: Posted<Fields>) -> WebResult {
         language: None,
         application_id: None,
         idempotency_key: form.idempotency.clone().filter(|k| !k.is_empty()),
+        interaction_policy: None,
     };
     // Circles ticked for another audience: which one was meant is unclear, and guessing could
     // make the post wider than intended (as the API refuses `circle_ids` without "circle").

@@ -40,6 +40,9 @@ fn notification_text(kind: NotificationType) -> &'static str {
         NotificationType::Reblog => "boosted your post",
         NotificationType::Update => "edited a post you boosted",
         NotificationType::Status => "posted",
+        NotificationType::PendingReply => "replied, awaiting your approval",
+        NotificationType::PendingFavourite => "favourited your post, awaiting your approval",
+        NotificationType::PendingReblog => "boosted your post, awaiting your approval",
     }
 }
 
