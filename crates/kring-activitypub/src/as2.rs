@@ -53,7 +53,16 @@ pub fn context() -> Value {
             "AnnounceRequest": "gts:AnnounceRequest",
             "LikeAuthorization": "gts:LikeAuthorization",
             "ReplyAuthorization": "gts:ReplyAuthorization",
-            "AnnounceAuthorization": "gts:AnnounceAuthorization"
+            "AnnounceAuthorization": "gts:AnnounceAuthorization",
+            // Quote posts with consent (FEP-044f, as Mastodon 4.5 writes them), with the
+            // older quote properties other software reads.
+            "canQuote": { "@id": "gts:canQuote", "@type": "@id" },
+            "quote": { "@id": "https://w3id.org/fep/044f#quote", "@type": "@id" },
+            "quoteUri": "http://fedibird.com/ns#quoteUri",
+            "_misskey_quote": "https://misskey-hub.net/ns#_misskey_quote",
+            "quoteAuthorization": { "@id": "https://w3id.org/fep/044f#quoteAuthorization", "@type": "@id" },
+            "QuoteRequest": "https://w3id.org/fep/044f#QuoteRequest",
+            "QuoteAuthorization": "https://w3id.org/fep/044f#QuoteAuthorization"
         }
     ])
 }
@@ -73,9 +82,7 @@ pub struct WirePolicy {
     pub can_like: Option<WireRule>,
     pub can_reply: Option<WireRule>,
     pub can_announce: Option<WireRule>,
-    /// Mastodon's and GoToSocial's quote policy (FEP-044f). Read, not yet written: a server
-    /// that sets a sub-policy promises to answer its requests, and Kring does not take quote
-    /// requests yet.
+    /// Mastodon's and GoToSocial's quote policy (FEP-044f).
     pub can_quote: Option<WireRule>,
 }
 
@@ -135,6 +142,16 @@ pub fn read_interaction_policy(note: &Value) -> Option<WirePolicy> {
         can_announce: rule("canAnnounce"),
         can_quote: rule("canQuote"),
     })
+}
+
+/// The post a received post quotes: FEP-044f's `quote`, or the older `quoteUrl` (Akkoma,
+/// Pleroma), `quoteUri` (Fedibird) and `_misskey_quote` (Misskey). Only an http(s) id.
+pub fn quote_of(note: &Value) -> Option<&str> {
+    ["quote", "quoteUrl", "quoteUri", "_misskey_quote"]
+        .into_iter()
+        .filter_map(|k| note.get(k))
+        .find_map(id_of)
+        .filter(|u| u.starts_with("https://") || u.starts_with("http://"))
 }
 
 /// Kring's term on a Note addressed to named accounts: `friends` (the author's friends among

@@ -13,6 +13,8 @@
 //! 4. [`cavage::verify`].
 //!
 //! RFC 9421 works the same way with [`rfc9421::parse_signatures`] and [`rfc9421::verify`].
+// The JSON-LD context (`as2::context`) is one long `json!` literal.
+#![recursion_limit = "256"]
 
 pub mod as2;
 pub mod cavage;

@@ -245,6 +245,12 @@ pub struct StatusJson<'a> {
     pub local_only: bool,
     /// GoToSocial's: who may favourite, reply and boost (and Kring's `can_quote`).
     pub interaction_policy: InteractionPolicyJson,
+    /// Mastodon 4.5: the post it quotes, and where the quote stands.
+    pub quote: Option<QuoteJson<'a>>,
+    /// Mastodon 4.5: who may quote it, and what that means for the viewer.
+    pub quote_approval: QuoteApprovalJson,
+    /// Mastodon 4.5: how many accepted quotes it has.
+    pub quotes_count: i64,
     /// Kring's extensions (docs/api.md).
     pub kring: KringStatusJson,
     #[serde(skip_serializing_if = "Option::is_none")]
@@ -259,6 +265,74 @@ pub struct StatusJson<'a> {
     pub pinned: Option<bool>,
     #[serde(skip_serializing_if = "Option::is_none")]
     pub filtered: Option<Vec<FilterResultJson<'a>>>,
+}
+
+/// Mastodon 4.5's Quote (or, one level down, its ShallowQuote: the quoted post's id only).
+#[derive(Serialize)]
+pub struct QuoteJson<'a> {
+    pub state: &'static str,
+    /// The quoted post, when the viewer is shown it (null otherwise); absent in a shallow quote.
+    #[serde(skip_serializing_if = "Option::is_none")]
+    pub quoted_status: Option<Option<Box<StatusJson<'a>>>>,
+    #[serde(skip_serializing_if = "Option::is_none")]
+    pub quoted_status_id: Option<Id>,
+}
+
+/// Mastodon 4.5's QuoteApproval: `public`, `followers`, `following`, or
+/// `unsupported_policy` for what Mastodon cannot say (friends, mentioned, named accounts).
+#[derive(Serialize)]
+pub struct QuoteApprovalJson {
+    pub automatic: Vec<&'static str>,
+    pub manual: Vec<&'static str>,
+    pub current_user: &'static str,
+}
+
+fn quote_approval(p: &InteractionPolicy, current_user: &'static str) -> QuoteApprovalJson {
+    let names = |a: Approval| {
+        let mut v: Vec<&'static str> = p
+            .can_quote
+            .with_approval(a)
+            .map(|w| match w {
+                Who::Public => "public",
+                Who::Followers => "followers",
+                Who::Following => "following",
+                _ => "unsupported_policy",
+            })
+            .collect();
+        v.dedup();
+        v
+    };
+    QuoteApprovalJson {
+        automatic: names(Approval::Automatic),
+        manual: names(Approval::Manual),
+        current_user,
+    }
+}
+
+fn quote<'a>(ctx: Ctx<'_>, v: &'a StatusView, shallow: bool) -> Option<QuoteJson<'a>> {
+    let q = v.quote.as_ref()?;
+    Some(if shallow {
+        QuoteJson {
+            state: q.state,
+            quoted_status: None,
+            quoted_status_id: q
+                .quoted
+                .as_ref()
+                .map(|s| s.status.id)
+                .or(q.quote.quoted_status_id)
+                .filter(|_| q.state == "accepted"),
+        }
+    } else {
+        QuoteJson {
+            state: q.state,
+            quoted_status: Some(
+                q.quoted
+                    .as_ref()
+                    .map(|s| Box::new(status_inner(ctx, s, false, true))),
+            ),
+            quoted_status_id: None,
+        }
+    })
 }
 
 /// What Kring adds to a Status: the real audience behind the Mastodon label (`friends` and
@@ -398,6 +472,16 @@ pub fn status<'a>(ctx: Ctx<'_>, v: &'a StatusView) -> StatusJson<'a> {
 /// With `with_text`, the source text is included (as Mastodon does for a deleted status, so
 /// clients can redraft it).
 pub fn status_with_text<'a>(ctx: Ctx<'_>, v: &'a StatusView, with_text: bool) -> StatusJson<'a> {
+    status_inner(ctx, v, with_text, false)
+}
+
+/// `shallow`: a quoted post inside a quote, whose own quote shows its state only.
+fn status_inner<'a>(
+    ctx: Ctx<'_>,
+    v: &'a StatusView,
+    with_text: bool,
+    shallow: bool,
+) -> StatusJson<'a> {
     let s = &v.status;
     let own = v.pinned.is_some() && v.account.is_local();
     StatusJson {
@@ -447,6 +531,9 @@ pub fn status_with_text<'a>(ctx: Ctx<'_>, v: &'a StatusView, with_text: bool) ->
         edited_at: s.edited_at.map(rfc3339),
         local_only: s.local_only,
         interaction_policy: interaction_policy(&s.policy(), &v.policy_accounts),
+        quote: quote(ctx, v, shallow),
+        quote_approval: quote_approval(&s.policy(), v.quote_current_user),
+        quotes_count: v.quotes_count,
         kring: KringStatusJson {
             visibility: s.visibility.as_str(),
             pending_approval: s.pending_approval_by.is_some(),

@@ -282,10 +282,14 @@ pub enum NotificationType {
     PendingReply,
     PendingFavourite,
     PendingReblog,
+    /// Someone quoted the recipient's post (Mastodon 4.5's `quote`).
+    Quote,
+    /// A post the recipient quoted was edited (Mastodon 4.5's `quoted_update`).
+    QuotedUpdate,
 }
 
 impl NotificationType {
-    pub const ALL: [NotificationType; 10] = [
+    pub const ALL: [NotificationType; 12] = [
         NotificationType::Follow,
         NotificationType::FollowRequest,
         NotificationType::Mention,
@@ -296,6 +300,8 @@ impl NotificationType {
         NotificationType::PendingReply,
         NotificationType::PendingFavourite,
         NotificationType::PendingReblog,
+        NotificationType::Quote,
+        NotificationType::QuotedUpdate,
     ];
 
     /// What a listing shows when no types are asked for: Mastodon's. The `pending.*` types
@@ -321,6 +327,8 @@ impl NotificationType {
             NotificationType::PendingReply => "pending.reply",
             NotificationType::PendingFavourite => "pending.favourite",
             NotificationType::PendingReblog => "pending.reblog",
+            NotificationType::Quote => "quote",
+            NotificationType::QuotedUpdate => "quoted_update",
         }
     }
     pub fn parse(s: &str) -> Option<NotificationType> {
@@ -381,6 +389,56 @@ pub struct InteractionRequest {
     pub response_uri: Option<String>,
     /// What an Accept authorised: the `ReplyAuthorization` (…) other servers check.
     pub authorization_uri: Option<String>,
+}
+
+/// Where a quote stands with the quoted post's author (Mastodon 4.5's quote states that are
+/// stored; `deleted` and `unauthorized` are decided when a quote is shown).
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub enum QuoteState {
+    /// Waiting for the quoted author's approval.
+    Pending,
+    Accepted,
+    Rejected,
+    /// Accepted, then withdrawn by the quoted author.
+    Revoked,
+}
+
+impl QuoteState {
+    pub fn as_str(self) -> &'static str {
+        match self {
+            QuoteState::Pending => "pending",
+            QuoteState::Accepted => "accepted",
+            QuoteState::Rejected => "rejected",
+            QuoteState::Revoked => "revoked",
+        }
+    }
+
+    pub fn parse(s: &str) -> Option<QuoteState> {
+        [
+            QuoteState::Pending,
+            QuoteState::Accepted,
+            QuoteState::Rejected,
+            QuoteState::Revoked,
+        ]
+        .into_iter()
+        .find(|q| q.as_str() == s)
+    }
+}
+
+/// A post quoting another (FEP-044f).
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub struct Quote {
+    /// The quoting post.
+    pub status_id: Id,
+    /// The quoted post and its author, when known here (the post may since be deleted).
+    pub quoted_status_id: Option<Id>,
+    pub quoted_account_id: Option<Id>,
+    /// The quoted post's ActivityPub id.
+    pub quoted_uri: String,
+    pub state: QuoteState,
+    /// The `QuoteAuthorization` that allows it.
+    pub authorization_uri: Option<String>,
+    pub created_at: Micros,
 }
 
 impl InteractionRequest {

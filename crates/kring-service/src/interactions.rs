@@ -354,7 +354,7 @@ impl Kring {
             can_like: Some(wire(Interaction::Favourite)),
             can_reply: Some(wire(Interaction::Reply)),
             can_announce: Some(wire(Interaction::Reblog)),
-            can_quote: None,
+            can_quote: Some(wire(Interaction::Quote)),
         })
     }
 
@@ -426,9 +426,13 @@ impl Kring {
         author: &Account,
         mentions: &[Account],
         approval: Option<&InteractionRequest>,
+        quote: Option<&kring_core::model::Quote>,
     ) -> Result<()> {
         let wire = self.wire_policy(&s.policy(), author, mentions).await?;
         note["interactionPolicy"] = as2::interaction_policy(&wire);
+        if let Some(q) = quote {
+            Self::quote_fields(note, q);
+        }
         if let Some(r) = approval.filter(|r| r.accepted_at.is_some()) {
             if let Some(accept) = &r.response_uri {
                 note["approvedBy"] = json!(accept);
@@ -469,7 +473,7 @@ impl Kring {
     }
 
     /// The Accept and authorization ids of an approval by a local author.
-    fn approval_uris(author: &Account, r: &InteractionRequest) -> (String, String) {
+    pub(crate) fn approval_uris(author: &Account, r: &InteractionRequest) -> (String, String) {
         (
             format!("{}/accepts/{}", author.uri, r.id),
             format!("{}/authorizations/{}", author.uri, r.id),
@@ -596,11 +600,23 @@ impl Kring {
         let mut decided = r.clone();
         decided.accepted_at = Some(now_micros());
         decided.response_uri = Some(accept);
-        decided.authorization_uri = Some(auth);
+        decided.authorization_uri = Some(auth.clone());
         let mut approved = None;
         let mut notified = Vec::new();
+        let mut quote_changed = None;
         match (r.kind, r.interaction_status_id) {
-            (Interaction::Reply | Interaction::Reblog | Interaction::Quote, Some(sid)) => {
+            (Interaction::Quote, Some(sid)) => {
+                if self.quote_decided(&mut tx, sid, true, Some(&auth)).await?
+                    && interacting.is_local()
+                    && let Some(s) = self.store.status(sid).await?
+                {
+                    // Our own person's quote: it goes out again, now carrying its proof.
+                    self.send_quote_update(&mut tx, &s, &interacting, Some(&auth))
+                        .await?;
+                }
+                quote_changed = Some(sid);
+            }
+            (Interaction::Reply | Interaction::Reblog, Some(sid)) => {
                 if let Some(s) = self.store.status(sid).await? {
                     tx.approve_status(&s).await?;
                     notified = self
@@ -628,6 +644,9 @@ impl Kring {
         }
         tx.commit().await?;
         self.after_approval(approved.as_ref(), notified).await?;
+        if let Some(q) = quote_changed {
+            self.publish_quote_change(q).await?;
+        }
         self.interaction_request(actor, id).await
     }
 
@@ -784,7 +803,14 @@ impl Kring {
             .await?;
         }
         let mut removed = None;
-        if let Some(sid) = r.interaction_status_id
+        let mut quote_changed = None;
+        if r.kind == Interaction::Quote {
+            // A refused quote stays its author's post; only the quoted post is not shown.
+            if let Some(sid) = r.interaction_status_id {
+                self.quote_decided(&mut tx, sid, false, None).await?;
+                quote_changed = Some(sid);
+            }
+        } else if let Some(sid) = r.interaction_status_id
             && let Some(s) = self.store.status(sid).await?
         {
             tx.delete_status(&s).await?;
@@ -795,7 +821,9 @@ impl Kring {
             pending_notification(r.kind),
             interacting.id,
             Some(match r.kind {
-                Interaction::Reply => r.interaction_status_id.unwrap_or(r.status_id),
+                Interaction::Reply | Interaction::Quote => {
+                    r.interaction_status_id.unwrap_or(r.status_id)
+                }
                 _ => r.status_id,
             }),
         )
@@ -804,6 +832,9 @@ impl Kring {
         if let Some(s) = removed {
             self.events
                 .publish(EventKind::Delete(s), vec![Stream::User(actor.id())]);
+        }
+        if let Some(q) = quote_changed {
+            self.publish_quote_change(q).await?;
         }
         view.request = decided;
         Ok(view)
@@ -951,7 +982,20 @@ impl Kring {
         decided.authorization_uri = authorization.map(str::to_string);
         let mut approved = None;
         let mut removed = None;
+        let mut quote_changed = None;
         match (r.kind, r.interaction_status_id, accepted) {
+            (Interaction::Quote, Some(sid), _) => {
+                if self
+                    .quote_decided(&mut tx, sid, accepted, authorization)
+                    .await?
+                    && accepted
+                    && let Some(s) = self.store.status(sid).await?
+                {
+                    self.send_quote_update(&mut tx, &s, &interacting, authorization)
+                        .await?;
+                }
+                quote_changed = Some(sid);
+            }
             (Interaction::Favourite, _, true) => {
                 tx.insert_mark(Mark::Favourite, r.account_id, r.status_id)
                     .await?;
@@ -978,6 +1022,9 @@ impl Kring {
         if let Some(s) = removed {
             self.events
                 .publish(EventKind::Delete(s), vec![Stream::User(r.account_id)]);
+        }
+        if let Some(q) = quote_changed {
+            self.publish_quote_change(q).await?;
         }
         Ok(true)
     }
@@ -1051,7 +1098,12 @@ impl Kring {
             .store
             .interaction_request(id)
             .await?
-            .filter(|r| r.target_account_id == author.id && r.accepted_at.is_some())
+            .filter(|r| {
+                // A withdrawn approval (a revoked quote) is no longer served.
+                r.target_account_id == author.id
+                    && r.accepted_at.is_some()
+                    && r.rejected_at.is_none()
+            })
             .ok_or(Error::NotFound)?;
         let target = self
             .store
@@ -1078,7 +1130,8 @@ pub(crate) fn pending_notification(kind: Interaction) -> NotificationType {
 
 fn request_type(kind: Interaction) -> &'static str {
     match kind {
-        Interaction::Reply | Interaction::Quote => "ReplyRequest",
+        Interaction::Reply => "ReplyRequest",
+        Interaction::Quote => "QuoteRequest",
         Interaction::Reblog => "AnnounceRequest",
         Interaction::Favourite => "LikeRequest",
     }
@@ -1086,7 +1139,8 @@ fn request_type(kind: Interaction) -> &'static str {
 
 fn authorization_type(kind: Interaction) -> &'static str {
     match kind {
-        Interaction::Reply | Interaction::Quote => "ReplyAuthorization",
+        Interaction::Reply => "ReplyAuthorization",
+        Interaction::Quote => "QuoteAuthorization",
         Interaction::Reblog => "AnnounceAuthorization",
         Interaction::Favourite => "LikeAuthorization",
     }

@@ -20,6 +20,7 @@ pub mod live;
 pub mod media_proxy;
 pub mod notifications;
 pub mod page_security;
+pub mod quotes;
 pub mod relationships;
 pub mod reports;
 pub mod search;

@@ -281,6 +281,44 @@ impl Kring {
         Ok(())
     }
 
+    /// A live view's quote for one viewer (see [`Kring::resolve_quotes`], the same decision
+    /// made for a page).
+    fn live_quote(
+        &self,
+        view: &mut StatusView,
+        viewer: Id,
+        quoted_id: Option<Id>,
+        quoted: Option<&(StatusView, HashSet<Id>)>,
+        flags: &kring_store::StatusFlags,
+    ) {
+        let one = |x: &mut StatusView| {
+            x.quote_current_user = crate::views::quote_current_user(Some(viewer), &x.status);
+            let Some(q) = x.quote.as_mut() else { return };
+            if q.quote.state != kring_core::model::QuoteState::Accepted {
+                return;
+            }
+            match quoted {
+                Some((qv, readers)) if q.quote.quoted_status_id == quoted_id => {
+                    if readers.contains(&viewer) {
+                        q.state = "accepted";
+                        q.quoted = personalise(qv.clone(), Some(flags), &[], None).map(|mut i| {
+                            i.quote_current_user =
+                                crate::views::quote_current_user(Some(viewer), &i.status);
+                            Box::new(i)
+                        });
+                    } else {
+                        q.state = "unauthorized";
+                    }
+                }
+                _ => q.state = "deleted",
+            }
+        };
+        one(view);
+        if let Some(r) = view.reblog.as_deref_mut() {
+            one(r);
+        }
+    }
+
     /// The status `id` for each of `viewers` it is shown to: one audience decision for all,
     /// one shared view, then each viewer's marks and filters; viewers with the same rendering
     /// share one item.
@@ -307,7 +345,26 @@ impl Kring {
             return Ok(Vec::new());
         };
         let shown: Vec<Id> = ids.into_iter().filter(|i| shown.contains(i)).collect();
-        let status_ids = view_ids(std::slice::from_ref(&shared));
+        let mut status_ids = view_ids(std::slice::from_ref(&shared));
+        // An accepted quote: the quoted post is shown to the viewers the one audience rule
+        // lets read it (one decision for all of them), built once like the status itself.
+        let quoted_id = std::iter::once(&shared)
+            .chain(shared.reblog.as_deref())
+            .filter_map(|v| v.quote.as_ref())
+            .find(|q| q.quote.state == kring_core::model::QuoteState::Accepted)
+            .and_then(|q| q.quote.quoted_status_id);
+        let mut quoted: Option<(StatusView, HashSet<Id>)> = None;
+        if let Some(qid) = quoted_id
+            && let Some(qs) = self.store.status(qid).await?
+            && let Some(qv) = self
+                .shared_status_views(Originals::ReadableBy(None), vec![qs])
+                .await?
+                .pop()
+        {
+            let readers = self.store.viewers_shown(qid, &shown, Shown::Direct).await?;
+            status_ids.push(qid);
+            quoted = Some((qv, readers.into_iter().collect()));
+        }
         let mut flags = self.store.status_flags_of(&shown, &status_ids).await?;
         let mut filters = self.store.filters_of(&shown).await?;
         type Key = (Vec<Option<bool>>, Vec<Id>);
@@ -318,7 +375,8 @@ impl Kring {
             let f = flags.remove(&viewer).unwrap_or_default();
             let fl = filters.remove(&viewer).unwrap_or_default();
             let one = |context: &str, seen: &mut HashMap<Key, Arc<Rendered<StatusView>>>| {
-                let view = personalise(shared.clone(), Some(&f), &fl, Some(context))?;
+                let mut view = personalise(shared.clone(), Some(&f), &fl, Some(context))?;
+                self.live_quote(&mut view, viewer, quoted_id, quoted.as_ref(), &f);
                 Some(
                     seen.entry(rendering_key(&view))
                         .or_insert_with(|| Rendered::new(view))

@@ -31,6 +31,8 @@ pub struct PostRequest {
     /// Who may reply, boost, favourite and quote; None: the author's default for the
     /// visibility.
     pub interaction_policy: Option<crate::interactions::PolicyInput>,
+    /// The post this one quotes (FEP-044f).
+    pub quoted_status_id: Option<Id>,
 }
 
 #[derive(Debug, Clone, Default)]
@@ -73,8 +75,26 @@ impl Kring {
             ),
             None => None,
         };
+        let quoted = match req.quoted_status_id {
+            Some(q) => Some(self.quotable(actor, q).await?),
+            None => None,
+        };
         let rendered = self.render_text(&text).await?;
-        let visibility = req.visibility.unwrap_or(actor.user.default_visibility);
+        let mut visibility = req.visibility.unwrap_or(actor.user.default_visibility);
+        let mut req = req;
+        if let Some((q, _)) = &quoted {
+            // A quote never reaches further than what it quotes: quoting one's own
+            // followers-only post makes a followers-only post (as on Mastodon), quoting a
+            // post kept on this server keeps the quote here too.
+            if q.visibility == Visibility::Private
+                && matches!(visibility, Visibility::Public | Visibility::Unlisted)
+            {
+                visibility = Visibility::Private;
+            }
+            if q.local_only {
+                req.local_only = true;
+            }
+        }
         let mut mentioned: Vec<Id> = rendered.mentions.iter().map(|a| a.id).collect();
         mentioned.retain(|&id| id != actor.id());
         // Blocked by someone we mention: they are not addressed (Mastodon silently drops them).
@@ -156,6 +176,15 @@ impl Kring {
                 notified.push((m, n));
             }
         }
+        let as_stored = new.to_status();
+        let mut quote = None;
+        if let Some((q, permission)) = &quoted {
+            let (made, request, n) = self
+                .record_new_quote(&mut tx, actor, &as_stored, q, *permission)
+                .await?;
+            notified.extend(n);
+            quote = Some((made, request));
+        }
         let mut approval = None;
         if let Some(p) = &parent {
             if let Some(approver) = awaits {
@@ -207,7 +236,6 @@ impl Kring {
             .filter(|a| addressed.contains(&a.id))
             .cloned()
             .collect();
-        let as_stored = new.to_status();
         let mut note = self.note_for(
             &as_stored,
             &actor.account,
@@ -221,8 +249,17 @@ impl Kring {
             &actor.account,
             &mention_accounts,
             approval.as_ref(),
+            quote.as_ref().map(|(q, _)| q),
         )
         .await?;
+        if let (Some((q, _)), Some((_, r))) = (&quoted, &quote)
+            && !q.local
+            && awaits.is_none()
+            && !as_stored.local_only
+        {
+            self.send_quote_request(&mut tx, &actor.account, &note, q, r)
+                .await?;
+        }
         let create = as2::activity(
             "Create",
             &format!("{}/activity", new.uri),
@@ -473,8 +510,16 @@ impl Kring {
         };
         let mut note = self.note_for(&edited, &actor.account, &kept, &rendered.tags, in_reply_to);
         let approval = self.store.interaction_request_of_status(id).await?;
-        self.decorate_note(&mut note, &edited, &actor.account, &kept, approval.as_ref())
-            .await?;
+        let quote = self.store.quote_of(id).await?;
+        self.decorate_note(
+            &mut note,
+            &edited,
+            &actor.account,
+            &kept,
+            approval.as_ref(),
+            quote.as_ref(),
+        )
+        .await?;
         let update = as2::activity(
             "Update",
             &format!("{}#updates/{}", before.uri, Id::generate()),
@@ -509,6 +554,22 @@ impl Kring {
                     .await?
             {
                 notified.push((b.id, n));
+            }
+        }
+        // Those who quoted it too (Mastodon's `quoted_update`).
+        for (quoting, author) in self.store.quoting_authors(id).await? {
+            if self.store.user(author).await?.is_some()
+                && let Some(n) = self
+                    .notify_in(
+                        &mut tx,
+                        author,
+                        NotificationType::QuotedUpdate,
+                        actor.id(),
+                        Some(quoting),
+                    )
+                    .await?
+            {
+                notified.push((author, n));
             }
         }
         tx.commit().await?;

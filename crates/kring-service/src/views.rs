@@ -19,6 +19,13 @@ pub struct StatusView {
     pub application: Option<App>,
     /// The accounts its interaction policy names one by one (id, ActivityPub id).
     pub policy_accounts: Vec<(Id, String)>,
+    /// The post it quotes, as this viewer may see it.
+    pub quote: Option<crate::quotes::QuoteView>,
+    /// How many accepted quotes it has.
+    pub quotes_count: i64,
+    /// What the quote policy means for the viewer (Mastodon's `quote_approval.current_user`):
+    /// `automatic`, `manual`, `denied`, or `unknown` when it depends on who follows whom.
+    pub quote_current_user: &'static str,
     /// The viewer's marks; None for signed-out viewers.
     pub favourited: Option<bool>,
     pub reblogged: Option<bool>,
@@ -97,11 +104,18 @@ fn mark(
 /// What makes one viewer's rendering of a view differ from another's: the marks, and which
 /// filters matched (a filter belongs to one viewer, so any match makes the rendering theirs).
 pub(crate) fn rendering_key(view: &StatusView) -> (Vec<Option<bool>>, Vec<Id>) {
-    let mut marks = Vec::with_capacity(10);
+    let mut marks = Vec::with_capacity(12);
     let mut filters: Vec<Id> = view.filtered.iter().map(|m| m.filter.id).collect();
     for v in std::iter::once(view).chain(view.reblog.as_deref()) {
         marks.extend([v.favourited, v.reblogged, v.bookmarked, v.pinned, v.muted]);
         filters.extend(v.filtered.iter().map(|m| m.filter.id));
+        // Whether the quoted post is shown, and the viewer's marks on it.
+        if let Some(q) = &v.quote {
+            marks.push(Some(q.quoted.is_some()));
+            if let Some(inner) = &q.quoted {
+                marks.extend([inner.favourited, inner.reblogged, inner.bookmarked]);
+            }
+        }
     }
     (marks, filters)
 }
@@ -145,10 +159,96 @@ impl Kring {
             (Some(v), Some(_)) => self.filters_of(v.id()).await?,
             _ => Default::default(),
         };
-        Ok(views
+        let mut views: Vec<StatusView> = views
             .into_iter()
             .filter_map(|v| personalise(v, flags.as_ref(), &filters, context))
-            .collect())
+            .collect();
+        self.resolve_quotes(viewer, &mut views).await?;
+        Ok(views)
+    }
+
+    /// Show each view's quoted post (and its boosted original's) to the viewer where the
+    /// quote is accepted and the one audience rule lets the viewer read the quoted post;
+    /// otherwise say why not (`deleted`, `unauthorized`). Quoted posts are shown one level
+    /// deep: a quote inside a quote shows its state only, as Mastodon's shallow quotes.
+    pub(crate) async fn resolve_quotes(
+        &self,
+        viewer: Option<&Actor>,
+        views: &mut [StatusView],
+    ) -> Result<()> {
+        let viewer_id = crate::viewer_id(viewer);
+        for v in views.iter_mut() {
+            let current = quote_current_user(viewer_id, &v.status);
+            v.quote_current_user = current;
+            if let Some(r) = v.reblog.as_deref_mut() {
+                r.quote_current_user = quote_current_user(viewer_id, &r.status);
+            }
+        }
+        let mut wanted: Vec<Id> = Vec::new();
+        for v in views.iter() {
+            for q in std::iter::once(v)
+                .chain(v.reblog.as_deref())
+                .filter_map(|x| x.quote.as_ref())
+            {
+                if q.quote.state == kring_core::model::QuoteState::Accepted
+                    && let Some(id) = q.quote.quoted_status_id
+                {
+                    wanted.push(id);
+                }
+            }
+        }
+        if wanted.is_empty() {
+            return Ok(());
+        }
+        wanted.sort();
+        wanted.dedup();
+        let existing = self.store.statuses_by_ids(&wanted).await?;
+        let readable = self.store.visible_ids(viewer_id, &wanted).await?;
+        let exists: std::collections::HashSet<Id> = existing.iter().map(|s| s.id).collect();
+        let shown: Vec<Status> = existing
+            .into_iter()
+            .filter(|s| readable.contains(&s.id))
+            .collect();
+        let inner = self
+            .shared_status_views(Originals::ReadableBy(viewer_id), shown)
+            .await?;
+        let flags = match viewer {
+            Some(v) => Some(self.store.status_flags(v.id(), &view_ids(&inner)).await?),
+            None => None,
+        };
+        let inner: HashMap<Id, StatusView> = inner
+            .into_iter()
+            .filter_map(|v| personalise(v, flags.as_ref(), &[], None))
+            .map(|mut v| {
+                v.quote_current_user = quote_current_user(viewer_id, &v.status);
+                (v.status.id, v)
+            })
+            .collect();
+        for v in views.iter_mut() {
+            let one = |x: &mut StatusView| {
+                let Some(q) = x.quote.as_mut() else { return };
+                if q.quote.state != kring_core::model::QuoteState::Accepted {
+                    return;
+                }
+                let Some(id) = q.quote.quoted_status_id else {
+                    q.state = "deleted";
+                    return;
+                };
+                match inner.get(&id) {
+                    Some(i) => {
+                        q.state = "accepted";
+                        q.quoted = Some(Box::new(i.clone()));
+                    }
+                    None if exists.contains(&id) => q.state = "unauthorized",
+                    None => q.state = "deleted",
+                }
+            };
+            one(v);
+            if let Some(r) = v.reblog.as_deref_mut() {
+                one(r);
+            }
+        }
+        Ok(())
     }
 
     /// Views of `statuses` as they are for everyone: author, boosted original, mentions, tags
@@ -174,6 +274,15 @@ impl Kring {
         let all: Vec<&Status> = statuses.iter().chain(inner.values()).collect();
         let ids: Vec<Id> = all.iter().map(|s| s.id).collect();
         let (mentions, tags) = self.store.mentions_and_tags_of(&ids).await?;
+        let quotes: HashMap<Id, kring_core::model::Quote> = self
+            .store
+            .quotes_of(&ids)
+            .await?
+            .into_iter()
+            .map(|q| (q.status_id, q))
+            .collect();
+        let quotes_counts: HashMap<Id, i64> =
+            self.store.quotes_counts(&ids).await?.into_iter().collect();
         let mut account_ids: Vec<Id> = all.iter().map(|s| s.account_id).collect();
         account_ids.extend(mentions.iter().map(|(_, a)| *a));
         account_ids.extend(
@@ -233,6 +342,12 @@ impl Kring {
                             .collect()
                     })
                     .unwrap_or_default(),
+                quote: quotes
+                    .get(&s.id)
+                    .cloned()
+                    .map(crate::quotes::QuoteView::unresolved),
+                quotes_count: quotes_counts.get(&s.id).copied().unwrap_or(0),
+                quote_current_user: "unknown",
                 favourited: None,
                 reblogged: None,
                 bookmarked: None,
@@ -301,5 +416,41 @@ impl Kring {
                 })
             })
             .collect())
+    }
+}
+
+/// What a post's quote policy means for one viewer, without asking who follows whom: the
+/// answer when it does not depend on that, else `unknown` (Mastodon's word for it).
+pub(crate) fn quote_current_user(viewer: Option<Id>, s: &Status) -> &'static str {
+    use kring_core::{Decision, Interaction, Relation};
+    let Some(viewer) = viewer else {
+        return "unknown";
+    };
+    if s.reblog_of_id.is_some()
+        || s.pending_approval_by.is_some()
+        || !crate::statuses::may_reblog(viewer, s)
+    {
+        return "denied";
+    }
+    let policy = s.policy();
+    let decide = |follows: bool| {
+        policy.decide(
+            Interaction::Quote,
+            &Relation {
+                account: viewer,
+                author: viewer == s.account_id,
+                follows_author: follows,
+                followed_by_author: follows,
+                mentioned: false,
+            },
+        )
+    };
+    match (decide(false), decide(true)) {
+        (a, b) if a == b => match a {
+            Decision::Automatic => "automatic",
+            Decision::Manual => "manual",
+            Decision::Denied => "denied",
+        },
+        _ => "unknown",
     }
 }

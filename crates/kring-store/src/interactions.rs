@@ -77,7 +77,7 @@ impl Store {
     ) -> Result<Option<InteractionRequest>, Error> {
         let row: Option<RequestRow> = sqlx::query_as(sqlx::AssertSqlSafe(format!(
             "SELECT {REQUEST_COLUMNS} FROM interaction_requests WHERE interaction_uri = $1 OR request_uri = $1 \
-             ORDER BY id LIMIT 1"
+             ORDER BY CASE WHEN request_uri = $1 THEN 0 WHEN kind = 'quote' THEN 2 ELSE 1 END, id LIMIT 1"
         )))
         .bind(uri)
         .fetch_optional(self.pool())
@@ -92,7 +92,22 @@ impl Store {
         status: Id,
     ) -> Result<Option<InteractionRequest>, Error> {
         let row: Option<RequestRow> = sqlx::query_as(sqlx::AssertSqlSafe(format!(
-            "SELECT {REQUEST_COLUMNS} FROM interaction_requests WHERE interaction_status_id = $1 ORDER BY id LIMIT 1"
+            "SELECT {REQUEST_COLUMNS} FROM interaction_requests WHERE interaction_status_id = $1 AND kind <> 'quote' ORDER BY id LIMIT 1"
+        )))
+        .bind(status.0)
+        .fetch_optional(self.pool())
+        .await
+        .map_err(db_err)?;
+        Ok(row.and_then(RequestRow::into_domain))
+    }
+
+    /// The request about the quote a post makes.
+    pub async fn quote_request_of_status(
+        &self,
+        status: Id,
+    ) -> Result<Option<InteractionRequest>, Error> {
+        let row: Option<RequestRow> = sqlx::query_as(sqlx::AssertSqlSafe(format!(
+            "SELECT {REQUEST_COLUMNS} FROM interaction_requests WHERE interaction_status_id = $1 AND kind = 'quote' ORDER BY id DESC LIMIT 1"
         )))
         .bind(status.0)
         .fetch_optional(self.pool())
@@ -209,7 +224,7 @@ impl Tx {
         let done = sqlx::query(
             "INSERT INTO interaction_requests (id, kind, status_id, target_account_id, account_id, interaction_status_id, \
              interaction_uri, request_uri, created_at, accepted_at, rejected_at, response_uri, authorization_uri) \
-             VALUES ($1,$2,$3,$4,$5,$6,$7,$8,$9,$10,$11,$12,$13) ON CONFLICT (interaction_uri) DO NOTHING",
+             VALUES ($1,$2,$3,$4,$5,$6,$7,$8,$9,$10,$11,$12,$13) ON CONFLICT (interaction_uri, kind) DO NOTHING",
         )
         .bind(r.id.0)
         .bind(r.kind.as_str())

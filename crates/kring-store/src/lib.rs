@@ -12,6 +12,7 @@ mod lists;
 mod notifications;
 mod notify;
 mod oauth;
+mod quotes;
 mod readers;
 mod relationships;
 mod reports;

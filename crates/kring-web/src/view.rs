@@ -309,6 +309,44 @@ pub struct PostCard {
     pub filtered: Vec<String>,
     /// The post a thread page is about.
     pub focus: bool,
+    /// The post it quotes, shown inside it (or why it is not).
+    pub quote: Option<QuotedCard>,
+    /// Whether the viewer may quote it (or ask to), so Quote is offered only then.
+    pub may_quote: bool,
+}
+
+/// A quoted post inside a post: shown when the quote is accepted and the viewer may read
+/// the quoted post; otherwise a note saying why not.
+pub struct QuotedCard {
+    pub shown: Option<QuotedPost>,
+    pub note: &'static str,
+}
+
+pub struct QuotedPost {
+    pub path: String,
+    pub author: Person,
+    pub content: String,
+    pub spoiler: String,
+}
+
+impl QuotedCard {
+    fn new(kring: &Kring, q: &kring_service::quotes::QuoteView) -> QuotedCard {
+        let shown = q.quoted.as_deref().map(|i| QuotedPost {
+            path: status_path(&i.account.acct(), i.status.id),
+            author: Person::new(kring, &i.account),
+            content: i.status.content.clone(),
+            spoiler: i.status.spoiler_text.clone(),
+        });
+        let note = match q.state {
+            "accepted" if shown.is_some() => "",
+            "pending" => "Quoted post awaiting its author's approval",
+            "rejected" => "Its author did not allow this quote",
+            "revoked" => "Its author withdrew their approval of this quote",
+            "deleted" => "The quoted post is no longer available",
+            _ => "The quoted post is not available to you",
+        };
+        QuotedCard { shown, note }
+    }
 }
 
 impl PostCard {
@@ -355,6 +393,8 @@ impl PostCard {
             may_boost: viewer.is_some_and(|v| kring_service::statuses::may_reblog(v, s)),
             filtered: v.filtered.iter().map(|m| m.filter.title.clone()).collect(),
             focus: false,
+            quote: shown.quote.as_ref().map(|q| QuotedCard::new(kring, q)),
+            may_quote: matches!(shown.quote_current_user, "automatic" | "manual"),
         }
     }
 

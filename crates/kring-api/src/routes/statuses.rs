@@ -34,6 +34,11 @@ pub fn routes() -> Router<Kring> {
         .route("/api/v1/statuses/{id}/unbookmark", post(unbookmark))
         .route("/api/v1/statuses/{id}/pin", post(pin))
         .route("/api/v1/statuses/{id}/unpin", post(unpin))
+        .route("/api/v1/statuses/{id}/quotes", get(quotes))
+        .route(
+            "/api/v1/statuses/{id}/quotes/{quoting}/revoke",
+            post(revoke_quote),
+        )
 }
 
 #[derive(Deserialize)]
@@ -68,6 +73,12 @@ struct CreateParams {
     /// GoToSocial's: who may favourite, reply, boost (and Kring: quote).
     #[serde(default)]
     interaction_policy: Option<serde_json::Value>,
+    /// Mastodon 4.5: the post this one quotes.
+    #[serde(default, deserialize_with = "lenient::opt_id")]
+    quoted_status_id: Option<kring_core::Id>,
+    /// Mastodon 4.5: who may quote this post (`public`, `followers`, `nobody`).
+    #[serde(default, deserialize_with = "lenient::opt_string")]
+    quote_approval_policy: Option<String>,
 }
 
 fn visibility(v: Option<&str>) -> ApiResult<Option<Visibility>> {
@@ -123,10 +134,29 @@ async fn create(
         .and_then(|v| v.to_str().ok())
         .map(|s| s.chars().take(128).collect::<String>());
     let (visibility, circle_ids) = audience(p.visibility.as_deref(), p.circle_ids)?;
-    let interaction_policy = match &p.interaction_policy {
+    let mut interaction_policy = match &p.interaction_policy {
         None | Some(serde_json::Value::Null) => None,
         Some(v) => Some(super::interaction_policies::policy_input(v)?),
     };
+    if let Some(q) = p.quote_approval_policy.as_deref().filter(|q| !q.is_empty()) {
+        // Mastodon's three choices, as the quote part of GoToSocial's policy.
+        let automatic = match q {
+            "public" => vec!["public".to_string()],
+            "followers" => vec!["followers".to_string()],
+            "nobody" => Vec::new(),
+            _ => {
+                return Err(unprocessable(
+                    "quote_approval_policy must be public, followers or nobody",
+                ));
+            }
+        };
+        interaction_policy
+            .get_or_insert_with(Default::default)
+            .can_quote = Some(kring_service::interactions::RuleInput {
+            automatic,
+            manual: Vec::new(),
+        });
+    }
     let status = kring
         .post(
             actor,
@@ -142,6 +172,7 @@ async fn create(
                 application_id: auth.0.token.app_id,
                 idempotency_key: key,
                 interaction_policy,
+                quoted_status_id: p.quoted_status_id,
             },
         )
         .await?;
@@ -375,5 +406,38 @@ async fn unpin(
 ) -> ApiResult<Response> {
     let actor = auth.user("write:accounts")?;
     let s = kring.pin(actor, id(&raw)?, false).await?;
+    respond::status(&kring, Some(actor), s).await
+}
+
+/// Mastodon 4.5: the accepted quotes of a post, that the viewer is shown.
+async fn quotes(
+    State(kring): State<Kring>,
+    auth: MaybeAuth,
+    Path(raw): Path<String>,
+    Query(q): Query<PageParams>,
+) -> ApiResult<Response> {
+    let viewer = auth.viewer("read:statuses")?;
+    let sid = id(&raw)?;
+    let list = kring.quotes_of_status(viewer, sid, &q.page(20, 40)).await?;
+    respond::statuses(
+        &kring,
+        viewer,
+        list,
+        Some("public"),
+        &format!("/api/v1/statuses/{sid}/quotes"),
+        "",
+    )
+    .await
+}
+
+/// Mastodon 4.5: the quoted post's author withdraws their approval of one quote; answers
+/// the quoting post.
+async fn revoke_quote(
+    State(kring): State<Kring>,
+    auth: Auth,
+    Path((raw, quoting)): Path<(String, String)>,
+) -> ApiResult<Response> {
+    let actor = auth.user("write:statuses")?;
+    let s = kring.revoke_quote(actor, id(&raw)?, id(&quoting)?).await?;
     respond::status(&kring, Some(actor), s).await
 }

@@ -154,6 +154,7 @@ impl Kring {
                 }
                 self.on_accept(&actor, &object, accepted, seen).await
             }
+            "QuoteRequest" => self.on_quote_request(&actor, a, &object, seen).await,
             "ReplyRequest" | "LikeRequest" | "AnnounceRequest" => {
                 self.on_interaction_request(&actor, a, &object, seen).await
             }
@@ -528,6 +529,64 @@ impl Kring {
         }
     }
 
+    /// A `QuoteRequest` (FEP-044f): the quote comes as the `instrument` (embedded, or its id on
+    /// the requester's host), quoting the post named as `object`, one of ours. The quote is
+    /// stored like any post that arrives (decided by the quoted post's policy then), and the
+    /// request answered.
+    async fn on_quote_request(
+        &self,
+        actor: &Account,
+        activity: &Value,
+        object: &Value,
+        seen: Option<&Seen>,
+    ) -> Result<()> {
+        let Some(request_id) = str_field(activity, "id") else {
+            return Ok(());
+        };
+        if host_of(request_id) != host_of(&actor.uri) {
+            return Err(Error::forbidden("request id is not on the signer's host"));
+        }
+        let Some(target) = as2::id_of(object) else {
+            return Ok(());
+        };
+        if !self.is_local_uri(target) {
+            return Ok(());
+        }
+        let instrument = match activity.get("instrument") {
+            Some(i @ Value::Object(_)) => i.clone(),
+            Some(Value::String(uri)) if host_of(uri) == host_of(&actor.uri) => {
+                self.fetch(uri).await?
+            }
+            _ => return Ok(()),
+        };
+        let own = as2::id_of(&instrument)
+            .is_some_and(|id| host_of(id).is_some() && host_of(id) == host_of(&actor.uri));
+        let author = ids(instrument.get("attributedTo")).into_iter().next();
+        if !own || author.as_deref() != Some(actor.uri.as_str()) {
+            return Err(Error::forbidden("instrument is not the actor's own post"));
+        }
+        if as2::quote_of(&instrument) != Some(target) {
+            return Err(Error::forbidden("instrument does not quote the object"));
+        }
+        let quoting = match self
+            .store_remote_note_as(
+                &instrument,
+                super::resolve::MAX_REPLY_DEPTH,
+                None,
+                super::resolve::Arrival::New,
+                None,
+            )
+            .await
+        {
+            Ok(s) => s,
+            // A reply its parent's policy refuses: not stored, its author told already.
+            Err(Error::Forbidden(m)) if m == REFUSED => return Ok(()),
+            Err(e) => return Err(e),
+        };
+        self.answer_quote_request(actor, request_id, &quoting, seen)
+            .await
+    }
+
     /// Objects may come embedded or as a bare id; bare ids are fetched.
     async fn embedded_or_fetched(&self, object: &Value) -> Result<Value> {
         match object {
@@ -608,6 +667,8 @@ impl Kring {
                     tx.set_interaction_policy(before.id, Some(&policy)).await?;
                 }
                 tx.commit().await?;
+                // A quote its quoted author's server has approved since.
+                self.on_quote_updated(object, &before).await?;
                 let streams: Vec<Stream> = self
                     .store
                     .feed_recipients(before.id)
@@ -627,6 +688,9 @@ impl Kring {
         let Some(uri) = as2::id_of(object) else {
             return Ok(());
         };
+        if self.on_authorization_deleted(actor, uri, seen).await? {
+            return Ok(());
+        }
         if uri == actor.uri {
             // The account is gone: hide it and everything it posted, end its follows.
             let Some(mut tx) = self.begin_applying(seen).await? else {

@@ -195,8 +195,16 @@ impl Kring {
         };
         let mut note = self.note_for(s, author, &mentions, &tags, in_reply_to);
         let approval = self.store.interaction_request_of_status(s.id).await?;
-        self.decorate_note(&mut note, s, author, &mentions, approval.as_ref())
-            .await?;
+        let quote = self.store.quote_of(s.id).await?;
+        self.decorate_note(
+            &mut note,
+            s,
+            author,
+            &mentions,
+            approval.as_ref(),
+            quote.as_ref(),
+        )
+        .await?;
         Ok(note)
     }
 

@@ -682,6 +682,8 @@ impl Kring {
             tags: tags.clone(),
             created_at,
         };
+        // What it quotes, decided (and fetched) before the transaction.
+        let quote = self.inbound_quote(note, &author, depth).await?;
         let Some(mut tx) = self.begin_applying(seen).await? else {
             return Err(Error::Conflict("already applied".into()));
         };
@@ -692,6 +694,25 @@ impl Kring {
         })?;
         if counts != PostCounts::default() {
             tx.raise_post_counts(id, &counts).await?;
+        }
+        let mut quote_notified = Vec::new();
+        if let Some((q, target, local)) = quote {
+            if arrival == Arrival::New {
+                quote_notified = self
+                    .record_inbound_quote(
+                        &mut tx,
+                        q,
+                        &new.to_status(),
+                        target.as_ref(),
+                        local.as_ref(),
+                    )
+                    .await?;
+            } else if local.is_none() {
+                // Old news from an outbox: kept, but nobody is asked or told.
+                let mut q = q;
+                q.status_id = id;
+                tx.insert_quote(&q).await?;
+            }
         }
         if arrival == Arrival::Backfill {
             // Old news: on the profile and in timelines by its time, but nobody's feed gets
@@ -747,7 +768,7 @@ impl Kring {
                 .await?;
             }
         }
-        let mut notified = Vec::new();
+        let mut notified = quote_notified;
         // A reply awaiting approval mentions nobody yet: they hear of it once approved.
         for &m in tagged.iter().filter(|_| awaits.is_none()) {
             if let Some(n) = self

@@ -72,6 +72,7 @@ pub struct PostForm {
     circle_ids: Vec<Id>,
     local_only: bool,
     in_reply_to_id: Option<Id>,
+    quoted_status_id: Option<Id>,
     idempotency: Option<String>,
     back: Option<String>,
 }
@@ -85,6 +86,7 @@ impl PostForm {
             circle_ids: f.ids("circle_ids")?,
             local_only: f.on("local_only"),
             in_reply_to_id: opt_id(f.get("in_reply_to_id"))?,
+            quoted_status_id: opt_id(f.get("quoted_status_id"))?,
             idempotency: f.get("idempotency").map(str::to_string),
             back: f.get("back").map(str::to_string),
         })
@@ -100,13 +102,30 @@ struct ComposeAgain {
 
 /// The post form on a page of its own. A refused post is shown again at this address, so it
 /// is a page too (reloaded or bookmarked, it is an empty form rather than a missing page).
-pub async fn compose_page(State(web): State<Web>, viewer: Viewer) -> WebResult {
+pub async fn compose_page(
+    State(web): State<Web>,
+    viewer: Viewer,
+    Query(q): Query<ComposeQuery>,
+) -> WebResult {
     let actor = &viewer.actor;
-    let compose = Compose::new(&web, actor, actor.user.default_visibility, "/home").await?;
+    let mut compose = Compose::new(&web, actor, actor.user.default_visibility, "/home").await?;
+    // "Quote" on a post: the form quotes it (only a post the writer may read).
+    if let Some(quoted) = q.quote.as_deref().and_then(|s| s.parse::<Id>().ok())
+        && let Ok(s) = web.kring.status(Some(actor), quoted).await
+    {
+        let view = web.kring.status_view(Some(actor), s).await?;
+        compose.quoting(&view);
+    }
     let c = web
         .chrome(Some(&viewer), "New post", "", "/statuses")
         .await?;
     render(&ComposeAgain { c, compose })
+}
+
+#[derive(Deserialize, Default)]
+pub struct ComposeQuery {
+    #[serde(default)]
+    quote: Option<String>,
 }
 
 pub async fn create(State(web): State<Web>, p: Posted<Fields>) -> WebResult {
@@ -125,6 +144,7 @@ pub async fn create(State(web): State<Web>, p: Posted<Fields>) -> WebResult {
         application_id: None,
         idempotency_key: form.idempotency.clone().filter(|k| !k.is_empty()),
         interaction_policy: None,
+        quoted_status_id: form.quoted_status_id,
     };
     // Circles ticked for another audience: which one was meant is unclear, and guessing could
     // make the post wider than intended (as the API refuses `circle_ids` without "circle").
@@ -157,6 +177,12 @@ pub async fn create(State(web): State<Web>, p: Posted<Fields>) -> WebResult {
                     Ok(parent) => compose.reply_to(&parent),
                     Err(_) => compose.in_reply_to = Some(parent.to_string()),
                 }
+            }
+            if let Some(quoted) = form.quoted_status_id
+                && let Ok(s) = web.kring.status(Some(actor), quoted).await
+            {
+                let view = web.kring.status_view(Some(actor), s).await?;
+                compose.quoting(&view);
             }
             compose.error = Some(message(&e));
             let c = web

@@ -509,10 +509,19 @@ pub struct Compose {
     /// A reply to a local-only post stays on this server too.
     pub kept_local: bool,
     pub in_reply_to: Option<String>,
+    /// The post quoted (its id, author and text, shown under the form).
+    pub quote: Option<QuoteChoice>,
     pub idempotency: String,
     pub back: String,
     pub error: Option<String>,
     pub max: usize,
+}
+
+/// The post a new post quotes, in the composer.
+pub struct QuoteChoice {
+    pub id: String,
+    pub author: String,
+    pub content: String,
 }
 
 /// One of the writer's circles in the composer.
@@ -553,6 +562,7 @@ impl Compose {
             kept: None,
             kept_local: false,
             in_reply_to: None,
+            quote: None,
             idempotency: kring_service::auth::random_secret(),
             back: back.to_string(),
             error: None,
@@ -565,6 +575,17 @@ impl Compose {
         for c in &mut self.circles {
             c.checked = chosen.iter().any(|id| id.to_string() == c.id);
         }
+    }
+
+    /// A post quoting `quoted` (a post the writer may read; the service decides whether it
+    /// may be quoted when the form is sent).
+    pub fn quoting(&mut self, quoted: &kring_service::views::StatusView) {
+        self.quote = Some(QuoteChoice {
+            id: quoted.status.id.to_string(),
+            author: format!("@{}", quoted.account.acct()),
+            content: quoted.status.content.clone(),
+        });
+        self.label = "Your post quoting this one";
     }
 
     /// A reply to `parent`: a friends or circle post's audience, and a local-only post's

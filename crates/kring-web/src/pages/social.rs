@@ -43,6 +43,8 @@ fn notification_text(kind: NotificationType) -> &'static str {
         NotificationType::PendingReply => "replied, awaiting your approval",
         NotificationType::PendingFavourite => "favourited your post, awaiting your approval",
         NotificationType::PendingReblog => "boosted your post, awaiting your approval",
+        NotificationType::Quote => "quoted your post",
+        NotificationType::QuotedUpdate => "edited a post you quoted",
     }
 }
 
