@@ -587,54 +587,76 @@ impl Kring {
         let Some(mut tx) = self.begin_applying(seen).await? else {
             return Ok(true);
         };
-        tx.set_quote_state(
-            q.status_id,
-            &[QuoteState::Accepted, QuoteState::Pending],
-            QuoteState::Revoked,
-            None,
-        )
-        .await?;
+        let changed = tx
+            .set_quote_state(
+                q.status_id,
+                &[QuoteState::Accepted, QuoteState::Pending],
+                QuoteState::Revoked,
+                None,
+            )
+            .await?;
+        // Our person's quote: the servers it reached hear of it from us, as an Update that no
+        // longer carries the authorization (they check it again, and find it gone).
+        if changed
+            && let Some(s) = self.store.status(q.status_id).await?
+            && s.local
+        {
+            let author = self.account(s.account_id).await?;
+            self.send_quote_update(&mut tx, &s, &author, None).await?;
+        }
         tx.commit().await?;
         self.publish_quote_change(q.status_id).await?;
         Ok(true)
     }
 
-    /// A quoting post we know was updated: an authorization it now carries (its quoted
-    /// author's server approved it) is checked, and accepts the quote.
+    /// A quoting post we know was updated. An authorization it now carries (its quoted
+    /// author's server approved it) is checked, and accepts the quote; an accepted quote whose
+    /// authorization it no longer carries is checked again, and revoked when the quoted
+    /// author's server no longer confirms it.
     pub(crate) async fn on_quote_updated(&self, note: &Value, quoting: &Status) -> Result<()> {
         let Some(q) = self.store.quote_of(quoting.id).await? else {
             return Ok(());
         };
-        if q.state != QuoteState::Pending {
-            return Ok(());
-        }
-        let (Some(auth), Some(target)) = (
-            note.get("quoteAuthorization").and_then(as2::id_of),
-            q.quoted_status_id,
-        ) else {
+        let Some(target) = q.quoted_status_id else {
             return Ok(());
         };
         let Some(target) = self.store.status(target).await? else {
             return Ok(());
         };
-        if target.local {
+        if target.local || target.account_id == quoting.account_id {
+            // Ours: decided here, by our author. A self-quote needs no authorization.
             return Ok(());
         }
         let quoted_author = self.account(target.account_id).await?;
-        if self
-            .verify_quote_authorization(auth, &quoting.uri, &target, &quoted_author)
-            .await
+        let carried = note.get("quoteAuthorization").and_then(as2::id_of);
+        let (from, to, auth) = match (q.state, carried) {
+            (QuoteState::Pending, Some(auth)) => (QuoteState::Pending, QuoteState::Accepted, auth),
+            (QuoteState::Accepted, c) if c != q.authorization_uri.as_deref() => {
+                let Some(stored) = q.authorization_uri.as_deref() else {
+                    return Ok(());
+                };
+                if self
+                    .verify_quote_authorization(stored, &quoting.uri, &target, &quoted_author)
+                    .await
+                {
+                    return Ok(());
+                }
+                (QuoteState::Accepted, QuoteState::Revoked, stored)
+            }
+            _ => return Ok(()),
+        };
+        if to == QuoteState::Accepted
+            && !self
+                .verify_quote_authorization(auth, &quoting.uri, &target, &quoted_author)
+                .await
         {
-            let mut tx = self.store.begin().await?;
-            tx.set_quote_state(
-                quoting.id,
-                &[QuoteState::Pending],
-                QuoteState::Accepted,
-                Some(auth),
-            )
-            .await?;
-            tx.commit().await?;
+            return Ok(());
         }
-        Ok(())
+        let mut tx = self.store.begin().await?;
+        let authorization = (to == QuoteState::Accepted).then_some(auth);
+        tx.set_quote_state(quoting.id, &[from], to, authorization)
+            .await?;
+        tx.commit().await?;
+        self.publish_quote_change(quoting.id).await
     }
 }
