@@ -741,6 +741,87 @@ def test_g_interaction_controls_with_the_peer(flow: Flow):
     assert again["raw"]["object"]["approvedBy"] == accept_id, _short(again["raw"])
 
 
+def _peer_got(flow: Flow, pred: Callable[[dict], bool], what: str) -> dict:
+    """An activity the peer received or refused (Fedify 1.5.9 knows no FEP-044f types, so it
+    answers 400 to some and keeps the POST), matching `pred` on its raw JSON."""
+
+    def find():
+        got = list(flow.peer.received()) + list(flow.peer.state().get("refused", []))
+        for entry in got:
+            if pred(entry.get("raw") or {}):
+                return entry
+        return None
+
+    return eventually(find, what=what)
+
+
+def test_g_quotes_with_the_peer(flow: Flow):
+    """Quote posts with consent (FEP-044f) with a peer speaking them by hand: alice's posts carry
+    `canQuote`; the peer's `QuoteRequest` is answered with an `Accept` naming a served
+    `QuoteAuthorization`, the quote is listed under alice's post, and her revocation is a
+    `Delete` of the authorization; alice quoting the peer's post sends it a `QuoteRequest`, and
+    the peer's `Accept` makes her quote accepted and sent again with `quoteAuthorization`."""
+    flow.need("b", "d")
+    peer = flow.peer
+    tok = secrets.token_hex(4)
+    mine = check(flow.post("/api/v1/statuses", json={"status": f"quote me {tok}"})).json()
+    got = received_one(flow, "Create", lambda e: (e.get("object") or {}).get("id") == mine["uri"],
+                       f"the Create of {mine['uri']}")
+    policy = got["raw"]["object"]["interactionPolicy"]
+    assert AS_PUBLIC in policy["canQuote"]["automaticApproval"], _short(policy)
+
+    # The peer asks to quote alice's post: accepted at once, with an authorization.
+    note = _peer_note(flow, f"qt{tok}", "<p>quoting alice</p>", quote=mine["uri"])
+    request_id = f"{peer.actor_url}/quote_requests/{tok}"
+    _signed(flow, {"@context": ["https://www.w3.org/ns/activitystreams",
+                                {"QuoteRequest": "https://w3id.org/fep/044f#QuoteRequest"}],
+                   "id": request_id, "type": "QuoteRequest", "actor": peer.actor_url,
+                   "to": [flow.actor_url], "object": mine["uri"], "instrument": note})
+    acc = _peer_got(flow, lambda r: r.get("type") == "Accept"
+                    and (r.get("object") or {}).get("id") == request_id,
+                    f"an Accept of the QuoteRequest {request_id}")
+    raw = acc["raw"]
+    assert raw["object"]["type"] == "QuoteRequest" and raw["object"]["instrument"] == note["id"], _short(raw)
+    authorization = check(requests.get(raw["result"], headers={"Accept": AP_ACCEPT}, timeout=30),
+                          what=f"GET the authorization {raw['result']}").json()
+    assert authorization["type"] == "QuoteAuthorization", authorization
+    assert authorization["interactingObject"] == note["id"], authorization
+    assert authorization["interactionTarget"] == mine["uri"], authorization
+    quotes = eventually(lambda: [s for s in check(flow.get(f"/api/v1/statuses/{mine['id']}/quotes")).json()
+                                 if s["uri"] == note["id"]] or None,
+                        what="the peer's quote listed under alice's post")
+    assert quotes[0]["quote"]["state"] == "accepted", _short(quotes[0])
+
+    # alice revokes it: the peer is sent a Delete of the authorization.
+    check(flow.post(f"/api/v1/statuses/{mine['id']}/quotes/{quotes[0]['id']}/revoke"))
+    _peer_got(flow, lambda r: r.get("type") == "Delete" and r.get("object") == raw["result"],
+              f"a Delete of the authorization {raw['result']}")
+    gone = requests.get(raw["result"], headers={"Accept": AP_ACCEPT}, timeout=30)
+    assert gone.status_code == 404, f"a revoked authorization is still served: {gone.status_code}"
+
+    # alice quotes the peer's post: a QuoteRequest goes to the peer; its Accept approves it.
+    theirs = _peer_note(flow, f"qp{tok}", f"<p>quote me too {tok}</p>", interactionPolicy={
+        "canQuote": {"automaticApproval": [AS_PUBLIC]},
+    })
+    _signed(flow, _create(flow, theirs))
+    shown = eventually(_home_has(flow, f"quote me too {tok}"), what="the peer's post in alice's home")
+    assert shown["quote_approval"]["automatic"] == ["public"], _short(shown)
+    q = check(flow.post("/api/v1/statuses", json={"status": "quoting you", "quoted_status_id": shown["id"]})).json()
+    assert q["quote"]["state"] == "pending", _short(q)
+    req = _peer_got(flow, lambda r: r.get("type") == "QuoteRequest" and r.get("object") == theirs["id"],
+                    "alice's QuoteRequest")["raw"]
+    assert (req.get("instrument") or {}).get("id") == q["uri"], _short(req)
+    auth_id = f"{peer.actor_url}/quote_authorizations/{tok}"
+    _signed(flow, {"@context": "https://www.w3.org/ns/activitystreams",
+                   "id": f"{peer.actor_url}/accepts/quote/{tok}", "type": "Accept",
+                   "actor": peer.actor_url, "to": [flow.actor_url], "object": req, "result": auth_id})
+    eventually(lambda: check(flow.get(f"/api/v1/statuses/{q['id']}")).json()["quote"]["state"] == "accepted" or None,
+               what="alice's quote accepted by the peer")
+    _peer_got(flow, lambda r: r.get("type") == "Update"
+              and (r.get("object") or {}).get("quoteAuthorization") == auth_id,
+              "alice's quote again, with its authorization")
+
+
 # -- h. (extra) unfollows both ways ------------------------------------------------------------
 
 

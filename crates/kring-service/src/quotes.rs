@@ -264,9 +264,8 @@ impl Kring {
         } else {
             QuoteState::Rejected
         };
-        Ok(tx
-            .set_quote_state(quoting, &[QuoteState::Pending], state, authorization)
-            .await?)
+        tx.set_quote_state(quoting, &[QuoteState::Pending], state, authorization)
+            .await
     }
 
     /// The accepted quotes of a post the viewer may read, that the viewer is shown.
@@ -454,7 +453,7 @@ impl Kring {
         let attributed = as2::ids(doc.get("attributedTo"));
         as2::str_field(&doc, "id") == Some(auth)
             && as2::kind(&doc) == "QuoteAuthorization"
-            && attributed.iter().any(|a| *a == quoted_author.uri)
+            && attributed.contains(&quoted_author.uri)
             && doc.get("interactingObject").and_then(as2::id_of) == Some(quoting)
             && doc.get("interactionTarget").and_then(as2::id_of) == Some(quoted.uri.as_str())
     }
