@@ -291,3 +291,48 @@ async fn manual_quotes_wait_in_the_approval_queue() {
         .await;
     assert_eq!(TestServer::ids(&list), vec![id_of(&q)]);
 }
+
+/// Streaming decides the quoted post per viewer too: a follower of the quoter who may read the
+/// quoted post gets it inside the quote; one whom the quoted author blocks gets the quote
+/// without it.
+#[tokio::test]
+async fn streamed_quotes_show_the_quoted_post_only_to_its_readers() {
+    let s = TestServer::start().await;
+    let a = s.register("alice").await;
+    let x = s.register("xavier").await;
+    let y = s.register("yuri").await;
+    let z = s.register("zed").await;
+    s.follow(&y, &x).await;
+    s.follow(&z, &x).await;
+    let (st, _, _) = s
+        .post(
+            &format!("/api/v1/accounts/{}/block", z.id),
+            Some(&a.token),
+            json!({}),
+        )
+        .await;
+    assert_eq!(st, StatusCode::OK);
+    let p = s
+        .post_status(&a, json!({"status": "streamed and quoted"}))
+        .await;
+    let mut ys = s.websocket(&y.token, "stream=user").await;
+    let mut zs = s.websocket(&z.token, "stream=user").await;
+    ys.sync().await;
+    zs.sync().await;
+    let (st, q) = quote(&s, &x, &id_of(&p), json!({})).await;
+    assert_eq!(st, StatusCode::OK, "{q}");
+    let e = ys
+        .expect_event("update", std::time::Duration::from_secs(10))
+        .await;
+    assert_valid("Status", &e.payload_json);
+    assert_eq!(e.payload_json["id"], q["id"]);
+    assert_eq!(e.payload_json["quote"]["state"], "accepted");
+    assert_eq!(e.payload_json["quote"]["quoted_status"]["id"], p["id"]);
+    let e = zs
+        .expect_event("update", std::time::Duration::from_secs(10))
+        .await;
+    assert_eq!(e.payload_json["id"], q["id"]);
+    assert_eq!(e.payload_json["quote"]["state"], "unauthorized");
+    assert_eq!(e.payload_json["quote"]["quoted_status"], Value::Null);
+    assert!(!e.payload.contains("streamed and quoted"), "{}", e.payload);
+}
