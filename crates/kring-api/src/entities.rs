@@ -435,6 +435,9 @@ pub struct InteractionRequestJson<'a> {
     pub status: StatusJson<'a>,
     #[serde(skip_serializing_if = "Option::is_none")]
     pub reply: Option<StatusJson<'a>>,
+    /// Kring: the quoting post of a `quote` request.
+    #[serde(skip_serializing_if = "Option::is_none")]
+    pub quote: Option<StatusJson<'a>>,
     #[serde(skip_serializing_if = "Option::is_none")]
     pub accepted_at: Option<String>,
     #[serde(skip_serializing_if = "Option::is_none")]
@@ -451,7 +454,16 @@ pub fn interaction_request<'a>(ctx: Ctx<'_>, r: &'a RequestView) -> InteractionR
         created_at: rfc3339(q.created_at),
         account: account(ctx, &r.account),
         status: status(ctx, &r.status),
-        reply: r.reply.as_ref().map(|v| status(ctx, v)),
+        reply: r
+            .reply
+            .as_ref()
+            .filter(|_| q.kind == Interaction::Reply)
+            .map(|v| status(ctx, v)),
+        quote: r
+            .reply
+            .as_ref()
+            .filter(|_| q.kind == Interaction::Quote)
+            .map(|v| status(ctx, v)),
         accepted_at: q.accepted_at.map(rfc3339),
         rejected_at: q.rejected_at.map(rfc3339),
         uri: q.response_uri.as_deref(),

@@ -101,6 +101,7 @@ pub struct RequestView {
     pub request: InteractionRequest,
     pub account: Account,
     pub status: crate::views::StatusView,
+    /// The reply, or the quoting post of a quote.
     pub reply: Option<crate::views::StatusView>,
 }
 
@@ -560,7 +561,7 @@ impl Kring {
                 let status = views.iter().find(|v| v.status.id == r.status_id)?.clone();
                 let account = accounts.iter().find(|a| a.id == r.account_id)?.clone();
                 let reply = match (r.kind, r.interaction_status_id) {
-                    (Interaction::Reply, Some(s)) => {
+                    (Interaction::Reply | Interaction::Quote, Some(s)) => {
                         Some(views.iter().find(|v| v.status.id == s)?.clone())
                     }
                     _ => None,

@@ -250,6 +250,8 @@ async fn manual_quotes_wait_in_the_approval_queue() {
         .clone();
     assert_eq!(req["status"]["id"], p["id"]);
     assert_eq!(req["account"]["id"], x.id.as_str());
+    assert_eq!(req["quote"]["id"], q["id"], "{req}");
+    assert!(req.get("reply").is_none(), "{req}");
     let (st, _, _) = s
         .post(
             &format!("/api/v1/interaction_requests/{}/authorize", id_of(&req)),
