@@ -19,6 +19,7 @@ mod filters;
 mod home;
 mod interact;
 mod media;
+pub mod policy;
 mod public;
 mod report;
 mod settings;
@@ -65,6 +66,8 @@ pub fn routes() -> Router<Web> {
         .route("/notifications", get(social::notifications))
         .route("/notifications/clear", post(social::clear_notifications))
         .route("/follow_requests", get(social::follow_requests))
+        .route("/interaction_requests", get(policy::queue))
+        .route("/interaction_requests/{id}/{action}", post(policy::answer))
         .route(
             "/follow_requests/{id}/{action}",
             post(social::answer_follow_request),

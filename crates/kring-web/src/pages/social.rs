@@ -64,8 +64,16 @@ pub async fn notifications(
     Query(q): Query<PageQuery>,
 ) -> WebResult {
     let kring = &web.kring;
+    // All kinds, those about interactions awaiting approval too (which Mastodon apps, not
+    // knowing them, are only sent when they ask).
     let list = kring
-        .notifications(&v.actor, &[], &[], None, &q.page(NOTES_PAGE))
+        .notifications(
+            &v.actor,
+            &NotificationType::ALL,
+            &[],
+            None,
+            &q.page(NOTES_PAGE),
+        )
         .await?;
     let keys: Vec<Id> = list.iter().map(|n| n.id).collect();
     // Seeing the newest page reads them all (the same marker Mastodon apps move).
@@ -75,7 +83,8 @@ pub async fn notifications(
         kring.mark_notifications_read(&v.actor, *newest).await?;
     }
     let views = kring.notification_views(&v.actor, list).await?;
-    let me = Some(v.actor.id());
+    let posts: Vec<_> = views.iter().filter_map(|n| n.status.clone()).collect();
+    let mut cards = web.cards(Some(&v.actor), &posts).await?.into_iter();
     let items = views
         .iter()
         .map(|n| NotificationItem {
@@ -84,7 +93,7 @@ pub async fn notifications(
             who: Person::new(kring, &n.account),
             created: time_label(n.notification.created_at),
             created_iso: kring_core::time::rfc3339(n.notification.created_at),
-            post: n.status.as_ref().map(|s| PostCard::new(kring, me, s)),
+            post: n.status.as_ref().and_then(|_| cards.next()),
         })
         .collect();
     let c = web
@@ -261,7 +270,7 @@ pub async fn search(
                     .collect();
                 page.tags = r.hashtags.into_iter().map(|t| t.name).collect();
                 let views = kring.status_views(Some(&v.actor), r.statuses, None).await?;
-                page.posts = PostCard::many(kring, Some(v.actor.id()), &views);
+                page.posts = web.cards(Some(&v.actor), &views).await?;
             }
             Err(e) => page.error = Some(message(&e)),
         }
@@ -365,7 +374,7 @@ async fn list_page(
             error,
             acct,
             members: members.iter().map(|a| AccountCard::new(kring, a)).collect(),
-            posts: PostCard::many(kring, Some(v.actor.id()), &views),
+            posts: web.cards(Some(&v.actor), &views).await?,
             older: older_link(&format!("/lists/{}", list.id), &keys, LIST_PAGE),
             empty: "No posts from the people on this list yet.",
         },
