@@ -71,13 +71,7 @@ impl Preview {
         image: &str,
     ) -> Preview {
         let base = web.kring.config.base_url();
-        let text = kring_core::text::html_to_text(description_html);
-        let text = text.split_whitespace().collect::<Vec<_>>().join(" ");
-        let description = if text.chars().count() > 200 {
-            format!("{}…", text.chars().take(199).collect::<String>())
-        } else {
-            text
-        };
+        let description = excerpt(description_html, 200);
         // Only our own paths: a preview never sends a reader's app to another server.
         let own = |p: &str| {
             if p.starts_with('/') && !p.starts_with("//") {
@@ -93,6 +87,17 @@ impl Preview {
             url: own(path),
             image: own(image),
         }
+    }
+}
+
+/// A post's text on one line, cut to `max` characters (with "…").
+pub fn excerpt(html: &str, max: usize) -> String {
+    let text = kring_core::text::html_to_text(html);
+    let text = text.split_whitespace().collect::<Vec<_>>().join(" ");
+    if text.chars().count() > max {
+        format!("{}…", text.chars().take(max - 1).collect::<String>())
+    } else {
+        text
     }
 }
 

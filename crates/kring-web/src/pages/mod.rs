@@ -269,3 +269,62 @@ pub struct Tab {
     pub label: &'static str,
     pub current: bool,
 }
+
+/// The change forms of a group of people kept by name (a list, a circle): rename it, or add
+/// someone. They post to the group's own address (`op` says which), so that a refusal is
+/// shown at its URL with what was typed kept.
+#[derive(serde::Deserialize)]
+pub struct ChangeForm {
+    #[serde(default)]
+    pub op: String,
+    #[serde(default)]
+    pub title: String,
+    #[serde(default)]
+    pub acct: String,
+}
+
+/// What a [`ChangeForm`] asks for.
+pub enum Change<'a> {
+    Rename(&'a str),
+    Add(&'a str),
+}
+
+impl ChangeForm {
+    pub fn change(&self) -> Result<Change<'_>, WebError> {
+        match self.op.as_str() {
+            "rename" => Ok(Change::Rename(&self.title)),
+            "add" => Ok(Change::Add(&self.acct)),
+            _ => Err(WebError::not_found()),
+        }
+    }
+}
+
+/// The account an "add someone" field names (`user` or `user@domain`), or why there is none.
+pub async fn named_account(
+    web: &Web,
+    actor: &kring_service::Actor,
+    acct: &str,
+) -> Result<kring_service::Id, kring_core::Error> {
+    match web.kring.lookup(Some(actor), acct).await {
+        Ok(a) => Ok(a.id),
+        Err(kring_core::Error::NotFound) => Err(kring_core::Error::validation(format!(
+            "No account {} was found",
+            acct.trim()
+        ))),
+        Err(e) => Err(e),
+    }
+}
+
+/// A refused form post: the reason to show on the form's page again, for refusals of what
+/// was typed; anything else is an error page.
+pub fn form_refusal(e: kring_core::Error) -> Result<String, WebError> {
+    use kring_core::Error;
+    match e {
+        Error::Validation(_)
+        | Error::Fields(_)
+        | Error::Forbidden(_)
+        | Error::BadRequest(_)
+        | Error::Conflict(_) => Ok(crate::error::message(&e)),
+        e => Err(e.into()),
+    }
+}

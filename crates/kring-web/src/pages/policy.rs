@@ -18,7 +18,7 @@ use super::{NoFields, SelectOption, id, render, see};
 use crate::Web;
 use crate::error::{WebError, WebResult};
 use crate::session::{Posted, Viewer};
-use crate::view::{Chrome, PageQuery, Person, older_link, status_path};
+use crate::view::{Chrome, PageQuery, Person, excerpt, older_link, status_path};
 
 /// Whom a choice names, in the form's words; the first four from widest to narrowest.
 #[derive(Debug, Clone, Copy, PartialEq, Eq)]
@@ -381,7 +381,7 @@ pub const SENT_FOR_APPROVAL: &str = "Sent: it counts once the author approves it
 pub fn boost_refused(e: Error) -> Error {
     match e {
         Error::Forbidden(_) => Error::forbidden(
-            "You can't boost this post: its author doesn't allow it, or its audience is too narrow.",
+            "Boosting this post is not allowed: its author doesn't allow it, or its audience is too narrow.",
         ),
         e => e,
     }
@@ -413,16 +413,6 @@ fn request_text(kind: Interaction) -> &'static str {
     }
 }
 
-fn excerpt(html: &str) -> String {
-    let text = kring_core::text::html_to_text(html);
-    let text = text.split_whitespace().collect::<Vec<_>>().join(" ");
-    if text.chars().count() > 140 {
-        format!("{}…", text.chars().take(139).collect::<String>())
-    } else {
-        text
-    }
-}
-
 impl RequestItem {
     fn new(web: &Web, r: &RequestView) -> RequestItem {
         let target = &r.status;
@@ -433,7 +423,7 @@ impl RequestItem {
             created: crate::view::time_label(r.request.created_at),
             created_iso: kring_core::time::rfc3339(r.request.created_at),
             target_path: status_path(&target.account.acct(), target.status.id),
-            target_excerpt: match excerpt(&target.status.content) {
+            target_excerpt: match excerpt(&target.status.content, 140) {
                 t if t.is_empty() => "(a post without text)".into(),
                 t => t,
             },
@@ -475,7 +465,7 @@ pub async fn queue(
         .map(|p| p.as_str().to_string())
         .unwrap_or_else(|| "/interaction_requests".into());
     let c = web
-        .chrome(Some(&v), "Awaiting your approval", "approvals", path)
+        .chrome(Some(&v), "Awaiting your approval", "notifications", path)
         .await?;
     render(&Requests {
         c,

@@ -6,7 +6,10 @@ use kring_service::search::SearchRequest;
 use kring_service::{Edge, Id};
 use serde::Deserialize;
 
-use super::{NoFields, form_status, id, render, render_status, see};
+use super::{
+    Change, ChangeForm, NoFields, form_refusal, form_status, id, named_account, render,
+    render_status, see,
+};
 use crate::Web;
 use crate::client::Client;
 use crate::error::{WebError, WebResult, message};
@@ -391,28 +394,17 @@ pub async fn list(
     list_page(&web, &v, id(&raw)?, &q, path_of(&uri), None, String::new()).await
 }
 
-#[derive(Deserialize)]
-pub struct ListChangeForm {
-    #[serde(default)]
-    op: String,
-    #[serde(default)]
-    title: String,
-    #[serde(default)]
-    acct: String,
-}
-
-/// The management forms post to the list's own address (`op` says which), so a refusal is
-/// shown at the list's URL, with the management section open and what was typed kept.
+/// The management forms post to the list's own address ([`ChangeForm`]), with the
+/// management section open again after a refusal.
 pub async fn change_list(
     State(web): State<Web>,
     Path(raw): Path<String>,
-    p: Posted<ListChangeForm>,
+    p: Posted<ChangeForm>,
 ) -> WebResult {
     let list_id = id(&raw)?;
-    let result = match p.form.op.as_str() {
-        "rename" => rename(&web, &p.viewer, list_id, &p.form.title).await,
-        "add" => add(&web, &p.viewer, list_id, &p.form.acct).await,
-        _ => return Err(WebError::not_found()),
+    let result = match p.form.change()? {
+        Change::Rename(title) => rename(&web, &p.viewer, list_id, title).await,
+        Change::Add(acct) => add(&web, &p.viewer, list_id, acct).await,
     };
     after_list_change(&web, &p.viewer, list_id, result, &p.form.acct).await
 }
@@ -425,15 +417,8 @@ async fn rename(web: &Web, v: &Viewer, list_id: Id, title: &str) -> Result<(), k
 }
 
 async fn add(web: &Web, v: &Viewer, list_id: Id, acct: &str) -> Result<(), kring_core::Error> {
-    let kring = &web.kring;
-    match kring.lookup(Some(&v.actor), acct).await {
-        Ok(a) => kring.add_to_list(&v.actor, list_id, &[a.id]).await,
-        Err(kring_core::Error::NotFound) => Err(kring_core::Error::validation(format!(
-            "No account {} was found",
-            acct.trim()
-        ))),
-        Err(e) => Err(e),
-    }
+    let a = named_account(web, &v.actor, acct).await?;
+    web.kring.add_to_list(&v.actor, list_id, &[a]).await
 }
 
 pub async fn rename_list(
@@ -454,30 +439,21 @@ async fn after_list_change(
     result: Result<(), kring_core::Error>,
     acct: &str,
 ) -> WebResult {
-    use kring_core::Error;
     let path = format!("/lists/{list_id}");
-    match result {
-        Ok(()) => see(&path),
-        Err(
-            e @ (Error::Validation(_)
-            | Error::Fields(_)
-            | Error::Forbidden(_)
-            | Error::BadRequest(_)
-            | Error::Conflict(_)),
-        ) => {
-            list_page(
-                web,
-                v,
-                list_id,
-                &PageQuery::default(),
-                path,
-                Some(message(&e)),
-                acct.trim().to_string(),
-            )
-            .await
-        }
-        Err(e) => Err(e.into()),
-    }
+    let error = match result {
+        Ok(()) => return see(&path),
+        Err(e) => form_refusal(e)?,
+    };
+    list_page(
+        web,
+        v,
+        list_id,
+        &PageQuery::default(),
+        path,
+        Some(error),
+        acct.trim().to_string(),
+    )
+    .await
 }
 
 pub async fn delete_list(
