@@ -10,6 +10,7 @@ use kring_core::Error;
 use kring_service::{Edge, Id};
 use serde::Deserialize;
 
+use super::path_of;
 use super::{
     Change, ChangeForm, Fields, Tab, form_refusal, form_status, id, named_account, render,
     render_status, see,
@@ -21,13 +22,6 @@ use crate::view::{AccountCard, Chrome, PageQuery, account_path, older_link, safe
 
 /// Accounts on one page of the friends page and of a circle's members.
 const PEOPLE_PAGE: usize = 40;
-
-fn path_of(uri: &OriginalUri) -> String {
-    uri.0
-        .path_and_query()
-        .map(|p| p.as_str().to_string())
-        .unwrap_or_else(|| "/".into())
-}
 
 /// Friends and circles are one entry of the navigation, with a tab each.
 fn tabs(current: &str) -> Vec<Tab> {

@@ -11,6 +11,7 @@ use kring_service::statuses::PostRequest;
 use serde::Deserialize;
 use serde_json::json;
 
+use super::path_of;
 use super::policy::{
     PolicyChoices, PolicyForm, SENT_FOR_APPROVAL, boost_refused, composer_default,
 };
@@ -24,13 +25,6 @@ use crate::view::{Chrome, PageQuery, PostCard, older_link, safe_back};
 /// Posts on one page of the home feed (as the benchmark's "40-post home feed").
 pub const HOME_PAGE: usize = 40;
 const PAGE: usize = 20;
-
-fn path_of(uri: &OriginalUri) -> String {
-    uri.0
-        .path_and_query()
-        .map(|p| p.as_str().to_string())
-        .unwrap_or_else(|| "/".into())
-}
 
 #[derive(Template)]
 #[template(path = "home.html")]

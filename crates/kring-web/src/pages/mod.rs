@@ -135,6 +135,14 @@ pub fn routes() -> Router<Web> {
         .route("/admin/server", post(admin::set_server_text))
 }
 
+/// The path and query a page was asked at, for forms and links that come back to it.
+pub fn path_of(uri: &axum::extract::OriginalUri) -> String {
+    uri.0
+        .path_and_query()
+        .map(|p| p.as_str().to_string())
+        .unwrap_or_else(|| "/".into())
+}
+
 /// Render a page with a status code.
 pub fn render_status<T: Template>(code: StatusCode, page: &T) -> WebResult {
     let html = page

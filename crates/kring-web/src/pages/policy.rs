@@ -14,7 +14,7 @@ use kring_service::interactions::{
 use kring_service::{Actor, Id};
 use serde::Deserialize;
 
-use super::{NoFields, SelectOption, id, render, see};
+use super::{NoFields, SelectOption, id, path_of, render, see};
 use crate::Web;
 use crate::error::{WebError, WebResult};
 use crate::session::{Posted, Viewer};
@@ -459,13 +459,13 @@ pub async fn queue(
         .interaction_requests(&v.actor, &RequestQuery::default(), &q.page(QUEUE_PAGE))
         .await?;
     let keys: Vec<Id> = list.iter().map(|r| r.request.id).collect();
-    let path = uri
-        .0
-        .path_and_query()
-        .map(|p| p.as_str().to_string())
-        .unwrap_or_else(|| "/interaction_requests".into());
     let c = web
-        .chrome(Some(&v), "Awaiting your approval", "notifications", path)
+        .chrome(
+            Some(&v),
+            "Awaiting your approval",
+            "notifications",
+            path_of(&uri),
+        )
         .await?;
     render(&Requests {
         c,

@@ -10,6 +10,7 @@ use kring_core::model::{Page, Registrations, Relationship};
 use kring_service::{AccountStatusesFilter, Id, Locality};
 use serde::Deserialize;
 
+use super::path_of;
 use super::{Tab, id, render};
 use crate::Web;
 use crate::error::WebResult;
@@ -20,13 +21,6 @@ use crate::view::{
 };
 
 const PAGE: usize = 20;
-
-fn path_of(uri: &OriginalUri) -> String {
-    uri.0
-        .path_and_query()
-        .map(|p| p.as_str().to_string())
-        .unwrap_or_else(|| "/".into())
-}
 
 #[derive(Template)]
 #[template(path = "landing.html")]

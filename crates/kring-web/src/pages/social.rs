@@ -6,6 +6,7 @@ use kring_service::search::SearchRequest;
 use kring_service::{Edge, Id};
 use serde::Deserialize;
 
+use super::path_of;
 use super::{
     Change, ChangeForm, NoFields, form_refusal, form_status, id, named_account, render,
     render_status, see,
@@ -17,13 +18,6 @@ use crate::session::{Posted, Viewer};
 use crate::view::{
     AccountCard, Chrome, PageQuery, Person, PostCard, older_link, safe_back, time_label,
 };
-
-fn path_of(uri: &OriginalUri) -> String {
-    uri.0
-        .path_and_query()
-        .map(|p| p.as_str().to_string())
-        .unwrap_or_else(|| "/".into())
-}
 
 pub struct NotificationItem {
     pub kind: &'static str,
