@@ -216,7 +216,7 @@ test("no dead ends: Boost only where allowed, refusals in the layout, no resend 
   }, secretId);
   assert.equal(res.status, 403);
   assert.match(res.html, /<h1>Not allowed<\/h1>/);
-  assert.match(res.html, /role="alert">This action is not allowed</);
+  assert.match(res.html, /role="alert">Boosting this post is not allowed: /);
   assert.match(res.html, /<nav aria-label="Main">/);
   for (const link of ["/home", "/notifications", "/settings/profile"]) {
     assert.ok(res.html.includes(`<a href="${link}"`), link);
@@ -724,6 +724,87 @@ test("circles without JavaScript: the circles always shown, a delete asks on a p
   await ctx.close();
 });
 
+test("interaction controls: choices in settings and the composer, buttons that say why, the approval queue", { timeout: 180000 }, async () => {
+  const { a, b } = s;
+  // Alice's defaults: replies from followers at once, from everyone else after her approval.
+  await a.goto(server.base + "/settings/preferences");
+  assert.equal(await a.inputValue("#default-can_reply"), "public");
+  await a.selectOption("#default-can_reply", "followers");
+  await a.selectOption("#default-can_reply-approval", "public");
+  await checkPage(a, "settings-interaction-defaults");
+  await Promise.all([a.waitForNavigation(), a.click("button:text-is('Save preferences')")]);
+  assert.ok(await a.locator(".notice", { hasText: "preferences were saved" }).isVisible());
+  assert.equal(await a.inputValue("#default-can_reply"), "followers");
+  assert.equal(await a.inputValue("#default-can_reply-approval"), "public");
+
+  // The composer starts from them, behind "Who can reply, boost and favourite"; this post
+  // allows no boosts.
+  await a.goto(server.base + "/home");
+  const choices = a.locator("form.compose details.policy");
+  assert.ok(await a.locator("#compose-can_reply").isHidden(), "folded away");
+  await choices.locator("summary").click();
+  assert.equal(await a.inputValue("#compose-can_reply"), "followers");
+  assert.equal(await a.inputValue("#compose-can_reply-approval"), "public");
+  await a.selectOption("#compose-can_reblog", "nobody");
+  await checkPage(a, "compose-interaction-choices");
+  await compose(a, "Ask me before you answer", { visibility: "public" });
+  s.askPath = await post(a, "Ask me before you answer").locator(".meta a").first().getAttribute("href");
+
+  // Erin follows nobody: no Boost button (the reason instead), and a reply that waits.
+  s.erin = await watch.context(browser);
+  const e = await s.erin.newPage();
+  await signUp(e, server.base, "erin");
+  await e.goto(server.base + s.askPath);
+  const asked = post(e, "Ask me before you answer");
+  assert.equal(await asked.locator("button", { hasText: "Boost" }).count(), 0);
+  assert.ok(await asked.locator(".action.gated", { hasText: "The author turned off boosts" }).isVisible());
+  assert.ok(await asked.locator("a.action", { hasText: "needs approval" }).isVisible());
+  assert.ok(await e.locator(".approval-note", { hasText: "once they accept it" }).isVisible());
+  await checkPage(e, "thread-needs-approval");
+  await compose(e, "Erin asks to answer");
+  // Erin's own post: nobody may reply or boost it.
+  await e.goto(server.base + "/home");
+  await e.locator("form.compose details.policy summary").click();
+  await e.selectOption("#compose-can_reply", "nobody");
+  await e.selectOption("#compose-can_reblog", "nobody");
+  await compose(e, "Erin keeps this one to herself", { visibility: "public" });
+  s.erinPath = await post(e, "Erin keeps this one to herself").locator(".meta a").first().getAttribute("href");
+
+  // Bob, a follower, does not see the waiting reply; Alice has it in her queue, counted in the
+  // navigation and named on the notifications page.
+  await b.goto(server.base + s.askPath);
+  assert.equal(await b.locator("text=Erin asks to answer").count(), 0);
+  assert.ok(await post(b, "Ask me before you answer").locator("a.action", { hasText: "Reply" }).isVisible());
+  await a.goto(server.base + "/notifications");
+  const tab = a.locator("nav.tabs a[href='/interaction_requests']");
+  assert.equal(await tab.locator(".unread").textContent(), "1 waiting");
+  await Promise.all([a.waitForNavigation(), tab.click()]);
+  assert.equal(new URL(a.url()).pathname, "/interaction_requests");
+  const request = a.locator("li.request", { hasText: "Erin asks to answer" });
+  assert.ok(await request.locator(".what", { hasText: "wants to reply to your post" }).isVisible());
+  await checkPage(a, "approval-queue");
+  await Promise.all([a.waitForNavigation(), request.locator("button", { hasText: "Accept" }).click()]);
+  assert.ok(await a.locator(".empty", { hasText: "Nothing waits for your approval" }).isVisible());
+  assert.equal(await a.locator("nav.tabs a[href='/interaction_requests'] .unread").count(), 0);
+  await b.goto(server.base + s.askPath);
+  assert.ok(await b.locator("text=Erin asks to answer").isVisible());
+
+  // Alice on Erin's post: the reasons, no reply form.
+  await a.goto(server.base + s.erinPath);
+  const kept = post(a, "Erin keeps this one to herself");
+  assert.ok(await kept.locator(".action.gated", { hasText: "The author turned off replies" }).isVisible());
+  assert.equal(await a.locator("#compose-text").count(), 0);
+  assert.ok(await a.locator(".gated-reply", { hasText: "The author turned off replies" }).isVisible());
+  await checkPage(a, "thread-replies-off");
+
+  // Back to everyone, at once, for the steps that follow.
+  await a.goto(server.base + "/settings/preferences");
+  await a.selectOption("#default-can_reply", "public");
+  await a.selectOption("#default-can_reply-approval", "nobody");
+  await Promise.all([a.waitForNavigation(), a.click("button:text-is('Save preferences')")]);
+  assert.equal(await a.inputValue("#default-can_reply"), "public");
+});
+
 test("report a post; moderators see and resolve the report", { timeout: 120000 }, async () => {
   const { b } = s;
   await b.goto(server.base + s.helloPath);
@@ -953,7 +1034,7 @@ test("every main page at 390 px and 1280 px: no horizontal overflow, navigation 
     "/@alice", "/@bob", "/@alice/followers", s.helloPath, "/statuses", "/follow_requests",
     "/settings/profile", "/settings/preferences", "/settings/password", "/settings/filters",
     "/settings/sessions", "/tags/kringtest", "/friends", "/circles", s.circlePath,
-    s.circlePostPath,
+    s.circlePostPath, "/interaction_requests", s.erinPath,
   ];
   const signedOut = ["/", "/public", "/auth/sign_in", "/auth/sign_up", "/@alice", s.helloPath];
   const name = (who, path, width) =>

@@ -19,6 +19,7 @@ use kring_core::{
 };
 use kring_store::{Mark, RequestFilter};
 use serde_json::{Value, json};
+use std::collections::HashMap;
 
 use crate::events::{EventKind, Stream};
 use crate::federation::Recipients;
@@ -72,6 +73,79 @@ impl Permission {
     }
 }
 
+/// Whether someone may do an interaction with a post, for a person's buttons.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub enum Offer {
+    /// At once.
+    Yes,
+    /// It waits for the author's approval (their policy asks for it, or only their server can
+    /// prove the permission).
+    AfterApproval,
+    No,
+}
+
+/// What one person may do with one post ([`Kring::post_permissions`]).
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub struct PostPermissions {
+    pub reply: Offer,
+    pub reblog: Offer,
+    pub favourite: Offer,
+}
+
+impl PostPermissions {
+    const KINDS: [Interaction; 3] = [
+        Interaction::Reply,
+        Interaction::Reblog,
+        Interaction::Favourite,
+    ];
+
+    /// Everything allowed at once: what a page assumes of a post it was not told about.
+    pub fn all() -> PostPermissions {
+        PostPermissions {
+            reply: Offer::Yes,
+            reblog: Offer::Yes,
+            favourite: Offer::Yes,
+        }
+    }
+}
+
+/// What a remote interaction with one of our posts that is not refused comes to
+/// ([`Kring::judge_inbound`]).
+#[derive(Debug, Default)]
+pub(crate) struct Inbound {
+    /// It waits for this author's approval.
+    pub awaits: Option<Id>,
+    /// Allowed, with an approval to record and send (the post's author).
+    pub preapprove: Option<Account>,
+}
+
+/// Refused whatever the policy says: nothing is done with a boost (only its original) or a
+/// post that awaits approval itself (or a reply could be approved through its own thread),
+/// and boosts of narrowed posts would widen them ([`crate::statuses::may_reblog`]).
+fn closed(account: Id, status: &Status, what: Interaction) -> bool {
+    status.reblog_of_id.is_some()
+        || status.pending_approval_by.is_some()
+        || (matches!(what, Interaction::Reblog | Interaction::Quote)
+            && !crate::statuses::may_reblog(account, status))
+}
+
+/// The post's policy applied to someone related to it as `rel` says.
+fn judge(status: &Status, what: Interaction, rel: &Relation) -> Permission {
+    let policy = status.policy();
+    let decision = policy.decide(what, rel);
+    let rule = policy.rule(what);
+    // Verifiable by anyone: the post is open to all, or names them (or whom it mentions).
+    let listed = rule.is_open()
+        || rel.author
+        || (what == Interaction::Reply && rel.mentioned)
+        || rule.get(Who::Account(rel.account)) == Some(Approval::Automatic)
+        || (rel.mentioned && rule.get(Who::Mentioned) == Some(Approval::Automatic));
+    Permission {
+        decision,
+        needs_proof: decision == Decision::Automatic && !listed,
+    }
+}
+
 /// One interaction with a post, as it is recorded and answered.
 pub(crate) struct Interacting<'a> {
     pub kind: Interaction,
@@ -106,8 +180,9 @@ pub struct RequestView {
 }
 
 impl Kring {
-    /// The one place that decides whether `account` may do `what` with `status` (an original,
-    /// not a boost), and how. Readability is not decided here: callers hold a status the
+    /// Whether `account` may do `what` with `status` (an original, not a boost), and how:
+    /// decided by one rule (`closed`, then `judge`), which [`post_permissions`]
+    /// (Self::post_permissions) applies to a page of posts. Readability is not decided here: callers hold a status the
     /// account may read (the audience rule). Boosts of narrowed posts are refused whatever the
     /// policy says ([`crate::statuses::may_reblog`]); nothing may be done with a post that
     /// awaits approval itself (or a reply could be approved through its own thread).
@@ -117,12 +192,7 @@ impl Kring {
         status: &Status,
         what: Interaction,
     ) -> Result<Permission> {
-        if status.reblog_of_id.is_some() || status.pending_approval_by.is_some() {
-            return Ok(Permission::denied());
-        }
-        if matches!(what, Interaction::Reblog | Interaction::Quote)
-            && !crate::statuses::may_reblog(account, status)
-        {
+        if closed(account, status, what) {
             return Ok(Permission::denied());
         }
         let author = status.account_id;
@@ -150,19 +220,72 @@ impl Kring {
                 mentioned,
             }
         };
-        let policy = status.policy();
-        let decision = policy.decide(what, &rel);
-        let rule = policy.rule(what);
-        // Verifiable by anyone: the post is open to all, or names them (or whom it mentions).
-        let listed = rule.is_open()
-            || rel.author
-            || (what == Interaction::Reply && rel.mentioned)
-            || rule.get(Who::Account(account)) == Some(Approval::Automatic)
-            || (rel.mentioned && rule.get(Who::Mentioned) == Some(Approval::Automatic));
-        Ok(Permission {
-            decision,
-            needs_proof: decision == Decision::Automatic && !listed,
-        })
+        Ok(judge(status, what, &rel))
+    }
+
+    /// What `actor` may do with each post of `views` (a boost's original in its place), keyed
+    /// by post id: [`permission`](Self::permission)'s answer, for a page's buttons. Who
+    /// follows whom is looked up only for authors of posts not open to everyone, once each.
+    pub async fn post_permissions(
+        &self,
+        actor: &Actor,
+        views: &[crate::views::StatusView],
+    ) -> Result<HashMap<Id, PostPermissions>> {
+        let me = actor.id();
+        let mut follows: HashMap<Id, (bool, bool)> = HashMap::new();
+        let mut out = HashMap::new();
+        for v in views {
+            let shown = v.reblog.as_deref().unwrap_or(v);
+            let s = &shown.status;
+            if out.contains_key(&s.id) {
+                continue;
+            }
+            let policy = s.policy();
+            let open = PostPermissions::KINDS
+                .iter()
+                .all(|&i| policy.rule(i).is_open());
+            let (follows_author, followed_by_author) = if open || s.account_id == me {
+                (false, false)
+            } else if let Some(f) = follows.get(&s.account_id) {
+                *f
+            } else {
+                let f = (
+                    self.store.follows(me, s.account_id).await?,
+                    self.store.follows(s.account_id, me).await?,
+                );
+                follows.insert(s.account_id, f);
+                f
+            };
+            let rel = Relation {
+                account: me,
+                author: s.account_id == me,
+                follows_author,
+                followed_by_author,
+                mentioned: s.in_reply_to_account_id == Some(me)
+                    || shown.mentions.iter().any(|m| m.id == me),
+            };
+            let offer = |i: Interaction| {
+                let p = if closed(me, s, i) {
+                    Permission::denied()
+                } else {
+                    judge(s, i, &rel)
+                };
+                match (p.decision, Self::awaits(p, s)) {
+                    (Decision::Denied, _) => Offer::No,
+                    (_, Some(_)) => Offer::AfterApproval,
+                    _ => Offer::Yes,
+                }
+            };
+            out.insert(
+                s.id,
+                PostPermissions {
+                    reply: offer(Interaction::Reply),
+                    reblog: offer(Interaction::Reblog),
+                    favourite: offer(Interaction::Favourite),
+                },
+            );
+        }
+        Ok(out)
     }
 
     /// [`permission`](Self::permission) for one of our people acting: refused is an error.
@@ -193,6 +316,63 @@ impl Kring {
             Decision::Automatic if p.needs_proof && !target.local => Some(target.account_id),
             _ => None,
         }
+    }
+
+    /// An interaction from another server with one of our posts, judged by the post's policy.
+    /// Refused: the interactor is sent a `Reject` (in a transaction of its own) and None is
+    /// returned; otherwise what [`record_inbound`](Self::record_inbound) then records.
+    pub(crate) async fn judge_inbound(
+        &self,
+        i: &Interacting<'_>,
+        interacting: &Account,
+        seen: Option<&crate::federation::inbox::Seen>,
+    ) -> Result<Option<Inbound>> {
+        let author = self.account(i.target.account_id).await?;
+        let p = self.permission(interacting.id, i.target, i.kind).await?;
+        Ok(Some(match p.decision {
+            Decision::Denied => {
+                if let Some(mut tx) = self.begin_applying(seen).await? {
+                    self.send_refusal(&mut tx, i, &author, interacting).await?;
+                    tx.commit().await?;
+                }
+                return Ok(None);
+            }
+            Decision::Manual => Inbound {
+                awaits: Some(author.id),
+                preapprove: None,
+            },
+            // Proven to the interactor's server, and a polite request is always answered.
+            Decision::Automatic if p.needs_proof || i.request.is_some() => Inbound {
+                awaits: None,
+                preapprove: Some(author),
+            },
+            Decision::Automatic => Inbound::default(),
+        }))
+    }
+
+    /// Record what [`judge_inbound`](Self::judge_inbound) decided, in the caller's
+    /// transaction: an interaction awaiting approval gets its request and its approver a
+    /// `pending.*` notification (about the reply itself, or the post boosted or favourited);
+    /// one allowed with proof its approval, and the interactor the `Accept`.
+    pub(crate) async fn record_inbound(
+        &self,
+        tx: &mut kring_store::Tx,
+        i: &Interacting<'_>,
+        inbound: &Inbound,
+        interacting: &Account,
+    ) -> Result<()> {
+        if let Some(approver) = inbound.awaits {
+            self.record_request(tx, i).await?;
+            let about = match i.kind {
+                Interaction::Reply => i.status,
+                _ => Some(i.target.id),
+            };
+            self.notify_in(tx, approver, pending_notification(i.kind), i.account, about)
+                .await?;
+        } else if let Some(author) = &inbound.preapprove {
+            self.record_preapproval(tx, i, author, interacting).await?;
+        }
+        Ok(())
     }
 
     // --- policies as people write them --------------------------------------------------------
@@ -239,6 +419,33 @@ impl Kring {
             let policy = self
                 .policy_from_input(&p, InteractionPolicy::server_default(v))
                 .await?;
+            *defaults.slot_mut(v) = Some(policy.clamped(v));
+        }
+        let mut tx = self.store.begin().await?;
+        tx.set_policy_defaults(actor.id(), &defaults).await?;
+        tx.commit().await?;
+        Ok(defaults)
+    }
+
+    /// Change a person's defaults for every visibility at once: the sub-policies `input`
+    /// gives replace those of each visibility's current default (each within what its
+    /// visibility allows); those it leaves out stay as they were. What the web settings save.
+    pub async fn update_policy_defaults(
+        &self,
+        actor: &Actor,
+        input: &PolicyInput,
+    ) -> Result<PolicyDefaults> {
+        let mut defaults = self.store.policy_defaults(actor.id()).await?;
+        for v in [
+            Visibility::Public,
+            Visibility::Unlisted,
+            Visibility::Private,
+            Visibility::Friends,
+            Visibility::Circle,
+            Visibility::Direct,
+        ] {
+            let base = defaults.for_visibility(v);
+            let policy = self.policy_from_input(input, base).await?;
             *defaults.slot_mut(v) = Some(policy.clamped(v));
         }
         let mut tx = self.store.begin().await?;
@@ -524,6 +731,15 @@ impl Kring {
             )
             .await?;
         self.request_views(actor, list).await
+    }
+
+    /// How many requests wait for the actor's answer, counted up to `cap`.
+    pub async fn pending_interaction_count(&self, actor: &Actor, cap: usize) -> Result<i64> {
+        let list = self
+            .store
+            .pending_interaction_requests(actor.id(), &RequestFilter::default(), &Page::newest(cap))
+            .await?;
+        Ok(list.len() as i64)
     }
 
     /// One request the actor decides (or decided) on.

@@ -5,13 +5,17 @@ use kring_core::Visibility;
 use kring_core::model::{Account, Page};
 use kring_core::time::{rfc3339, to_datetime};
 use kring_service::media_proxy::{ProfileImage, profile_image_path};
+use std::collections::HashMap;
+
+use kring_service::interactions::PostPermissions;
 use kring_service::views::StatusView;
-use kring_service::{Id, Kring};
+use kring_service::{Actor, Id, Kring};
 use serde::Deserialize;
 
 use crate::Web;
 use crate::assets;
 use crate::error::WebError;
+use crate::pages::policy::Gate;
 use crate::session::Viewer;
 
 /// The signed-in person, as the navigation shows them.
@@ -25,6 +29,8 @@ pub struct Me {
     pub unread: String,
     /// Staff: reports waiting for a moderator ("99+" past 99), empty when none.
     pub open_reports: String,
+    /// Interactions waiting for their approval ("99+" past 99), empty when none.
+    pub approvals: String,
 }
 
 /// The layout's data, the same on every page.
@@ -65,13 +71,7 @@ impl Preview {
         image: &str,
     ) -> Preview {
         let base = web.kring.config.base_url();
-        let text = kring_core::text::html_to_text(description_html);
-        let text = text.split_whitespace().collect::<Vec<_>>().join(" ");
-        let description = if text.chars().count() > 200 {
-            format!("{}…", text.chars().take(199).collect::<String>())
-        } else {
-            text
-        };
+        let description = excerpt(description_html, 200);
         // Only our own paths: a preview never sends a reader's app to another server.
         let own = |p: &str| {
             if p.starts_with('/') && !p.starts_with("//") {
@@ -87,6 +87,17 @@ impl Preview {
             url: own(path),
             image: own(image),
         }
+    }
+}
+
+/// A post's text on one line, cut to `max` characters (with "…").
+pub fn excerpt(html: &str, max: usize) -> String {
+    let text = kring_core::text::html_to_text(html);
+    let text = text.split_whitespace().collect::<Vec<_>>().join(" ");
+    if text.chars().count() > max {
+        format!("{}…", text.chars().take(max - 1).collect::<String>())
+    } else {
+        text
     }
 }
 
@@ -113,12 +124,13 @@ impl Web {
             n if n > 99 => "99+".into(),
             n => n.to_string(),
         };
-        let (unread, open_reports) = match viewer {
+        let (unread, open_reports, approvals) = match viewer {
             Some(v) => (
                 count(self.kring.unread_notifications(&v.actor, 100).await?),
                 count(self.kring.open_reports(&v.actor, 100).await?.unwrap_or(0)),
+                count(self.kring.pending_interaction_count(&v.actor, 100).await?),
             ),
-            None => (String::new(), String::new()),
+            None => (String::new(), String::new(), String::new()),
         };
         Ok(Chrome {
             site: self.kring.site_title().await?,
@@ -131,6 +143,7 @@ impl Web {
                 staff: v.actor.is_staff(),
                 unread,
                 open_reports,
+                approvals,
             }),
             csrf,
             nav,
@@ -303,8 +316,11 @@ pub struct PostCard {
     pub bookmarked: bool,
     pub own: bool,
     pub signed_in: bool,
-    /// Whether the viewer may boost it (the service's rule), so Boost is offered only then.
-    pub may_boost: bool,
+    /// What the viewer may do with it (the service's rules, [`PostCard::gate`]): only what
+    /// they may is offered as a working control, and the rest says why.
+    pub reply: Gate,
+    pub boost: Gate,
+    pub favourite: Gate,
     /// Titles of the viewer's "warn" filters that match.
     pub filtered: Vec<String>,
     /// The post a thread page is about.
@@ -390,7 +406,9 @@ impl PostCard {
             bookmarked: shown.bookmarked.unwrap_or(false),
             own: viewer == Some(s.account_id),
             signed_in: viewer.is_some(),
-            may_boost: viewer.is_some_and(|v| kring_service::statuses::may_reblog(v, s)),
+            reply: Gate::open(),
+            boost: Gate::open(),
+            favourite: Gate::open(),
             filtered: v.filtered.iter().map(|m| m.filter.title.clone()).collect(),
             focus: false,
             quote: shown.quote.as_ref().map(|q| QuotedCard::new(kring, q)),
@@ -398,11 +416,47 @@ impl PostCard {
         }
     }
 
-    pub fn many(kring: &Kring, viewer: Option<Id>, views: &[StatusView]) -> Vec<PostCard> {
-        views
+    /// Set what the viewer may do with the post, from the service's answer for the page.
+    pub fn gate(&mut self, v: &StatusView, viewer: Id, p: &HashMap<Id, PostPermissions>) {
+        let shown = v.reblog.as_deref().unwrap_or(v);
+        let p = p
+            .get(&shown.status.id)
+            .copied()
+            .unwrap_or_else(PostPermissions::all);
+        [self.reply, self.boost, self.favourite] =
+            crate::pages::policy::gates(&p, &shown.status, viewer);
+    }
+}
+
+impl Web {
+    /// The cards of a page of posts, each saying what the viewer may do with it.
+    pub async fn cards(
+        &self,
+        viewer: Option<&Actor>,
+        views: &[StatusView],
+    ) -> Result<Vec<PostCard>, WebError> {
+        let kring = &self.kring;
+        let mut cards: Vec<PostCard> = views
             .iter()
-            .map(|v| PostCard::new(kring, viewer, v))
-            .collect()
+            .map(|v| PostCard::new(kring, viewer.map(|a| a.id()), v))
+            .collect();
+        if let Some(a) = viewer {
+            let p = kring.post_permissions(a, views).await?;
+            for (card, v) in cards.iter_mut().zip(views) {
+                card.gate(v, a.id(), &p);
+            }
+        }
+        Ok(cards)
+    }
+
+    /// One post's card ([`cards`](Self::cards)).
+    pub async fn card(
+        &self,
+        viewer: Option<&Actor>,
+        view: &StatusView,
+    ) -> Result<PostCard, WebError> {
+        let mut cards = self.cards(viewer, std::slice::from_ref(view)).await?;
+        cards.pop().ok_or_else(WebError::not_found)
     }
 }
 

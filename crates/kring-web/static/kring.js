@@ -22,17 +22,20 @@
     };
     // The server refused (403, 422, 429…) and said why: show that next to the button. Sending
     // the form again would only be refused again, on a page of its own.
+    var say = function (className, role, message) {
+      var note = button.parentNode.querySelector("." + className);
+      if (!note) {
+        note = document.createElement("span");
+        note.className = className;
+        note.setAttribute("role", role);
+        button.parentNode.insertBefore(note, button.nextSibling);
+      }
+      note.textContent = message;
+    };
     var refused = function (message) {
       button.disabled = false;
       button.setAttribute("data-refused", "1");
-      var note = button.parentNode.querySelector(".inplace-error");
-      if (!note) {
-        note = document.createElement("span");
-        note.className = "inplace-error";
-        note.setAttribute("role", "alert");
-        button.parentNode.insertBefore(note, button.nextSibling);
-      }
-      note.textContent = message || "That didn't work.";
+      say("inplace-error", "alert", message || "That didn't work.");
     };
     fetch(button.formAction, {
       method: "POST",
@@ -57,6 +60,8 @@
         button.setAttribute("aria-pressed", data.active ? "true" : "false");
         var count = button.querySelector(".count");
         if (count && typeof data.count === "number") count.textContent = String(data.count);
+        // It waits for the author's approval: say so, as the button did not change.
+        if (data.message) say("inplace-note", "status", data.message);
         button.disabled = false;
         button.setAttribute("data-done", "1");
       }, function () {

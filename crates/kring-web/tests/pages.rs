@@ -1,5 +1,7 @@
 //! The web door driven in-process: sign-up, sessions, CSRF and origin checks, posting, the
-//! signed-out view, security headers. (The browser suite in tests/web drives the real binary.)
+//! signed-out view, security headers, interaction controls. (The browser suite in tests/web
+//! drives the real binary.) Runs on SQLite, or on a fresh PostgreSQL database for each test
+//! when `KRING_TEST_DATABASE_URL` is set.
 use axum::Router;
 use axum::body::Body;
 use axum::http::{Request, StatusCode, header};
@@ -10,6 +12,65 @@ struct App {
     router: Router,
     kring: Kring,
     _dir: tempfile::TempDir,
+    _db: Option<PgDatabase>,
+}
+
+/// A fresh PostgreSQL database, dropped (best effort) with the test's app.
+struct PgDatabase {
+    admin_url: String,
+    name: String,
+}
+
+impl Drop for PgDatabase {
+    fn drop(&mut self) {
+        let _ = psql(
+            &self.admin_url,
+            &format!("DROP DATABASE IF EXISTS {} WITH (FORCE)", self.name),
+        );
+    }
+}
+
+fn psql(url: &str, sql: &str) -> Result<(), String> {
+    let out = std::process::Command::new("psql")
+        .args([url, "-X", "-q", "-v", "ON_ERROR_STOP=1", "-c", sql])
+        .output()
+        .map_err(|e| format!("cannot run psql (install postgresql-client): {e}"))?;
+    if out.status.success() {
+        Ok(())
+    } else {
+        Err(String::from_utf8_lossy(&out.stderr).into_owned())
+    }
+}
+
+/// The database of one test: SQLite in `dir`, or a new PostgreSQL database when
+/// `KRING_TEST_DATABASE_URL` names a server.
+fn database(dir: &tempfile::TempDir) -> (String, Option<PgDatabase>) {
+    match std::env::var("KRING_TEST_DATABASE_URL") {
+        Ok(admin) if !admin.trim().is_empty() => {
+            let name = format!(
+                "kring_w_{}_{:x}",
+                std::process::id(),
+                std::time::SystemTime::now()
+                    .duration_since(std::time::UNIX_EPOCH)
+                    .unwrap()
+                    .as_nanos()
+            );
+            psql(&admin, &format!("CREATE DATABASE {name}")).unwrap();
+            let (base, query) = match admin.split_once('?') {
+                Some((b, q)) => (b.to_string(), format!("?{q}")),
+                None => (admin.clone(), String::new()),
+            };
+            let root = base.rsplit_once('/').map(|(r, _)| r).unwrap_or(&base);
+            (
+                format!("{root}/{name}{query}"),
+                Some(PgDatabase {
+                    admin_url: admin.clone(),
+                    name,
+                }),
+            )
+        }
+        _ => (format!("sqlite://{}/kring.db", dir.path().display()), None),
+    }
 }
 
 async fn app() -> App {
@@ -328,7 +389,7 @@ async fn static_assets_are_served_and_cached() {
 
 async fn app_with(registrations: kring_core::model::Registrations) -> App {
     let dir = tempfile::tempdir().unwrap();
-    let url = format!("sqlite://{}/kring.db", dir.path().display());
+    let (url, db) = database(&dir);
     let store = Store::connect(&url, 4).await.unwrap();
     store.migrate().await.unwrap();
     let mut config = ServiceConfig::for_tests("kring.test");
@@ -337,6 +398,7 @@ async fn app_with(registrations: kring_core::model::Registrations) -> App {
     App {
         router: kring_web::router(kring.clone()),
         _dir: dir,
+        _db: db,
         kring,
     }
 }
@@ -872,4 +934,307 @@ async fn friends_circles_and_local_only_posts() {
     let home = app.get("/home", Some(&alice)).await;
     assert!(home.body.contains("<option value=\"friends\" selected>"));
     assert!(!home.body.contains("value=\"circle\""), "no circles left");
+}
+
+/// The newest post on a profile page, as its viewer sees it.
+async fn newest_post(app: &App, acct: &str, cookie: &str) -> String {
+    let page = app.get(&format!("/@{acct}"), Some(cookie)).await;
+    let marker = format!("href=\"/@{acct}/");
+    page.body
+        .match_indices(&marker)
+        .map(|(i, m)| {
+            page.body[i + m.len()..]
+                .chars()
+                .take_while(|c| c.is_ascii_digit())
+                .collect::<String>()
+        })
+        .find(|id| !id.is_empty())
+        .expect("a post")
+}
+
+#[tokio::test]
+async fn interaction_controls_composer_settings_buttons_and_the_approval_queue() {
+    let app = app().await;
+    let alice = app.sign_up("alice").await;
+    let bob = app.sign_up("bob").await;
+    let carol = app.sign_up("carol").await;
+    let kring = &app.kring;
+    let alice_id = kring.lookup(None, "alice").await.unwrap().id.to_string();
+    let at = csrf(&app.get("/home", Some(&alice)).await.body);
+    let bt = csrf(&app.get("/home", Some(&bob)).await.body);
+    let ct = csrf(&app.get("/home", Some(&carol)).await.body);
+    // Bob follows Alice; Carol does not.
+    let res = app
+        .post(
+            &format!("/accounts/{alice_id}/follow"),
+            Some(&bob),
+            &[("_csrf", &bt)],
+        )
+        .await;
+    assert_eq!(res.status, StatusCode::SEE_OTHER, "{}", res.body);
+
+    // The composer offers the choices, starting from the defaults (everyone, at once).
+    let home = app.get("/home", Some(&alice)).await;
+    for want in [
+        "Who can reply, boost and favourite",
+        "<select id=\"compose-can_reply\" name=\"can_reply\">",
+        "<select id=\"compose-can_reply-approval\" name=\"can_reply_approval\">",
+        "name=\"can_reblog\"",
+        "name=\"can_favourite_approval\"",
+        "<option value=\"public\" selected>Everyone</option>",
+    ] {
+        assert!(home.body.contains(want), "{want}");
+    }
+    // A choice the form does not offer is refused, with what was written kept.
+    let res = app
+        .post(
+            "/statuses",
+            Some(&alice),
+            &[
+                ("_csrf", &at),
+                ("text", "kept text"),
+                ("visibility", "public"),
+                ("can_reply", "everybody-ish"),
+            ],
+        )
+        .await;
+    assert_eq!(res.status, StatusCode::UNPROCESSABLE_ENTITY);
+    assert!(res.body.contains("Choose who can interact from the list."));
+    assert!(res.body.contains("kept text"));
+
+    // A post: replies from followers only, no boosts, favourites from everyone.
+    let res = app
+        .post(
+            "/statuses",
+            Some(&alice),
+            &[
+                ("_csrf", &at),
+                ("text", "followers may answer"),
+                ("visibility", "public"),
+                ("can_reply", "followers"),
+                ("can_reply_approval", "nobody"),
+                ("can_reblog", "nobody"),
+                ("can_reblog_approval", "nobody"),
+                ("can_favourite", "public"),
+                ("can_favourite_approval", "nobody"),
+            ],
+        )
+        .await;
+    assert_eq!(res.status, StatusCode::SEE_OTHER, "{}", res.body);
+    let closed = newest_post(&app, "alice", &alice).await;
+    let page = app.get(&format!("/@alice/{closed}"), Some(&carol)).await;
+    assert!(
+        page.body.contains("Only followers can reply"),
+        "{}",
+        page.body
+    );
+    assert!(page.body.contains("The author turned off boosts"));
+    assert!(!page.body.contains(&format!("/statuses/{closed}/reblog")));
+    assert!(page.body.contains(&format!("/statuses/{closed}/favourite")));
+    assert!(!page.body.contains("id=\"compose-text\""), "no reply form");
+    let page = app.get(&format!("/@alice/{closed}"), Some(&bob)).await;
+    assert!(!page.body.contains("Only followers can reply"));
+    assert!(page.body.contains("id=\"compose-text\""), "bob follows");
+    // A boost the author does not allow, sent anyway: refused, and said clearly.
+    let res = app
+        .post(
+            &format!("/statuses/{closed}/reblog"),
+            Some(&carol),
+            &[("_csrf", &ct), ("on", "1")],
+        )
+        .await;
+    assert_eq!(res.status, StatusCode::FORBIDDEN);
+    assert!(
+        res.body.contains("Boosting this post is not allowed"),
+        "{}",
+        res.body
+    );
+    // So is a reply Carol may not make.
+    let res = app
+        .post(
+            "/statuses",
+            Some(&carol),
+            &[
+                ("_csrf", &ct),
+                ("text", "let me in"),
+                ("in_reply_to_id", &closed),
+            ],
+        )
+        .await;
+    assert_eq!(res.status, StatusCode::UNPROCESSABLE_ENTITY);
+    assert!(res.body.contains("not allowed to reply"), "{}", res.body);
+
+    // Settings: replies from followers at once, from everyone else after approval;
+    // favourites likewise.
+    let prefs = app.get("/settings/preferences", Some(&alice)).await;
+    assert!(
+        prefs
+            .body
+            .contains("Who can interact with my posts by default")
+    );
+    assert!(prefs.body.contains("id=\"default-can_reply\""));
+    let res = app
+        .post(
+            "/settings/preferences",
+            Some(&alice),
+            &[
+                ("_csrf", &at),
+                ("privacy", "public"),
+                ("language", ""),
+                ("can_reply", "followers"),
+                ("can_reply_approval", "public"),
+                ("can_reblog", "public"),
+                ("can_reblog_approval", "nobody"),
+                ("can_favourite", "followers"),
+                ("can_favourite_approval", "public"),
+            ],
+        )
+        .await;
+    assert_eq!(res.status, StatusCode::SEE_OTHER, "{}", res.body);
+    let prefs = app.get("/settings/preferences", Some(&alice)).await;
+    assert!(
+        prefs.body.contains(
+            "<select id=\"default-can_reply\" name=\"can_reply\">\n<option value=\"public\">Everyone</option><option value=\"followers\" selected>"
+        ),
+        "{}",
+        prefs.body
+    );
+    // The composer now starts from them.
+    let home = app.get("/home", Some(&alice)).await;
+    assert!(home.body.contains(
+        "<select id=\"compose-can_reply-approval\" name=\"can_reply_approval\">\n<option value=\"public\" selected>"
+    ));
+
+    // A post with the defaults: Carol's reply and favourite wait for Alice.
+    let res = app
+        .post(
+            "/statuses",
+            Some(&alice),
+            &[
+                ("_csrf", &at),
+                ("text", "ask first"),
+                ("visibility", "public"),
+            ],
+        )
+        .await;
+    assert_eq!(res.status, StatusCode::SEE_OTHER);
+    let asked = newest_post(&app, "alice", &alice).await;
+    let page = app.get(&format!("/@alice/{asked}"), Some(&carol)).await;
+    assert!(page.body.contains("· needs approval"));
+    assert!(
+        page.body
+            .contains("yours is shown to others once they accept it")
+    );
+    let res = app
+        .post(
+            "/statuses",
+            Some(&carol),
+            &[
+                ("_csrf", &ct),
+                ("text", "@alice a reply that waits"),
+                ("visibility", "public"),
+                ("in_reply_to_id", &asked),
+            ],
+        )
+        .await;
+    assert_eq!(res.status, StatusCode::SEE_OTHER, "{}", res.body);
+    // Not shown to others yet.
+    let page = app.get(&format!("/@alice/{asked}"), Some(&bob)).await;
+    assert!(!page.body.contains("a reply that waits"));
+    // In place, the favourite says it waits.
+    let res = app
+        .post_with(
+            &format!("/statuses/{asked}/favourite"),
+            Some(&carol),
+            &[("_csrf", &ct), ("on", "1")],
+            &[("accept", "application/json")],
+        )
+        .await;
+    assert_eq!(res.status, StatusCode::OK, "{}", res.body);
+    assert!(
+        res.body.contains("once the author approves it"),
+        "{}",
+        res.body
+    );
+
+    // Alice: the notifications page counts them and leads to the queue.
+    let notes = app.get("/notifications", Some(&alice)).await;
+    assert!(
+        notes.body.contains(
+            "<a href=\"/interaction_requests\">Awaiting your approval<span class=\"unread\">2<"
+        ),
+        "{}",
+        notes.body
+    );
+    assert!(notes.body.contains("Review what awaits your approval"));
+    let queue = app.get("/interaction_requests", Some(&alice)).await;
+    assert_eq!(queue.status, StatusCode::OK);
+    assert!(queue.body.contains(
+        "<a href=\"/interaction_requests\" aria-current=\"page\">Awaiting your approval"
+    ));
+    assert!(
+        queue
+            .body
+            .contains("<a href=\"/notifications\" aria-current=\"page\">Notifications")
+    );
+    assert!(queue.body.contains("wants to reply to your post"));
+    assert!(queue.body.contains("a reply that waits"));
+    assert!(queue.body.contains("wants to favourite your post"));
+    let ids: Vec<String> = queue
+        .body
+        .match_indices("action=\"/interaction_requests/")
+        .map(|(i, m)| {
+            queue.body[i + m.len()..]
+                .chars()
+                .take_while(|c| c.is_ascii_digit())
+                .collect()
+        })
+        .collect();
+    assert_eq!(ids.len(), 4, "accept and reject for each");
+    // Nobody else answers for her.
+    let res = app
+        .post(
+            &format!("/interaction_requests/{}/accept", ids[0]),
+            Some(&bob),
+            &[("_csrf", &bt)],
+        )
+        .await;
+    assert_eq!(res.status, StatusCode::NOT_FOUND);
+    // Without the form token, nothing happens.
+    let res = app
+        .post(
+            &format!("/interaction_requests/{}/accept", ids[0]),
+            Some(&alice),
+            &[],
+        )
+        .await;
+    assert_eq!(res.status, StatusCode::FORBIDDEN);
+    // The newest first: the favourite is rejected, the reply accepted.
+    let res = app
+        .post(
+            &format!("/interaction_requests/{}/reject", ids[0]),
+            Some(&alice),
+            &[("_csrf", &at)],
+        )
+        .await;
+    assert_eq!(res.status, StatusCode::SEE_OTHER);
+    assert_eq!(res.headers[header::LOCATION], "/interaction_requests");
+    let res = app
+        .post(
+            &format!("/interaction_requests/{}/accept", ids[2]),
+            Some(&alice),
+            &[("_csrf", &at)],
+        )
+        .await;
+    assert_eq!(res.status, StatusCode::SEE_OTHER);
+    let queue = app.get("/interaction_requests", Some(&alice)).await;
+    assert!(queue.body.contains("Nothing waits for your approval."));
+    assert!(!queue.body.contains("Awaiting your approval<span"));
+    let page = app.get(&format!("/@alice/{asked}"), Some(&bob)).await;
+    assert!(page.body.contains("a reply that waits"), "accepted");
+    assert!(
+        page.body
+            .contains("Favourite <span class=\"count\">0</span>"),
+        "rejected"
+    );
 }

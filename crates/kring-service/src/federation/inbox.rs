@@ -4,14 +4,14 @@
 use kring_activitypub::as2::{self, host_of, ids, kind, str_field};
 use kring_core::model::{Account, NotificationType};
 use kring_core::time::now_micros;
-use kring_core::{Audience, Decision, Interaction, Visibility};
+use kring_core::{Audience, Interaction, Visibility};
 use kring_store::{FollowOptions, Mark, NewStatus};
 use serde::{Deserialize, Serialize};
 use serde_json::{Value, json};
 
 use super::{Recipients, SignedRequest};
 use crate::events::{EventKind, Stream};
-use crate::interactions::{Interacting, REFUSED};
+use crate::interactions::{Inbound, Interacting, REFUSED};
 use crate::{Error, Id, Kring, Result};
 
 pub const RECEIVE: &str = "ap.receive";
@@ -748,41 +748,23 @@ impl Kring {
         if !matches!(orig.visibility, Visibility::Public | Visibility::Unlisted) {
             return Ok(());
         }
-        let mut awaits = None;
-        let mut preapprove = None;
-        if orig.local {
-            let author = self.account(orig.account_id).await?;
-            let permission = self
-                .permission(actor.id, &orig, Interaction::Reblog)
-                .await?;
-            match permission.decision {
-                Decision::Denied => {
-                    if let Some(mut tx) = self.begin_applying(seen).await? {
-                        self.send_refusal(
-                            &mut tx,
-                            &Interacting {
-                                kind: Interaction::Reblog,
-                                target: &orig,
-                                account: actor.id,
-                                status: None,
-                                uri: activity_id,
-                                request,
-                            },
-                            &author,
-                            actor,
-                        )
-                        .await?;
-                        tx.commit().await?;
-                    }
-                    return Ok(());
-                }
-                Decision::Manual => awaits = Some(orig.account_id),
-                Decision::Automatic if permission.needs_proof || request.is_some() => {
-                    preapprove = Some(author)
-                }
-                Decision::Automatic => {}
+        let asked = Interacting {
+            kind: Interaction::Reblog,
+            target: &orig,
+            account: actor.id,
+            status: None,
+            uri: activity_id,
+            request,
+        };
+        let inbound = if orig.local {
+            match self.judge_inbound(&asked, actor, seen).await? {
+                Some(i) => i,
+                None => return Ok(()),
             }
-        }
+        } else {
+            Inbound::default()
+        };
+        let awaits = inbound.awaits;
         let to = ids(activity.get("to"));
         let visibility = if to.iter().any(|a| as2::is_public_address(a)) {
             Visibility::Public
@@ -812,57 +794,23 @@ impl Kring {
         };
         tx.insert_status(&new).await?;
         tx.fan_out_to_followers(id, actor.id, true, None).await?;
-        let notified = if let Some(approver) = awaits {
-            self.record_request(
-                &mut tx,
-                &Interacting {
-                    kind: Interaction::Reblog,
-                    target: &orig,
-                    account: actor.id,
-                    status: Some(id),
-                    uri: activity_id,
-                    request,
-                },
-            )
+        let boost = Interacting {
+            status: Some(id),
+            ..asked
+        };
+        self.record_inbound(&mut tx, &boost, &inbound, actor)
             .await?;
+        let notified = if orig.local && awaits.is_none() {
             self.notify_in(
                 &mut tx,
-                approver,
-                crate::interactions::pending_notification(Interaction::Reblog),
+                orig.account_id,
+                NotificationType::Reblog,
                 actor.id,
                 Some(orig.id),
             )
-            .await?;
-            None
+            .await?
         } else {
-            if let Some(author) = &preapprove {
-                self.record_preapproval(
-                    &mut tx,
-                    &Interacting {
-                        kind: Interaction::Reblog,
-                        target: &orig,
-                        account: actor.id,
-                        status: Some(id),
-                        uri: activity_id,
-                        request,
-                    },
-                    author,
-                    actor,
-                )
-                .await?;
-            }
-            if orig.local {
-                self.notify_in(
-                    &mut tx,
-                    orig.account_id,
-                    NotificationType::Reblog,
-                    actor.id,
-                    Some(orig.id),
-                )
-                .await?
-            } else {
-                None
-            }
+            None
         };
         tx.commit().await?;
         let status = self.store.status(id).await?.ok_or(Error::NotFound)?;
@@ -902,91 +850,40 @@ impl Kring {
         let like_uri = str_field(activity, "id")
             .map(str::to_string)
             .unwrap_or_else(|| format!("{}#likes/{}", actor.uri, s.id));
-        let mut preapprove = None;
-        if s.local && s.reblog_of_id.is_none() {
-            let author = self.account(s.account_id).await?;
-            let permission = self
-                .permission(actor.id, &s, Interaction::Favourite)
-                .await?;
-            match permission.decision {
-                Decision::Denied => {
-                    if let Some(mut tx) = self.begin_applying(seen).await? {
-                        self.send_refusal(
-                            &mut tx,
-                            &Interacting {
-                                kind: Interaction::Favourite,
-                                target: &s,
-                                account: actor.id,
-                                status: None,
-                                uri: &like_uri,
-                                request,
-                            },
-                            &author,
-                            actor,
-                        )
-                        .await?;
-                        tx.commit().await?;
-                    }
-                    return Ok(());
-                }
-                Decision::Manual => {
-                    let Some(mut tx) = self.begin_applying(seen).await? else {
-                        return Ok(());
-                    };
-                    if self
-                        .store
-                        .pending_favourite(actor.id, s.id)
-                        .await?
-                        .is_none()
-                    {
-                        self.record_request(
-                            &mut tx,
-                            &Interacting {
-                                kind: Interaction::Favourite,
-                                target: &s,
-                                account: actor.id,
-                                status: None,
-                                uri: &like_uri,
-                                request,
-                            },
-                        )
-                        .await?;
-                        self.notify_in(
-                            &mut tx,
-                            s.account_id,
-                            crate::interactions::pending_notification(Interaction::Favourite),
-                            actor.id,
-                            Some(s.id),
-                        )
-                        .await?;
-                    }
-                    return tx.commit().await;
-                }
-                Decision::Automatic if permission.needs_proof || request.is_some() => {
-                    preapprove = Some(author)
-                }
-                Decision::Automatic => {}
+        let like = Interacting {
+            kind: Interaction::Favourite,
+            target: &s,
+            account: actor.id,
+            status: None,
+            uri: &like_uri,
+            request,
+        };
+        let inbound = if s.local && s.reblog_of_id.is_none() {
+            match self.judge_inbound(&like, actor, seen).await? {
+                Some(i) => i,
+                None => return Ok(()),
             }
-        }
+        } else {
+            Inbound::default()
+        };
         let Some(mut tx) = self.begin_applying(seen).await? else {
             return Ok(());
         };
+        if inbound.awaits.is_some() {
+            // Not counted until approved; asked once however often it comes.
+            if self
+                .store
+                .pending_favourite(actor.id, s.id)
+                .await?
+                .is_none()
+            {
+                self.record_inbound(&mut tx, &like, &inbound, actor).await?;
+            }
+            return tx.commit().await;
+        }
         let created = tx.insert_mark(Mark::Favourite, actor.id, s.id).await?;
-        if created && let Some(author) = &preapprove {
-            self.record_preapproval(
-                &mut tx,
-                &Interacting {
-                    kind: Interaction::Favourite,
-                    target: &s,
-                    account: actor.id,
-                    status: None,
-                    uri: &like_uri,
-                    request,
-                },
-                author,
-                actor,
-            )
-            .await?;
+        if created {
+            self.record_inbound(&mut tx, &like, &inbound, actor).await?;
         }
         let notified = if created && s.local {
             self.notify_in(

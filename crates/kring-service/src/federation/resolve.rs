@@ -5,12 +5,12 @@ use kring_activitypub::as2::{self, host_of, ids, kind, str_field};
 use kring_activitypub::client::FetchError;
 use kring_core::model::{Account, NotificationType, ProfileField, Status};
 use kring_core::time::{now_micros, parse_rfc3339};
-use kring_core::{Audience, Decision, Grant, Interaction, Visibility, text};
+use kring_core::{Audience, Grant, Interaction, Visibility, text};
 use kring_store::{NewStatus, PostCounts, RemoteAccount};
 use serde_json::Value;
 
 use crate::events::{EventKind, Stream};
-use crate::interactions::{Interacting, REFUSED};
+use crate::interactions::{Inbound, Interacting, REFUSED};
 use crate::{Error, Id, Kring, Result};
 
 /// How deep a chain of unknown reply parents is fetched.
@@ -519,39 +519,22 @@ impl Kring {
             None => None,
         };
         // A reply to one of our posts: may its author answer it, and how?
-        let mut awaits = None;
-        let mut preapprove = None;
+        let mut inbound = Inbound::default();
         if let Some(p) = parent.as_ref().filter(|p| p.local) {
-            let permission = self.permission(author.id, p, Interaction::Reply).await?;
-            let parent_author = self.account(p.account_id).await?;
-            match permission.decision {
-                Decision::Denied => {
-                    if let Some(mut tx) = self.begin_applying(seen).await? {
-                        self.send_refusal(
-                            &mut tx,
-                            &Interacting {
-                                kind: Interaction::Reply,
-                                target: p,
-                                account: author.id,
-                                status: None,
-                                uri,
-                                request,
-                            },
-                            &parent_author,
-                            &author,
-                        )
-                        .await?;
-                        tx.commit().await?;
-                    }
-                    return Err(Error::forbidden(REFUSED));
-                }
-                Decision::Manual => awaits = Some(p.account_id),
-                Decision::Automatic if permission.needs_proof || request.is_some() => {
-                    preapprove = Some(parent_author)
-                }
-                Decision::Automatic => {}
+            let asked = Interacting {
+                kind: Interaction::Reply,
+                target: p,
+                account: author.id,
+                status: None,
+                uri,
+                request,
+            };
+            match self.judge_inbound(&asked, &author, seen).await? {
+                Some(i) => inbound = i,
+                None => return Err(Error::forbidden(REFUSED)),
             }
         }
+        let awaits = inbound.awaits;
         let interaction_policy = match as2::read_interaction_policy(note) {
             Some(w) => Some(self.policy_from_wire(&w, &author).await?),
             None => None,
@@ -729,44 +712,17 @@ impl Kring {
                 .await?;
         }
         tx.fan_out_to(id, author.id, &mentioned).await?;
-        if let Some(p) = &parent {
-            if let Some(approver) = awaits {
-                self.record_request(
-                    &mut tx,
-                    &Interacting {
-                        kind: Interaction::Reply,
-                        target: p,
-                        account: author.id,
-                        status: Some(id),
-                        uri,
-                        request,
-                    },
-                )
+        if let Some(p) = parent.as_ref().filter(|p| p.local) {
+            let reply = Interacting {
+                kind: Interaction::Reply,
+                target: p,
+                account: author.id,
+                status: Some(id),
+                uri,
+                request,
+            };
+            self.record_inbound(&mut tx, &reply, &inbound, &author)
                 .await?;
-                self.notify_in(
-                    &mut tx,
-                    approver,
-                    crate::interactions::pending_notification(Interaction::Reply),
-                    author.id,
-                    Some(id),
-                )
-                .await?;
-            } else if let Some(parent_author) = &preapprove {
-                self.record_preapproval(
-                    &mut tx,
-                    &Interacting {
-                        kind: Interaction::Reply,
-                        target: p,
-                        account: author.id,
-                        status: Some(id),
-                        uri,
-                        request,
-                    },
-                    parent_author,
-                    &author,
-                )
-                .await?;
-            }
         }
         let mut notified = quote_notified;
         // A reply awaiting approval mentions nobody yet: they hear of it once approved.

@@ -10,21 +10,18 @@ use kring_core::Error;
 use kring_service::{Edge, Id};
 use serde::Deserialize;
 
-use super::{Fields, Tab, form_status, id, render, render_status, see};
+use super::path_of;
+use super::{
+    Change, ChangeForm, Fields, Tab, form_refusal, form_status, id, named_account, render,
+    render_status, see,
+};
 use crate::Web;
-use crate::error::{WebError, WebResult, message};
+use crate::error::{WebResult, message};
 use crate::session::{Posted, Viewer};
 use crate::view::{AccountCard, Chrome, PageQuery, account_path, older_link, safe_back};
 
 /// Accounts on one page of the friends page and of a circle's members.
 const PEOPLE_PAGE: usize = 40;
-
-fn path_of(uri: &OriginalUri) -> String {
-    uri.0
-        .path_and_query()
-        .map(|p| p.as_str().to_string())
-        .unwrap_or_else(|| "/".into())
-}
 
 /// Friends and circles are one entry of the navigation, with a tab each.
 fn tabs(current: &str) -> Vec<Tab> {
@@ -203,18 +200,7 @@ pub async fn circle(
     circle_page(&web, &v, id(&raw)?, &q, path_of(&uri), shown).await
 }
 
-#[derive(Deserialize)]
-pub struct ChangeForm {
-    #[serde(default)]
-    op: String,
-    #[serde(default)]
-    title: String,
-    #[serde(default)]
-    acct: String,
-}
-
-/// Rename and "add someone" post to the circle's own address (`op` says which), so a refusal
-/// is shown at the circle's URL with what was typed kept.
+/// Rename and "add someone" post to the circle's own address ([`ChangeForm`]).
 pub async fn change(
     State(web): State<Web>,
     Path(raw): Path<String>,
@@ -223,53 +209,43 @@ pub async fn change(
     let kring = &web.kring;
     let actor = &p.viewer.actor;
     let circle_id = id(&raw)?;
-    let result = match p.form.op.as_str() {
-        "rename" => kring
-            .rename_circle(actor, circle_id, &p.form.title)
+    let change = p.form.change()?;
+    let result = match change {
+        Change::Rename(title) => kring
+            .rename_circle(actor, circle_id, title)
             .await
             .map(|_| ()),
-        "add" => match kring.lookup(Some(actor), &p.form.acct).await {
-            Ok(a) => kring.add_to_circle(actor, circle_id, &[a.id]).await,
-            Err(Error::NotFound) => Err(Error::validation(format!(
-                "No account {} was found",
-                p.form.acct.trim()
-            ))),
+        Change::Add(acct) => match named_account(&web, actor, acct).await {
+            Ok(a) => kring.add_to_circle(actor, circle_id, &[a]).await,
             Err(e) => Err(e),
         },
-        _ => return Err(WebError::not_found()),
     };
     let path = format!("/circles/{circle_id}");
-    match result {
-        Ok(()) => see(&path),
-        Err(
-            e @ (Error::Validation(_)
-            | Error::Fields(_)
-            | Error::Forbidden(_)
-            | Error::BadRequest(_)
-            | Error::Conflict(_)),
-        ) => {
-            let rename = p.form.op == "rename";
-            let shown = Shown {
-                error: Some(message(&e)),
-                acct: if rename {
-                    String::new()
-                } else {
-                    p.form.acct.trim().to_string()
-                },
-                new_title: rename.then(|| p.form.title.clone()),
-            };
-            circle_page(
-                &web,
-                &p.viewer,
-                circle_id,
-                &PageQuery::default(),
-                path,
-                shown,
-            )
-            .await
-        }
-        Err(e) => Err(e.into()),
-    }
+    let error = match result {
+        Ok(()) => return see(&path),
+        Err(e) => form_refusal(e)?,
+    };
+    let shown = match change {
+        Change::Rename(title) => Shown {
+            error: Some(error),
+            acct: String::new(),
+            new_title: Some(title.to_string()),
+        },
+        Change::Add(acct) => Shown {
+            error: Some(error),
+            acct: acct.trim().to_string(),
+            new_title: None,
+        },
+    };
+    circle_page(
+        &web,
+        &p.viewer,
+        circle_id,
+        &PageQuery::default(),
+        path,
+        shown,
+    )
+    .await
 }
 
 pub async fn remove_member(

@@ -11,6 +11,10 @@ use kring_service::statuses::PostRequest;
 use serde::Deserialize;
 use serde_json::json;
 
+use super::path_of;
+use super::policy::{
+    PolicyChoices, PolicyForm, SENT_FOR_APPROVAL, boost_refused, composer_default,
+};
 use super::public::{Compose, Timeline};
 use super::{Fields, checked, id, opt_id, render, render_status, see};
 use crate::Web;
@@ -21,13 +25,6 @@ use crate::view::{Chrome, PageQuery, PostCard, older_link, safe_back};
 /// Posts on one page of the home feed (as the benchmark's "40-post home feed").
 pub const HOME_PAGE: usize = 40;
 const PAGE: usize = 20;
-
-fn path_of(uri: &OriginalUri) -> String {
-    uri.0
-        .path_and_query()
-        .map(|p| p.as_str().to_string())
-        .unwrap_or_else(|| "/".into())
-}
 
 #[derive(Template)]
 #[template(path = "home.html")]
@@ -55,7 +52,7 @@ pub async fn home(
     let c = web.chrome(Some(&v), "Home", "home", path_of(&uri)).await?;
     render(&Home {
         compose: Compose::new(&web, actor, actor.user.default_visibility, "/home").await?,
-        posts: PostCard::many(kring, Some(actor.id()), &views),
+        posts: web.cards(Some(actor), &views).await?,
         older: older_link("/home", &keys, HOME_PAGE),
         live: q.max_id.is_none(),
         empty: "Your feed is empty. Follow people to see their posts here, or write the first post yourself.",
@@ -75,6 +72,7 @@ pub struct PostForm {
     quoted_status_id: Option<Id>,
     idempotency: Option<String>,
     back: Option<String>,
+    policy: PolicyForm,
 }
 
 impl PostForm {
@@ -89,6 +87,7 @@ impl PostForm {
             quoted_status_id: opt_id(f.get("quoted_status_id"))?,
             idempotency: f.get("idempotency").map(str::to_string),
             back: f.get("back").map(str::to_string),
+            policy: PolicyForm::from_fields(f),
         })
     }
 }
@@ -146,14 +145,23 @@ pub async fn create(State(web): State<Web>, p: Posted<Fields>) -> WebResult {
         interaction_policy: None,
         quoted_status_id: form.quoted_status_id,
     };
+    let req = match form.policy.input() {
+        Ok(policy) => Ok(PostRequest {
+            interaction_policy: policy,
+            ..req
+        }),
+        Err(e) => Err(e),
+    };
     // Circles ticked for another audience: which one was meant is unclear, and guessing could
     // make the post wider than intended (as the API refuses `circle_ids` without "circle").
-    let result = if !form.circle_ids.is_empty() && visibility != Some(Visibility::Circle) {
-        Err(Error::validation(
-            "You ticked circles but chose another audience: choose \"Circles\" to post to them, or untick them.",
-        ))
-    } else {
-        web.kring.post(&viewer.actor, req).await
+    let result = match req {
+        _ if !form.circle_ids.is_empty() && visibility != Some(Visibility::Circle) => {
+            Err(Error::validation(
+                "You ticked circles but chose another audience: choose \"Circles\" to post to them, or untick them.",
+            ))
+        }
+        Ok(req) => web.kring.post(&viewer.actor, req).await,
+        Err(e) => Err(e),
     };
     match result {
         Ok(_) => see(&safe_back(form.back.as_deref(), "/home")),
@@ -172,6 +180,13 @@ pub async fn create(State(web): State<Web>, p: Posted<Fields>) -> WebResult {
             compose.spoiler = form.spoiler_text;
             compose.tick(&form.circle_ids);
             compose.local_only = form.local_only;
+            let defaults = web.kring.policy_defaults(actor).await?;
+            compose.policy = PolicyChoices::from_form(
+                compose.policy.prefix,
+                compose.policy.legend,
+                &form.policy,
+                &composer_default(&defaults, compose.visibility),
+            );
             if let Some(parent) = form.in_reply_to_id {
                 match web.kring.status(Some(actor), parent).await {
                     Ok(parent) => compose.reply_to(&parent),
@@ -268,6 +283,13 @@ pub async fn status_action(
     let sid = id(&raw)?;
     let on = checked(&p.form.on);
     let back = safe_back(p.form.back.as_deref(), "/home");
+    // The in-place answer says when a boost or favourite now waits for the author's approval
+    // (without the script, the button said so before it was pressed).
+    let awaits = if p.json && on && matches!(action.as_str(), "favourite" | "reblog") {
+        awaits_approval(&web, actor, sid, &action).await?
+    } else {
+        false
+    };
     let (active, count) = match action.as_str() {
         "favourite" => {
             let s = if on {
@@ -279,7 +301,10 @@ pub async fn status_action(
         }
         "reblog" => {
             if on {
-                kring.reblog(actor, sid, None).await?;
+                kring
+                    .reblog(actor, sid, None)
+                    .await
+                    .map_err(boost_refused)?;
             } else {
                 kring.unreblog(actor, sid).await?;
             }
@@ -315,9 +340,39 @@ pub async fn status_action(
         _ => return Err(WebError::not_found()),
     };
     if p.json {
+        if awaits {
+            return Ok(
+                Json(json!({ "active": false, "message": SENT_FOR_APPROVAL })).into_response(),
+            );
+        }
         return Ok(Json(json!({ "active": active, "count": count })).into_response());
     }
     see(&back)
+}
+
+/// Whether the viewer's favourite or boost of `sid` will wait for its author's approval.
+async fn awaits_approval(
+    web: &Web,
+    actor: &kring_service::Actor,
+    sid: Id,
+    action: &str,
+) -> Result<bool, WebError> {
+    let kring = &web.kring;
+    let view = kring
+        .status_view(Some(actor), kring.status(Some(actor), sid).await?)
+        .await?;
+    let shown = view.reblog.as_deref().unwrap_or(&view).status.id;
+    let p = kring
+        .post_permissions(actor, std::slice::from_ref(&view))
+        .await?;
+    let offer = p.get(&shown).map(|p| {
+        if action == "reblog" {
+            p.reblog
+        } else {
+            p.favourite
+        }
+    });
+    Ok(offer == Some(kring_service::interactions::Offer::AfterApproval))
 }
 
 async fn marked(web: Web, v: Viewer, uri: OriginalUri, q: PageQuery, bookmarks: bool) -> WebResult {
@@ -345,7 +400,7 @@ async fn marked(web: Web, v: Viewer, uri: OriginalUri, q: PageQuery, bookmarks: 
             "Posts you favourited.".into()
         },
         tabs: Vec::new(),
-        posts: PostCard::many(kring, Some(v.actor.id()), &views),
+        posts: web.cards(Some(&v.actor), &views).await?,
         older: older_link(base, &keys, PAGE),
         empty: if bookmarks {
             "No bookmarks yet."

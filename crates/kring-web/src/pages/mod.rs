@@ -19,6 +19,7 @@ mod filters;
 mod home;
 mod interact;
 mod media;
+pub mod policy;
 mod public;
 mod report;
 mod settings;
@@ -65,6 +66,8 @@ pub fn routes() -> Router<Web> {
         .route("/notifications", get(social::notifications))
         .route("/notifications/clear", post(social::clear_notifications))
         .route("/follow_requests", get(social::follow_requests))
+        .route("/interaction_requests", get(policy::queue))
+        .route("/interaction_requests/{id}/{action}", post(policy::answer))
         .route(
             "/follow_requests/{id}/{action}",
             post(social::answer_follow_request),
@@ -130,6 +133,14 @@ pub fn routes() -> Router<Web> {
         .route("/admin/rules", post(admin::add_rule))
         .route("/admin/rules/{id}/delete", post(admin::delete_rule))
         .route("/admin/server", post(admin::set_server_text))
+}
+
+/// The path and query a page was asked at, for forms and links that come back to it.
+pub fn path_of(uri: &axum::extract::OriginalUri) -> String {
+    uri.0
+        .path_and_query()
+        .map(|p| p.as_str().to_string())
+        .unwrap_or_else(|| "/".into())
 }
 
 /// Render a page with a status code.
@@ -265,4 +276,63 @@ pub struct Tab {
     pub href: String,
     pub label: &'static str,
     pub current: bool,
+}
+
+/// The change forms of a group of people kept by name (a list, a circle): rename it, or add
+/// someone. They post to the group's own address (`op` says which), so that a refusal is
+/// shown at its URL with what was typed kept.
+#[derive(serde::Deserialize)]
+pub struct ChangeForm {
+    #[serde(default)]
+    pub op: String,
+    #[serde(default)]
+    pub title: String,
+    #[serde(default)]
+    pub acct: String,
+}
+
+/// What a [`ChangeForm`] asks for.
+pub enum Change<'a> {
+    Rename(&'a str),
+    Add(&'a str),
+}
+
+impl ChangeForm {
+    pub fn change(&self) -> Result<Change<'_>, WebError> {
+        match self.op.as_str() {
+            "rename" => Ok(Change::Rename(&self.title)),
+            "add" => Ok(Change::Add(&self.acct)),
+            _ => Err(WebError::not_found()),
+        }
+    }
+}
+
+/// The account an "add someone" field names (`user` or `user@domain`), or why there is none.
+pub async fn named_account(
+    web: &Web,
+    actor: &kring_service::Actor,
+    acct: &str,
+) -> Result<kring_service::Id, kring_core::Error> {
+    match web.kring.lookup(Some(actor), acct).await {
+        Ok(a) => Ok(a.id),
+        Err(kring_core::Error::NotFound) => Err(kring_core::Error::validation(format!(
+            "No account {} was found",
+            acct.trim()
+        ))),
+        Err(e) => Err(e),
+    }
+}
+
+/// A refused form post: the reason to show on the form's page again, for refusals of what
+/// was typed; anything else is an error page.
+pub fn form_refusal(e: kring_core::Error) -> Result<String, WebError> {
+    use kring_core::Error;
+    match e {
+        Error::Validation(_)
+        | Error::Fields(_)
+        | Error::Forbidden(_)
+        | Error::BadRequest(_)
+        | Error::Conflict(_) => Ok(crate::error::message(&e)),
+        e => Err(e.into()),
+    }
 }

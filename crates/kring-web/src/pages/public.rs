@@ -10,6 +10,7 @@ use kring_core::model::{Page, Registrations, Relationship};
 use kring_service::{AccountStatusesFilter, Id, Locality};
 use serde::Deserialize;
 
+use super::path_of;
 use super::{Tab, id, render};
 use crate::Web;
 use crate::error::WebResult;
@@ -20,13 +21,6 @@ use crate::view::{
 };
 
 const PAGE: usize = 20;
-
-fn path_of(uri: &OriginalUri) -> String {
-    uri.0
-        .path_and_query()
-        .map(|p| p.as_str().to_string())
-        .unwrap_or_else(|| "/".into())
-}
 
 #[derive(Template)]
 #[template(path = "landing.html")]
@@ -70,7 +64,7 @@ pub async fn landing(State(web): State<Web>, v: MaybeViewer) -> WebResult {
         users: info.user_count,
         statuses: info.status_count,
         domain: info.domain,
-        posts: PostCard::many(kring, None, &views),
+        posts: web.cards(None, &views).await?,
         older: Some("/public".into()),
         empty: "No public posts yet.",
     })
@@ -133,7 +127,7 @@ pub async fn public_timeline(
                 current: all,
             },
         ],
-        posts: PostCard::many(kring, v.actor().map(|a| a.id()), &views),
+        posts: web.cards(v.actor(), &views).await?,
         older: older_link(base, &keys, PAGE),
         empty: "No public posts yet.",
     })
@@ -165,7 +159,7 @@ pub async fn tag(
         heading: format!("#{tag}"),
         intro: String::new(),
         tabs: Vec::new(),
-        posts: PostCard::many(kring, v.actor().map(|a| a.id()), &views),
+        posts: web.cards(v.actor(), &views).await?,
         older: older_link(&format!("/tags/{}", url_encode(&tag)), &keys, PAGE),
         empty: "No public posts with this hashtag yet.",
     })
@@ -413,7 +407,7 @@ pub async fn profile(
         actions,
         relation_note,
         with_replies,
-        posts: PostCard::many(kring, viewer.map(|a| a.id()), &views),
+        posts: web.cards(viewer, &views).await?,
         older: older_link(&older_base, &keys, PAGE),
         empty: "No posts to show.",
         a: card,
@@ -514,6 +508,10 @@ pub struct Compose {
     pub idempotency: String,
     pub back: String,
     pub error: Option<String>,
+    /// A word before posting (a reply that will wait for the author's approval).
+    pub note: Option<String>,
+    /// Who may reply to, boost and favourite the new post.
+    pub policy: super::policy::PolicyChoices,
     pub max: usize,
 }
 
@@ -550,6 +548,12 @@ impl Compose {
                 checked: false,
             })
             .collect();
+        let defaults = web.kring.policy_defaults(actor).await?;
+        let policy = super::policy::PolicyChoices::new(
+            "compose",
+            "Who can interact with this post",
+            &super::policy::composer_default(&defaults, visibility),
+        );
         Ok(Compose {
             label: "What's on your mind?",
             button: "Post",
@@ -566,6 +570,8 @@ impl Compose {
             idempotency: kring_service::auth::random_secret(),
             back: back.to_string(),
             error: None,
+            note: None,
+            policy,
             max: web.kring.config.max_status_chars,
         })
     }
@@ -614,6 +620,8 @@ struct Thread {
     post: PostCard,
     descendants: Vec<PostCard>,
     compose: Option<Compose>,
+    /// Why the viewer may not reply (the author's choice), instead of the reply form.
+    reply_closed: Option<String>,
     next: String,
     /// For signed-out visitors, a post of this server: "reply from your server".
     interact_uri: Option<String>,
@@ -646,8 +654,7 @@ pub async fn thread(
     let (up, down) = kring.context(viewer, view.status.id).await?;
     let up = kring.status_views(viewer, up, Some("thread")).await?;
     let down = kring.status_views(viewer, down, Some("thread")).await?;
-    let me = viewer.map(|a| a.id());
-    let mut post = PostCard::new(kring, me, &view);
+    let mut post = web.card(viewer, &view).await?;
     post.focus = true;
     let compose = match viewer {
         Some(a) => {
@@ -674,6 +681,12 @@ pub async fn thread(
             if !mentions.is_empty() {
                 c.text = format!("{} ", mentions.join(" "));
             }
+            if post.reply.approval {
+                c.note = Some(
+                    "The author approves replies to this post: yours is shown to others once they accept it."
+                        .into(),
+                );
+            }
             Some(c)
         }
         None => None,
@@ -696,11 +709,13 @@ pub async fn thread(
             &post.author.avatar,
         ));
     }
+    let reply_closed = (viewer.is_some() && !post.reply.offered).then(|| post.reply.why.clone());
     render(&Thread {
         c,
-        ancestors: PostCard::many(kring, me, &up),
+        reply_closed,
+        ancestors: web.cards(viewer, &up).await?,
         post,
-        descendants: PostCard::many(kring, me, &down),
+        descendants: web.cards(viewer, &down).await?,
         compose,
         next: url_encode(&path),
         interact_uri,

@@ -8,6 +8,7 @@ use kring_core::Visibility;
 use kring_service::accounts::CredentialsUpdate;
 use serde::Deserialize;
 
+use super::policy::{PolicyChoices, PolicyForm, composer_default};
 use super::{
     NoFields, SelectOption, checked, form_status, id, render, render_status, see,
     visibility_options,
@@ -184,6 +185,8 @@ struct PreferencesSettings {
     options: Vec<SelectOption>,
     sensitive: bool,
     language: String,
+    /// Who may interact with new posts, unless a post says otherwise.
+    policy: PolicyChoices,
 }
 
 async fn preferences_form(
@@ -197,16 +200,24 @@ async fn preferences_form(
     let c = web
         .chrome(Some(v), "Preferences", "settings", "/settings/preferences")
         .await?;
-    let (visibility, sensitive, language) = match form {
+    // The defaults as for public posts: the widest (narrower audiences are never boosted,
+    // whatever is chosen), and what saving here sets for every audience.
+    let defaults = web.kring.policy_defaults(&v.actor).await?;
+    let current = composer_default(&defaults, Visibility::Public);
+    const PREFIX: &str = "default";
+    const LEGEND: &str = "Who can interact with my posts by default";
+    let (visibility, sensitive, language, policy) = match form {
         Some(f) => (
             Visibility::parse(&f.privacy).unwrap_or(u.default_visibility),
             checked(&f.sensitive),
             f.language,
+            PolicyChoices::from_form(PREFIX, LEGEND, &f.policy, &current),
         ),
         None => (
             u.default_visibility,
             u.default_sensitive,
             u.default_language.clone().unwrap_or_default(),
+            PolicyChoices::new(PREFIX, LEGEND, &current),
         ),
     };
     render_status(
@@ -219,6 +230,7 @@ async fn preferences_form(
             options: visibility_options(visibility),
             sensitive,
             language,
+            policy,
         },
     )
 }
@@ -239,6 +251,8 @@ pub struct PreferencesForm {
     sensitive: Option<String>,
     #[serde(default)]
     language: String,
+    #[serde(flatten)]
+    policy: PolicyForm,
 }
 
 pub async fn save_preferences(State(web): State<Web>, p: Posted<PreferencesForm>) -> WebResult {
@@ -249,8 +263,18 @@ pub async fn save_preferences(State(web): State<Web>, p: Posted<PreferencesForm>
         language: Some(f.language.trim().to_string()),
         ..Default::default()
     };
-    match web.kring.update_credentials(&p.viewer.actor, update).await {
-        Ok(_) => see("/settings/preferences?saved=preferences"),
+    let actor = &p.viewer.actor;
+    let saved = async {
+        // Checked first, so that a refused choice changes nothing.
+        let policy = f.policy.input()?;
+        web.kring.update_credentials(actor, update).await?;
+        if let Some(policy) = policy {
+            web.kring.update_policy_defaults(actor, &policy).await?;
+        }
+        Ok::<(), Error>(())
+    };
+    match saved.await {
+        Ok(()) => see("/settings/preferences?saved=preferences"),
         Err(e @ Error::Validation(_)) => {
             preferences_form(&web, &p.viewer, Some(f), None, Some(message(&e))).await
         }

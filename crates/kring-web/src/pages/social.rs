@@ -6,7 +6,11 @@ use kring_service::search::SearchRequest;
 use kring_service::{Edge, Id};
 use serde::Deserialize;
 
-use super::{NoFields, form_status, id, render, render_status, see};
+use super::path_of;
+use super::{
+    Change, ChangeForm, NoFields, form_refusal, form_status, id, named_account, render,
+    render_status, see,
+};
 use crate::Web;
 use crate::client::Client;
 use crate::error::{WebError, WebResult, message};
@@ -14,13 +18,6 @@ use crate::session::{Posted, Viewer};
 use crate::view::{
     AccountCard, Chrome, PageQuery, Person, PostCard, older_link, safe_back, time_label,
 };
-
-fn path_of(uri: &OriginalUri) -> String {
-    uri.0
-        .path_and_query()
-        .map(|p| p.as_str().to_string())
-        .unwrap_or_else(|| "/".into())
-}
 
 pub struct NotificationItem {
     pub kind: &'static str,
@@ -66,8 +63,16 @@ pub async fn notifications(
     Query(q): Query<PageQuery>,
 ) -> WebResult {
     let kring = &web.kring;
+    // All kinds, those about interactions awaiting approval too (which Mastodon apps, not
+    // knowing them, are only sent when they ask).
     let list = kring
-        .notifications(&v.actor, &[], &[], None, &q.page(NOTES_PAGE))
+        .notifications(
+            &v.actor,
+            &NotificationType::ALL,
+            &[],
+            None,
+            &q.page(NOTES_PAGE),
+        )
         .await?;
     let keys: Vec<Id> = list.iter().map(|n| n.id).collect();
     // Seeing the newest page reads them all (the same marker Mastodon apps move).
@@ -77,7 +82,8 @@ pub async fn notifications(
         kring.mark_notifications_read(&v.actor, *newest).await?;
     }
     let views = kring.notification_views(&v.actor, list).await?;
-    let me = Some(v.actor.id());
+    let posts: Vec<_> = views.iter().filter_map(|n| n.status.clone()).collect();
+    let mut cards = web.cards(Some(&v.actor), &posts).await?.into_iter();
     let items = views
         .iter()
         .map(|n| NotificationItem {
@@ -86,7 +92,7 @@ pub async fn notifications(
             who: Person::new(kring, &n.account),
             created: time_label(n.notification.created_at),
             created_iso: kring_core::time::rfc3339(n.notification.created_at),
-            post: n.status.as_ref().map(|s| PostCard::new(kring, me, s)),
+            post: n.status.as_ref().and_then(|_| cards.next()),
         })
         .collect();
     let c = web
@@ -263,7 +269,7 @@ pub async fn search(
                     .collect();
                 page.tags = r.hashtags.into_iter().map(|t| t.name).collect();
                 let views = kring.status_views(Some(&v.actor), r.statuses, None).await?;
-                page.posts = PostCard::many(kring, Some(v.actor.id()), &views);
+                page.posts = web.cards(Some(&v.actor), &views).await?;
             }
             Err(e) => page.error = Some(message(&e)),
         }
@@ -367,7 +373,7 @@ async fn list_page(
             error,
             acct,
             members: members.iter().map(|a| AccountCard::new(kring, a)).collect(),
-            posts: PostCard::many(kring, Some(v.actor.id()), &views),
+            posts: web.cards(Some(&v.actor), &views).await?,
             older: older_link(&format!("/lists/{}", list.id), &keys, LIST_PAGE),
             empty: "No posts from the people on this list yet.",
         },
@@ -384,28 +390,17 @@ pub async fn list(
     list_page(&web, &v, id(&raw)?, &q, path_of(&uri), None, String::new()).await
 }
 
-#[derive(Deserialize)]
-pub struct ListChangeForm {
-    #[serde(default)]
-    op: String,
-    #[serde(default)]
-    title: String,
-    #[serde(default)]
-    acct: String,
-}
-
-/// The management forms post to the list's own address (`op` says which), so a refusal is
-/// shown at the list's URL, with the management section open and what was typed kept.
+/// The management forms post to the list's own address ([`ChangeForm`]), with the
+/// management section open again after a refusal.
 pub async fn change_list(
     State(web): State<Web>,
     Path(raw): Path<String>,
-    p: Posted<ListChangeForm>,
+    p: Posted<ChangeForm>,
 ) -> WebResult {
     let list_id = id(&raw)?;
-    let result = match p.form.op.as_str() {
-        "rename" => rename(&web, &p.viewer, list_id, &p.form.title).await,
-        "add" => add(&web, &p.viewer, list_id, &p.form.acct).await,
-        _ => return Err(WebError::not_found()),
+    let result = match p.form.change()? {
+        Change::Rename(title) => rename(&web, &p.viewer, list_id, title).await,
+        Change::Add(acct) => add(&web, &p.viewer, list_id, acct).await,
     };
     after_list_change(&web, &p.viewer, list_id, result, &p.form.acct).await
 }
@@ -418,15 +413,8 @@ async fn rename(web: &Web, v: &Viewer, list_id: Id, title: &str) -> Result<(), k
 }
 
 async fn add(web: &Web, v: &Viewer, list_id: Id, acct: &str) -> Result<(), kring_core::Error> {
-    let kring = &web.kring;
-    match kring.lookup(Some(&v.actor), acct).await {
-        Ok(a) => kring.add_to_list(&v.actor, list_id, &[a.id]).await,
-        Err(kring_core::Error::NotFound) => Err(kring_core::Error::validation(format!(
-            "No account {} was found",
-            acct.trim()
-        ))),
-        Err(e) => Err(e),
-    }
+    let a = named_account(web, &v.actor, acct).await?;
+    web.kring.add_to_list(&v.actor, list_id, &[a]).await
 }
 
 pub async fn rename_list(
@@ -447,30 +435,21 @@ async fn after_list_change(
     result: Result<(), kring_core::Error>,
     acct: &str,
 ) -> WebResult {
-    use kring_core::Error;
     let path = format!("/lists/{list_id}");
-    match result {
-        Ok(()) => see(&path),
-        Err(
-            e @ (Error::Validation(_)
-            | Error::Fields(_)
-            | Error::Forbidden(_)
-            | Error::BadRequest(_)
-            | Error::Conflict(_)),
-        ) => {
-            list_page(
-                web,
-                v,
-                list_id,
-                &PageQuery::default(),
-                path,
-                Some(message(&e)),
-                acct.trim().to_string(),
-            )
-            .await
-        }
-        Err(e) => Err(e.into()),
-    }
+    let error = match result {
+        Ok(()) => return see(&path),
+        Err(e) => form_refusal(e)?,
+    };
+    list_page(
+        web,
+        v,
+        list_id,
+        &PageQuery::default(),
+        path,
+        Some(error),
+        acct.trim().to_string(),
+    )
+    .await
 }
 
 pub async fn delete_list(
