@@ -964,6 +964,7 @@ pub(crate) fn parse_actor(doc: &Value, key_id: Option<&str>) -> Result<RemoteAcc
         note_html: text::sanitize_remote_html(str_field(doc, "summary").unwrap_or("")),
         fields,
         bot: matches!(kind(doc), "Service" | "Application"),
+        group: kind(doc) == "Group",
         locked: doc
             .get("manuallyApprovesFollowers")
             .and_then(Value::as_bool)
