@@ -95,10 +95,19 @@ impl Kring {
                 visibility,
             )
             .await?;
-        let (visibility, audience) = match &target {
-            Some(t) if parent.is_none() => {
+        let (visibility, audience) = match (&target, parent.as_ref()) {
+            (Some(t), None) => {
                 let (v, a) = t.audience(actor.id(), &addressed);
                 (v, a.local_only(req.local_only))
+            }
+            // A reply to a members-only post in a group stays with the members, whatever the
+            // parent's label says (a remote member's post arrives as a limited one).
+            (Some(_), Some(p)) if self.members_only_in_group(p.id).await? => {
+                let parent_audience = self.store.audience_of(p.id).await?.unwrap_or_default();
+                let inherited = Audience::inherited(&parent_audience, p.account_id);
+                let mut a = Audience::named(Visibility::Group, inherited.grants);
+                a.local_only = inherited.local_only || req.local_only;
+                (Visibility::Group, a)
             }
             _ => {
                 self.audience_for(actor, &req, visibility, parent.as_ref(), &addressed)

@@ -428,6 +428,20 @@ impl Tx {
         Ok(())
     }
 
+    /// Grant a group's members a post another server addressed to the group (FEP-1b12: a
+    /// post to a group is for its members). Only ever adds the group's own grant.
+    pub async fn grant_group_members(&mut self, status: Id, group: Id) -> Result<(), Error> {
+        sqlx::query(
+            "INSERT INTO status_audience (status_id, kind, target_id) VALUES ($1, 'group', $2) ON CONFLICT DO NOTHING",
+        )
+        .bind(status.0)
+        .bind(group.0)
+        .execute(&mut *self.tx)
+        .await
+        .map_err(db_err)?;
+        Ok(())
+    }
+
     /// Put the group's Announce `entry` into the home feeds of its local members (except those
     /// who block the post's author, `original_author`).
     pub async fn fan_out_to_group(

@@ -481,7 +481,21 @@ impl Kring {
             .store_remote_note_seen(&object, super::resolve::MAX_REPLY_DEPTH, seen, None)
             .await
         {
-            Ok(_) | Err(Error::Conflict(_)) => Ok(()),
+            Ok(status) => {
+                // Addressed to one of our groups (`to`, `cc` or a mention, as Lemmy and
+                // Mastodon send it)? The group takes it if its author is a member.
+                let mut addressed = ids(object.get("to"));
+                addressed.extend(ids(object.get("cc")));
+                if let Some(tags) = object.get("tag").and_then(Value::as_array) {
+                    addressed.extend(
+                        tags.iter()
+                            .filter(|t| kind(t) == "Mention")
+                            .filter_map(|t| str_field(t, "href").map(str::to_string)),
+                    );
+                }
+                self.take_remote_group_post(&status, &addressed).await
+            }
+            Err(Error::Conflict(_)) => Ok(()),
             Err(Error::Forbidden(m)) if m == REFUSED => Ok(()),
             Err(e) => Err(e),
         }

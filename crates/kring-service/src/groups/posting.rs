@@ -120,7 +120,10 @@ impl Kring {
         post_author: &Account,
     ) -> Result<(Status, Audience)> {
         let g = &target.account;
-        let members_only = post.visibility == Visibility::Group;
+        // A local post says so itself; a remote member's post to a members-only group is
+        // for members unless its author made it public.
+        let members_only = post.visibility == Visibility::Group
+            || (!post.local && target.group.posts_members_only() && !is_public(post));
         let (visibility, audience) = if members_only {
             (
                 Visibility::Group,
@@ -171,6 +174,75 @@ impl Kring {
         Ok((as_stored, audience))
     }
 
+    /// A remote person's post that arrived in the inbox: if it is addressed to (or mentions)
+    /// a local group, or answers a post in one, and its author is a member, the group takes
+    /// it — its members are granted it and the group announces it, as for a local member's
+    /// post. A non-member's or banned person's post stays what it was: the group does not
+    /// announce it (telling its author is not built yet).
+    pub(crate) async fn take_remote_group_post(
+        &self,
+        post: &Status,
+        addressed: &[String],
+    ) -> Result<()> {
+        if post.local || post.reblog_of_id.is_some() || post.pending_approval_by.is_some() {
+            return Ok(());
+        }
+        if self.store.group_of_status(post.id).await?.is_some() {
+            return Ok(());
+        }
+        let mut group = match post.in_reply_to_id {
+            Some(p) => self.store.group_of_status(p).await?,
+            None => None,
+        };
+        if group.is_none() {
+            for uri in addressed.iter().filter(|u| self.is_local_uri(u)) {
+                if let Some(a) = self.store.account_by_uri(uri).await?
+                    && a.group
+                {
+                    group = Some(a.id);
+                    break;
+                }
+            }
+        }
+        let Some(g) = group else {
+            return Ok(());
+        };
+        let Ok((group, account)) = self.group_record(g).await else {
+            return Ok(());
+        };
+        if !self
+            .store
+            .membership(g, post.account_id)
+            .await?
+            .is_some_and(|m| m.is_member())
+        {
+            return Ok(());
+        }
+        let author = self.account(post.account_id).await?;
+        let target = GroupTarget {
+            group,
+            account,
+            explicit: false,
+        };
+        let mut tx = self.store.begin().await?;
+        if !is_public(post) {
+            tx.grant_group_members(post.id, g).await?;
+        }
+        let (boost, audience) = self
+            .announce_in_group(&mut tx, &target, post, &author)
+            .await?;
+        tx.commit().await?;
+        self.publish_group_boost(&boost, &audience).await
+    }
+
+    /// Whether a stored post is for a group's members only (carries the group's grant and is
+    /// not public).
+    pub(crate) async fn members_only_in_group(&self, status: Id) -> Result<bool> {
+        Ok(self.store.audience_of(status).await?.is_some_and(|a| {
+            !a.public && a.grants.iter().any(|g| matches!(g, Grant::GroupMembers(_)))
+        }))
+    }
+
     /// After the commit: streaming viewers hear of the group's boost.
     pub(crate) async fn publish_group_boost(
         &self,
@@ -205,6 +277,10 @@ impl Kring {
     ) -> Result<std::collections::HashMap<Id, Id>> {
         self.store.groups_of_statuses(ids).await
     }
+}
+
+fn is_public(post: &Status) -> bool {
+    matches!(post.visibility, Visibility::Public | Visibility::Unlisted)
 }
 
 fn audience_with_members(group: Id) -> Audience {
