@@ -164,4 +164,27 @@ async fn a_private_group_reaches_its_members_servers_and_no_other() {
         unreadable(&b, &carol, &uri(p)).await;
         unreadable(&c, &erin, &uri(p)).await;
     }
+
+    // bob leaves by unfollowing the group on B (an `Undo` of the Follow): A takes him out,
+    // and the group's next post does not go to B.
+    b.ok_post(
+        &format!("/api/v1/accounts/{group_on_b}/unfollow"),
+        &bob.token,
+        json!({}),
+    )
+    .await;
+    eventually("bob has left on A", async || {
+        let members = a
+            .ok(&format!("/api/v1/groups/{gid}/memberships"), &olga.token)
+            .await;
+        (!members.to_string().contains(&bob_on_a)).then_some(())
+    })
+    .await;
+    let after = a
+        .post_status(&olga, json!({"status": "after bob left", "group_id": gid}))
+        .await;
+    let later = a.say(&olga, "another public word", "public").await;
+    b.wait_home(&carol, &uri(&later)).await;
+    unreadable(&b, &bob, &uri(&after)).await;
+    unreadable(&b, &carol, &uri(&after)).await;
 }
