@@ -162,13 +162,13 @@ pub fn key_id(actor_uri: &str) -> String {
     format!("{actor_uri}#main-key")
 }
 
-/// A local account as a `Person` (or `Service` for bots).
+/// A local account as a `Person` (or `Service` for bots, `Group` for groups).
 pub fn person(base: &str, a: &Account, field_html: &dyn Fn(&str) -> String) -> Value {
     let uri = &a.uri;
     let mut doc = json!({
         "@context": context(),
         "id": uri,
-        "type": if a.bot { "Service" } else { "Person" },
+        "type": if a.group { "Group" } else if a.bot { "Service" } else { "Person" },
         "preferredUsername": a.username,
         "name": a.display_name,
         "summary": a.note_html,
@@ -190,6 +190,11 @@ pub fn person(base: &str, a: &Account, field_html: &dyn Fn(&str) -> String) -> V
         })).collect::<Vec<_>>(),
         "tag": [],
     });
+    if a.group {
+        // FEP-1b12 / Lemmy: a group names its moderators in `attributedTo`, a collection.
+        doc["attributedTo"] = json!(format!("{uri}/moderators"));
+        doc["postingRestrictedToMods"] = json!(false);
+    }
     if let Some(avatar) = &a.avatar_url {
         doc["icon"] = json!({ "type": "Image", "url": avatar });
     }
@@ -218,7 +223,9 @@ pub fn addressing(
         Visibility::Private => (vec![followers.to_string()], m),
         // Narrowed posts name their recipients; delivery rewrites `to` per server so each
         // sees only its own (`Recipients::Narrow`).
-        Visibility::Friends | Visibility::Circle | Visibility::Direct => (m, Vec::new()),
+        Visibility::Friends | Visibility::Circle | Visibility::Group | Visibility::Direct => {
+            (m, Vec::new())
+        }
     }
 }
 

@@ -86,7 +86,7 @@ pub fn account<'a>(ctx: Ctx<'_>, a: &'a Account) -> AccountJson<'a> {
         bot: a.bot,
         discoverable: a.discoverable,
         indexable: a.indexable,
-        group: false,
+        group: a.group,
         created_at: rfc3339(a.created_at),
         note: &a.note_html,
         url: a.web_url(),
@@ -265,6 +265,157 @@ pub struct StatusJson<'a> {
     pub pinned: Option<bool>,
     #[serde(skip_serializing_if = "Option::is_none")]
     pub filtered: Option<Vec<FilterResultJson<'a>>>,
+    /// Truth Social's: the group the post is in.
+    pub group: Option<GroupJson<'a>>,
+}
+
+/// A group, in Truth Social's shape (Soapbox reads it), with Kring's own terms in `kring`.
+#[derive(Serialize)]
+pub struct GroupJson<'a> {
+    pub id: Id,
+    pub display_name: &'a str,
+    pub note: &'a str,
+    pub avatar: String,
+    pub avatar_static: String,
+    pub header: String,
+    pub header_static: String,
+    pub created_at: String,
+    pub deleted_at: Option<String>,
+    pub domain: &'a str,
+    pub slug: &'a str,
+    pub uri: &'a str,
+    pub url: &'a str,
+    pub locked: bool,
+    pub discoverable: bool,
+    /// `everyone` (public groups) or `members_only` (closed and private groups).
+    pub group_visibility: &'static str,
+    /// `public`, or `members_only` when the group's posts are for members.
+    pub statuses_visibility: &'static str,
+    pub membership_required: bool,
+    pub members_count: i64,
+    pub owner: Option<IdJson>,
+    pub emojis: [(); 0],
+    pub tags: [(); 0],
+    pub source: GroupSourceJson<'a>,
+    pub kring: KringGroupJson<'a>,
+}
+
+#[derive(Serialize)]
+pub struct IdJson {
+    pub id: Id,
+}
+
+#[derive(Serialize)]
+pub struct GroupSourceJson<'a> {
+    pub note: &'a str,
+}
+
+#[derive(Serialize)]
+pub struct KringGroupJson<'a> {
+    /// `public`, `closed` or `private`.
+    pub kind: &'static str,
+    pub members_only: bool,
+    pub rules: &'a str,
+    /// The account that stands for the group (follow it to join, as any Mastodon app does).
+    pub acct: String,
+}
+
+pub fn group<'a>(
+    ctx: Ctx<'_>,
+    g: &'a kring_core::Group,
+    a: &'a Account,
+    owner: Option<Id>,
+) -> GroupJson<'a> {
+    GroupJson {
+        id: g.id,
+        display_name: &a.display_name,
+        note: &a.note_html,
+        avatar: ctx.avatar(a),
+        avatar_static: ctx.avatar(a),
+        header: ctx.header(a),
+        header_static: ctx.header(a),
+        created_at: rfc3339(g.created_at),
+        deleted_at: None,
+        domain: a.domain.as_deref().unwrap_or(""),
+        slug: &a.username,
+        uri: &a.uri,
+        url: a.web_url(),
+        locked: g.kind.needs_approval(),
+        discoverable: a.discoverable,
+        group_visibility: if g.kind == kring_core::GroupKind::Public {
+            "everyone"
+        } else {
+            "members_only"
+        },
+        statuses_visibility: if g.posts_members_only() {
+            "members_only"
+        } else {
+            "public"
+        },
+        membership_required: g.kind.needs_approval(),
+        members_count: g.members_count,
+        owner: owner.map(|id| IdJson { id }),
+        emojis: [],
+        tags: [],
+        source: GroupSourceJson { note: &a.note },
+        kring: KringGroupJson {
+            kind: g.kind.as_str(),
+            members_only: g.posts_members_only(),
+            rules: &g.rules,
+            acct: a.acct(),
+        },
+    }
+}
+
+/// Where the viewer stands with a group (Truth Social's `GroupRelationship`).
+#[derive(Serialize)]
+pub struct GroupRelationshipJson {
+    pub id: Id,
+    pub member: bool,
+    pub requested: bool,
+    /// Kring: invited to join (joining then needs no approval).
+    pub invited: bool,
+    pub blocked_by: bool,
+    /// `owner`, `admin`, `moderator` (Kring's) or `user`; null when not a member.
+    pub role: Option<&'static str>,
+    pub muting: bool,
+    pub notifying: Option<bool>,
+    pub pending_requests: bool,
+}
+
+pub fn group_relationship(
+    id: Id,
+    m: Option<&kring_core::Membership>,
+    pending_requests: bool,
+) -> GroupRelationshipJson {
+    use kring_core::Membership;
+    GroupRelationshipJson {
+        id,
+        member: matches!(m, Some(Membership::Member { .. })),
+        requested: matches!(m, Some(Membership::Requested { .. })),
+        invited: matches!(m, Some(Membership::Invited { .. })),
+        blocked_by: matches!(m, Some(Membership::Banned { .. })),
+        role: m.and_then(|m| m.role()).map(group_role),
+        muting: false,
+        notifying: None,
+        pending_requests,
+    }
+}
+
+/// Truth Social calls a plain member's role `user`.
+pub fn group_role(r: kring_core::GroupRole) -> &'static str {
+    match r {
+        kring_core::GroupRole::Member => "user",
+        r => r.as_str(),
+    }
+}
+
+/// A member and their role (Truth Social's `GroupMember`).
+#[derive(Serialize)]
+pub struct GroupMemberJson<'a> {
+    pub id: Id,
+    pub account: AccountJson<'a>,
+    pub role: &'static str,
 }
 
 /// Mastodon 4.5's Quote (or, one level down, its ShallowQuote: the quoted post's id only).
@@ -550,6 +701,7 @@ fn status_inner<'a>(
             visibility: s.visibility.as_str(),
             pending_approval: s.pending_approval_by.is_some(),
         },
+        group: v.group.as_ref().map(|(g, a)| group(ctx, g, a, None)),
         favourited: v.favourited,
         reblogged: v.reblogged,
         muted: v.muted,

@@ -30,6 +30,7 @@ pub fn router(kring: Kring) -> Router {
         .merge(routes::notifications::routes())
         .merge(routes::lists::routes())
         .merge(routes::circles::routes())
+        .merge(routes::groups::routes())
         .merge(routes::interaction_policies::routes())
         .merge(routes::filters::routes())
         .merge(routes::search::routes())

@@ -19,6 +19,9 @@ pub enum Visibility {
     /// Members of one or more of the author's circles (Kring's extension). The circles are in
     /// the audience's grants, never in the label.
     Circle,
+    /// The members of a group, for a members-only group post (Kring's extension). The group
+    /// is in the audience's grants, never in the label.
+    Group,
     Direct,
 }
 
@@ -31,16 +34,17 @@ impl Visibility {
             Visibility::Private => "private",
             Visibility::Friends => "friends",
             Visibility::Circle => "circle",
+            Visibility::Group => "group",
             Visibility::Direct => "direct",
         }
     }
 
-    /// The label a Mastodon client understands. Friends and circle posts show as `private`:
+    /// The label a Mastodon client understands. Friends, circle and group posts show as `private`:
     /// clients then offer no boost and keep a reply non-public, and the server narrows any
     /// reply to the parent's own audience whatever the client asks (`Kring::post`).
     pub fn mastodon_str(self) -> &'static str {
         match self {
-            Visibility::Friends | Visibility::Circle => "private",
+            Visibility::Friends | Visibility::Circle | Visibility::Group => "private",
             v => v.as_str(),
         }
     }
@@ -54,15 +58,19 @@ impl Visibility {
             "private" => Visibility::Private,
             "friends" | "mutuals_only" => Visibility::Friends,
             "circle" => Visibility::Circle,
+            "group" => Visibility::Group,
             "direct" => Visibility::Direct,
             _ => return None,
         })
     }
 
-    /// Narrowed to an audience the author picked (friends, circles): replies stay inside it
-    /// and nobody but the author may boost it.
+    /// Narrowed to an audience the author picked (friends, circles, a group's members):
+    /// replies stay inside it and nobody but the author may boost it.
     pub fn is_narrowed(self) -> bool {
-        matches!(self, Visibility::Friends | Visibility::Circle)
+        matches!(
+            self,
+            Visibility::Friends | Visibility::Circle | Visibility::Group
+        )
     }
 }
 
@@ -82,6 +90,9 @@ pub enum Grant {
     /// This one account, only while it and the post's author are friends: how another
     /// Kring's friends-only post is kept here, so an ended friendship takes it away here too.
     FriendAccount(Id),
+    /// The members of this group (the group's account id), decided when read: a member who
+    /// leaves, is removed or is banned loses the group's members-only posts at once.
+    GroupMembers(Id),
 }
 
 impl Grant {
@@ -93,6 +104,7 @@ impl Grant {
             Grant::FriendsOf(id) => ("friends", id),
             Grant::Circle(id) => ("circle", id),
             Grant::FriendAccount(id) => ("friend", id),
+            Grant::GroupMembers(id) => ("group", id),
         }
     }
 
@@ -103,6 +115,7 @@ impl Grant {
             "friends" => Some(Grant::FriendsOf(target)),
             "circle" => Some(Grant::Circle(target)),
             "friend" => Some(Grant::FriendAccount(target)),
+            "group" => Some(Grant::GroupMembers(target)),
             _ => None,
         }
     }
@@ -132,9 +145,17 @@ impl Audience {
                 grants.push(Grant::FollowersOf(author))
             }
             Visibility::Friends => grants.push(Grant::FriendsOf(author)),
-            Visibility::Circle | Visibility::Direct => {}
+            Visibility::Circle | Visibility::Group | Visibility::Direct => {}
         }
         Audience::named(visibility, grants)
+    }
+
+    /// A members-only post to `group` (and the accounts it mentions).
+    pub fn for_group_members(group: Id, mentioned: &[Id]) -> Audience {
+        let grants = std::iter::once(Grant::GroupMembers(group))
+            .chain(mentioned.iter().map(|&id| Grant::Account(id)))
+            .collect();
+        Audience::named(Visibility::Group, grants)
     }
 
     /// A post to the members of `circles` (and the accounts it mentions).
@@ -225,11 +246,20 @@ mod tests {
             Grant::FriendsOf(Id(3)),
             Grant::Circle(Id(4)),
             Grant::FriendAccount(Id(5)),
+            Grant::GroupMembers(Id(6)),
         ] {
             let (kind, target) = g.to_row();
             assert_eq!(Grant::from_row(kind, target), Some(g));
         }
         assert!(Visibility::parse("mutuals_only") == Some(Visibility::Friends));
         assert_eq!(Visibility::Circle.mastodon_str(), "private");
+        assert_eq!(Visibility::Group.mastodon_str(), "private");
+        assert!(Visibility::Group.is_narrowed());
+        let g = Audience::for_group_members(Id(9), &[Id(2)]);
+        assert!(!g.public && !g.listed);
+        assert_eq!(
+            g.grants,
+            vec![Grant::Account(Id(2)), Grant::GroupMembers(Id(9))]
+        );
     }
 }

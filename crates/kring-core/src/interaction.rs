@@ -367,7 +367,9 @@ impl PolicyDefaults {
             Visibility::Unlisted => &self.unlisted,
             Visibility::Private => &self.private,
             Visibility::Friends => &self.friends,
-            Visibility::Circle => &self.circle,
+            // Group posts take the narrowed defaults circles have (no boosts, replies open to
+            // the audience); who may post at all is the group's rule.
+            Visibility::Circle | Visibility::Group => &self.circle,
             Visibility::Direct => &self.direct,
         }
     }
@@ -378,7 +380,7 @@ impl PolicyDefaults {
             Visibility::Unlisted => &mut self.unlisted,
             Visibility::Private => &mut self.private,
             Visibility::Friends => &mut self.friends,
-            Visibility::Circle => &mut self.circle,
+            Visibility::Circle | Visibility::Group => &mut self.circle,
             Visibility::Direct => &mut self.direct,
         }
     }

@@ -1,6 +1,7 @@
 //! Kring's domain: the types and rules every door and backend share, with no I/O.
 pub mod audience;
 pub mod error;
+pub mod group;
 pub mod id;
 pub mod interaction;
 pub mod model;
@@ -12,6 +13,7 @@ pub mod username;
 
 pub use audience::{Audience, Grant, Visibility};
 pub use error::{Error, FieldError, FieldErrors, RateLimit, Result};
+pub use group::{Group, GroupKind, GroupRole, Membership};
 pub use id::Id;
 pub use interaction::{
     Approval, Decision, Interaction, InteractionPolicy, PolicyDefaults, Relation, Rule, Who,

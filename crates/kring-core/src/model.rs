@@ -25,6 +25,8 @@ pub struct Account {
     pub note_html: String,
     pub fields: Vec<ProfileField>,
     pub bot: bool,
+    /// A group's actor (`type: Group`): following it is joining (docs/groups.md).
+    pub group: bool,
     pub locked: bool,
     pub discoverable: bool,
     pub indexable: bool,

@@ -32,6 +32,7 @@ pub fn router(kring: Kring) -> Router {
         .route("/users/{name}/followers", get(followers))
         .route("/users/{name}/following", get(following))
         .route("/users/{name}/collections/featured", get(featured))
+        .route("/users/{name}/moderators", get(group_moderators))
         .route("/users/{name}/statuses/{id}", get(note))
         .route("/users/{name}/statuses/{id}/activity", get(note_activity))
         .route("/users/{name}/statuses/{id}/replies", get(replies))
@@ -141,6 +142,34 @@ async fn fetcher(
     Ok(kring.document_viewer(req.as_ref()).await?)
 }
 
+async fn group_moderators(
+    State(kring): State<Kring>,
+    Path(name): Path<String>,
+    method: Method,
+    uri: Uri,
+    headers: HeaderMap,
+) -> FedResult {
+    fetcher(&kring, &method, &uri, &headers).await?;
+    group_reader(&kring, &name, &method, &uri, &headers).await?;
+    Ok(activity_json(kring.group_moderators_document(&name).await?))
+}
+
+/// A private group's documents answer only servers where it has members (the service
+/// decides; this passes the signature on).
+async fn group_reader(
+    kring: &Kring,
+    name: &str,
+    method: &Method,
+    uri: &Uri,
+    headers: &HeaderMap,
+) -> Result<(), FedError> {
+    let signed = headers.contains_key("signature") || headers.contains_key("signature-input");
+    let req = signed.then(|| signed_request(method, uri, headers, &[]));
+    Ok(kring
+        .check_group_document_reader(name, req.as_ref())
+        .await?)
+}
+
 #[derive(Deserialize)]
 struct WebfingerQuery {
     resource: Option<String>,
@@ -204,12 +233,15 @@ async fn instance_actor(State(kring): State<Kring>) -> FedResult {
 async fn actor(
     State(kring): State<Kring>,
     Path(name): Path<String>,
+    method: Method,
+    uri: Uri,
     headers: HeaderMap,
 ) -> FedResult {
     if !wants_as2(&headers) {
         // People get the profile page; ActivityPub clients the actor document.
         return Ok(Redirect::to(&format!("/@{name}")).into_response());
     }
+    group_reader(&kring, &name, &method, &uri, &headers).await?;
     // The actor document stays readable without a signature (keys must be fetchable), and
     // its content does not depend on who asks: a signature is not even checked.
     Ok(activity_json(kring.actor_document(&name).await?))
@@ -231,6 +263,7 @@ async fn collection(
     headers: HeaderMap,
 ) -> FedResult {
     fetcher(&kring, &method, &uri, &headers).await?;
+    group_reader(&kring, &name, &method, &uri, &headers).await?;
     let page = q.page.is_some_and(|p| p == "true" || p == "1");
     let max_id = q.max_id.and_then(|m| m.parse().ok());
     Ok(activity_json(

@@ -122,6 +122,7 @@ impl Kring {
             note_html: String::new(),
             fields: Vec::new(),
             bot: false,
+            group: false,
             locked: self.config.approve_followers,
             discoverable: true,
             uri: self.local_uri(&name),
@@ -276,6 +277,9 @@ impl Kring {
         if u.privacy == Some(kring_core::Visibility::Circle) {
             // A circle post needs circles chosen each time; a default cannot name them.
             return Err(Error::validation("Privacy cannot be circle"));
+        }
+        if u.privacy == Some(kring_core::Visibility::Group) {
+            return Err(Error::validation("Privacy cannot be group"));
         }
         p.bot = u.bot;
         p.locked = u.locked;

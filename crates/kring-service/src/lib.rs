@@ -10,6 +10,7 @@ pub mod domain_blocks;
 pub mod events;
 pub mod federation;
 pub mod filters;
+pub mod groups;
 pub mod instance;
 pub mod interactions;
 pub mod jobs;
@@ -36,7 +37,7 @@ pub use kring_core::{Error, Id, Result};
 pub use kring_store::Store;
 // Request options the doors pass through unchanged.
 pub use kring_store::{
-    AccountStatusesFilter, DomainBlock, DomainPolicy, Edge, FollowOptions, Locality,
+    AccountStatusesFilter, DomainBlock, DomainPolicy, Edge, FollowOptions, Locality, MemberFilter,
 };
 
 use kring_core::model::{Account, Registrations, User};
@@ -67,6 +68,8 @@ pub struct ServiceConfig {
     pub trusted_proxies: Vec<std::net::IpAddr>,
     /// New accounts start out approving each follower (`locked`); each person can change it.
     pub approve_followers: bool,
+    /// Who may create groups.
+    pub group_creation: groups::GroupCreation,
 }
 
 impl ServiceConfig {
@@ -93,6 +96,7 @@ impl ServiceConfig {
             limits: limits::LimitsConfig::default(),
             trusted_proxies: Vec::new(),
             approve_followers: false,
+            group_creation: groups::GroupCreation::Anyone,
         }
     }
 }

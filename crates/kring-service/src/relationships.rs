@@ -32,6 +32,14 @@ impl Kring {
             notify: notify.unwrap_or(current.notifying),
         };
         let account = self.account(target).await?;
+        if account.group
+            && account.is_local()
+            && let Some(group) = self.store.group(target).await?
+        {
+            // Following a group here is joining it (a request for a closed or private one).
+            self.join_as(&group, &actor.account, None).await?;
+            return self.store.relationship(actor.id(), target).await;
+        }
         if self.store.blocked_either(actor.id(), target).await? {
             return Err(Error::forbidden("This action is not allowed"));
         }
@@ -112,6 +120,10 @@ impl Kring {
 
     pub async fn unfollow(&self, actor: &Actor, target: Id) -> Result<Relationship> {
         let account = self.account(target).await?;
+        if account.group && account.is_local() && self.store.group(target).await?.is_some() {
+            self.leave_group(actor, target).await?;
+            return self.store.relationship(actor.id(), target).await;
+        }
         let follow_uri = self.store.follow_uri(actor.id(), target).await?;
         let mut tx = self.store.begin().await?;
         if !account.is_local()

@@ -23,6 +23,8 @@ pub struct PostRequest {
     pub visibility: Option<Visibility>,
     /// The author's circles a `Circle` post goes to.
     pub circle_ids: Vec<Id>,
+    /// The group the post goes to (the author must be a member; `groups::posting`).
+    pub group_id: Option<Id>,
     /// Keep the post on this server (never federated).
     pub local_only: bool,
     pub language: Option<String>,
@@ -104,9 +106,43 @@ impl Kring {
                 addressed.push(id);
             }
         }
-        let (visibility, audience) = self
-            .audience_for(actor, &req, visibility, parent.as_ref(), &addressed)
+        let target = self
+            .group_target(
+                actor,
+                req.group_id,
+                parent.as_ref(),
+                &rendered.mentions,
+                visibility,
+            )
             .await?;
+        let (visibility, audience) = match (&target, parent.as_ref()) {
+            (Some(t), None) => {
+                let (v, a) = t.audience(actor.id(), &addressed);
+                (v, a.local_only(req.local_only))
+            }
+            // A reply to a members-only post in a group stays with the members, whatever the
+            // parent's label says (a remote member's post arrives as a limited one).
+            (Some(_), Some(p)) if self.members_only_in_group(p.id).await? => {
+                let parent_audience = self.store.audience_of(p.id).await?.unwrap_or_default();
+                let inherited = Audience::inherited(&parent_audience, p.account_id);
+                let mut a = Audience::named(Visibility::Group, inherited.grants);
+                a.local_only = inherited.local_only || req.local_only;
+                (Visibility::Group, a)
+            }
+            _ => {
+                self.audience_for(actor, &req, visibility, parent.as_ref(), &addressed)
+                    .await?
+            }
+        };
+        // A reply in a group that the replier narrowed to a few people (a direct answer) is
+        // theirs, not the group's: the group announces only what its members may all read.
+        let target = target.filter(|_| {
+            audience.public
+                || audience
+                    .grants
+                    .iter()
+                    .any(|g| matches!(g, kring_core::Grant::GroupMembers(_)))
+        });
         // May the actor answer the parent, and does the answer wait for its author?
         let mut awaits = None;
         let mut preapproved = false;
@@ -162,7 +198,8 @@ impl Kring {
                 .await?;
         }
         tx.fan_out_to(id, actor.id(), &addressed).await?;
-        if visibility.is_narrowed() {
+        // A group's members get its post through the group's Announce below.
+        if visibility.is_narrowed() && target.is_none() {
             tx.fan_out_to_audience(id, actor.id()).await?;
         }
         let mut notified = Vec::new();
@@ -279,12 +316,24 @@ impl Kring {
             }
         };
         self.emit(&mut tx, &actor.account, create, to).await?;
+        // The group announces what it accepts; a reply awaiting its parent author's approval
+        // is announced by nobody.
+        let group_boost = match (&target, awaits) {
+            (Some(t), None) => Some(
+                self.announce_in_group(&mut tx, t, &as_stored, &actor.account)
+                    .await?,
+            ),
+            _ => None,
+        };
         if let Some(key) = &req.idempotency_key {
             tx.insert_idempotency(actor.id(), key, id).await?;
         }
         tx.commit().await?;
         let status = self.store.status(id).await?.ok_or(Error::NotFound)?;
         self.publish_status(&status, &new.tags, &audience).await?;
+        if let Some((boost, boost_audience)) = &group_boost {
+            self.publish_group_boost(boost, boost_audience).await?;
+        }
         for (m, n) in notified {
             self.events
                 .publish(EventKind::Notification(n), vec![Stream::User(m)]);
@@ -316,6 +365,9 @@ impl Kring {
             }
             let a = Audience::for_visibility(visibility, actor.id(), addressed).local_only(true);
             return Ok((visibility, a));
+        }
+        if visibility == Visibility::Group {
+            return Err(Error::validation("A group post names its group (group_id)"));
         }
         if visibility == Visibility::Circle {
             if req.circle_ids.is_empty() {
@@ -737,7 +789,11 @@ impl Kring {
             // A boost cannot go to friends or circles; the narrowest boost is followers-only.
             (
                 _,
-                Visibility::Private | Visibility::Friends | Visibility::Circle | Visibility::Direct,
+                Visibility::Private
+                | Visibility::Friends
+                | Visibility::Circle
+                | Visibility::Group
+                | Visibility::Direct,
             ) => Visibility::Private,
             (Visibility::Unlisted, _) | (_, Visibility::Unlisted) => Visibility::Unlisted,
             _ => Visibility::Public,
@@ -1145,6 +1201,6 @@ pub fn may_reblog(actor: Id, orig: &Status) -> bool {
         Visibility::Public | Visibility::Unlisted => true,
         Visibility::Private => orig.account_id == actor,
         // A narrowed post's audience is its author's choice; a boost would widen it.
-        Visibility::Friends | Visibility::Circle | Visibility::Direct => false,
+        Visibility::Friends | Visibility::Circle | Visibility::Group | Visibility::Direct => false,
     }
 }

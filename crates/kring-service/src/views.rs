@@ -33,6 +33,8 @@ pub struct StatusView {
     pub pinned: Option<bool>,
     pub muted: Option<bool>,
     pub filtered: Vec<FilterMatch>,
+    /// The group the post is in (posted to it, or a reply in it), with the group's account.
+    pub group: Option<(kring_core::Group, Account)>,
 }
 
 #[derive(Debug, Clone)]
@@ -290,6 +292,18 @@ impl Kring {
                 .filter_map(|s| s.interaction_policy.as_ref())
                 .flat_map(|p| p.accounts()),
         );
+        let group_of = self.store.groups_of_statuses(&ids).await?;
+        let mut group_ids: Vec<Id> = group_of.values().copied().collect();
+        group_ids.sort();
+        group_ids.dedup();
+        let groups: HashMap<Id, kring_core::Group> = self
+            .store
+            .groups_by_ids(&group_ids)
+            .await?
+            .into_iter()
+            .map(|g| (g.id, g))
+            .collect();
+        account_ids.extend(group_ids);
         account_ids.sort();
         account_ids.dedup();
         let accounts: HashMap<Id, Account> = self
@@ -354,6 +368,9 @@ impl Kring {
                 pinned: None,
                 muted: None,
                 filtered: Vec::new(),
+                group: group_of
+                    .get(&s.id)
+                    .and_then(|g| Some((groups.get(g)?.clone(), accounts.get(g)?.clone()))),
             })
         };
 

@@ -267,7 +267,7 @@ impl Tx {
         sqlx::query(
             "INSERT INTO accounts (id, username, domain, display_name, note, note_html, fields, bot, locked, \
              discoverable, uri, url, inbox_url, shared_inbox_url, followers_url, public_key_pem, private_key_pem, \
-             created_at, updated_at) VALUES ($1,$2,$3,$4,$5,$6,$7,$8,$9,$10,$11,$12,$13,$14,$15,$16,$17,$18,$18)",
+             created_at, updated_at, is_group) VALUES ($1,$2,$3,$4,$5,$6,$7,$8,$9,$10,$11,$12,$13,$14,$15,$16,$17,$18,$18,$19)",
         )
         .bind(a.id.0)
         .bind(&a.username)
@@ -287,6 +287,7 @@ impl Tx {
         .bind(&a.public_key_pem)
         .bind(a.private_key_pem.as_deref())
         .bind(a.created_at)
+        .bind(a.group as i64)
         .execute(&mut *self.tx)
         .await
         .map_err(db_err)?;

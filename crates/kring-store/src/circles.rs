@@ -1,5 +1,5 @@
 //! Circles (named audiences a person keeps privately) and the accounts a narrowed post reaches:
-//! its friends and circle grants expanded, for home feeds and for delivery. Who may *read* a
+//! its friends, circle and group grants expanded, for home feeds and for delivery. Who may *read* a
 //! post is still decided only by `sql::visible_to`; these only decide where copies go.
 use kring_core::model::{Account, Circle, Page, Status};
 use kring_core::{Audience, Error, Grant, Id};
@@ -35,7 +35,9 @@ const AUDIENCE_ACCOUNTS: &str = "\
       JOIN follows back ON back.account_id = g.target_id AND back.target_id = f.account_id \
       WHERE g.status_id = $1 AND g.kind = 'friends' \
     UNION SELECT cm.account_id FROM status_audience g JOIN circle_members cm ON cm.circle_id = g.target_id \
-      WHERE g.status_id = $1 AND g.kind = 'circle'";
+      WHERE g.status_id = $1 AND g.kind = 'circle' \
+    UNION SELECT gm.account_id FROM status_audience g JOIN group_memberships gm ON gm.group_id = g.target_id \
+      WHERE g.status_id = $1 AND g.kind = 'group' AND gm.state = 'member'";
 
 impl Store {
     pub async fn circles_of(&self, owner: Id) -> Result<Vec<Circle>, Error> {
@@ -156,6 +158,11 @@ impl Store {
                 ),
                 Grant::Circle(id) => (
                     "SELECT a.id FROM circle_members cm JOIN accounts a ON a.id = cm.account_id WHERE cm.circle_id = $1",
+                    id,
+                ),
+                Grant::GroupMembers(id) => (
+                    "SELECT a.id FROM group_memberships gm JOIN accounts a ON a.id = gm.account_id \
+                     WHERE gm.group_id = $1 AND gm.state = 'member'",
                     id,
                 ),
                 Grant::FollowersOf(_) => continue,

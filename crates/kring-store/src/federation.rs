@@ -17,6 +17,8 @@ pub struct RemoteAccount {
     pub note_html: String,
     pub fields: Vec<kring_core::model::ProfileField>,
     pub bot: bool,
+    /// Actor type `Group` (a Lemmy community, a Friendica forum, another Kring's group).
+    pub group: bool,
     pub locked: bool,
     pub discoverable: bool,
     pub indexable: bool,
@@ -308,7 +310,7 @@ impl Tx {
                     "UPDATE accounts SET username = $1, display_name = $2, note = $3, note_html = $3, fields = $4, bot = $5, \
                      locked = $6, discoverable = $7, indexable = $8, url = $9, inbox_url = $10, shared_inbox_url = $11, \
                      followers_url = $12, following_url = $13, outbox_url = $14, public_key_pem = $15, avatar_url = $16, \
-                     header_url = $17, also_known_as = $18, fetched_at = $19, updated_at = $19, public_key_id = $21 WHERE id = $20",
+                     header_url = $17, also_known_as = $18, fetched_at = $19, updated_at = $19, public_key_id = $21, is_group = $22 WHERE id = $20",
                 )
                 .bind(&r.username)
                 .bind(&r.display_name)
@@ -331,6 +333,7 @@ impl Tx {
                 .bind(now)
                 .bind(id)
                 .bind(&r.public_key_id)
+                .bind(r.group as i64)
                 .execute(&mut *self.tx)
                 .await
                 .map_err(db_err)?;
@@ -341,8 +344,8 @@ impl Tx {
                 sqlx::query(
                     "INSERT INTO accounts (id, username, domain, display_name, note, note_html, fields, bot, locked, discoverable, \
                      indexable, uri, url, inbox_url, shared_inbox_url, followers_url, following_url, outbox_url, public_key_pem, \
-                     avatar_url, header_url, also_known_as, fetched_at, created_at, updated_at, public_key_id) \
-                     VALUES ($1,$2,$3,$4,$5,$5,$6,$7,$8,$9,$10,$11,$12,$13,$14,$15,$16,$17,$18,$19,$20,$21,$22,$23,$22,$24)",
+                     avatar_url, header_url, also_known_as, fetched_at, created_at, updated_at, public_key_id, is_group) \
+                     VALUES ($1,$2,$3,$4,$5,$5,$6,$7,$8,$9,$10,$11,$12,$13,$14,$15,$16,$17,$18,$19,$20,$21,$22,$23,$22,$24,$25)",
                 )
                 .bind(id.0)
                 .bind(&r.username)
@@ -368,6 +371,7 @@ impl Tx {
                 .bind(now)
                 .bind(r.created_at)
                 .bind(&r.public_key_id)
+                .bind(r.group as i64)
                 .execute(&mut *self.tx)
                 .await
                 .map_err(db_err)?;

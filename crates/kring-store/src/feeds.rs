@@ -18,7 +18,7 @@ pub const REBLOG_FALLOFF: i64 = 40;
 /// original) is among the `REBLOG_FALLOFF` newest entries of `account`'s feed; `account` and
 /// `entry` are SQL expressions. So a post appears once among what a reader is looking at. This
 /// decides nothing about who may see what (that is `sql::visible_to`): it only keeps a copy out.
-fn not_recently_in_feed(account: &str, entry: &str) -> String {
+pub(crate) fn not_recently_in_feed(account: &str, entry: &str) -> String {
     format!(
         "NOT EXISTS (SELECT 1 FROM statuses e JOIN home_feed h ON h.account_id = {account} \
          JOIN statuses rs ON rs.id = h.entry_id \

@@ -6,6 +6,7 @@ mod accounts;
 mod circles;
 mod federation;
 mod feeds;
+mod groups;
 mod interactions;
 mod jobs;
 mod lists;
@@ -27,6 +28,7 @@ pub use federation::{
     DomainBlock, DomainPolicy, NewReport, PostCounts, RemoteAccount, RemoteCounts,
 };
 pub use feeds::{FEED_CAP, REBLOG_FALLOFF};
+pub use groups::MemberFilter;
 pub use interactions::RequestFilter;
 pub use jobs::Job;
 pub use notify::{MAX_PAYLOAD as MAX_NOTIFY_PAYLOAD, PgListener};

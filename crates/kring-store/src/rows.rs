@@ -8,7 +8,7 @@ use kring_core::time::Micros;
 use kring_core::{Id, Visibility};
 
 pub(crate) const ACCOUNT_COLUMNS: &str = "a.id, a.username, a.domain, a.display_name, a.note, a.note_html, a.fields, \
-    a.bot, a.locked, a.discoverable, a.indexable, a.hide_collections, a.avatar_url, a.header_url, a.uri, a.url, \
+    a.bot, a.is_group, a.locked, a.discoverable, a.indexable, a.hide_collections, a.avatar_url, a.header_url, a.uri, a.url, \
     a.inbox_url, a.shared_inbox_url, a.followers_url, a.public_key_pem, a.also_known_as, a.moved_to_id, \
     a.followers_count, a.following_count, a.statuses_count, a.last_status_at, a.suspended_at, a.created_at, a.updated_at, \
     a.remote_followers_count, a.remote_following_count, a.remote_statuses_count, a.collections_fetched_at";
@@ -23,6 +23,7 @@ pub(crate) struct AccountRow {
     note_html: String,
     fields: String,
     bot: i64,
+    is_group: i64,
     locked: i64,
     discoverable: i64,
     indexable: i64,
@@ -71,6 +72,7 @@ impl From<AccountRow> for Account {
             note_html: r.note_html,
             fields: serde_json::from_str(&r.fields).unwrap_or_default(),
             bot: r.bot != 0,
+            group: r.is_group != 0,
             locked: r.locked != 0,
             discoverable: r.discoverable != 0,
             indexable: r.indexable != 0,
@@ -108,6 +110,8 @@ pub struct NewAccount {
     pub note_html: String,
     pub fields: Vec<ProfileField>,
     pub bot: bool,
+    /// A group's account (actor type `Group`).
+    pub group: bool,
     pub locked: bool,
     pub discoverable: bool,
     pub uri: String,

@@ -196,6 +196,7 @@ pub fn visibility_label(v: Visibility) -> &'static str {
         Visibility::Private => "Followers only",
         Visibility::Friends => "Friends only",
         Visibility::Circle => "Circles",
+        Visibility::Group => "Group members",
         Visibility::Direct => "Mentioned people only",
     }
 }

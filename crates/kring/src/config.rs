@@ -48,6 +48,8 @@ pub struct Partial {
     pub trusted_proxies: Option<Vec<IpAddr>>,
     /// New accounts approve each follower (each can change it); default on.
     pub approve_followers: Option<bool>,
+    /// Who may create groups: `anyone` (the default) or `admins`.
+    pub group_creation: Option<kring_service::groups::GroupCreation>,
 }
 
 /// What a `kring serve` process runs. Several processes on one PostgreSQL database may split
@@ -109,6 +111,7 @@ impl Partial {
             },
             trusted_proxies: self.trusted_proxies.or(lower.trusted_proxies),
             approve_followers: self.approve_followers.or(lower.approve_followers),
+            group_creation: self.group_creation.or(lower.group_creation),
         }
     }
 
@@ -144,6 +147,7 @@ pub struct Config {
     pub limits: LimitsConfig,
     pub trusted_proxies: Vec<IpAddr>,
     pub approve_followers: bool,
+    pub group_creation: kring_service::groups::GroupCreation,
 }
 
 pub const DEFAULT_LISTEN: &str = "127.0.0.1:8080";
@@ -265,6 +269,7 @@ impl Config {
             trusted_proxies: p.trusted_proxies.unwrap_or_default(),
             // Relationships first: a follower is someone one said yes to.
             approve_followers: p.approve_followers.unwrap_or(true),
+            group_creation: p.group_creation.unwrap_or_default(),
         })
     }
 
@@ -291,6 +296,7 @@ impl Config {
             limits: self.limits.clone(),
             trusted_proxies: self.trusted_proxies.clone(),
             approve_followers: self.approve_followers,
+            group_creation: self.group_creation,
         }
     }
 

@@ -2,6 +2,7 @@ pub mod accounts;
 pub mod circles;
 pub mod domain_blocks;
 pub mod filters;
+pub mod groups;
 pub mod instance;
 pub mod interaction_policies;
 pub mod lists;

@@ -53,6 +53,9 @@ struct CreateParams {
     spoiler_text: Option<String>,
     #[serde(default, deserialize_with = "lenient::opt_string")]
     visibility: Option<String>,
+    /// Truth Social and Kring: the group the post goes to.
+    #[serde(default, deserialize_with = "lenient::opt_id")]
+    group_id: Option<kring_core::Id>,
     /// Kring: the circles of a `circle` post.
     #[serde(default, deserialize_with = "lenient::ids")]
     circle_ids: Vec<kring_core::Id>,
@@ -167,6 +170,7 @@ async fn create(
                 spoiler_text: p.spoiler_text.unwrap_or_default(),
                 visibility,
                 circle_ids,
+                group_id: p.group_id,
                 local_only: p.local_only == Some(true) || p.federated == Some(false),
                 language: p.language,
                 application_id: auth.0.token.app_id,

@@ -214,6 +214,9 @@ impl Kring {
             return Ok(());
         };
         let follow_id = str_field(activity, "id").unwrap_or("").to_string();
+        if target.group {
+            return self.on_group_follow(actor, &target, &follow_id, seen).await;
+        }
         if self.store.blocks(target.id, actor.id).await? {
             let Some(mut tx) = self.begin_applying(seen).await? else {
                 return Ok(());
@@ -269,6 +272,30 @@ impl Kring {
                 .publish(EventKind::Notification(n), vec![Stream::User(target.id)]);
         }
         Ok(())
+    }
+
+    /// A remote account's Follow of a local group: joining, through the same service path
+    /// local people take (accepted at once for a public group, a request otherwise; refused
+    /// with a `Reject` when banned).
+    async fn on_group_follow(
+        &self,
+        actor: &Account,
+        target: &Account,
+        follow_id: &str,
+        seen: Option<&Seen>,
+    ) -> Result<()> {
+        let Some(group) = self.store.group(target.id).await? else {
+            return Ok(());
+        };
+        let Some(tx) = self.begin_applying(seen).await? else {
+            return Ok(());
+        };
+        tx.commit().await?;
+        match self.join_as(&group, actor, Some(follow_id)).await {
+            // Banned: the Reject is sent; nothing more to do.
+            Err(Error::Forbidden(_)) => Ok(()),
+            r => r,
+        }
     }
 
     /// Accept or Reject a remote account's Follow of a local one.
@@ -367,6 +394,14 @@ impl Kring {
                     },
                 };
                 if let Some(t) = target {
+                    if t.group {
+                        // Leaving a group: its own path (membership and follow go together).
+                        tx.commit().await?;
+                        if let Some(group) = self.store.group(t.id).await? {
+                            self.leave_as(&group, actor.id).await?;
+                        }
+                        return Ok(());
+                    }
                     if tx.delete_follow(actor.id, t.id).await? {
                         tx.bump_counts(actor.id, 0, -1, 0).await?;
                         tx.bump_counts(t.id, -1, 0, 0).await?;
@@ -447,7 +482,21 @@ impl Kring {
             .store_remote_note_seen(&object, super::resolve::MAX_REPLY_DEPTH, seen, None)
             .await
         {
-            Ok(_) | Err(Error::Conflict(_)) => Ok(()),
+            Ok(status) => {
+                // Addressed to one of our groups (`to`, `cc` or a mention, as Lemmy and
+                // Mastodon send it)? The group takes it if its author is a member.
+                let mut addressed = ids(object.get("to"));
+                addressed.extend(ids(object.get("cc")));
+                if let Some(tags) = object.get("tag").and_then(Value::as_array) {
+                    addressed.extend(
+                        tags.iter()
+                            .filter(|t| kind(t) == "Mention")
+                            .filter_map(|t| str_field(t, "href").map(str::to_string)),
+                    );
+                }
+                self.take_remote_group_post(&status, &addressed).await
+            }
+            Err(Error::Conflict(_)) => Ok(()),
             Err(Error::Forbidden(m)) if m == REFUSED => Ok(()),
             Err(e) => Err(e),
         }

@@ -47,6 +47,7 @@ fn account(username: &str, domain: Option<&str>) -> NewAccount {
         note_html: String::new(),
         fields: Vec::new(),
         bot: false,
+        group: false,
         locked: false,
         discoverable: true,
         url: format!("https://{host}/@{username}"),

@@ -260,6 +260,7 @@ mod tests {
             note_html: String::new(),
             fields: Vec::new(),
             bot: false,
+            group: false,
             locked: false,
             discoverable: false,
             indexable: false,

@@ -587,10 +587,13 @@ impl Kring {
         }
         // Another Kring says what a post addressed to named accounts stands for: friends-only
         // posts are kept for the named accounts only while they are the author's friends (so
-        // an ended friendship takes them away here too); both kinds keep replies inside.
+        // an ended friendship takes them away here too); all kinds keep replies inside.
         let narrowed = match (visibility, str_field(note, as2::KRING_VISIBILITY)) {
             (Visibility::Direct, Some("friends")) => Some(Visibility::Friends),
             (Visibility::Direct, Some("circle")) => Some(Visibility::Circle),
+            // A group's members-only post: shown as the group's (replies stay inside);
+            // who reads it here is still the accounts it names.
+            (Visibility::Direct, Some("group")) => Some(Visibility::Group),
             _ => None,
         };
         let visibility = narrowed.unwrap_or(visibility);
@@ -941,6 +944,7 @@ pub(crate) fn parse_actor(doc: &Value, key_id: Option<&str>) -> Result<RemoteAcc
         note_html: text::sanitize_remote_html(str_field(doc, "summary").unwrap_or("")),
         fields,
         bot: matches!(kind(doc), "Service" | "Application"),
+        group: kind(doc) == "Group",
         locked: doc
             .get("manuallyApprovesFollowers")
             .and_then(Value::as_bool)

@@ -142,6 +142,7 @@ pub fn new_account(username: &str, domain: Option<&str>) -> NewAccount {
         note_html: String::new(),
         fields: Vec::new(),
         bot: false,
+        group: false,
         locked: false,
         discoverable: true,
         url: format!("https://{host}/@{username}"),

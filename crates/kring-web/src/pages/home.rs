@@ -138,6 +138,7 @@ pub async fn create(State(web): State<Web>, p: Posted<Fields>) -> WebResult {
         spoiler_text: form.spoiler_text.clone(),
         visibility,
         circle_ids: form.circle_ids.clone(),
+        group_id: None,
         local_only: form.local_only,
         language: None,
         application_id: None,

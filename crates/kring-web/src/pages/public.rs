@@ -605,6 +605,7 @@ impl Compose {
                 Visibility::Friends => {
                     "The friends of the post's author, as for the post you are replying to"
                 }
+                Visibility::Group => "The group's members, as for the post you are replying to",
                 _ => "The same circles as the post you are replying to",
             });
         }
@@ -731,6 +732,7 @@ fn reply_visibility(default: Visibility, parent: Visibility) -> Visibility {
         Visibility::Private => 2,
         Visibility::Friends => 3,
         Visibility::Circle => 4,
+        Visibility::Group => 4,
         Visibility::Direct => 5,
     };
     if rank(parent) > rank(default) {

@@ -1,0 +1,190 @@
+// SPDX-License-Identifier: AGPL-3.0-or-later
+//! A private group across three real Kring servers (issue 11): a person on another server is
+//! invited, joins by following the group's account, and receives the group's members-only
+//! posts; people on that server who are not members, and a server with no member at all,
+//! receive nothing and cannot fetch the group or its posts.
+//!
+//! Cast: olga@A (owner of the private group `hideout@A`), bob@B (invited member), carol@B
+//! (no member), erin@C (follows olga; C hosts no member).
+mod common;
+mod fed_common;
+
+use fed_common::{FedUser, Node, eventually, follow, id, local_copy, uri};
+use serde_json::json;
+
+/// `viewer` on `on` cannot read the post `status_uri`: not in home, not stored for them, not
+/// by fetching it.
+async fn unreadable(on: &Node, viewer: &FedUser, status_uri: &str) {
+    assert!(
+        on.in_home(viewer, status_uri).await.is_none(),
+        "{status_uri} in {}'s home",
+        viewer.handle
+    );
+    assert!(
+        local_copy(on, viewer, status_uri).await.is_none(),
+        "{} finds {status_uri}",
+        viewer.handle
+    );
+    let found = on
+        .ok_query(
+            "/api/v2/search",
+            &viewer.token,
+            &[("q", status_uri), ("type", "statuses"), ("resolve", "true")],
+        )
+        .await;
+    assert_eq!(
+        found["statuses"],
+        json!([]),
+        "{} fetches {status_uri}",
+        viewer.handle
+    );
+}
+
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn a_private_group_reaches_its_members_servers_and_no_other() {
+    let (a, b, c) = tokio::join!(Node::start(), Node::start(), Node::start());
+    let olga = a.register("olga").await;
+    let bob = b.register("bob").await;
+    let carol = b.register("carol").await;
+    let erin = c.register("erin").await;
+    follow(&c, &erin, &olga).await;
+    follow(&b, &carol, &olga).await;
+    let group = a
+        .ok_post(
+            "/api/v1/groups",
+            &olga.token,
+            json!({"display_name": "Hideout", "username": "hideout", "kind": "private"}),
+        )
+        .await;
+    let gid = id(&group);
+    let handle = a.handle("hideout");
+
+    // C has no member: it cannot even read the group's actor.
+    let found = c
+        .ok_query(
+            "/api/v2/search",
+            &erin.token,
+            &[
+                ("q", handle.as_str()),
+                ("resolve", "true"),
+                ("type", "accounts"),
+            ],
+        )
+        .await;
+    assert_eq!(
+        found["accounts"],
+        json!([]),
+        "C resolves the group: {found}"
+    );
+
+    // olga invites bob; B may then read the group, and bob joins by following it.
+    let bob_on_a = a.remote_id(&olga, &bob.handle).await;
+    a.ok_post(
+        &format!("/api/v1/groups/{gid}/invite"),
+        &olga.token,
+        json!({"account_ids": [bob_on_a]}),
+    )
+    .await;
+    let group_on_b = b.resolve(&bob, &handle).await;
+    assert_eq!(group_on_b["group"], true, "{group_on_b}");
+    let group_on_b = id(&group_on_b);
+    b.ok_post(
+        &format!("/api/v1/accounts/{group_on_b}/follow"),
+        &bob.token,
+        json!({}),
+    )
+    .await;
+    eventually("bob is a member on A", async || {
+        let r = a
+            .ok_query(
+                "/api/v1/groups/relationships",
+                &olga.token,
+                &[("id[]", gid.as_str())],
+            )
+            .await;
+        let members = a
+            .ok(&format!("/api/v1/groups/{gid}/memberships"), &olga.token)
+            .await;
+        (r[0]["member"] == true && members.to_string().contains(&bob_on_a)).then_some(())
+    })
+    .await;
+    eventually("B knows bob follows the group", async || {
+        (b.relationship(&bob, &group_on_b).await["following"] == true).then_some(())
+    })
+    .await;
+
+    // A members-only post reaches bob on B, and nobody else there or on C.
+    let post = a
+        .post_status(
+            &olga,
+            json!({"status": "meet at the hideout", "group_id": gid}),
+        )
+        .await;
+    assert_eq!(post["kring"]["visibility"], "group", "{post}");
+    let on_b = b.wait_home(&bob, &uri(&post)).await;
+    // Another Kring knows it for a group's post (a Mastodon server shows a private mention).
+    assert_eq!(on_b["visibility"], "private", "{on_b}");
+    assert_eq!(on_b["kring"]["visibility"], "group", "{on_b}");
+    // bob posts to the group from B the way a Mastodon app does: a direct post mentioning
+    // it. The group takes it (bob is a member) and announces it: olga on A has it in her
+    // home and in the group's timeline.
+    let from_b = b
+        .post_status(
+            &bob,
+            json!({"status": format!("@{handle} I will bring the map"), "visibility": "direct"}),
+        )
+        .await;
+    eventually("the group announces bob's post on A", async || {
+        let tl = a
+            .ok(&format!("/api/v1/timelines/group/{gid}"), &olga.token)
+            .await;
+        tl.as_array()?
+            .iter()
+            .any(|s| s["uri"] == from_b["uri"])
+            .then_some(())
+    })
+    .await;
+    // In olga's home as the group's boost of it (olga does not follow bob).
+    eventually(
+        "the group's boost of bob's post in olga's home",
+        async || {
+            a.home(&olga)
+                .await
+                .iter()
+                .any(|s| s["reblog"]["uri"] == from_b["uri"])
+                .then_some(())
+        },
+    )
+    .await;
+    // A later public post reaches carol and erin: deliveries to B and C have been made.
+    let later = a.say(&olga, "a public word", "public").await;
+    b.wait_home(&carol, &uri(&later)).await;
+    c.wait_home(&erin, &uri(&later)).await;
+    for p in [&post, &from_b] {
+        unreadable(&b, &carol, &uri(p)).await;
+        unreadable(&c, &erin, &uri(p)).await;
+    }
+
+    // bob leaves by unfollowing the group on B (an `Undo` of the Follow): A takes him out,
+    // and the group's next post does not go to B.
+    b.ok_post(
+        &format!("/api/v1/accounts/{group_on_b}/unfollow"),
+        &bob.token,
+        json!({}),
+    )
+    .await;
+    eventually("bob has left on A", async || {
+        let members = a
+            .ok(&format!("/api/v1/groups/{gid}/memberships"), &olga.token)
+            .await;
+        (!members.to_string().contains(&bob_on_a)).then_some(())
+    })
+    .await;
+    let after = a
+        .post_status(&olga, json!({"status": "after bob left", "group_id": gid}))
+        .await;
+    let later = a.say(&olga, "another public word", "public").await;
+    b.wait_home(&carol, &uri(&later)).await;
+    unreadable(&b, &bob, &uri(&after)).await;
+    unreadable(&b, &carol, &uri(&after)).await;
+}
