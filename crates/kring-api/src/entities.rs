@@ -467,7 +467,7 @@ pub fn status_with_text<'a>(ctx: Ctx<'_>, v: &'a StatusView, with_text: bool) ->
     }
 }
 
-fn filter_result(m: &FilterMatch) -> FilterResultJson<'_> {
+pub fn filter_result(m: &FilterMatch) -> FilterResultJson<'_> {
     FilterResultJson {
         filter: filter(&m.filter),
         keyword_matches: (!m.keywords.is_empty()).then_some(m.keywords.as_slice()),

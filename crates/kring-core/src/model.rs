@@ -13,7 +13,7 @@ pub struct ProfileField {
     pub verified_at: Option<Micros>,
 }
 
-#[derive(Debug, Clone)]
+#[derive(Debug, Clone, PartialEq)]
 pub struct Account {
     pub id: Id,
     pub username: String,
@@ -130,7 +130,7 @@ pub struct User {
     pub created_at: Micros,
 }
 
-#[derive(Debug, Clone)]
+#[derive(Debug, Clone, PartialEq)]
 pub struct Status {
     pub id: Id,
     pub account_id: Id,
@@ -242,7 +242,7 @@ pub struct StatusEdit {
     pub created_at: Micros,
 }
 
-#[derive(Debug, Clone)]
+#[derive(Debug, Clone, PartialEq)]
 pub struct App {
     pub id: Id,
     pub name: String,

@@ -220,11 +220,13 @@ async fn context(
     let down = kring.status_views(viewer, down, Some("thread")).await?;
     let base = ctx(&kring);
     let c = Ctx { base: &base };
-    Ok(Json(json!({
-        "ancestors": up.iter().map(|v| entities::status(c, v)).collect::<Vec<_>>(),
-        "descendants": down.iter().map(|v| entities::status(c, v)).collect::<Vec<_>>(),
-    }))
-    .into_response())
+    // Written as bytes (not through a `Value`, which would copy every status into a map).
+    let mut body = b"{\"ancestors\":".to_vec();
+    body.extend(crate::render::statuses(c, &up));
+    body.extend_from_slice(b",\"descendants\":");
+    body.extend(crate::render::statuses(c, &down));
+    body.push(b'}');
+    Ok(crate::respond::json_bytes(body))
 }
 
 async fn history(
