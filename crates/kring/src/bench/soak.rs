@@ -11,7 +11,6 @@ use std::collections::VecDeque;
 use std::sync::{Arc, Mutex};
 use std::time::{Duration, Instant};
 
-use axum::Json;
 use axum::extract::{Path, State};
 use axum::routing::get;
 use kring_activitypub::{Headers, KeyPair, cavage, digest, http_date};
@@ -145,19 +144,27 @@ async fn actor_doc(
     State(pem): State<Arc<String>>,
     Path(name): Path<String>,
     h: axum::http::HeaderMap,
-) -> Json<Value> {
+) -> impl axum::response::IntoResponse {
     let host = h
         .get("host")
         .and_then(|v| v.to_str().ok())
         .unwrap_or("")
         .to_string();
     let uri = format!("http://{host}/users/{name}");
-    Json(json!({
+    let doc = json!({
         "@context": ["https://www.w3.org/ns/activitystreams", "https://w3id.org/security/v1"],
         "id": uri, "type": "Person", "preferredUsername": name,
         "inbox": format!("{uri}/inbox"), "followers": format!("{uri}/followers"),
         "publicKey": { "id": format!("{uri}#main-key"), "owner": uri, "publicKeyPem": pem.as_str() },
-    }))
+    });
+    // Served as ActivityPub: the server refuses actor documents of any other type.
+    (
+        [(
+            axum::http::header::CONTENT_TYPE,
+            "application/activity+json",
+        )],
+        doc.to_string(),
+    )
 }
 
 async fn start_actors() -> Result<Actors, String> {
@@ -287,7 +294,12 @@ impl Shared {
                 for (k, v) in headers.iter() {
                     req = req.header(k, v);
                 }
-                check(req.send().await)?;
+                let res = req.send().await.map_err(|e| e.to_string())?;
+                let status = res.status();
+                if !status.is_success() {
+                    let why = res.text().await.unwrap_or_default();
+                    return Err(format!("{}: {status}: {why}", kind.name()));
+                }
             }
         }
         Ok(())
