@@ -100,7 +100,10 @@ fn account_json(ctx: Ctx<'_>, a: &Account) -> Arc<AccountPart> {
 
 /// Split a status's full JSON (rendered without marks and without a boosted original) into
 /// its parts; None if it is not shaped as expected (then it is not kept).
-fn split(full: &[u8], account: &[u8]) -> Option<(Box<[u8]>, Box<[u8]>, Box<[u8]>)> {
+/// A status's JSON in three pieces: head, middle and tail (see `StatusParts`).
+type Pieces = (Box<[u8]>, Box<[u8]>, Box<[u8]>);
+
+fn split(full: &[u8], account: &[u8]) -> Option<Pieces> {
     // Keys are found by their quoted names with a comma before them: inside a JSON string a
     // quote is always escaped, so these sequences only occur as keys; the Account object
     // holds neither key, and `account` comes before `content` and `reblog`.
