@@ -718,7 +718,7 @@ fn status_inner<'a>(
     }
 }
 
-fn filter_result(m: &FilterMatch) -> FilterResultJson<'_> {
+pub fn filter_result(m: &FilterMatch) -> FilterResultJson<'_> {
     FilterResultJson {
         filter: filter(&m.filter),
         keyword_matches: (!m.keywords.is_empty()).then_some(m.keywords.as_slice()),

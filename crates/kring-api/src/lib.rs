@@ -6,6 +6,7 @@ pub mod entities;
 pub mod error;
 pub mod paging;
 pub mod params;
+mod render;
 mod respond;
 mod routes;
 

@@ -43,7 +43,23 @@ pub fn paged<T: serde::Serialize>(
     keys: &[Id],
     body: T,
 ) -> Response {
-    let mut res = axum::Json(body).into_response();
+    with_link(
+        axum::Json(body).into_response(),
+        base,
+        path,
+        extra_query,
+        keys,
+    )
+}
+
+/// `res` with the Link header of a page whose first and last keys are `keys`'.
+pub fn with_link(
+    mut res: Response,
+    base: &str,
+    path: &str,
+    extra_query: &str,
+    keys: &[Id],
+) -> Response {
     if let (Some(first), Some(last)) = (keys.first(), keys.last()) {
         let extra = if extra_query.is_empty() {
             String::new()

@@ -7,7 +7,8 @@ use kring_service::{Actor, Kring};
 
 use crate::entities::{self, Ctx};
 use crate::error::{ApiResult, not_found};
-use crate::paging::paged;
+use crate::paging::{paged, with_link};
+use crate::render;
 
 pub fn ctx(kring: &Kring) -> String {
     kring.config.base_url()
@@ -16,7 +17,21 @@ pub fn ctx(kring: &Kring) -> String {
 pub async fn status(kring: &Kring, viewer: Option<&Actor>, s: Status) -> ApiResult<Response> {
     let view = kring.status_view(viewer, s).await?;
     let base = ctx(kring);
-    Ok(Json(entities::status(Ctx { base: &base }, &view)).into_response())
+    let mut body = Vec::with_capacity(2048);
+    render::write_status(&mut body, Ctx { base: &base }, &view);
+    Ok(json_bytes(body))
+}
+
+/// A response of JSON already serialised.
+pub fn json_bytes(body: Vec<u8>) -> Response {
+    (
+        [(
+            axum::http::header::CONTENT_TYPE,
+            axum::http::HeaderValue::from_static("application/json"),
+        )],
+        body,
+    )
+        .into_response()
 }
 
 /// A page of statuses, keyed by their own ids.
@@ -31,9 +46,8 @@ pub async fn statuses(
     let keys: Vec<Id> = list.iter().map(|s| s.id).collect();
     let views = kring.status_views(viewer, list, context).await?;
     let base = ctx(kring);
-    let c = Ctx { base: &base };
-    let body: Vec<_> = views.iter().map(|v| entities::status(c, v)).collect();
-    Ok(paged(&base, path, extra, &keys, body))
+    let body = render::statuses(Ctx { base: &base }, &views);
+    Ok(with_link(json_bytes(body), &base, path, extra, &keys))
 }
 
 /// A page of statuses keyed by something else (favourite or bookmark ids).
@@ -52,9 +66,8 @@ pub async fn keyed_statuses(
         )
         .await?;
     let base = ctx(kring);
-    let c = Ctx { base: &base };
-    let body: Vec<_> = views.iter().map(|v| entities::status(c, v)).collect();
-    Ok(paged(&base, path, "", &keys, body))
+    let body = render::statuses(Ctx { base: &base }, &views);
+    Ok(with_link(json_bytes(body), &base, path, "", &keys))
 }
 
 /// A page of accounts keyed by the edge (follow, block, …) ids.

@@ -13,7 +13,7 @@ pub struct ProfileField {
     pub verified_at: Option<Micros>,
 }
 
-#[derive(Debug, Clone)]
+#[derive(Debug, Clone, PartialEq)]
 pub struct Account {
     pub id: Id,
     pub username: String,
@@ -132,7 +132,7 @@ pub struct User {
     pub created_at: Micros,
 }
 
-#[derive(Debug, Clone)]
+#[derive(Debug, Clone, PartialEq)]
 pub struct Status {
     pub id: Id,
     pub account_id: Id,
@@ -244,7 +244,7 @@ pub struct StatusEdit {
     pub created_at: Micros,
 }
 
-#[derive(Debug, Clone)]
+#[derive(Debug, Clone, PartialEq)]
 pub struct App {
     pub id: Id,
     pub name: String,

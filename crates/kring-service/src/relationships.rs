@@ -389,6 +389,11 @@ impl Kring {
         self.store.edge_accounts(edge, actor.id(), page).await
     }
 
+    /// How many ask to follow the actor (Mastodon's `follow_requests_count`).
+    pub async fn follow_request_count(&self, actor: &Actor) -> Result<i64> {
+        self.store.follow_request_count(actor.id()).await
+    }
+
     pub async fn endorsements_of(&self, account: Id, page: &Page) -> Result<Vec<(Id, Account)>> {
         self.account(account).await?;
         self.store

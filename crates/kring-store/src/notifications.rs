@@ -87,6 +87,20 @@ impl Store {
     /// Notifications newer than the account's "notifications" marker, counted up to `limit`
     /// (one statement: every web page shows this count).
     pub async fn unread_notifications(&self, account: Id, limit: i64) -> Result<i64, Error> {
+        // Every signed-in web page shows the count: on SQLite, the readers.
+        if let Some(r) = &self.readers {
+            let mut sql = crate::sql::Sql::new(
+                "SELECT COUNT(*) FROM (SELECT 1 FROM notifications n WHERE n.account_id = $1 AND n.id > \
+                 COALESCE((SELECT m.last_read_id FROM markers m WHERE m.account_id = $1 \
+                 AND m.timeline = 'notifications'), 0) LIMIT $2) AS u",
+            );
+            sql.param(account);
+            sql.param(limit);
+            return r
+                .read(move |c| crate::readers::all(c, &sql, |r| r.get::<_, i64>(0)))
+                .await
+                .map(|v| v.first().copied().unwrap_or(0));
+        }
         sqlx::query_scalar(
             "SELECT COUNT(*) FROM (SELECT 1 FROM notifications n WHERE n.account_id = $1 AND n.id > \
              COALESCE((SELECT m.last_read_id FROM markers m WHERE m.account_id = $1 \

@@ -144,11 +144,8 @@ impl Store {
         sql.bind(id);
         let v = sql.param(viewer.unwrap_or_default());
         sql.and_shown(&v, shown);
-        let row: Option<StatusRow> = sql
-            .query_as()
-            .fetch_optional(self.pool())
-            .await
-            .map_err(db_err)?;
+        // Opening a post is a hot read too (a status, its context): on SQLite the readers.
+        let row: Option<StatusRow> = self.status_rows(&sql).await?.into_iter().next();
         Ok(row.map(Status::from))
     }
 
@@ -325,8 +322,7 @@ impl Store {
         let pv = up.param(v);
         up.and_shown(&pv, Shown::Listed);
         up.push(" ORDER BY s.id ASC");
-        let ancestors: Vec<StatusRow> =
-            up.query_as().fetch_all(self.pool()).await.map_err(db_err)?;
+        let ancestors = self.status_rows(&up).await?;
 
         let mut down = Sql::new(
             "WITH RECURSIVE down(id, depth) AS (SELECT id, 0 FROM statuses WHERE in_reply_to_id = ",
@@ -341,11 +337,7 @@ impl Store {
         let pv = down.param(v);
         down.and_shown(&pv, Shown::Listed);
         down.push(" ORDER BY s.id ASC LIMIT 4000");
-        let descendants: Vec<StatusRow> = down
-            .query_as()
-            .fetch_all(self.pool())
-            .await
-            .map_err(db_err)?;
+        let descendants = self.status_rows(&down).await?;
         Ok((
             ancestors.into_iter().map(Status::from).collect(),
             descendants.into_iter().map(Status::from).collect(),

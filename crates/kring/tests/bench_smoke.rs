@@ -87,6 +87,10 @@ async fn bench_seeds_a_database_the_server_reads_and_measures_it() {
         "1",
         "--quiet-wait",
         "0",
+        "--signups",
+        "3",
+        "--soak-seconds",
+        "3",
         "--server-bin",
         env!("CARGO_BIN_EXE_kring"),
     ])
@@ -142,6 +146,25 @@ async fn check(
     assert_eq!(report.starts.len(), 1);
     assert!(report.stopped, "the server stopped on SIGTERM");
     assert!(report.rss_peak.is_some());
+    // The hashtag timeline, a status and its context were read, with posts in each answer.
+    let reads: Vec<&str> = report.reads.iter().map(|(n, _)| *n).collect();
+    assert_eq!(reads.len(), 5, "reads measured: {reads:?}");
+    for (name, r) in &report.reads {
+        assert!(r.latency.count > 0, "no {name} requests: {r:?}");
+        assert_eq!(
+            r.errors + r.empty,
+            0,
+            "{name}: failed or empty answers: {r:?}"
+        );
+    }
+    let signups = report.extra.signups.as_ref().expect("sign-ups measured");
+    assert!(signups.errors.is_empty(), "sign-ups: {:?}", signups.errors);
+    assert_eq!((signups.sign_up.count, signups.log_in.count), (3, 3));
+    assert_eq!(signups.ids.len(), 3);
+    let soak = report.extra.soak.as_ref().expect("soak run");
+    assert!(!soak.windows.is_empty());
+    assert!(soak.kinds.iter().map(|(_, _, l)| l.count).sum::<usize>() > 0);
+    assert_eq!(soak.errors, 0, "soak errors: {:?}", soak.samples);
 
     // Counters agree with the rows, and the fan-out posts were deleted again.
     let mut db = seed::connect(database_url).await?;
@@ -154,11 +177,15 @@ async fn check(
     )
     .await;
     assert_eq!(wrong, 0, "accounts with wrong counters");
-    assert_eq!(count(&mut db, "SELECT COUNT(*) FROM statuses").await, 2000);
+    // Local statuses: the seeded ones (the soak's inbound activities stored remote ones too).
+    assert_eq!(
+        count(&mut db, "SELECT COUNT(*) FROM statuses WHERE local = 1").await,
+        2000
+    );
     assert_eq!(
         count(
             &mut db,
-            "SELECT COUNT(*) FROM statuses s WHERE NOT EXISTS (SELECT 1 FROM status_audience g \
+            "SELECT COUNT(*) FROM statuses s WHERE s.local = 1 AND NOT EXISTS (SELECT 1 FROM status_audience g \
              WHERE g.status_id = s.id AND g.kind = 'followers' AND g.target_id = s.account_id)"
         )
         .await,
@@ -180,7 +207,11 @@ async fn check(
         "visibility mix: {private} private, {public} public"
     );
     assert_eq!(
-        count(&mut db, "SELECT COUNT(DISTINCT uri) FROM statuses").await,
+        count(
+            &mut db,
+            "SELECT COUNT(DISTINCT uri) FROM statuses WHERE local = 1"
+        )
+        .await,
         2000
     );
     if database_url.starts_with("sqlite:") {
@@ -192,7 +223,7 @@ async fn check(
         assert!(dangling.is_empty(), "dangling references in {dangling:?}");
     }
     // Client secrets are stored hashed: the seeded app's is a well-known one.
-    let (client_id,): (String,) = sqlx::query_as("SELECT client_id FROM apps")
+    let (client_id,): (String,) = sqlx::query_as("SELECT client_id FROM apps ORDER BY id LIMIT 1")
         .fetch_one(&mut db)
         .await
         .map_err(|e| e.to_string())?;

@@ -123,14 +123,7 @@ async fn register(
 
 async fn verify_credentials(State(kring): State<Kring>, auth: Auth) -> ApiResult<Response> {
     let actor = auth.user("read:accounts")?;
-    let requests = kring
-        .own_edges(
-            actor,
-            Edge::FollowRequests,
-            &kring_core::model::Page::newest(1000),
-        )
-        .await?
-        .len() as i64;
+    let requests = kring.follow_request_count(actor).await?;
     let account = kring.account(actor.id()).await?;
     let user = kring
         .store

@@ -251,15 +251,22 @@ async fn context(
 ) -> ApiResult<Response> {
     let viewer = auth.viewer("read:statuses")?;
     let (up, down) = kring.context(viewer, id(&raw)?).await?;
-    let up = kring.status_views(viewer, up, Some("thread")).await?;
-    let down = kring.status_views(viewer, down, Some("thread")).await?;
+    // Both sides hydrated at once (one set of statements, not two).
+    let ancestors: std::collections::HashSet<kring_core::Id> = up.iter().map(|s| s.id).collect();
+    let (up, down): (Vec<_>, Vec<_>) = kring
+        .status_views(viewer, up.into_iter().chain(down).collect(), Some("thread"))
+        .await?
+        .into_iter()
+        .partition(|v| ancestors.contains(&v.status.id));
     let base = ctx(&kring);
     let c = Ctx { base: &base };
-    Ok(Json(json!({
-        "ancestors": up.iter().map(|v| entities::status(c, v)).collect::<Vec<_>>(),
-        "descendants": down.iter().map(|v| entities::status(c, v)).collect::<Vec<_>>(),
-    }))
-    .into_response())
+    // Written as bytes (not through a `Value`, which would copy every status into a map).
+    let mut body = b"{\"ancestors\":".to_vec();
+    body.extend(crate::render::statuses(c, &up));
+    body.extend_from_slice(b",\"descendants\":");
+    body.extend(crate::render::statuses(c, &down));
+    body.push(b'}');
+    Ok(crate::respond::json_bytes(body))
 }
 
 async fn history(

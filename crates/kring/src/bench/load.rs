@@ -88,23 +88,35 @@ pub enum Target {
     Public,
     /// `GET /api/v1/accounts/verify_credentials` with the token as bearer.
     Credentials,
+    /// `GET /api/v1/timelines/tag/kringbench?limit=40` (posts from `reads::prepare`).
+    Tag,
+    /// `GET /api/v1/statuses/ID` with the token as bearer.
+    Status(i64),
+    /// `GET /api/v1/statuses/ID/context` with the token as bearer.
+    Context(i64),
 }
 
 impl Target {
-    fn path(self) -> &'static str {
+    fn path(self) -> String {
         match self {
-            Target::Api => "/api/v1/timelines/home?limit=40",
-            Target::Web => "/home",
-            Target::Public => "/api/v1/timelines/public?limit=40",
-            Target::Credentials => "/api/v1/accounts/verify_credentials",
+            Target::Api => "/api/v1/timelines/home?limit=40".into(),
+            Target::Web => "/home".into(),
+            Target::Public => "/api/v1/timelines/public?limit=40".into(),
+            Target::Credentials => "/api/v1/accounts/verify_credentials".into(),
+            Target::Tag => format!("/api/v1/timelines/tag/{}?limit=40", super::reads::TAG),
+            Target::Status(id) => format!("/api/v1/statuses/{id}"),
+            Target::Context(id) => format!("/api/v1/statuses/{id}/context"),
         }
     }
 
     fn request(self, client: &reqwest::Client, url: &str, token: &str) -> reqwest::RequestBuilder {
         match self {
-            Target::Api | Target::Public | Target::Credentials => {
-                client.get(url).bearer_auth(token)
-            }
+            Target::Api
+            | Target::Public
+            | Target::Credentials
+            | Target::Tag
+            | Target::Status(_)
+            | Target::Context(_) => client.get(url).bearer_auth(token),
             Target::Web => client
                 .get(url)
                 .header(reqwest::header::COOKIE, format!("kring_session={token}")),
@@ -114,8 +126,9 @@ impl Target {
     /// Whether a 200's body holds posts (rather than an empty feed).
     fn has_posts(self, body: &[u8]) -> bool {
         match self {
-            Target::Api | Target::Public => body.starts_with(b"[{"),
-            Target::Credentials => body.starts_with(b"{\"id\""),
+            Target::Api | Target::Public | Target::Tag => body.starts_with(b"[{"),
+            Target::Credentials | Target::Status(_) => body.starts_with(b"{\"id\""),
+            Target::Context(_) => body.starts_with(b"{\"ancestors\":[{"),
             Target::Web => body
                 .windows(POST_MARK.len())
                 .any(|w| w == POST_MARK.as_bytes()),

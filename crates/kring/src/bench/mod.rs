@@ -4,10 +4,14 @@
 //! CPU per request at several connection counts, the time until a post reaches 1,000 local
 //! followers' home timelines, memory, cold start and binary size. Prints Markdown; see
 //! BENCHMARKS.md for recorded results.
+pub mod extra;
 pub mod federation;
 pub mod load;
 pub mod proc;
+pub mod reads;
 pub mod seed;
+pub mod signups;
+pub mod soak;
 
 use std::fmt::Write as _;
 use std::path::PathBuf;
@@ -82,6 +86,8 @@ pub struct BenchArgs {
     /// `--quiet-cores` or more during it; the least disturbed run is reported.
     #[arg(long, default_value_t = 2)]
     pub retries: usize,
+    #[command(flatten)]
+    pub extra: extra::ExtraArgs,
 }
 
 /// Everything measured, for printing (and for the smoke test to check).
@@ -118,6 +124,7 @@ pub struct Report {
     pub rss_peak: Option<u64>,
     pub rss_end: Option<u64>,
     pub stopped: bool,
+    pub extra: extra::ExtraReport,
 }
 
 /// The bench's configuration: the usual flags, but a `bench-data` directory by default.
@@ -209,7 +216,8 @@ pub async fn bench(global: &Global, args: BenchArgs) -> Result<Report, String> {
             .map_err(sql_err)?;
     }
     let accounts: Vec<(i64, String)> = sqlx::query_as(
-        "SELECT a.id, a.username FROM accounts a JOIN users u ON u.account_id = a.id ORDER BY a.id",
+        "SELECT a.id, a.username FROM accounts a JOIN users u ON u.account_id = a.id \
+         WHERE a.username NOT LIKE 'signup%' ORDER BY a.id",
     )
     .fetch_all(&mut db)
     .await
@@ -261,6 +269,10 @@ pub async fn bench(global: &Global, args: BenchArgs) -> Result<Report, String> {
         // would measure themselves, not the server.
         "--rate-limit".into(),
         "all=1000000/1m".into(),
+        // The sign-ups, and the soak's inbound activities from actors on 127.0.0.2.
+        "--registrations".into(),
+        "open".into(),
+        "--allow-private-federation".into(),
     ];
     if let Some(c) = &global.config {
         server_args.push("--config".into());
@@ -303,6 +315,10 @@ pub async fn bench(global: &Global, args: BenchArgs) -> Result<Report, String> {
         &followers,
     )
     .await;
+    let outcome = match outcome {
+        Ok(()) => extra::after_fanout(&args, &mut report, &server, &tokens, &config.domain).await,
+        e => e,
+    };
     report.rss_peak = proc::status_bytes(server.pid, "VmHWM");
     report.rss_end = proc::status_bytes(server.pid, "VmRSS");
     report.stopped = server.stop().await.is_ok();
@@ -338,7 +354,8 @@ async fn measure(
 
     // The server's home timelines must be what fan-out on read would give.
     let accounts: Vec<(i64, String)> = sqlx::query_as(
-        "SELECT a.id, a.username FROM accounts a JOIN users u ON u.account_id = a.id ORDER BY a.id",
+        "SELECT a.id, a.username FROM accounts a JOIN users u ON u.account_id = a.id \
+         WHERE a.username NOT LIKE 'signup%' ORDER BY a.id",
     )
     .fetch_all(&mut *db)
     .await
@@ -400,6 +417,7 @@ async fn measure(
             report.reads.push((name, r));
         }
     }
+    extra::reads(&home, db, tokens, &mut report.reads).await?;
 
     if args.posts > 0 {
         let star_token = seed::token_for(&star.1);
@@ -878,6 +896,7 @@ impl Report {
             mib(self.rss_peak)
         );
         let _ = writeln!(s, "| RSS at the end | {} |", mib(self.rss_end));
+        s.push_str(&self.extra.markdown());
         if let Some(seed) = &self.seed {
             let _ = writeln!(s, "\nSeeding ({:.1} s in all):\n", seed.total_seconds);
             let _ = writeln!(
