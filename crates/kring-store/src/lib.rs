@@ -25,7 +25,7 @@ pub use accounts::{PreferencesUpdate, ProfileUpdate};
 pub use federation::{
     DomainBlock, DomainPolicy, NewReport, PostCounts, RemoteAccount, RemoteCounts,
 };
-pub use feeds::{FEED_CAP, REBLOG_FALLOFF};
+pub use feeds::{FEED_CAP, FanOut, FanOutBatch, REBLOG_FALLOFF};
 pub use interactions::RequestFilter;
 pub use jobs::Job;
 pub use notify::{MAX_PAYLOAD as MAX_NOTIFY_PAYLOAD, PgListener};
