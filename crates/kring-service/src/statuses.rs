@@ -567,7 +567,6 @@ impl Kring {
 
     pub async fn delete(&self, actor: &Actor, id: Id) -> Result<Status> {
         let s = self.own_status(actor, id).await?;
-        let mut recipients = self.feed_recipients(id).await?;
         let mentioned: Vec<Id> = self
             .store
             .mentions_of(&[id])
@@ -578,6 +577,9 @@ impl Kring {
         // Read before the audience's rows go with the status.
         let deliver_to = self.recipients(&s, None, &mentioned).await?;
         let mut tx = self.store.begin().await?;
+        // Read in the transaction, with the post held: a fan-out still running cannot add a
+        // reader who would then be shown the post and never told it is gone.
+        let mut recipients = tx.feed_recipients_for_removal(id).await?;
         let boosts = tx.delete_status(&s).await?;
         let activity = if s.reblog_of_id.is_some() {
             // Deleting a boost is undoing it.

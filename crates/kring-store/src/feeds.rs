@@ -346,6 +346,28 @@ impl Tx {
     }
 }
 
+impl Tx {
+    /// Local accounts whose home feed holds this entry, for a transaction about to remove
+    /// it: the entry's row is locked first (PostgreSQL; on SQLite the write lock does it), so
+    /// no fan-out batch still running adds a reader this transaction would not tell.
+    pub async fn feed_recipients_for_removal(&mut self, entry: Id) -> Result<Vec<Id>, Error> {
+        if self.backend == crate::Backend::Postgres {
+            sqlx::query("SELECT id FROM statuses WHERE id = $1 FOR UPDATE")
+                .bind(entry.0)
+                .fetch_optional(&mut *self.tx)
+                .await
+                .map_err(db_err)?;
+        }
+        let rows: Vec<i64> =
+            sqlx::query_scalar("SELECT account_id FROM home_feed WHERE entry_id = $1")
+                .bind(entry.0)
+                .fetch_all(&mut *self.tx)
+                .await
+                .map_err(db_err)?;
+        Ok(rows.into_iter().map(Id).collect())
+    }
+}
+
 impl Store {
     /// Local accounts whose home feed holds this entry (to stream it to them).
     pub async fn feed_recipients(&self, entry: Id) -> Result<Vec<Id>, Error> {
