@@ -88,9 +88,7 @@ impl Kring {
         to: FanOut,
         pending: &mut Pending,
     ) -> Result<()> {
-        let first = tx
-            .fan_out_batch(entry, author, to, Id(0), INLINE)
-            .await?;
+        let first = tx.fan_out_batch(entry, author, to, Id(0), INLINE).await?;
         if let Some(next) = first.next {
             let payload = serde_json::to_string(&Payload::new(entry, author, to, next))
                 .map_err(Error::internal)?;

@@ -103,9 +103,7 @@ impl Kring {
                         Some(s) => s.acquire_owned().await.ok(),
                         None => None,
                     };
-                    kring
-                        .run_claimed(&job, kring.run_job(&job))
-                        .await;
+                    kring.run_claimed(&job, kring.run_job(&job)).await;
                 });
             }
             if idle {

@@ -219,12 +219,12 @@ impl Tx {
             .bind(author.0)
             .bind(after.0)
             .bind(limit),
-            FanOut::Audience => sqlx::query_scalar(sqlx::AssertSqlSafe(
-                crate::circles::audience_readers(),
-            ))
-            .bind(entry.0)
-            .bind(after.0)
-            .bind(limit),
+            FanOut::Audience => {
+                sqlx::query_scalar(sqlx::AssertSqlSafe(crate::circles::audience_readers()))
+                    .bind(entry.0)
+                    .bind(after.0)
+                    .bind(limit)
+            }
         }
         .fetch_all(&mut *self.tx)
         .await

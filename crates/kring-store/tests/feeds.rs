@@ -641,7 +641,10 @@ async fn fan_out_batches(
         tx.commit().await.unwrap();
         batches += 1;
         // Every account at most once, and each batch only past the one before.
-        assert!(b.delivered.iter().all(|d| *d > after), "{b:?} after {after:?}");
+        assert!(
+            b.delivered.iter().all(|d| *d > after),
+            "{b:?} after {after:?}"
+        );
         delivered.extend(b.delivered);
         match b.next {
             Some(n) => after = n,
@@ -689,7 +692,10 @@ async fn fan_out_in_batches_reaches_what_one_fan_out_reaches() {
         .await
         .unwrap();
     tx.commit().await.unwrap();
-    assert_eq!(recipients(&store, t.id).await, recipients(&store, s.id).await);
+    assert_eq!(
+        recipients(&store, t.id).await,
+        recipients(&store, s.id).await
+    );
 
     // A boost in batches: not to followers who hide boosts.
     let quiet = local(&store, "no_boosts").await;

@@ -72,9 +72,7 @@ async fn bulk_followers(s: &TestServer, target: Id, n: usize) -> Vec<Id> {
             show_reblogs: true,
             notify: false,
         };
-        tx.insert_follow(id, target, opts, None)
-            .await
-            .unwrap();
+        tx.insert_follow(id, target, opts, None).await.unwrap();
         ids.push(id);
     }
     tx.commit().await.unwrap();

@@ -896,7 +896,10 @@ impl Report {
             let _ = writeln!(s, "|---|---:|---:|---:|---:|");
             for (name, l) in [
                 ("`POST /api/v1/statuses` (fan-out committed)", &f.post),
-                ("POST until the last follower's home timeline shows it", &f.visible),
+                (
+                    "POST until the last follower's home timeline shows it",
+                    &f.visible,
+                ),
             ] {
                 let _ = writeln!(
                     s,

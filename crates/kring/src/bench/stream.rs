@@ -233,10 +233,7 @@ impl StreamReport {
             d.max,
             self.post.p50,
             super::opt(per_post, 1),
-            super::opt(
-                per_post.map(|c| c * 1000.0 / self.clients.max(1) as f64),
-                1
-            ),
+            super::opt(per_post.map(|c| c * 1000.0 / self.clients.max(1) as f64), 1),
         );
     }
 }
