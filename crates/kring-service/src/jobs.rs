@@ -103,9 +103,7 @@ impl Kring {
                         Some(s) => s.acquire_owned().await.ok(),
                         None => None,
                     };
-                    kring
-                        .run_claimed(&job, kring.run_job(&job.queue, &job.payload))
-                        .await;
+                    kring.run_claimed(&job, kring.run_job(&job)).await;
                 });
             }
             if idle {
@@ -190,8 +188,9 @@ impl Kring {
         Ok(())
     }
 
-    async fn run_job(&self, queue: &str, payload: &str) -> crate::Result<Outcome> {
-        match queue {
+    async fn run_job(&self, job: &kring_store::Job) -> crate::Result<Outcome> {
+        let payload = job.payload.as_str();
+        match job.queue.as_str() {
             DELIVER => Ok(match self.deliver(payload).await? {
                 crate::federation::deliver_outcome::Done => Outcome::Done,
                 crate::federation::deliver_outcome::Retry(r) => Outcome::Retry(r),
@@ -200,6 +199,7 @@ impl Kring {
             RECEIVE => self.receive(payload).await.map(|_| Outcome::Done),
             FEED_TRIM => self.trim_feeds().await.map(|_| Outcome::Done),
             REFRESH_PROFILE => self.refresh_profile(payload).await.map(|_| Outcome::Done),
+            crate::fanout::FAN_OUT => self.fan_out_job(job.id, payload).await,
             other => {
                 tracing::warn!(queue = other, "dropping job of unknown kind");
                 Ok(Outcome::Done)

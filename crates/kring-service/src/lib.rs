@@ -8,6 +8,7 @@ pub mod circles;
 pub mod cpu;
 pub mod domain_blocks;
 pub mod events;
+mod fanout;
 pub mod federation;
 pub mod filters;
 pub mod groups;

@@ -27,6 +27,7 @@ const VIEWER_BACKLOG: usize = 1024;
 pub struct Rendered<T> {
     pub view: T,
     rendered: OnceLock<Option<String>>,
+    quoted: OnceLock<Option<String>>,
 }
 
 impl<T> Rendered<T> {
@@ -34,12 +35,24 @@ impl<T> Rendered<T> {
         Arc::new(Rendered {
             view,
             rendered: OnceLock::new(),
+            quoted: OnceLock::new(),
         })
     }
 
     /// The rendering, made once with `render` (None when it cannot be rendered).
     pub fn rendered(&self, render: impl FnOnce(&T) -> Option<String>) -> Option<&str> {
         self.rendered.get_or_init(|| render(&self.view)).as_deref()
+    }
+
+    /// The rendering as a JSON string (quoted and escaped), made once: what a message that
+    /// carries the rendering as text embeds (Mastodon's streaming `payload`).
+    pub fn quoted(&self, render: impl FnOnce(&T) -> Option<String>) -> Option<&str> {
+        self.quoted
+            .get_or_init(|| {
+                self.rendered(render)
+                    .and_then(|r| serde_json::to_string(r).ok())
+            })
+            .as_deref()
     }
 }
 
@@ -65,12 +78,19 @@ pub enum Item {
 pub struct Delivery {
     pub event: Arc<Event>,
     pub item: Item,
+    /// The viewer's own streams (home feed, notifications: `Stream::User`) are among the
+    /// event's, so a connection need not look for them in a list of thousands.
+    pub named: bool,
 }
 
 struct Viewer {
     actor: Actor,
     tx: broadcast::Sender<Arc<Delivery>>,
     connections: usize,
+    /// Connections that follow streams open to anyone (public, hashtags, lists). A viewer
+    /// without any is asked about an event only when it names the viewer's own streams: a
+    /// public post to 1,000 followers is decided for those it names, not for every viewer.
+    open: usize,
 }
 
 #[derive(Default)]
@@ -97,6 +117,8 @@ pub struct LiveReceiver {
     rx: broadcast::Receiver<Arc<Delivery>>,
     viewer: Id,
     live: Live,
+    /// Whether this connection follows open streams (counted in its viewer's `open`).
+    open: bool,
 }
 
 impl LiveReceiver {
@@ -104,6 +126,29 @@ impl LiveReceiver {
         &mut self,
     ) -> std::result::Result<Arc<Delivery>, broadcast::error::RecvError> {
         self.rx.recv().await
+    }
+
+    /// Say whether this connection follows streams open to anyone (public, hashtag, list),
+    /// or only the viewer's own (home, notifications). A new connection is taken to follow
+    /// them all until it says otherwise.
+    pub fn follow_open_streams(&mut self, open: bool) {
+        if open == self.open {
+            return;
+        }
+        self.open = open;
+        let mut v = self
+            .live
+            .inner
+            .viewers
+            .lock()
+            .unwrap_or_else(|p| p.into_inner());
+        if let Some(entry) = v.by_id.get_mut(&self.viewer) {
+            if open {
+                entry.open += 1;
+            } else {
+                entry.open = entry.open.saturating_sub(1);
+            }
+        }
     }
 }
 
@@ -113,6 +158,9 @@ impl Drop for LiveReceiver {
             return;
         };
         if let Some(entry) = v.by_id.get_mut(&self.viewer) {
+            if self.open {
+                entry.open = entry.open.saturating_sub(1);
+            }
             entry.connections = entry.connections.saturating_sub(1);
             if entry.connections == 0 {
                 v.by_id.remove(&self.viewer);
@@ -136,8 +184,10 @@ impl Kring {
             actor: actor.clone(),
             tx: broadcast::channel(VIEWER_BACKLOG).0,
             connections: 0,
+            open: 0,
         });
         entry.connections += 1;
+        entry.open += 1;
         // The latest sign-in state (role, settings) is the one that counts.
         entry.actor = actor.clone();
         let rx = entry.tx.subscribe();
@@ -153,6 +203,7 @@ impl Kring {
             rx,
             viewer: actor.id(),
             live: self.live.clone(),
+            open: true,
         }
     }
 
@@ -187,20 +238,9 @@ impl Kring {
 
     /// Decide who sees `event` and hand it to them.
     async fn deliver_live(&self, event: Arc<Event>) -> Result<()> {
-        let viewers: Vec<(Actor, broadcast::Sender<Arc<Delivery>>)> = {
-            let v = self
-                .live
-                .inner
-                .viewers
-                .lock()
-                .unwrap_or_else(|p| p.into_inner());
-            v.by_id
-                .values()
-                .map(|x| (x.actor.clone(), x.tx.clone()))
-                .collect()
-        };
         // Events for one account's streams go to that account; public, hashtag and list
-        // events may concern any viewer (each connection routes by its own subscriptions).
+        // events may concern any viewer following such streams (each connection routes by
+        // its own subscriptions).
         let named: HashSet<Id> = event
             .streams
             .iter()
@@ -210,10 +250,20 @@ impl Kring {
             })
             .collect();
         let open = event.streams.iter().any(|s| !matches!(s, Stream::User(_)));
-        let candidates: Vec<&(Actor, broadcast::Sender<Arc<Delivery>>)> = viewers
-            .iter()
-            .filter(|(a, _)| open || named.contains(&a.id()))
-            .collect();
+        let viewers: Vec<(Actor, broadcast::Sender<Arc<Delivery>>)> = {
+            let v = self
+                .live
+                .inner
+                .viewers
+                .lock()
+                .unwrap_or_else(|p| p.into_inner());
+            v.by_id
+                .iter()
+                .filter(|(id, x)| (open && x.open > 0) || named.contains(id))
+                .map(|(_, x)| (x.actor.clone(), x.tx.clone()))
+                .collect()
+        };
+        let candidates: Vec<&(Actor, broadcast::Sender<Arc<Delivery>>)> = viewers.iter().collect();
         if candidates.is_empty() {
             return Ok(());
         }
@@ -225,13 +275,16 @@ impl Kring {
             EventKind::Update(id) | EventKind::StatusUpdate(id) => {
                 let edited = matches!(event.kind, EventKind::StatusUpdate(_));
                 let actors: Vec<&Actor> = candidates.iter().map(|(a, _)| a).collect();
+                let senders: HashMap<Id, &broadcast::Sender<Arc<Delivery>>> =
+                    candidates.iter().map(|(a, tx)| (a.id(), tx)).collect();
                 for (actor, item) in self.live_status(*id, edited, &actors).await? {
-                    if let Some((_, tx)) = candidates.iter().find(|(a, _)| a.id() == actor) {
+                    if let Some(tx) = senders.get(&actor) {
                         send(
                             tx,
                             Arc::new(Delivery {
                                 event: event.clone(),
                                 item,
+                                named: named.contains(&actor),
                             }),
                         );
                     }
@@ -251,6 +304,7 @@ impl Kring {
                         Arc::new(Delivery {
                             event: event.clone(),
                             item: Item::Notification(Rendered::new(view)),
+                            named: true,
                         }),
                     );
                 }
@@ -258,11 +312,20 @@ impl Kring {
             EventKind::Delete(id) => {
                 // The post is gone, so there is no audience left to ask: the streams were
                 // chosen when it was deleted (its audience's feeds, public streams if public).
-                let d = Arc::new(Delivery {
-                    event: event.clone(),
-                    item: Item::Delete(*id),
-                });
-                for (_, tx) in &candidates {
+                let delivery = |named| {
+                    Arc::new(Delivery {
+                        event: event.clone(),
+                        item: Item::Delete(*id),
+                        named,
+                    })
+                };
+                let (to_named, to_others) = (delivery(true), delivery(false));
+                for (a, tx) in &candidates {
+                    let d = if named.contains(&a.id()) {
+                        &to_named
+                    } else {
+                        &to_others
+                    };
                     send(tx, d.clone());
                 }
             }
@@ -272,6 +335,7 @@ impl Kring {
                 let d = Arc::new(Delivery {
                     event: event.clone(),
                     item: Item::FiltersChanged,
+                    named: true,
                 });
                 for (_, tx) in candidates.iter().filter(|(a, _)| named.contains(&a.id())) {
                     send(tx, d.clone());
@@ -370,10 +434,42 @@ impl Kring {
         type Key = (Vec<Option<bool>>, Vec<Id>);
         let mut home: HashMap<Key, Arc<Rendered<StatusView>>> = HashMap::new();
         let mut public: HashMap<Key, Arc<Rendered<StatusView>>> = HashMap::new();
+        // Viewers without filters are told the same in every context, and only their marks
+        // tell them apart: one view per distinct set of marks (for a new post, usually one
+        // for everyone), not a copy per viewer.
+        let mut unfiltered: HashMap<Vec<bool>, Option<Arc<Rendered<StatusView>>>> = HashMap::new();
         let mut out = Vec::with_capacity(shown.len());
         for viewer in shown {
             let f = flags.remove(&viewer).unwrap_or_default();
             let fl = filters.remove(&viewer).unwrap_or_default();
+            if fl.is_empty() {
+                let marks: Vec<bool> = status_ids
+                    .iter()
+                    .flat_map(|i| {
+                        [
+                            f.favourited.contains(i),
+                            f.reblogged.contains(i),
+                            f.bookmarked.contains(i),
+                            f.pinned.contains(i),
+                        ]
+                    })
+                    .collect();
+                let view = unfiltered
+                    .entry(marks)
+                    .or_insert_with(|| {
+                        personalise(shared.clone(), Some(&f), &[], None).map(Rendered::new)
+                    })
+                    .clone();
+                out.push((
+                    viewer,
+                    Item::Status {
+                        edited,
+                        home: view.clone(),
+                        public: view,
+                    },
+                ));
+                continue;
+            }
             let one = |context: &str, seen: &mut HashMap<Key, Arc<Rendered<StatusView>>>| {
                 let mut view = personalise(shared.clone(), Some(&f), &fl, Some(context))?;
                 self.live_quote(&mut view, viewer, quoted_id, quoted.as_ref(), &f);

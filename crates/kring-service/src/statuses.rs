@@ -4,7 +4,7 @@
 use kring_core::model::{Account, NotificationType, Status, StatusEdit};
 use kring_core::time::now_micros;
 use kring_core::{Audience, Decision, Interaction, Visibility};
-use kring_store::{Mark, NewStatus};
+use kring_store::{FanOut, Mark, NewStatus};
 
 use crate::events::{EventKind, Stream};
 use crate::federation::Recipients;
@@ -189,18 +189,24 @@ impl Kring {
         tx.insert_status(&new).await?;
         // Home feeds: the author, followers in the audience, and local accounts addressed.
         tx.fan_out_to(id, actor.id(), &[actor.id()]).await?;
+        let mut fan_outs = crate::fanout::Pending::default();
         if audience.includes_followers_of(actor.id()) {
             let reply_to_other = parent
                 .as_ref()
                 .map(|p| p.account_id)
                 .filter(|&a| a != actor.id());
-            tx.fan_out_to_followers(id, actor.id(), false, reply_to_other)
+            let to = FanOut::Followers {
+                boost: false,
+                reply_to_other,
+            };
+            self.fan_out_in(&mut tx, id, actor.id(), to, &mut fan_outs)
                 .await?;
         }
         tx.fan_out_to(id, actor.id(), &addressed).await?;
         // A group's members get its post through the group's Announce below.
         if visibility.is_narrowed() && target.is_none() {
-            tx.fan_out_to_audience(id, actor.id()).await?;
+            self.fan_out_in(&mut tx, id, actor.id(), FanOut::Audience, &mut fan_outs)
+                .await?;
         }
         let mut notified = Vec::new();
         // A reply awaiting approval mentions nobody yet: they hear of it once approved.
@@ -334,6 +340,7 @@ impl Kring {
         if let Some((boost, boost_audience)) = &group_boost {
             self.publish_group_boost(boost, boost_audience).await?;
         }
+        self.continue_fan_outs(fan_outs);
         for (m, n) in notified {
             self.events
                 .publish(EventKind::Notification(n), vec![Stream::User(m)]);
@@ -673,7 +680,6 @@ impl Kring {
 
     pub async fn delete(&self, actor: &Actor, id: Id) -> Result<Status> {
         let s = self.own_status(actor, id).await?;
-        let mut recipients = self.feed_recipients(id).await?;
         let mentioned: Vec<Id> = self
             .store
             .mentions_of(&[id])
@@ -684,6 +690,9 @@ impl Kring {
         // Read before the audience's rows go with the status.
         let deliver_to = self.recipients(&s, None, &mentioned).await?;
         let mut tx = self.store.begin().await?;
+        // Read in the transaction, with the post held: a fan-out still running cannot add a
+        // reader who would then be shown the post and never told it is gone.
+        let mut recipients = tx.feed_recipients_for_removal(id).await?;
         let boosts = tx.delete_status(&s).await?;
         let activity = if s.reblog_of_id.is_some() {
             // Deleting a boost is undoing it.
@@ -821,7 +830,13 @@ impl Kring {
         let mut tx = self.store.begin().await?;
         tx.insert_status(&new).await?;
         tx.fan_out_to(id, actor.id(), &[actor.id()]).await?;
-        tx.fan_out_to_followers(id, actor.id(), true, None).await?;
+        let mut fan_outs = crate::fanout::Pending::default();
+        let to = FanOut::Followers {
+            boost: true,
+            reply_to_other: None,
+        };
+        self.fan_out_in(&mut tx, id, actor.id(), to, &mut fan_outs)
+            .await?;
         let mut announce = self.announce_of(&new.to_status(), &actor.account, &orig, &author);
         if let Some(approver) = awaits {
             self.record_request(
@@ -858,6 +873,7 @@ impl Kring {
                 .await?;
             }
             tx.commit().await?;
+            self.continue_fan_outs(fan_outs);
             return self.store.status(id).await?.ok_or(Error::NotFound);
         }
         if preapproved && !own {
@@ -899,6 +915,7 @@ impl Kring {
         tx.commit().await?;
         let status = self.store.status(id).await?.ok_or(Error::NotFound)?;
         self.publish_status(&status, &[], &audience).await?;
+        self.continue_fan_outs(fan_outs);
         if let Some(n) = notified {
             self.events
                 .publish(EventKind::Notification(n), vec![Stream::User(author.id)]);

@@ -262,18 +262,41 @@ impl Tx {
     /// grants name (accounts named directly go through `fan_out_to`), except those who block
     /// its author.
     pub async fn fan_out_to_audience(&mut self, entry: Id, author: Id) -> Result<u64, Error> {
-        let r = sqlx::query(AssertSqlSafe(format!(
-            "INSERT INTO home_feed (account_id, entry_id, author_id) \
-             SELECT DISTINCT r.account_id, $1, $2 FROM ({AUDIENCE_ACCOUNTS}) r \
-             JOIN users u ON u.account_id = r.account_id \
-             WHERE NOT EXISTS (SELECT 1 FROM blocks b WHERE b.account_id = r.account_id AND b.target_id = $2) \
-             ON CONFLICT DO NOTHING"
-        )))
-        .bind(entry.0)
-        .bind(author.0)
-        .execute(&mut *self.tx)
-        .await
-        .map_err(db_err)?;
+        let r = sqlx::query(AssertSqlSafe(audience_insert(false)))
+            .bind(entry.0)
+            .bind(author.0)
+            .execute(&mut *self.tx)
+            .await
+            .map_err(db_err)?;
         Ok(r.rows_affected())
     }
+}
+
+/// The INSERT of a narrowed post (`$1`, by `$2`) into its audience's home feeds; `batch`:
+/// only for the accounts after `$3` up to `$4`, naming those it wrote (`RETURNING`).
+pub(crate) fn audience_insert(batch: bool) -> String {
+    let (range, returning) = if batch {
+        (
+            " AND r.account_id > $3 AND r.account_id <= $4",
+            " RETURNING account_id",
+        )
+    } else {
+        ("", "")
+    };
+    format!(
+        "INSERT INTO home_feed (account_id, entry_id, author_id) \
+         SELECT DISTINCT r.account_id, $1, $2 FROM ({AUDIENCE_ACCOUNTS}) r \
+         JOIN users u ON u.account_id = r.account_id \
+         WHERE NOT EXISTS (SELECT 1 FROM blocks b WHERE b.account_id = r.account_id AND b.target_id = $2){range} \
+         ON CONFLICT DO NOTHING{returning}"
+    )
+}
+
+/// The local accounts of a narrowed post's (`$1`) audience after `$2`, in order, at most `$3`
+/// (the bounds of one fan-out batch).
+pub(crate) fn audience_readers() -> String {
+    format!(
+        "SELECT DISTINCT r.account_id FROM ({AUDIENCE_ACCOUNTS}) r JOIN users u ON u.account_id = r.account_id \
+         WHERE r.account_id > $2 ORDER BY r.account_id LIMIT $3"
+    )
 }

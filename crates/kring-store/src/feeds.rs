@@ -90,10 +90,80 @@ impl Store {
     }
 }
 
+/// Who a fan-out puts an entry in front of.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub enum FanOut {
+    /// The author's local followers. Boosts go only to followers who show boosts; replies to
+    /// someone else only to followers of that someone too (as Mastodon does, so feeds are not
+    /// flooded with half-conversations).
+    Followers {
+        boost: bool,
+        reply_to_other: Option<Id>,
+    },
+    /// The local accounts a narrowed post's friends and circle grants name
+    /// (`circles::AUDIENCE_ACCOUNTS`), except those who block its author.
+    Audience,
+}
+
+/// What one batch of a fan-out did.
+#[derive(Debug, Clone, Default, PartialEq, Eq)]
+pub struct FanOutBatch {
+    /// Accounts whose feed received the entry in this batch (to stream it to them).
+    pub delivered: Vec<Id>,
+    /// The next batch starts after this account; None when the fan-out is finished (or the
+    /// entry is gone).
+    pub next: Option<Id>,
+}
+
+/// The INSERT of a followers fan-out; with `range` (after, up to) only for the followers
+/// whose account id is in it, naming the accounts it wrote (`RETURNING`).
+fn followers_insert(
+    entry: Id,
+    author: Id,
+    boost: bool,
+    reply_to_other: Option<Id>,
+    range: Option<(Id, Id)>,
+) -> Sql {
+    let mut sql =
+        Sql::new("INSERT INTO home_feed (account_id, entry_id, author_id) SELECT f.account_id, ");
+    let e = sql.bind(entry);
+    sql.push(", ");
+    let a = sql.bind(author);
+    sql.push(&format!(
+        " FROM follows f JOIN users u ON u.account_id = f.account_id WHERE f.target_id = {a}"
+    ));
+    if let Some((after, upto)) = range {
+        sql.push(" AND f.account_id > ");
+        sql.bind(after);
+        sql.push(" AND f.account_id <= ");
+        sql.bind(upto);
+    }
+    if boost {
+        sql.push(" AND f.show_reblogs = 1");
+        // Nobody sees their own post again as someone's boost.
+        sql.push(&format!(
+            " AND f.account_id <> (SELECT account_id FROM statuses WHERE id = (SELECT reblog_of_id FROM statuses WHERE id = {e}))"
+        ));
+        sql.push(" AND ");
+        sql.push(&not_recently_in_feed("f.account_id", &e));
+    }
+    if let Some(other) = reply_to_other {
+        sql.push(" AND EXISTS (SELECT 1 FROM follows f2 WHERE f2.account_id = f.account_id AND f2.target_id = ");
+        sql.bind(other);
+        sql.push(")");
+    }
+    sql.push(&format!(
+        " AND NOT EXISTS (SELECT 1 FROM blocks b WHERE b.account_id = f.account_id AND b.target_id = {a}) ON CONFLICT DO NOTHING"
+    ));
+    if range.is_some() {
+        sql.push(" RETURNING account_id");
+    }
+    sql
+}
+
 impl Tx {
-    /// Put an entry into the feeds of `author`'s local followers. Boosts go only to followers
-    /// who show boosts; replies to someone else only to followers of that someone too (as
-    /// Mastodon does, so feeds are not flooded with half-conversations).
+    /// Put an entry into the feeds of `author`'s local followers (`FanOut::Followers`), all
+    /// at once: for a large audience use `fan_out_batch`.
     pub async fn fan_out_to_followers(
         &mut self,
         entry: Id,
@@ -101,34 +171,93 @@ impl Tx {
         boost: bool,
         reply_to_other: Option<Id>,
     ) -> Result<u64, Error> {
-        let mut sql = Sql::new(
-            "INSERT INTO home_feed (account_id, entry_id, author_id) SELECT f.account_id, ",
-        );
-        let e = sql.bind(entry);
-        sql.push(", ");
-        let a = sql.bind(author);
-        sql.push(&format!(
-            " FROM follows f JOIN users u ON u.account_id = f.account_id WHERE f.target_id = {a}"
-        ));
-        if boost {
-            sql.push(" AND f.show_reblogs = 1");
-            // Nobody sees their own post again as someone's boost.
-            sql.push(&format!(
-                " AND f.account_id <> (SELECT account_id FROM statuses WHERE id = (SELECT reblog_of_id FROM statuses WHERE id = {e}))"
-            ));
-            sql.push(" AND ");
-            sql.push(&not_recently_in_feed("f.account_id", &e));
-        }
-        if let Some(other) = reply_to_other {
-            sql.push(" AND EXISTS (SELECT 1 FROM follows f2 WHERE f2.account_id = f.account_id AND f2.target_id = ");
-            sql.bind(other);
-            sql.push(")");
-        }
-        sql.push(&format!(
-            " AND NOT EXISTS (SELECT 1 FROM blocks b WHERE b.account_id = f.account_id AND b.target_id = {a}) ON CONFLICT DO NOTHING"
-        ));
+        let sql = followers_insert(entry, author, boost, reply_to_other, None);
         let r = sql.query().execute(&mut *self.tx).await.map_err(db_err)?;
         Ok(r.rows_affected())
+    }
+
+    /// One batch of a fan-out: the entry into the feeds of the next `limit` readers `to`
+    /// names, in account order after `after`. A batch is small so the write lock it needs is
+    /// short: one person with many followers never stalls everyone else's writes. It decides
+    /// nothing about who may see the entry (that is `sql::visible_to`, on every read); it
+    /// only writes where it was delivered.
+    ///
+    /// Does nothing once the entry is gone (deleted while its fan-out ran). On PostgreSQL the
+    /// entry's row is locked for the batch (`FOR SHARE`), and a delete removes the row before
+    /// the feed entries (`delete_status`): so either the delete waits for this batch and then
+    /// removes its entries too, or this batch waits for the delete and finds nothing.
+    pub async fn fan_out_batch(
+        &mut self,
+        entry: Id,
+        author: Id,
+        to: FanOut,
+        after: Id,
+        limit: i64,
+    ) -> Result<FanOutBatch, Error> {
+        let lock = match self.backend {
+            crate::Backend::Postgres => " FOR SHARE",
+            // The store's write lock serialises this transaction with any delete.
+            crate::Backend::Sqlite => "",
+        };
+        let exists: Option<i64> = sqlx::query_scalar(sqlx::AssertSqlSafe(format!(
+            "SELECT id FROM statuses WHERE id = $1{lock}"
+        )))
+        .bind(entry.0)
+        .fetch_optional(&mut *self.tx)
+        .await
+        .map_err(db_err)?;
+        if exists.is_none() {
+            return Ok(FanOutBatch::default());
+        }
+        // The batch's readers first (by index, in account order), so its bounds are known
+        // whatever the insert below leaves out (boost settings, blocks, rows already there).
+        let readers: Vec<i64> = match to {
+            FanOut::Followers { .. } => sqlx::query_scalar(
+                "SELECT f.account_id FROM follows f JOIN users u ON u.account_id = f.account_id \
+                 WHERE f.target_id = $1 AND f.account_id > $2 ORDER BY f.account_id LIMIT $3",
+            )
+            .bind(author.0)
+            .bind(after.0)
+            .bind(limit),
+            FanOut::Audience => {
+                sqlx::query_scalar(sqlx::AssertSqlSafe(crate::circles::audience_readers()))
+                    .bind(entry.0)
+                    .bind(after.0)
+                    .bind(limit)
+            }
+        }
+        .fetch_all(&mut *self.tx)
+        .await
+        .map_err(db_err)?;
+        let Some(&last) = readers.last() else {
+            return Ok(FanOutBatch::default());
+        };
+        let range = (after, Id(last));
+        let delivered: Vec<i64> = match to {
+            FanOut::Followers {
+                boost,
+                reply_to_other,
+            } => {
+                let sql = followers_insert(entry, author, boost, reply_to_other, Some(range));
+                sqlx::query_scalar_with(sqlx::AssertSqlSafe(sql.text.clone()), sql.arguments())
+                    .fetch_all(&mut *self.tx)
+                    .await
+            }
+            FanOut::Audience => {
+                sqlx::query_scalar(sqlx::AssertSqlSafe(crate::circles::audience_insert(true)))
+                    .bind(entry.0)
+                    .bind(author.0)
+                    .bind(range.0.0)
+                    .bind(range.1.0)
+                    .fetch_all(&mut *self.tx)
+                    .await
+            }
+        }
+        .map_err(db_err)?;
+        Ok(FanOutBatch {
+            delivered: delivered.into_iter().map(Id).collect(),
+            next: (readers.len() as i64 >= limit).then_some(Id(last)),
+        })
     }
 
     /// Put an entry into the feeds of these (local) accounts (a boost not where its original
@@ -214,6 +343,28 @@ impl Tx {
         .await
         .map_err(db_err)?;
         Ok(())
+    }
+}
+
+impl Tx {
+    /// Local accounts whose home feed holds this entry, for a transaction about to remove
+    /// it: the entry's row is locked first (PostgreSQL; on SQLite the write lock does it), so
+    /// no fan-out batch still running adds a reader this transaction would not tell.
+    pub async fn feed_recipients_for_removal(&mut self, entry: Id) -> Result<Vec<Id>, Error> {
+        if self.backend == crate::Backend::Postgres {
+            sqlx::query("SELECT id FROM statuses WHERE id = $1 FOR UPDATE")
+                .bind(entry.0)
+                .fetch_optional(&mut *self.tx)
+                .await
+                .map_err(db_err)?;
+        }
+        let rows: Vec<i64> =
+            sqlx::query_scalar("SELECT account_id FROM home_feed WHERE entry_id = $1")
+                .bind(entry.0)
+                .fetch_all(&mut *self.tx)
+                .await
+                .map_err(db_err)?;
+        Ok(rows.into_iter().map(Id).collect())
     }
 }
 

@@ -135,6 +135,50 @@ impl Store {
 }
 
 impl Tx {
+    /// Enqueue a job this process runs itself right after the commit: it is claimed from the
+    /// start (leased for `lease_micros`, one attempt counted), so no worker takes it while it
+    /// runs, and a worker does take it should this process die before finishing it.
+    pub async fn enqueue_claimed(
+        &mut self,
+        queue: &str,
+        payload: &str,
+        lease_micros: i64,
+    ) -> Result<Job, Error> {
+        let id = Id::generate();
+        let now = now_micros();
+        sqlx::query(
+            "INSERT INTO jobs (id, queue, payload, attempts, run_at, locked_until, created_at) \
+             VALUES ($1,$2,$3,1,$4,$5,$4)",
+        )
+        .bind(id.0)
+        .bind(queue)
+        .bind(payload)
+        .bind(now)
+        .bind(now + lease_micros)
+        .execute(&mut *self.tx)
+        .await
+        .map_err(db_err)?;
+        Ok(Job {
+            id: id.0,
+            queue: queue.to_string(),
+            payload: payload.to_string(),
+            // As `claim_jobs` hands it out: the attempts made before this one.
+            attempts: 0,
+        })
+    }
+
+    /// Record a running job's progress (its payload says where it resumes), in the
+    /// transaction of the work done so far: after a crash it resumes there, not from the start.
+    pub async fn set_job_payload(&mut self, id: i64, payload: &str) -> Result<(), Error> {
+        sqlx::query("UPDATE jobs SET payload = $1 WHERE id = $2")
+            .bind(payload)
+            .bind(id)
+            .execute(&mut *self.tx)
+            .await
+            .map_err(db_err)?;
+        Ok(())
+    }
+
     /// Enqueue inside the transaction of the action that causes it: the job exists if and only
     /// if the action happened.
     pub async fn enqueue(&mut self, queue: &str, payload: &str, run_at: i64) -> Result<Id, Error> {

@@ -27,7 +27,7 @@ pub use accounts::{PreferencesUpdate, ProfileUpdate};
 pub use federation::{
     DomainBlock, DomainPolicy, NewReport, PostCounts, RemoteAccount, RemoteCounts,
 };
-pub use feeds::{FEED_CAP, REBLOG_FALLOFF};
+pub use feeds::{FEED_CAP, FanOut, FanOutBatch, REBLOG_FALLOFF};
 pub use groups::MemberFilter;
 pub use interactions::RequestFilter;
 pub use jobs::Job;

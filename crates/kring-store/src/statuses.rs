@@ -897,16 +897,19 @@ impl Tx {
                 .fetch_all(&mut *self.tx)
                 .await
                 .map_err(db_err)?;
-        for (id, account) in &boosts {
-            self.bump_counts(Id(*account), 0, 0, -1).await?;
-            self.delete_feed_entries(Id(*id)).await?;
-        }
-        self.delete_feed_entries(s.id).await?;
+        // The row goes before its feed entries: a fan-out batch still running holds it
+        // (`fan_out_batch`), so on PostgreSQL this waits for the batch, and the entries it
+        // wrote are then seen, and removed, below.
         sqlx::query("DELETE FROM statuses WHERE id = $1")
             .bind(s.id.0)
             .execute(&mut *self.tx)
             .await
             .map_err(db_err)?;
+        for (id, account) in &boosts {
+            self.bump_counts(Id(*account), 0, 0, -1).await?;
+            self.delete_feed_entries(Id(*id)).await?;
+        }
+        self.delete_feed_entries(s.id).await?;
         self.bump_counts(s.account_id, 0, 0, -1).await?;
         if s.pending_approval_by.is_none() {
             self.bump_parent_counts(s.in_reply_to_id, s.reblog_of_id, -1)

@@ -8,7 +8,7 @@ use common::{
 use kring_core::model::{List, Page};
 use kring_core::time::now_micros;
 use kring_core::{Id, Visibility};
-use kring_store::{FEED_CAP, FollowOptions, Store};
+use kring_store::{FEED_CAP, FanOut, FollowOptions, Store};
 
 async fn recipients(store: &Store, entry: Id) -> Vec<Id> {
     let mut v = store.feed_recipients(entry).await.unwrap();
@@ -621,4 +621,180 @@ async fn a_boost_of_a_recent_entry_is_not_delivered_again() {
     );
     tx.commit().await.unwrap();
     assert_eq!(home_ids(&store, f.id).await[0], late.id);
+}
+
+/// Run a fan-out batch by batch (each its own transaction), as the fan-out job does.
+async fn fan_out_batches(
+    store: &Store,
+    entry: Id,
+    author: Id,
+    to: FanOut,
+    limit: i64,
+) -> (Vec<Id>, usize) {
+    let (mut delivered, mut batches, mut after) = (Vec::new(), 0, Id(0));
+    loop {
+        let mut tx = store.begin().await.unwrap();
+        let b = tx
+            .fan_out_batch(entry, author, to, after, limit)
+            .await
+            .unwrap();
+        tx.commit().await.unwrap();
+        batches += 1;
+        // Every account at most once, and each batch only past the one before.
+        assert!(
+            b.delivered.iter().all(|d| *d > after),
+            "{b:?} after {after:?}"
+        );
+        delivered.extend(b.delivered);
+        match b.next {
+            Some(n) => after = n,
+            None => return (sorted(delivered), batches),
+        }
+        assert!(batches < 100, "the fan-out does not end");
+    }
+}
+
+#[tokio::test]
+async fn fan_out_in_batches_reaches_what_one_fan_out_reaches() {
+    let (store, _g) = store().await;
+    let a = local(&store, "author").await;
+    let mut want = Vec::new();
+    for i in 0..7 {
+        let f = local(&store, &format!("f{i}")).await;
+        follow(&store, f.id, a.id).await;
+        want.push(f.id);
+    }
+    // Not delivered to: a follower who blocks the author, a remote follower.
+    let blocker = local(&store, "blocker").await;
+    follow(&store, blocker.id, a.id).await;
+    block(&store, blocker.id, a.id).await;
+    let r = remote(&store, "r", "remote.example").await;
+    follow(&store, r.id, a.id).await;
+    let to = FanOut::Followers {
+        boost: false,
+        reply_to_other: None,
+    };
+
+    let s = Post::new(&a, Visibility::Public).insert(&store).await;
+    let (delivered, batches) = fan_out_batches(&store, s.id, a.id, to, 3).await;
+    assert_eq!(delivered, sorted(want.clone()));
+    // 8 local followers in batches of 3 (the blocker is counted for the bounds, not served).
+    assert_eq!(batches, 3);
+    assert_eq!(recipients(&store, s.id).await, sorted(want.clone()));
+    // Again: every feed has it already, so nobody is told twice.
+    let (again, _) = fan_out_batches(&store, s.id, a.id, to, 3).await;
+    assert!(again.is_empty(), "{again:?}");
+
+    // The same as all at once.
+    let t = Post::new(&a, Visibility::Public).insert(&store).await;
+    let mut tx = store.begin().await.unwrap();
+    tx.fan_out_to_followers(t.id, a.id, false, None)
+        .await
+        .unwrap();
+    tx.commit().await.unwrap();
+    assert_eq!(
+        recipients(&store, t.id).await,
+        recipients(&store, s.id).await
+    );
+
+    // A boost in batches: not to followers who hide boosts.
+    let quiet = local(&store, "no_boosts").await;
+    follow_with(
+        &store,
+        quiet.id,
+        a.id,
+        FollowOptions {
+            show_reblogs: false,
+            notify: false,
+        },
+    )
+    .await;
+    let other = local(&store, "other").await;
+    let orig = Post::new(&other, Visibility::Public).insert(&store).await;
+    let boost = Post::new(&a, Visibility::Public)
+        .boost_of(&orig)
+        .insert(&store)
+        .await;
+    let boost_to = FanOut::Followers {
+        boost: true,
+        reply_to_other: None,
+    };
+    let (delivered, _) = fan_out_batches(&store, boost.id, a.id, boost_to, 2).await;
+    assert_eq!(delivered, sorted(want));
+}
+
+#[tokio::test]
+async fn fan_out_in_batches_to_a_narrowed_audience() {
+    let (store, _g) = store().await;
+    let a = local(&store, "author").await;
+    let mut friends = Vec::new();
+    for i in 0..5 {
+        let f = local(&store, &format!("friend{i}")).await;
+        follow(&store, f.id, a.id).await;
+        follow(&store, a.id, f.id).await;
+        friends.push(f.id);
+    }
+    // A follower who is not followed back is no friend.
+    let fan = local(&store, "fan").await;
+    follow(&store, fan.id, a.id).await;
+    let s = Post::new(&a, Visibility::Friends).insert(&store).await;
+    let (delivered, batches) = fan_out_batches(&store, s.id, a.id, FanOut::Audience, 2).await;
+    assert_eq!(delivered, sorted(friends.clone()));
+    assert_eq!(batches, 3);
+    // The same as all at once.
+    let t = Post::new(&a, Visibility::Friends).insert(&store).await;
+    let mut tx = store.begin().await.unwrap();
+    tx.fan_out_to_audience(t.id, a.id).await.unwrap();
+    tx.commit().await.unwrap();
+    assert_eq!(recipients(&store, t.id).await, sorted(friends));
+}
+
+/// A post deleted while its fan-out runs: the batches after the delete write nothing, and
+/// whichever of a batch and the delete goes first, no feed keeps the post.
+#[tokio::test]
+async fn deleting_a_post_while_it_fans_out() {
+    let (store, _g) = store().await;
+    let a = local(&store, "author").await;
+    for i in 0..6 {
+        let f = local(&store, &format!("f{i}")).await;
+        follow(&store, f.id, a.id).await;
+    }
+    let to = FanOut::Followers {
+        boost: false,
+        reply_to_other: None,
+    };
+    let s = Post::new(&a, Visibility::Public).insert(&store).await;
+    let mut tx = store.begin().await.unwrap();
+    let first = tx.fan_out_batch(s.id, a.id, to, Id(0), 2).await.unwrap();
+    tx.commit().await.unwrap();
+    assert_eq!(first.delivered.len(), 2);
+    let next = first.next.expect("more to go");
+
+    // A batch in flight while the post is deleted: the delete waits for it (PostgreSQL: the
+    // batch holds the post's row; SQLite: the write lock), then removes its entries too.
+    let mut batch = store.begin().await.unwrap();
+    let second = batch.fan_out_batch(s.id, a.id, to, next, 2).await.unwrap();
+    assert_eq!(second.delivered.len(), 2);
+    let deleting = {
+        let store = store.clone();
+        let s = s.clone();
+        tokio::spawn(async move {
+            let mut tx = store.begin().await.unwrap();
+            tx.delete_status(&s).await.unwrap();
+            tx.commit().await.unwrap();
+        })
+    };
+    batch.commit().await.unwrap();
+    deleting.await.unwrap();
+    assert!(recipients(&store, s.id).await.is_empty());
+
+    // The batches after the delete find nothing to do, and say the fan-out is over.
+    let mut tx = store.begin().await.unwrap();
+    let after = tx
+        .fan_out_batch(s.id, a.id, to, second.next.unwrap_or(next), 2)
+        .await
+        .unwrap();
+    tx.commit().await.unwrap();
+    assert_eq!(after, kring_store::FanOutBatch::default());
+    assert!(recipients(&store, s.id).await.is_empty());
 }

@@ -3,6 +3,7 @@
 //! Both share one matcher: the service decides once per event which viewers may see it and
 //! hands each viewer's connections a delivery (`Kring::live`); a connection only routes each
 //! delivery to the subscriptions it matches and sends the delivery's shared rendering.
+use std::borrow::Cow;
 use std::convert::Infallible;
 use std::sync::Arc;
 use std::time::Duration;
@@ -15,7 +16,7 @@ use axum::response::sse::{Event as SseEvent, KeepAlive, Sse};
 use axum::response::{IntoResponse, Response};
 use axum::routing::get;
 use futures_util::{SinkExt, StreamExt};
-use kring_service::events::{Event, EventKind, Stream};
+use kring_service::events::{EventKind, Stream};
 use kring_service::live::{Delivery, Item};
 use kring_service::{Actor, Kring};
 use serde::Deserialize;
@@ -27,6 +28,9 @@ use crate::entities::{self, Ctx};
 use crate::error::{ApiError, ApiResult, bad_request};
 use crate::params::Query;
 use crate::respond::ctx;
+
+/// A WebSocket connection's read buffer (it grows for a larger message).
+const READ_BUFFER: usize = 4 * 1024;
 
 pub fn routes() -> Router<Kring> {
     Router::new()
@@ -94,6 +98,11 @@ impl Sub {
         }
     }
 
+    /// A stream open to anyone (not the viewer's own home or notifications).
+    fn is_open(&self) -> bool {
+        !matches!(self, Sub::User | Sub::UserNotification)
+    }
+
     fn scope(&self) -> &'static str {
         match self {
             Sub::User | Sub::UserNotification => "read:statuses",
@@ -102,11 +111,17 @@ impl Sub {
         }
     }
 
-    fn matches(&self, actor: &Actor, event: &Event) -> bool {
+    fn matches(&self, d: &Delivery) -> bool {
+        let event = &d.event;
         let notification = matches!(event.kind, EventKind::Notification(_));
+        // The viewer's own streams: the service says whether the event names them (a post
+        // to many followers names thousands).
+        match self {
+            Sub::User => return d.named,
+            Sub::UserNotification => return notification && d.named,
+            _ => {}
+        }
         event.streams.iter().any(|s| match (self, s) {
-            (Sub::User, Stream::User(id)) => *id == actor.id(),
-            (Sub::UserNotification, Stream::User(id)) => notification && *id == actor.id(),
             (
                 Sub::Public { local, remote },
                 Stream::Public {
@@ -123,12 +138,25 @@ impl Sub {
     }
 }
 
-/// What a connection sends of a delivery for one of its subscriptions: (event name, payload).
-/// Who may see the event was decided by the service (`Kring::live`); each view's JSON is
-/// rendered once and shared by every connection the same delivery reaches.
-fn render(kring: &Kring, sub: &Sub, d: &Delivery) -> Option<(&'static str, String)> {
+/// What a connection sends of a delivery for one of its subscriptions: (event name, payload);
+/// with `quoted`, the payload as a JSON string, as the WebSocket's messages embed it.
+/// Who may see the event was decided by the service (`Kring::live`); each view's JSON (and
+/// its quoted form) is rendered once and shared by every connection the same delivery reaches.
+fn render<'a>(
+    kring: &Kring,
+    sub: &Sub,
+    d: &'a Delivery,
+    quoted: bool,
+) -> Option<(&'static str, Cow<'a, str>)> {
     let base = ctx(kring);
     let c = Ctx { base: &base };
+    let plain = |text: String| {
+        Some(Cow::Owned(if quoted {
+            serde_json::to_string(&text).ok()?
+        } else {
+            text
+        }))
+    };
     match &d.item {
         Item::Status {
             edited,
@@ -140,20 +168,37 @@ fn render(kring: &Kring, sub: &Sub, d: &Delivery) -> Option<(&'static str, Strin
             } else {
                 public
             };
-            let payload = view
-                .as_ref()?
-                .rendered(|v| serde_json::to_string(&entities::status(c, v)).ok())?;
+            let render = |v: &_| serde_json::to_string(&entities::status(c, v)).ok();
+            let view = view.as_ref()?;
+            let payload = if quoted {
+                view.quoted(render)?
+            } else {
+                view.rendered(render)?
+            };
             let name = if *edited { "status.update" } else { "update" };
-            Some((name, payload.to_string()))
+            Some((name, Cow::Borrowed(payload)))
         }
         Item::Notification(n) => {
-            let payload =
-                n.rendered(|v| serde_json::to_string(&entities::notification(c, v)).ok())?;
-            Some(("notification", payload.to_string()))
+            let render = |v: &_| serde_json::to_string(&entities::notification(c, v)).ok();
+            let payload = if quoted {
+                n.quoted(render)?
+            } else {
+                n.rendered(render)?
+            };
+            Some(("notification", Cow::Borrowed(payload)))
         }
-        Item::Delete(id) => Some(("delete", id.to_string())),
-        Item::FiltersChanged => Some(("filters_changed", String::new())),
+        Item::Delete(id) => Some(("delete", plain(id.to_string())?)),
+        Item::FiltersChanged => Some(("filters_changed", plain(String::new())?)),
     }
+}
+
+/// A WebSocket message: the subscription's stream names, the event, and the payload already
+/// quoted (so a large status is escaped once per delivery, not once per connection).
+fn message(sub: &Sub, name: &str, quoted_payload: &str) -> String {
+    format!(
+        "{{\"stream\":{},\"event\":\"{name}\",\"payload\":{quoted_payload}}}",
+        sub.names()
+    )
 }
 
 #[derive(Deserialize, Default)]
@@ -235,6 +280,9 @@ async fn websocket(
         check_sub(&kring, &auth, &actor, &sub).await?;
         subs.push(sub);
     }
+    // Clients only ever send small subscribe messages: a 128 KiB read buffer per connection
+    // (the default) would make 1,000 idle connections cost 128 MB.
+    let ws = ws.read_buffer_size(READ_BUFFER);
     let ws = match protocol {
         Some(p) => ws.protocols([p]),
         None => ws,
@@ -271,6 +319,7 @@ async fn serve_socket(
     socket: WebSocket,
 ) {
     let mut rx = kring.live(&actor);
+    rx.follow_open_streams(subs.iter().any(Sub::is_open));
     let (mut sink, mut incoming) = socket.split();
     let mut ping = tokio::time::interval(Duration::from_secs(30));
     loop {
@@ -301,6 +350,7 @@ async fn serve_socket(
                             "unsubscribe" => subs.retain(|s| s != &sub),
                             _ => {}
                         }
+                        rx.follow_open_streams(subs.iter().any(Sub::is_open));
                     }
                     Message::Close(_) => return,
                     _ => {}
@@ -313,9 +363,9 @@ async fn serve_socket(
                     Err(RecvError::Closed) => return,
                 };
                 for sub in &subs {
-                    if !sub.matches(&actor, &delivery.event) { continue }
-                    if let Some((name, payload)) = render(&kring, sub, &delivery) {
-                        let msg = json!({"stream": sub.names(), "event": name, "payload": payload}).to_string();
+                    if !sub.matches(&delivery) { continue }
+                    if let Some((name, payload)) = render(&kring, sub, &delivery, true) {
+                        let msg = message(sub, name, &payload);
                         if sink.send(Message::Text(msg.into())).await.is_err() { return }
                     }
                 }
@@ -339,7 +389,8 @@ async fn sse(
     let sub = Sub::parse(&name, q.tag.as_deref(), q.list.as_deref())
         .ok_or_else(|| bad_request("Unknown stream type"))?;
     check_sub(&kring, &auth, &actor, &sub).await?;
-    let rx = kring.live(&actor);
+    let mut rx = kring.live(&actor);
+    rx.follow_open_streams(sub.is_open());
     let events = futures_util::stream::unfold(
         (rx, kring, actor, sub),
         |(mut rx, kring, actor, sub)| async move {
@@ -349,10 +400,10 @@ async fn sse(
                     Err(RecvError::Lagged(_)) => continue,
                     Err(RecvError::Closed) => return None,
                 };
-                if !sub.matches(&actor, &delivery.event) {
+                if !sub.matches(&delivery) {
                     continue;
                 }
-                if let Some((name, payload)) = render(&kring, &sub, &delivery) {
+                if let Some((name, payload)) = render(&kring, &sub, &delivery, false) {
                     let e = SseEvent::default().event(name).data(payload);
                     return Some((Ok::<_, Infallible>(e), (rx, kring, actor, sub)));
                 }

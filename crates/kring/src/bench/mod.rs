@@ -12,6 +12,7 @@ pub mod reads;
 pub mod seed;
 pub mod signups;
 pub mod soak;
+pub mod stream;
 
 use std::fmt::Write as _;
 use std::path::PathBuf;
@@ -66,6 +67,13 @@ pub struct BenchArgs {
     /// Posts in the fan-out measurement.
     #[arg(long, default_value_t = 50)]
     pub posts: usize,
+    /// Streaming at scale: this many of `star`'s followers connect to the streaming API
+    /// (`stream=user`) and every post by `star` must reach each of them (0: not measured).
+    #[arg(long, default_value_t = 0)]
+    pub stream_clients: usize,
+    /// Posts in the streaming measurement.
+    #[arg(long, default_value_t = 20)]
+    pub stream_posts: usize,
     /// Server starts for the cold-start measurement (the last one is measured under load).
     #[arg(long, default_value_t = 5)]
     pub starts: usize,
@@ -121,6 +129,7 @@ pub struct Report {
     pub reads: Vec<(&'static str, load::HomeLoad)>,
     pub page_weight: Option<load::PageWeight>,
     pub fanout: Option<load::Fanout>,
+    pub stream: Option<stream::StreamReport>,
     pub rss_peak: Option<u64>,
     pub rss_end: Option<u64>,
     pub stopped: bool,
@@ -283,6 +292,10 @@ pub async fn bench(global: &Global, args: BenchArgs) -> Result<Report, String> {
         args: server_args,
         addr,
     };
+    if args.stream_clients > 0 {
+        // The server inherits the limit: it holds a socket per client too.
+        stream::raise_open_files(args.stream_clients as u64 * 2 + 1024);
+    }
     quiet(&args, "cold starts", 0).await;
     let mut server = None;
     for i in 0..args.starts.max(1) {
@@ -426,10 +439,12 @@ async fn measure(
         for attempt in 0..=args.retries {
             quiet(args, "fan-out", server.pid).await;
             let pids = database_pids(db, backend).await?;
+            // The last follower in account order: large fan-outs go in batches in that
+            // order, so this is the time until every follower's feed has the post.
             let f = load::fanout(
                 base,
                 &star_token,
-                &follower_tokens,
+                &follower_tokens[follower_tokens.len().saturating_sub(1)..],
                 args.posts,
                 server.pid,
                 &pids,
@@ -464,6 +479,55 @@ async fn measure(
             }
         }
         report.fanout = kept.0;
+    }
+    if args.stream_clients > 0 {
+        if followers.len() < args.stream_clients {
+            return Err(format!(
+                "--stream-clients {} but `star` has {} local followers (seed with --star-followers)",
+                args.stream_clients,
+                followers.len()
+            ));
+        }
+        let star_token = seed::token_for(&star.1);
+        let tokens: Vec<String> = followers[..args.stream_clients]
+            .iter()
+            .map(|n| seed::token_for(n))
+            .collect();
+        let mut kept: Kept<stream::StreamReport> = Kept(None);
+        for attempt in 0..=args.retries {
+            quiet(args, "streaming", server.pid).await;
+            let pids = database_pids(db, backend).await?;
+            let r = stream::measure(
+                base,
+                &star_token,
+                &tokens,
+                args.stream_posts,
+                server.pid,
+                &pids,
+            )
+            .await?;
+            eprintln!(
+                "bench: streaming, {} clients, {} posts: {} of {} updates, delivery p50 {:.1} ms, p99 {:.1} ms, server CPU {} ms per post, other load {} cores",
+                r.clients,
+                r.posts,
+                r.delivered,
+                r.expected,
+                r.delivery.p50,
+                r.delivery.p99,
+                opt(r.cpu_per_post_ms(), 1),
+                opt(r.usage.other_cores, 2)
+            );
+            if r.delivered < r.expected {
+                return Err(format!(
+                    "streaming: {} of {} updates arrived",
+                    r.delivered, r.expected
+                ));
+            }
+            if !kept.offer(args, attempt, r) {
+                break;
+            }
+        }
+        report.stream = kept.0;
     }
     Ok(())
 }
@@ -538,6 +602,12 @@ trait Measured {
 }
 
 impl Measured for load::HomeLoad {
+    fn usage(&self) -> &proc::Usage {
+        &self.usage
+    }
+}
+
+impl Measured for stream::StreamReport {
     fn usage(&self) -> &proc::Usage {
         &self.usage
     }
@@ -844,7 +914,10 @@ impl Report {
             let _ = writeln!(s, "|---|---:|---:|---:|---:|");
             for (name, l) in [
                 ("`POST /api/v1/statuses` (fan-out committed)", &f.post),
-                ("POST until a follower's home timeline shows it", &f.visible),
+                (
+                    "POST until the last follower's home timeline shows it",
+                    &f.visible,
+                ),
             ] {
                 let _ = writeln!(
                     s,
@@ -852,6 +925,9 @@ impl Report {
                     l.p50, l.p90, l.p99, l.max
                 );
             }
+        }
+        if let Some(st) = &self.stream {
+            st.markdown(&mut s);
         }
         let _ = writeln!(s, "\nStart and memory:\n");
         let _ = writeln!(s, "| | |\n|---|---|");
