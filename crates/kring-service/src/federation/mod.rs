@@ -71,6 +71,10 @@ pub struct Federation {
     private_keys: Mutex<HashMap<Id, KeyPair>>,
     /// The signature scheme each host accepted last (double-knock memory).
     schemes: Mutex<HashMap<String, Scheme>>,
+    /// The inbox's group commit (started by the first received activity).
+    received: std::sync::OnceLock<tokio::sync::mpsc::Sender<inbox::Queued>>,
+    /// The job runner's group commit of finished jobs (started by the first one).
+    pub(crate) finished_jobs: std::sync::OnceLock<tokio::sync::mpsc::Sender<crate::jobs::Finished>>,
     /// The inbox backlog and when it was counted.
     backlog: Mutex<(std::time::Instant, i64)>,
     /// Per-domain policy and delivery health, read from the database at most every few
@@ -124,6 +128,8 @@ impl Federation {
             public_keys: Mutex::new(HashMap::new()),
             private_keys: Mutex::new(HashMap::new()),
             schemes: Mutex::new(HashMap::new()),
+            received: std::sync::OnceLock::new(),
+            finished_jobs: std::sync::OnceLock::new(),
             backlog: Mutex::new((
                 std::time::Instant::now() - std::time::Duration::from_secs(60),
                 0,

@@ -491,16 +491,45 @@ impl Kring {
         arrival: Arrival,
         request: Option<&str>,
     ) -> Result<Status> {
+        let n = match self
+            .prepare_remote_note(note, depth, seen, arrival, request)
+            .await?
+        {
+            NoteReady::Known(s) => return Ok(s),
+            NoteReady::New(n) => n,
+        };
+        let Some(mut tx) = self.begin_applying(seen).await? else {
+            return Err(Error::Conflict("already applied".into()));
+        };
+        let notified = self.insert_remote_note(&mut tx, &n).await?;
+        tx.commit().await?;
+        self.announce_remote_note(&n, notified).await
+    }
+
+    /// Everything storing a remote note needs that is read or fetched before its transaction
+    /// (its author, the post it answers, who it mentions, what it may do): so that applying it
+    /// holds the write lock only for writes, and several notes can share one transaction (the
+    /// inbox's batches, `receive_batch`). A note known already has its counters raised here.
+    pub(crate) async fn prepare_remote_note(
+        &self,
+        note: &Value,
+        depth: u32,
+        seen: Option<&super::inbox::Seen>,
+        arrival: Arrival,
+        request: Option<&str>,
+    ) -> Result<NoteReady> {
         let uri = str_field(note, "id").ok_or_else(|| Error::bad_request("object without id"))?;
         let counts = post_counts(note);
         if let Some(s) = self.store.status_by_uri(uri).await? {
             if !counts.exceed(&s) {
-                return Ok(s);
+                return Ok(NoteReady::Known(s));
             }
             let mut tx = self.store.begin().await?;
             tx.raise_post_counts(s.id, &counts).await?;
             tx.commit().await?;
-            return self.store.status(s.id).await?.ok_or(Error::NotFound);
+            return Ok(NoteReady::Known(
+                self.store.status(s.id).await?.ok_or(Error::NotFound)?,
+            ));
         }
         let author_uri = ids(note.get("attributedTo"))
             .into_iter()
@@ -682,24 +711,53 @@ impl Kring {
             tags: tags.clone(),
             created_at,
         };
-        let Some(mut tx) = self.begin_applying(seen).await? else {
-            return Err(Error::Conflict("already applied".into()));
-        };
-        tx.insert_status(&new).await.map_err(|e| match e {
+        Ok(NoteReady::New(Box::new(NoteToStore {
+            new,
+            counts,
+            arrival,
+            author,
+            parent,
+            awaits,
+            preapprove,
+            mentioned,
+            request: request.map(str::to_string),
+        })))
+    }
+
+    /// Write a prepared note in `tx` (which has marked its activity seen): the status, its
+    /// feed entries, the interaction it asks for and its mention notifications (returned, to
+    /// be published once `tx` commits).
+    pub(crate) async fn insert_remote_note(
+        &self,
+        tx: &mut kring_store::Tx,
+        n: &NoteToStore,
+    ) -> Result<Vec<(Id, Id)>> {
+        let NoteToStore {
+            new,
+            counts,
+            arrival,
+            author,
+            parent,
+            awaits,
+            preapprove,
+            mentioned,
+            request,
+        } = n;
+        let (id, uri, awaits, request) = (new.id, new.uri.as_str(), *awaits, request.as_deref());
+        tx.insert_status(new).await.map_err(|e| match e {
             // Raced with another delivery of the same note.
             Error::Conflict(_) => Error::Conflict("already stored".into()),
             e => e,
         })?;
-        if counts != PostCounts::default() {
-            tx.raise_post_counts(id, &counts).await?;
+        if *counts != PostCounts::default() {
+            tx.raise_post_counts(id, counts).await?;
         }
-        if arrival == Arrival::Backfill {
+        if *arrival == Arrival::Backfill {
             // Old news: on the profile and in timelines by its time, but nobody's feed gets
             // it, nobody is notified and nothing is streamed.
-            tx.commit().await?;
-            return self.store.status(id).await?.ok_or(Error::NotFound);
+            return Ok(Vec::new());
         }
-        if audience.includes_followers_of(author.id) {
+        if new.audience.includes_followers_of(author.id) {
             let reply_to_other = parent
                 .as_ref()
                 .map(|p| p.account_id)
@@ -707,11 +765,11 @@ impl Kring {
             tx.fan_out_to_followers(id, author.id, false, reply_to_other)
                 .await?;
         }
-        tx.fan_out_to(id, author.id, &mentioned).await?;
-        if let Some(p) = &parent {
+        tx.fan_out_to(id, author.id, mentioned).await?;
+        if let Some(p) = parent {
             if let Some(approver) = awaits {
                 self.record_request(
-                    &mut tx,
+                    tx,
                     &Interacting {
                         kind: Interaction::Reply,
                         target: p,
@@ -723,16 +781,16 @@ impl Kring {
                 )
                 .await?;
                 self.notify_in(
-                    &mut tx,
+                    tx,
                     approver,
                     crate::interactions::pending_notification(Interaction::Reply),
                     author.id,
                     Some(id),
                 )
                 .await?;
-            } else if let Some(parent_author) = &preapprove {
+            } else if let Some(parent_author) = preapprove {
                 self.record_preapproval(
-                    &mut tx,
+                    tx,
                     &Interacting {
                         kind: Interaction::Reply,
                         target: p,
@@ -742,30 +800,71 @@ impl Kring {
                         request,
                     },
                     parent_author,
-                    &author,
+                    author,
                 )
                 .await?;
             }
         }
         let mut notified = Vec::new();
         // A reply awaiting approval mentions nobody yet: they hear of it once approved.
-        for &m in tagged.iter().filter(|_| awaits.is_none()) {
+        for &m in new.mentions.iter().filter(|_| awaits.is_none()) {
             if let Some(n) = self
-                .notify_in(&mut tx, m, NotificationType::Mention, author.id, Some(id))
+                .notify_in(tx, m, NotificationType::Mention, author.id, Some(id))
                 .await?
             {
                 notified.push((m, n));
             }
         }
-        tx.commit().await?;
-        let status = self.store.status(id).await?.ok_or(Error::NotFound)?;
-        self.publish_status(&status, &tags, &audience).await?;
-        for (m, n) in notified {
+        Ok(notified)
+    }
+
+    /// After a stored note's transaction committed: read it back and tell the streams (a
+    /// backfilled note is old news and told to nobody).
+    pub(crate) async fn announce_remote_note(
+        &self,
+        n: &NoteToStore,
+        notified: Vec<(Id, Id)>,
+    ) -> Result<Status> {
+        let status = self.store.status(n.new.id).await?.ok_or(Error::NotFound)?;
+        if n.arrival == Arrival::Backfill {
+            return Ok(status);
+        }
+        self.publish_status(&status, &n.new.tags, &n.new.audience)
+            .await?;
+        for (m, note) in notified {
             self.events
-                .publish(EventKind::Notification(n), vec![Stream::User(m)]);
+                .publish(EventKind::Notification(note), vec![Stream::User(m)]);
         }
         Ok(status)
     }
+}
+
+/// A remote note ready to be stored (see `prepare_remote_note`).
+pub(crate) struct NoteToStore {
+    new: NewStatus,
+    counts: PostCounts,
+    arrival: Arrival,
+    author: Account,
+    parent: Option<Status>,
+    /// The local account whose approval the reply awaits.
+    awaits: Option<Id>,
+    /// The local author who approved the reply in advance (a proof is sent).
+    preapprove: Option<Account>,
+    /// Local accounts it is addressed to (feeds); `new.mentions` are the ones it tags.
+    mentioned: Vec<Id>,
+    request: Option<String>,
+}
+
+impl NoteToStore {
+    pub(crate) fn author_id(&self) -> Id {
+        self.author.id
+    }
+}
+
+pub(crate) enum NoteReady {
+    /// Stored already (its counters raised to what this copy says).
+    Known(Status),
+    New(Box<NoteToStore>),
 }
 
 /// How a remote post reached this server.
