@@ -307,10 +307,13 @@ impl Kring {
             origin,
             id: id.to_string(),
         };
-        if self.store.was_seen(&seen.origin, &seen.id).await? {
+        let object = a.get("object").cloned().unwrap_or(Value::Null);
+        // A post given by id is fetched: ask first whether the activity was applied already.
+        // An embedded one needs no such read: a repeat finds its post stored, or its seen-mark
+        // in the batch's transaction.
+        if !object.is_object() && self.store.was_seen(&seen.origin, &seen.id).await? {
             return Ok(Ready::Done);
         }
-        let object = a.get("object").cloned().unwrap_or(Value::Null);
         let Some(object) = self.created_post(&actor, &object).await? else {
             return Ok(Ready::Done);
         };
@@ -321,6 +324,7 @@ impl Kring {
                 Some(&seen),
                 Arrival::New,
                 None,
+                Some(&actor),
             )
             .await
         {

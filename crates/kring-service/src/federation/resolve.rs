@@ -492,7 +492,7 @@ impl Kring {
         request: Option<&str>,
     ) -> Result<Status> {
         let n = match self
-            .prepare_remote_note(note, depth, seen, arrival, request)
+            .prepare_remote_note(note, depth, seen, arrival, request, None)
             .await?
         {
             NoteReady::Known(s) => return Ok(s),
@@ -517,6 +517,7 @@ impl Kring {
         seen: Option<&super::inbox::Seen>,
         arrival: Arrival,
         request: Option<&str>,
+        signer: Option<&Account>,
     ) -> Result<NoteReady> {
         let uri = str_field(note, "id").ok_or_else(|| Error::bad_request("object without id"))?;
         let counts = post_counts(note);
@@ -538,7 +539,14 @@ impl Kring {
         if host_of(&author_uri) != host_of(uri) {
             return Err(Error::forbidden("object is attributed to another host"));
         }
-        let author = self.resolve_account_uri(&author_uri, false).await?;
+        // The signer of the activity that brought it, when it is the author and its copy here
+        // is fresh enough (as `resolve_account_uri` would find): no need to read it again.
+        let author = match signer {
+            Some(a) if a.uri == author_uri && now_micros() - a.updated_at < REFRESH_MICROS => {
+                a.clone()
+            }
+            _ => self.resolve_account_uri(&author_uri, false).await?,
+        };
         let parent = match str_field(note, "inReplyTo")
             .or_else(|| note.get("inReplyTo").and_then(as2::id_of))
         {
