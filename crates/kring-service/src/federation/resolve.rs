@@ -495,7 +495,7 @@ impl Kring {
             .prepare_remote_note(note, depth, seen, arrival, request, None)
             .await?
         {
-            NoteReady::Known(s) => return Ok(s),
+            NoteReady::Known(s) => return Ok(*s),
             NoteReady::New(n) => n,
         };
         let Some(mut tx) = self.begin_applying(seen).await? else {
@@ -523,14 +523,14 @@ impl Kring {
         let counts = post_counts(note);
         if let Some(s) = self.store.status_by_uri(uri).await? {
             if !counts.exceed(&s) {
-                return Ok(NoteReady::Known(s));
+                return Ok(NoteReady::Known(Box::new(s)));
             }
             let mut tx = self.store.begin().await?;
             tx.raise_post_counts(s.id, &counts).await?;
             tx.commit().await?;
-            return Ok(NoteReady::Known(
+            return Ok(NoteReady::Known(Box::new(
                 self.store.status(s.id).await?.ok_or(Error::NotFound)?,
-            ));
+            )));
         }
         let author_uri = ids(note.get("attributedTo"))
             .into_iter()
@@ -871,7 +871,7 @@ impl NoteToStore {
 
 pub(crate) enum NoteReady {
     /// Stored already (its counters raised to what this copy says).
-    Known(Status),
+    Known(Box<Status>),
     New(Box<NoteToStore>),
 }
 
