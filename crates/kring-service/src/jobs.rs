@@ -86,6 +86,23 @@ impl Kring {
                 }
             };
             let idle = jobs.is_empty();
+            // Received activities go as one batch (one transaction, see `receive_batch`).
+            let (received, jobs): (Vec<_>, Vec<_>) =
+                jobs.into_iter().partition(|j| j.queue == RECEIVE);
+            if !received.is_empty() {
+                let Ok(slot) = slots
+                    .clone()
+                    .acquire_many_owned(received.len() as u32)
+                    .await
+                else {
+                    return;
+                };
+                let kring = self.clone();
+                tokio::spawn(async move {
+                    let _slot = slot;
+                    kring.receive_batch(received).await;
+                });
+            }
             for job in jobs {
                 let Ok(slot) = slots.clone().acquire_owned().await else {
                     return;
@@ -137,7 +154,7 @@ impl Kring {
             }
         };
         let recorded = match outcome {
-            Ok(Outcome::Done) => self.store.complete_job(job.id).await,
+            Ok(Outcome::Done) => self.finish_job(job.id).await,
             Ok(Outcome::Retry(reason)) | Err(crate::Error::Unavailable(reason)) => {
                 let retry = (job.attempts + 1 < MAX_ATTEMPTS)
                     .then(|| now_micros() + backoff_micros(job.attempts));
@@ -153,6 +170,27 @@ impl Kring {
         };
         if let Err(e) = recorded {
             tracing::warn!(error = %e, "could not record job result");
+        }
+    }
+
+    /// Delete a finished job. Jobs finishing together are deleted in one statement (a group
+    /// commit, as the inbox's): a delivery's bookkeeping is then a share of one write, not one
+    /// write of its own. Waits until the deletion is written.
+    async fn finish_job(&self, id: i64) -> kring_core::Result<()> {
+        let sender = self.federation.finished_jobs.get_or_init(|| {
+            let (sender, queue) = tokio::sync::mpsc::channel(CONCURRENCY * 2);
+            tokio::spawn(delete_finished(self.store.clone(), queue));
+            sender
+        });
+        let (done, answer) = tokio::sync::oneshot::channel();
+        match sender.send((id, done)).await {
+            Ok(()) => answer.await.unwrap_or_else(|_| {
+                Err(crate::Error::Unavailable(
+                    "the job runner is shutting down".into(),
+                ))
+            }),
+            // The deleting task is gone (its runtime ended): delete this one alone.
+            Err(_) => self.store.complete_job(id).await,
         }
     }
 
@@ -208,13 +246,45 @@ impl Kring {
     }
 }
 
-/// Deliveries are limited per remote host.
+/// A finished job, and where to say that its deletion was written.
+pub(crate) type Finished = (i64, tokio::sync::oneshot::Sender<kring_core::Result<()>>);
+
+/// Finished jobs deleted in one statement at most.
+const FINISHED_PER_COMMIT: usize = 256;
+
+/// The job runner's group commit: jobs that finished while the last deletion ran are deleted
+/// in the next one.
+async fn delete_finished(
+    store: kring_store::Store,
+    mut queue: tokio::sync::mpsc::Receiver<Finished>,
+) {
+    let mut batch = Vec::with_capacity(FINISHED_PER_COMMIT);
+    while queue.recv_many(&mut batch, FINISHED_PER_COMMIT).await > 0 {
+        let ids: Vec<i64> = batch.iter().map(|(id, _)| *id).collect();
+        let deleted = store.complete_jobs(&ids).await;
+        for (_, done) in batch.drain(..) {
+            let answer = match &deleted {
+                Ok(()) => Ok(()),
+                Err(e) => Err(crate::Error::Internal(e.to_string())),
+            };
+            let _ = done.send(answer);
+        }
+    }
+}
+
+/// Deliveries are limited per remote host. Only the inbox is read from the payload; the
+/// activity beside it is skipped, not parsed.
 fn job_host(queue: &str, payload: &str) -> Option<String> {
+    #[derive(serde::Deserialize)]
+    struct Inbox<'a> {
+        #[serde(borrow)]
+        inbox: std::borrow::Cow<'a, str>,
+    }
     if queue != DELIVER {
         return None;
     }
-    let v: serde_json::Value = serde_json::from_str(payload).ok()?;
-    kring_activitypub::as2::host_of(v.get("inbox")?.as_str()?)
+    let d: Inbox = serde_json::from_str(payload).ok()?;
+    kring_activitypub::as2::host_of(&d.inbox)
 }
 
 /// 5 s (a restarting peer is usually back by then), then 1 min, 2 min, 4 min … capped at

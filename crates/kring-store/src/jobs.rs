@@ -87,6 +87,32 @@ impl Store {
         Ok(jobs)
     }
 
+    /// Enqueue several jobs of one kind in one transaction (the inbox's group commit: one
+    /// write per batch of received activities instead of one per activity).
+    pub async fn enqueue_many(
+        &self,
+        queue: &str,
+        payloads: &[String],
+        run_at: i64,
+    ) -> Result<(), Error> {
+        let mut tx = self.begin().await?;
+        tx.enqueue_many(queue, payloads, run_at).await?;
+        tx.commit().await
+    }
+
+    /// Finish several jobs in one statement.
+    pub async fn complete_jobs(&self, ids: &[i64]) -> Result<(), Error> {
+        if ids.is_empty() {
+            return Ok(());
+        }
+        let sql = delete_jobs(ids);
+        sql.query()
+            .execute(&mut *self.writer().await?)
+            .await
+            .map_err(db_err)?;
+        Ok(())
+    }
+
     pub async fn complete_job(&self, id: i64) -> Result<(), Error> {
         sqlx::query("DELETE FROM jobs WHERE id = $1")
             .bind(id)
@@ -134,6 +160,21 @@ impl Store {
     }
 }
 
+/// Rows bound per multi-row statement (well under SQLite's and PostgreSQL's parameter limits).
+const ROWS_PER_STATEMENT: usize = 500;
+
+fn delete_jobs(ids: &[i64]) -> crate::sql::Sql {
+    let mut sql = crate::sql::Sql::new("DELETE FROM jobs WHERE id IN (");
+    for (i, id) in ids.iter().enumerate() {
+        if i > 0 {
+            sql.push(",");
+        }
+        sql.bind(*id);
+    }
+    sql.push(")");
+    sql
+}
+
 impl Tx {
     /// Enqueue a job this process runs itself right after the commit: it is claimed from the
     /// start (leased for `lease_micros`, one attempt counted), so no worker takes it while it
@@ -177,6 +218,76 @@ impl Tx {
             .await
             .map_err(db_err)?;
         Ok(())
+    }
+
+
+    /// [`Store::enqueue_many`] in the caller's transaction.
+    pub async fn enqueue_many(
+        &mut self,
+        queue: &str,
+        payloads: &[String],
+        run_at: i64,
+    ) -> Result<(), Error> {
+        let now = now_micros();
+        for chunk in payloads.chunks(ROWS_PER_STATEMENT) {
+            let mut sql = crate::sql::Sql::new(
+                "INSERT INTO jobs (id, queue, payload, attempts, run_at, created_at) VALUES ",
+            );
+            let queue = sql.param(queue.to_string());
+            let run_at = sql.param(run_at);
+            let now = sql.param(now);
+            for (i, payload) in chunk.iter().enumerate() {
+                sql.push(if i == 0 { "(" } else { ",(" });
+                sql.bind(Id::generate().0);
+                sql.push(&format!(",{queue},"));
+                sql.bind(payload.clone());
+                sql.push(&format!(",0,{run_at},{now})"));
+            }
+            sql.query().execute(&mut *self.tx).await.map_err(db_err)?;
+        }
+        Ok(())
+    }
+
+    /// Finish jobs in the transaction that did their work: they are gone if and only if it
+    /// commits.
+    pub async fn complete_jobs(&mut self, ids: &[i64]) -> Result<(), Error> {
+        for chunk in ids.chunks(ROWS_PER_STATEMENT) {
+            delete_jobs(chunk)
+                .query()
+                .execute(&mut *self.tx)
+                .await
+                .map_err(db_err)?;
+        }
+        Ok(())
+    }
+
+    /// Open a savepoint: work after it can be undone alone (`rollback_to_savepoint`) while the
+    /// transaction goes on, as one batch of received activities applies each on its own.
+    pub async fn savepoint(&mut self) -> Result<(), Error> {
+        sqlx::query("SAVEPOINT kring_item")
+            .execute(&mut *self.tx)
+            .await
+            .map_err(db_err)?;
+        Ok(())
+    }
+
+
+    /// Keep the work since [`savepoint`](Self::savepoint).
+    pub async fn release_savepoint(&mut self) -> Result<(), Error> {
+        sqlx::query("RELEASE SAVEPOINT kring_item")
+            .execute(&mut *self.tx)
+            .await
+            .map_err(db_err)?;
+        Ok(())
+    }
+
+    /// Undo the work since [`savepoint`](Self::savepoint) and close it.
+    pub async fn rollback_to_savepoint(&mut self) -> Result<(), Error> {
+        sqlx::query("ROLLBACK TO SAVEPOINT kring_item")
+            .execute(&mut *self.tx)
+            .await
+            .map_err(db_err)?;
+        self.release_savepoint().await
     }
 
     /// Enqueue inside the transaction of the action that causes it: the job exists if and only

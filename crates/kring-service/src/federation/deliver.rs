@@ -18,6 +18,14 @@ pub(crate) struct Delivery {
     pub activity: String,
 }
 
+/// A [`Delivery`] as it is written, borrowing what it names (one activity, many inboxes).
+#[derive(Serialize)]
+pub(crate) struct DeliveryRef<'a> {
+    pub inbox: &'a str,
+    pub sender: Option<Id>,
+    pub activity: &'a str,
+}
+
 /// What the runner should do after an attempt.
 pub(crate) enum Outcome {
     Done,

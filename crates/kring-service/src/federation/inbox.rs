@@ -9,6 +9,7 @@ use kring_store::{FollowOptions, Mark, NewStatus};
 use serde::{Deserialize, Serialize};
 use serde_json::{Value, json};
 
+use super::resolve::{Arrival, NoteReady, NoteToStore};
 use super::{Recipients, SignedRequest};
 use crate::events::{EventKind, Stream};
 use crate::interactions::{Inbound, Interacting, REFUSED};
@@ -23,6 +24,48 @@ const MAX_DEPTH: usize = 32;
 pub(crate) struct Seen {
     origin: String,
     id: String,
+}
+
+/// Received activities read and checked at once by one batch (they wait on fetches and reads).
+const PREPARE_CONCURRENCY: usize = 8;
+/// Received activities waiting for the inbox's group commit; more wait for room (each is a
+/// request the door has read already, so this bounds nothing the connections do not).
+const RECEIVED_WAITING: usize = 1024;
+/// Received activities stored in one transaction at most.
+const RECEIVED_PER_COMMIT: usize = 256;
+
+/// A received activity the door stored, and where to tell it how that went.
+pub(crate) type Queued = (String, tokio::sync::oneshot::Sender<Result<()>>);
+
+/// The inbox's group commit: whatever arrived while the last write ran goes in the next one.
+async fn commit_received(
+    store: kring_store::Store,
+    mut queue: tokio::sync::mpsc::Receiver<Queued>,
+) {
+    let mut batch = Vec::with_capacity(RECEIVED_PER_COMMIT);
+    while queue.recv_many(&mut batch, RECEIVED_PER_COMMIT).await > 0 {
+        let payloads: Vec<String> = batch.iter_mut().map(|(p, _)| std::mem::take(p)).collect();
+        let stored = store.enqueue_many(RECEIVE, &payloads, now_micros()).await;
+        for (_, done) in batch.drain(..) {
+            let answer = match &stored {
+                Ok(()) => Ok(()),
+                Err(e) => Err(Error::Unavailable(format!(
+                    "could not queue the activity: {e}"
+                ))),
+            };
+            let _ = done.send(answer);
+        }
+    }
+}
+
+/// What `prepare_received` found.
+enum Ready {
+    /// A post to store in the batch's transaction.
+    Note(Box<NoteToStore>, Seen),
+    /// Nothing to do: applied before, or nothing this server stores.
+    Done,
+    /// Not a Create: applied on its own by `receive`.
+    Other,
 }
 
 #[derive(Serialize, Deserialize)]
@@ -100,8 +143,29 @@ impl Kring {
             activity,
         })
         .map_err(Error::internal)?;
-        self.store.enqueue(RECEIVE, &payload, now_micros()).await?;
-        Ok(())
+        self.queue_received(payload).await
+    }
+
+    /// Store a received activity as a job before the door answers 202. Activities arriving
+    /// together share one transaction (a group commit: the first waits for no one, the next
+    /// ones gather while it writes), so the door's write costs one commit per batch.
+    async fn queue_received(&self, payload: String) -> Result<()> {
+        let sender = self.federation.received.get_or_init(|| {
+            let (sender, queue) = tokio::sync::mpsc::channel(RECEIVED_WAITING);
+            tokio::spawn(commit_received(self.store.clone(), queue));
+            sender
+        });
+        let (done, answer) = tokio::sync::oneshot::channel();
+        match sender.send((payload, done)).await {
+            Ok(()) => answer
+                .await
+                .unwrap_or_else(|_| Err(Error::Unavailable("the inbox is shutting down".into()))),
+            // The committing task is gone (its runtime ended): write this one alone.
+            Err(tokio::sync::mpsc::error::SendError((payload, _))) => {
+                self.store.enqueue(RECEIVE, &payload, now_micros()).await?;
+                Ok(())
+            }
+        }
     }
 
     /// How many received activities wait (counted at most four times a second).
@@ -118,6 +182,177 @@ impl Kring {
             *b = (std::time::Instant::now(), n);
         }
         Ok(n)
+    }
+
+    /// Apply a claim's received activities. Creates of posts (most of what arrives) are read
+    /// and checked first, outside any transaction, then applied together in one transaction
+    /// that also marks each seen and finishes its job: one commit for the batch. Each is applied
+    /// under a savepoint, so one that fails is rolled back and retried alone while the others
+    /// commit. Other activities are applied one by one as `receive` does.
+    pub(crate) async fn receive_batch(&self, jobs: Vec<kring_store::Job>) {
+        use futures_util::StreamExt;
+        let prepared: Vec<(kring_store::Job, Result<Ready>)> = futures_util::stream::iter(jobs)
+            .map(|job| async move {
+                let r = self.prepare_received(&job.payload).await;
+                (job, r)
+            })
+            .buffer_unordered(PREPARE_CONCURRENCY)
+            .collect()
+            .await;
+        let mut notes = Vec::new();
+        let mut finished = Vec::new();
+        let mut others = Vec::new();
+        for (job, ready) in prepared {
+            match ready {
+                Ok(Ready::Note(note, seen)) => notes.push((job, note, seen)),
+                Ok(Ready::Done) => finished.push(job.id),
+                Ok(Ready::Other) => others.push(job),
+                Err(e) => self.run_claimed(&job, async { Err(e) }).await,
+            }
+        }
+        futures_util::stream::iter(others)
+            .for_each_concurrent(PREPARE_CONCURRENCY, |job| async move {
+                let work = async {
+                    self.receive(&job.payload)
+                        .await
+                        .map(|_| crate::jobs::Outcome::Done)
+                };
+                self.run_claimed(&job, work).await;
+            })
+            .await;
+        // The same order in every batch: on PostgreSQL, batches of several workers then lock
+        // authors' rows in one order and cannot deadlock on them.
+        notes.sort_by_key(|(_, note, _)| note.author_id());
+        match self.apply_notes(&notes, &finished).await {
+            Ok(outcomes) => {
+                for ((job, note, _), outcome) in notes.iter().zip(outcomes) {
+                    match outcome {
+                        Ok(Some(notified)) => {
+                            if let Err(e) = self.announce_remote_note(note, notified).await {
+                                tracing::warn!(error = %e, "could not announce a received post");
+                            }
+                        }
+                        Ok(None) => {}
+                        Err(e) => self.run_claimed(job, async { Err(e) }).await,
+                    }
+                }
+            }
+            Err(e) => {
+                tracing::warn!(error = %e, "applying a batch of received activities failed");
+                if let Err(e) = self.store.complete_jobs(&finished).await {
+                    tracing::warn!(error = %e, "could not record job results");
+                }
+                for (job, _, _) in &notes {
+                    let e = Error::Internal(e.to_string());
+                    self.run_claimed(job, async { Err(e) }).await;
+                }
+            }
+        }
+    }
+
+    /// One transaction: each prepared note marked seen and stored under its own savepoint, then
+    /// the finished jobs (these and `finished`) deleted. Per note: the notifications to publish
+    /// (None: nothing to announce, it was applied already), or why it failed.
+    async fn apply_notes(
+        &self,
+        notes: &[(kring_store::Job, Box<NoteToStore>, Seen)],
+        finished: &[i64],
+    ) -> Result<Vec<Result<Option<Vec<(Id, Id)>>>>> {
+        let mut finished = finished.to_vec();
+        let mut outcomes = Vec::with_capacity(notes.len());
+        let mut tx = self.store.begin().await?;
+        for (job, note, seen) in notes {
+            tx.savepoint().await?;
+            let applied = if tx.mark_seen(&seen.origin, &seen.id).await? {
+                self.insert_remote_note(&mut tx, note).await.map(Some)
+            } else {
+                Ok(None)
+            };
+            match applied {
+                Ok(notified) => {
+                    tx.release_savepoint().await?;
+                    finished.push(job.id);
+                    outcomes.push(Ok(notified));
+                }
+                // Stored meanwhile by another delivery of the same post.
+                Err(Error::Conflict(_)) => {
+                    tx.rollback_to_savepoint().await?;
+                    finished.push(job.id);
+                    outcomes.push(Ok(None));
+                }
+                Err(e) => {
+                    tx.rollback_to_savepoint().await?;
+                    outcomes.push(Err(e));
+                }
+            }
+        }
+        tx.complete_jobs(&finished).await?;
+        tx.commit().await?;
+        Ok(outcomes)
+    }
+
+    /// Read and check a received activity for `receive_batch`: a Create of a post comes back
+    /// ready to store; an activity applied before, or one that stores nothing, is done.
+    async fn prepare_received(&self, payload: &str) -> Result<Ready> {
+        let r: Received = serde_json::from_str(payload).map_err(Error::internal)?;
+        let a = &r.activity;
+        if kind(a) != "Create" {
+            return Ok(Ready::Other);
+        }
+        let actor = self.store.account(r.signer).await?.ok_or(Error::NotFound)?;
+        let (Some(origin), Some(id)) = (host_of(&actor.uri), str_field(a, "id")) else {
+            return Ok(Ready::Other);
+        };
+        let seen = Seen {
+            origin,
+            id: id.to_string(),
+        };
+        let object = a.get("object").cloned().unwrap_or(Value::Null);
+        // A post given by id is fetched: ask first whether the activity was applied already.
+        // An embedded one needs no such read: a repeat finds its post stored, or its seen-mark
+        // in the batch's transaction.
+        if !object.is_object() && self.store.was_seen(&seen.origin, &seen.id).await? {
+            return Ok(Ready::Done);
+        }
+        let Some(object) = self.created_post(&actor, &object).await? else {
+            return Ok(Ready::Done);
+        };
+        match self
+            .prepare_remote_note(
+                &object,
+                super::resolve::MAX_REPLY_DEPTH,
+                Some(&seen),
+                Arrival::New,
+                None,
+                Some(&actor),
+            )
+            .await
+        {
+            Ok(NoteReady::New(note)) => Ok(Ready::Note(note, seen)),
+            Ok(NoteReady::Known(_)) | Err(Error::Conflict(_)) => Ok(Ready::Done),
+            Err(Error::Forbidden(m)) if m == REFUSED => Ok(Ready::Done),
+            Err(e) => Err(e),
+        }
+    }
+
+    /// The post a Create by `actor` makes (fetched when given by id): None when it is no kind
+    /// of post stored here; refused when it is not the actor's own.
+    async fn created_post(&self, actor: &Account, object: &Value) -> Result<Option<Value>> {
+        let object = self.embedded_or_fetched(object).await?;
+        if !matches!(
+            kind(&object),
+            "Note" | "Question" | "Article" | "Page" | "Event" | "Video"
+        ) {
+            return Ok(None);
+        }
+        let author = ids(object.get("attributedTo"))
+            .into_iter()
+            .next()
+            .unwrap_or_default();
+        if author != actor.uri {
+            return Err(Error::forbidden("object not attributed to the actor"));
+        }
+        Ok(Some(object))
     }
 
     /// Process one received activity (a job). It is marked seen, by its origin and id, in the
@@ -464,20 +699,9 @@ impl Kring {
     }
 
     async fn on_create(&self, actor: &Account, object: &Value, seen: Option<&Seen>) -> Result<()> {
-        let object = self.embedded_or_fetched(object).await?;
-        if !matches!(
-            kind(&object),
-            "Note" | "Question" | "Article" | "Page" | "Event" | "Video"
-        ) {
+        let Some(object) = self.created_post(actor, object).await? else {
             return Ok(());
-        }
-        let author = ids(object.get("attributedTo"))
-            .into_iter()
-            .next()
-            .unwrap_or_default();
-        if author != actor.uri {
-            return Err(Error::forbidden("object not attributed to the actor"));
-        }
+        };
         match self
             .store_remote_note_seen(&object, super::resolve::MAX_REPLY_DEPTH, seen, None)
             .await

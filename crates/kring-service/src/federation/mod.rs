@@ -71,6 +71,10 @@ pub struct Federation {
     private_keys: Mutex<HashMap<Id, KeyPair>>,
     /// The signature scheme each host accepted last (double-knock memory).
     schemes: Mutex<HashMap<String, Scheme>>,
+    /// The inbox's group commit (started by the first received activity).
+    received: std::sync::OnceLock<tokio::sync::mpsc::Sender<inbox::Queued>>,
+    /// The job runner's group commit of finished jobs (started by the first one).
+    pub(crate) finished_jobs: std::sync::OnceLock<tokio::sync::mpsc::Sender<crate::jobs::Finished>>,
     /// The inbox backlog and when it was counted.
     backlog: Mutex<(std::time::Instant, i64)>,
     /// Per-domain policy and delivery health, read from the database at most every few
@@ -81,6 +85,11 @@ pub struct Federation {
     /// URLs whose fetch failed lately, with the reason: not tried again until they expire,
     /// so a flood of requests naming a dead or bogus key or actor costs one fetch.
     failed_fetches: moka::sync::Cache<String, String>,
+    /// Which account a key id was found on lately, with a hash of the PEM it had: every inbox
+    /// POST names its key, and the account then comes from the store's account cache. A hit
+    /// counts only while that account still has the same key (a rotated key falls back to
+    /// the database, as before); dropped with the key's parsed copy (a failed signature).
+    key_owners: moka::sync::Cache<String, (Id, u64)>,
     /// Key ids fetched again lately because a signature did not verify: a stream of bad
     /// signatures under one key id does not become a stream of fetches.
     refetched_keys: moka::sync::Cache<String, ()>,
@@ -91,6 +100,8 @@ pub struct Federation {
 
 /// How long a failed fetch is remembered.
 pub const FAILED_FETCH_TTL: std::time::Duration = std::time::Duration::from_secs(120);
+/// How long a key id's owner is remembered (see `key_owners`).
+const KEY_OWNER_TTL: std::time::Duration = std::time::Duration::from_secs(60);
 /// How long after a refetch a failing signature does not trigger another.
 const KEY_REFETCH_INTERVAL: std::time::Duration = std::time::Duration::from_secs(30);
 /// How long after queueing a profile refresh views do not queue another.
@@ -124,6 +135,8 @@ impl Federation {
             public_keys: Mutex::new(HashMap::new()),
             private_keys: Mutex::new(HashMap::new()),
             schemes: Mutex::new(HashMap::new()),
+            received: std::sync::OnceLock::new(),
+            finished_jobs: std::sync::OnceLock::new(),
             backlog: Mutex::new((
                 std::time::Instant::now() - std::time::Duration::from_secs(60),
                 0,
@@ -133,6 +146,10 @@ impl Federation {
             failed_fetches: moka::sync::Cache::builder()
                 .max_capacity(KEY_CACHE_LIMIT as u64)
                 .time_to_live(FAILED_FETCH_TTL)
+                .build(),
+            key_owners: moka::sync::Cache::builder()
+                .max_capacity(KEY_CACHE_LIMIT as u64)
+                .time_to_live(KEY_OWNER_TTL)
                 .build(),
             refetched_keys: moka::sync::Cache::builder()
                 .max_capacity(KEY_CACHE_LIMIT as u64)
@@ -176,6 +193,17 @@ impl Federation {
         self.public_keys.lock().ok()?.get(key_id).cloned()
     }
 
+    fn key_owner(&self, key_id: &str) -> Option<(Id, u64)> {
+        self.key_owners.get(key_id)
+    }
+
+    fn remember_key_owner(&self, key_id: &str, owner: &kring_core::model::Account) {
+        self.key_owners.insert(
+            key_id.to_string(),
+            (owner.id, pem_hash(&owner.public_key_pem)),
+        );
+    }
+
     fn cache_public_key(&self, key_id: &str, key: PublicKey) {
         if let Ok(mut map) = self.public_keys.lock() {
             if map.len() >= KEY_CACHE_LIMIT {
@@ -186,6 +214,7 @@ impl Federation {
     }
 
     fn forget_public_key(&self, key_id: &str) {
+        self.key_owners.invalidate(key_id);
         if let Ok(mut map) = self.public_keys.lock() {
             map.remove(key_id);
         }
@@ -200,6 +229,14 @@ impl Federation {
             map.insert(host.to_string(), scheme);
         }
     }
+}
+
+/// A hash of a PEM, to tell whether an account's key is still the one a key id was found with.
+pub(crate) fn pem_hash(pem: &str) -> u64 {
+    use std::hash::{Hash, Hasher};
+    let mut h = std::collections::hash_map::DefaultHasher::new();
+    pem.hash(&mut h);
+    h.finish()
 }
 
 impl Kring {

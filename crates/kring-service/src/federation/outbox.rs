@@ -120,21 +120,27 @@ impl Kring {
         let inboxes = interleave_hosts(merged.into_iter().map(|(i, _)| i).collect());
         let body = serde_json::to_string(&d.activity).map_err(crate::Error::internal)?;
         for chunk in inboxes.chunks(500) {
-            let mut tx = self.store.begin().await?;
+            let mut jobs = Vec::with_capacity(chunk.len());
             for inbox in chunk {
+                let addressed;
                 let activity = match to_of.remove(inbox) {
-                    Some(to) if narrow => serde_json::to_string(&addressed_to(&d.activity, &to))
-                        .map_err(crate::Error::internal)?,
-                    _ => body.clone(),
+                    Some(to) if narrow => {
+                        addressed = serde_json::to_string(&addressed_to(&d.activity, &to))
+                            .map_err(crate::Error::internal)?;
+                        &addressed
+                    }
+                    _ => &body,
                 };
-                let job = super::deliver::Delivery {
-                    inbox: inbox.clone(),
+                let job = super::deliver::DeliveryRef {
+                    inbox,
                     sender: d.sender,
                     activity,
                 };
-                let job = serde_json::to_string(&job).map_err(crate::Error::internal)?;
-                tx.enqueue(super::DELIVER, &job, now_micros()).await?;
+                jobs.push(serde_json::to_string(&job).map_err(crate::Error::internal)?);
             }
+            // One statement per chunk: 10,000 followers are 20 writes, not 10,000.
+            let mut tx = self.store.begin().await?;
+            tx.enqueue_many(super::DELIVER, &jobs, now_micros()).await?;
             tx.commit().await?;
         }
         Ok(())

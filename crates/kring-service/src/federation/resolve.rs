@@ -3,7 +3,7 @@
 //! names, so nobody can speak for another server.
 use kring_activitypub::as2::{self, host_of, ids, kind, str_field};
 use kring_activitypub::client::FetchError;
-use kring_core::model::{Account, NotificationType, ProfileField, Status};
+use kring_core::model::{Account, NotificationType, ProfileField, Quote, Status};
 use kring_core::time::{now_micros, parse_rfc3339};
 use kring_core::{Audience, Grant, Interaction, Visibility, text};
 use kring_store::{NewStatus, PostCounts, RemoteAccount};
@@ -491,16 +491,46 @@ impl Kring {
         arrival: Arrival,
         request: Option<&str>,
     ) -> Result<Status> {
+        let n = match self
+            .prepare_remote_note(note, depth, seen, arrival, request, None)
+            .await?
+        {
+            NoteReady::Known(s) => return Ok(*s),
+            NoteReady::New(n) => n,
+        };
+        let Some(mut tx) = self.begin_applying(seen).await? else {
+            return Err(Error::Conflict("already applied".into()));
+        };
+        let notified = self.insert_remote_note(&mut tx, &n).await?;
+        tx.commit().await?;
+        self.announce_remote_note(&n, notified).await
+    }
+
+    /// Everything storing a remote note needs that is read or fetched before its transaction
+    /// (its author, the post it answers, who it mentions, what it may do): so that applying it
+    /// holds the write lock only for writes, and several notes can share one transaction (the
+    /// inbox's batches, `receive_batch`). A note known already has its counters raised here.
+    pub(crate) async fn prepare_remote_note(
+        &self,
+        note: &Value,
+        depth: u32,
+        seen: Option<&super::inbox::Seen>,
+        arrival: Arrival,
+        request: Option<&str>,
+        signer: Option<&Account>,
+    ) -> Result<NoteReady> {
         let uri = str_field(note, "id").ok_or_else(|| Error::bad_request("object without id"))?;
         let counts = post_counts(note);
         if let Some(s) = self.store.status_by_uri(uri).await? {
             if !counts.exceed(&s) {
-                return Ok(s);
+                return Ok(NoteReady::Known(Box::new(s)));
             }
             let mut tx = self.store.begin().await?;
             tx.raise_post_counts(s.id, &counts).await?;
             tx.commit().await?;
-            return self.store.status(s.id).await?.ok_or(Error::NotFound);
+            return Ok(NoteReady::Known(Box::new(
+                self.store.status(s.id).await?.ok_or(Error::NotFound)?,
+            )));
         }
         let author_uri = ids(note.get("attributedTo"))
             .into_iter()
@@ -509,7 +539,14 @@ impl Kring {
         if host_of(&author_uri) != host_of(uri) {
             return Err(Error::forbidden("object is attributed to another host"));
         }
-        let author = self.resolve_account_uri(&author_uri, false).await?;
+        // The signer of the activity that brought it, when it is the author and its copy here
+        // is fresh enough (as `resolve_account_uri` would find): no need to read it again.
+        let author = match signer {
+            Some(a) if a.uri == author_uri && now_micros() - a.updated_at < REFRESH_MICROS => {
+                a.clone()
+            }
+            _ => self.resolve_account_uri(&author_uri, false).await?,
+        };
         let parent = match str_field(note, "inReplyTo")
             .or_else(|| note.get("inReplyTo").and_then(as2::id_of))
         {
@@ -670,24 +707,59 @@ impl Kring {
         };
         // What it quotes, decided (and fetched) before the transaction.
         let quote = self.inbound_quote(note, &author, depth).await?;
-        let Some(mut tx) = self.begin_applying(seen).await? else {
-            return Err(Error::Conflict("already applied".into()));
-        };
-        tx.insert_status(&new).await.map_err(|e| match e {
+        Ok(NoteReady::New(Box::new(NoteToStore {
+            new,
+            counts,
+            arrival,
+            author,
+            parent,
+            inbound,
+            quote,
+            mentioned,
+            request: request.map(str::to_string),
+        })))
+    }
+
+    /// Write a prepared note in `tx` (which has marked its activity seen): the status, its
+    /// feed entries, the interaction it asks for and its mention notifications (returned, to
+    /// be published once `tx` commits).
+    pub(crate) async fn insert_remote_note(
+        &self,
+        tx: &mut kring_store::Tx,
+        n: &NoteToStore,
+    ) -> Result<Vec<(Id, Id)>> {
+        let NoteToStore {
+            new,
+            counts,
+            arrival,
+            author,
+            parent,
+            inbound,
+            quote,
+            mentioned,
+            request,
+        } = n;
+        let (id, uri, awaits, request) = (
+            new.id,
+            new.uri.as_str(),
+            inbound.awaits,
+            request.as_deref(),
+        );
+        tx.insert_status(new).await.map_err(|e| match e {
             // Raced with another delivery of the same note.
             Error::Conflict(_) => Error::Conflict("already stored".into()),
             e => e,
         })?;
-        if counts != PostCounts::default() {
-            tx.raise_post_counts(id, &counts).await?;
+        if *counts != PostCounts::default() {
+            tx.raise_post_counts(id, counts).await?;
         }
         let mut quote_notified = Vec::new();
         if let Some((q, target, local)) = quote {
-            if arrival == Arrival::New {
+            if *arrival == Arrival::New {
                 quote_notified = self
                     .record_inbound_quote(
-                        &mut tx,
-                        q,
+                        tx,
+                        q.clone(),
                         &new.to_status(),
                         target.as_ref(),
                         local.as_ref(),
@@ -695,18 +767,17 @@ impl Kring {
                     .await?;
             } else if local.is_none() {
                 // Old news from an outbox: kept, but nobody is asked or told.
-                let mut q = q;
+                let mut q = q.clone();
                 q.status_id = id;
                 tx.insert_quote(&q).await?;
             }
         }
-        if arrival == Arrival::Backfill {
+        if *arrival == Arrival::Backfill {
             // Old news: on the profile and in timelines by its time, but nobody's feed gets
             // it, nobody is notified and nothing is streamed.
-            tx.commit().await?;
-            return self.store.status(id).await?.ok_or(Error::NotFound);
+            return Ok(Vec::new());
         }
-        if audience.includes_followers_of(author.id) {
+        if new.audience.includes_followers_of(author.id) {
             let reply_to_other = parent
                 .as_ref()
                 .map(|p| p.account_id)
@@ -714,7 +785,7 @@ impl Kring {
             tx.fan_out_to_followers(id, author.id, false, reply_to_other)
                 .await?;
         }
-        tx.fan_out_to(id, author.id, &mentioned).await?;
+        tx.fan_out_to(id, author.id, mentioned).await?;
         if let Some(p) = parent.as_ref().filter(|p| p.local) {
             let reply = Interacting {
                 kind: Interaction::Reply,
@@ -724,28 +795,68 @@ impl Kring {
                 uri,
                 request,
             };
-            self.record_inbound(&mut tx, &reply, &inbound, &author)
-                .await?;
+            self.record_inbound(tx, &reply, inbound, author).await?;
         }
         let mut notified = quote_notified;
         // A reply awaiting approval mentions nobody yet: they hear of it once approved.
-        for &m in tagged.iter().filter(|_| awaits.is_none()) {
+        for &m in new.mentions.iter().filter(|_| awaits.is_none()) {
             if let Some(n) = self
-                .notify_in(&mut tx, m, NotificationType::Mention, author.id, Some(id))
+                .notify_in(tx, m, NotificationType::Mention, author.id, Some(id))
                 .await?
             {
                 notified.push((m, n));
             }
         }
-        tx.commit().await?;
-        let status = self.store.status(id).await?.ok_or(Error::NotFound)?;
-        self.publish_status(&status, &tags, &audience).await?;
-        for (m, n) in notified {
+        Ok(notified)
+    }
+
+    /// After a stored note's transaction committed: read it back and tell the streams (a
+    /// backfilled note is old news and told to nobody).
+    pub(crate) async fn announce_remote_note(
+        &self,
+        n: &NoteToStore,
+        notified: Vec<(Id, Id)>,
+    ) -> Result<Status> {
+        let status = self.store.status(n.new.id).await?.ok_or(Error::NotFound)?;
+        if n.arrival == Arrival::Backfill {
+            return Ok(status);
+        }
+        self.publish_status(&status, &n.new.tags, &n.new.audience)
+            .await?;
+        for (m, note) in notified {
             self.events
-                .publish(EventKind::Notification(n), vec![Stream::User(m)]);
+                .publish(EventKind::Notification(note), vec![Stream::User(m)]);
         }
         Ok(status)
     }
+}
+
+/// A remote note ready to be stored (see `prepare_remote_note`).
+pub(crate) struct NoteToStore {
+    new: NewStatus,
+    counts: PostCounts,
+    arrival: Arrival,
+    author: Account,
+    parent: Option<Status>,
+    /// What its reply to one of our posts comes to (awaiting approval, approved in advance).
+    inbound: Inbound,
+    /// What it quotes (see `inbound_quote`).
+    quote: Option<(Quote, Option<Status>, Option<crate::quotes::LocalQuote>)>,
+    /// Local accounts it is addressed to (feeds); `new.mentions` are the ones it tags.
+    mentioned: Vec<Id>,
+    request: Option<String>,
+}
+
+impl NoteToStore {
+    pub(crate) fn author_id(&self) -> Id {
+        self.author.id
+    }
+}
+
+pub(crate) enum NoteReady {
+    /// Stored already (its counters raised to what this copy says).
+    Known(Box<Status>),
+    New(Box<NoteToStore>),
 }
 
 /// How a remote post reached this server.

@@ -117,7 +117,21 @@ impl Kring {
 
         // 1. The account whose stored key has this id (mapped through the key's own id, so
         //    key ids without a fragment work on every delivery), and its key.
-        if let Some(account) = self.store.account_by_key_id(&key_id).await? {
+        let remembered = match self.federation.key_owner(&key_id) {
+            // The account as the account cache has it (dropped on every change), if it still
+            // has the key it had when this key id was found on it.
+            Some((id, pem)) => self
+                .store
+                .account(id)
+                .await?
+                .filter(|a| super::pem_hash(&a.public_key_pem) == pem),
+            None => None,
+        };
+        let known = match remembered {
+            Some(a) => Some(a),
+            None => self.store.account_by_key_id(&key_id).await?,
+        };
+        if let Some(account) = known {
             let key = match self.federation.cached_public_key(&key_id) {
                 Some(k) => Some(k),
                 None => PublicKey::from_pem(&account.public_key_pem).ok(),
@@ -126,6 +140,7 @@ impl Kring {
                 match check(&key) {
                     Ok(()) => {
                         self.federation.cache_public_key(&key_id, key);
+                        self.federation.remember_key_owner(&key_id, &account);
                         return Ok(account);
                     }
                     Err(kring_activitypub::Error::BadSignature) => {
@@ -151,7 +166,9 @@ impl Kring {
         let key =
             PublicKey::from_pem(&signer.public_key_pem).map_err(|e| unauthorized(e.to_string()))?;
         check(&key).map_err(|e| unauthorized(e.to_string()))?;
+        self.federation.forget_public_key(&key_id);
         self.federation.cache_public_key(&key_id, key);
+        self.federation.remember_key_owner(&key_id, &signer);
         Ok(signer)
     }
 }

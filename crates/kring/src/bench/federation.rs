@@ -21,7 +21,7 @@ use kring_activitypub::{Headers, KeyPair, cavage, digest, http_date};
 use serde_json::{Value, json};
 use sqlx::{AnyConnection, Connection};
 
-use super::proc::{ServerCommand, cpu_seconds, status_bytes};
+use super::proc::{ServerCommand, Snapshot, Usage, cpu_seconds, status_bytes, wait_for_quiet};
 use crate::cli::Global;
 
 #[derive(Args, Debug, Clone)]
@@ -47,6 +47,73 @@ pub struct FedBenchArgs {
     /// The kring binary to benchmark [default: this one].
     #[arg(long)]
     pub server_bin: Option<PathBuf>,
+    /// PostgreSQL only: run the HTTP side in one `--role web` process and the jobs in this many
+    /// `--role worker` processes (0: one process doing both, as on SQLite).
+    #[arg(long, default_value_t = 0)]
+    pub workers: usize,
+    /// Measure delivery (outbound).
+    #[arg(long, default_value_t = true, action = clap::ArgAction::Set)]
+    pub outbound: bool,
+    /// Measure the inbox (inbound and overload).
+    #[arg(long, default_value_t = true, action = clap::ArgAction::Set)]
+    pub inbound: bool,
+    /// Before each measurement, wait up to this many seconds for other processes to leave the
+    /// CPU alone (0: do not wait). The load from elsewhere is reported either way.
+    #[arg(long, default_value_t = 0.0)]
+    pub quiet_wait: f64,
+    /// What counts as quiet: other processes using fewer cores than this.
+    #[arg(long, default_value_t = 0.2)]
+    pub quiet_cores: f64,
+}
+
+/// The server's processes and its database's backends: their CPU is the server's cost.
+struct Pids {
+    server: Vec<u32>,
+    database: Vec<u32>,
+}
+
+impl Pids {
+    fn all(&self) -> Vec<u32> {
+        self.server.iter().chain(&self.database).copied().collect()
+    }
+
+    fn cpu(&self) -> f64 {
+        self.all()
+            .iter()
+            .filter_map(|&p| cpu_seconds(p))
+            .sum::<f64>()
+    }
+
+    fn snapshot(&self) -> Snapshot {
+        Snapshot::take(self.server[0], &self.all()[1..])
+    }
+}
+
+/// Wait for other processes to quiet down, as `--quiet-wait` says.
+async fn quiet(args: &FedBenchArgs, what: &str, server: u32) {
+    if args.quiet_wait <= 0.0 {
+        return;
+    }
+    let (waited, other) = wait_for_quiet(
+        Duration::from_secs_f64(args.quiet_wait),
+        args.quiet_cores,
+        server,
+    )
+    .await;
+    if other.is_some_and(|o| o >= args.quiet_cores) {
+        eprintln!(
+            "bench: {what}: the machine is still busy after {:.0} s ({:.2} cores used elsewhere); measuring anyway",
+            waited.as_secs_f64(),
+            other.unwrap_or(0.0)
+        );
+    }
+}
+
+/// Cores used meanwhile by processes other than the server, its database and this bench.
+fn other_load(u: &Usage) -> String {
+    u.other_cores
+        .map(|o| format!("{o:.2} cores"))
+        .unwrap_or_else(|| "?".into())
 }
 
 #[derive(Default)]
@@ -81,7 +148,7 @@ async fn sink_actor(
     State(s): State<Arc<Sink>>,
     Path(name): Path<String>,
     headers: axum::http::HeaderMap,
-) -> Json<Value> {
+) -> impl axum::response::IntoResponse {
     let host = headers
         .get("host")
         .and_then(|h| h.to_str().ok())
@@ -89,12 +156,20 @@ async fn sink_actor(
         .to_string();
     let i: usize = name.trim_start_matches('a').parse().unwrap_or(0);
     let uri = format!("http://{host}/users/{name}");
-    Json(json!({
+    // Served as ActivityStreams: a fetched document of any other type counts for nothing.
+    let doc = Json(json!({
         "@context": ["https://www.w3.org/ns/activitystreams", "https://w3id.org/security/v1"],
         "id": uri, "type": "Person", "preferredUsername": name,
         "inbox": format!("{uri}/inbox"), "followers": format!("{uri}/followers"),
         "publicKey": { "id": format!("{uri}#main-key"), "owner": uri, "publicKeyPem": s.keys[i % s.keys.len()] },
-    }))
+    }));
+    (
+        [(
+            axum::http::header::CONTENT_TYPE,
+            "application/activity+json",
+        )],
+        doc,
+    )
 }
 
 /// Bind the sink on `hosts` loopback addresses sharing one port.
@@ -267,6 +342,7 @@ struct Delivery {
     expected: u64,
     seconds: f64,
     cpu: f64,
+    usage: Usage,
 }
 
 /// Post once and wait until the sink has `expected` more deliveries.
@@ -274,12 +350,13 @@ async fn deliver_once(
     base: &str,
     token: &str,
     sink: &Sink,
-    pid: u32,
+    pids: &Pids,
     expected: u64,
     label: &'static str,
 ) -> Result<Delivery, String> {
     let before = sink.posts.load(Ordering::Relaxed);
-    let cpu0 = cpu_seconds(pid).unwrap_or(0.0);
+    let cpu0 = pids.cpu();
+    let snap = pids.snapshot();
     let t0 = sink
         .epoch
         .map(|e| e.elapsed().as_micros() as u64)
@@ -309,7 +386,8 @@ async fn deliver_once(
         label,
         expected,
         seconds,
-        cpu: cpu_seconds(pid).unwrap_or(0.0) - cpu0,
+        cpu: pids.cpu() - cpu0,
+        usage: pids.snapshot().usage_since(&snap),
     })
 }
 
@@ -377,6 +455,7 @@ struct Inbound {
     stored: i64,
     total_seconds: f64,
     cpu: f64,
+    usage: Usage,
 }
 
 async fn remote_count(db: &mut AnyConnection) -> i64 {
@@ -390,7 +469,7 @@ async fn post_all(
     base: &str,
     batch: Vec<Signed>,
     concurrency: usize,
-    pid: u32,
+    pids: &Pids,
     db: &mut AnyConnection,
     wait_stored: bool,
 ) -> Result<Inbound, String> {
@@ -401,7 +480,8 @@ async fn post_all(
     let queue = Arc::new(std::sync::Mutex::new(batch));
     let counts = Arc::new([AtomicU64::new(0), AtomicU64::new(0), AtomicU64::new(0)]);
     let before = remote_count(db).await;
-    let cpu0 = cpu_seconds(pid).unwrap_or(0.0);
+    let cpu0 = pids.cpu();
+    let snap = pids.snapshot();
     let started = Instant::now();
     let mut tasks = Vec::new();
     for _ in 0..concurrency {
@@ -451,11 +531,89 @@ async fn post_all(
         post_seconds,
         stored,
         total_seconds: started.elapsed().as_secs_f64(),
-        cpu: cpu_seconds(pid).unwrap_or(0.0) - cpu0,
+        cpu: pids.cpu() - cpu0,
+        usage: pids.snapshot().usage_since(&snap),
     })
 }
 
+/// PostgreSQL: a fresh database for this run beside the one `url` names (dropped afterwards).
+async fn fresh_postgres(url: &str) -> Result<(String, String), String> {
+    let (base, query) = match url.split_once('?') {
+        Some((b, q)) => (b, format!("?{q}")),
+        None => (url, String::new()),
+    };
+    let (server, _) = base
+        .rsplit_once('/')
+        .ok_or("the database URL names no database")?;
+    let name = format!("kring_bench_fed_{}", std::process::id());
+    let mut admin = AnyConnection::connect(url)
+        .await
+        .map_err(|e| e.to_string())?;
+    sqlx::query(sqlx::AssertSqlSafe(format!(
+        "DROP DATABASE IF EXISTS {name}"
+    )))
+    .execute(&mut admin)
+    .await
+    .map_err(|e| e.to_string())?;
+    sqlx::query(sqlx::AssertSqlSafe(format!("CREATE DATABASE {name}")))
+        .execute(&mut admin)
+        .await
+        .map_err(|e| format!("cannot create a database for the bench: {e}"))?;
+    Ok((format!("{server}/{name}{query}"), name))
+}
+
+async fn drop_postgres(url: &str, name: &str) {
+    if let Ok(mut admin) = AnyConnection::connect(url).await {
+        let _ = sqlx::query(sqlx::AssertSqlSafe(format!(
+            "DROP DATABASE IF EXISTS {name} WITH (FORCE)"
+        )))
+        .execute(&mut admin)
+        .await;
+    }
+}
+
+/// The PostgreSQL backends serving the server (all but ours), to count their CPU too.
+async fn database_pids(db: &mut AnyConnection, postgres: bool) -> Vec<u32> {
+    if !postgres {
+        return Vec::new();
+    }
+    sqlx::query_scalar::<_, i32>(
+        "SELECT pid FROM pg_stat_activity WHERE datname = current_database() AND pid <> pg_backend_pid()",
+    )
+    .fetch_all(&mut *db)
+    .await
+    .unwrap_or_default()
+    .into_iter()
+    .map(|p| p as u32)
+    .filter(|&p| cpu_seconds(p).is_some())
+    .collect()
+}
+
 pub async fn run(global: &Global, args: FedBenchArgs) -> Result<(), String> {
+    sqlx::any::install_default_drivers();
+    let postgres = global
+        .database_url
+        .as_deref()
+        .is_some_and(|u| u.starts_with("postgres"));
+    if args.workers > 0 && !postgres {
+        return Err("--workers needs PostgreSQL (--database-url postgres://…)".into());
+    }
+    let (db_url, pg_name) = match &global.database_url {
+        Some(u) if postgres => {
+            let (url, name) = fresh_postgres(u).await?;
+            (url, Some(name))
+        }
+        _ => (String::new(), None),
+    };
+    let r = run_on(global, &args, db_url).await;
+    if let (Some(name), Some(u)) = (pg_name, &global.database_url) {
+        drop_postgres(u, &name).await;
+    }
+    r
+}
+
+async fn run_on(global: &Global, args: &FedBenchArgs, pg_url: String) -> Result<(), String> {
+    let args = args.clone();
     let bin = bin(&args)?;
     let data_dir = global
         .data_dir
@@ -493,11 +651,18 @@ pub async fn run(global: &Global, args: FedBenchArgs) -> Result<(), String> {
         ),
     )
     .map_err(|e| e.to_string())?;
+    let db_url = if pg_url.is_empty() {
+        format!("sqlite://{}", data_dir.join("kring.db").display())
+    } else {
+        pg_url
+    };
     let common = |cmd: &[&str]| -> Vec<String> {
         let mut v: Vec<String> = cmd.iter().map(|s| s.to_string()).collect();
         v.extend([
             "--data-dir".into(),
             data_dir.display().to_string(),
+            "--database-url".into(),
+            db_url.clone(),
             "--domain".into(),
             domain.clone(),
             "--config".into(),
@@ -520,8 +685,6 @@ pub async fn run(global: &Global, args: FedBenchArgs) -> Result<(), String> {
         ]),
     )
     .await?;
-    let db_url = format!("sqlite://{}", data_dir.join("kring.db").display());
-    sqlx::any::install_default_drivers();
     let mut db = AnyConnection::connect(&db_url)
         .await
         .map_err(|e| e.to_string())?;
@@ -539,6 +702,9 @@ pub async fn run(global: &Global, args: FedBenchArgs) -> Result<(), String> {
         "--log".into(),
         global.log.clone(),
     ]);
+    if args.workers > 0 {
+        serve.extend(["--role".into(), "web".into()]);
+    }
     let (server, _) = ServerCommand {
         bin: bin.clone(),
         args: serve,
@@ -546,98 +712,159 @@ pub async fn run(global: &Global, args: FedBenchArgs) -> Result<(), String> {
     }
     .start()
     .await?;
+    // Worker processes: the job runner only, no HTTP.
+    let mut workers = Vec::new();
+    for _ in 0..args.workers {
+        let mut cmd = common(&["serve"]);
+        cmd.extend([
+            "--role".into(),
+            "worker".into(),
+            "--log".into(),
+            global.log.clone(),
+        ]);
+        workers.push(
+            tokio::process::Command::new(&bin)
+                .args(&cmd)
+                .stdin(std::process::Stdio::null())
+                .stdout(std::process::Stdio::null())
+                .kill_on_drop(true)
+                .spawn()
+                .map_err(|e| format!("cannot start a worker: {e}"))?,
+        );
+    }
+    let mut server_pids = vec![server.pid];
+    server_pids.extend(workers.iter().filter_map(|w| w.id()));
+    // Let the workers connect before their database backends are counted.
+    tokio::time::sleep(Duration::from_secs(if args.workers > 0 { 2 } else { 0 })).await;
+    let pids = Pids {
+        server: server_pids,
+        database: database_pids(&mut db, postgres_url(&db_url)).await,
+    };
     let base = server.base_url.clone();
     let tok = token(&base).await?;
     let rss_idle = status_bytes(server.pid, "VmRSS");
 
-    // Outbound: shared inboxes (one delivery per host), then none (one per follower).
-    let shared = deliver_once(
-        &base,
-        &tok,
-        &sink,
-        server.pid,
-        args.hosts as u64,
-        "shared inboxes",
-    )
-    .await?;
-    sqlx::query("UPDATE accounts SET shared_inbox_url = NULL WHERE domain <> ''")
-        .execute(&mut db)
-        .await
-        .map_err(|e| e.to_string())?;
-    let direct = deliver_once(
-        &base,
-        &tok,
-        &sink,
-        server.pid,
-        args.followers as u64,
-        "no shared inboxes",
-    )
-    .await?;
+    let mut deliveries = Vec::new();
+    if args.outbound {
+        // Outbound: shared inboxes (one delivery per host), then none (one per follower).
+        quiet(&args, "delivery", server.pid).await;
+        deliveries.push(
+            deliver_once(
+                &base,
+                &tok,
+                &sink,
+                &pids,
+                args.hosts as u64,
+                "shared inboxes",
+            )
+            .await?,
+        );
+        sqlx::query("UPDATE accounts SET shared_inbox_url = NULL WHERE domain <> ''")
+            .execute(&mut db)
+            .await
+            .map_err(|e| e.to_string())?;
+        quiet(&args, "delivery", server.pid).await;
+        deliveries.push(
+            deliver_once(
+                &base,
+                &tok,
+                &sink,
+                &pids,
+                args.followers as u64,
+                "no shared inboxes",
+            )
+            .await?,
+        );
+    }
 
     // Inbound: cold key cache, warm key cache, then overload.
-    let inbox_host = domain.clone();
-    let cold = post_all(
-        &base,
-        sign_creates(&keys, sink.port, &args, "cold", &inbox_host)?,
-        args.concurrency,
-        server.pid,
-        &mut db,
-        true,
-    )
-    .await?;
-    let warm = post_all(
-        &base,
-        sign_creates(&keys, sink.port, &args, "warm", &inbox_host)?,
-        args.concurrency,
-        server.pid,
-        &mut db,
-        true,
-    )
-    .await?;
-    let mut flood_args = args.clone();
-    flood_args.activities = args.activities * 4;
-    let flood = post_all(
-        &base,
-        sign_creates(&keys, sink.port, &flood_args, "flood", &inbox_host)?,
-        args.concurrency * 4,
-        server.pid,
-        &mut db,
-        false,
-    )
-    .await?;
+    let mut passes = Vec::new();
+    let mut flood = None;
+    if args.inbound {
+        let inbox_host = domain.clone();
+        for (label, pass) in [
+            ("inbound, cold key cache", "cold"),
+            ("inbound, warm key cache", "warm"),
+        ] {
+            let batch = sign_creates(&keys, sink.port, &args, pass, &inbox_host)?;
+            quiet(&args, label, server.pid).await;
+            let r = post_all(&base, batch, args.concurrency, &pids, &mut db, true).await?;
+            passes.push((label, r));
+        }
+        let mut flood_args = args.clone();
+        flood_args.activities = args.activities * 4;
+        let batch = sign_creates(&keys, sink.port, &flood_args, "flood", &inbox_host)?;
+        flood = Some(post_all(&base, batch, args.concurrency * 4, &pids, &mut db, false).await?);
+    }
     let rss_peak = status_bytes(server.pid, "VmHWM");
+    let worker_peak: Vec<Option<u64>> = pids.server[1..]
+        .iter()
+        .map(|&p| status_bytes(p, "VmHWM"))
+        .collect();
     let alive = reqwest::get(format!("{base}/api/v1/instance"))
         .await
         .map(|r| r.status().is_success())
         .unwrap_or(false);
+    for w in &workers {
+        if let Some(pid) = w.id() {
+            // SAFETY: kill(2) on the pid of our own child, which has not been reaped yet.
+            unsafe {
+                libc::kill(pid as libc::pid_t, libc::SIGTERM);
+            }
+        }
+    }
+    for mut w in workers {
+        if tokio::time::timeout(Duration::from_secs(30), w.wait())
+            .await
+            .is_err()
+        {
+            let _ = w.kill().await;
+        }
+    }
     server.stop().await?;
 
     let mb = |b: Option<u64>| {
         b.map(|b| format!("{:.1} MB", b as f64 / 1e6))
             .unwrap_or_else(|| "?".into())
     };
+    let setup = if args.workers > 0 {
+        format!(
+            "PostgreSQL, one web process and {} worker processes",
+            args.workers
+        )
+    } else if postgres_url(&db_url) {
+        "PostgreSQL, one process".to_string()
+    } else {
+        "SQLite, one process".to_string()
+    };
     println!(
-        "\n## Federation ({} remote followers on {} hosts; {} remote actors)\n",
+        "\n## Federation ({setup}; {} remote followers on {} hosts; {} remote actors)\n",
         args.followers, args.hosts, args.actors
     );
-    println!("| measurement | result |\n| --- | --- |");
-    println!("| raw RSA-2048 sign / verify, one core | {sign_rate:.0}/s / {verify_rate:.0}/s |");
-    for d in [&shared, &direct] {
+    println!(
+        "Server CPU counts every server process{}.\n",
+        if postgres_url(&db_url) {
+            " and the database's backends"
+        } else {
+            ""
+        }
+    );
+    println!("| measurement | result | other load |\n| --- | --- | --- |");
+    println!("| raw RSA-2048 sign / verify, one core | {sign_rate:.0}/s / {verify_rate:.0}/s | |");
+    for d in &deliveries {
         println!(
-            "| outbound, {}: {} deliveries | {:.2} s, {:.0} deliveries/s, {:.2} ms server CPU per delivery |",
+            "| outbound, {}: {} deliveries | {:.2} s, {:.0} deliveries/s, {:.2} ms server CPU per delivery | {} |",
             d.label,
             d.expected,
             d.seconds,
             d.expected as f64 / d.seconds.max(1e-9),
-            d.cpu * 1000.0 / d.expected as f64
+            d.cpu * 1000.0 / d.expected as f64,
+            other_load(&d.usage)
         );
     }
-    for (label, r) in [
-        ("inbound, cold key cache", &cold),
-        ("inbound, warm key cache", &warm),
-    ] {
+    for (label, r) in &passes {
         println!(
-            "| {label}: {} signed Creates, {} concurrent | {} accepted ({:.0}/s), {} stored in {:.2} s = {:.0} activities/s verified and stored, {:.2} ms server CPU per activity; {} refused with 503 |",
+            "| {label}: {} signed Creates, {} concurrent | {} accepted ({:.0}/s), {} stored in {:.2} s = {:.0} activities/s verified and stored, {:.2} ms server CPU per activity; {} refused with 503 | {} |",
             r.accepted + r.refused_503 + r.other,
             args.concurrency,
             r.accepted,
@@ -646,25 +873,45 @@ pub async fn run(global: &Global, args: FedBenchArgs) -> Result<(), String> {
             r.total_seconds,
             r.stored as f64 / r.total_seconds.max(1e-9),
             r.cpu * 1000.0 / (r.stored.max(1)) as f64,
-            r.refused_503
+            r.refused_503,
+            other_load(&r.usage)
+        );
+    }
+    if let Some(flood) = &flood {
+        println!(
+            "| overload: {} Creates from {} connections, backlog limit {} | {} accepted, {} refused with 503/429, {} other; server answering afterwards: {alive} | {} |",
+            flood.accepted + flood.refused_503 + flood.other,
+            args.concurrency * 4,
+            args.backlog_limit,
+            flood.accepted,
+            flood.refused_503,
+            flood.other,
+            other_load(&flood.usage)
         );
     }
     println!(
-        "| overload: {} Creates from {} connections, backlog limit {} | {} accepted, {} refused with 503/429, {} other; server answering afterwards: {alive} |",
-        flood.accepted + flood.refused_503 + flood.other,
-        args.concurrency * 4,
-        args.backlog_limit,
-        flood.accepted,
-        flood.refused_503,
-        flood.other
-    );
-    println!(
-        "| server RSS idle / peak | {} / {} |",
+        "| server RSS idle / peak | {} / {}{} | |",
         mb(rss_idle),
-        mb(rss_peak)
+        mb(rss_peak),
+        if worker_peak.is_empty() {
+            String::new()
+        } else {
+            format!(
+                "; workers' peaks {}",
+                worker_peak
+                    .iter()
+                    .map(|p| mb(*p))
+                    .collect::<Vec<_>>()
+                    .join(", ")
+            )
+        }
     );
     if !alive {
         return Err("the server did not answer after the overload".into());
     }
     Ok(())
+}
+
+fn postgres_url(url: &str) -> bool {
+    url.starts_with("postgres")
 }
