@@ -220,7 +220,6 @@ impl Tx {
         Ok(())
     }
 
-
     /// [`Store::enqueue_many`] in the caller's transaction.
     pub async fn enqueue_many(
         &mut self,
@@ -270,7 +269,6 @@ impl Tx {
             .map_err(db_err)?;
         Ok(())
     }
-
 
     /// Keep the work since [`savepoint`](Self::savepoint).
     pub async fn release_savepoint(&mut self) -> Result<(), Error> {

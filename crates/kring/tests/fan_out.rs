@@ -41,6 +41,7 @@ async fn bulk_followers(s: &TestServer, target: Id, n: usize) -> Vec<Id> {
             note_html: String::new(),
             fields: Vec::new(),
             bot: false,
+            group: false,
             locked: false,
             discoverable: true,
             url: format!("{}/@{username}", s.base),

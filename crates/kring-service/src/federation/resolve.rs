@@ -739,12 +739,8 @@ impl Kring {
             mentioned,
             request,
         } = n;
-        let (id, uri, awaits, request) = (
-            new.id,
-            new.uri.as_str(),
-            inbound.awaits,
-            request.as_deref(),
-        );
+        let (id, uri, awaits, request) =
+            (new.id, new.uri.as_str(), inbound.awaits, request.as_deref());
         tx.insert_status(new).await.map_err(|e| match e {
             // Raced with another delivery of the same note.
             Error::Conflict(_) => Error::Conflict("already stored".into()),
