@@ -253,6 +253,9 @@ pub struct StatusJson<'a> {
     pub quotes_count: i64,
     /// Kring's extensions (docs/api.md).
     pub kring: KringStatusJson,
+    /// Truth Social's: the group the post is in. Before the viewer's marks: the kept
+    /// renderings (`render.rs`) write those after the viewer-independent part.
+    pub group: Option<GroupJson<'a>>,
     #[serde(skip_serializing_if = "Option::is_none")]
     pub favourited: Option<bool>,
     #[serde(skip_serializing_if = "Option::is_none")]
@@ -265,8 +268,6 @@ pub struct StatusJson<'a> {
     pub pinned: Option<bool>,
     #[serde(skip_serializing_if = "Option::is_none")]
     pub filtered: Option<Vec<FilterResultJson<'a>>>,
-    /// Truth Social's: the group the post is in.
-    pub group: Option<GroupJson<'a>>,
 }
 
 /// A group, in Truth Social's shape (Soapbox reads it), with Kring's own terms in `kring`.

@@ -30,6 +30,8 @@ struct StatusInputs {
     mentions: Vec<Account>,
     tags: Vec<String>,
     policy_accounts: Vec<(Id, String)>,
+    quotes_count: i64,
+    quote_current_user: &'static str,
 }
 
 impl StatusInputs {
@@ -39,6 +41,8 @@ impl StatusInputs {
             && self.mentions == v.mentions
             && self.tags == v.tags
             && self.policy_accounts == v.policy_accounts
+            && self.quotes_count == v.quotes_count
+            && self.quote_current_user == v.quote_current_user
     }
 }
 
@@ -134,6 +138,11 @@ fn split(full: &[u8], account: &[u8]) -> Option<Pieces> {
 }
 
 fn status_parts(ctx: Ctx<'_>, v: &StatusView, account: &[u8]) -> Option<Arc<StatusParts>> {
+    // A quote (its state, and the quoted post as this viewer may see it) and a group (its
+    // member count) change on their own: such statuses are rendered whole, every time.
+    if v.quote.is_some() || v.group.is_some() {
+        return None;
+    }
     let id = v.status.id;
     let kept = CACHE.statuses.lock().ok().and_then(|m| m.get(&id).cloned());
     if let Some(k) = kept
@@ -163,6 +172,8 @@ fn status_parts(ctx: Ctx<'_>, v: &StatusView, account: &[u8]) -> Option<Arc<Stat
             mentions: v.mentions.clone(),
             tags: v.tags.clone(),
             policy_accounts: v.policy_accounts.clone(),
+            quotes_count: v.quotes_count,
+            quote_current_user: v.quote_current_user,
         },
         head,
         middle,

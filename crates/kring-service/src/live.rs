@@ -443,7 +443,7 @@ impl Kring {
             let f = flags.remove(&viewer).unwrap_or_default();
             let fl = filters.remove(&viewer).unwrap_or_default();
             if fl.is_empty() {
-                let marks: Vec<bool> = status_ids
+                let mut marks: Vec<bool> = status_ids
                     .iter()
                     .flat_map(|i| {
                         [
@@ -454,10 +454,15 @@ impl Kring {
                         ]
                     })
                     .collect();
+                // Whether the viewer may read the quoted post tells views apart too.
+                marks.push(quoted.as_ref().is_some_and(|(_, r)| r.contains(&viewer)));
                 let view = unfiltered
                     .entry(marks)
                     .or_insert_with(|| {
-                        personalise(shared.clone(), Some(&f), &[], None).map(Rendered::new)
+                        personalise(shared.clone(), Some(&f), &[], None).map(|mut v| {
+                            self.live_quote(&mut v, viewer, quoted_id, quoted.as_ref(), &f);
+                            Rendered::new(v)
+                        })
                     })
                     .clone();
                 out.push((
