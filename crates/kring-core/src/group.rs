@@ -189,6 +189,82 @@ impl Group {
     }
 }
 
+/// What a group's moderator or admin did, as the group's moderation log records it.
+#[derive(Debug, Clone, Copy, PartialEq, Eq, Serialize, Deserialize)]
+#[serde(rename_all = "snake_case")]
+pub enum GroupAction {
+    ApproveRequest,
+    RejectRequest,
+    Invite,
+    Remove,
+    Ban,
+    Unban,
+    Promote,
+    Demote,
+    TransferOwnership,
+    UpdateGroup,
+    RemovePost,
+}
+
+impl GroupAction {
+    pub fn as_str(self) -> &'static str {
+        match self {
+            GroupAction::ApproveRequest => "approve_request",
+            GroupAction::RejectRequest => "reject_request",
+            GroupAction::Invite => "invite",
+            GroupAction::Remove => "remove",
+            GroupAction::Ban => "ban",
+            GroupAction::Unban => "unban",
+            GroupAction::Promote => "promote",
+            GroupAction::Demote => "demote",
+            GroupAction::TransferOwnership => "transfer_ownership",
+            GroupAction::UpdateGroup => "update_group",
+            GroupAction::RemovePost => "remove_post",
+        }
+    }
+
+    pub fn parse(s: &str) -> Option<GroupAction> {
+        Some(match s {
+            "approve_request" => GroupAction::ApproveRequest,
+            "reject_request" => GroupAction::RejectRequest,
+            "invite" => GroupAction::Invite,
+            "remove" => GroupAction::Remove,
+            "ban" => GroupAction::Ban,
+            "unban" => GroupAction::Unban,
+            "promote" => GroupAction::Promote,
+            "demote" => GroupAction::Demote,
+            "transfer_ownership" => GroupAction::TransferOwnership,
+            "update_group" => GroupAction::UpdateGroup,
+            "remove_post" => GroupAction::RemovePost,
+            _ => return None,
+        })
+    }
+}
+
+/// One entry of a group's moderation log.
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub struct GroupLogEntry {
+    pub id: Id,
+    pub group_id: Id,
+    /// Who acted; None once their account is gone.
+    pub actor_id: Option<Id>,
+    pub action: GroupAction,
+    pub target_account_id: Option<Id>,
+    pub target_status_id: Option<Id>,
+    /// The reason given (removals), or the role given or taken (promote, demote).
+    pub reason: String,
+    pub created_at: Micros,
+}
+
+/// A post a moderator removed from a group.
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub struct RemovedPost {
+    pub status_id: Id,
+    pub removed_by: Option<Id>,
+    pub reason: String,
+    pub removed_at: Micros,
+}
+
 #[cfg(test)]
 mod tests {
     use super::*;

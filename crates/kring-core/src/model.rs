@@ -232,6 +232,8 @@ pub struct Report {
     /// When a moderator resolved it, and who.
     pub action_taken_at: Option<Micros>,
     pub action_taken_by: Option<Id>,
+    /// The group one of the reported posts is in: the report goes to its moderators too.
+    pub group_id: Option<Id>,
 }
 
 #[derive(Debug, Clone)]

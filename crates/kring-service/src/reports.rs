@@ -122,6 +122,11 @@ impl Kring {
     pub async fn reports(&self, actor: &Actor, resolved: bool) -> Result<Vec<ReportView>> {
         Self::require_staff(Some(actor))?;
         let reports = self.store.reports(resolved, 100).await?;
+        self.report_views(reports).await
+    }
+
+    /// Reports with their reporters, targets and the reported posts that still exist.
+    pub(crate) async fn report_views(&self, reports: Vec<Report>) -> Result<Vec<ReportView>> {
         let mut ids: Vec<Id> = reports
             .iter()
             .flat_map(|r| [r.account_id, r.target_account_id])

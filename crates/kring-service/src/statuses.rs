@@ -435,7 +435,7 @@ impl Kring {
         Ok(())
     }
 
-    async fn feed_recipients(&self, entry: Id) -> Result<Vec<Id>> {
+    pub(crate) async fn feed_recipients(&self, entry: Id) -> Result<Vec<Id>> {
         self.store.feed_recipients(entry).await
     }
 
@@ -593,6 +593,9 @@ impl Kring {
             Some(_) => Recipients::Nobody,
             None => self.recipients(&edited, None, &new_mentions).await?,
         };
+        if before.pending_approval_by.is_none() {
+            self.forward_in_group(&mut tx, id, &update).await?;
+        }
         self.emit(&mut tx, &actor.account, update, to).await?;
         // Those who boosted it hear about the edit.
         let boosters = self
@@ -706,6 +709,9 @@ impl Kring {
         } else {
             self.delete_activity(&s, &actor.account)
         };
+        if s.reblog_of_id.is_none() {
+            self.forward_in_group(&mut tx, s.id, &activity).await?;
+        }
         self.emit(&mut tx, &actor.account, activity, deliver_to)
             .await?;
         tx.commit().await?;

@@ -256,7 +256,9 @@ impl Store {
     /// The group a status belongs to (posted to it, or a reply in it).
     pub async fn group_of_status(&self, status: Id) -> Result<Option<Id>, Error> {
         let g: Option<i64> =
-            sqlx::query_scalar("SELECT group_id FROM group_statuses WHERE status_id = $1")
+            sqlx::query_scalar(
+                "SELECT group_id FROM group_statuses WHERE status_id = $1 AND removed_at IS NULL",
+            )
                 .bind(status.0)
                 .fetch_optional(self.pool())
                 .await
@@ -270,7 +272,9 @@ impl Store {
             return Ok(HashMap::new());
         }
         let mut sql =
-            Sql::new("SELECT status_id, group_id FROM group_statuses WHERE status_id IN ");
+            Sql::new(
+            "SELECT status_id, group_id FROM group_statuses WHERE removed_at IS NULL AND status_id IN ",
+        );
         crate::statuses::in_list(&mut sql, ids);
         let rows: Vec<(i64, i64)> = sql
             .query_as()
@@ -290,7 +294,7 @@ impl Store {
         page: &Page,
     ) -> Result<Vec<Status>, Error> {
         let mut sql = Sql::new(&format!(
-            "SELECT {STATUS_COLUMNS} FROM group_statuses gs JOIN statuses s ON s.id = gs.status_id WHERE gs.group_id = "
+            "SELECT {STATUS_COLUMNS} FROM group_statuses gs JOIN statuses s ON s.id = gs.status_id WHERE gs.removed_at IS NULL AND gs.group_id = "
         ));
         sql.bind(group);
         let v = sql.param(viewer.unwrap_or_default());
@@ -303,7 +307,7 @@ impl Store {
     /// member's server to drop them).
     pub async fn group_status_ids(&self, group: Id, limit: i64) -> Result<Vec<Id>, Error> {
         let ids: Vec<i64> = sqlx::query_scalar(
-            "SELECT status_id FROM group_statuses WHERE group_id = $1 ORDER BY status_id DESC LIMIT $2",
+            "SELECT status_id FROM group_statuses WHERE group_id = $1 AND removed_at IS NULL ORDER BY status_id DESC LIMIT $2",
         )
         .bind(group.0)
         .bind(limit)

@@ -6,6 +6,7 @@ mod accounts;
 mod circles;
 mod federation;
 mod feeds;
+mod group_moderation;
 mod groups;
 mod interactions;
 mod jobs;

@@ -7,7 +7,7 @@ use kring_core::{Error, Id};
 use crate::{Store, db_err};
 
 const REPORT_COLUMNS: &str = "id, account_id, target_account_id, status_ids, comment, category, forwarded, uri, \
-    created_at, action_taken_at, action_taken_by";
+    created_at, action_taken_at, action_taken_by, group_id";
 
 #[derive(sqlx::FromRow)]
 struct ReportRow {
@@ -22,6 +22,7 @@ struct ReportRow {
     created_at: i64,
     action_taken_at: Option<i64>,
     action_taken_by: Option<i64>,
+    group_id: Option<i64>,
 }
 
 impl From<ReportRow> for Report {
@@ -42,6 +43,7 @@ impl From<ReportRow> for Report {
             created_at: r.created_at,
             action_taken_at: r.action_taken_at,
             action_taken_by: r.action_taken_by.map(Id),
+            group_id: r.group_id.map(Id),
         }
     }
 }
@@ -99,5 +101,28 @@ impl Store {
         .await
         .map_err(db_err)?;
         Ok(done.rows_affected() > 0)
+    }
+
+    /// Reports about posts in `group`, newest first (its moderators' queue).
+    pub async fn group_reports(
+        &self,
+        group: Id,
+        resolved: bool,
+        limit: i64,
+    ) -> Result<Vec<Report>, Error> {
+        let condition = if resolved {
+            "action_taken_at IS NOT NULL"
+        } else {
+            "action_taken_at IS NULL"
+        };
+        let rows: Vec<ReportRow> = sqlx::query_as(sqlx::AssertSqlSafe(format!(
+            "SELECT {REPORT_COLUMNS} FROM reports WHERE group_id = $1 AND {condition} ORDER BY id DESC LIMIT $2"
+        )))
+        .bind(group.0)
+        .bind(limit)
+        .fetch_all(self.pool())
+        .await
+        .map_err(db_err)?;
+        Ok(rows.into_iter().map(Report::from).collect())
     }
 }

@@ -188,3 +188,127 @@ async fn a_private_group_reaches_its_members_servers_and_no_other() {
     unreadable(&b, &bob, &uri(&after)).await;
     unreadable(&b, &carol, &uri(&after)).await;
 }
+
+/// A public group's conversation follows its posts to a member on another server (FEP-1b12):
+/// the group passes on its member's edit and deletion, wrapped in its Announce, and the
+/// other server believes them only as the post's own server confirms them; a moderator's
+/// removal takes the group's boost out of the remote member's home (an `Undo` of the
+/// Announce) while the post stays its author's.
+///
+/// Cast: olga@A (owner of the public group `square@A`), mona@A (member), bob@B (member, who
+/// follows neither olga nor mona: everything he gets comes through the group).
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn a_public_group_passes_on_edits_deletions_and_removals() {
+    let (a, b) = tokio::join!(Node::start(), Node::start());
+    let olga = a.register("olga").await;
+    let mona = a.register("mona").await;
+    let bob = b.register("bob").await;
+    let group = a
+        .ok_post(
+            "/api/v1/groups",
+            &olga.token,
+            json!({"display_name": "Square", "username": "square", "kind": "public"}),
+        )
+        .await;
+    let gid = id(&group);
+    a.ok_post(&format!("/api/v1/groups/{gid}/join"), &mona.token, json!({}))
+        .await;
+    let group_on_b = id(&b.resolve(&bob, &a.handle("square")).await);
+    b.ok_post(
+        &format!("/api/v1/accounts/{group_on_b}/follow"),
+        &bob.token,
+        json!({}),
+    )
+    .await;
+    eventually("bob follows the group", async || {
+        (b.relationship(&bob, &group_on_b).await["following"] == true).then_some(())
+    })
+    .await;
+
+    let boosted = async |post_uri: &str| {
+        b.home(&bob)
+            .await
+            .into_iter()
+            .find(|s| s["reblog"]["uri"] == post_uri)
+    };
+    let edited = a
+        .post_status(&mona, json!({"status": "market on monday", "group_id": gid}))
+        .await;
+    let gone = a
+        .post_status(&mona, json!({"status": "a slip of the pen", "group_id": gid}))
+        .await;
+    let removed = a
+        .post_status(&mona, json!({"status": "cheap watches here", "group_id": gid}))
+        .await;
+    for p in [&edited, &gone, &removed] {
+        eventually("the group's boost reaches bob", async || {
+            boosted(&uri(p)).await
+        })
+        .await;
+    }
+
+    // mona edits: the group passes the Update on; B reads the post again from A.
+    a.ok_send(
+        reqwest::Method::PUT,
+        &format!("/api/v1/statuses/{}", id(&edited)),
+        &mona.token,
+        json!({"status": "market on tuesday"}),
+    )
+    .await;
+    eventually("bob sees the edit", async || {
+        let s = boosted(&uri(&edited)).await?;
+        s["reblog"]["content"]
+            .as_str()?
+            .contains("tuesday")
+            .then_some(())
+    })
+    .await;
+
+    // mona deletes a post: the group passes the Delete on; B checks with A and drops it.
+    let (st, body) = a
+        .request(
+            reqwest::Method::DELETE,
+            &format!("/api/v1/statuses/{}", id(&gone)),
+            Some(&mona.token),
+            &[],
+            None,
+        )
+        .await;
+    assert_eq!(st, reqwest::StatusCode::OK, "{body}");
+    eventually("the deleted post is gone on B", async || {
+        (boosted(&uri(&gone)).await.is_none()
+            && local_copy(&b, &bob, &uri(&gone)).await.is_none())
+        .then_some(())
+    })
+    .await;
+
+    // olga removes a post from the group: the group's boost leaves bob's home; the post
+    // itself is still mona's (A serves it, B keeps its copy).
+    let (st, body) = a
+        .request(
+            reqwest::Method::DELETE,
+            &format!("/api/v1/groups/{gid}/statuses/{}", id(&removed)),
+            Some(&olga.token),
+            &[],
+            Some(json!({"reason": "no selling"})),
+        )
+        .await;
+    assert_eq!(st, reqwest::StatusCode::OK, "{body}");
+    eventually("the group's boost of the removed post leaves bob's home", async || {
+        boosted(&uri(&removed)).await.is_none().then_some(())
+    })
+    .await;
+    assert!(
+        local_copy(&b, &bob, &uri(&removed)).await.is_some(),
+        "the removed post itself is still mona's"
+    );
+    let tl = a
+        .ok(&format!("/api/v1/timelines/group/{gid}"), &olga.token)
+        .await;
+    assert!(
+        !tl.to_string().contains(&uri(&removed)),
+        "the removed post is still in the group's timeline: {tl}"
+    );
+    // The edited post is untouched by all this.
+    assert!(boosted(&uri(&edited)).await.is_some());
+}

@@ -739,3 +739,223 @@ async fn a_private_groups_posts_members_and_timeline_reach_members_only() {
     x_ws.close().await;
     p_ws.close().await;
 }
+
+/// Moderation (issue 11 item 6, and removal from item 2): a moderator removes a member's
+/// post from a members-only group — it leaves the group's timeline, the group's boost leaves
+/// members' homes, members lose it, its author keeps it; the action (and every other
+/// moderator's action) is in the log its admins read and moderators may not; a report about
+/// a post in the group reaches the group's moderators and the server's; a suspended group
+/// answers "not found" to everyone.
+#[tokio::test]
+async fn moderators_remove_posts_log_their_actions_and_see_reports() {
+    let s = TestServer::start().await;
+    let o = s.register("olga").await;
+    let d = s.register("dana").await;
+    let m = s.register("milo").await;
+    let r = s.register("rita").await;
+    let g = create_group(
+        &s,
+        &o,
+        json!({"display_name": "Garden", "username": "garden", "kind": "closed", "members_only": true}),
+    )
+    .await;
+    let gid = id_of(&g);
+    for u in [&d, &m, &r] {
+        s.ok_post(
+            &format!("/api/v1/groups/{gid}/join"),
+            Some(&u.token),
+            json!({}),
+        )
+        .await;
+        s.ok_post(
+            &format!(
+                "/api/v1/groups/{gid}/membership_requests/{}/authorize",
+                u.id
+            ),
+            Some(&o.token),
+            json!({}),
+        )
+        .await;
+    }
+    s.ok_post(
+        &format!("/api/v1/groups/{gid}/promote"),
+        Some(&o.token),
+        json!({"account_ids": [d.id], "role": "moderator"}),
+    )
+    .await;
+    let p = group_post(&s, &m, &gid, "buy my seeds, cheap").await;
+    let pid = id_of(&p);
+    let keep = group_post(&s, &m, &gid, "the roses are out").await;
+    assert!(timeline(&s, &gid, Some(&r.token)).await.contains(&pid));
+
+    // rita reports the post: the group's moderators see it, and so do the server's.
+    let report = s
+        .ok_post(
+            "/api/v1/reports",
+            Some(&r.token),
+            json!({"account_id": m.id, "status_ids": [pid], "comment": "spam"}),
+        )
+        .await;
+    let rid = id_of(&report);
+    let (st, _, _) = s
+        .get(&format!("/api/v1/groups/{gid}/reports"), Some(&r.token))
+        .await;
+    assert_eq!(st, StatusCode::FORBIDDEN, "members do not read reports");
+    let reports = s
+        .ok(&format!("/api/v1/groups/{gid}/reports"), Some(&d.token))
+        .await;
+    assert_eq!(TestServer::ids(&reports), vec![rid.clone()], "{reports}");
+    assert_eq!(reports[0]["status_ids"], json!([pid]), "{reports}");
+    let other = create_group(
+        &s,
+        &r,
+        json!({"display_name": "Elsewhere", "username": "elsewhere"}),
+    )
+    .await;
+    let (st, _, _) = s
+        .post(
+            &format!("/api/v1/groups/{}/reports/{rid}/resolve", id_of(&other)),
+            Some(&r.token),
+            json!({}),
+        )
+        .await;
+    assert_eq!(st, StatusCode::NOT_FOUND, "only the post's group resolves it");
+
+    // A member may not remove posts; the moderator may.
+    let (st, _, _) = s
+        .delete(
+            &format!("/api/v1/groups/{gid}/statuses/{pid}"),
+            Some(&r.token),
+        )
+        .await;
+    assert_eq!(st, StatusCode::FORBIDDEN);
+    let (st, _, body) = s
+        .delete_json(
+            &format!("/api/v1/groups/{gid}/statuses/{pid}"),
+            Some(&d.token),
+            json!({"reason": "advertising"}),
+        )
+        .await;
+    assert_eq!(st, StatusCode::OK, "{body}");
+    let tl = timeline(&s, &gid, Some(&r.token)).await;
+    assert!(!tl.contains(&pid) && tl.contains(&id_of(&keep)), "{tl:?}");
+    // Members lose the members-only post everywhere; its author keeps it.
+    let (st, _, _) = s
+        .get(&format!("/api/v1/statuses/{pid}"), Some(&r.token))
+        .await;
+    assert_eq!(st, StatusCode::NOT_FOUND, "a member still reads the removed post");
+    let home = s.status_ids("/api/v1/timelines/home", Some(&r.token)).await;
+    let boosts = s.ok("/api/v1/timelines/home", Some(&r.token)).await;
+    assert!(
+        !home.contains(&pid)
+            && !boosts
+                .as_array()
+                .unwrap()
+                .iter()
+                .any(|b| b["reblog"]["id"] == pid.as_str()),
+        "the group's boost of the removed post is still in a member's home: {boosts}"
+    );
+    let (st, _, _) = s
+        .get(&format!("/api/v1/statuses/{pid}"), Some(&m.token))
+        .await;
+    assert_eq!(st, StatusCode::OK, "the author keeps their post");
+    // Removing it again finds nothing.
+    let (st, _, _) = s
+        .delete(
+            &format!("/api/v1/groups/{gid}/statuses/{pid}"),
+            Some(&d.token),
+        )
+        .await;
+    assert_eq!(st, StatusCode::NOT_FOUND);
+    s.ok_post(
+        &format!("/api/v1/groups/{gid}/reports/{rid}/resolve"),
+        Some(&d.token),
+        json!({}),
+    )
+    .await;
+    let open = s
+        .ok(&format!("/api/v1/groups/{gid}/reports"), Some(&d.token))
+        .await;
+    assert_eq!(open, json!([]));
+    let resolved = s
+        .ok(
+            &format!("/api/v1/groups/{gid}/reports?resolved=true"),
+            Some(&o.token),
+        )
+        .await;
+    assert_eq!(TestServer::ids(&resolved), vec![rid.clone()]);
+
+    // The log: for admins (the owner here), not for moderators.
+    s.ok_post(
+        &format!("/api/v1/groups/{gid}/blocks"),
+        Some(&d.token),
+        json!({"account_ids": [m.id]}),
+    )
+    .await;
+    let (st, _, _) = s
+        .get(
+            &format!("/api/v1/groups/{gid}/moderation_log"),
+            Some(&d.token),
+        )
+        .await;
+    assert_eq!(st, StatusCode::FORBIDDEN, "moderators do not read the log");
+    let log = s
+        .ok(
+            &format!("/api/v1/groups/{gid}/moderation_log"),
+            Some(&o.token),
+        )
+        .await;
+    let actions: Vec<&str> = log
+        .as_array()
+        .unwrap()
+        .iter()
+        .map(|e| e["action"].as_str().unwrap())
+        .collect();
+    assert_eq!(
+        actions,
+        vec![
+            "ban",
+            "remove_post",
+            "promote",
+            "approve_request",
+            "approve_request",
+            "approve_request"
+        ],
+        "{log}"
+    );
+    assert_eq!(log[1]["account"]["id"], d.id.as_str(), "{log}");
+    assert_eq!(log[1]["target_account"]["id"], m.id.as_str(), "{log}");
+    assert_eq!(log[1]["status_id"], pid.as_str(), "{log}");
+    assert_eq!(log[1]["reason"], "advertising", "{log}");
+    assert_eq!(log[2]["reason"], "moderator", "{log}");
+
+    // The server's admins suspend the group: it is gone for everyone, members included.
+    s.kring
+        .admin_suspend(None, gid.parse().unwrap(), true)
+        .await
+        .expect("suspend the group");
+    for (path, token) in [
+        (format!("/api/v1/groups/{gid}"), Some(o.token.as_str())),
+        (format!("/api/v1/groups/{gid}"), None),
+        (format!("/api/v1/timelines/group/{gid}"), Some(r.token.as_str())),
+    ] {
+        let (st, _, _) = s.get(&path, token).await;
+        assert_eq!(st, StatusCode::NOT_FOUND, "{path}");
+    }
+    let (st, _, _) = s
+        .post(
+            &format!("/api/v1/groups/{gid}/join"),
+            Some(&m.token),
+            json!({}),
+        )
+        .await;
+    assert_eq!(st, StatusCode::NOT_FOUND);
+    let (st, _, _) = s
+        .post(
+            "/api/v1/statuses",
+            Some(&r.token),
+            json!({"status": "still here?", "group_id": gid}),
+        )
+        .await;
+    assert_eq!(st, StatusCode::UNPROCESSABLE_ENTITY);
+}

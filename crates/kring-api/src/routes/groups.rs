@@ -50,6 +50,16 @@ pub fn routes() -> Router<Kring> {
         .route("/api/v1/groups/{id}/promote", post(promote))
         .route("/api/v1/groups/{id}/demote", post(demote))
         .route("/api/v1/groups/{id}/transfer", post(transfer))
+        .route(
+            "/api/v1/groups/{id}/statuses/{status_id}",
+            axum::routing::delete(remove_status),
+        )
+        .route("/api/v1/groups/{id}/moderation_log", get(moderation_log))
+        .route("/api/v1/groups/{id}/reports", get(reports))
+        .route(
+            "/api/v1/groups/{id}/reports/{report_id}/resolve",
+            post(resolve_report),
+        )
         .route("/api/v1/timelines/group/{id}", get(timeline))
 }
 
@@ -615,4 +625,106 @@ async fn timeline(
         "",
     )
     .await
+}
+
+#[derive(Deserialize)]
+struct RemoveParams {
+    /// Kring: why, shown in the group's log and sent as the removal's `summary`.
+    #[serde(default, deserialize_with = "lenient::opt_string")]
+    reason: Option<String>,
+}
+
+/// Truth Social: a moderator removes a post from the group (the post stays its author's).
+async fn remove_status(
+    State(kring): State<Kring>,
+    auth: Auth,
+    Path((raw, status)): Path<(String, String)>,
+    Params(p): Params<RemoveParams>,
+) -> ApiResult<Response> {
+    let actor = auth.user("write:groups")?;
+    let (gid, sid) = (id(&raw)?, id(&status)?);
+    kring
+        .remove_group_post(actor, gid, sid, p.reason.as_deref().unwrap_or(""))
+        .await?;
+    Ok(Json(entities::Empty {}).into_response())
+}
+
+/// Kring: the group's moderation log, newest first (its admins and owner).
+async fn moderation_log(
+    State(kring): State<Kring>,
+    auth: Auth,
+    Path(raw): Path<String>,
+    Query(q): Query<PageParams>,
+) -> ApiResult<Response> {
+    let actor = auth.user("read:groups")?;
+    let gid = id(&raw)?;
+    let (entries, accounts) = kring
+        .group_moderation_log(actor, gid, &q.page(40, 200))
+        .await?;
+    let base = ctx(&kring);
+    let c = Ctx { base: &base };
+    let find = |a: Option<Id>| {
+        a.and_then(|a| accounts.iter().find(|x| x.id == a))
+            .map(|a| entities::account(c, a))
+    };
+    let body: Vec<_> = entries
+        .iter()
+        .map(|e| {
+            serde_json::json!({
+                "id": e.id.to_string(),
+                "action": e.action.as_str(),
+                "created_at": kring_core::time::rfc3339(e.created_at),
+                "account": find(e.actor_id),
+                "target_account": find(e.target_account_id),
+                "status_id": e.target_status_id.map(|s| s.to_string()),
+                "reason": e.reason,
+            })
+        })
+        .collect();
+    let keys: Vec<Id> = entries.iter().map(|e| e.id).collect();
+    Ok(paged(
+        &base,
+        &format!("/api/v1/groups/{gid}/moderation_log"),
+        "",
+        &keys,
+        body,
+    ))
+}
+
+#[derive(Deserialize)]
+struct ReportsParams {
+    #[serde(default, deserialize_with = "lenient::opt_bool")]
+    resolved: Option<bool>,
+}
+
+/// Kring: reports about posts in the group (its moderators), as Mastodon's Report entity.
+async fn reports(
+    State(kring): State<Kring>,
+    auth: Auth,
+    Path(raw): Path<String>,
+    Query(q): Query<ReportsParams>,
+) -> ApiResult<Response> {
+    let actor = auth.user("read:groups")?;
+    let list = kring
+        .group_reports(actor, id(&raw)?, q.resolved.unwrap_or(false))
+        .await?;
+    let base = ctx(&kring);
+    let c = Ctx { base: &base };
+    let body: Vec<_> = list
+        .iter()
+        .map(|v| entities::report(c, &v.report, &v.target))
+        .collect();
+    Ok(Json(body).into_response())
+}
+
+async fn resolve_report(
+    State(kring): State<Kring>,
+    auth: Auth,
+    Path((raw, report)): Path<(String, String)>,
+) -> ApiResult<Response> {
+    let actor = auth.user("write:groups")?;
+    kring
+        .resolve_group_report(actor, id(&raw)?, id(&report)?)
+        .await?;
+    Ok(Json(entities::Empty {}).into_response())
 }

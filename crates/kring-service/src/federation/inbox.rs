@@ -228,7 +228,15 @@ impl Kring {
                 for ((job, note, _), outcome) in notes.iter().zip(outcomes) {
                     match outcome {
                         Ok(Some(notified)) => {
-                            if let Err(e) = self.announce_remote_note(note, notified).await {
+                            let taken = match self.announce_remote_note(note, notified).await {
+                                // As `on_create`: one of our groups may take it.
+                                Ok(status) => {
+                                    self.take_remote_group_post(&status, note.addressed())
+                                        .await
+                                }
+                                Err(e) => Err(e),
+                            };
+                            if let Err(e) = taken {
                                 tracing::warn!(error = %e, "could not announce a received post");
                             }
                         }
@@ -395,8 +403,15 @@ impl Kring {
             }
             "Undo" => self.on_undo(&actor, &object, seen).await,
             "Create" => self.on_create(&actor, &object, seen).await,
-            "Update" => self.on_update(&actor, &object, seen).await,
-            "Delete" => self.on_delete(&actor, &object, seen).await,
+            "Update" => {
+                self.on_update(&actor, &object, seen).await?;
+                self.forward_received(&actor, a, &object).await
+            }
+            "Delete" => {
+                // Passed on first: the post's group is found while the post is still here.
+                self.forward_received(&actor, a, &object).await?;
+                self.on_delete(&actor, &object, seen).await
+            }
             "Announce" => self.on_announce(&actor, a, &object, seen, None).await,
             "Like" => self.on_like(&actor, a, &object, seen, None).await,
             "Block" => self.on_block(&actor, &object, seen).await,
@@ -407,6 +422,28 @@ impl Kring {
                 Ok(())
             }
         }
+    }
+
+    /// A remote member edited or deleted their post in one of our groups: the group passes
+    /// it on to its members' servers (FEP-1b12).
+    async fn forward_received(
+        &self,
+        actor: &Account,
+        activity: &Value,
+        object: &Value,
+    ) -> Result<()> {
+        let Some(uri) = as2::id_of(object) else {
+            return Ok(());
+        };
+        let Some(s) = self.store.status_by_uri(uri).await? else {
+            return Ok(());
+        };
+        if s.local || s.account_id != actor.id {
+            return Ok(());
+        }
+        let mut tx = self.store.begin().await?;
+        self.forward_in_group(&mut tx, s.id, activity).await?;
+        tx.commit().await
     }
 
     /// Open the transaction that applies a received activity and mark the activity seen in
@@ -709,15 +746,7 @@ impl Kring {
             Ok(status) => {
                 // Addressed to one of our groups (`to`, `cc` or a mention, as Lemmy and
                 // Mastodon send it)? The group takes it if its author is a member.
-                let mut addressed = ids(object.get("to"));
-                addressed.extend(ids(object.get("cc")));
-                if let Some(tags) = object.get("tag").and_then(Value::as_array) {
-                    addressed.extend(
-                        tags.iter()
-                            .filter(|t| kind(t) == "Mention")
-                            .filter_map(|t| str_field(t, "href").map(str::to_string)),
-                    );
-                }
+                let addressed = super::resolve::addressed_uris(&object);
                 self.take_remote_group_post(&status, &addressed).await
             }
             Err(Error::Conflict(_)) => Ok(()),
@@ -869,7 +898,12 @@ impl Kring {
         }
     }
 
-    async fn on_update(&self, actor: &Account, object: &Value, seen: Option<&Seen>) -> Result<()> {
+    pub(super) async fn on_update(
+        &self,
+        actor: &Account,
+        object: &Value,
+        seen: Option<&Seen>,
+    ) -> Result<()> {
         match kind(object) {
             "Person" | "Service" | "Application" | "Group" | "Organization" => {
                 if as2::id_of(object) == Some(actor.uri.as_str()) {
@@ -957,7 +991,12 @@ impl Kring {
         }
     }
 
-    async fn on_delete(&self, actor: &Account, object: &Value, seen: Option<&Seen>) -> Result<()> {
+    pub(super) async fn on_delete(
+        &self,
+        actor: &Account,
+        object: &Value,
+        seen: Option<&Seen>,
+    ) -> Result<()> {
         let Some(uri) = as2::id_of(object) else {
             return Ok(());
         };
@@ -997,7 +1036,7 @@ impl Kring {
     /// A boost. Of one of our posts, it is held to the post's policy: refused (its booster
     /// told with a `Reject`), stored awaiting approval, or stored (with an `Accept` when the
     /// booster's server needs proof, or asked politely: `request`).
-    async fn on_announce(
+    pub(super) async fn on_announce(
         &self,
         actor: &Account,
         activity: &Value,
@@ -1005,6 +1044,9 @@ impl Kring {
         seen: Option<&Seen>,
         request: Option<&str>,
     ) -> Result<()> {
+        if actor.group && super::group_announces::is_wrapped_activity(object) {
+            return Box::pin(self.on_group_announce(actor, activity, object, seen)).await;
+        }
         let Some(activity_id) = str_field(activity, "id") else {
             return Ok(());
         };

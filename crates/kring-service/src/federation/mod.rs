@@ -4,6 +4,7 @@
 pub mod admin;
 mod deliver;
 pub mod documents;
+mod group_announces;
 pub(crate) mod inbox;
 pub(crate) mod outbox;
 mod profiles;

@@ -717,6 +717,7 @@ impl Kring {
             quote,
             mentioned,
             request: request.map(str::to_string),
+            addressed: addressed_uris(note),
         })))
     }
 
@@ -738,6 +739,7 @@ impl Kring {
             quote,
             mentioned,
             request,
+            addressed: _,
         } = n;
         let (id, uri, awaits, request) =
             (new.id, new.uri.as_str(), inbound.awaits, request.as_deref());
@@ -841,12 +843,33 @@ pub(crate) struct NoteToStore {
     /// Local accounts it is addressed to (feeds); `new.mentions` are the ones it tags.
     mentioned: Vec<Id>,
     request: Option<String>,
+    /// Everyone it is addressed to or mentions (a local group among them takes it).
+    addressed: Vec<String>,
 }
 
 impl NoteToStore {
     pub(crate) fn author_id(&self) -> Id {
         self.author.id
     }
+
+    pub(crate) fn addressed(&self) -> &[String] {
+        &self.addressed
+    }
+}
+
+/// Everyone a note is addressed to (`to`, `cc`) or mentions (as Lemmy and Mastodon address a
+/// post to a group).
+pub(crate) fn addressed_uris(note: &Value) -> Vec<String> {
+    let mut addressed = ids(note.get("to"));
+    addressed.extend(ids(note.get("cc")));
+    if let Some(tags) = note.get("tag").and_then(Value::as_array) {
+        addressed.extend(
+            tags.iter()
+                .filter(|t| kind(t) == "Mention")
+                .filter_map(|t| str_field(t, "href").map(str::to_string)),
+        );
+    }
+    addressed
 }
 
 pub(crate) enum NoteReady {

@@ -1,7 +1,7 @@
 //! The group itself: create, update, delete, list.
 use kring_core::model::Page;
 use kring_core::time::now_micros;
-use kring_core::{Group, GroupKind, GroupRole, Membership, username};
+use kring_core::{Group, GroupAction, GroupKind, GroupRole, Membership, username};
 use kring_store::{FollowOptions, MemberFilter, NewAccount, ProfileUpdate};
 
 use super::{GroupCreation, GroupView};
@@ -172,6 +172,8 @@ impl Kring {
         let mut tx = self.store.begin().await?;
         self.emit(&mut tx, &account, update, to).await?;
         tx.commit().await?;
+        self.log_group(id, actor, GroupAction::UpdateGroup, None, "")
+            .await?;
         self.group(Some(actor), id).await
     }
 

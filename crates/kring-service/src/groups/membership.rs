@@ -4,7 +4,7 @@
 //! is read.
 use kring_core::model::{Account, Page};
 use kring_core::time::now_micros;
-use kring_core::{Group, GroupKind, GroupRole, Membership};
+use kring_core::{Group, GroupAction, GroupKind, GroupRole, Membership};
 use kring_store::MemberFilter;
 
 use super::GroupView;
@@ -209,6 +209,12 @@ impl Kring {
 
     /// Approve a request to join (moderators).
     pub async fn authorize_group_request(&self, actor: &Actor, id: Id, account: Id) -> Result<()> {
+        self.authorize_group_request_unlogged(actor, id, account).await?;
+        self.log_group(id, actor, GroupAction::ApproveRequest, Some(account), "")
+            .await
+    }
+
+    async fn authorize_group_request_unlogged(&self, actor: &Actor, id: Id, account: Id) -> Result<()> {
         let (group, _) = self.group_record(id).await?;
         self.group_moderator(actor, &group).await?;
         match self.store.membership(id, account).await? {
@@ -223,6 +229,12 @@ impl Kring {
 
     /// Turn down a request to join (moderators).
     pub async fn reject_group_request(&self, actor: &Actor, id: Id, account: Id) -> Result<()> {
+        self.reject_group_request_unlogged(actor, id, account).await?;
+        self.log_group(id, actor, GroupAction::RejectRequest, Some(account), "")
+            .await
+    }
+
+    async fn reject_group_request_unlogged(&self, actor: &Actor, id: Id, account: Id) -> Result<()> {
         let (group, _) = self.group_record(id).await?;
         self.group_moderator(actor, &group).await?;
         match self.store.membership(id, account).await? {
@@ -247,6 +259,12 @@ impl Kring {
     /// Invite someone (local or remote) to join (moderators): they join at once when they
     /// ask. A banned person cannot be invited; a member needs no invitation.
     pub async fn invite_to_group(&self, actor: &Actor, id: Id, account: Id) -> Result<()> {
+        self.invite_to_group_unlogged(actor, id, account).await?;
+        self.log_group(id, actor, GroupAction::Invite, Some(account), "")
+            .await
+    }
+
+    async fn invite_to_group_unlogged(&self, actor: &Actor, id: Id, account: Id) -> Result<()> {
         let (group, _) = self.group_record(id).await?;
         self.group_moderator(actor, &group).await?;
         self.account(account).await?;
@@ -281,6 +299,15 @@ impl Kring {
 
     /// Remove members (moderators, over members of a lower role). They may ask again.
     pub async fn kick_from_group(&self, actor: &Actor, id: Id, accounts: &[Id]) -> Result<()> {
+        self.kick_from_group_unlogged(actor, id, accounts).await?;
+        for &a in accounts {
+            self.log_group(id, actor, GroupAction::Remove, Some(a), "")
+                .await?;
+        }
+        Ok(())
+    }
+
+    async fn kick_from_group_unlogged(&self, actor: &Actor, id: Id, accounts: &[Id]) -> Result<()> {
         let (group, _) = self.group_record(id).await?;
         let mine = self.group_moderator(actor, &group).await?;
         for &a in accounts {
@@ -297,6 +324,15 @@ impl Kring {
     /// Ban accounts (moderators, over members of a lower role): they leave the group and
     /// may not join, ask or post until unbanned.
     pub async fn ban_from_group(&self, actor: &Actor, id: Id, accounts: &[Id]) -> Result<()> {
+        self.ban_from_group_unlogged(actor, id, accounts).await?;
+        for &a in accounts {
+            self.log_group(id, actor, GroupAction::Ban, Some(a), "")
+                .await?;
+        }
+        Ok(())
+    }
+
+    async fn ban_from_group_unlogged(&self, actor: &Actor, id: Id, accounts: &[Id]) -> Result<()> {
         let (group, _) = self.group_record(id).await?;
         let mine = self.group_moderator(actor, &group).await?;
         for &a in accounts {
@@ -314,6 +350,15 @@ impl Kring {
     }
 
     pub async fn unban_from_group(&self, actor: &Actor, id: Id, accounts: &[Id]) -> Result<()> {
+        self.unban_from_group_unlogged(actor, id, accounts).await?;
+        for &a in accounts {
+            self.log_group(id, actor, GroupAction::Unban, Some(a), "")
+                .await?;
+        }
+        Ok(())
+    }
+
+    async fn unban_from_group_unlogged(&self, actor: &Actor, id: Id, accounts: &[Id]) -> Result<()> {
         let (group, _) = self.group_record(id).await?;
         self.group_moderator(actor, &group).await?;
         let mut tx = self.store.begin().await?;
@@ -337,7 +382,12 @@ impl Kring {
         accounts: &[Id],
         role: GroupRole,
     ) -> Result<()> {
-        self.set_roles(actor, id, accounts, role, true).await
+        self.set_roles(actor, id, accounts, role, true).await?;
+        for &a in accounts {
+            self.log_group(id, actor, GroupAction::Promote, Some(a), role.as_str())
+                .await?;
+        }
+        Ok(())
     }
 
     /// Take a role back (admins, over members of a lower role).
@@ -348,7 +398,12 @@ impl Kring {
         accounts: &[Id],
         role: GroupRole,
     ) -> Result<()> {
-        self.set_roles(actor, id, accounts, role, false).await
+        self.set_roles(actor, id, accounts, role, false).await?;
+        for &a in accounts {
+            self.log_group(id, actor, GroupAction::Demote, Some(a), role.as_str())
+                .await?;
+        }
+        Ok(())
     }
 
     async fn set_roles(
@@ -430,6 +485,8 @@ impl Kring {
         tx.set_member_role(id, actor.id(), GroupRole::Admin).await?;
         tx.set_member_role(id, to, GroupRole::Owner).await?;
         tx.commit().await?;
+        self.log_group(id, actor, GroupAction::TransferOwnership, Some(to), "")
+            .await?;
         self.group(Some(actor), id).await
     }
 

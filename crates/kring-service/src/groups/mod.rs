@@ -4,12 +4,15 @@
 //! its permissions here, whichever door calls it. Who may *read* a members-only group post is
 //! the store's one audience rule (`Grant::GroupMembers`); these functions decide who may act.
 mod documents;
+mod forwarding;
 mod manage;
 mod membership;
+mod moderation;
 mod posting;
 
 pub use manage::{GroupInput, GroupUpdate};
 pub use membership::GroupRelationship;
+pub use moderation::{MAX_REASON_CHARS, RemovedPostView};
 pub use posting::GroupTarget;
 
 use kring_core::model::Account;

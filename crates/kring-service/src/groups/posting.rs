@@ -207,6 +207,10 @@ impl Kring {
         let Some(g) = group else {
             return Ok(());
         };
+        if self.store.group_carried(g, post.id).await? {
+            // Removed by a moderator before: not taken in again.
+            return Ok(());
+        }
         let Ok((group, account)) = self.group_record(g).await else {
             return Ok(());
         };
