@@ -7,6 +7,7 @@ mod documents;
 mod manage;
 mod membership;
 mod posting;
+mod standing;
 
 pub use manage::{GroupInput, GroupUpdate};
 pub use membership::GroupRelationship;
