@@ -330,7 +330,7 @@ async fn group_page(
     let (posts, older) = match kring.group_timeline(actor, gid, &q.page(POSTS_PAGE)).await {
         Ok(list) => {
             let keys: Vec<Id> = list.iter().map(|s| s.id).collect();
-            let views = kring.status_views(actor, list, Some("group")).await?;
+            let views = kring.status_views(actor, list, Some("public")).await?;
             (
                 Some(web.cards(actor, &views).await?),
                 older_link(&group_path(gid), &keys, POSTS_PAGE),
