@@ -193,6 +193,8 @@ impl GroupForm {
 struct Groups {
     c: Chrome,
     signed_in: bool,
+    /// The first page of the list (later ones are only more of the server's groups).
+    first_page: bool,
     mine: Vec<GroupCard>,
     invitations: Vec<GroupCard>,
     listed: Vec<GroupCard>,
@@ -229,6 +231,7 @@ async fn groups_page(
         &Groups {
             c,
             signed_in: actor.is_some(),
+            first_page: q.max_id.is_none(),
             mine: cards(&mine),
             invitations: cards(&invitations),
             listed: cards(&listed),
