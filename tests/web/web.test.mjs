@@ -877,6 +877,97 @@ test("admin: server text, rules, domain policy, roles", { timeout: 120000 }, asy
   await ctx.close();
 });
 
+test("groups: create, discover, join, post, moderate, invite; a private group hidden from outsiders", { timeout: 180000 }, async () => {
+  const { a, b } = s;
+  // Groups are in the navigation; the page lists the server's groups and offers a form.
+  await a.goto(server.base + "/home");
+  await Promise.all([a.waitForNavigation(), a.click("header.top nav a:text-is('Groups')")]);
+  assert.equal(new URL(a.url()).pathname, "/groups");
+  assert.ok(await a.locator(".empty", { hasText: "in no group yet" }).isVisible());
+  await checkPage(a, "groups-empty");
+  await a.fill("#group-username", "walkers");
+  await a.fill("#group-display-name", "Walkers");
+  await a.fill("#group-note", "Walks in the hills");
+  await a.fill("#group-rules", "Be kind\nNo litter");
+  await Promise.all([a.waitForURL(/\/groups\/\d+$/), a.click("button:text-is('Create group')")]);
+  s.groupPath = new URL(a.url()).pathname;
+  assert.ok(await a.locator("h1", { hasText: "Walkers" }).isVisible());
+  await checkPage(a, "group-owner");
+  await a.goto(server.base + "/groups");
+  await a.fill("#group-username", "quiet");
+  await a.fill("#group-display-name", "Quiet room");
+  await a.check("#group-kind-private");
+  await Promise.all([a.waitForURL(/\/groups\/\d+$/), a.click("button:text-is('Create group')")]);
+  s.privateGroupPath = new URL(a.url()).pathname;
+
+  // Bob finds the public group in the list (not the private one), reads its rules and joins.
+  await b.goto(server.base + "/groups");
+  assert.ok(await b.locator(".account", { hasText: "Walkers" }).isVisible());
+  assert.equal(await b.locator(".account", { hasText: "Quiet room" }).count(), 0);
+  await checkPage(b, "groups");
+  await Promise.all([b.waitForNavigation(), b.click("a:has-text('Walkers')")]);
+  assert.ok(await b.locator(".rules li", { hasText: "No litter" }).isVisible());
+  await checkPage(b, "group-visitor");
+  await Promise.all([b.waitForNavigation(), b.click("button:text-is('Join group')")]);
+  assert.ok(await b.locator("button", { hasText: "Leave group" }).isVisible());
+  // He posts to it from its page: the composer says who will read it.
+  assert.match(await b.locator("#compose-audience").textContent(), /Everyone: posts in Walkers are public/);
+  await compose(b, "Hello walkers, see you on Sunday");
+  assert.equal(new URL(b.url()).pathname, s.groupPath);
+  assert.ok(await post(b, "see you on Sunday").isVisible());
+  await checkPage(b, "group-member");
+
+  // Alice moderates: makes Bob a moderator, invites him to the private group.
+  await a.goto(server.base + s.groupPath + "/members");
+  const row = a.locator("li.member", { hasText: "@bob@" });
+  await Promise.all([a.waitForNavigation(), row.locator("button", { hasText: "Make moderator" }).click()]);
+  assert.ok(await a.locator("li.member", { hasText: "@bob@" }).locator(".badge", { hasText: "Moderator" }).isVisible());
+  await checkPage(a, "group-members");
+  for (const tab of ["Requests", "Bans", "Settings"]) {
+    await Promise.all([a.waitForNavigation(), a.click(`nav.tabs a:text-is('${tab}')`)]);
+    await checkPage(a, `group-${tab.toLowerCase()}`);
+  }
+  await a.goto(server.base + s.privateGroupPath + "/invitations");
+  await a.fill("#invite-acct", "nobody-here");
+  await Promise.all([a.waitForNavigation(), a.click("button:text-is('Invite')")]);
+  assert.match(await a.locator(".error").textContent(), /No account nobody-here was found/);
+  await a.fill("#invite-acct", "bob");
+  await Promise.all([a.waitForNavigation(), a.click("button:text-is('Invite')")]);
+  assert.ok(await a.locator("li.member", { hasText: "@bob@" }).isVisible());
+  await checkPage(a, "group-invitations");
+
+  // Dave, not invited, sees the private group's name and rules, never its posts or members.
+  const d = await s.dave.newPage();
+  await d.goto(server.base + s.privateGroupPath);
+  assert.ok(await d.locator(".empty", { hasText: "Only members see this group" }).isVisible());
+  assert.equal(await d.locator("nav.tabs a", { hasText: "Members" }).count(), 0);
+  await checkPage(d, "group-private-outsider");
+  const res = await d.goto(server.base + s.privateGroupPath + "/members");
+  assert.equal(res.status(), 404);
+  await d.close();
+
+  // Bob accepts the invitation and reads the private group's posts.
+  await b.goto(server.base + "/groups");
+  assert.ok(await b.locator("#invited-title").isVisible());
+  await b.goto(server.base + s.privateGroupPath);
+  await checkPage(b, "group-invited");
+  await Promise.all([b.waitForNavigation(), b.click("button:text-is('Accept invitation')")]);
+  await compose(b, "Only for the quiet room");
+  assert.ok(await post(b, "Only for the quiet room").isVisible());
+  assert.match(await b.locator("#compose-audience").textContent(), /members of Quiet room only/);
+
+  // Without JavaScript: Dave joins the public group and posts to it.
+  const ctx = await watch.context(browser, { javaScriptEnabled: false });
+  await ctx.addCookies(await s.dave.cookies());
+  const p = await ctx.newPage();
+  await p.goto(server.base + s.groupPath);
+  await Promise.all([p.waitForNavigation(), p.click("button:text-is('Join group')")]);
+  await compose(p, "Dave walks too, without scripts");
+  assert.ok(await post(p, "without scripts").isVisible());
+  await checkPage(p, "group-nojs", { noScript: true });
+  await ctx.close();
+});
+
 test("signed-out visitors see public posts only", { timeout: 120000 }, async () => {
   const anon = await watch.context(browser);
   const v = await anon.newPage();
@@ -1034,9 +1125,12 @@ test("every main page at 390 px and 1280 px: no horizontal overflow, navigation 
     "/@alice", "/@bob", "/@alice/followers", s.helloPath, "/statuses", "/follow_requests",
     "/settings/profile", "/settings/preferences", "/settings/password", "/settings/filters",
     "/settings/sessions", "/tags/kringtest", "/friends", "/circles", s.circlePath,
-    s.circlePostPath, "/interaction_requests", s.erinPath,
+    s.circlePostPath, "/interaction_requests", s.erinPath, "/groups", s.groupPath,
+    s.groupPath + "/members", s.groupPath + "/edit",
   ];
-  const signedOut = ["/", "/public", "/auth/sign_in", "/auth/sign_up", "/@alice", s.helloPath];
+  const signedOut = [
+    "/", "/public", "/auth/sign_in", "/auth/sign_up", "/@alice", s.helloPath, "/groups", s.groupPath,
+  ];
   const name = (who, path, width) =>
     `${who}${path.replace(/[^a-z0-9]+/gi, "-").replace(/-$/, "") || "-root"}-${width}`;
   for (const width of [390, 1280]) {

@@ -128,6 +128,25 @@ impl Store {
             .collect())
     }
 
+    /// The groups that invited `account` and wait for an answer, newest group first.
+    pub async fn groups_inviting(&self, account: Id, page: &Page) -> Result<Vec<Group>, Error> {
+        let mut sql = Sql::new(&format!(
+            "SELECT {GROUP_COLUMNS} FROM groups g JOIN group_memberships m ON m.group_id = g.account_id \
+             WHERE m.state = 'invited' AND m.account_id = "
+        ));
+        sql.bind(account);
+        sql.page("g.account_id", page);
+        let rows: Vec<GroupRow> = sql
+            .query_as()
+            .fetch_all(self.pool())
+            .await
+            .map_err(db_err)?;
+        Ok(crate::sql::newest_first(rows, page)
+            .into_iter()
+            .filter_map(GroupRow::into_group)
+            .collect())
+    }
+
     /// This server's groups that are not private, newest first (discovery lists them plainly:
     /// no ranking).
     pub async fn listed_groups(&self, page: &Page) -> Result<Vec<Group>, Error> {

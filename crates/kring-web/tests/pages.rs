@@ -1238,3 +1238,401 @@ async fn interaction_controls_composer_settings_buttons_and_the_approval_queue()
         "rejected"
     );
 }
+
+/// The group id a create form redirected to.
+fn group_id_of(res: &Res) -> String {
+    assert_eq!(res.status, StatusCode::SEE_OTHER, "{}", res.body);
+    let at = res.headers[header::LOCATION].to_str().unwrap();
+    at.trim_start_matches("/groups/").to_string()
+}
+
+#[tokio::test]
+async fn groups_discover_join_post_and_moderate() {
+    let app = app().await;
+    let alice = app.sign_up("alice").await;
+    let bob = app.sign_up("bob").await;
+    let carol = app.sign_up("carol").await;
+    let dave = app.sign_up("dave").await;
+    let kring = &app.kring;
+    let id_of = async |name: &str| kring.lookup(None, name).await.unwrap().id.to_string();
+    let (bob_id, carol_id, alice_id) = (
+        id_of("bob").await,
+        id_of("carol").await,
+        id_of("alice").await,
+    );
+    let token = async |cookie: &str| csrf(&app.get("/groups", Some(cookie)).await.body);
+    let (at, bt, ct, dt) = (
+        token(&alice).await,
+        token(&bob).await,
+        token(&carol).await,
+        token(&dave).await,
+    );
+
+    // The groups page is in the navigation, with a create form.
+    let page = app.get("/groups", Some(&alice)).await;
+    assert_eq!(page.status, StatusCode::OK);
+    assert!(
+        page.body
+            .contains("<a href=\"/groups\" aria-current=\"page\">Groups</a>")
+    );
+    assert!(page.body.contains("You are in no group yet"));
+    assert!(page.body.contains("Create group"));
+
+    // Create a public, a closed (members-only) and a private group.
+    let create = async |name: &str, display: &str, kind: &str, rules: &str| {
+        app.post(
+            "/groups",
+            Some(&alice),
+            &[
+                ("_csrf", &at),
+                ("username", name),
+                ("display_name", display),
+                ("note", "A place to talk"),
+                ("rules", rules),
+                ("kind", kind),
+                ("members_only", "1"),
+            ],
+        )
+        .await
+    };
+    let readers =
+        group_id_of(&create("readers", "Readers", "public", "Be kind\nStay on topic").await);
+    let club = group_id_of(&create("club", "Book club", "closed", "").await);
+    let secret = group_id_of(&create("secret", "Secret garden", "private", "").await);
+    // A taken name comes back on the form, with what was typed.
+    let res = create("readers", "Readers again", "public", "").await;
+    assert_eq!(res.status, StatusCode::UNPROCESSABLE_ENTITY);
+    assert!(
+        res.body.contains("Username has already been taken"),
+        "{}",
+        res.body
+    );
+    assert!(res.body.contains("value=\"Readers again\""));
+    let (rp, cp, sp) = (
+        format!("/groups/{readers}"),
+        format!("/groups/{club}"),
+        format!("/groups/{secret}"),
+    );
+
+    // Discovery: public and closed groups, for everyone; the private one is not listed.
+    for cookie in [None, Some(dave.as_str())] {
+        let page = app.get("/groups", cookie).await;
+        assert_eq!(page.status, StatusCode::OK);
+        assert!(page.body.contains(&format!("href=\"{rp}\"")));
+        assert!(page.body.contains(&format!("href=\"{cp}\"")));
+        assert!(!page.body.contains(&format!("href=\"{sp}\"")));
+    }
+    let mine = app.get("/groups", Some(&alice)).await;
+    assert!(
+        mine.body.contains(&format!("href=\"{sp}\"")),
+        "her own groups"
+    );
+    let out = app.get(&rp, None).await;
+    assert_eq!(out.status, StatusCode::OK);
+    assert!(out.body.contains("Sign in</a> to join"));
+
+    // Joining a public group: the rules show before, the composer after.
+    let page = app.get(&rp, Some(&bob)).await;
+    assert!(page.body.contains("<li>Be kind</li>") && page.body.contains("<li>Stay on topic</li>"));
+    assert!(page.body.contains("Join group"));
+    assert!(!page.body.contains("name=\"group_id\""));
+    let res = app
+        .post(&format!("{rp}/join"), Some(&bob), &[("_csrf", &bt)])
+        .await;
+    assert_eq!(res.status, StatusCode::SEE_OTHER);
+    let page = app.get(&rp, Some(&bob)).await;
+    assert!(page.body.contains("Leave group"));
+    assert!(
+        page.body
+            .contains(&format!("name=\"group_id\" value=\"{readers}\""))
+    );
+    assert!(page.body.contains("2</strong> members"));
+
+    // Posting to the group from its page.
+    let res = app
+        .post(
+            "/statuses",
+            Some(&bob),
+            &[
+                ("_csrf", &bt),
+                ("text", "Hello readers"),
+                ("group_id", &readers),
+                ("back", &rp),
+            ],
+        )
+        .await;
+    assert_eq!(res.status, StatusCode::SEE_OTHER, "{}", res.body);
+    assert_eq!(res.headers[header::LOCATION], rp.as_str());
+    let page = app.get(&rp, None).await;
+    assert!(page.body.contains("Hello readers"), "a public group's post");
+    // A non-member's post to it is refused, with the form kept.
+    let res = app
+        .post(
+            "/statuses",
+            Some(&dave),
+            &[
+                ("_csrf", &dt),
+                ("text", "Let me in"),
+                ("group_id", &readers),
+                ("back", &rp),
+            ],
+        )
+        .await;
+    assert_eq!(res.status, StatusCode::UNPROCESSABLE_ENTITY);
+    assert!(
+        res.body
+            .contains("You must be a member of this group to post in it")
+    );
+    assert!(res.body.contains(">Let me in</textarea>"));
+
+    // A closed group: a request, seen and approved by its owner.
+    let res = app
+        .post(&format!("{cp}/join"), Some(&bob), &[("_csrf", &bt)])
+        .await;
+    assert_eq!(res.status, StatusCode::SEE_OTHER);
+    let page = app.get(&cp, Some(&bob)).await;
+    assert!(page.body.contains("waiting for a moderator") && page.body.contains("Cancel request"));
+    assert!(page.body.contains("for its members only"));
+    assert_eq!(
+        app.get(&format!("{cp}/requests"), Some(&bob)).await.status,
+        StatusCode::FORBIDDEN
+    );
+    let requests = app.get(&format!("{cp}/requests"), Some(&alice)).await;
+    assert_eq!(requests.status, StatusCode::OK);
+    assert!(requests.body.contains("@bob@kring.test"));
+    let res = app
+        .post(
+            &format!("{cp}/members/{bob_id}/approve"),
+            Some(&alice),
+            &[("_csrf", &at), ("back", &format!("{cp}/requests"))],
+        )
+        .await;
+    assert_eq!(res.status, StatusCode::SEE_OTHER);
+    let page = app.get(&cp, Some(&bob)).await;
+    assert!(page.body.contains("Leave group"));
+    let requests = app.get(&format!("{cp}/requests"), Some(&alice)).await;
+    assert!(requests.body.contains("No one is waiting to join"));
+
+    // A private group: invitations by handle; its posts and members for members only.
+    let inv = format!("{sp}/invitations");
+    let res = app
+        .post(&inv, Some(&alice), &[("_csrf", &at), ("acct", "nobody")])
+        .await;
+    assert_eq!(res.status, StatusCode::UNPROCESSABLE_ENTITY);
+    assert!(res.body.contains("No account nobody was found"));
+    assert!(res.body.contains("value=\"nobody\""));
+    let res = app
+        .post(&inv, Some(&alice), &[("_csrf", &at), ("acct", "@carol")])
+        .await;
+    assert_eq!(res.status, StatusCode::SEE_OTHER, "{}", res.body);
+    assert!(
+        app.get(&inv, Some(&alice))
+            .await
+            .body
+            .contains("@carol@kring.test")
+    );
+    let groups = app.get("/groups", Some(&carol)).await;
+    assert!(groups.body.contains("Invitations") && groups.body.contains(&format!("href=\"{sp}\"")));
+    let page = app.get(&sp, Some(&carol)).await;
+    assert!(page.body.contains("Accept invitation"));
+    assert!(page.body.contains("Only members see this group"));
+    let res = app
+        .post(&format!("{sp}/join"), Some(&carol), &[("_csrf", &ct)])
+        .await;
+    assert_eq!(res.status, StatusCode::SEE_OTHER);
+    app.post(
+        "/statuses",
+        Some(&alice),
+        &[
+            ("_csrf", &at),
+            ("text", "Whispers in the garden"),
+            ("group_id", &secret),
+            ("back", &sp),
+        ],
+    )
+    .await;
+    let page = app.get(&sp, Some(&carol)).await;
+    assert!(
+        page.body.contains("Whispers in the garden"),
+        "a member reads it"
+    );
+    assert!(page.body.contains("The members of Secret garden only"));
+    let members = app.get(&format!("{sp}/members"), Some(&carol)).await;
+    assert_eq!(members.status, StatusCode::OK);
+    assert!(members.body.contains("@alice@kring.test") && members.body.contains("Owner"));
+    for cookie in [Some(dave.as_str()), None] {
+        let page = app.get(&sp, cookie).await;
+        assert_eq!(
+            page.status,
+            StatusCode::OK,
+            "its name and rules are visible"
+        );
+        assert!(page.body.contains("Secret garden"));
+        assert!(!page.body.contains("Whispers in the garden"));
+        assert!(page.body.contains("Only members see this group"));
+        assert!(!page.body.contains(&format!("href=\"{sp}/members\"")));
+        let members = app.get(&format!("{sp}/members"), cookie).await;
+        assert_eq!(members.status, StatusCode::NOT_FOUND);
+        assert!(!members.body.contains("@carol@kring.test"));
+    }
+    let search = app.get("/home", Some(&dave)).await;
+    assert!(!search.body.contains("Whispers in the garden"));
+
+    // Roles: the owner makes Bob a moderator; he may remove, ban and unban members below
+    // him, never the owner (the service's refusal is shown on the page).
+    app.post(&format!("{rp}/join"), Some(&carol), &[("_csrf", &ct)])
+        .await;
+    let members = app.get(&format!("{rp}/members"), Some(&alice)).await;
+    assert!(members.body.contains("Make moderator"));
+    assert!(members.body.contains(&format!("/transfer?to={bob_id}")));
+    let act = async |cookie: &str, t: &str, who: &str, action: &str, role: &str| {
+        app.post(
+            &format!("{rp}/members/{who}/{action}"),
+            Some(cookie),
+            &[("_csrf", t), ("role", role)],
+        )
+        .await
+    };
+    let res = act(&alice, &at, &bob_id, "promote", "moderator").await;
+    assert_eq!(res.status, StatusCode::SEE_OTHER, "{}", res.body);
+    let members = app.get(&format!("{rp}/members"), Some(&bob)).await;
+    assert!(
+        members
+            .body
+            .contains("<span class=\"badge\">Moderator</span>")
+    );
+    assert!(members.body.contains(&format!("/members/{carol_id}/kick")));
+    assert!(!members.body.contains(&format!("/members/{alice_id}/kick")));
+    assert!(
+        !members.body.contains("Make moderator"),
+        "moderators do not promote"
+    );
+    let res = act(&bob, &bt, &alice_id, "kick", "").await;
+    assert_eq!(res.status, StatusCode::UNPROCESSABLE_ENTITY);
+    assert!(res.body.contains("This action is not allowed"));
+    let res = act(&bob, &bt, &bob_id, "promote", "admin").await;
+    assert!(res.body.contains("This action is not allowed"));
+    let res = act(&bob, &bt, &carol_id, "kick", "").await;
+    assert_eq!(res.status, StatusCode::SEE_OTHER);
+    assert!(
+        !app.get(&format!("{rp}/members"), Some(&bob))
+            .await
+            .body
+            .contains("@carol@kring.test")
+    );
+    app.post(&format!("{rp}/join"), Some(&carol), &[("_csrf", &ct)])
+        .await;
+    let res = act(&bob, &bt, &carol_id, "ban", "").await;
+    assert_eq!(res.status, StatusCode::SEE_OTHER);
+    let bans = app.get(&format!("{rp}/bans"), Some(&bob)).await;
+    assert!(bans.body.contains("@carol@kring.test") && bans.body.contains("Unban"));
+    let res = app
+        .post(&format!("{rp}/join"), Some(&carol), &[("_csrf", &ct)])
+        .await;
+    assert_eq!(res.status, StatusCode::UNPROCESSABLE_ENTITY);
+    assert!(res.body.contains("You are banned from this group"));
+    assert!(
+        app.get(&rp, Some(&carol))
+            .await
+            .body
+            .contains("You are banned from this group")
+    );
+    let res = act(&bob, &bt, &carol_id, "unban", "").await;
+    assert_eq!(res.status, StatusCode::SEE_OTHER);
+    assert!(
+        app.get(&format!("{rp}/bans"), Some(&bob))
+            .await
+            .body
+            .contains("No one is banned")
+    );
+    let res = act(&alice, &at, &bob_id, "demote", "member").await;
+    assert_eq!(res.status, StatusCode::SEE_OTHER);
+    let members = app.get(&format!("{rp}/members"), Some(&alice)).await;
+    assert!(
+        !members
+            .body
+            .contains("<span class=\"badge\">Moderator</span>")
+    );
+    assert_eq!(
+        app.get(&format!("{rp}/bans"), Some(&bob)).await.status,
+        StatusCode::FORBIDDEN
+    );
+
+    // Settings (admins), transfer and delete (the owner).
+    assert_eq!(
+        app.get(&format!("{rp}/edit"), Some(&bob)).await.status,
+        StatusCode::FORBIDDEN
+    );
+    let edit = app.get(&format!("{rp}/edit"), Some(&alice)).await;
+    assert_eq!(edit.status, StatusCode::OK);
+    assert!(edit.body.contains("Stay on topic</textarea>"));
+    let res = app
+        .post(
+            &format!("{rp}/edit"),
+            Some(&alice),
+            &[
+                ("_csrf", &at),
+                ("display_name", "Readers' corner"),
+                ("note", "Books"),
+                ("rules", "Be kind"),
+                ("kind", "closed"),
+            ],
+        )
+        .await;
+    assert_eq!(res.status, StatusCode::SEE_OTHER, "{}", res.body);
+    let page = app.get(&rp, None).await;
+    assert!(
+        page.body.contains("Readers&#39; corner") || page.body.contains("Readers&#x27; corner"),
+        "{}",
+        page.body
+    );
+    assert!(page.body.contains("Closed group"));
+    let res = app
+        .post(
+            &format!("{rp}/edit"),
+            Some(&alice),
+            &[("_csrf", &at), ("display_name", " "), ("kind", "public")],
+        )
+        .await;
+    assert_eq!(res.status, StatusCode::UNPROCESSABLE_ENTITY);
+    assert!(
+        res.body.contains("Display name can&#39;t be blank")
+            || res.body.contains("Display name can&#x27;t be blank"),
+        "{}",
+        res.body
+    );
+
+    let confirm = app
+        .get(&format!("{cp}/transfer?to={bob_id}"), Some(&alice))
+        .await;
+    assert_eq!(confirm.status, StatusCode::OK);
+    assert!(confirm.body.contains("Transfer ownership?"));
+    let res = app
+        .post(
+            &format!("{cp}/transfer"),
+            Some(&alice),
+            &[("_csrf", &at), ("account_id", &bob_id)],
+        )
+        .await;
+    assert_eq!(res.status, StatusCode::SEE_OTHER);
+    let page = app.get(&cp, Some(&bob)).await;
+    assert!(page.body.contains("You are the owner"));
+    let res = app
+        .post(&format!("{cp}/delete"), Some(&alice), &[("_csrf", &at)])
+        .await;
+    assert_eq!(res.status, StatusCode::FORBIDDEN, "only the owner deletes");
+    assert_eq!(
+        app.get(&format!("{cp}/delete"), Some(&bob)).await.status,
+        StatusCode::OK
+    );
+    let res = app
+        .post(&format!("{cp}/delete"), Some(&bob), &[("_csrf", &bt)])
+        .await;
+    assert_eq!(res.status, StatusCode::SEE_OTHER);
+    assert_eq!(res.headers[header::LOCATION], "/groups");
+    assert_eq!(app.get(&cp, Some(&bob)).await.status, StatusCode::NOT_FOUND);
+
+    // The group's profile links to its page.
+    let profile = app.get("/@readers", None).await;
+    assert!(profile.body.contains(&format!("href=\"{rp}\"")));
+}

@@ -9,6 +9,7 @@ mod manage;
 mod membership;
 mod moderation;
 mod posting;
+mod standing;
 
 pub use manage::{GroupInput, GroupUpdate};
 pub use membership::GroupRelationship;

@@ -70,6 +70,8 @@ pub struct PostForm {
     local_only: bool,
     in_reply_to_id: Option<Id>,
     quoted_status_id: Option<Id>,
+    /// A post to a group (from its page's composer).
+    group_id: Option<Id>,
     idempotency: Option<String>,
     back: Option<String>,
     policy: PolicyForm,
@@ -85,6 +87,7 @@ impl PostForm {
             local_only: f.on("local_only"),
             in_reply_to_id: opt_id(f.get("in_reply_to_id"))?,
             quoted_status_id: opt_id(f.get("quoted_status_id"))?,
+            group_id: opt_id(f.get("group_id"))?,
             idempotency: f.get("idempotency").map(str::to_string),
             back: f.get("back").map(str::to_string),
             policy: PolicyForm::from_fields(f),
@@ -138,7 +141,7 @@ pub async fn create(State(web): State<Web>, p: Posted<Fields>) -> WebResult {
         spoiler_text: form.spoiler_text.clone(),
         visibility,
         circle_ids: form.circle_ids.clone(),
-        group_id: None,
+        group_id: form.group_id,
         local_only: form.local_only,
         language: None,
         application_id: None,
@@ -181,6 +184,11 @@ pub async fn create(State(web): State<Web>, p: Posted<Fields>) -> WebResult {
             compose.spoiler = form.spoiler_text;
             compose.tick(&form.circle_ids);
             compose.local_only = form.local_only;
+            if let Some(g) = form.group_id
+                && let Ok(view) = web.kring.group(Some(actor), g).await
+            {
+                compose.for_group(&view);
+            }
             let defaults = web.kring.policy_defaults(actor).await?;
             compose.policy = PolicyChoices::from_form(
                 compose.policy.prefix,

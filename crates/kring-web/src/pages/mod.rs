@@ -16,6 +16,8 @@ mod auth;
 mod circles;
 mod edit;
 mod filters;
+mod group_moderation;
+mod groups;
 mod home;
 mod interact;
 mod media;
@@ -88,6 +90,29 @@ pub fn routes() -> Router<Web> {
             "/lists/{id}/members/{account}/remove",
             post(social::remove_member),
         )
+        .route("/groups", get(groups::groups).post(groups::create))
+        .route("/groups/{id}", get(groups::group))
+        .route("/groups/{id}/members", get(group_moderation::members))
+        .route("/groups/{id}/requests", get(group_moderation::requests))
+        .route(
+            "/groups/{id}/invitations",
+            get(group_moderation::invitations).post(group_moderation::invite),
+        )
+        .route("/groups/{id}/bans", get(group_moderation::bans))
+        .route(
+            "/groups/{id}/members/{account}/{action}",
+            post(group_moderation::person_action),
+        )
+        .route("/groups/{id}/edit", get(groups::edit).post(groups::save))
+        .route(
+            "/groups/{id}/transfer",
+            get(groups::confirm_transfer).post(groups::transfer),
+        )
+        .route(
+            "/groups/{id}/delete",
+            get(groups::confirm_delete).post(groups::delete),
+        )
+        .route("/groups/{id}/{action}", post(groups::membership_action))
         .route("/friends", get(circles::friends))
         .route("/circles", get(circles::circles).post(circles::create))
         .route("/circles/{id}", get(circles::circle).post(circles::change))

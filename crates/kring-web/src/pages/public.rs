@@ -236,6 +236,8 @@ struct Profile {
     /// For signed-out visitors, an account of this server: "follow from your server".
     interact_uri: Option<String>,
     is_me: bool,
+    /// A group of this server: its page (joining, rules, moderation).
+    group_page: Option<String>,
     actions: Vec<RelAction>,
     relation_note: Option<&'static str>,
     with_replies: bool,
@@ -394,6 +396,8 @@ pub async fn profile(
     ));
     render(&Profile {
         c,
+        group_page: (account.group && account.is_local())
+            .then(|| super::groups::group_path(account.id)),
         fields: fields(&account),
         statuses: account.statuses_count,
         following: account.following_count,
@@ -513,6 +517,15 @@ pub struct Compose {
     /// Who may reply to, boost and favourite the new post.
     pub policy: super::policy::PolicyChoices,
     pub max: usize,
+    /// A post to a group (its composer on the group's page): the group decides who reads it.
+    pub group: Option<GroupChoice>,
+}
+
+/// The group a post goes to, in the composer.
+pub struct GroupChoice {
+    pub id: String,
+    /// Who reads it, as the group decides.
+    pub audience: String,
 }
 
 /// The post a new post quotes, in the composer.
@@ -573,7 +586,26 @@ impl Compose {
             note: None,
             policy,
             max: web.kring.config.max_status_chars,
+            group: None,
         })
+    }
+
+    /// A post to `g` (its author a member): the group decides the audience, so the form says
+    /// who will read it instead of offering a choice.
+    pub fn for_group(&mut self, g: &kring_service::groups::GroupView) {
+        let name = crate::view::display_name(&g.account);
+        self.group = Some(GroupChoice {
+            id: g.group.id.to_string(),
+            audience: if g.group.posts_members_only() {
+                format!("The members of {name} only: the group keeps its posts for members")
+            } else {
+                format!("Everyone: posts in {name} are public")
+            },
+        });
+        self.circles.clear();
+        self.kept = None;
+        self.label = "Write to the group";
+        self.button = "Post to the group";
     }
 
     /// Tick the circles that were chosen (a form shown again).
