@@ -822,6 +822,85 @@ def test_g_quotes_with_the_peer(flow: Flow):
               "alice's quote again, with its authorization")
 
 
+def test_g_groups_with_the_peer(flow: Flow):
+    """A Kring group with the peer as a Lemmy-style member (FEP-1b12): the peer joins a public
+    group by following its Group actor and is accepted; its post addressed to the group is
+    carried and announced back to it; alice's post to the group reaches the peer as the group's
+    Announce; alice's removal of the peer's post from the group reaches the peer as an Undo of
+    the group's Announce and an Announce of her Delete with the reason. A post to a closed
+    group the peer is not a member of is refused with the group's Reject."""
+    flow.need("a")
+    peer = flow.peer
+    tok = secrets.token_hex(4)
+    group = check(flow.post("/api/v1/groups", json={
+        "display_name": f"Commons {tok}", "username": f"commons{tok}", "kind": "public"})).json()
+    actor = check(requests.get(group["uri"], headers={"Accept": AP_ACCEPT}, timeout=30),
+                  what="GET the group's actor").json()
+    assert actor["type"] == "Group", _short(actor)
+
+    def to_group(activity: dict, inbox: str) -> None:
+        res = peer.control("POST", "signed-activity", {"inbox": inbox, "activity": activity})
+        assert res["status"] in (200, 202), f"the group's inbox refused {activity.get('type')}: {res}"
+
+    follow_id = f"{peer.actor_url}/follows/group/{tok}"
+    to_group({"@context": "https://www.w3.org/ns/activitystreams", "id": follow_id, "type": "Follow",
+              "actor": peer.actor_url, "object": actor["id"]}, actor["inbox"])
+    _peer_got(flow, lambda r: r.get("type") == "Accept" and r.get("actor") == actor["id"]
+              and ((r.get("object") or {}).get("id") if isinstance(r.get("object"), dict)
+                   else r.get("object")) == follow_id, "the group's Accept of the peer's Follow")
+    members = eventually(lambda: [m for m in check(flow.get(f"/api/v1/groups/{group['id']}/memberships")).json()
+                                  if m["account"]["url"] == peer.actor_url or m["account"]["uri"] == peer.actor_url]
+                         or None, what="the peer listed as a member")
+    assert members[0]["role"] == "user", _short(members)
+
+    # The peer posts to the group as Lemmy does: addressed to it (and public).
+    note = {"id": f"{peer.actor_url}/notes/group{tok}", "type": "Note", "attributedTo": peer.actor_url,
+            "content": f"<p>hello commons {tok}</p>", "to": [AS_PUBLIC, actor["id"]], "cc": [],
+            "audience": actor["id"],
+            "published": time.strftime("%Y-%m-%dT%H:%M:%SZ", time.gmtime())}
+    to_group({"@context": "https://www.w3.org/ns/activitystreams", "id": f"{note['id']}/activity",
+              "type": "Create", "actor": peer.actor_url, "to": note["to"], "cc": [], "object": note},
+             actor["inbox"])
+    carried = eventually(lambda: [s for s in check(flow.get(f"/api/v1/timelines/group/{group['id']}")).json()
+                                  if s["uri"] == note["id"]] or None, what="the peer's post in the group's timeline")
+    assert carried[0]["group"]["id"] == group["id"], _short(carried[0])
+    _peer_got(flow, lambda r: r.get("type") == "Announce" and r.get("actor") == actor["id"]
+              and r.get("object") == note["id"], "the group's Announce of the peer's post")
+
+    # alice's post to the group reaches the peer as the group's Announce.
+    mine = check(flow.post("/api/v1/statuses", json={"status": f"welcome {tok}", "group_id": group["id"]})).json()
+    _peer_got(flow, lambda r: r.get("type") == "Announce" and r.get("actor") == actor["id"]
+              and r.get("object") == mine["uri"], "the group's Announce of alice's post")
+
+    # alice (the owner) removes the peer's post from the group.
+    check(flow.api.delete(flow.url(f"/api/v1/groups/{group['id']}/statuses/{carried[0]['id']}"),
+                          json={"reason": f"off topic {tok}"}, timeout=30))
+    _peer_got(flow, lambda r: r.get("type") == "Undo" and r.get("actor") == actor["id"]
+              and (r.get("object") or {}).get("type") == "Announce"
+              and (r.get("object") or {}).get("object") == note["id"], "the group's Undo of its Announce")
+    removal = _peer_got(flow, lambda r: r.get("type") == "Announce" and r.get("actor") == actor["id"]
+                        and isinstance(r.get("object"), dict) and r["object"].get("type") == "Delete"
+                        and r["object"].get("object") == note["id"], "the group's Announce of the removal")
+    assert removal["raw"]["object"]["actor"] == flow.actor_url, _short(removal["raw"])
+    assert removal["raw"]["object"]["summary"] == f"off topic {tok}", _short(removal["raw"])
+    gone = check(flow.get(f"/api/v1/timelines/group/{group['id']}")).json()
+    assert note["id"] not in [s["uri"] for s in gone], _short(gone)
+
+    # A closed group the peer has not joined refuses its post, and says so.
+    closed = check(flow.post("/api/v1/groups", json={
+        "display_name": f"Porch {tok}", "username": f"porch{tok}", "kind": "closed"})).json()
+    closed_actor = check(requests.get(closed["uri"], headers={"Accept": AP_ACCEPT}, timeout=30)).json()
+    stray = dict(note, id=f"{peer.actor_url}/notes/stray{tok}", to=[AS_PUBLIC, closed_actor["id"]],
+                 audience=closed_actor["id"], content=f"<p>let me in {tok}</p>")
+    to_group({"@context": "https://www.w3.org/ns/activitystreams", "id": f"{stray['id']}/activity",
+              "type": "Create", "actor": peer.actor_url, "to": stray["to"], "cc": [], "object": stray},
+             closed_actor["inbox"])
+    refusal = _peer_got(flow, lambda r: r.get("type") == "Reject" and r.get("actor") == closed_actor["id"]
+                        and r.get("object") == stray["id"], "the closed group's Reject of the peer's post")
+    assert "member" in refusal["raw"].get("summary", ""), _short(refusal["raw"])
+    assert check(flow.get(f"/api/v1/timelines/group/{closed['id']}")).json() == []
+
+
 # -- h. (extra) unfollows both ways ------------------------------------------------------------
 
 

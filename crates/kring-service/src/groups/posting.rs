@@ -214,13 +214,11 @@ impl Kring {
         let Ok((group, account)) = self.group_record(g).await else {
             return Ok(());
         };
-        if !self
-            .store
-            .membership(g, post.account_id)
-            .await?
-            .is_some_and(|m| m.is_member())
-        {
-            return Ok(());
+        let membership = self.store.membership(g, post.account_id).await?;
+        if !membership.as_ref().is_some_and(|m| m.is_member()) {
+            return self
+                .refuse_group_post(&account, post, membership.as_ref())
+                .await;
         }
         let author = self.account(post.account_id).await?;
         let target = GroupTarget {
@@ -237,6 +235,42 @@ impl Kring {
             .await?;
         tx.commit().await?;
         self.publish_group_boost(&boost, &audience).await
+    }
+
+    /// Tell the author of a post the group will not carry why: the group's `Reject` of the
+    /// post, with the reason as `summary` (Kring and Lemmy-style software can show it; others
+    /// ignore it). The post stays its author's; the group does not announce it.
+    async fn refuse_group_post(
+        &self,
+        group: &Account,
+        post: &Status,
+        membership: Option<&kring_core::Membership>,
+    ) -> Result<()> {
+        let why = match may_post(membership) {
+            Err(Error::Forbidden(m)) => m,
+            _ => return Ok(()),
+        };
+        let reject = serde_json::json!({
+            "@context": kring_activitypub::as2::context(),
+            "id": format!("{}#rejects/{}", group.uri, Id::generate()),
+            "type": "Reject",
+            "actor": group.uri,
+            "object": post.uri,
+            "summary": why,
+        });
+        let mut tx = self.store.begin().await?;
+        self.emit(
+            &mut tx,
+            group,
+            reject,
+            Recipients::Accounts {
+                ids: vec![post.account_id],
+            },
+        )
+        .await?;
+        tx.commit().await?;
+        tracing::info!(group = %group.id, status = %post.id, "a post to the group was refused");
+        Ok(())
     }
 
     /// Whether a stored post is for a group's members only (carries the group's grant and is
