@@ -13,9 +13,7 @@ pub mod username;
 
 pub use audience::{Audience, Grant, Visibility};
 pub use error::{Error, FieldError, FieldErrors, RateLimit, Result};
-pub use group::{
-    Group, GroupAction, GroupKind, GroupLogEntry, GroupRole, Membership, RemovedPost,
-};
+pub use group::{Group, GroupAction, GroupKind, GroupLogEntry, GroupRole, Membership, RemovedPost};
 pub use id::Id;
 pub use interaction::{
     Approval, Decision, Interaction, InteractionPolicy, PolicyDefaults, Relation, Rule, Who,

@@ -274,14 +274,13 @@ impl Store {
 
     /// The group a status belongs to (posted to it, or a reply in it).
     pub async fn group_of_status(&self, status: Id) -> Result<Option<Id>, Error> {
-        let g: Option<i64> =
-            sqlx::query_scalar(
-                "SELECT group_id FROM group_statuses WHERE status_id = $1 AND removed_at IS NULL",
-            )
-                .bind(status.0)
-                .fetch_optional(self.pool())
-                .await
-                .map_err(db_err)?;
+        let g: Option<i64> = sqlx::query_scalar(
+            "SELECT group_id FROM group_statuses WHERE status_id = $1 AND removed_at IS NULL",
+        )
+        .bind(status.0)
+        .fetch_optional(self.pool())
+        .await
+        .map_err(db_err)?;
         Ok(g.map(Id))
     }
 
@@ -290,8 +289,7 @@ impl Store {
         if ids.is_empty() {
             return Ok(HashMap::new());
         }
-        let mut sql =
-            Sql::new(
+        let mut sql = Sql::new(
             "SELECT status_id, group_id FROM group_statuses WHERE removed_at IS NULL AND status_id IN ",
         );
         crate::statuses::in_list(&mut sql, ids);

@@ -211,8 +211,12 @@ async fn a_public_group_passes_on_edits_deletions_and_removals() {
         )
         .await;
     let gid = id(&group);
-    a.ok_post(&format!("/api/v1/groups/{gid}/join"), &mona.token, json!({}))
-        .await;
+    a.ok_post(
+        &format!("/api/v1/groups/{gid}/join"),
+        &mona.token,
+        json!({}),
+    )
+    .await;
     let group_on_b = id(&b.resolve(&bob, &a.handle("square")).await);
     b.ok_post(
         &format!("/api/v1/accounts/{group_on_b}/follow"),
@@ -232,13 +236,22 @@ async fn a_public_group_passes_on_edits_deletions_and_removals() {
             .find(|s| s["reblog"]["uri"] == post_uri)
     };
     let edited = a
-        .post_status(&mona, json!({"status": "market on monday", "group_id": gid}))
+        .post_status(
+            &mona,
+            json!({"status": "market on monday", "group_id": gid}),
+        )
         .await;
     let gone = a
-        .post_status(&mona, json!({"status": "a slip of the pen", "group_id": gid}))
+        .post_status(
+            &mona,
+            json!({"status": "a slip of the pen", "group_id": gid}),
+        )
         .await;
     let removed = a
-        .post_status(&mona, json!({"status": "cheap watches here", "group_id": gid}))
+        .post_status(
+            &mona,
+            json!({"status": "cheap watches here", "group_id": gid}),
+        )
         .await;
     for p in [&edited, &gone, &removed] {
         eventually("the group's boost reaches bob", async || {
@@ -276,9 +289,8 @@ async fn a_public_group_passes_on_edits_deletions_and_removals() {
         .await;
     assert_eq!(st, reqwest::StatusCode::OK, "{body}");
     eventually("the deleted post is gone on B", async || {
-        (boosted(&uri(&gone)).await.is_none()
-            && local_copy(&b, &bob, &uri(&gone)).await.is_none())
-        .then_some(())
+        (boosted(&uri(&gone)).await.is_none() && local_copy(&b, &bob, &uri(&gone)).await.is_none())
+            .then_some(())
     })
     .await;
 
@@ -294,9 +306,10 @@ async fn a_public_group_passes_on_edits_deletions_and_removals() {
         )
         .await;
     assert_eq!(st, reqwest::StatusCode::OK, "{body}");
-    eventually("the group's boost of the removed post leaves bob's home", async || {
-        boosted(&uri(&removed)).await.is_none().then_some(())
-    })
+    eventually(
+        "the group's boost of the removed post leaves bob's home",
+        async || boosted(&uri(&removed)).await.is_none().then_some(()),
+    )
     .await;
     assert!(
         local_copy(&b, &bob, &uri(&removed)).await.is_some(),

@@ -819,7 +819,11 @@ async fn moderators_remove_posts_log_their_actions_and_see_reports() {
             json!({}),
         )
         .await;
-    assert_eq!(st, StatusCode::NOT_FOUND, "only the post's group resolves it");
+    assert_eq!(
+        st,
+        StatusCode::NOT_FOUND,
+        "only the post's group resolves it"
+    );
 
     // A member may not remove posts; the moderator may.
     let (st, _, _) = s
@@ -843,7 +847,11 @@ async fn moderators_remove_posts_log_their_actions_and_see_reports() {
     let (st, _, _) = s
         .get(&format!("/api/v1/statuses/{pid}"), Some(&r.token))
         .await;
-    assert_eq!(st, StatusCode::NOT_FOUND, "a member still reads the removed post");
+    assert_eq!(
+        st,
+        StatusCode::NOT_FOUND,
+        "a member still reads the removed post"
+    );
     let home = s.status_ids("/api/v1/timelines/home", Some(&r.token)).await;
     let boosts = s.ok("/api/v1/timelines/home", Some(&r.token)).await;
     assert!(
@@ -937,7 +945,10 @@ async fn moderators_remove_posts_log_their_actions_and_see_reports() {
     for (path, token) in [
         (format!("/api/v1/groups/{gid}"), Some(o.token.as_str())),
         (format!("/api/v1/groups/{gid}"), None),
-        (format!("/api/v1/timelines/group/{gid}"), Some(r.token.as_str())),
+        (
+            format!("/api/v1/timelines/group/{gid}"),
+            Some(r.token.as_str()),
+        ),
     ] {
         let (st, _, _) = s.get(&path, token).await;
         assert_eq!(st, StatusCode::NOT_FOUND, "{path}");

@@ -69,7 +69,10 @@ impl Kring {
                 tx.commit().await?;
                 self.events.publish(
                     crate::events::EventKind::Delete(boost.id),
-                    readers.into_iter().map(crate::events::Stream::User).collect(),
+                    readers
+                        .into_iter()
+                        .map(crate::events::Stream::User)
+                        .collect(),
                 );
                 Ok(())
             }

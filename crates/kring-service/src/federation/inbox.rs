@@ -231,8 +231,7 @@ impl Kring {
                             let taken = match self.announce_remote_note(note, notified).await {
                                 // As `on_create`: one of our groups may take it.
                                 Ok(status) => {
-                                    self.take_remote_group_post(&status, note.addressed())
-                                        .await
+                                    self.take_remote_group_post(&status, note.addressed()).await
                                 }
                                 Err(e) => Err(e),
                             };

@@ -209,12 +209,18 @@ impl Kring {
 
     /// Approve a request to join (moderators).
     pub async fn authorize_group_request(&self, actor: &Actor, id: Id, account: Id) -> Result<()> {
-        self.authorize_group_request_unlogged(actor, id, account).await?;
+        self.authorize_group_request_unlogged(actor, id, account)
+            .await?;
         self.log_group(id, actor, GroupAction::ApproveRequest, Some(account), "")
             .await
     }
 
-    async fn authorize_group_request_unlogged(&self, actor: &Actor, id: Id, account: Id) -> Result<()> {
+    async fn authorize_group_request_unlogged(
+        &self,
+        actor: &Actor,
+        id: Id,
+        account: Id,
+    ) -> Result<()> {
         let (group, _) = self.group_record(id).await?;
         self.group_moderator(actor, &group).await?;
         match self.store.membership(id, account).await? {
@@ -229,12 +235,18 @@ impl Kring {
 
     /// Turn down a request to join (moderators).
     pub async fn reject_group_request(&self, actor: &Actor, id: Id, account: Id) -> Result<()> {
-        self.reject_group_request_unlogged(actor, id, account).await?;
+        self.reject_group_request_unlogged(actor, id, account)
+            .await?;
         self.log_group(id, actor, GroupAction::RejectRequest, Some(account), "")
             .await
     }
 
-    async fn reject_group_request_unlogged(&self, actor: &Actor, id: Id, account: Id) -> Result<()> {
+    async fn reject_group_request_unlogged(
+        &self,
+        actor: &Actor,
+        id: Id,
+        account: Id,
+    ) -> Result<()> {
         let (group, _) = self.group_record(id).await?;
         self.group_moderator(actor, &group).await?;
         match self.store.membership(id, account).await? {
@@ -358,7 +370,12 @@ impl Kring {
         Ok(())
     }
 
-    async fn unban_from_group_unlogged(&self, actor: &Actor, id: Id, accounts: &[Id]) -> Result<()> {
+    async fn unban_from_group_unlogged(
+        &self,
+        actor: &Actor,
+        id: Id,
+        accounts: &[Id],
+    ) -> Result<()> {
         let (group, _) = self.group_record(id).await?;
         self.group_moderator(actor, &group).await?;
         let mut tx = self.store.begin().await?;

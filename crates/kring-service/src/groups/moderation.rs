@@ -85,8 +85,7 @@ impl Kring {
                 &group_account.uri,
                 json!({ "id": a.uri, "type": "Announce", "actor": group_account.uri, "object": post.uri }),
             );
-            self.emit(&mut tx, &group_account, undo, to.clone())
-                .await?;
+            self.emit(&mut tx, &group_account, undo, to.clone()).await?;
         }
         let mut delete = json!({
             "id": format!("{}#removals/{}", group_account.uri, Id::generate()),
@@ -142,7 +141,10 @@ impl Kring {
     ) -> Result<Vec<RemovedPostView>> {
         let (group, _) = self.group_record(id).await?;
         self.group_moderator(actor, &group).await?;
-        let removed = self.store.removed_group_posts(id, limit.clamp(1, 200)).await?;
+        let removed = self
+            .store
+            .removed_group_posts(id, limit.clamp(1, 200))
+            .await?;
         let ids: Vec<Id> = removed.iter().map(|r| r.status_id).collect();
         let statuses = self.store.statuses_by_ids(&ids).await?;
         Ok(removed
