@@ -1636,3 +1636,152 @@ async fn groups_discover_join_post_and_moderate() {
     let profile = app.get("/@readers", None).await;
     assert!(profile.body.contains(&format!("href=\"{rp}\"")));
 }
+
+/// A group's moderation page (issue 11 items 5 and 6): a report about a post in the group
+/// reaches the group's moderators there; a moderator removes the post with a reason (it
+/// leaves the group's page and shows under "Removed posts"); the log is for admins only.
+#[tokio::test]
+async fn group_moderation_page_reports_removals_and_the_log() {
+    let app = app().await;
+    let alice = app.sign_up("alice").await;
+    let bob = app.sign_up("bob").await;
+    let carol = app.sign_up("carol").await;
+    let kring = &app.kring;
+    let id_of = async |name: &str| kring.lookup(None, name).await.unwrap().id.to_string();
+    let (bob_id, carol_id) = (id_of("bob").await, id_of("carol").await);
+    let token = async |cookie: &str| csrf(&app.get("/groups", Some(cookie)).await.body);
+    let (at, bt, ct) = (token(&alice).await, token(&bob).await, token(&carol).await);
+    let gid = group_id_of(
+        &app.post(
+            "/groups",
+            Some(&alice),
+            &[
+                ("_csrf", &at),
+                ("username", "porch"),
+                ("display_name", "Porch"),
+                ("kind", "public"),
+            ],
+        )
+        .await,
+    );
+    let gp = format!("/groups/{gid}");
+    for (cookie, t) in [(&bob, &bt), (&carol, &ct)] {
+        let res = app
+            .post(&format!("{gp}/join"), Some(cookie), &[("_csrf", t)])
+            .await;
+        assert_eq!(res.status, StatusCode::SEE_OTHER);
+    }
+    let res = app
+        .post(
+            &format!("{gp}/members/{carol_id}/promote"),
+            Some(&alice),
+            &[("_csrf", &at), ("role", "moderator"), ("back", &gp)],
+        )
+        .await;
+    assert_eq!(res.status, StatusCode::SEE_OTHER, "{}", res.body);
+    let res = app
+        .post(
+            "/statuses",
+            Some(&bob),
+            &[
+                ("_csrf", &bt),
+                ("text", "Buy cheap watches"),
+                ("group_id", &gid),
+                ("back", &gp),
+            ],
+        )
+        .await;
+    assert_eq!(res.status, StatusCode::SEE_OTHER, "{}", res.body);
+    let post = newest_post(&app, "bob", &bob).await;
+
+    // Members see no moderation tab or page; moderators do.
+    assert!(
+        !app.get(&gp, Some(&bob))
+            .await
+            .body
+            .contains("/moderation\"")
+    );
+    assert_eq!(
+        app.get(&format!("{gp}/moderation"), Some(&bob))
+            .await
+            .status,
+        StatusCode::NOT_FOUND
+    );
+    // alice reports the post: carol (a moderator) sees it on the group's moderation page.
+    let res = app
+        .post(
+            &format!("/accounts/{bob_id}/report"),
+            Some(&alice),
+            &[
+                ("_csrf", &at),
+                ("status", &post),
+                ("category", "spam"),
+                ("comment", "selling again"),
+            ],
+        )
+        .await;
+    assert!(
+        res.status.is_redirection() || res.status == StatusCode::OK,
+        "{}",
+        res.body
+    );
+    let page = app.get(&format!("{gp}/moderation"), Some(&carol)).await;
+    assert_eq!(page.status, StatusCode::OK, "{}", page.body);
+    assert!(page.body.contains("selling again"), "{}", page.body);
+    assert!(page.body.contains("Buy cheap watches"));
+    assert!(
+        !page.body.contains("Moderation log"),
+        "the log is for admins"
+    );
+    // carol removes the post from the group, with a reason.
+    let res = app
+        .post(
+            &format!("{gp}/statuses/{post}/remove"),
+            Some(&carol),
+            &[("_csrf", &ct), ("reason", "no selling here")],
+        )
+        .await;
+    assert_eq!(res.status, StatusCode::SEE_OTHER, "{}", res.body);
+    assert!(
+        !app.get(&gp, Some(&alice))
+            .await
+            .body
+            .contains("Buy cheap watches")
+    );
+    let page = app.get(&format!("{gp}/moderation"), Some(&alice)).await;
+    let removed = page.body.split("id=\"removed-title\"").nth(1).unwrap_or("");
+    assert!(
+        removed.contains("Buy cheap watches") && removed.contains("no selling here"),
+        "{}",
+        page.body
+    );
+    assert!(page.body.contains("Moderation log"));
+    assert!(page.body.contains("removed a post by"), "{}", page.body);
+    // Removing it again is refused on the page, with the reason.
+    let res = app
+        .post(
+            &format!("{gp}/statuses/{post}/remove"),
+            Some(&carol),
+            &[("_csrf", &ct), ("reason", "again")],
+        )
+        .await;
+    assert_eq!(res.status, StatusCode::NOT_FOUND);
+    // The report is resolved from the page.
+    let report = page
+        .body
+        .split("/reports/")
+        .nth(1)
+        .and_then(|r| r.split('/').next())
+        .unwrap_or_default()
+        .to_string();
+    let res = app
+        .post(
+            &format!("{gp}/reports/{report}/resolve"),
+            Some(&carol),
+            &[("_csrf", &ct)],
+        )
+        .await;
+    assert_eq!(res.status, StatusCode::SEE_OTHER, "{}", res.body);
+    let page = app.get(&format!("{gp}/moderation"), Some(&carol)).await;
+    assert!(page.body.contains("No open reports"));
+}

@@ -112,6 +112,7 @@ pub fn group_tabs(v: &GroupView, current: &str) -> Vec<Tab> {
             ("/requests", "Requests"),
             ("/invitations", "Invitations"),
             ("/bans", "Bans"),
+            ("/moderation", "Moderation"),
         ]);
     }
     if role.is_some_and(GroupRole::administers) {

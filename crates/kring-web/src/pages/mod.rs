@@ -17,6 +17,7 @@ mod circles;
 mod edit;
 mod filters;
 mod group_moderation;
+mod group_review;
 mod groups;
 mod home;
 mod interact;
@@ -99,6 +100,15 @@ pub fn routes() -> Router<Web> {
             get(group_moderation::invitations).post(group_moderation::invite),
         )
         .route("/groups/{id}/bans", get(group_moderation::bans))
+        .route("/groups/{id}/moderation", get(group_review::review))
+        .route(
+            "/groups/{id}/statuses/{status}/remove",
+            post(group_review::remove_post),
+        )
+        .route(
+            "/groups/{id}/reports/{report}/resolve",
+            post(group_review::resolve_report),
+        )
         .route(
             "/groups/{id}/members/{account}/{action}",
             post(group_moderation::person_action),
