@@ -923,7 +923,7 @@ test("groups: create, discover, join, post, moderate, invite; a private group hi
   await Promise.all([a.waitForNavigation(), row.locator("button", { hasText: "Make moderator" }).click()]);
   assert.ok(await a.locator("li.member", { hasText: "@bob@" }).locator(".badge", { hasText: "Moderator" }).isVisible());
   await checkPage(a, "group-members");
-  for (const tab of ["Requests", "Bans", "Settings"]) {
+  for (const tab of ["Requests", "Bans", "Moderation", "Settings"]) {
     await Promise.all([a.waitForNavigation(), a.click(`nav.tabs a:text-is('${tab}')`)]);
     await checkPage(a, `group-${tab.toLowerCase()}`);
   }
@@ -1126,7 +1126,7 @@ test("every main page at 390 px and 1280 px: no horizontal overflow, navigation 
     "/settings/profile", "/settings/preferences", "/settings/password", "/settings/filters",
     "/settings/sessions", "/tags/kringtest", "/friends", "/circles", s.circlePath,
     s.circlePostPath, "/interaction_requests", s.erinPath, "/groups", s.groupPath,
-    s.groupPath + "/members", s.groupPath + "/edit",
+    s.groupPath + "/members", s.groupPath + "/moderation", s.groupPath + "/edit",
   ];
   const signedOut = [
     "/", "/public", "/auth/sign_in", "/auth/sign_up", "/@alice", s.helloPath, "/groups", s.groupPath,
