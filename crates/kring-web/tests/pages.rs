@@ -1785,3 +1785,107 @@ async fn group_moderation_page_reports_removals_and_the_log() {
     let page = app.get(&format!("{gp}/moderation"), Some(&carol)).await;
     assert!(page.body.contains("No open reports"));
 }
+
+/// Quote posts in the web interface (issue 10 items 5 and 6): a post that may be quoted has a
+/// Quote link; the composer it opens shows the quoted post and sends `quoted_status_id`; the
+/// quoting post shows the quoted one; a post whose author allows no quotes has no link, and a
+/// quote sent anyway is refused on the form with the text kept.
+#[tokio::test]
+async fn quotes_in_the_web_interface() {
+    let app = app().await;
+    let alice = app.sign_up("alice").await;
+    let bob = app.sign_up("bob").await;
+    let at = csrf(&app.get("/home", Some(&alice)).await.body);
+    let bt = csrf(&app.get("/home", Some(&bob)).await.body);
+    let post = async |cookie: &str, token: &str, fields: &[(&str, &str)]| {
+        let mut form = vec![("_csrf", token)];
+        form.extend_from_slice(fields);
+        app.post("/statuses", Some(cookie), &form).await
+    };
+    let res = post(
+        &alice,
+        &at,
+        &[("text", "words worth quoting"), ("visibility", "public")],
+    )
+    .await;
+    assert_eq!(res.status, StatusCode::SEE_OTHER, "{}", res.body);
+    let open = newest_post(&app, "alice", &alice).await;
+    let page = app.get(&format!("/@alice/{open}"), Some(&bob)).await;
+    let link = format!("href=\"/statuses?quote={open}\"");
+    assert!(page.body.contains(&link), "{}", page.body);
+    let compose = app
+        .get(&format!("/statuses?quote={open}"), Some(&bob))
+        .await;
+    assert_eq!(compose.status, StatusCode::OK);
+    assert!(
+        compose
+            .body
+            .contains(&format!("name=\"quoted_status_id\" value=\"{open}\""))
+    );
+    assert!(compose.body.contains("aria-label=\"The post you quote\""));
+    assert!(compose.body.contains("words worth quoting"));
+    let res = post(
+        &bob,
+        &bt,
+        &[
+            ("text", "so true"),
+            ("visibility", "public"),
+            ("quoted_status_id", &open),
+        ],
+    )
+    .await;
+    assert_eq!(res.status, StatusCode::SEE_OTHER, "{}", res.body);
+    let quoting = newest_post(&app, "bob", &bob).await;
+    let page = app.get(&format!("/@bob/{quoting}"), None).await;
+    let aside = page
+        .body
+        .split("aria-label=\"Quoted post\"")
+        .nth(1)
+        .unwrap_or_default();
+    assert!(aside.contains("words worth quoting"), "{}", page.body);
+
+    // A followers-only post, which no one may quote (a quote would widen it): bob follows
+    // alice and reads it, but has no link, and a quote sent anyway is refused on the form.
+    let alice_id = app
+        .kring
+        .lookup(None, "alice")
+        .await
+        .unwrap()
+        .id
+        .to_string();
+    let res = app
+        .post(
+            &format!("/accounts/{alice_id}/follow"),
+            Some(&bob),
+            &[("_csrf", &bt)],
+        )
+        .await;
+    assert_eq!(res.status, StatusCode::SEE_OTHER, "{}", res.body);
+    let res = post(
+        &alice,
+        &at,
+        &[("text", "not for quoting"), ("visibility", "private")],
+    )
+    .await;
+    assert_eq!(res.status, StatusCode::SEE_OTHER, "{}", res.body);
+    let closed = newest_post(&app, "alice", &alice).await;
+    let page = app.get(&format!("/@alice/{closed}"), Some(&bob)).await;
+    assert!(page.body.contains("not for quoting"), "bob reads it");
+    assert!(
+        !page
+            .body
+            .contains(&format!("href=\"/statuses?quote={closed}\""))
+    );
+    let res = post(
+        &bob,
+        &bt,
+        &[
+            ("text", "quoting anyway"),
+            ("visibility", "public"),
+            ("quoted_status_id", &closed),
+        ],
+    )
+    .await;
+    assert!(res.status.is_client_error(), "{} {}", res.status, res.body);
+    assert!(res.body.contains("quoting anyway"), "the text is kept");
+}
