@@ -9,36 +9,8 @@
 mod common;
 mod fed_common;
 
-use fed_common::{FedUser, Node, eventually, follow, id, local_copy, uri};
+use fed_common::{Node, eventually, follow, id, local_copy, unreadable, uri};
 use serde_json::json;
-
-/// `viewer` on `on` cannot read the post `status_uri`: not in home, not stored for them, not
-/// by fetching it.
-async fn unreadable(on: &Node, viewer: &FedUser, status_uri: &str) {
-    assert!(
-        on.in_home(viewer, status_uri).await.is_none(),
-        "{status_uri} in {}'s home",
-        viewer.handle
-    );
-    assert!(
-        local_copy(on, viewer, status_uri).await.is_none(),
-        "{} finds {status_uri}",
-        viewer.handle
-    );
-    let found = on
-        .ok_query(
-            "/api/v2/search",
-            &viewer.token,
-            &[("q", status_uri), ("type", "statuses"), ("resolve", "true")],
-        )
-        .await;
-    assert_eq!(
-        found["statuses"],
-        json!([]),
-        "{} fetches {status_uri}",
-        viewer.handle
-    );
-}
 
 #[tokio::test(flavor = "multi_thread", worker_threads = 2)]
 async fn a_private_group_reaches_its_members_servers_and_no_other() {

@@ -722,3 +722,31 @@ pub async fn local_copy(on: &Node, viewer: &FedUser, status_uri: &str) -> Option
         .as_array()
         .and_then(|l| l.iter().find(|s| s["uri"] == status_uri).cloned())
 }
+
+/// `viewer` on `on` cannot read the post `status_uri`: not in home, not stored for them, not
+/// by fetching it.
+pub async fn unreadable(on: &Node, viewer: &FedUser, status_uri: &str) {
+    assert!(
+        on.in_home(viewer, status_uri).await.is_none(),
+        "{status_uri} in {}'s home",
+        viewer.handle
+    );
+    assert!(
+        local_copy(on, viewer, status_uri).await.is_none(),
+        "{} finds {status_uri}",
+        viewer.handle
+    );
+    let found = on
+        .ok_query(
+            "/api/v2/search",
+            &viewer.token,
+            &[("q", status_uri), ("type", "statuses"), ("resolve", "true")],
+        )
+        .await;
+    assert_eq!(
+        found["statuses"],
+        json!([]),
+        "{} fetches {status_uri}",
+        viewer.handle
+    );
+}
