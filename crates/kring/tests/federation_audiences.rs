@@ -11,7 +11,7 @@ mod common;
 mod fed_common;
 
 use common::schema::assert_valid;
-use fed_common::{FedUser, Node, eventually, follow, id, local_copy, unreadable, uri};
+use fed_common::{Node, eventually, follow, id, unreadable, uri};
 use serde_json::json;
 
 #[tokio::test(flavor = "multi_thread", worker_threads = 2)]
