@@ -115,6 +115,13 @@ impl Kring {
                 visibility,
             )
             .await?;
+        // A group on another server is addressed (its server announces what it accepts); a
+        // local group announces it below.
+        if let Some(t) = target.as_ref().filter(|t| !t.account.is_local())
+            && !addressed.contains(&t.account.id)
+        {
+            addressed.push(t.account.id);
+        }
         let (visibility, audience) = match (&target, parent.as_ref()) {
             (Some(t), None) => {
                 let (v, a) = t.audience(actor.id(), &addressed);
@@ -273,12 +280,19 @@ impl Kring {
                 );
             }
         }
-        let mention_accounts: Vec<Account> = rendered
+        let mut mention_accounts: Vec<Account> = rendered
             .mentions
             .iter()
             .filter(|a| addressed.contains(&a.id))
             .cloned()
             .collect();
+        // A group elsewhere is named in the post (as a Mastodon app mentions a Lemmy
+        // community), so its server knows the post is for it.
+        if let Some(t) = target.as_ref().filter(|t| !t.account.is_local())
+            && !mention_accounts.iter().any(|a| a.id == t.account.id)
+        {
+            mention_accounts.push(t.account.clone());
+        }
         let mut note = self.note_for(
             &as_stored,
             &actor.account,
@@ -325,10 +339,17 @@ impl Kring {
         // The group announces what it accepts; a reply awaiting its parent author's approval
         // is announced by nobody.
         let group_boost = match (&target, awaits) {
-            (Some(t), None) => Some(
+            (Some(t), None) if t.account.is_local() => Some(
                 self.announce_in_group(&mut tx, t, &as_stored, &actor.account)
                     .await?,
             ),
+            (Some(t), None) => {
+                // In that group's timeline here at once; its Announce, when it comes, is
+                // the group's boost.
+                tx.insert_group_status(id, t.account.id, None, now_micros())
+                    .await?;
+                None
+            }
             _ => None,
         };
         if let Some(key) = &req.idempotency_key {

@@ -336,6 +336,23 @@ impl Store {
 }
 
 impl Tx {
+    /// Record (or update) a group on another server as this server knows it: its kind from
+    /// whether it approves followers (closed) or not (public). What it keeps for members
+    /// only is that server's business; posts reach us addressed as they are.
+    pub async fn upsert_remote_group(&mut self, id: Id, kind: GroupKind) -> Result<(), Error> {
+        sqlx::query(
+            "INSERT INTO groups (account_id, kind, members_only, rules, created_at) VALUES ($1,$2,0,'',$3) \
+             ON CONFLICT (account_id) DO UPDATE SET kind = $2",
+        )
+        .bind(id.0)
+        .bind(kind.as_str())
+        .bind(kring_core::time::now_micros())
+        .execute(&mut *self.tx)
+        .await
+        .map_err(db_err)?;
+        Ok(())
+    }
+
     pub async fn insert_group(&mut self, g: &Group) -> Result<(), Error> {
         sqlx::query(
             "INSERT INTO groups (account_id, kind, members_only, rules, created_at) VALUES ($1,$2,$3,$4,$5)",

@@ -320,11 +320,49 @@ impl Tx {
         .execute(&mut *self.tx)
         .await
         .map_err(db_err)?;
+        self.mirror_remote_group_membership(account, target, true)
+            .await?;
         Ok(true)
     }
 
     pub async fn delete_follow(&mut self, account: Id, target: Id) -> Result<bool, Error> {
-        self.delete_edge("follows", account, target).await
+        let deleted = self.delete_edge("follows", account, target).await?;
+        if deleted {
+            self.mirror_remote_group_membership(account, target, false)
+                .await?;
+        }
+        Ok(deleted)
+    }
+
+    /// A local person's membership of a group on another server is their follow of it, as
+    /// that server decides: mirrored here so the group's page, relationships and posting
+    /// treat it as their other groups. (Local groups write memberships themselves.)
+    async fn mirror_remote_group_membership(
+        &mut self,
+        account: Id,
+        group: Id,
+        member: bool,
+    ) -> Result<(), Error> {
+        let q = if member {
+            sqlx::query(
+                "INSERT INTO group_memberships (group_id, account_id, state, role, created_at) \
+                 SELECT g.account_id, $1, 'member', 'member', $2 FROM groups g \
+                 JOIN accounts a ON a.id = g.account_id \
+                 WHERE g.account_id = $3 AND a.domain <> '' ON CONFLICT DO NOTHING",
+            )
+            .bind(account.0)
+            .bind(now_micros())
+            .bind(group.0)
+        } else {
+            sqlx::query(
+                "DELETE FROM group_memberships WHERE account_id = $1 AND group_id = $2 \
+                 AND EXISTS (SELECT 1 FROM accounts a WHERE a.id = $2 AND a.domain <> '')",
+            )
+            .bind(account.0)
+            .bind(group.0)
+        };
+        q.execute(&mut *self.tx).await.map_err(db_err)?;
+        Ok(())
     }
 
     pub async fn insert_follow_request(

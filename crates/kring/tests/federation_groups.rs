@@ -297,3 +297,113 @@ async fn a_public_group_passes_on_edits_deletions_and_removals() {
     // The edited post is untouched by all this.
     assert!(boosted(&uri(&edited)).await.is_some());
 }
+
+/// Kring people in a group on another server (issue 11 item 3): bob on B joins a public group
+/// on A through B's groups API (B follows it for him), reads it in a group timeline on B, and
+/// posts to it from B with `group_id` (B addresses the group; A takes the post and announces
+/// it); leaving on B ends his membership on A.
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn kring_people_join_read_and_post_to_a_group_on_another_server() {
+    let (a, b) = tokio::join!(Node::start(), Node::start());
+    let olga = a.register("olga").await;
+    let bob = b.register("bob").await;
+    let group = a
+        .ok_post(
+            "/api/v1/groups",
+            &olga.token,
+            json!({"display_name": "Plaza", "username": "plaza", "kind": "public"}),
+        )
+        .await;
+    let gid = id(&group);
+    let found = b.resolve(&bob, &a.handle("plaza")).await;
+    assert_eq!(found["group"], true, "{found}");
+    let on_b = id(&found);
+    let g = b.ok(&format!("/api/v1/groups/{on_b}"), &bob.token).await;
+    assert_eq!(g["kring"]["kind"], "public", "{g}");
+    b.ok_post(
+        &format!("/api/v1/groups/{on_b}/join"),
+        &bob.token,
+        json!({}),
+    )
+    .await;
+    eventually("bob is a member, on B and on A", async || {
+        let here = b
+            .ok_query(
+                "/api/v1/groups/relationships",
+                &bob.token,
+                &[("id[]", on_b.as_str())],
+            )
+            .await;
+        let there = a
+            .ok(&format!("/api/v1/groups/{gid}/memberships"), &olga.token)
+            .await;
+        (here[0]["member"] == true && there.to_string().contains("bob")).then_some(())
+    })
+    .await;
+    let mine = b.ok("/api/v1/groups", &bob.token).await;
+    assert!(
+        mine.to_string().contains(&on_b),
+        "bob's groups on B: {mine}"
+    );
+
+    // olga's post to the group is in the group's timeline on B.
+    let post = a
+        .post_status(
+            &olga,
+            json!({"status": "welcome to the plaza", "group_id": gid}),
+        )
+        .await;
+    eventually("olga's post in the group's timeline on B", async || {
+        let tl = b
+            .ok(&format!("/api/v1/timelines/group/{on_b}"), &bob.token)
+            .await;
+        tl.as_array()?
+            .iter()
+            .any(|s| s["uri"] == post["uri"])
+            .then_some(())
+    })
+    .await;
+
+    // bob posts to it from B: in the timeline on B at once, taken by the group on A.
+    let his = b
+        .post_status(&bob, json!({"status": "glad to be here", "group_id": on_b}))
+        .await;
+    assert_eq!(his["group"]["id"], on_b.as_str(), "{his}");
+    let tl = b
+        .ok(&format!("/api/v1/timelines/group/{on_b}"), &bob.token)
+        .await;
+    assert!(tl.to_string().contains(&uri(&his)), "{tl}");
+    eventually("the group on A takes bob's post", async || {
+        let tl = a
+            .ok(&format!("/api/v1/timelines/group/{gid}"), &olga.token)
+            .await;
+        tl.as_array()?
+            .iter()
+            .any(|s| s["uri"] == his["uri"])
+            .then_some(())
+    })
+    .await;
+
+    // Leaving on B ends the membership on A.
+    b.ok_post(
+        &format!("/api/v1/groups/{on_b}/leave"),
+        &bob.token,
+        json!({}),
+    )
+    .await;
+    eventually("bob has left on A", async || {
+        let there = a
+            .ok(&format!("/api/v1/groups/{gid}/memberships"), &olga.token)
+            .await;
+        (!there.to_string().contains("bob")).then_some(())
+    })
+    .await;
+    let here = b
+        .ok_query(
+            "/api/v1/groups/relationships",
+            &bob.token,
+            &[("id[]", on_b.as_str())],
+        )
+        .await;
+    assert_eq!(here[0]["member"], false, "{here}");
+}

@@ -1108,6 +1108,11 @@ impl Kring {
         };
         tx.insert_status(&new).await?;
         tx.fan_out_to_followers(id, actor.id, true, None).await?;
+        if actor.group {
+            // A group elsewhere carries the post: it joins that group's timeline here.
+            tx.insert_group_status(orig.id, actor.id, Some(id), now_micros())
+                .await?;
+        }
         let boost = Interacting {
             status: Some(id),
             ..asked

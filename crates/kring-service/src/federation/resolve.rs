@@ -287,6 +287,19 @@ impl Kring {
         }
         let mut tx = self.store.begin().await?;
         let stored = match tx.upsert_remote_account(&remote).await {
+            Ok(id) if remote.group => {
+                // A group elsewhere (a Lemmy community, another Kring's group): known as a
+                // group here too, so its posts gather in a group timeline.
+                let kind = if remote.locked {
+                    kring_core::GroupKind::Closed
+                } else {
+                    kring_core::GroupKind::Public
+                };
+                match tx.upsert_remote_group(id, kind).await {
+                    Ok(()) => tx.commit().await.map(|_| id),
+                    Err(e) => Err(e),
+                }
+            }
             Ok(id) => tx.commit().await.map(|_| id),
             Err(e) => Err(e),
         };

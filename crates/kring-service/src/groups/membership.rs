@@ -22,7 +22,12 @@ impl Kring {
     /// Join a group: at once for a public group or with an invitation, else a request a
     /// moderator decides on. Joining again changes nothing.
     pub async fn join_group(&self, actor: &Actor, id: Id) -> Result<GroupRelationship> {
-        let (group, _) = self.group_record(id).await?;
+        let (group, account) = self.group_record(id).await?;
+        if !account.is_local() {
+            // A group elsewhere decides itself: joining it is following it.
+            self.follow(actor, id, None, None).await?;
+            return self.group_relationship(actor, id).await;
+        }
         self.join_as(&group, &actor.account, None).await?;
         self.group_relationship(actor, id).await
     }
@@ -82,7 +87,11 @@ impl Kring {
     /// Leave a group (or withdraw a request, or decline an invitation). The owner must hand
     /// the group on or delete it first.
     pub async fn leave_group(&self, actor: &Actor, id: Id) -> Result<GroupRelationship> {
-        let (group, _) = self.group_record(id).await?;
+        let (group, account) = self.group_record(id).await?;
+        if !account.is_local() {
+            Box::pin(self.unfollow(actor, id)).await?;
+            return self.group_relationship(actor, id).await;
+        }
         match self.store.membership(id, actor.id()).await? {
             Some(Membership::Member {
                 role: GroupRole::Owner,

@@ -214,6 +214,10 @@ impl Kring {
         let Ok((group, account)) = self.group_record(g).await else {
             return Ok(());
         };
+        if !account.is_local() {
+            // A group elsewhere takes (or refuses) posts itself.
+            return Ok(());
+        }
         let membership = self.store.membership(g, post.account_id).await?;
         if !membership.as_ref().is_some_and(|m| m.is_member()) {
             return self
