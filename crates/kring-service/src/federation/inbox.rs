@@ -231,8 +231,7 @@ impl Kring {
                             let taken = match self.announce_remote_note(note, notified).await {
                                 // As `on_create`: one of our groups may take it.
                                 Ok(status) => {
-                                    self.take_remote_group_post(&status, note.addressed())
-                                        .await
+                                    self.take_remote_group_post(&status, note.addressed()).await
                                 }
                                 Err(e) => Err(e),
                             };
@@ -417,6 +416,7 @@ impl Kring {
             "Block" => self.on_block(&actor, &object, seen).await,
             "Flag" => self.on_flag(&actor, a, &object, seen).await,
             "Move" => self.on_move(&actor, a, seen).await,
+            "Leave" => self.on_chat_leave(&actor, &object, seen).await,
             other => {
                 tracing::debug!(kind = other, "ignoring activity");
                 Ok(())
@@ -986,6 +986,9 @@ impl Kring {
                 self.events
                     .publish(EventKind::StatusUpdate(before.id), streams);
                 Ok(())
+            }
+            _ if crate::chats::is_chat_document(object) => {
+                self.on_chat_update(actor, object, seen).await
             }
             _ => Ok(()),
         }
