@@ -1,0 +1,241 @@
+// SPDX-License-Identifier: AGPL-3.0-or-later
+//! A group chat across three real Kring servers (issue 12): the chat's home server A keeps its
+//! name and participants, B learns them from A's chat document and A's `Update`s, messages
+//! and replies land in the same chat on both, edits and deletions follow, a participant
+//! removed on A loses the chat on B, one who leaves on B is gone on A — and C, a server with
+//! no participant (whose erin follows the chat's creator), receives nothing.
+//!
+//! Cast: alice@A (starts the chat), dan@A (added later), bob@B (follows alice: the chat is in
+//! his inbox), bea@B (does not: a request), erin@C.
+mod common;
+mod fed_common;
+
+use fed_common::{FedUser, Node, eventually, follow, id, local_copy, uri};
+use reqwest::Method;
+use serde_json::{Value, json};
+
+/// The viewer's chat whose `uri` is `chat_uri`, from their inbox or requests.
+async fn chat_on(on: &Node, viewer: &FedUser, chat_uri: &str) -> Option<Value> {
+    for path in ["/api/v1/kring/chats", "/api/v1/kring/chats/requests"] {
+        let list = on.ok(path, &viewer.token).await;
+        if let Some(c) = list
+            .as_array()
+            .unwrap()
+            .iter()
+            .find(|c| c["uri"] == chat_uri)
+        {
+            return Some(c.clone());
+        }
+    }
+    None
+}
+
+fn accts(chat: &Value) -> Vec<String> {
+    let mut v: Vec<String> = chat["accounts"]
+        .as_array()
+        .unwrap()
+        .iter()
+        .map(|a| a["acct"].as_str().unwrap().to_string())
+        .collect();
+    v.sort();
+    v
+}
+
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn a_chat_across_servers_reaches_its_participants_and_nobody_else() {
+    let (a, b, c) = tokio::join!(Node::start(), Node::start(), Node::start());
+    let alice = a.register("alice").await;
+    let dan = a.register("dan").await;
+    let bob = b.register("bob").await;
+    let bea = b.register("bea").await;
+    let erin = c.register("erin").await;
+    follow(&b, &bob, &alice).await;
+    follow(&c, &erin, &alice).await;
+    let bob_on_a = a.remote_id(&alice, &bob.handle).await;
+    let bea_on_a = a.remote_id(&alice, &bea.handle).await;
+
+    let chat = a
+        .ok_post(
+            "/api/v1/kring/chats",
+            &alice.token,
+            json!({"account_ids": [bob_on_a, bea_on_a], "name": "Trip"}),
+        )
+        .await;
+    let cid = id(&chat);
+    let chat_uri = chat["uri"].as_str().unwrap().to_string();
+    assert!(chat_uri.starts_with(&a.base), "{chat_uri}");
+
+    // A message reaches B: bob has it in his inbox (one unread), bea among her requests.
+    let m1 = a
+        .ok_post(
+            &format!("/api/v1/kring/chats/{cid}/messages"),
+            &alice.token,
+            json!({"status": "first secretword"}),
+        )
+        .await;
+    let on_b = eventually("the chat reaches bob", async || {
+        chat_on(&b, &bob, &chat_uri)
+            .await
+            .filter(|c| !c["last_status"].is_null())
+    })
+    .await;
+    assert_eq!(on_b["name"], "Trip");
+    assert_eq!(on_b["unread_count"], 1);
+    assert_eq!(on_b["request"], false);
+    assert_eq!(on_b["home"], false);
+    assert_eq!(on_b["last_status"]["uri"], uri(&m1));
+    assert_eq!(
+        accts(&on_b),
+        vec![alice.handle.clone(), "bea".to_string()],
+        "{on_b}"
+    );
+    let bcid = id(&on_b);
+    let bea_sees = chat_on(&b, &bea, &chat_uri).await.expect("bea's request");
+    assert_eq!(bea_sees["request"], true);
+    let m1_on_b = id(&on_b["last_status"]);
+    assert!(b.status(&bea, &m1_on_b).await.is_some());
+
+    // bob replies on B (Pleroma's parameter): the reply lands in the chat on A and on B.
+    let reply = b
+        .post_status(
+            &bob,
+            json!({"status": "reply secretword", "in_reply_to_conversation_id": bcid, "in_reply_to_id": m1_on_b}),
+        )
+        .await;
+    let on_a = eventually("bob's reply reaches alice's chat", async || {
+        let c = a
+            .ok(&format!("/api/v1/kring/chats/{cid}"), &alice.token)
+            .await;
+        (c["last_status"]["uri"] == reply["uri"]).then_some(c)
+    })
+    .await;
+    assert_eq!(on_a["unread_count"], 1);
+    assert_eq!(on_a["last_status"]["in_reply_to_id"], m1["id"]);
+    let bea_list = chat_on(&b, &bea, &chat_uri).await.unwrap();
+    assert_eq!(bea_list["last_status"]["uri"], reply["uri"]);
+
+    // Rename and add on A: B hears of both.
+    a.ok_send(
+        Method::PATCH,
+        &format!("/api/v1/kring/chats/{cid}"),
+        &alice.token,
+        json!({"name": "Trip 2"}),
+    )
+    .await;
+    a.ok_post(
+        &format!("/api/v1/kring/chats/{cid}/participants"),
+        &alice.token,
+        json!({"account_ids": [dan.id]}),
+    )
+    .await;
+    eventually("B sees the new name and dan", async || {
+        let c = chat_on(&b, &bob, &chat_uri).await?;
+        (c["name"] == "Trip 2" && accts(&c).contains(&dan.handle)).then_some(())
+    })
+    .await;
+
+    // An edit on A reaches B.
+    a.ok_send(
+        Method::PUT,
+        &format!("/api/v1/statuses/{}", id(&m1)),
+        &alice.token,
+        json!({"status": "first, edited secretword"}),
+    )
+    .await;
+    eventually("the edit reaches B", async || {
+        let s = b.status(&bob, &m1_on_b).await?;
+        s["content"].as_str()?.contains("edited").then_some(())
+    })
+    .await;
+
+    // Removed on A: bea loses the chat on B too, at once when A's Update arrives.
+    a.ok_send(
+        Method::DELETE,
+        &format!("/api/v1/kring/chats/{cid}/participants/{bea_on_a}"),
+        &alice.token,
+        json!({}),
+    )
+    .await;
+    eventually("bea loses the chat on B", async || {
+        chat_on(&b, &bea, &chat_uri).await.is_none().then_some(())
+    })
+    .await;
+    assert!(b.status(&bea, &m1_on_b).await.is_none());
+    assert!(b.status(&bob, &m1_on_b).await.is_some());
+    let (st, _) = b
+        .get(&format!("/api/v1/kring/chats/{bcid}/messages"), &bea.token)
+        .await;
+    assert_eq!(st, reqwest::StatusCode::NOT_FOUND);
+    // A later message reaches bob but not bea.
+    let m2 = a
+        .ok_post(
+            &format!("/api/v1/kring/chats/{cid}/messages"),
+            &alice.token,
+            json!({"status": "after bea secretword"}),
+        )
+        .await;
+    let m2_on_b = eventually("m2 reaches bob", async || {
+        let c = chat_on(&b, &bob, &chat_uri).await?;
+        (c["last_status"]["uri"] == m2["uri"]).then(|| id(&c["last_status"]))
+    })
+    .await;
+    assert!(b.status(&bea, &m2_on_b).await.is_none());
+
+    // A deletion on A reaches B.
+    let (st, _) = a
+        .request(
+            Method::DELETE,
+            &format!("/api/v1/statuses/{}", id(&m2)),
+            Some(&alice.token),
+            &[],
+            None,
+        )
+        .await;
+    assert_eq!(st, reqwest::StatusCode::OK);
+    eventually("the deletion reaches B", async || {
+        b.status(&bob, &m2_on_b).await.is_none().then_some(())
+    })
+    .await;
+
+    // bob leaves on B: A sees him gone.
+    b.ok_post(
+        &format!("/api/v1/kring/chats/{bcid}/leave"),
+        &bob.token,
+        json!({}),
+    )
+    .await;
+    eventually("A sees bob leave", async || {
+        let c = a
+            .ok(&format!("/api/v1/kring/chats/{cid}"), &alice.token)
+            .await;
+        (!accts(&c).contains(&bob.handle)).then_some(())
+    })
+    .await;
+    assert!(b.status(&bob, &m1_on_b).await.is_none());
+
+    // C has no participant: a later public post of alice's reaches erin there, nothing of
+    // the chat ever did.
+    let later = a.say(&alice, "a public post", "public").await;
+    c.wait_home(&erin, &uri(&later)).await;
+    for m in [&m1, &reply] {
+        assert!(local_copy(&c, &erin, &uri(m)).await.is_none());
+    }
+    assert_eq!(c.ok("/api/v1/conversations", &erin.token).await, json!([]));
+    let found = c
+        .ok_query(
+            "/api/v2/search",
+            &erin.token,
+            &[("q", "secretword"), ("type", "statuses")],
+        )
+        .await;
+    assert_eq!(found["statuses"], json!([]));
+    // And C cannot fetch the chat's document.
+    let res = c
+        .http
+        .get(&chat_uri)
+        .header("accept", "application/activity+json")
+        .send()
+        .await
+        .unwrap();
+    assert_eq!(res.status(), reqwest::StatusCode::NOT_FOUND);
+}
