@@ -272,7 +272,8 @@ impl Store {
         Ok(id.map(Id))
     }
 
-    /// A chat's messages that `viewer` may read, newest first.
+    /// A chat's messages that `viewer` may read, newest first. Shown as a timeline is (the
+    /// viewer's blocks and mutes hide their authors' messages), not as a post opened by id.
     pub async fn chat_messages(
         &self,
         chat: Id,
@@ -285,12 +286,12 @@ impl Store {
         ));
         sql.bind(chat);
         let v = sql.param(viewer);
-        sql.and_shown(&v, Shown::Direct);
+        sql.and_shown(&v, Shown::Listed);
         sql.page("s.id", page);
         self.page_of_statuses(&sql, page).await
     }
 
-    /// The servers (domains) with an active participant of `chat`, and whether this one is.
+    /// Whether `domain` has an active participant of `chat`.
     pub async fn chat_known_on_domain(&self, chat: Id, domain: &str) -> Result<bool, Error> {
         let n: i64 = sqlx::query_scalar(
             "SELECT COUNT(*) FROM chat_participants p JOIN accounts a ON a.id = p.account_id \

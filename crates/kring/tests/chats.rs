@@ -535,6 +535,26 @@ async fn blocks_and_the_servers_chat_setting_refuse_a_chat() {
         )
         .await;
     assert_eq!(st, StatusCode::UNPROCESSABLE_ENTITY);
+    // F blocks A within their chat: A's messages no longer show in F's chat.
+    let before = say(&s, &a, &cid, "before the block").await;
+    s.ok_post(
+        &format!("/api/v1/accounts/{}/block", a.id),
+        Some(&f.token),
+        json!({}),
+    )
+    .await;
+    let after = say(&s, &a, &cid, "after the block").await;
+    let msgs = s
+        .ok(
+            &format!("/api/v1/kring/chats/{cid}/messages"),
+            Some(&f.token),
+        )
+        .await;
+    let ids = TestServer::ids(&msgs);
+    assert!(
+        !ids.contains(&id_of(&before)) && !ids.contains(&id_of(&after)),
+        "{msgs}"
+    );
 }
 
 #[tokio::test]

@@ -332,7 +332,12 @@ impl Kring {
                 Some(c) => self.is_active_in(c.id, a.id).await?,
                 None => false,
             };
-            if !active {
+            // Nobody is brought into a chat across a block, whoever's server asks.
+            let blocked = a.is_local()
+                && a.id != by_id
+                && (self.store.blocks(a.id, by_id).await?
+                    || self.store.blocks(by_id, a.id).await?);
+            if !active && !blocked {
                 places.push((a.id, self.place_for(a, by_id).await?));
             }
         }
