@@ -76,7 +76,9 @@ async fn a_chat_across_servers_reaches_its_participants_and_nobody_else() {
     let on_b = eventually("the chat reaches bob", async || {
         chat_on(&b, &bob, &chat_uri)
             .await
-            .filter(|c| !c["last_status"].is_null())
+            // The unread count and the last message are read one after the other: wait for
+            // both (a poll may fall between the message's arrival and the count's).
+            .filter(|c| !c["last_status"].is_null() && c["unread_count"] == 1)
     })
     .await;
     assert_eq!(on_b["name"], "Trip");
@@ -238,4 +240,209 @@ async fn a_chat_across_servers_reaches_its_participants_and_nobody_else() {
         .await
         .unwrap();
     assert_eq!(res.status(), reqwest::StatusCode::NOT_FOUND);
+}
+
+/// A Mastodon-style participant (a hand-made server that signs like Mastodon and knows
+/// nothing of chats) receives each message as an ordinary direct post addressed to the
+/// participants by name, and its replies thread back into the chat — by `inReplyTo`, or by
+/// the chat's `conversation` — while a stranger's reply to the same message does not.
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn a_mastodon_style_participant_gets_direct_posts_and_its_replies_thread_back() {
+    use fed_common::remote::{Remote, deliver};
+    use kring_activitypub::KeyPair;
+
+    let (a, remote) = tokio::join!(Node::start(), Remote::start());
+    let alice = a.register("alice").await;
+    let ann = a.register("ann").await;
+    let key = KeyPair::generate().unwrap();
+    let mona = remote.keyed_actor(
+        "/users/mona",
+        "mona",
+        &format!("{}#main-key", remote.url("/users/mona")),
+        &key,
+    );
+    let stranger_key = KeyPair::generate().unwrap();
+    let stranger = remote.keyed_actor(
+        "/users/sam",
+        "sam",
+        &format!("{}#main-key", remote.url("/users/sam")),
+        &stranger_key,
+    );
+    let found = a
+        .ok_query(
+            "/api/v2/search",
+            &alice.token,
+            &[
+                ("q", mona.as_str()),
+                ("resolve", "true"),
+                ("type", "accounts"),
+            ],
+        )
+        .await;
+    let mona_on_a = id(&found["accounts"][0]);
+    let chat = a
+        .ok_post(
+            "/api/v1/kring/chats",
+            &alice.token,
+            json!({"account_ids": [mona_on_a, ann.id]}),
+        )
+        .await;
+    let cid = id(&chat);
+    let chat_uri = chat["uri"].as_str().unwrap().to_string();
+    let m = a
+        .ok_post(
+            &format!("/api/v1/kring/chats/{cid}/messages"),
+            &alice.token,
+            json!({"status": "hello mona secretword"}),
+        )
+        .await;
+
+    // What mona's server received: a Create of a Note to the participants by name.
+    let create = eventually("the message reaches mona's server", async || {
+        remote
+            .posted()
+            .into_iter()
+            .map(|(_, v)| v)
+            .find(|v| v["type"] == "Create" && v["object"]["id"] == m["uri"])
+    })
+    .await;
+    let note = &create["object"];
+    let mut to: Vec<String> = serde_json::from_value(note["to"].clone()).unwrap();
+    to.sort();
+    let mut want = vec![mona.clone(), alice.uri.clone(), ann.uri.clone()];
+    want.retain(|u| *u != alice.uri);
+    want.sort();
+    assert_eq!(to, want, "{note}");
+    assert_eq!(note["cc"], json!([]));
+    assert_eq!(note["context"], chat_uri.as_str());
+    assert_eq!(note["conversation"], chat_uri.as_str());
+    // Addressed to nobody else: never the public, never a collection.
+    assert_eq!(create["to"], note["to"]);
+    assert_eq!(create["cc"], json!([]));
+    assert!(create.get("bto").is_none() && create.get("bcc").is_none());
+
+    // mona answers as Mastodon would: a direct reply to alice only, `inReplyTo` the message.
+    let reply_id = remote.url("/users/mona/statuses/1");
+    let reply = json!({
+        "@context": "https://www.w3.org/ns/activitystreams",
+        "id": format!("{reply_id}/activity"),
+        "type": "Create",
+        "actor": mona,
+        "to": [alice.uri],
+        "object": {
+            "id": reply_id,
+            "type": "Note",
+            "attributedTo": mona,
+            "inReplyTo": m["uri"],
+            "content": "<p>hi back secretword</p>",
+            "to": [alice.uri],
+            "tag": [{"type": "Mention", "href": alice.uri}],
+        },
+    });
+    assert_eq!(
+        deliver(
+            &a.http,
+            &a.url("/inbox"),
+            &reply,
+            &format!("{mona}#main-key"),
+            &key
+        )
+        .await,
+        reqwest::StatusCode::ACCEPTED
+    );
+    let in_chat = eventually("mona's reply lands in the chat", async || {
+        let c = a
+            .ok(&format!("/api/v1/kring/chats/{cid}"), &alice.token)
+            .await;
+        (c["last_status"]["uri"] == reply_id).then_some(c)
+    })
+    .await;
+    assert_eq!(in_chat["last_status"]["in_reply_to_id"], m["id"]);
+    // ann, in the chat but not addressed by mona, reads it too (among her requests: she
+    // does not follow alice).
+    let for_ann = eventually("ann sees mona's reply", async || {
+        let c = a
+            .ok(&format!("/api/v1/kring/chats/{cid}"), &ann.token)
+            .await;
+        (c["last_status"]["uri"] == reply_id && c["unread_count"] == 2).then_some(c)
+    })
+    .await;
+    assert_eq!(for_ann["request"], true);
+    assert_eq!(for_ann["unread"], true);
+
+    // A later message of mona's naming only the chat's `conversation` lands there too.
+    let later_id = remote.url("/users/mona/statuses/2");
+    let later = json!({
+        "@context": "https://www.w3.org/ns/activitystreams",
+        "id": format!("{later_id}/activity"),
+        "type": "Create",
+        "actor": mona,
+        "to": [alice.uri, ann.uri],
+        "object": {
+            "id": later_id,
+            "type": "Note",
+            "attributedTo": mona,
+            "conversation": chat_uri,
+            "content": "<p>and another</p>",
+            "to": [alice.uri, ann.uri],
+        },
+    });
+    deliver(
+        &a.http,
+        &a.url("/inbox"),
+        &later,
+        &format!("{mona}#main-key"),
+        &key,
+    )
+    .await;
+    eventually("mona's later message lands in the chat", async || {
+        let c = a
+            .ok(&format!("/api/v1/kring/chats/{cid}"), &ann.token)
+            .await;
+        (c["last_status"]["uri"] == later_id).then_some(())
+    })
+    .await;
+
+    // A stranger's direct reply to the same message is no message of the chat.
+    let odd_id = remote.url("/users/sam/statuses/1");
+    let odd = json!({
+        "@context": "https://www.w3.org/ns/activitystreams",
+        "id": format!("{odd_id}/activity"),
+        "type": "Create",
+        "actor": stranger,
+        "to": [alice.uri],
+        "object": {
+            "id": odd_id,
+            "type": "Note",
+            "attributedTo": stranger,
+            "inReplyTo": m["uri"],
+            "conversation": chat_uri,
+            "content": "<p>let me in</p>",
+            "to": [alice.uri],
+            "tag": [{"type": "Mention", "href": alice.uri}],
+        },
+    });
+    deliver(
+        &a.http,
+        &a.url("/inbox"),
+        &odd,
+        &format!("{stranger}#main-key"),
+        &stranger_key,
+    )
+    .await;
+    // alice is told of the mention (an ordinary direct post), the chat is unchanged, and ann
+    // (not addressed) cannot read it.
+    let n = eventually("alice is notified of the stranger's mention", async || {
+        a.notifications(&alice)
+            .await
+            .into_iter()
+            .find(|n| n["status"]["uri"] == odd_id)
+    })
+    .await;
+    let odd_here = id(&n["status"]);
+    let c = a
+        .ok(&format!("/api/v1/kring/chats/{cid}"), &alice.token)
+        .await;
+    assert_eq!(c["last_status"]["uri"], later_id.as_str());
+    assert!(a.status(&ann, &odd_here).await.is_none());
 }
