@@ -58,7 +58,7 @@ async fn a_chat_across_servers_reaches_its_participants_and_nobody_else() {
         .ok_post(
             "/api/v1/kring/chats",
             &alice.token,
-            json!({"account_ids": [bob_on_a, bea_on_a], "name": "Trip"}),
+            json!({"account_ids": [bob_on_a, bea_on_a], "name": "Trip", "managers": "everyone"}),
         )
         .await;
     let cid = id(&chat);
@@ -135,6 +135,45 @@ async fn a_chat_across_servers_reaches_its_participants_and_nobody_else() {
         (c["name"] == "Trip 2" && accts(&c).contains(&dan.handle)).then_some(())
     })
     .await;
+
+    // Everyone manages this chat: bob renames it from B, and removes dan (on A) from B. B
+    // asks A, the home, which decides and tells both servers.
+    let dan_on_b = b.remote_id(&bob, &dan.handle).await;
+    b.ok_send(
+        Method::PATCH,
+        &format!("/api/v1/kring/chats/{bcid}"),
+        &bob.token,
+        json!({"name": "Trip 3"}),
+    )
+    .await;
+    eventually("A and B show bob's name", async || {
+        let on_a = a
+            .ok(&format!("/api/v1/kring/chats/{cid}"), &alice.token)
+            .await;
+        let on_b = chat_on(&b, &bob, &chat_uri).await?;
+        (on_a["name"] == "Trip 3" && on_b["name"] == "Trip 3").then_some(())
+    })
+    .await;
+    b.ok_send(
+        Method::DELETE,
+        &format!("/api/v1/kring/chats/{bcid}/participants/{dan_on_b}"),
+        &bob.token,
+        json!({}),
+    )
+    .await;
+    eventually("dan is removed on A and B", async || {
+        let on_a = a
+            .ok(&format!("/api/v1/kring/chats/{cid}"), &alice.token)
+            .await;
+        let on_b = chat_on(&b, &bob, &chat_uri).await?;
+        (!accts(&on_a).contains(&"dan".to_string()) && !accts(&on_b).contains(&dan.handle))
+            .then_some(())
+    })
+    .await;
+    assert!(
+        a.status(&dan, &id(&m1)).await.is_none(),
+        "dan lost the chat"
+    );
 
     // An edit on A reaches B.
     a.ok_send(
@@ -445,4 +484,63 @@ async fn a_mastodon_style_participant_gets_direct_posts_and_its_replies_thread_b
         .await;
     assert_eq!(c["last_status"]["uri"], later_id.as_str());
     assert!(a.status(&ann, &odd_here).await.is_none());
+
+    // mona's fresh direct post to alice alone (answering nothing) is a chat of the two of
+    // them, started here: among alice's requests, as she does not follow mona.
+    let fresh_id = remote.url("/users/mona/statuses/3");
+    let fresh = json!({
+        "@context": "https://www.w3.org/ns/activitystreams",
+        "id": format!("{fresh_id}/activity"),
+        "type": "Create",
+        "actor": mona,
+        "to": [alice.uri],
+        "object": {
+            "id": fresh_id,
+            "type": "Note",
+            "attributedTo": mona,
+            "content": "<p>just you and me</p>",
+            "to": [alice.uri],
+            "tag": [{"type": "Mention", "href": alice.uri}],
+        },
+    });
+    deliver(
+        &a.http,
+        &a.url("/inbox"),
+        &fresh,
+        &format!("{mona}#main-key"),
+        &key,
+    )
+    .await;
+    let two = eventually("mona's direct post is a chat of two", async || {
+        let list = a.ok("/api/v1/kring/chats/requests", &alice.token).await;
+        list.as_array()?
+            .iter()
+            .find(|c| c["last_status"]["uri"] == fresh_id)
+            .cloned()
+    })
+    .await;
+    assert_ne!(two["id"], cid.as_str());
+    assert_eq!(two["accounts"].as_array().unwrap().len(), 1, "{two}");
+    assert_eq!(two["home"], true);
+    // alice answers from a Mastodon app (a direct reply): it goes to mona in that chat.
+    let answer = a
+        .post_status(
+            &alice,
+            json!({"status": "hi mona", "visibility": "direct", "in_reply_to_id": two["last_status"]["id"]}),
+        )
+        .await;
+    let sent = eventually("alice's answer reaches mona's server", async || {
+        remote
+            .posted()
+            .into_iter()
+            .map(|(_, v)| v)
+            .find(|v| v["type"] == "Create" && v["object"]["id"] == answer["uri"])
+    })
+    .await;
+    assert_eq!(sent["object"]["to"], json!([mona]));
+    assert_eq!(sent["object"]["context"], two["uri"]);
+    let two_now = a
+        .ok(&format!("/api/v1/kring/chats/{}", id(&two)), &alice.token)
+        .await;
+    assert_eq!(two_now["last_status"]["uri"], answer["uri"]);
 }

@@ -21,6 +21,17 @@ use crate::{Actor, Error, Id, Kring, Result};
 const PARTICIPANTS: &str = "kringParticipants";
 const MANAGERS: &str = "kringManagers";
 
+/// A change a participant asks of a chat's home server.
+#[derive(Debug, Clone)]
+pub(crate) enum ChatRequest {
+    /// A new name (None: none).
+    Rename(Option<String>),
+    /// Add the actor with this id.
+    Add(String),
+    /// Remove the actor with this id.
+    Remove(String),
+}
+
 /// Is this document a Kring chat?
 pub(crate) fn is_chat_document(doc: &Value) -> bool {
     doc.get(KRING_CHAT).and_then(Value::as_bool) == Some(true)
@@ -67,11 +78,12 @@ impl Kring {
             .into_iter()
             .map(|a| a.uri)
             .collect();
-        let creator = self
-            .store
-            .account(chat.creator_id)
-            .await?
-            .ok_or(Error::NotFound)?;
+        // Attributed to a person of this server (the creator, unless they are elsewhere: a chat
+        // started here by another server's direct post), as the home's authority.
+        let creator = match self.store.account(chat.creator_id).await? {
+            Some(c) if c.is_local() => c,
+            _ => self.home_sender(chat).await?.ok_or(Error::NotFound)?,
+        };
         let mut doc = json!({
             "@context": as2::context(),
             "id": chat.uri,
@@ -88,12 +100,12 @@ impl Kring {
     }
 
     /// Queue an `Update` of a chat homed here to every remote participant's server (and to
-    /// `also`, removed people), from `actor`, in the caller's transaction. Reads the chat as
-    /// the transaction will leave it (the caller wrote its changes first).
+    /// `also`, removed people), from `sender` (a local account), in the caller's transaction.
+    /// Reads the chat as the transaction will leave it (the caller wrote its changes first).
     pub(crate) async fn send_chat_state(
         &self,
         tx: &mut Tx,
-        actor: &Actor,
+        sender: &Account,
         chat: Id,
         also: &[Id],
     ) -> Result<()> {
@@ -125,15 +137,15 @@ impl Kring {
         let addressed: Vec<String> = remote.iter().map(|a| a.uri.clone()).collect();
         let activity = json!({
             "@context": as2::context(),
-            "id": self.activity_id(&actor.account, "chat-update"),
+            "id": self.activity_id(sender, "chat-update"),
             "type": "Update",
-            "actor": actor.account.uri,
+            "actor": sender.uri,
             "to": addressed,
             "object": doc,
         });
         self.emit(
             tx,
-            &actor.account,
+            sender,
             activity,
             Recipients::Accounts {
                 ids: remote.iter().map(|a| a.id).collect(),
@@ -198,6 +210,11 @@ impl Kring {
         {
             return Ok(None);
         }
+        // Another Kring's friends, circle and group posts are addressed by name too: they are
+        // not messages.
+        if str_field(note, as2::KRING_VISIBILITY).is_some_and(|v| v != "direct") {
+            return Ok(None);
+        }
         let context = str_field(note, "context").or_else(|| str_field(note, "conversation"));
         let mut chat = match context {
             Some(c) => self.store.chat_by_uri(c).await?,
@@ -216,6 +233,9 @@ impl Kring {
         {
             chat = self.fetch_chat(c).await;
         }
+        if chat.is_none() && !marked {
+            chat = self.chat_of_direct_note(note, author).await?;
+        }
         let Some(mut chat) = chat else {
             return Ok(None);
         };
@@ -230,6 +250,85 @@ impl Kring {
         } else {
             Ok(None)
         }
+    }
+
+    /// A direct post from a server that knows nothing of chats (Mastodon, GoToSocial,
+    /// Akkoma…) answering no chat's message: it joins the chat of exactly its author and the
+    /// people it names here (local people who do not block the author, remote people known
+    /// here), started here if there is none — as a local `direct` post does — so that it is a
+    /// conversation for Mastodon apps. Its people manage it together (its creator is remote).
+    async fn chat_of_direct_note(&self, note: &Value, author: &Account) -> Result<Option<Chat>> {
+        let mut uris: Vec<String> = ids(note.get("to"));
+        uris.extend(ids(note.get("cc")));
+        if let Some(tags) = note.get("tag").and_then(Value::as_array) {
+            for t in tags {
+                if kind(t) == "Mention"
+                    && let Some(href) = str_field(t, "href")
+                {
+                    uris.push(href.to_string());
+                }
+            }
+        }
+        uris.sort();
+        uris.dedup();
+        let mut people = vec![author.clone()];
+        let mut first_local: Option<Account> = None;
+        for u in uris.iter().take(MAX_CHAT_PARTICIPANTS * 2) {
+            let Some(a) = self.store.account_by_uri(u).await? else {
+                continue;
+            };
+            if a.id == author.id || a.suspended_at.is_some() {
+                continue;
+            }
+            if a.group {
+                // A post to a group is the group's business.
+                return Ok(None);
+            }
+            if a.is_local() {
+                if self.store.blocks(a.id, author.id).await? {
+                    continue;
+                }
+                if first_local.is_none() {
+                    first_local = Some(a.clone());
+                }
+            }
+            people.push(a);
+        }
+        let Some(home) = first_local else {
+            return Ok(None);
+        };
+        if people.len() > MAX_CHAT_PARTICIPANTS {
+            return Ok(None);
+        }
+        let mut ids: Vec<Id> = people.iter().map(|a| a.id).collect();
+        ids.sort();
+        ids.dedup();
+        if let Some(id) = self.store.chat_with_exactly(&ids).await? {
+            return self.store.chat(id).await;
+        }
+        let id = Id::generate();
+        let now = now_micros();
+        let chat = Chat {
+            id,
+            uri: format!("{}/chats/{}", self.local_uri(&home.username), id),
+            local: true,
+            name: None,
+            creator_id: author.id,
+            managers: ChatManagers::Everyone,
+            created_at: now,
+        };
+        let mut places = Vec::with_capacity(people.len());
+        for a in &people {
+            places.push((a.id, self.place_for(a, author.id).await?));
+        }
+        let mut tx = self.store.begin().await?;
+        tx.insert_chat(&chat).await?;
+        for (a, place) in places {
+            tx.set_participation(id, a, &Participation::joined(place), now)
+                .await?;
+        }
+        tx.commit().await?;
+        Ok(Some(chat))
     }
 
     async fn is_active_in(&self, chat: Id, account: Id) -> Result<bool> {
@@ -402,6 +501,209 @@ impl Kring {
             tx.commit().await?;
         }
         Ok(())
+    }
+
+    /// Ask the home server of a chat kept elsewhere to make a change (rename, add, remove);
+    /// it decides, and its `Update` brings the change here.
+    pub(crate) async fn ask_chat_home(
+        &self,
+        actor: &Actor,
+        chat: &Chat,
+        request: ChatRequest,
+    ) -> Result<()> {
+        // The chat's owner on its home server, whose namespace holds the chat's id.
+        let owner = chat
+            .uri
+            .rsplit_once("/chats/")
+            .map(|(o, _)| o)
+            .ok_or(Error::NotFound)?;
+        let home = self.resolve_account_uri(owner, false).await?;
+        if host_of(&home.uri) != host_of(&chat.uri) {
+            return Err(Error::NotFound);
+        }
+        let me = &actor.account;
+        let activity = match request {
+            // An `Offer` of the chat with a new name: only its home may `Update` it (an
+            // Update's object must be on its sender's host).
+            ChatRequest::Rename(name) => json!({
+                "@context": as2::context(),
+                "id": self.activity_id(me, "chat-rename"),
+                "type": "Offer",
+                "actor": me.uri,
+                "to": [home.uri],
+                "object": {
+                    "id": chat.uri,
+                    "type": "OrderedCollection",
+                    KRING_CHAT: true,
+                    "name": name,
+                },
+                "target": chat.uri,
+            }),
+            ChatRequest::Add(ref a) | ChatRequest::Remove(ref a) => {
+                let kind = if matches!(request, ChatRequest::Add(_)) {
+                    "Add"
+                } else {
+                    "Remove"
+                };
+                json!({
+                    "@context": as2::context(),
+                    "id": self.activity_id(me, "chat-member"),
+                    "type": kind,
+                    "actor": me.uri,
+                    "to": [home.uri],
+                    "object": a,
+                    "target": chat.uri,
+                })
+            }
+        };
+        let mut tx = self.store.begin().await?;
+        self.emit(
+            &mut tx,
+            me,
+            activity,
+            Recipients::Accounts { ids: vec![home.id] },
+        )
+        .await?;
+        tx.commit().await
+    }
+
+    /// A received `Add`, `Remove` or `Offer` whose target is a chat kept here: a participant
+    /// elsewhere asks to add or remove someone, or to rename it. Anything else is not ours.
+    pub(crate) async fn on_chat_membership(
+        &self,
+        actor: &Account,
+        activity: &Value,
+        seen: Option<&Seen>,
+    ) -> Result<()> {
+        let Some(target) = activity.get("target").and_then(as2::id_of) else {
+            return Ok(());
+        };
+        let Some(chat) = self.store.chat_by_uri(target).await? else {
+            return Ok(());
+        };
+        if !chat.local {
+            return Ok(());
+        }
+        let Some(object) = activity.get("object").and_then(as2::id_of) else {
+            return Ok(());
+        };
+        let request = match kind(activity) {
+            "Add" => ChatRequest::Add(object.to_string()),
+            "Remove" => ChatRequest::Remove(object.to_string()),
+            // Offer: the chat itself, with the name asked for.
+            _ => {
+                let Some(o) = activity.get("object").filter(|o| is_chat_document(o)) else {
+                    return Ok(());
+                };
+                if object != chat.uri {
+                    return Ok(());
+                }
+                ChatRequest::Rename(str_field(o, "name").map(text::html_to_text))
+            }
+        };
+        self.on_chat_request(actor, &chat, request, seen).await
+    }
+
+    /// This server, a chat's home, decides a change asked by a participant elsewhere with the
+    /// same rules as for its own people, and tells every participant's server.
+    async fn on_chat_request(
+        &self,
+        actor: &Account,
+        chat: &Chat,
+        request: ChatRequest,
+        seen: Option<&Seen>,
+    ) -> Result<()> {
+        if !self.is_active_in(chat.id, actor.id).await? || !chat.may_manage(actor.id) {
+            return Err(Error::forbidden("not allowed to change this chat"));
+        }
+        let Some(sender) = self.home_sender(chat).await? else {
+            return Ok(());
+        };
+        let now = now_micros();
+        let mut removed = Vec::new();
+        let mut added = None;
+        match &request {
+            ChatRequest::Rename(_) => {}
+            ChatRequest::Add(uri) => {
+                let a = self.resolve_account_uri(uri, false).await?;
+                if a.group || self.is_active_in(chat.id, a.id).await? {
+                    return Ok(());
+                }
+                if self.store.active_participants(chat.id).await?.len() >= MAX_CHAT_PARTICIPANTS {
+                    return Err(Error::validation("the chat is full"));
+                }
+                self.may_chat_with(actor, &a).await?;
+                added = Some((a.id, self.place_for(&a, actor.id).await?));
+            }
+            ChatRequest::Remove(uri) => {
+                let Some(a) = self.store.account_by_uri(uri).await? else {
+                    return Ok(());
+                };
+                if !self.is_active_in(chat.id, a.id).await? {
+                    return Ok(());
+                }
+                removed.push(a.id);
+            }
+        }
+        let Some(mut tx) = self.begin_applying(seen).await? else {
+            return Ok(());
+        };
+        match request {
+            ChatRequest::Rename(name) => {
+                let name = name
+                    .map(|n| {
+                        n.trim()
+                            .chars()
+                            .take(MAX_CHAT_NAME_CHARS)
+                            .collect::<String>()
+                    })
+                    .filter(|n| !n.is_empty());
+                tx.update_chat(chat.id, name.as_deref(), chat.managers)
+                    .await?;
+            }
+            ChatRequest::Add(_) => {
+                if let Some((a, place)) = added {
+                    tx.set_participation(chat.id, a, &Participation::joined(place), now)
+                        .await?;
+                }
+            }
+            ChatRequest::Remove(_) => {
+                for &a in &removed {
+                    tx.set_participation(
+                        chat.id,
+                        a,
+                        &Participation::Removed {
+                            by: Some(actor.id),
+                            at: now,
+                        },
+                        now,
+                    )
+                    .await?;
+                }
+            }
+        }
+        self.send_chat_state(&mut tx, &sender, chat.id, &removed)
+            .await?;
+        tx.commit().await?;
+        self.publish_chat(chat.id).await
+    }
+
+    /// Who a chat kept here speaks as to other servers when a change comes from elsewhere:
+    /// its creator if local, else one of its local participants.
+    async fn home_sender(&self, chat: &Chat) -> Result<Option<Account>> {
+        if let Some(c) = self.store.account(chat.creator_id).await?
+            && c.is_local()
+        {
+            return Ok(Some(c));
+        }
+        for id in self.store.active_participants(chat.id).await? {
+            if let Some(a) = self.store.account(id).await?
+                && a.is_local()
+            {
+                return Ok(Some(a));
+            }
+        }
+        Ok(None)
     }
 
     /// A received `Leave` of a chat by a participant.

@@ -8,6 +8,7 @@ use kring_core::time::now_micros;
 use kring_core::{Chat, ChatManagers, InboxPlace, Participation};
 
 use super::ChatView;
+use super::federation::ChatRequest;
 use crate::{Actor, Error, Id, Kring, Result};
 
 /// A new chat as any door submits it.
@@ -111,14 +112,10 @@ impl Kring {
         Ok(chat)
     }
 
-    /// The actor's chat if they may manage it here (its home server decides who is in it).
+    /// The actor's chat if they may manage it. A chat kept by another server is changed by
+    /// asking that server (`ask_chat_home`), which decides and tells every server.
     async fn managed_chat(&self, actor: &Actor, id: Id) -> Result<Chat> {
         let (chat, _) = self.chat_as_participant(actor, id).await?;
-        if !chat.local {
-            return Err(Error::validation(
-                "This chat is kept by another server; change it there",
-            ));
-        }
         if !chat.may_manage(actor.id()) {
             return Err(Error::forbidden(
                 "Only the person who started this chat may change it",
@@ -145,10 +142,21 @@ impl Kring {
             Some(n) => chat_name(n.as_deref())?,
             None => chat.name.clone(),
         };
+        if !chat.local {
+            if managers.is_some_and(|m| m != chat.managers) {
+                return Err(Error::validation(
+                    "This chat is kept by another server; change who manages it there",
+                ));
+            }
+            self.ask_chat_home(actor, &chat, ChatRequest::Rename(name))
+                .await?;
+            return self.chat_view(actor, id).await;
+        }
         let managers = managers.unwrap_or(chat.managers);
         let mut tx = self.store.begin().await?;
         tx.update_chat(id, name.as_deref(), managers).await?;
-        self.send_chat_state(&mut tx, actor, id, &[]).await?;
+        self.send_chat_state(&mut tx, &actor.account, id, &[])
+            .await?;
         tx.commit().await?;
         self.publish_chat(id).await?;
         self.chat_view(actor, id).await
@@ -179,6 +187,13 @@ impl Kring {
             )));
         }
         let added = self.chat_candidates(actor, &ids).await?;
+        if !chat.local {
+            for a in &added {
+                self.ask_chat_home(actor, &chat, ChatRequest::Add(a.uri.clone()))
+                    .await?;
+            }
+            return self.chat_view(actor, id).await;
+        }
         let now = now_micros();
         let mut places = Vec::with_capacity(added.len());
         for a in &added {
@@ -189,7 +204,8 @@ impl Kring {
             tx.set_participation(chat.id, a, &Participation::joined(place), now)
                 .await?;
         }
-        self.send_chat_state(&mut tx, actor, id, &[]).await?;
+        self.send_chat_state(&mut tx, &actor.account, id, &[])
+            .await?;
         tx.commit().await?;
         self.publish_chat(id).await?;
         self.chat_view(actor, id).await
@@ -210,6 +226,12 @@ impl Kring {
             Some(p) if p.is_active() => {}
             _ => return Err(Error::NotFound),
         }
+        if !chat.local {
+            let a = self.store.account(account).await?.ok_or(Error::NotFound)?;
+            self.ask_chat_home(actor, &chat, ChatRequest::Remove(a.uri))
+                .await?;
+            return self.chat_view(actor, id).await;
+        }
         let now = now_micros();
         let mut tx = self.store.begin().await?;
         tx.set_participation(
@@ -223,7 +245,8 @@ impl Kring {
         )
         .await?;
         // The removed person's server hears of it too, so they lose the chat there as well.
-        self.send_chat_state(&mut tx, actor, id, &[account]).await?;
+        self.send_chat_state(&mut tx, &actor.account, id, &[account])
+            .await?;
         tx.commit().await?;
         self.publish_chat(id).await?;
         self.chat_view(actor, id).await

@@ -417,6 +417,7 @@ impl Kring {
             "Flag" => self.on_flag(&actor, a, &object, seen).await,
             "Move" => self.on_move(&actor, a, seen).await,
             "Leave" => self.on_chat_leave(&actor, &object, seen).await,
+            "Add" | "Remove" | "Offer" => self.on_chat_membership(&actor, a, seen).await,
             other => {
                 tracing::debug!(kind = other, "ignoring activity");
                 Ok(())
