@@ -587,6 +587,27 @@ async fn requests_are_held_until_accepted_and_declining_leaves() {
         .get(&format!("/api/v1/kring/chats/{cid}"), Some(&r.token))
         .await;
     assert_eq!(st, StatusCode::NOT_FOUND);
+    // The creator of a chat only they manage leaves: the others manage it from now on.
+    let r2 = s.register("ruth").await;
+    let t = s.register("tom").await;
+    let chat2 = start_chat(&s, &a, &[&r2, &t], None).await;
+    let c2 = id_of(&chat2);
+    assert_eq!(chat2["managers"], "creator");
+    s.ok_post(
+        &format!("/api/v1/kring/chats/{c2}/leave"),
+        Some(&a.token),
+        json!({}),
+    )
+    .await;
+    let (st, _, renamed) = s
+        .patch(
+            &format!("/api/v1/kring/chats/{c2}"),
+            Some(&t.token),
+            json!({"name": "Ours"}),
+        )
+        .await;
+    assert_eq!(st, StatusCode::OK, "{renamed}");
+    assert_eq!(renamed["managers"], "everyone");
     // Accepting what is not a request is not found.
     let (st, _, _) = s
         .post(

@@ -688,6 +688,23 @@ impl Kring {
         self.publish_chat(chat.id).await
     }
 
+    /// A local active participant (as the transaction sees them) to speak for a chat kept
+    /// here once its creator is gone from it.
+    pub(crate) async fn chat_home_voice(
+        &self,
+        chat: &Chat,
+        tx: &mut Tx,
+    ) -> Result<Option<Account>> {
+        for id in tx.active_participants(chat.id).await? {
+            if let Some(a) = self.store.account(id).await?
+                && a.is_local()
+            {
+                return Ok(Some(a));
+            }
+        }
+        Ok(None)
+    }
+
     /// Who a chat kept here speaks as to other servers when a change comes from elsewhere:
     /// its creator if local, else one of its local participants.
     async fn home_sender(&self, chat: &Chat) -> Result<Option<Account>> {

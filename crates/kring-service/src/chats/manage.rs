@@ -260,6 +260,15 @@ impl Kring {
         tx.set_participation(id, actor.id(), &Participation::Left { at: now }, now)
             .await?;
         self.send_leave(&mut tx, actor, &chat).await?;
+        // The creator of a chat only they manage leaves it: everyone in it manages it from
+        // now on (else nobody could), and every server hears so from here, its home.
+        if chat.local && chat.managers == ChatManagers::Creator && chat.creator_id == actor.id() {
+            tx.update_chat(id, chat.name.as_deref(), ChatManagers::Everyone)
+                .await?;
+            if let Some(sender) = self.chat_home_voice(&chat, &mut tx).await? {
+                self.send_chat_state(&mut tx, &sender, id, &[]).await?;
+            }
+        }
         tx.commit().await?;
         self.publish_chat(id).await
     }
