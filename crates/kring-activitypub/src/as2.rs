@@ -34,6 +34,7 @@ pub fn context() -> Value {
             "kringChat": "kring:chat",
             "kringParticipants": { "@id": "kring:participants", "@type": "@id" },
             "kringManagers": "kring:managers",
+            "kringVersion": "kring:version",
             "context": { "@id": "as:context", "@type": "@id" },
             // GoToSocial's interaction controls (https://gotosocial.org/ns), written out so
             // no reader has to fetch that document.

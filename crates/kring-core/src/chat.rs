@@ -47,6 +47,9 @@ pub struct Chat {
     pub name: Option<String>,
     pub creator_id: Id,
     pub managers: ChatManagers,
+    /// The home server's count of changes to name, managers and participants (see
+    /// docs/chats.md): a state told by the home is applied only if newer.
+    pub version: i64,
     pub created_at: Micros,
 }
 
@@ -205,6 +208,7 @@ mod tests {
             name: None,
             creator_id: Id(2),
             managers: ChatManagers::Creator,
+            version: 0,
             created_at: 0,
         };
         assert!(c.may_manage(Id(2)) && !c.may_manage(Id(3)));

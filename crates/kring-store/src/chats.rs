@@ -10,7 +10,8 @@ use sqlx::AssertSqlSafe;
 use crate::sql::{Shown, Sql, newest_first};
 use crate::{Store, Tx, db_err};
 
-const CHAT_COLUMNS: &str = "c.id, c.uri, c.local, c.name, c.creator_id, c.managers, c.created_at";
+const CHAT_COLUMNS: &str =
+    "c.id, c.uri, c.local, c.name, c.creator_id, c.managers, c.version, c.created_at";
 const PARTICIPANT_COLUMNS: &str = "p.chat_id, p.account_id, p.state, p.place, p.muted, p.unread, p.last_read_id, p.by_id, p.changed_at";
 
 #[derive(sqlx::FromRow)]
@@ -21,6 +22,7 @@ struct ChatRow {
     name: Option<String>,
     creator_id: i64,
     managers: String,
+    version: i64,
     created_at: i64,
 }
 
@@ -34,6 +36,7 @@ impl ChatRow {
             creator_id: Id(self.creator_id),
             // The column's CHECK allows only the two.
             managers: ChatManagers::parse(&self.managers).unwrap_or_default(),
+            version: self.version,
             created_at: self.created_at,
         }
     }
@@ -333,8 +336,8 @@ impl Tx {
 
     pub async fn insert_chat(&mut self, c: &Chat) -> Result<(), Error> {
         sqlx::query(
-            "INSERT INTO chats (id, uri, local, name, creator_id, managers, activity_id, created_at) \
-             VALUES ($1,$2,$3,$4,$5,$6,$1,$7)",
+            "INSERT INTO chats (id, uri, local, name, creator_id, managers, version, activity_id, created_at) \
+             VALUES ($1,$2,$3,$4,$5,$6,$7,$1,$8)",
         )
         .bind(c.id.0)
         .bind(&c.uri)
@@ -342,6 +345,7 @@ impl Tx {
         .bind(c.name.clone())
         .bind(c.creator_id.0)
         .bind(c.managers.as_str())
+        .bind(c.version)
         .bind(c.created_at)
         .execute(&mut *self.tx)
         .await
@@ -363,6 +367,21 @@ impl Tx {
             .execute(&mut *self.tx)
             .await
             .map_err(db_err)?;
+        Ok(())
+    }
+
+    /// Set the version of a chat's state: the home's next (`None`: one more than now), or
+    /// the one its home told.
+    pub async fn set_chat_version(&mut self, chat: Id, version: Option<i64>) -> Result<(), Error> {
+        let q = match version {
+            None => {
+                sqlx::query("UPDATE chats SET version = version + 1 WHERE id = $1").bind(chat.0)
+            }
+            Some(v) => sqlx::query("UPDATE chats SET version = $2 WHERE id = $1")
+                .bind(chat.0)
+                .bind(v),
+        };
+        q.execute(&mut *self.tx).await.map_err(db_err)?;
         Ok(())
     }
 

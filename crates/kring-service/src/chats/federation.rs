@@ -20,6 +20,7 @@ use crate::{Actor, Error, Id, Kring, Result};
 /// Properties of the chat document (Kring's namespace, `kring:`).
 const PARTICIPANTS: &str = "kringParticipants";
 const MANAGERS: &str = "kringManagers";
+const VERSION: &str = "kringVersion";
 
 /// A change a participant asks of a chat's home server.
 #[derive(Debug, Clone)]
@@ -92,6 +93,7 @@ impl Kring {
             KRING_CHAT: true,
             PARTICIPANTS: participants,
             MANAGERS: chat.managers.as_str(),
+            VERSION: chat.version,
         });
         if let Some(n) = &chat.name {
             doc["name"] = json!(n);
@@ -109,6 +111,9 @@ impl Kring {
         chat: Id,
         also: &[Id],
     ) -> Result<()> {
+        // Each state told is newer than the last, so servers that get two at once keep the
+        // later one.
+        tx.set_chat_version(chat, None).await?;
         let Some(c) = tx.chat(chat).await? else {
             return Ok(());
         };
@@ -125,6 +130,7 @@ impl Kring {
         doc[PARTICIPANTS] = json!(uris);
         doc["name"] = json!(c.name);
         doc[MANAGERS] = json!(c.managers.as_str());
+        doc[VERSION] = json!(c.version);
         if let Some(o) = doc.as_object_mut() {
             o.remove("@context");
         }
@@ -315,6 +321,7 @@ impl Kring {
             name: None,
             creator_id: author.id,
             managers: ChatManagers::Everyone,
+            version: 0,
             created_at: now,
         };
         let mut places = Vec::with_capacity(people.len());
@@ -395,6 +402,14 @@ impl Kring {
         let managers = str_field(doc, MANAGERS)
             .and_then(ChatManagers::parse)
             .unwrap_or_default();
+        let version = doc.get(VERSION).and_then(Value::as_i64).unwrap_or(0);
+        if let Some(c) = self.store.chat_by_uri(&uri).await?
+            && !c.local
+            && c.version >= version
+        {
+            // An older (or the same) state than the one applied: the newer one crossed it.
+            return Ok(c);
+        }
         let mut listed: Vec<Account> = Vec::new();
         for p in ids(doc.get(PARTICIPANTS))
             .into_iter()
@@ -413,6 +428,7 @@ impl Kring {
             Some(c) => Chat {
                 name,
                 managers,
+                version,
                 ..c.clone()
             },
             None => Chat {
@@ -422,6 +438,7 @@ impl Kring {
                 name,
                 creator_id: creator.id,
                 managers,
+                version,
                 created_at: now_micros(),
             },
         };
@@ -449,7 +466,8 @@ impl Kring {
         match &existing {
             Some(_) => {
                 tx.update_chat(chat.id, chat.name.as_deref(), chat.managers)
-                    .await?
+                    .await?;
+                tx.set_chat_version(chat.id, Some(version)).await?;
             }
             None => tx.insert_chat(&chat).await?,
         }

@@ -89,6 +89,7 @@ impl Kring {
             name,
             creator_id: actor.id(),
             managers,
+            version: 0,
             created_at: now,
         };
         let mut places = Vec::with_capacity(others.len());

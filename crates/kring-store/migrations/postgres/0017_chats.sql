@@ -9,6 +9,9 @@ CREATE TABLE chats (
     name TEXT,
     creator_id BIGINT NOT NULL REFERENCES accounts (id) ON DELETE CASCADE,
     managers TEXT NOT NULL CHECK (managers IN ('creator', 'everyone')),
+    -- The home server's count of changes to name, managers and participants: a server
+    -- applies a state it is told only if it is newer than the one it has (they may cross).
+    version BIGINT NOT NULL DEFAULT 0,
     -- The newest message's id (or the chat's own at creation): inbox order.
     activity_id BIGINT NOT NULL,
     created_at BIGINT NOT NULL
