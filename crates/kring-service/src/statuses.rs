@@ -720,6 +720,7 @@ impl Kring {
             .collect();
         // Read before the audience's rows go with the status.
         let deliver_to = self.recipients(&s, None, &mentioned).await?;
+        let chat = self.store.chat_of_status(id).await?;
         let mut tx = self.store.begin().await?;
         // Read in the transaction, with the post held: a fan-out still running cannot add a
         // reader who would then be shown the post and never told it is gone.
@@ -766,6 +767,10 @@ impl Kring {
             });
         }
         self.events.publish(EventKind::Delete(id), streams);
+        // A chat's people see its last message change.
+        if let Some(c) = chat {
+            self.publish_chat(c).await?;
+        }
         Ok(s)
     }
 

@@ -656,6 +656,16 @@ async fn the_direct_stream_carries_conversation_events() {
     .await;
     let e = direct.expect_event("conversation", WAIT).await;
     assert_eq!(e.payload_json["name"], "Live");
+    // Deleting the last message is a conversation event too (its last message changes).
+    let gone = say(&s, &a, &cid, "soon gone").await;
+    direct.expect_event("conversation", WAIT).await;
+    s.delete(
+        &format!("/api/v1/statuses/{}", id_of(&gone)),
+        Some(&a.token),
+    )
+    .await;
+    let e = direct.expect_event("conversation", WAIT).await;
+    assert_eq!(e.payload_json["last_status"]["id"], m["id"]);
     // Removed: no more events.
     s.delete(
         &format!("/api/v1/kring/chats/{cid}/participants/{}", b.id),

@@ -1023,6 +1023,7 @@ impl Kring {
             return Err(Error::forbidden("not the author"));
         }
         let recipients = self.store.feed_recipients(s.id).await?;
+        let chat = self.store.chat_of_status(s.id).await?;
         let Some(mut tx) = self.begin_applying(seen).await? else {
             return Ok(());
         };
@@ -1034,6 +1035,9 @@ impl Kring {
             remote: true,
         });
         self.events.publish(EventKind::Delete(s.id), streams);
+        if let Some(c) = chat {
+            self.publish_chat(c).await?;
+        }
         Ok(())
     }
 
