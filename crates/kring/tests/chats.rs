@@ -680,3 +680,108 @@ async fn the_direct_stream_carries_conversation_events() {
     user.close().await;
     outsider.close().await;
 }
+
+/// A page of the web interface as `u` (its session cookie): status and body.
+async fn web_page(s: &TestServer, u: &User, path: &str) -> (StatusCode, String) {
+    let res = s
+        .http
+        .get(s.url(path))
+        .header("cookie", format!("kring_session={}", u.token))
+        .send()
+        .await
+        .unwrap();
+    (res.status(), res.text().await.unwrap())
+}
+
+/// Post a form of the page `from` to `action` as `u`, with the page's form token: the
+/// answer's status and `Location`.
+async fn web_submit(
+    s: &TestServer,
+    u: &User,
+    from: &str,
+    action: &str,
+    fields: &[(&str, &str)],
+) -> (StatusCode, String) {
+    let (_, html) = web_page(s, u, from).await;
+    let at = html.find("name=\"_csrf\" value=\"").expect("a form token") + 20;
+    let token = html[at..].split('"').next().unwrap().to_string();
+    let mut form: Vec<(&str, &str)> = vec![("_csrf", &token)];
+    form.extend_from_slice(fields);
+    let res = s
+        .http
+        .post(s.url(action))
+        .header("cookie", format!("kring_session={}", u.token))
+        .form(&form)
+        .send()
+        .await
+        .unwrap();
+    let location = res
+        .headers()
+        .get("location")
+        .and_then(|l| l.to_str().ok())
+        .unwrap_or_default()
+        .to_string();
+    (res.status(), location)
+}
+
+#[tokio::test]
+async fn the_chat_pages_work_without_javascript() {
+    let s = TestServer::start().await;
+    let a = s.register("anna").await;
+    let b = s.register("bert").await;
+    let x = s.register("xeno").await;
+    s.follow(&b, &a).await;
+    let (st, html) = web_page(&s, &a, "/chats").await;
+    assert_eq!(st, StatusCode::OK);
+    assert!(html.contains("Start a chat"));
+    // Start a chat with bert, then say something.
+    let (st, to) = web_submit(
+        &s,
+        &a,
+        "/chats",
+        "/chats",
+        &[("people", "bert"), ("name", "")],
+    )
+    .await;
+    assert_eq!(st, StatusCode::SEE_OTHER, "{to}");
+    let chat = to.trim_start_matches("/chats/").to_string();
+    let (st, _) = web_submit(
+        &s,
+        &a,
+        &to,
+        &to,
+        &[("op", "say"), ("text", "hello from the web secretword")],
+    )
+    .await;
+    assert_eq!(st, StatusCode::SEE_OTHER);
+    // Bert's inbox shows it unread, and the navigation counts it.
+    let (_, html) = web_page(&s, &b, "/chats").await;
+    assert!(html.contains(&format!("/chats/{chat}")), "{html}");
+    assert!(
+        html.contains("1<span class=\"visually-hidden\"> unread message"),
+        "{html}"
+    );
+    assert!(html.contains("hello from the web secretword"));
+    assert_eq!(counts(&s, &b).await["unread"], 1);
+    // Opening the chat reads it.
+    let (st, html) = web_page(&s, &b, &to).await;
+    assert_eq!(st, StatusCode::OK);
+    assert!(html.contains("hello from the web secretword"));
+    assert_eq!(counts(&s, &b).await["unread"], 0);
+    // A stranger's name is refused with the form kept.
+    let (_, html) = web_page(&s, &a, "/chats").await;
+    assert!(!html.contains("role=\"alert\""));
+    let (st, _) = web_submit(&s, &a, "/chats", "/chats", &[("people", "nobody_here")]).await;
+    assert_eq!(st, StatusCode::UNPROCESSABLE_ENTITY);
+    // An outsider finds no such page; once removed, neither does bert.
+    let (st, html) = web_page(&s, &x, &to).await;
+    assert_eq!(st, StatusCode::NOT_FOUND);
+    assert!(!html.contains("secretword"));
+    let (st, _) = web_submit(&s, &a, &to, &format!("{to}/remove/{}", b.id), &[]).await;
+    assert_eq!(st, StatusCode::SEE_OTHER);
+    let (st, html) = web_page(&s, &b, &to).await;
+    assert_eq!(st, StatusCode::NOT_FOUND);
+    assert!(!html.contains("secretword"));
+    let (_, html) = web_page(&s, &b, "/chats").await;
+    assert!(!html.contains("secretword"));
+}
