@@ -768,6 +768,9 @@ async fn the_chat_pages_work_without_javascript() {
     assert_eq!(st, StatusCode::OK);
     assert!(html.contains("hello from the web secretword"));
     assert_eq!(counts(&s, &b).await["unread"], 0);
+    // "Message" on bert's profile opens the same chat of the two of them.
+    let (st, again) = web_submit(&s, &a, "/@bert", &format!("/chats/with/{}", b.id), &[]).await;
+    assert_eq!((st, again.as_str()), (StatusCode::SEE_OTHER, to.as_str()));
     // A stranger's name is refused with the form kept.
     let (_, html) = web_page(&s, &a, "/chats").await;
     assert!(!html.contains("role=\"alert\""));

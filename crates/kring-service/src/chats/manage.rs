@@ -57,6 +57,27 @@ impl Kring {
         self.chat_view(actor, chat.id).await
     }
 
+    /// The chat of just the actor and `account` (the one a "Message" button opens), started if
+    /// there is none.
+    pub async fn open_chat_with(&self, actor: &Actor, account: Id) -> Result<ChatView> {
+        if account == actor.id() {
+            return Err(Error::validation("Choose at least one person to chat with"));
+        }
+        let mut two = vec![actor.id(), account];
+        two.sort();
+        if let Some(id) = self.store.chat_with_exactly(&two).await? {
+            return self.chat_view(actor, id).await;
+        }
+        self.create_chat(
+            actor,
+            ChatInput {
+                account_ids: vec![account],
+                ..ChatInput::default()
+            },
+        )
+        .await
+    }
+
     /// The accounts `ids`, each one the actor may bring into a chat.
     pub(crate) async fn chat_candidates(&self, actor: &Actor, ids: &[Id]) -> Result<Vec<Account>> {
         let accounts = self.store.accounts_by_ids(ids).await?;

@@ -369,6 +369,16 @@ pub async fn action(
     see("/chats")
 }
 
+/// A profile's "Message": the chat of just the viewer and that person, started if need be.
+pub async fn with(
+    State(web): State<Web>,
+    Path(raw): Path<String>,
+    p: Posted<super::NoFields>,
+) -> WebResult {
+    let chat = web.kring.open_chat_with(&p.viewer.actor, id(&raw)?).await?;
+    see(&format!("/chats/{}", chat.chat.id))
+}
+
 /// Remove someone from a chat (its managers).
 pub async fn remove(
     State(web): State<Web>,

@@ -116,6 +116,7 @@ pub fn routes() -> Router<Web> {
         .route("/groups/{id}/{action}", post(groups::membership_action))
         .route("/chats", get(chats::chats).post(chats::start))
         .route("/chats/{id}", get(chats::chat).post(chats::change))
+        .route("/chats/with/{account_id}", post(chats::with))
         .route("/chats/{id}/remove/{account_id}", post(chats::remove))
         .route("/chats/{id}/{action}", post(chats::action))
         .route("/friends", get(circles::friends))
