@@ -31,6 +31,11 @@ pub fn context() -> Value {
             "ostatus": "http://ostatus.org#",
             "kring": "https://kring.social/ns#",
             "kringVisibility": "kring:visibility",
+            "kringChat": "kring:chat",
+            "kringParticipants": { "@id": "kring:participants", "@type": "@id" },
+            "kringManagers": "kring:managers",
+            "kringVersion": "kring:version",
+            "context": { "@id": "as:context", "@type": "@id" },
             // GoToSocial's interaction controls (https://gotosocial.org/ns), written out so
             // no reader has to fetch that document.
             "gts": "https://gotosocial.org/ns#",

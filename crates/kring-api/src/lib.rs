@@ -32,6 +32,7 @@ pub fn router(kring: Kring) -> Router {
         .merge(routes::lists::routes())
         .merge(routes::circles::routes())
         .merge(routes::groups::routes())
+        .merge(routes::conversations::routes())
         .merge(routes::interaction_policies::routes())
         .merge(routes::filters::routes())
         .merge(routes::search::routes())

@@ -93,6 +93,9 @@ pub enum Grant {
     /// The members of this group (the group's account id), decided when read: a member who
     /// leaves, is removed or is banned loses the group's members-only posts at once.
     GroupMembers(Id),
+    /// The active participants of this chat, decided when read: a participant who leaves or
+    /// is removed loses every message of the chat at once (`kring_core::chat`).
+    ChatParticipants(Id),
 }
 
 impl Grant {
@@ -105,6 +108,7 @@ impl Grant {
             Grant::Circle(id) => ("circle", id),
             Grant::FriendAccount(id) => ("friend", id),
             Grant::GroupMembers(id) => ("group", id),
+            Grant::ChatParticipants(id) => ("chat", id),
         }
     }
 
@@ -116,6 +120,7 @@ impl Grant {
             "circle" => Some(Grant::Circle(target)),
             "friend" => Some(Grant::FriendAccount(target)),
             "group" => Some(Grant::GroupMembers(target)),
+            "chat" => Some(Grant::ChatParticipants(target)),
             _ => None,
         }
     }
@@ -156,6 +161,20 @@ impl Audience {
             .chain(mentioned.iter().map(|&id| Grant::Account(id)))
             .collect();
         Audience::named(Visibility::Group, grants)
+    }
+
+    /// A message in `chat`: its active participants, and nobody else (not even the accounts
+    /// it mentions, so a removed participant who was mentioned loses it too).
+    pub fn for_chat(chat: Id) -> Audience {
+        Audience::named(Visibility::Direct, vec![Grant::ChatParticipants(chat)])
+    }
+
+    /// The chat a message's audience is, if it is one.
+    pub fn chat(&self) -> Option<Id> {
+        self.grants.iter().find_map(|g| match g {
+            Grant::ChatParticipants(id) => Some(*id),
+            _ => None,
+        })
     }
 
     /// A post to the members of `circles` (and the accounts it mentions).
@@ -247,6 +266,7 @@ mod tests {
             Grant::Circle(Id(4)),
             Grant::FriendAccount(Id(5)),
             Grant::GroupMembers(Id(6)),
+            Grant::ChatParticipants(Id(7)),
         ] {
             let (kind, target) = g.to_row();
             assert_eq!(Grant::from_row(kind, target), Some(g));

@@ -33,6 +33,7 @@ pub fn router(kring: Kring) -> Router {
         .route("/users/{name}/following", get(following))
         .route("/users/{name}/collections/featured", get(featured))
         .route("/users/{name}/moderators", get(group_moderators))
+        .route("/users/{name}/chats/{id}", get(chat))
         .route("/users/{name}/statuses/{id}", get(note))
         .route("/users/{name}/statuses/{id}/activity", get(note_activity))
         .route("/users/{name}/statuses/{id}/replies", get(replies))
@@ -168,6 +169,22 @@ async fn group_reader(
     Ok(kring
         .check_group_document_reader(name, req.as_ref())
         .await?)
+}
+
+/// A chat's document (its `context`), for servers with a participant (docs/chats.md).
+async fn chat(
+    State(kring): State<Kring>,
+    Path((name, raw)): Path<(String, String)>,
+    method: Method,
+    uri: Uri,
+    headers: HeaderMap,
+) -> FedResult {
+    let id: Id = raw.parse().map_err(|_| Error::NotFound)?;
+    let signed = headers.contains_key("signature") || headers.contains_key("signature-input");
+    let req = signed.then(|| signed_request(&method, &uri, &headers, &[]));
+    Ok(activity_json(
+        kring.chat_document(&name, id, req.as_ref()).await?,
+    ))
 }
 
 #[derive(Deserialize)]

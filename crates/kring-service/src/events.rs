@@ -36,6 +36,9 @@ pub enum EventKind {
     StatusUpdate(Id),
     Delete(Id),
     Notification(Id),
+    /// A chat changed (a message, a new name, someone came or went): Mastodon's
+    /// `conversation` event, for the participants named.
+    Conversation(Id),
     FiltersChanged,
     /// Tokens of an account (None: app-only tokens) were revoked: the caches of this and
     /// other processes drop them. For caches only: streaming clients are not told.

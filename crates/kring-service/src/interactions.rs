@@ -638,6 +638,9 @@ impl Kring {
     ) -> Result<()> {
         let wire = self.wire_policy(&s.policy(), author, mentions).await?;
         note["interactionPolicy"] = as2::interaction_policy(&wire);
+        if s.visibility == kring_core::Visibility::Direct {
+            self.decorate_chat_note(note, s).await?;
+        }
         if let Some(q) = quote {
             Self::quote_fields(note, q);
         }

@@ -4,6 +4,7 @@
 pub mod accounts;
 pub mod auth;
 mod caches;
+pub mod chats;
 pub mod circles;
 pub mod cpu;
 pub mod domain_blocks;
@@ -38,7 +39,8 @@ pub use kring_core::{Error, Id, Result};
 pub use kring_store::Store;
 // Request options the doors pass through unchanged.
 pub use kring_store::{
-    AccountStatusesFilter, DomainBlock, DomainPolicy, Edge, FollowOptions, Locality, MemberFilter,
+    AccountStatusesFilter, DomainBlock, DomainPolicy, Edge, FollowOptions, InboxFilter, Locality,
+    MemberFilter,
 };
 
 use kring_core::model::{Account, Registrations, User};
@@ -71,6 +73,8 @@ pub struct ServiceConfig {
     pub approve_followers: bool,
     /// Who may create groups.
     pub group_creation: groups::GroupCreation,
+    /// Whom a person may start a chat with (`chats::ChatFrom`).
+    pub chat_from: chats::ChatFrom,
 }
 
 impl ServiceConfig {
@@ -98,6 +102,7 @@ impl ServiceConfig {
             trusted_proxies: Vec::new(),
             approve_followers: false,
             group_creation: groups::GroupCreation::Anyone,
+            chat_from: chats::ChatFrom::Anyone,
         }
     }
 }

@@ -68,6 +68,8 @@ pub enum Item {
         public: Option<Arc<Rendered<StatusView>>>,
     },
     Notification(Arc<Rendered<NotificationView>>),
+    /// A chat as the viewer now sees it (Mastodon's `conversation` event).
+    Conversation(Arc<Rendered<crate::chats::ChatView>>),
     Delete(Id),
     FiltersChanged,
 }
@@ -304,6 +306,22 @@ impl Kring {
                         Arc::new(Delivery {
                             event: event.clone(),
                             item: Item::Notification(Rendered::new(view)),
+                            named: true,
+                        }),
+                    );
+                }
+            }
+            EventKind::Conversation(chat) => {
+                for (actor, tx) in candidates.iter().filter(|(a, _)| named.contains(&a.id())) {
+                    // Only an active participant is told (one removed meanwhile is not).
+                    let Ok(view) = self.chat_view(actor, *chat).await else {
+                        continue;
+                    };
+                    send(
+                        tx,
+                        Arc::new(Delivery {
+                            event: event.clone(),
+                            item: Item::Conversation(Rendered::new(view)),
                             named: true,
                         }),
                     );

@@ -35,6 +35,8 @@ pub struct PostRequest {
     pub interaction_policy: Option<crate::interactions::PolicyInput>,
     /// The post this one quotes (FEP-044f).
     pub quoted_status_id: Option<Id>,
+    /// The chat the post goes into (Pleroma's `in_reply_to_conversation_id`; `chats`).
+    pub chat_id: Option<Id>,
 }
 
 #[derive(Debug, Clone, Default)]
@@ -122,6 +124,18 @@ impl Kring {
         {
             addressed.push(t.account.id);
         }
+        // A chat's message is for its participants only: those it names outside them are
+        // not addressed (`chats::messages`).
+        let chat = match &target {
+            None => {
+                self.chat_target(actor, &req, parent.as_ref(), visibility, &addressed)
+                    .await?
+            }
+            Some(_) => None,
+        };
+        if let Some(c) = &chat {
+            addressed.retain(|&a| c.has(a));
+        }
         let (visibility, audience) = match (&target, parent.as_ref()) {
             (Some(t), None) => {
                 let (v, a) = t.audience(actor.id(), &addressed);
@@ -141,6 +155,10 @@ impl Kring {
                     .await?
             }
         };
+        let (visibility, audience) = match &chat {
+            Some(c) => (Visibility::Direct, Audience::for_chat(c.chat.id)),
+            None => (visibility, audience),
+        };
         // A reply in a group that the replier narrowed to a few people (a direct answer) is
         // theirs, not the group's: the group announces only what its members may all read.
         let target = target.filter(|_| {
@@ -153,7 +171,8 @@ impl Kring {
         // May the actor answer the parent, and does the answer wait for its author?
         let mut awaits = None;
         let mut preapproved = false;
-        if let Some(p) = &parent {
+        // Within a chat every participant may answer every message.
+        if let Some(p) = parent.as_ref().filter(|_| chat.is_none()) {
             let permission = self.allowed(actor, p, Interaction::Reply).await?;
             awaits = Self::awaits(permission, p);
             preapproved =
@@ -194,6 +213,9 @@ impl Kring {
         };
         let mut tx = self.store.begin().await?;
         tx.insert_status(&new).await?;
+        if let Some(c) = &chat {
+            tx.add_chat_message(c.chat.id, id, actor.id()).await?;
+        }
         // Home feeds: the author, followers in the audience, and local accounts addressed.
         tx.fan_out_to(id, actor.id(), &[actor.id()]).await?;
         let mut fan_outs = crate::fanout::Pending::default();
@@ -309,6 +331,9 @@ impl Kring {
             quote.as_ref().map(|(q, _)| q),
         )
         .await?;
+        if let Some(c) = &chat {
+            self.chat_note(&mut note, &c.chat, &c.participants, actor.id());
+        }
         if let (Some((q, _)), Some((_, r))) = (&quoted, &quote)
             && !q.local
             && awaits.is_none()
@@ -358,6 +383,9 @@ impl Kring {
         tx.commit().await?;
         let status = self.store.status(id).await?.ok_or(Error::NotFound)?;
         self.publish_status(&status, &new.tags, &audience).await?;
+        if let Some(c) = &chat {
+            self.publish_chat(c.chat.id).await?;
+        }
         if let Some((boost, boost_audience)) = &group_boost {
             self.publish_group_boost(boost, boost_audience).await?;
         }
@@ -713,6 +741,7 @@ impl Kring {
             .collect();
         // Read before the audience's rows go with the status.
         let deliver_to = self.recipients(&s, None, &mentioned).await?;
+        let chat = self.store.chat_of_status(id).await?;
         let mut tx = self.store.begin().await?;
         // Read in the transaction, with the post held: a fan-out still running cannot add a
         // reader who would then be shown the post and never told it is gone.
@@ -759,6 +788,10 @@ impl Kring {
             });
         }
         self.events.publish(EventKind::Delete(id), streams);
+        // A chat's people see its last message change.
+        if let Some(c) = chat {
+            self.publish_chat(c).await?;
+        }
         Ok(s)
     }
 

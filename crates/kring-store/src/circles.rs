@@ -165,6 +165,11 @@ impl Store {
                      WHERE gm.group_id = $1 AND gm.state = 'member'",
                     id,
                 ),
+                Grant::ChatParticipants(id) => (
+                    "SELECT a.id FROM chat_participants cp JOIN accounts a ON a.id = cp.account_id \
+                     WHERE cp.chat_id = $1 AND cp.state = 'active'",
+                    id,
+                ),
                 Grant::FollowersOf(_) => continue,
             };
             let ids: Vec<i64> = sqlx::query_scalar(AssertSqlSafe(format!(

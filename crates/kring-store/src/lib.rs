@@ -3,6 +3,7 @@
 //! inside this crate and nowhere else.
 mod account_cache;
 mod accounts;
+mod chats;
 mod circles;
 mod federation;
 mod feeds;
@@ -25,6 +26,7 @@ mod statuses;
 
 pub use account_cache::Changed;
 pub use accounts::{PreferencesUpdate, ProfileUpdate};
+pub use chats::{InboxEntry, InboxFilter};
 pub use federation::{
     DomainBlock, DomainPolicy, NewReport, PostCounts, RemoteAccount, RemoteCounts,
 };

@@ -31,6 +31,8 @@ pub struct Me {
     pub open_reports: String,
     /// Interactions waiting for their approval ("99+" past 99), empty when none.
     pub approvals: String,
+    /// Unread chat messages and chat requests ("99+" past 99), empty when none.
+    pub chats: String,
 }
 
 /// The layout's data, the same on every page.
@@ -124,13 +126,17 @@ impl Web {
             n if n > 99 => "99+".into(),
             n => n.to_string(),
         };
-        let (unread, open_reports, approvals) = match viewer {
-            Some(v) => (
-                count(self.kring.unread_notifications(&v.actor, 100).await?),
-                count(self.kring.open_reports(&v.actor, 100).await?.unwrap_or(0)),
-                count(self.kring.pending_interaction_count(&v.actor, 100).await?),
-            ),
-            None => (String::new(), String::new(), String::new()),
+        let (unread, open_reports, approvals, chats) = match viewer {
+            Some(v) => {
+                let chats = self.kring.chat_counts(&v.actor).await?;
+                (
+                    count(self.kring.unread_notifications(&v.actor, 100).await?),
+                    count(self.kring.open_reports(&v.actor, 100).await?.unwrap_or(0)),
+                    count(self.kring.pending_interaction_count(&v.actor, 100).await?),
+                    count(chats.unread + chats.requests),
+                )
+            }
+            None => (String::new(), String::new(), String::new(), String::new()),
         };
         Ok(Chrome {
             site: self.kring.site_title().await?,
@@ -144,6 +150,7 @@ impl Web {
                 unread,
                 open_reports,
                 approvals,
+                chats,
             }),
             csrf,
             nav,

@@ -1,7 +1,8 @@
 // Kring's progressive enhancement. Every page works without this file; with it:
 // - favourite, boost and bookmark happen in place (the same form, posted with fetch);
 // - forms marked data-confirm ask first;
-// - live updates from the streaming API: new posts on the home page, new notifications;
+// - live updates from the streaming API: new posts on the home page, new notifications,
+//   new chat messages on the chats pages;
 // - the compose box counts characters, and shows its circles only while "Circles" is chosen.
 // No third-party code, no requests to other origins.
 (function () {
@@ -156,6 +157,47 @@
       };
     };
     connect();
+  }
+
+  // Chats: on the chats page and a chat's page, the `direct` stream's `conversation` events
+  // (a new message, a new name, someone came or went) show a notice linking to the fresh
+  // page, rather than reloading under a message being typed.
+  var chatNews = document.getElementById("chat-news");
+  if (me && chatNews && window.WebSocket && window.JSON) {
+    var chatId = chatNews.getAttribute("data-chat");
+    var onChat = function (event) {
+      var msg, chat;
+      try {
+        msg = JSON.parse(event.data);
+        chat = JSON.parse(msg.payload);
+      } catch (e) {
+        return;
+      }
+      if (!msg || msg.event !== "conversation" || !chat) return;
+      if (chatId && chat.id !== chatId) return;
+      var last = chat.last_status;
+      if (last && last.account && last.account.id === me && chatId) return;
+      chatNews.textContent = "";
+      var link = document.createElement("a");
+      link.href = chatId ? "/chats/" + chatId : "/chats";
+      link.textContent = chatId ? "New messages – show" : "Your chats changed – show";
+      chatNews.appendChild(link);
+      chatNews.hidden = false;
+    };
+    var chatDelay = 1000;
+    var chatConnect = function () {
+      var scheme = location.protocol === "https:" ? "wss://" : "ws://";
+      var socket = new WebSocket(scheme + location.host + "/api/v1/streaming?stream=direct");
+      socket.onopen = function () {
+        chatDelay = 1000;
+      };
+      socket.onmessage = onChat;
+      socket.onclose = function () {
+        window.setTimeout(chatConnect, chatDelay);
+        chatDelay = Math.min(chatDelay * 2, 60000);
+      };
+    };
+    chatConnect();
   }
 
   // Times: the page says UTC (it cannot know the reader's zone); here they become relative

@@ -50,6 +50,8 @@ pub struct Partial {
     pub approve_followers: Option<bool>,
     /// Who may create groups: `anyone` (the default) or `admins`.
     pub group_creation: Option<kring_service::groups::GroupCreation>,
+    /// Whom people may start chats with: `anyone` (the default), `followers` or `friends`.
+    pub chat_from: Option<kring_service::chats::ChatFrom>,
 }
 
 /// What a `kring serve` process runs. Several processes on one PostgreSQL database may split
@@ -112,6 +114,7 @@ impl Partial {
             trusted_proxies: self.trusted_proxies.or(lower.trusted_proxies),
             approve_followers: self.approve_followers.or(lower.approve_followers),
             group_creation: self.group_creation.or(lower.group_creation),
+            chat_from: self.chat_from.or(lower.chat_from),
         }
     }
 
@@ -148,6 +151,7 @@ pub struct Config {
     pub trusted_proxies: Vec<IpAddr>,
     pub approve_followers: bool,
     pub group_creation: kring_service::groups::GroupCreation,
+    pub chat_from: kring_service::chats::ChatFrom,
 }
 
 pub const DEFAULT_LISTEN: &str = "127.0.0.1:8080";
@@ -270,6 +274,7 @@ impl Config {
             // Relationships first: a follower is someone one said yes to.
             approve_followers: p.approve_followers.unwrap_or(true),
             group_creation: p.group_creation.unwrap_or_default(),
+            chat_from: p.chat_from.unwrap_or_default(),
         })
     }
 
@@ -297,6 +302,7 @@ impl Config {
             trusted_proxies: self.trusted_proxies.clone(),
             approve_followers: self.approve_followers,
             group_creation: self.group_creation,
+            chat_from: self.chat_from,
         }
     }
 

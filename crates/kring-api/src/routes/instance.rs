@@ -41,7 +41,6 @@ pub fn routes() -> Router<Kring> {
         .route("/api/v1/followed_tags", get(empty_list))
         .route("/api/v1/featured_tags", get(empty_list))
         .route("/api/v1/scheduled_statuses", get(empty_list))
-        .route("/api/v1/conversations", get(empty_list))
         .route("/api/v1/preferences", get(preferences))
         .route("/api/v1/markers", get(markers).post(set_markers))
         .route(

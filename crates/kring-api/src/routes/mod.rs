@@ -1,5 +1,6 @@
 pub mod accounts;
 pub mod circles;
+pub mod conversations;
 pub mod domain_blocks;
 pub mod filters;
 pub mod groups;

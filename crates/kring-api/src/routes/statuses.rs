@@ -47,6 +47,9 @@ struct CreateParams {
     status: Option<String>,
     #[serde(default, deserialize_with = "lenient::opt_id")]
     in_reply_to_id: Option<kring_core::Id>,
+    /// Pleroma's: the conversation (Kring: the chat) the post goes into.
+    #[serde(default, deserialize_with = "lenient::opt_id")]
+    in_reply_to_conversation_id: Option<kring_core::Id>,
     #[serde(default, deserialize_with = "lenient::opt_bool")]
     sensitive: Option<bool>,
     #[serde(default, deserialize_with = "lenient::opt_string")]
@@ -177,6 +180,7 @@ async fn create(
                 idempotency_key: key,
                 interaction_policy,
                 quoted_status_id: p.quoted_status_id,
+                chat_id: p.in_reply_to_conversation_id,
             },
         )
         .await?;

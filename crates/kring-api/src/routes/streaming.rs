@@ -49,8 +49,16 @@ async fn health() -> &'static str {
 enum Sub {
     User,
     UserNotification,
-    Public { local: bool, remote: bool },
-    Hashtag { tag: String, local: bool },
+    /// Chats: Mastodon's `conversation` events.
+    Direct,
+    Public {
+        local: bool,
+        remote: bool,
+    },
+    Hashtag {
+        tag: String,
+        local: bool,
+    },
     List(kring_core::Id),
 }
 
@@ -59,6 +67,7 @@ impl Sub {
         Some(match stream {
             "user" => Sub::User,
             "user:notification" => Sub::UserNotification,
+            "direct" => Sub::Direct,
             "public" => Sub::Public {
                 local: false,
                 remote: false,
@@ -89,6 +98,7 @@ impl Sub {
         match self {
             Sub::User => json!(["user"]),
             Sub::UserNotification => json!(["user:notification"]),
+            Sub::Direct => json!(["direct"]),
             Sub::Public { local: true, .. } => json!(["public:local"]),
             Sub::Public { remote: true, .. } => json!(["public:remote"]),
             Sub::Public { .. } => json!(["public"]),
@@ -100,12 +110,12 @@ impl Sub {
 
     /// A stream open to anyone (not the viewer's own home or notifications).
     fn is_open(&self) -> bool {
-        !matches!(self, Sub::User | Sub::UserNotification)
+        !matches!(self, Sub::User | Sub::UserNotification | Sub::Direct)
     }
 
     fn scope(&self) -> &'static str {
         match self {
-            Sub::User | Sub::UserNotification => "read:statuses",
+            Sub::User | Sub::UserNotification | Sub::Direct => "read:statuses",
             Sub::List(_) => "read:lists",
             _ => "read:statuses",
         }
@@ -116,7 +126,11 @@ impl Sub {
         let notification = matches!(event.kind, EventKind::Notification(_));
         // The viewer's own streams: the service says whether the event names them (a post
         // to many followers names thousands).
+        // A chat's event belongs to the `direct` stream only, as on Mastodon.
+        let conversation = matches!(event.kind, EventKind::Conversation(_));
         match self {
+            Sub::Direct => return conversation && d.named,
+            _ if conversation => return false,
             Sub::User => return d.named,
             Sub::UserNotification => return notification && d.named,
             _ => {}
@@ -186,6 +200,16 @@ fn render<'a>(
                 n.rendered(render)?
             };
             Some(("notification", Cow::Borrowed(payload)))
+        }
+        Item::Conversation(v) => {
+            let render =
+                |v: &_| serde_json::to_string(&super::conversations::conversation(c, v)).ok();
+            let payload = if quoted {
+                v.quoted(render)?
+            } else {
+                v.rendered(render)?
+            };
+            Some(("conversation", Cow::Borrowed(payload)))
         }
         Item::Delete(id) => Some(("delete", plain(id.to_string())?)),
         Item::FiltersChanged => Some(("filters_changed", plain(String::new())?)),

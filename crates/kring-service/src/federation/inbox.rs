@@ -416,6 +416,8 @@ impl Kring {
             "Block" => self.on_block(&actor, &object, seen).await,
             "Flag" => self.on_flag(&actor, a, &object, seen).await,
             "Move" => self.on_move(&actor, a, seen).await,
+            "Leave" => self.on_chat_leave(&actor, &object, seen).await,
+            "Add" | "Remove" | "Offer" => self.on_chat_membership(&actor, a, seen).await,
             other => {
                 tracing::debug!(kind = other, "ignoring activity");
                 Ok(())
@@ -986,6 +988,9 @@ impl Kring {
                     .publish(EventKind::StatusUpdate(before.id), streams);
                 Ok(())
             }
+            _ if crate::chats::is_chat_document(object) => {
+                self.on_chat_update(actor, object, seen).await
+            }
             _ => Ok(()),
         }
     }
@@ -1018,6 +1023,7 @@ impl Kring {
             return Err(Error::forbidden("not the author"));
         }
         let recipients = self.store.feed_recipients(s.id).await?;
+        let chat = self.store.chat_of_status(s.id).await?;
         let Some(mut tx) = self.begin_applying(seen).await? else {
             return Ok(());
         };
@@ -1029,6 +1035,9 @@ impl Kring {
             remote: true,
         });
         self.events.publish(EventKind::Delete(s.id), streams);
+        if let Some(c) = chat {
+            self.publish_chat(c).await?;
+        }
         Ok(())
     }
 

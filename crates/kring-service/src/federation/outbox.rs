@@ -243,6 +243,22 @@ impl Kring {
         if s.local_only {
             return Ok(Recipients::Nobody);
         }
+        // A chat's message goes to its active participants' servers, whatever it mentions.
+        if s.visibility == Visibility::Direct {
+            let stored;
+            let audience = match audience {
+                Some(a) => a,
+                None => {
+                    stored = self.store.audience_of(s.id).await?.unwrap_or_default();
+                    &stored
+                }
+            };
+            if audience.chat().is_some() {
+                return Ok(Recipients::Accounts {
+                    ids: self.store.remote_accounts_in(audience).await?,
+                });
+            }
+        }
         if s.visibility.is_narrowed() {
             let stored;
             let audience = match audience {

@@ -568,9 +568,12 @@ impl Kring {
                 .ok(),
             None => None,
         };
+        // A chat's message (`chats::federation`): within a chat every participant may
+        // answer every message.
+        let chat = self.inbound_chat(note, &author, parent.as_ref()).await?;
         // A reply to one of our posts: may its author answer it, and how?
         let mut inbound = Inbound::default();
-        if let Some(p) = parent.as_ref().filter(|p| p.local) {
+        if let Some(p) = parent.as_ref().filter(|p| p.local && chat.is_none()) {
             let asked = Interacting {
                 kind: Interaction::Reply,
                 target: p,
@@ -604,7 +607,13 @@ impl Kring {
         } else {
             Visibility::Direct
         };
-        let (mentioned, tagged) = self.local_recipients(note, author.id).await?;
+        let (mut mentioned, mut tagged) = self.local_recipients(note, author.id).await?;
+        if let Some(c) = chat {
+            // In a chat, only participants it tags get it in their feed and are notified.
+            let active = self.store.active_participants(c).await?;
+            tagged.retain(|a| active.contains(a));
+            mentioned = tagged.clone();
+        }
         let tags: Vec<String> = note
             .get("tag")
             .and_then(Value::as_array)
@@ -646,8 +655,13 @@ impl Kring {
             (Visibility::Direct, Some("group")) => Some(Visibility::Group),
             _ => None,
         };
-        let visibility = narrowed.unwrap_or(visibility);
-        let mut audience = if visibility == Visibility::Friends {
+        let visibility = match chat {
+            Some(_) => Visibility::Direct,
+            None => narrowed.unwrap_or(visibility),
+        };
+        let mut audience = if let Some(c) = chat {
+            Audience::for_chat(c)
+        } else if visibility == Visibility::Friends {
             let grants = mentioned
                 .iter()
                 .map(|&m| {
@@ -731,6 +745,7 @@ impl Kring {
             mentioned,
             request: request.map(str::to_string),
             addressed: addressed_uris(note),
+            chat,
         })))
     }
 
@@ -753,6 +768,7 @@ impl Kring {
             mentioned,
             request,
             addressed: _,
+            chat,
         } = n;
         let (id, uri, awaits, request) =
             (new.id, new.uri.as_str(), inbound.awaits, request.as_deref());
@@ -761,6 +777,9 @@ impl Kring {
             Error::Conflict(_) => Error::Conflict("already stored".into()),
             e => e,
         })?;
+        if let Some(c) = chat {
+            tx.add_chat_message(*c, id, author.id).await?;
+        }
         if *counts != PostCounts::default() {
             tx.raise_post_counts(id, counts).await?;
         }
@@ -834,6 +853,9 @@ impl Kring {
         }
         self.publish_status(&status, &n.new.tags, &n.new.audience)
             .await?;
+        if let Some(c) = n.chat {
+            self.publish_chat(c).await?;
+        }
         for (m, note) in notified {
             self.events
                 .publish(EventKind::Notification(note), vec![Stream::User(m)]);
@@ -858,6 +880,8 @@ pub(crate) struct NoteToStore {
     request: Option<String>,
     /// Everyone it is addressed to or mentions (a local group among them takes it).
     addressed: Vec<String>,
+    /// The chat it is a message of.
+    chat: Option<Id>,
 }
 
 impl NoteToStore {

@@ -13,6 +13,7 @@ use crate::error::{WebError, WebResult};
 
 mod admin;
 mod auth;
+mod chats;
 mod circles;
 mod edit;
 mod filters;
@@ -123,6 +124,11 @@ pub fn routes() -> Router<Web> {
             get(groups::confirm_delete).post(groups::delete),
         )
         .route("/groups/{id}/{action}", post(groups::membership_action))
+        .route("/chats", get(chats::chats).post(chats::start))
+        .route("/chats/{id}", get(chats::chat).post(chats::change))
+        .route("/chats/with/{account_id}", post(chats::with))
+        .route("/chats/{id}/remove/{account_id}", post(chats::remove))
+        .route("/chats/{id}/{action}", post(chats::action))
         .route("/friends", get(circles::friends))
         .route("/circles", get(circles::circles).post(circles::create))
         .route("/circles/{id}", get(circles::circle).post(circles::change))

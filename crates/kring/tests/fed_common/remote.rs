@@ -29,6 +29,8 @@ struct Served {
     answers: HashMap<String, Answer>,
     /// GETs by path (without the query), and by path and query when there was one.
     hits: HashMap<String, usize>,
+    /// The JSON bodies POSTed (to any inbox), in order, with their path.
+    posted: Vec<(String, Value)>,
 }
 
 pub struct Remote {
@@ -45,6 +47,13 @@ impl Drop for Remote {
 
 async fn serve(State(served): State<Arc<Mutex<Served>>>, req: Request) -> Response {
     if req.method() == axum::http::Method::POST {
+        let path = req.uri().path().to_string();
+        let body = axum::body::to_bytes(req.into_body(), 1 << 20)
+            .await
+            .unwrap_or_default();
+        if let Ok(v) = serde_json::from_slice::<Value>(&body) {
+            served.lock().unwrap().posted.push((path, v));
+        }
         return StatusCode::ACCEPTED.into_response();
     }
     let path = req.uri().path().to_string();
@@ -142,6 +151,11 @@ impl Remote {
             .get(path)
             .copied()
             .unwrap_or(0)
+    }
+
+    /// The activities POSTed to this server so far (path, body), oldest first.
+    pub fn posted(&self) -> Vec<(String, Value)> {
+        self.served.lock().unwrap().posted.clone()
     }
 
     /// An actor whose id is this server's `path`, with a key of its own; not served yet.
