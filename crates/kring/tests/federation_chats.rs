@@ -140,7 +140,9 @@ async fn a_chat_across_servers_reaches_its_participants_and_nobody_else() {
         let c = a
             .ok(&format!("/api/v1/kring/chats/{cid}"), &alice.token)
             .await;
-        (c["last_status"]["uri"] == reply["uri"]).then_some(c)
+        // The chat's view reads its newest message and the unread count in two statements:
+        // wait until both show the reply.
+        (c["last_status"]["uri"] == reply["uri"] && c["unread_count"] == 1).then_some(c)
     })
     .await;
     assert_eq!(on_a["unread_count"], 1);
