@@ -19,6 +19,7 @@ pub mod keys;
 pub mod limits;
 pub mod lists;
 pub mod live;
+pub mod media;
 pub mod media_proxy;
 pub mod notifications;
 pub mod page_security;
@@ -71,6 +72,8 @@ pub struct ServiceConfig {
     pub approve_followers: bool,
     /// Who may create groups.
     pub group_creation: groups::GroupCreation,
+    /// Media attachments: where files go, and the limits.
+    pub media: media::MediaConfig,
 }
 
 impl ServiceConfig {
@@ -98,6 +101,7 @@ impl ServiceConfig {
             trusted_proxies: Vec::new(),
             approve_followers: false,
             group_creation: groups::GroupCreation::Anyone,
+            media: media::MediaConfig::default(),
         }
     }
 }

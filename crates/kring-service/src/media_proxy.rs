@@ -131,7 +131,7 @@ impl Kring {
         self.proxied(url).await
     }
 
-    async fn proxied(&self, url: &str) -> Result<ProxiedImage> {
+    pub(crate) async fn proxied(&self, url: &str) -> Result<ProxiedImage> {
         let file = self.proxy_file(url);
         if let Some(path) = &file
             && let Some(bytes) = read_fresh(path).await

@@ -35,6 +35,8 @@ pub struct PostRequest {
     pub interaction_policy: Option<crate::interactions::PolicyInput>,
     /// The post this one quotes (FEP-044f).
     pub quoted_status_id: Option<Id>,
+    /// Uploads to attach, in order (`media`).
+    pub media_ids: Vec<Id>,
 }
 
 #[derive(Debug, Clone, Default)]
@@ -43,6 +45,8 @@ pub struct EditRequest {
     pub spoiler_text: Option<String>,
     pub sensitive: Option<bool>,
     pub language: Option<String>,
+    /// The attachments it has after the edit, in order; None keeps those it has.
+    pub media_ids: Option<Vec<Id>>,
 }
 
 impl Kring {
@@ -54,7 +58,8 @@ impl Kring {
             return Ok(s);
         }
         let text = req.text.trim_end().to_string();
-        if text.trim().is_empty() {
+        let media = self.media_for_post(actor, &req.media_ids, None).await?;
+        if text.trim().is_empty() && media.is_empty() {
             return Err(Error::validation("Text can't be blank"));
         }
         let length = text.chars().count() + req.spoiler_text.chars().count();
@@ -187,6 +192,10 @@ impl Kring {
         };
         let mut tx = self.store.begin().await?;
         tx.insert_status(&new).await?;
+        if !media.is_empty() {
+            let ids: Vec<Id> = media.iter().map(|m| m.id).collect();
+            tx.set_status_media(id, &ids).await?;
+        }
         // Home feeds: the author, followers in the audience, and local accounts addressed.
         tx.fan_out_to(id, actor.id(), &[actor.id()]).await?;
         let mut fan_outs = crate::fanout::Pending::default();
@@ -295,6 +304,7 @@ impl Kring {
             quote.as_ref().map(|(q, _)| q),
         )
         .await?;
+        self.attach_to_note(&mut note, &media);
         if let (Some((q, _)), Some((_, r))) = (&quoted, &quote)
             && !q.local
             && awaits.is_none()
@@ -504,7 +514,15 @@ impl Kring {
             return Err(Error::NotFound);
         }
         let text = req.text.trim_end().to_string();
-        if text.trim().is_empty() {
+        let media = match &req.media_ids {
+            Some(ids) => Some(self.media_for_post(actor, ids, Some(id)).await?),
+            None => None,
+        };
+        let media_after = match &media {
+            Some(m) => m.clone(),
+            None => self.store.media_of_statuses(&[id]).await?,
+        };
+        if text.trim().is_empty() && media_after.is_empty() {
             return Err(Error::validation("Text can't be blank"));
         }
         let spoiler = req
@@ -533,6 +551,10 @@ impl Kring {
             language.as_deref(),
         )
         .await?;
+        if let Some(m) = &media {
+            let ids: Vec<Id> = m.iter().map(|m| m.id).collect();
+            tx.set_status_media(id, &ids).await?;
+        }
         // Mentions keep addressing the accounts the audience was built for; new mentions in
         // an edit do not widen who may read it (as Mastodon).
         let old_mentions: Vec<Id> = self
@@ -579,6 +601,7 @@ impl Kring {
             quote.as_ref(),
         )
         .await?;
+        self.attach_to_note(&mut note, &media_after);
         let update = as2::activity(
             "Update",
             &format!("{}#updates/{}", before.uri, Id::generate()),
@@ -696,6 +719,8 @@ impl Kring {
         // Read in the transaction, with the post held: a fan-out still running cannot add a
         // reader who would then be shown the post and never told it is gone.
         let mut recipients = tx.feed_recipients_for_removal(id).await?;
+        // Its attachments wait a day for a redraft before the sweep removes them.
+        tx.set_status_media(id, &[]).await?;
         let boosts = tx.delete_status(&s).await?;
         let activity = if s.reblog_of_id.is_some() {
             // Deleting a boost is undoing it.

@@ -11,6 +11,7 @@ mod groups;
 mod interactions;
 mod jobs;
 mod lists;
+mod media;
 mod notifications;
 mod notify;
 mod oauth;

@@ -50,6 +50,33 @@ pub struct Partial {
     pub approve_followers: Option<bool>,
     /// Who may create groups: `anyone` (the default) or `admins`.
     pub group_creation: Option<kring_service::groups::GroupCreation>,
+    /// Media attachments' limits (the `[media]` table).
+    pub media: Option<MediaPartial>,
+}
+
+/// The `[media]` table: each limit over its default (`kring_service::media::MediaConfig`).
+#[derive(Debug, Default, Clone, Deserialize)]
+#[serde(deny_unknown_fields)]
+pub struct MediaPartial {
+    pub max_attachments: Option<usize>,
+    pub image_size_limit: Option<usize>,
+    pub video_size_limit: Option<usize>,
+    pub image_matrix_limit: Option<u64>,
+    pub description_limit: Option<usize>,
+}
+
+impl MediaPartial {
+    fn resolve(self, dir: PathBuf) -> kring_service::media::MediaConfig {
+        let d = kring_service::media::MediaConfig::default();
+        kring_service::media::MediaConfig {
+            dir: Some(dir),
+            max_attachments: self.max_attachments.unwrap_or(d.max_attachments).clamp(1, 20),
+            image_size_limit: self.image_size_limit.unwrap_or(d.image_size_limit).max(1),
+            video_size_limit: self.video_size_limit.unwrap_or(d.video_size_limit).max(1),
+            image_matrix_limit: self.image_matrix_limit.unwrap_or(d.image_matrix_limit).max(1),
+            description_limit: self.description_limit.unwrap_or(d.description_limit).max(1),
+        }
+    }
 }
 
 /// What a `kring serve` process runs. Several processes on one PostgreSQL database may split
@@ -112,6 +139,7 @@ impl Partial {
             trusted_proxies: self.trusted_proxies.or(lower.trusted_proxies),
             approve_followers: self.approve_followers.or(lower.approve_followers),
             group_creation: self.group_creation.or(lower.group_creation),
+            media: self.media.or(lower.media),
         }
     }
 
@@ -148,6 +176,7 @@ pub struct Config {
     pub trusted_proxies: Vec<IpAddr>,
     pub approve_followers: bool,
     pub group_creation: kring_service::groups::GroupCreation,
+    pub media: kring_service::media::MediaConfig,
 }
 
 pub const DEFAULT_LISTEN: &str = "127.0.0.1:8080";
@@ -234,6 +263,10 @@ impl Config {
         } else {
             Registrations::Approval
         });
+        let media = p
+            .media
+            .unwrap_or_default()
+            .resolve(data_dir.join("media"));
         Ok(Config {
             listen,
             scheme: if loopback || insecure {
@@ -270,6 +303,7 @@ impl Config {
             // Relationships first: a follower is someone one said yes to.
             approve_followers: p.approve_followers.unwrap_or(true),
             group_creation: p.group_creation.unwrap_or_default(),
+            media,
         })
     }
 
@@ -297,6 +331,7 @@ impl Config {
             trusted_proxies: self.trusted_proxies.clone(),
             approve_followers: self.approve_followers,
             group_creation: self.group_creation,
+            media: self.media.clone(),
         }
     }
 

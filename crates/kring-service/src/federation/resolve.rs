@@ -707,7 +707,9 @@ impl Kring {
         };
         // What it quotes, decided (and fetched) before the transaction.
         let quote = self.inbound_quote(note, &author, depth).await?;
+        let media = self.remote_attachments(note, author.id);
         Ok(NoteReady::New(Box::new(NoteToStore {
+            media,
             new,
             counts,
             arrival,
@@ -740,6 +742,7 @@ impl Kring {
             mentioned,
             request,
             addressed: _,
+            media,
         } = n;
         let (id, uri, awaits, request) =
             (new.id, new.uri.as_str(), inbound.awaits, request.as_deref());
@@ -750,6 +753,9 @@ impl Kring {
         })?;
         if *counts != PostCounts::default() {
             tx.raise_post_counts(id, counts).await?;
+        }
+        if !media.is_empty() {
+            tx.insert_status_media(id, media).await?;
         }
         let mut quote_notified = Vec::new();
         if let Some((q, target, local)) = quote {
@@ -845,6 +851,8 @@ pub(crate) struct NoteToStore {
     request: Option<String>,
     /// Everyone it is addressed to or mentions (a local group among them takes it).
     addressed: Vec<String>,
+    /// Its attachments, by URL.
+    media: Vec<kring_core::media::MediaAttachment>,
 }
 
 impl NoteToStore {

@@ -148,6 +148,7 @@ pub async fn create(State(web): State<Web>, p: Posted<Fields>) -> WebResult {
         idempotency_key: form.idempotency.clone().filter(|k| !k.is_empty()),
         interaction_policy: None,
         quoted_status_id: form.quoted_status_id,
+        media_ids: Vec::new(),
     };
     let req = match form.policy.input() {
         Ok(policy) => Ok(PostRequest {
