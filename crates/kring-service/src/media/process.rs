@@ -290,8 +290,22 @@ mod tests {
         let mut bytes = png(1, 1);
         bytes[16..20].copy_from_slice(&50_000u32.to_be_bytes());
         bytes[20..24].copy_from_slice(&50_000u32.to_be_bytes());
+        // The IHDR chunk's checksum (over its type and data) made right again.
+        let crc = crc32(&bytes[12..29]);
+        bytes[29..33].copy_from_slice(&crc.to_be_bytes());
         let e = process(&bytes, &LIMITS).unwrap_err();
         assert!(matches!(e, Error::Validation(m) if m.contains("too large")));
+    }
+
+    fn crc32(data: &[u8]) -> u32 {
+        let mut c = 0xffff_ffffu32;
+        for &b in data {
+            c ^= u32::from(b);
+            for _ in 0..8 {
+                c = if c & 1 != 0 { (c >> 1) ^ 0xedb8_8320 } else { c >> 1 };
+            }
+        }
+        !c
     }
 
     #[test]
