@@ -153,20 +153,14 @@ impl Store {
         if ids.is_empty() {
             return Ok(Vec::new());
         }
-        let mut sql = Sql::new(&format!(
-            "DELETE FROM media_attachments WHERE id IN "
-        ));
+        let mut sql = Sql::new("DELETE FROM media_attachments WHERE id IN ");
         in_list(&mut sql, ids);
         if unattached_only {
             sql.push(" AND status_id IS NULL");
         }
         sql.push(&format!(" RETURNING {MEDIA_COLUMNS}"));
         let mut w = self.writer().await?;
-        let rows: Vec<MediaRow> = sql
-            .query_as()
-            .fetch_all(&mut *w)
-            .await
-            .map_err(db_err)?;
+        let rows: Vec<MediaRow> = sql.query_as().fetch_all(&mut *w).await.map_err(db_err)?;
         Ok(rows.into_iter().map(MediaRow::into_domain).collect())
     }
 

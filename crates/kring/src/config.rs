@@ -70,10 +70,16 @@ impl MediaPartial {
         let d = kring_service::media::MediaConfig::default();
         kring_service::media::MediaConfig {
             dir: Some(dir),
-            max_attachments: self.max_attachments.unwrap_or(d.max_attachments).clamp(1, 20),
+            max_attachments: self
+                .max_attachments
+                .unwrap_or(d.max_attachments)
+                .clamp(1, 20),
             image_size_limit: self.image_size_limit.unwrap_or(d.image_size_limit).max(1),
             video_size_limit: self.video_size_limit.unwrap_or(d.video_size_limit).max(1),
-            image_matrix_limit: self.image_matrix_limit.unwrap_or(d.image_matrix_limit).max(1),
+            image_matrix_limit: self
+                .image_matrix_limit
+                .unwrap_or(d.image_matrix_limit)
+                .max(1),
             description_limit: self.description_limit.unwrap_or(d.description_limit).max(1),
         }
     }
@@ -263,10 +269,7 @@ impl Config {
         } else {
             Registrations::Approval
         });
-        let media = p
-            .media
-            .unwrap_or_default()
-            .resolve(data_dir.join("media"));
+        let media = p.media.unwrap_or_default().resolve(data_dir.join("media"));
         Ok(Config {
             listen,
             scheme: if loopback || insecure {

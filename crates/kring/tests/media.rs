@@ -105,7 +105,12 @@ fn contains(hay: &[u8], needle: &[u8]) -> bool {
 }
 
 /// A multipart body: a file part (`name`, claimed type) and text fields.
-fn multipart(file: &[u8], file_name: &str, claimed: &str, fields: &[(&str, &str)]) -> (String, Vec<u8>) {
+fn multipart(
+    file: &[u8],
+    file_name: &str,
+    claimed: &str,
+    fields: &[(&str, &str)],
+) -> (String, Vec<u8>) {
     let boundary = "KringMediaBoundary7e3";
     let mut body = Vec::new();
     for (k, v) in fields {
@@ -196,7 +201,10 @@ async fn a_photo_loses_its_metadata_keeps_its_alt_text_and_is_attached_to_a_post
         "/api/v2/media",
         &photo,
         "IMG_0001.jpg",
-        &[("description", "A red and blue gradient"), ("focus", "0.5,-0.25")],
+        &[
+            ("description", "A red and blue gradient"),
+            ("focus", "0.5,-0.25"),
+        ],
     )
     .await;
     assert_eq!(st, StatusCode::OK, "{m}");
@@ -218,7 +226,10 @@ async fn a_photo_loses_its_metadata_keeps_its_alt_text_and_is_attached_to_a_post
     assert_eq!(h["content-type"], "image/jpeg");
     assert_eq!(h["x-content-type-options"], "nosniff");
     let csp = h["content-security-policy"].to_str().unwrap();
-    assert!(csp.contains("default-src 'none'") && csp.contains("sandbox"), "{csp}");
+    assert!(
+        csp.contains("default-src 'none'") && csp.contains("sandbox"),
+        "{csp}"
+    );
     assert!(served.starts_with(&[0xff, 0xd8, 0xff]));
     assert!(!contains(&served, b"Exif"), "an EXIF block survived");
     assert!(!contains(&served, CAMERA), "the camera's text survived");
@@ -247,7 +258,9 @@ async fn a_photo_loses_its_metadata_keeps_its_alt_text_and_is_attached_to_a_post
         .await;
     assert_eq!(st, StatusCode::OK, "{put}");
     assert_eq!(put["description"], "Gradient, red to blue");
-    let got = s.ok(&format!("/api/v1/media/{id}"), Some(&alice.token)).await;
+    let got = s
+        .ok(&format!("/api/v1/media/{id}"), Some(&alice.token))
+        .await;
     assert_valid("MediaAttachment", &got);
     assert_eq!(got["description"], "Gradient, red to blue");
     assert_eq!(got["meta"]["focus"], json!({"x": -1.0, "y": 1.0}));
@@ -261,7 +274,9 @@ async fn a_photo_loses_its_metadata_keeps_its_alt_text_and_is_attached_to_a_post
     assert_eq!(st, StatusCode::UNPROCESSABLE_ENTITY);
     // Someone else's upload is nobody else's business.
     let bob = s.register("bob").await;
-    let (st, _, _) = s.get(&format!("/api/v1/media/{id}"), Some(&bob.token)).await;
+    let (st, _, _) = s
+        .get(&format!("/api/v1/media/{id}"), Some(&bob.token))
+        .await;
     assert_eq!(st, StatusCode::NOT_FOUND);
 
     // Attached to a post (with no text: a picture is enough), and read back.
@@ -283,7 +298,9 @@ async fn a_photo_loses_its_metadata_keeps_its_alt_text_and_is_attached_to_a_post
         status["media_attachments"][0]["description"],
         "Gradient, red to blue"
     );
-    let read = s.ok(&format!("/api/v1/statuses/{sid}"), Some(&bob.token)).await;
+    let read = s
+        .ok(&format!("/api/v1/statuses/{sid}"), Some(&bob.token))
+        .await;
     assert_valid("Status", &read);
     assert_eq!(read["media_attachments"][0]["url"], url.as_str());
     // Used once: another post cannot take it.
@@ -298,7 +315,15 @@ async fn a_photo_loses_its_metadata_keeps_its_alt_text_and_is_attached_to_a_post
     // No more than four.
     let mut five = Vec::new();
     for i in 0..5 {
-        let (st, m) = upload(&s, &alice.token, "/api/v1/media", &png(8, 8), &format!("{i}.png"), &[]).await;
+        let (st, m) = upload(
+            &s,
+            &alice.token,
+            "/api/v1/media",
+            &png(8, 8),
+            &format!("{i}.png"),
+            &[],
+        )
+        .await;
         assert_eq!(st, StatusCode::OK, "{m}");
         five.push(m["id"].as_str().unwrap().to_string());
     }
@@ -337,9 +362,13 @@ async fn a_photo_loses_its_metadata_keeps_its_alt_text_and_is_attached_to_a_post
     assert_eq!(st, StatusCode::OK, "{edited}");
     assert_eq!(edited["media_attachments"].as_array().unwrap().len(), 1);
     // The one let go of is free again; an attached one cannot be deleted.
-    let (st, _, _) = s.delete(&format!("/api/v1/media/{}", five[0]), Some(&alice.token)).await;
+    let (st, _, _) = s
+        .delete(&format!("/api/v1/media/{}", five[0]), Some(&alice.token))
+        .await;
     assert_eq!(st, StatusCode::OK);
-    let (st, _, _) = s.delete(&format!("/api/v1/media/{id}"), Some(&alice.token)).await;
+    let (st, _, _) = s
+        .delete(&format!("/api/v1/media/{id}"), Some(&alice.token))
+        .await;
     assert_eq!(st, StatusCode::UNPROCESSABLE_ENTITY);
 
     // Unattached uploads are swept (here: all, as if a day had passed); the post's stays.
@@ -349,9 +378,14 @@ async fn a_photo_loses_its_metadata_keeps_its_alt_text_and_is_attached_to_a_post
         .await
         .unwrap();
     assert_eq!(swept, 4);
-    let (st, _, _) = s.get(&format!("/api/v1/media/{}", five[1]), Some(&alice.token)).await;
+    let (st, _, _) = s
+        .get(&format!("/api/v1/media/{}", five[1]), Some(&alice.token))
+        .await;
     assert_eq!(st, StatusCode::NOT_FOUND);
-    assert_eq!(files_under(&s.kring.config.media.dir.clone().unwrap()).len(), 2);
+    assert_eq!(
+        files_under(&s.kring.config.media.dir.clone().unwrap()).len(),
+        2
+    );
     let (st, _, _) = fetch(&url).await;
     assert_eq!(st, StatusCode::OK);
 }
@@ -378,7 +412,15 @@ async fn bad_files_are_refused_and_leave_nothing_behind() {
     assert!(e["error"].is_string(), "{e}");
 
     // A decompression bomb's header: refused from the header, before any decoding.
-    let (st, e) = upload(&s, token, "/api/v2/media", &png_bomb_header(), "bomb.png", &[]).await;
+    let (st, e) = upload(
+        &s,
+        token,
+        "/api/v2/media",
+        &png_bomb_header(),
+        "bomb.png",
+        &[],
+    )
+    .await;
     assert_eq!(st, StatusCode::UNPROCESSABLE_ENTITY, "{e}");
     assert!(e["error"].as_str().unwrap().contains("too large"), "{e}");
 
@@ -399,16 +441,36 @@ async fn bad_files_are_refused_and_leave_nothing_behind() {
     // No file at all; alt text over the limit.
     let (ct, body) = multipart(b"", "", "image/png", &[("description", "x")]);
     let (st, _, e) = s
-        .raw(reqwest::Method::POST, "/api/v2/media", Some(token), Some(&ct), body)
+        .raw(
+            reqwest::Method::POST,
+            "/api/v2/media",
+            Some(token),
+            Some(&ct),
+            body,
+        )
         .await;
     assert_eq!(st, StatusCode::UNPROCESSABLE_ENTITY, "{e}");
     let long = "a".repeat(1501);
-    let (st, e) = upload(&s, token, "/api/v2/media", &png(4, 4), "a.png", &[("description", &long)]).await;
+    let (st, e) = upload(
+        &s,
+        token,
+        "/api/v2/media",
+        &png(4, 4),
+        "a.png",
+        &[("description", &long)],
+    )
+    .await;
     assert_eq!(st, StatusCode::UNPROCESSABLE_ENTITY, "{e}");
     // Without a token or the scope: nothing.
     let (ct, body) = multipart(&png(4, 4), "a.png", "image/png", &[]);
     let (st, _, _) = s
-        .raw(reqwest::Method::POST, "/api/v2/media", None, Some(&ct), body)
+        .raw(
+            reqwest::Method::POST,
+            "/api/v2/media",
+            None,
+            Some(&ct),
+            body,
+        )
         .await;
     assert_eq!(st, StatusCode::UNAUTHORIZED);
 
@@ -441,7 +503,11 @@ async fn bad_files_are_refused_and_leave_nothing_behind() {
         .await;
     assert_eq!(st, StatusCode::UNPROCESSABLE_ENTITY);
     // Files are only ever served by their own keys.
-    for path in ["/media/../kring.db", "/media/ab/..%2F..%2Fkring.db", "/media/ab/ab.jpg"] {
+    for path in [
+        "/media/../kring.db",
+        "/media/ab/..%2F..%2Fkring.db",
+        "/media/ab/ab.jpg",
+    ] {
         let (st, _, _) = s.get(path, None).await;
         assert_eq!(st, StatusCode::NOT_FOUND, "{path}");
     }
@@ -460,7 +526,10 @@ async fn a_picture_with_alt_text_reaches_another_kring_and_is_served_through_it(
         &jpeg_with_gps(),
         "IMG_0002.jpg",
         "image/jpeg",
-        &[("description", "Two ducks on a frozen canal"), ("focus", "0.1,0.2")],
+        &[
+            ("description", "Two ducks on a frozen canal"),
+            ("focus", "0.1,0.2"),
+        ],
     );
     let res = a
         .http

@@ -26,10 +26,7 @@ pub fn routes() -> Router<Kring> {
     Router::new()
         .route("/api/v1/media", post(upload_v1))
         .route("/api/v2/media", post(upload_v2))
-        .route(
-            "/api/v1/media/{id}",
-            get(show).put(update).delete(remove),
-        )
+        .route("/api/v1/media/{id}", get(show).put(update).delete(remove))
         .route("/media/{dir}/{file}", get(file))
         .route("/proxy/media/{id}", get(proxied))
 }
@@ -69,7 +66,9 @@ async fn upload(kring: Kring, auth: Auth, req: Request) -> ApiResult<Response> {
         .to_ascii_lowercase()
         .starts_with("multipart/form-data")
     {
-        return Err(unprocessable("The file must be sent as multipart/form-data"));
+        return Err(unprocessable(
+            "The file must be sent as multipart/form-data",
+        ));
     }
     // A declared length over the limit is refused before anything is read.
     if req
@@ -91,8 +90,8 @@ async fn upload(kring: Kring, auth: Auth, req: Request) -> ApiResult<Response> {
 async fn read_upload(content_type: &str, body: Body, limit: usize) -> ApiResult<Upload> {
     let boundary = multer::parse_boundary(content_type)
         .map_err(|_| bad_request("The multipart body has no valid boundary"))?;
-    let constraints = multer::Constraints::new()
-        .size_limit(multer::SizeLimit::new().whole_stream(limit as u64));
+    let constraints =
+        multer::Constraints::new().size_limit(multer::SizeLimit::new().whole_stream(limit as u64));
     let mut multipart =
         multer::Multipart::with_constraints(body.into_data_stream(), boundary, constraints);
     let mut upload = Upload::default();
@@ -111,7 +110,8 @@ async fn read_upload(content_type: &str, body: Body, limit: usize) -> ApiResult<
         let name = field.name().unwrap_or("").to_string();
         let data = field.bytes().await.map_err(too_large)?;
         let text = || {
-            String::from_utf8(data.to_vec()).map_err(|_| bad_request("The form data is not valid UTF-8"))
+            String::from_utf8(data.to_vec())
+                .map_err(|_| bad_request("The form data is not valid UTF-8"))
         };
         match name.as_str() {
             "file" => upload.bytes = data.to_vec(),
@@ -134,7 +134,11 @@ async fn read_upload(content_type: &str, body: Body, limit: usize) -> ApiResult<
     Ok(upload)
 }
 
-async fn show(State(kring): State<Kring>, auth: Auth, Path(raw): Path<String>) -> ApiResult<Response> {
+async fn show(
+    State(kring): State<Kring>,
+    auth: Auth,
+    Path(raw): Path<String>,
+) -> ApiResult<Response> {
     let actor = auth.user("write:media")?;
     let m = kring.own_media(actor, id(&raw)?).await?;
     let base = ctx(&kring);
@@ -163,7 +167,11 @@ async fn update(
     Ok(Json(entities::media_attachment(Ctx { base: &base }, &m)).into_response())
 }
 
-async fn remove(State(kring): State<Kring>, auth: Auth, Path(raw): Path<String>) -> ApiResult<Response> {
+async fn remove(
+    State(kring): State<Kring>,
+    auth: Auth,
+    Path(raw): Path<String>,
+) -> ApiResult<Response> {
     let actor = auth.user("write:media")?;
     kring.delete_media(actor, id(&raw)?).await?;
     Ok(Json(serde_json::json!({})).into_response())

@@ -141,7 +141,8 @@ impl Kring {
             .and_then(Value::as_str)
             .filter(|b| {
                 (6..=MAX_BLURHASH).contains(&b.len())
-                    && b.bytes().all(|c| c.is_ascii_graphic() && c != b'"' && c != b'\\')
+                    && b.bytes()
+                        .all(|c| c.is_ascii_graphic() && c != b'"' && c != b'\\')
             })
             .map(str::to_string);
         let focus = a
@@ -214,8 +215,10 @@ mod tests {
         assert_eq!(attachment_url(&json!("javascript:alert(1)")), None);
         assert_eq!(attachment_url(&json!("data:image/png;base64,AAAA")), None);
         assert_eq!(
-            attachment_url(&json!([{"type": "Link", "href": "ftp://x/y"}, {"href": "http://b.example/y.png"}]))
-                .as_deref(),
+            attachment_url(
+                &json!([{"type": "Link", "href": "ftp://x/y"}, {"href": "http://b.example/y.png"}])
+            )
+            .as_deref(),
             Some("http://b.example/y.png")
         );
     }

@@ -302,7 +302,11 @@ mod tests {
         for &b in data {
             c ^= u32::from(b);
             for _ in 0..8 {
-                c = if c & 1 != 0 { (c >> 1) ^ 0xedb8_8320 } else { c >> 1 };
+                c = if c & 1 != 0 {
+                    (c >> 1) ^ 0xedb8_8320
+                } else {
+                    c >> 1
+                };
             }
         }
         !c
@@ -352,11 +356,8 @@ mod tests {
                 None,
             ))
             .unwrap();
-            e.write_raw_extension(
-                gif::Extension::Comment.into(),
-                &[b"secret place 52.1N"],
-            )
-            .unwrap();
+            e.write_raw_extension(gif::Extension::Comment.into(), &[b"secret place 52.1N"])
+                .unwrap();
             for _ in 0..2 {
                 let f = gif::Frame {
                     width: 2,

@@ -28,7 +28,9 @@ const WAV: Sniffed = t("audio/wav", MediaKind::Audio, "wav");
 const FLAC: Sniffed = t("audio/flac", MediaKind::Audio, "flac");
 
 /// Every type Kring accepts (the instance's `supported_mime_types`).
-pub const ACCEPTED: &[Sniffed] = &[JPEG, PNG, GIF, WEBP, MP4, MOV, WEBM, M4A, MP3, OGG, WAV, FLAC];
+pub const ACCEPTED: &[Sniffed] = &[
+    JPEG, PNG, GIF, WEBP, MP4, MOV, WEBM, M4A, MP3, OGG, WAV, FLAC,
+];
 
 /// The type of `bytes`, or None for anything Kring does not accept.
 pub fn sniff(bytes: &[u8]) -> Option<Sniffed> {

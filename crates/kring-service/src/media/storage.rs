@@ -46,9 +46,13 @@ pub fn valid_key(key: &str) -> bool {
     dir.len() == 2
         && stem.len() == 32
         && stem.starts_with(dir)
-        && stem.bytes().all(|b| b.is_ascii_hexdigit() && !b.is_ascii_uppercase())
+        && stem
+            .bytes()
+            .all(|b| b.is_ascii_hexdigit() && !b.is_ascii_uppercase())
         && (1..=5).contains(&ext.len())
-        && ext.bytes().all(|b| b.is_ascii_lowercase() || b.is_ascii_digit())
+        && ext
+            .bytes()
+            .all(|b| b.is_ascii_lowercase() || b.is_ascii_digit())
 }
 
 /// Files in a folder (`<data_dir>/media`).
