@@ -1,11 +1,11 @@
-//! Serving attachments: local files from the media storage, remote ones through the media
-//! proxy (fetched by this server with the guarded client, so readers never contact the
-//! other server).
+//! Serving attachments: local files from the media storage, remote pictures through the media
+//! proxy (fetched by this server with the guarded client, so readers never contact the other
+//! server, and re-encoded as uploads are, so no metadata reaches them).
 use kring_core::media::MediaKind;
 
-use super::sniff;
 use super::storage::{self, MediaStorage};
-use crate::media_proxy::ProxiedImage;
+use super::{process, sniff};
+use crate::media_proxy::{self, ProxiedImage};
 use crate::{Error, Id, Kring, Result};
 
 /// A file ready to serve, with the type its stored bytes were sniffed as.
@@ -53,6 +53,34 @@ impl Kring {
         if policy.reject_media || policy.block.is_some() || author.suspended_at.is_some() {
             return Err(Error::NotFound);
         }
-        self.proxied(url).await
+        // The cleaned copy, kept beside the fetched one under its own name.
+        let cleaned = self.proxy_file(&format!("cleaned:{url}"));
+        if let Some(path) = &cleaned
+            && let Some(bytes) = media_proxy::read_fresh(path).await
+            && let Some(mime) = media_proxy::sniff_image(&bytes)
+        {
+            return Ok(ProxiedImage { mime, bytes });
+        }
+        let fetched = self.proxied(url).await?;
+        // Re-encoded like an upload here: another server's pictures lose their metadata too
+        // before any reader gets them.
+        let limits = self.config.media.limits();
+        let processed = crate::cpu::run(move || process::process(&fetched.bytes, &limits))
+            .await?
+            .map_err(|_| Error::Unavailable("the image could not be read".into()))?;
+        let image = ProxiedImage {
+            mime: processed.original.mime,
+            bytes: processed.original.bytes,
+        };
+        if let Some(path) = cleaned {
+            let bytes = image.bytes.clone();
+            let _ = tokio::task::spawn_blocking(move || {
+                if let Err(e) = media_proxy::write_atomically(&path, &bytes) {
+                    tracing::warn!(error = %e, "media proxy: cannot cache a cleaned copy");
+                }
+            })
+            .await;
+        }
+        Ok(image)
     }
 }
