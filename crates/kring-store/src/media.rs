@@ -182,6 +182,27 @@ impl Store {
 }
 
 impl Tx {
+    /// Set a local account's avatar (`header`: false) or header picture URL.
+    pub async fn set_profile_image(
+        &mut self,
+        account: Id,
+        header: bool,
+        url: &str,
+    ) -> Result<(), Error> {
+        self.touch(account);
+        let column = if header { "header_url" } else { "avatar_url" };
+        sqlx::query(sqlx::AssertSqlSafe(format!(
+            "UPDATE accounts SET {column} = $1, updated_at = $2 WHERE id = $3"
+        )))
+        .bind(url)
+        .bind(now_micros())
+        .bind(account.0)
+        .execute(&mut *self.tx)
+        .await
+        .map_err(db_err)?;
+        Ok(())
+    }
+
     /// Make `ids` (in this order) the attachments of `status`; attachments it had that are not
     /// among them go back to waiting (and are swept a day later unless attached again).
     pub async fn set_status_media(&mut self, status: Id, ids: &[Id]) -> Result<(), Error> {

@@ -602,3 +602,89 @@ async fn a_picture_with_alt_text_reaches_another_kring_and_is_served_through_it(
     })
     .await;
 }
+
+/// A multipart `update_credentials` body with file parts and text fields.
+fn profile_body(files: &[(&str, &[u8])], fields: &[(&str, &str)]) -> (String, Vec<u8>) {
+    let boundary = "KringProfileBoundary";
+    let mut body = Vec::new();
+    for (name, file) in files {
+        body.extend_from_slice(
+            format!(
+                "--{boundary}\r\nContent-Disposition: form-data; name=\"{name}\"; filename=\"{name}.bin\"\r\nContent-Type: image/png\r\n\r\n"
+            )
+            .as_bytes(),
+        );
+        body.extend_from_slice(file);
+        body.extend_from_slice(b"\r\n");
+    }
+    for (k, v) in fields {
+        body.extend_from_slice(
+            format!("--{boundary}\r\nContent-Disposition: form-data; name=\"{k}\"\r\n\r\n{v}\r\n")
+                .as_bytes(),
+        );
+    }
+    body.extend_from_slice(format!("--{boundary}--\r\n").as_bytes());
+    (format!("multipart/form-data; boundary={boundary}"), body)
+}
+
+#[tokio::test]
+async fn avatars_and_headers_are_cut_to_size_and_lose_their_metadata() {
+    let s = TestServer::start().await;
+    let alice = s.register("alice").await;
+    let media_dir = s.kring.config.media.dir.clone().unwrap();
+    let update = async |files: &[(&str, &[u8])], fields: &[(&str, &str)]| {
+        let (ct, body) = profile_body(files, fields);
+        s.raw(
+            reqwest::Method::PATCH,
+            "/api/v1/accounts/update_credentials",
+            Some(&alice.token),
+            Some(&ct),
+            body,
+        )
+        .await
+    };
+    let (st, _, me) = update(
+        &[("avatar", &jpeg_with_gps()), ("header", &png(3000, 600))],
+        &[("display_name", "Alice")],
+    )
+    .await;
+    assert_eq!(st, StatusCode::OK, "{me}");
+    assert_valid("CredentialAccount", &me);
+    assert_eq!(me["display_name"], "Alice");
+    let avatar = me["avatar"].as_str().unwrap();
+    assert!(avatar.starts_with(&s.url("/media/")), "{avatar}");
+    let (st, _, bytes) = fetch(avatar).await;
+    assert_eq!(st, StatusCode::OK);
+    assert!(!contains(&bytes, b"Exif") && !contains(&bytes, CAMERA));
+    let img = image::load_from_memory(&bytes).unwrap();
+    assert_eq!((img.width(), img.height()), (400, 400));
+    let (st, h, bytes) = fetch(me["header"].as_str().unwrap()).await;
+    assert_eq!(st, StatusCode::OK);
+    assert_eq!(h["content-type"], "image/png");
+    let img = image::load_from_memory(&bytes).unwrap();
+    assert_eq!((img.width(), img.height()), (1500, 300));
+    assert_eq!(files_under(&media_dir).len(), 2);
+
+    // A new avatar replaces the old one, file and all.
+    let (st, _, me2) = update(&[("avatar", &png(50, 50))], &[]).await;
+    assert_eq!(st, StatusCode::OK, "{me2}");
+    assert_ne!(me2["avatar"], me["avatar"]);
+    assert_eq!(me2["header"], me["header"]);
+    assert_eq!(files_under(&media_dir).len(), 2);
+    let (st, _, _) = fetch(avatar).await;
+    assert_eq!(st, StatusCode::NOT_FOUND);
+
+    // Something else than a picture as an avatar: refused, naming the field; nothing changes.
+    let (st, _, e) = update(
+        &[("avatar", b"<html><script>alert(1)</script></html>")],
+        &[],
+    )
+    .await;
+    assert_eq!(st, StatusCode::UNPROCESSABLE_ENTITY, "{e}");
+    assert!(e["error"].as_str().unwrap().contains("avatar"), "{e}");
+    let again = s
+        .ok("/api/v1/accounts/verify_credentials", Some(&alice.token))
+        .await;
+    assert_eq!(again["avatar"], me2["avatar"]);
+    assert_eq!(files_under(&media_dir).len(), 2);
+}

@@ -4,6 +4,7 @@
 //! (`attach`), served (`serve`), and swept away when never used (`sweep`).
 pub mod attach;
 pub mod process;
+pub mod profile;
 pub mod serve;
 pub mod sniff;
 pub mod storage;

@@ -83,8 +83,8 @@ fn format_of(s: Sniffed) -> ImageFormat {
     }
 }
 
-fn image(bytes: &[u8], sniffed: Sniffed, limits: &Limits) -> Result<Processed> {
-    let format = format_of(sniffed);
+/// Decode a picture: its size checked from the header first, its EXIF orientation applied.
+fn decode(bytes: &[u8], format: ImageFormat, limits: &Limits) -> Result<DynamicImage> {
     let mut reader = ImageReader::with_format(Cursor::new(bytes), format);
     let mut l = image::Limits::default();
     l.max_alloc = Some(MAX_DECODE_BYTES);
@@ -109,6 +109,12 @@ fn image(bytes: &[u8], sniffed: Sniffed, limits: &Limits) -> Result<Processed> {
     let mut img = DynamicImage::from_decoder(decoder)
         .map_err(|_| refused("The file could not be read as an image"))?;
     img.apply_orientation(orientation);
+    Ok(img)
+}
+
+fn image(bytes: &[u8], sniffed: Sniffed, limits: &Limits) -> Result<Processed> {
+    let format = format_of(sniffed);
+    let img = decode(bytes, format, limits)?;
     let original = if format == ImageFormat::Gif {
         // GIFs keep their frames: copied without any extension block but the loop count.
         Rendition {
@@ -140,6 +146,40 @@ fn image(bytes: &[u8], sniffed: Sniffed, limits: &Limits) -> Result<Processed> {
         },
         blurhash,
     })
+}
+
+/// What a profile picture is cut to: an avatar is filled to a square, a header scaled to fit.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub enum ProfileCut {
+    Avatar,
+    Header,
+}
+
+/// An avatar (400 × 400, cropped to fill) or header (within 1500 × 500) from an upload:
+/// pictures only, checked and re-encoded as uploads are (an animated GIF keeps its first
+/// frame, as a PNG).
+pub fn profile_image(bytes: &[u8], limits: &Limits, cut: ProfileCut) -> Result<Rendition> {
+    let Some(sniffed) = sniff::sniff(bytes).filter(|s| s.kind == MediaKind::Image) else {
+        return Err(refused("File type is not supported (a picture is needed)"));
+    };
+    if bytes.len() > limits.image_bytes {
+        return Err(Error::PayloadTooLarge);
+    }
+    let format = format_of(sniffed);
+    let img = decode(bytes, format, limits)?;
+    let img = match cut {
+        ProfileCut::Avatar => img.resize_to_fill(400, 400, image::imageops::FilterType::Triangle),
+        ProfileCut::Header if img.width() > 1500 || img.height() > 500 => {
+            img.resize(1500, 500, image::imageops::FilterType::Triangle)
+        }
+        ProfileCut::Header => img,
+    };
+    let wanted = if format == ImageFormat::Jpeg {
+        ImageFormat::Jpeg
+    } else {
+        ImageFormat::Png
+    };
+    encode(&img, wanted)
 }
 
 /// Encode pixels alone. JPEG stays JPEG and PNG stays PNG; a WebP becomes a JPEG (the pure
