@@ -303,6 +303,19 @@ async fn a_photo_loses_its_metadata_keeps_its_alt_text_and_is_attached_to_a_post
         .await;
     assert_valid("Status", &read);
     assert_eq!(read["media_attachments"][0]["url"], url.as_str());
+    // The post's web page shows the picture (the thumbnail, linking to the file) with its alt
+    // text, from this server.
+    let page = reqwest::get(read["url"].as_str().unwrap())
+        .await
+        .unwrap()
+        .text()
+        .await
+        .unwrap();
+    let thumb_path = m["preview_url"].as_str().unwrap().replace(&s.url(""), "");
+    assert!(
+        page.contains(&format!("src=\"{thumb_path}\" alt=\"Gradient, red to blue\"")),
+        "{page}"
+    );
     // Used once: another post cannot take it.
     let (st, _, _) = s
         .post(
