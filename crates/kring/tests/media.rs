@@ -313,7 +313,9 @@ async fn a_photo_loses_its_metadata_keeps_its_alt_text_and_is_attached_to_a_post
         .unwrap();
     let thumb_path = m["preview_url"].as_str().unwrap().replace(&s.url(""), "");
     assert!(
-        page.contains(&format!("src=\"{thumb_path}\" alt=\"Gradient, red to blue\"")),
+        page.contains(&format!(
+            "src=\"{thumb_path}\" alt=\"Gradient, red to blue\""
+        )),
         "{page}"
     );
     // Used once: another post cannot take it.
