@@ -231,6 +231,19 @@ async fn a_photo_loses_its_metadata_keeps_its_alt_text_and_is_attached_to_a_post
         "{csp}"
     );
     assert!(served.starts_with(&[0xff, 0xd8, 0xff]));
+    // Ranges, for seeking in video and audio.
+    let part = reqwest::Client::new()
+        .get(&url)
+        .header("range", "bytes=0-3")
+        .send()
+        .await
+        .unwrap();
+    assert_eq!(part.status(), StatusCode::PARTIAL_CONTENT);
+    assert_eq!(
+        part.headers()["content-range"],
+        format!("bytes 0-3/{}", served.len()).as_str()
+    );
+    assert_eq!(part.bytes().await.unwrap().as_ref(), &served[..4]);
     assert!(!contains(&served, b"Exif"), "an EXIF block survived");
     assert!(!contains(&served, CAMERA), "the camera's text survived");
     let decoded = image::load_from_memory(&served).unwrap();

@@ -199,10 +199,54 @@ fn file_response(mime: &'static str, bytes: Vec<u8>, cache: &'static str) -> Res
     res
 }
 
-async fn file(State(kring): State<Kring>, Path((dir, name)): Path<(String, String)>) -> Response {
+/// One `bytes=FIRST-LAST` range of a file of `len` bytes (browsers ask for ranges to seek in
+/// video and audio); None for anything else, which gets the whole file.
+fn byte_range(header: Option<&str>, len: usize) -> Option<(usize, usize)> {
+    let spec = header?.trim().strip_prefix("bytes=")?;
+    if spec.contains(',') || len == 0 {
+        return None;
+    }
+    let (first, last) = spec.split_once('-')?;
+    let (first, last) = match (first.trim(), last.trim()) {
+        ("", suffix) => {
+            let n: usize = suffix.parse().ok()?;
+            (len.saturating_sub(n), len - 1)
+        }
+        (f, "") => (f.parse().ok()?, len - 1),
+        (f, l) => (f.parse().ok()?, l.parse::<usize>().ok()?.min(len - 1)),
+    };
+    (first <= last && first < len).then_some((first, last))
+}
+
+async fn file(
+    State(kring): State<Kring>,
+    Path((dir, name)): Path<(String, String)>,
+    headers: axum::http::HeaderMap,
+) -> Response {
     match kring.media_file(&format!("{dir}/{name}")).await {
-        // Keys are random and a file never changes under its key.
-        Ok(f) => file_response(f.mime, f.bytes, "public, max-age=31536000, immutable"),
+        Ok(f) => {
+            let len = f.bytes.len();
+            let range = byte_range(
+                headers.get(header::RANGE).and_then(|v| v.to_str().ok()),
+                len,
+            );
+            // Keys are random and a file never changes under its key.
+            let cache = "public, max-age=31536000, immutable";
+            let mut res = match range {
+                Some((first, last)) => {
+                    let mut res = file_response(f.mime, f.bytes[first..=last].to_vec(), cache);
+                    *res.status_mut() = StatusCode::PARTIAL_CONTENT;
+                    if let Ok(v) = HeaderValue::from_str(&format!("bytes {first}-{last}/{len}")) {
+                        res.headers_mut().insert(header::CONTENT_RANGE, v);
+                    }
+                    res
+                }
+                None => file_response(f.mime, f.bytes, cache),
+            };
+            res.headers_mut()
+                .insert(header::ACCEPT_RANGES, HeaderValue::from_static("bytes"));
+            res
+        }
         Err(e) => {
             if let Error::Internal(detail) = &e {
                 tracing::error!(%detail, "media file");
@@ -225,5 +269,22 @@ async fn proxied(State(kring): State<Kring>, Path(raw): Path<String>) -> Respons
             }
             crate::not_found()
         }
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::byte_range;
+
+    #[test]
+    fn ranges_as_browsers_ask() {
+        assert_eq!(byte_range(Some("bytes=0-3"), 10), Some((0, 3)));
+        assert_eq!(byte_range(Some("bytes=4-"), 10), Some((4, 9)));
+        assert_eq!(byte_range(Some("bytes=-3"), 10), Some((7, 9)));
+        assert_eq!(byte_range(Some("bytes=5-100"), 10), Some((5, 9)));
+        assert_eq!(byte_range(Some("bytes=10-12"), 10), None);
+        assert_eq!(byte_range(Some("bytes=0-1,4-5"), 10), None);
+        assert_eq!(byte_range(Some("items=0-1"), 10), None);
+        assert_eq!(byte_range(None, 10), None);
     }
 }
