@@ -80,8 +80,10 @@ async fn upload(kring: Kring, auth: Auth, req: Request) -> ApiResult<Response> {
     {
         return Err(ApiError(Error::PayloadTooLarge));
     }
+    // A place first: uploads waiting for one hold no bytes yet.
+    let slot = kring.upload_slot().await?;
     let upload = read_upload(&content_type, req.into_body(), limit).await?;
-    let m = kring.upload_media(actor, upload).await?;
+    let m = kring.upload_media(actor, slot, upload).await?;
     let base = ctx(&kring);
     Ok(Json(entities::media_attachment(Ctx { base: &base }, &m)).into_response())
 }

@@ -9,10 +9,17 @@ use tokio::sync::Semaphore;
 use super::storage::{self, MediaStorage};
 use crate::{Actor, Error, Id, Kring, Result};
 
-/// Uploads being processed at once in this process (each holds its bytes, and while
-/// decoding its pixels): beyond this, further uploads wait, then are told to come back.
+/// Uploads in flight at once in this process (each holds its bytes, and while decoding its
+/// pixels): beyond this, further uploads wait, before their bodies are read, then are told
+/// to come back.
 static IN_FLIGHT: LazyLock<Semaphore> = LazyLock::new(|| Semaphore::new(8));
 const MAX_WAIT: Duration = Duration::from_secs(30);
+
+/// A place among the uploads in flight, taken before the body is read (so waiting uploads
+/// hold a connection, not their bytes) and held until the upload is stored.
+pub struct UploadSlot {
+    _permit: tokio::sync::SemaphorePermit<'static>,
+}
 
 /// A file as a client sent it (its name and claimed type are not kept: the bytes decide).
 #[derive(Debug, Default)]
@@ -25,7 +32,21 @@ pub struct Upload {
 impl Kring {
     /// Check, clean and store an upload; it waits for a post (`media_ids`) for a day. A file
     /// that is refused leaves nothing behind: neither a row nor a file.
-    pub async fn upload_media(&self, actor: &Actor, upload: Upload) -> Result<MediaAttachment> {
+    /// Wait for a place among the uploads in flight (503 after a while).
+    pub async fn upload_slot(&self) -> Result<UploadSlot> {
+        let permit = tokio::time::timeout(MAX_WAIT, IN_FLIGHT.acquire())
+            .await
+            .map_err(|_| Error::Unavailable("The server is busy; try again in a moment.".into()))?
+            .map_err(Error::internal)?;
+        Ok(UploadSlot { _permit: permit })
+    }
+
+    pub async fn upload_media(
+        &self,
+        actor: &Actor,
+        _slot: UploadSlot,
+        upload: Upload,
+    ) -> Result<MediaAttachment> {
         let storage = self
             .media_storage()
             .ok_or_else(|| Error::validation("Media uploads are not enabled on this server"))?;
@@ -34,10 +55,6 @@ impl Kring {
         if upload.bytes.is_empty() {
             return Err(Error::validation("File can't be blank"));
         }
-        let _slot = tokio::time::timeout(MAX_WAIT, IN_FLIGHT.acquire())
-            .await
-            .map_err(|_| Error::Unavailable("The server is busy; try again in a moment.".into()))?
-            .map_err(Error::internal)?;
         let limits = self.config.media.limits();
         let bytes = upload.bytes;
         let processed = crate::cpu::run(move || super::process::process(&bytes, &limits)).await??;
