@@ -426,4 +426,26 @@ mod tests {
             .count();
         assert_eq!(frames, 2);
     }
+
+    #[test]
+    fn gifs_with_local_palettes_only_are_copied_too() {
+        let mut raw = Vec::new();
+        {
+            let mut e = gif::Encoder::new(&mut raw, 3, 1, &[]).unwrap();
+            let f = gif::Frame {
+                width: 3,
+                height: 1,
+                palette: Some(vec![255, 0, 0, 0, 255, 0, 0, 0, 255]),
+                buffer: std::borrow::Cow::Owned(vec![0, 1, 2]),
+                ..Default::default()
+            };
+            e.write_frame(&f).unwrap();
+        }
+        let p = process(&raw, &LIMITS).unwrap();
+        let img = image::load_from_memory(&p.original.bytes)
+            .unwrap()
+            .to_rgb8();
+        assert_eq!(img.get_pixel(0, 0).0, [255, 0, 0]);
+        assert_eq!(img.get_pixel(2, 0).0, [0, 0, 255]);
+    }
 }
