@@ -297,8 +297,8 @@ step("update_credentials: profile, fields and source (multipart/form-data)", asy
   const next = await s.alice.v1.statuses.create({ status: "default privacy now" });
   assert.equal(next.visibility, "unlisted");
 
-  // A file part (an avatar) is refused with a clear 422 rather than dropped: media uploads
-  // are not supported yet.
+  // An avatar that is no picture (four bytes of a PNG's signature) is refused with a clear
+  // 422 rather than dropped.
   await assert.rejects(
     s.alice.v1.accounts.updateCredentials({
       avatar: new Blob([new Uint8Array([0x89, 0x50, 0x4e, 0x47])], { type: "image/png" }),

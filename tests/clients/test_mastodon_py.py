@@ -491,3 +491,45 @@ class TestMastodonPyFlow:
         assert hidden_ids.isdisjoint(ids(found["statuses"])), "search never leaks private or direct posts"
         accounts = c.search_v2("alice", result_type="accounts")["accounts"]
         assert flow.alice_id in ids(accounts)
+
+    def test_12_conversations(self, flow):
+        """Chats through Mastodon.py's conversations calls (issue 12): a direct post makes a
+        conversation for its people, a reply stays in it, unread and mark-read work, and the
+        person left out (C) sees nothing of it."""
+        a, b, c = flow.a, flow.b, flow.c
+        first = b.status_post(f"@alice meet at noon {flow.tag}", visibility="direct")
+
+        def alices():
+            for conv in a.conversations():
+                if conv["last_status"] and sid(conv["last_status"]) == sid(first):
+                    return conv
+            return None
+
+        conv = eventually(alices, "B's direct post as a conversation of A's")
+        assert conv["unread"] is True, conv
+        assert flow.bob_id in ids(conv["accounts"]), conv
+        assert flow.alice_id not in ids(conv["accounts"]), "the viewer is not among the accounts"
+
+        reply = a.status_post("@bob noon is fine", visibility="direct", in_reply_to_id=first)
+        mine = [x for x in a.conversations() if sid(x) == sid(conv)]
+        assert mine and sid(mine[0]["last_status"]) == sid(reply), mine
+        read = a.conversations_read(conv)
+        assert read["unread"] is False, read
+        assert all(not x["unread"] for x in a.conversations() if sid(x) == sid(conv))
+
+        def bobs():
+            for x in b.conversations():
+                if x["last_status"] and sid(x["last_status"]) == sid(reply):
+                    return x
+            return None
+
+        theirs = eventually(bobs, "A's reply in B's conversation")
+        assert theirs["unread"] is True, theirs
+        assert flow.alice_id in ids(theirs["accounts"]), theirs
+
+        # C is in neither post: no conversation, and neither post is readable.
+        assert all(sid(x["last_status"]) not in {sid(first), sid(reply)}
+                   for x in c.conversations() if x.get("last_status"))
+        for status in (first, reply):
+            with pytest.raises(MastodonNotFoundError):
+                c.status(status)

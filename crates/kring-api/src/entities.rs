@@ -225,7 +225,7 @@ pub struct StatusJson<'a> {
     pub visibility: &'static str,
     pub sensitive: bool,
     pub spoiler_text: &'a str,
-    pub media_attachments: [(); 0],
+    pub media_attachments: Vec<MediaAttachmentJson<'a>>,
     pub application: Option<ApplicationRefJson<'a>>,
     pub mentions: Vec<MentionJson<'a>>,
     pub tags: Vec<TagRefJson>,
@@ -658,7 +658,7 @@ fn status_inner<'a>(
         visibility: s.visibility.mastodon_str(),
         sensitive: s.sensitive,
         spoiler_text: &s.spoiler_text,
-        media_attachments: [],
+        media_attachments: v.media.iter().map(|m| media_attachment(ctx, m)).collect(),
         application: v.application.as_ref().map(|a: &App| ApplicationRefJson {
             name: &a.name,
             website: a.website.as_deref(),
@@ -1002,5 +1002,59 @@ pub fn report<'a>(
         status_ids: &r.status_ids,
         rule_ids: Vec::new(),
         target_account: account(ctx, target),
+    }
+}
+
+/// Mastodon's MediaAttachment. Every URL is on this server (remote files come through its
+/// proxy); `remote_url` names where a remote file came from.
+#[derive(Serialize)]
+pub struct MediaAttachmentJson<'a> {
+    pub id: Id,
+    #[serde(rename = "type")]
+    pub kind: &'static str,
+    pub url: String,
+    pub preview_url: Option<String>,
+    pub remote_url: Option<&'a str>,
+    pub preview_remote_url: Option<()>,
+    pub text_url: Option<()>,
+    pub meta: serde_json::Value,
+    pub description: Option<&'a str>,
+    pub blurhash: Option<&'a str>,
+}
+
+pub fn media_attachment<'a>(
+    ctx: Ctx<'_>,
+    m: &'a kring_core::media::MediaAttachment,
+) -> MediaAttachmentJson<'a> {
+    let urls = kring_service::media::urls(ctx.base, m);
+    let details = |d: kring_core::media::Dimensions| {
+        serde_json::json!({
+            "width": d.width,
+            "height": d.height,
+            "size": format!("{}x{}", d.width, d.height),
+            "aspect": d.aspect(),
+        })
+    };
+    let mut meta = serde_json::Map::new();
+    if let Some(d) = m.meta.original {
+        meta.insert("original".into(), details(d));
+    }
+    if let Some(d) = m.meta.small {
+        meta.insert("small".into(), details(d));
+    }
+    if let Some(f) = m.focus {
+        meta.insert("focus".into(), serde_json::json!({ "x": f.x, "y": f.y }));
+    }
+    MediaAttachmentJson {
+        id: m.id,
+        kind: m.kind.as_str(),
+        url: urls.url,
+        preview_url: urls.preview_url,
+        remote_url: m.remote_url.as_deref(),
+        preview_remote_url: None,
+        text_url: None,
+        meta: serde_json::Value::Object(meta),
+        description: (!m.description.is_empty()).then_some(m.description.as_str()),
+        blurhash: m.blurhash.as_deref(),
     }
 }

@@ -16,7 +16,7 @@ use axum::http::StatusCode;
 use axum::response::IntoResponse;
 use kring_service::Kring;
 
-/// The largest request body accepted (media uploads will get their own limit).
+/// The largest request body accepted (media uploads have their own limit).
 pub const MAX_BODY: usize = 1024 * 1024;
 
 /// All client-API routes (and the OAuth pages) on one router.
@@ -39,6 +39,8 @@ pub fn router(kring: Kring) -> Router {
         .merge(routes::reports::routes())
         .merge(routes::streaming::routes())
         .layer(DefaultBodyLimit::max(MAX_BODY))
+        // Uploads stream their bodies under the media limits, outside the 1 MiB one.
+        .merge(routes::media::routes())
         .with_state(kring)
 }
 

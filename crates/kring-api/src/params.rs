@@ -22,6 +22,24 @@ pub struct Params<T>(pub T);
 /// Query parameters only (for GET/DELETE), with the same bracket syntax.
 pub struct Query<T>(pub T);
 
+/// Query + body parameters like [`Params`], and the file parts of a multipart body whose
+/// names are among `FILE_PARTS` (a profile's `avatar` and `header`); other file parts are
+/// still refused.
+pub struct ParamsWithFiles<T>(pub T, pub Files);
+
+/// File parts by name (their file names and claimed types are not kept: the bytes decide).
+#[derive(Default)]
+pub struct Files(Vec<(String, Bytes)>);
+
+impl Files {
+    pub fn take(&mut self, name: &str) -> Option<Vec<u8>> {
+        let i = self.0.iter().position(|(n, _)| n == name)?;
+        Some(self.0.remove(i).1.to_vec())
+    }
+}
+
+const FILE_PARTS: &[&str] = &["avatar", "header"];
+
 const MAX_DEPTH: usize = 8;
 
 /// The most parameters (form fields or multipart parts) one request may carry. The largest
@@ -33,6 +51,29 @@ impl<S: Send + Sync, T: DeserializeOwned> FromRequest<S> for Params<T> {
     type Rejection = ApiError;
 
     async fn from_request(req: Request, state: &S) -> Result<Self, Self::Rejection> {
+        let tree = read_tree(req, state, None).await?;
+        from_tree(tree).map(Params)
+    }
+}
+
+impl<S: Send + Sync, T: DeserializeOwned> FromRequest<S> for ParamsWithFiles<T> {
+    type Rejection = ApiError;
+
+    async fn from_request(req: Request, state: &S) -> Result<Self, Self::Rejection> {
+        let mut files = Files::default();
+        let tree = read_tree(req, state, Some(&mut files)).await?;
+        from_tree(tree).map(|t| ParamsWithFiles(t, files))
+    }
+}
+
+/// The parameter tree of a request: its query merged with its body. `files`: where file
+/// parts named in `FILE_PARTS` go (None: every file part is refused).
+async fn read_tree<S: Send + Sync>(
+    req: Request,
+    state: &S,
+    files: Option<&mut Files>,
+) -> Result<Value, ApiError> {
+    {
         let mut tree = Value::Object(parse_form(req.uri().query().unwrap_or(""))?);
         let raw_content_type = req
             .headers()
@@ -68,7 +109,7 @@ impl<S: Send + Sync, T: DeserializeOwned> FromRequest<S> for Params<T> {
                     .map_err(|_| bad_request("The form data is not valid UTF-8"))?;
                 Value::Object(parse_form(text)?)
             } else if content_type.starts_with("multipart/form-data") {
-                Value::Object(parse_multipart(&raw_content_type, body).await?)
+                Value::Object(parse_multipart(&raw_content_type, body, files).await?)
             } else {
                 return Err(ApiError(kring_core::Error::BadRequest(format!(
                     "Unsupported content type: {content_type}"
@@ -76,7 +117,7 @@ impl<S: Send + Sync, T: DeserializeOwned> FromRequest<S> for Params<T> {
             };
             merge(&mut tree, parsed);
         }
-        from_tree(tree).map(Params)
+        Ok(tree)
     }
 }
 
@@ -93,11 +134,17 @@ impl<S: Send + Sync, T: DeserializeOwned> FromRequestParts<S> for Query<T> {
 /// the same tree a urlencoded body with the same fields gives. No endpoint here takes a file
 /// yet, so a file part is refused rather than silently dropped; an empty file part (a form's
 /// file input left blank, which browsers still send) is skipped, as Rails does.
-async fn parse_multipart(content_type: &str, body: Bytes) -> Result<Map<String, Value>, ApiError> {
+async fn parse_multipart(
+    content_type: &str,
+    body: Bytes,
+    mut files: Option<&mut Files>,
+) -> Result<Map<String, Value>, ApiError> {
+    // The body is in memory already, within the route's limit.
+    let whole = body.len() as u64 + 1;
     let boundary = multer::parse_boundary(content_type)
         .map_err(|_| bad_request("The multipart body has no valid boundary"))?;
-    let constraints = multer::Constraints::new()
-        .size_limit(multer::SizeLimit::new().whole_stream(crate::MAX_BODY as u64));
+    let constraints =
+        multer::Constraints::new().size_limit(multer::SizeLimit::new().whole_stream(whole));
     let stream =
         futures_util::stream::once(async move { Ok::<Bytes, std::convert::Infallible>(body) });
     let mut multipart = multer::Multipart::with_constraints(stream, boundary, constraints);
@@ -116,6 +163,12 @@ async fn parse_multipart(content_type: &str, body: Bytes) -> Result<Map<String, 
         let data = field.bytes().await.map_err(multipart_error)?;
         if let Some(file_name) = file_name {
             if file_name.is_empty() && data.is_empty() {
+                continue;
+            }
+            if let Some(f) = files.as_deref_mut()
+                && FILE_PARTS.contains(&name.as_str())
+            {
+                f.0.push((name, data));
                 continue;
             }
             let shown: String = name.chars().take(64).collect();
@@ -487,10 +540,13 @@ mod tests {
         let form: String = form_urlencoded::Serializer::new(String::new())
             .extend_pairs(fields)
             .finish();
-        let from_multipart =
-            parse_multipart("multipart/form-data; boundary=XyZ", multipart_body(&fields))
-                .await
-                .unwrap();
+        let from_multipart = parse_multipart(
+            "multipart/form-data; boundary=XyZ",
+            multipart_body(&fields),
+            None,
+        )
+        .await
+        .unwrap();
         assert_eq!(from_multipart, parse_form(&form).unwrap());
         assert_eq!(from_multipart["source"]["privacy"], "private");
     }

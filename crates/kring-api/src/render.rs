@@ -140,7 +140,8 @@ fn split(full: &[u8], account: &[u8]) -> Option<Pieces> {
 fn status_parts(ctx: Ctx<'_>, v: &StatusView, account: &[u8]) -> Option<Arc<StatusParts>> {
     // A quote (its state, and the quoted post as this viewer may see it) and a group (its
     // member count) change on their own: such statuses are rendered whole, every time.
-    if v.quote.is_some() || v.group.is_some() {
+    // Attachments too (their alt text changes without the post).
+    if v.quote.is_some() || v.group.is_some() || !v.media.is_empty() {
         return None;
     }
     let id = v.status.id;

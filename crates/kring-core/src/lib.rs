@@ -5,6 +5,7 @@ pub mod error;
 pub mod group;
 pub mod id;
 pub mod interaction;
+pub mod media;
 pub mod model;
 pub mod scopes;
 pub mod secret;

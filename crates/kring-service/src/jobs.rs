@@ -14,6 +14,7 @@ use crate::federation::{DELIVER, RECEIVE, REFRESH_PROFILE};
 
 pub const FEED_TRIM: &str = "feed.trim";
 use crate::federation::outbox::DISTRIBUTE;
+use crate::media::sweep::MEDIA_SWEEP;
 
 /// Where the last feed trim left off (an entry id), so a trim reads only newer entries.
 const FEED_TRIM_CURSOR: &str = "feed_trim_cursor";
@@ -45,6 +46,7 @@ impl Kring {
     /// Run jobs until `shutdown` turns true.
     pub async fn run_worker(&self, mut shutdown: watch::Receiver<bool>) {
         let mut last_trim = 0i64;
+        let mut last_media_sweep = 0i64;
         let slots = Arc::new(Semaphore::new(CONCURRENCY));
         let hosts: Arc<std::sync::Mutex<HashMap<String, Arc<Semaphore>>>> = Arc::default();
         loop {
@@ -61,6 +63,12 @@ impl Kring {
                 last_trim = now_micros();
                 if let Err(e) = self.store.enqueue(FEED_TRIM, "{}", now_micros()).await {
                     tracing::warn!(error = %e, "could not schedule feed trimming");
+                }
+            }
+            if now_micros() - last_media_sweep > 3600 * 1_000_000 {
+                last_media_sweep = now_micros();
+                if let Err(e) = self.store.enqueue(MEDIA_SWEEP, "{}", now_micros()).await {
+                    tracing::warn!(error = %e, "could not schedule the media sweep");
                 }
             }
             // All slots busy: wait until a batch of them is free (not the idle pause, which
@@ -236,6 +244,7 @@ impl Kring {
             DISTRIBUTE => self.distribute(payload).await.map(|_| Outcome::Done),
             RECEIVE => self.receive(payload).await.map(|_| Outcome::Done),
             FEED_TRIM => self.trim_feeds().await.map(|_| Outcome::Done),
+            MEDIA_SWEEP => self.sweep_unattached_media().await.map(|_| Outcome::Done),
             REFRESH_PROFILE => self.refresh_profile(payload).await.map(|_| Outcome::Done),
             crate::fanout::FAN_OUT => self.fan_out_job(job.id, payload).await,
             other => {

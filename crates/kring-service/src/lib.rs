@@ -20,6 +20,7 @@ pub mod keys;
 pub mod limits;
 pub mod lists;
 pub mod live;
+pub mod media;
 pub mod media_proxy;
 pub mod notifications;
 pub mod page_security;
@@ -75,6 +76,8 @@ pub struct ServiceConfig {
     pub group_creation: groups::GroupCreation,
     /// Whom a person may start a chat with (`chats::ChatFrom`).
     pub chat_from: chats::ChatFrom,
+    /// Media attachments: where files go, and the limits.
+    pub media: media::MediaConfig,
 }
 
 impl ServiceConfig {
@@ -103,6 +106,7 @@ impl ServiceConfig {
             approve_followers: false,
             group_creation: groups::GroupCreation::Anyone,
             chat_from: chats::ChatFrom::Anyone,
+            media: media::MediaConfig::default(),
         }
     }
 }

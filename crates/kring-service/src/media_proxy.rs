@@ -131,7 +131,7 @@ impl Kring {
         self.proxied(url).await
     }
 
-    async fn proxied(&self, url: &str) -> Result<ProxiedImage> {
+    pub(crate) async fn proxied(&self, url: &str) -> Result<ProxiedImage> {
         let file = self.proxy_file(url);
         if let Some(path) = &file
             && let Some(bytes) = read_fresh(path).await
@@ -189,7 +189,7 @@ impl Kring {
         Ok(image)
     }
 
-    fn proxy_file(&self, url: &str) -> Option<PathBuf> {
+    pub(crate) fn proxy_file(&self, url: &str) -> Option<PathBuf> {
         let dir = self.config.cache_dir.as_ref()?;
         let hash = Sha256::digest(url.as_bytes());
         let name: String = hash.iter().map(|b| format!("{b:02x}")).collect();
@@ -208,7 +208,7 @@ impl Kring {
     }
 }
 
-async fn read_fresh(path: &std::path::Path) -> Option<Vec<u8>> {
+pub(crate) async fn read_fresh(path: &std::path::Path) -> Option<Vec<u8>> {
     let meta = tokio::fs::metadata(path).await.ok()?;
     let age = SystemTime::now()
         .duration_since(meta.modified().ok()?)
@@ -219,7 +219,7 @@ async fn read_fresh(path: &std::path::Path) -> Option<Vec<u8>> {
     tokio::fs::read(path).await.ok()
 }
 
-fn write_atomically(path: &std::path::Path, bytes: &[u8]) -> std::io::Result<()> {
+pub(crate) fn write_atomically(path: &std::path::Path, bytes: &[u8]) -> std::io::Result<()> {
     if let Some(dir) = path.parent() {
         std::fs::create_dir_all(dir)?;
     }

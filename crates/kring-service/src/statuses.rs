@@ -37,6 +37,8 @@ pub struct PostRequest {
     pub quoted_status_id: Option<Id>,
     /// The chat the post goes into (Pleroma's `in_reply_to_conversation_id`; `chats`).
     pub chat_id: Option<Id>,
+    /// Uploads to attach, in order (`media`).
+    pub media_ids: Vec<Id>,
 }
 
 #[derive(Debug, Clone, Default)]
@@ -45,6 +47,8 @@ pub struct EditRequest {
     pub spoiler_text: Option<String>,
     pub sensitive: Option<bool>,
     pub language: Option<String>,
+    /// The attachments it has after the edit, in order; None keeps those it has.
+    pub media_ids: Option<Vec<Id>>,
 }
 
 impl Kring {
@@ -56,7 +60,8 @@ impl Kring {
             return Ok(s);
         }
         let text = req.text.trim_end().to_string();
-        if text.trim().is_empty() {
+        let media = self.media_for_post(actor, &req.media_ids, None).await?;
+        if text.trim().is_empty() && media.is_empty() {
             return Err(Error::validation("Text can't be blank"));
         }
         let length = text.chars().count() + req.spoiler_text.chars().count();
@@ -216,6 +221,10 @@ impl Kring {
         if let Some(c) = &chat {
             tx.add_chat_message(c.chat.id, id, actor.id()).await?;
         }
+        if !media.is_empty() {
+            let ids: Vec<Id> = media.iter().map(|m| m.id).collect();
+            tx.set_status_media(id, &ids).await?;
+        }
         // Home feeds: the author, followers in the audience, and local accounts addressed.
         tx.fan_out_to(id, actor.id(), &[actor.id()]).await?;
         let mut fan_outs = crate::fanout::Pending::default();
@@ -334,6 +343,7 @@ impl Kring {
         if let Some(c) = &chat {
             self.chat_note(&mut note, &c.chat, &c.participants, actor.id());
         }
+        self.attach_to_note(&mut note, &media);
         if let (Some((q, _)), Some((_, r))) = (&quoted, &quote)
             && !q.local
             && awaits.is_none()
@@ -553,7 +563,15 @@ impl Kring {
             return Err(Error::NotFound);
         }
         let text = req.text.trim_end().to_string();
-        if text.trim().is_empty() {
+        let media = match &req.media_ids {
+            Some(ids) => Some(self.media_for_post(actor, ids, Some(id)).await?),
+            None => None,
+        };
+        let media_after = match &media {
+            Some(m) => m.clone(),
+            None => self.store.media_of_statuses(&[id]).await?,
+        };
+        if text.trim().is_empty() && media_after.is_empty() {
             return Err(Error::validation("Text can't be blank"));
         }
         let spoiler = req
@@ -582,6 +600,10 @@ impl Kring {
             language.as_deref(),
         )
         .await?;
+        if let Some(m) = &media {
+            let ids: Vec<Id> = m.iter().map(|m| m.id).collect();
+            tx.set_status_media(id, &ids).await?;
+        }
         // Mentions keep addressing the accounts the audience was built for; new mentions in
         // an edit do not widen who may read it (as Mastodon).
         let old_mentions: Vec<Id> = self
@@ -628,6 +650,7 @@ impl Kring {
             quote.as_ref(),
         )
         .await?;
+        self.attach_to_note(&mut note, &media_after);
         let update = as2::activity(
             "Update",
             &format!("{}#updates/{}", before.uri, Id::generate()),
@@ -746,6 +769,8 @@ impl Kring {
         // Read in the transaction, with the post held: a fan-out still running cannot add a
         // reader who would then be shown the post and never told it is gone.
         let mut recipients = tx.feed_recipients_for_removal(id).await?;
+        // Its attachments wait a day for a redraft before the sweep removes them.
+        tx.set_status_media(id, &[]).await?;
         let boosts = tx.delete_status(&s).await?;
         let activity = if s.reblog_of_id.is_some() {
             // Deleting a boost is undoing it.

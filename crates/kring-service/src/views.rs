@@ -35,6 +35,8 @@ pub struct StatusView {
     pub filtered: Vec<FilterMatch>,
     /// The group the post is in (posted to it, or a reply in it), with the group's account.
     pub group: Option<(kring_core::Group, Account)>,
+    /// Its attachments, in order.
+    pub media: Vec<kring_core::media::MediaAttachment>,
 }
 
 #[derive(Debug, Clone)]
@@ -276,6 +278,7 @@ impl Kring {
         let all: Vec<&Status> = statuses.iter().chain(inner.values()).collect();
         let ids: Vec<Id> = all.iter().map(|s| s.id).collect();
         let (mentions, tags) = self.store.mentions_and_tags_of(&ids).await?;
+        let media = self.store.media_of_statuses(&ids).await?;
         let quotes: HashMap<Id, kring_core::model::Quote> = self
             .store
             .quotes_of(&ids)
@@ -371,6 +374,11 @@ impl Kring {
                 group: group_of
                     .get(&s.id)
                     .and_then(|g| Some((groups.get(g)?.clone(), accounts.get(g)?.clone()))),
+                media: media
+                    .iter()
+                    .filter(|m| m.status_id == Some(s.id))
+                    .cloned()
+                    .collect(),
             })
         };
 

@@ -12,6 +12,7 @@ mod groups;
 mod interactions;
 mod jobs;
 mod lists;
+mod media;
 mod notifications;
 mod notify;
 mod oauth;

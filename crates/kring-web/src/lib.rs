@@ -9,6 +9,7 @@
 mod assets;
 mod client;
 mod error;
+mod media_view;
 mod pages;
 mod session;
 mod view;

@@ -337,6 +337,9 @@ pub struct PostCard {
     pub quote: Option<QuotedCard>,
     /// Whether the viewer may quote it (or ask to), so Quote is offered only then.
     pub may_quote: bool,
+    /// Its attachments; `sensitive` ones are shown behind a button.
+    pub media: Vec<crate::media_view::MediaCard>,
+    pub sensitive: bool,
 }
 
 /// A quoted post inside a post: shown when the quote is accepted and the viewer may read
@@ -421,6 +424,8 @@ impl PostCard {
             focus: false,
             quote: shown.quote.as_ref().map(|q| QuotedCard::new(kring, q)),
             may_quote: matches!(shown.quote_current_user, "automatic" | "manual"),
+            media: crate::media_view::cards(&shown.media),
+            sensitive: s.sensitive,
         }
     }
 

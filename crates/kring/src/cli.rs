@@ -65,6 +65,9 @@ pub enum Command {
     /// Measure federation: delivery to 10,000 remote followers on 100 loopback hosts, and
     /// signed inbound activities with a cold and a warm key cache, and under overload.
     BenchFederation(crate::bench::federation::FedBenchArgs),
+    /// Measure media processing: 12-megapixel JPEGs per second and peak memory with 8
+    /// uploads in flight.
+    BenchMedia(crate::bench::media::MediaBenchArgs),
 }
 
 #[derive(Args, Debug, Default, Clone)]
@@ -248,6 +251,7 @@ pub async fn run(cli: Cli) -> Result<(), String> {
         Some(Command::BenchFederation(args)) => {
             crate::bench::federation::run(&cli.global, args).await
         }
+        Some(Command::BenchMedia(args)) => crate::bench::media::run(args).await,
     }
 }
 

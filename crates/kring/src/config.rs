@@ -52,6 +52,39 @@ pub struct Partial {
     pub group_creation: Option<kring_service::groups::GroupCreation>,
     /// Whom people may start chats with: `anyone` (the default), `followers` or `friends`.
     pub chat_from: Option<kring_service::chats::ChatFrom>,
+    /// Media attachments' limits (the `[media]` table).
+    pub media: Option<MediaPartial>,
+}
+
+/// The `[media]` table: each limit over its default (`kring_service::media::MediaConfig`).
+#[derive(Debug, Default, Clone, Deserialize)]
+#[serde(deny_unknown_fields)]
+pub struct MediaPartial {
+    pub max_attachments: Option<usize>,
+    pub image_size_limit: Option<usize>,
+    pub video_size_limit: Option<usize>,
+    pub image_matrix_limit: Option<u64>,
+    pub description_limit: Option<usize>,
+}
+
+impl MediaPartial {
+    fn resolve(self, dir: PathBuf) -> kring_service::media::MediaConfig {
+        let d = kring_service::media::MediaConfig::default();
+        kring_service::media::MediaConfig {
+            dir: Some(dir),
+            max_attachments: self
+                .max_attachments
+                .unwrap_or(d.max_attachments)
+                .clamp(1, 20),
+            image_size_limit: self.image_size_limit.unwrap_or(d.image_size_limit).max(1),
+            video_size_limit: self.video_size_limit.unwrap_or(d.video_size_limit).max(1),
+            image_matrix_limit: self
+                .image_matrix_limit
+                .unwrap_or(d.image_matrix_limit)
+                .max(1),
+            description_limit: self.description_limit.unwrap_or(d.description_limit).max(1),
+        }
+    }
 }
 
 /// What a `kring serve` process runs. Several processes on one PostgreSQL database may split
@@ -115,6 +148,7 @@ impl Partial {
             approve_followers: self.approve_followers.or(lower.approve_followers),
             group_creation: self.group_creation.or(lower.group_creation),
             chat_from: self.chat_from.or(lower.chat_from),
+            media: self.media.or(lower.media),
         }
     }
 
@@ -152,6 +186,7 @@ pub struct Config {
     pub approve_followers: bool,
     pub group_creation: kring_service::groups::GroupCreation,
     pub chat_from: kring_service::chats::ChatFrom,
+    pub media: kring_service::media::MediaConfig,
 }
 
 pub const DEFAULT_LISTEN: &str = "127.0.0.1:8080";
@@ -238,6 +273,7 @@ impl Config {
         } else {
             Registrations::Approval
         });
+        let media = p.media.unwrap_or_default().resolve(data_dir.join("media"));
         Ok(Config {
             listen,
             scheme: if loopback || insecure {
@@ -275,6 +311,7 @@ impl Config {
             approve_followers: p.approve_followers.unwrap_or(true),
             group_creation: p.group_creation.unwrap_or_default(),
             chat_from: p.chat_from.unwrap_or_default(),
+            media,
         })
     }
 
@@ -303,6 +340,7 @@ impl Config {
             approve_followers: self.approve_followers,
             group_creation: self.group_creation,
             chat_from: self.chat_from,
+            media: self.media.clone(),
         }
     }
 

@@ -866,7 +866,7 @@ async fn malformed_multipart_gets_a_clean_error() {
     )
     .await;
 
-    // A file part: no endpoint takes files yet, so it is refused, not silently dropped.
+    // A file part that is no picture: refused as an avatar, naming it, not silently dropped.
     let file = format!(
         "--{BOUNDARY}\r\nContent-Disposition: form-data; name=\"avatar\"; filename=\"a.png\"\r\nContent-Type: image/png\r\n\r\n\u{1}PNG\r\n{end}"
     );

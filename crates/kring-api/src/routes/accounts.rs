@@ -15,7 +15,7 @@ use crate::client::Client;
 use crate::entities::{self, Ctx};
 use crate::error::{ApiError, ApiResult, unprocessable};
 use crate::paging::PageParams;
-use crate::params::{Params, Query, lenient};
+use crate::params::{Params, ParamsWithFiles, Query, lenient};
 use crate::respond::{self, ctx, id};
 
 pub fn routes() -> Router<Kring> {
@@ -27,7 +27,10 @@ pub fn routes() -> Router<Kring> {
         )
         .route(
             "/api/v1/accounts/update_credentials",
-            patch(update_credentials).put(update_credentials),
+            patch(update_credentials)
+                .put(update_credentials)
+                // Room for an avatar and a header (docs/media.md).
+                .layer(axum::extract::DefaultBodyLimit::max(PROFILE_BODY)),
         )
         .route("/api/v1/accounts/relationships", get(relationships))
         .route(
@@ -162,10 +165,14 @@ struct CredentialsParams {
     source: Option<serde_json::Map<String, serde_json::Value>>,
 }
 
+/// The largest `update_credentials` body: two pictures of Mastodon's 8 MB limit for avatars
+/// and headers, and the form.
+const PROFILE_BODY: usize = 17 * 1024 * 1024;
+
 async fn update_credentials(
     State(kring): State<Kring>,
     auth: Auth,
-    Params(p): Params<CredentialsParams>,
+    ParamsWithFiles(p, mut files): ParamsWithFiles<CredentialsParams>,
 ) -> ApiResult<Response> {
     let actor = auth.user("write:accounts")?;
     let source = p.source.unwrap_or_default();
@@ -200,6 +207,11 @@ async fn update_credentials(
             .and_then(|v| v.as_str())
             .map(str::to_string),
     };
+    // The pictures first (checked, cut and stored); the update then announces them too.
+    let (avatar, header) = (files.take("avatar"), files.take("header"));
+    if avatar.is_some() || header.is_some() {
+        kring.set_profile_images(actor, avatar, header).await?;
+    }
     kring.update_credentials(actor, update).await?;
     verify_credentials(State(kring), auth).await
 }

@@ -72,21 +72,29 @@ fn streaming_url(kring: &Kring) -> String {
 }
 
 fn configuration(kring: &Kring, v2: bool) -> serde_json::Value {
+    let media = &kring.config.media;
+    // Nothing is accepted when the server keeps no media.
+    let on = media.dir.is_some();
     let mut c = json!({
         "accounts": { "max_featured_tags": 0, "max_pinned_statuses": 5 },
         "statuses": {
             "max_characters": kring.config.max_status_chars,
-            "max_media_attachments": 0,
+            "max_media_attachments": if on { media.max_attachments } else { 0 },
             "characters_reserved_per_url": 23
         },
         "media_attachments": {
-            "supported_mime_types": [],
-            "image_size_limit": 0, "image_matrix_limit": 0,
-            "video_size_limit": 0, "video_frame_rate_limit": 0, "video_matrix_limit": 0
+            "supported_mime_types": if on { media.supported_mime_types() } else { Vec::new() },
+            "image_size_limit": if on { media.image_size_limit } else { 0 },
+            "image_matrix_limit": if on { media.image_matrix_limit } else { 0 },
+            "video_size_limit": if on { media.video_size_limit } else { 0 },
+            // Video is kept as it is sent (no transcoding), so its frames are not limited.
+            "video_frame_rate_limit": if on { 120 } else { 0 },
+            "video_matrix_limit": if on { 8192 * 8192 } else { 0 }
         },
         "polls": { "max_options": 0, "max_characters_per_option": 0, "min_expiration": 0, "max_expiration": 0 }
     });
     if v2 {
+        c["media_attachments"]["description_limit"] = json!(media.description_limit);
         c["translation"] = json!({ "enabled": false });
         c["urls"] = json!({ "streaming": streaming_url(kring) });
         c["vapid"] = json!({ "public_key": "" });

@@ -7,6 +7,7 @@ pub mod groups;
 pub mod instance;
 pub mod interaction_policies;
 pub mod lists;
+pub mod media;
 pub mod notifications;
 pub mod oauth;
 pub mod reports;

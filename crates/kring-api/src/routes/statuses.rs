@@ -126,9 +126,7 @@ async fn create(
     Params(p): Params<CreateParams>,
 ) -> ApiResult<Response> {
     let actor = auth.user("write:statuses")?;
-    if !p.media_ids.is_empty() {
-        return Err(unprocessable("Media attachments are not supported yet"));
-    }
+    let media_ids = super::media::media_ids(&p.media_ids)?;
     if p.poll.as_ref().is_some_and(|v| !v.is_null()) {
         return Err(unprocessable("Polls are not supported yet"));
     }
@@ -181,6 +179,7 @@ async fn create(
                 interaction_policy,
                 quoted_status_id: p.quoted_status_id,
                 chat_id: p.in_reply_to_conversation_id,
+                media_ids,
             },
         )
         .await?;
@@ -230,9 +229,8 @@ async fn edit(
     Params(p): Params<EditParams>,
 ) -> ApiResult<Response> {
     let actor = auth.user("write:statuses")?;
-    if !p.media_ids.is_empty() {
-        return Err(unprocessable("Media attachments are not supported yet"));
-    }
+    // As Mastodon: the attachments an edit sends are those the post keeps (none: none).
+    let media_ids = Some(super::media::media_ids(&p.media_ids)?);
     let s = kring
         .edit(
             actor,
@@ -242,6 +240,7 @@ async fn edit(
                 spoiler_text: p.spoiler_text,
                 sensitive: p.sensitive,
                 language: p.language,
+                media_ids,
             },
         )
         .await?;

@@ -943,9 +943,21 @@ impl Kring {
                     Visibility::Public | Visibility::Unlisted | Visibility::Private => None,
                     _ => Some(self.local_recipients(object, actor.id).await?.0),
                 };
+                let media = self.remote_attachments(object, actor.id);
+                let media_changed = {
+                    let old = self.store.media_of_statuses(&[before.id]).await?;
+                    let key = |m: &kring_core::media::MediaAttachment| {
+                        (m.remote_url.clone(), m.description.clone(), m.focus)
+                    };
+                    old.iter().map(key).ne(media.iter().map(key))
+                };
                 let Some(mut tx) = self.begin_applying(seen).await? else {
                     return Ok(());
                 };
+                if media_changed {
+                    tx.set_status_media(before.id, &[]).await?;
+                    tx.insert_status_media(before.id, &media).await?;
+                }
                 // Only a change of what it says is an edit (not a change of who it is for).
                 let changed = content != before.content
                     || spoiler != before.spoiler_text

@@ -211,6 +211,8 @@ impl Kring {
             quote.as_ref(),
         )
         .await?;
+        let media = self.store.media_of_statuses(&[s.id]).await?;
+        self.attach_to_note(&mut note, &media);
         Ok(note)
     }
 

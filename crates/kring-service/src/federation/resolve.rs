@@ -734,7 +734,9 @@ impl Kring {
         };
         // What it quotes, decided (and fetched) before the transaction.
         let quote = self.inbound_quote(note, &author, depth).await?;
+        let media = self.remote_attachments(note, author.id);
         Ok(NoteReady::New(Box::new(NoteToStore {
+            media,
             new,
             counts,
             arrival,
@@ -769,6 +771,7 @@ impl Kring {
             request,
             addressed: _,
             chat,
+            media,
         } = n;
         let (id, uri, awaits, request) =
             (new.id, new.uri.as_str(), inbound.awaits, request.as_deref());
@@ -782,6 +785,9 @@ impl Kring {
         }
         if *counts != PostCounts::default() {
             tx.raise_post_counts(id, counts).await?;
+        }
+        if !media.is_empty() {
+            tx.insert_status_media(id, media).await?;
         }
         let mut quote_notified = Vec::new();
         if let Some((q, target, local)) = quote {
@@ -882,6 +888,8 @@ pub(crate) struct NoteToStore {
     addressed: Vec<String>,
     /// The chat it is a message of.
     chat: Option<Id>,
+    /// Its attachments, by URL.
+    media: Vec<kring_core::media::MediaAttachment>,
 }
 
 impl NoteToStore {

@@ -77,6 +77,8 @@ pub async fn save_edit(
         spoiler_text: Some(p.form.spoiler_text.clone()),
         sensitive: None,
         language: None,
+        // The web's edit form keeps a post's attachments.
+        media_ids: None,
     };
     match web.kring.edit(&p.viewer.actor, sid, req).await {
         Ok(s) => see(&status_path(&p.viewer.actor.account.acct(), s.id)),

@@ -149,6 +149,7 @@ pub async fn create(State(web): State<Web>, p: Posted<Fields>) -> WebResult {
         interaction_policy: None,
         quoted_status_id: form.quoted_status_id,
         chat_id: None,
+        media_ids: Vec::new(),
     };
     let req = match form.policy.input() {
         Ok(policy) => Ok(PostRequest {

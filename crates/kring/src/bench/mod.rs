@@ -7,6 +7,7 @@
 pub mod extra;
 pub mod federation;
 pub mod load;
+pub mod media;
 pub mod proc;
 pub mod reads;
 pub mod seed;

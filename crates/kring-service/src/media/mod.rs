@@ -1,0 +1,113 @@
+//! Media attachments (docs/media.md): uploads (`upload`), checked and re-encoded so no
+//! metadata survives (`process`, after `sniff` says what the bytes are), kept in the media
+//! storage (`storage`), attached to posts (`attach`), sent and received over federation
+//! (`attach`), served (`serve`), and swept away when never used (`sweep`).
+pub mod attach;
+pub mod process;
+pub mod profile;
+pub mod serve;
+pub mod sniff;
+pub mod storage;
+pub mod sweep;
+pub mod upload;
+
+use std::path::PathBuf;
+
+use kring_core::media::MediaAttachment;
+
+use crate::Kring;
+
+/// Media settings (the `[media]` table of the configuration).
+#[derive(Debug, Clone)]
+pub struct MediaConfig {
+    /// Where uploaded files are kept; None: uploads are refused.
+    pub dir: Option<PathBuf>,
+    /// Attachments one post may have.
+    pub max_attachments: usize,
+    /// Bytes of one picture, at most.
+    pub image_size_limit: usize,
+    /// Bytes of one video or audio file, at most.
+    pub video_size_limit: usize,
+    /// Width × height of one picture, at most.
+    pub image_matrix_limit: u64,
+    /// Characters of alt text, at most.
+    pub description_limit: usize,
+}
+
+impl Default for MediaConfig {
+    /// Mastodon's limits (4 attachments, 16 MB pictures of up to 7680 × 4320 pixels, 1,500
+    /// characters of alt text), with video and audio up to 40 MB.
+    fn default() -> MediaConfig {
+        MediaConfig {
+            dir: None,
+            max_attachments: 4,
+            image_size_limit: 16 * 1024 * 1024,
+            video_size_limit: 40 * 1024 * 1024,
+            image_matrix_limit: 7680 * 4320,
+            description_limit: 1500,
+        }
+    }
+}
+
+impl MediaConfig {
+    /// The largest upload of any kind (the HTTP body limit of upload endpoints).
+    pub fn max_upload(&self) -> usize {
+        self.image_size_limit.max(self.video_size_limit)
+    }
+
+    /// The MIME types accepted.
+    pub fn supported_mime_types(&self) -> Vec<&'static str> {
+        sniff::ACCEPTED.iter().map(|s| s.mime).collect()
+    }
+
+    pub(crate) fn limits(&self) -> process::Limits {
+        process::Limits {
+            image_bytes: self.image_size_limit,
+            video_bytes: self.video_size_limit,
+            image_pixels: self.image_matrix_limit,
+        }
+    }
+}
+
+/// The addresses an attachment is shown at, all on this server.
+#[derive(Debug, Clone, PartialEq)]
+pub struct MediaUrls {
+    pub url: String,
+    pub preview_url: Option<String>,
+}
+
+/// Where the files of an attachment are served, under `base` (this server's base URL):
+/// local files under `/media/`, remote ones through this server's proxy (`/proxy/media/ID`),
+/// so a reader's browser or app never contacts another server.
+pub fn urls(base: &str, m: &MediaAttachment) -> MediaUrls {
+    match &m.file_key {
+        Some(key) => MediaUrls {
+            url: format!("{base}/media/{key}"),
+            preview_url: m
+                .thumbnail_key
+                .as_ref()
+                .map(|k| format!("{base}/media/{k}")),
+        },
+        None => {
+            let url = format!("{base}/proxy/media/{}", m.id);
+            MediaUrls {
+                preview_url: (m.kind == kring_core::media::MediaKind::Image).then(|| url.clone()),
+                url,
+            }
+        }
+    }
+}
+
+impl Kring {
+    pub fn media_urls(&self, m: &MediaAttachment) -> MediaUrls {
+        urls(&self.config.base_url(), m)
+    }
+
+    pub(crate) fn media_storage(&self) -> Option<storage::LocalStorage> {
+        self.config
+            .media
+            .dir
+            .as_ref()
+            .map(|d| storage::LocalStorage::new(d.clone()))
+    }
+}
