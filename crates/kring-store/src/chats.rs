@@ -473,10 +473,10 @@ impl Tx {
         .execute(&mut *self.tx)
         .await
         .map_err(db_err)?;
-        // The author has read everything up to their own message.
+        // The author has read everything up to their own message, and writing in a chat
+        // held among their requests accepts it.
         sqlx::query(
-            "UPDATE chat_participants SET unread = 0, last_read_id = $3, \
-             place = CASE WHEN place = 'hidden' THEN 'inbox' ELSE place END \
+            "UPDATE chat_participants SET unread = 0, last_read_id = $3, place = 'inbox' \
              WHERE chat_id = $1 AND account_id = $2 AND state = 'active'",
         )
         .bind(chat.0)

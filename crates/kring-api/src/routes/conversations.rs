@@ -26,6 +26,8 @@ const WRITE: &str = "write:conversations";
 pub fn routes() -> Router<Kring> {
     Router::new()
         .route("/api/v1/conversations", get(conversations))
+        // Mastodon.py asks with a trailing slash; Mastodon (Rails) answers both.
+        .route("/api/v1/conversations/", get(conversations))
         .route("/api/v1/conversations/{id}", delete(hide))
         .route("/api/v1/conversations/{id}/read", post(read))
         .route("/api/v1/kring/chats", get(chats).post(create))
