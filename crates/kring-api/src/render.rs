@@ -27,7 +27,7 @@ const ENTRIES: usize = 4096;
 struct StatusInputs {
     status: Status,
     application: Option<App>,
-    mentions: Vec<Account>,
+    mentions: Vec<Arc<Account>>,
     tags: Vec<String>,
     policy_accounts: Vec<(Id, String)>,
     quotes_count: i64,

@@ -2,6 +2,7 @@
 //! marks and filter matches. Built for a whole page at once (a fixed number of queries per page,
 //! not per status).
 use std::collections::HashMap;
+use std::sync::Arc;
 
 use kring_core::model::{Account, App, Filter, Notification, Status};
 use kring_store::StatusFlags;
@@ -12,9 +13,10 @@ use crate::{Actor, Id, Kring, Result};
 #[derive(Debug, Clone)]
 pub struct StatusView {
     pub status: Status,
-    pub account: Account,
+    /// Shared with the account cache and the page's other posts (not a copy per post).
+    pub account: Arc<Account>,
     pub reblog: Option<Box<StatusView>>,
-    pub mentions: Vec<Account>,
+    pub mentions: Vec<Arc<Account>>,
     pub tags: Vec<String>,
     pub application: Option<App>,
     /// The accounts its interaction policy names one by one (id, ActivityPub id).
@@ -34,7 +36,7 @@ pub struct StatusView {
     pub muted: Option<bool>,
     pub filtered: Vec<FilterMatch>,
     /// The group the post is in (posted to it, or a reply in it), with the group's account.
-    pub group: Option<(kring_core::Group, Account)>,
+    pub group: Option<(kring_core::Group, Arc<Account>)>,
     /// Its attachments, in order.
     pub media: Vec<kring_core::media::MediaAttachment>,
 }
@@ -46,13 +48,8 @@ pub struct NotificationView {
     pub status: Option<StatusView>,
 }
 
-/// Which boosted originals `shared_status_views` keeps.
-pub(crate) enum Originals {
-    /// Those this viewer (None: signed out) may read.
-    ReadableBy(Option<Id>),
-    /// All: the caller already applied the audience rule, which checks a boost's original too.
-    Checked,
-}
+/// Which boosted originals `shared_status_views` keeps (the store's `OriginalsOf`).
+pub(crate) use kring_store::OriginalsOf as Originals;
 
 /// Ids of the views' statuses and of their boosted originals.
 pub(crate) fn view_ids(views: &[StatusView]) -> Vec<Id> {
@@ -151,14 +148,13 @@ impl Kring {
         statuses: Vec<Status>,
         context: Option<&str>,
     ) -> Result<Vec<StatusView>> {
-        let views = self
-            .shared_status_views(Originals::ReadableBy(crate::viewer_id(viewer)), statuses)
+        let (views, flags) = self
+            .hydrated_status_views(
+                Originals::ReadableBy(crate::viewer_id(viewer)),
+                statuses,
+                viewer.map(|v| v.id()),
+            )
             .await?;
-        let ids = view_ids(&views);
-        let flags = match viewer {
-            Some(v) => Some(self.store.status_flags(v.id(), &ids).await?),
-            None => None,
-        };
         let filters = match (viewer, context) {
             (Some(v), Some(_)) => self.filters_of(v.id()).await?,
             _ => Default::default(),
@@ -263,31 +259,30 @@ impl Kring {
         originals: Originals,
         statuses: Vec<Status>,
     ) -> Result<Vec<StatusView>> {
+        Ok(self
+            .hydrated_status_views(originals, statuses, None)
+            .await?
+            .0)
+    }
+
+    /// `shared_status_views`, with `marks_of`'s own marks on the statuses read in the same go
+    /// (one hop to the database for the whole page's hydration: `Store::hydrate`).
+    pub(crate) async fn hydrated_status_views(
+        &self,
+        originals: Originals,
+        statuses: Vec<Status>,
+        marks_of: Option<Id>,
+    ) -> Result<(Vec<StatusView>, Option<StatusFlags>)> {
         // Originals of boosts, only those the viewer may read: a boost is no way around a
         // block, a suspension or the original's audience (such boosts are left out below).
-        let inner_ids: Vec<Id> = statuses.iter().filter_map(|s| s.reblog_of_id).collect();
-        let inner = match originals {
-            Originals::ReadableBy(viewer) => {
-                self.store
-                    .visible_statuses_by_ids(viewer, &inner_ids)
-                    .await?
-            }
-            Originals::Checked => self.store.statuses_by_ids(&inner_ids).await?,
-        };
-        let inner: HashMap<Id, Status> = inner.into_iter().map(|s| (s.id, s)).collect();
+        let h = self.store.hydrate(&statuses, originals, marks_of).await?;
+        let inner: HashMap<Id, Status> = h.originals.into_iter().map(|s| (s.id, s)).collect();
         let all: Vec<&Status> = statuses.iter().chain(inner.values()).collect();
-        let ids: Vec<Id> = all.iter().map(|s| s.id).collect();
-        let (mentions, tags) = self.store.mentions_and_tags_of(&ids).await?;
-        let media = self.store.media_of_statuses(&ids).await?;
-        let quotes: HashMap<Id, kring_core::model::Quote> = self
-            .store
-            .quotes_of(&ids)
-            .await?
-            .into_iter()
-            .map(|q| (q.status_id, q))
-            .collect();
-        let quotes_counts: HashMap<Id, i64> =
-            self.store.quotes_counts(&ids).await?.into_iter().collect();
+        let (mentions, tags, media) = (h.mentions, h.tags, h.media);
+        let quotes: HashMap<Id, kring_core::model::Quote> =
+            h.quotes.into_iter().map(|q| (q.status_id, q)).collect();
+        let quotes_counts: HashMap<Id, i64> = h.quotes_counts.into_iter().collect();
+        let group_of = h.group_of;
         let mut account_ids: Vec<Id> = all.iter().map(|s| s.account_id).collect();
         account_ids.extend(mentions.iter().map(|(_, a)| *a));
         account_ids.extend(
@@ -295,7 +290,6 @@ impl Kring {
                 .filter_map(|s| s.interaction_policy.as_ref())
                 .flat_map(|p| p.accounts()),
         );
-        let group_of = self.store.groups_of_statuses(&ids).await?;
         let mut group_ids: Vec<Id> = group_of.values().copied().collect();
         group_ids.sort();
         group_ids.dedup();
@@ -309,9 +303,9 @@ impl Kring {
         account_ids.extend(group_ids);
         account_ids.sort();
         account_ids.dedup();
-        let accounts: HashMap<Id, Account> = self
+        let accounts: HashMap<Id, Arc<Account>> = self
             .store
-            .accounts_by_ids(&account_ids)
+            .shared_accounts_by_ids(&account_ids)
             .await?
             .into_iter()
             .map(|a| (a.id, a))
@@ -325,13 +319,14 @@ impl Kring {
             }
         }
 
-        let build = |s: &Status| -> Option<StatusView> {
+        // By value: a page's statuses move into their views (no copy of every post's text).
+        let build = |s: Status| -> Option<StatusView> {
             // Posts of suspended accounts are never shown (home feeds still hold their entries).
             let account = accounts
                 .get(&s.account_id)
                 .filter(|a| a.suspended_at.is_none())?
                 .clone();
-            let mut m: Vec<Account> = mentions
+            let mut m: Vec<Arc<Account>> = mentions
                 .iter()
                 .filter(|(sid, _)| *sid == s.id)
                 .filter_map(|(_, a)| accounts.get(a).cloned())
@@ -343,7 +338,6 @@ impl Kring {
                 .map(|(_, n)| n.clone())
                 .collect();
             Some(StatusView {
-                status: s.clone(),
                 account,
                 reblog: None,
                 mentions: m,
@@ -379,21 +373,23 @@ impl Kring {
                     .filter(|m| m.status_id == Some(s.id))
                     .cloned()
                     .collect(),
+                status: s,
             })
         };
 
         let mut out = Vec::with_capacity(statuses.len());
-        for s in &statuses {
+        for s in statuses {
+            let reblog_of = s.reblog_of_id;
             let Some(mut view) = build(s) else { continue };
-            if let Some(inner_id) = s.reblog_of_id {
-                let Some(orig) = inner.get(&inner_id).and_then(build) else {
+            if let Some(inner_id) = reblog_of {
+                let Some(orig) = inner.get(&inner_id).cloned().and_then(build) else {
                     continue;
                 };
                 view.reblog = Some(Box::new(orig));
             }
             out.push(view);
         }
-        Ok(out)
+        Ok((out, h.flags))
     }
 
     pub async fn status_view(&self, viewer: Option<&Actor>, status: Status) -> Result<StatusView> {

@@ -37,7 +37,7 @@ pub enum Changed {
 pub(crate) type Hook = Arc<dyn Fn(&Changed) + Send + Sync>;
 
 pub(crate) struct AccountCache {
-    accounts: Cache<Id, Account>,
+    accounts: Cache<Id, Arc<Account>>,
     users: Cache<Id, User>,
     generation: AtomicU64,
     hook: OnceLock<Hook>,
@@ -74,7 +74,7 @@ impl Default for AccountCache {
         AccountCache {
             accounts: Cache::builder()
                 .max_capacity(CAPACITY_BYTES)
-                .weigher(|_, a: &Account| weight(a))
+                .weigher(|_, a: &Arc<Account>| weight(a))
                 .time_to_live(TTL)
                 .build(),
             users: Cache::builder()
@@ -97,7 +97,8 @@ impl AccountCache {
         Generation(self.generation.load(Ordering::SeqCst))
     }
 
-    pub fn account(&self, id: Id) -> Option<Account> {
+    /// Shared, not copied: a page of statuses asks for dozens at once.
+    pub fn account(&self, id: Id) -> Option<Arc<Account>> {
         self.accounts.get(&id)
     }
 
@@ -107,7 +108,7 @@ impl AccountCache {
 
     pub fn keep_account(&self, a: &Account, read_at: Generation) {
         if self.generation.load(Ordering::SeqCst) == read_at.0 {
-            self.accounts.insert(a.id, a.clone());
+            self.accounts.insert(a.id, Arc::new(a.clone()));
         }
     }
 

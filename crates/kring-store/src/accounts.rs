@@ -1,4 +1,6 @@
 //! Accounts (local and remote) and the local users behind them.
+use std::sync::Arc;
+
 use kring_core::model::{Account, ProfileField, Role, User};
 use kring_core::time::now_micros;
 use kring_core::{Error, Id, Visibility};
@@ -40,6 +42,16 @@ impl Store {
     /// Accounts by id, in no particular order; unknown ids are skipped. From memory where
     /// they are there (see `account_cache`), the rest in one statement.
     pub async fn accounts_by_ids(&self, ids: &[Id]) -> Result<Vec<Account>, Error> {
+        Ok(self
+            .shared_accounts_by_ids(ids)
+            .await?
+            .into_iter()
+            .map(Arc::unwrap_or_clone)
+            .collect())
+    }
+
+    /// `accounts_by_ids`, shared with the cache instead of copied (a page's authors).
+    pub async fn shared_accounts_by_ids(&self, ids: &[Id]) -> Result<Vec<Arc<Account>>, Error> {
         let cache = &self.account_cache;
         let mut ids = ids.to_vec();
         ids.sort();
@@ -60,14 +72,21 @@ impl Store {
             "SELECT {ACCOUNT_COLUMNS} FROM accounts a WHERE a.id IN "
         ));
         crate::statuses::in_list(&mut sql, &missing);
-        let rows: Vec<AccountRow> = sql
-            .query_as()
-            .fetch_all(self.pool())
-            .await
-            .map_err(db_err)?;
+        // A page's authors missing from memory: on SQLite on the readers (one hop).
+        let rows: Vec<AccountRow> = match &self.readers {
+            Some(r) => {
+                r.read(move |c| crate::readers::all(c, &sql, AccountRow::from_sqlite))
+                    .await?
+            }
+            None => sql
+                .query_as()
+                .fetch_all(self.pool())
+                .await
+                .map_err(db_err)?,
+        };
         for a in rows.into_iter().map(Account::from) {
             cache.keep_account(&a, read_at);
-            out.push(a);
+            out.push(Arc::new(a));
         }
         Ok(out)
     }
@@ -113,7 +132,7 @@ impl Store {
     pub async fn account_and_user(&self, id: Id) -> Result<Option<(Account, User)>, Error> {
         let cache = &self.account_cache;
         if let (Some(a), Some(u)) = (cache.account(id), cache.user(id)) {
-            return Ok(Some((a, u)));
+            return Ok(Some((Arc::unwrap_or_clone(a), u)));
         }
         let read_at = cache.generation();
         let sql = format!(

@@ -13,6 +13,15 @@ use crate::rows::{ACCOUNT_COLUMNS, AccountRow, STATUS_COLUMNS};
 use crate::sql::{Shown, Sql};
 use crate::{Store, Tx, db_err};
 
+/// The group each of `ids` is in, if any (also run by `hydrate` on SQLite).
+pub(crate) fn groups_of_statuses_sql(ids: &[Id]) -> Sql {
+    let mut sql = Sql::new(
+        "SELECT status_id, group_id FROM group_statuses WHERE removed_at IS NULL AND status_id IN ",
+    );
+    crate::statuses::in_list(&mut sql, ids);
+    sql
+}
+
 const GROUP_COLUMNS: &str = "g.account_id, g.kind, g.members_only, g.rules, g.created_at, \
     (SELECT COUNT(*) FROM group_memberships gc WHERE gc.group_id = g.account_id AND gc.state = 'member') AS members_count";
 
@@ -289,11 +298,7 @@ impl Store {
         if ids.is_empty() {
             return Ok(HashMap::new());
         }
-        let mut sql = Sql::new(
-            "SELECT status_id, group_id FROM group_statuses WHERE removed_at IS NULL AND status_id IN ",
-        );
-        crate::statuses::in_list(&mut sql, ids);
-        let rows: Vec<(i64, i64)> = sql
+        let rows: Vec<(i64, i64)> = groups_of_statuses_sql(ids)
             .query_as()
             .fetch_all(self.pool())
             .await

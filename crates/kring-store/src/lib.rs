@@ -9,6 +9,7 @@ mod federation;
 mod feeds;
 mod group_moderation;
 mod groups;
+mod hydrate;
 mod interactions;
 mod jobs;
 mod lists;
@@ -33,6 +34,7 @@ pub use federation::{
 };
 pub use feeds::{FEED_CAP, FanOut, FanOutBatch, REBLOG_FALLOFF};
 pub use groups::MemberFilter;
+pub use hydrate::{Hydration, OriginalsOf};
 pub use interactions::RequestFilter;
 pub use jobs::Job;
 pub use notify::{MAX_PAYLOAD as MAX_NOTIFY_PAYLOAD, PgListener};

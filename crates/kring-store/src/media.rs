@@ -11,6 +11,37 @@ use crate::{Store, Tx, db_err};
 const MEDIA_COLUMNS: &str = "id, account_id, status_id, kind, mime, file_key, thumbnail_key, \
     file_size, meta, description, focus, blurhash, remote_url, created_at";
 
+/// The attachments of the statuses `ids`, in order (also run by `hydrate` on SQLite).
+pub(crate) fn media_of_statuses_sql(ids: &[Id]) -> Sql {
+    let mut sql = Sql::new(&format!(
+        "SELECT {MEDIA_COLUMNS} FROM media_attachments WHERE status_id IN "
+    ));
+    in_list(&mut sql, ids);
+    sql.push(" ORDER BY status_id, position, id");
+    sql
+}
+
+/// A row of `MEDIA_COLUMNS` read on a SQLite reader.
+pub(crate) fn media_from_sqlite(r: &rusqlite::Row<'_>) -> rusqlite::Result<MediaAttachment> {
+    Ok(MediaRow {
+        id: r.get(0)?,
+        account_id: r.get(1)?,
+        status_id: r.get(2)?,
+        kind: r.get(3)?,
+        mime: r.get(4)?,
+        file_key: r.get(5)?,
+        thumbnail_key: r.get(6)?,
+        file_size: r.get(7)?,
+        meta: r.get(8)?,
+        description: r.get(9)?,
+        focus: r.get(10)?,
+        blurhash: r.get(11)?,
+        remote_url: r.get(12)?,
+        created_at: r.get(13)?,
+    }
+    .into_domain())
+}
+
 #[derive(sqlx::FromRow)]
 struct MediaRow {
     id: i64,
@@ -85,12 +116,7 @@ impl Store {
         if ids.is_empty() {
             return Ok(Vec::new());
         }
-        let mut sql = Sql::new(&format!(
-            "SELECT {MEDIA_COLUMNS} FROM media_attachments WHERE status_id IN "
-        ));
-        in_list(&mut sql, ids);
-        sql.push(" ORDER BY status_id, position, id");
-        let rows: Vec<MediaRow> = sql
+        let rows: Vec<MediaRow> = media_of_statuses_sql(ids)
             .query_as()
             .fetch_all(self.pool())
             .await

@@ -11,6 +11,39 @@ use crate::{Store, Tx, db_err};
 
 const QUOTE_COLUMNS: &str = "status_id, quoted_status_id, quoted_account_id, quoted_uri, state, authorization_uri, created_at";
 
+/// The quotes made by the statuses `ids` (also run by `hydrate` on SQLite).
+pub(crate) fn quotes_of_sql(ids: &[Id]) -> Sql {
+    let mut sql = Sql::new(&format!(
+        "SELECT {QUOTE_COLUMNS} FROM quotes WHERE status_id IN "
+    ));
+    in_list(&mut sql, ids);
+    sql
+}
+
+/// How many accepted quotes each of `ids` has (also run by `hydrate` on SQLite).
+pub(crate) fn quotes_counts_sql(ids: &[Id]) -> Sql {
+    let mut sql = Sql::new(
+        "SELECT quoted_status_id, COUNT(*) FROM quotes WHERE state = 'accepted' AND quoted_status_id IN ",
+    );
+    in_list(&mut sql, ids);
+    sql.push(" GROUP BY quoted_status_id");
+    sql
+}
+
+/// A row of `QUOTE_COLUMNS` read on a SQLite reader.
+pub(crate) fn quote_from_sqlite(r: &rusqlite::Row<'_>) -> rusqlite::Result<Quote> {
+    Ok(QuoteRow {
+        status_id: r.get(0)?,
+        quoted_status_id: r.get(1)?,
+        quoted_account_id: r.get(2)?,
+        quoted_uri: r.get(3)?,
+        state: r.get(4)?,
+        authorization_uri: r.get(5)?,
+        created_at: r.get(6)?,
+    }
+    .into_domain())
+}
+
 #[derive(sqlx::FromRow)]
 struct QuoteRow {
     status_id: i64,
@@ -43,11 +76,7 @@ impl Store {
         if ids.is_empty() {
             return Ok(Vec::new());
         }
-        let mut sql = Sql::new(&format!(
-            "SELECT {QUOTE_COLUMNS} FROM quotes WHERE status_id IN "
-        ));
-        in_list(&mut sql, ids);
-        let rows: Vec<QuoteRow> = sql
+        let rows: Vec<QuoteRow> = quotes_of_sql(ids)
             .query_as()
             .fetch_all(self.pool())
             .await
@@ -76,12 +105,7 @@ impl Store {
         if ids.is_empty() {
             return Ok(Vec::new());
         }
-        let mut sql = Sql::new(
-            "SELECT quoted_status_id, COUNT(*) FROM quotes WHERE state = 'accepted' AND quoted_status_id IN ",
-        );
-        in_list(&mut sql, ids);
-        sql.push(" GROUP BY quoted_status_id");
-        let rows: Vec<(i64, i64)> = sql
+        let rows: Vec<(i64, i64)> = quotes_counts_sql(ids)
             .query_as()
             .fetch_all(self.pool())
             .await

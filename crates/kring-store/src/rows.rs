@@ -51,6 +51,48 @@ pub(crate) struct AccountRow {
     collections_fetched_at: Option<i64>,
 }
 
+impl AccountRow {
+    /// A row of `ACCOUNT_COLUMNS` read on a SQLite reader.
+    pub(crate) fn from_sqlite(r: &rusqlite::Row<'_>) -> rusqlite::Result<AccountRow> {
+        Ok(AccountRow {
+            id: r.get(0)?,
+            username: r.get(1)?,
+            domain: r.get(2)?,
+            display_name: r.get(3)?,
+            note: r.get(4)?,
+            note_html: r.get(5)?,
+            fields: r.get(6)?,
+            bot: r.get(7)?,
+            is_group: r.get(8)?,
+            locked: r.get(9)?,
+            discoverable: r.get(10)?,
+            indexable: r.get(11)?,
+            hide_collections: r.get(12)?,
+            avatar_url: r.get(13)?,
+            header_url: r.get(14)?,
+            uri: r.get(15)?,
+            url: r.get(16)?,
+            inbox_url: r.get(17)?,
+            shared_inbox_url: r.get(18)?,
+            followers_url: r.get(19)?,
+            public_key_pem: r.get(20)?,
+            also_known_as: r.get(21)?,
+            moved_to_id: r.get(22)?,
+            followers_count: r.get(23)?,
+            following_count: r.get(24)?,
+            statuses_count: r.get(25)?,
+            last_status_at: r.get(26)?,
+            suspended_at: r.get(27)?,
+            created_at: r.get(28)?,
+            updated_at: r.get(29)?,
+            remote_followers_count: r.get(30)?,
+            remote_following_count: r.get(31)?,
+            remote_statuses_count: r.get(32)?,
+            collections_fetched_at: r.get(33)?,
+        })
+    }
+}
+
 /// A count shown for an account: the counter kept here, or what the account's own server last
 /// said (its collection's `totalItems`) when that is larger. Both fall short of the truth in
 /// their own way — the remote number may be a day old, and this server knows only the

@@ -47,9 +47,22 @@ struct KeyedStatusRow {
     status: StatusRow,
 }
 
+/// `(…)` of `ids` for `IN`, padded to a power of two by repeating the last id (a repeat in an
+/// `IN` list changes nothing). Why: every list length is another statement text, and the
+/// databases keep prepared statements by text (the SQLite readers 128 per connection, sqlx
+/// per connection too); pages whose lengths vary from 40 to 80 ids made every read a cache
+/// miss that parsed and planned its statement again. Padding leaves a handful of texts.
 pub(crate) fn in_list(sql: &mut Sql, ids: &[Id]) {
     sql.push("(");
-    for (i, id) in ids.iter().enumerate() {
+    let padded = ids.len().next_power_of_two();
+    for (i, id) in ids
+        .iter()
+        .chain(std::iter::repeat_n(
+            ids.last().unwrap_or(&Id(0)),
+            padded - ids.len(),
+        ))
+        .enumerate()
+    {
         if i > 0 {
             sql.push(",");
         }
@@ -186,13 +199,9 @@ impl Store {
         if ids.is_empty() {
             return Ok(Vec::new());
         }
-        let mut sql = Sql::new(&format!(
-            "SELECT {STATUS_COLUMNS} FROM statuses s WHERE s.id IN "
-        ));
-        in_list(&mut sql, ids);
-        let v = sql.param(viewer.unwrap_or_default());
-        sql.and_shown(&v, Shown::Direct);
-        let rows = self.status_rows(&sql).await?;
+        let rows = self
+            .status_rows(&statuses_by_ids_sql(ids, Some(viewer)))
+            .await?;
         Ok(rows.into_iter().map(Status::from).collect())
     }
 
@@ -201,11 +210,7 @@ impl Store {
         if ids.is_empty() {
             return Ok(Vec::new());
         }
-        let mut sql = Sql::new(&format!(
-            "SELECT {STATUS_COLUMNS} FROM statuses s WHERE s.id IN "
-        ));
-        in_list(&mut sql, ids);
-        let rows = self.status_rows(&sql).await?;
+        let rows = self.status_rows(&statuses_by_ids_sql(ids, None)).await?;
         Ok(rows.into_iter().map(Status::from).collect())
     }
 
@@ -302,6 +307,10 @@ impl Store {
 
     /// Ancestors (oldest first) and descendants (in thread order by id) shown to `viewer`: those
     /// of accounts the viewer blocked, muted or whose domain it blocked are left out (Mastodon).
+    ///
+    /// `CROSS JOIN` keeps the thread as the outer loop: SQLite's planner otherwise scanned every
+    /// status and probed the thread for each (over a second per request on a million statuses;
+    /// PostgreSQL plans it either way).
     pub async fn context(
         &self,
         viewer: Option<Id>,
@@ -316,7 +325,7 @@ impl Store {
             " UNION ALL SELECT p.id, p.in_reply_to_id, up.depth + 1 FROM statuses p JOIN up ON p.id = up.parent WHERE up.depth < 200) ",
         );
         up.push(&format!(
-            "SELECT {STATUS_COLUMNS} FROM statuses s JOIN up ON up.id = s.id WHERE s.id <> "
+            "SELECT {STATUS_COLUMNS} FROM up CROSS JOIN statuses s WHERE s.id = up.id AND s.id <> "
         ));
         up.bind(status.id);
         let pv = up.param(v);
@@ -332,7 +341,7 @@ impl Store {
             " UNION ALL SELECT c.id, down.depth + 1 FROM statuses c JOIN down ON c.in_reply_to_id = down.id WHERE down.depth < 200) ",
         );
         down.push(&format!(
-            "SELECT {STATUS_COLUMNS} FROM statuses s JOIN down ON down.id = s.id WHERE 1 = 1"
+            "SELECT {STATUS_COLUMNS} FROM down CROSS JOIN statuses s WHERE s.id = down.id"
         ));
         let pv = down.param(v);
         down.and_shown(&pv, Shown::Listed);
@@ -360,44 +369,11 @@ impl Store {
         viewers: &[Id],
         ids: &[Id],
     ) -> Result<HashMap<Id, StatusFlags>, Error> {
-        let mut out: HashMap<Id, StatusFlags> = HashMap::new();
         if ids.is_empty() || viewers.is_empty() {
-            return Ok(out);
+            return Ok(HashMap::new());
         }
-        let mut sql = Sql::new(
-            "SELECT 'f' AS k, account_id, status_id AS id FROM favourites WHERE account_id IN ",
-        );
-        in_list(&mut sql, viewers);
-        sql.push(" AND status_id IN ");
-        in_list(&mut sql, ids);
-        sql.push(
-            " UNION ALL SELECT 'b', account_id, status_id FROM bookmarks WHERE account_id IN ",
-        );
-        in_list(&mut sql, viewers);
-        sql.push(" AND status_id IN ");
-        in_list(&mut sql, ids);
-        sql.push(" UNION ALL SELECT 'p', account_id, status_id FROM pins WHERE account_id IN ");
-        in_list(&mut sql, viewers);
-        sql.push(" AND status_id IN ");
-        in_list(&mut sql, ids);
-        sql.push(
-            " UNION ALL SELECT 'r', account_id, reblog_of_id FROM statuses WHERE account_id IN ",
-        );
-        in_list(&mut sql, viewers);
-        sql.push(" AND reblog_of_id IN ");
-        in_list(&mut sql, ids);
-        let rows: Vec<(String, i64, i64)> = self.triples(sql).await?;
-        for (k, account, id) in rows {
-            let flags = out.entry(Id(account)).or_default();
-            let set = match k.as_str() {
-                "f" => &mut flags.favourited,
-                "b" => &mut flags.bookmarked,
-                "p" => &mut flags.pinned,
-                _ => &mut flags.reblogged,
-            };
-            set.insert(Id(id));
-        }
-        Ok(out)
+        let rows: Vec<(String, i64, i64)> = self.triples(status_flags_sql(viewers, ids)).await?;
+        Ok(flags_from_rows(rows))
     }
 
     /// Of `viewers`, those to whom the status `id` is shown where it is `shown`: the audience
@@ -448,25 +424,9 @@ impl Store {
         if ids.is_empty() {
             return Ok((Vec::new(), Vec::new()));
         }
-        let mut sql = Sql::new(
-            "SELECT status_id, account_id, CAST(NULL AS TEXT) AS name FROM mentions WHERE status_id IN ",
-        );
-        in_list(&mut sql, ids);
-        sql.push(
-            " UNION ALL SELECT st.status_id, CAST(NULL AS BIGINT), t.name FROM status_tags st \
-             JOIN tags t ON t.id = st.tag_id WHERE st.status_id IN ",
-        );
-        in_list(&mut sql, ids);
-        let rows: Vec<(i64, Option<i64>, Option<String>)> = self.triples(sql).await?;
-        let (mut mentions, mut tags) = (Vec::new(), Vec::new());
-        for (status, account, name) in rows {
-            match (account, name) {
-                (Some(a), _) => mentions.push((Id(status), Id(a))),
-                (None, Some(n)) => tags.push((Id(status), n)),
-                (None, None) => {}
-            }
-        }
-        Ok((mentions, tags))
+        let rows: Vec<(i64, Option<i64>, Option<String>)> =
+            self.triples(mentions_and_tags_sql(ids)).await?;
+        Ok(split_mentions_and_tags(rows))
     }
 
     /// (status id, tag name) pairs.
@@ -1011,4 +971,88 @@ impl Mark {
             Mark::Pin => "pins",
         }
     }
+}
+
+/// Each of `viewers`' favourites/bookmarks/pins/boosts among `ids` as (kind, account, status)
+/// rows (also run by `hydrate` on SQLite).
+pub(crate) fn status_flags_sql(viewers: &[Id], ids: &[Id]) -> Sql {
+    let mut sql = Sql::new(
+        "SELECT 'f' AS k, account_id, status_id AS id FROM favourites WHERE account_id IN ",
+    );
+    in_list(&mut sql, viewers);
+    sql.push(" AND status_id IN ");
+    in_list(&mut sql, ids);
+    sql.push(" UNION ALL SELECT 'b', account_id, status_id FROM bookmarks WHERE account_id IN ");
+    in_list(&mut sql, viewers);
+    sql.push(" AND status_id IN ");
+    in_list(&mut sql, ids);
+    sql.push(" UNION ALL SELECT 'p', account_id, status_id FROM pins WHERE account_id IN ");
+    in_list(&mut sql, viewers);
+    sql.push(" AND status_id IN ");
+    in_list(&mut sql, ids);
+    sql.push(" UNION ALL SELECT 'r', account_id, reblog_of_id FROM statuses WHERE account_id IN ");
+    in_list(&mut sql, viewers);
+    sql.push(" AND reblog_of_id IN ");
+    in_list(&mut sql, ids);
+    sql
+}
+
+pub(crate) fn flags_from_rows(rows: Vec<(String, i64, i64)>) -> HashMap<Id, StatusFlags> {
+    let mut out: HashMap<Id, StatusFlags> = HashMap::new();
+    for (k, account, id) in rows {
+        let flags = out.entry(Id(account)).or_default();
+        let set = match k.as_str() {
+            "f" => &mut flags.favourited,
+            "b" => &mut flags.bookmarked,
+            "p" => &mut flags.pinned,
+            _ => &mut flags.reblogged,
+        };
+        set.insert(Id(id));
+    }
+    out
+}
+
+/// Mentions and tags of the statuses `ids` as one statement of (status, account, tag name)
+/// rows (also run by `hydrate` on SQLite).
+pub(crate) fn mentions_and_tags_sql(ids: &[Id]) -> Sql {
+    let mut sql = Sql::new(
+        "SELECT status_id, account_id, CAST(NULL AS TEXT) AS name FROM mentions WHERE status_id IN ",
+    );
+    in_list(&mut sql, ids);
+    sql.push(
+        " UNION ALL SELECT st.status_id, CAST(NULL AS BIGINT), t.name FROM status_tags st \
+         JOIN tags t ON t.id = st.tag_id WHERE st.status_id IN ",
+    );
+    in_list(&mut sql, ids);
+    sql
+}
+
+pub(crate) type MentionsAndTags = (Vec<(Id, Id)>, Vec<(Id, String)>);
+
+pub(crate) fn split_mentions_and_tags(
+    rows: Vec<(i64, Option<i64>, Option<String>)>,
+) -> MentionsAndTags {
+    let (mut mentions, mut tags) = (Vec::new(), Vec::new());
+    for (status, account, name) in rows {
+        match (account, name) {
+            (Some(a), _) => mentions.push((Id(status), Id(a))),
+            (None, Some(n)) => tags.push((Id(status), n)),
+            (None, None) => {}
+        }
+    }
+    (mentions, tags)
+}
+
+/// The statuses `ids` that `viewer` (None: signed out) may open (`Some`), or all of them
+/// regardless of audience (`None`): the originals of a page's boosts.
+pub(crate) fn statuses_by_ids_sql(ids: &[Id], readable_by: Option<Option<Id>>) -> Sql {
+    let mut sql = Sql::new(&format!(
+        "SELECT {STATUS_COLUMNS} FROM statuses s WHERE s.id IN "
+    ));
+    in_list(&mut sql, ids);
+    if let Some(viewer) = readable_by {
+        let v = sql.param(viewer.unwrap_or_default());
+        sql.and_shown(&v, Shown::Direct);
+    }
+    sql
 }
