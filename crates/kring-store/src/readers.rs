@@ -108,22 +108,13 @@ pub(crate) fn prepare<'c>(
     sql: &Sql,
 ) -> rusqlite::Result<CachedStatement<'c>> {
     let mut st = conn.prepare_cached(&sql.text)?;
-    let args = sql.args();
-    // SQLite numbers `$N` parameters in order of first appearance, not by N, so each index's
-    // name says which argument it takes. Read from the statement (no allocation), not looked
-    // up by a formatted name per argument, which cost ~7 % of a timeline read.
-    for idx in 1..=st.parameter_count() {
-        let Some(n) = st
-            .parameter_name(idx)
-            .and_then(|name| name.strip_prefix('$'))
-            .and_then(|n| n.parse::<usize>().ok())
-        else {
+    for (i, arg) in sql.args().iter().enumerate() {
+        let Some(idx) = st.parameter_index(&format!("${}", i + 1))? else {
             continue;
         };
-        match args.get(n.wrapping_sub(1)) {
-            Some(Arg::I(v)) => st.raw_bind_parameter(idx, v)?,
-            Some(Arg::S(v)) => st.raw_bind_parameter(idx, v.as_str())?,
-            None => {}
+        match arg {
+            Arg::I(v) => st.raw_bind_parameter(idx, v)?,
+            Arg::S(v) => st.raw_bind_parameter(idx, v.as_str())?,
         }
     }
     Ok(st)
