@@ -872,6 +872,26 @@ def test_g_groups_with_the_peer(flow: Flow):
     _peer_got(flow, lambda r: r.get("type") == "Announce" and r.get("actor") == actor["id"]
               and r.get("object") == mine["uri"], "the group's Announce of alice's post")
 
+    # Likes pass on too (FEP-1b12): alice's like of the peer's post and its withdrawal, and the
+    # peer's own like of alice's post, reach the members in the group's Announce.
+    check(flow.post(f"/api/v1/statuses/{carried[0]['id']}/favourite"), what="alice likes the peer's post")
+    _peer_got(flow, lambda r: r.get("type") == "Announce" and r.get("actor") == actor["id"]
+              and isinstance(r.get("object"), dict) and r["object"].get("type") == "Like"
+              and r["object"].get("actor") == flow.actor_url and r["object"].get("object") == note["id"],
+              "the group's Announce of alice's like")
+    check(flow.post(f"/api/v1/statuses/{carried[0]['id']}/unfavourite"), what="alice takes her like back")
+    _peer_got(flow, lambda r: r.get("type") == "Announce" and r.get("actor") == actor["id"]
+              and isinstance(r.get("object"), dict) and r["object"].get("type") == "Undo"
+              and (r["object"].get("object") or {}).get("object") == note["id"],
+              "the group's Announce of alice's withdrawn like")
+    alice_doc = check(requests.get(flow.actor_url, headers={"Accept": AP_ACCEPT}, timeout=30)).json()
+    like_id = f"{peer.actor_url}/likes/group{tok}"
+    to_group({"@context": "https://www.w3.org/ns/activitystreams", "id": like_id, "type": "Like",
+              "actor": peer.actor_url, "object": mine["uri"]}, alice_doc["inbox"])
+    _peer_got(flow, lambda r: r.get("type") == "Announce" and r.get("actor") == actor["id"]
+              and isinstance(r.get("object"), dict) and r["object"].get("id") == like_id,
+              "the group's Announce of the peer's like of alice's post")
+
     # alice (the owner) removes the peer's post from the group.
     check(flow.api.delete(flow.url(f"/api/v1/groups/{group['id']}/statuses/{carried[0]['id']}"),
                           json={"reason": f"off topic {tok}"}, timeout=30))
