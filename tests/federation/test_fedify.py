@@ -872,6 +872,26 @@ def test_g_groups_with_the_peer(flow: Flow):
     _peer_got(flow, lambda r: r.get("type") == "Announce" and r.get("actor") == actor["id"]
               and r.get("object") == mine["uri"], "the group's Announce of alice's post")
 
+    # Likes pass on too (FEP-1b12): alice's like of the peer's post and its withdrawal, and the
+    # peer's own like of alice's post, reach the members in the group's Announce.
+    check(flow.post(f"/api/v1/statuses/{carried[0]['id']}/favourite"), what="alice likes the peer's post")
+    _peer_got(flow, lambda r: r.get("type") == "Announce" and r.get("actor") == actor["id"]
+              and isinstance(r.get("object"), dict) and r["object"].get("type") == "Like"
+              and r["object"].get("actor") == flow.actor_url and r["object"].get("object") == note["id"],
+              "the group's Announce of alice's like")
+    check(flow.post(f"/api/v1/statuses/{carried[0]['id']}/unfavourite"), what="alice takes her like back")
+    _peer_got(flow, lambda r: r.get("type") == "Announce" and r.get("actor") == actor["id"]
+              and isinstance(r.get("object"), dict) and r["object"].get("type") == "Undo"
+              and (r["object"].get("object") or {}).get("object") == note["id"],
+              "the group's Announce of alice's withdrawn like")
+    alice_doc = check(requests.get(flow.actor_url, headers={"Accept": AP_ACCEPT}, timeout=30)).json()
+    like_id = f"{peer.actor_url}/likes/group{tok}"
+    to_group({"@context": "https://www.w3.org/ns/activitystreams", "id": like_id, "type": "Like",
+              "actor": peer.actor_url, "object": mine["uri"]}, alice_doc["inbox"])
+    _peer_got(flow, lambda r: r.get("type") == "Announce" and r.get("actor") == actor["id"]
+              and isinstance(r.get("object"), dict) and r["object"].get("id") == like_id,
+              "the group's Announce of the peer's like of alice's post")
+
     # alice (the owner) removes the peer's post from the group.
     check(flow.api.delete(flow.url(f"/api/v1/groups/{group['id']}/statuses/{carried[0]['id']}"),
                           json={"reason": f"off topic {tok}"}, timeout=30))
@@ -901,6 +921,66 @@ def test_g_groups_with_the_peer(flow: Flow):
     assert check(flow.get(f"/api/v1/timelines/group/{closed['id']}")).json() == []
 
 
+def test_g_a_community_on_the_peer(flow: Flow):
+    """A remote community Kring people join (issue 11): the peer's Group actor, which behaves as
+    a Lemmy community. alice finds it as an account with `group: true` and as a group, joins it
+    (a Follow the community accepts), sees the community's announced posts in the group's
+    timeline here and in her home timeline, posts to it with `group_id` (a Create addressed to
+    the community, which announces it to its members), and leaves (an Undo of the Follow)."""
+    flow.need("a")
+    peer = flow.peer
+    tok = secrets.token_hex(4)
+    community = peer.state()["community"]
+    found = check(flow.get("/api/v2/search", params={"q": community["handle"], "resolve": "true",
+                                                       "type": "accounts"})).json().get("accounts", [])
+    match = [a for a in found if a.get("uri") == community["actor"] or a.get("url") == community["actor"]]
+    assert match, f"search must resolve {community['handle']}: {_short(found)}"
+    assert match[0]["group"] is True, _short(match[0])
+    gid = str(match[0]["id"])
+    group = check(flow.get(f"/api/v1/groups/{gid}"), what="the remote community as a group").json()
+    assert group["kring"]["kind"] == "public", _short(group)
+
+    check(flow.post(f"/api/v1/groups/{gid}/join", json={}), what="join the community")
+    follow = received_one(flow, "Follow", lambda e: e.get("actor") == flow.actor_url
+                          and (e.get("object") or {}).get("id") == community["actor"],
+                          "alice's Follow of the community")
+    assert follow.get("accept_sent"), f"the community did not accept: {without_raw(follow)}"
+    eventually(lambda: [r for r in check(flow.get("/api/v1/groups/relationships",
+                                                  params={"id[]": gid})).json()
+                        if r.get("member")] or None, what="alice a member of the community")
+
+    # The community announces a post by the peer's person: it reaches the group's timeline and
+    # alice's home timeline here.
+    posted = peer.control("POST", "community-post", {"content": f"<p>community news {tok}</p>"})
+    assert flow.actor_url in posted["to"], f"the community's members: {posted}"
+    in_group = eventually(lambda: [s for s in check(flow.get(f"/api/v1/timelines/group/{gid}")).json()
+                                   if s["uri"] == posted["note"]] or None,
+                          what="the community's post in its group timeline here")
+    assert f"community news {tok}" in plain(in_group[0]["content"]), _short(in_group[0])
+    eventually(lambda: [s for s in check(flow.get("/api/v1/timelines/home")).json()
+                        if s["uri"] == posted["note"] or (s.get("reblog") or {}).get("uri") == posted["note"]]
+               or None, what="the community's post in alice's home timeline")
+
+    # alice posts to the community: addressed to it, and announced by it to its members.
+    mine = check(flow.post("/api/v1/statuses", json={"status": f"hello community {tok}", "group_id": gid}),
+                 what="POST a status with group_id of the remote community").json()
+    create = received_one(flow, "Create", lambda e: (e.get("object") or {}).get("id") == mine["uri"],
+                          "alice's post to the community")
+    assert community["actor"] in audience(create), (
+        f"alice's post must be addressed to the community: {without_raw(create)}")
+    assert create.get("community_announce"), f"the community did not announce it: {without_raw(create)}"
+    ours = check(flow.get(f"/api/v1/timelines/group/{gid}")).json()
+    assert mine["uri"] in [s["uri"] for s in ours], _short(ours)
+
+    # alice leaves: the community hears an Undo of her Follow and drops her.
+    check(flow.post(f"/api/v1/groups/{gid}/leave", json={}), what="leave the community")
+    received_one(flow, "Undo", lambda e: e.get("actor") == flow.actor_url
+                 and e.get("note") == "member left the community", "alice's Undo of her Follow")
+    assert flow.actor_url not in [f["id"] for f in peer.state()["community"]["followers"]]
+    rel = check(flow.get("/api/v1/groups/relationships", params={"id[]": gid})).json()
+    assert not rel or not rel[0].get("member"), _short(rel)
+
+
 # -- h. (extra) unfollows both ways ------------------------------------------------------------
 
 
@@ -921,8 +1001,10 @@ def test_h_kring_user_unfollows_peer(flow: Flow):
     flow.need("d")
     rel = check(flow.post(f"/api/v1/accounts/{flow.peer_account_id}/unfollow")).json()
     assert rel.get("following") is False, f"unfollow answered {rel}"
+    # (Not the Undo of alice's Follow of the peer's community, from test_g_a_community_on_the_peer.)
     got = received_one(flow, "Undo", lambda e: e.get("actor") == flow.actor_url
-                       and (e.get("object") or {}).get("type") in ("Follow", None),
+                       and (e.get("object") or {}).get("type") in ("Follow", None)
+                       and e.get("recipient") != "community",
                        f"an Undo(Follow) from {flow.actor_url}")
     assert got.get("note") == "follower removed", f"the peer could not match the Undo: {without_raw(got)}"
 

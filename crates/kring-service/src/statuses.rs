@@ -1082,14 +1082,16 @@ impl Kring {
                 .account(s.account_id)
                 .await?
                 .ok_or(Error::NotFound)?;
+            let like = as2::direct_activity(
+                "Like",
+                &like_id(&actor.account, s.id),
+                &actor.account.uri,
+                json!(s.uri),
+                &author.uri,
+            );
+            // A group here carrying the post passes the like on to its members (FEP-1b12).
+            self.forward_in_group(&mut tx, s.id, &like).await?;
             if !author.is_local() {
-                let like = as2::direct_activity(
-                    "Like",
-                    &like_id(&actor.account, s.id),
-                    &actor.account.uri,
-                    json!(s.uri),
-                    &author.uri,
-                );
                 self.emit(
                     &mut tx,
                     &actor.account,
@@ -1188,21 +1190,26 @@ impl Kring {
             )
             .await?;
         }
-        if tx.delete_mark(Mark::Favourite, actor.id(), s.id).await? || asked.is_some() {
+        let unliked = tx.delete_mark(Mark::Favourite, actor.id(), s.id).await?;
+        if unliked || asked.is_some() {
             let author = self
                 .store
                 .account(s.account_id)
                 .await?
                 .ok_or(Error::NotFound)?;
+            let like = json!({ "id": like_id(&actor.account, s.id), "type": "Like", "actor": actor.account.uri, "object": s.uri });
+            let undo = as2::direct_activity(
+                "Undo",
+                &format!("{}/undo", like_id(&actor.account, s.id)),
+                &actor.account.uri,
+                like,
+                &author.uri,
+            );
+            if unliked {
+                // A group here carrying the post passes the withdrawn like on (FEP-1b12).
+                self.forward_in_group(&mut tx, s.id, &undo).await?;
+            }
             if !author.is_local() {
-                let like = json!({ "id": like_id(&actor.account, s.id), "type": "Like", "actor": actor.account.uri, "object": s.uri });
-                let undo = as2::direct_activity(
-                    "Undo",
-                    &format!("{}/undo", like_id(&actor.account, s.id)),
-                    &actor.account.uri,
-                    like,
-                    &author.uri,
-                );
                 self.emit(
                     &mut tx,
                     &actor.account,

@@ -294,6 +294,20 @@ async fn a_public_group_passes_on_edits_deletions_and_removals() {
         !tl.to_string().contains(&uri(&removed)),
         "the removed post is still in the group's timeline: {tl}"
     );
+    // On B too, the post leaves the group's timeline (the group's word is enough for what it
+    // carries), while bob keeps mona's post itself.
+    eventually(
+        "the removed post leaves the group's timeline on B",
+        async || {
+            let tl = b
+                .ok(&format!("/api/v1/timelines/group/{group_on_b}"), &bob.token)
+                .await;
+            (tl.as_array()?.iter().any(|s| s["uri"] == uri(&edited))
+                && !tl.to_string().contains(&uri(&removed)))
+            .then_some(())
+        },
+    )
+    .await;
     // The edited post is untouched by all this.
     assert!(boosted(&uri(&edited)).await.is_some());
 }

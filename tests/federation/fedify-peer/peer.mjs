@@ -29,6 +29,10 @@
 //   POST /_control/undo-follow {"target": URL}     signed Undo(Follow)
 //   POST /_control/post {"content": "...", "to": "public"|"followers"}
 //                                                  Create(Note) to the followers
+//   POST /_control/community-post {"content": "..."}
+//                                                  the actor posts to the community (a Note
+//                                                  addressed to it), which Announces it to its
+//                                                  members
 //   POST /_control/unsigned-inbox {"inbox": URL}   unsigned Create POSTed to that inbox;
 //                                                  answers {"status": N, "body": "..."}
 //   POST /_control/signed-inbox {"inbox": URL, "tamper": "none"|"body"|"signature"}
@@ -55,6 +59,7 @@ import {
   Delete,
   Endpoints,
   Follow,
+  Group,
   Image,
   Like,
   MemoryKvStore,
@@ -89,6 +94,11 @@ if (MODE !== "fedify" && MODE !== "gotosocial") {
 }
 const GTS = MODE === "gotosocial";
 const ACTOR_URL = `${ORIGIN}/users/${IDENTIFIER}`;
+/** A second actor, of type Group, that behaves as a Lemmy community does (FEP-1b12): it accepts
+ * follows (joins), and Announces to its followers every post addressed to it. fedify mode only. */
+const COMMUNITY = process.env.PEER_COMMUNITY || "community";
+const COMMUNITY_URL = `${ORIGIN}/users/${COMMUNITY}`;
+const isActor = (identifier) => identifier === IDENTIFIER || (!GTS && identifier === COMMUNITY);
 /** GoToSocial's key id: no fragment; its URL serves a stub of the actor. */
 const GTS_KEY_ID = `${ACTOR_URL}/main-key`;
 
@@ -137,6 +147,10 @@ const gtsSigner = { keyId: new URL(GTS_KEY_ID), privateKey: keyPair.privateKey }
 
 /** actor id (href) -> { id, inbox, sharedInbox, followId } */
 const followers = new Map();
+/** the community's followers (its members), as `followers` */
+const communityFollowers = new Map();
+/** Announces the community sent: { id, object, to } */
+const announced = [];
 /** follow activity id (href) -> { id, target, inbox, state: "pending"|"accepted"|"rejected"|"undone" } */
 const following = new Map();
 /** note id (href) -> Note, for the object dispatcher */
@@ -163,6 +177,23 @@ const signedOnly = (_ctx, _identifier, signedKey, signedKeyOwner) =>
 
 const actorCallbacks = federation
   .setActorDispatcher("/users/{identifier}", async (ctx, identifier) => {
+    if (!GTS && identifier === COMMUNITY) {
+      const keys = await ctx.getActorKeyPairs(identifier);
+      return new Group({
+        id: ctx.getActorUri(identifier),
+        preferredUsername: identifier,
+        name: "Peer community",
+        summary: "A Lemmy-style community on the independent peer.",
+        url: ctx.getActorUri(identifier),
+        inbox: ctx.getInboxUri(identifier),
+        outbox: ctx.getOutboxUri(identifier),
+        followers: ctx.getFollowersUri(identifier),
+        manuallyApprovesFollowers: false,
+        discoverable: true,
+        publicKey: keys[0].cryptographicKey,
+        assertionMethods: keys.map((key) => key.multikey),
+      });
+    }
     if (identifier !== IDENTIFIER) return null;
     const keys = await ctx.getActorKeyPairs(identifier);
     const gtsKey = new CryptographicKey({
@@ -189,17 +220,18 @@ const actorCallbacks = federation
       assertionMethods: GTS ? [] : keys.map((key) => key.multikey),
     });
   })
-  .mapHandle((_ctx, username) => (username === IDENTIFIER ? IDENTIFIER : null))
+  .mapHandle((_ctx, username) => (isActor(username) ? username : null))
   .setKeyPairsDispatcher(async (_ctx, identifier) => {
-    if (identifier !== IDENTIFIER) return [];
+    if (!isActor(identifier)) return [];
     return [keyPair];
   });
 actorCallbacks.authorize(signedOnly);
 
 federation
   .setFollowersDispatcher("/users/{identifier}/followers", (_ctx, identifier) => {
-    if (identifier !== IDENTIFIER) return null;
-    const items = [...followers.values()].map((f) => ({
+    if (!isActor(identifier)) return null;
+    const of = identifier === IDENTIFIER ? followers : communityFollowers;
+    const items = [...of.values()].map((f) => ({
       id: new URL(f.id),
       inboxId: new URL(f.inbox),
       endpoints: f.sharedInbox ? { sharedInbox: new URL(f.sharedInbox) } : null,
@@ -207,7 +239,9 @@ federation
     return { items };
   })
   .authorize(signedOnly)
-  .setCounter((_ctx, identifier) => (identifier === IDENTIFIER ? followers.size : null));
+  .setCounter((_ctx, identifier) =>
+    identifier === IDENTIFIER ? followers.size : isActor(identifier) ? communityFollowers.size : null
+  );
 
 federation
   .setFollowingDispatcher("/users/{identifier}/following", (_ctx, identifier) => {
@@ -226,12 +260,15 @@ federation
 
 federation
   .setOutboxDispatcher("/users/{identifier}/outbox", (_ctx, identifier) => {
+    if (isActor(identifier) && identifier !== IDENTIFIER) return { items: [] };
     if (identifier !== IDENTIFIER) return null;
     return { items: sent.filter((s) => s.activity instanceof Create).map((s) => s.activity) };
   })
   .authorize(signedOnly)
   .setCounter((_ctx, identifier) =>
-    identifier === IDENTIFIER ? sent.filter((s) => s.activity instanceof Create).length : null
+    identifier === IDENTIFIER
+      ? sent.filter((s) => s.activity instanceof Create).length
+      : isActor(identifier) ? 0 : null
   );
 
 federation.setObjectDispatcher(Note, "/users/{identifier}/notes/{id}", (ctx, values) => {
@@ -340,6 +377,65 @@ function handled(listener) {
   };
 }
 
+function isCommunity(ctx, url) {
+  const parsed = ctx.parseUri(url ?? null);
+  return !GTS && parsed?.type === "actor" && parsed.identifier === COMMUNITY;
+}
+
+/** A Follow of the community: the follower becomes a member, answered with the community's
+ * Accept. */
+async function joinCommunity(ctx, follow, entry) {
+  const follower = await follow.getActor(ctx);
+  if (follower == null || follower.inboxId == null) {
+    entry.note = "could not fetch the follower's actor; no Accept sent";
+    return;
+  }
+  communityFollowers.set(follower.id.href, {
+    id: follower.id.href,
+    inbox: follower.inboxId.href,
+    sharedInbox: follower.endpoints?.sharedInbox?.href ?? null,
+    followId: follow.id.href,
+  });
+  const accept = new Accept({
+    id: new URL(`${COMMUNITY_URL}#accepts/${randomUUID()}`),
+    actor: ctx.getActorUri(COMMUNITY),
+    to: follower.id,
+    object: follow,
+  });
+  try {
+    await ctx.sendActivity({ identifier: COMMUNITY }, follower, accept);
+    entry.accept_sent = accept.id.href;
+    sent.push({ type: "Accept", id: accept.id.href, to: [follower.id.href], activity: accept });
+  } catch (error) {
+    entry.accept_error = String(error);
+    log(`sending the community's Accept to ${follower.inboxId.href} failed: ${error}`);
+  }
+}
+
+/** The community Announces `objectId` (a post addressed to it) to its members, as Lemmy does. */
+async function announceToCommunity(ctx, objectId) {
+  const announce = new Announce({
+    id: new URL(`${COMMUNITY_URL}#announces/${randomUUID()}`),
+    actor: ctx.getActorUri(COMMUNITY),
+    object: objectId,
+    tos: [PUBLIC_COLLECTION],
+    ccs: [ctx.getFollowersUri(COMMUNITY)],
+    published: Temporal.Now.instant(),
+  });
+  if (communityFollowers.size > 0) {
+    await ctx.sendActivity({ identifier: COMMUNITY }, "followers", announce);
+  }
+  const entry = {
+    type: "Announce",
+    id: announce.id.href,
+    object: objectId.href,
+    to: [...communityFollowers.keys()],
+  };
+  announced.push(entry);
+  sent.push({ ...entry, activity: announce });
+  return entry;
+}
+
 function isOurActor(ctx, url) {
   const parsed = ctx.parseUri(url ?? null);
   return parsed?.type === "actor" && parsed.identifier === IDENTIFIER;
@@ -349,6 +445,10 @@ federation
   .setInboxListeners("/users/{identifier}/inbox", "/inbox")
   .on(Follow, handled(async (ctx, follow) => {
     const entry = await record(ctx, follow, { object: null });
+    if (follow.id != null && follow.actorId != null && isCommunity(ctx, follow.objectId)) {
+      await joinCommunity(ctx, follow, entry);
+      return;
+    }
     if (follow.id == null || follow.actorId == null || !isOurActor(ctx, follow.objectId)) {
       entry.note = "not a Follow of this peer's actor; ignored";
       return;
@@ -407,6 +507,15 @@ federation
   .on(Undo, handled(async (ctx, undo) => {
     const entry = await record(ctx, undo);
     const inner = entry.object;
+    const member = communityFollowers.get(undo.actorId?.href ?? "");
+    if (
+      member != null &&
+      (ctx.recipient === COMMUNITY || inner?.object === COMMUNITY_URL || inner?.id === member.followId)
+    ) {
+      communityFollowers.delete(member.id);
+      entry.note = "member left the community";
+      return;
+    }
     const follower = followers.get(undo.actorId?.href ?? "");
     // Undo(Follow): the Follow embedded, or just its id (matched against the one we accepted).
     if (follower != null && (inner?.type === "Follow" || (inner?.id && inner.id === follower.followId))) {
@@ -415,7 +524,19 @@ federation
     }
   }))
   .on(Create, handled(async (ctx, create) => {
-    await record(ctx, create, { object: await embeddedObject(ctx, create, { fetch: true }) });
+    const object = await embeddedObject(ctx, create, { fetch: true });
+    const entry = await record(ctx, create, { object });
+    // A post addressed to the community is announced to its members (FEP-1b12), when its
+    // author is a member, as Lemmy does.
+    const addressed = [...(entry.object?.to ?? []), ...(entry.object?.cc ?? [])];
+    if (
+      !GTS &&
+      object?.id != null &&
+      (ctx.recipient === COMMUNITY || addressed.includes(COMMUNITY_URL)) &&
+      communityFollowers.has(create.actorId?.href ?? "")
+    ) {
+      entry.community_announce = (await announceToCommunity(ctx, object.id)).id;
+    }
   }))
   .on(Update, handled(async (ctx, update) => {
     await record(ctx, update);
@@ -491,6 +612,12 @@ const control = {
     sent: sent.map(publicView),
     refused,
     mediaRequests,
+    community: {
+      actor: COMMUNITY_URL,
+      handle: `${COMMUNITY}@${HOST}:${PORT}`,
+      followers: [...communityFollowers.values()],
+      announced,
+    },
   }),
 
   "POST /_control/follow": async (body) => {
@@ -589,6 +716,27 @@ const control = {
     };
     sent.push({ ...result, activity: create });
     return result;
+  },
+
+  "POST /_control/community-post": async (body) => {
+    if (GTS) throw new HttpError(400, "no community in gotosocial mode");
+    if (typeof body?.content !== "string") throw new HttpError(400, 'need {"content": "..."}');
+    const ctx = controlContext();
+    const me = ctx.getActorUri(IDENTIFIER);
+    const community = ctx.getActorUri(COMMUNITY);
+    const noteId = ctx.getObjectUri(Note, { identifier: IDENTIFIER, id: randomUUID() });
+    const note = new Note({
+      id: noteId,
+      attribution: me,
+      content: body.content,
+      url: noteId,
+      tos: [PUBLIC_COLLECTION, community],
+      audience: community,
+      published: Temporal.Now.instant(),
+    });
+    notes.set(noteId.href, note);
+    const announce = await announceToCommunity(ctx, noteId);
+    return { note: noteId.href, announce: announce.id, to: announce.to };
   },
 
   "POST /_control/unsigned-inbox": async (body) => {

@@ -57,23 +57,39 @@ impl Kring {
                     let author = self.account(s.account_id).await?;
                     return self.on_delete(&author, &json!(object_id), seen).await;
                 }
-                // Still there: removed from the group by a moderator. The group's boost goes.
-                let Some(boost) = self.store.reblog_by(group.id, s.id).await? else {
-                    return Ok(());
+                // Still there: removed from the group by a moderator. It leaves the group's
+                // timeline here (marked removed, with the reason the group gave), and the
+                // group's boost of it goes from home timelines.
+                let boost = self.store.reblog_by(group.id, s.id).await?;
+                let readers = match &boost {
+                    Some(b) => self.store.feed_recipients(b.id).await?,
+                    None => Vec::new(),
                 };
-                let readers = self.store.feed_recipients(boost.id).await?;
                 let Some(mut tx) = self.begin_applying(seen).await? else {
                     return Ok(());
                 };
-                tx.delete_status(&boost).await?;
+                let reason = as2::str_field(inner, "summary").unwrap_or_default();
+                tx.remove_group_status(
+                    group.id,
+                    s.id,
+                    group.id,
+                    reason,
+                    kring_core::time::now_micros(),
+                )
+                .await?;
+                if let Some(b) = &boost {
+                    tx.delete_status(b).await?;
+                }
                 tx.commit().await?;
-                self.events.publish(
-                    crate::events::EventKind::Delete(boost.id),
-                    readers
-                        .into_iter()
-                        .map(crate::events::Stream::User)
-                        .collect(),
-                );
+                if let Some(b) = boost {
+                    self.events.publish(
+                        crate::events::EventKind::Delete(b.id),
+                        readers
+                            .into_iter()
+                            .map(crate::events::Stream::User)
+                            .collect(),
+                    );
+                }
                 Ok(())
             }
             // Likes and the rest change no more than counters, which are read from the post's

@@ -400,7 +400,7 @@ impl Kring {
             "ReplyRequest" | "LikeRequest" | "AnnounceRequest" => {
                 self.on_interaction_request(&actor, a, &object, seen).await
             }
-            "Undo" => self.on_undo(&actor, &object, seen).await,
+            "Undo" => self.on_undo(&actor, a, &object, seen).await,
             "Create" => self.on_create(&actor, &object, seen).await,
             "Update" => {
                 self.on_update(&actor, &object, seen).await?;
@@ -651,7 +651,13 @@ impl Kring {
         tx.commit().await
     }
 
-    async fn on_undo(&self, actor: &Account, object: &Value, seen: Option<&Seen>) -> Result<()> {
+    async fn on_undo(
+        &self,
+        actor: &Account,
+        activity: &Value,
+        object: &Value,
+        seen: Option<&Seen>,
+    ) -> Result<()> {
         let inner_id = as2::id_of(object).unwrap_or("");
         let inner_kind = kind(object);
         let Some(mut tx) = self.begin_applying(seen).await? else {
@@ -701,6 +707,8 @@ impl Kring {
                         Some(s.id),
                     )
                     .await?;
+                    // A group carrying the post passes the withdrawn like on (FEP-1b12).
+                    self.forward_in_group(&mut tx, s.id, activity).await?;
                 }
             }
             "Announce" => {
@@ -1224,6 +1232,8 @@ impl Kring {
         let created = tx.insert_mark(Mark::Favourite, actor.id, s.id).await?;
         if created {
             self.record_inbound(&mut tx, &like, &inbound, actor).await?;
+            // A group carrying the post passes the like on to its members (FEP-1b12).
+            self.forward_in_group(&mut tx, s.id, activity).await?;
         }
         let notified = if created && s.local {
             self.notify_in(
