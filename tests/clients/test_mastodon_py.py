@@ -492,6 +492,38 @@ class TestMastodonPyFlow:
         accounts = c.search_v2("alice", result_type="accounts")["accounts"]
         assert flow.alice_id in ids(accounts)
 
+    def test_11b_groups_by_follow_and_mention(self, flow):
+        """Groups from an app that knows none (issue 11): the group is an account with
+        `group: true`; following it joins; a post mentioning it is posted to the group and shows
+        in the group's timeline with its `group`; unfollowing leaves."""
+        a, b = flow.a, flow.b
+        name = "club" + secrets.token_hex(4)
+        # Creating a group is Kring's (Truth Social's) groups API, which Mastodon.py lacks.
+        made = requests.post(f"{flow.base}/api/v1/groups", timeout=30,
+                             headers={"Authorization": f"Bearer {a.access_token}"},
+                             json={"display_name": "Book club", "username": name, "kind": "public"})
+        assert made.status_code == 200, made.text
+        found = [x for x in b.account_search(name) if x["acct"] == name]
+        assert found and found[0]["group"] is True, found
+        group = found[0]
+        rel = b.account_follow(group)
+        assert rel["following"] is True, rel
+
+        post = b.status_post(f"@{name} first meeting on friday {flow.tag}")
+        assert post["group"] and sid(post["group"]) == sid(group), post
+
+        def in_group():
+            tl = requests.get(f"{flow.base}/api/v1/timelines/group/{sid(group)}", timeout=30,
+                              headers={"Authorization": f"Bearer {b.access_token}"}).json()
+            return [s for s in tl if s["id"] == sid(post)] or None
+
+        eventually(in_group, "the post by mention in the group's timeline")
+        b.account_unfollow(group)
+        assert b.account_relationships(group)[0]["following"] is False
+        members = requests.get(f"{flow.base}/api/v1/groups/{sid(group)}/memberships", timeout=30,
+                               headers={"Authorization": f"Bearer {a.access_token}"}).json()
+        assert flow.bob_id not in [sid(m["account"]) for m in members], members
+
     def test_12_conversations(self, flow):
         """Chats through Mastodon.py's conversations calls (issue 12): a direct post makes a
         conversation for its people, a reply stays in it, unread and mark-read work, and the
