@@ -921,6 +921,32 @@ def test_g_groups_with_the_peer(flow: Flow):
     assert check(flow.get(f"/api/v1/timelines/group/{closed['id']}")).json() == []
 
 
+def test_g_a_private_group_stays_off_the_peer(flow: Flow):
+    """A private group reaches its members' servers only (issue 11): the peer follows alice, the
+    group's owner, but hosts no member, so alice's post to the group must not reach it in any
+    form (no Create, no group Announce, nothing naming the post), and the group's actor and
+    collections do not answer the peer's (unsigned or non-member) requests."""
+    flow.need("a", "b")
+    peer = flow.peer
+    tok = secrets.token_hex(4)
+    group = check(flow.post("/api/v1/groups", json={
+        "display_name": f"Attic {tok}", "username": f"attic{tok}", "kind": "private"})).json()
+    secret = check(flow.post("/api/v1/statuses", json={"status": f"members only {tok}", "group_id": group["id"]}),
+                   what="alice posts to her private group").json()
+    assert secret["group"]["id"] == group["id"], _short(secret)
+    # A public post after it: once the peer has it, the group post had its chance to arrive.
+    marker = post_status(flow, f"after the attic {tok}", "public")
+    received_one(flow, "Create", lambda e: (e.get("object") or {}).get("id") == marker["uri"],
+                 "alice's public post after the group post")
+    time.sleep(1)
+    got = list(peer.received()) + list(peer.state().get("refused", []))
+    leaked = [without_raw(e) for e in got if secret["uri"] in json.dumps(e) or f"members only {tok}" in json.dumps(e)]
+    assert not leaked, f"the private group's post reached a server with no member: {leaked}"
+    for path in ("", "/outbox", "/followers"):
+        res = requests.get(group["uri"] + path, headers={"Accept": AP_ACCEPT}, timeout=30)
+        assert res.status_code in (401, 403, 404), f"{group['uri'] + path} answered {res.status_code}: {_short(res.text)}"
+
+
 def test_g_a_community_on_the_peer(flow: Flow):
     """A remote community Kring people join (issue 11): the peer's Group actor, which behaves as
     a Lemmy community. alice finds it as an account with `group: true` and as a group, joins it
