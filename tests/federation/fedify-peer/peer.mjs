@@ -382,33 +382,32 @@ function isCommunity(ctx, url) {
   return !GTS && parsed?.type === "actor" && parsed.identifier === COMMUNITY;
 }
 
-/** A Follow of the community: the follower becomes a member, answered with the community's
- * Accept. */
-async function joinCommunity(ctx, follow, entry) {
+/** Keep the follower of `identifier` in `into` and answer with that actor's signed Accept. */
+async function acceptFollow(ctx, follow, entry, identifier, into, signer) {
   const follower = await follow.getActor(ctx);
   if (follower == null || follower.inboxId == null) {
     entry.note = "could not fetch the follower's actor; no Accept sent";
     return;
   }
-  communityFollowers.set(follower.id.href, {
+  into.set(follower.id.href, {
     id: follower.id.href,
     inbox: follower.inboxId.href,
     sharedInbox: follower.endpoints?.sharedInbox?.href ?? null,
     followId: follow.id.href,
   });
   const accept = new Accept({
-    id: new URL(`${COMMUNITY_URL}#accepts/${randomUUID()}`),
-    actor: ctx.getActorUri(COMMUNITY),
+    id: new URL(`${ctx.getActorUri(identifier).href}#accepts/${randomUUID()}`),
+    actor: ctx.getActorUri(identifier),
     to: follower.id,
     object: follow,
   });
   try {
-    await ctx.sendActivity({ identifier: COMMUNITY }, follower, accept);
+    await ctx.sendActivity(signer, follower, accept);
     entry.accept_sent = accept.id.href;
     sent.push({ type: "Accept", id: accept.id.href, to: [follower.id.href], activity: accept });
   } catch (error) {
     entry.accept_error = String(error);
-    log(`sending the community's Accept to ${follower.inboxId.href} failed: ${error}`);
+    log(`sending Accept to ${follower.inboxId.href} failed: ${error}`);
   }
 }
 
@@ -446,38 +445,15 @@ federation
   .on(Follow, handled(async (ctx, follow) => {
     const entry = await record(ctx, follow, { object: null });
     if (follow.id != null && follow.actorId != null && isCommunity(ctx, follow.objectId)) {
-      await joinCommunity(ctx, follow, entry);
+      // A Follow of the community: the follower becomes a member.
+      await acceptFollow(ctx, follow, entry, COMMUNITY, communityFollowers, { identifier: COMMUNITY });
       return;
     }
     if (follow.id == null || follow.actorId == null || !isOurActor(ctx, follow.objectId)) {
       entry.note = "not a Follow of this peer's actor; ignored";
       return;
     }
-    const follower = await follow.getActor(ctx);
-    if (follower == null || follower.inboxId == null) {
-      entry.note = "could not fetch the follower's actor; no Accept sent";
-      return;
-    }
-    followers.set(follower.id.href, {
-      id: follower.id.href,
-      inbox: follower.inboxId.href,
-      sharedInbox: follower.endpoints?.sharedInbox?.href ?? null,
-      followId: follow.id.href,
-    });
-    const accept = new Accept({
-      id: new URL(`${ctx.getActorUri(IDENTIFIER).href}#accepts/${randomUUID()}`),
-      actor: ctx.getActorUri(IDENTIFIER),
-      to: follower.id,
-      object: follow,
-    });
-    try {
-      await ctx.sendActivity(sender(), follower, accept);
-      entry.accept_sent = accept.id.href;
-      sent.push({ type: "Accept", id: accept.id.href, to: [follower.id.href], activity: accept });
-    } catch (error) {
-      entry.accept_error = String(error);
-      log(`sending Accept to ${follower.inboxId.href} failed: ${error}`);
-    }
+    await acceptFollow(ctx, follow, entry, IDENTIFIER, followers, sender());
   }))
   .on(Accept, handled(async (ctx, accept) => {
     const entry = await record(ctx, accept);
