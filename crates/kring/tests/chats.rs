@@ -319,7 +319,9 @@ async fn a_chat_of_three_from_start_to_finish() {
         .await;
     assert!(!TestServer::ids(&msgs).contains(&rid));
 
-    // Add D: D reads the chat (its history too), X (a follower of A) never does.
+    // Add D: D reads the chat from now on, not what was said before D came (docs/chats.md:
+    // those messages were written to the people in it then); X (a follower of A) never
+    // reads any of it.
     let added = s
         .ok_post(
             &format!("/api/v1/kring/chats/{cid}/participants"),
@@ -328,9 +330,38 @@ async fn a_chat_of_three_from_start_to_finish() {
         )
         .await;
     assert_eq!(added["accounts"].as_array().unwrap().len(), 3, "{added}");
-    s.ok(&format!("/api/v1/statuses/{m1id}"), Some(&d.token))
+    let (st, _, _) = s
+        .get(&format!("/api/v1/statuses/{m1id}"), Some(&d.token))
         .await;
-    assert!(conversation(&s, &d, &cid).await.is_some());
+    assert_eq!(st, StatusCode::NOT_FOUND, "D reads nothing from before");
+    let (st, _, _) = s
+        .get(&format!("/api/v1/statuses/{m1id}/context"), Some(&d.token))
+        .await;
+    assert_eq!(st, StatusCode::NOT_FOUND);
+    let before = s
+        .ok(
+            &format!("/api/v1/kring/chats/{cid}/messages"),
+            Some(&d.token),
+        )
+        .await;
+    assert_eq!(before, json!([]), "D's view of the chat starts empty");
+    let dc = conversation(&s, &d, &cid).await.expect("D has the chat");
+    assert!(dc["last_status"].is_null(), "{dc}");
+    assert_eq!(dc["unread_count"], 0);
+    let welcome = say(&s, &a, &cid, "welcome dave secretword").await;
+    let wid = id_of(&welcome);
+    s.ok(&format!("/api/v1/statuses/{wid}"), Some(&d.token))
+        .await;
+    let since = s
+        .ok(
+            &format!("/api/v1/kring/chats/{cid}/messages"),
+            Some(&d.token),
+        )
+        .await;
+    assert_eq!(TestServer::ids(&since), vec![wid.clone()]);
+    // The others still read everything.
+    s.ok(&format!("/api/v1/statuses/{m1id}"), Some(&b.token))
+        .await;
     let (st, _, _) = s
         .post(
             &format!("/api/v1/kring/chats/{cid}/participants"),
@@ -402,7 +433,7 @@ async fn a_chat_of_three_from_start_to_finish() {
         .await;
     assert_eq!(st, StatusCode::OK);
     assert!(conversation(&s, &d, &cid).await.is_none());
-    s.ok(&format!("/api/v1/statuses/{m1id}"), Some(&d.token))
+    s.ok(&format!("/api/v1/statuses/{wid}"), Some(&d.token))
         .await;
     say(&s, &a, &cid, "are you there").await;
     let back = conversation(&s, &d, &cid)
