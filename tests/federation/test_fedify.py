@@ -17,6 +17,9 @@ peer's actor `peer` (driven through the peer's /_control/ API):
   g. alice edits and deletes a post -> the peer gets Update and Delete; friends-only and
      circle posts reach it by name only; interaction controls (GoToSocial's vocabulary, the
      peer speaking it by hand): Reject, ReplyRequest and Accept, the peer's policy enforced;
+     A chat of alice, bob and the peer (issue 12): each message reaches the peer as a direct
+     Note by name with the chat's `context`, its reply lands in the chat, and nothing after
+     its removal reaches it;
   h. (extra) unfollows both ways: Undo(Follow) in both directions.
 
 The steps run in order and share `Flow`; a step whose prerequisite failed is skipped
@@ -1005,6 +1008,112 @@ def test_g_a_community_on_the_peer(flow: Flow):
     assert flow.actor_url not in [f["id"] for f in peer.state()["community"]["followers"]]
     rel = check(flow.get("/api/v1/groups/relationships", params={"id[]": gid})).json()
     assert not rel or not rel[0].get("member"), _short(rel)
+
+
+# -- g5. group chats (issue 12) ------------------------------------------------------------------
+
+
+def _local_user(flow: Flow, username: str) -> tuple[requests.Session, dict]:
+    """Another kring user, made like alice: a session with a password-grant token, and the
+    account."""
+    flow.kring.create_user(username, f"{username}@example.org", PASSWORD)
+    app = check(requests.post(flow.url("/api/v1/apps"), json={
+        "client_name": "kring federation tests", "redirect_uris": "urn:ietf:wg:oauth:2.0:oob",
+        "scopes": "read write follow"}, timeout=30)).json()
+    token = check(requests.post(flow.url("/oauth/token"), json={
+        "grant_type": "password", "username": f"{username}@example.org", "password": PASSWORD,
+        "client_id": app["client_id"], "client_secret": app["client_secret"],
+        "scope": "read write follow"}, timeout=30)).json()["access_token"]
+    session = requests.Session()
+    session.headers["Authorization"] = f"Bearer {token}"
+    me = check(session.get(flow.url("/api/v1/accounts/verify_credentials"), timeout=30)).json()
+    return session, me
+
+
+def test_g_chats_with_the_peer(flow: Flow):
+    """A Kring chat of two local people (alice, bob) and the peer's actor, a Mastodon-style
+    participant (issue 12): the peer receives each message as an ordinary direct Note — a
+    Create addressed to the other participants by name (never as:Public, never a collection),
+    carrying the chat's `context`; the peer's reply (`inReplyTo`, addressed to alice alone, as
+    Mastodon sends it) lands in the same chat, where bob reads it too. After a rename, the
+    peer's removal and bob's leaving, no later message reaches the peer, and a reply it still
+    sends stays out of the chat (alice gets it as an ordinary direct mention)."""
+    flow.need("b", "d")
+    peer = flow.peer
+    tok = secrets.token_hex(4)
+    bob, bob_acct = _local_user(flow, f"bob{tok}")
+    bob_uri = flow.actor_url.rsplit("/", 1)[0] + f"/bob{tok}"
+    chat = check(flow.post("/api/v1/kring/chats", json={
+        "account_ids": [bob_acct["id"], flow.peer_account_id], "name": f"Chat {tok}"}),
+        what="POST /api/v1/kring/chats").json()
+    cid, chat_uri = chat["id"], chat["uri"]
+    assert chat_uri.startswith(flow.kring.base_url), _short(chat)
+
+    def say(text: str) -> dict:
+        return check(flow.post(f"/api/v1/kring/chats/{cid}/messages", json={"status": text}),
+                     what="POST a chat message").json()
+
+    m1 = say(f"hello peer {tok}")
+    got = received_one(flow, "Create", lambda e: (e.get("object") or {}).get("id") == m1["uri"],
+                       f"the chat's message {m1['uri']}")
+    note = got["raw"]["object"]
+    aud = audience(got)
+    assert aud == {peer.actor_url, bob_uri}, f"a chat message is addressed by name: {aud}\n{_short(without_raw(got))}"
+    assert not aud & PUBLIC_FORMS
+    assert note.get("type") == "Note", _short(note)
+    assert note.get("context") == chat_uri, f"the chat's context: {_short(note)}"
+    assert f"hello peer {tok}" in plain(note.get("content"))
+    assert not note.get("cc"), _short(note)
+
+    # The peer replies as Mastodon does: to alice alone, inReplyTo the message.
+    reply = _peer_note(flow, f"chat{tok}", f"<p>hi from the peer {tok}</p>", to=[flow.actor_url], cc=[],
+                       inReplyTo=m1["uri"], tag=[{"type": "Mention", "href": flow.actor_url}])
+    _signed(flow, _create(flow, reply))
+    in_chat = eventually(lambda: (c := check(flow.get(f"/api/v1/kring/chats/{cid}")).json())
+                         and (c.get("last_status") or {}).get("uri") == reply["id"] and c,
+                         what="the peer's reply in the chat")
+    assert in_chat["last_status"]["in_reply_to_id"] == m1["id"], _short(in_chat)
+    assert in_chat["last_status"]["visibility"] == "direct"
+    bob_view = eventually(lambda: [s for s in check(bob.get(flow.url(f"/api/v1/kring/chats/{cid}/messages"),
+                                                            timeout=30)).json()
+                                   if s["uri"] == reply["id"]] or None, what="bob reads the peer's reply")
+    assert f"hi from the peer {tok}" in plain(bob_view[0]["content"])
+    # bob's answer in the chat reaches the peer too, named like every message.
+    b1 = check(bob.post(flow.url(f"/api/v1/kring/chats/{cid}/messages"), json={"status": f"bob here {tok}"},
+                        timeout=30)).json()
+    got = received_one(flow, "Create", lambda e: (e.get("object") or {}).get("id") == b1["uri"],
+                       "bob's message")
+    assert audience(got) == {peer.actor_url, flow.actor_url}, _short(without_raw(got))
+
+    # Rename, then remove the peer, and bob leaves: later messages never reach the peer.
+    check(flow.api.patch(flow.url(f"/api/v1/kring/chats/{cid}"), json={"name": f"Renamed {tok}"}, timeout=30))
+    check(flow.api.delete(flow.url(f"/api/v1/kring/chats/{cid}/participants/{flow.peer_account_id}"),
+                          timeout=30))
+    after_removal = say(f"after the peer left {tok} secret")
+    check(bob.post(flow.url(f"/api/v1/kring/chats/{cid}/leave"), json={}, timeout=30))
+    after_leaving = say(f"after bob left {tok} secret")
+    gone = check(bob.get(flow.url(f"/api/v1/statuses/{after_leaving['id']}"), timeout=30), 404)
+    assert gone.status_code == 404
+    # A marker the peer does get (it follows alice): once it is there, anything sent before it
+    # would be too.
+    marker = post_status(flow, f"public marker after the chat {tok}", "public")
+    received_one(flow, "Create", lambda e: (e.get("object") or {}).get("id") == marker["uri"],
+                 "the public marker")
+    everything = json.dumps([without_raw(e) for e in peer.received()]) + json.dumps(peer.state().get("refused", []))
+    for m in (after_removal, after_leaving):
+        assert m["uri"] not in everything, f"the peer received {m['uri']} after its removal"
+    assert f"{tok} secret" not in everything, "a message after the removal reached the peer"
+
+    # A reply the peer still sends stays out of the chat: alice gets an ordinary direct mention.
+    stray = _peer_note(flow, f"stray{tok}", f"<p>still there? {tok}</p>", to=[flow.actor_url], cc=[],
+                       inReplyTo=m1["uri"], context=chat_uri, tag=[{"type": "Mention", "href": flow.actor_url}])
+    _signed(flow, _create(flow, stray))
+    eventually(lambda: [n for n in check(flow.get("/api/v1/notifications")).json()
+                        if (n.get("status") or {}).get("uri") == stray["id"]] or None,
+               what="alice is told of the peer's mention")
+    now = check(flow.get(f"/api/v1/kring/chats/{cid}")).json()
+    assert now["last_status"]["uri"] == after_leaving["uri"], _short(now)
+    assert stray["id"] not in [s["uri"] for s in check(flow.get(f"/api/v1/kring/chats/{cid}/messages")).json()]
 
 
 # -- h. (extra) unfollows both ways ------------------------------------------------------------

@@ -968,6 +968,157 @@ test("groups: create, discover, join, post, moderate, invite; a private group hi
   await ctx.close();
 });
 
+test("chats without JavaScript: from a profile and from several people, send, reply, rename, add, remove, leave, unread count", { timeout: 180000 }, async () => {
+  const page = async (who) => {
+    const ctx = await watch.context(browser, { javaScriptEnabled: false });
+    await ctx.addCookies(await who.cookies());
+    return [ctx, await ctx.newPage()];
+  };
+  const [ctxA, a] = await page(s.alice);
+  const [ctxB, b] = await page(s.bob);
+  const [ctxD, d] = await page(s.dave);
+
+  // "Message" on Bob's profile opens the chat of the two of them.
+  await a.goto(server.base + "/@bob");
+  await Promise.all([a.waitForURL(/\/chats\/\d+$/), a.click("form[action^='/chats/with/'] button")]);
+  const pairPath = new URL(a.url()).pathname;
+  assert.ok(await a.locator(".empty", { hasText: "No messages yet" }).isVisible());
+  await a.fill("#chat-text", "Hi Bob, just the two of us");
+  await Promise.all([a.waitForNavigation(), a.click("#chat-composer button[type=submit]")]);
+  assert.equal(new URL(a.url()).pathname, pairPath);
+  assert.ok(await post(a, "just the two of us").isVisible());
+  await checkPage(a, "chat-nojs", { noScript: true });
+
+  // Bob's navigation counts the unread message, and his chats page shows the chat unread.
+  await b.goto(server.base + "/home");
+  assert.match(await b.locator("nav a[href='/chats'] .unread").textContent(), /^1/);
+  await b.goto(server.base + "/chats");
+  assert.match(await b.locator(`main a[href='${pairPath}']`).textContent(), /1 unread message/);
+  assert.ok(await b.locator("main", { hasText: "just the two of us" }).isVisible());
+  await Promise.all([b.waitForNavigation(), b.click(`main a[href='${pairPath}']`)]);
+  assert.ok(await post(b, "just the two of us").isVisible());
+  // Opening the chat read it.
+  assert.equal(await b.locator("nav a[href='/chats'] .unread").count(), 0);
+
+  // Bob replies to the message (from its page): the reply stays in the chat.
+  await Promise.all([b.waitForNavigation(), post(b, "just the two of us").locator(".meta a").first().click()]);
+  await b.fill("#compose-text", "@alice Hello back, in the chat");
+  await Promise.all([b.waitForNavigation(), b.click("form.compose button[type=submit]")]);
+  await b.goto(server.base + pairPath);
+  const reply = post(b, "Hello back, in the chat");
+  assert.ok(await reply.isVisible());
+  assert.match(await reply.locator(".reply-to").textContent(), /Replying to @alice/);
+  assert.match(await reply.locator(".meta").textContent(), /Mentioned people only/);
+  await a.goto(server.base + pairPath);
+  assert.ok(await post(a, "Hello back, in the chat").isVisible());
+
+  // From several people at once, with a name.
+  await a.goto(server.base + "/chats");
+  await a.fill("#chat-people", "bob, dave");
+  await a.fill("#chat-name", "Picnic");
+  await Promise.all([a.waitForURL(/\/chats\/\d+$/), a.click("form[action='/chats'] button[type=submit]")]);
+  s.chatPath = new URL(a.url()).pathname;
+  assert.equal(await a.locator("h1").textContent(), "Picnic");
+  await a.fill("#chat-text", "Picnic on Saturday?");
+  await Promise.all([a.waitForNavigation(), a.click("#chat-composer button[type=submit]")]);
+  assert.ok(await post(a, "Picnic on Saturday").isVisible());
+  // Writing nothing is refused on the page, which stays usable.
+  await Promise.all([a.waitForNavigation(), a.click("#chat-composer button[type=submit]")]);
+  assert.match(await a.locator("section[aria-labelledby=chat-say] .error").textContent(), /blank/i);
+
+  // Rename, add Erin, remove Dave (under "People and settings").
+  await a.goto(server.base + s.chatPath);
+  await a.click("details.card summary");
+  await a.fill("#chat-name", "Picnic plans");
+  await Promise.all([a.waitForNavigation(), a.click("button:text-is('Rename')")]);
+  assert.equal(await a.locator("h1").textContent(), "Picnic plans");
+  await a.click("details.card summary");
+  await a.fill("#chat-acct", "erin");
+  await Promise.all([a.waitForNavigation(), a.click("button:text-is('Add to chat')")]);
+  await a.click("details.card summary");
+  assert.ok(await a.locator(".member", { hasText: "@erin@" }).isVisible());
+  await checkPage(a, "chat-settings-nojs", { noScript: true });
+  await d.goto(server.base + s.chatPath);
+  assert.ok(await post(d, "Picnic on Saturday").isVisible());
+  await Promise.all([a.waitForNavigation(), a.locator(".member", { hasText: "@dave@" }).locator("button", { hasText: "Remove" }).click()]);
+  await a.click("details.card summary");
+  assert.equal(await a.locator(".member", { hasText: "@dave@" }).count(), 0);
+  // Dave no longer finds the chat, nor its messages.
+  const gone = await d.goto(server.base + s.chatPath);
+  assert.equal(gone.status(), 404);
+  await d.goto(server.base + "/chats");
+  assert.equal(await d.locator("text=Picnic").count(), 0);
+
+  // Bob leaves (without the script, no question first): it is gone from his chats.
+  await b.goto(server.base + s.chatPath);
+  assert.ok(await b.locator("h1", { hasText: "Picnic plans" }).isVisible());
+  await b.click("details.card summary");
+  await Promise.all([b.waitForURL(/\/chats$/), b.click("button:text-is('Leave chat')")]);
+  assert.equal(await b.locator(`main a[href='${s.chatPath}']`).count(), 0);
+  assert.equal((await b.goto(server.base + s.chatPath)).status(), 404);
+  await a.goto(server.base + s.chatPath);
+  await a.click("details.card summary");
+  assert.equal(await a.locator(".member", { hasText: "@bob@" }).count(), 0);
+  assert.ok(await a.locator(".member", { hasText: "@erin@" }).isVisible());
+  await ctxA.close();
+  await ctxB.close();
+  await ctxD.close();
+});
+
+test("chats with JavaScript: another participant's message appears in place, live", { timeout: 120000 }, async () => {
+  const a = await s.alice.newPage();
+  await a.goto(server.base + "/chats");
+  await checkPage(a, "chats");
+  await a.goto(server.base + s.chatPath);
+  await a.waitForSelector("body[data-chat-live=open]", { timeout: 10000 });
+  await checkPage(a, "chat");
+  await a.evaluate(() => {
+    window.kringStayed = true;
+  });
+  await a.fill("#chat-text", "half-typed answer");
+  const before = await a.locator("#chat-feed article.post").count();
+
+  // Erin (added above) writes through the API; her web session's token is an access token.
+  const cookie = (await s.erin.cookies()).find((c) => c.name.endsWith("kring_session"));
+  assert.ok(cookie, "Erin's session cookie");
+  const chatId = s.chatPath.split("/").pop();
+  const res = await fetch(`${server.base}/api/v1/kring/chats/${chatId}/messages`, {
+    method: "POST",
+    headers: { Authorization: `Bearer ${cookie.value}`, "Content-Type": "application/json" },
+    body: JSON.stringify({ status: "Erin brings the lemonade" }),
+  });
+  assert.equal(res.status, 200, await res.text());
+  await a.waitForSelector("#chat-feed article.post:has-text('Erin brings the lemonade')", { timeout: 10000 });
+  // In place: no reload, the half-typed text kept, the message last, a notice saying who.
+  assert.equal(await a.evaluate(() => window.kringStayed), true, "the page was not reloaded");
+  assert.equal(await a.inputValue("#chat-text"), "half-typed answer");
+  assert.equal(await a.locator("#chat-feed article.post").count(), before + 1);
+  assert.match(await a.locator("#chat-feed article.post").last().textContent(), /Erin brings the lemonade/);
+  // Its time reads like the others' (the script's local times apply to it too).
+  assert.equal(await a.locator("#chat-feed article.post").last().locator("time").getAttribute("data-local"), "1");
+  assert.match(await a.locator("#chat-news").textContent(), /New message from/);
+  await checkPage(a, "chat-live");
+  // Sending from the page still works (the plain form).
+  await a.fill("#chat-text", "Lovely, thanks Erin");
+  await Promise.all([a.waitForNavigation(), a.click("#chat-composer button[type=submit]")]);
+  assert.ok(await post(a, "Lovely, thanks Erin").isVisible());
+
+  // The chats page with the script: a change elsewhere shows a notice linking to the fresh page.
+  await a.goto(server.base + "/chats");
+  await a.waitForSelector("body[data-chat-live=open]", { timeout: 10000 });
+  const again = await fetch(`${server.base}/api/v1/kring/chats/${chatId}/messages`, {
+    method: "POST",
+    headers: { Authorization: `Bearer ${cookie.value}`, "Content-Type": "application/json" },
+    body: JSON.stringify({ status: "And some cake" }),
+  });
+  assert.equal(again.status, 200);
+  await a.waitForSelector("#chat-news:not([hidden]) a[href='/chats']", { timeout: 10000 });
+  // Alice's navigation counts the unread message after a load.
+  await a.reload();
+  assert.match(await a.locator("nav a[href='/chats'] .unread").textContent(), /^1/);
+  await a.close();
+});
+
 test("signed-out visitors see public posts only", { timeout: 120000 }, async () => {
   const anon = await watch.context(browser);
   const v = await anon.newPage();
@@ -1127,6 +1278,7 @@ test("every main page at 390 px and 1280 px: no horizontal overflow, navigation 
     "/settings/sessions", "/tags/kringtest", "/friends", "/circles", s.circlePath,
     s.circlePostPath, "/interaction_requests", s.erinPath, "/groups", s.groupPath,
     s.groupPath + "/members", s.groupPath + "/moderation", s.groupPath + "/edit",
+    "/chats", s.chatPath,
   ];
   const signedOut = [
     "/", "/public", "/auth/sign_in", "/auth/sign_up", "/@alice", s.helloPath, "/groups", s.groupPath,

@@ -160,6 +160,37 @@ impl Store {
         Ok(ids.into_iter().map(Id).collect())
     }
 
+    /// The remote active participants of a chat who may read `status` (those who joined
+    /// before it): where it, and each later Update or Delete of it, is delivered.
+    pub async fn remote_chat_readers(&self, chat: Id, status: Id) -> Result<Vec<Id>, Error> {
+        let ids: Vec<i64> = sqlx::query_scalar(
+            "SELECT a.id FROM chat_participants p JOIN accounts a ON a.id = p.account_id \
+             WHERE p.chat_id = $1 AND p.state = 'active' AND p.joined_after < $2 \
+             AND a.domain <> '' AND a.suspended_at IS NULL ORDER BY a.id",
+        )
+        .bind(chat.0)
+        .bind(status.0)
+        .fetch_all(self.pool())
+        .await
+        .map_err(db_err)?;
+        Ok(ids.into_iter().map(Id).collect())
+    }
+
+    /// The active participants of a chat who may read `status` (those who joined before it):
+    /// whom its Note names.
+    pub async fn chat_readers(&self, chat: Id, status: Id) -> Result<Vec<Id>, Error> {
+        let ids: Vec<i64> = sqlx::query_scalar(
+            "SELECT account_id FROM chat_participants WHERE chat_id = $1 AND state = 'active' \
+             AND joined_after < $2 ORDER BY account_id",
+        )
+        .bind(chat.0)
+        .bind(status.0)
+        .fetch_all(self.pool())
+        .await
+        .map_err(db_err)?;
+        Ok(ids.into_iter().map(Id).collect())
+    }
+
     /// One account's standing in a chat.
     pub async fn participation(
         &self,
@@ -394,7 +425,10 @@ impl Tx {
         Ok(())
     }
 
-    /// Set an account's standing in a chat (creating its row).
+    /// Set an account's standing in a chat (creating its row). Someone who becomes active
+    /// (joins, is added, comes back) reads the chat's messages from then on: the newest
+    /// message now is where their reading starts (`joined_after`); one already active keeps
+    /// theirs.
     pub async fn set_participation(
         &mut self,
         chat: Id,
@@ -419,11 +453,13 @@ impl Tx {
             Participation::Removed { by, .. } => (None, false, 0, None, by.map(|i| i.0)),
         };
         sqlx::query(
-            "INSERT INTO chat_participants (chat_id, account_id, state, place, muted, unread, last_read_id, by_id, changed_at) \
-             VALUES ($1,$2,$3,$4,$5,$6,$7,$8,$9) \
+            "INSERT INTO chat_participants (chat_id, account_id, state, place, muted, unread, last_read_id, by_id, changed_at, joined_after) \
+             VALUES ($1,$2,$3,$4,$5,$6,$7,$8,$9, COALESCE((SELECT MAX(m.status_id) FROM chat_messages m WHERE m.chat_id = $1), 0)) \
              ON CONFLICT (chat_id, account_id) DO UPDATE SET state = excluded.state, place = excluded.place, \
              muted = excluded.muted, unread = excluded.unread, last_read_id = excluded.last_read_id, \
-             by_id = excluded.by_id, changed_at = excluded.changed_at",
+             by_id = excluded.by_id, changed_at = excluded.changed_at, \
+             joined_after = CASE WHEN chat_participants.state = 'active' AND excluded.state = 'active' \
+                 THEN chat_participants.joined_after ELSE excluded.joined_after END",
         )
         .bind(chat.0)
         .bind(account.0)
@@ -466,10 +502,11 @@ impl Tx {
         sqlx::query(
             "UPDATE chat_participants SET unread = unread + 1, \
              place = CASE WHEN place = 'hidden' THEN 'inbox' ELSE place END \
-             WHERE chat_id = $1 AND state = 'active' AND account_id <> $2",
+             WHERE chat_id = $1 AND state = 'active' AND account_id <> $2 AND joined_after < $3",
         )
         .bind(chat.0)
         .bind(author.0)
+        .bind(status.0)
         .execute(&mut *self.tx)
         .await
         .map_err(db_err)?;

@@ -234,9 +234,10 @@ pub(crate) fn hides_account(viewer: &str, account: &str, now: &str, mutes: Mutes
 /// viewer follows, an account the viewer is friends with (both follow each other), a circle
 /// the viewer is in, a group the viewer is a member of (not merely requested, invited or
 /// banned), a chat the viewer is an active participant of (not one they left or were removed
-/// from), or the viewer while a friend of the author. Grants are read when the post is, so
-/// an ended follow or friendship, a removed circle member or a member who left or was removed
-/// from a group loses earlier posts at once. A reply or boost awaiting its approval
+/// from) and joined before the message was written (`joined_after`: a newcomer reads from
+/// their joining on), or the viewer while a friend of the author. Grants are read when the
+/// post is, so an ended follow or friendship, a removed circle member or a member who left or
+/// was removed from a group loses earlier posts at once. A reply or boost awaiting its approval
 /// (`pending_approval_by`) is read by the one who decides on it instead of its audience, until
 /// approved. Local-only posts are read only by this
 /// server's accounts. Nobody reads posts of suspended accounts or of accounts that block them.
@@ -253,7 +254,7 @@ fn may_read(s: &str, viewer: &str) -> String {
                AND EXISTS (SELECT 1 FROM follows {s}_f2 WHERE {s}_f2.account_id = {s}_g.target_id AND {s}_f2.target_id = {viewer})) OR \
             ({s}_g.kind = 'circle' AND EXISTS (SELECT 1 FROM circle_members {s}_c WHERE {s}_c.circle_id = {s}_g.target_id AND {s}_c.account_id = {viewer})) OR \
             ({s}_g.kind = 'group' AND EXISTS (SELECT 1 FROM group_memberships {s}_m WHERE {s}_m.group_id = {s}_g.target_id AND {s}_m.account_id = {viewer} AND {s}_m.state = 'member')) OR \
-            ({s}_g.kind = 'chat' AND EXISTS (SELECT 1 FROM chat_participants {s}_cp WHERE {s}_cp.chat_id = {s}_g.target_id AND {s}_cp.account_id = {viewer} AND {s}_cp.state = 'active')) OR \
+            ({s}_g.kind = 'chat' AND EXISTS (SELECT 1 FROM chat_participants {s}_cp WHERE {s}_cp.chat_id = {s}_g.target_id AND {s}_cp.account_id = {viewer} AND {s}_cp.state = 'active' AND {s}_cp.joined_after < {s}.id)) OR \
             ({s}_g.kind = 'friend' AND {s}_g.target_id = {viewer} AND EXISTS (SELECT 1 FROM follows {s}_f3 WHERE {s}_f3.account_id = {viewer} AND {s}_f3.target_id = {s}.account_id) \
                AND EXISTS (SELECT 1 FROM follows {s}_f4 WHERE {s}_f4.account_id = {s}.account_id AND {s}_f4.target_id = {viewer})))))) \
            OR {s}.pending_approval_by = {viewer}) \

@@ -324,6 +324,113 @@ impl<T: DeserializeOwned + Send> FromRequest<Web> for Posted<T> {
     }
 }
 
+/// A form with a file (`enctype="multipart/form-data"`) posted by a signed-in person, with its
+/// CSRF token checked: its text fields and the file chosen in its `file` input, if any. A
+/// place among the uploads in flight is taken before the body is read (as the API's uploads
+/// do), and the body may be as large as the largest upload.
+pub struct PostedFile {
+    pub viewer: Viewer,
+    pub fields: Vec<(String, String)>,
+    pub file: Option<Vec<u8>>,
+    pub slot: kring_service::media::upload::UploadSlot,
+}
+
+impl PostedFile {
+    /// A text field's value ("" when absent).
+    pub fn field(&self, name: &str) -> &str {
+        self.fields
+            .iter()
+            .find(|(n, _)| n == name)
+            .map_or("", |(_, v)| v.as_str())
+    }
+}
+
+/// Text fields one multipart form may have, at most.
+const MAX_FILE_FORM_FIELDS: usize = 32;
+
+impl FromRequest<Web> for PostedFile {
+    type Rejection = Response;
+
+    async fn from_request(req: Request, web: &Web) -> Result<Self, Self::Rejection> {
+        let (mut parts, body) = req.into_parts();
+        check_origin(&parts, web).map_err(IntoResponse::into_response)?;
+        let viewer = Viewer::from_request_parts(&mut parts, web).await?;
+        web.kring
+            .limits
+            .write(viewer.actor.id())
+            .map_err(|e| WebError::from(e).into_response())?;
+        let bad = |msg: &str| WebError::status(StatusCode::BAD_REQUEST, msg).into_response();
+        let content_type = parts
+            .headers
+            .get(header::CONTENT_TYPE)
+            .and_then(|v| v.to_str().ok())
+            .unwrap_or("")
+            .to_string();
+        let boundary = multer::parse_boundary(&content_type)
+            .map_err(|_| bad("The form is not a multipart form."))?;
+        let slot = web
+            .kring
+            .upload_slot()
+            .await
+            .map_err(|e| WebError::from(e).into_response())?;
+        let limit = web.kring.config.media.max_upload() + crate::MAX_FORM;
+        let bytes = axum::body::to_bytes(body, limit).await.map_err(|_| {
+            WebError::status(StatusCode::PAYLOAD_TOO_LARGE, "The file is too large.")
+                .into_response()
+        })?;
+        let stream = futures_util::stream::once(async move {
+            Ok::<axum::body::Bytes, std::convert::Infallible>(bytes)
+        });
+        let mut multipart = multer::Multipart::new(stream, boundary);
+        let mut fields = Vec::new();
+        let mut file = None;
+        loop {
+            let field = match multipart.next_field().await {
+                Ok(Some(f)) => f,
+                Ok(None) => break,
+                Err(_) => return Err(bad("The form is invalid.")),
+            };
+            let name = field.name().unwrap_or("").to_string();
+            let is_file = field.file_name().is_some();
+            let data = field
+                .bytes()
+                .await
+                .map_err(|_| bad("The form is invalid."))?;
+            if is_file {
+                // A file input left empty still sends its (empty) part.
+                if name == "file" && !data.is_empty() && file.is_none() {
+                    file = Some(data.to_vec());
+                }
+                continue;
+            }
+            if fields.len() >= MAX_FILE_FORM_FIELDS || data.len() > crate::MAX_FORM {
+                return Err(WebError::status(
+                    StatusCode::PAYLOAD_TOO_LARGE,
+                    "The form is too large.",
+                )
+                .into_response());
+            }
+            let value = String::from_utf8(data.to_vec())
+                .map_err(|_| bad("The form is invalid."))?
+                .replace('\0', "");
+            fields.push((name, value));
+        }
+        let csrf = fields
+            .iter()
+            .find(|(n, _)| n == "_csrf")
+            .map_or("", |(_, v)| v.as_str());
+        if !constant_time_eq(csrf.as_bytes(), viewer.csrf.as_bytes()) {
+            return Err(expired());
+        }
+        Ok(PostedFile {
+            viewer,
+            fields,
+            file,
+            slot,
+        })
+    }
+}
+
 /// A form posted while signed out (sign-in, sign-up).
 pub struct AnonPosted<T>(pub T);
 

@@ -2,7 +2,7 @@
 // - favourite, boost and bookmark happen in place (the same form, posted with fetch);
 // - forms marked data-confirm ask first;
 // - live updates from the streaming API: new posts on the home page, new notifications,
-//   new chat messages on the chats pages;
+//   new chat messages put in place on a chat's page (a notice on the chats page);
 // - the compose box counts characters, and shows its circles only while "Circles" is chosen.
 // No third-party code, no requests to other origins.
 (function () {
@@ -159,12 +159,75 @@
     connect();
   }
 
-  // Chats: on the chats page and a chat's page, the `direct` stream's `conversation` events
-  // (a new message, a new name, someone came or went) show a notice linking to the fresh
-  // page, rather than reloading under a message being typed.
+  // Chats: the `direct` stream's `conversation` events (a new message, a new name, someone
+  // came or went). On a chat's page, a message someone else wrote is put in place: the page is
+  // fetched as it would be reloaded (the server renders it, so it reads as the page does) and
+  // the messages not shown yet are added at the end, without disturbing a message being
+  // typed. On the chats page, and when that cannot be done, a notice links to the fresh page.
   var chatNews = document.getElementById("chat-news");
   if (me && chatNews && window.WebSocket && window.JSON) {
     var chatId = chatNews.getAttribute("data-chat");
+    // On an older page of the chat, new messages do not belong below: a notice instead.
+    var feed = /[?&]max_id=/.test(location.search) ? null : document.querySelector("#chat-feed .feed");
+    var notify = function () {
+      chatNews.textContent = "";
+      var link = document.createElement("a");
+      link.href = chatId ? "/chats/" + chatId : "/chats";
+      link.textContent = chatId ? "New messages – show" : "Your chats changed – show";
+      chatNews.appendChild(link);
+      chatNews.hidden = false;
+    };
+    var keyOf = function (article) {
+      var a = article.querySelector(".meta a");
+      return a ? a.getAttribute("href") : null;
+    };
+    var loading = false;
+    var again = false;
+    var lastFetched = null;
+    var insertNew = function () {
+      if (loading) {
+        again = true;
+        return;
+      }
+      loading = true;
+      fetch("/chats/" + chatId, { credentials: "same-origin", headers: { Accept: "text/html" } })
+        .then(function (res) {
+          if (!res.ok) throw new Error("gone");
+          return res.text();
+        })
+        .then(function (html) {
+          var fresh = new DOMParser().parseFromString(html, "text/html");
+          var shown = {};
+          var current = feed.querySelectorAll("article.post");
+          for (var i = 0; i < current.length; i++) shown[keyOf(current[i])] = true;
+          var added = fresh.querySelectorAll("#chat-feed .feed article.post");
+          var names = [];
+          for (var j = 0; j < added.length; j++) {
+            var key = keyOf(added[j]);
+            if (!key || shown[key]) continue;
+            var node = document.importNode(added[j], true);
+            feed.appendChild(node);
+            localTimes(node);
+            var who = node.querySelector(".who strong");
+            if (who) names.push(who.textContent);
+          }
+          if (names.length) {
+            var empty = document.querySelector("#chat-feed .empty");
+            if (empty) empty.parentNode.removeChild(empty);
+            chatNews.textContent =
+              (names.length === 1 ? "New message from " : "New messages from ") + names.join(", ");
+            chatNews.hidden = false;
+          }
+        })
+        .catch(notify)
+        .then(function () {
+          loading = false;
+          if (again) {
+            again = false;
+            insertNew();
+          }
+        });
+    };
     var onChat = function (event) {
       var msg, chat;
       try {
@@ -177,12 +240,13 @@
       if (chatId && chat.id !== chatId) return;
       var last = chat.last_status;
       if (last && last.account && last.account.id === me && chatId) return;
-      chatNews.textContent = "";
-      var link = document.createElement("a");
-      link.href = chatId ? "/chats/" + chatId : "/chats";
-      link.textContent = chatId ? "New messages – show" : "Your chats changed – show";
-      chatNews.appendChild(link);
-      chatNews.hidden = false;
+      if (chatId && feed && window.fetch && window.DOMParser) {
+        // Only a message not fetched yet is worth a fetch (a rename changes no message).
+        if (last && last.id !== lastFetched) {
+          lastFetched = last.id;
+          insertNew();
+        }
+      } else notify();
     };
     var chatDelay = 1000;
     var chatConnect = function () {
@@ -190,9 +254,11 @@
       var socket = new WebSocket(scheme + location.host + "/api/v1/streaming?stream=direct");
       socket.onopen = function () {
         chatDelay = 1000;
+        document.body.setAttribute("data-chat-live", "open");
       };
       socket.onmessage = onChat;
       socket.onclose = function () {
+        document.body.setAttribute("data-chat-live", "closed");
         window.setTimeout(chatConnect, chatDelay);
         chatDelay = Math.min(chatDelay * 2, 60000);
       };
@@ -202,22 +268,25 @@
 
   // Times: the page says UTC (it cannot know the reader's zone); here they become relative
   // ("5 min") when recent and the reader's local time otherwise, with the full time on hover.
-  var times = document.querySelectorAll("time[datetime]");
-  var now = Date.now();
-  for (var i = 0; i < times.length; i++) {
-    var t = times[i];
-    var at = new Date(t.getAttribute("datetime"));
-    if (isNaN(at.getTime())) continue;
-    var secs = Math.round((now - at.getTime()) / 1000);
-    var label;
-    if (secs < 45) label = "now";
-    else if (secs < 3600) label = Math.max(1, Math.round(secs / 60)) + " min";
-    else if (secs < 86400) label = Math.round(secs / 3600) + " h";
-    else label = at.toLocaleString(undefined, { dateStyle: "medium", timeStyle: "short" });
-    t.title = at.toLocaleString(undefined, { dateStyle: "full", timeStyle: "short" });
-    t.textContent = label;
-    t.setAttribute("data-local", "1");
+  function localTimes(root) {
+    var times = root.querySelectorAll("time[datetime]");
+    var now = Date.now();
+    for (var i = 0; i < times.length; i++) {
+      var t = times[i];
+      var at = new Date(t.getAttribute("datetime"));
+      if (isNaN(at.getTime())) continue;
+      var secs = Math.round((now - at.getTime()) / 1000);
+      var label;
+      if (secs < 45) label = "now";
+      else if (secs < 3600) label = Math.max(1, Math.round(secs / 60)) + " min";
+      else if (secs < 86400) label = Math.round(secs / 3600) + " h";
+      else label = at.toLocaleString(undefined, { dateStyle: "medium", timeStyle: "short" });
+      t.title = at.toLocaleString(undefined, { dateStyle: "full", timeStyle: "short" });
+      t.textContent = label;
+      t.setAttribute("data-local", "1");
+    }
   }
+  localTimes(document);
 
   // Character counter for the compose box, counting as the server does: the text without
   // trailing whitespace plus the content warning, in characters (code points). It goes

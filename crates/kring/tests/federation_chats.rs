@@ -600,3 +600,190 @@ async fn a_mastodon_style_participant_gets_direct_posts_and_its_replies_thread_b
         .await;
     assert_eq!(two_now["last_status"]["uri"], answer["uri"]);
 }
+
+/// A picture for a message, uploaded on `on` by `u`: the attachment.
+async fn upload_picture(on: &Node, u: &FedUser) -> Value {
+    let img = image::RgbImage::from_pixel(6, 4, image::Rgb([30, 120, 200]));
+    let mut png = std::io::Cursor::new(Vec::new());
+    img.write_to(&mut png, image::ImageFormat::Png).unwrap();
+    let boundary = "KringFedChatBoundary";
+    let mut body = format!(
+        "--{boundary}\r\nContent-Disposition: form-data; name=\"description\"\r\n\r\na blue square\r\n\
+         --{boundary}\r\nContent-Disposition: form-data; name=\"file\"; filename=\"b.png\"\r\nContent-Type: image/png\r\n\r\n"
+    )
+    .into_bytes();
+    body.extend_from_slice(&png.into_inner());
+    body.extend_from_slice(format!("\r\n--{boundary}--\r\n").as_bytes());
+    let res = on
+        .http
+        .post(on.url("/api/v2/media"))
+        .bearer_auth(&u.token)
+        .header(
+            "content-type",
+            format!("multipart/form-data; boundary={boundary}"),
+        )
+        .body(body)
+        .send()
+        .await
+        .unwrap();
+    assert_eq!(res.status(), reqwest::StatusCode::OK);
+    res.json().await.unwrap()
+}
+
+/// Someone on a server new to a chat is added after messages were written: that server gets
+/// the chat from their joining on, as every participant does (docs/chats.md) — no earlier
+/// message, nor a later edit of one, is sent there; later messages are, pictures included
+/// (at the file's unguessable address). A picture in a reply from there is shown through this
+/// server's media proxy at an address that carries a token: the attachment's id alone, or a
+/// wrong token, finds nothing.
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn a_server_that_joins_later_gets_the_chat_from_then_on() {
+    use fed_common::remote::{Remote, deliver};
+    use kring_activitypub::KeyPair;
+
+    let (a, remote) = tokio::join!(Node::start(), Remote::start());
+    let alice = a.register("alice").await;
+    let dan = a.register("dan").await;
+    let key = KeyPair::generate().unwrap();
+    let mona = remote.keyed_actor(
+        "/users/mona",
+        "mona",
+        &format!("{}#main-key", remote.url("/users/mona")),
+        &key,
+    );
+    let found = a
+        .ok_query(
+            "/api/v2/search",
+            &alice.token,
+            &[
+                ("q", mona.as_str()),
+                ("resolve", "true"),
+                ("type", "accounts"),
+            ],
+        )
+        .await;
+    let mona_on_a = id(&found["accounts"][0]);
+    let chat = a
+        .ok_post(
+            "/api/v1/kring/chats",
+            &alice.token,
+            json!({"account_ids": [dan.id]}),
+        )
+        .await;
+    let cid = id(&chat);
+    let chat_uri = chat["uri"].as_str().unwrap().to_string();
+    let say = async |text: &str, media: Option<&Value>| {
+        let mut body = json!({ "status": text });
+        if let Some(m) = media {
+            body["media_ids"] = json!([m["id"]]);
+        }
+        a.ok_post(
+            &format!("/api/v1/kring/chats/{cid}/messages"),
+            &alice.token,
+            body,
+        )
+        .await
+    };
+    let early = say("before mona secretword", None).await;
+
+    // mona is added: her server hears of the chat, not of what was said before.
+    a.ok_post(
+        &format!("/api/v1/kring/chats/{cid}/participants"),
+        &alice.token,
+        json!({"account_ids": [mona_on_a]}),
+    )
+    .await;
+    // An edit of the earlier message goes nowhere new either.
+    a.ok_send(
+        Method::PUT,
+        &format!("/api/v1/statuses/{}", id(&early)),
+        &alice.token,
+        json!({"status": "before mona, edited secretword"}),
+    )
+    .await;
+    let picture = upload_picture(&a, &alice).await;
+    let later = say("after mona came", Some(&picture)).await;
+    let create = eventually("the later message reaches mona's server", async || {
+        remote
+            .posted()
+            .into_iter()
+            .map(|(_, v)| v)
+            .find(|v| v["type"] == "Create" && v["object"]["id"] == later["uri"])
+    })
+    .await;
+    assert_eq!(create["object"]["context"], chat_uri.as_str());
+    let att = &create["object"]["attachment"][0];
+    assert_eq!(att["name"], "a blue square", "{create}");
+    let file = att["url"].as_str().unwrap();
+    assert!(file.starts_with(&a.url("/media/")), "{file}");
+    // The state mona's server was told names her; the earlier message never went there.
+    let everything = serde_json::to_string(&remote.posted()).unwrap();
+    assert!(
+        !everything.contains(early["uri"].as_str().unwrap()),
+        "the earlier message (or its edit) reached the server that joined later"
+    );
+    assert!(!everything.contains("before mona"));
+    // dan, in it from the start, reads both; the chat's messages, as alice sees them, too.
+    assert!(a.status(&dan, &id(&early)).await.is_some());
+    assert!(a.status(&dan, &id(&later)).await.is_some());
+
+    // mona answers with a picture of her own server's: alice sees it through A's proxy.
+    let reply_id = remote.url("/users/mona/statuses/7");
+    let reply = json!({
+        "@context": "https://www.w3.org/ns/activitystreams",
+        "id": format!("{reply_id}/activity"),
+        "type": "Create",
+        "actor": mona,
+        "to": [alice.uri],
+        "object": {
+            "id": reply_id,
+            "type": "Note",
+            "attributedTo": mona,
+            "inReplyTo": later["uri"],
+            "content": "<p>look secretword</p>",
+            "to": [alice.uri],
+            "attachment": [{
+                "type": "Document",
+                "mediaType": "image/png",
+                "url": remote.url("/files/private-picture.png"),
+                "name": "mona's picture",
+            }],
+        },
+    });
+    assert_eq!(
+        deliver(
+            &a.http,
+            &a.url("/inbox"),
+            &reply,
+            &format!("{mona}#main-key"),
+            &key
+        )
+        .await,
+        reqwest::StatusCode::ACCEPTED
+    );
+    let in_chat = eventually("mona's reply lands in the chat", async || {
+        let c = a
+            .ok(&format!("/api/v1/kring/chats/{cid}"), &alice.token)
+            .await;
+        (c["last_status"]["uri"] == reply_id).then_some(c)
+    })
+    .await;
+    let shown = &in_chat["last_status"]["media_attachments"][0];
+    assert_eq!(shown["description"], "mona's picture", "{in_chat}");
+    let url = shown["url"].as_str().unwrap();
+    let rest = url
+        .strip_prefix(&a.url("/proxy/media/"))
+        .unwrap_or_else(|| panic!("{url}"));
+    let (media_id, token) = rest.split_once('/').unwrap();
+    assert_eq!(media_id, id(shown));
+    assert_eq!(token.len(), 32, "{url}");
+    // Guessing the address from the attachment's id (made of the time and a counter) finds
+    // nothing: neither without the token nor with a wrong one.
+    for guess in [
+        a.url(&format!("/proxy/media/{media_id}")),
+        a.url(&format!("/proxy/media/{media_id}/{}", "0".repeat(32))),
+    ] {
+        let res = a.http.get(&guess).send().await.unwrap();
+        assert_eq!(res.status(), reqwest::StatusCode::NOT_FOUND, "{guess}");
+    }
+}

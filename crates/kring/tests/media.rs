@@ -606,6 +606,14 @@ async fn a_picture_with_alt_text_reaches_another_kring_and_is_served_through_it(
     let (st, _, again) = fetch(url).await;
     assert_eq!(st, StatusCode::OK);
     assert_eq!(again, via_b);
+    // The address carries a token (a hash of the URL the post's readers were given): the
+    // attachment's id alone, or a wrong token, finds nothing.
+    let (by_id, token) = url.rsplit_once('/').unwrap();
+    assert_eq!(token.len(), 32, "{url}");
+    for guess in [by_id.to_string(), format!("{by_id}/{}", "f".repeat(32))] {
+        let (st, _, _) = fetch(&guess).await;
+        assert_eq!(st, StatusCode::NOT_FOUND, "{guess}");
+    }
 
     // An edit of the alt text travels too.
     let mid = m["id"].as_str().unwrap();

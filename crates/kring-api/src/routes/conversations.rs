@@ -333,6 +333,9 @@ struct MessageParams {
     sensitive: Option<bool>,
     #[serde(default, deserialize_with = "lenient::opt_string")]
     language: Option<String>,
+    /// Uploads to attach (`POST /api/v2/media` first), as on `POST /api/v1/statuses`.
+    #[serde(default, deserialize_with = "lenient::strings")]
+    media_ids: Vec<String>,
 }
 
 async fn post_message(
@@ -342,6 +345,7 @@ async fn post_message(
     Params(p): Params<MessageParams>,
 ) -> ApiResult<Response> {
     let actor = auth.user("write:statuses")?;
+    let media_ids = super::media::media_ids(&p.media_ids)?;
     let status = kring
         .post_to_chat(
             actor,
@@ -353,6 +357,7 @@ async fn post_message(
                 sensitive: p.sensitive,
                 language: p.language,
                 application_id: auth.0.token.app_id,
+                media_ids,
                 ..PostRequest::default()
             },
         )

@@ -1,5 +1,5 @@
 //! Media: uploads (`POST /api/v1/media`, `/api/v2/media`), their alt text and focus, and the
-//! files themselves (`/media/…` for local files, `/proxy/media/ID` for remote ones).
+//! files themselves (`/media/…` for local files, `/proxy/media/ID/TOKEN` for remote ones).
 use axum::body::Body;
 use axum::extract::{Path, Request, State};
 use axum::http::{HeaderValue, StatusCode, header};
@@ -28,7 +28,7 @@ pub fn routes() -> Router<Kring> {
         .route("/api/v2/media", post(upload_v2))
         .route("/api/v1/media/{id}", get(show).put(update).delete(remove))
         .route("/media/{dir}/{file}", get(file))
-        .route("/proxy/media/{id}", get(proxied))
+        .route("/proxy/media/{id}/{token}", get(proxied))
 }
 
 /// `media_ids[]` of a status: ids, or Mastodon's 422.
@@ -258,11 +258,14 @@ async fn file(
     }
 }
 
-async fn proxied(State(kring): State<Kring>, Path(raw): Path<String>) -> Response {
+async fn proxied(
+    State(kring): State<Kring>,
+    Path((raw, token)): Path<(String, String)>,
+) -> Response {
     let Ok(m) = raw.parse::<i64>() else {
         return crate::not_found();
     };
-    match kring.proxied_media(Id(m)).await {
+    match kring.proxied_media(Id(m), &token).await {
         Ok(image) => file_response(image.mime, image.bytes, "public, max-age=86400"),
         Err(Error::Unavailable(_)) => StatusCode::BAD_GATEWAY.into_response(),
         Err(e) => {

@@ -143,7 +143,9 @@ impl Kring {
         let Some(chat) = self.store.chat(id).await? else {
             return Ok(());
         };
-        let ids = self.store.active_participants(id).await?;
+        // Addressed to those who may read it: a participant added since is not named in an
+        // edit of an earlier message.
+        let ids = self.store.chat_readers(id, s.id).await?;
         let participants = self.store.accounts_by_ids(&ids).await?;
         self.chat_note(note, &chat, &participants, s.account_id);
         Ok(())

@@ -245,7 +245,7 @@ impl Kring {
         if s.local_only {
             return Ok(Recipients::Nobody);
         }
-        // A chat's message goes to its active participants' servers, whatever it mentions.
+        // A chat's message goes to its readers' servers, whatever it mentions.
         if s.visibility == Visibility::Direct {
             let stored;
             let audience = match audience {
@@ -255,9 +255,11 @@ impl Kring {
                     &stored
                 }
             };
-            if audience.chat().is_some() {
+            // Those who joined after it never read it (docs/chats.md): its edits and its
+            // deletion go only where it went.
+            if let Some(chat) = audience.chat() {
                 return Ok(Recipients::Accounts {
-                    ids: self.store.remote_accounts_in(audience).await?,
+                    ids: self.store.remote_chat_readers(chat, s.id).await?,
                 });
             }
         }

@@ -77,7 +77,7 @@ pub struct MediaUrls {
 }
 
 /// Where the files of an attachment are served, under `base` (this server's base URL):
-/// local files under `/media/`, remote ones through this server's proxy (`/proxy/media/ID`),
+/// local files under `/media/`, remote ones through this server's proxy (`/proxy/media/ID/TOKEN`),
 /// so a reader's browser or app never contacts another server.
 pub fn urls(base: &str, m: &MediaAttachment) -> MediaUrls {
     match &m.file_key {
@@ -89,13 +89,30 @@ pub fn urls(base: &str, m: &MediaAttachment) -> MediaUrls {
                 .map(|k| format!("{base}/media/{k}")),
         },
         None => {
-            let url = format!("{base}/proxy/media/{}", m.id);
+            let url = format!("{base}/proxy/media/{}/{}", m.id, proxy_token(m));
             MediaUrls {
                 preview_url: (m.kind == kring_core::media::MediaKind::Image).then(|| url.clone()),
                 url,
             }
         }
     }
+}
+
+/// The part of a proxied attachment's address that only those who were given the remote
+/// file's URL can know: a hash of that URL. Ids are made of the time and a counter, so an
+/// address of the id alone could be guessed, and would show the pictures of another server's
+/// private posts (a chat's messages) to anyone; with this, the proxy is exactly as private as
+/// the URL its author's server gave the post's readers.
+pub fn proxy_token(m: &MediaAttachment) -> String {
+    use sha2::{Digest, Sha256};
+    let mut h = Sha256::new();
+    h.update(b"kring proxied media\0");
+    h.update(m.id.0.to_be_bytes());
+    h.update(m.remote_url.as_deref().unwrap_or("").as_bytes());
+    h.finalize()[..16]
+        .iter()
+        .map(|b| format!("{b:02x}"))
+        .collect()
 }
 
 impl Kring {

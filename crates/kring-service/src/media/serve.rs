@@ -33,10 +33,22 @@ impl Kring {
         Ok(ServedFile { mime, bytes })
     }
 
-    /// A remote attachment's picture, through the media proxy. NotFound for local ones, for
+    /// A remote attachment's picture, through the media proxy, asked for by its address
+    /// (`token`: `super::proxy_token`). NotFound for a wrong token, for local ones, for
     /// other kinds than pictures, and where a domain policy refuses the server's media.
-    pub async fn proxied_media(&self, id: Id) -> Result<ProxiedImage> {
+    pub async fn proxied_media(&self, id: Id, token: &str) -> Result<ProxiedImage> {
         let m = self.store.media(id).await?.ok_or(Error::NotFound)?;
+        let expected = super::proxy_token(&m);
+        // Compared in constant time: the token is what keeps a private post's picture private.
+        if token.len() != expected.len()
+            || token
+                .bytes()
+                .zip(expected.bytes())
+                .fold(0u8, |acc, (a, b)| acc | (a ^ b))
+                != 0
+        {
+            return Err(Error::NotFound);
+        }
         let url = m.remote_url.as_deref().ok_or(Error::NotFound)?;
         if m.kind != MediaKind::Image {
             return Err(Error::NotFound);

@@ -5,6 +5,7 @@
 use askama::Template;
 use axum::extract::{OriginalUri, Path, Query, State};
 use kring_service::chats::{ChatInput, ChatView};
+use kring_service::media::upload::Upload;
 use kring_service::statuses::PostRequest;
 use kring_service::{Id, InboxFilter};
 use serde::Deserialize;
@@ -12,7 +13,7 @@ use serde::Deserialize;
 use super::{form_refusal, form_status, id, named_account, path_of, render_status, see};
 use crate::Web;
 use crate::error::{WebError, WebResult};
-use crate::session::{Posted, Viewer};
+use crate::session::{Posted, PostedFile, Viewer};
 use crate::view::{AccountCard, Chrome, PageQuery, PostCard, display_name, older_link};
 
 /// Chats on one page of the inbox, and messages on one page of a chat.
@@ -333,6 +334,70 @@ pub async fn change(
                 error,
                 p.form.text.clone(),
                 p.form.acct.clone(),
+            )
+            .await
+        }
+    }
+}
+
+/// The composer: a message, with a picture, video or sound file and its description if one
+/// was chosen (a multipart form, so it works without the script). The file is uploaded as
+/// through the API's media upload, then posted with the message; a refusal of either shows
+/// on the chat's page with the text kept.
+pub async fn say(State(web): State<Web>, Path(raw): Path<String>, p: PostedFile) -> WebResult {
+    let chat = id(&raw)?;
+    let kring = &web.kring;
+    let text = p.field("text").to_string();
+    let description = p.field("description").trim().to_string();
+    let PostedFile {
+        viewer, file, slot, ..
+    } = p;
+    let actor = &viewer.actor;
+    let result = async {
+        // Only a participant uploads here: an outsider is told the chat does not exist before
+        // anything is stored.
+        kring.chat_view(actor, chat).await?;
+        let mut media_ids = Vec::new();
+        if let Some(bytes) = file {
+            let m = kring
+                .upload_media(
+                    actor,
+                    slot,
+                    Upload {
+                        bytes,
+                        description: (!description.is_empty()).then(|| description.clone()),
+                        focus: None,
+                    },
+                )
+                .await?;
+            media_ids.push(m.id);
+        }
+        kring
+            .post_to_chat(
+                actor,
+                chat,
+                PostRequest {
+                    text: text.clone(),
+                    media_ids,
+                    ..PostRequest::default()
+                },
+            )
+            .await
+    }
+    .await;
+    match result {
+        Ok(_) => see(&format!("/chats/{chat}")),
+        Err(e) => {
+            let error = Some(form_refusal(e)?);
+            chat_page(
+                &web,
+                &viewer,
+                chat,
+                &PageQuery::default(),
+                format!("/chats/{chat}"),
+                error,
+                text,
+                String::new(),
             )
             .await
         }

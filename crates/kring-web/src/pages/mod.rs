@@ -128,6 +128,7 @@ pub fn routes() -> Router<Web> {
         .route("/chats/{id}", get(chats::chat).post(chats::change))
         .route("/chats/with/{account_id}", post(chats::with))
         .route("/chats/{id}/remove/{account_id}", post(chats::remove))
+        .route("/chats/{id}/say", post(chats::say))
         .route("/chats/{id}/{action}", post(chats::action))
         .route("/friends", get(circles::friends))
         .route("/circles", get(circles::circles).post(circles::create))
