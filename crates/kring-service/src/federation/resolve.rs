@@ -686,10 +686,19 @@ impl Kring {
         {
             audience.listed = false;
         }
-        let created_at = str_field(note, "published")
+        let mut created_at = str_field(note, "published")
             .and_then(parse_rfc3339)
             .unwrap_or_else(now_micros)
             .min(now_micros());
+        // A reply is never older than what it answers: Mastodon's `published` has whole
+        // seconds, so a quick answer would otherwise sort before its parent (a chat's newest
+        // message, a thread's order).
+        if let Some(p) = &parent {
+            let after_parent = ((p.id.0 >> 16) + 1) * 1000;
+            created_at = created_at
+                .max(after_parent)
+                .min(now_micros().max(created_at));
+        }
         let id = Id::at_millis(created_at / 1000);
         let url = match note.get("url") {
             Some(Value::String(s)) => s.clone(),
