@@ -403,17 +403,25 @@ impl Tx {
 
     /// Set the version of a chat's state: the home's next (`None`: one more than now), or
     /// the one its home told.
-    pub async fn set_chat_version(&mut self, chat: Id, version: Option<i64>) -> Result<(), Error> {
+    /// Bump a chat's version (None), or set it to `version` only if that is newer than the
+    /// one it has: false when it is not (a newer state was applied meanwhile). The check and
+    /// the write are one statement, so two received states applied at once keep the newer
+    /// whichever commits last.
+    pub async fn set_chat_version(
+        &mut self,
+        chat: Id,
+        version: Option<i64>,
+    ) -> Result<bool, Error> {
         let q = match version {
             None => {
                 sqlx::query("UPDATE chats SET version = version + 1 WHERE id = $1").bind(chat.0)
             }
-            Some(v) => sqlx::query("UPDATE chats SET version = $2 WHERE id = $1")
+            Some(v) => sqlx::query("UPDATE chats SET version = $2 WHERE id = $1 AND version < $2")
                 .bind(chat.0)
                 .bind(v),
         };
-        q.execute(&mut *self.tx).await.map_err(db_err)?;
-        Ok(())
+        let done = q.execute(&mut *self.tx).await.map_err(db_err)?;
+        Ok(version.is_none() || done.rows_affected() > 0)
     }
 
     pub async fn delete_chat(&mut self, chat: Id) -> Result<(), Error> {

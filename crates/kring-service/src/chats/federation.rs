@@ -464,10 +464,19 @@ impl Kring {
         let now = now_micros();
         let mut tx = self.store.begin().await?;
         match &existing {
-            Some(_) => {
+            Some(c) => {
+                // Checked again where it is written: another delivery of this chat's state,
+                // applied meanwhile, may have been newer (the check above was outside).
+                if !tx.set_chat_version(chat.id, Some(version)).await? {
+                    drop(tx);
+                    return Ok(self
+                        .store
+                        .chat_by_uri(&uri)
+                        .await?
+                        .unwrap_or_else(|| c.clone()));
+                }
                 tx.update_chat(chat.id, chat.name.as_deref(), chat.managers)
                     .await?;
-                tx.set_chat_version(chat.id, Some(version)).await?;
             }
             None => tx.insert_chat(&chat).await?,
         }
