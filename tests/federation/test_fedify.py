@@ -1085,6 +1085,19 @@ def test_g_chats_with_the_peer(flow: Flow):
                        "bob's message")
     assert audience(got) == {peer.actor_url, flow.actor_url}, _short(without_raw(got))
 
+    # An edit and a deletion reach the peer as a Mastodon participant would see them.
+    typo = say(f"meet at the stattion {tok}")
+    received_one(flow, "Create", lambda e: (e.get("object") or {}).get("id") == typo["uri"], "the message to edit")
+    check(flow.api.put(flow.url(f"/api/v1/statuses/{typo['id']}"), json={"status": f"meet at the station {tok}"},
+                       timeout=30), what="alice edits her chat message")
+    edited = received_one(flow, "Update", lambda e: (e.get("object") or {}).get("id") == typo["uri"],
+                          "the edit of the chat message")
+    assert f"meet at the station {tok}" in plain((edited.get("object") or {}).get("content")), without_raw(edited)
+    assert not audience(edited) & PUBLIC_FORMS, without_raw(edited)
+    check(flow.api.delete(flow.url(f"/api/v1/statuses/{typo['id']}"), timeout=30), what="alice deletes it")
+    received_one(flow, "Delete", lambda e: (e.get("object") or {}).get("id") == typo["uri"]
+                 or e.get("object") == typo["uri"], "the deletion of the chat message")
+
     # Rename, then remove the peer, and bob leaves: later messages never reach the peer.
     check(flow.api.patch(flow.url(f"/api/v1/kring/chats/{cid}"), json={"name": f"Renamed {tok}"}, timeout=30))
     check(flow.api.delete(flow.url(f"/api/v1/kring/chats/{cid}/participants/{flow.peer_account_id}"),
