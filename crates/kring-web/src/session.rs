@@ -301,18 +301,24 @@ pub struct Posted<T> {
     pub json: bool,
 }
 
+/// Who posts a signed-in form: from this site (origin checked), signed in, and within their
+/// allowance of writes (every signed-in form writes). Shared by the plain and the multipart forms.
+async fn signed_in_writer(parts: &mut Parts, web: &Web) -> Result<Viewer, Response> {
+    check_origin(parts, web).map_err(IntoResponse::into_response)?;
+    let viewer = Viewer::from_request_parts(parts, web).await?;
+    web.kring
+        .limits
+        .write(viewer.actor.id())
+        .map_err(|e| WebError::from(e).into_response())?;
+    Ok(viewer)
+}
+
 impl<T: DeserializeOwned + Send> FromRequest<Web> for Posted<T> {
     type Rejection = Response;
 
     async fn from_request(req: Request, web: &Web) -> Result<Self, Self::Rejection> {
         let (mut parts, body) = req.into_parts();
-        check_origin(&parts, web).map_err(IntoResponse::into_response)?;
-        let viewer = Viewer::from_request_parts(&mut parts, web).await?;
-        // Every signed-in form writes; writes count against the account's allowance.
-        web.kring
-            .limits
-            .write(viewer.actor.id())
-            .map_err(|e| WebError::from(e).into_response())?;
+        let viewer = signed_in_writer(&mut parts, web).await?;
         let json = wants_json(&parts.headers);
         let bytes = body_bytes(Request::from_parts(parts, body)).await?;
         let field: CsrfField = parse(&bytes).map_err(IntoResponse::into_response)?;
@@ -353,12 +359,7 @@ impl FromRequest<Web> for PostedFile {
 
     async fn from_request(req: Request, web: &Web) -> Result<Self, Self::Rejection> {
         let (mut parts, body) = req.into_parts();
-        check_origin(&parts, web).map_err(IntoResponse::into_response)?;
-        let viewer = Viewer::from_request_parts(&mut parts, web).await?;
-        web.kring
-            .limits
-            .write(viewer.actor.id())
-            .map_err(|e| WebError::from(e).into_response())?;
+        let viewer = signed_in_writer(&mut parts, web).await?;
         let bad = |msg: &str| WebError::status(StatusCode::BAD_REQUEST, msg).into_response();
         let content_type = parts
             .headers

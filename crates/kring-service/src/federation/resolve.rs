@@ -695,9 +695,7 @@ impl Kring {
         // message, a thread's order).
         if let Some(p) = &parent {
             let after_parent = ((p.id.0 >> 16) + 1) * 1000;
-            created_at = created_at
-                .max(after_parent)
-                .min(now_micros().max(created_at));
+            created_at = created_at.max(after_parent.min(now_micros()));
         }
         let id = Id::at_millis(created_at / 1000);
         let url = match note.get("url") {
