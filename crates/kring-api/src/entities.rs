@@ -779,6 +779,12 @@ pub struct NotificationJson<'a> {
     pub account: AccountJson<'a>,
     #[serde(skip_serializing_if = "Option::is_none")]
     pub status: Option<StatusJson<'a>>,
+    /// Mastodon's `report` (of `admin.report`; Kring's `group.report` too).
+    #[serde(skip_serializing_if = "Option::is_none")]
+    pub report: Option<ReportJson<'a>>,
+    /// Kring's: the group a `group.*` notification is about, as an account.
+    #[serde(skip_serializing_if = "Option::is_none")]
+    pub group: Option<AccountJson<'a>>,
 }
 
 pub fn notification<'a>(ctx: Ctx<'_>, n: &'a NotificationView) -> NotificationJson<'a> {
@@ -789,6 +795,8 @@ pub fn notification<'a>(ctx: Ctx<'_>, n: &'a NotificationView) -> NotificationJs
         created_at: rfc3339(n.notification.created_at),
         account: account(ctx, &n.account),
         status: n.status.as_ref().map(|s| status(ctx, s)),
+        report: n.report.as_ref().map(|(r, t)| report(ctx, r, t)),
+        group: n.group.as_ref().map(|g| account(ctx, g)),
     }
 }
 

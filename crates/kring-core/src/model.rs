@@ -290,10 +290,18 @@ pub enum NotificationType {
     Quote,
     /// A post the recipient quoted was edited (Mastodon 4.5's `quoted_update`).
     QuotedUpdate,
+    /// Someone asked to join a group the recipient moderates (Kring's `group.request`).
+    GroupRequest,
+    /// Someone invited the recipient to a group (Kring's `group.invite`).
+    GroupInvite,
+    /// A post in a group the recipient moderates was reported (Kring's `group.report`).
+    GroupReport,
+    /// A report for the server's moderators (Mastodon's `admin.report`).
+    AdminReport,
 }
 
 impl NotificationType {
-    pub const ALL: [NotificationType; 12] = [
+    pub const ALL: [NotificationType; 16] = [
         NotificationType::Follow,
         NotificationType::FollowRequest,
         NotificationType::Mention,
@@ -306,17 +314,24 @@ impl NotificationType {
         NotificationType::PendingReblog,
         NotificationType::Quote,
         NotificationType::QuotedUpdate,
+        NotificationType::GroupRequest,
+        NotificationType::GroupInvite,
+        NotificationType::GroupReport,
+        NotificationType::AdminReport,
     ];
 
-    /// What a listing shows when no types are asked for: Mastodon's. The `pending.*` types
-    /// are listed only when asked for by name, so Mastodon clients never meet a type they
-    /// do not know.
+    /// What a listing shows when no types are asked for: Mastodon's. The `pending.*` and
+    /// `group.*` types are listed only when asked for by name, so Mastodon clients never meet
+    /// a type they do not know.
     pub fn shown_by_default(self) -> bool {
         !matches!(
             self,
             NotificationType::PendingReply
                 | NotificationType::PendingFavourite
                 | NotificationType::PendingReblog
+                | NotificationType::GroupRequest
+                | NotificationType::GroupInvite
+                | NotificationType::GroupReport
         )
     }
     pub fn as_str(self) -> &'static str {
@@ -333,6 +348,10 @@ impl NotificationType {
             NotificationType::PendingReblog => "pending.reblog",
             NotificationType::Quote => "quote",
             NotificationType::QuotedUpdate => "quoted_update",
+            NotificationType::GroupRequest => "group.request",
+            NotificationType::GroupInvite => "group.invite",
+            NotificationType::GroupReport => "group.report",
+            NotificationType::AdminReport => "admin.report",
         }
     }
     pub fn parse(s: &str) -> Option<NotificationType> {
@@ -347,6 +366,10 @@ pub struct Notification {
     pub kind: NotificationType,
     pub from_account_id: Id,
     pub status_id: Option<Id>,
+    /// The group it is about (`group.*`).
+    pub group_id: Option<Id>,
+    /// The report it is about (`group.report`, `admin.report`).
+    pub report_id: Option<Id>,
     pub created_at: Micros,
 }
 

@@ -26,6 +26,8 @@ pub enum Stream {
         local: bool,
     },
     List(Id),
+    /// A group's timeline: the posts it carries (not its boosts of them).
+    Group(Id),
 }
 
 #[derive(Debug, Clone, Serialize, Deserialize)]

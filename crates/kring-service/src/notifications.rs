@@ -15,25 +15,75 @@ impl Kring {
         from: Id,
         status: Option<Id>,
     ) -> Result<Option<Id>> {
-        if recipient == from {
+        self.record_notification_in(
+            tx,
+            Notification {
+                id: Id::generate(),
+                account_id: recipient,
+                kind,
+                from_account_id: from,
+                status_id: status,
+                group_id: None,
+                report_id: None,
+                created_at: now_micros(),
+            },
+        )
+        .await
+    }
+
+    /// A notification about a group (`group.*`), or a report (`admin.report`, with no group),
+    /// under the same mute and block rules as every other.
+    pub(crate) async fn notify_group_in(
+        &self,
+        tx: &mut kring_store::Tx,
+        recipient: Id,
+        kind: NotificationType,
+        from: Id,
+        group: Option<Id>,
+        report: Option<Id>,
+    ) -> Result<Option<Id>> {
+        self.record_notification_in(
+            tx,
+            Notification {
+                id: Id::generate(),
+                account_id: recipient,
+                kind,
+                from_account_id: from,
+                status_id: None,
+                group_id: group,
+                report_id: report,
+                created_at: now_micros(),
+            },
+        )
+        .await
+    }
+
+    async fn record_notification_in(
+        &self,
+        tx: &mut kring_store::Tx,
+        n: Notification,
+    ) -> Result<Option<Id>> {
+        if n.account_id == n.from_account_id {
             return Ok(None);
         }
-        if self.store.blocks(recipient, from).await? {
+        if self.store.blocks(n.account_id, n.from_account_id).await? {
             return Ok(None);
         }
-        if let Some(true) = self.store.mute(recipient, from).await? {
+        if let Some(true) = self.store.mute(n.account_id, n.from_account_id).await? {
             return Ok(None);
         }
-        let n = Notification {
-            id: Id::generate(),
-            account_id: recipient,
-            kind,
-            from_account_id: from,
-            status_id: status,
-            created_at: now_micros(),
-        };
         tx.insert_notification(&n).await?;
         Ok(Some(n.id))
+    }
+
+    /// Publish notifications recorded in a committed transaction to their owners' streams.
+    pub(crate) fn publish_notifications(&self, made: &[(Id, Id)]) {
+        for &(owner, n) in made {
+            self.events.publish(
+                crate::events::EventKind::Notification(n),
+                vec![crate::events::Stream::User(owner)],
+            );
+        }
     }
 
     /// The actor's notifications. `types` empty means all; `exclude` removes types.

@@ -1,7 +1,7 @@
 //! Reports: people tell this server's moderators about an account (and some of its posts);
 //! moderators read them and resolve them. Reports from other servers (Flag activities) arrive
 //! through the inbox and land in the same list.
-use kring_core::model::{Account, Report, ReportCategory, Status};
+use kring_core::model::{Account, NotificationType, Report, ReportCategory, Status};
 use kring_store::NewReport;
 
 use crate::{Actor, Error, Id, Kring, Result};
@@ -108,7 +108,11 @@ impl Kring {
             self.emit_as_instance(&mut tx, flag, vec![target.id])
                 .await?;
         }
+        let made = self
+            .notify_of_report_in(&mut tx, actor.id(), id, &status_ids)
+            .await?;
         tx.commit().await?;
+        self.publish_notifications(&made);
         let report = self.store.report(id).await?.ok_or(Error::NotFound)?;
         Ok(ReportView {
             report,
@@ -116,6 +120,64 @@ impl Kring {
             target,
             statuses: reported,
         })
+    }
+
+    /// Tell of a new report (filed here or received): the server's moderators
+    /// (`admin.report`), and the moderators of the group the report is filed under, the one
+    /// carrying its earliest post (`group.report`). Returns what to publish after commit.
+    pub(crate) async fn notify_of_report_in(
+        &self,
+        tx: &mut kring_store::Tx,
+        reporter: Id,
+        report: Id,
+        status_ids: &[Id],
+    ) -> Result<Vec<(Id, Id)>> {
+        let mut made: Vec<(Id, Id)> = Vec::new();
+        for m in self.store.server_staff().await? {
+            if let Some(n) = self
+                .notify_group_in(
+                    tx,
+                    m,
+                    NotificationType::AdminReport,
+                    reporter,
+                    None,
+                    Some(report),
+                )
+                .await?
+            {
+                made.push((m, n));
+            }
+        }
+        let carrying = self
+            .store
+            .groups_of_statuses(status_ids)
+            .await?
+            .into_iter()
+            .min_by_key(|(status, _)| *status)
+            .map(|(_, group)| group);
+        let Some(group) = carrying else {
+            return Ok(made);
+        };
+        for m in self.store.local_group_staff(group).await? {
+            if made.iter().any(|(who, _)| *who == m) {
+                // A server moderator who also moderates the group hears of it once.
+                continue;
+            }
+            if let Some(n) = self
+                .notify_group_in(
+                    tx,
+                    m,
+                    NotificationType::GroupReport,
+                    reporter,
+                    Some(group),
+                    Some(report),
+                )
+                .await?
+            {
+                made.push((m, n));
+            }
+        }
+        Ok(made)
     }
 
     /// Reports for moderators, newest first: open ones, or resolved ones.

@@ -491,6 +491,16 @@ impl Kring {
             streams.push(Stream::List(list.id));
         }
         self.events.publish(EventKind::Update(status.id), streams);
+        // A group's boost carries a post into the group: its stream shows the post itself, as
+        // its timeline does (each viewer is still shown only what the audience rule allows).
+        if let Some(original) = status.reblog_of_id
+            && self.account(status.account_id).await?.group
+        {
+            self.events.publish(
+                EventKind::Update(original),
+                vec![Stream::Group(status.account_id)],
+            );
+        }
         Ok(())
     }
 

@@ -46,6 +46,10 @@ pub struct NotificationView {
     pub notification: Notification,
     pub account: Account,
     pub status: Option<StatusView>,
+    /// The group a `group.*` notification is about.
+    pub group: Option<Account>,
+    /// The report (and its target) of a `group.report` or `admin.report`.
+    pub report: Option<(kring_core::model::Report, Account)>,
 }
 
 /// Which boosted originals `shared_status_views` keeps (the store's `OriginalsOf`).
@@ -414,10 +418,20 @@ impl Kring {
             .into_iter()
             .map(|v| (v.status.id, v))
             .collect();
-        let from_ids: Vec<Id> = list.iter().map(|n| n.from_account_id).collect();
+        let mut reports: HashMap<Id, kring_core::model::Report> = HashMap::new();
+        for r in list.iter().filter_map(|n| n.report_id) {
+            if let Some(report) = self.store.report(r).await? {
+                reports.insert(r, report);
+            }
+        }
+        let mut account_ids: Vec<Id> = list.iter().map(|n| n.from_account_id).collect();
+        account_ids.extend(list.iter().filter_map(|n| n.group_id));
+        account_ids.extend(reports.values().map(|r| r.target_account_id));
+        account_ids.sort();
+        account_ids.dedup();
         let accounts: HashMap<Id, Account> = self
             .store
-            .accounts_by_ids(&from_ids)
+            .accounts_by_ids(&account_ids)
             .await?
             .into_iter()
             .map(|a| (a.id, a))
@@ -430,10 +444,25 @@ impl Kring {
                     Some(s) => Some(views.get(&s)?.clone()),
                     None => None,
                 };
+                // A notification whose group or report is gone has nothing left to show.
+                let group = match n.group_id {
+                    Some(g) => Some(accounts.get(&g)?.clone()),
+                    None => None,
+                };
+                let report = match n.report_id {
+                    Some(r) => {
+                        let report = reports.get(&r)?.clone();
+                        let target = accounts.get(&report.target_account_id)?.clone();
+                        Some((report, target))
+                    }
+                    None => None,
+                };
                 Some(NotificationView {
                     notification: n,
                     account,
                     status,
+                    group,
+                    report,
                 })
             })
             .collect())

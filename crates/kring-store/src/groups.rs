@@ -266,6 +266,21 @@ impl Store {
             .collect())
     }
 
+    /// This server's people who moderate `group` (moderators, admins and its owner): who is
+    /// told of requests to join and of reports.
+    pub async fn local_group_staff(&self, group: Id) -> Result<Vec<Id>, Error> {
+        let ids: Vec<i64> = sqlx::query_scalar(
+            "SELECT m.account_id FROM group_memberships m JOIN accounts a ON a.id = m.account_id \
+             WHERE m.group_id = $1 AND m.state = 'member' AND m.role IN ('moderator', 'admin', 'owner') \
+             AND a.domain = '' ORDER BY m.account_id",
+        )
+        .bind(group.0)
+        .fetch_all(self.pool())
+        .await
+        .map_err(db_err)?;
+        Ok(ids.into_iter().map(Id).collect())
+    }
+
     /// Whether the group has a member, an invitee or a pending request on `domain` (whose
     /// server may then read a private group's documents).
     pub async fn group_known_on_domain(&self, group: Id, domain: &str) -> Result<bool, Error> {

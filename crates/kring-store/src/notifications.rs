@@ -12,19 +12,29 @@ use crate::sql::{Mutes, Sql, hides_account, newest_first, visible_to};
 use crate::statuses::in_list;
 use crate::{Store, Tx, db_err};
 
-const NOTIFICATION_COLUMNS: &str =
-    "n.id, n.account_id, n.kind, n.from_account_id, n.status_id, n.created_at";
+const NOTIFICATION_COLUMNS: &str = "n.id, n.account_id, n.kind, n.from_account_id, n.status_id, n.group_id, n.report_id, n.created_at";
 
 /// `AND` the notification aliased `n` is shown to its owner (bound at `owner`): its status (if
 /// any) still readable by the owner, its sender not blocked, domain-blocked or muted with
 /// notifications by the owner. The same rule as statuses (`sql`), read when shown, so a new
 /// block or a lost grant hides notifications already received.
+///
+/// A notification for a group's moderators (`group.request`, `group.report`) is shown only
+/// while the owner still moderates that group, and `admin.report` only while the owner is one
+/// of the server's moderators: a demoted moderator keeps no window into the queue.
 fn and_notification_shown(sql: &mut Sql, owner: &str) {
     let now = sql.param(now_micros());
     sql.push(&format!(
         " AND NOT {} AND (n.status_id IS NULL OR EXISTS (SELECT 1 FROM statuses s WHERE s.id = n.status_id AND {}))",
         hides_account(owner, "n.from_account_id", &now, Mutes::Notifications),
         visible_to(owner)
+    ));
+    sql.push(&format!(
+        " AND (n.kind NOT IN ('group.request', 'group.report') OR EXISTS (SELECT 1 FROM group_memberships gm \
+         WHERE gm.group_id = n.group_id AND gm.account_id = {owner} AND gm.state = 'member' \
+         AND gm.role IN ('moderator', 'admin', 'owner'))) \
+         AND (n.kind <> 'admin.report' OR EXISTS (SELECT 1 FROM users u WHERE u.account_id = {owner} \
+         AND u.role IN ('moderator', 'admin')))"
     ));
 }
 
@@ -258,14 +268,41 @@ impl Store {
 impl Tx {
     pub async fn insert_notification(&mut self, n: &Notification) -> Result<(), Error> {
         sqlx::query(
-            "INSERT INTO notifications (id, account_id, kind, from_account_id, status_id, created_at) VALUES ($1,$2,$3,$4,$5,$6)",
+            "INSERT INTO notifications (id, account_id, kind, from_account_id, status_id, group_id, report_id, created_at) \
+             VALUES ($1,$2,$3,$4,$5,$6,$7,$8)",
         )
         .bind(n.id.0)
         .bind(n.account_id.0)
         .bind(n.kind.as_str())
         .bind(n.from_account_id.0)
         .bind(n.status_id.map(|i| i.0))
+        .bind(n.group_id.map(|i| i.0))
+        .bind(n.report_id.map(|i| i.0))
         .bind(n.created_at)
+        .execute(&mut *self.tx)
+        .await
+        .map_err(db_err)?;
+        Ok(())
+    }
+
+    /// Remove every notification of `kind` from `from` about `group`, whoever received it:
+    /// a request once a moderator decided it (every moderator was told), an invitation once
+    /// answered.
+    pub async fn delete_group_notifications(
+        &mut self,
+        kind: NotificationType,
+        group: Id,
+        from: Option<Id>,
+        to: Option<Id>,
+    ) -> Result<(), Error> {
+        sqlx::query(
+            "DELETE FROM notifications WHERE kind = $1 AND group_id = $2 \
+             AND ($3 = 0 OR from_account_id = $3) AND ($4 = 0 OR account_id = $4)",
+        )
+        .bind(kind.as_str())
+        .bind(group.0)
+        .bind(from.map_or(0, |i| i.0))
+        .bind(to.map_or(0, |i| i.0))
         .execute(&mut *self.tx)
         .await
         .map_err(db_err)?;

@@ -103,6 +103,17 @@ impl Store {
         Ok(done.rows_affected() > 0)
     }
 
+    /// The server's moderators and admins, who are told of every report.
+    pub async fn server_staff(&self) -> Result<Vec<Id>, Error> {
+        let ids: Vec<i64> = sqlx::query_scalar(
+            "SELECT account_id FROM users WHERE role IN ('moderator', 'admin') ORDER BY account_id",
+        )
+        .fetch_all(self.pool())
+        .await
+        .map_err(db_err)?;
+        Ok(ids.into_iter().map(Id).collect())
+    }
+
     /// Reports about posts in `group`, newest first (its moderators' queue).
     pub async fn group_reports(
         &self,

@@ -483,6 +483,8 @@ pub(crate) struct NotificationRow {
     kind: String,
     from_account_id: i64,
     status_id: Option<i64>,
+    group_id: Option<i64>,
+    report_id: Option<i64>,
     created_at: i64,
 }
 
@@ -494,6 +496,8 @@ impl NotificationRow {
             kind: NotificationType::parse(&self.kind)?,
             from_account_id: Id(self.from_account_id),
             status_id: self.status_id.map(Id),
+            group_id: self.group_id.map(Id),
+            report_id: self.report_id.map(Id),
             created_at: self.created_at,
         })
     }

@@ -970,3 +970,264 @@ async fn moderators_remove_posts_log_their_actions_and_see_reports() {
         .await;
     assert_eq!(st, StatusCode::UNPROCESSABLE_ENTITY);
 }
+
+/// The notifications of `u` of one `kind`, asked for by name (Kring's `group.*` kinds are not
+/// in a default listing, which Mastodon apps read).
+async fn notes_of(s: &TestServer, u: &User, kind: &str) -> Vec<Value> {
+    let v = s
+        .ok(
+            &format!("/api/v1/notifications?types[]={kind}"),
+            Some(&u.token),
+        )
+        .await;
+    v.as_array().cloned().unwrap_or_default()
+}
+
+async fn web_page(s: &TestServer, path: &str, u: &User) -> String {
+    web_get(s, path, Some(&u.token))
+        .send()
+        .await
+        .unwrap()
+        .text()
+        .await
+        .unwrap()
+}
+
+#[tokio::test]
+async fn moderators_hear_of_requests_and_reports_and_invitees_of_invitations() {
+    let s = TestServer::start().await;
+    let o = s.register("olga").await;
+    let d = s.register("dana").await;
+    let a = s.register("adam").await;
+    let b = s.register("bea").await;
+    let r = s.register("rita").await;
+    let admin = s.register("sam").await;
+    s.kring
+        .admin_set_role(
+            None,
+            admin.id.parse().unwrap(),
+            kring_core::model::Role::Admin,
+        )
+        .await
+        .unwrap();
+    let g = create_group(
+        &s,
+        &o,
+        json!({"display_name": "Quiet Readers", "username": "readers", "kind": "closed"}),
+    )
+    .await;
+    let gid = id_of(&g);
+    // dana moderates.
+    for (u, step) in [(&d, "join"), (&r, "join")] {
+        s.ok_post(
+            &format!("/api/v1/groups/{gid}/{step}"),
+            Some(&u.token),
+            json!({}),
+        )
+        .await;
+        s.ok_post(
+            &format!(
+                "/api/v1/groups/{gid}/membership_requests/{}/authorize",
+                u.id
+            ),
+            Some(&o.token),
+            json!({}),
+        )
+        .await;
+    }
+    s.ok_post(
+        &format!("/api/v1/groups/{gid}/promote"),
+        Some(&o.token),
+        json!({"account_ids": [d.id], "role": "moderator"}),
+    )
+    .await;
+    assert!(notes_of(&s, &o, "group.request").await.is_empty());
+
+    // adam asks to join: the owner and the moderator are told, nobody else.
+    s.ok_post(
+        &format!("/api/v1/groups/{gid}/join"),
+        Some(&a.token),
+        json!({}),
+    )
+    .await;
+    for u in [&o, &d] {
+        let n = notes_of(&s, u, "group.request").await;
+        assert_eq!(n.len(), 1, "{n:?}");
+        assert_eq!(n[0]["type"], "group.request");
+        assert_eq!(n[0]["account"]["id"], a.id.as_str());
+        assert_eq!(n[0]["group"]["id"], gid.as_str());
+        assert_eq!(n[0]["group"]["group"], true);
+    }
+    assert!(
+        notes_of(&s, &r, "group.request").await.is_empty(),
+        "members are not told"
+    );
+    // Mastodon apps, which do not know the kind, are not sent it unless they ask.
+    let all = s.ok("/api/v1/notifications", Some(&o.token)).await;
+    assert!(!all.to_string().contains("group.request"), "{all}");
+    // The web page says it, and where to answer.
+    let page = web_page(&s, "/notifications", &o).await;
+    assert!(page.contains("asked to join"), "{page}");
+    assert!(page.contains(&format!("/groups/{gid}/requests")), "{page}");
+    // The moderator approves: the request is settled for everyone told of it.
+    s.ok_post(
+        &format!(
+            "/api/v1/groups/{gid}/membership_requests/{}/authorize",
+            a.id
+        ),
+        Some(&d.token),
+        json!({}),
+    )
+    .await;
+    for u in [&o, &d] {
+        assert!(notes_of(&s, u, "group.request").await.is_empty());
+    }
+    // A moderator who is demoted no longer sees requests told to moderators.
+    s.ok_post(
+        &format!("/api/v1/groups/{gid}/join"),
+        Some(&b.token),
+        json!({}),
+    )
+    .await;
+    assert_eq!(notes_of(&s, &d, "group.request").await.len(), 1);
+    s.ok_post(
+        &format!("/api/v1/groups/{gid}/demote"),
+        Some(&o.token),
+        json!({"account_ids": [d.id], "role": "member"}),
+    )
+    .await;
+    assert!(notes_of(&s, &d, "group.request").await.is_empty());
+    // bea withdraws: the owner's notification goes too.
+    s.ok_post(
+        &format!("/api/v1/groups/{gid}/leave"),
+        Some(&b.token),
+        json!({}),
+    )
+    .await;
+    assert!(notes_of(&s, &o, "group.request").await.is_empty());
+
+    // An invitation tells the invited, who answers by joining.
+    s.ok_post(
+        &format!("/api/v1/groups/{gid}/invite"),
+        Some(&o.token),
+        json!({"account_ids": [b.id]}),
+    )
+    .await;
+    let n = notes_of(&s, &b, "group.invite").await;
+    assert_eq!(n.len(), 1, "{n:?}");
+    assert_eq!(n[0]["account"]["id"], o.id.as_str());
+    assert_eq!(n[0]["group"]["id"], gid.as_str());
+    let page = web_page(&s, "/notifications", &b).await;
+    assert!(page.contains("invited you to join"), "{page}");
+    s.ok_post(
+        &format!("/api/v1/groups/{gid}/join"),
+        Some(&b.token),
+        json!({}),
+    )
+    .await;
+    assert!(notes_of(&s, &b, "group.invite").await.is_empty());
+
+    // A report about a post in the group: its moderators are told (`group.report`), the
+    // server's moderators too (`admin.report`, which Mastodon apps know).
+    let p = group_post(&s, &a, &gid, "buy my seeds, cheap").await;
+    let report = s
+        .ok_post(
+            "/api/v1/reports",
+            Some(&r.token),
+            json!({"account_id": a.id, "status_ids": [id_of(&p)], "comment": "spam"}),
+        )
+        .await;
+    let rid = id_of(&report);
+    let n = notes_of(&s, &o, "group.report").await;
+    assert_eq!(n.len(), 1, "{n:?}");
+    assert_eq!(n[0]["report"]["id"], rid.as_str());
+    assert_eq!(n[0]["report"]["target_account"]["id"], a.id.as_str());
+    assert_eq!(n[0]["group"]["id"], gid.as_str());
+    assert!(
+        notes_of(&s, &d, "group.report").await.is_empty(),
+        "no longer a moderator"
+    );
+    let n = s.ok("/api/v1/notifications", Some(&admin.token)).await;
+    assert_eq!(n[0]["type"], "admin.report", "{n}");
+    assert_eq!(n[0]["report"]["id"], rid.as_str());
+    assert_valid("Notification", &n[0]);
+    let page = web_page(&s, "/notifications", &admin).await;
+    assert!(page.contains("/admin"), "{page}");
+    // Others are not told.
+    for u in [&a, &b, &r] {
+        let n = s
+            .ok(
+                "/api/v1/notifications?types[]=admin.report&types[]=group.report",
+                Some(&u.token),
+            )
+            .await;
+        assert_eq!(n, json!([]), "{n}");
+    }
+}
+
+#[tokio::test]
+async fn a_groups_stream_carries_its_posts_to_whoever_may_read_them() {
+    let s = TestServer::start().await;
+    let o = s.register("olga").await;
+    let m = s.register("milo").await;
+    let x = s.register("xena").await;
+    let g = create_group(
+        &s,
+        &o,
+        json!({"display_name": "Hideout", "username": "hideout", "kind": "private"}),
+    )
+    .await;
+    let gid = id_of(&g);
+    s.ok_post(
+        &format!("/api/v1/groups/{gid}/invite"),
+        Some(&o.token),
+        json!({"account_ids": [m.id]}),
+    )
+    .await;
+    s.ok_post(
+        &format!("/api/v1/groups/{gid}/join"),
+        Some(&m.token),
+        json!({}),
+    )
+    .await;
+    // A private group's stream is not found for anyone else, as its timeline is.
+    let (st, _, _) = s
+        .get(
+            &format!("/api/v1/streaming/group?group={gid}"),
+            Some(&x.token),
+        )
+        .await;
+    assert_eq!(st, StatusCode::NOT_FOUND);
+    let mut xs = s.websocket(&x.token, "stream=public").await;
+    let mut ms = s
+        .websocket(&m.token, &format!("stream=group&group={gid}"))
+        .await;
+    let mut owner_notes = s.websocket(&o.token, "stream=user:notification").await;
+    let p = group_post(&s, &o, &gid, "tea at five").await;
+    let e = ms.expect_event("update", QUIET * 4).await;
+    assert_eq!(e.stream, json!(["group", gid]));
+    assert_eq!(
+        e.payload_json["id"], p["id"],
+        "the post itself, not the group's boost"
+    );
+    assert_eq!(e.payload_json["group"]["id"], gid.as_str());
+    // A public-stream reader who is no member hears nothing of it.
+    let leaked = xs.drain(QUIET).await;
+    assert!(
+        !leaked.iter().any(|e| e.payload.contains("tea at five")),
+        "{leaked:?}"
+    );
+    // A request to join reaches the owner's notification stream as it happens.
+    s.ok_post(
+        &format!("/api/v1/groups/{gid}/join"),
+        Some(&x.token),
+        json!({}),
+    )
+    .await;
+    let e = owner_notes.expect_event("notification", QUIET * 4).await;
+    assert_eq!(e.payload_json["type"], "group.request");
+    assert_eq!(e.payload_json["group"]["id"], gid.as_str());
+    ms.close().await;
+    xs.close().await;
+    owner_notes.close().await;
+}

@@ -60,10 +60,17 @@ enum Sub {
         local: bool,
     },
     List(kring_core::Id),
+    /// Kring's: a group's timeline (`stream=group&group=ID`).
+    Group(kring_core::Id),
 }
 
 impl Sub {
-    fn parse(stream: &str, tag: Option<&str>, list: Option<&str>) -> Option<Sub> {
+    fn parse(
+        stream: &str,
+        tag: Option<&str>,
+        list: Option<&str>,
+        group: Option<&str>,
+    ) -> Option<Sub> {
         Some(match stream {
             "user" => Sub::User,
             "user:notification" => Sub::UserNotification,
@@ -89,6 +96,7 @@ impl Sub {
                 local: true,
             },
             "list" => Sub::List(list?.parse().ok()?),
+            "group" => Sub::Group(group?.parse().ok()?),
             _ => return None,
         })
     }
@@ -105,6 +113,7 @@ impl Sub {
             Sub::Hashtag { tag, local: true } => json!(["hashtag:local", tag]),
             Sub::Hashtag { tag, .. } => json!(["hashtag", tag]),
             Sub::List(id) => json!(["list", id.to_string()]),
+            Sub::Group(id) => json!(["group", id.to_string()]),
         }
     }
 
@@ -147,6 +156,7 @@ impl Sub {
                 tag == t && (!local || *l)
             }
             (Sub::List(id), Stream::List(l)) => id == l,
+            (Sub::Group(id), Stream::Group(g)) => !notification && id == g,
             _ => false,
         })
     }
@@ -177,7 +187,7 @@ fn render<'a>(
             home,
             public,
         } => {
-            let view = if matches!(sub, Sub::User | Sub::List(_)) {
+            let view = if matches!(sub, Sub::User | Sub::List(_) | Sub::Group(_)) {
                 home
             } else {
                 public
@@ -233,6 +243,8 @@ struct StreamQuery {
     tag: Option<String>,
     #[serde(default)]
     list: Option<String>,
+    #[serde(default)]
+    group: Option<String>,
 }
 
 /// Browsers cannot set headers on a WebSocket, so the token may also come as the
@@ -299,8 +311,13 @@ async fn websocket(
     let actor = auth.user("read")?.clone();
     let mut subs = Vec::new();
     if let Some(stream) = q.stream.as_deref() {
-        let sub = Sub::parse(stream, q.tag.as_deref(), q.list.as_deref())
-            .ok_or_else(|| bad_request("Unknown stream type"))?;
+        let sub = Sub::parse(
+            stream,
+            q.tag.as_deref(),
+            q.list.as_deref(),
+            q.group.as_deref(),
+        )
+        .ok_or_else(|| bad_request("Unknown stream type"))?;
         check_sub(&kring, &auth, &actor, &sub).await?;
         subs.push(sub);
     }
@@ -321,6 +338,9 @@ async fn check_sub(kring: &Kring, auth: &Auth, actor: &Actor, sub: &Sub) -> ApiR
     if let Sub::List(id) = sub {
         kring.list(actor, *id).await?;
     }
+    if let Sub::Group(id) = sub {
+        kring.may_read_group_timeline(Some(actor), *id).await?;
+    }
     Ok(())
 }
 
@@ -333,6 +353,8 @@ struct ClientMessage {
     tag: Option<String>,
     #[serde(default)]
     list: Option<String>,
+    #[serde(default)]
+    group: Option<String>,
 }
 
 async fn serve_socket(
@@ -357,7 +379,7 @@ async fn serve_socket(
                             if sink.send(Message::Text(err.into())).await.is_err() { return }
                             continue;
                         };
-                        let Some(sub) = Sub::parse(&m.stream, m.tag.as_deref(), m.list.as_deref()) else {
+                        let Some(sub) = Sub::parse(&m.stream, m.tag.as_deref(), m.list.as_deref(), m.group.as_deref()) else {
                             let err = json!({"error": "Unknown stream type", "status": 400}).to_string();
                             if sink.send(Message::Text(err.into())).await.is_err() { return }
                             continue;
@@ -410,8 +432,13 @@ async fn sse(
 ) -> ApiResult<Response> {
     let actor = auth.user("read")?.clone();
     let name = stream.trim_end_matches('/').replace('/', ":");
-    let sub = Sub::parse(&name, q.tag.as_deref(), q.list.as_deref())
-        .ok_or_else(|| bad_request("Unknown stream type"))?;
+    let sub = Sub::parse(
+        &name,
+        q.tag.as_deref(),
+        q.list.as_deref(),
+        q.group.as_deref(),
+    )
+    .ok_or_else(|| bad_request("Unknown stream type"))?;
     check_sub(&kring, &auth, &actor, &sub).await?;
     let mut rx = kring.live(&actor);
     rx.follow_open_streams(sub.is_open());

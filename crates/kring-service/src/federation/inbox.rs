@@ -1300,17 +1300,23 @@ impl Kring {
         let Some(mut tx) = self.begin_applying(seen).await? else {
             return Ok(());
         };
-        tx.insert_report(&kring_store::NewReport {
-            reporter: actor.id,
-            target,
-            status_ids: &statuses,
-            comment: str_field(activity, "content").unwrap_or(""),
-            category: kring_core::model::ReportCategory::Other,
-            forwarded: false,
-            uri: str_field(activity, "id"),
-        })
-        .await?;
-        tx.commit().await
+        let report = tx
+            .insert_report(&kring_store::NewReport {
+                reporter: actor.id,
+                target,
+                status_ids: &statuses,
+                comment: str_field(activity, "content").unwrap_or(""),
+                category: kring_core::model::ReportCategory::Other,
+                forwarded: false,
+                uri: str_field(activity, "id"),
+            })
+            .await?;
+        let made = self
+            .notify_of_report_in(&mut tx, actor.id, report, &statuses)
+            .await?;
+        tx.commit().await?;
+        self.publish_notifications(&made);
+        Ok(())
     }
 
     async fn on_move(&self, actor: &Account, activity: &Value, seen: Option<&Seen>) -> Result<()> {

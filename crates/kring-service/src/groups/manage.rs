@@ -266,6 +266,7 @@ impl Kring {
             tx.bump_counts(group, 1, 0, 0).await?;
         }
         tx.take_follow_request(account, group).await?;
+        settle_group_notices_in(&mut tx, group, account).await?;
         if !member.is_local() {
             let uri = match follow_uri {
                 Some(u) => Some(u.to_string()),
@@ -294,4 +295,19 @@ impl Kring {
             also: Vec::new(),
         })
     }
+}
+
+/// A request or an invitation was answered (or withdrawn): the notifications that asked for
+/// an answer go, from every moderator's list and from the invited person's.
+pub(crate) async fn settle_group_notices_in(
+    tx: &mut kring_store::Tx,
+    group: Id,
+    account: Id,
+) -> Result<()> {
+    use kring_core::model::NotificationType;
+    tx.delete_group_notifications(NotificationType::GroupRequest, group, Some(account), None)
+        .await?;
+    tx.delete_group_notifications(NotificationType::GroupInvite, group, None, Some(account))
+        .await?;
+    Ok(())
 }

@@ -2,7 +2,7 @@
 //! demote, transfer ownership. Every path that takes membership away takes away the
 //! members-only posts with it, at once, because the audience rule reads membership when a post
 //! is read.
-use kring_core::model::{Account, Page};
+use kring_core::model::{Account, NotificationType, Page};
 use kring_core::time::now_micros;
 use kring_core::{Group, GroupAction, GroupKind, GroupRole, Membership};
 use kring_store::MemberFilter;
@@ -69,6 +69,7 @@ impl Kring {
             }
             Some(Membership::Requested { .. }) if follow_uri.is_none() => Ok(()),
             _ => {
+                let staff = self.store.local_group_staff(group.id).await?;
                 let mut tx = self.store.begin().await?;
                 tx.set_membership(
                     group.id,
@@ -79,7 +80,26 @@ impl Kring {
                     },
                 )
                 .await?;
-                tx.commit().await
+                // Every moderator is told; the first to decide settles it for all.
+                let mut made = Vec::new();
+                for m in staff {
+                    if let Some(n) = self
+                        .notify_group_in(
+                            &mut tx,
+                            m,
+                            NotificationType::GroupRequest,
+                            account.id,
+                            Some(group.id),
+                            None,
+                        )
+                        .await?
+                    {
+                        made.push((m, n));
+                    }
+                }
+                tx.commit().await?;
+                self.publish_notifications(&made);
+                Ok(())
             }
         }
     }
@@ -147,6 +167,7 @@ impl Kring {
             tx.remove_author_from_feed(account, group.id).await?;
         }
         tx.take_follow_request(account, group.id).await?;
+        super::manage::settle_group_notices_in(&mut tx, group.id, account).await?;
         if !member.is_local()
             && let Some(uri) = follow_uri
         {
@@ -265,6 +286,7 @@ impl Kring {
                 let mut tx = self.store.begin().await?;
                 tx.delete_membership(id, account).await?;
                 tx.take_follow_request(account, id).await?;
+                super::manage::settle_group_notices_in(&mut tx, id, account).await?;
                 if !member.is_local()
                     && let Some(uri) = follow_uri
                 {
@@ -288,7 +310,7 @@ impl Kring {
     async fn invite_to_group_unlogged(&self, actor: &Actor, id: Id, account: Id) -> Result<()> {
         let (group, _) = self.group_record(id).await?;
         self.group_moderator(actor, &group).await?;
-        self.account(account).await?;
+        let invited = self.account(account).await?;
         if self.store.blocked_either(id, account).await? {
             return Err(Error::forbidden("This action is not allowed"));
         }
@@ -313,7 +335,24 @@ impl Kring {
                     },
                 )
                 .await?;
-                tx.commit().await
+                let made = if invited.is_local() {
+                    self.notify_group_in(
+                        &mut tx,
+                        account,
+                        NotificationType::GroupInvite,
+                        actor.id(),
+                        Some(id),
+                        None,
+                    )
+                    .await?
+                } else {
+                    None
+                };
+                tx.commit().await?;
+                if let Some(n) = made {
+                    self.publish_notifications(&[(account, n)]);
+                }
+                Ok(())
             }
         }
     }

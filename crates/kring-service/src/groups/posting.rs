@@ -303,13 +303,20 @@ impl Kring {
         id: Id,
         page: &Page,
     ) -> Result<Vec<Status>> {
+        self.may_read_group_timeline(viewer, id).await?;
+        self.store
+            .group_timeline(viewer.map(Actor::id), id, page)
+            .await
+    }
+
+    /// Whether the viewer may read a group's timeline (and follow its stream): not found for
+    /// anyone but its members when the group is private.
+    pub async fn may_read_group_timeline(&self, viewer: Option<&Actor>, id: Id) -> Result<()> {
         let view = self.group(viewer, id).await?;
         if !self.group_contents_visible(viewer, &view.group).await? {
             return Err(Error::NotFound);
         }
-        self.store
-            .group_timeline(viewer.map(Actor::id), id, page)
-            .await
+        Ok(())
     }
 
     /// The group each of these statuses is in (for the `group` of status views).

@@ -26,6 +26,44 @@ pub struct NotificationItem {
     pub created: String,
     pub created_iso: String,
     pub post: Option<PostCard>,
+    /// Whom or what it is about beyond the sender: the group, or a report's target.
+    pub about: Option<Person>,
+    /// Where to act on it (a path and its label).
+    pub action: Option<(String, &'static str)>,
+}
+
+/// The group or report a notification is about, and where to answer it.
+fn about_and_action(
+    kring: &kring_service::Kring,
+    n: &kring_service::views::NotificationView,
+) -> (Option<Person>, Option<(String, &'static str)>) {
+    let group = n.group.as_ref().map(|g| Person::new(kring, g));
+    let group_page = |tail: &str| {
+        n.notification
+            .group_id
+            .map(|g| format!("{}{tail}", super::groups::group_path(g)))
+    };
+    match n.notification.kind {
+        NotificationType::GroupRequest => (
+            group,
+            group_page("/requests").map(|p| (p, "Review requests to join")),
+        ),
+        NotificationType::GroupInvite => (
+            group,
+            group_page("").map(|p| (p, "See the group and its rules")),
+        ),
+        NotificationType::GroupReport => (
+            group,
+            group_page("/moderation").map(|p| (p, "Review the group's reports")),
+        ),
+        NotificationType::AdminReport => (
+            n.report
+                .as_ref()
+                .map(|(_, target)| Person::new(kring, target)),
+            Some(("/admin".to_string(), "Review reports")),
+        ),
+        _ => (None, None),
+    }
 }
 
 fn notification_text(kind: NotificationType) -> &'static str {
@@ -42,6 +80,10 @@ fn notification_text(kind: NotificationType) -> &'static str {
         NotificationType::PendingReblog => "boosted your post, awaiting your approval",
         NotificationType::Quote => "quoted your post",
         NotificationType::QuotedUpdate => "edited a post you quoted",
+        NotificationType::GroupRequest => "asked to join",
+        NotificationType::GroupInvite => "invited you to join",
+        NotificationType::GroupReport => "reported a post in",
+        NotificationType::AdminReport => "reported",
     }
 }
 
@@ -86,13 +128,18 @@ pub async fn notifications(
     let mut cards = web.cards(Some(&v.actor), &posts).await?.into_iter();
     let items = views
         .iter()
-        .map(|n| NotificationItem {
-            kind: n.notification.kind.as_str(),
-            text: notification_text(n.notification.kind),
-            who: Person::new(kring, &n.account),
-            created: time_label(n.notification.created_at),
-            created_iso: kring_core::time::rfc3339(n.notification.created_at),
-            post: n.status.as_ref().and_then(|_| cards.next()),
+        .map(|n| {
+            let (about, action) = about_and_action(kring, n);
+            NotificationItem {
+                kind: n.notification.kind.as_str(),
+                text: notification_text(n.notification.kind),
+                who: Person::new(kring, &n.account),
+                created: time_label(n.notification.created_at),
+                created_iso: kring_core::time::rfc3339(n.notification.created_at),
+                post: n.status.as_ref().and_then(|_| cards.next()),
+                about,
+                action,
+            }
         })
         .collect();
     let c = web
