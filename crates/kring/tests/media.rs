@@ -724,3 +724,77 @@ async fn avatars_and_headers_are_cut_to_size_and_lose_their_metadata() {
     assert_eq!(again["avatar"], me2["avatar"]);
     assert_eq!(files_under(&media_dir).len(), 2);
 }
+
+#[tokio::test]
+async fn groups_take_an_avatar_and_a_header_from_their_admins() {
+    let s = TestServer::start().await;
+    let olga = s.register("olga").await;
+    let milo = s.register("milo").await;
+    let g = s
+        .ok_post(
+            "/api/v1/groups",
+            Some(&olga.token),
+            json!({"display_name": "Garden", "username": "garden"}),
+        )
+        .await;
+    let gid = g["id"].as_str().unwrap().to_string();
+    s.ok_post(
+        &format!("/api/v1/groups/{gid}/join"),
+        Some(&milo.token),
+        json!({}),
+    )
+    .await;
+    let update = async |token: &str, files: &[(&str, &[u8])], fields: &[(&str, &str)]| {
+        let (ct, body) = profile_body(files, fields);
+        s.raw(
+            reqwest::Method::PATCH,
+            &format!("/api/v1/groups/{gid}"),
+            Some(token),
+            Some(&ct),
+            body,
+        )
+        .await
+    };
+    // A member who does not administer the group may not.
+    let (st, _, e) = update(&milo.token, &[("avatar", &png(50, 50))], &[]).await;
+    assert_eq!(st, StatusCode::FORBIDDEN, "{e}");
+    let (st, _, v) = update(
+        &olga.token,
+        &[("avatar", &jpeg_with_gps()), ("header", &png(3000, 600))],
+        &[("note", "Seeds and roses")],
+    )
+    .await;
+    assert_eq!(st, StatusCode::OK, "{v}");
+    let avatar = v["avatar"].as_str().unwrap();
+    assert!(avatar.starts_with(&s.url("/media/")), "{avatar}");
+    let (st, _, bytes) = fetch(avatar).await;
+    assert_eq!(st, StatusCode::OK);
+    assert!(!contains(&bytes, b"Exif") && !contains(&bytes, CAMERA));
+    let img = image::load_from_memory(&bytes).unwrap();
+    assert_eq!((img.width(), img.height()), (400, 400));
+    let (_, _, bytes) = fetch(v["header"].as_str().unwrap()).await;
+    let img = image::load_from_memory(&bytes).unwrap();
+    assert_eq!((img.width(), img.height()), (1500, 300));
+    // The group's account (what Mastodon apps and other servers see) shows them too.
+    let acct = s
+        .ok(&format!("/api/v1/accounts/{gid}"), Some(&milo.token))
+        .await;
+    assert_eq!(acct["avatar"], v["avatar"], "{acct}");
+    let actor = s
+        .http
+        .get(s.url("/users/garden"))
+        .header("accept", "application/activity+json")
+        .send()
+        .await
+        .unwrap()
+        .json::<Value>()
+        .await
+        .unwrap();
+    assert_eq!(actor["icon"]["url"], v["avatar"], "{actor}");
+    // Not a picture: refused naming the field, nothing changes.
+    let (st, _, e) = update(&olga.token, &[("header", b"<html></html>")], &[]).await;
+    assert_eq!(st, StatusCode::UNPROCESSABLE_ENTITY, "{e}");
+    assert!(e["error"].as_str().unwrap().contains("header"), "{e}");
+    let again = s.ok(&format!("/api/v1/groups/{gid}"), None).await;
+    assert_eq!(again["header"], v["header"]);
+}

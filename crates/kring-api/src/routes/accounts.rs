@@ -167,7 +167,7 @@ struct CredentialsParams {
 
 /// The largest `update_credentials` body: two pictures of Mastodon's 8 MB limit for avatars
 /// and headers, and the form.
-const PROFILE_BODY: usize = 17 * 1024 * 1024;
+pub(crate) const PROFILE_BODY: usize = 17 * 1024 * 1024;
 
 async fn update_credentials(
     State(kring): State<Kring>,

@@ -15,7 +15,7 @@ use crate::auth::{Auth, MaybeAuth};
 use crate::entities::{self, Ctx};
 use crate::error::{ApiResult, unprocessable};
 use crate::paging::{PageParams, paged};
-use crate::params::{Params, Query, lenient};
+use crate::params::{Params, ParamsWithFiles, Query, lenient};
 use crate::respond::{self, ctx, id};
 
 pub fn routes() -> Router<Kring> {
@@ -24,7 +24,14 @@ pub fn routes() -> Router<Kring> {
         .route("/api/v1/groups/relationships", get(relationships))
         .route(
             "/api/v1/groups/{id}",
-            get(show).patch(update).put(update).delete(delete),
+            get(show)
+                .patch(update)
+                .put(update)
+                .delete(delete)
+                // Room for an avatar and a header, as a person's profile has.
+                .layer(axum::extract::DefaultBodyLimit::max(
+                    super::accounts::PROFILE_BODY,
+                )),
         )
         .route("/api/v1/groups/{id}/join", post(join))
         .route("/api/v1/groups/{id}/leave", post(leave))
@@ -238,7 +245,7 @@ async fn update(
     State(kring): State<Kring>,
     auth: Auth,
     Path(raw): Path<String>,
-    Params(p): Params<GroupParams>,
+    ParamsWithFiles(p, mut files): ParamsWithFiles<GroupParams>,
 ) -> ApiResult<Response> {
     let actor = auth.user("write:groups")?;
     let v = kring
@@ -251,6 +258,8 @@ async fn update(
                 kind: kind_of(&p)?,
                 members_only: p.members_only,
                 rules: p.rules.clone(),
+                avatar: files.take("avatar"),
+                header: files.take("header"),
             },
         )
         .await?;

@@ -33,6 +33,9 @@ pub struct GroupUpdate {
     pub kind: Option<GroupKind>,
     pub members_only: Option<bool>,
     pub rules: Option<String>,
+    /// New pictures, as uploaded (re-encoded and cut like a person's).
+    pub avatar: Option<Vec<u8>>,
+    pub header: Option<Vec<u8>>,
 }
 
 fn check_len(what: &str, s: &str, max: usize) -> Result<()> {
@@ -157,6 +160,10 @@ impl Kring {
         };
         p.locked = Some(group.kind.needs_approval());
         p.discoverable = Some(group.kind != GroupKind::Private);
+        // The pictures first: a refused one (422 naming it) changes nothing else.
+        let group_account = self.account(id).await?;
+        self.set_account_images(&group_account, u.avatar, u.header)
+            .await?;
         let mut tx = self.store.begin().await?;
         tx.update_profile(id, &p).await?;
         tx.update_group(&group).await?;

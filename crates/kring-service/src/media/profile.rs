@@ -1,8 +1,11 @@
-//! Avatars and headers uploaded with `update_credentials`: cut to size and re-encoded like
-//! every upload (no metadata survives), kept in the media storage, named on the account by
-//! their URL on this server. The previous picture's file goes once the new one is set.
+//! Avatars and headers uploaded with `update_credentials` (a person's) or a group's update:
+//! cut to size and re-encoded like every upload (no metadata survives), kept in the media
+//! storage, named on the account by their URL on this server. The previous picture's file
+//! goes once the new one is set.
 use super::process::{self, ProfileCut};
 use super::storage::{self, MediaStorage};
+use kring_core::model::Account;
+
 use crate::{Actor, Error, Kring, Result};
 
 /// The largest avatar or header accepted.
@@ -18,6 +21,20 @@ impl Kring {
         avatar: Option<Vec<u8>>,
         header: Option<Vec<u8>>,
     ) -> Result<()> {
+        self.set_account_images(&actor.account, avatar, header)
+            .await
+    }
+
+    /// Set a local account's pictures (a person's, or a group's once its admin is checked).
+    pub(crate) async fn set_account_images(
+        &self,
+        account: &Account,
+        avatar: Option<Vec<u8>>,
+        header: Option<Vec<u8>>,
+    ) -> Result<()> {
+        if avatar.is_none() && header.is_none() {
+            return Ok(());
+        }
         let storage = self
             .media_storage()
             .ok_or_else(|| Error::validation("Media uploads are not enabled on this server"))?;
@@ -46,7 +63,7 @@ impl Kring {
             let url = format!("{base}/media/{key}");
             let mut tx = self.store.begin().await?;
             let written = async {
-                tx.set_profile_image(actor.id(), cut == ProfileCut::Header, &url)
+                tx.set_profile_image(account.id, cut == ProfileCut::Header, &url)
                     .await?;
                 tx.commit().await
             }
@@ -57,8 +74,8 @@ impl Kring {
             }
             // The picture it replaces, if it was one of ours.
             let old = match cut {
-                ProfileCut::Avatar => actor.account.avatar_url.as_deref(),
-                ProfileCut::Header => actor.account.header_url.as_deref(),
+                ProfileCut::Avatar => account.avatar_url.as_deref(),
+                ProfileCut::Header => account.header_url.as_deref(),
             };
             if let Some(old_key) = old.and_then(|u| u.strip_prefix(&format!("{base}/media/")))
                 && storage::valid_key(old_key)

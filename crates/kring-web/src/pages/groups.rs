@@ -503,6 +503,7 @@ pub async fn save(
                 kind: Some(kind),
                 members_only: Some(f.members_only()),
                 rules: Some(f.rules.clone()),
+                ..GroupUpdate::default()
             };
             web.kring.update_group(actor, gid, update).await
         }
