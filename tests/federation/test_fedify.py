@@ -870,6 +870,17 @@ def test_g_groups_with_the_peer(flow: Flow):
     _peer_got(flow, lambda r: r.get("type") == "Announce" and r.get("actor") == actor["id"]
               and r.get("object") == note["id"], "the group's Announce of the peer's post")
 
+    # Lemmy may name the community in `audience` alone, the post addressed only to the public.
+    lone = dict(note, id=f"{peer.actor_url}/notes/audience{tok}", to=[AS_PUBLIC], cc=[],
+                content=f"<p>by audience alone {tok}</p>")
+    to_group({"@context": "https://www.w3.org/ns/activitystreams", "id": f"{lone['id']}/activity",
+              "type": "Create", "actor": peer.actor_url, "to": lone["to"], "cc": [],
+              "audience": actor["id"], "object": lone}, actor["inbox"])
+    eventually(lambda: [s for s in check(flow.get(f"/api/v1/timelines/group/{group['id']}")).json()
+                        if s["uri"] == lone["id"]] or None, what="the post addressed by audience alone, carried")
+    _peer_got(flow, lambda r: r.get("type") == "Announce" and r.get("actor") == actor["id"]
+              and r.get("object") == lone["id"], "the group's Announce of the post addressed by audience")
+
     # alice's post to the group reaches the peer as the group's Announce.
     mine = check(flow.post("/api/v1/statuses", json={"status": f"welcome {tok}", "group_id": group["id"]})).json()
     _peer_got(flow, lambda r: r.get("type") == "Announce" and r.get("actor") == actor["id"]

@@ -73,7 +73,8 @@ impl Kring {
         let mut tx = self.store.begin().await?;
         tx.delete_circle(id).await?;
         tx.commit().await?;
-        self.withdraw_circle_posts(actor, id, &members).await
+        self.withdraw_granted_posts(Grant::Circle(id), &members)
+            .await
     }
 
     pub async fn circle_members(&self, actor: &Actor, id: Id, page: &Page) -> Result<Vec<Account>> {
@@ -122,14 +123,16 @@ impl Kring {
             }
         }
         tx.commit().await?;
-        self.withdraw_circle_posts(actor, circle.id, &removed).await
+        self.withdraw_granted_posts(Grant::Circle(circle.id), &removed)
+            .await
     }
 
-    /// A removed member's server got the circle's posts: for each of the newest ones, a server
-    /// left with no member gets a `Delete`, one with members left an `Update` naming only
+    /// Removed members' servers got the posts `grant` let them read (a circle's, or a
+    /// group's members-only posts): for each of the newest ones written here, a server left
+    /// with no reader gets its author's `Delete`, one with readers left an `Update` naming only
     /// them (another Kring then takes the post from everyone else there; other software may
-    /// keep its copy: docs/api.md says so).
-    async fn withdraw_circle_posts(&self, actor: &Actor, circle: Id, removed: &[Id]) -> Result<()> {
+    /// keep its copy: docs/api.md and docs/groups.md say so).
+    pub(crate) async fn withdraw_granted_posts(&self, grant: Grant, removed: &[Id]) -> Result<()> {
         let gone: Vec<Account> = self
             .store
             .accounts_by_ids(removed)
@@ -140,12 +143,13 @@ impl Kring {
         if gone.is_empty() {
             return Ok(());
         }
-        for post in self
-            .store
-            .statuses_granted(Grant::Circle(circle), WITHDRAWN_POSTS)
-            .await?
-        {
+        for post in self.store.statuses_granted(grant, WITHDRAWN_POSTS).await? {
+            let author = self.account(post.account_id).await?;
             let audience = self.store.audience_of(post.id).await?.unwrap_or_default();
+            if audience.public {
+                // A public group's posts carry its grant too; those stay everyone's.
+                continue;
+            }
             let left = self
                 .store
                 .accounts_by_ids(&self.store.remote_accounts_in(&audience).await?)
@@ -159,20 +163,20 @@ impl Kring {
                     .collect();
                 let (activity, to) = if still.is_empty() {
                     (
-                        self.delete_activity(&post, &actor.account),
+                        self.delete_activity(&post, &author),
                         Recipients::Accounts { ids: vec![g.id] },
                     )
                 } else {
-                    let note = self.load_note(&post, &actor.account).await?;
+                    let note = self.load_note(&post, &author).await?;
                     let update = as2::activity(
                         "Update",
                         &format!("{}#updates/{}", post.uri, Id::generate()),
-                        &actor.account.uri,
+                        &author.uri,
                         note,
                     );
                     (update, Recipients::Narrow { ids: still })
                 };
-                self.emit(&mut tx, &actor.account, activity, to).await?;
+                self.emit(&mut tx, &author, activity, to).await?;
             }
             tx.commit().await?;
         }

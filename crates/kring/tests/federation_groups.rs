@@ -159,6 +159,15 @@ async fn a_private_group_reaches_its_members_servers_and_no_other() {
     b.wait_home(&carol, &uri(&later)).await;
     unreadable(&b, &bob, &uri(&after)).await;
     unreadable(&b, &carol, &uri(&after)).await;
+    // B, with no member left, was told to drop the members-only post it had (olga's
+    // `Delete`): bob no longer reads it there either.
+    eventually("B dropped the members-only post", async || {
+        (b.in_home(&bob, &uri(&post)).await.is_none()
+            && local_copy(&b, &bob, &uri(&post)).await.is_none())
+        .then_some(())
+    })
+    .await;
+    unreadable(&b, &bob, &uri(&post)).await;
 }
 
 /// A public group's conversation follows its posts to a member on another server (FEP-1b12):

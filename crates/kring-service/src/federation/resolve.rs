@@ -910,10 +910,13 @@ impl NoteToStore {
 }
 
 /// Everyone a note is addressed to (`to`, `cc`) or mentions (as Lemmy and Mastodon address a
-/// post to a group).
+/// post to a group), and the community its `audience` names (FEP-1b12: Lemmy may name the
+/// community there alone). Only where a post goes is read from this: who may read it is
+/// still its `to` and `cc`.
 pub(crate) fn addressed_uris(note: &Value) -> Vec<String> {
     let mut addressed = ids(note.get("to"));
     addressed.extend(ids(note.get("cc")));
+    addressed.extend(ids(note.get("audience")));
     if let Some(tags) = note.get("tag").and_then(Value::as_array) {
         addressed.extend(
             tags.iter()

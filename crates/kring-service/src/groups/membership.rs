@@ -4,7 +4,7 @@
 //! is read.
 use kring_core::model::{Account, NotificationType, Page};
 use kring_core::time::now_micros;
-use kring_core::{Group, GroupAction, GroupKind, GroupRole, Membership};
+use kring_core::{Grant, Group, GroupAction, GroupKind, GroupRole, Membership};
 use kring_store::MemberFilter;
 
 use super::GroupView;
@@ -174,7 +174,14 @@ impl Kring {
             self.send_follow_answer(&mut tx, &group_account, &member, &uri, false)
                 .await?;
         }
-        tx.commit().await
+        tx.commit().await?;
+        if member.is_local() {
+            return Ok(());
+        }
+        // The former member's server holds the members-only posts written here: it is told
+        // to drop them (no member left there) or whom they are for now (docs/groups.md).
+        self.withdraw_granted_posts(Grant::GroupMembers(group.id), &[account])
+            .await
     }
 
     /// The actor's standing with each group (Truth Social's `/api/v1/groups/relationships`).
