@@ -1001,6 +1001,27 @@ def test_g_a_community_on_the_peer(flow: Flow):
                         if s["uri"] == posted["note"] or (s.get("reblog") or {}).get("uri") == posted["note"]]
                or None, what="the community's post in alice's home timeline")
 
+    # As a Lemmy private community does, it announces a post addressed to itself alone (no
+    # as:Public) to its followers: alice, a member, reads it; another person here does not.
+    hidden = peer.control("POST", "community-post", {"content": f"<p>members only {tok}</p>",
+                                                     "private": True})
+    in_group = eventually(lambda: [s for s in check(flow.get(f"/api/v1/timelines/group/{gid}")).json()
+                                   if s["uri"] == hidden["note"]] or None,
+                          what="the private community's post in its group timeline here")
+    assert in_group[0]["visibility"] == "private", _short(in_group[0])
+    assert in_group[0]["kring"]["visibility"] == "group", _short(in_group[0])
+    eventually(lambda: [s for s in check(flow.get("/api/v1/timelines/home")).json()
+                        if (s.get("reblog") or {}).get("uri") == hidden["note"]] or None,
+               what="the private community's post in alice's home timeline")
+    outsider, _ = _local_user(flow, f"outsider{tok}")
+    st = outsider.get(flow.url(f"/api/v1/statuses/{in_group[0]['id']}"), timeout=30)
+    assert st.status_code == 404, f"a non-member reads the members' post: {st.status_code}"
+    found = check(outsider.get(flow.url("/api/v2/search"), params={
+        "q": hidden["note"], "type": "statuses", "resolve": "true"}, timeout=30)).json()
+    assert found["statuses"] == [], _short(found)
+    outsider_tl = check(outsider.get(flow.url(f"/api/v1/timelines/group/{gid}"), timeout=30)).json()
+    assert hidden["note"] not in [s["uri"] for s in outsider_tl], _short(outsider_tl)
+
     # alice posts to the community: addressed to it, and announced by it to its members.
     mine = check(flow.post("/api/v1/statuses", json={"status": f"hello community {tok}", "group_id": gid}),
                  what="POST a status with group_id of the remote community").json()

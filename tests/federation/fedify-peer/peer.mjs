@@ -412,13 +412,14 @@ async function acceptFollow(ctx, follow, entry, identifier, into, signer) {
 }
 
 /** The community Announces `objectId` (a post addressed to it) to its members, as Lemmy does. */
-async function announceToCommunity(ctx, objectId) {
+// `limited`: as a Lemmy private community announces, to its followers alone (no as:Public).
+async function announceToCommunity(ctx, objectId, limited = false) {
   const announce = new Announce({
     id: new URL(`${COMMUNITY_URL}#announces/${randomUUID()}`),
     actor: ctx.getActorUri(COMMUNITY),
     object: objectId,
-    tos: [PUBLIC_COLLECTION],
-    ccs: [ctx.getFollowersUri(COMMUNITY)],
+    tos: limited ? [ctx.getFollowersUri(COMMUNITY)] : [PUBLIC_COLLECTION],
+    ccs: limited ? [] : [ctx.getFollowersUri(COMMUNITY)],
     published: Temporal.Now.instant(),
   });
   if (communityFollowers.size > 0) {
@@ -701,17 +702,20 @@ const control = {
     const me = ctx.getActorUri(IDENTIFIER);
     const community = ctx.getActorUri(COMMUNITY);
     const noteId = ctx.getObjectUri(Note, { identifier: IDENTIFIER, id: randomUUID() });
+    // {"private": true}: as in a Lemmy private community, the post is addressed to the
+    // community alone, never as:Public.
+    const limited = body.private === true;
     const note = new Note({
       id: noteId,
       attribution: me,
       content: body.content,
       url: noteId,
-      tos: [PUBLIC_COLLECTION, community],
+      tos: limited ? [community] : [PUBLIC_COLLECTION, community],
       audience: community,
       published: Temporal.Now.instant(),
     });
     notes.set(noteId.href, note);
-    const announce = await announceToCommunity(ctx, noteId);
+    const announce = await announceToCommunity(ctx, noteId, limited);
     return { note: noteId.href, announce: announce.id, to: announce.to };
   },
 

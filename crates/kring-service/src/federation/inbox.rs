@@ -4,7 +4,7 @@
 use kring_activitypub::as2::{self, host_of, ids, kind, str_field};
 use kring_core::model::{Account, NotificationType};
 use kring_core::time::now_micros;
-use kring_core::{Audience, Interaction, Visibility};
+use kring_core::{Audience, Grant, Interaction, Visibility};
 use kring_store::{FollowOptions, Mark, NewStatus};
 use serde::{Deserialize, Serialize};
 use serde_json::{Value, json};
@@ -1088,7 +1088,17 @@ impl Kring {
                 super::resolve::MAX_REPLY_DEPTH,
             )
             .await?;
-        if !matches!(orig.visibility, Visibility::Public | Visibility::Unlisted) {
+        let public = matches!(orig.visibility, Visibility::Public | Visibility::Unlisted);
+        // A group elsewhere may pass on a limited post meant for its members (a Lemmy private
+        // community's): only one that was addressed to that very group when stored.
+        let for_members = !public
+            && actor.group
+            && self
+                .store
+                .audience_of(orig.id)
+                .await?
+                .is_some_and(|a| a.grants.contains(&Grant::GroupMembers(actor.id)));
+        if !public && !for_members {
             return Ok(());
         }
         let asked = Interacting {
@@ -1109,12 +1119,22 @@ impl Kring {
         };
         let awaits = inbound.awaits;
         let to = ids(activity.get("to"));
-        let visibility = if to.iter().any(|a| as2::is_public_address(a)) {
-            Visibility::Public
+        let (visibility, audience) = if for_members {
+            (
+                Visibility::Group,
+                Audience::for_group_members(actor.id, &[]),
+            )
         } else {
-            Visibility::Unlisted
+            let visibility = if to.iter().any(|a| as2::is_public_address(a)) {
+                Visibility::Public
+            } else {
+                Visibility::Unlisted
+            };
+            (
+                visibility,
+                Audience::for_visibility(visibility, actor.id, &[]),
+            )
         };
-        let audience = Audience::for_visibility(visibility, actor.id, &[]);
         let created_at = str_field(activity, "published")
             .and_then(kring_core::time::parse_rfc3339)
             .unwrap_or_else(now_micros)

@@ -655,6 +655,23 @@ impl Kring {
             (Visibility::Direct, Some("group")) => Some(Visibility::Group),
             _ => None,
         };
+        // A limited post addressed to a group elsewhere (a Lemmy private community's post,
+        // another Kring's members-only group post) is for the group's members: those here are
+        // the accounts whose follow of it was accepted, read when the post is read, so one who
+        // leaves loses it at once. Granting them is no wider than the author naming each.
+        let mut addressed_groups: Vec<Id> = Vec::new();
+        if chat.is_none() && matches!(visibility, Visibility::Direct | Visibility::Private) {
+            for a in to.iter().chain(&cc) {
+                if !self.is_local_uri(a)
+                    && let Some(g) = self.store.account_by_uri(a).await?
+                    && g.group
+                    && g.id != author.id
+                {
+                    addressed_groups.push(g.id);
+                }
+            }
+        }
+        let narrowed = narrowed.or((!addressed_groups.is_empty()).then_some(Visibility::Group));
         let visibility = match chat {
             Some(_) => Visibility::Direct,
             None => narrowed.unwrap_or(visibility),
@@ -676,6 +693,9 @@ impl Kring {
         } else {
             Audience::for_visibility(visibility, author.id, &mentioned)
         };
+        audience
+            .grants
+            .extend(addressed_groups.into_iter().map(Grant::GroupMembers));
         // A silenced domain's posts reach its followers here but no public timeline.
         if self
             .domain_state(author.domain.as_deref().unwrap_or(""))
