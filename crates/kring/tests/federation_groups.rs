@@ -430,3 +430,137 @@ async fn kring_people_join_read_and_post_to_a_group_on_another_server() {
         .await;
     assert_eq!(here[0]["member"], false, "{here}");
 }
+
+/// A closed group with a member on another server (issue 11 item 7): bob on B asks to join a
+/// closed group on A; its owner is told and approves; bob posts to it from B and olga's reply
+/// in the group reaches him on B; then olga bans him: B hears he no longer follows the group,
+/// and a later post of his is refused by the group.
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn a_closed_group_approves_and_bans_a_member_on_another_server() {
+    let (a, b) = tokio::join!(Node::start(), Node::start());
+    let olga = a.register("olga").await;
+    let bob = b.register("bob").await;
+    let group = a
+        .ok_post(
+            "/api/v1/groups",
+            &olga.token,
+            json!({"display_name": "Porch", "username": "porch", "kind": "closed"}),
+        )
+        .await;
+    let gid = id(&group);
+    let found = b.resolve(&bob, &a.handle("porch")).await;
+    let on_b = id(&found);
+    let g = b.ok(&format!("/api/v1/groups/{on_b}"), &bob.token).await;
+    assert_eq!(g["kring"]["kind"], "closed", "{g}");
+    b.ok_post(
+        &format!("/api/v1/groups/{on_b}/join"),
+        &bob.token,
+        json!({}),
+    )
+    .await;
+    // The request waits on A, and olga is told of it.
+    let bob_on_a = eventually("bob's request on A", async || {
+        let reqs = a
+            .ok(
+                &format!("/api/v1/groups/{gid}/membership_requests"),
+                &olga.token,
+            )
+            .await;
+        reqs.as_array()?.first().map(|r| id(r))
+    })
+    .await;
+    let told = a
+        .ok_query(
+            "/api/v1/notifications",
+            &olga.token,
+            &[("types[]", "group.request")],
+        )
+        .await;
+    assert_eq!(told[0]["account"]["id"], bob_on_a.as_str(), "{told}");
+    let here = b
+        .ok_query(
+            "/api/v1/groups/relationships",
+            &bob.token,
+            &[("id[]", on_b.as_str())],
+        )
+        .await;
+    assert_eq!(here[0]["member"], false, "not before approval: {here}");
+    a.ok_post(
+        &format!("/api/v1/groups/{gid}/membership_requests/{bob_on_a}/authorize"),
+        &olga.token,
+        json!({}),
+    )
+    .await;
+    eventually("bob is a member on B", async || {
+        let here = b
+            .ok_query(
+                "/api/v1/groups/relationships",
+                &bob.token,
+                &[("id[]", on_b.as_str())],
+            )
+            .await;
+        (here[0]["member"] == true).then_some(())
+    })
+    .await;
+
+    // bob posts from B; the group takes it; olga's reply in the group reaches bob on B.
+    let his = b
+        .post_status(&bob, json!({"status": "hello porch", "group_id": on_b}))
+        .await;
+    let his_on_a = eventually("the group on A takes bob's post", async || {
+        let tl = a
+            .ok(&format!("/api/v1/timelines/group/{gid}"), &olga.token)
+            .await;
+        tl.as_array()?
+            .iter()
+            .find(|s| s["uri"] == his["uri"])
+            .map(|s| id(s))
+    })
+    .await;
+    let reply = a
+        .post_status(
+            &olga,
+            json!({"status": "welcome, bob", "in_reply_to_id": his_on_a}),
+        )
+        .await;
+    assert_eq!(
+        reply["group"]["id"],
+        gid.as_str(),
+        "a reply in the group: {reply}"
+    );
+    eventually("olga's reply reaches bob on B", async || {
+        local_copy(&b, &bob, &uri(&reply)).await
+    })
+    .await;
+
+    // Banned: B hears bob no longer follows the group; his next post is not taken.
+    a.ok_post(
+        &format!("/api/v1/groups/{gid}/blocks"),
+        &olga.token,
+        json!({"account_ids": [bob_on_a]}),
+    )
+    .await;
+    eventually("B knows bob is out", async || {
+        (b.relationship(&bob, &on_b).await["following"] == false).then_some(())
+    })
+    .await;
+    let late = b
+        .post_status(
+            &bob,
+            json!({"status": format!("@{} still here?", a.handle("porch")), "visibility": "public"}),
+        )
+        .await;
+    // It reached A (stored there, as a public post mentioning olga's group), and the group
+    // decided on it in the same step.
+    eventually("bob's later post on A", async || {
+        local_copy(&a, &olga, &uri(&late)).await
+    })
+    .await;
+    let tl = a
+        .ok(&format!("/api/v1/timelines/group/{gid}"), &olga.token)
+        .await;
+    assert!(
+        !tl.to_string().contains(&uri(&late)),
+        "a banned member's post is carried: {tl}"
+    );
+}
