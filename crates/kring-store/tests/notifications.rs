@@ -16,6 +16,8 @@ async fn notify(store: &Store, to: Id, kind: NotificationType, from: Id, status:
         kind,
         from_account_id: from,
         status_id: status,
+        group_id: None,
+        report_id: None,
         created_at: now_micros(),
     };
     let mut tx = store.begin().await.unwrap();
@@ -246,6 +248,8 @@ async fn page_limits_clamp_to_between_1_and_1000() {
             kind: NotificationType::Follow,
             from_account_id: b.id,
             status_id: None,
+            group_id: None,
+            report_id: None,
             created_at: now_micros(),
         })
         .await

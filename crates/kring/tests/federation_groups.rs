@@ -466,7 +466,7 @@ async fn a_closed_group_approves_and_bans_a_member_on_another_server() {
                 &olga.token,
             )
             .await;
-        reqs.as_array()?.first().map(|r| id(r))
+        reqs.as_array()?.first().map(id)
     })
     .await;
     let told = a
@@ -514,7 +514,7 @@ async fn a_closed_group_approves_and_bans_a_member_on_another_server() {
         tl.as_array()?
             .iter()
             .find(|s| s["uri"] == his["uri"])
-            .map(|s| id(s))
+            .map(id)
     })
     .await;
     let reply = a
