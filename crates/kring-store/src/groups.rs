@@ -486,6 +486,20 @@ impl Tx {
         Ok(())
     }
 
+    /// A direct post another server addressed to a members-only group (as a Mastodon app
+    /// sends a mention of the group) is shown as the group's from now on, not as a private
+    /// mention: its readers are the group's members (the grant above).
+    pub async fn label_group_post(&mut self, status: Id) -> Result<(), Error> {
+        sqlx::query(
+            "UPDATE statuses SET visibility = 'group' WHERE id = $1 AND visibility = 'direct'",
+        )
+        .bind(status.0)
+        .execute(&mut *self.tx)
+        .await
+        .map_err(db_err)?;
+        Ok(())
+    }
+
     /// Grant a group's members a post another server addressed to the group (FEP-1b12: a
     /// post to a group is for its members). Only ever adds the group's own grant.
     pub async fn grant_group_members(&mut self, status: Id, group: Id) -> Result<(), Error> {

@@ -106,16 +106,19 @@ async fn a_private_group_reaches_its_members_servers_and_no_other() {
             json!({"status": format!("@{handle} I will bring the map"), "visibility": "direct"}),
         )
         .await;
-    eventually("the group announces bob's post on A", async || {
+    let carried = eventually("the group announces bob's post on A", async || {
         let tl = a
             .ok(&format!("/api/v1/timelines/group/{gid}"), &olga.token)
             .await;
         tl.as_array()?
             .iter()
-            .any(|s| s["uri"] == from_b["uri"])
-            .then_some(())
+            .find(|s| s["uri"] == from_b["uri"])
+            .cloned()
     })
     .await;
+    // On A it is the group's post now, not a private mention.
+    assert_eq!(carried["kring"]["visibility"], "group", "{carried}");
+    assert_eq!(carried["visibility"], "private", "{carried}");
     // In olga's home as the group's boost of it (olga does not follow bob).
     eventually(
         "the group's boost of bob's post in olga's home",

@@ -233,6 +233,7 @@ impl Kring {
         let mut tx = self.store.begin().await?;
         if !is_public(post) {
             tx.grant_group_members(post.id, g).await?;
+            tx.label_group_post(post.id).await?;
         }
         let (boost, audience) = self
             .announce_in_group(&mut tx, &target, post, &author)
