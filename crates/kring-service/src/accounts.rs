@@ -380,6 +380,9 @@ impl Kring {
         {
             return Err(Error::forbidden("You cannot suspend yourself"));
         }
+        if !suspended && self.store.account_deleted(id).await? {
+            return Err(Error::validation("This account was deleted"));
+        }
         let mut tx = self.store.begin().await?;
         let ok = tx.set_suspended(id, suspended).await?;
         tx.commit().await?;

@@ -7,6 +7,7 @@ mod caches;
 pub mod chats;
 pub mod circles;
 pub mod cpu;
+pub mod data;
 pub mod domain_blocks;
 pub mod events;
 mod fanout;

@@ -5,6 +5,7 @@ mod account_cache;
 mod accounts;
 mod chats;
 mod circles;
+mod deletion;
 mod federation;
 mod feeds;
 mod group_moderation;

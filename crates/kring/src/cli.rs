@@ -135,6 +135,14 @@ pub enum AdminCommand {
         #[arg(long)]
         undo: bool,
     },
+    /// Delete an account for good: other servers are told, every row and file of it goes,
+    /// only its handle stays (never to be reused). It cannot be undone.
+    DeleteUser {
+        username: String,
+        /// Say yes: without it, nothing is deleted.
+        #[arg(long)]
+        yes: bool,
+    },
     /// Set the policy for another server: silence, suspend, reject media, or allow.
     DomainBlock {
         domain: String,
@@ -337,6 +345,24 @@ async fn admin(config: Config, cmd: AdminCommand) -> Result<(), String> {
                 if undo { "Unsuspended" } else { "Suspended" },
                 a.acct()
             );
+        }
+        AdminCommand::DeleteUser { username, yes } => {
+            let a = kring
+                .local_account_named(&username)
+                .await
+                .map_err(|e| e.to_string())?
+                .ok_or_else(|| format!("no local account named {username}"))?;
+            if !yes {
+                return Err(format!(
+                    "this deletes {} for good: run again with --yes to do it",
+                    a.acct()
+                ));
+            }
+            kring
+                .admin_delete_account(None, a.id)
+                .await
+                .map_err(|e| e.to_string())?;
+            println!("Deleted {}", a.acct());
         }
         AdminCommand::DomainBlock {
             domain,

@@ -38,6 +38,7 @@ pub fn routes() -> Router<Kring> {
             get(familiar_followers),
         )
         .route("/api/v1/accounts/search", get(search))
+        .route("/api/v1/accounts/delete", post(delete_account))
         .route("/api/v1/accounts/lookup", get(lookup))
         .route("/api/v1/accounts/{id}", get(show))
         .route("/api/v1/accounts/{id}/statuses", get(statuses))
@@ -689,4 +690,25 @@ async fn favourites(
     let actor = auth.user("read:favourites")?;
     let list = kring.marked(actor, false, &q.page(20, 40)).await?;
     respond::keyed_statuses(&kring, actor, list, "/api/v1/favourites").await
+}
+
+#[derive(Deserialize)]
+struct DeleteParams {
+    #[serde(default)]
+    password: String,
+}
+
+/// GoToSocial's `POST /api/v1/accounts/delete`: the person deletes their own account, their
+/// password confirming it; 202 once it is done (docs/privacy.md says what remains).
+async fn delete_account(
+    State(kring): State<Kring>,
+    auth: Auth,
+    Params(p): Params<DeleteParams>,
+) -> ApiResult<Response> {
+    let actor = auth.user("write:accounts")?;
+    if p.password.is_empty() {
+        return Err(unprocessable("Password can't be blank"));
+    }
+    kring.delete_own_account(actor, &p.password).await?;
+    Ok((axum::http::StatusCode::ACCEPTED, Json(json!({}))).into_response())
 }

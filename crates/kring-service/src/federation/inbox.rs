@@ -1028,13 +1028,14 @@ impl Kring {
             return Ok(());
         }
         if uri == actor.uri {
-            // The account is gone: hide it and everything it posted, end its follows.
+            // The account is gone: so is everything this server kept of it, its posts too;
+            // a tombstone keeps its address from being taken up again.
             let Some(mut tx) = self.begin_applying(seen).await? else {
                 return Ok(());
             };
             tx.set_suspended(actor.id, true).await?;
             tx.commit().await?;
-            return Ok(());
+            return self.purge_remote_account(actor.id).await;
         }
         let Some(s) = self.store.status_by_uri(uri).await? else {
             return Ok(());

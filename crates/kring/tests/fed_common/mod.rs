@@ -229,6 +229,13 @@ impl Node {
         self.pg.as_ref().map(|p| p.url.clone())
     }
 
+    /// The node's database, for tests that look at what it holds (PostgreSQL, or the SQLite
+    /// file in its data directory).
+    pub fn db_url(&self) -> String {
+        self.database_url()
+            .unwrap_or_else(|| format!("sqlite://{}", self.data_dir().join("kring.db").display()))
+    }
+
     /// Start (again) inside this test process.
     pub async fn start_in_process(&mut self) {
         assert!(matches!(self.run, Run::Stopped), "node already running");
@@ -449,7 +456,7 @@ impl Node {
     // --- accounts -----------------------------------------------------------------------------
 
     /// A client-credentials token of this node's test app (made once per node).
-    async fn app_token(&self) -> String {
+    pub async fn app_token(&self) -> String {
         self.app_token
             .get_or_init(|| async {
                 let (st, app) = self

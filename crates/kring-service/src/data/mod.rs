@@ -1,0 +1,2 @@
+//! A person's data (issue 14, docs/privacy.md): deleting an account for good.
+pub mod delete;
