@@ -1889,3 +1889,62 @@ async fn quotes_in_the_web_interface() {
     assert!(res.status.is_client_error(), "{} {}", res.status, res.body);
     assert!(res.body.contains("quoting anyway"), "the text is kept");
 }
+
+#[tokio::test]
+async fn deleting_the_account_asks_twice_and_ends_the_session() {
+    let app = app().await;
+    let alice = app.sign_up("alice").await;
+    let page = app.get("/settings/delete", Some(&alice)).await;
+    assert_eq!(page.status, StatusCode::OK);
+    assert!(page.body.contains("cannot be undone"), "{}", page.body);
+    assert!(page.body.contains("@alice"));
+    let token = csrf(&page.body);
+    // Without the box ticked, or with a wrong password: nothing happens.
+    let res = app
+        .post(
+            "/settings/delete",
+            Some(&alice),
+            &[("_csrf", &token), ("password", "correct horse battery")],
+        )
+        .await;
+    assert_eq!(res.status, StatusCode::UNPROCESSABLE_ENTITY);
+    assert!(res.body.contains("Tick the box"), "{}", res.body);
+    let res = app
+        .post(
+            "/settings/delete",
+            Some(&alice),
+            &[("_csrf", &token), ("password", "wrong"), ("confirm", "yes")],
+        )
+        .await;
+    assert_eq!(res.status, StatusCode::UNPROCESSABLE_ENTITY);
+    assert!(res.body.contains("password is not correct"), "{}", res.body);
+    assert_eq!(app.get("/home", Some(&alice)).await.status, StatusCode::OK);
+    // With both: gone, signed out, told so.
+    let res = app
+        .post(
+            "/settings/delete",
+            Some(&alice),
+            &[
+                ("_csrf", &token),
+                ("password", "correct horse battery"),
+                ("confirm", "yes"),
+            ],
+        )
+        .await;
+    assert_eq!(res.status, StatusCode::SEE_OTHER, "{}", res.body);
+    assert_eq!(res.headers[header::LOCATION], "/?deleted=1");
+    assert!(
+        res.headers[header::SET_COOKIE]
+            .to_str()
+            .unwrap()
+            .contains("Max-Age=0")
+    );
+    assert_eq!(
+        app.get("/home", Some(&alice)).await.status,
+        StatusCode::SEE_OTHER
+    );
+    let landing = app.get("/?deleted=1", None).await;
+    assert!(landing.body.contains("Your account was deleted"));
+    let profile = app.get("/@alice", None).await;
+    assert_eq!(profile.status, StatusCode::NOT_FOUND, "{}", profile.body);
+}

@@ -354,3 +354,55 @@ async fn send_files(
     let st = res.status().as_u16();
     (st, res.json().await.unwrap_or_default())
 }
+
+/// `kring admin delete-user`: refuses without `--yes`, deletes with it, and the handle stays
+/// taken (a new `create-user` of it fails).
+#[test]
+fn the_console_deletes_an_account_only_when_told_yes() {
+    let bin = env!("CARGO_BIN_EXE_kring");
+    let dir = tempfile::tempdir().expect("temp dir");
+    let (_db, database_url) = common::fresh_database();
+    let mut store_args = vec![
+        "--data-dir".to_string(),
+        dir.path().display().to_string(),
+        "--log".to_string(),
+        "error".to_string(),
+    ];
+    if let Some(url) = &database_url {
+        store_args.extend(["--database-url".to_string(), url.clone()]);
+    }
+    let run = |args: &[&str]| {
+        std::process::Command::new(bin)
+            .args(["admin"])
+            .args(args)
+            .args(&store_args)
+            .output()
+            .expect("run kring admin")
+    };
+    let create = [
+        "create-user",
+        "--username",
+        "dora",
+        "--email",
+        "dora@tests.invalid",
+        "--password",
+        common::PASSWORD,
+    ];
+    assert!(run(&create).status.success());
+    let no = run(&["delete-user", "dora"]);
+    assert!(!no.status.success());
+    assert!(String::from_utf8_lossy(&no.stderr).contains("--yes"));
+    let listed = run(&["list-users"]);
+    assert!(String::from_utf8_lossy(&listed.stdout).contains("dora"));
+    let yes = run(&["delete-user", "dora", "--yes"]);
+    assert!(
+        yes.status.success(),
+        "{}",
+        String::from_utf8_lossy(&yes.stderr)
+    );
+    assert!(String::from_utf8_lossy(&yes.stdout).contains("Deleted dora"));
+    let again = run(&create);
+    assert!(!again.status.success(), "the handle was given out again");
+    let gone = run(&["delete-user", "dora", "--yes"]);
+    assert!(!gone.status.success(), "deleted twice");
+}

@@ -154,6 +154,10 @@ pub fn routes() -> Router<Web> {
             get(settings::password_page).post(settings::change_password),
         )
         .route(
+            "/settings/delete",
+            get(settings::delete_page).post(settings::delete_account),
+        )
+        .route(
             "/settings/filters",
             get(filters::filters).post(filters::create),
         )

@@ -35,6 +35,7 @@ struct Landing {
     posts: Vec<PostCard>,
     older: Option<String>,
     empty: &'static str,
+    deleted: bool,
 }
 
 pub fn registrations_label(r: Registrations) -> &'static str {
@@ -45,7 +46,17 @@ pub fn registrations_label(r: Registrations) -> &'static str {
     }
 }
 
-pub async fn landing(State(web): State<Web>, v: MaybeViewer) -> WebResult {
+#[derive(Deserialize, Default)]
+pub struct LandingQuery {
+    #[serde(default)]
+    deleted: Option<String>,
+}
+
+pub async fn landing(
+    State(web): State<Web>,
+    v: MaybeViewer,
+    Query(q): Query<LandingQuery>,
+) -> WebResult {
     if v.0.is_some() {
         return Ok(Redirect::to("/home").into_response());
     }
@@ -67,6 +78,7 @@ pub async fn landing(State(web): State<Web>, v: MaybeViewer) -> WebResult {
         posts: web.cards(None, &views).await?,
         older: Some("/public".into()),
         empty: "No public posts yet.",
+        deleted: q.deleted.is_some(),
     })
 }
 

@@ -423,3 +423,68 @@ pub async fn revoke_session(
     }
     see("/settings/sessions?saved=revoked")
 }
+
+#[derive(Template)]
+#[template(path = "settings_delete.html")]
+struct DeleteSettings {
+    c: Chrome,
+    section: &'static str,
+    notice: Option<String>,
+    error: Option<String>,
+    handle: String,
+}
+
+async fn delete_form(web: &Web, v: &Viewer, error: Option<String>) -> WebResult {
+    let c = web
+        .chrome(Some(v), "Delete account", "settings", "/settings/delete")
+        .await?;
+    render_status(
+        form_status(&error),
+        &DeleteSettings {
+            c,
+            section: "delete",
+            notice: None,
+            error,
+            handle: format!("@{}", v.actor.account.username),
+        },
+    )
+}
+
+pub async fn delete_page(State(web): State<Web>, v: Viewer) -> WebResult {
+    delete_form(&web, &v, None).await
+}
+
+#[derive(Deserialize)]
+pub struct DeleteForm {
+    #[serde(default)]
+    password: String,
+    #[serde(default)]
+    confirm: String,
+}
+
+/// Delete the account for good (docs/privacy.md); the session ends with it.
+pub async fn delete_account(State(web): State<Web>, p: Posted<DeleteForm>) -> WebResult {
+    let f = &p.form;
+    if f.confirm != "yes" {
+        return delete_form(
+            &web,
+            &p.viewer,
+            Some("Tick the box to confirm that you want your account deleted.".into()),
+        )
+        .await;
+    }
+    match web
+        .kring
+        .delete_own_account(&p.viewer.actor, &f.password)
+        .await
+    {
+        Ok(()) => {
+            let mut res = Redirect::to("/?deleted=1").into_response();
+            res.headers_mut()
+                .insert(header::SET_COOKIE, web.clear_cookie());
+            Ok(res)
+        }
+        Err(e @ Error::Validation(_)) => delete_form(&web, &p.viewer, Some(message(&e))).await,
+        Err(e) => Err(e.into()),
+    }
+}
