@@ -270,6 +270,8 @@ pub struct Token {
     pub created_at: Micros,
     /// When it stops working; None: never (the default, as on Mastodon).
     pub expires_at: Option<Micros>,
+    /// When it was last used, to the hour (docs/privacy.md); None: not since it was made.
+    pub last_used_at: Option<Micros>,
 }
 
 #[derive(Debug, Clone, Copy, PartialEq, Eq, Hash, Serialize, Deserialize)]

@@ -336,6 +336,16 @@ impl Kring {
                 ));
             }
         }
+        if caches.note_token_use(token.id) {
+            // In the background: a request never waits on this write.
+            let store = self.store.clone();
+            let id = token.id;
+            tokio::spawn(async move {
+                if let Err(e) = store.note_token_use(id, now_micros()).await {
+                    tracing::debug!(error = %e, "a token's last use was not written");
+                }
+            });
+        }
         Ok(Grant {
             token: (*token).clone(),
             scopes,

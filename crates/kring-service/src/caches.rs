@@ -25,6 +25,8 @@ const CAPACITY: u64 = 20_000;
 const TOKEN_TTL: Duration = Duration::from_secs(300);
 /// How long an account's filters are kept.
 const FILTERS_TTL: Duration = Duration::from_secs(600);
+/// How often a token's last use is written (the sessions list says "last used" to the hour).
+const TOKEN_USE_EVERY: Duration = Duration::from_secs(3600);
 
 pub(crate) struct Caches {
     /// By the token's hash (the store keeps only hashes; neither keeps the secret).
@@ -32,6 +34,8 @@ pub(crate) struct Caches {
     tokens_generation: AtomicU64,
     filters: Cache<Id, Arc<Vec<Filter>>>,
     filters_generation: AtomicU64,
+    /// Tokens whose use was written within the last hour (by this process).
+    token_uses: Cache<Id, ()>,
 }
 
 impl Default for Caches {
@@ -48,6 +52,10 @@ impl Default for Caches {
                 .time_to_live(FILTERS_TTL)
                 .build(),
             filters_generation: AtomicU64::new(0),
+            token_uses: Cache::builder()
+                .max_capacity(CAPACITY)
+                .time_to_live(TOKEN_USE_EVERY)
+                .build(),
         }
     }
 }
@@ -89,6 +97,15 @@ impl Caches {
         self.tokens.get(hash)
     }
 
+    /// Whether a use of `token` should be written now: the first in the last hour here.
+    pub(crate) fn note_token_use(&self, token: Id) -> bool {
+        if self.token_uses.contains_key(&token) {
+            return false;
+        }
+        self.token_uses.insert(token, ());
+        true
+    }
+
     pub(crate) fn tokens_generation(&self) -> Generation {
         Generation(self.tokens_generation.load(Ordering::SeqCst))
     }
@@ -127,6 +144,7 @@ mod tests {
             scopes: "read".into(),
             created_at: 0,
             expires_at: None,
+            last_used_at: None,
         })
     }
 

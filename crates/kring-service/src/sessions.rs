@@ -56,6 +56,8 @@ pub struct SessionInfo {
     pub current: bool,
     pub scopes: String,
     pub created_at: Micros,
+    /// When it was last used, to the hour (no address, no location: docs/privacy.md).
+    pub last_used_at: Option<Micros>,
 }
 
 /// The outcome of a sign-up from the web: signed in at once, or waiting for approval or
@@ -170,6 +172,7 @@ impl Kring {
                 current: Some(t.id) == current,
                 scopes: t.scopes,
                 created_at: t.created_at,
+                last_used_at: t.last_used_at,
             });
         }
         Ok(out)

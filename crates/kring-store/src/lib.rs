@@ -10,6 +10,7 @@ mod federation;
 mod feeds;
 mod group_moderation;
 mod groups;
+mod housekeeping;
 mod hydrate;
 mod interactions;
 mod jobs;
@@ -35,6 +36,7 @@ pub use federation::{
 };
 pub use feeds::{FEED_CAP, FanOut, FanOutBatch, REBLOG_FALLOFF};
 pub use groups::MemberFilter;
+pub use housekeeping::Forgotten;
 pub use hydrate::{Hydration, OriginalsOf};
 pub use interactions::RequestFilter;
 pub use jobs::Job;

@@ -13,7 +13,7 @@ use crate::{Store, db_err};
 const APP_COLUMNS: &str =
     "id, name, website, redirect_uris, scopes, client_id, client_secret_hash, created_at";
 
-const TOKEN_COLUMNS: &str = "id, app_id, account_id, scopes, created_at, expires_at";
+const TOKEN_COLUMNS: &str = "id, app_id, account_id, scopes, created_at, expires_at, last_used_at";
 
 pub struct NewToken {
     pub id: Id,
@@ -44,6 +44,7 @@ struct TokenRow {
     scopes: String,
     created_at: i64,
     expires_at: Option<i64>,
+    last_used_at: Option<i64>,
 }
 
 impl From<TokenRow> for Token {
@@ -55,6 +56,7 @@ impl From<TokenRow> for Token {
             scopes: r.scopes,
             created_at: r.created_at,
             expires_at: r.expires_at,
+            last_used_at: r.last_used_at,
         }
     }
 }

@@ -1948,3 +1948,22 @@ async fn deleting_the_account_asks_twice_and_ends_the_session() {
     let profile = app.get("/@alice", None).await;
     assert_eq!(profile.status, StatusCode::NOT_FOUND, "{}", profile.body);
 }
+
+#[tokio::test]
+async fn sessions_say_when_they_were_last_used_and_nothing_of_where() {
+    let app = app().await;
+    let alice = app.sign_up("alice").await;
+    app.get("/home", Some(&alice)).await;
+    // Written in the background, at most once an hour.
+    let mut page = String::new();
+    for _ in 0..50 {
+        page = app.get("/settings/sessions", Some(&alice)).await.body;
+        if !page.contains("<td>—</td>") {
+            break;
+        }
+        tokio::time::sleep(std::time::Duration::from_millis(100)).await;
+    }
+    assert!(page.contains("Last used"), "{page}");
+    assert!(!page.contains("<td>—</td>"), "no last use shown: {page}");
+    assert!(page.contains("keeps no addresses and no locations"));
+}

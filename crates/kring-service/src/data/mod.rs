@@ -1,2 +1,4 @@
-//! A person's data (issue 14, docs/privacy.md): deleting an account for good.
+//! A person's data (issue 14, docs/privacy.md): deleting an account for good, and forgetting
+//! what is kept only for a while.
 pub mod delete;
+pub mod housekeeping;

@@ -361,6 +361,8 @@ pub struct SessionRow {
     pub scopes: String,
     pub created: String,
     pub created_iso: String,
+    /// When last used (label, ISO time); None: not since it was made.
+    pub used: Option<(String, String)>,
 }
 
 #[derive(Template)]
@@ -402,6 +404,9 @@ pub async fn sessions_page(
                 scopes: s.scopes,
                 created: time_label(s.created_at),
                 created_iso: kring_core::time::rfc3339(s.created_at),
+                used: s
+                    .last_used_at
+                    .map(|t| (time_label(t), kring_core::time::rfc3339(t))),
             })
             .collect(),
     })
