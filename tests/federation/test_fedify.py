@@ -1161,6 +1161,33 @@ def test_g_chats_with_the_peer(flow: Flow):
     assert stray["id"] not in [s["uri"] for s in check(flow.get(f"/api/v1/kring/chats/{cid}/messages")).json()]
 
 
+# -- g6. moving an account (issue 14) ------------------------------------------------------------
+
+
+def test_g_a_move_reaches_the_peer(flow: Flow):
+    """A Kring account the peer follows moves to another Kring account that named it as an
+    alias: the peer receives the `Move` (actor and object the old account, target the new
+    one), and the old account's actor now says `movedTo`."""
+    flow.need("a")
+    peer = flow.peer
+    tok = secrets.token_hex(4)
+    mover_s, mover = _local_user(flow, f"mover{tok}")
+    landing_s, landing = _local_user(flow, f"landing{tok}")
+    peer.control("POST", "follow", {"target": mover["uri"]})
+    received_one(flow, "Accept", lambda e: e.get("actor") == mover["uri"], "the mover's Accept")
+    check(landing_s.post(flow.url("/api/v1/accounts/alias"),
+                         json={"also_known_as_uris": [mover["uri"]]}, timeout=30), what="set the alias")
+    moved = mover_s.post(flow.url("/api/v1/accounts/move"),
+                         json={"password": PASSWORD, "moved_to_uri": landing["uri"]}, timeout=30)
+    assert moved.status_code == 202, f"move answered {moved.status_code}: {moved.text}"
+    got = received_one(flow, "Move", lambda e: e.get("actor") == mover["uri"], "the mover's Move")
+    raw = got["raw"]
+    assert raw.get("object") == mover["uri"], _short(raw)
+    assert raw.get("target") == landing["uri"], _short(raw)
+    doc = check(requests.get(mover["uri"], headers={"Accept": AP_ACCEPT}, timeout=30)).json()
+    assert doc.get("movedTo") == landing["uri"], _short(doc)
+
+
 # -- h. (extra) unfollows both ways ------------------------------------------------------------
 
 
@@ -1187,6 +1214,45 @@ def test_h_kring_user_unfollows_peer(flow: Flow):
                        and e.get("recipient") != "community",
                        f"an Undo(Follow) from {flow.actor_url}")
     assert got.get("note") == "follower removed", f"the peer could not match the Undo: {without_raw(got)}"
+
+
+def test_h_the_peer_moves_and_its_followers_here_follow(flow: Flow):
+    """The peer's actor moves to a Kring account that named it as an alias (after every other
+    test that follows the peer): its follower here follows the new account and no longer the
+    peer, which hears an Undo of the follow. A Move naming an account that does not claim the
+    peer changes nothing."""
+    flow.need("a")
+    peer = flow.peer
+    tok = secrets.token_hex(4)
+    fan_s, fan = _local_user(flow, f"fan{tok}")
+    found = check(fan_s.get(flow.url("/api/v2/search"), params={
+        "q": peer.acct, "resolve": "true", "type": "accounts"}, timeout=30)).json()["accounts"]
+    peer_id = [a for a in found if a.get("acct") == peer.acct][0]["id"]
+    check(fan_s.post(flow.url(f"/api/v1/accounts/{peer_id}/follow"), timeout=30))
+
+    def rel(account_id):
+        return check(fan_s.get(flow.url("/api/v1/accounts/relationships"),
+                               params={"id[]": account_id}, timeout=30)).json()[0]
+
+    eventually(lambda: rel(peer_id).get("following") or None, what="the fan follows the peer")
+    home_s, home = _local_user(flow, f"peerhome{tok}")
+    stranger_s, stranger = _local_user(flow, f"stranger{tok}")
+
+    def move_to(target: str, n: str) -> None:
+        res = peer.control("POST", "signed-activity", {"inbox": flow.url("/inbox"), "activity": {
+            "@context": "https://www.w3.org/ns/activitystreams", "id": f"{peer.actor_url}/moves/{n}{tok}",
+            "type": "Move", "actor": peer.actor_url, "object": peer.actor_url, "target": target}})
+        assert res["status"] in (200, 202, 403), f"the inbox answered {res}"
+
+    # Not claimed by the target: nothing moves.
+    move_to(stranger["uri"], "a")
+    check(home_s.post(flow.url("/api/v1/accounts/alias"),
+                      json={"also_known_as_uris": [peer.actor_url]}, timeout=30), what="set the alias")
+    move_to(home["uri"], "b")
+    eventually(lambda: rel(home["id"]).get("following") or None, what="the fan follows the new account")
+    assert rel(peer_id).get("following") is False
+    assert rel(stranger["id"]).get("following") is False
+    received_one(flow, "Undo", lambda e: e.get("actor") == fan["uri"], "the fan's Undo of its Follow of the peer")
 
 
 # -- i. a peer that behaves as GoToSocial does --------------------------------------------------

@@ -297,7 +297,7 @@ impl Kring {
         tx.commit().await?;
         let account = self.account(actor.id()).await?;
         // Followers' servers learn of the new profile.
-        let person = self.person_json(&account);
+        let person = self.person_json(&account).await?;
         let update = kring_activitypub::as2::activity(
             "Update",
             &format!("{}#updates/{}", account.uri, Id::generate()),

@@ -491,6 +491,20 @@ impl Tx {
         Ok(())
     }
 
+    /// The other accounts a local account says are also it (`alsoKnownAs`): what lets one of
+    /// them move here.
+    pub async fn set_also_known_as(&mut self, account: Id, uris: &[String]) -> Result<(), Error> {
+        self.touch(account);
+        sqlx::query("UPDATE accounts SET also_known_as = $1, updated_at = $2 WHERE id = $3")
+            .bind(serde_json::to_string(uris).unwrap_or_else(|_| "[]".into()))
+            .bind(now_micros())
+            .bind(account.0)
+            .execute(&mut *self.tx)
+            .await
+            .map_err(db_err)?;
+        Ok(())
+    }
+
     pub async fn set_moved_to(&mut self, account: Id, target: Id) -> Result<(), Error> {
         self.touch(account);
         sqlx::query("UPDATE accounts SET moved_to_id = $1 WHERE id = $2")

@@ -1967,3 +1967,53 @@ async fn sessions_say_when_they_were_last_used_and_nothing_of_where() {
     assert!(!page.contains("<td>—</td>"), "no last use shown: {page}");
     assert!(page.contains("keeps no addresses and no locations"));
 }
+
+#[tokio::test]
+async fn moving_settings_save_old_accounts_and_refuse_a_move_nobody_claims() {
+    let app = app().await;
+    let alice = app.sign_up("alice").await;
+    let _bob = app.sign_up("bob").await;
+    let page = app.get("/settings/migration", Some(&alice)).await;
+    assert_eq!(page.status, StatusCode::OK);
+    let token = csrf(&page.body);
+    let res = app
+        .post(
+            "/settings/migration/aliases",
+            Some(&alice),
+            &[("_csrf", &token), ("aliases", "bob\n")],
+        )
+        .await;
+    assert_eq!(res.status, StatusCode::SEE_OTHER, "{}", res.body);
+    let page = app
+        .get("/settings/migration?saved=aliases", Some(&alice))
+        .await;
+    assert!(page.body.contains("/users/bob"), "{}", page.body);
+    assert!(page.body.contains("Your old accounts were saved"));
+    let res = app
+        .post(
+            "/settings/migration/aliases",
+            Some(&alice),
+            &[("_csrf", &token), ("aliases", "nobody-here")],
+        )
+        .await;
+    assert_eq!(res.status, StatusCode::UNPROCESSABLE_ENTITY);
+    assert!(
+        res.body.contains("No account named nobody-here"),
+        "{}",
+        res.body
+    );
+    // bob does not name alice: she cannot move to him.
+    let res = app
+        .post(
+            "/settings/migration/move",
+            Some(&alice),
+            &[
+                ("_csrf", &token),
+                ("target", "bob"),
+                ("password", "correct horse battery"),
+            ],
+        )
+        .await;
+    assert_eq!(res.status, StatusCode::UNPROCESSABLE_ENTITY);
+    assert!(res.body.contains("alias"), "{}", res.body);
+}

@@ -39,6 +39,8 @@ pub fn routes() -> Router<Kring> {
         )
         .route("/api/v1/accounts/search", get(search))
         .route("/api/v1/accounts/delete", post(delete_account))
+        .route("/api/v1/accounts/alias", post(set_aliases))
+        .route("/api/v1/accounts/move", post(move_account))
         .route("/api/v1/accounts/lookup", get(lookup))
         .route("/api/v1/accounts/{id}", get(show))
         .route("/api/v1/accounts/{id}/statuses", get(statuses))
@@ -710,5 +712,51 @@ async fn delete_account(
         return Err(unprocessable("Password can't be blank"));
     }
     kring.delete_own_account(actor, &p.password).await?;
+    Ok((axum::http::StatusCode::ACCEPTED, Json(json!({}))).into_response())
+}
+
+#[derive(Deserialize)]
+struct AliasParams {
+    #[serde(default, deserialize_with = "lenient::strings")]
+    also_known_as_uris: Vec<String>,
+}
+
+/// GoToSocial's `POST /api/v1/accounts/alias`: the accounts this one is also (the old
+/// accounts that may move here), by URI or handle; none clears them. Answers the account.
+async fn set_aliases(
+    State(kring): State<Kring>,
+    auth: Auth,
+    Params(p): Params<AliasParams>,
+) -> ApiResult<Response> {
+    let actor = auth.user("write:accounts")?;
+    kring.set_aliases(actor, &p.also_known_as_uris).await?;
+    verify_credentials(State(kring), auth).await
+}
+
+#[derive(Deserialize)]
+struct MoveParams {
+    #[serde(default)]
+    password: String,
+    #[serde(default)]
+    moved_to_uri: String,
+}
+
+/// GoToSocial's `POST /api/v1/accounts/move`: move to `moved_to_uri` (which must name this
+/// account as an alias first), the password confirming it; 202 once the `Move` is sent.
+async fn move_account(
+    State(kring): State<Kring>,
+    auth: Auth,
+    Params(p): Params<MoveParams>,
+) -> ApiResult<Response> {
+    let actor = auth.user("write:accounts")?;
+    if p.password.is_empty() {
+        return Err(unprocessable("Password can't be blank"));
+    }
+    if p.moved_to_uri.trim().is_empty() {
+        return Err(unprocessable("Moved to uri can't be blank"));
+    }
+    kring
+        .move_account(actor, &p.password, &p.moved_to_uri)
+        .await?;
     Ok((axum::http::StatusCode::ACCEPTED, Json(json!({}))).into_response())
 }

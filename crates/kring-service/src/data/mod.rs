@@ -2,3 +2,4 @@
 //! what is kept only for a while.
 pub mod delete;
 pub mod housekeeping;
+pub mod migration;

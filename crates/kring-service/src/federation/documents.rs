@@ -57,7 +57,7 @@ impl Kring {
 
     pub async fn actor_document(&self, username: &str) -> Result<Value> {
         let a = self.local_actor(username).await?;
-        Ok(self.person_json(&a))
+        self.person_json(&a).await
     }
 
     /// The instance actor's username: the domain with anything but letters, digits, `_`, `-`

@@ -1344,6 +1344,10 @@ impl Kring {
         let Some(target_uri) = activity.get("target").and_then(as2::id_of) else {
             return Ok(());
         };
+        // Only an account moves itself.
+        if activity.get("object").and_then(as2::id_of) != Some(actor.uri.as_str()) {
+            return Err(Error::forbidden("Move of another account"));
+        }
         let target = self.resolve_account_uri(target_uri, true).await?;
         // The new account must claim the old one, or anyone could redirect followers.
         if !target.also_known_as.iter().any(|a| a == &actor.uri) {
@@ -1355,7 +1359,10 @@ impl Kring {
             return Ok(());
         };
         tx.set_moved_to(actor.id, target.id).await?;
-        tx.commit().await
+        tx.commit().await?;
+        // Followers here follow the new account (docs/privacy.md, "Moving").
+        self.follow_move(actor, &target).await;
+        Ok(())
     }
 }
 

@@ -216,12 +216,20 @@ impl Kring {
         Ok(note)
     }
 
-    pub fn person_json(&self, a: &Account) -> Value {
-        as2::person(
+    /// A local account's actor document; an account that moved names its new home
+    /// (`movedTo`), as Mastodon's do.
+    pub async fn person_json(&self, a: &Account) -> Result<Value> {
+        let mut doc = as2::person(
             &self.config.base_url(),
             a,
             &kring_core::text::field_value_html,
-        )
+        );
+        if let Some(to) = a.moved_to_id
+            && let Some(target) = self.store.account(to).await?
+        {
+            doc["movedTo"] = Value::from(target.uri);
+        }
+        Ok(doc)
     }
 
     /// A fresh activity id under an actor.

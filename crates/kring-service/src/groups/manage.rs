@@ -173,7 +173,7 @@ impl Kring {
             "Update",
             &format!("{}#updates/{}", account.uri, Id::generate()),
             &account.uri,
-            self.person_json(&account),
+            self.person_json(&account).await?,
         );
         let to = self.group_recipients(&group).await?;
         let mut tx = self.store.begin().await?;

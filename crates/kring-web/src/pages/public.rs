@@ -250,6 +250,8 @@ struct Profile {
     is_me: bool,
     /// A group of this server: its page (joining, rules, moderation).
     group_page: Option<String>,
+    /// The account moved: where to (its name and profile path).
+    moved_to: Option<(String, String)>,
     actions: Vec<RelAction>,
     relation_note: Option<&'static str>,
     with_replies: bool,
@@ -406,8 +408,18 @@ pub async fn profile(
         &card.path,
         &card.avatar,
     ));
+    let moved_to = match account.moved_to_id {
+        Some(to) => kring.account(to).await.ok().map(|t| {
+            (
+                format!("@{}", AccountCard::new(kring, &t).handle),
+                account_path(&t),
+            )
+        }),
+        None => None,
+    };
     render(&Profile {
         c,
+        moved_to,
         group_page: (account.group && account.is_local())
             .then(|| super::groups::group_path(account.id)),
         fields: fields(&account),

@@ -30,6 +30,8 @@ fn notice(q: &SavedQuery) -> Option<String> {
         Some("profile") => Some("Your profile was saved.".into()),
         Some("preferences") => Some("Your preferences were saved.".into()),
         Some("password") => Some("Your password was changed.".into()),
+        Some("aliases") => Some("Your old accounts were saved.".into()),
+        Some("moved") => Some("Your account moved: your followers are being told.".into()),
         Some("revoked") => Some("The session was revoked.".into()),
         _ => None,
     }
@@ -490,6 +492,94 @@ pub async fn delete_account(State(web): State<Web>, p: Posted<DeleteForm>) -> We
             Ok(res)
         }
         Err(e @ Error::Validation(_)) => delete_form(&web, &p.viewer, Some(message(&e))).await,
+        Err(e) => Err(e.into()),
+    }
+}
+
+#[derive(Template)]
+#[template(path = "settings_migration.html")]
+struct MigrationSettings {
+    c: Chrome,
+    section: &'static str,
+    notice: Option<String>,
+    error: Option<String>,
+    handle: String,
+    aliases: String,
+    moved_to: Option<String>,
+}
+
+async fn migration_form(
+    web: &Web,
+    v: &Viewer,
+    notice: Option<String>,
+    error: Option<String>,
+) -> WebResult {
+    let kring = &web.kring;
+    let me = kring.account(v.actor.id()).await?;
+    let moved_to = match me.moved_to_id {
+        Some(to) => Some(crate::view::AccountCard::new(kring, &kring.account(to).await?).handle),
+        None => None,
+    };
+    let c = web
+        .chrome(Some(v), "Moving", "settings", "/settings/migration")
+        .await?;
+    render_status(
+        form_status(&error),
+        &MigrationSettings {
+            c,
+            section: "migration",
+            notice,
+            error,
+            handle: crate::view::AccountCard::new(kring, &me).handle,
+            aliases: me.also_known_as.join("\n"),
+            moved_to: moved_to.map(|h| format!("@{h}")),
+        },
+    )
+}
+
+pub async fn migration_page(
+    State(web): State<Web>,
+    v: Viewer,
+    Query(q): Query<SavedQuery>,
+) -> WebResult {
+    migration_form(&web, &v, notice(&q), None).await
+}
+
+#[derive(Deserialize)]
+pub struct AliasesForm {
+    #[serde(default)]
+    aliases: String,
+}
+
+pub async fn save_aliases(State(web): State<Web>, p: Posted<AliasesForm>) -> WebResult {
+    let list: Vec<String> = p.form.aliases.lines().map(str::to_string).collect();
+    match web.kring.set_aliases(&p.viewer.actor, &list).await {
+        Ok(_) => see("/settings/migration?saved=aliases"),
+        Err(e @ Error::Validation(_)) => {
+            migration_form(&web, &p.viewer, None, Some(message(&e))).await
+        }
+        Err(e) => Err(e.into()),
+    }
+}
+
+#[derive(Deserialize)]
+pub struct MoveForm {
+    #[serde(default)]
+    target: String,
+    #[serde(default)]
+    password: String,
+}
+
+pub async fn move_account(State(web): State<Web>, p: Posted<MoveForm>) -> WebResult {
+    match web
+        .kring
+        .move_account(&p.viewer.actor, &p.form.password, &p.form.target)
+        .await
+    {
+        Ok(()) => see("/settings/migration?saved=moved"),
+        Err(e @ Error::Validation(_)) => {
+            migration_form(&web, &p.viewer, None, Some(message(&e))).await
+        }
         Err(e) => Err(e.into()),
     }
 }
