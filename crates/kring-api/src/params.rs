@@ -23,7 +23,7 @@ pub struct Params<T>(pub T);
 pub struct Query<T>(pub T);
 
 /// Query + body parameters like [`Params`], and the file parts of a multipart body whose
-/// names are among `FILE_PARTS` (a profile's `avatar` and `header`); other file parts are
+/// names are among `FILE_PARTS` (a profile's `avatar` and `header`, an import's `data`); other file parts are
 /// still refused.
 pub struct ParamsWithFiles<T>(pub T, pub Files);
 
@@ -38,7 +38,7 @@ impl Files {
     }
 }
 
-const FILE_PARTS: &[&str] = &["avatar", "header"];
+const FILE_PARTS: &[&str] = &["avatar", "header", "data"];
 
 const MAX_DEPTH: usize = 8;
 

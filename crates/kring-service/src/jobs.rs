@@ -250,6 +250,7 @@ impl Kring {
             FEED_TRIM => self.trim_feeds().await.map(|_| Outcome::Done),
             MEDIA_SWEEP => self.sweep_unattached_media().await.map(|_| Outcome::Done),
             FORGET => self.forget_expired().await.map(|_| Outcome::Done),
+            crate::data::import::IMPORT => self.run_import(payload).await.map(|_| Outcome::Done),
             REFRESH_PROFILE => self.refresh_profile(payload).await.map(|_| Outcome::Done),
             crate::fanout::FAN_OUT => self.fan_out_job(job.id, payload).await,
             other => {

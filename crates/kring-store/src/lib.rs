@@ -12,6 +12,7 @@ mod group_moderation;
 mod groups;
 mod housekeeping;
 mod hydrate;
+mod imports;
 mod interactions;
 mod jobs;
 mod lists;

@@ -2017,3 +2017,48 @@ async fn moving_settings_save_old_accounts_and_refuse_a_move_nobody_claims() {
     assert_eq!(res.status, StatusCode::UNPROCESSABLE_ENTITY);
     assert!(res.body.contains("alias"), "{}", res.body);
 }
+
+#[tokio::test]
+async fn the_import_page_takes_a_csv_without_javascript() {
+    let app = app().await;
+    let alice = app.sign_up("alice").await;
+    let page = app.get("/settings/import", Some(&alice)).await;
+    assert_eq!(page.status, StatusCode::OK);
+    assert!(page.body.contains("enctype=\"multipart/form-data\""));
+    let token = csrf(&page.body);
+    let send = async |kind: &str, file: &str| {
+        let boundary = "KringWebImport";
+        let body = format!(
+            "--{boundary}\r\nContent-Disposition: form-data; name=\"_csrf\"\r\n\r\n{token}\r\n\
+             --{boundary}\r\nContent-Disposition: form-data; name=\"type\"\r\n\r\n{kind}\r\n\
+             --{boundary}\r\nContent-Disposition: form-data; name=\"mode\"\r\n\r\nmerge\r\n\
+             --{boundary}\r\nContent-Disposition: form-data; name=\"file\"; filename=\"x.csv\"\r\nContent-Type: text/csv\r\n\r\n{file}\r\n\
+             --{boundary}--\r\n"
+        );
+        app.send(
+            Request::post("/settings/import")
+                .header(
+                    header::CONTENT_TYPE,
+                    format!("multipart/form-data; boundary={boundary}"),
+                )
+                .header(header::HOST, "kring.test")
+                .header(header::COOKIE, &alice)
+                .body(Body::from(body))
+                .unwrap(),
+        )
+        .await
+    };
+    let res = send("domain_blocks", "#domain\nspam.example\n").await;
+    assert_eq!(res.status, StatusCode::SEE_OTHER, "{}", res.body);
+    assert_eq!(
+        res.headers[header::LOCATION],
+        "/settings/import?saved=import"
+    );
+    let res = send("everything", "x\n").await;
+    assert_eq!(res.status, StatusCode::UNPROCESSABLE_ENTITY, "{}", res.body);
+    assert!(
+        res.body.contains("Choose what the file holds"),
+        "{}",
+        res.body
+    );
+}

@@ -68,6 +68,25 @@ pub enum Command {
     /// Measure media processing: 12-megapixel JPEGs per second and peak memory with 8
     /// uploads in flight.
     BenchMedia(crate::bench::media::MediaBenchArgs),
+    /// Import a Mastodon CSV export into a local account: follows, blocks, mutes, blocked
+    /// domains, bookmarks or lists (docs/privacy.md, "Your data").
+    Import(ImportArgs),
+}
+
+#[derive(Args, Debug, Clone)]
+pub struct ImportArgs {
+    /// The local account to import into.
+    #[arg(long)]
+    pub user: String,
+    /// What the file holds: following, blocks, mutes, domain_blocks, bookmarks or lists
+    /// (Mastodon's file names work too, e.g. following_accounts).
+    #[arg(long = "type")]
+    pub kind: String,
+    /// merge: add to what the account has; overwrite: make it exactly the file's.
+    #[arg(long, default_value = "merge")]
+    pub mode: String,
+    /// The CSV file.
+    pub file: std::path::PathBuf,
 }
 
 #[derive(Args, Debug, Default, Clone)]
@@ -260,7 +279,39 @@ pub async fn run(cli: Cli) -> Result<(), String> {
             crate::bench::federation::run(&cli.global, args).await
         }
         Some(Command::BenchMedia(args)) => crate::bench::media::run(args).await,
+        Some(Command::Import(args)) => import(config, args).await,
     }
+}
+
+async fn import(config: Config, args: ImportArgs) -> Result<(), String> {
+    use kring_service::data::import::{ImportKind, ImportMode};
+    let kind = ImportKind::parse(args.kind.trim_end_matches(".csv"))
+        .ok_or_else(|| format!("unknown --type {}", args.kind))?;
+    let mode = match args.mode.as_str() {
+        "merge" => ImportMode::Merge,
+        "overwrite" => ImportMode::Overwrite,
+        other => return Err(format!("unknown --mode {other} (merge or overwrite)")),
+    };
+    let data = std::fs::read(&args.file).map_err(|e| format!("{}: {e}", args.file.display()))?;
+    let kring = server::open_service(&config).await?;
+    let account = kring
+        .local_account_named(&args.user)
+        .await
+        .map_err(|e| e.to_string())?
+        .ok_or_else(|| format!("no local account named {}", args.user))?;
+    let actor = kring.actor(account.id).await.map_err(|e| e.to_string())?;
+    let done = kring
+        .import_csv_now(&actor, kind, mode, &data)
+        .await
+        .map_err(|e| e.to_string())?;
+    println!(
+        "Imported into {}: {} applied, {} skipped, {} removed",
+        account.acct(),
+        done.applied,
+        done.skipped,
+        done.removed
+    );
+    Ok(())
 }
 
 /// Hide a database password in output.

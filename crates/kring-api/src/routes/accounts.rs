@@ -41,6 +41,12 @@ pub fn routes() -> Router<Kring> {
         .route("/api/v1/accounts/delete", post(delete_account))
         .route("/api/v1/accounts/alias", post(set_aliases))
         .route("/api/v1/accounts/move", post(move_account))
+        .route(
+            "/api/v1/import",
+            post(import)
+                // A Mastodon CSV of tens of thousands of rows.
+                .layer(axum::extract::DefaultBodyLimit::max(IMPORT_BODY)),
+        )
         .route("/api/v1/accounts/lookup", get(lookup))
         .route("/api/v1/accounts/{id}", get(show))
         .route("/api/v1/accounts/{id}/statuses", get(statuses))
@@ -758,5 +764,40 @@ async fn move_account(
     kring
         .move_account(actor, &p.password, &p.moved_to_uri)
         .await?;
+    Ok((axum::http::StatusCode::ACCEPTED, Json(json!({}))).into_response())
+}
+
+/// The largest import file (Mastodon's limit for CSV imports is 1 MB; room to spare).
+const IMPORT_BODY: usize = 4 * 1024 * 1024;
+
+#[derive(Deserialize)]
+struct ImportParams {
+    #[serde(default, rename = "type")]
+    kind: String,
+    #[serde(default)]
+    mode: Option<String>,
+}
+
+/// GoToSocial's `POST /api/v1/import`: a Mastodon CSV (`data`, multipart) of `type`
+/// `following`, `blocks`, `mutes`, `domain_blocks`, `bookmarks` or `lists`, in `mode`
+/// `merge` (the default) or `overwrite`; read at once (422 for a file Kring cannot read),
+/// applied in the background: 202.
+async fn import(
+    State(kring): State<Kring>,
+    auth: Auth,
+    ParamsWithFiles(p, mut files): ParamsWithFiles<ImportParams>,
+) -> ApiResult<Response> {
+    use kring_service::data::import::{ImportKind, ImportMode};
+    let actor = auth.user("write:accounts")?;
+    let kind = ImportKind::parse(&p.kind).ok_or_else(|| unprocessable("Type is not supported"))?;
+    let mode = match p.mode.as_deref() {
+        None | Some("") | Some("merge") => ImportMode::Merge,
+        Some("overwrite") => ImportMode::Overwrite,
+        Some(_) => return Err(unprocessable("Mode must be merge or overwrite")),
+    };
+    let data = files
+        .take("data")
+        .ok_or_else(|| unprocessable("Data can't be blank"))?;
+    kring.import_csv(actor, kind, mode, &data).await?;
     Ok((axum::http::StatusCode::ACCEPTED, Json(json!({}))).into_response())
 }

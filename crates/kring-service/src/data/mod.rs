@@ -2,4 +2,5 @@
 //! what is kept only for a while.
 pub mod delete;
 pub mod housekeeping;
+pub mod import;
 pub mod migration;

@@ -153,6 +153,10 @@ pub fn routes() -> Router<Web> {
             "/settings/password",
             get(settings::password_page).post(settings::change_password),
         )
+        .route(
+            "/settings/import",
+            get(settings::import_page).post(settings::import),
+        )
         .route("/settings/migration", get(settings::migration_page))
         .route("/settings/migration/aliases", post(settings::save_aliases))
         .route("/settings/migration/move", post(settings::move_account))

@@ -31,6 +31,10 @@ fn notice(q: &SavedQuery) -> Option<String> {
         Some("preferences") => Some("Your preferences were saved.".into()),
         Some("password") => Some("Your password was changed.".into()),
         Some("aliases") => Some("Your old accounts were saved.".into()),
+        Some("import") => Some(
+            "Your file was read: it is being applied in the background, which can take a few minutes."
+                .into(),
+        ),
         Some("moved") => Some("Your account moved: your followers are being told.".into()),
         Some("revoked") => Some("The session was revoked.".into()),
         _ => None,
@@ -582,4 +586,68 @@ pub async fn move_account(State(web): State<Web>, p: Posted<MoveForm>) -> WebRes
         }
         Err(e) => Err(e.into()),
     }
+}
+
+#[derive(Template)]
+#[template(path = "settings_import.html")]
+struct ImportSettings {
+    c: Chrome,
+    section: &'static str,
+    notice: Option<String>,
+    error: Option<String>,
+}
+
+async fn import_form(
+    web: &Web,
+    v: &Viewer,
+    notice: Option<String>,
+    error: Option<String>,
+) -> WebResult {
+    let c = web
+        .chrome(Some(v), "Import", "settings", "/settings/import")
+        .await?;
+    render_status(
+        form_status(&error),
+        &ImportSettings {
+            c,
+            section: "import",
+            notice,
+            error,
+        },
+    )
+}
+
+pub async fn import_page(
+    State(web): State<Web>,
+    v: Viewer,
+    Query(q): Query<SavedQuery>,
+) -> WebResult {
+    import_form(&web, &v, notice(&q), None).await
+}
+
+/// A Mastodon CSV, read now and applied in the background.
+pub async fn import(State(web): State<Web>, p: crate::session::PostedFile) -> WebResult {
+    use kring_service::data::import::{ImportKind, ImportMode};
+    let refuse = |m: &str| Some(m.to_string());
+    let error = match (ImportKind::parse(p.field("type")), &p.file) {
+        (None, _) => refuse("Choose what the file holds."),
+        (_, None) => refuse("Choose a file to import."),
+        (Some(kind), Some(data)) => {
+            let mode = if p.field("mode") == "overwrite" {
+                ImportMode::Overwrite
+            } else {
+                ImportMode::Merge
+            };
+            match web
+                .kring
+                .import_csv(&p.viewer.actor, kind, mode, data)
+                .await
+            {
+                Ok(_) => return see("/settings/import?saved=import"),
+                Err(e @ Error::Validation(_)) => Some(message(&e)),
+                Err(e) => return Err(e.into()),
+            }
+        }
+    };
+    import_form(&web, &p.viewer, None, error).await
 }

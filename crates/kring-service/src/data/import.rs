@@ -1,0 +1,387 @@
+//! Importing what another server exported: Mastodon's CSV files (follows, blocks, mutes,
+//! blocked domains, bookmarks, lists), merged with what the person has or replacing it, as
+//! Mastodon and GoToSocial do. The file is read and checked at once; the rows, which may name
+//! accounts and posts on other servers, are applied in the background (a `data.import` job):
+//! each row on its own, a row that cannot be applied (an unknown account, a server that does
+//! not answer) is skipped and counted. Importing the same file twice changes nothing the
+//! second time.
+use kring_core::Error;
+use kring_core::model::{Account, Page};
+use serde::{Deserialize, Serialize};
+
+use crate::{Actor, Id, Kring, Result};
+
+pub const IMPORT: &str = "data.import";
+/// Rows one file may hold (Mastodon allows up to 7,500 follows and 50,000 other rows).
+const MAX_ROWS: usize = 20_000;
+
+#[derive(Debug, Clone, Copy, PartialEq, Eq, Serialize, Deserialize)]
+#[serde(rename_all = "snake_case")]
+pub enum ImportKind {
+    Following,
+    Blocks,
+    Mutes,
+    DomainBlocks,
+    Bookmarks,
+    Lists,
+}
+
+impl ImportKind {
+    /// Mastodon's and GoToSocial's names (`following`, `blocks`, `mutes`, `domain_blocks`,
+    /// `bookmarks`, `lists`).
+    pub fn parse(s: &str) -> Option<ImportKind> {
+        Some(match s {
+            "following" | "following_accounts" => ImportKind::Following,
+            "blocks" | "blocked_accounts" => ImportKind::Blocks,
+            "mutes" | "muted_accounts" => ImportKind::Mutes,
+            "domain_blocks" | "blocked_domains" => ImportKind::DomainBlocks,
+            "bookmarks" => ImportKind::Bookmarks,
+            "lists" => ImportKind::Lists,
+            _ => return None,
+        })
+    }
+}
+
+#[derive(Debug, Clone, Copy, PartialEq, Eq, Serialize, Deserialize)]
+#[serde(rename_all = "snake_case")]
+pub enum ImportMode {
+    /// Add to what is there.
+    Merge,
+    /// Make it exactly the file's (what the file does not name is undone).
+    Overwrite,
+}
+
+#[derive(Serialize, Deserialize)]
+struct ImportJob {
+    account: Id,
+    kind: ImportKind,
+    mode: ImportMode,
+    rows: Vec<Vec<String>>,
+}
+
+/// What applying an import did.
+#[derive(Debug, Default, Clone, Copy, PartialEq, Eq)]
+pub struct Imported {
+    pub applied: usize,
+    pub skipped: usize,
+    pub removed: usize,
+}
+
+impl Kring {
+    /// Read a Mastodon CSV and queue its rows (answers how many were read).
+    pub async fn import_csv(
+        &self,
+        actor: &Actor,
+        kind: ImportKind,
+        mode: ImportMode,
+        data: &[u8],
+    ) -> Result<usize> {
+        let rows = read_csv(kind, data)?;
+        let n = rows.len();
+        let job = ImportJob {
+            account: actor.id(),
+            kind,
+            mode,
+            rows,
+        };
+        let payload = serde_json::to_string(&job).map_err(Error::internal)?;
+        self.store
+            .enqueue(IMPORT, &payload, kring_core::time::now_micros())
+            .await?;
+        Ok(n)
+    }
+
+    /// Read and apply a Mastodon CSV now (the console's `kring import`).
+    pub async fn import_csv_now(
+        &self,
+        actor: &Actor,
+        kind: ImportKind,
+        mode: ImportMode,
+        data: &[u8],
+    ) -> Result<Imported> {
+        let rows = read_csv(kind, data)?;
+        self.apply_import(actor, kind, mode, &rows).await
+    }
+
+    /// The `data.import` job.
+    pub(crate) async fn run_import(&self, payload: &str) -> Result<()> {
+        let job: ImportJob = serde_json::from_str(payload).map_err(Error::internal)?;
+        let actor = self.actor(job.account).await?;
+        let done = self
+            .apply_import(&actor, job.kind, job.mode, &job.rows)
+            .await?;
+        tracing::info!(account = %job.account, kind = ?job.kind, applied = done.applied,
+            skipped = done.skipped, removed = done.removed, "import applied");
+        Ok(())
+    }
+
+    async fn apply_import(
+        &self,
+        actor: &Actor,
+        kind: ImportKind,
+        mode: ImportMode,
+        rows: &[Vec<String>],
+    ) -> Result<Imported> {
+        let mut done = Imported::default();
+        match kind {
+            ImportKind::DomainBlocks => {
+                let wanted: Vec<String> = rows
+                    .iter()
+                    .filter_map(|r| r.first())
+                    .map(|d| d.trim().to_ascii_lowercase())
+                    .filter(|d| !d.is_empty())
+                    .collect();
+                for d in &wanted {
+                    tally(&mut done, self.block_domain(actor, d).await);
+                }
+                if mode == ImportMode::Overwrite {
+                    for (_, d) in self.domain_blocks(actor, &Page::newest(10_000)).await? {
+                        if !wanted.contains(&d) {
+                            self.unblock_domain(actor, &d).await?;
+                            done.removed += 1;
+                        }
+                    }
+                }
+            }
+            ImportKind::Bookmarks => {
+                let mut kept: Vec<Id> = Vec::new();
+                for r in rows {
+                    let Some(url) = r.first().map(|u| u.trim()) else {
+                        continue;
+                    };
+                    let status = match self.status_named(url).await {
+                        Ok(s) => s,
+                        Err(_) => {
+                            done.skipped += 1;
+                            continue;
+                        }
+                    };
+                    kept.push(status);
+                    tally(
+                        &mut done,
+                        self.bookmark(actor, status, true).await.map(|_| ()),
+                    );
+                }
+                if mode == ImportMode::Overwrite {
+                    for s in self.store.bookmarked_ids(actor.id()).await? {
+                        if !kept.contains(&s) {
+                            self.bookmark(actor, s, false).await?;
+                            done.removed += 1;
+                        }
+                    }
+                }
+            }
+            ImportKind::Lists => {
+                // Rows: list title, account address.
+                let mut lists = self.lists(actor).await?;
+                let mut named: Vec<(Id, Id)> = Vec::new();
+                for r in rows {
+                    let (Some(title), Some(addr)) = (r.first(), r.get(1)) else {
+                        done.skipped += 1;
+                        continue;
+                    };
+                    let title = title.trim();
+                    let list = match lists.iter().find(|l| l.title == title) {
+                        Some(l) => l.id,
+                        None => {
+                            let l = self.create_list(actor, title, None, false).await?;
+                            let id = l.id;
+                            lists.push(l);
+                            id
+                        }
+                    };
+                    let Ok(account) = self.account_by_address(addr).await else {
+                        done.skipped += 1;
+                        continue;
+                    };
+                    named.push((list, account.id));
+                    // Mastodon lists hold accounts one follows: follow first.
+                    if !self.store.follows(actor.id(), account.id).await? {
+                        let _ = self.follow(actor, account.id, None, None).await;
+                    }
+                    tally(
+                        &mut done,
+                        self.add_to_list(actor, list, &[account.id]).await,
+                    );
+                }
+                if mode == ImportMode::Overwrite {
+                    for l in &lists {
+                        for a in self.store.list_account_ids(l.id).await? {
+                            if !named.contains(&(l.id, a)) {
+                                self.remove_from_list(actor, l.id, &[a]).await?;
+                                done.removed += 1;
+                            }
+                        }
+                    }
+                }
+            }
+            ImportKind::Following | ImportKind::Blocks | ImportKind::Mutes => {
+                let mut kept: Vec<Id> = Vec::new();
+                for r in rows {
+                    let Some(addr) = r.first() else { continue };
+                    let Ok(account) = self.account_by_address(addr).await else {
+                        done.skipped += 1;
+                        continue;
+                    };
+                    kept.push(account.id);
+                    let flag = |i: usize| {
+                        r.get(i)
+                            .map(|v| v.trim().eq_ignore_ascii_case("true"))
+                            .unwrap_or(false)
+                    };
+                    let outcome = match kind {
+                        ImportKind::Following => {
+                            // Columns: address, show boosts, notify, languages.
+                            let reblogs = r.get(1).map(|_| flag(1));
+                            let notify = r.get(2).map(|_| flag(2));
+                            self.follow(actor, account.id, reblogs, notify)
+                                .await
+                                .map(|_| ())
+                        }
+                        ImportKind::Blocks => self.block(actor, account.id).await.map(|_| ()),
+                        _ => {
+                            // Columns: address, hide notifications.
+                            let notifications = r.get(1).map(|_| flag(1)).unwrap_or(true);
+                            self.mute(actor, account.id, notifications, None)
+                                .await
+                                .map(|_| ())
+                        }
+                    };
+                    tally(&mut done, outcome);
+                }
+                if mode == ImportMode::Overwrite {
+                    let edge = match kind {
+                        ImportKind::Following => kring_store::Edge::Following,
+                        ImportKind::Blocks => kring_store::Edge::Blocks,
+                        _ => kring_store::Edge::Mutes,
+                    };
+                    for (_, a) in self.own_edges(actor, edge, &Page::newest(10_000)).await? {
+                        if kept.contains(&a.id) {
+                            continue;
+                        }
+                        match kind {
+                            ImportKind::Following => {
+                                Box::pin(self.unfollow(actor, a.id)).await?;
+                            }
+                            ImportKind::Blocks => {
+                                self.unblock(actor, a.id).await?;
+                            }
+                            _ => {
+                                self.unmute(actor, a.id).await?;
+                            }
+                        }
+                        done.removed += 1;
+                    }
+                }
+            }
+        }
+        Ok(done)
+    }
+
+    /// An account by `user@server` (or a local `user`), looked up on its server if unknown.
+    async fn account_by_address(&self, address: &str) -> Result<Account> {
+        let handle = address.trim().trim_start_matches('@');
+        match handle.split_once('@') {
+            Some((user, domain)) if !domain.eq_ignore_ascii_case(&self.config.domain) => {
+                self.resolve_acct(user, domain).await
+            }
+            Some((user, _)) => self
+                .store
+                .account_by_handle(user, None)
+                .await?
+                .ok_or(Error::NotFound),
+            None => self
+                .store
+                .account_by_handle(handle, None)
+                .await?
+                .ok_or(Error::NotFound),
+        }
+    }
+
+    /// A post by its URL or id (a bookmark's row), fetched from its server if unknown.
+    async fn status_named(&self, url: &str) -> Result<Id> {
+        if let Some(s) = self.store.status_by_uri(url).await? {
+            return Ok(s.id);
+        }
+        if let Some(id) = self.store.status_id_by_url(url).await? {
+            return Ok(id);
+        }
+        // A web address (Mastodon's bookmarks.csv has those) or an ActivityPub id, read as a
+        // pasted link is in search.
+        match self.resolve_pasted_url(url).await? {
+            crate::federation::Pasted::Status(s) => Ok(s.id),
+            crate::federation::Pasted::Account(_) => Err(Error::NotFound),
+        }
+    }
+}
+
+fn tally(done: &mut Imported, r: Result<()>) {
+    match r {
+        Ok(()) => done.applied += 1,
+        Err(_) => done.skipped += 1,
+    }
+}
+
+/// The rows of a Mastodon CSV, without its header row (which older exports of follows lack).
+fn read_csv(kind: ImportKind, data: &[u8]) -> Result<Vec<Vec<String>>> {
+    let mut reader = csv::ReaderBuilder::new()
+        .has_headers(false)
+        .flexible(true)
+        .trim(csv::Trim::All)
+        .from_reader(data);
+    let mut rows = Vec::new();
+    for (i, record) in reader.records().enumerate() {
+        let record =
+            record.map_err(|_| Error::validation("The file is not a CSV file Kring can read"))?;
+        let row: Vec<String> = record.iter().map(str::to_string).collect();
+        if row.iter().all(|c| c.is_empty()) {
+            continue;
+        }
+        if i == 0 && is_header(kind, &row) {
+            continue;
+        }
+        rows.push(row);
+        if rows.len() > MAX_ROWS {
+            return Err(Error::validation(format!(
+                "The file has more than {MAX_ROWS} rows"
+            )));
+        }
+    }
+    Ok(rows)
+}
+
+fn is_header(kind: ImportKind, row: &[String]) -> bool {
+    let first = row
+        .first()
+        .map(|c| c.to_ascii_lowercase())
+        .unwrap_or_default();
+    match kind {
+        ImportKind::DomainBlocks => first == "#domain" || first == "domain",
+        ImportKind::Bookmarks => !first.contains("://"),
+        ImportKind::Lists => false,
+        _ => first == "account address",
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn mastodon_csvs_are_read_with_or_without_their_header() {
+        let rows = read_csv(
+            ImportKind::Following,
+            b"Account address,Show boosts,Notify on new posts,Languages\nbob@b.example,true,false,\n\ncarol@c.example,false,true,\"en, de\"\n",
+        )
+        .unwrap();
+        assert_eq!(rows.len(), 2);
+        assert_eq!(rows[1][3], "en, de");
+        let rows = read_csv(ImportKind::Following, b"bob@b.example\ncarol@c.example\n").unwrap();
+        assert_eq!(rows.len(), 2);
+        let rows = read_csv(ImportKind::Lists, b"\"Friends, close\",bob@b.example\n").unwrap();
+        assert_eq!(rows[0][0], "Friends, close");
+        let rows = read_csv(ImportKind::DomainBlocks, b"#domain\nspam.example\n").unwrap();
+        assert_eq!(rows, vec![vec!["spam.example".to_string()]]);
+        assert!(ImportKind::parse("blocked_accounts") == Some(ImportKind::Blocks));
+    }
+}

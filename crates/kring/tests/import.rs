@@ -1,0 +1,216 @@
+// SPDX-License-Identifier: AGPL-3.0-or-later
+//! Importing Mastodon's CSV exports (issue 14 item 2), on SQLite and PostgreSQL: alice on A
+//! imports follows (accounts on B and on A), blocks, mutes, blocked servers, bookmarks and
+//! lists through GoToSocial's `POST /api/v1/import`; remote accounts are looked up in the
+//! background; importing the same file twice adds nothing twice; `overwrite` undoes what the
+//! file does not name; a file Kring cannot read is refused. And `kring import` from the
+//! console.
+mod common;
+mod fed_common;
+
+use fed_common::{FedUser, Node, eventually, id};
+use serde_json::{Value, json};
+
+async fn import(
+    on: &Node,
+    user: &FedUser,
+    kind: &str,
+    mode: &str,
+    csv: impl AsRef<[u8]>,
+) -> (u16, Value) {
+    let boundary = "KringImportBoundary";
+    let mut body = String::new();
+    for (k, v) in [("type", kind), ("mode", mode)] {
+        body.push_str(&format!(
+            "--{boundary}\r\nContent-Disposition: form-data; name=\"{k}\"\r\n\r\n{v}\r\n"
+        ));
+    }
+    body.push_str(&format!(
+        "--{boundary}\r\nContent-Disposition: form-data; name=\"data\"; filename=\"{kind}.csv\"\r\nContent-Type: text/csv\r\n\r\n"
+    ));
+    let mut body = body.into_bytes();
+    body.extend_from_slice(csv.as_ref());
+    body.extend_from_slice(format!("\r\n--{boundary}--\r\n").as_bytes());
+    let res = on
+        .http
+        .post(on.url("/api/v1/import"))
+        .bearer_auth(&user.token)
+        .header(
+            "content-type",
+            format!("multipart/form-data; boundary={boundary}"),
+        )
+        .body(body)
+        .send()
+        .await
+        .unwrap();
+    let st = res.status().as_u16();
+    (st, res.json().await.unwrap_or_default())
+}
+
+async fn accts(on: &Node, user: &FedUser, path: &str) -> Vec<String> {
+    let mut v: Vec<String> = on
+        .ok(path, &user.token)
+        .await
+        .as_array()
+        .unwrap()
+        .iter()
+        .map(|a| a["acct"].as_str().unwrap().to_string())
+        .collect();
+    v.sort();
+    v
+}
+
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn mastodon_csvs_import_merge_and_overwrite() {
+    let (a, b) = tokio::join!(Node::start(), Node::start());
+    let alice = a.register("alice").await;
+    let dave = a.register("dave").await;
+    let bob = b.register("bob").await;
+    let carol = b.register("carol").await;
+    let eve = b.register("eve").await;
+    let post = b.say(&bob, "worth keeping", "public").await;
+
+    let following = format!(
+        "Account address,Show boosts,Notify on new posts,Languages\n{},true,false,\n{},false,true,\n{}@{},true,false,\n",
+        bob.handle, carol.handle, dave.username, a.domain
+    );
+    let (st, body) = import(&a, &alice, "following", "merge", &following).await;
+    assert_eq!(st, 202, "{body}");
+    let mut want = vec![bob.handle.clone(), carol.handle.clone(), "dave".to_string()];
+    want.sort();
+    let path = format!("/api/v1/accounts/{}/following", alice.id);
+    eventually("alice follows the file's accounts", async || {
+        (accts(&a, &alice, &path).await == want).then_some(())
+    })
+    .await;
+    let carol_on_a = a.remote_id(&alice, &carol.handle).await;
+    let r = a.relationship(&alice, &carol_on_a).await;
+    assert_eq!(r["showing_reblogs"], false, "{r}");
+    assert_eq!(r["notifying"], true, "{r}");
+    let _ = &dave;
+
+    // The same file again adds nothing twice.
+    let (st, _) = import(&a, &alice, "following_accounts", "merge", &following).await;
+    assert_eq!(st, 202);
+    let blocks = format!("Account address\n{}\n", eve.handle);
+    import(&a, &alice, "blocks", "merge", &blocks).await;
+    let mutes = format!(
+        "Account address,Hide notifications\n{},false\n",
+        carol.handle
+    );
+    import(&a, &alice, "mutes", "merge", &mutes).await;
+    import(
+        &a,
+        &alice,
+        "domain_blocks",
+        "merge",
+        "#domain\nspam.example\n",
+    )
+    .await;
+    let bookmarks = format!("{}\n", post["url"].as_str().unwrap());
+    import(&a, &alice, "bookmarks", "merge", &bookmarks).await;
+    let lists = format!("\"Close, friends\",{}\n", bob.handle);
+    import(&a, &alice, "lists", "merge", &lists).await;
+    eventually("every import applied", async || {
+        let blocked = accts(&a, &alice, "/api/v1/blocks").await;
+        let muted = accts(&a, &alice, "/api/v1/mutes").await;
+        let domains = a.ok("/api/v1/domain_blocks", &alice.token).await;
+        let marks = a.ok("/api/v1/bookmarks", &alice.token).await;
+        let lists = a.ok("/api/v1/lists", &alice.token).await;
+        (blocked == vec![eve.handle.clone()]
+            && muted == vec![carol.handle.clone()]
+            && domains == json!(["spam.example"])
+            && marks.as_array()?.len() == 1
+            && lists.as_array()?.len() == 1)
+            .then_some(())
+    })
+    .await;
+    assert_eq!(accts(&a, &alice, &path).await, want, "nothing twice");
+    let me = a
+        .ok("/api/v1/accounts/verify_credentials", &alice.token)
+        .await;
+    assert_eq!(me["following_count"], 3, "{me}");
+    let marks = a.ok("/api/v1/bookmarks", &alice.token).await;
+    assert_eq!(marks[0]["uri"], post["uri"], "{marks}");
+    let lists = a.ok("/api/v1/lists", &alice.token).await;
+    assert_eq!(lists[0]["title"], "Close, friends", "{lists}");
+    let members = accts(
+        &a,
+        &alice,
+        &format!("/api/v1/lists/{}/accounts", id(&lists[0])),
+    )
+    .await;
+    assert_eq!(members, vec![bob.handle.clone()]);
+
+    // Overwrite: only bob is followed afterwards.
+    let only_bob = format!("Account address\n{}\n", bob.handle);
+    let (st, _) = import(&a, &alice, "following", "overwrite", &only_bob).await;
+    assert_eq!(st, 202);
+    eventually("only bob is followed", async || {
+        (accts(&a, &alice, &path).await == vec![bob.handle.clone()]).then_some(())
+    })
+    .await;
+
+    // What Kring cannot read, or does not know, is refused at once.
+    let (st, body) = import(&a, &alice, "statuses", "merge", &only_bob).await;
+    assert_eq!(st, 422, "{body}");
+    let (st, body) = import(&a, &alice, "following", "sideways", &only_bob).await;
+    assert_eq!(st, 422, "{body}");
+    // Not text: a picture called following.csv.
+    let (st, body) = import(
+        &a,
+        &alice,
+        "following",
+        "merge",
+        b"\x89PNG\r\n\x1a\n\xff\xfe\x00",
+    )
+    .await;
+    assert_eq!(st, 422, "{body}");
+}
+
+/// `kring import` applies a file at once and says what it did.
+#[test]
+fn the_console_imports_a_csv_for_an_account() {
+    let bin = env!("CARGO_BIN_EXE_kring");
+    let dir = tempfile::tempdir().expect("temp dir");
+    let (_db, database_url) = common::fresh_database();
+    let mut store_args = vec![
+        "--data-dir".to_string(),
+        dir.path().display().to_string(),
+        "--log".to_string(),
+        "error".to_string(),
+    ];
+    if let Some(url) = &database_url {
+        store_args.extend(["--database-url".to_string(), url.clone()]);
+    }
+    let created = std::process::Command::new(bin)
+        .args([
+            "admin",
+            "create-user",
+            "--username",
+            "dora",
+            "--email",
+            "dora@tests.invalid",
+            "--password",
+            common::PASSWORD,
+        ])
+        .args(&store_args)
+        .output()
+        .unwrap();
+    assert!(created.status.success());
+    let file = dir.path().join("blocked_domains.csv");
+    std::fs::write(&file, "#domain\nspam.example\nads.example\n").unwrap();
+    let out = std::process::Command::new(bin)
+        .args(["import", "--user", "dora", "--type", "domain_blocks"])
+        .arg(&file)
+        .args(&store_args)
+        .output()
+        .unwrap();
+    assert!(
+        out.status.success(),
+        "{}",
+        String::from_utf8_lossy(&out.stderr)
+    );
+    let said = String::from_utf8_lossy(&out.stdout);
+    assert!(said.contains("2 applied, 0 skipped, 0 removed"), "{said}");
+}
