@@ -74,6 +74,9 @@ pub struct AccountJson<'a> {
     pub emojis: [(); 0],
     pub roles: [(); 0],
     pub fields: Vec<FieldJson<'a>>,
+    /// Where the account moved (Mastodon's `moved`), set where one account is shown.
+    #[serde(skip_serializing_if = "Option::is_none")]
+    pub moved: Option<Box<AccountJson<'a>>>,
 }
 
 pub fn account<'a>(ctx: Ctx<'_>, a: &'a Account) -> AccountJson<'a> {
@@ -112,6 +115,7 @@ pub fn account<'a>(ctx: Ctx<'_>, a: &'a Account) -> AccountJson<'a> {
                 verified_at: f.verified_at.map(rfc3339),
             })
             .collect(),
+        moved: None,
     }
 }
 

@@ -113,6 +113,9 @@ async fn every_follower_moves_with_an_account_to_another_server() {
         .await
         .unwrap();
     assert_eq!(doc["movedTo"], ally.uri.as_str(), "{doc}");
+    // Mastodon apps see where she went.
+    let shown = a.account(&carol, &alice.id).await;
+    assert_eq!(shown["moved"]["uri"], ally.uri.as_str(), "{shown}");
     let page = a
         .http
         .get(a.url("/@alice"))

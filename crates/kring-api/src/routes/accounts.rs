@@ -317,7 +317,16 @@ async fn show(
 ) -> ApiResult<Response> {
     let viewer = auth.viewer("read:accounts")?;
     let a = kring.view_account(viewer, id(&raw)?).await?;
-    Ok(respond::account(&kring, &a))
+    // A moved account names its new home (Mastodon's `moved`), as apps show on its profile.
+    let moved = match a.moved_to_id {
+        Some(to) => kring.view_account(viewer, to).await.ok(),
+        None => None,
+    };
+    let base = respond::ctx(&kring);
+    let c = Ctx { base: &base };
+    let mut json = entities::account(c, &a);
+    json.moved = moved.as_ref().map(|m| Box::new(entities::account(c, m)));
+    Ok(Json(json).into_response())
 }
 
 #[derive(Deserialize)]
