@@ -183,7 +183,7 @@ async fn a_deleted_account_leaves_only_its_handle_here_and_its_posts_go_elsewher
     b.wait_home(&bob, &uri(&public)).await;
     b.wait_home(&bob, &uri(&private)).await;
     let media_dir = a.data_dir().join("media");
-    let files_before = walk(&media_dir).len();
+    let files_before = common::files_under(&media_dir).len();
 
     // A wrong password deletes nothing.
     let (st, body) = a
@@ -289,7 +289,11 @@ async fn a_deleted_account_leaves_only_its_handle_here_and_its_posts_go_elsewher
         files_before >= 3,
         "a picture, its thumbnail and an avatar: {files_before}"
     );
-    assert!(walk(&media_dir).is_empty(), "{:?}", walk(&media_dir));
+    assert!(
+        common::files_under(&media_dir).is_empty(),
+        "{:?}",
+        common::files_under(&media_dir)
+    );
 
     // B heard of it and removed her posts.
     eventually("B removed alice's posts", async || {
@@ -299,22 +303,6 @@ async fn a_deleted_account_leaves_only_its_handle_here_and_its_posts_go_elsewher
     })
     .await;
     assert!(b.in_home(&bob, &uri(&public)).await.is_none());
-}
-
-fn walk(dir: &std::path::Path) -> Vec<std::path::PathBuf> {
-    let mut out = Vec::new();
-    let Ok(entries) = std::fs::read_dir(dir) else {
-        return out;
-    };
-    for e in entries.flatten() {
-        let p = e.path();
-        if p.is_dir() {
-            out.extend(walk(&p));
-        } else {
-            out.push(p);
-        }
-    }
-    out
 }
 
 /// A multipart request with one PNG file part named `part` (and a `description`).
@@ -362,15 +350,7 @@ fn the_console_deletes_an_account_only_when_told_yes() {
     let bin = env!("CARGO_BIN_EXE_kring");
     let dir = tempfile::tempdir().expect("temp dir");
     let (_db, database_url) = common::fresh_database();
-    let mut store_args = vec![
-        "--data-dir".to_string(),
-        dir.path().display().to_string(),
-        "--log".to_string(),
-        "error".to_string(),
-    ];
-    if let Some(url) = &database_url {
-        store_args.extend(["--database-url".to_string(), url.clone()]);
-    }
+    let store_args = common::cli_store_args(dir.path(), database_url.as_deref());
     let run = |args: &[&str]| {
         std::process::Command::new(bin)
             .args(["admin"])

@@ -174,15 +174,7 @@ fn the_console_imports_a_csv_for_an_account() {
     let bin = env!("CARGO_BIN_EXE_kring");
     let dir = tempfile::tempdir().expect("temp dir");
     let (_db, database_url) = common::fresh_database();
-    let mut store_args = vec![
-        "--data-dir".to_string(),
-        dir.path().display().to_string(),
-        "--log".to_string(),
-        "error".to_string(),
-    ];
-    if let Some(url) = &database_url {
-        store_args.extend(["--database-url".to_string(), url.clone()]);
-    }
+    let store_args = common::cli_store_args(dir.path(), database_url.as_deref());
     let created = std::process::Command::new(bin)
         .args([
             "admin",

@@ -104,6 +104,39 @@ fn psql(url: &str, sql: &str) -> Result<(), String> {
 
 /// The database for a server started as a process of its own: on PostgreSQL a fresh one
 /// (dropped with the guard) and its URL; on SQLite none (the server uses its data directory).
+/// The store options of a `kring` command run by a test: its data directory, quiet logs, and
+/// the test database when the suite runs on PostgreSQL.
+pub fn cli_store_args(dir: &std::path::Path, database_url: Option<&str>) -> Vec<String> {
+    let mut args = vec![
+        "--data-dir".to_string(),
+        dir.display().to_string(),
+        "--log".to_string(),
+        "error".to_string(),
+    ];
+    if let Some(url) = database_url {
+        args.extend(["--database-url".to_string(), url.to_string()]);
+    }
+    args
+}
+
+/// Every file under a folder (a media storage), however deep.
+#[allow(dead_code)]
+pub fn files_under(dir: &std::path::Path) -> Vec<std::path::PathBuf> {
+    let mut out = Vec::new();
+    let Ok(entries) = std::fs::read_dir(dir) else {
+        return out;
+    };
+    for e in entries.flatten() {
+        let p = e.path();
+        if p.is_dir() {
+            out.extend(files_under(&p));
+        } else {
+            out.push(p);
+        }
+    }
+    out
+}
+
 pub fn fresh_database() -> (Option<PgDatabase>, Option<String>) {
     match pg_url() {
         Some(url) => {
