@@ -338,10 +338,21 @@ pub struct PostedFile {
     pub viewer: Viewer,
     pub fields: Vec<(String, String)>,
     pub file: Option<Vec<u8>>,
+    /// The pictures of a profile form (`avatar`, `header`), by name.
+    pub pictures: Vec<(String, Vec<u8>)>,
     pub slot: kring_service::media::upload::UploadSlot,
 }
 
+/// File parts other than `file` a form may send: a profile's pictures.
+const PICTURE_PARTS: [&str; 2] = ["avatar", "header"];
+
 impl PostedFile {
+    /// A picture part's bytes (None when the input was left empty).
+    pub fn take_picture(&mut self, name: &str) -> Option<Vec<u8>> {
+        let i = self.pictures.iter().position(|(n, _)| n == name)?;
+        Some(self.pictures.remove(i).1)
+    }
+
     /// A text field's value ("" when absent).
     pub fn field(&self, name: &str) -> &str {
         self.fields
@@ -385,6 +396,7 @@ impl FromRequest<Web> for PostedFile {
         let mut multipart = multer::Multipart::new(stream, boundary);
         let mut fields = Vec::new();
         let mut file = None;
+        let mut pictures = Vec::new();
         loop {
             let field = match multipart.next_field().await {
                 Ok(Some(f)) => f,
@@ -401,6 +413,11 @@ impl FromRequest<Web> for PostedFile {
                 // A file input left empty still sends its (empty) part.
                 if name == "file" && !data.is_empty() && file.is_none() {
                     file = Some(data.to_vec());
+                } else if PICTURE_PARTS.contains(&name.as_str())
+                    && !data.is_empty()
+                    && !pictures.iter().any(|(n, _)| n == &name)
+                {
+                    pictures.push((name, data.to_vec()));
                 }
                 continue;
             }
@@ -427,6 +444,7 @@ impl FromRequest<Web> for PostedFile {
             viewer,
             fields,
             file,
+            pictures,
             slot,
         })
     }

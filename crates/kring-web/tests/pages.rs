@@ -2062,3 +2062,104 @@ async fn the_import_page_takes_a_csv_without_javascript() {
         res.body
     );
 }
+
+/// An 8 × 8 PNG.
+const PNG: &[u8] = &[
+    137, 80, 78, 71, 13, 10, 26, 10, 0, 0, 0, 13, 73, 72, 68, 82, 0, 0, 0, 8, 0, 0, 0, 8, 8, 2, 0,
+    0, 0, 75, 109, 41, 220, 0, 0, 0, 17, 73, 68, 65, 84, 120, 156, 99, 16, 56, 33, 128, 21, 49, 12,
+    45, 9, 0, 170, 18, 58, 1, 59, 203, 50, 86, 0, 0, 0, 0, 73, 69, 78, 68, 174, 66, 96, 130,
+];
+
+/// A multipart form with the session's token and one picture part.
+async fn send_picture(app: &App, path: &str, cookie: &str, token: &str, part: &str) -> Res {
+    let boundary = "KringWebPictures";
+    let mut body = format!(
+        "--{boundary}\r\nContent-Disposition: form-data; name=\"_csrf\"\r\n\r\n{token}\r\n\
+         --{boundary}\r\nContent-Disposition: form-data; name=\"{part}\"; filename=\"p.png\"\r\nContent-Type: image/png\r\n\r\n"
+    )
+    .into_bytes();
+    body.extend_from_slice(PNG);
+    body.extend_from_slice(format!("\r\n--{boundary}--\r\n").as_bytes());
+    app.send(
+        Request::post(path)
+            .header(
+                header::CONTENT_TYPE,
+                format!("multipart/form-data; boundary={boundary}"),
+            )
+            .header(header::HOST, "kring.test")
+            .header(header::COOKIE, cookie)
+            .body(Body::from(body))
+            .unwrap(),
+    )
+    .await
+}
+
+#[tokio::test]
+async fn people_and_group_admins_upload_pictures_without_javascript() {
+    let dir = tempfile::tempdir().unwrap();
+    let (url, db) = database(&dir);
+    let store = Store::connect(&url, 4).await.unwrap();
+    store.migrate().await.unwrap();
+    let mut config = ServiceConfig::for_tests("kring.test");
+    config.media.dir = Some(dir.path().join("media"));
+    let kring = Kring::new(store, config).unwrap();
+    let app = App {
+        router: kring_web::router(kring.clone()),
+        _dir: dir,
+        _db: db,
+        kring,
+    };
+    let alice = app.sign_up("alice").await;
+    let page = app.get("/settings/profile", Some(&alice)).await;
+    assert!(page.body.contains("action=\"/settings/profile/pictures\""));
+    let token = csrf(&page.body);
+    let res = send_picture(&app, "/settings/profile/pictures", &alice, &token, "avatar").await;
+    assert_eq!(res.status, StatusCode::SEE_OTHER, "{}", res.body);
+    let profile = app.get("/@alice", None).await;
+    assert!(
+        profile.body.contains("/media/"),
+        "the new avatar: {}",
+        profile.body
+    );
+
+    // A group's admin sets its header from the group's settings.
+    let token = csrf(&app.get("/groups", Some(&alice)).await.body);
+    let res = app
+        .post(
+            "/groups",
+            Some(&alice),
+            &[
+                ("_csrf", &token),
+                ("display_name", "Garden"),
+                ("username", "garden"),
+                ("kind", "public"),
+            ],
+        )
+        .await;
+    assert_eq!(res.status, StatusCode::SEE_OTHER, "{}", res.body);
+    let group = res.headers[header::LOCATION].to_str().unwrap().to_string();
+    let edit = app.get(&format!("{group}/edit"), Some(&alice)).await;
+    assert!(
+        edit.body.contains(&format!("action=\"{group}/pictures\"")),
+        "{}",
+        edit.body
+    );
+    let res = send_picture(&app, &format!("{group}/pictures"), &alice, &token, "header").await;
+    assert_eq!(res.status, StatusCode::SEE_OTHER, "{}", res.body);
+    let gid: kring_core::Id = group.rsplit('/').next().unwrap().parse().unwrap();
+    let account = app.kring.account(gid).await.unwrap();
+    assert!(
+        account
+            .header_url
+            .as_deref()
+            .is_some_and(|h| h.contains("/media/")),
+        "{account:?}"
+    );
+    // Someone else may not.
+    let bob = app.sign_up("bob").await;
+    let token = csrf(&app.get("/home", Some(&bob)).await.body);
+    let res = send_picture(&app, &format!("{group}/pictures"), &bob, &token, "avatar").await;
+    assert_eq!(res.status, StatusCode::UNPROCESSABLE_ENTITY);
+    assert!(res.body.contains("This action is not allowed"));
+    assert_eq!(app.kring.account(gid).await.unwrap().avatar_url, None);
+}

@@ -624,3 +624,39 @@ pub async fn delete(
 pub fn back_to(back: Option<&str>, gid: Id) -> String {
     safe_back(back, &format!("{}/members", group_path(gid)))
 }
+
+/// New pictures for the group (its admins; a multipart form that works without JavaScript).
+pub async fn save_pictures(
+    State(web): State<Web>,
+    Path(raw): Path<String>,
+    mut p: crate::session::PostedFile,
+) -> WebResult {
+    let gid = id(&raw)?;
+    let (avatar, header) = (p.take_picture("avatar"), p.take_picture("header"));
+    let result = if avatar.is_none() && header.is_none() {
+        Err(Error::validation("Choose an avatar or a header to upload."))
+    } else {
+        let update = GroupUpdate {
+            avatar,
+            header,
+            ..GroupUpdate::default()
+        };
+        web.kring.update_group(&p.viewer.actor, gid, update).await
+    };
+    match result {
+        Ok(v) => see(&group_path(v.group.id)),
+        Err(e) => {
+            let error = form_refusal(e)?;
+            let view = web.kring.group(Some(&p.viewer.actor), gid).await?;
+            let form = GroupForm {
+                username: view.account.username.clone(),
+                display_name: view.account.display_name.clone(),
+                note: view.account.note.clone(),
+                rules: view.group.rules.clone(),
+                kind: view.group.kind.as_str().into(),
+                members_only: view.group.members_only.then(|| "1".into()),
+            };
+            edit_page(&web, &p.viewer, &view, form, Some(error)).await
+        }
+    }
+}

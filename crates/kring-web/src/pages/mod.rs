@@ -115,6 +115,7 @@ pub fn routes() -> Router<Web> {
             post(group_moderation::person_action),
         )
         .route("/groups/{id}/edit", get(groups::edit).post(groups::save))
+        .route("/groups/{id}/pictures", post(groups::save_pictures))
         .route(
             "/groups/{id}/transfer",
             get(groups::confirm_transfer).post(groups::transfer),
@@ -145,6 +146,7 @@ pub fn routes() -> Router<Web> {
             "/settings/profile",
             get(settings::profile_page).post(settings::save_profile),
         )
+        .route("/settings/profile/pictures", post(settings::save_pictures))
         .route(
             "/settings/preferences",
             get(settings::preferences_page).post(settings::save_preferences),

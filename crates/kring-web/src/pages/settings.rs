@@ -30,6 +30,7 @@ fn notice(q: &SavedQuery) -> Option<String> {
         Some("profile") => Some("Your profile was saved.".into()),
         Some("preferences") => Some("Your preferences were saved.".into()),
         Some("password") => Some("Your password was changed.".into()),
+        Some("pictures") => Some("Your pictures were saved.".into()),
         Some("aliases") => Some("Your old accounts were saved.".into()),
         Some("import") => Some(
             "Your file was read: it is being applied in the background, which can take a few minutes."
@@ -650,4 +651,36 @@ pub async fn import(State(web): State<Web>, p: crate::session::PostedFile) -> We
         }
     };
     import_form(&web, &p.viewer, None, error).await
+}
+
+/// New avatar and/or header (a multipart form; works without JavaScript).
+pub async fn save_pictures(State(web): State<Web>, mut p: crate::session::PostedFile) -> WebResult {
+    let (avatar, header) = (p.take_picture("avatar"), p.take_picture("header"));
+    if avatar.is_none() && header.is_none() {
+        return profile_form(
+            &web,
+            &p.viewer,
+            None,
+            None,
+            Some("Choose an avatar or a header to upload.".into()),
+        )
+        .await;
+    }
+    let kring = &web.kring;
+    match kring
+        .set_profile_images(&p.viewer.actor, avatar, header)
+        .await
+    {
+        Ok(()) => {
+            // Followers' servers hear of the new pictures.
+            kring
+                .update_credentials(&p.viewer.actor, CredentialsUpdate::default())
+                .await?;
+            see("/settings/profile?saved=pictures")
+        }
+        Err(e @ Error::Validation(_)) => {
+            profile_form(&web, &p.viewer, None, None, Some(message(&e))).await
+        }
+        Err(e) => Err(e.into()),
+    }
 }
