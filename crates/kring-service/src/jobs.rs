@@ -13,6 +13,7 @@ use crate::Kring;
 use crate::federation::{DELIVER, RECEIVE, REFRESH_PROFILE};
 
 pub const FEED_TRIM: &str = "feed.trim";
+use crate::data::{EXPORT_BUILD, EXPORT_SWEEP};
 use crate::federation::outbox::DISTRIBUTE;
 use crate::media::sweep::MEDIA_SWEEP;
 
@@ -69,6 +70,9 @@ impl Kring {
                 last_media_sweep = now_micros();
                 if let Err(e) = self.store.enqueue(MEDIA_SWEEP, "{}", now_micros()).await {
                     tracing::warn!(error = %e, "could not schedule the media sweep");
+                }
+                if let Err(e) = self.store.enqueue(EXPORT_SWEEP, "{}", now_micros()).await {
+                    tracing::warn!(error = %e, "could not schedule the export sweep");
                 }
             }
             // All slots busy: wait until a batch of them is free (not the idle pause, which
@@ -245,6 +249,8 @@ impl Kring {
             RECEIVE => self.receive(payload).await.map(|_| Outcome::Done),
             FEED_TRIM => self.trim_feeds().await.map(|_| Outcome::Done),
             MEDIA_SWEEP => self.sweep_unattached_media().await.map(|_| Outcome::Done),
+            EXPORT_BUILD => self.build_export_job(payload).await,
+            EXPORT_SWEEP => self.sweep_exports().await.map(|_| Outcome::Done),
             REFRESH_PROFILE => self.refresh_profile(payload).await.map(|_| Outcome::Done),
             crate::fanout::FAN_OUT => self.fan_out_job(job.id, payload).await,
             other => {

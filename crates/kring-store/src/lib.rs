@@ -5,6 +5,7 @@ mod account_cache;
 mod accounts;
 mod chats;
 mod circles;
+mod data;
 mod federation;
 mod feeds;
 mod group_moderation;
@@ -29,6 +30,7 @@ mod statuses;
 pub use account_cache::Changed;
 pub use accounts::{PreferencesUpdate, ProfileUpdate};
 pub use chats::{InboxEntry, InboxFilter};
+pub use data::{Export, Handle};
 pub use federation::{
     DomainBlock, DomainPolicy, NewReport, PostCounts, RemoteAccount, RemoteCounts,
 };
