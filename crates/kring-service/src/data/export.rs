@@ -476,7 +476,7 @@ impl Kring {
 
     /// One outbox item: a Create of the post as sent, with Kring's audience beside it, its
     /// attachments' files put into the archive; or the Announce of a boost.
-    async fn export_item<'a, P, PF>(
+    async fn export_item<P, PF>(
         &self,
         s: &kring_core::model::Status,
         account: &Account,
