@@ -12,6 +12,7 @@ use std::io::{Cursor, Read};
 use std::time::Duration;
 
 use common::{PASSWORD, TestServer, User};
+use kring::config::{Partial, Role};
 use reqwest::StatusCode;
 use serde_json::{Value, json};
 
@@ -553,4 +554,74 @@ async fn an_export_holds_everything_and_only_its_owner_downloads_it() {
     names_b.sort();
     assert_eq!(names_a, names_b, "the same files");
     s.stop().await;
+}
+
+/// Asks the web settings page for an export; the redirect.
+async fn ask(s: &TestServer, cookie: &str) {
+    let (_, html) = page(s, cookie, "/settings/export").await;
+    let token = csrf(&html);
+    let res = s
+        .http
+        .post(s.url("/settings/export"))
+        .header("cookie", cookie)
+        .form(&[("_csrf", token.as_str())])
+        .send()
+        .await
+        .unwrap();
+    assert_eq!(res.status(), StatusCode::SEE_OTHER);
+}
+
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn one_export_at_a_time_made_by_the_worker_with_its_progress_shown() {
+    let web = TestServer::start_with(Partial {
+        role: Some(Role::Web),
+        ..Partial::default()
+    })
+    .await;
+    let alice = web.register("alice").await;
+    web.status(&alice, "hello", "public").await;
+    let cookie = web_session(&web, &alice).await;
+    ask(&web, &cookie).await;
+    // Asking again while it is being made answers the one being made.
+    ask(&web, &cookie).await;
+    let (_, html) = page(&web, &cookie, "/settings/export").await;
+    assert!(
+        html.contains("Your archive is being made: 0% done"),
+        "{html}"
+    );
+    assert!(
+        !html.contains("Make a new archive"),
+        "no second request while one runs"
+    );
+    assert_eq!(
+        web.kring
+            .store
+            .pending_jobs_in("export.build")
+            .await
+            .unwrap(),
+        1
+    );
+
+    let worker = web
+        .another_process(Partial {
+            role: Some(Role::Worker),
+            ..Partial::default()
+        })
+        .await;
+    let mut ready = false;
+    for _ in 0..300 {
+        let (_, html) = page(&web, &cookie, "/settings/export").await;
+        if html.contains("Download your archive") {
+            assert!(
+                html.contains("Make a new archive"),
+                "a new one may be asked for now"
+            );
+            ready = true;
+            break;
+        }
+        tokio::time::sleep(Duration::from_millis(100)).await;
+    }
+    assert!(ready, "the worker made the archive");
+    worker.stop().await;
+    web.stop().await;
 }

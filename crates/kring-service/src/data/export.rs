@@ -589,3 +589,40 @@ fn valid_file_name(name: &str) -> bool {
 pub fn exports_dir_in(data_dir: &Path) -> PathBuf {
     data_dir.join("exports")
 }
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    fn export(state: &str, created_at: i64, ready_at: Option<i64>) -> Export {
+        Export {
+            id: Id(1),
+            account_id: Id(2),
+            state: state.into(),
+            progress: 0,
+            created_at,
+            ready_at,
+            file_name: None,
+            size: 0,
+        }
+    }
+
+    #[test]
+    fn a_ready_archive_lasts_a_week_from_when_it_was_ready() {
+        let day = 86_400 * 1_000_000;
+        let e = export("ready", 0, Some(day));
+        assert!(!expired(&e, 7 * day));
+        assert!(!expired(&e, 8 * day - 1));
+        assert!(expired(&e, 8 * day));
+        assert!(!expired(&export("running", 0, None), 3600 * 1_000_000));
+        assert!(expired(&export("running", 0, None), STALE_RUNNING_MICROS));
+        assert!(expired(&export("failed", 0, None), day));
+    }
+
+    #[test]
+    fn only_names_given_here_are_removed() {
+        assert!(valid_file_name("0123456789abcdef0123456789abcdef.zip"));
+        assert!(!valid_file_name("../0123456789abcdef0123456789abcd.zip"));
+        assert!(!valid_file_name("kring.db"));
+    }
+}
