@@ -72,21 +72,28 @@ impl Kring {
             .filter(|e| !expired(e, now_micros())))
     }
 
-    /// A ready, unexpired archive of the actor's: its file name and bytes. Anyone else's, or
-    /// one that is not there, is NotFound.
-    pub async fn export_download(&self, actor: &Actor, id: Id) -> Result<(String, Vec<u8>)> {
+    /// A ready, unexpired archive of the actor's: the name to save it as, its size and the
+    /// open file (read as it is sent, never whole into memory). Anyone else's, or one that is
+    /// not there, is NotFound.
+    pub async fn export_download(
+        &self,
+        actor: &Actor,
+        id: Id,
+    ) -> Result<(String, u64, tokio::fs::File)> {
         let dir = self.exports_dir()?;
         let e = self.store.export(id).await?.ok_or(Error::NotFound)?;
         if e.account_id != actor.id() || e.state != "ready" || expired(&e, now_micros()) {
             return Err(Error::NotFound);
         }
         let name = e.file_name.ok_or(Error::NotFound)?;
-        let bytes = tokio::fs::read(dir.join(&name))
+        let file = tokio::fs::File::open(dir.join(&name))
             .await
             .map_err(|_| Error::NotFound)?;
+        let size = file.metadata().await.map_err(|_| Error::NotFound)?.len();
         Ok((
             format!("kring-export-{}-{}.zip", actor.account.username, e.id),
-            bytes,
+            size,
+            file,
         ))
     }
 

@@ -80,9 +80,22 @@ pub async fn request(State(web): State<Web>, p: Posted<NoFields>) -> WebResult {
 }
 
 pub async fn download(State(web): State<Web>, v: Viewer, Path(raw): Path<String>) -> WebResult {
-    let (name, bytes) = web.kring.export_download(&v.actor, id(&raw)?).await?;
-    let mut res = bytes.into_response();
+    let (name, size, file) = web.kring.export_download(&v.actor, id(&raw)?).await?;
+    // Sent in chunks as read: an archive with many pictures may be large.
+    let chunks = futures_util::stream::unfold(file, |mut file| async move {
+        let mut buf = vec![0u8; 64 * 1024];
+        match tokio::io::AsyncReadExt::read(&mut file, &mut buf).await {
+            Ok(0) => None,
+            Ok(n) => {
+                buf.truncate(n);
+                Some((Ok::<_, std::io::Error>(buf), file))
+            }
+            Err(e) => Some((Err(e), file)),
+        }
+    });
+    let mut res = axum::body::Body::from_stream(chunks).into_response();
     let h = res.headers_mut();
+    h.insert(header::CONTENT_LENGTH, HeaderValue::from(size));
     h.insert(
         header::CONTENT_TYPE,
         HeaderValue::from_static("application/zip"),
