@@ -1275,7 +1275,7 @@ test("every main page at 390 px and 1280 px: no horizontal overflow, navigation 
     "/home", "/notifications", "/search?q=bob", "/public", "/lists", "/favourites", "/bookmarks",
     "/@alice", "/@bob", "/@alice/followers", s.helloPath, "/statuses", "/follow_requests",
     "/settings/profile", "/settings/preferences", "/settings/password", "/settings/filters",
-    "/settings/sessions", "/tags/kringtest", "/friends", "/circles", s.circlePath,
+    "/settings/sessions", "/settings/export", "/tags/kringtest", "/friends", "/circles", s.circlePath,
     s.circlePostPath, "/interaction_requests", s.erinPath, "/groups", s.groupPath,
     s.groupPath + "/members", s.groupPath + "/moderation", s.groupPath + "/edit",
     "/chats", s.chatPath,

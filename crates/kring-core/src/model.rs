@@ -300,10 +300,12 @@ pub enum NotificationType {
     GroupReport,
     /// A report for the server's moderators (Mastodon's `admin.report`).
     AdminReport,
+    /// The recipient's data export is ready to download (Kring's `kring.export`).
+    Export,
 }
 
 impl NotificationType {
-    pub const ALL: [NotificationType; 16] = [
+    pub const ALL: [NotificationType; 17] = [
         NotificationType::Follow,
         NotificationType::FollowRequest,
         NotificationType::Mention,
@@ -320,6 +322,7 @@ impl NotificationType {
         NotificationType::GroupInvite,
         NotificationType::GroupReport,
         NotificationType::AdminReport,
+        NotificationType::Export,
     ];
 
     /// What a listing shows when no types are asked for: Mastodon's. The `pending.*` and
@@ -334,6 +337,7 @@ impl NotificationType {
                 | NotificationType::GroupRequest
                 | NotificationType::GroupInvite
                 | NotificationType::GroupReport
+                | NotificationType::Export
         )
     }
     pub fn as_str(self) -> &'static str {
@@ -354,6 +358,7 @@ impl NotificationType {
             NotificationType::GroupInvite => "group.invite",
             NotificationType::GroupReport => "group.report",
             NotificationType::AdminReport => "admin.report",
+            NotificationType::Export => "kring.export",
         }
     }
     pub fn parse(s: &str) -> Option<NotificationType> {

@@ -14,6 +14,7 @@ use crate::federation::{DELIVER, RECEIVE, REFRESH_PROFILE};
 
 pub const FEED_TRIM: &str = "feed.trim";
 use crate::data::housekeeping::FORGET;
+use crate::data::{EXPORT_BUILD, EXPORT_SWEEP};
 use crate::federation::outbox::DISTRIBUTE;
 use crate::media::sweep::MEDIA_SWEEP;
 
@@ -73,6 +74,9 @@ impl Kring {
                 }
                 if let Err(e) = self.store.enqueue(FORGET, "{}", now_micros()).await {
                     tracing::warn!(error = %e, "could not schedule forgetting expired records");
+                }
+                if let Err(e) = self.store.enqueue(EXPORT_SWEEP, "{}", now_micros()).await {
+                    tracing::warn!(error = %e, "could not schedule the export sweep");
                 }
             }
             // All slots busy: wait until a batch of them is free (not the idle pause, which
@@ -251,6 +255,8 @@ impl Kring {
             MEDIA_SWEEP => self.sweep_unattached_media().await.map(|_| Outcome::Done),
             FORGET => self.forget_expired().await.map(|_| Outcome::Done),
             crate::data::import::IMPORT => self.run_import(payload).await.map(|_| Outcome::Done),
+            EXPORT_BUILD => self.build_export_job(payload).await,
+            EXPORT_SWEEP => self.sweep_exports().await.map(|_| Outcome::Done),
             REFRESH_PROFILE => self.refresh_profile(payload).await.map(|_| Outcome::Done),
             crate::fanout::FAN_OUT => self.fan_out_job(job.id, payload).await,
             other => {

@@ -79,6 +79,8 @@ pub struct ServiceConfig {
     pub chat_from: chats::ChatFrom,
     /// Media attachments: where files go, and the limits.
     pub media: media::MediaConfig,
+    /// Where data export archives are kept (`<data_dir>/exports`); None: exports are off.
+    pub exports_dir: Option<std::path::PathBuf>,
 }
 
 impl ServiceConfig {
@@ -108,6 +110,7 @@ impl ServiceConfig {
             group_creation: groups::GroupCreation::Anyone,
             chat_from: chats::ChatFrom::Anyone,
             media: media::MediaConfig::default(),
+            exports_dir: None,
         }
     }
 }

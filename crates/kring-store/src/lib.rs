@@ -6,6 +6,7 @@ mod accounts;
 mod chats;
 mod circles;
 mod deletion;
+mod data;
 mod federation;
 mod feeds;
 mod group_moderation;
@@ -32,6 +33,7 @@ mod statuses;
 pub use account_cache::Changed;
 pub use accounts::{PreferencesUpdate, ProfileUpdate};
 pub use chats::{InboxEntry, InboxFilter};
+pub use data::{Export, Handle};
 pub use federation::{
     DomainBlock, DomainPolicy, NewReport, PostCounts, RemoteAccount, RemoteCounts,
 };

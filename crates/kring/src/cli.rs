@@ -60,6 +60,15 @@ pub enum Command {
     /// Inspect the configuration.
     #[command(subcommand)]
     Config(ConfigCommand),
+    /// Write a person's data export archive (a zip, docs/export-format.md) to a file, now.
+    Export {
+        /// The local account's username.
+        #[arg(long)]
+        user: String,
+        /// Where to write the archive.
+        #[arg(long)]
+        out: std::path::PathBuf,
+    },
     /// Seed a database at benchmark size and measure the server (see BENCHMARKS.md).
     Bench(crate::bench::BenchArgs),
     /// Measure federation: delivery to 10,000 remote followers on 100 loopback hosts, and
@@ -274,6 +283,15 @@ pub async fn run(cli: Cli) -> Result<(), String> {
             Ok(())
         }
         Some(Command::Admin(cmd)) => admin(config, cmd).await,
+        Some(Command::Export { user, out }) => {
+            let kring = server::open_service(&config).await?;
+            let size = kring
+                .export_user_to_file(&user, &out)
+                .await
+                .map_err(|e| e.to_string())?;
+            println!("Wrote {} ({size} bytes)", out.display());
+            Ok(())
+        }
         Some(Command::Bench(args)) => crate::bench::run(&cli.global, args).await,
         Some(Command::BenchFederation(args)) => {
             crate::bench::federation::run(&cli.global, args).await

@@ -341,6 +341,7 @@ impl Config {
             group_creation: self.group_creation,
             chat_from: self.chat_from,
             media: self.media.clone(),
+            exports_dir: Some(kring_service::data::export::exports_dir_in(&self.data_dir)),
         }
     }
 

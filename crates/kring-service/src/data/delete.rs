@@ -86,6 +86,8 @@ impl Kring {
                 .flatten()
                 .filter_map(|u| self.own_media_key(u)),
         );
+        // Its archives are files beside the database.
+        self.remove_exports_of(account.id).await?;
         let contacts = self.store.remote_contacts(account.id).await?;
         let delete = kring_activitypub::as2::activity(
             "Delete",

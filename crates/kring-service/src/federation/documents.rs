@@ -133,7 +133,11 @@ impl Kring {
         self.outbox_item(&s, &author).await
     }
 
-    async fn outbox_item(&self, s: &kring_core::model::Status, author: &Account) -> Result<Value> {
+    pub(crate) async fn outbox_item(
+        &self,
+        s: &kring_core::model::Status,
+        author: &Account,
+    ) -> Result<Value> {
         if let Some(orig) = s.reblog_of_id {
             let orig = self.store.status(orig).await?.ok_or(Error::NotFound)?;
             let (to, cc) = as2::addressing(s.visibility, &author.followers_url, &[]);

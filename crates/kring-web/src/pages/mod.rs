@@ -16,6 +16,7 @@ mod auth;
 mod chats;
 mod circles;
 mod edit;
+mod export;
 mod filters;
 mod group_moderation;
 mod group_review;
@@ -176,6 +177,8 @@ pub fn routes() -> Router<Web> {
         )
         .route("/settings/filters/{id}/delete", post(filters::delete))
         .route("/settings/sessions", get(settings::sessions_page))
+        .route("/settings/export", get(export::page).post(export::request))
+        .route("/settings/export/{id}/download", get(export::download))
         .route(
             "/settings/sessions/{id}/revoke",
             post(settings::revoke_session),

@@ -62,6 +62,10 @@ fn about_and_action(
                 .map(|(_, target)| Person::new(kring, target)),
             Some(("/admin".to_string(), "Review reports")),
         ),
+        NotificationType::Export => (
+            None,
+            Some(("/settings/export".to_string(), "Download your archive")),
+        ),
         _ => (None, None),
     }
 }
@@ -84,6 +88,7 @@ fn notification_text(kind: NotificationType) -> &'static str {
         NotificationType::GroupInvite => "invited you to join",
         NotificationType::GroupReport => "reported a post in",
         NotificationType::AdminReport => "reported",
+        NotificationType::Export => "— your data export is ready",
     }
 }
 

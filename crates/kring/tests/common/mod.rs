@@ -300,6 +300,16 @@ impl TestServer {
         }
     }
 
+    /// The data directory this server was started with.
+    pub fn data_dir(&self) -> &std::path::Path {
+        self._dir.path()
+    }
+
+    /// PostgreSQL: the database URL this server uses; None on SQLite.
+    pub fn database_url(&self) -> Option<&str> {
+        self.database_url.as_deref()
+    }
+
     pub fn url(&self, path: &str) -> String {
         format!("{}{}", self.base, path)
     }
