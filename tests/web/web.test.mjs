@@ -532,6 +532,17 @@ test("settings: preferences, sessions, password", { timeout: 120000 }, async () 
   assert.match(o.url(), /\/auth\/sign_in/);
   await other.close();
 
+  // The data export: asked for on a plain page, reloaded until the archive is ready.
+  await a.goto(server.base + "/settings/export");
+  await checkPage(a, "settings-export");
+  await Promise.all([a.waitForNavigation(), a.click("main form button[type=submit]")]);
+  for (let i = 0; i < 100 && !(await a.locator("a[href$='/download']").count()); i++) {
+    await new Promise((r) => setTimeout(r, 200));
+    await a.reload();
+  }
+  assert.equal(await a.locator("a[href$='/download']").count(), 1);
+  await checkPage(a, "settings-export-ready");
+
   await a.goto(server.base + "/settings/password");
   await checkPage(a, "settings-password");
   await a.fill("#current", "wrong one");
