@@ -82,12 +82,15 @@ impl Kring {
         self.store.list_members(list.id, limit).await
     }
 
-    /// Add accounts; each must be followed by the list's owner (as Mastodon requires).
+    /// Add accounts; each must be followed by the list's owner, or asked to be (as Mastodon
+    /// requires since 4.2: a list may hold an account whose approval is awaited).
     pub async fn add_to_list(&self, actor: &Actor, id: Id, accounts: &[Id]) -> Result<()> {
         let list = self.own_list(actor, id).await?;
         for &a in accounts {
             self.account(a).await?;
-            if !self.store.follows(actor.id(), a).await? {
+            if !self.store.follows(actor.id(), a).await?
+                && !self.store.has_follow_request(actor.id(), a).await?
+            {
                 return Err(Error::validation(
                     "You must be following this account to add it to a list",
                 ));

@@ -88,13 +88,14 @@ pub struct ImportArgs {
     #[arg(long)]
     pub user: String,
     /// What the file holds: following, blocks, mutes, domain_blocks, bookmarks or lists
-    /// (Mastodon's file names work too, e.g. following_accounts).
+    /// (Mastodon's file names work too, e.g. following_accounts), or archive (a Kring
+    /// export: its follows, blocks, mutes, blocked domains, bookmarks, lists and circles).
     #[arg(long = "type")]
     pub kind: String,
     /// merge: add to what the account has; overwrite: make it exactly the file's.
     #[arg(long, default_value = "merge")]
     pub mode: String,
-    /// The CSV file.
+    /// The CSV file (or the zip of a Kring archive).
     pub file: std::path::PathBuf,
 }
 
@@ -303,8 +304,11 @@ pub async fn run(cli: Cli) -> Result<(), String> {
 
 async fn import(config: Config, args: ImportArgs) -> Result<(), String> {
     use kring_service::data::import::{ImportKind, ImportMode};
-    let kind = ImportKind::parse(args.kind.trim_end_matches(".csv"))
-        .ok_or_else(|| format!("unknown --type {}", args.kind))?;
+    let archive = args.kind == "archive";
+    let kind = ImportKind::parse(args.kind.trim_end_matches(".csv"));
+    if kind.is_none() && !archive {
+        return Err(format!("unknown --type {}", args.kind));
+    }
     let mode = match args.mode.as_str() {
         "merge" => ImportMode::Merge,
         "overwrite" => ImportMode::Overwrite,
@@ -318,10 +322,11 @@ async fn import(config: Config, args: ImportArgs) -> Result<(), String> {
         .map_err(|e| e.to_string())?
         .ok_or_else(|| format!("no local account named {}", args.user))?;
     let actor = kring.actor(account.id).await.map_err(|e| e.to_string())?;
-    let done = kring
-        .import_csv_now(&actor, kind, mode, &data)
-        .await
-        .map_err(|e| e.to_string())?;
+    let done = match kind {
+        Some(kind) => kring.import_csv_now(&actor, kind, mode, &data).await,
+        None => kring.import_archive_now(&actor, mode, &data).await,
+    }
+    .map_err(|e| e.to_string())?;
     println!(
         "Imported into {}: {} applied, {} skipped, {} removed",
         account.acct(),

@@ -206,3 +206,166 @@ fn the_console_imports_a_csv_for_an_account() {
     let said = String::from_utf8_lossy(&out.stdout);
     assert!(said.contains("2 applied, 0 skipped, 0 removed"), "{said}");
 }
+
+/// A person's connections go round: `kring export` of alice on A, imported on B into a new
+/// account (`type=archive`, Kring's), gives the same follows, blocks, mutes, blocked servers,
+/// bookmarks, lists and circles; importing it again adds nothing twice.
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn an_archive_exported_here_is_imported_elsewhere() {
+    let (a, b) = tokio::join!(Node::start(), Node::start());
+    let alice = a.register("alice").await;
+    let carol = a.register("carol").await;
+    let dan = a.register("dan").await;
+    let eve = a.register("eve").await;
+    let post = a.say(&carol, "keep this", "public").await;
+    for who in [&carol, &dan] {
+        a.ok_post(
+            &format!("/api/v1/accounts/{}/follow", who.id),
+            &alice.token,
+            json!({}),
+        )
+        .await;
+    }
+    a.ok_post(
+        &format!("/api/v1/accounts/{}/block", eve.id),
+        &alice.token,
+        json!({}),
+    )
+    .await;
+    a.ok_post(
+        &format!("/api/v1/accounts/{}/mute", dan.id),
+        &alice.token,
+        json!({}),
+    )
+    .await;
+    a.ok_post(
+        "/api/v1/domain_blocks",
+        &alice.token,
+        json!({"domain": "spam.example"}),
+    )
+    .await;
+    a.ok_post(
+        &format!("/api/v1/statuses/{}/bookmark", id(&post)),
+        &alice.token,
+        json!({}),
+    )
+    .await;
+    let list = a
+        .ok_post("/api/v1/lists", &alice.token, json!({"title": "Close"}))
+        .await;
+    a.ok_post(
+        &format!("/api/v1/lists/{}/accounts", id(&list)),
+        &alice.token,
+        json!({"account_ids": [carol.id]}),
+    )
+    .await;
+    let circle = a
+        .ok_post("/api/v1/circles", &alice.token, json!({"title": "Inner"}))
+        .await;
+    a.ok_post(
+        &format!("/api/v1/circles/{}/accounts", id(&circle)),
+        &alice.token,
+        json!({"account_ids": [carol.id]}),
+    )
+    .await;
+
+    // The console writes her archive.
+    let out = a.data_dir().join("alice.zip");
+    let mut cmd = std::process::Command::new(env!("CARGO_BIN_EXE_kring"));
+    let db = a.db_url();
+    let pg = db.starts_with("postgres").then_some(db.as_str());
+    cmd.args(["export", "--user", "alice", "--out"])
+        .arg(&out)
+        .args(common::cli_store_args(&a.data_dir(), pg))
+        .args(["--domain", &a.domain]);
+    let done = cmd.output().unwrap();
+    assert!(
+        done.status.success(),
+        "{}",
+        String::from_utf8_lossy(&done.stderr)
+    );
+    let zip = std::fs::read(&out).unwrap();
+
+    // Imported on B through the API (applied in the background) …
+    let ally = b.register("ally").await;
+    let (st, body) = import(&b, &ally, "archive", "merge", &zip).await;
+    assert_eq!(st, 202, "{body}");
+    let following = format!("/api/v1/accounts/{}/following", ally.id);
+    let mut want = vec![carol.handle.clone(), dan.handle.clone()];
+    want.sort();
+    eventually("everything imported on B", async || {
+        let lists = b.ok("/api/v1/lists", &ally.token).await;
+        let circles = b.ok("/api/v1/circles", &ally.token).await;
+        (accts(&b, &ally, &following).await == want
+            && accts(&b, &ally, "/api/v1/blocks").await == vec![eve.handle.clone()]
+            && accts(&b, &ally, "/api/v1/mutes").await == vec![dan.handle.clone()]
+            && b.ok("/api/v1/domain_blocks", &ally.token).await == json!(["spam.example"])
+            && b.ok("/api/v1/bookmarks", &ally.token)
+                .await
+                .as_array()?
+                .len()
+                == 1
+            && lists.as_array()?.len() == 1
+            && circles.as_array()?.len() == 1)
+            .then_some(())
+    })
+    .await;
+    let lists = b.ok("/api/v1/lists", &ally.token).await;
+    assert_eq!(lists[0]["title"], "Close");
+    let members = accts(
+        &b,
+        &ally,
+        &format!("/api/v1/lists/{}/accounts", id(&lists[0])),
+    )
+    .await;
+    assert_eq!(members, vec![carol.handle.clone()]);
+    let circles = b.ok("/api/v1/circles", &ally.token).await;
+    assert_eq!(circles[0]["title"], "Inner");
+    let members = accts(
+        &b,
+        &ally,
+        &format!("/api/v1/circles/{}/accounts", id(&circles[0])),
+    )
+    .await;
+    assert_eq!(members, vec![carol.handle.clone()]);
+    let marks = b.ok("/api/v1/bookmarks", &ally.token).await;
+    assert_eq!(marks[0]["uri"], post["uri"]);
+    // … and again from B's console once that is done: nothing twice.
+    let db = b.db_url();
+    let pg = db.starts_with("postgres").then_some(db.as_str());
+    let again = std::process::Command::new(env!("CARGO_BIN_EXE_kring"))
+        .args(["import", "--user", "ally", "--type", "archive"])
+        .arg(&out)
+        .args(common::cli_store_args(&b.data_dir(), pg))
+        .args(["--domain", &b.domain])
+        .output()
+        .unwrap();
+    assert!(
+        again.status.success(),
+        "{}",
+        String::from_utf8_lossy(&again.stderr)
+    );
+    assert_eq!(
+        b.ok("/api/v1/lists", &ally.token)
+            .await
+            .as_array()
+            .unwrap()
+            .len(),
+        1
+    );
+    assert_eq!(
+        b.ok("/api/v1/circles", &ally.token)
+            .await
+            .as_array()
+            .unwrap()
+            .len(),
+        1
+    );
+    let me = b
+        .ok("/api/v1/accounts/verify_credentials", &ally.token)
+        .await;
+    assert_eq!(me["following_count"], 2, "{me}");
+    // Not an archive: refused at once.
+    let (st, _) = import(&b, &ally, "archive", "merge", b"not a zip").await;
+    assert_eq!(st, 422);
+}

@@ -798,7 +798,6 @@ async fn import(
 ) -> ApiResult<Response> {
     use kring_service::data::import::{ImportKind, ImportMode};
     let actor = auth.user("write:accounts")?;
-    let kind = ImportKind::parse(&p.kind).ok_or_else(|| unprocessable("Type is not supported"))?;
     let mode = match p.mode.as_deref() {
         None | Some("") | Some("merge") => ImportMode::Merge,
         Some("overwrite") => ImportMode::Overwrite,
@@ -807,6 +806,13 @@ async fn import(
     let data = files
         .take("data")
         .ok_or_else(|| unprocessable("Data can't be blank"))?;
-    kring.import_csv(actor, kind, mode, &data).await?;
+    if p.kind == "archive" {
+        // Kring's: the zip `kring export` and Settings → Export make.
+        kring.import_archive(actor, mode, &data).await?;
+    } else {
+        let kind =
+            ImportKind::parse(&p.kind).ok_or_else(|| unprocessable("Type is not supported"))?;
+        kring.import_csv(actor, kind, mode, &data).await?;
+    }
     Ok((axum::http::StatusCode::ACCEPTED, Json(json!({}))).into_response())
 }

@@ -24,6 +24,8 @@ pub enum ImportKind {
     DomainBlocks,
     Bookmarks,
     Lists,
+    /// Kring's `circles.json`, read into rows of (circle title, member address).
+    Circles,
 }
 
 impl ImportKind {
@@ -51,12 +53,13 @@ pub enum ImportMode {
     Overwrite,
 }
 
+/// One import: the rows of each file, applied one file after the other (one job, so two
+/// files never race to create the same list or circle).
 #[derive(Serialize, Deserialize)]
 struct ImportJob {
     account: Id,
-    kind: ImportKind,
     mode: ImportMode,
-    rows: Vec<Vec<String>>,
+    parts: Vec<(ImportKind, Vec<Vec<String>>)>,
 }
 
 /// What applying an import did.
@@ -77,18 +80,56 @@ impl Kring {
         data: &[u8],
     ) -> Result<usize> {
         let rows = read_csv(kind, data)?;
-        let n = rows.len();
+        self.queue_import(actor, mode, vec![(kind, rows)]).await
+    }
+
+    async fn queue_import(
+        &self,
+        actor: &Actor,
+        mode: ImportMode,
+        parts: Vec<(ImportKind, Vec<Vec<String>>)>,
+    ) -> Result<usize> {
+        let n = parts.iter().map(|(_, rows)| rows.len()).sum();
         let job = ImportJob {
             account: actor.id(),
-            kind,
             mode,
-            rows,
+            parts,
         };
         let payload = serde_json::to_string(&job).map_err(Error::internal)?;
         self.store
             .enqueue(IMPORT, &payload, kring_core::time::now_micros())
             .await?;
         Ok(n)
+    }
+
+    /// Read a Kring archive (the zip of `kring export`, docs/export-format.md) and queue what
+    /// it holds of the person's connections: the Mastodon CSVs it carries and its circles.
+    /// Answers how many rows were read. (Its posts are not imported yet.)
+    pub async fn import_archive(
+        &self,
+        actor: &Actor,
+        mode: ImportMode,
+        data: &[u8],
+    ) -> Result<usize> {
+        let parts = read_archive(data)?;
+        self.queue_import(actor, mode, parts).await
+    }
+
+    /// Read and apply a Kring archive now (the console's `kring import --type archive`).
+    pub async fn import_archive_now(
+        &self,
+        actor: &Actor,
+        mode: ImportMode,
+        data: &[u8],
+    ) -> Result<Imported> {
+        let mut done = Imported::default();
+        for (kind, rows) in read_archive(data)? {
+            let d = self.apply_import(actor, kind, mode, &rows).await?;
+            done.applied += d.applied;
+            done.skipped += d.skipped;
+            done.removed += d.removed;
+        }
+        Ok(done)
     }
 
     /// Read and apply a Mastodon CSV now (the console's `kring import`).
@@ -107,11 +148,11 @@ impl Kring {
     pub(crate) async fn run_import(&self, payload: &str) -> Result<()> {
         let job: ImportJob = serde_json::from_str(payload).map_err(Error::internal)?;
         let actor = self.actor(job.account).await?;
-        let done = self
-            .apply_import(&actor, job.kind, job.mode, &job.rows)
-            .await?;
-        tracing::info!(account = %job.account, kind = ?job.kind, applied = done.applied,
-            skipped = done.skipped, removed = done.removed, "import applied");
+        for (kind, rows) in &job.parts {
+            let done = self.apply_import(&actor, *kind, job.mode, rows).await?;
+            tracing::info!(account = %job.account, kind = ?kind, applied = done.applied,
+                skipped = done.skipped, removed = done.removed, "import applied");
+        }
         Ok(())
     }
 
@@ -167,6 +208,53 @@ impl Kring {
                         if !kept.contains(&s) {
                             self.bookmark(actor, s, false).await?;
                             done.removed += 1;
+                        }
+                    }
+                }
+            }
+            ImportKind::Circles => {
+                // Rows: circle title, member address.
+                let mut circles = self.circles(actor).await?;
+                let mut named: Vec<(Id, Id)> = Vec::new();
+                for r in rows {
+                    let (Some(title), Some(addr)) = (r.first(), r.get(1)) else {
+                        done.skipped += 1;
+                        continue;
+                    };
+                    let title = title.trim();
+                    let circle = match circles.iter().find(|c| c.title == title) {
+                        Some(c) => c.id,
+                        None => {
+                            let c = self.create_circle(actor, title).await?;
+                            let id = c.id;
+                            circles.push(c);
+                            id
+                        }
+                    };
+                    if addr.is_empty() {
+                        // A circle without members.
+                        continue;
+                    }
+                    let Ok(account) = self.account_by_address(addr).await else {
+                        done.skipped += 1;
+                        continue;
+                    };
+                    named.push((circle, account.id));
+                    tally(
+                        &mut done,
+                        self.add_to_circle(actor, circle, &[account.id]).await,
+                    );
+                }
+                if mode == ImportMode::Overwrite {
+                    for c in &circles {
+                        for a in self
+                            .circle_members(actor, c.id, &Page::newest(10_000))
+                            .await?
+                        {
+                            if !named.contains(&(c.id, a.id)) {
+                                self.remove_from_circle(actor, c.id, &[a.id]).await?;
+                                done.removed += 1;
+                            }
                         }
                     }
                 }
@@ -350,6 +438,61 @@ fn read_csv(kind: ImportKind, data: &[u8]) -> Result<Vec<Vec<String>>> {
     Ok(rows)
 }
 
+/// The connections a Kring archive holds, as import rows: each Mastodon CSV in it, and its
+/// circles (`circles.json`) as (title, member) rows.
+fn read_archive(data: &[u8]) -> Result<Vec<(ImportKind, Vec<Vec<String>>)>> {
+    use std::io::Read;
+    let unreadable = || Error::validation("The file is not a Kring archive Kring can read");
+    let mut zip = zip::ZipArchive::new(std::io::Cursor::new(data)).map_err(|_| unreadable())?;
+    let mut read = |name: &str| -> Result<Option<Vec<u8>>> {
+        let Ok(file) = zip.by_name(name) else {
+            return Ok(None);
+        };
+        // Bounded: a small file may claim to unpack to gigabytes.
+        let mut out = Vec::new();
+        file.take(16 * 1024 * 1024)
+            .read_to_end(&mut out)
+            .map_err(|_| unreadable())?;
+        Ok(Some(out))
+    };
+    let mut out = Vec::new();
+    for (name, kind) in [
+        ("following_accounts.csv", ImportKind::Following),
+        ("blocked_accounts.csv", ImportKind::Blocks),
+        ("muted_accounts.csv", ImportKind::Mutes),
+        ("blocked_domains.csv", ImportKind::DomainBlocks),
+        ("bookmarks.csv", ImportKind::Bookmarks),
+        ("lists.csv", ImportKind::Lists),
+    ] {
+        if let Some(bytes) = read(name)? {
+            out.push((kind, read_csv(kind, &bytes)?));
+        }
+    }
+    if let Some(bytes) = read("circles.json")? {
+        #[derive(Deserialize)]
+        struct Circle {
+            title: String,
+            #[serde(default)]
+            members: Vec<String>,
+        }
+        let circles: Vec<Circle> = serde_json::from_slice(&bytes).map_err(|_| unreadable())?;
+        let mut rows = Vec::new();
+        for c in circles {
+            if c.members.is_empty() {
+                rows.push(vec![c.title.clone(), String::new()]);
+            }
+            for m in c.members {
+                rows.push(vec![c.title.clone(), m]);
+            }
+        }
+        out.push((ImportKind::Circles, rows));
+    }
+    if out.is_empty() {
+        return Err(unreadable());
+    }
+    Ok(out)
+}
+
 fn is_header(kind: ImportKind, row: &[String]) -> bool {
     let first = row
         .first()
@@ -358,7 +501,7 @@ fn is_header(kind: ImportKind, row: &[String]) -> bool {
     match kind {
         ImportKind::DomainBlocks => first == "#domain" || first == "domain",
         ImportKind::Bookmarks => !first.contains("://"),
-        ImportKind::Lists => false,
+        ImportKind::Lists | ImportKind::Circles => false,
         _ => first == "account address",
     }
 }

@@ -626,24 +626,30 @@ pub async fn import_page(
     import_form(&web, &v, notice(&q), None).await
 }
 
-/// A Mastodon CSV, read now and applied in the background.
+/// A Mastodon CSV or a Kring archive, read now and applied in the background.
 pub async fn import(State(web): State<Web>, p: crate::session::PostedFile) -> WebResult {
     use kring_service::data::import::{ImportKind, ImportMode};
     let refuse = |m: &str| Some(m.to_string());
+    let mode = if p.field("mode") == "overwrite" {
+        ImportMode::Overwrite
+    } else {
+        ImportMode::Merge
+    };
+    // Kring's own archive (a zip), or one of Mastodon's CSV files.
+    let archive = p.field("type") == "archive";
     let error = match (ImportKind::parse(p.field("type")), &p.file) {
-        (None, _) => refuse("Choose what the file holds."),
+        (None, _) if !archive => refuse("Choose what the file holds."),
         (_, None) => refuse("Choose a file to import."),
-        (Some(kind), Some(data)) => {
-            let mode = if p.field("mode") == "overwrite" {
-                ImportMode::Overwrite
-            } else {
-                ImportMode::Merge
+        (kind, Some(data)) => {
+            let read = match kind {
+                Some(kind) => {
+                    web.kring
+                        .import_csv(&p.viewer.actor, kind, mode, data)
+                        .await
+                }
+                None => web.kring.import_archive(&p.viewer.actor, mode, data).await,
             };
-            match web
-                .kring
-                .import_csv(&p.viewer.actor, kind, mode, data)
-                .await
-            {
+            match read {
                 Ok(_) => return see("/settings/import?saved=import"),
                 Err(e @ Error::Validation(_)) => Some(message(&e)),
                 Err(e) => return Err(e.into()),
