@@ -306,3 +306,77 @@ step("update_credentials: profile, fields and source (multipart/form-data)", asy
     (e) => e.statusCode === 422 && /file/i.test(e.message),
   );
 });
+
+// A 24 × 16 PNG (ffmpeg's plain colour), with a text chunk that must not survive.
+const PNG_24X16 = Buffer.from(
+  "iVBORw0KGgoAAAANSUhEUgAAABgAAAAQCAIAAACDRijCAAAACXBIWXMAAAABAAAAAQBPJcTWAAAAGklEQVR4nGOQ32dHFcQwatCoQaMGjRpEGQIAcsiokPLm8TQAAAAASUVORK5CYII=",
+  "base64",
+);
+
+/// PNG_24X16 with a tEXt chunk ("Comment", TEXT) right after its header chunk.
+function pngWithText(text) {
+  const body = Buffer.concat([Buffer.from("tEXt"), Buffer.from(`Comment\0${text}`)]);
+  const len = Buffer.alloc(4);
+  len.writeUInt32BE(body.length - 4);
+  const crc = Buffer.alloc(4);
+  crc.writeUInt32BE(crc32(body));
+  const headerEnd = 8 + 4 + 4 + 13 + 4;
+  return Buffer.concat([PNG_24X16.subarray(0, headerEnd), len, body, crc, PNG_24X16.subarray(headerEnd)]);
+}
+
+function crc32(bytes) {
+  let c = 0xffffffff;
+  for (const b of bytes) {
+    c ^= b;
+    for (let k = 0; k < 8; k++) c = c & 1 ? (c >>> 1) ^ 0xedb88320 : c >>> 1;
+  }
+  return (c ^ 0xffffffff) >>> 0;
+}
+
+step("media: upload with alt text (multipart), a status with it, read back", async () => {
+  const secret = "KringSecretComment-4242";
+  const png = pngWithText(secret);
+  assert.ok(png.includes(secret));
+  const alt = "A plain green rectangle";
+  const media = await s.alice.v2.media.create({
+    file: new Blob([png], { type: "image/png" }),
+    description: alt,
+  });
+  assert.equal(sentAs("POST", "/api/v2/media"), "multipart/form-data");
+  assert.equal(media.type, "image");
+  assert.equal(media.description, alt);
+  assert.ok(media.url && media.previewUrl, "pictures are processed before the answer");
+  assert.equal(media.meta.original.width, 24);
+  assert.equal(media.meta.original.height, 16);
+  assert.ok(typeof media.blurhash === "string" && media.blurhash.length >= 6);
+  const served = Buffer.from(await (await realFetch(media.url)).arrayBuffer());
+  assert.deepEqual([...served.subarray(0, 8)], [...PNG_24X16.subarray(0, 8)], "still a PNG");
+  assert.ok(!served.includes(secret), "the text chunk is gone");
+
+  const status = await s.alice.v1.statuses.create({ status: `a picture ${s.tag}`, mediaIds: [media.id] });
+  assert.deepEqual(ids(status.mediaAttachments), [media.id]);
+  const read = await s.carol.v1.statuses.$select(status.id).fetch();
+  assert.deepEqual(
+    read.mediaAttachments.map((m) => [m.id, m.description, m.url]),
+    [[media.id, alt, media.url]],
+  );
+  const fetched = await s.alice.v1.media.$select(media.id).fetch();
+  assert.equal(fetched.description, alt);
+});
+
+step("update_credentials: an avatar as a file", async () => {
+  const me = await s.alice.v1.accounts.updateCredentials({
+    avatar: new Blob([PNG_24X16], { type: "image/png" }),
+  });
+  assert.equal(sentAs("PATCH", "/api/v1/accounts/update_credentials"), "multipart/form-data");
+  const avatar = new URL(me.avatar);
+  assert.equal(avatar.origin, server.base, "served by this server");
+  assert.match(avatar.pathname, /^\/media\//);
+  const resp = await realFetch(me.avatar);
+  assert.equal(resp.status, 200);
+  assert.match(resp.headers.get("content-type"), /^image\//);
+  const again = await s.alice.v1.accounts.verifyCredentials();
+  assert.equal(again.avatar, me.avatar);
+  const seen = await s.carol.v1.accounts.$select(again.id).fetch();
+  assert.equal(seen.avatar, me.avatar);
+});

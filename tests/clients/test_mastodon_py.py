@@ -14,14 +14,17 @@ rest are skipped (marker `incremental`, see conftest.py).
 
 from __future__ import annotations
 
+import base64
 import html
 import json
 import queue
 import re
 import secrets
+import struct
 import time
 import types
 import uuid
+import zlib
 
 import pytest
 import requests
@@ -132,6 +135,91 @@ class Collector(StreamListener):
 
     def on_websocket_error(self, error, for_stream=None):
         self.errors.append(error)
+
+
+# -- media fixtures (built here: no imaging library is needed) ---------------------------
+
+# A 40 x 20 baseline JPEG (ffmpeg's test pattern; it carries a "Lavc" comment block).
+JPEG_40X20 = base64.b64decode(
+    "/9j/4AAQSkZJRgABAgAAAQABAAD//gAQTGF2YzU5LjM3LjEwMAD/2wBDAAgQEBMQExYWFhYWFhoYGhsbGxoaGhobGxsdHR0iIiId"
+    "HR0bGx0dICAiIiUmJSMjIiMmJigoKDAwLi44ODpFRVP/xACMAAADAQEBAQAAAAAAAAAAAAAGBwQFAwAIAQEBAQEAAAAAAAAAAAAA"
+    "AAAFBgcEEAABAgMEBgcDDQEAAAAAAAABAgMEABESIRMFcjJBBiJRg3Gxw0QzMZPSwqGjsxSRFYFTVEJSc2JhEQACAgEDBAMAAwEA"
+    "AAAAAAACAREDBBIAIRMFYVEiQTEjQzMy/8AAEQgAFAAoAwEiAAIRAAMRAP/aAAwDAQACEQMRAD8AVGTtY8WEelUmvUCCaXG+npLG"
+    "zBIRjJFwDdB1BsSJ5BDviNSotOBNlfFYVT050pJvmLThU9RCzVN1Em/g2XS/2w6RsJs60TcckK4Wn29pYtxhmdMy0VDgXEkXxXUK"
+    "5J/sc6RULfbdLxfQ95NuZar+n8cy7soVDCKLyS0DhUxAUVpiVpapWlZ9mD7Sw8EuNqJVcApJJ4/+Gc+7zXZZ3vJMAMxfQghFkP8A"
+    "lX9pRuaRIr+26WijLrbhzC6i5cfm2TkT5iIQqVrBwpVsqQlN/wBhH4yZysN34hliEWHXW2yXlEBa0pNLCL6Ei6Tn6/B/qYf2qPel"
+    "8WTSZzqjmeHumyMVUXWBVWSrRPSkLhJ8woX5638pZbmkYhwgO0ASTqN8x/mT2LjHylSrVDhhYoBcS2FbQdvOVHl/mq0D2iWRE+Uf"
+    "6E/RCert2NRZk2a6ai+I/wDQC/vytrIAyAr6ojbNWU3rSOWiph/KeVLj1OyLd91eYCJEQcQIwrNwTS1brqWeQmGOgodrGWhFFJVQ"
+    "G0o/uptM990vF9D3k25lqv6fxyJ3PJvx+7ZFVNtlVa6MV1mQAprBuBFpKX43n1YBVf2/QIhryq0WlJakzXBR+rw9mUHlME61xtWi"
+    "DSpWsbB/FQHyTq/ceXfkfOO+/N+X+UrTPYJ3JcubI225fnnb+NlZDpH+a37/ALC9vzv/2Q=="
+)
+# A 24 x 16 PNG.
+PNG_24X16 = base64.b64decode(
+    "iVBORw0KGgoAAAANSUhEUgAAABgAAAAQCAIAAACDRijCAAAACXBIWXMAAAABAAAAAQBPJcTWAAAAGklEQVR4nGOQ32dHFcQwatCoQaMGjRpEGQIAcsiokPLm8TQAAAAASUVORK5CYII="
+)
+# Text the EXIF block carries (a camera's make and serial): it must not survive anywhere.
+CAMERA = b"KringTestCam-SN4242"
+
+
+def jpeg_with_gps() -> bytes:
+    """JPEG_40X20 with an EXIF block right after the start-of-image marker: made by CAMERA,
+    orientation 6 (turn 90 degrees clockwise to show), taken at latitude 52 22' 12.34" N."""
+    def entry(tag, kind, count, value):
+        return struct.pack(">HHII", tag, kind, count, value)
+
+    make_at = 8 + 2 + 3 * 12 + 4
+    make_len = len(CAMERA) + 1
+    gps_at = make_at + make_len
+    lat_at = gps_at + 2 + 2 * 12 + 4
+    tiff = b"MM\x00\x2a" + struct.pack(">I", 8)
+    tiff += struct.pack(">H", 3)
+    tiff += entry(0x010F, 2, make_len, make_at)
+    tiff += entry(0x0112, 3, 1, 6 << 16)
+    tiff += entry(0x8825, 4, 1, gps_at)
+    tiff += struct.pack(">I", 0) + CAMERA + b"\x00"
+    tiff += struct.pack(">H", 2)
+    tiff += entry(0x0001, 2, 2, int.from_bytes(b"N\x00\x00\x00", "big"))
+    tiff += entry(0x0002, 5, 3, lat_at)
+    tiff += struct.pack(">I", 0)
+    for num, den in ((52, 1), (22, 1), (1234, 100)):
+        tiff += struct.pack(">II", num, den)
+    app1 = b"\xff\xe1" + struct.pack(">H", 2 + 6 + len(tiff)) + b"Exif\x00\x00" + tiff
+    return JPEG_40X20[:2] + app1 + JPEG_40X20[2:]
+
+
+def png_bomb_header() -> bytes:
+    """PNG_24X16 with a header claiming 50,000 x 50,000 pixels (2.5 billion), its CRC fixed."""
+    b = bytearray(PNG_24X16)
+    b[16:24] = struct.pack(">II", 50_000, 50_000)
+    b[29:33] = struct.pack(">I", zlib.crc32(bytes(b[12:29])))
+    return bytes(b)
+
+
+def jpeg_size(data: bytes) -> tuple[int, int]:
+    """(width, height) from a JPEG's first start-of-frame segment."""
+    i = 2
+    while i + 9 < len(data):
+        assert data[i] == 0xFF, f"not a JPEG segment at {i}"
+        marker, length = data[i + 1], struct.unpack(">H", data[i + 2:i + 4])[0]
+        if marker in (0xC0, 0xC1, 0xC2):
+            height, width = struct.unpack(">HH", data[i + 5:i + 9])
+            return width, height
+        i += 2 + length
+    raise AssertionError("no start-of-frame in the JPEG")
+
+
+def media_files(server) -> list[str]:
+    """Every file under the server's media directory (uploads and their thumbnails)."""
+    root = server.data_dir / "media"
+    return sorted(str(p.relative_to(root)) for p in root.rglob("*") if p.is_file()) if root.exists() else []
+
+
+def refused(call) -> tuple[int, str]:
+    """The HTTP status and Mastodon's `error` text of a call Mastodon.py reports as an error."""
+    with pytest.raises(MastodonAPIError) as info:
+        call()
+    _, status, _, error = info.value.args
+    return status, error
 
 
 # -- shared flow state ------------------------------------------------------------
@@ -565,3 +653,94 @@ class TestMastodonPyFlow:
         for status in (first, reply):
             with pytest.raises(MastodonNotFoundError):
                 c.status(status)
+
+    def test_13a_media_post_strips_metadata_keeps_alt_text(self, flow):
+        """Media (issue 13): `media_post` of a JPEG with GPS EXIF and alt text, a status with
+        it, read back (alt text, meta, blurhash), the served file and its thumbnail without
+        EXIF, then `media_update` of the description before another post uses it."""
+        a, b = flow.a, flow.b
+        photo = jpeg_with_gps()
+        assert b"Exif\x00\x00" in photo and CAMERA in photo and b"Lavc" in photo
+        alt = "A test card: coloured bars, turned upright"
+        media = a.media_post(photo, mime_type="image/jpeg", description=alt, focus=(0.5, -0.25),
+                             file_name="holiday.jpg")
+        assert media["type"] == "image", media
+        assert media["description"] == alt
+        assert media["url"] and media["preview_url"], "pictures are processed before the answer"
+        # EXIF orientation 6 is applied, then dropped: 40 x 20 becomes 20 x 40.
+        original = media["meta"]["original"]
+        assert (original["width"], original["height"]) == (20, 40), media["meta"]
+        assert abs(original["aspect"] - 0.5) < 0.01, media["meta"]
+        assert media["meta"]["small"]["width"] and media["meta"]["small"]["height"], media["meta"]
+        assert media["meta"]["focus"] == {"x": 0.5, "y": -0.25}, media["meta"]
+        assert isinstance(media["blurhash"], str) and len(media["blurhash"]) >= 6, media
+        again = a.media(media)
+        assert again["url"] == media["url"] and again["description"] == alt
+
+        for url in (media["url"], media["preview_url"]):
+            resp = requests.get(url, timeout=REQUEST_TIMEOUT)
+            assert resp.status_code == 200, (url, resp.status_code)
+            assert resp.headers["Content-Type"] == "image/jpeg"
+            assert resp.headers.get("X-Content-Type-Options") == "nosniff"
+            body = resp.content
+            assert body[:3] == b"\xff\xd8\xff", "a JPEG"
+            assert b"Exif" not in body and CAMERA not in body and b"Lavc" not in body, \
+                f"metadata survived in {url}"
+        served = requests.get(media["url"], timeout=REQUEST_TIMEOUT).content
+        assert jpeg_size(served) == (20, 40)
+
+        status = a.status_post(f"a picture {flow.tag}", media_ids=[media])
+        attached = status["media_attachments"]
+        assert ids(attached) == [sid(media)], attached
+        assert attached[0]["description"] == alt
+        assert attached[0]["blurhash"] == media["blurhash"]
+        # Another person reads it back with its alt text and sizes.
+        seen = b.status(status)["media_attachments"]
+        assert [(m["id"], m["description"], m["url"]) for m in seen] == [(sid(media), alt, media["url"])]
+        assert seen[0]["meta"]["original"]["width"] == 20
+
+        # media_update changes the alt text of a fresh upload; a post with it shows the new one.
+        second = a.media_post(photo, mime_type="image/jpeg", description="first words")
+        updated = a.media_update(second, description="Better words: the same test card")
+        assert updated["description"] == "Better words: the same test card"
+        assert a.media(second)["description"] == "Better words: the same test card"
+        two = a.status_post("the same card again", media_ids=[second])
+        assert two["media_attachments"][0]["description"] == "Better words: the same test card"
+        # An upload used by a post cannot go into another one.
+        status_code, _ = refused(lambda: a.status_post("reused", media_ids=[media]))
+        assert status_code == 422
+        flow.media_status = status
+
+    def test_13b_bad_files_are_refused_and_leave_nothing_behind(self, flow):
+        """A malformed JPEG, a PNG header claiming 50,000 x 50,000 pixels, an HTML file called
+        photo.jpg and a picture over the size limit are refused with 422/413 and Mastodon's
+        JSON error; no file is left and no upload can be attached afterwards."""
+        a = flow.a
+        before = media_files(flow.server)
+        assert before, "the earlier step's uploads are on disk"
+        broken = b"\xff\xd8\xff\xe0\x00\x10" + b"\x42" * 500
+        html_file = b"<!DOCTYPE html><html><body><script>alert(document.cookie)</script></body></html>"
+        limit = a.instance_v2()["configuration"]["media_attachments"]["image_size_limit"]
+        oversized = b"\xff\xd8\xff\xe0" + b"\x00" * (limit + 1000)
+        cases = [
+            ("malformed", broken, "broken.jpg", "image/jpeg", 422),
+            ("decompression bomb", png_bomb_header(), "bomb.png", "image/png", 422),
+            ("HTML called a JPEG", html_file, "photo.jpg", "image/jpeg", 422),
+            ("over the size limit", oversized, "big.jpg", "image/jpeg", 413),
+        ]
+        for what, data, name, mime, expected in cases:
+            status_code, error = refused(
+                lambda: a.media_post(data, mime_type=mime, file_name=name, description="x"))
+            assert status_code == expected, (what, status_code, error)
+            assert isinstance(error, str) and error, (what, error)
+            # The body is Mastodon's JSON error as such.
+            raw = requests.post(f"{flow.base}/api/v2/media", timeout=REQUEST_TIMEOUT,
+                                headers={"Authorization": f"Bearer {a.access_token}"},
+                                files={"file": (name, data, mime)})
+            assert raw.status_code == expected, (what, raw.status_code)
+            assert isinstance(raw.json().get("error"), str), (what, raw.text)
+        assert "too large" in refused(lambda: a.media_post(png_bomb_header(), mime_type="image/png"))[1]
+        assert media_files(flow.server) == before, "a refused upload left a file behind"
+        # Nothing was stored to attach: only the earlier uploads exist, and no unknown id posts.
+        status_code, _ = refused(lambda: a.status_post("ghost", media_ids=["999999999999"]))
+        assert status_code == 422

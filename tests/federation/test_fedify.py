@@ -12,6 +12,10 @@ peer's actor `peer` (driven through the peer's /_control/ API):
   d. alice follows the peer (search with resolve=true + follow) -> peer Accepts ->
      the relationship shows following: true;
   e. the peer posts (public, followers-only) -> alice's home timeline shows it;
+     pictures with alt text both ways (issue 13): alice's reaches the peer as an `Image`
+     (mediaType, url, name, blurhash, size) whose url serves it without EXIF; the peer's
+     (a JPEG with GPS EXIF, served by the peer) shows at alice's with its description,
+     through Kring's media proxy, without EXIF;
   f. unsigned / badly signed POSTs to kring's inboxes are refused with 401 (and a
      correctly signed one is accepted);
   g. alice edits and deletes a post -> the peer gets Update and Delete; friends-only and
@@ -35,6 +39,7 @@ import html
 import json
 import os
 import secrets
+import struct
 import time
 from pathlib import Path
 from typing import Any, Callable
@@ -456,6 +461,113 @@ def test_e_peer_post_reaches_home_timeline(flow: Flow, to: str, visibility: str)
     assert status.get("visibility") == visibility, f"visibility: {status.get('visibility')!r} != {visibility!r}"
     flow.done.add(f"e-{to}")
 
+
+
+# -- e2. pictures with alt text, both ways (issue 13) ----------------------------------------
+
+# A 40 x 20 JPEG (ffmpeg's test pattern) and text that an EXIF block put in front of it carries.
+JPEG_40X20 = base64.b64decode(
+    "/9j/4AAQSkZJRgABAgAAAQABAAD//gAQTGF2YzU5LjM3LjEwMAD/2wBDAAgQEBMQExYWFhYWFhoYGhsbGxoaGhobGxsdHR0iIiId"
+    "HR0bGx0dICAiIiUmJSMjIiMmJigoKDAwLi44ODpFRVP/xACMAAADAQEBAQAAAAAAAAAAAAAGBwQFAwAIAQEBAQEAAAAAAAAAAAAA"
+    "AAAFBgcEEAABAgMEBgcDDQEAAAAAAAABAgMEABESIRMFcjJBBiJRg3Gxw0QzMZPSwqGjsxSRFYFTVEJSc2JhEQACAgEDBAMAAwEA"
+    "AAAAAAACAREDBBIAIRMFYVEiQTEjQzMy/8AAEQgAFAAoAwEiAAIRAAMRAP/aAAwDAQACEQMRAD8AVGTtY8WEelUmvUCCaXG+npLG"
+    "zBIRjJFwDdB1BsSJ5BDviNSotOBNlfFYVT050pJvmLThU9RCzVN1Em/g2XS/2w6RsJs60TcckK4Wn29pYtxhmdMy0VDgXEkXxXUK"
+    "5J/sc6RULfbdLxfQ95NuZar+n8cy7soVDCKLyS0DhUxAUVpiVpapWlZ9mD7Sw8EuNqJVcApJJ4/+Gc+7zXZZ3vJMAMxfQghFkP8A"
+    "lX9pRuaRIr+26WijLrbhzC6i5cfm2TkT5iIQqVrBwpVsqQlN/wBhH4yZysN34hliEWHXW2yXlEBa0pNLCL6Ei6Tn6/B/qYf2qPel"
+    "8WTSZzqjmeHumyMVUXWBVWSrRPSkLhJ8woX5638pZbmkYhwgO0ASTqN8x/mT2LjHylSrVDhhYoBcS2FbQdvOVHl/mq0D2iWRE+Uf"
+    "6E/RCert2NRZk2a6ai+I/wDQC/vytrIAyAr6ojbNWU3rSOWiph/KeVLj1OyLd91eYCJEQcQIwrNwTS1brqWeQmGOgodrGWhFFJVQ"
+    "G0o/uptM990vF9D3k25lqv6fxyJ3PJvx+7ZFVNtlVa6MV1mQAprBuBFpKX43n1YBVf2/QIhryq0WlJakzXBR+rw9mUHlME61xtWi"
+    "DSpWsbB/FQHyTq/ceXfkfOO+/N+X+UrTPYJ3JcubI225fnnb+NlZDpH+a37/ALC9vzv/2Q=="
+)
+CAMERA = b"KringTestCam-SN4242"
+
+
+def _jpeg_with_gps() -> bytes:
+    """JPEG_40X20 with an EXIF block: made by CAMERA, at latitude 52 22' 12.34" N."""
+    def entry(tag, kind, count, value):
+        return struct.pack(">HHII", tag, kind, count, value)
+
+    make_at = 8 + 2 + 2 * 12 + 4
+    gps_at = make_at + len(CAMERA) + 1
+    lat_at = gps_at + 2 + 2 * 12 + 4
+    tiff = b"MM\x00\x2a" + struct.pack(">IH", 8, 2)
+    tiff += entry(0x010F, 2, len(CAMERA) + 1, make_at) + entry(0x8825, 4, 1, gps_at)
+    tiff += struct.pack(">I", 0) + CAMERA + b"\x00" + struct.pack(">H", 2)
+    tiff += entry(0x0001, 2, 2, int.from_bytes(b"N\x00\x00\x00", "big")) + entry(0x0002, 5, 3, lat_at)
+    tiff += struct.pack(">I", 0) + struct.pack(">IIIIII", 52, 1, 22, 1, 1234, 100)
+    app1 = b"\xff\xe1" + struct.pack(">H", 2 + 6 + len(tiff)) + b"Exif\x00\x00" + tiff
+    return JPEG_40X20[:2] + app1 + JPEG_40X20[2:]
+
+
+def test_e2_a_picture_with_alt_text_reaches_the_peer(flow: Flow):
+    """alice posts a picture with alt text: the peer gets an `Image` with mediaType, url, name,
+    blurhash, width and height, and the url serves the picture without its EXIF."""
+    flow.need("b")
+    photo = _jpeg_with_gps()
+    alt = f"A test card with coloured bars {secrets.token_hex(3)}"
+    media = check(flow.post("/api/v2/media", files={"file": ("card.jpg", photo, "image/jpeg")},
+                            data={"description": alt}), what="POST /api/v2/media").json()
+    status = check(flow.post("/api/v1/statuses", json={"status": "a picture for the peer",
+                                                        "media_ids": [media["id"]]}),
+                   what="POST /api/v1/statuses with media").json()
+    got = received_one(flow, "Create", lambda e: (e.get("object") or {}).get("id") == status["uri"],
+                       f"the Create of {status['uri']} (with a picture)")
+    parsed = got["object"].get("attachment") or []
+    raw = (got.get("raw") or {}).get("object") or {}
+    raw_attachments = raw.get("attachment")
+    if isinstance(raw_attachments, dict):
+        raw_attachments = [raw_attachments]
+    detail = f"\nparsed by Fedify: {parsed}\nraw: {_short(raw_attachments)}"
+    assert len(parsed) == 1 and len(raw_attachments or []) == 1, f"one attachment{detail}"
+    image, sent = parsed[0], raw_attachments[0]
+    assert image["type"] == "Image", detail
+    assert image["mediaType"] == "image/jpeg", detail
+    assert image["name"] == alt, f"the alt text travels as name{detail}"
+    assert (image["width"], image["height"]) == (40, 20), detail
+    assert image["url"] == media["url"] and image["url"].startswith(flow.kring.base_url), detail
+    assert sent.get("blurhash") == media["blurhash"], detail
+
+    served = requests.get(image["url"], timeout=30)
+    assert served.status_code == 200 and served.headers["content-type"] == "image/jpeg"
+    assert served.content[:3] == b"\xff\xd8\xff"
+    assert b"Exif" not in served.content and CAMERA not in served.content, "the EXIF block is gone"
+
+
+def test_e2_the_peers_picture_through_kring(flow: Flow):
+    """The peer posts a Note with an `Image` (served by the peer: a JPEG with GPS EXIF) and alt
+    text: alice sees the attachment with its description at Kring's /proxy/media/..., whose
+    bytes carry no EXIF."""
+    flow.need("d")
+    peer = flow.peer
+    tok = secrets.token_hex(4)
+    photo = _jpeg_with_gps()
+    path = f"/media/photo-{tok}.jpg"
+    url = peer.control("POST", "media", {"path": path, "contentType": "image/jpeg",
+                                         "base64": base64.b64encode(photo).decode()})["url"]
+    assert requests.get(url, timeout=30).content == photo, "the peer serves the picture as it is"
+    alt = f"Bars of colour on a test card {tok}"
+    note = _peer_note(flow, tok, f"<p>a picture from the peer {tok}</p>", attachment=[{
+        "type": "Image", "mediaType": "image/jpeg", "url": url, "name": alt,
+        "width": 40, "height": 20,
+    }])
+    _signed(flow, _create(flow, note))
+    status = eventually(_home_has(flow, tok), what=f"the peer's picture post {note['id']} at alice's")
+    attachments = status["media_attachments"]
+    assert len(attachments) == 1, attachments
+    media = attachments[0]
+    assert media["type"] == "image", media
+    assert media["description"] == alt, media
+    assert media["remote_url"] == url, media
+    proxy = f"{flow.kring.base_url}/proxy/media/"
+    assert media["url"].startswith(proxy) and media["preview_url"].startswith(proxy), media
+    assert f"127.0.0.1:{peer.port}" not in media["url"], "the app is never sent to the peer"
+
+    served = requests.get(media["url"], timeout=30)
+    assert served.status_code == 200, served.status_code
+    assert served.headers["content-type"] == "image/jpeg"
+    assert served.content[:3] == b"\xff\xd8\xff"
+    assert b"Exif" not in served.content and CAMERA not in served.content, "the peer's EXIF is gone"
+    assert served.content != photo, "re-encoded by Kring"
 
 # -- f. inbox authentication -------------------------------------------------------------------
 

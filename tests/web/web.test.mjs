@@ -1130,6 +1130,80 @@ test("chats with JavaScript: another participant's message appears in place, liv
   await a.close();
 });
 
+test("pictures: the composer's files with alt text, without JavaScript; the post shows them, no metadata", { timeout: 120000 }, async () => {
+  // A 24 × 16 PNG with a text chunk (a "Comment") that must not survive the upload.
+  const plain = Buffer.from(
+    "iVBORw0KGgoAAAANSUhEUgAAABgAAAAQCAIAAACDRijCAAAACXBIWXMAAAABAAAAAQBPJcTWAAAAGklEQVR4nGOQ32dHFcQwatCoQaMGjRpEGQIAcsiokPLm8TQAAAAASUVORK5CYII=",
+    "base64",
+  );
+  const secret = "KringSecretComment-4242";
+  const chunk = Buffer.concat([Buffer.from("tEXt"), Buffer.from(`Comment\0${secret}`)]);
+  const len = Buffer.alloc(4);
+  len.writeUInt32BE(chunk.length - 4);
+  const crc = Buffer.alloc(4);
+  let c = 0xffffffff;
+  for (const byte of chunk) {
+    c ^= byte;
+    for (let k = 0; k < 8; k++) c = c & 1 ? (c >>> 1) ^ 0xedb88320 : c >>> 1;
+  }
+  crc.writeUInt32BE((c ^ 0xffffffff) >>> 0);
+  const png = Buffer.concat([plain.subarray(0, 33), len, chunk, crc, plain.subarray(33)]);
+  const file = { name: "green.png", mimeType: "image/png", buffer: png };
+
+  const ctx = await watch.context(browser, { javaScriptEnabled: false });
+  await ctx.addCookies(await s.alice.cookies());
+  const a = await ctx.newPage();
+  await a.goto(server.base + "/home");
+  assert.equal(await a.locator("form.compose").getAttribute("enctype"), "multipart/form-data");
+  // A picture without a description is refused, with the way out said.
+  await a.fill("#compose-text", "A green rectangle, undescribed");
+  await a.locator("details.attach summary").click();
+  await a.setInputFiles("#compose-file-1", file);
+  const [refused] = await Promise.all([a.waitForNavigation(), a.click("form.compose button[type=submit]")]);
+  assert.equal(refused.status(), 422);
+  assert.match(await a.locator("form.compose .error").textContent(), /Describe each file.*Post without a description/);
+  assert.equal(await a.locator("#compose-text").inputValue(), "A green rectangle, undescribed");
+
+  // With its description it is posted, and shows as a picture with that alt text.
+  await a.goto(server.base + "/home");
+  await a.fill("#compose-text", "A green rectangle for you");
+  await a.locator("details.attach summary").click();
+  await a.setInputFiles("#compose-file-1", file);
+  await a.fill("#compose-alt-1", "A plain green rectangle");
+  await Promise.all([a.waitForNavigation(), a.click("form.compose button[type=submit]")]);
+  const article = post(a, "A green rectangle for you");
+  const img = article.locator(".media img");
+  assert.equal(await img.getAttribute("alt"), "A plain green rectangle");
+  const preview = await img.getAttribute("src");
+  const full = await article.locator(".media a").getAttribute("href");
+  assert.match(preview, /^\/media\//);
+  assert.match(full, /^\/media\//, "the picture links to the full picture on this server");
+  for (const path of [preview, full]) {
+    const res = await a.request.get(server.base + path);
+    assert.equal(res.status(), 200, path);
+    const body = await res.body();
+    assert.ok(!body.includes(secret), `the text chunk is gone from ${path}`);
+  }
+  // Opening the picture (a plain link) shows it.
+  const [opened] = await Promise.all([a.waitForNavigation(), article.locator(".media a").click()]);
+  assert.equal(opened.status(), 200);
+  assert.match(opened.headers()["content-type"], /^image\//);
+  await ctx.close();
+
+  // With JavaScript: the page (and the picture in it) is axe-clean.
+  await s.a.goto(server.base + "/home");
+  assert.equal(await post(s.a, "A green rectangle for you").locator(".media img").getAttribute("alt"), "A plain green rectangle");
+  await checkPage(s.a, "home-with-picture");
+
+  // "Post without a description" lets one through.
+  await s.a.fill("#compose-text", "Another rectangle, on purpose undescribed");
+  await s.a.locator("details.attach summary").click();
+  await s.a.setInputFiles("#compose-file-1", file);
+  await s.a.check("#compose-no-alt");
+  await Promise.all([s.a.waitForNavigation(), s.a.click("form.compose button[type=submit]")]);
+  assert.equal(await post(s.a, "on purpose undescribed").locator(".media img").count(), 1);
+});
+
 test("signed-out visitors see public posts only", { timeout: 120000 }, async () => {
   const anon = await watch.context(browser);
   const v = await anon.newPage();

@@ -330,17 +330,21 @@ impl<T: DeserializeOwned + Send> FromRequest<Web> for Posted<T> {
     }
 }
 
-/// A form with a file (`enctype="multipart/form-data"`) posted by a signed-in person, with its
-/// CSRF token checked: its text fields and the file chosen in its `file` input, if any. A
-/// place among the uploads in flight is taken before the body is read (as the API's uploads
-/// do), and the body may be as large as the largest upload.
+/// A form with files (`enctype="multipart/form-data"`) posted by a signed-in person, with its
+/// CSRF token checked: its text fields and the files chosen in its `file` inputs. A place
+/// among the uploads in flight is taken before the body is read (as the API's uploads do), and
+/// the body may be as large as the largest upload (all its files together).
 pub struct PostedFile {
     pub viewer: Viewer,
     pub fields: Vec<(String, String)>,
-    pub file: Option<Vec<u8>>,
+    /// Every `file` part in the form's order, an input left empty as an empty file (so the
+    /// n-th file goes with the n-th description of a form that pairs them).
+    pub files: Vec<Vec<u8>>,
     /// The pictures of a profile form (`avatar`, `header`), by name.
     pub pictures: Vec<(String, Vec<u8>)>,
-    pub slot: kring_service::media::upload::UploadSlot,
+    /// A place among the uploads in flight (none for a form sent without files, as a plain
+    /// `application/x-www-form-urlencoded` form: a script's, or an older page's).
+    pub slot: Option<kring_service::media::upload::UploadSlot>,
 }
 
 /// File parts other than `file` a form may send: a profile's pictures.
@@ -360,10 +364,34 @@ impl PostedFile {
             .find(|(n, _)| n == name)
             .map_or("", |(_, v)| v.as_str())
     }
+
+    /// Every value of a text field, in the form's order.
+    pub fn all(&self, name: &str) -> Vec<&str> {
+        self.fields
+            .iter()
+            .filter(|(n, _)| n == name)
+            .map(|(_, v)| v.as_str())
+            .collect()
+    }
+
+    /// The text fields read as the same form sent without files would be.
+    pub fn form<T: DeserializeOwned>(&self) -> Result<T, WebError> {
+        let encoded = serde_urlencoded::to_string(&self.fields)
+            .map_err(|_| WebError::status(StatusCode::BAD_REQUEST, "The form is invalid."))?;
+        parse(encoded.as_bytes())
+    }
+
+    /// The first file chosen, if any (a form with one file input).
+    pub fn take_file(&mut self) -> Option<Vec<u8>> {
+        let at = self.files.iter().position(|f| !f.is_empty())?;
+        Some(self.files.swap_remove(at))
+    }
 }
 
 /// Text fields one multipart form may have, at most.
-const MAX_FILE_FORM_FIELDS: usize = 32;
+const MAX_FILE_FORM_FIELDS: usize = 64;
+/// File inputs one multipart form may have, at most (as many as a post's attachments may be).
+const MAX_FILE_FORM_FILES: usize = 20;
 
 impl FromRequest<Web> for PostedFile {
     type Rejection = Response;
@@ -378,13 +406,33 @@ impl FromRequest<Web> for PostedFile {
             .and_then(|v| v.to_str().ok())
             .unwrap_or("")
             .to_string();
+        if content_type.starts_with("application/x-www-form-urlencoded") {
+            let bytes = body_bytes(Request::from_parts(parts, body)).await?;
+            let fields: Vec<(String, String)> =
+                parse(&bytes).map_err(IntoResponse::into_response)?;
+            let csrf = fields
+                .iter()
+                .find(|(n, _)| n == "_csrf")
+                .map_or("", |(_, v)| v.as_str());
+            if !constant_time_eq(csrf.as_bytes(), viewer.csrf.as_bytes()) {
+                return Err(expired());
+            }
+            return Ok(PostedFile {
+                viewer,
+                fields,
+                files: Vec::new(),
+                pictures: Vec::new(),
+                slot: None,
+            });
+        }
         let boundary = multer::parse_boundary(&content_type)
             .map_err(|_| bad("The form is not a multipart form."))?;
-        let slot = web
-            .kring
-            .upload_slot()
-            .await
-            .map_err(|e| WebError::from(e).into_response())?;
+        let slot = Some(
+            web.kring
+                .upload_slot()
+                .await
+                .map_err(|e| WebError::from(e).into_response())?,
+        );
         let limit = web.kring.config.media.max_upload() + crate::MAX_FORM;
         let bytes = axum::body::to_bytes(body, limit).await.map_err(|_| {
             WebError::status(StatusCode::PAYLOAD_TOO_LARGE, "The file is too large.")
@@ -395,7 +443,7 @@ impl FromRequest<Web> for PostedFile {
         });
         let mut multipart = multer::Multipart::new(stream, boundary);
         let mut fields = Vec::new();
-        let mut file = None;
+        let mut files = Vec::new();
         let mut pictures = Vec::new();
         loop {
             let field = match multipart.next_field().await {
@@ -410,9 +458,12 @@ impl FromRequest<Web> for PostedFile {
                 .await
                 .map_err(|_| bad("The form is invalid."))?;
             if is_file {
-                // A file input left empty still sends its (empty) part.
-                if name == "file" && !data.is_empty() && file.is_none() {
-                    file = Some(data.to_vec());
+                // A file input left empty still sends its (empty) part: kept in its place.
+                if name == "file" {
+                    if files.len() >= MAX_FILE_FORM_FILES {
+                        return Err(bad("The form has too many files."));
+                    }
+                    files.push(data.to_vec());
                 } else if PICTURE_PARTS.contains(&name.as_str())
                     && !data.is_empty()
                     && !pictures.iter().any(|(n, _)| n == &name)
@@ -443,7 +494,7 @@ impl FromRequest<Web> for PostedFile {
         Ok(PostedFile {
             viewer,
             fields,
-            file,
+            files,
             pictures,
             slot,
         })

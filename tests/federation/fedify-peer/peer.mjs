@@ -33,6 +33,9 @@
 //                                                  the actor posts to the community (a Note
 //                                                  addressed to it), which Announces it to its
 //                                                  members
+//   POST /_control/media {"path": "/media/NAME", "contentType": "...", "base64": "..."}
+//                                                  serve those bytes at that path from now on
+//                                                  (a picture to attach to a Note)
 //   POST /_control/unsigned-inbox {"inbox": URL}   unsigned Create POSTed to that inbox;
 //                                                  answers {"status": N, "body": "..."}
 //   POST /_control/signed-inbox {"inbox": URL, "tamper": "none"|"body"|"signature"}
@@ -325,6 +328,28 @@ function summarize(object, fallbackId) {
   return out;
 }
 
+/** An object's attachments as Fedify reads them (type, mediaType, url, name, size). */
+async function readAttachments(object) {
+  const out = [];
+  if (typeof object.getAttachments !== "function") return out;
+  try {
+    for await (const a of object.getAttachments()) {
+      const url = a.url instanceof URL ? a.url.href : a.url?.href?.href ?? null;
+      out.push({
+        type: typeName(a),
+        mediaType: a.mediaType ?? null,
+        url,
+        name: text(a.name),
+        width: a.width ?? null,
+        height: a.height ?? null,
+      });
+    }
+  } catch (error) {
+    log(`could not read the attachments of ${object.id?.href}: ${error}`);
+  }
+  return out;
+}
+
 /**
  * The activity's object when it is embedded. A bare URI is dereferenced only with
  * `fetch: true` (it may point at something deleted, or back at this peer).
@@ -355,6 +380,10 @@ async function record(ctx, activity, extra = {}) {
     received_at: new Date().toISOString(),
     raw: ctx.data?.body ?? null, // the JSON exactly as Kring sent it
   };
+  if (entry.object && object != null) {
+    const attachments = await readAttachments(object);
+    if (attachments.length > 0) entry.object.attachment = attachments;
+  }
   delete extra.object;
   Object.assign(entry, extra, { handled: false });
   if (ctx.data != null) ctx.data.entry = entry;
@@ -717,6 +746,18 @@ const control = {
     notes.set(noteId.href, note);
     const announce = await announceToCommunity(ctx, noteId, limited);
     return { note: noteId.href, announce: announce.id, to: announce.to };
+  },
+
+  "POST /_control/media": (body) => {
+    const path = body?.path;
+    if (typeof path !== "string" || !/^\/media\/[A-Za-z0-9._-]+$/.test(path) || path in mediaFiles) {
+      throw new HttpError(400, 'need {"path": "/media/NAME" (new), "contentType": "...", "base64": "..."}');
+    }
+    if (typeof body.contentType !== "string" || typeof body.base64 !== "string") {
+      throw new HttpError(400, "need contentType and base64");
+    }
+    mediaFiles[path] = [body.contentType, Buffer.from(body.base64, "base64")];
+    return { url: new URL(path, ORIGIN).href };
   },
 
   "POST /_control/unsigned-inbox": async (body) => {

@@ -189,9 +189,14 @@ fn file_response(mime: &'static str, bytes: Vec<u8>, cache: &'static str) -> Res
         header::X_CONTENT_TYPE_OPTIONS,
         HeaderValue::from_static("nosniff"),
     );
+    // A file opened on its own (the web's picture viewer is a plain link) is shown in the
+    // browser's own page for it, which Chromium lays out with inline styles: allowed, as
+    // styles only (the sandbox still runs nothing).
     h.insert(
         header::CONTENT_SECURITY_POLICY,
-        HeaderValue::from_static("default-src 'none'; media-src 'self'; img-src 'self'; sandbox"),
+        HeaderValue::from_static(
+            "default-src 'none'; media-src 'self'; img-src 'self'; style-src 'unsafe-inline'; sandbox",
+        ),
     );
     h.insert(header::CACHE_CONTROL, HeaderValue::from_static(cache));
     h.insert(

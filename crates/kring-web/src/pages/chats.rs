@@ -344,14 +344,13 @@ pub async fn change(
 /// was chosen (a multipart form, so it works without the script). The file is uploaded as
 /// through the API's media upload, then posted with the message; a refusal of either shows
 /// on the chat's page with the text kept.
-pub async fn say(State(web): State<Web>, Path(raw): Path<String>, p: PostedFile) -> WebResult {
+pub async fn say(State(web): State<Web>, Path(raw): Path<String>, mut p: PostedFile) -> WebResult {
     let chat = id(&raw)?;
     let kring = &web.kring;
     let text = p.field("text").to_string();
     let description = p.field("description").trim().to_string();
-    let PostedFile {
-        viewer, file, slot, ..
-    } = p;
+    let file = p.take_file();
+    let PostedFile { viewer, slot, .. } = p;
     let actor = &viewer.actor;
     let result = async {
         // Only a participant uploads here: an outsider is told the chat does not exist before
@@ -359,6 +358,10 @@ pub async fn say(State(web): State<Web>, Path(raw): Path<String>, p: PostedFile)
         kring.chat_view(actor, chat).await?;
         let mut media_ids = Vec::new();
         if let Some(bytes) = file {
+            let slot = match slot {
+                Some(s) => s,
+                None => kring.upload_slot().await?,
+            };
             let m = kring
                 .upload_media(
                     actor,

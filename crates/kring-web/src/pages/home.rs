@@ -7,6 +7,7 @@ use axum::response::IntoResponse;
 use kring_core::Error;
 use kring_core::Visibility;
 use kring_service::Id;
+use kring_service::media::upload::Upload;
 use kring_service::statuses::PostRequest;
 use serde::Deserialize;
 use serde_json::json;
@@ -19,7 +20,7 @@ use super::public::{Compose, Timeline};
 use super::{Fields, checked, id, opt_id, render, render_status, see};
 use crate::Web;
 use crate::error::{WebError, WebResult, message};
-use crate::session::{Posted, Viewer};
+use crate::session::{Posted, PostedFile, Viewer};
 use crate::view::{Chrome, PageQuery, PostCard, older_link, safe_back};
 
 /// Posts on one page of the home feed (as the benchmark's "40-post home feed").
@@ -130,9 +131,31 @@ pub struct ComposeQuery {
     quote: Option<String>,
 }
 
-pub async fn create(State(web): State<Web>, p: Posted<Fields>) -> WebResult {
-    let Posted { viewer, form, .. } = p;
-    let form = PostForm::from_fields(&form)?;
+/// A post from the composer (a multipart form: its files go with it). Each file chosen is
+/// uploaded as through the API's media upload, with the description beside it, then attached
+/// to the post; a file without a description is refused unless "post without a description"
+/// is ticked. A refusal shows the form again with what was written (the files must be chosen
+/// again).
+pub async fn create(State(web): State<Web>, p: PostedFile) -> WebResult {
+    let form = PostForm::from_fields(&p.form::<Fields>()?)?;
+    let descriptions: Vec<String> = p
+        .all("description")
+        .into_iter()
+        .map(|d| d.trim().to_string())
+        .collect();
+    let undescribed_ok = !p.field("no_description").is_empty();
+    let PostedFile {
+        viewer,
+        files,
+        slot,
+        ..
+    } = p;
+    let chosen: Vec<(Vec<u8>, String)> = files
+        .into_iter()
+        .enumerate()
+        .filter(|(_, f)| !f.is_empty())
+        .map(|(i, f)| (f, descriptions.get(i).cloned().unwrap_or_default()))
+        .collect();
     let visibility = Visibility::parse(&form.visibility);
     let req = PostRequest {
         text: form.text.clone(),
@@ -166,7 +189,44 @@ pub async fn create(State(web): State<Web>, p: Posted<Fields>) -> WebResult {
                 "You ticked circles but chose another audience: choose \"Circles\" to post to them, or untick them.",
             ))
         }
-        Ok(req) => web.kring.post(&viewer.actor, req).await,
+        Ok(_) if chosen.len() > web.kring.config.media.max_attachments => {
+            Err(Error::validation(format!(
+                "A post can have at most {} files.",
+                web.kring.config.media.max_attachments
+            )))
+        }
+        Ok(_) if !undescribed_ok && chosen.iter().any(|(_, d)| d.is_empty()) => {
+            Err(Error::validation(
+                "Describe each file for people who cannot see or hear it, or tick \"Post without a description\".",
+            ))
+        }
+        Ok(req) => {
+            async {
+                let mut media_ids = Vec::new();
+                let mut slot = slot;
+                for (bytes, description) in chosen {
+                    let place = match slot.take() {
+                        Some(s) => s,
+                        None => web.kring.upload_slot().await?,
+                    };
+                    let upload = Upload {
+                        bytes,
+                        description: (!description.is_empty()).then_some(description),
+                        focus: None,
+                    };
+                    media_ids.push(
+                        web.kring
+                            .upload_media(&viewer.actor, place, upload)
+                            .await?
+                            .id,
+                    );
+                }
+                web.kring
+                    .post(&viewer.actor, PostRequest { media_ids, ..req })
+                    .await
+            }
+            .await
+        }
         Err(e) => Err(e),
     };
     match result {

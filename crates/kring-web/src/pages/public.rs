@@ -543,6 +543,9 @@ pub struct Compose {
     pub max: usize,
     /// A post to a group (its composer on the group's page): the group decides who reads it.
     pub group: Option<GroupChoice>,
+    /// The file inputs (1, 2, …): as many as a post's attachments may be.
+    pub attach: Vec<usize>,
+    pub description_limit: usize,
 }
 
 /// The group a post goes to, in the composer.
@@ -611,6 +614,8 @@ impl Compose {
             policy,
             max: web.kring.config.max_status_chars,
             group: None,
+            attach: (1..=web.kring.config.media.max_attachments).collect(),
+            description_limit: web.kring.config.media.description_limit,
         })
     }
 

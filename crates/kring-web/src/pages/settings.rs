@@ -637,7 +637,8 @@ pub async fn import(State(web): State<Web>, p: crate::session::PostedFile) -> We
     };
     // Kring's own archive (a zip), or one of Mastodon's CSV files.
     let archive = p.field("type") == "archive";
-    let error = match (ImportKind::parse(p.field("type")), &p.file) {
+    let file = p.files.iter().find(|f| !f.is_empty());
+    let error = match (ImportKind::parse(p.field("type")), file) {
         (None, _) if !archive => refuse("Choose what the file holds."),
         (_, None) => refuse("Choose a file to import."),
         (kind, Some(data)) => {
