@@ -2,7 +2,7 @@
 //! every upload (no metadata survives), kept in the media storage, named on the account by
 //! their URL on this server. The previous picture's file goes once the new one is set.
 use super::process::{self, ProfileCut};
-use super::storage::{self, MediaStorage};
+use super::storage;
 use crate::{Actor, Error, Kring, Result};
 
 /// The largest avatar or header accepted.
