@@ -129,13 +129,18 @@ pub struct Kring {
     pub limits: Arc<limits::Limits>,
     /// Apps by id: they never change once registered, and every status view names its app.
     apps: Arc<std::sync::Mutex<std::collections::HashMap<Id, kring_core::model::App>>>,
+    /// Where media files live (the folder or the bucket), opened once.
+    media_store: Option<Arc<dyn media::storage::MediaStorage>>,
 }
 
 impl Kring {
     pub fn new(store: Store, config: ServiceConfig) -> Result<Kring> {
         let federation = federation::shared(config.federation.clone())?;
         let limits = limits::Limits::new(config.limits.clone(), config.trusted_proxies.clone());
+        let media_store =
+            media::storage::open(config.media.dir.as_ref(), config.media.s3.as_ref())?;
         Ok(Kring {
+            media_store,
             limits: Arc::new(limits),
             store,
             config: Arc::new(config),

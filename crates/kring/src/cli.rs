@@ -277,6 +277,23 @@ pub async fn run(cli: Cli) -> Result<(), String> {
             println!("registrations     = {:?}", config.registrations);
             println!("approve_followers = {}", config.approve_followers);
             println!("max_status_chars  = {}", config.max_status_chars);
+            match &config.media.s3 {
+                // Never the secret.
+                Some(s3) => println!(
+                    "media storage     = s3 bucket {} at {} ({})",
+                    s3.bucket,
+                    s3.endpoint.as_deref().unwrap_or("AWS"),
+                    s3.region
+                ),
+                None => println!(
+                    "media storage     = {}",
+                    config
+                        .media
+                        .dir
+                        .as_ref()
+                        .map_or("none".into(), |d| d.display().to_string())
+                ),
+            }
             let store = server::open_store(&config).await?;
             store.ping().await.map_err(|e| e.to_string())?;
             println!("database          : reachable");

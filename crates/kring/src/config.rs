@@ -65,12 +65,71 @@ pub struct MediaPartial {
     pub video_size_limit: Option<usize>,
     pub image_matrix_limit: Option<u64>,
     pub description_limit: Option<usize>,
+    /// Keep the files in an S3-compatible bucket (`[media.s3]`) instead of `<data_dir>/media`.
+    pub s3: Option<S3Partial>,
+}
+
+/// The `[media.s3]` table. The secret may come from `KRING_MEDIA_S3_SECRET_ACCESS_KEY` (and the
+/// key id from `KRING_MEDIA_S3_ACCESS_KEY_ID`), which beat the file, to keep it out of it.
+#[derive(Default, Clone, Deserialize)]
+#[serde(deny_unknown_fields)]
+pub struct S3Partial {
+    pub bucket: Option<String>,
+    pub endpoint: Option<String>,
+    pub region: Option<String>,
+    pub access_key_id: Option<String>,
+    pub secret_access_key: Option<String>,
+}
+
+impl std::fmt::Debug for S3Partial {
+    fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
+        f.debug_struct("S3Partial")
+            .field("bucket", &self.bucket)
+            .field("endpoint", &self.endpoint)
+            .field("region", &self.region)
+            .field("access_key_id", &self.access_key_id)
+            .field(
+                "secret_access_key",
+                &self.secret_access_key.as_ref().map(|_| "***"),
+            )
+            .finish()
+    }
+}
+
+impl S3Partial {
+    fn resolve(self) -> Result<kring_service::media::storage::S3Config, String> {
+        let env = |name: &str| std::env::var(name).ok().filter(|v| !v.is_empty());
+        let bucket = self
+            .bucket
+            .filter(|b| !b.trim().is_empty())
+            .ok_or("[media.s3] needs a bucket")?;
+        let access_key_id = env("KRING_MEDIA_S3_ACCESS_KEY_ID")
+            .or(self.access_key_id)
+            .ok_or("[media.s3] needs access_key_id (or KRING_MEDIA_S3_ACCESS_KEY_ID)")?;
+        let secret_access_key = env("KRING_MEDIA_S3_SECRET_ACCESS_KEY")
+            .or(self.secret_access_key)
+            .ok_or("[media.s3] needs secret_access_key (or KRING_MEDIA_S3_SECRET_ACCESS_KEY)")?;
+        if let Some(u) = &self.endpoint
+            && !(u.starts_with("https://") || u.starts_with("http://"))
+        {
+            return Err(format!("[media.s3] endpoint {u:?} must be an http(s) URL"));
+        }
+        Ok(kring_service::media::storage::S3Config {
+            bucket,
+            endpoint: self.endpoint.map(|e| e.trim_end_matches('/').to_string()),
+            region: self.region.unwrap_or_else(|| "us-east-1".into()),
+            access_key_id,
+            secret_access_key,
+        })
+    }
 }
 
 impl MediaPartial {
-    fn resolve(self, dir: PathBuf) -> kring_service::media::MediaConfig {
+    fn resolve(self, dir: PathBuf) -> Result<kring_service::media::MediaConfig, String> {
         let d = kring_service::media::MediaConfig::default();
-        kring_service::media::MediaConfig {
+        let s3 = self.s3.map(S3Partial::resolve).transpose()?;
+        Ok(kring_service::media::MediaConfig {
+            s3,
             dir: Some(dir),
             max_attachments: self
                 .max_attachments
@@ -83,7 +142,7 @@ impl MediaPartial {
                 .unwrap_or(d.image_matrix_limit)
                 .max(1),
             description_limit: self.description_limit.unwrap_or(d.description_limit).max(1),
-        }
+        })
     }
 }
 
@@ -273,7 +332,10 @@ impl Config {
         } else {
             Registrations::Approval
         });
-        let media = p.media.unwrap_or_default().resolve(data_dir.join("media"));
+        let media = p
+            .media
+            .unwrap_or_default()
+            .resolve(data_dir.join("media"))?;
         Ok(Config {
             listen,
             scheme: if loopback || insecure {
@@ -353,6 +415,35 @@ impl Config {
 #[cfg(test)]
 mod tests {
     use super::*;
+
+    #[test]
+    fn media_s3_table_is_read_and_its_secret_never_printed() {
+        let p: Partial = toml::from_str(
+            "[media.s3]\nbucket = \"pics\"\nendpoint = \"http://127.0.0.1:9000/\"\naccess_key_id = \"AKID\"\nsecret_access_key = \"s3cr3t-value\"",
+        )
+        .unwrap();
+        assert!(!format!("{p:?}").contains("s3cr3t-value"));
+        let c = Config::resolve(p).unwrap();
+        let s3 = c.media.s3.as_ref().unwrap();
+        assert_eq!(s3.bucket, "pics");
+        assert_eq!(s3.endpoint.as_deref(), Some("http://127.0.0.1:9000"));
+        assert_eq!(s3.region, "us-east-1");
+        assert!(!format!("{c:?}").contains("s3cr3t-value"));
+        assert!(
+            Config::resolve(Partial::default())
+                .unwrap()
+                .media
+                .s3
+                .is_none()
+        );
+        let bad: Partial =
+            toml::from_str("[media.s3]\nbucket = \"pics\"\nendpoint = \"ftp://x\"\naccess_key_id = \"a\"\nsecret_access_key = \"b\"").unwrap();
+        assert!(Config::resolve(bad).unwrap_err().contains("endpoint"));
+        let no_bucket: Partial =
+            toml::from_str("[media.s3]\naccess_key_id = \"a\"\nsecret_access_key = \"b\"").unwrap();
+        assert!(Config::resolve(no_bucket).unwrap_err().contains("bucket"));
+        assert!(toml::from_str::<Partial>("[media.s3]\nbukket = \"x\"").is_err());
+    }
 
     #[test]
     fn role_from_the_file_and_default() {

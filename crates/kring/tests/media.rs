@@ -798,3 +798,163 @@ async fn groups_take_an_avatar_and_a_header_from_their_admins() {
     let again = s.ok(&format!("/api/v1/groups/{gid}"), None).await;
     assert_eq!(again["header"], v["header"]);
 }
+
+/// An S3-compatible server for the tests: `KRING_TEST_MOTO` (a URL of a running one, or the
+/// command to start), else `moto_server` from PATH or the test venv. None (the S3 tests are
+/// skipped, saying so) when there is none, except in CI (`CI=true`), where that fails.
+struct Moto {
+    child: Option<std::process::Child>,
+    endpoint: String,
+}
+
+impl Drop for Moto {
+    fn drop(&mut self) {
+        if let Some(c) = &mut self.child {
+            let _ = c.kill();
+            let _ = c.wait();
+        }
+    }
+}
+
+async fn moto() -> Option<Moto> {
+    let given = std::env::var("KRING_TEST_MOTO")
+        .ok()
+        .filter(|v| !v.is_empty());
+    if let Some(url) = given.as_deref().filter(|v| v.starts_with("http")) {
+        return Some(Moto {
+            child: None,
+            endpoint: url.trim_end_matches('/').to_string(),
+        });
+    }
+    let venv = std::env::var("HOME")
+        .map(|h| format!("{h}/.cache/kring/target/test-env/venv/bin/moto_server"))
+        .unwrap_or_default();
+    let found = given
+        .into_iter()
+        .chain(["moto_server".to_string(), venv])
+        .find(|c| {
+            std::process::Command::new(c)
+                .arg("--help")
+                .stdout(std::process::Stdio::null())
+                .stderr(std::process::Stdio::null())
+                .status()
+                .is_ok_and(|s| s.success())
+        });
+    let Some(cmd) = found else {
+        assert!(
+            std::env::var("CI").as_deref() != Ok("true"),
+            "CI: no moto_server for the S3 media tests (install tests/clients/requirements-s3.txt)"
+        );
+        eprintln!(
+            "SKIPPED: the S3 media test needs moto_server (pip install 'moto[server]') or KRING_TEST_MOTO"
+        );
+        return None;
+    };
+    let port = common::free_port();
+    let child = std::process::Command::new(&cmd)
+        .args(["-H", "127.0.0.1", "-p", &port.to_string()])
+        .stdout(std::process::Stdio::null())
+        .stderr(std::process::Stdio::null())
+        .spawn()
+        .expect("start moto_server");
+    let moto = Moto {
+        child: Some(child),
+        endpoint: format!("http://127.0.0.1:{port}"),
+    };
+    for _ in 0..100 {
+        if reqwest::get(&moto.endpoint).await.is_ok() {
+            return Some(moto);
+        }
+        tokio::time::sleep(std::time::Duration::from_millis(100)).await;
+    }
+    panic!("moto_server did not answer on {}", moto.endpoint);
+}
+
+/// A fresh bucket on the S3 server, and the `[media.s3]` settings for it.
+async fn s3_bucket(moto: &Moto) -> kring::config::S3Partial {
+    let bucket = format!("kring-test-{:08x}", rand::random::<u32>());
+    let res = reqwest::Client::new()
+        .put(format!("{}/{bucket}", moto.endpoint))
+        .send()
+        .await
+        .expect("create bucket");
+    assert!(res.status().is_success(), "create bucket: {}", res.status());
+    kring::config::S3Partial {
+        bucket: Some(bucket.clone()),
+        endpoint: Some(moto.endpoint.clone()),
+        region: Some("us-east-1".into()),
+        access_key_id: Some("testing".into()),
+        secret_access_key: Some("testing-secret".into()),
+    }
+}
+
+#[tokio::test]
+async fn with_s3_uploads_go_to_the_bucket_are_served_from_it_and_leave_it_when_deleted() {
+    let Some(moto) = moto().await else { return };
+    {
+        let s3 = s3_bucket(&moto).await;
+        let s = TestServer::start_with(Partial {
+            media: Some(MediaPartial {
+                s3: Some(s3),
+                ..Default::default()
+            }),
+            ..Partial::default()
+        })
+        .await;
+        let alice = s.register("alice").await;
+        let (st, m) = upload(
+            &s,
+            &alice.token,
+            "/api/v2/media",
+            &jpeg_with_gps(),
+            "IMG_0002.jpg",
+            &[("description", "In a bucket")],
+        )
+        .await;
+        assert_eq!(st, StatusCode::OK, "{m}");
+        let url = m["url"].as_str().unwrap().to_string();
+        let preview = m["preview_url"].as_str().unwrap().to_string();
+        let key = url.rsplit_once("/media/").unwrap().1.to_string();
+        let store = s.kring.media_storage().expect("media storage");
+        let stored = store
+            .get(&key)
+            .await
+            .unwrap()
+            .expect("the object is in the bucket");
+        assert!(stored.starts_with(&[0xff, 0xd8, 0xff]));
+        assert!(!contains(&stored, b"Exif\0\0") && !contains(&stored, CAMERA));
+        // Nothing is on the disk.
+        let media_dir = s.kring.config.media.dir.clone().unwrap();
+        assert!(files_under(&media_dir).is_empty());
+        {
+            // Served by Kring, read from the bucket, ranges as from the disk.
+            assert!(url.starts_with(&s.url("/media/")), "{url}");
+            let (st, h, served) = fetch(&url).await;
+            assert_eq!(st, StatusCode::OK);
+            assert_eq!(h["content-type"], "image/jpeg");
+            assert_eq!(served, stored);
+            let res = reqwest::Client::new()
+                .get(&url)
+                .header("Range", "bytes=0-9")
+                .send()
+                .await
+                .unwrap();
+            assert_eq!(res.status(), StatusCode::PARTIAL_CONTENT);
+            assert_eq!(res.bytes().await.unwrap().to_vec(), served[..10].to_vec());
+            assert_eq!(fetch(&preview).await.0, StatusCode::OK);
+        }
+
+        // Deleting the unused upload removes its object.
+        let (st, _, _) = s
+            .delete(
+                &format!("/api/v1/media/{}", m["id"].as_str().unwrap()),
+                Some(&alice.token),
+            )
+            .await;
+        assert_eq!(st, StatusCode::OK);
+        assert_eq!(store.get(&key).await.unwrap(), None);
+        assert_eq!(fetch(&url).await.0, StatusCode::NOT_FOUND);
+        drop(store);
+        s.stop().await;
+    }
+}

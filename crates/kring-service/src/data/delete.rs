@@ -124,7 +124,6 @@ impl Kring {
             return;
         };
         for k in keys {
-            use crate::media::storage::MediaStorage;
             if let Err(e) = storage.delete(k).await {
                 tracing::warn!(error = %e, "a deleted account's file could not be removed");
             }

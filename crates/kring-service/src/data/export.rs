@@ -12,7 +12,7 @@ use serde_json::{Value, json};
 
 use super::csv;
 use crate::jobs::Outcome;
-use crate::media::storage::{self, MediaStorage};
+use crate::media::storage;
 use crate::{Actor, Error, Id, Kring, Result};
 
 /// Builds one archive (payload: the export's id).

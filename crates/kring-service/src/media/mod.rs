@@ -32,6 +32,8 @@ pub struct MediaConfig {
     pub image_matrix_limit: u64,
     /// Characters of alt text, at most.
     pub description_limit: usize,
+    /// An S3-compatible bucket for the files instead of `dir` (`[media.s3]`).
+    pub s3: Option<storage::S3Config>,
 }
 
 impl Default for MediaConfig {
@@ -45,6 +47,7 @@ impl Default for MediaConfig {
             video_size_limit: 40 * 1024 * 1024,
             image_matrix_limit: 7680 * 4320,
             description_limit: 1500,
+            s3: None,
         }
     }
 }
@@ -120,11 +123,8 @@ impl Kring {
         urls(&self.config.base_url(), m)
     }
 
-    pub(crate) fn media_storage(&self) -> Option<storage::LocalStorage> {
-        self.config
-            .media
-            .dir
-            .as_ref()
-            .map(|d| storage::LocalStorage::new(d.clone()))
+    /// The media storage (opened once, with the service).
+    pub fn media_storage(&self) -> Option<std::sync::Arc<dyn storage::MediaStorage>> {
+        self.media_store.clone()
     }
 }

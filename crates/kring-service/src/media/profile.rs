@@ -3,7 +3,7 @@
 //! storage, named on the account by their URL on this server. The previous picture's file
 //! goes once the new one is set.
 use super::process::{self, ProfileCut};
-use super::storage::{self, MediaStorage};
+use super::storage;
 use kring_core::model::Account;
 
 use crate::{Actor, Error, Kring, Result};

@@ -3,7 +3,7 @@
 //! server, and re-encoded as uploads are, so no metadata reaches them).
 use kring_core::media::MediaKind;
 
-use super::storage::{self, MediaStorage};
+use super::storage;
 use super::{process, sniff};
 use crate::media_proxy::{self, ProxiedImage};
 use crate::{Error, Id, Kring, Result};

@@ -1,9 +1,11 @@
 //! Where media files live, behind one small interface: the local filesystem under the data
-//! directory now; an object store (S3) can be another implementation. Keys are random
+//! directory (`LocalStorage`), or an S3-compatible object store (`S3Storage`, the `[media.s3]`
+//! table), which several processes on one PostgreSQL database share. Keys are random
 //! (`ab/ab12…ef.jpg`), so a file's URL cannot be guessed from a post's id.
 use std::future::Future;
 use std::path::PathBuf;
 use std::pin::Pin;
+use std::sync::Arc;
 
 use kring_core::{Error, Result};
 
@@ -117,6 +119,112 @@ impl MediaStorage for LocalStorage {
             }
         })
     }
+}
+
+/// An S3-compatible bucket (the `[media.s3]` table).
+#[derive(Clone, PartialEq, Eq)]
+pub struct S3Config {
+    pub bucket: String,
+    /// The service's address (`https://s3.example`, a MinIO or a test server); None: AWS.
+    pub endpoint: Option<String>,
+    pub region: String,
+    pub access_key_id: String,
+    /// Never printed: `Debug` hides it.
+    pub secret_access_key: String,
+}
+
+impl std::fmt::Debug for S3Config {
+    fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
+        f.debug_struct("S3Config")
+            .field("bucket", &self.bucket)
+            .field("endpoint", &self.endpoint)
+            .field("region", &self.region)
+            .field("access_key_id", &self.access_key_id)
+            .field("secret_access_key", &"***")
+            .finish()
+    }
+}
+
+/// Files in an S3-compatible bucket, under the same keys as on disk.
+#[derive(Debug)]
+pub struct S3Storage {
+    store: object_store::aws::AmazonS3,
+}
+
+impl S3Storage {
+    pub fn new(c: &S3Config) -> Result<S3Storage> {
+        let mut b = object_store::aws::AmazonS3Builder::new()
+            .with_bucket_name(&c.bucket)
+            .with_region(&c.region)
+            .with_access_key_id(&c.access_key_id)
+            .with_secret_access_key(&c.secret_access_key);
+        if let Some(endpoint) = &c.endpoint {
+            // Path-style addresses (`endpoint/bucket/key`), as MinIO and most others take them;
+            // plain http only when the endpoint says so (a service on this machine).
+            b = b
+                .with_endpoint(endpoint)
+                .with_allow_http(endpoint.starts_with("http://"));
+        }
+        let store = b
+            .build()
+            .map_err(|e| Error::internal(format!("media.s3: {e}")))?;
+        Ok(S3Storage { store })
+    }
+
+    fn path(key: &str) -> Result<object_store::path::Path> {
+        if !valid_key(key) {
+            return Err(Error::NotFound);
+        }
+        Ok(object_store::path::Path::from(key))
+    }
+}
+
+impl MediaStorage for S3Storage {
+    fn put<'a>(&'a self, key: &'a str, bytes: Vec<u8>) -> BoxFuture<'a, Result<()>> {
+        use object_store::ObjectStoreExt;
+        Box::pin(async move {
+            let path = Self::path(key)?;
+            // One PUT: the object appears whole or not at all.
+            self.store
+                .put(&path, object_store::PutPayload::from(bytes))
+                .await
+                .map_err(Error::internal)?;
+            Ok(())
+        })
+    }
+
+    fn get<'a>(&'a self, key: &'a str) -> BoxFuture<'a, Result<Option<Vec<u8>>>> {
+        use object_store::ObjectStoreExt;
+        Box::pin(async move {
+            let path = Self::path(key)?;
+            match self.store.get(&path).await {
+                Ok(r) => Ok(Some(r.bytes().await.map_err(Error::internal)?.to_vec())),
+                Err(object_store::Error::NotFound { .. }) => Ok(None),
+                Err(e) => Err(Error::internal(e)),
+            }
+        })
+    }
+
+    fn delete<'a>(&'a self, key: &'a str) -> BoxFuture<'a, Result<()>> {
+        use object_store::ObjectStoreExt;
+        Box::pin(async move {
+            let path = Self::path(key)?;
+            match self.store.delete(&path).await {
+                Ok(()) | Err(object_store::Error::NotFound { .. }) => Ok(()),
+                Err(e) => Err(Error::internal(e)),
+            }
+        })
+    }
+}
+
+/// The media storage the configuration names: the bucket when `[media.s3]` is set, else the
+/// folder; None when neither (uploads are refused).
+pub fn open(dir: Option<&PathBuf>, s3: Option<&S3Config>) -> Result<Option<Arc<dyn MediaStorage>>> {
+    Ok(match (s3, dir) {
+        (Some(c), _) => Some(Arc::new(S3Storage::new(c)?)),
+        (None, Some(d)) => Some(Arc::new(LocalStorage::new(d.clone()))),
+        (None, None) => None,
+    })
 }
 
 #[cfg(test)]

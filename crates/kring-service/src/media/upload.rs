@@ -6,7 +6,7 @@ use kring_core::media::{Focus, MediaAttachment};
 use kring_core::time::now_micros;
 use tokio::sync::Semaphore;
 
-use super::storage::{self, MediaStorage};
+use super::storage;
 use crate::{Actor, Error, Id, Kring, Result};
 
 /// Uploads in flight at once in this process (each holds its bytes, and while decoding its
