@@ -6,7 +6,7 @@
 //! not answer) is skipped and counted. Importing the same file twice changes nothing the
 //! second time.
 use kring_core::Error;
-use kring_core::model::{Account, Page};
+use kring_core::model::Page;
 use serde::{Deserialize, Serialize};
 
 use crate::{Actor, Id, Kring, Result};
@@ -235,7 +235,7 @@ impl Kring {
                         // A circle without members.
                         continue;
                     }
-                    let Ok(account) = self.account_by_address(addr).await else {
+                    let Ok(account) = self.account_named(addr).await else {
                         done.skipped += 1;
                         continue;
                     };
@@ -278,7 +278,7 @@ impl Kring {
                             id
                         }
                     };
-                    let Ok(account) = self.account_by_address(addr).await else {
+                    let Ok(account) = self.account_named(addr).await else {
                         done.skipped += 1;
                         continue;
                     };
@@ -307,7 +307,7 @@ impl Kring {
                 let mut kept: Vec<Id> = Vec::new();
                 for r in rows {
                     let Some(addr) = r.first() else { continue };
-                    let Ok(account) = self.account_by_address(addr).await else {
+                    let Ok(account) = self.account_named(addr).await else {
                         done.skipped += 1;
                         continue;
                     };
@@ -364,26 +364,6 @@ impl Kring {
             }
         }
         Ok(done)
-    }
-
-    /// An account by `user@server` (or a local `user`), looked up on its server if unknown.
-    async fn account_by_address(&self, address: &str) -> Result<Account> {
-        let handle = address.trim().trim_start_matches('@');
-        match handle.split_once('@') {
-            Some((user, domain)) if !domain.eq_ignore_ascii_case(&self.config.domain) => {
-                self.resolve_acct(user, domain).await
-            }
-            Some((user, _)) => self
-                .store
-                .account_by_handle(user, None)
-                .await?
-                .ok_or(Error::NotFound),
-            None => self
-                .store
-                .account_by_handle(handle, None)
-                .await?
-                .ok_or(Error::NotFound),
-        }
     }
 
     /// A post by its URL or id (a bookmark's row), fetched from its server if unknown.

@@ -122,8 +122,8 @@ impl Kring {
     }
 
     /// An account by actor URI or handle (`user`, `user@server`, `@user@server`), fetched
-    /// from its server when unknown here.
-    async fn account_named(&self, name: &str) -> Result<Account> {
+    /// from its server when unknown here (aliases, moves, and the rows of an import).
+    pub(crate) async fn account_named(&self, name: &str) -> Result<Account> {
         let unknown = || Error::validation(format!("No account named {name}"));
         if name.starts_with("https://") || name.starts_with("http://") {
             return self
