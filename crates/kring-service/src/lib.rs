@@ -81,6 +81,9 @@ pub struct ServiceConfig {
     pub media: media::MediaConfig,
     /// Where data export archives are kept (`<data_dir>/exports`); None: exports are off.
     pub exports_dir: Option<std::path::PathBuf>,
+    /// Where uploaded archives wait for their import job (`<data_dir>/imports`); None: an
+    /// archive's posts are imported only from the console.
+    pub imports_dir: Option<std::path::PathBuf>,
 }
 
 impl ServiceConfig {
@@ -111,6 +114,7 @@ impl ServiceConfig {
             chat_from: chats::ChatFrom::Anyone,
             media: media::MediaConfig::default(),
             exports_dir: None,
+            imports_dir: None,
         }
     }
 }

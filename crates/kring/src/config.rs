@@ -404,6 +404,7 @@ impl Config {
             chat_from: self.chat_from,
             media: self.media.clone(),
             exports_dir: Some(kring_service::data::export::exports_dir_in(&self.data_dir)),
+            imports_dir: Some(self.data_dir.join("imports")),
         }
     }
 

@@ -776,8 +776,9 @@ async fn move_account(
     Ok((axum::http::StatusCode::ACCEPTED, Json(json!({}))).into_response())
 }
 
-/// The largest import file (Mastodon's limit for CSV imports is 1 MB; room to spare).
-const IMPORT_BODY: usize = 4 * 1024 * 1024;
+/// The largest import file: an archive with its media files (a CSV is held to 4 MiB by the
+/// service; larger archives are imported with `kring import`).
+const IMPORT_BODY: usize = 128 * 1024 * 1024;
 
 #[derive(Deserialize)]
 struct ImportParams {

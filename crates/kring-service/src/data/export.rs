@@ -522,6 +522,10 @@ impl Kring {
             return Ok(Some(item));
         };
         note[kring_activitypub::as2::KRING_VISIBILITY] = json!(s.visibility.as_str());
+        // What the person typed, so an import elsewhere can still edit it as written.
+        if !s.text.is_empty() {
+            note["source"] = json!({ "content": s.text, "mediaType": "text/plain" });
+        }
         if let Some(audience) = self.store.audience_of(s.id).await? {
             let circles: Vec<String> = audience
                 .grants
@@ -601,8 +605,9 @@ fn expired(e: &Export, now: i64) -> bool {
     }
 }
 
-/// Names this module gives archives: 32 hex digits and `.zip`.
-fn valid_file_name(name: &str) -> bool {
+/// Names given to archives here (exports, and uploads waiting for import): 32 hex digits
+/// and `.zip`.
+pub(crate) fn valid_file_name(name: &str) -> bool {
     name.strip_suffix(".zip")
         .is_some_and(|s| s.len() == 32 && s.bytes().all(|b| b.is_ascii_hexdigit()))
 }

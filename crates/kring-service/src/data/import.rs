@@ -1,6 +1,7 @@
 //! Importing what another server exported: Mastodon's CSV files (follows, blocks, mutes,
 //! blocked domains, bookmarks, lists), merged with what the person has or replacing it, as
-//! Mastodon and GoToSocial do. The file is read and checked at once; the rows, which may name
+//! Mastodon and GoToSocial do; and archives — Kring's (those CSVs, circles and posts) and
+//! Mastodon's (posts, `import_posts`). The file is read and checked at once; the rows, which may name
 //! accounts and posts on other servers, are applied in the background (a `data.import` job):
 //! each row on its own, a row that cannot be applied (an unknown account, a server that does
 //! not answer) is skipped and counted. Importing the same file twice changes nothing the
@@ -14,6 +15,8 @@ use crate::{Actor, Id, Kring, Result};
 pub const IMPORT: &str = "data.import";
 /// Rows one file may hold (Mastodon allows up to 7,500 follows and 50,000 other rows).
 const MAX_ROWS: usize = 20_000;
+/// The largest CSV file (Mastodon's limit is 1 MB; room to spare).
+const MAX_CSV: usize = 4 * 1024 * 1024;
 
 #[derive(Debug, Clone, Copy, PartialEq, Eq, Serialize, Deserialize)]
 #[serde(rename_all = "snake_case")]
@@ -60,6 +63,10 @@ struct ImportJob {
     account: Id,
     mode: ImportMode,
     parts: Vec<(ImportKind, Vec<Vec<String>>)>,
+    /// An archive with posts, kept under the imports folder until the job has read it (its
+    /// posts are imported after the connections, so that its circles exist).
+    #[serde(default)]
+    archive: Option<String>,
 }
 
 /// What applying an import did.
@@ -68,6 +75,14 @@ pub struct Imported {
     pub applied: usize,
     pub skipped: usize,
     pub removed: usize,
+}
+
+impl Imported {
+    fn add(&mut self, other: Imported) {
+        self.applied += other.applied;
+        self.skipped += other.skipped;
+        self.removed += other.removed;
+    }
 }
 
 impl Kring {
@@ -80,7 +95,8 @@ impl Kring {
         data: &[u8],
     ) -> Result<usize> {
         let rows = read_csv(kind, data)?;
-        self.queue_import(actor, mode, vec![(kind, rows)]).await
+        self.queue_import(actor, mode, vec![(kind, rows)], None)
+            .await
     }
 
     async fn queue_import(
@@ -88,12 +104,14 @@ impl Kring {
         actor: &Actor,
         mode: ImportMode,
         parts: Vec<(ImportKind, Vec<Vec<String>>)>,
+        archive: Option<String>,
     ) -> Result<usize> {
         let n = parts.iter().map(|(_, rows)| rows.len()).sum();
         let job = ImportJob {
             account: actor.id(),
             mode,
             parts,
+            archive,
         };
         let payload = serde_json::to_string(&job).map_err(Error::internal)?;
         self.store
@@ -102,9 +120,10 @@ impl Kring {
         Ok(n)
     }
 
-    /// Read a Kring archive (the zip of `kring export`, docs/export-format.md) and queue what
-    /// it holds of the person's connections: the Mastodon CSVs it carries and its circles.
-    /// Answers how many rows were read. (Its posts are not imported yet.)
+    /// Read an archive — Kring's (the zip of `kring export`, docs/export-format.md) or
+    /// Mastodon's — and queue what it holds: the person's connections (the Mastodon CSVs a
+    /// Kring archive carries and its circles) and their posts. Answers how many rows of
+    /// connections were read.
     pub async fn import_archive(
         &self,
         actor: &Actor,
@@ -112,7 +131,32 @@ impl Kring {
         data: &[u8],
     ) -> Result<usize> {
         let parts = read_archive(data)?;
-        self.queue_import(actor, mode, parts).await
+        let archive = if super::import_posts::has_posts(data) {
+            Some(self.keep_archive(data).await?)
+        } else {
+            None
+        };
+        self.queue_import(actor, mode, parts, archive).await
+    }
+
+    /// Keep an uploaded archive for its job (a file, not a job's payload: it may be large).
+    async fn keep_archive(&self, data: &[u8]) -> Result<String> {
+        let dir = self.imports_dir()?;
+        tokio::fs::create_dir_all(dir)
+            .await
+            .map_err(Error::internal)?;
+        let name = format!("{:032x}.zip", rand::random::<u128>());
+        tokio::fs::write(dir.join(&name), data)
+            .await
+            .map_err(Error::internal)?;
+        Ok(name)
+    }
+
+    fn imports_dir(&self) -> Result<&std::path::Path> {
+        self.config
+            .imports_dir
+            .as_deref()
+            .ok_or_else(|| Error::validation("Importing posts is not enabled on this server"))
     }
 
     /// Read and apply a Kring archive now (the console's `kring import --type archive`).
@@ -124,11 +168,9 @@ impl Kring {
     ) -> Result<Imported> {
         let mut done = Imported::default();
         for (kind, rows) in read_archive(data)? {
-            let d = self.apply_import(actor, kind, mode, &rows).await?;
-            done.applied += d.applied;
-            done.skipped += d.skipped;
-            done.removed += d.removed;
+            done.add(self.apply_import(actor, kind, mode, &rows).await?);
         }
+        done.add(self.import_archive_posts(actor, data).await?);
         Ok(done)
     }
 
@@ -147,11 +189,36 @@ impl Kring {
     /// The `data.import` job.
     pub(crate) async fn run_import(&self, payload: &str) -> Result<()> {
         let job: ImportJob = serde_json::from_str(payload).map_err(Error::internal)?;
-        let actor = self.actor(job.account).await?;
+        let actor = match self.actor(job.account).await {
+            Ok(a) => a,
+            Err(e) => {
+                // The account is gone: so goes the archive it uploaded.
+                if let (Some(name), Ok(dir)) = (&job.archive, self.imports_dir()) {
+                    let _ = tokio::fs::remove_file(dir.join(name)).await;
+                }
+                return Err(e);
+            }
+        };
         for (kind, rows) in &job.parts {
             let done = self.apply_import(&actor, *kind, job.mode, rows).await?;
             tracing::info!(account = %job.account, kind = ?kind, applied = done.applied,
                 skipped = done.skipped, removed = done.removed, "import applied");
+        }
+        if let Some(name) = job
+            .archive
+            .as_ref()
+            .filter(|n| super::export::valid_file_name(n))
+        {
+            let path = self.imports_dir()?.join(name);
+            // Gone: a retry after the posts were imported (and the file removed).
+            let Ok(data) = tokio::fs::read(&path).await else {
+                return Ok(());
+            };
+            let done = self.import_archive_posts(&actor, &data).await;
+            let _ = tokio::fs::remove_file(&path).await;
+            let done = done?;
+            tracing::info!(account = %job.account, applied = done.applied,
+                skipped = done.skipped, "archive posts imported");
         }
         Ok(())
     }
@@ -392,6 +459,9 @@ fn tally(done: &mut Imported, r: Result<()>) {
 
 /// The rows of a Mastodon CSV, without its header row (which older exports of follows lack).
 fn read_csv(kind: ImportKind, data: &[u8]) -> Result<Vec<Vec<String>>> {
+    if data.len() > MAX_CSV {
+        return Err(Error::PayloadTooLarge);
+    }
     let mut reader = csv::ReaderBuilder::new()
         .has_headers(false)
         .flexible(true)
@@ -421,20 +491,10 @@ fn read_csv(kind: ImportKind, data: &[u8]) -> Result<Vec<Vec<String>>> {
 /// The connections a Kring archive holds, as import rows: each Mastodon CSV in it, and its
 /// circles (`circles.json`) as (title, member) rows.
 fn read_archive(data: &[u8]) -> Result<Vec<(ImportKind, Vec<Vec<String>>)>> {
-    use std::io::Read;
-    let unreadable = || Error::validation("The file is not a Kring archive Kring can read");
-    let mut zip = zip::ZipArchive::new(std::io::Cursor::new(data)).map_err(|_| unreadable())?;
-    let mut read = |name: &str| -> Result<Option<Vec<u8>>> {
-        let Ok(file) = zip.by_name(name) else {
-            return Ok(None);
-        };
-        // Bounded: a small file may claim to unpack to gigabytes.
-        let mut out = Vec::new();
-        file.take(16 * 1024 * 1024)
-            .read_to_end(&mut out)
-            .map_err(|_| unreadable())?;
-        Ok(Some(out))
-    };
+    let unreadable = super::import_posts::unreadable;
+    let mut archive = super::import_posts::ArchiveFile::open(data)?;
+    // Bounded: a small file may claim to unpack to gigabytes.
+    let mut read = |name: &str| archive.read(name, 16 * 1024 * 1024);
     let mut out = Vec::new();
     for (name, kind) in [
         ("following_accounts.csv", ImportKind::Following),
@@ -467,7 +527,7 @@ fn read_archive(data: &[u8]) -> Result<Vec<(ImportKind, Vec<Vec<String>>)>> {
         }
         out.push((ImportKind::Circles, rows));
     }
-    if out.is_empty() {
+    if out.is_empty() && !super::import_posts::has_posts(data) {
         return Err(unreadable());
     }
     Ok(out)
