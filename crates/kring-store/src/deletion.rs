@@ -44,14 +44,29 @@ impl Store {
             .collect())
     }
 
-    /// The other servers' accounts an account is connected with (followers and followed):
-    /// who hears of its deletion.
+    /// The other servers' accounts an account is connected with — followers and followed, and
+    /// everyone its posts reached or answered: those it mentioned or replied to, whose posts
+    /// it boosted or liked, its circles' members, its groups' members — who hear of its
+    /// deletion (each server once).
     pub async fn remote_contacts(&self, account: Id) -> Result<Vec<Id>, Error> {
         let ids: Vec<i64> = sqlx::query_scalar(
             "SELECT a.id FROM accounts a WHERE a.domain <> '' AND a.suspended_at IS NULL AND a.id IN \
              (SELECT account_id FROM follows WHERE target_id = $1 \
               UNION SELECT target_id FROM follows WHERE account_id = $1 \
-              UNION SELECT account_id FROM follow_requests WHERE target_id = $1)",
+              UNION SELECT account_id FROM follow_requests WHERE target_id = $1 \
+              UNION SELECT m.account_id FROM mentions m JOIN statuses s ON s.id = m.status_id \
+                    WHERE s.account_id = $1 \
+              UNION SELECT in_reply_to_account_id FROM statuses \
+                    WHERE account_id = $1 AND in_reply_to_account_id IS NOT NULL \
+              UNION SELECT o.account_id FROM statuses b JOIN statuses o ON o.id = b.reblog_of_id \
+                    WHERE b.account_id = $1 \
+              UNION SELECT s.account_id FROM favourites f JOIN statuses s ON s.id = f.status_id \
+                    WHERE f.account_id = $1 \
+              UNION SELECT cm.account_id FROM circle_members cm JOIN circles c ON c.id = cm.circle_id \
+                    WHERE c.account_id = $1 \
+              UNION SELECT o.account_id FROM group_memberships mine \
+                    JOIN group_memberships o ON o.group_id = mine.group_id \
+                    WHERE mine.account_id = $1 AND mine.state = 'member' AND o.state = 'member')",
         )
         .bind(account.0)
         .fetch_all(self.pool())

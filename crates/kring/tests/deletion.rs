@@ -1,10 +1,11 @@
 // SPDX-License-Identifier: AGPL-3.0-or-later
 //! Deleting an account for good (issue 14 item 4), on SQLite and PostgreSQL: alice on A, with
 //! posts of several audiences, a picture, an avatar, likes, bookmarks, follows both ways (with
-//! bob on B and carol on A), a list, a circle, a group she owns and one she is in, a chat,
-//! deletes her account with her password. Then A holds nothing of her but the tombstone of
-//! her handle (checked over every column that names an account in the live schema), her
-//! files are gone, her handle cannot be taken again, and B has removed her posts.
+//! bob on B and carol on A), a post naming dave on C (who follows nobody), a list, a circle, a
+//! group she owns and one she is in, a chat, deletes her account with her password. Then A
+//! holds nothing of her but the tombstone of her handle (checked over every column that names
+//! an account in the live schema), her files are gone, her handle cannot be taken again, and
+//! B and C have removed her posts.
 mod common;
 mod fed_common;
 
@@ -65,8 +66,10 @@ async fn account_columns(pool: &sqlx::AnyPool, postgres: bool) -> Vec<(String, S
 
 #[tokio::test(flavor = "multi_thread", worker_threads = 2)]
 async fn a_deleted_account_leaves_only_its_handle_here_and_its_posts_go_elsewhere() {
-    let (a, b) = tokio::join!(Node::start(), Node::start());
+    let (a, b, c) = tokio::join!(Node::start(), Node::start(), Node::start());
     let alice = a.register("alice").await;
+    // On C, dave follows nobody: he gets alice's post because it names him.
+    let dave = c.register("dave").await;
     let carol = a.register("carol").await;
     let bob = b.register("bob").await;
     follow(&b, &bob, &alice).await;
@@ -84,6 +87,13 @@ async fn a_deleted_account_leaves_only_its_handle_here_and_its_posts_go_elsewher
     // bookmark, a list, a circle, groups, a chat, a picture and an avatar.
     let public = a.say(&alice, "hello from alice", "public").await;
     let private = a.say(&alice, "for my followers", "private").await;
+    let to_dave = a
+        .say(&alice, &format!("hello @{}", dave.handle), "public")
+        .await;
+    eventually("C has the post naming dave", async || {
+        local_copy(&c, &dave, &uri(&to_dave)).await.map(|_| ())
+    })
+    .await;
     let carols = a.say(&carol, "carol speaks", "public").await;
     a.ok_post(
         &format!("/api/v1/statuses/{}/favourite", id(&carols)),
@@ -303,6 +313,14 @@ async fn a_deleted_account_leaves_only_its_handle_here_and_its_posts_go_elsewher
     })
     .await;
     assert!(b.in_home(&bob, &uri(&public)).await.is_none());
+    // So did C, which had only the post that named dave.
+    eventually("C removed alice's post", async || {
+        local_copy(&c, &dave, &uri(&to_dave))
+            .await
+            .is_none()
+            .then_some(())
+    })
+    .await;
 }
 
 /// A multipart request with one PNG file part named `part` (and a `description`).
