@@ -765,13 +765,22 @@ impl Kring {
 
     pub async fn delete(&self, actor: &Actor, id: Id) -> Result<Status> {
         let s = self.own_status(actor, id).await?;
-        let mentioned: Vec<Id> = self
+        let mut mentioned: Vec<Id> = self
             .store
             .mentions_of(&[id])
             .await?
             .into_iter()
             .map(|(_, a)| a)
             .collect();
+        // Everyone who received it: a public post also reached the servers of those who
+        // boosted, liked or answered it (a narrowed one reached only its audience).
+        if matches!(s.visibility, Visibility::Public | Visibility::Unlisted) {
+            for a in self.store.remote_reach(id).await? {
+                if !mentioned.contains(&a) {
+                    mentioned.push(a);
+                }
+            }
+        }
         // Read before the audience's rows go with the status.
         let deliver_to = self.recipients(&s, None, &mentioned).await?;
         let chat = self.store.chat_of_status(id).await?;

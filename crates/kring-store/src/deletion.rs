@@ -75,6 +75,23 @@ impl Store {
         Ok(ids.into_iter().map(Id).collect())
     }
 
+    /// The other servers' accounts that boosted, liked or answered a post: their servers
+    /// hold it (and their followers' servers, through the boost), so they hear of its
+    /// deletion too.
+    pub async fn remote_reach(&self, status: Id) -> Result<Vec<Id>, Error> {
+        let ids: Vec<i64> = sqlx::query_scalar(
+            "SELECT a.id FROM accounts a WHERE a.domain <> '' AND a.suspended_at IS NULL AND a.id IN \
+             (SELECT account_id FROM statuses WHERE reblog_of_id = $1 \
+              UNION SELECT account_id FROM statuses WHERE in_reply_to_id = $1 \
+              UNION SELECT account_id FROM favourites WHERE status_id = $1)",
+        )
+        .bind(status.0)
+        .fetch_all(self.pool())
+        .await
+        .map_err(db_err)?;
+        Ok(ids.into_iter().map(Id).collect())
+    }
+
     /// The chats `account` takes part in, and the groups it owns: what it leaves or ends
     /// before it goes.
     pub async fn chats_and_owned_groups(&self, account: Id) -> Result<(Vec<Id>, Vec<Id>), Error> {

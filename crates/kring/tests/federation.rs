@@ -730,6 +730,53 @@ async fn edits_and_deletes_reach_followers() {
     assert!(local_copy(&a, &alice, &uri(&post)).await.is_none());
 }
 
+/// A deleted public post is also deleted on a server that has it only because someone there
+/// liked it (found by its address, following nobody).
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn a_deletion_reaches_the_servers_of_those_who_liked_the_post() {
+    let (a, b) = tokio::join!(Node::start(), Node::start());
+    let alice = a.register("alice").await;
+    let bob = b.register("bob").await;
+    let post = b.say(&bob, "like me", "public").await;
+    let found = a
+        .ok_query(
+            "/api/v2/search",
+            &alice.token,
+            &[
+                ("q", uri(&post).as_str()),
+                ("type", "statuses"),
+                ("resolve", "true"),
+            ],
+        )
+        .await;
+    let copy = id(&found["statuses"][0]);
+    a.ok_post(
+        &format!("/api/v1/statuses/{copy}/favourite"),
+        &alice.token,
+        json!({}),
+    )
+    .await;
+    eventually("B has the like", async || {
+        let s = b.status(&bob, &id(&post)).await?;
+        (s["favourites_count"] == 1).then_some(())
+    })
+    .await;
+    let (st, _) = b
+        .request(
+            Method::DELETE,
+            &format!("/api/v1/statuses/{}", id(&post)),
+            Some(&bob.token),
+            &[],
+            None,
+        )
+        .await;
+    assert_eq!(st, StatusCode::OK);
+    eventually("A's copy is deleted", async || {
+        a.status(&alice, &copy).await.is_none().then_some(())
+    })
+    .await;
+}
+
 // --- 6. unfollow --------------------------------------------------------------------------------
 
 #[tokio::test(flavor = "multi_thread", worker_threads = 2)]
