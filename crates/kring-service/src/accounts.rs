@@ -55,6 +55,14 @@ impl Kring {
         format!("{}/@{}", self.config.base_url(), username)
     }
 
+    /// A local post's ActivityPub id and web address.
+    pub(crate) fn local_status_addresses(&self, username: &str, id: Id) -> (String, String) {
+        (
+            format!("{}/statuses/{}", self.local_uri(username), id),
+            format!("{}/{}", self.local_url(username), id),
+        )
+    }
+
     /// Create a local account. Sign-ups follow the server's registration mode; admins
     /// create approved, confirmed accounts and may use reserved names.
     pub async fn create_account(&self, reg: Registration, origin: Origin) -> Result<Actor> {

@@ -187,15 +187,12 @@ impl Kring {
             .policy_for_new_post(actor, visibility, req.interaction_policy.as_ref())
             .await?;
         let id = Id::generate();
+        let (uri, url) = self.local_status_addresses(&actor.account.username, id);
         let new = NewStatus {
             id,
             account_id: actor.id(),
-            uri: format!(
-                "{}/statuses/{}",
-                self.local_uri(&actor.account.username),
-                id
-            ),
-            url: format!("{}/{}", self.local_url(&actor.account.username), id),
+            uri,
+            url,
             local: true,
             in_reply_to_id: parent.as_ref().map(|p| p.id),
             in_reply_to_account_id: parent.as_ref().map(|p| p.account_id),

@@ -21,6 +21,7 @@ use kring_store::NewStatus;
 use serde_json::Value;
 
 use super::import::Imported;
+use crate::federation::resolve::{note_language, note_summary, note_tags};
 use crate::media::upload::Upload;
 use crate::{Actor, Id, Kring, Result};
 use kring_activitypub::as2;
@@ -207,33 +208,20 @@ impl Kring {
             Some(t) => t.to_string(),
             None => text::html_to_text(&content),
         };
-        let tags: Vec<String> = note
-            .get("tag")
-            .and_then(Value::as_array)
-            .into_iter()
-            .flatten()
-            .filter(|t| as2::kind(t) == "Hashtag")
-            .filter_map(|t| as2::str_field(t, "name"))
-            .filter_map(|n| text::normalize_tag(n.trim_start_matches('#')))
-            .collect();
-        let spoiler_text = as2::str_field(note, "summary")
-            .map(|s| text::html_to_text(&text::sanitize_remote_html(s)))
-            .unwrap_or_default();
+        let tags = note_tags(note);
+        let spoiler_text = note_summary(note);
         let media = self.import_attachments(actor, note, archive).await?;
         if text.trim().is_empty() && media.is_empty() {
             return Err(skip());
         }
         let policy = self.policy_for_new_post(actor, visibility, None).await?;
         let id = Id::at_millis(created_at / 1000);
+        let (uri, url) = self.local_status_addresses(&actor.account.username, id);
         let new = NewStatus {
             id,
             account_id: actor.id(),
-            uri: format!(
-                "{}/statuses/{}",
-                self.local_uri(&actor.account.username),
-                id
-            ),
-            url: format!("{}/{}", self.local_url(&actor.account.username), id),
+            uri,
+            url,
             local: true,
             in_reply_to_id: parent.as_ref().map(|p| p.id),
             in_reply_to_account_id: parent.as_ref().map(|p| p.account_id),
@@ -244,11 +232,7 @@ impl Kring {
             sensitive: note.get("sensitive").and_then(Value::as_bool) == Some(true)
                 || !spoiler_text.is_empty(),
             spoiler_text,
-            language: note
-                .get("contentMap")
-                .and_then(Value::as_object)
-                .and_then(|m| m.keys().next().cloned())
-                .filter(|l| l.len() <= 8),
+            language: note_language(note),
             visibility,
             audience,
             interaction_policy: Some(policy),

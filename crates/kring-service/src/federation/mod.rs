@@ -8,7 +8,7 @@ mod group_announces;
 pub(crate) mod inbox;
 pub(crate) mod outbox;
 mod profiles;
-mod resolve;
+pub(crate) mod resolve;
 mod verify;
 
 pub use deliver::DELIVER;

@@ -614,15 +614,7 @@ impl Kring {
             tagged.retain(|a| active.contains(a));
             mentioned = tagged.clone();
         }
-        let tags: Vec<String> = note
-            .get("tag")
-            .and_then(Value::as_array)
-            .into_iter()
-            .flatten()
-            .filter(|t| kind(t) == "Hashtag")
-            .filter_map(|t| str_field(t, "name"))
-            .filter_map(|n| text::normalize_tag(n.trim_start_matches('#')))
-            .collect();
+        let tags = note_tags(note);
         let mut content = text::sanitize_remote_html(str_field(note, "content").unwrap_or(""));
         let object_kind = kind(note);
         if matches!(
@@ -738,18 +730,12 @@ impl Kring {
             conversation_id: parent.as_ref().map(|p| p.conversation_id).unwrap_or(id),
             text: String::new(),
             content,
-            spoiler_text: str_field(note, "summary")
-                .map(|s| text::html_to_text(&text::sanitize_remote_html(s)))
-                .unwrap_or_default(),
+            spoiler_text: note_summary(note),
             sensitive: note
                 .get("sensitive")
                 .and_then(Value::as_bool)
                 .unwrap_or(false),
-            language: note
-                .get("contentMap")
-                .and_then(Value::as_object)
-                .and_then(|m| m.keys().next().cloned())
-                .filter(|l| l.len() <= 8),
+            language: note_language(note),
             visibility,
             audience: audience.clone(),
             interaction_policy,
@@ -1180,4 +1166,31 @@ pub(crate) fn parse_actor(doc: &Value, key_id: Option<&str>) -> Result<RemoteAcc
             .and_then(parse_rfc3339)
             .unwrap_or_else(now_micros),
     })
+}
+
+/// A note's hashtags, as Kring names them.
+pub(crate) fn note_tags(note: &Value) -> Vec<String> {
+    note.get("tag")
+        .and_then(Value::as_array)
+        .into_iter()
+        .flatten()
+        .filter(|t| kind(t) == "Hashtag")
+        .filter_map(|t| str_field(t, "name"))
+        .filter_map(|n| text::normalize_tag(n.trim_start_matches('#')))
+        .collect()
+}
+
+/// A note's content warning (`summary`), as plain text.
+pub(crate) fn note_summary(note: &Value) -> String {
+    str_field(note, "summary")
+        .map(|s| text::html_to_text(&text::sanitize_remote_html(s)))
+        .unwrap_or_default()
+}
+
+/// A note's language: the first of its `contentMap`.
+pub(crate) fn note_language(note: &Value) -> Option<String> {
+    note.get("contentMap")
+        .and_then(Value::as_object)
+        .and_then(|m| m.keys().next().cloned())
+        .filter(|l| l.len() <= 8)
 }
