@@ -1195,10 +1195,16 @@ test("pictures: the composer's files with alt text, without JavaScript; the post
   assert.equal(await post(s.a, "A green rectangle for you").locator(".media img").getAttribute("alt"), "A plain green rectangle");
   await checkPage(s.a, "home-with-picture");
 
-  // "Post without a description" lets one through.
+  // "Post without a description" lets one through. With JavaScript the chosen picture is
+  // previewed before it is sent (read in the page, no request).
   await s.a.fill("#compose-text", "Another rectangle, on purpose undescribed");
   await s.a.locator("details.attach summary").click();
   await s.a.setInputFiles("#compose-file-1", file);
+  const shown = s.a.locator(".upload-preview img").first();
+  await shown.waitFor();
+  assert.match(await shown.getAttribute("src"), /^data:image\/png;base64,/);
+  assert.equal(await shown.getAttribute("alt"), "Preview of green.png");
+  await checkPage(s.a, "compose-with-preview");
   await s.a.check("#compose-no-alt");
   await Promise.all([s.a.waitForNavigation(), s.a.click("form.compose button[type=submit]")]);
   assert.equal(await post(s.a, "on purpose undescribed").locator(".media img").count(), 1);
