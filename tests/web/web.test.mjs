@@ -542,6 +542,8 @@ test("settings: preferences, sessions, password", { timeout: 120000 }, async () 
   }
   assert.equal(await a.locator("a[href$='/download']").count(), 1);
   await checkPage(a, "settings-export-ready");
+  const download = await a.locator("a[href$='/download']").getAttribute("href");
+  s.aliceArchive = await (await a.request.get(server.base + download)).body();
 
   await a.goto(server.base + "/settings/password");
   await checkPage(a, "settings-password");
@@ -1422,6 +1424,32 @@ test("every main page at 390 px and 1280 px: no horizontal overflow, navigation 
       await ctx.close();
     }
   }
+});
+
+test("an archive imported through the web page, without JavaScript: the posts come too", { timeout: 120000 }, async () => {
+  assert.ok(s.aliceArchive && s.aliceArchive.length > 0, "the export step kept alice's archive");
+  const ctx = await watch.context(browser, { javaScriptEnabled: false });
+  const g = await ctx.newPage();
+  await signUp(g, server.base, "gwen");
+  await g.goto(server.base + "/settings/import");
+  await checkPage(g, "settings-import", { noScript: true });
+  await g.selectOption("#import-type", "archive");
+  await g.setInputFiles("#import-file", { name: "archive.zip", mimeType: "application/zip", buffer: s.aliceArchive });
+  await Promise.all([g.waitForNavigation(), g.click("main form button[type=submit]")]);
+  assert.match(g.url(), /saved=import/);
+  // Applied in the background: her public post shows on gwen's profile, dated as alice wrote it.
+  let found = 0;
+  for (let i = 0; i < 100 && !found; i++) {
+    await g.goto(server.base + "/@gwen");
+    found = await post(g, "Hello from Alice").count();
+    if (!found) await new Promise((r) => setTimeout(r, 200));
+  }
+  assert.ok(found > 0, "alice's post imported into gwen's profile");
+  for (const page of ["/settings/migration", "/settings/delete"]) {
+    await g.goto(server.base + page);
+    await checkPage(g, "settings-" + page.split("/").pop(), { noScript: true });
+  }
+  await ctx.close();
 });
 
 test("no page asked another origin for anything; no CSP or script errors", { timeout: 120000 }, () => {
