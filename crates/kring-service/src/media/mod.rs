@@ -5,6 +5,7 @@
 pub mod attach;
 pub mod process;
 pub mod profile;
+pub mod remote;
 pub mod serve;
 pub mod sniff;
 pub mod storage;
@@ -34,6 +35,14 @@ pub struct MediaConfig {
     pub description_limit: usize,
     /// An S3-compatible bucket for the files instead of `dir` (`[media.s3]`).
     pub s3: Option<storage::S3Config>,
+    /// Keep copies of remote media in the media storage (`remote_cache`); false: fetch them
+    /// for each reader and keep nothing.
+    pub remote_cache: bool,
+    /// Copies not used for this many days go with the hourly sweep (`remote_cache_days`).
+    pub remote_cache_days: u32,
+    /// The copies together keep to this many bytes, the least recently used going first
+    /// (`remote_cache_budget`).
+    pub remote_cache_budget: u64,
 }
 
 impl Default for MediaConfig {
@@ -48,6 +57,9 @@ impl Default for MediaConfig {
             image_matrix_limit: 7680 * 4320,
             description_limit: 1500,
             s3: None,
+            remote_cache: true,
+            remote_cache_days: 7,
+            remote_cache_budget: 1024 * 1024 * 1024,
         }
     }
 }
