@@ -85,6 +85,8 @@ pub struct S3Partial {
     pub region: Option<String>,
     pub access_key_id: Option<String>,
     pub secret_access_key: Option<String>,
+    /// The bucket's own address for reading; apps get `<public_url>/<key>` for attachments.
+    pub public_url: Option<String>,
 }
 
 impl std::fmt::Debug for S3Partial {
@@ -98,6 +100,7 @@ impl std::fmt::Debug for S3Partial {
                 "secret_access_key",
                 &self.secret_access_key.as_ref().map(|_| "***"),
             )
+            .field("public_url", &self.public_url)
             .finish()
     }
 }
@@ -120,12 +123,20 @@ impl S3Partial {
         {
             return Err(format!("[media.s3] endpoint {u:?} must be an http(s) URL"));
         }
+        if let Some(u) = &self.public_url
+            && !(u.starts_with("https://") || u.starts_with("http://"))
+        {
+            return Err(format!(
+                "[media.s3] public_url {u:?} must be an http(s) URL"
+            ));
+        }
         Ok(kring_service::media::storage::S3Config {
             bucket,
             endpoint: self.endpoint.map(|e| e.trim_end_matches('/').to_string()),
             region: self.region.unwrap_or_else(|| "us-east-1".into()),
             access_key_id,
             secret_access_key,
+            public_url: self.public_url.map(|u| u.trim_end_matches('/').to_string()),
         })
     }
 }

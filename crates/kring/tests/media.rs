@@ -885,7 +885,105 @@ async fn s3_bucket(moto: &Moto) -> kring::config::S3Partial {
         region: Some("us-east-1".into()),
         access_key_id: Some("testing".into()),
         secret_access_key: Some("testing-secret".into()),
+        public_url: None,
     }
+}
+
+/// Issue 13: with `[media.s3] public_url` (here moto's own address of the bucket, which serves
+/// objects at `endpoint/bucket/key`), apps are given the bucket's address for attachments —
+/// the status's and the upload's `url` and `preview_url` — and the files are read from
+/// there; the web page still shows them from this server (its `img-src 'self'`), and the
+/// files stay served by Kring at `/media/<key>` too.
+#[tokio::test]
+async fn with_s3_public_url_apps_get_the_buckets_own_address() {
+    let Some(moto) = moto().await else { return };
+    let mut s3 = s3_bucket(&moto).await;
+    let public = format!("{}/{}", moto.endpoint, s3.bucket.as_deref().unwrap());
+    s3.public_url = Some(format!("{public}/"));
+    let s = TestServer::start_with(Partial {
+        media: Some(MediaPartial {
+            s3: Some(s3),
+            ..Default::default()
+        }),
+        ..Partial::default()
+    })
+    .await;
+    let alice = s.register("alice").await;
+    let (st, m) = upload(
+        &s,
+        &alice.token,
+        "/api/v2/media",
+        &jpeg_with_gps(),
+        "IMG_0004.jpg",
+        &[("description", "From the bucket")],
+    )
+    .await;
+    assert_eq!(st, StatusCode::OK, "{m}");
+    let url = m["url"].as_str().unwrap().to_string();
+    let preview = m["preview_url"].as_str().unwrap().to_string();
+    assert!(url.starts_with(&format!("{public}/")), "{url}");
+    assert!(preview.starts_with(&format!("{public}/")), "{preview}");
+    let key = url.strip_prefix(&format!("{public}/")).unwrap().to_string();
+    let stored = s
+        .kring
+        .media_storage()
+        .unwrap()
+        .get(&key)
+        .await
+        .unwrap()
+        .expect("the object");
+    // Read at that address from the bucket itself. (A real deployment makes the bucket
+    // public by its policy; moto refuses anonymous reads of objects and cannot be given
+    // such a policy, but does not check signatures: the reads carry a credential.)
+    let from_bucket = |u: String| async move {
+        let res = reqwest::Client::new()
+            .get(&u)
+            .header(
+                "authorization",
+                "AWS4-HMAC-SHA256 Credential=testing/20260101/us-east-1/s3/aws4_request, \
+                 SignedHeaders=host, Signature=00",
+            )
+            .send()
+            .await
+            .unwrap();
+        (res.status(), res.bytes().await.unwrap().to_vec())
+    };
+    let (st, bytes) = from_bucket(url.clone()).await;
+    assert_eq!(st, StatusCode::OK, "{url}");
+    assert_eq!(bytes, stored);
+    assert!(!contains(&bytes, CAMERA));
+    let (st, thumb) = from_bucket(preview.clone()).await;
+    assert_eq!(st, StatusCode::OK);
+    assert!(thumb.starts_with(&[0xff, 0xd8, 0xff]));
+    // Kring still serves the file itself.
+    let (st, _, via_kring) = fetch(&s.url(&format!("/media/{key}"))).await;
+    assert_eq!(st, StatusCode::OK);
+    assert_eq!(via_kring, stored);
+
+    let posted = s
+        .ok_post(
+            "/api/v1/statuses",
+            Some(&alice.token),
+            json!({"status": "Bucket", "visibility": "public", "media_ids": [m["id"]]}),
+        )
+        .await;
+    assert_eq!(posted["media_attachments"][0]["url"], url.as_str());
+    let id = posted["id"].as_str().unwrap();
+    let shown = s.ok(&format!("/api/v1/statuses/{id}"), None).await;
+    assert_eq!(
+        shown["media_attachments"][0]["preview_url"],
+        preview.as_str()
+    );
+    // The post's page: paths on this server, not the bucket.
+    let page = reqwest::get(shown["url"].as_str().unwrap())
+        .await
+        .unwrap()
+        .text()
+        .await
+        .unwrap();
+    assert!(page.contains(&format!("/media/{key}")), "{page}");
+    assert!(!page.contains(&public), "the page names the bucket");
+    s.stop().await;
 }
 
 #[tokio::test]

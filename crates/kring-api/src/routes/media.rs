@@ -85,7 +85,7 @@ async fn upload(kring: Kring, auth: Auth, req: Request) -> ApiResult<Response> {
     let upload = read_upload(&content_type, req.into_body(), limit).await?;
     let m = kring.upload_media(actor, slot, upload).await?;
     let base = ctx(&kring);
-    Ok(Json(entities::media_attachment(Ctx { base: &base }, &m)).into_response())
+    Ok(Json(entities::media_attachment(Ctx::new(&base, &kring), &m)).into_response())
 }
 
 /// The `file`, `description` and `focus` parts of an upload, streamed with a cap on the whole.
@@ -144,7 +144,7 @@ async fn show(
     let actor = auth.user("write:media")?;
     let m = kring.own_media(actor, id(&raw)?).await?;
     let base = ctx(&kring);
-    Ok(Json(entities::media_attachment(Ctx { base: &base }, &m)).into_response())
+    Ok(Json(entities::media_attachment(Ctx::new(&base, &kring), &m)).into_response())
 }
 
 #[derive(Deserialize)]
@@ -166,7 +166,7 @@ async fn update(
         .update_media(actor, id(&raw)?, p.description, p.focus)
         .await?;
     let base = ctx(&kring);
-    Ok(Json(entities::media_attachment(Ctx { base: &base }, &m)).into_response())
+    Ok(Json(entities::media_attachment(Ctx::new(&base, &kring), &m)).into_response())
 }
 
 async fn remove(
