@@ -177,7 +177,14 @@ fn files_under(dir: &std::path::Path) -> Vec<std::path::PathBuf> {
 
 #[tokio::test]
 async fn a_photo_loses_its_metadata_keeps_its_alt_text_and_is_attached_to_a_post() {
-    let s = TestServer::start().await;
+    let moto = moto().await;
+    for w in storages(moto.as_ref()).await {
+        photo_case(&w).await;
+    }
+}
+
+async fn photo_case(w: &Where<'_>) {
+    let s = w.server(MediaPartial::default()).await;
     let alice = s.register("alice").await;
     let photo = jpeg_with_gps();
     assert!(contains(&photo, b"Exif\0\0") && contains(&photo, CAMERA));
@@ -253,11 +260,10 @@ async fn a_photo_loses_its_metadata_keeps_its_alt_text_and_is_attached_to_a_post
     assert_eq!(h["content-type"], "image/jpeg");
     assert!(!contains(&thumb, b"Exif"));
     // And the stored files: nothing kept aside.
-    let stored = files_under(&s.kring.config.media.dir.clone().unwrap());
-    assert_eq!(stored.len(), 2, "{stored:?}");
-    for f in &stored {
-        let b = std::fs::read(f).unwrap();
-        assert!(!contains(&b, b"Exif") && !contains(&b, CAMERA), "{f:?}");
+    let stored = w.stored(&s).await;
+    assert_eq!(stored.len(), 2, "{}", w.name());
+    for (f, b) in &stored {
+        assert!(!contains(b, b"Exif") && !contains(b, CAMERA), "{f}");
     }
 
     // Alt text and focus can be changed, and read back.
@@ -410,25 +416,27 @@ async fn a_photo_loses_its_metadata_keeps_its_alt_text_and_is_attached_to_a_post
         .get(&format!("/api/v1/media/{}", five[1]), Some(&alice.token))
         .await;
     assert_eq!(st, StatusCode::NOT_FOUND);
-    assert_eq!(
-        files_under(&s.kring.config.media.dir.clone().unwrap()).len(),
-        2
-    );
+    assert_eq!(w.stored(&s).await.len(), 2);
     let (st, _, _) = fetch(&url).await;
     assert_eq!(st, StatusCode::OK);
 }
 
 #[tokio::test]
 async fn bad_files_are_refused_and_leave_nothing_behind() {
-    let s = TestServer::start_with(Partial {
-        media: Some(MediaPartial {
+    let moto = moto().await;
+    for w in storages(moto.as_ref()).await {
+        bad_files_case(&w).await;
+    }
+}
+
+async fn bad_files_case(w: &Where<'_>) {
+    let s = w
+        .server(MediaPartial {
             image_size_limit: Some(200_000),
             video_size_limit: Some(300_000),
             ..Default::default()
-        }),
-        ..Partial::default()
-    })
-    .await;
+        })
+        .await;
     let alice = s.register("alice").await;
     let token = alice.token.as_str();
 
@@ -510,8 +518,8 @@ async fn bad_files_are_refused_and_leave_nothing_behind() {
         .await
         .unwrap();
     assert!(rows.is_empty(), "{rows:?}");
-    let files = files_under(&s.kring.config.media.dir.clone().unwrap());
-    assert!(files.is_empty(), "{files:?}");
+    let files = w.stored(&s).await;
+    assert!(files.is_empty(), "{}: {} files left", w.name(), files.len());
 
     // Statuses refuse ids that are no uploads of theirs.
     let (st, _, _) = s
@@ -543,9 +551,20 @@ async fn bad_files_are_refused_and_leave_nothing_behind() {
 
 #[tokio::test]
 async fn a_picture_with_alt_text_reaches_another_kring_and_is_served_through_it() {
+    let moto = moto().await;
+    for w in storages(moto.as_ref()).await {
+        two_servers_case(&w).await;
+    }
+}
+
+async fn two_servers_case(w: &Where<'_>) {
     use fed_common::{Node, eventually, follow};
-    let a = Node::start().await;
-    let b = Node::start().await;
+    let mut a = Node::new();
+    a.media = Some(w.media(MediaPartial::default()));
+    a.start_in_process().await;
+    let mut b = Node::new();
+    b.media = Some(w.media(MediaPartial::default()));
+    b.start_in_process().await;
     let alice = a.register("alice").await;
     let bob = b.register("bob").await;
     follow(&b, &bob, &alice).await;
@@ -665,9 +684,15 @@ fn profile_body(files: &[(&str, &[u8])], fields: &[(&str, &str)]) -> (String, Ve
 
 #[tokio::test]
 async fn avatars_and_headers_are_cut_to_size_and_lose_their_metadata() {
-    let s = TestServer::start().await;
+    let moto = moto().await;
+    for w in storages(moto.as_ref()).await {
+        avatars_case(&w).await;
+    }
+}
+
+async fn avatars_case(w: &Where<'_>) {
+    let s = w.server(MediaPartial::default()).await;
     let alice = s.register("alice").await;
-    let media_dir = s.kring.config.media.dir.clone().unwrap();
     let update = async |files: &[(&str, &[u8])], fields: &[(&str, &str)]| {
         let (ct, body) = profile_body(files, fields);
         s.raw(
@@ -699,14 +724,14 @@ async fn avatars_and_headers_are_cut_to_size_and_lose_their_metadata() {
     assert_eq!(h["content-type"], "image/png");
     let img = image::load_from_memory(&bytes).unwrap();
     assert_eq!((img.width(), img.height()), (1500, 300));
-    assert_eq!(files_under(&media_dir).len(), 2);
+    assert_eq!(w.stored(&s).await.len(), 2);
 
     // A new avatar replaces the old one, file and all.
     let (st, _, me2) = update(&[("avatar", &png(50, 50))], &[]).await;
     assert_eq!(st, StatusCode::OK, "{me2}");
     assert_ne!(me2["avatar"], me["avatar"]);
     assert_eq!(me2["header"], me["header"]);
-    assert_eq!(files_under(&media_dir).len(), 2);
+    assert_eq!(w.stored(&s).await.len(), 2);
     let (st, _, _) = fetch(avatar).await;
     assert_eq!(st, StatusCode::NOT_FOUND);
 
@@ -722,12 +747,19 @@ async fn avatars_and_headers_are_cut_to_size_and_lose_their_metadata() {
         .ok("/api/v1/accounts/verify_credentials", Some(&alice.token))
         .await;
     assert_eq!(again["avatar"], me2["avatar"]);
-    assert_eq!(files_under(&media_dir).len(), 2);
+    assert_eq!(w.stored(&s).await.len(), 2);
 }
 
 #[tokio::test]
 async fn groups_take_an_avatar_and_a_header_from_their_admins() {
-    let s = TestServer::start().await;
+    let moto = moto().await;
+    for w in storages(moto.as_ref()).await {
+        groups_case(&w).await;
+    }
+}
+
+async fn groups_case(w: &Where<'_>) {
+    let s = w.server(MediaPartial::default()).await;
     let olga = s.register("olga").await;
     let milo = s.register("milo").await;
     let g = s
@@ -868,6 +900,65 @@ async fn moto() -> Option<Moto> {
         tokio::time::sleep(std::time::Duration::from_millis(100)).await;
     }
     panic!("moto_server did not answer on {}", moto.endpoint);
+}
+
+/// Where a test's media files go: the folder under the data directory, or a fresh bucket on
+/// the S3 server. Every media test runs on both (on the folder only, saying so, when there is
+/// no moto outside CI).
+struct Where<'a> {
+    s3: Option<(&'a Moto, kring::config::S3Partial)>,
+}
+
+async fn storages(moto: Option<&Moto>) -> Vec<Where<'_>> {
+    let mut out = vec![Where { s3: None }];
+    if let Some(m) = moto {
+        out.push(Where {
+            s3: Some((m, s3_bucket(m).await)),
+        });
+    }
+    out
+}
+
+impl Where<'_> {
+    fn name(&self) -> &'static str {
+        if self.s3.is_some() { "s3" } else { "folder" }
+    }
+
+    /// A `[media]` table with this storage.
+    fn media(&self, m: MediaPartial) -> MediaPartial {
+        MediaPartial {
+            s3: self.s3.as_ref().map(|(_, c)| c.clone()),
+            ..m
+        }
+    }
+
+    async fn server(&self, m: MediaPartial) -> TestServer {
+        TestServer::start_with(Partial {
+            media: Some(self.media(m)),
+            ..Partial::default()
+        })
+        .await
+    }
+
+    /// Every file in the storage (name, bytes); with S3, also that the folder is empty.
+    async fn stored(&self, s: &TestServer) -> Vec<(String, Vec<u8>)> {
+        let dir = s.kring.config.media.dir.clone().unwrap();
+        let on_disk: Vec<(String, Vec<u8>)> = files_under(&dir)
+            .into_iter()
+            .map(|f| (f.display().to_string(), std::fs::read(&f).unwrap()))
+            .collect();
+        let Some((moto, c)) = &self.s3 else {
+            return on_disk;
+        };
+        assert!(on_disk.is_empty(), "with S3, files on the disk");
+        let store = s.kring.media_storage().unwrap();
+        let mut out = Vec::new();
+        for key in bucket_keys(moto, c.bucket.as_deref().unwrap()).await {
+            let bytes = store.get(&key).await.unwrap().unwrap_or_default();
+            out.push((key, bytes));
+        }
+        out
+    }
 }
 
 /// A fresh bucket on the S3 server, and the `[media.s3]` settings for it.
@@ -1124,18 +1215,35 @@ async fn bucket_keys(moto: &Moto, bucket: &str) -> Vec<String> {
 }
 
 /// Run `kring media prune ARGS` against a node's database and media storage.
+///
+/// On SQLite the servers of this test (three processes on one file, which only tests do) may
+/// hold the file's write lock past the command's busy timeout under load; a "database is
+/// locked" refusal is tried again a few times then.
 fn prune(node: &fed_common::Node, config: &std::path::Path, args: &[&str]) -> String {
-    let out = std::process::Command::new(env!("CARGO_BIN_EXE_kring"))
-        .arg("--config")
-        .arg(config)
-        .args(common::cli_store_args(
-            &node.data_dir(),
-            Some(&node.db_url()),
-        ))
-        .args(["media", "prune"])
-        .args(args)
-        .output()
-        .expect("run kring media prune");
+    let run = || {
+        std::process::Command::new(env!("CARGO_BIN_EXE_kring"))
+            .arg("--config")
+            .arg(config)
+            .args(common::cli_store_args(
+                &node.data_dir(),
+                Some(&node.db_url()),
+            ))
+            .args(["media", "prune"])
+            .args(args)
+            .output()
+            .expect("run kring media prune")
+    };
+    let mut out = run();
+    for _ in 0..4 {
+        if out.status.success()
+            || !node.db_url().starts_with("sqlite:")
+            || !String::from_utf8_lossy(&out.stderr).contains("database is locked")
+        {
+            break;
+        }
+        std::thread::sleep(std::time::Duration::from_millis(500));
+        out = run();
+    }
     let text = String::from_utf8_lossy(&out.stdout).into_owned();
     assert!(
         out.status.success(),
