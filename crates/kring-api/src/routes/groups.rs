@@ -88,7 +88,7 @@ async fn group_json(
         .and_then(|m| m.first().map(|(a, _)| a.id));
     let base = ctx(kring);
     serde_json::to_value(entities::group(
-        Ctx::new(&base, &kring),
+        Ctx::new(&base, kring),
         &v.group,
         &v.account,
         owner,
@@ -542,7 +542,7 @@ async fn members_json(kring: &Kring, actor: &Actor, gid: Id, ids: &[Id]) -> ApiR
         )
         .await?;
     let base = ctx(kring);
-    let c = Ctx::new(&base, &kring);
+    let c = Ctx::new(&base, kring);
     let body: Vec<_> = members
         .iter()
         .filter(|(a, _)| ids.contains(&a.id))
