@@ -16,9 +16,18 @@ use serde::Serialize;
 #[derive(Clone, Copy)]
 pub struct Ctx<'a> {
     pub base: &'a str,
+    /// Where local media files are given from when not this server (`[media.s3] public_url`).
+    pub media: Option<&'a str>,
 }
 
-impl Ctx<'_> {
+impl<'a> Ctx<'a> {
+    pub fn new(base: &'a str, kring: &'a kring_service::Kring) -> Ctx<'a> {
+        Ctx {
+            base,
+            media: kring.media_public_url(),
+        }
+    }
+
     /// Remote images are served through this server's media proxy, so apps never contact
     /// other servers on their own.
     fn image(&self, a: &Account, which: ProfileImage, missing: &str) -> String {
@@ -1038,7 +1047,7 @@ pub fn media_attachment<'a>(
     ctx: Ctx<'_>,
     m: &'a kring_core::media::MediaAttachment,
 ) -> MediaAttachmentJson<'a> {
-    let urls = kring_service::media::urls(ctx.base, m);
+    let urls = kring_service::media::urls_with(ctx.base, ctx.media, m);
     let details = |d: kring_core::media::Dimensions| {
         serde_json::json!({
             "width": d.width,

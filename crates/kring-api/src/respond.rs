@@ -18,7 +18,7 @@ pub async fn status(kring: &Kring, viewer: Option<&Actor>, s: Status) -> ApiResu
     let view = kring.status_view(viewer, s).await?;
     let base = ctx(kring);
     let mut body = Vec::with_capacity(2048);
-    render::write_status(&mut body, Ctx { base: &base }, &view);
+    render::write_status(&mut body, Ctx::new(&base, kring), &view);
     Ok(json_bytes(body))
 }
 
@@ -46,7 +46,7 @@ pub async fn statuses(
     let keys: Vec<Id> = list.iter().map(|s| s.id).collect();
     let views = kring.status_views(viewer, list, context).await?;
     let base = ctx(kring);
-    let body = render::statuses(Ctx { base: &base }, &views);
+    let body = render::statuses(Ctx::new(&base, kring), &views);
     Ok(with_link(json_bytes(body), &base, path, extra, &keys))
 }
 
@@ -66,7 +66,7 @@ pub async fn keyed_statuses(
         )
         .await?;
     let base = ctx(kring);
-    let body = render::statuses(Ctx { base: &base }, &views);
+    let body = render::statuses(Ctx::new(&base, kring), &views);
     Ok(with_link(json_bytes(body), &base, path, "", &keys))
 }
 
@@ -74,14 +74,14 @@ pub async fn keyed_statuses(
 pub fn keyed_accounts(kring: &Kring, list: &[(Id, Account)], path: &str) -> Response {
     let keys: Vec<Id> = list.iter().map(|(k, _)| *k).collect();
     let base = ctx(kring);
-    let c = Ctx { base: &base };
+    let c = Ctx::new(&base, kring);
     let body: Vec<_> = list.iter().map(|(_, a)| entities::account(c, a)).collect();
     paged(&base, path, "", &keys, body)
 }
 
 pub fn accounts(kring: &Kring, list: &[Account]) -> Response {
     let base = ctx(kring);
-    let c = Ctx { base: &base };
+    let c = Ctx::new(&base, kring);
     Json(
         list.iter()
             .map(|a| entities::account(c, a))
@@ -92,7 +92,7 @@ pub fn accounts(kring: &Kring, list: &[Account]) -> Response {
 
 pub fn account(kring: &Kring, a: &Account) -> Response {
     let base = ctx(kring);
-    Json(entities::account(Ctx { base: &base }, a)).into_response()
+    Json(entities::account(Ctx::new(&base, kring), a)).into_response()
 }
 
 /// Parse a path id; anything that is not an id is simply not found.

@@ -252,7 +252,7 @@ impl Kring {
             DISTRIBUTE => self.distribute(payload).await.map(|_| Outcome::Done),
             RECEIVE => self.receive(payload).await.map(|_| Outcome::Done),
             FEED_TRIM => self.trim_feeds().await.map(|_| Outcome::Done),
-            MEDIA_SWEEP => self.sweep_unattached_media().await.map(|_| Outcome::Done),
+            MEDIA_SWEEP => self.media_sweep().await.map(|_| Outcome::Done),
             FORGET => self.forget_expired().await.map(|_| Outcome::Done),
             crate::data::import::IMPORT => self.run_import(payload).await.map(|_| Outcome::Done),
             EXPORT_BUILD => self.build_export_job(payload).await,

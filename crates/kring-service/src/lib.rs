@@ -62,8 +62,6 @@ pub struct ServiceConfig {
     /// Set when an SMTP server is configured: then new accounts must confirm their email.
     pub email_confirmation: bool,
     pub federation: federation::FederationConfig,
-    /// Where copies of remote media are kept (the media proxy); None keeps none.
-    pub cache_dir: Option<std::path::PathBuf>,
     /// How long an OAuth access token works; None: until revoked (Mastodon's default). Web
     /// sessions never expire this way.
     pub access_token_lifetime: Option<std::time::Duration>,
@@ -105,7 +103,6 @@ impl ServiceConfig {
                 allow_private: true,
                 ..Default::default()
             },
-            cache_dir: None,
             access_token_lifetime: None,
             limits: limits::LimitsConfig::default(),
             trusted_proxies: Vec::new(),

@@ -5,29 +5,22 @@
 //!
 //! Only URLs this server already learned from federation are fetched, through the guarded
 //! client (no private addresses, bounded size and time); only real raster images pass (the
-//! bytes are sniffed: SVG could carry script). Copies are kept on disk for a week, failures
-//! are remembered for a few minutes so a dead server is not asked on every page view.
+//! bytes are sniffed: SVG could carry script). Copies are kept in the media storage
+//! (`crate::media::remote`), failures are remembered for a few minutes so a dead server is not
+//! asked on every page view.
 use std::collections::HashMap;
-use std::path::PathBuf;
 use std::sync::Mutex;
-use std::time::{Duration, Instant, SystemTime};
+use std::time::{Duration, Instant};
 
 use kring_core::model::Account;
-use sha2::{Digest, Sha256};
 
 use crate::{Error, Id, Kring, Result};
 
 /// Largest image fetched (Mastodon's own upload limit for avatars and headers is 8 MB).
-const MAX_IMAGE_BYTES: usize = 8 * 1024 * 1024;
-/// How long a fetched copy is served before it is fetched again.
-const FRESH: Duration = Duration::from_secs(7 * 86400);
+pub(crate) const MAX_IMAGE_BYTES: usize = 8 * 1024 * 1024;
 /// How long a failed fetch is not retried.
 const FAILURE_PAUSE: Duration = Duration::from_secs(300);
-/// The most the cache folder holds; the oldest copies go first.
-const MAX_CACHE_BYTES: u64 = 1024 * 1024 * 1024;
-/// How often the cache folder is swept of copies past `FRESH`.
-const SWEEP_EVERY: Duration = Duration::from_secs(3600);
-const ACCEPT_IMAGES: &str = "image/avif, image/webp, image/png, image/jpeg, image/gif";
+pub(crate) const ACCEPT_IMAGES: &str = "image/avif, image/webp, image/png, image/jpeg, image/gif";
 
 /// Which image of an account.
 #[derive(Debug, Clone, Copy, PartialEq, Eq)]
@@ -61,11 +54,10 @@ pub struct ProxiedImage {
     pub bytes: Vec<u8>,
 }
 
-/// The proxy's memory: recent failures and the last sweep of the cache folder.
+/// The proxy's memory: recent failures.
 #[derive(Default)]
 pub struct ProxyState {
     failures: Mutex<HashMap<String, Instant>>,
-    swept: Mutex<Option<Instant>>,
 }
 
 /// The image type of `bytes` from their first bytes; None for anything but the raster
@@ -131,133 +123,56 @@ impl Kring {
         self.proxied(url).await
     }
 
+    /// A remote image as fetched (an avatar or header): the cached copy, or fetched now and
+    /// kept (`crate::media::remote`).
     pub(crate) async fn proxied(&self, url: &str) -> Result<ProxiedImage> {
-        let file = self.proxy_file(url);
-        if let Some(path) = &file
-            && let Some(bytes) = read_fresh(path).await
-            && let Some(mime) = sniff_image(&bytes)
-        {
-            return Ok(ProxiedImage { mime, bytes });
+        let key = crate::media::remote::cache_key("image", url);
+        if let Some(hit) = self.cached_remote(&key, sniff_image).await {
+            return Ok(hit);
         }
+        let bytes = self
+            .fetch_remote(url, ACCEPT_IMAGES, MAX_IMAGE_BYTES)
+            .await?;
+        let Some(mime) = sniff_image(&bytes) else {
+            self.fetch_failed(url, "not an image");
+            return Err(Error::Unavailable("the image could not be fetched".into()));
+        };
+        let image = ProxiedImage { mime, bytes };
+        self.keep_remote(&key, &image).await;
+        Ok(image)
+    }
+
+    /// A remote file's bytes (at most `limit`), through the guarded client; a failure is
+    /// remembered for a few minutes, so a dead server is not asked on every page view.
+    pub(crate) async fn fetch_remote(
+        &self,
+        url: &str,
+        accept: &str,
+        limit: usize,
+    ) -> Result<Vec<u8>> {
         let state = &self.federation.proxy;
         if let Ok(f) = state.failures.lock()
             && f.get(url).is_some_and(|t| t.elapsed() < FAILURE_PAUSE)
         {
-            return Err(Error::Unavailable("the image could not be fetched".into()));
+            return Err(Error::Unavailable("the file could not be fetched".into()));
         }
-        let fetched = self
-            .federation
-            .client
-            .get_bytes(url, ACCEPT_IMAGES, MAX_IMAGE_BYTES)
-            .await;
-        let image = match fetched {
-            Ok((bytes, _claimed)) => match sniff_image(&bytes) {
-                Some(mime) => Ok(ProxiedImage { mime, bytes }),
-                None => Err("not an image".to_string()),
-            },
-            Err(e) => Err(e.to_string()),
-        };
-        let image = match image {
-            Ok(i) => i,
-            Err(reason) => {
-                tracing::info!(%url, %reason, "media proxy: fetch failed");
-                if let Ok(mut f) = state.failures.lock() {
-                    if f.len() > 10_000 {
-                        f.clear();
-                    }
-                    f.insert(url.to_string(), Instant::now());
-                }
-                return Err(Error::Unavailable("the image could not be fetched".into()));
-            }
-        };
-        if let Some(path) = file {
-            let bytes = image.bytes.clone();
-            let sweep = self.sweep_due();
-            let dir = path.parent().map(|p| p.to_path_buf());
-            // Disk work off the async threads. The write is waited for (the next reader finds
-            // the copy); the hourly sweep of the folder is not.
-            let _ = tokio::task::spawn_blocking(move || {
-                if let Err(e) = write_atomically(&path, &bytes) {
-                    tracing::warn!(error = %e, path = %path.display(), "media proxy: cannot cache");
-                }
-            })
-            .await;
-            if sweep && let Some(dir) = dir {
-                drop(tokio::task::spawn_blocking(move || sweep_stale(&dir)));
+        match self.federation.client.get_bytes(url, accept, limit).await {
+            // The claimed type is never asked: the caller sniffs the bytes.
+            Ok((bytes, _claimed)) => Ok(bytes),
+            Err(e) => {
+                self.fetch_failed(url, &e.to_string());
+                Err(Error::Unavailable("the file could not be fetched".into()))
             }
         }
-        Ok(image)
     }
 
-    pub(crate) fn proxy_file(&self, url: &str) -> Option<PathBuf> {
-        let dir = self.config.cache_dir.as_ref()?;
-        let hash = Sha256::digest(url.as_bytes());
-        let name: String = hash.iter().map(|b| format!("{b:02x}")).collect();
-        Some(dir.join("proxy").join(name))
-    }
-
-    fn sweep_due(&self) -> bool {
-        let Ok(mut last) = self.federation.proxy.swept.lock() else {
-            return false;
-        };
-        if last.is_some_and(|t| t.elapsed() < SWEEP_EVERY) {
-            return false;
-        }
-        *last = Some(Instant::now());
-        true
-    }
-}
-
-pub(crate) async fn read_fresh(path: &std::path::Path) -> Option<Vec<u8>> {
-    let meta = tokio::fs::metadata(path).await.ok()?;
-    let age = SystemTime::now()
-        .duration_since(meta.modified().ok()?)
-        .unwrap_or_default();
-    if age > FRESH {
-        return None;
-    }
-    tokio::fs::read(path).await.ok()
-}
-
-pub(crate) fn write_atomically(path: &std::path::Path, bytes: &[u8]) -> std::io::Result<()> {
-    if let Some(dir) = path.parent() {
-        std::fs::create_dir_all(dir)?;
-    }
-    let tmp = path.with_extension(format!("tmp{}", rand::random::<u32>()));
-    std::fs::write(&tmp, bytes)?;
-    std::fs::rename(&tmp, path)
-}
-
-/// Remove copies older than `FRESH` (they would be fetched again anyway), then the oldest
-/// until the folder holds at most `MAX_CACHE_BYTES`.
-fn sweep_stale(dir: &std::path::Path) {
-    sweep(dir, FRESH + Duration::from_secs(3600), MAX_CACHE_BYTES);
-}
-
-fn sweep(dir: &std::path::Path, max_age: Duration, max_bytes: u64) {
-    let Ok(entries) = std::fs::read_dir(dir) else {
-        return;
-    };
-    let now = SystemTime::now();
-    let mut kept: Vec<(SystemTime, u64, PathBuf)> = Vec::new();
-    for e in entries.flatten() {
-        let Ok(meta) = e.metadata() else { continue };
-        let modified = meta.modified().unwrap_or(now);
-        let age = now.duration_since(modified).unwrap_or_default();
-        if age > max_age {
-            let _ = std::fs::remove_file(e.path());
-        } else {
-            kept.push((modified, meta.len(), e.path()));
-        }
-    }
-    let mut total: u64 = kept.iter().map(|(_, len, _)| len).sum();
-    kept.sort_by_key(|(modified, _, _)| *modified);
-    for (_, len, path) in kept {
-        if total <= max_bytes {
-            break;
-        }
-        if std::fs::remove_file(&path).is_ok() {
-            total = total.saturating_sub(len);
+    pub(crate) fn fetch_failed(&self, url: &str, reason: &str) {
+        tracing::info!(%url, %reason, "media proxy: fetch failed");
+        if let Ok(mut f) = self.federation.proxy.failures.lock() {
+            if f.len() > 10_000 {
+                f.clear();
+            }
+            f.insert(url.to_string(), Instant::now());
         }
     }
 }
@@ -279,29 +194,5 @@ mod tests {
         );
         assert_eq!(sniff_image(b"<html><script>"), None);
         assert_eq!(sniff_image(b""), None);
-    }
-
-    #[test]
-    fn the_sweep_removes_stale_copies_then_the_oldest_over_the_cap() {
-        let dir = std::env::temp_dir().join(format!("kring-sweep-{}", rand::random::<u64>()));
-        std::fs::create_dir_all(&dir).unwrap();
-        for (name, len) in [("a", 400), ("b", 400), ("c", 400)] {
-            std::fs::write(dir.join(name), vec![0u8; len]).unwrap();
-            std::thread::sleep(Duration::from_millis(20));
-        }
-        // Nothing is stale; 1,200 bytes against a cap of 900: the oldest one goes.
-        sweep(&dir, Duration::from_secs(3600), 900);
-        let mut left: Vec<String> = std::fs::read_dir(&dir)
-            .unwrap()
-            .flatten()
-            .map(|e| e.file_name().to_string_lossy().into_owned())
-            .collect();
-        left.sort();
-        assert_eq!(left, ["b", "c"]);
-        // Everything older than no time at all is stale.
-        std::thread::sleep(Duration::from_millis(20));
-        sweep(&dir, Duration::from_millis(1), u64::MAX);
-        assert_eq!(std::fs::read_dir(&dir).unwrap().count(), 0);
-        let _ = std::fs::remove_dir_all(&dir);
     }
 }

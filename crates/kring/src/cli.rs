@@ -77,9 +77,28 @@ pub enum Command {
     /// Measure media processing: 12-megapixel JPEGs per second and peak memory with 8
     /// uploads in flight.
     BenchMedia(crate::bench::media::MediaBenchArgs),
+    /// Media files: prune the cache of remote media.
+    #[command(subcommand)]
+    Media(MediaCommand),
     /// Import a Mastodon CSV export into a local account: follows, blocks, mutes, blocked
     /// domains, bookmarks or lists (docs/privacy.md, "Your data").
     Import(ImportArgs),
+}
+
+#[derive(Subcommand, Debug)]
+pub enum MediaCommand {
+    /// Remove cached copies of other servers' media (pictures, video, audio) not used for
+    /// DAYS days, then the least recently used until all take at most BYTES; prints each
+    /// removed copy. Without options, `[media] remote_cache_days` and `remote_cache_budget`
+    /// of the configuration (7 days, 1 GiB by default). Copies are fetched again when needed.
+    Prune {
+        /// Remove copies not used for this many days (0: all of them).
+        #[arg(long = "older-than", value_name = "DAYS")]
+        older_than: Option<u32>,
+        /// Then remove the least recently used until the rest take at most this many bytes.
+        #[arg(long, value_name = "BYTES")]
+        budget: Option<u64>,
+    },
 }
 
 #[derive(Args, Debug, Clone)]
@@ -316,7 +335,50 @@ pub async fn run(cli: Cli) -> Result<(), String> {
         }
         Some(Command::BenchMedia(args)) => crate::bench::media::run(args).await,
         Some(Command::Import(args)) => import(config, args).await,
+        Some(Command::Media(MediaCommand::Prune { older_than, budget })) => {
+            media_prune(config, older_than, budget).await
+        }
     }
+}
+
+async fn media_prune(
+    config: Config,
+    older_than: Option<u32>,
+    budget: Option<u64>,
+) -> Result<(), String> {
+    let (older_than, budget) = if older_than.is_none() && budget.is_none() {
+        (
+            Some(config.media.remote_cache_days),
+            Some(config.media.remote_cache_budget),
+        )
+    } else {
+        (older_than, budget)
+    };
+    let kring = server::open_service(&config).await?;
+    let removed = kring
+        .prune_remote_media(older_than, budget)
+        .await
+        .map_err(|e| e.to_string())?;
+    let mut bytes = 0i64;
+    for c in &removed {
+        bytes += c.size;
+        println!(
+            "removed {} ({}, {} bytes, last used {})",
+            c.file_key,
+            c.content_type,
+            c.size,
+            kring_core::time::rfc3339(c.last_used_at)
+        );
+    }
+    let (left, left_bytes) = kring
+        .remote_media_totals()
+        .await
+        .map_err(|e| e.to_string())?;
+    println!(
+        "Removed {} cached remote files ({bytes} bytes); {left} left ({left_bytes} bytes)",
+        removed.len()
+    );
+    Ok(())
 }
 
 async fn import(config: Config, args: ImportArgs) -> Result<(), String> {

@@ -65,6 +65,12 @@ pub struct MediaPartial {
     pub video_size_limit: Option<usize>,
     pub image_matrix_limit: Option<u64>,
     pub description_limit: Option<usize>,
+    /// Keep copies of remote media in the media storage (default true).
+    pub remote_cache: Option<bool>,
+    /// Days an unused copy of remote media is kept (default 7).
+    pub remote_cache_days: Option<u32>,
+    /// Bytes all copies of remote media may take together (default 1 GiB).
+    pub remote_cache_budget: Option<u64>,
     /// Keep the files in an S3-compatible bucket (`[media.s3]`) instead of `<data_dir>/media`.
     pub s3: Option<S3Partial>,
 }
@@ -79,6 +85,8 @@ pub struct S3Partial {
     pub region: Option<String>,
     pub access_key_id: Option<String>,
     pub secret_access_key: Option<String>,
+    /// The bucket's own address for reading; apps get `<public_url>/<key>` for attachments.
+    pub public_url: Option<String>,
 }
 
 impl std::fmt::Debug for S3Partial {
@@ -92,6 +100,7 @@ impl std::fmt::Debug for S3Partial {
                 "secret_access_key",
                 &self.secret_access_key.as_ref().map(|_| "***"),
             )
+            .field("public_url", &self.public_url)
             .finish()
     }
 }
@@ -114,12 +123,20 @@ impl S3Partial {
         {
             return Err(format!("[media.s3] endpoint {u:?} must be an http(s) URL"));
         }
+        if let Some(u) = &self.public_url
+            && !(u.starts_with("https://") || u.starts_with("http://"))
+        {
+            return Err(format!(
+                "[media.s3] public_url {u:?} must be an http(s) URL"
+            ));
+        }
         Ok(kring_service::media::storage::S3Config {
             bucket,
             endpoint: self.endpoint.map(|e| e.trim_end_matches('/').to_string()),
             region: self.region.unwrap_or_else(|| "us-east-1".into()),
             access_key_id,
             secret_access_key,
+            public_url: self.public_url.map(|u| u.trim_end_matches('/').to_string()),
         })
     }
 }
@@ -142,6 +159,9 @@ impl MediaPartial {
                 .unwrap_or(d.image_matrix_limit)
                 .max(1),
             description_limit: self.description_limit.unwrap_or(d.description_limit).max(1),
+            remote_cache: self.remote_cache.unwrap_or(d.remote_cache),
+            remote_cache_days: self.remote_cache_days.unwrap_or(d.remote_cache_days),
+            remote_cache_budget: self.remote_cache_budget.unwrap_or(d.remote_cache_budget),
         })
     }
 }
@@ -395,7 +415,6 @@ impl Config {
                 inbox_backlog_limit: self.inbox_backlog_limit,
                 test_hosts: self.federation_test_hosts.clone(),
             },
-            cache_dir: Some(self.data_dir.join("cache")),
             access_token_lifetime: self.access_token_lifetime,
             limits: self.limits.clone(),
             trusted_proxies: self.trusted_proxies.clone(),

@@ -177,7 +177,14 @@ fn files_under(dir: &std::path::Path) -> Vec<std::path::PathBuf> {
 
 #[tokio::test]
 async fn a_photo_loses_its_metadata_keeps_its_alt_text_and_is_attached_to_a_post() {
-    let s = TestServer::start().await;
+    let moto = moto().await;
+    for w in storages(moto.as_ref()).await {
+        photo_case(&w).await;
+    }
+}
+
+async fn photo_case(w: &Where<'_>) {
+    let s = w.server(MediaPartial::default()).await;
     let alice = s.register("alice").await;
     let photo = jpeg_with_gps();
     assert!(contains(&photo, b"Exif\0\0") && contains(&photo, CAMERA));
@@ -253,11 +260,10 @@ async fn a_photo_loses_its_metadata_keeps_its_alt_text_and_is_attached_to_a_post
     assert_eq!(h["content-type"], "image/jpeg");
     assert!(!contains(&thumb, b"Exif"));
     // And the stored files: nothing kept aside.
-    let stored = files_under(&s.kring.config.media.dir.clone().unwrap());
-    assert_eq!(stored.len(), 2, "{stored:?}");
-    for f in &stored {
-        let b = std::fs::read(f).unwrap();
-        assert!(!contains(&b, b"Exif") && !contains(&b, CAMERA), "{f:?}");
+    let stored = w.stored(&s).await;
+    assert_eq!(stored.len(), 2, "{}", w.name());
+    for (f, b) in &stored {
+        assert!(!contains(b, b"Exif") && !contains(b, CAMERA), "{f}");
     }
 
     // Alt text and focus can be changed, and read back.
@@ -410,25 +416,27 @@ async fn a_photo_loses_its_metadata_keeps_its_alt_text_and_is_attached_to_a_post
         .get(&format!("/api/v1/media/{}", five[1]), Some(&alice.token))
         .await;
     assert_eq!(st, StatusCode::NOT_FOUND);
-    assert_eq!(
-        files_under(&s.kring.config.media.dir.clone().unwrap()).len(),
-        2
-    );
+    assert_eq!(w.stored(&s).await.len(), 2);
     let (st, _, _) = fetch(&url).await;
     assert_eq!(st, StatusCode::OK);
 }
 
 #[tokio::test]
 async fn bad_files_are_refused_and_leave_nothing_behind() {
-    let s = TestServer::start_with(Partial {
-        media: Some(MediaPartial {
+    let moto = moto().await;
+    for w in storages(moto.as_ref()).await {
+        bad_files_case(&w).await;
+    }
+}
+
+async fn bad_files_case(w: &Where<'_>) {
+    let s = w
+        .server(MediaPartial {
             image_size_limit: Some(200_000),
             video_size_limit: Some(300_000),
             ..Default::default()
-        }),
-        ..Partial::default()
-    })
-    .await;
+        })
+        .await;
     let alice = s.register("alice").await;
     let token = alice.token.as_str();
 
@@ -510,8 +518,8 @@ async fn bad_files_are_refused_and_leave_nothing_behind() {
         .await
         .unwrap();
     assert!(rows.is_empty(), "{rows:?}");
-    let files = files_under(&s.kring.config.media.dir.clone().unwrap());
-    assert!(files.is_empty(), "{files:?}");
+    let files = w.stored(&s).await;
+    assert!(files.is_empty(), "{}: {} files left", w.name(), files.len());
 
     // Statuses refuse ids that are no uploads of theirs.
     let (st, _, _) = s
@@ -543,9 +551,20 @@ async fn bad_files_are_refused_and_leave_nothing_behind() {
 
 #[tokio::test]
 async fn a_picture_with_alt_text_reaches_another_kring_and_is_served_through_it() {
+    let moto = moto().await;
+    for w in storages(moto.as_ref()).await {
+        two_servers_case(&w).await;
+    }
+}
+
+async fn two_servers_case(w: &Where<'_>) {
     use fed_common::{Node, eventually, follow};
-    let a = Node::start().await;
-    let b = Node::start().await;
+    let mut a = Node::new();
+    a.media = Some(w.media(MediaPartial::default()));
+    a.start_in_process().await;
+    let mut b = Node::new();
+    b.media = Some(w.media(MediaPartial::default()));
+    b.start_in_process().await;
     let alice = a.register("alice").await;
     let bob = b.register("bob").await;
     follow(&b, &bob, &alice).await;
@@ -665,9 +684,15 @@ fn profile_body(files: &[(&str, &[u8])], fields: &[(&str, &str)]) -> (String, Ve
 
 #[tokio::test]
 async fn avatars_and_headers_are_cut_to_size_and_lose_their_metadata() {
-    let s = TestServer::start().await;
+    let moto = moto().await;
+    for w in storages(moto.as_ref()).await {
+        avatars_case(&w).await;
+    }
+}
+
+async fn avatars_case(w: &Where<'_>) {
+    let s = w.server(MediaPartial::default()).await;
     let alice = s.register("alice").await;
-    let media_dir = s.kring.config.media.dir.clone().unwrap();
     let update = async |files: &[(&str, &[u8])], fields: &[(&str, &str)]| {
         let (ct, body) = profile_body(files, fields);
         s.raw(
@@ -699,14 +724,14 @@ async fn avatars_and_headers_are_cut_to_size_and_lose_their_metadata() {
     assert_eq!(h["content-type"], "image/png");
     let img = image::load_from_memory(&bytes).unwrap();
     assert_eq!((img.width(), img.height()), (1500, 300));
-    assert_eq!(files_under(&media_dir).len(), 2);
+    assert_eq!(w.stored(&s).await.len(), 2);
 
     // A new avatar replaces the old one, file and all.
     let (st, _, me2) = update(&[("avatar", &png(50, 50))], &[]).await;
     assert_eq!(st, StatusCode::OK, "{me2}");
     assert_ne!(me2["avatar"], me["avatar"]);
     assert_eq!(me2["header"], me["header"]);
-    assert_eq!(files_under(&media_dir).len(), 2);
+    assert_eq!(w.stored(&s).await.len(), 2);
     let (st, _, _) = fetch(avatar).await;
     assert_eq!(st, StatusCode::NOT_FOUND);
 
@@ -722,12 +747,19 @@ async fn avatars_and_headers_are_cut_to_size_and_lose_their_metadata() {
         .ok("/api/v1/accounts/verify_credentials", Some(&alice.token))
         .await;
     assert_eq!(again["avatar"], me2["avatar"]);
-    assert_eq!(files_under(&media_dir).len(), 2);
+    assert_eq!(w.stored(&s).await.len(), 2);
 }
 
 #[tokio::test]
 async fn groups_take_an_avatar_and_a_header_from_their_admins() {
-    let s = TestServer::start().await;
+    let moto = moto().await;
+    for w in storages(moto.as_ref()).await {
+        groups_case(&w).await;
+    }
+}
+
+async fn groups_case(w: &Where<'_>) {
+    let s = w.server(MediaPartial::default()).await;
     let olga = s.register("olga").await;
     let milo = s.register("milo").await;
     let g = s
@@ -870,6 +902,65 @@ async fn moto() -> Option<Moto> {
     panic!("moto_server did not answer on {}", moto.endpoint);
 }
 
+/// Where a test's media files go: the folder under the data directory, or a fresh bucket on
+/// the S3 server. Every media test runs on both (on the folder only, saying so, when there is
+/// no moto outside CI).
+struct Where<'a> {
+    s3: Option<(&'a Moto, kring::config::S3Partial)>,
+}
+
+async fn storages(moto: Option<&Moto>) -> Vec<Where<'_>> {
+    let mut out = vec![Where { s3: None }];
+    if let Some(m) = moto {
+        out.push(Where {
+            s3: Some((m, s3_bucket(m).await)),
+        });
+    }
+    out
+}
+
+impl Where<'_> {
+    fn name(&self) -> &'static str {
+        if self.s3.is_some() { "s3" } else { "folder" }
+    }
+
+    /// A `[media]` table with this storage.
+    fn media(&self, m: MediaPartial) -> MediaPartial {
+        MediaPartial {
+            s3: self.s3.as_ref().map(|(_, c)| c.clone()),
+            ..m
+        }
+    }
+
+    async fn server(&self, m: MediaPartial) -> TestServer {
+        TestServer::start_with(Partial {
+            media: Some(self.media(m)),
+            ..Partial::default()
+        })
+        .await
+    }
+
+    /// Every file in the storage (name, bytes); with S3, also that the folder is empty.
+    async fn stored(&self, s: &TestServer) -> Vec<(String, Vec<u8>)> {
+        let dir = s.kring.config.media.dir.clone().unwrap();
+        let on_disk: Vec<(String, Vec<u8>)> = files_under(&dir)
+            .into_iter()
+            .map(|f| (f.display().to_string(), std::fs::read(&f).unwrap()))
+            .collect();
+        let Some((moto, c)) = &self.s3 else {
+            return on_disk;
+        };
+        assert!(on_disk.is_empty(), "with S3, files on the disk");
+        let store = s.kring.media_storage().unwrap();
+        let mut out = Vec::new();
+        for key in bucket_keys(moto, c.bucket.as_deref().unwrap()).await {
+            let bytes = store.get(&key).await.unwrap().unwrap_or_default();
+            out.push((key, bytes));
+        }
+        out
+    }
+}
+
 /// A fresh bucket on the S3 server, and the `[media.s3]` settings for it.
 async fn s3_bucket(moto: &Moto) -> kring::config::S3Partial {
     let bucket = format!("kring-test-{:08x}", rand::random::<u32>());
@@ -885,7 +976,105 @@ async fn s3_bucket(moto: &Moto) -> kring::config::S3Partial {
         region: Some("us-east-1".into()),
         access_key_id: Some("testing".into()),
         secret_access_key: Some("testing-secret".into()),
+        public_url: None,
     }
+}
+
+/// Issue 13: with `[media.s3] public_url` (here moto's own address of the bucket, which serves
+/// objects at `endpoint/bucket/key`), apps are given the bucket's address for attachments —
+/// the status's and the upload's `url` and `preview_url` — and the files are read from
+/// there; the web page still shows them from this server (its `img-src 'self'`), and the
+/// files stay served by Kring at `/media/<key>` too.
+#[tokio::test]
+async fn with_s3_public_url_apps_get_the_buckets_own_address() {
+    let Some(moto) = moto().await else { return };
+    let mut s3 = s3_bucket(&moto).await;
+    let public = format!("{}/{}", moto.endpoint, s3.bucket.as_deref().unwrap());
+    s3.public_url = Some(format!("{public}/"));
+    let s = TestServer::start_with(Partial {
+        media: Some(MediaPartial {
+            s3: Some(s3),
+            ..Default::default()
+        }),
+        ..Partial::default()
+    })
+    .await;
+    let alice = s.register("alice").await;
+    let (st, m) = upload(
+        &s,
+        &alice.token,
+        "/api/v2/media",
+        &jpeg_with_gps(),
+        "IMG_0004.jpg",
+        &[("description", "From the bucket")],
+    )
+    .await;
+    assert_eq!(st, StatusCode::OK, "{m}");
+    let url = m["url"].as_str().unwrap().to_string();
+    let preview = m["preview_url"].as_str().unwrap().to_string();
+    assert!(url.starts_with(&format!("{public}/")), "{url}");
+    assert!(preview.starts_with(&format!("{public}/")), "{preview}");
+    let key = url.strip_prefix(&format!("{public}/")).unwrap().to_string();
+    let stored = s
+        .kring
+        .media_storage()
+        .unwrap()
+        .get(&key)
+        .await
+        .unwrap()
+        .expect("the object");
+    // Read at that address from the bucket itself. (A real deployment makes the bucket
+    // public by its policy; moto refuses anonymous reads of objects and cannot be given
+    // such a policy, but does not check signatures: the reads carry a credential.)
+    let from_bucket = |u: String| async move {
+        let res = reqwest::Client::new()
+            .get(&u)
+            .header(
+                "authorization",
+                "AWS4-HMAC-SHA256 Credential=testing/20260101/us-east-1/s3/aws4_request, \
+                 SignedHeaders=host, Signature=00",
+            )
+            .send()
+            .await
+            .unwrap();
+        (res.status(), res.bytes().await.unwrap().to_vec())
+    };
+    let (st, bytes) = from_bucket(url.clone()).await;
+    assert_eq!(st, StatusCode::OK, "{url}");
+    assert_eq!(bytes, stored);
+    assert!(!contains(&bytes, CAMERA));
+    let (st, thumb) = from_bucket(preview.clone()).await;
+    assert_eq!(st, StatusCode::OK);
+    assert!(thumb.starts_with(&[0xff, 0xd8, 0xff]));
+    // Kring still serves the file itself.
+    let (st, _, via_kring) = fetch(&s.url(&format!("/media/{key}"))).await;
+    assert_eq!(st, StatusCode::OK);
+    assert_eq!(via_kring, stored);
+
+    let posted = s
+        .ok_post(
+            "/api/v1/statuses",
+            Some(&alice.token),
+            json!({"status": "Bucket", "visibility": "public", "media_ids": [m["id"]]}),
+        )
+        .await;
+    assert_eq!(posted["media_attachments"][0]["url"], url.as_str());
+    let id = posted["id"].as_str().unwrap();
+    let shown = s.ok(&format!("/api/v1/statuses/{id}"), None).await;
+    assert_eq!(
+        shown["media_attachments"][0]["preview_url"],
+        preview.as_str()
+    );
+    // The post's page: paths on this server, not the bucket.
+    let page = reqwest::get(shown["url"].as_str().unwrap())
+        .await
+        .unwrap()
+        .text()
+        .await
+        .unwrap();
+    assert!(page.contains(&format!("/media/{key}")), "{page}");
+    assert!(!page.contains(&public), "the page names the bucket");
+    s.stop().await;
 }
 
 #[tokio::test]
@@ -957,4 +1146,323 @@ async fn with_s3_uploads_go_to_the_bucket_are_served_from_it_and_leave_it_when_d
         drop(store);
         s.stop().await;
     }
+}
+
+/// Text an MP3's ID3 tag carries (the artist): it must not come through another server.
+const ARTIST: &[u8] = b"KringTestArtist-Private";
+
+/// A short MP3: an ID3v2.3 tag naming `ARTIST`, then MPEG frames of silence.
+fn mp3_with_tag() -> Vec<u8> {
+    let mut frame = b"TPE1".to_vec();
+    frame.extend_from_slice(&((ARTIST.len() + 1) as u32).to_be_bytes());
+    frame.extend_from_slice(&[0, 0, 0]);
+    frame.extend_from_slice(ARTIST);
+    let size = frame.len() as u32;
+    let mut out = b"ID3\x03\x00\x00".to_vec();
+    for shift in [21, 14, 7, 0] {
+        out.push(((size >> shift) & 0x7f) as u8);
+    }
+    out.extend_from_slice(&frame);
+    for _ in 0..20 {
+        // MPEG-1 layer III, 128 kbit/s, 44.1 kHz: 417 bytes a frame.
+        out.extend_from_slice(&[0xff, 0xfb, 0x90, 0x64]);
+        out.extend_from_slice(&[0u8; 413]);
+    }
+    out
+}
+
+/// A short MP4: made by `ffmpeg` when there is one, else an `ftyp` box and some data (which
+/// Kring takes as MP4 all the same: video is kept as sent).
+fn mp4() -> Vec<u8> {
+    let dir = tempfile::tempdir().unwrap();
+    let out = dir.path().join("clip.mp4");
+    let made = std::process::Command::new("ffmpeg")
+        .args([
+            "-v",
+            "error",
+            "-f",
+            "lavfi",
+            "-i",
+            "color=c=red:s=32x32:d=0.2",
+        ])
+        .args(["-pix_fmt", "yuv420p", "-movflags", "+faststart", "-y"])
+        .arg(&out)
+        .stdout(std::process::Stdio::null())
+        .stderr(std::process::Stdio::null())
+        .status()
+        .is_ok_and(|s| s.success());
+    if made && let Ok(b) = std::fs::read(&out) {
+        return b;
+    }
+    let mut b = b"\0\0\0\x18ftypisom\0\0\x02\0isomiso2".to_vec();
+    b.extend_from_slice(b"\0\0\x10\x08mdat");
+    b.extend((0..4096u32).map(|i| (i * 7 % 251) as u8));
+    b
+}
+
+/// The keys of every object in a bucket on the S3 server (ListObjectsV2, read plainly).
+async fn bucket_keys(moto: &Moto, bucket: &str) -> Vec<String> {
+    let xml = reqwest::get(format!("{}/{bucket}?list-type=2", moto.endpoint))
+        .await
+        .unwrap()
+        .text()
+        .await
+        .unwrap();
+    xml.split("<Key>")
+        .skip(1)
+        .filter_map(|s| s.split_once("</Key>").map(|(k, _)| k.to_string()))
+        .collect()
+}
+
+/// Run `kring media prune ARGS` against a node's database and media storage.
+///
+/// On SQLite the servers of this test (three processes on one file, which only tests do) may
+/// hold the file's write lock past the command's busy timeout under load; a "database is
+/// locked" refusal is tried again a few times then.
+fn prune(node: &fed_common::Node, config: &std::path::Path, args: &[&str]) -> String {
+    let run = || {
+        std::process::Command::new(env!("CARGO_BIN_EXE_kring"))
+            .arg("--config")
+            .arg(config)
+            .args(common::cli_store_args(
+                &node.data_dir(),
+                Some(&node.db_url()),
+            ))
+            .args(["media", "prune"])
+            .args(args)
+            .output()
+            .expect("run kring media prune")
+    };
+    let mut out = run();
+    for _ in 0..4 {
+        if out.status.success()
+            || !node.db_url().starts_with("sqlite:")
+            || !String::from_utf8_lossy(&out.stderr).contains("database is locked")
+        {
+            break;
+        }
+        std::thread::sleep(std::time::Duration::from_millis(500));
+        out = run();
+    }
+    let text = String::from_utf8_lossy(&out.stdout).into_owned();
+    assert!(
+        out.status.success(),
+        "kring media prune {args:?}: {text}{}",
+        String::from_utf8_lossy(&out.stderr)
+    );
+    text
+}
+
+/// Issue 13: another server's picture, audio and video, shown through this server. Each is
+/// fetched once with the guarded client, processed as uploads are (EXIF and ID3 gone), typed
+/// from its bytes, and kept in the media storage (the S3 bucket when moto is here, else the
+/// folder) under a key recorded in the database, so a second process of the server on the same
+/// database serves the copies although the remote server is gone meanwhile; video and audio
+/// with single byte ranges (206). `remote_cache = false` passes files through and keeps
+/// nothing. `kring media prune` removes copies beyond a budget, least recently used first,
+/// and by age; the hourly sweep by the configuration.
+#[tokio::test]
+async fn remote_media_are_cached_in_the_media_storage_and_shared_by_processes() {
+    remote_media_cached(None).await;
+    if let Some(m) = moto().await {
+        remote_media_cached(Some(&m)).await;
+    }
+}
+
+async fn remote_media_cached(moto: Option<&Moto>) {
+    use fed_common::{Node, eventually, follow};
+    let s3 = match moto {
+        Some(m) => Some(s3_bucket(m).await),
+        None => None,
+    };
+    let bucket = s3.as_ref().and_then(|c| c.bucket.clone());
+    let mut a = Node::start().await;
+    let mut b = Node::new();
+    b.media = Some(MediaPartial {
+        s3: s3.clone(),
+        ..Default::default()
+    });
+    b.start_in_process().await;
+    let alice = a.register("alice").await;
+    let bob = b.register("bob").await;
+    follow(&b, &bob, &alice).await;
+
+    let mut ids = Vec::new();
+    let video = mp4();
+    for (file, name, claimed, alt) in [
+        (jpeg_with_gps(), "IMG_0003.jpg", "image/jpeg", "A duck"),
+        (mp3_with_tag(), "quack.mp3", "audio/mpeg", "A duck's quack"),
+        (video.clone(), "clip.mp4", "video/mp4", "A red square"),
+    ] {
+        let (ct, body) = multipart(&file, name, claimed, &[("description", alt)]);
+        let res = a
+            .http
+            .post(a.url("/api/v2/media"))
+            .bearer_auth(&alice.token)
+            .header("content-type", ct)
+            .body(body)
+            .send()
+            .await
+            .unwrap();
+        assert!(res.status().is_success(), "{name}: {}", res.status());
+        let m: Value = res.json().await.unwrap();
+        ids.push(m["id"].clone());
+    }
+    let posted = a
+        .post_status(
+            &alice,
+            json!({"status": "Ducks, loud", "visibility": "public", "media_ids": ids}),
+        )
+        .await;
+    let uri = posted["uri"].as_str().unwrap().to_string();
+    let arrived = eventually("the post arrives on b", async || {
+        b.in_home(&bob, &uri).await
+    })
+    .await;
+    let atts = arrived["media_attachments"].as_array().unwrap().clone();
+    let kinds: Vec<&str> = atts.iter().map(|m| m["type"].as_str().unwrap()).collect();
+    assert_eq!(kinds, ["image", "audio", "video"], "{arrived}");
+    let paths: Vec<String> = atts
+        .iter()
+        .map(|m| {
+            let url = m["url"].as_str().unwrap();
+            assert!(url.starts_with(&b.url("/proxy/media/")), "{url}");
+            url.strip_prefix(&b.base).unwrap().to_string()
+        })
+        .collect();
+
+    // Served by b: typed from the bytes, cleaned like uploads.
+    let mut served = Vec::new();
+    for (path, mime) in paths.iter().zip(["image/jpeg", "audio/mpeg", "video/mp4"]) {
+        let (st, h, bytes) = fetch(&b.url(path)).await;
+        assert_eq!(st, StatusCode::OK, "{path}");
+        assert_eq!(h["content-type"], mime, "{path}");
+        assert_eq!(h["x-content-type-options"], "nosniff");
+        assert!(!contains(&bytes, b"Exif") && !contains(&bytes, CAMERA));
+        assert!(
+            !contains(&bytes, ARTIST),
+            "{path}: the ID3 tag came through"
+        );
+        served.push(bytes);
+    }
+    assert!(
+        served[1].starts_with(&[0xff, 0xfb]),
+        "the MP3 starts at its frames"
+    );
+    assert!(contains(&served[2][..16], b"ftyp"));
+    let (copies, total_bytes) = b.kring().remote_media_totals().await.unwrap();
+    assert_eq!(copies, 3);
+    assert_eq!(
+        total_bytes as usize,
+        served.iter().map(Vec::len).sum::<usize>(),
+        "the copies are recorded with their sizes"
+    );
+    // Where the copies are: the bucket (and nothing on the disk), or the folder.
+    let media_dir = b.data_dir().join("media");
+    match (moto, &bucket) {
+        (Some(m), Some(bucket)) => {
+            assert_eq!(bucket_keys(m, bucket).await.len(), 3);
+            assert!(files_under(&media_dir).is_empty());
+        }
+        _ => assert_eq!(files_under(&media_dir).len(), 3),
+    }
+
+    // Another process (web only) with `remote_cache = false`: it passes the files through,
+    // keeping none.
+    let through = b
+        .another_process_with(|p| {
+            p.role = Some(kring::config::Role::Web);
+            if let Some(m) = &mut p.media {
+                m.remote_cache = Some(false);
+            }
+        })
+        .await;
+    let (st, _, bytes) = fetch(&format!("{}{}", through.base_url(), paths[0])).await;
+    assert_eq!(st, StatusCode::OK);
+    assert_eq!(bytes, served[0]);
+    assert_eq!(b.kring().remote_media_totals().await.unwrap().0, 3);
+
+    // The remote server goes away; a second process of b serves the first's copies.
+    a.stop().await;
+    let second = b.another_process().await;
+    let base2 = second.base_url();
+    for (path, bytes) in paths.iter().zip(&served) {
+        let (st, _, again) = fetch(&format!("{base2}{path}")).await;
+        assert_eq!(st, StatusCode::OK, "{path} from the shared cache");
+        assert_eq!(&again, bytes);
+    }
+    // Single byte ranges of video and audio, for seeking.
+    for (path, bytes) in paths.iter().zip(&served).skip(1) {
+        let res = reqwest::Client::new()
+            .get(format!("{base2}{path}"))
+            .header("Range", "bytes=4-11")
+            .send()
+            .await
+            .unwrap();
+        assert_eq!(res.status(), StatusCode::PARTIAL_CONTENT);
+        assert_eq!(
+            res.headers()["content-range"],
+            format!("bytes 4-11/{}", bytes.len()).as_str()
+        );
+        assert_eq!(res.headers()["accept-ranges"], "bytes");
+        assert_eq!(res.bytes().await.unwrap().to_vec(), bytes[4..12].to_vec());
+    }
+    // The pass-through process has nothing to give now.
+    let (st, _, _) = fetch(&format!("{}{}", through.base_url(), paths[0])).await;
+    assert_eq!(st, StatusCode::BAD_GATEWAY);
+
+    // `kring media prune`: a budget one byte short removes the least recently used (the
+    // picture, fetched first); then an age of 0 days removes the rest.
+    let dir = tempfile::tempdir().unwrap();
+    let config = dir.path().join("kring.toml");
+    let mut toml = String::from("[media]\n");
+    if let Some(c) = &s3 {
+        toml.push_str(&format!(
+            "[media.s3]\nbucket = {:?}\nendpoint = {:?}\naccess_key_id = \"testing\"\nsecret_access_key = \"testing-secret\"\n",
+            c.bucket.as_deref().unwrap(),
+            c.endpoint.as_deref().unwrap()
+        ));
+    }
+    std::fs::write(&config, toml).unwrap();
+    let out = prune(&b, &config, &["--budget", &(total_bytes - 1).to_string()]);
+    assert_eq!(out.matches("removed ").count(), 1, "{out}");
+    assert!(out.contains("image/jpeg"), "{out}");
+    assert!(out.contains("Removed 1 cached remote files"), "{out}");
+    assert_eq!(b.kring().remote_media_totals().await.unwrap().0, 2);
+    let (st, _, _) = fetch(&format!("{base2}{}", paths[0])).await;
+    assert_eq!(st, StatusCode::BAD_GATEWAY, "the picture's copy is gone");
+    let out = prune(&b, &config, &["--older-than", "0"]);
+    assert_eq!(out.matches("removed ").count(), 2, "{out}");
+    assert!(out.contains("0 left (0 bytes)"), "{out}");
+    match (moto, &bucket) {
+        (Some(m), Some(bucket)) => assert!(bucket_keys(m, bucket).await.is_empty()),
+        _ => assert!(files_under(&media_dir).is_empty()),
+    }
+    for path in &paths {
+        let (st, _, _) = fetch(&format!("{base2}{path}")).await;
+        assert_eq!(st, StatusCode::BAD_GATEWAY, "{path}");
+    }
+
+    // The hourly sweep (the `media.sweep` job's work) prunes by the configuration: within the
+    // defaults nothing goes; with a budget of 100 bytes none of them stays.
+    a.start_in_process().await;
+    for path in &paths {
+        assert_eq!(fetch(&b.url(path)).await.0, StatusCode::OK, "{path}");
+    }
+    assert_eq!(b.kring().remote_media_totals().await.unwrap().0, 3);
+    b.kring().media_sweep().await.unwrap();
+    assert_eq!(b.kring().remote_media_totals().await.unwrap().0, 3);
+    let small = b
+        .another_process_with(|p| {
+            p.role = Some(kring::config::Role::Web);
+            if let Some(m) = &mut p.media {
+                m.remote_cache_budget = Some(100);
+            }
+        })
+        .await;
+    small.kring.media_sweep().await.unwrap();
+    assert_eq!(b.kring().remote_media_totals().await.unwrap(), (0, 0));
+    small.stop().await;
+    through.stop().await;
+    second.stop().await;
 }

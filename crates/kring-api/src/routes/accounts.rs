@@ -144,7 +144,7 @@ async fn verify_credentials(State(kring): State<Kring>, auth: Auth) -> ApiResult
         .ok_or(ApiError(kring_core::Error::Unauthorized))?;
     let base = ctx(&kring);
     Ok(Json(entities::credential_account(
-        Ctx { base: &base },
+        Ctx::new(&base, &kring),
         &account,
         &user,
         requests,
@@ -249,7 +249,7 @@ async fn familiar_followers(
     let actor = auth.user("read:follows")?;
     let found = kring.familiar_followers(actor, &q.id).await?;
     let base = ctx(&kring);
-    let c = Ctx { base: &base };
+    let c = Ctx::new(&base, &kring);
     Ok(Json(
         found
             .iter()
@@ -323,7 +323,7 @@ async fn show(
         None => None,
     };
     let base = respond::ctx(&kring);
-    let c = Ctx { base: &base };
+    let c = Ctx::new(&base, &kring);
     let mut json = entities::account(c, &a);
     json.moved = moved.as_ref().map(|m| Box::new(entities::account(c, m)));
     Ok(Json(json).into_response())

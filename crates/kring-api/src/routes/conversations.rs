@@ -75,7 +75,7 @@ pub fn conversation(c: Ctx<'_>, v: &ChatView) -> Value {
 
 fn one(kring: &Kring, v: &ChatView) -> Response {
     let base = ctx(kring);
-    Json(conversation(Ctx { base: &base }, v)).into_response()
+    Json(conversation(Ctx::new(&base, kring), v)).into_response()
 }
 
 async fn list(
@@ -89,7 +89,7 @@ async fn list(
     let list = kring.chats(actor, filter, &p.page(20, 40)).await?;
     let keys: Vec<Id> = list.iter().map(|v| v.activity_id).collect();
     let base = ctx(kring);
-    let c = Ctx { base: &base };
+    let c = Ctx::new(&base, kring);
     let body: Vec<Value> = list.iter().map(|v| conversation(c, v)).collect();
     Ok(paged(&base, path, "", &keys, body))
 }

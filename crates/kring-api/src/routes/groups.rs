@@ -88,7 +88,7 @@ async fn group_json(
         .and_then(|m| m.first().map(|(a, _)| a.id));
     let base = ctx(kring);
     serde_json::to_value(entities::group(
-        Ctx { base: &base },
+        Ctx::new(&base, kring),
         &v.group,
         &v.account,
         owner,
@@ -369,7 +369,7 @@ async fn memberships(
     let members = kring.group_members(viewer, id, role, &page).await?;
     let keys: Vec<Id> = members.iter().map(|(a, _)| a.id).collect();
     let base = ctx(&kring);
-    let c = Ctx { base: &base };
+    let c = Ctx::new(&base, &kring);
     let body: Vec<_> = members
         .iter()
         .map(|(a, m)| entities::GroupMemberJson {
@@ -542,7 +542,7 @@ async fn members_json(kring: &Kring, actor: &Actor, gid: Id, ids: &[Id]) -> ApiR
         )
         .await?;
     let base = ctx(kring);
-    let c = Ctx { base: &base };
+    let c = Ctx::new(&base, kring);
     let body: Vec<_> = members
         .iter()
         .filter(|(a, _)| ids.contains(&a.id))
@@ -671,7 +671,7 @@ async fn moderation_log(
         .group_moderation_log(actor, gid, &q.page(40, 200))
         .await?;
     let base = ctx(&kring);
-    let c = Ctx { base: &base };
+    let c = Ctx::new(&base, &kring);
     let find = |a: Option<Id>| {
         a.and_then(|a| accounts.iter().find(|x| x.id == a))
             .map(|a| entities::account(c, a))
@@ -718,7 +718,7 @@ async fn reports(
         .group_reports(actor, id(&raw)?, q.resolved.unwrap_or(false))
         .await?;
     let base = ctx(&kring);
-    let c = Ctx { base: &base };
+    let c = Ctx::new(&base, &kring);
     let body: Vec<_> = list
         .iter()
         .map(|v| entities::report(c, &v.report, &v.target))

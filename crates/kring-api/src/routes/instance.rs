@@ -105,7 +105,7 @@ fn configuration(kring: &Kring, v2: bool) -> serde_json::Value {
 async fn v1(State(kring): State<Kring>) -> ApiResult<Response> {
     let i = kring.instance().await?;
     let base = ctx(&kring);
-    let c = Ctx { base: &base };
+    let c = Ctx::new(&base, &kring);
     Ok(Json(json!({
         "uri": i.domain,
         "title": i.title,
@@ -130,7 +130,7 @@ async fn v1(State(kring): State<Kring>) -> ApiResult<Response> {
 async fn v2(State(kring): State<Kring>) -> ApiResult<Response> {
     let i = kring.instance().await?;
     let base = ctx(&kring);
-    let c = Ctx { base: &base };
+    let c = Ctx::new(&base, &kring);
     Ok(Json(json!({
         "domain": i.domain,
         "title": i.title,

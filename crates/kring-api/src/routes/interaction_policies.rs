@@ -159,7 +159,7 @@ async fn requests(
         )
         .await?;
     let base = ctx(&kring);
-    let c = Ctx { base: &base };
+    let c = Ctx::new(&base, &kring);
     let keys: Vec<_> = list.iter().map(|r| r.request.id).collect();
     let body: Vec<_> = list
         .iter()
@@ -195,7 +195,7 @@ async fn request(
     let actor = auth.user("read:notifications")?;
     let r = kring.interaction_request(actor, id(&raw)?).await?;
     let base = ctx(&kring);
-    Ok(Json(entities::interaction_request(Ctx { base: &base }, &r)).into_response())
+    Ok(Json(entities::interaction_request(Ctx::new(&base, &kring), &r)).into_response())
 }
 
 async fn authorize(
@@ -206,7 +206,7 @@ async fn authorize(
     let actor = auth.user("write:statuses")?;
     let r = kring.approve_interaction(actor, id(&raw)?).await?;
     let base = ctx(&kring);
-    Ok(Json(entities::interaction_request(Ctx { base: &base }, &r)).into_response())
+    Ok(Json(entities::interaction_request(Ctx::new(&base, &kring), &r)).into_response())
 }
 
 async fn reject(
@@ -217,5 +217,5 @@ async fn reject(
     let actor = auth.user("write:statuses")?;
     let r = kring.reject_interaction(actor, id(&raw)?).await?;
     let base = ctx(&kring);
-    Ok(Json(entities::interaction_request(Ctx { base: &base }, &r)).into_response())
+    Ok(Json(entities::interaction_request(Ctx::new(&base, &kring), &r)).into_response())
 }

@@ -85,7 +85,7 @@ async fn upload(kring: Kring, auth: Auth, req: Request) -> ApiResult<Response> {
     let upload = read_upload(&content_type, req.into_body(), limit).await?;
     let m = kring.upload_media(actor, slot, upload).await?;
     let base = ctx(&kring);
-    Ok(Json(entities::media_attachment(Ctx { base: &base }, &m)).into_response())
+    Ok(Json(entities::media_attachment(Ctx::new(&base, &kring), &m)).into_response())
 }
 
 /// The `file`, `description` and `focus` parts of an upload, streamed with a cap on the whole.
@@ -144,7 +144,7 @@ async fn show(
     let actor = auth.user("write:media")?;
     let m = kring.own_media(actor, id(&raw)?).await?;
     let base = ctx(&kring);
-    Ok(Json(entities::media_attachment(Ctx { base: &base }, &m)).into_response())
+    Ok(Json(entities::media_attachment(Ctx::new(&base, &kring), &m)).into_response())
 }
 
 #[derive(Deserialize)]
@@ -166,7 +166,7 @@ async fn update(
         .update_media(actor, id(&raw)?, p.description, p.focus)
         .await?;
     let base = ctx(&kring);
-    Ok(Json(entities::media_attachment(Ctx { base: &base }, &m)).into_response())
+    Ok(Json(entities::media_attachment(Ctx::new(&base, &kring), &m)).into_response())
 }
 
 async fn remove(
@@ -225,35 +225,47 @@ fn byte_range(header: Option<&str>, len: usize) -> Option<(usize, usize)> {
     (first <= last && first < len).then_some((first, last))
 }
 
+/// A file, or the one byte range asked for (`206`), with `Accept-Ranges`.
+fn ranged(
+    mime: &'static str,
+    bytes: Vec<u8>,
+    headers: &axum::http::HeaderMap,
+    cache: &'static str,
+) -> Response {
+    let len = bytes.len();
+    let range = byte_range(
+        headers.get(header::RANGE).and_then(|v| v.to_str().ok()),
+        len,
+    );
+    let mut res = match range {
+        Some((first, last)) => {
+            let mut res = file_response(mime, bytes[first..=last].to_vec(), cache);
+            *res.status_mut() = StatusCode::PARTIAL_CONTENT;
+            if let Ok(v) = HeaderValue::from_str(&format!("bytes {first}-{last}/{len}")) {
+                res.headers_mut().insert(header::CONTENT_RANGE, v);
+            }
+            res
+        }
+        None => file_response(mime, bytes, cache),
+    };
+    res.headers_mut()
+        .insert(header::ACCEPT_RANGES, HeaderValue::from_static("bytes"));
+    res
+}
+
 async fn file(
     State(kring): State<Kring>,
     Path((dir, name)): Path<(String, String)>,
     headers: axum::http::HeaderMap,
 ) -> Response {
     match kring.media_file(&format!("{dir}/{name}")).await {
-        Ok(f) => {
-            let len = f.bytes.len();
-            let range = byte_range(
-                headers.get(header::RANGE).and_then(|v| v.to_str().ok()),
-                len,
-            );
-            // Keys are random and a file never changes under its key.
-            let cache = "public, max-age=31536000, immutable";
-            let mut res = match range {
-                Some((first, last)) => {
-                    let mut res = file_response(f.mime, f.bytes[first..=last].to_vec(), cache);
-                    *res.status_mut() = StatusCode::PARTIAL_CONTENT;
-                    if let Ok(v) = HeaderValue::from_str(&format!("bytes {first}-{last}/{len}")) {
-                        res.headers_mut().insert(header::CONTENT_RANGE, v);
-                    }
-                    res
-                }
-                None => file_response(f.mime, f.bytes, cache),
-            };
-            res.headers_mut()
-                .insert(header::ACCEPT_RANGES, HeaderValue::from_static("bytes"));
-            res
-        }
+        // Keys are random and a file never changes under its key.
+        Ok(f) => ranged(
+            f.mime,
+            f.bytes,
+            &headers,
+            "public, max-age=31536000, immutable",
+        ),
         Err(e) => {
             if let Error::Internal(detail) = &e {
                 tracing::error!(%detail, "media file");
@@ -266,12 +278,13 @@ async fn file(
 async fn proxied(
     State(kring): State<Kring>,
     Path((raw, token)): Path<(String, String)>,
+    headers: axum::http::HeaderMap,
 ) -> Response {
     let Ok(m) = raw.parse::<i64>() else {
         return crate::not_found();
     };
     match kring.proxied_media(Id(m), &token).await {
-        Ok(image) => file_response(image.mime, image.bytes, "public, max-age=86400"),
+        Ok(f) => ranged(f.mime, f.bytes, &headers, "public, max-age=86400"),
         Err(Error::Unavailable(_)) => StatusCode::BAD_GATEWAY.into_response(),
         Err(e) => {
             if let Error::Internal(detail) = &e {

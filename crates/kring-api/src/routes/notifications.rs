@@ -65,7 +65,7 @@ async fn index(
     let keys: Vec<kring_core::Id> = list.iter().map(|n| n.id).collect();
     let views = kring.notification_views(actor, list).await?;
     let base = ctx(&kring);
-    let c = Ctx { base: &base };
+    let c = Ctx::new(&base, &kring);
     let body: Vec<_> = views.iter().map(|n| entities::notification(c, n)).collect();
     Ok(paged(&base, "/api/v1/notifications", "", &keys, body))
 }
@@ -86,7 +86,7 @@ async fn show(
     let views = kring.notification_views(actor, vec![n]).await?;
     let v = views.first().ok_or_else(crate::error::not_found)?;
     let base = ctx(&kring);
-    Ok(Json(entities::notification(Ctx { base: &base }, v)).into_response())
+    Ok(Json(entities::notification(Ctx::new(&base, &kring), v)).into_response())
 }
 
 async fn dismiss(

@@ -62,7 +62,7 @@ async fn create(
         .await?;
     let base = ctx(&kring);
     Ok(Json(entities::report(
-        Ctx { base: &base },
+        Ctx::new(&base, &kring),
         &report.report,
         &report.target,
     ))

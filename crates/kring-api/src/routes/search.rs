@@ -73,7 +73,7 @@ async fn search(
         .status_views(viewer, found.statuses, Some("public"))
         .await?;
     let base = ctx(&kring);
-    let c = Ctx { base: &base };
+    let c = Ctx::new(&base, &kring);
     Ok(Json(json!({
         "accounts": found.accounts.iter().map(|a| entities::account(c, a)).collect::<Vec<_>>(),
         "statuses": views.iter().map(|v| entities::status(c, v)).collect::<Vec<_>>(),

@@ -205,7 +205,12 @@ async fn delete(
     // The deleted status, with its source text, so clients can "delete and redraft".
     let view = kring.delete_for_redraft(actor, id(&raw)?).await?;
     let base = ctx(&kring);
-    Ok(Json(entities::status_with_text(Ctx { base: &base }, &view, true)).into_response())
+    Ok(Json(entities::status_with_text(
+        Ctx::new(&base, &kring),
+        &view,
+        true,
+    ))
+    .into_response())
 }
 
 #[derive(Deserialize)]
@@ -262,7 +267,7 @@ async fn context(
         .into_iter()
         .partition(|v| ancestors.contains(&v.status.id));
     let base = ctx(&kring);
-    let c = Ctx { base: &base };
+    let c = Ctx::new(&base, &kring);
     // Written as bytes (not through a `Value`, which would copy every status into a map).
     let mut body = b"{\"ancestors\":".to_vec();
     body.extend(crate::render::statuses(c, &up));
@@ -280,7 +285,7 @@ async fn history(
     let viewer = auth.viewer("read:statuses")?;
     let (_, author, edits) = kring.history(viewer, id(&raw)?).await?;
     let base = ctx(&kring);
-    let c = Ctx { base: &base };
+    let c = Ctx::new(&base, &kring);
     let body: Vec<_> = edits
         .iter()
         .map(|e| serde_json::to_value(entities::status_edit(c, e, &author)).unwrap_or_default())

@@ -173,7 +173,7 @@ fn render<'a>(
     quoted: bool,
 ) -> Option<(&'static str, Cow<'a, str>)> {
     let base = ctx(kring);
-    let c = Ctx { base: &base };
+    let c = Ctx::new(&base, kring);
     let plain = |text: String| {
         Some(Cow::Owned(if quoted {
             serde_json::to_string(&text).ok()?

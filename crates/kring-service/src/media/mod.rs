@@ -5,6 +5,7 @@
 pub mod attach;
 pub mod process;
 pub mod profile;
+pub mod remote;
 pub mod serve;
 pub mod sniff;
 pub mod storage;
@@ -34,6 +35,14 @@ pub struct MediaConfig {
     pub description_limit: usize,
     /// An S3-compatible bucket for the files instead of `dir` (`[media.s3]`).
     pub s3: Option<storage::S3Config>,
+    /// Keep copies of remote media in the media storage (`remote_cache`); false: fetch them
+    /// for each reader and keep nothing.
+    pub remote_cache: bool,
+    /// Copies not used for this many days go with the hourly sweep (`remote_cache_days`).
+    pub remote_cache_days: u32,
+    /// The copies together keep to this many bytes, the least recently used going first
+    /// (`remote_cache_budget`).
+    pub remote_cache_budget: u64,
 }
 
 impl Default for MediaConfig {
@@ -48,6 +57,9 @@ impl Default for MediaConfig {
             image_matrix_limit: 7680 * 4320,
             description_limit: 1500,
             s3: None,
+            remote_cache: true,
+            remote_cache_days: 7,
+            remote_cache_budget: 1024 * 1024 * 1024,
         }
     }
 }
@@ -83,13 +95,20 @@ pub struct MediaUrls {
 /// local files under `/media/`, remote ones through this server's proxy (`/proxy/media/ID/TOKEN`),
 /// so a reader's browser or app never contacts another server.
 pub fn urls(base: &str, m: &MediaAttachment) -> MediaUrls {
+    urls_with(base, None, m)
+}
+
+/// [`urls`], with local files at `public` (the bucket's own address, `[media.s3] public_url`)
+/// when given: `<public>/<key>`.
+pub fn urls_with(base: &str, public: Option<&str>, m: &MediaAttachment) -> MediaUrls {
+    let local = |key: &str| match public {
+        Some(p) => format!("{p}/{key}"),
+        None => format!("{base}/media/{key}"),
+    };
     match &m.file_key {
         Some(key) => MediaUrls {
-            url: format!("{base}/media/{key}"),
-            preview_url: m
-                .thumbnail_key
-                .as_ref()
-                .map(|k| format!("{base}/media/{k}")),
+            url: local(key),
+            preview_url: m.thumbnail_key.as_deref().map(local),
         },
         None => {
             let url = format!("{base}/proxy/media/{}/{}", m.id, proxy_token(m));
@@ -119,8 +138,14 @@ pub fn proxy_token(m: &MediaAttachment) -> String {
 }
 
 impl Kring {
+    /// The addresses apps are given (`[media.s3] public_url` for local files when set).
     pub fn media_urls(&self, m: &MediaAttachment) -> MediaUrls {
-        urls(&self.config.base_url(), m)
+        urls_with(&self.config.base_url(), self.media_public_url(), m)
+    }
+
+    /// The bucket's own address for local files, when `[media.s3] public_url` is set.
+    pub fn media_public_url(&self) -> Option<&str> {
+        self.config.media.s3.as_ref()?.public_url.as_deref()
     }
 
     /// The media storage (opened once, with the service).

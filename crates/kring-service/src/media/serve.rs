@@ -1,6 +1,6 @@
 //! Serving attachments: local files from the media storage, remote pictures through the media
 //! proxy (fetched by this server with the guarded client, so readers never contact the other
-//! server, and re-encoded as uploads are, so no metadata reaches them).
+//! server, and processed as uploads are, so no metadata reaches them).
 use kring_core::media::MediaKind;
 
 use super::storage;
@@ -33,9 +33,11 @@ impl Kring {
         Ok(ServedFile { mime, bytes })
     }
 
-    /// A remote attachment's picture, through the media proxy, asked for by its address
-    /// (`token`: `super::proxy_token`). NotFound for a wrong token, for local ones, for
-    /// other kinds than pictures, and where a domain policy refuses the server's media.
+    /// A remote attachment's file (picture, video or audio), through the media proxy, asked
+    /// for by its address (`token`: `super::proxy_token`): the cached copy, or fetched with
+    /// the guarded client (within the upload limits), sniffed (never the remote's claimed
+    /// type), processed like an upload and kept (`super::remote`). NotFound for a wrong token,
+    /// for local ones, for other kinds, and where a domain policy refuses the server's media.
     pub async fn proxied_media(&self, id: Id, token: &str) -> Result<ProxiedImage> {
         let m = self.store.media(id).await?.ok_or(Error::NotFound)?;
         let expected = super::proxy_token(&m);
@@ -50,7 +52,11 @@ impl Kring {
             return Err(Error::NotFound);
         }
         let url = m.remote_url.as_deref().ok_or(Error::NotFound)?;
-        if m.kind != MediaKind::Image {
+        let wanted = m.kind;
+        if !matches!(
+            wanted,
+            MediaKind::Image | MediaKind::Video | MediaKind::Audio
+        ) {
             return Err(Error::NotFound);
         }
         let author = self
@@ -65,34 +71,48 @@ impl Kring {
         if policy.reject_media || policy.block.is_some() || author.suspended_at.is_some() {
             return Err(Error::NotFound);
         }
-        // The cleaned copy, kept beside the fetched one under its own name.
-        let cleaned = self.proxy_file(&format!("cleaned:{url}"));
-        if let Some(path) = &cleaned
-            && let Some(bytes) = media_proxy::read_fresh(path).await
-            && let Some(mime) = media_proxy::sniff_image(&bytes)
-        {
-            return Ok(ProxiedImage { mime, bytes });
+        // The type of a copy is sniffed again from its bytes; only what this kind may be
+        // passes (a remote "video" that is a page is nothing).
+        let is_kind: fn(&[u8]) -> Option<&'static str> = match wanted {
+            MediaKind::Image => media_proxy::sniff_image,
+            MediaKind::Video => |b| {
+                sniff::sniff(b)
+                    .filter(|s| s.kind == MediaKind::Video)
+                    .map(|s| s.mime)
+            },
+            _ => |b| {
+                sniff::sniff(b)
+                    .filter(|s| s.kind == MediaKind::Audio)
+                    .map(|s| s.mime)
+            },
+        };
+        let key = super::remote::cache_key("attachment", url);
+        if let Some(hit) = self.cached_remote(&key, is_kind).await {
+            return Ok(hit);
         }
-        let fetched = self.proxied(url).await?;
-        // Re-encoded like an upload here: another server's pictures lose their metadata too
-        // before any reader gets them.
         let limits = self.config.media.limits();
-        let processed = crate::cpu::run(move || process::process(&fetched.bytes, &limits))
+        let (accept, limit) = match wanted {
+            MediaKind::Image => (media_proxy::ACCEPT_IMAGES, limits.image_bytes),
+            _ => ("video/*, audio/*", limits.video_bytes),
+        };
+        let fetched = self.fetch_remote(url, accept, limit).await?;
+        if is_kind(&fetched).is_none() {
+            self.fetch_failed(url, "not what the attachment says it is");
+            return Err(Error::Unavailable("the file is not what it claims".into()));
+        }
+        // Processed like an upload here: another server's pictures lose their metadata too
+        // before any reader gets them (an MP3 its tags).
+        let processed = crate::cpu::run(move || process::process(&fetched, &limits))
             .await?
-            .map_err(|_| Error::Unavailable("the image could not be read".into()))?;
-        let image = ProxiedImage {
+            .map_err(|_| Error::Unavailable("the file could not be read".into()))?;
+        let file = ProxiedImage {
             mime: processed.original.mime,
             bytes: processed.original.bytes,
         };
-        if let Some(path) = cleaned {
-            let bytes = image.bytes.clone();
-            let _ = tokio::task::spawn_blocking(move || {
-                if let Err(e) = media_proxy::write_atomically(&path, &bytes) {
-                    tracing::warn!(error = %e, "media proxy: cannot cache a cleaned copy");
-                }
-            })
-            .await;
+        if is_kind(&file.bytes) != Some(file.mime) {
+            return Err(Error::Unavailable("the file could not be read".into()));
         }
-        Ok(image)
+        self.keep_remote(&key, &file).await;
+        Ok(file)
     }
 }

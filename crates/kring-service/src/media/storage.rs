@@ -131,6 +131,10 @@ pub struct S3Config {
     pub access_key_id: String,
     /// Never printed: `Debug` hides it.
     pub secret_access_key: String,
+    /// The bucket's own address for reading (`https://cdn.example`, or `endpoint/bucket`):
+    /// when set, apps are given `<public_url>/<key>` for attachments instead of Kring's
+    /// `/media/<key>`.
+    pub public_url: Option<String>,
 }
 
 impl std::fmt::Debug for S3Config {
@@ -141,6 +145,7 @@ impl std::fmt::Debug for S3Config {
             .field("region", &self.region)
             .field("access_key_id", &self.access_key_id)
             .field("secret_access_key", &"***")
+            .field("public_url", &self.public_url)
             .finish()
     }
 }

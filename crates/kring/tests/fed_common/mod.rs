@@ -147,6 +147,8 @@ pub struct Node {
     /// For [`Node::start_guarded`]: the test host names (resolved to 127.0.0.1) this node
     /// knows, with the private-address guard on for everything else.
     test_hosts: Option<std::collections::HashMap<String, std::net::IpAddr>>,
+    /// The `[media]` table this node runs with (an S3 bucket, the remote media cache).
+    pub media: Option<kring::config::MediaPartial>,
 }
 
 impl Drop for Node {
@@ -183,6 +185,7 @@ impl Node {
             pg: pg_url().map(|u| PgDatabase::create(&u)),
             dir: tempfile::tempdir().expect("temp dir"),
             test_hosts: None,
+            media: None,
         }
     }
 
@@ -239,24 +242,7 @@ impl Node {
     /// Start (again) inside this test process.
     pub async fn start_in_process(&mut self) {
         assert!(matches!(self.run, Run::Stopped), "node already running");
-        let partial = Partial {
-            listen: Some(format!("127.0.0.1:{}", self.port)),
-            domain: Some(self.domain.clone()),
-            data_dir: Some(self.data_dir()),
-            database_url: self.database_url(),
-            database_max_connections: Some(5),
-            allow_private_federation: Some(self.test_hosts.is_none()),
-            insecure_http: self.test_hosts.as_ref().map(|_| true),
-            federation_test_hosts: self.test_hosts.clone(),
-            // Open sign-ups, as on a loopback domain.
-            registrations: Some(kring_core::model::Registrations::Open),
-            // Tests deliver and request quickly from one address; the limits are tested apart.
-            rate_limits: Some([("all".to_string(), "1000000/1m".to_string())].into()),
-            // Accounts follow freely unless a test locks one (the default is approval).
-            approve_followers: Some(false),
-            ..Partial::default()
-        };
-        let config = Config::resolve(partial).expect("valid test configuration");
+        let config = self.config(self.port);
         // Right after a stop the port may take a moment to be free again.
         let mut last = String::new();
         for _ in 0..50 {
@@ -273,6 +259,48 @@ impl Node {
             }
         }
         panic!("server did not start: {last}");
+    }
+
+    /// Another process of this node, in-process on a port of its own: the same domain,
+    /// database, data directory and settings, as several run behind one proxy. Its address
+    /// is `Running::base_url`.
+    pub async fn another_process(&self) -> Running {
+        self.another_process_with(|_| {}).await
+    }
+
+    /// [`Node::another_process`] with some settings changed (a role, the media table).
+    pub async fn another_process_with(&self, change: impl FnOnce(&mut Partial)) -> Running {
+        let mut partial = self.partial(free_port());
+        change(&mut partial);
+        let config = Config::resolve(partial).expect("valid test configuration");
+        kring::server::start(config)
+            .await
+            .expect("another process starts")
+    }
+
+    fn config(&self, port: u16) -> Config {
+        Config::resolve(self.partial(port)).expect("valid test configuration")
+    }
+
+    fn partial(&self, port: u16) -> Partial {
+        Partial {
+            listen: Some(format!("127.0.0.1:{port}")),
+            domain: Some(self.domain.clone()),
+            data_dir: Some(self.data_dir()),
+            database_url: self.database_url(),
+            database_max_connections: Some(5),
+            allow_private_federation: Some(self.test_hosts.is_none()),
+            insecure_http: self.test_hosts.as_ref().map(|_| true),
+            federation_test_hosts: self.test_hosts.clone(),
+            // Open sign-ups, as on a loopback domain.
+            registrations: Some(kring_core::model::Registrations::Open),
+            // Tests deliver and request quickly from one address; the limits are tested apart.
+            rate_limits: Some([("all".to_string(), "1000000/1m".to_string())].into()),
+            // Accounts follow freely unless a test locks one (the default is approval).
+            approve_followers: Some(false),
+            media: self.media.clone(),
+            ..Partial::default()
+        }
     }
 
     /// Start (again) as the real `kring` binary, a child process; returns once it answers.
