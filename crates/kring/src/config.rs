@@ -65,6 +65,11 @@ pub struct MediaPartial {
     pub video_size_limit: Option<usize>,
     pub image_matrix_limit: Option<u64>,
     pub description_limit: Option<usize>,
+    /// Seconds a video or audio file may last.
+    pub video_duration_limit: Option<u64>,
+    /// The `ffmpeg` and `ffprobe` programs (default: from PATH).
+    pub ffmpeg_path: Option<PathBuf>,
+    pub ffprobe_path: Option<PathBuf>,
     /// Keep the files in an S3-compatible bucket (`[media.s3]`) instead of `<data_dir>/media`.
     pub s3: Option<S3Partial>,
 }
@@ -142,6 +147,12 @@ impl MediaPartial {
                 .unwrap_or(d.image_matrix_limit)
                 .max(1),
             description_limit: self.description_limit.unwrap_or(d.description_limit).max(1),
+            video_duration_limit: self
+                .video_duration_limit
+                .unwrap_or(d.video_duration_limit)
+                .max(1),
+            ffmpeg_path: self.ffmpeg_path.unwrap_or(d.ffmpeg_path),
+            ffprobe_path: self.ffprobe_path.unwrap_or(d.ffprobe_path),
         })
     }
 }

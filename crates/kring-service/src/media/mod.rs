@@ -3,6 +3,7 @@
 //! storage (`storage`), attached to posts (`attach`), sent and received over federation
 //! (`attach`), served (`serve`), and swept away when never used (`sweep`).
 pub mod attach;
+pub mod av;
 pub mod process;
 pub mod profile;
 pub mod serve;
@@ -34,11 +35,17 @@ pub struct MediaConfig {
     pub description_limit: usize,
     /// An S3-compatible bucket for the files instead of `dir` (`[media.s3]`).
     pub s3: Option<storage::S3Config>,
+    /// Seconds a video or audio file may last (checked with ffprobe).
+    pub video_duration_limit: u64,
+    /// The `ffmpeg` and `ffprobe` programs (found on PATH by default); when missing, video
+    /// and audio are kept as sent, with a placeholder thumbnail.
+    pub ffmpeg_path: PathBuf,
+    pub ffprobe_path: PathBuf,
 }
 
 impl Default for MediaConfig {
     /// Mastodon's limits (4 attachments, 16 MB pictures of up to 7680 × 4320 pixels, 1,500
-    /// characters of alt text), with video and audio up to 40 MB.
+    /// characters of alt text), with video and audio up to 40 MB and 15 minutes.
     fn default() -> MediaConfig {
         MediaConfig {
             dir: None,
@@ -48,6 +55,9 @@ impl Default for MediaConfig {
             image_matrix_limit: 7680 * 4320,
             description_limit: 1500,
             s3: None,
+            video_duration_limit: 900,
+            ffmpeg_path: PathBuf::from("ffmpeg"),
+            ffprobe_path: PathBuf::from("ffprobe"),
         }
     }
 }
@@ -61,6 +71,14 @@ impl MediaConfig {
     /// The MIME types accepted.
     pub fn supported_mime_types(&self) -> Vec<&'static str> {
         sniff::ACCEPTED.iter().map(|s| s.mime).collect()
+    }
+
+    pub(crate) fn av_tools(&self) -> av::AvTools {
+        av::AvTools {
+            ffmpeg: self.ffmpeg_path.clone(),
+            ffprobe: self.ffprobe_path.clone(),
+            max_seconds: self.video_duration_limit,
+        }
     }
 
     pub(crate) fn limits(&self) -> process::Limits {

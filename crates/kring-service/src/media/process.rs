@@ -13,7 +13,7 @@ use kring_core::{Error, Result};
 use super::sniff::{self, Sniffed};
 
 /// The longest side of a thumbnail (Mastodon's `small` is about 640 wide).
-const THUMB_SIDE: u32 = 640;
+pub(crate) const THUMB_SIDE: u32 = 640;
 /// JPEG quality of re-encoded pictures and thumbnails.
 const JPEG_QUALITY: u8 = 88;
 /// The most one decoded picture may take in memory, whatever its header says.
@@ -48,7 +48,7 @@ pub struct Processed {
     pub blurhash: Option<String>,
 }
 
-fn refused(msg: &str) -> Error {
+pub(crate) fn refused(msg: &str) -> Error {
     Error::Validation(msg.to_string())
 }
 
@@ -143,6 +143,7 @@ fn image(bytes: &[u8], sniffed: Sniffed, limits: &Limits) -> Result<Processed> {
         meta: MediaMeta {
             original: Some(dims),
             small: Some(small),
+            ..MediaMeta::default()
         },
         blurhash,
     })
@@ -185,7 +186,7 @@ pub fn profile_image(bytes: &[u8], limits: &Limits, cut: ProfileCut) -> Result<R
 /// Encode pixels alone. JPEG stays JPEG and PNG stays PNG; a WebP becomes a JPEG (the pure
 /// Rust WebP encoder is lossless only, which would make photos several times larger) unless
 /// it is transparent, then a PNG; thumbnails the same way.
-fn encode(img: &DynamicImage, wanted: ImageFormat) -> Result<Rendition> {
+pub(crate) fn encode(img: &DynamicImage, wanted: ImageFormat) -> Result<Rendition> {
     let transparent = img.color().has_alpha();
     let png = wanted == ImageFormat::Png || (wanted != ImageFormat::Jpeg && transparent);
     let mut out = Cursor::new(Vec::new());
@@ -251,14 +252,14 @@ fn copy_gif(bytes: &[u8]) -> Result<Vec<u8>> {
 }
 
 /// Mastodon's blurhash (4 × 3 components) of a picture, from a small copy of it.
-fn blurhash_of(img: &DynamicImage) -> Option<String> {
+pub(crate) fn blurhash_of(img: &DynamicImage) -> Option<String> {
     let tiny = img.thumbnail(32, 32).to_rgba8();
     blurhash::encode(4, 3, tiny.width(), tiny.height(), tiny.as_raw()).ok()
 }
 
 /// Video and audio are kept as they are (no transcoding here), except that an MP3's ID3 tags
 /// (titles, but also free text and pictures) are cut off.
-fn av(bytes: &[u8], sniffed: Sniffed) -> Processed {
+pub(crate) fn av(bytes: &[u8], sniffed: Sniffed) -> Processed {
     let kept = if sniffed == sniff::MP3 {
         strip_id3(bytes)
     } else {
