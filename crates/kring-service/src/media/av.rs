@@ -374,6 +374,101 @@ pub async fn process_av(
     })
 }
 
+/// An AVIF picture: its size read by ffprobe and checked before anything is decoded, its
+/// (first) picture decoded by ffmpeg to PNG, then processed as any upload (so stored as a JPEG,
+/// or a PNG when transparent, without metadata, with a thumbnail and blurhash). Without
+/// ffmpeg it is refused as an unsupported type.
+pub async fn process_avif(bytes: Vec<u8>, limits: &Limits, tools: &AvTools) -> Result<Processed> {
+    if bytes.len() > limits.image_bytes {
+        return Err(Error::PayloadTooLarge);
+    }
+    let unsupported = || refused("File type is not supported");
+    let unreadable = || refused("The file could not be read as an image");
+    let dir = tempfile::Builder::new()
+        .prefix("kring-avif-")
+        .tempdir()
+        .map_err(Error::internal)?;
+    let input = dir.path().join("in.avif");
+    tokio::fs::write(&input, &bytes)
+        .await
+        .map_err(Error::internal)?;
+    drop(bytes);
+    let [f, demux, pw, file] = input_args(sniff::AVIF);
+    let probe = match run(
+        &tools.ffprobe,
+        &[
+            os("-v"),
+            os("error"),
+            os("-print_format"),
+            os("json"),
+            os("-show_format"),
+            os("-show_streams"),
+            f,
+            demux,
+            pw,
+            file,
+            os("-i"),
+            input.as_os_str(),
+        ],
+    )
+    .await?
+    {
+        Run::Missing => {
+            missing();
+            return Err(unsupported());
+        }
+        Run::Done(out) if out.status.success() => {
+            parse_probe(&out.stdout).ok_or_else(unreadable)?
+        }
+        Run::Done(_) => return Err(unreadable()),
+    };
+    // The header's word, before a single pixel is decoded.
+    let Some((w, h, _)) = probe.video else {
+        return Err(unreadable());
+    };
+    if w == 0 || h == 0 {
+        return Err(unreadable());
+    }
+    if u64::from(w) * u64::from(h) > limits.image_pixels {
+        return Err(refused(&format!(
+            "Image dimensions are too large: {w}x{h} is more than {} pixels",
+            limits.image_pixels
+        )));
+    }
+    let args = [
+        os("-nostdin"),
+        os("-v"),
+        os("error"),
+        f,
+        demux,
+        pw,
+        file,
+        os("-i"),
+        input.as_os_str(),
+        os("-map"),
+        os("0:V:0"),
+        os("-frames:v"),
+        os("1"),
+        os("-map_metadata"),
+        os("-1"),
+        os("-f"),
+        os("image2pipe"),
+        os("-c:v"),
+        os("png"),
+        os("-"),
+    ];
+    let png = match run(&tools.ffmpeg, &args).await? {
+        Run::Missing => {
+            missing();
+            return Err(unsupported());
+        }
+        Run::Done(out) if out.status.success() && !out.stdout.is_empty() => out.stdout,
+        Run::Done(_) => return Err(unreadable()),
+    };
+    let limits = *limits;
+    crate::cpu::run(move || process::decoded_picture(&png, &limits)).await?
+}
+
 /// A thumbnail from one frame of a video (a second in, or earlier in a short one), turned as
 /// the video is shown; None when no frame comes out.
 async fn frame(

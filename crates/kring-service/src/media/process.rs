@@ -63,7 +63,11 @@ pub fn process(bytes: &[u8], limits: &Limits) -> Result<Processed> {
             if bytes.len() > limits.image_bytes {
                 return Err(Error::PayloadTooLarge);
             }
-            image(bytes, sniffed, limits)
+            if sniffed == sniff::AVIF {
+                // Only ffmpeg reads these (`av::process_avif`).
+                return Err(refused("File type is not supported"));
+            }
+            image(bytes, sniffed, limits, format_of(sniffed))
         }
         _ => {
             if bytes.len() > limits.video_bytes {
@@ -112,9 +116,28 @@ fn decode(bytes: &[u8], format: ImageFormat, limits: &Limits) -> Result<DynamicI
     Ok(img)
 }
 
-fn image(bytes: &[u8], sniffed: Sniffed, limits: &Limits) -> Result<Processed> {
+/// A picture ffmpeg decoded (an AVIF) to PNG: processed as an upload, stored as JPEG (or PNG
+/// when transparent), as a WebP is.
+pub(crate) fn decoded_picture(png: &[u8], limits: &Limits) -> Result<Processed> {
+    image(png, sniff::PNG, limits, ImageFormat::WebP)
+}
+
+/// `wanted`: the format to store, by `encode`'s rule.
+fn image(
+    bytes: &[u8],
+    sniffed: Sniffed,
+    limits: &Limits,
+    wanted: ImageFormat,
+) -> Result<Processed> {
     let format = format_of(sniffed);
     let img = decode(bytes, format, limits)?;
+    // The thumbnail first (made smaller, never larger), so the full picture can go once
+    // encoded.
+    let thumb = if img.width() > THUMB_SIDE || img.height() > THUMB_SIDE {
+        img.thumbnail(THUMB_SIDE, THUMB_SIDE)
+    } else {
+        img.clone()
+    };
     let original = if format == ImageFormat::Gif {
         // GIFs keep their frames: copied without any extension block but the loop count.
         Rendition {
@@ -123,13 +146,14 @@ fn image(bytes: &[u8], sniffed: Sniffed, limits: &Limits) -> Result<Processed> {
             ext: sniff::GIF.ext,
         }
     } else {
-        encode(&img, format)?
+        encode(&img, wanted)?
     };
     let dims = Dimensions {
         width: img.width(),
         height: img.height(),
     };
-    let thumb = img.thumbnail(THUMB_SIDE, THUMB_SIDE);
+    // The full picture's pixels go as soon as it is encoded.
+    drop(img);
     let small = Dimensions {
         width: thumb.width(),
         height: thumb.height(),
@@ -160,7 +184,9 @@ pub enum ProfileCut {
 /// pictures only, checked and re-encoded as uploads are (an animated GIF keeps its first
 /// frame, as a PNG).
 pub fn profile_image(bytes: &[u8], limits: &Limits, cut: ProfileCut) -> Result<Rendition> {
-    let Some(sniffed) = sniff::sniff(bytes).filter(|s| s.kind == MediaKind::Image) else {
+    let Some(sniffed) =
+        sniff::sniff(bytes).filter(|s| s.kind == MediaKind::Image && *s != sniff::AVIF)
+    else {
         return Err(refused("File type is not supported (a picture is needed)"));
     };
     if bytes.len() > limits.image_bytes {
@@ -189,8 +215,8 @@ pub fn profile_image(bytes: &[u8], limits: &Limits, cut: ProfileCut) -> Result<R
 pub(crate) fn encode(img: &DynamicImage, wanted: ImageFormat) -> Result<Rendition> {
     let transparent = img.color().has_alpha();
     let png = wanted == ImageFormat::Png || (wanted != ImageFormat::Jpeg && transparent);
-    let mut out = Cursor::new(Vec::new());
     if png {
+        let mut out = Cursor::new(Vec::new());
         img.write_to(&mut out, ImageFormat::Png)
             .map_err(Error::internal)?;
         Ok(Rendition {
@@ -199,18 +225,26 @@ pub(crate) fn encode(img: &DynamicImage, wanted: ImageFormat) -> Result<Renditio
             ext: sniff::PNG.ext,
         })
     } else {
-        let encoder = image::codecs::jpeg::JpegEncoder::new_with_quality(&mut out, JPEG_QUALITY);
-        // Most photos decode as RGB already: encoded from where they are, not from a copy
-        // (a 12-megapixel picture is 36 MB of pixels).
+        // `jpeg-encoder` (the time of an upload is mostly this encoding); it writes the
+        // pixels and a bare JFIF header, nothing else. Most photos decode as RGB already:
+        // encoded from where they are, not from a copy (12 megapixels are 36 MB).
+        let too_large = || refused("Image dimensions are too large");
+        let w = u16::try_from(img.width()).map_err(|_| too_large())?;
+        let h = u16::try_from(img.height()).map_err(|_| too_large())?;
+        let mut bytes = Vec::new();
+        let encoder = jpeg_encoder::Encoder::new(&mut bytes, JPEG_QUALITY);
         match img {
-            DynamicImage::ImageRgb8(_) | DynamicImage::ImageLuma8(_) => {
-                img.write_with_encoder(encoder)
+            DynamicImage::ImageRgb8(rgb) => {
+                encoder.encode(rgb.as_raw(), w, h, jpeg_encoder::ColorType::Rgb)
             }
-            _ => DynamicImage::ImageRgb8(img.to_rgb8()).write_with_encoder(encoder),
+            DynamicImage::ImageLuma8(l) => {
+                encoder.encode(l.as_raw(), w, h, jpeg_encoder::ColorType::Luma)
+            }
+            _ => encoder.encode(img.to_rgb8().as_raw(), w, h, jpeg_encoder::ColorType::Rgb),
         }
         .map_err(Error::internal)?;
         Ok(Rendition {
-            bytes: out.into_inner(),
+            bytes,
             mime: sniff::JPEG.mime,
             ext: sniff::JPEG.ext,
         })
@@ -330,6 +364,24 @@ mod tests {
             sniff::sniff(&p.thumbnail.unwrap().bytes).map(|s| s.mime),
             Some("image/jpeg")
         );
+    }
+
+    #[test]
+    fn a_small_picture_keeps_its_size_as_thumbnail_and_photos_stay_jpeg() {
+        let p = process(&png(40, 20), &LIMITS).unwrap();
+        let small = p.meta.small.unwrap();
+        assert_eq!((small.width, small.height), (40, 20));
+        // A JPEG comes out a JPEG (jpeg-encoder), readable, of the same size.
+        let mut jpeg = Cursor::new(Vec::new());
+        image::RgbImage::from_pixel(900, 700, image::Rgb([10, 120, 200]))
+            .write_to(&mut jpeg, ImageFormat::Jpeg)
+            .unwrap();
+        let p = process(jpeg.get_ref(), &LIMITS).unwrap();
+        assert_eq!(p.original.mime, "image/jpeg");
+        let back = image::load_from_memory(&p.original.bytes).unwrap();
+        assert_eq!((back.width(), back.height()), (900, 700));
+        let px = back.to_rgb8().get_pixel(450, 350).0;
+        assert!(px[2] > 180 && px[0] < 40, "{px:?}");
     }
 
     #[test]
