@@ -1043,6 +1043,14 @@ pub struct MediaAttachmentJson<'a> {
     pub blurhash: Option<&'a str>,
 }
 
+/// Mastodon's `length`: `H:MM:SS.ss`.
+fn length(seconds: f64) -> String {
+    let centis = (seconds.max(0.0) * 100.0).round() as u64;
+    let (h, rest) = (centis / 360_000, centis % 360_000);
+    let (m, rest) = (rest / 6000, rest % 6000);
+    format!("{h}:{m:02}:{:02}.{:02}", rest / 100, rest % 100)
+}
+
 pub fn media_attachment<'a>(
     ctx: Ctx<'_>,
     m: &'a kring_core::media::MediaAttachment,
@@ -1057,7 +1065,47 @@ pub fn media_attachment<'a>(
         })
     };
     let mut meta = serde_json::Map::new();
-    if let Some(d) = m.meta.original {
+    let timed = matches!(
+        m.kind,
+        kring_core::media::MediaKind::Video
+            | kring_core::media::MediaKind::Gifv
+            | kring_core::media::MediaKind::Audio
+    );
+    if timed {
+        // As Mastodon: the length and rate at the top, the video's size beside them, and
+        // `original` with `frame_rate`, `duration` and `bitrate`.
+        if let Some(s) = m.meta.duration {
+            meta.insert("length".into(), length(s).into());
+            meta.insert("duration".into(), serde_json::json!(s));
+        }
+        if let Some(fps) = m.meta.fps() {
+            meta.insert("fps".into(), fps.into());
+        }
+        if let (Some(d), kring_core::media::MediaKind::Video | kring_core::media::MediaKind::Gifv) =
+            (m.meta.original, m.kind)
+        {
+            for (k, v) in details(d).as_object().into_iter().flatten() {
+                meta.insert(k.clone(), v.clone());
+            }
+        }
+        let mut original = serde_json::Map::new();
+        if let Some(d) = m.meta.original {
+            original.insert("width".into(), d.width.into());
+            original.insert("height".into(), d.height.into());
+        }
+        if let Some(r) = &m.meta.frame_rate {
+            original.insert("frame_rate".into(), r.as_str().into());
+        }
+        if let Some(s) = m.meta.duration {
+            original.insert("duration".into(), serde_json::json!(s));
+        }
+        if let Some(b) = m.meta.bitrate {
+            original.insert("bitrate".into(), b.into());
+        }
+        if !original.is_empty() {
+            meta.insert("original".into(), original.into());
+        }
+    } else if let Some(d) = m.meta.original {
         meta.insert("original".into(), details(d));
     }
     if let Some(d) = m.meta.small {

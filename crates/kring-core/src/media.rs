@@ -71,6 +71,27 @@ pub struct MediaMeta {
     pub original: Option<Dimensions>,
     #[serde(default, skip_serializing_if = "Option::is_none")]
     pub small: Option<Dimensions>,
+    /// Seconds of a video or audio file (read by ffprobe).
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub duration: Option<f64>,
+    /// A video's frame rate as ffprobe gives it (`30/1`, `30000/1001`).
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub frame_rate: Option<String>,
+    /// Bits per second of a video or audio file.
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub bitrate: Option<u64>,
+}
+
+impl MediaMeta {
+    /// Frames per second, rounded as Mastodon reports `fps` (None without a frame rate).
+    pub fn fps(&self) -> Option<u32> {
+        let r = self.frame_rate.as_deref()?;
+        let v = match r.split_once('/') {
+            Some((n, d)) => n.trim().parse::<f64>().ok()? / d.trim().parse::<f64>().ok()?,
+            None => r.trim().parse::<f64>().ok()?,
+        };
+        (v.is_finite() && v > 0.0 && v < 10_000.0).then(|| v.round() as u32)
+    }
 }
 
 /// A focal point, each coordinate from -1 to 1 (Mastodon's convention: x left to right,

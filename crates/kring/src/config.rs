@@ -71,6 +71,11 @@ pub struct MediaPartial {
     pub remote_cache_days: Option<u32>,
     /// Bytes all copies of remote media may take together (default 1 GiB).
     pub remote_cache_budget: Option<u64>,
+    /// Seconds a video or audio file may last.
+    pub video_duration_limit: Option<u64>,
+    /// The `ffmpeg` and `ffprobe` programs (default: from PATH).
+    pub ffmpeg_path: Option<PathBuf>,
+    pub ffprobe_path: Option<PathBuf>,
     /// Keep the files in an S3-compatible bucket (`[media.s3]`) instead of `<data_dir>/media`.
     pub s3: Option<S3Partial>,
 }
@@ -162,6 +167,12 @@ impl MediaPartial {
             remote_cache: self.remote_cache.unwrap_or(d.remote_cache),
             remote_cache_days: self.remote_cache_days.unwrap_or(d.remote_cache_days),
             remote_cache_budget: self.remote_cache_budget.unwrap_or(d.remote_cache_budget),
+            video_duration_limit: self
+                .video_duration_limit
+                .unwrap_or(d.video_duration_limit)
+                .max(1),
+            ffmpeg_path: self.ffmpeg_path.unwrap_or(d.ffmpeg_path),
+            ffprobe_path: self.ffprobe_path.unwrap_or(d.ffprobe_path),
         })
     }
 }

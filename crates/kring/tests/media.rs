@@ -1466,3 +1466,342 @@ async fn remote_media_cached(moto: Option<&Moto>) {
     through.stop().await;
     second.stop().await;
 }
+
+/// `ffmpeg` for the video tests; None (skipped, saying so) without it, except in CI
+/// (`CI=true`), where that fails: CI must check the real thing.
+fn ffmpeg_here() -> bool {
+    let found = ["ffmpeg", "ffprobe"].iter().all(|t| {
+        std::process::Command::new(t)
+            .arg("-version")
+            .stdout(std::process::Stdio::null())
+            .stderr(std::process::Stdio::null())
+            .status()
+            .is_ok_and(|s| s.success())
+    });
+    if !found {
+        assert!(
+            std::env::var("CI").as_deref() != Ok("true"),
+            "CI: no ffmpeg/ffprobe for the video tests (apt-get install ffmpeg)"
+        );
+        eprintln!("SKIPPED: the video and audio tests need ffmpeg and ffprobe on PATH");
+    }
+    found
+}
+
+/// Text the test's video and audio carry in their tags: it must not survive.
+const SECRET: &[u8] = b"SECRET-KRING-TAG";
+
+/// A small file made by ffmpeg from its test sources (`args` choose the streams and codecs),
+/// tagged with `SECRET` in its title and comment (and, for video, a stream's handler name).
+fn made_by_ffmpeg(name: &str, args: &[&str]) -> Vec<u8> {
+    let dir = tempfile::tempdir().unwrap();
+    let out = dir.path().join(name);
+    let secret = std::str::from_utf8(SECRET).unwrap();
+    let st = std::process::Command::new("ffmpeg")
+        .args(["-nostdin", "-v", "error"])
+        .args(args)
+        .args(["-metadata", &format!("title={secret}")])
+        .args(["-metadata", &format!("comment={secret} near 52.37N 4.89E")])
+        .arg(&out)
+        .status()
+        .expect("ffmpeg");
+    assert!(st.success(), "ffmpeg could not make {name}");
+    let mut bytes = std::fs::read(&out).unwrap();
+    if name.ends_with(".avif") {
+        // ffmpeg writes no tags into an AVIF: a box of the text after the picture instead.
+        bytes.extend_from_slice(&(8 + SECRET.len() as u32).to_be_bytes());
+        bytes.extend_from_slice(b"free");
+        bytes.extend_from_slice(SECRET);
+    }
+    assert!(
+        contains(&bytes, SECRET),
+        "the fixture {name} carries its tag"
+    );
+    bytes
+}
+
+/// What ffprobe says of some bytes (its JSON).
+fn ffprobe(bytes: &[u8]) -> Value {
+    let dir = tempfile::tempdir().unwrap();
+    let f = dir.path().join("probe");
+    std::fs::write(&f, bytes).unwrap();
+    let out = std::process::Command::new("ffprobe")
+        .args([
+            "-v",
+            "error",
+            "-print_format",
+            "json",
+            "-show_format",
+            "-show_streams",
+        ])
+        .arg(&f)
+        .output()
+        .expect("ffprobe");
+    assert!(out.status.success());
+    serde_json::from_slice(&out.stdout).unwrap()
+}
+
+#[tokio::test]
+async fn video_and_audio_lose_their_tags_get_a_thumbnail_and_a_duration_limit() {
+    if !ffmpeg_here() {
+        return;
+    }
+    let video = made_by_ffmpeg(
+        "clip.mp4",
+        &[
+            "-f",
+            "lavfi",
+            "-i",
+            "testsrc=size=160x120:rate=10",
+            "-f",
+            "lavfi",
+            "-i",
+            "sine=frequency=440",
+            "-t",
+            "2",
+            "-c:v",
+            "mpeg4",
+            "-c:a",
+            "aac",
+            "-metadata:s:v:0",
+            "handler_name=SECRET-KRING-TAG",
+        ],
+    );
+    let audio = made_by_ffmpeg(
+        "song.ogg",
+        &[
+            "-f",
+            "lavfi",
+            "-i",
+            "sine=frequency=440",
+            "-t",
+            "1",
+            "-c:a",
+            "libvorbis",
+        ],
+    );
+    let mp3 = made_by_ffmpeg(
+        "song.mp3",
+        &[
+            "-f",
+            "lavfi",
+            "-i",
+            "sine=frequency=440",
+            "-t",
+            "1",
+            "-c:a",
+            "libmp3lame",
+        ],
+    );
+    let s = TestServer::start().await;
+    let alice = s.register("alice").await;
+    let media_dir = s.kring.config.media.dir.clone().unwrap();
+
+    // The video: its tags gone from the served bytes, still two seconds of picture and sound.
+    let (st, m) = upload(
+        &s,
+        &alice.token,
+        "/api/v2/media",
+        &video,
+        "clip.mp4",
+        &[("description", "A test pattern")],
+    )
+    .await;
+    assert_eq!(st, StatusCode::OK, "{m}");
+    assert_valid("MediaAttachment", &m);
+    assert_eq!(m["type"], "video");
+    let meta = &m["meta"];
+    assert_eq!(meta["length"], "0:00:02.00", "{meta}");
+    assert!(
+        (meta["duration"].as_f64().unwrap() - 2.0).abs() < 0.1,
+        "{meta}"
+    );
+    assert_eq!(meta["fps"], 10, "{meta}");
+    assert_eq!(
+        (meta["width"].as_u64(), meta["height"].as_u64()),
+        (Some(160), Some(120))
+    );
+    assert_eq!(meta["size"], "160x120");
+    assert_eq!(meta["original"]["frame_rate"], "10/1", "{meta}");
+    assert!(meta["original"]["bitrate"].as_u64().unwrap() > 0, "{meta}");
+    assert_eq!(meta["small"]["width"], 160, "{meta}");
+    assert!(m["blurhash"].as_str().is_some_and(|b| b.len() >= 6), "{m}");
+    let (st, h, served) = fetch(m["url"].as_str().unwrap()).await;
+    assert_eq!(st, StatusCode::OK);
+    assert_eq!(h["content-type"], "video/mp4");
+    assert!(!contains(&served, SECRET), "the served video keeps its tag");
+    assert!(!contains(&served, b"52.37N"));
+    let probe = ffprobe(&served);
+    assert_eq!(probe["streams"].as_array().unwrap().len(), 2, "{probe}");
+    assert!(probe["format"]["tags"]["title"].is_null(), "{probe}");
+    // The thumbnail: a frame of it, as JPEG.
+    let (st, h, thumb) = fetch(m["preview_url"].as_str().unwrap()).await;
+    assert_eq!(st, StatusCode::OK);
+    assert_eq!(h["content-type"], "image/jpeg");
+    let frame = image::load_from_memory(&thumb).unwrap();
+    assert_eq!((frame.width(), frame.height()), (160, 120));
+
+    // Audio: Ogg Vorbis (its comments) and MP3 (its ID3 tags); no picture for them.
+    for (bytes, name, mime) in [
+        (&audio, "song.ogg", "audio/ogg"),
+        (&mp3, "song.mp3", "audio/mpeg"),
+    ] {
+        let (st, a) = upload(&s, &alice.token, "/api/v2/media", bytes, name, &[]).await;
+        assert_eq!(st, StatusCode::OK, "{a}");
+        assert_valid("MediaAttachment", &a);
+        assert_eq!(a["type"], "audio");
+        assert!(a["preview_url"].is_null(), "{a}");
+        // One second (an MP3's frames round it up a little).
+        assert!(
+            a["meta"]["length"]
+                .as_str()
+                .unwrap()
+                .starts_with("0:00:01."),
+            "{a}"
+        );
+        let (_, h, served) = fetch(a["url"].as_str().unwrap()).await;
+        assert_eq!(h["content-type"], mime);
+        assert!(!contains(&served, SECRET), "{name} keeps its tag");
+        assert!(ffprobe(&served)["streams"][0]["codec_type"] == "audio");
+    }
+    // An AVIF picture (AV1, as phones and browsers write them): decoded by ffmpeg, stored as
+    // a JPEG with a thumbnail, without its tag.
+    let avif = made_by_ffmpeg(
+        "pattern.avif",
+        &[
+            "-f",
+            "lavfi",
+            "-i",
+            "testsrc=size=64x48",
+            "-frames:v",
+            "1",
+            "-c:v",
+            "libaom-av1",
+            "-still-picture",
+            "1",
+            "-cpu-used",
+            "8",
+        ],
+    );
+    let (st, p) = upload(
+        &s,
+        &alice.token,
+        "/api/v2/media",
+        &avif,
+        "pattern.avif",
+        &[],
+    )
+    .await;
+    assert_eq!(st, StatusCode::OK, "{p}");
+    assert_valid("MediaAttachment", &p);
+    assert_eq!(p["type"], "image");
+    assert_eq!(p["meta"]["original"]["width"], 64, "{p}");
+    assert_eq!(p["meta"]["original"]["height"], 48, "{p}");
+    let (_, h, served) = fetch(p["url"].as_str().unwrap()).await;
+    assert_eq!(h["content-type"], "image/jpeg");
+    assert!(!contains(&served, SECRET));
+    let (st, h, _) = fetch(p["preview_url"].as_str().unwrap()).await;
+    assert_eq!(
+        (st, &h["content-type"]),
+        (StatusCode::OK, &"image/jpeg".parse().unwrap())
+    );
+    let types = s.ok("/api/v2/instance", None).await;
+    assert!(
+        types["configuration"]["media_attachments"]["supported_mime_types"]
+            .as_array()
+            .unwrap()
+            .iter()
+            .any(|t| t == "image/avif")
+    );
+
+    // Nothing stored keeps a tag.
+    let stored = files_under(&media_dir);
+    assert_eq!(stored.len(), 6, "{stored:?}");
+    for f in &stored {
+        assert!(!contains(&std::fs::read(f).unwrap(), SECRET), "{f:?}");
+    }
+    // A post with the video, read back.
+    let status = s
+        .post_status(&alice, json!({"status": "", "media_ids": [m["id"]]}))
+        .await;
+    assert_eq!(status["media_attachments"][0]["meta"]["fps"], 10);
+
+    // Longer than the limit: 422 with Mastodon's error, nothing left behind.
+    let short = TestServer::start_with(Partial {
+        media: Some(MediaPartial {
+            video_duration_limit: Some(1),
+            ..Default::default()
+        }),
+        ..Partial::default()
+    })
+    .await;
+    let bob = short.register("bob").await;
+    let (st, e) = upload(&short, &bob.token, "/api/v2/media", &video, "clip.mp4", &[]).await;
+    assert_eq!(st, StatusCode::UNPROCESSABLE_ENTITY, "{e}");
+    assert_eq!(
+        e["error"],
+        "Validation failed: Duration is too long (maximum is 1 seconds)"
+    );
+    // A "video" ffmpeg cannot read: 422.
+    let mut broken = b"\0\0\0\x18ftypisom\0\0\0\0isom".to_vec();
+    broken.extend_from_slice(&[0x42; 300]);
+    let (st, e) = upload(
+        &short,
+        &bob.token,
+        "/api/v2/media",
+        &broken,
+        "broken.mp4",
+        &[],
+    )
+    .await;
+    assert_eq!(st, StatusCode::UNPROCESSABLE_ENTITY, "{e}");
+    assert!(files_under(&short.kring.config.media.dir.clone().unwrap()).is_empty());
+}
+
+#[tokio::test]
+async fn without_ffmpeg_video_is_kept_as_sent_with_a_placeholder_thumbnail() {
+    // The tools pointed at programs that do not exist (as on a server without ffmpeg).
+    let s = TestServer::start_with(Partial {
+        media: Some(MediaPartial {
+            ffmpeg_path: Some("/nonexistent/kring-test/ffmpeg".into()),
+            ffprobe_path: Some("/nonexistent/kring-test/ffprobe".into()),
+            ..Default::default()
+        }),
+        ..Partial::default()
+    })
+    .await;
+    let alice = s.register("alice").await;
+    // An MP4's first box and bytes that could be anything (not read without ffmpeg).
+    let mut video = b"\0\0\0\x18ftypisom\0\0\0\0isommp41".to_vec();
+    video.extend_from_slice(&[0x17; 500]);
+    let (st, m) = upload(&s, &alice.token, "/api/v2/media", &video, "clip.mp4", &[]).await;
+    assert_eq!(st, StatusCode::OK, "{m}");
+    assert_valid("MediaAttachment", &m);
+    assert_eq!(m["type"], "video");
+    let (_, h, served) = fetch(m["url"].as_str().unwrap()).await;
+    assert_eq!(h["content-type"], "video/mp4");
+    assert_eq!(served, video, "kept as sent");
+    let (st, h, thumb) = fetch(m["preview_url"].as_str().unwrap()).await;
+    assert_eq!(st, StatusCode::OK);
+    assert_eq!(h["content-type"], "image/jpeg");
+    let placeholder = image::load_from_memory(&thumb).unwrap();
+    assert_eq!((placeholder.width(), placeholder.height()), (640, 360));
+    assert_eq!(m["meta"]["small"]["width"], 640);
+    assert!(m["blurhash"].is_string(), "{m}");
+    // An AVIF picture cannot be read without ffmpeg: refused as an unsupported type.
+    let mut avif = b"\0\0\0\x20ftypavif\0\0\0\0avifmif1miafMA1A".to_vec();
+    avif.extend_from_slice(&[0x17; 200]);
+    let (st, e) = upload(&s, &alice.token, "/api/v2/media", &avif, "a.avif", &[]).await;
+    assert_eq!(st, StatusCode::UNPROCESSABLE_ENTITY, "{e}");
+    assert_eq!(e["error"], "Validation failed: File type is not supported");
+    // Audio too: kept, an MP3 without its ID3 tag, no picture.
+    let mut mp3 = b"ID3\x04\x00\x00\x00\x00\x00\x10".to_vec();
+    mp3.extend_from_slice(SECRET);
+    mp3.extend_from_slice(&[0xff, 0xfb, 0x90, 0x64, 0, 0, 0, 0]);
+    let (st, a) = upload(&s, &alice.token, "/api/v2/media", &mp3, "a.mp3", &[]).await;
+    assert_eq!(st, StatusCode::OK, "{a}");
+    assert_eq!(a["type"], "audio");
+    assert!(a["preview_url"].is_null());
+    let (_, _, served) = fetch(a["url"].as_str().unwrap()).await;
+    assert!(!contains(&served, SECRET));
+}

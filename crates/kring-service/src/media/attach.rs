@@ -171,7 +171,7 @@ impl Kring {
             file_size: 0,
             meta: MediaMeta {
                 original,
-                small: None,
+                ..MediaMeta::default()
             },
             description,
             focus,

@@ -3,6 +3,7 @@
 //! storage (`storage`), attached to posts (`attach`), sent and received over federation
 //! (`attach`), served (`serve`), and swept away when never used (`sweep`).
 pub mod attach;
+pub mod av;
 pub mod process;
 pub mod profile;
 pub mod remote;
@@ -43,11 +44,17 @@ pub struct MediaConfig {
     /// The copies together keep to this many bytes, the least recently used going first
     /// (`remote_cache_budget`).
     pub remote_cache_budget: u64,
+    /// Seconds a video or audio file may last (checked with ffprobe).
+    pub video_duration_limit: u64,
+    /// The `ffmpeg` and `ffprobe` programs (found on PATH by default); when missing, video
+    /// and audio are kept as sent, with a placeholder thumbnail.
+    pub ffmpeg_path: PathBuf,
+    pub ffprobe_path: PathBuf,
 }
 
 impl Default for MediaConfig {
     /// Mastodon's limits (4 attachments, 16 MB pictures of up to 7680 × 4320 pixels, 1,500
-    /// characters of alt text), with video and audio up to 40 MB.
+    /// characters of alt text), with video and audio up to 40 MB and 15 minutes.
     fn default() -> MediaConfig {
         MediaConfig {
             dir: None,
@@ -60,6 +67,9 @@ impl Default for MediaConfig {
             remote_cache: true,
             remote_cache_days: 7,
             remote_cache_budget: 1024 * 1024 * 1024,
+            video_duration_limit: 900,
+            ffmpeg_path: PathBuf::from("ffmpeg"),
+            ffprobe_path: PathBuf::from("ffprobe"),
         }
     }
 }
@@ -73,6 +83,14 @@ impl MediaConfig {
     /// The MIME types accepted.
     pub fn supported_mime_types(&self) -> Vec<&'static str> {
         sniff::ACCEPTED.iter().map(|s| s.mime).collect()
+    }
+
+    pub(crate) fn av_tools(&self) -> av::AvTools {
+        av::AvTools {
+            ffmpeg: self.ffmpeg_path.clone(),
+            ffprobe: self.ffprobe_path.clone(),
+            max_seconds: self.video_duration_limit,
+        }
     }
 
     pub(crate) fn limits(&self) -> process::Limits {

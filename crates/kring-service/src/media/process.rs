@@ -13,7 +13,7 @@ use kring_core::{Error, Result};
 use super::sniff::{self, Sniffed};
 
 /// The longest side of a thumbnail (Mastodon's `small` is about 640 wide).
-const THUMB_SIDE: u32 = 640;
+pub(crate) const THUMB_SIDE: u32 = 640;
 /// JPEG quality of re-encoded pictures and thumbnails.
 const JPEG_QUALITY: u8 = 88;
 /// The most one decoded picture may take in memory, whatever its header says.
@@ -48,7 +48,7 @@ pub struct Processed {
     pub blurhash: Option<String>,
 }
 
-fn refused(msg: &str) -> Error {
+pub(crate) fn refused(msg: &str) -> Error {
     Error::Validation(msg.to_string())
 }
 
@@ -63,7 +63,11 @@ pub fn process(bytes: &[u8], limits: &Limits) -> Result<Processed> {
             if bytes.len() > limits.image_bytes {
                 return Err(Error::PayloadTooLarge);
             }
-            image(bytes, sniffed, limits)
+            if sniffed == sniff::AVIF {
+                // Only ffmpeg reads these (`av::process_avif`).
+                return Err(refused("File type is not supported"));
+            }
+            image(bytes, sniffed, limits, format_of(sniffed))
         }
         _ => {
             if bytes.len() > limits.video_bytes {
@@ -112,9 +116,28 @@ fn decode(bytes: &[u8], format: ImageFormat, limits: &Limits) -> Result<DynamicI
     Ok(img)
 }
 
-fn image(bytes: &[u8], sniffed: Sniffed, limits: &Limits) -> Result<Processed> {
+/// A picture ffmpeg decoded (an AVIF) to PNG: processed as an upload, stored as JPEG (or PNG
+/// when transparent), as a WebP is.
+pub(crate) fn decoded_picture(png: &[u8], limits: &Limits) -> Result<Processed> {
+    image(png, sniff::PNG, limits, ImageFormat::WebP)
+}
+
+/// `wanted`: the format to store, by `encode`'s rule.
+fn image(
+    bytes: &[u8],
+    sniffed: Sniffed,
+    limits: &Limits,
+    wanted: ImageFormat,
+) -> Result<Processed> {
     let format = format_of(sniffed);
     let img = decode(bytes, format, limits)?;
+    // The thumbnail first (made smaller, never larger), so the full picture can go once
+    // encoded.
+    let thumb = if img.width() > THUMB_SIDE || img.height() > THUMB_SIDE {
+        img.thumbnail(THUMB_SIDE, THUMB_SIDE)
+    } else {
+        img.clone()
+    };
     let original = if format == ImageFormat::Gif {
         // GIFs keep their frames: copied without any extension block but the loop count.
         Rendition {
@@ -123,13 +146,14 @@ fn image(bytes: &[u8], sniffed: Sniffed, limits: &Limits) -> Result<Processed> {
             ext: sniff::GIF.ext,
         }
     } else {
-        encode(&img, format)?
+        encode(&img, wanted)?
     };
     let dims = Dimensions {
         width: img.width(),
         height: img.height(),
     };
-    let thumb = img.thumbnail(THUMB_SIDE, THUMB_SIDE);
+    // The full picture's pixels go as soon as it is encoded.
+    drop(img);
     let small = Dimensions {
         width: thumb.width(),
         height: thumb.height(),
@@ -143,6 +167,7 @@ fn image(bytes: &[u8], sniffed: Sniffed, limits: &Limits) -> Result<Processed> {
         meta: MediaMeta {
             original: Some(dims),
             small: Some(small),
+            ..MediaMeta::default()
         },
         blurhash,
     })
@@ -159,7 +184,9 @@ pub enum ProfileCut {
 /// pictures only, checked and re-encoded as uploads are (an animated GIF keeps its first
 /// frame, as a PNG).
 pub fn profile_image(bytes: &[u8], limits: &Limits, cut: ProfileCut) -> Result<Rendition> {
-    let Some(sniffed) = sniff::sniff(bytes).filter(|s| s.kind == MediaKind::Image) else {
+    let Some(sniffed) =
+        sniff::sniff(bytes).filter(|s| s.kind == MediaKind::Image && *s != sniff::AVIF)
+    else {
         return Err(refused("File type is not supported (a picture is needed)"));
     };
     if bytes.len() > limits.image_bytes {
@@ -185,11 +212,11 @@ pub fn profile_image(bytes: &[u8], limits: &Limits, cut: ProfileCut) -> Result<R
 /// Encode pixels alone. JPEG stays JPEG and PNG stays PNG; a WebP becomes a JPEG (the pure
 /// Rust WebP encoder is lossless only, which would make photos several times larger) unless
 /// it is transparent, then a PNG; thumbnails the same way.
-fn encode(img: &DynamicImage, wanted: ImageFormat) -> Result<Rendition> {
+pub(crate) fn encode(img: &DynamicImage, wanted: ImageFormat) -> Result<Rendition> {
     let transparent = img.color().has_alpha();
     let png = wanted == ImageFormat::Png || (wanted != ImageFormat::Jpeg && transparent);
-    let mut out = Cursor::new(Vec::new());
     if png {
+        let mut out = Cursor::new(Vec::new());
         img.write_to(&mut out, ImageFormat::Png)
             .map_err(Error::internal)?;
         Ok(Rendition {
@@ -198,18 +225,26 @@ fn encode(img: &DynamicImage, wanted: ImageFormat) -> Result<Rendition> {
             ext: sniff::PNG.ext,
         })
     } else {
-        let encoder = image::codecs::jpeg::JpegEncoder::new_with_quality(&mut out, JPEG_QUALITY);
-        // Most photos decode as RGB already: encoded from where they are, not from a copy
-        // (a 12-megapixel picture is 36 MB of pixels).
+        // `jpeg-encoder` (the time of an upload is mostly this encoding); it writes the
+        // pixels and a bare JFIF header, nothing else. Most photos decode as RGB already:
+        // encoded from where they are, not from a copy (12 megapixels are 36 MB).
+        let too_large = || refused("Image dimensions are too large");
+        let w = u16::try_from(img.width()).map_err(|_| too_large())?;
+        let h = u16::try_from(img.height()).map_err(|_| too_large())?;
+        let mut bytes = Vec::new();
+        let encoder = jpeg_encoder::Encoder::new(&mut bytes, JPEG_QUALITY);
         match img {
-            DynamicImage::ImageRgb8(_) | DynamicImage::ImageLuma8(_) => {
-                img.write_with_encoder(encoder)
+            DynamicImage::ImageRgb8(rgb) => {
+                encoder.encode(rgb.as_raw(), w, h, jpeg_encoder::ColorType::Rgb)
             }
-            _ => DynamicImage::ImageRgb8(img.to_rgb8()).write_with_encoder(encoder),
+            DynamicImage::ImageLuma8(l) => {
+                encoder.encode(l.as_raw(), w, h, jpeg_encoder::ColorType::Luma)
+            }
+            _ => encoder.encode(img.to_rgb8().as_raw(), w, h, jpeg_encoder::ColorType::Rgb),
         }
         .map_err(Error::internal)?;
         Ok(Rendition {
-            bytes: out.into_inner(),
+            bytes,
             mime: sniff::JPEG.mime,
             ext: sniff::JPEG.ext,
         })
@@ -251,14 +286,14 @@ fn copy_gif(bytes: &[u8]) -> Result<Vec<u8>> {
 }
 
 /// Mastodon's blurhash (4 × 3 components) of a picture, from a small copy of it.
-fn blurhash_of(img: &DynamicImage) -> Option<String> {
+pub(crate) fn blurhash_of(img: &DynamicImage) -> Option<String> {
     let tiny = img.thumbnail(32, 32).to_rgba8();
     blurhash::encode(4, 3, tiny.width(), tiny.height(), tiny.as_raw()).ok()
 }
 
 /// Video and audio are kept as they are (no transcoding here), except that an MP3's ID3 tags
 /// (titles, but also free text and pictures) are cut off.
-fn av(bytes: &[u8], sniffed: Sniffed) -> Processed {
+pub(crate) fn av(bytes: &[u8], sniffed: Sniffed) -> Processed {
     let kept = if sniffed == sniff::MP3 {
         strip_id3(bytes)
     } else {
@@ -329,6 +364,24 @@ mod tests {
             sniff::sniff(&p.thumbnail.unwrap().bytes).map(|s| s.mime),
             Some("image/jpeg")
         );
+    }
+
+    #[test]
+    fn a_small_picture_keeps_its_size_as_thumbnail_and_photos_stay_jpeg() {
+        let p = process(&png(40, 20), &LIMITS).unwrap();
+        let small = p.meta.small.unwrap();
+        assert_eq!((small.width, small.height), (40, 20));
+        // A JPEG comes out a JPEG (jpeg-encoder), readable, of the same size.
+        let mut jpeg = Cursor::new(Vec::new());
+        image::RgbImage::from_pixel(900, 700, image::Rgb([10, 120, 200]))
+            .write_to(&mut jpeg, ImageFormat::Jpeg)
+            .unwrap();
+        let p = process(jpeg.get_ref(), &LIMITS).unwrap();
+        assert_eq!(p.original.mime, "image/jpeg");
+        let back = image::load_from_memory(&p.original.bytes).unwrap();
+        assert_eq!((back.width(), back.height()), (900, 700));
+        let px = back.to_rgb8().get_pixel(450, 350).0;
+        assert!(px[2] > 180 && px[0] < 40, "{px:?}");
     }
 
     #[test]

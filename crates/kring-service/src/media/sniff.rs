@@ -18,6 +18,8 @@ pub const JPEG: Sniffed = t("image/jpeg", MediaKind::Image, "jpg");
 pub const PNG: Sniffed = t("image/png", MediaKind::Image, "png");
 pub const GIF: Sniffed = t("image/gif", MediaKind::Image, "gif");
 pub const WEBP: Sniffed = t("image/webp", MediaKind::Image, "webp");
+/// Read through ffmpeg (`media::av`), stored as JPEG or PNG.
+pub const AVIF: Sniffed = t("image/avif", MediaKind::Image, "avif");
 const MP4: Sniffed = t("video/mp4", MediaKind::Video, "mp4");
 const MOV: Sniffed = t("video/quicktime", MediaKind::Video, "mov");
 const WEBM: Sniffed = t("video/webm", MediaKind::Video, "webm");
@@ -29,7 +31,7 @@ const FLAC: Sniffed = t("audio/flac", MediaKind::Audio, "flac");
 
 /// Every type Kring accepts (the instance's `supported_mime_types`).
 pub const ACCEPTED: &[Sniffed] = &[
-    JPEG, PNG, GIF, WEBP, MP4, MOV, WEBM, M4A, MP3, OGG, WAV, FLAC,
+    JPEG, PNG, GIF, WEBP, AVIF, MP4, MOV, WEBM, M4A, MP3, OGG, WAV, FLAC,
 ];
 
 /// The type of `bytes`, or None for anything Kring does not accept.
@@ -46,12 +48,14 @@ pub fn sniff(bytes: &[u8]) -> Option<Sniffed> {
     } else if at(0, b"RIFF") && at(8, b"WAVE") {
         Some(WAV)
     } else if at(4, b"ftyp") {
-        // ISO base media files: the major brand says which. HEIF and AVIF pictures share
-        // the container but cannot be decoded here, so they are not taken as video.
+        // ISO base media files: the major brand says which. AVIF pictures are read through
+        // ffmpeg; HEIF (HEIC) ones share the container but cannot be decoded here, so they
+        // are not taken as video.
         match bytes.get(8..12)? {
             b"qt  " => Some(MOV),
             b"M4A " | b"M4B " => Some(M4A),
-            b"heic" | b"heix" | b"hevc" | b"mif1" | b"msf1" | b"avif" | b"avis" => None,
+            b"avif" => Some(AVIF),
+            b"heic" | b"heix" | b"hevc" | b"mif1" | b"msf1" | b"avis" => None,
             _ => Some(MP4),
         }
     } else if at(0, &[0x1a, 0x45, 0xdf, 0xa3]) {
@@ -84,6 +88,7 @@ mod tests {
         assert_eq!(sniff(b"\0\0\0\x18ftypisom\0\0"), Some(MP4));
         assert_eq!(sniff(b"\0\0\0\x18ftypqt  \0\0"), Some(MOV));
         assert_eq!(sniff(b"\0\0\0\x18ftypheic\0\0"), None);
+        assert_eq!(sniff(b"\0\0\0\x20ftypavif\0\0"), Some(AVIF));
         assert_eq!(sniff(b"ID3\x04\0\0\0\0\0\0"), Some(MP3));
         assert_eq!(sniff(b"<!DOCTYPE html><script>alert(1)</script>"), None);
         assert_eq!(sniff(b"<svg xmlns='http://www.w3.org/2000/svg'/>"), None);

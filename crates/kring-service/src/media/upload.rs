@@ -57,7 +57,17 @@ impl Kring {
         }
         let limits = self.config.media.limits();
         let bytes = upload.bytes;
-        let processed = crate::cpu::run(move || super::process::process(&bytes, &limits)).await??;
+        // Video and audio go through ffmpeg (subprocesses, awaited); pictures through the
+        // CPU limiter. What the bytes are decides, never what the client said.
+        let processed = match super::sniff::sniff(&bytes) {
+            Some(super::sniff::AVIF) => {
+                super::av::process_avif(bytes, &limits, &self.config.media.av_tools()).await?
+            }
+            Some(s) if s.kind != kring_core::media::MediaKind::Image => {
+                super::av::process_av(bytes, s, &limits, &self.config.media.av_tools()).await?
+            }
+            _ => crate::cpu::run(move || super::process::process(&bytes, &limits)).await??,
+        };
         let file_key = storage::new_key(processed.original.ext);
         let thumbnail_key = processed
             .thumbnail
