@@ -1431,6 +1431,10 @@ async fn remote_media_cached(moto: Option<&Moto>) {
     assert_eq!(b.kring().remote_media_totals().await.unwrap().0, 2);
     let (st, _, _) = fetch(&format!("{base2}{}", paths[0])).await;
     assert_eq!(st, StatusCode::BAD_GATEWAY, "the picture's copy is gone");
+    // The pass-through process has done its part. (On SQLite under heavy load it was seen to
+    // keep the database's write lock while idle, so that the console's prune waited out its
+    // busy timeout: a known problem, in the stop note, to be found.)
+    through.stop().await;
     let out = prune(&b, &config, &["--older-than", "0"]);
     assert_eq!(out.matches("removed ").count(), 2, "{out}");
     assert!(out.contains("0 left (0 bytes)"), "{out}");
@@ -1463,7 +1467,6 @@ async fn remote_media_cached(moto: Option<&Moto>) {
     small.kring.media_sweep().await.unwrap();
     assert_eq!(b.kring().remote_media_totals().await.unwrap(), (0, 0));
     small.stop().await;
-    through.stop().await;
     second.stop().await;
 }
 
@@ -1546,6 +1549,13 @@ async fn video_and_audio_lose_their_tags_get_a_thumbnail_and_a_duration_limit() 
     if !ffmpeg_here() {
         return;
     }
+    let moto = moto().await;
+    for w in storages(moto.as_ref()).await {
+        video_case(&w).await;
+    }
+}
+
+async fn video_case(w: &Where<'_>) {
     let video = made_by_ffmpeg(
         "clip.mp4",
         &[
@@ -1593,9 +1603,8 @@ async fn video_and_audio_lose_their_tags_get_a_thumbnail_and_a_duration_limit() 
             "libmp3lame",
         ],
     );
-    let s = TestServer::start().await;
+    let s = w.server(MediaPartial::default()).await;
     let alice = s.register("alice").await;
-    let media_dir = s.kring.config.media.dir.clone().unwrap();
 
     // The video: its tags gone from the served bytes, still two seconds of picture and sound.
     let (st, m) = upload(
@@ -1715,10 +1724,11 @@ async fn video_and_audio_lose_their_tags_get_a_thumbnail_and_a_duration_limit() 
     );
 
     // Nothing stored keeps a tag.
-    let stored = files_under(&media_dir);
-    assert_eq!(stored.len(), 6, "{stored:?}");
-    for f in &stored {
-        assert!(!contains(&std::fs::read(f).unwrap(), SECRET), "{f:?}");
+    let stored = w.stored(&s).await;
+    let names: Vec<&String> = stored.iter().map(|(n, _)| n).collect();
+    assert_eq!(stored.len(), 6, "{}: {names:?}", w.name());
+    for (name, bytes) in &stored {
+        assert!(!contains(bytes, SECRET), "{}: {name}", w.name());
     }
     // A post with the video, read back.
     let status = s
@@ -1726,16 +1736,16 @@ async fn video_and_audio_lose_their_tags_get_a_thumbnail_and_a_duration_limit() 
         .await;
     assert_eq!(status["media_attachments"][0]["meta"]["fps"], 10);
 
-    // Longer than the limit: 422 with Mastodon's error, nothing left behind.
-    let short = TestServer::start_with(Partial {
-        media: Some(MediaPartial {
+    // Longer than the limit: 422 with Mastodon's error, nothing left behind (on S3 the
+    // bucket is shared with the first server: nothing more in it).
+    let short = w
+        .server(MediaPartial {
             video_duration_limit: Some(1),
             ..Default::default()
-        }),
-        ..Partial::default()
-    })
-    .await;
+        })
+        .await;
     let bob = short.register("bob").await;
+    let kept = w.stored(&short).await.len();
     let (st, e) = upload(&short, &bob.token, "/api/v2/media", &video, "clip.mp4", &[]).await;
     assert_eq!(st, StatusCode::UNPROCESSABLE_ENTITY, "{e}");
     assert_eq!(
@@ -1755,21 +1765,26 @@ async fn video_and_audio_lose_their_tags_get_a_thumbnail_and_a_duration_limit() 
     )
     .await;
     assert_eq!(st, StatusCode::UNPROCESSABLE_ENTITY, "{e}");
-    assert!(files_under(&short.kring.config.media.dir.clone().unwrap()).is_empty());
+    assert_eq!(w.stored(&short).await.len(), kept, "{}", w.name());
 }
 
 #[tokio::test]
 async fn without_ffmpeg_video_is_kept_as_sent_with_a_placeholder_thumbnail() {
+    let moto = moto().await;
+    for w in storages(moto.as_ref()).await {
+        without_ffmpeg_case(&w).await;
+    }
+}
+
+async fn without_ffmpeg_case(w: &Where<'_>) {
     // The tools pointed at programs that do not exist (as on a server without ffmpeg).
-    let s = TestServer::start_with(Partial {
-        media: Some(MediaPartial {
+    let s = w
+        .server(MediaPartial {
             ffmpeg_path: Some("/nonexistent/kring-test/ffmpeg".into()),
             ffprobe_path: Some("/nonexistent/kring-test/ffprobe".into()),
             ..Default::default()
-        }),
-        ..Partial::default()
-    })
-    .await;
+        })
+        .await;
     let alice = s.register("alice").await;
     // An MP4's first box and bytes that could be anything (not read without ffmpeg).
     let mut video = b"\0\0\0\x18ftypisom\0\0\0\0isommp41".to_vec();
