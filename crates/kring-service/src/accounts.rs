@@ -303,8 +303,13 @@ impl Kring {
         tx.update_profile(actor.id(), &p).await?;
         tx.update_preferences(actor.id(), &prefs).await?;
         tx.commit().await?;
-        let account = self.account(actor.id()).await?;
-        // Followers' servers learn of the new profile.
+        self.announce_profile(actor.id()).await
+    }
+
+    /// Followers' servers learn of an account's profile as it is now (an `Update` of the
+    /// actor); answers the account.
+    pub(crate) async fn announce_profile(&self, id: Id) -> Result<Account> {
+        let account = self.account(id).await?;
         let person = self.person_json(&account).await?;
         let update = kring_activitypub::as2::activity(
             "Update",

@@ -213,7 +213,7 @@ impl Tx {
         &mut self,
         account: Id,
         header: bool,
-        url: &str,
+        url: Option<&str>,
     ) -> Result<(), Error> {
         self.touch(account);
         let column = if header { "header_url" } else { "avatar_url" };

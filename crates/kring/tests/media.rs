@@ -748,6 +748,30 @@ async fn avatars_case(w: &Where<'_>) {
         .await;
     assert_eq!(again["avatar"], me2["avatar"]);
     assert_eq!(w.stored(&s).await.len(), 2);
+
+    // Mastodon 4.2's DELETE /api/v1/profile/avatar and /header: the default pictures again,
+    // the files gone.
+    for (path, field) in [
+        ("/api/v1/profile/avatar", "avatar"),
+        ("/api/v1/profile/header", "header"),
+    ] {
+        let (st, _, me3) = s
+            .raw(
+                reqwest::Method::DELETE,
+                path,
+                Some(&alice.token),
+                None,
+                Vec::new(),
+            )
+            .await;
+        assert_eq!(st, StatusCode::OK, "{me3}");
+        assert_valid("CredentialAccount", &me3);
+        let url = me3[field].as_str().unwrap();
+        assert!(!url.contains("/media/"), "{field}: {url}");
+        let (st, _, _) = fetch(me2[field].as_str().unwrap()).await;
+        assert_eq!(st, StatusCode::NOT_FOUND, "{field}");
+    }
+    assert!(w.stored(&s).await.is_empty());
 }
 
 #[tokio::test]

@@ -1,7 +1,7 @@
 //! Accounts, relationships and the per-user lists (follow requests, blocks, mutes, favourites…).
 use axum::extract::{Path, State};
 use axum::response::{IntoResponse, Response};
-use axum::routing::{get, patch, post};
+use axum::routing::{delete, get, patch, post};
 use axum::{Json, Router};
 use kring_core::Id;
 use kring_service::Kring;
@@ -32,6 +32,8 @@ pub fn routes() -> Router<Kring> {
                 // Room for an avatar and a header (docs/media.md).
                 .layer(axum::extract::DefaultBodyLimit::max(PROFILE_BODY)),
         )
+        .route("/api/v1/profile/avatar", delete(remove_avatar))
+        .route("/api/v1/profile/header", delete(remove_header))
         .route("/api/v1/accounts/relationships", get(relationships))
         .route(
             "/api/v1/accounts/familiar_followers",
@@ -222,6 +224,21 @@ async fn update_credentials(
         kring.set_profile_images(actor, avatar, header).await?;
     }
     kring.update_credentials(actor, update).await?;
+    verify_credentials(State(kring), auth).await
+}
+
+/// Mastodon 4.2's `DELETE /api/v1/profile/avatar`: back to the default picture; answers the
+/// CredentialAccount.
+async fn remove_avatar(State(kring): State<Kring>, auth: Auth) -> ApiResult<Response> {
+    let actor = auth.user("write:accounts")?;
+    kring.remove_profile_image(actor, false).await?;
+    verify_credentials(State(kring), auth).await
+}
+
+/// Mastodon 4.2's `DELETE /api/v1/profile/header`.
+async fn remove_header(State(kring): State<Kring>, auth: Auth) -> ApiResult<Response> {
+    let actor = auth.user("write:accounts")?;
+    kring.remove_profile_image(actor, true).await?;
     verify_credentials(State(kring), auth).await
 }
 

@@ -8,7 +8,7 @@ use kring_core::Error;
 use kring_core::model::Account;
 
 use crate::federation::outbox::Recipients;
-use crate::{Actor, Id, Kring, Result};
+use crate::{Actor, Kring, Result};
 
 /// Aliases one account may name (GoToSocial's limit).
 const MAX_ALIASES: usize = 5;
@@ -148,29 +148,5 @@ impl Kring {
                 .await?
                 .ok_or_else(unknown),
         }
-    }
-
-    /// Tell followers' servers of the account's profile as it is now (an `Update`).
-    async fn announce_profile(&self, id: Id) -> Result<Account> {
-        let account = self.account(id).await?;
-        let update = as2::activity(
-            "Update",
-            &format!("{}#updates/{}", account.uri, Id::generate()),
-            &account.uri,
-            self.person_json(&account).await?,
-        );
-        let mut tx = self.store.begin().await?;
-        self.emit(
-            &mut tx,
-            &account,
-            update,
-            Recipients::Followers {
-                of: account.id,
-                also: Vec::new(),
-            },
-        )
-        .await?;
-        tx.commit().await?;
-        Ok(account)
     }
 }

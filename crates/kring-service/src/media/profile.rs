@@ -63,7 +63,7 @@ impl Kring {
             let url = format!("{base}/media/{key}");
             let mut tx = self.store.begin().await?;
             let written = async {
-                tx.set_profile_image(account.id, cut == ProfileCut::Header, &url)
+                tx.set_profile_image(account.id, cut == ProfileCut::Header, Some(&url))
                     .await?;
                 tx.commit().await
             }
@@ -73,16 +73,38 @@ impl Kring {
                 return Err(e);
             }
             // The picture it replaces, if it was one of ours.
-            let old = match cut {
-                ProfileCut::Avatar => account.avatar_url.as_deref(),
-                ProfileCut::Header => account.header_url.as_deref(),
-            };
-            if let Some(old_key) = old.and_then(|u| u.strip_prefix(&format!("{base}/media/")))
-                && storage::valid_key(old_key)
-            {
-                let _ = storage.delete(old_key).await;
-            }
+            self.remove_own_picture(account, cut == ProfileCut::Header)
+                .await;
         }
         Ok(())
+    }
+
+    /// Remove the actor's avatar or header (Mastodon's `DELETE /api/v1/profile/avatar` and
+    /// `…/header`): the account shows the default picture again, the file goes, and
+    /// followers' servers get the updated profile.
+    pub async fn remove_profile_image(&self, actor: &Actor, header: bool) -> Result<Account> {
+        let mut tx = self.store.begin().await?;
+        tx.set_profile_image(actor.id(), header, None).await?;
+        tx.commit().await?;
+        self.remove_own_picture(&actor.account, header).await;
+        self.announce_profile(actor.id()).await
+    }
+
+    /// Delete the file of `account`'s avatar or header as it was, if it is one of ours.
+    async fn remove_own_picture(&self, account: &Account, header: bool) {
+        let Some(storage) = self.media_storage() else {
+            return;
+        };
+        let old = if header {
+            account.header_url.as_deref()
+        } else {
+            account.avatar_url.as_deref()
+        };
+        let base = format!("{}/media/", self.config.base_url());
+        if let Some(old_key) = old.and_then(|u| u.strip_prefix(&base))
+            && storage::valid_key(old_key)
+        {
+            let _ = storage.delete(old_key).await;
+        }
     }
 }
