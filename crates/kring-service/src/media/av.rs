@@ -91,6 +91,41 @@ struct Probe {
     audio: bool,
 }
 
+/// What ffprobe made of a file.
+enum Probed {
+    /// No ffprobe here.
+    Missing,
+    /// It could not read the file.
+    Unreadable,
+    Read(Probe),
+}
+
+/// Ask ffprobe what `input` (of the sniffed type) holds.
+async fn probe(tools: &AvTools, sniffed: Sniffed, input: &Path) -> Result<Probed> {
+    let [f, demux, pw, file] = input_args(sniffed);
+    let args = [
+        os("-v"),
+        os("error"),
+        os("-print_format"),
+        os("json"),
+        os("-show_format"),
+        os("-show_streams"),
+        f,
+        demux,
+        pw,
+        file,
+        os("-i"),
+        input.as_os_str(),
+    ];
+    Ok(match run(&tools.ffprobe, &args).await? {
+        Run::Missing => Probed::Missing,
+        Run::Done(out) if out.status.success() => {
+            parse_probe(&out.stdout).map_or(Probed::Unreadable, Probed::Read)
+        }
+        Run::Done(_) => Probed::Unreadable,
+    })
+}
+
 fn parse_probe(json: &[u8]) -> Option<Probe> {
     let v: serde_json::Value = serde_json::from_slice(json).ok()?;
     let num = |v: &serde_json::Value| -> Option<f64> {
@@ -241,32 +276,15 @@ pub async fn process_av(
         .map_err(Error::internal)?;
 
     // What it is.
-    let probe = match run(
-        &tools.ffprobe,
-        &[
-            os("-v"),
-            os("error"),
-            os("-print_format"),
-            os("json"),
-            os("-show_format"),
-            os("-show_streams"),
-            input_args(sniffed)[0],
-            input_args(sniffed)[1],
-            input_args(sniffed)[2],
-            input_args(sniffed)[3],
-            os("-i"),
-            input.as_os_str(),
-        ],
-    )
-    .await?
-    {
-        Run::Missing => {
+    let probe = match probe(tools, sniffed, &input).await? {
+        Probed::Missing => {
             missing();
             return Ok(with_placeholder(process::av(&bytes, sniffed)));
         }
-        Run::Done(out) if out.status.success() => parse_probe(&out.stdout)
-            .ok_or_else(|| refused("The file could not be read as video or audio"))?,
-        Run::Done(_) => return Err(refused("The file could not be read as video or audio")),
+        Probed::Read(p) => p,
+        Probed::Unreadable => {
+            return Err(refused("The file could not be read as video or audio"));
+        }
     };
     drop(bytes);
     if probe.video.is_none() && !probe.audio {
@@ -394,33 +412,13 @@ pub async fn process_avif(bytes: Vec<u8>, limits: &Limits, tools: &AvTools) -> R
         .map_err(Error::internal)?;
     drop(bytes);
     let [f, demux, pw, file] = input_args(sniff::AVIF);
-    let probe = match run(
-        &tools.ffprobe,
-        &[
-            os("-v"),
-            os("error"),
-            os("-print_format"),
-            os("json"),
-            os("-show_format"),
-            os("-show_streams"),
-            f,
-            demux,
-            pw,
-            file,
-            os("-i"),
-            input.as_os_str(),
-        ],
-    )
-    .await?
-    {
-        Run::Missing => {
+    let probe = match probe(tools, sniff::AVIF, &input).await? {
+        Probed::Missing => {
             missing();
             return Err(unsupported());
         }
-        Run::Done(out) if out.status.success() => {
-            parse_probe(&out.stdout).ok_or_else(unreadable)?
-        }
-        Run::Done(_) => return Err(unreadable()),
+        Probed::Read(p) => p,
+        Probed::Unreadable => return Err(unreadable()),
     };
     // The header's word, before a single pixel is decoded.
     let Some((w, h, _)) = probe.video else {

@@ -196,7 +196,10 @@ mod tests {
         assert_ne!(a, cache_key("attachment", "https://example.com/a.png"));
         assert_eq!(a, cache_key("image", "https://example.com/a.png"));
         assert_eq!(ext_for("image/jpeg"), "jpg");
-        assert_eq!(ext_for("image/avif"), "bin");
-        assert!(storage::valid_key(&storage::new_key(ext_for("image/avif"))));
+        assert_eq!(ext_for("image/avif"), "avif");
+        assert_eq!(ext_for("application/x-unknown"), "bin");
+        assert!(storage::valid_key(&storage::new_key(ext_for(
+            "application/x-unknown"
+        ))));
     }
 }
