@@ -382,17 +382,11 @@ async fn media_prune(
 }
 
 async fn import(config: Config, args: ImportArgs) -> Result<(), String> {
-    use kring_service::data::import::{ImportKind, ImportMode};
-    let archive = args.kind == "archive";
-    let kind = ImportKind::parse(args.kind.trim_end_matches(".csv"));
-    if kind.is_none() && !archive {
-        return Err(format!("unknown --type {}", args.kind));
-    }
-    let mode = match args.mode.as_str() {
-        "merge" => ImportMode::Merge,
-        "overwrite" => ImportMode::Overwrite,
-        other => return Err(format!("unknown --mode {other} (merge or overwrite)")),
-    };
+    use kring_service::data::import::{ImportFile, ImportMode};
+    let file =
+        ImportFile::parse(&args.kind).ok_or_else(|| format!("unknown --type {}", args.kind))?;
+    let mode = ImportMode::parse(&args.mode)
+        .ok_or_else(|| format!("unknown --mode {} (merge or overwrite)", args.mode))?;
     let data = std::fs::read(&args.file).map_err(|e| format!("{}: {e}", args.file.display()))?;
     let kring = server::open_service(&config).await?;
     let account = kring
@@ -401,11 +395,10 @@ async fn import(config: Config, args: ImportArgs) -> Result<(), String> {
         .map_err(|e| e.to_string())?
         .ok_or_else(|| format!("no local account named {}", args.user))?;
     let actor = kring.actor(account.id).await.map_err(|e| e.to_string())?;
-    let done = match kind {
-        Some(kind) => kring.import_csv_now(&actor, kind, mode, &data).await,
-        None => kring.import_archive_now(&actor, mode, &data).await,
-    }
-    .map_err(|e| e.to_string())?;
+    let done = kring
+        .import_now(&actor, file, mode, &data)
+        .await
+        .map_err(|e| e.to_string())?;
     println!(
         "Imported into {}: {} applied, {} skipped, {} removed",
         account.acct(),

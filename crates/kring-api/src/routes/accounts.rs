@@ -814,23 +814,14 @@ async fn import(
     auth: Auth,
     ParamsWithFiles(p, mut files): ParamsWithFiles<ImportParams>,
 ) -> ApiResult<Response> {
-    use kring_service::data::import::{ImportKind, ImportMode};
+    use kring_service::data::import::{ImportFile, ImportMode};
     let actor = auth.user("write:accounts")?;
-    let mode = match p.mode.as_deref() {
-        None | Some("") | Some("merge") => ImportMode::Merge,
-        Some("overwrite") => ImportMode::Overwrite,
-        Some(_) => return Err(unprocessable("Mode must be merge or overwrite")),
-    };
+    let mode = ImportMode::parse(p.mode.as_deref().unwrap_or(""))
+        .ok_or_else(|| unprocessable("Mode must be merge or overwrite"))?;
     let data = files
         .take("data")
         .ok_or_else(|| unprocessable("Data can't be blank"))?;
-    if p.kind == "archive" {
-        // Kring's: the zip `kring export` and Settings → Export make.
-        kring.import_archive(actor, mode, &data).await?;
-    } else {
-        let kind =
-            ImportKind::parse(&p.kind).ok_or_else(|| unprocessable("Type is not supported"))?;
-        kring.import_csv(actor, kind, mode, &data).await?;
-    }
+    let file = ImportFile::parse(&p.kind).ok_or_else(|| unprocessable("Type is not supported"))?;
+    kring.import(actor, file, mode, &data).await?;
     Ok((axum::http::StatusCode::ACCEPTED, Json(json!({}))).into_response())
 }

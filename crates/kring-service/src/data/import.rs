@@ -56,6 +56,34 @@ pub enum ImportMode {
     Overwrite,
 }
 
+impl ImportMode {
+    /// `merge` (also when not given) or `overwrite`, as every door names them.
+    pub fn parse(s: &str) -> Option<ImportMode> {
+        match s {
+            "" | "merge" => Some(ImportMode::Merge),
+            "overwrite" => Some(ImportMode::Overwrite),
+            _ => None,
+        }
+    }
+}
+
+/// What a file to import is: one of Mastodon's CSVs, or an archive (Kring's or Mastodon's).
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub enum ImportFile {
+    Csv(ImportKind),
+    Archive,
+}
+
+impl ImportFile {
+    /// The `type` every door takes: `archive`, or a CSV's kind (its file name works too).
+    pub fn parse(s: &str) -> Option<ImportFile> {
+        match s {
+            "archive" => Some(ImportFile::Archive),
+            s => ImportKind::parse(s.trim_end_matches(".csv")).map(ImportFile::Csv),
+        }
+    }
+}
+
 /// One import: the rows of each file, applied one file after the other (one job, so two
 /// files never race to create the same list or circle).
 #[derive(Serialize, Deserialize)]
@@ -86,8 +114,37 @@ impl Imported {
 }
 
 impl Kring {
+    /// Read a file and queue what it holds, applied in the background (answers how many
+    /// rows of connections were read).
+    pub async fn import(
+        &self,
+        actor: &Actor,
+        file: ImportFile,
+        mode: ImportMode,
+        data: &[u8],
+    ) -> Result<usize> {
+        match file {
+            ImportFile::Csv(kind) => self.import_csv(actor, kind, mode, data).await,
+            ImportFile::Archive => self.import_archive(actor, mode, data).await,
+        }
+    }
+
+    /// Read a file and apply it now (the console's `kring import`).
+    pub async fn import_now(
+        &self,
+        actor: &Actor,
+        file: ImportFile,
+        mode: ImportMode,
+        data: &[u8],
+    ) -> Result<Imported> {
+        match file {
+            ImportFile::Csv(kind) => self.import_csv_now(actor, kind, mode, data).await,
+            ImportFile::Archive => self.import_archive_now(actor, mode, data).await,
+        }
+    }
+
     /// Read a Mastodon CSV and queue its rows (answers how many were read).
-    pub async fn import_csv(
+    async fn import_csv(
         &self,
         actor: &Actor,
         kind: ImportKind,
@@ -124,12 +181,7 @@ impl Kring {
     /// Mastodon's — and queue what it holds: the person's connections (the Mastodon CSVs a
     /// Kring archive carries and its circles) and their posts. Answers how many rows of
     /// connections were read.
-    pub async fn import_archive(
-        &self,
-        actor: &Actor,
-        mode: ImportMode,
-        data: &[u8],
-    ) -> Result<usize> {
+    async fn import_archive(&self, actor: &Actor, mode: ImportMode, data: &[u8]) -> Result<usize> {
         let parts = read_archive(data)?;
         let archive = if super::import_posts::has_posts(data) {
             Some(self.keep_archive(data).await?)
@@ -160,7 +212,7 @@ impl Kring {
     }
 
     /// Read and apply a Kring archive now (the console's `kring import --type archive`).
-    pub async fn import_archive_now(
+    async fn import_archive_now(
         &self,
         actor: &Actor,
         mode: ImportMode,
@@ -175,7 +227,7 @@ impl Kring {
     }
 
     /// Read and apply a Mastodon CSV now (the console's `kring import`).
-    pub async fn import_csv_now(
+    async fn import_csv_now(
         &self,
         actor: &Actor,
         kind: ImportKind,

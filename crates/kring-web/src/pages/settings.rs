@@ -628,29 +628,15 @@ pub async fn import_page(
 
 /// A Mastodon CSV or a Kring archive, read now and applied in the background.
 pub async fn import(State(web): State<Web>, p: crate::session::PostedFile) -> WebResult {
-    use kring_service::data::import::{ImportKind, ImportMode};
+    use kring_service::data::import::{ImportFile, ImportMode};
     let refuse = |m: &str| Some(m.to_string());
-    let mode = if p.field("mode") == "overwrite" {
-        ImportMode::Overwrite
-    } else {
-        ImportMode::Merge
-    };
-    // Kring's own archive (a zip), or one of Mastodon's CSV files.
-    let archive = p.field("type") == "archive";
-    let file = p.files.iter().find(|f| !f.is_empty());
-    let error = match (ImportKind::parse(p.field("type")), file) {
-        (None, _) if !archive => refuse("Choose what the file holds."),
+    let mode = ImportMode::parse(p.field("mode")).unwrap_or(ImportMode::Merge);
+    let data = p.files.iter().find(|f| !f.is_empty());
+    let error = match (ImportFile::parse(p.field("type")), data) {
+        (None, _) => refuse("Choose what the file holds."),
         (_, None) => refuse("Choose a file to import."),
-        (kind, Some(data)) => {
-            let read = match kind {
-                Some(kind) => {
-                    web.kring
-                        .import_csv(&p.viewer.actor, kind, mode, data)
-                        .await
-                }
-                None => web.kring.import_archive(&p.viewer.actor, mode, data).await,
-            };
-            match read {
+        (Some(file), Some(data)) => {
+            match web.kring.import(&p.viewer.actor, file, mode, data).await {
                 Ok(_) => return see("/settings/import?saved=import"),
                 Err(e @ Error::Validation(_)) => Some(message(&e)),
                 Err(e) => return Err(e.into()),
