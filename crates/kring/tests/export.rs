@@ -530,7 +530,9 @@ async fn an_export_holds_everything_and_only_its_owner_downloads_it() {
     // The CLI writes the same archive.
     let out = tempfile::tempdir().unwrap();
     let file = out.path().join("alice.zip");
-    let mut cmd = std::process::Command::new(env!("CARGO_BIN_EXE_kring"));
+    // Not std's Command: waiting for it would stop this test's runtime, and with it the
+    // in-process server, perhaps inside a transaction the console then waits for.
+    let mut cmd = tokio::process::Command::new(env!("CARGO_BIN_EXE_kring"));
     cmd.args(["export", "--user", "alice", "--out"])
         .arg(&file)
         .arg("--data-dir")
@@ -539,7 +541,7 @@ async fn an_export_holds_everything_and_only_its_owner_downloads_it() {
     if let Some(url) = s.database_url() {
         cmd.args(["--database-url", url]);
     }
-    let done = cmd.output().expect("run kring export");
+    let done = cmd.output().await.expect("run kring export");
     assert!(
         done.status.success(),
         "{}",

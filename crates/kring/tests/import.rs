@@ -360,14 +360,16 @@ async fn an_archive_exported_here_is_imported_elsewhere() {
 
     // The console writes her archive.
     let out = a.data_dir().join("alice.zip");
-    let mut cmd = std::process::Command::new(env!("CARGO_BIN_EXE_kring"));
+    // Not std's Command: waiting for it would stop this test's runtime, and with it the
+    // in-process servers, perhaps inside a transaction the console then waits for.
+    let mut cmd = tokio::process::Command::new(env!("CARGO_BIN_EXE_kring"));
     let db = a.db_url();
     let pg = db.starts_with("postgres").then_some(db.as_str());
     cmd.args(["export", "--user", "alice", "--out"])
         .arg(&out)
         .args(common::cli_store_args(&a.data_dir(), pg))
         .args(["--domain", &a.domain]);
-    let done = cmd.output().unwrap();
+    let done = cmd.output().await.unwrap();
     assert!(
         done.status.success(),
         "{}",
@@ -457,12 +459,13 @@ async fn an_archive_exported_here_is_imported_elsewhere() {
     // … and again from B's console once that is done: nothing twice.
     let db = b.db_url();
     let pg = db.starts_with("postgres").then_some(db.as_str());
-    let again = std::process::Command::new(env!("CARGO_BIN_EXE_kring"))
+    let again = tokio::process::Command::new(env!("CARGO_BIN_EXE_kring"))
         .args(["import", "--user", "ally", "--type", "archive"])
         .arg(&out)
         .args(common::cli_store_args(&b.data_dir(), pg))
         .args(["--domain", &b.domain])
         .output()
+        .await
         .unwrap();
     assert!(
         again.status.success(),
@@ -666,12 +669,13 @@ async fn a_mastodon_archives_posts_are_imported_backdated_and_sent_to_nobody() {
     std::fs::write(&file, &archive).unwrap();
     let db = b.db_url();
     let pg = db.starts_with("postgres").then_some(db.as_str());
-    let again = std::process::Command::new(env!("CARGO_BIN_EXE_kring"))
+    let again = tokio::process::Command::new(env!("CARGO_BIN_EXE_kring"))
         .args(["import", "--user", "ally", "--type", "archive"])
         .arg(&file)
         .args(common::cli_store_args(&b.data_dir(), pg))
         .args(["--domain", &b.domain])
         .output()
+        .await
         .unwrap();
     let said = String::from_utf8_lossy(&again.stdout);
     assert!(

@@ -1238,36 +1238,22 @@ async fn bucket_keys(moto: &Moto, bucket: &str) -> Vec<String> {
         .collect()
 }
 
-/// Run `kring media prune ARGS` against a node's database and media storage.
-///
-/// On SQLite the servers of this test (three processes on one file, which only tests do) may
-/// hold the file's write lock past the command's busy timeout under load; a "database is
-/// locked" refusal is tried again a few times then.
-fn prune(node: &fed_common::Node, config: &std::path::Path, args: &[&str]) -> String {
-    let run = || {
-        std::process::Command::new(env!("CARGO_BIN_EXE_kring"))
-            .arg("--config")
-            .arg(config)
-            .args(common::cli_store_args(
-                &node.data_dir(),
-                Some(&node.db_url()),
-            ))
-            .args(["media", "prune"])
-            .args(args)
-            .output()
-            .expect("run kring media prune")
-    };
-    let mut out = run();
-    for _ in 0..4 {
-        if out.status.success()
-            || !node.db_url().starts_with("sqlite:")
-            || !String::from_utf8_lossy(&out.stderr).contains("database is locked")
-        {
-            break;
-        }
-        std::thread::sleep(std::time::Duration::from_millis(500));
-        out = run();
-    }
+/// Run `kring media prune ARGS` against a node's database and media storage. Through tokio's
+/// Command: waiting with std's would stop this test's runtime, and with it the in-process
+/// servers, perhaps inside a transaction whose write lock the console then waits for.
+async fn prune(node: &fed_common::Node, config: &std::path::Path, args: &[&str]) -> String {
+    let out = tokio::process::Command::new(env!("CARGO_BIN_EXE_kring"))
+        .arg("--config")
+        .arg(config)
+        .args(common::cli_store_args(
+            &node.data_dir(),
+            Some(&node.db_url()),
+        ))
+        .args(["media", "prune"])
+        .args(args)
+        .output()
+        .await
+        .expect("run kring media prune");
     let text = String::from_utf8_lossy(&out.stdout).into_owned();
     assert!(
         out.status.success(),
@@ -1448,18 +1434,15 @@ async fn remote_media_cached(moto: Option<&Moto>) {
         ));
     }
     std::fs::write(&config, toml).unwrap();
-    let out = prune(&b, &config, &["--budget", &(total_bytes - 1).to_string()]);
+    let out = prune(&b, &config, &["--budget", &(total_bytes - 1).to_string()]).await;
     assert_eq!(out.matches("removed ").count(), 1, "{out}");
     assert!(out.contains("image/jpeg"), "{out}");
     assert!(out.contains("Removed 1 cached remote files"), "{out}");
     assert_eq!(b.kring().remote_media_totals().await.unwrap().0, 2);
     let (st, _, _) = fetch(&format!("{base2}{}", paths[0])).await;
     assert_eq!(st, StatusCode::BAD_GATEWAY, "the picture's copy is gone");
-    // The pass-through process has done its part. (On SQLite under heavy load it was seen to
-    // keep the database's write lock while idle, so that the console's prune waited out its
-    // busy timeout: a known problem, in the stop note, to be found.)
     through.stop().await;
-    let out = prune(&b, &config, &["--older-than", "0"]);
+    let out = prune(&b, &config, &["--older-than", "0"]).await;
     assert_eq!(out.matches("removed ").count(), 2, "{out}");
     assert!(out.contains("0 left (0 bytes)"), "{out}");
     match (moto, &bucket) {
