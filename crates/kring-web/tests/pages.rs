@@ -2121,6 +2121,44 @@ async fn people_and_group_admins_upload_pictures_without_javascript() {
         "the new avatar: {}",
         profile.body
     );
+    // … and removes it again: the default picture, and the file is gone.
+    let page = app.get("/settings/profile", Some(&alice)).await;
+    assert!(
+        page.body.contains("name=\"remove_avatar\""),
+        "{}",
+        page.body
+    );
+    assert!(
+        !page.body.contains("name=\"remove_header\""),
+        "no header to remove"
+    );
+    let media_dir = app.kring.config.media.dir.clone().unwrap();
+    let files = |dir: &std::path::Path| walk(dir).into_iter().filter(|p| p.is_file()).count();
+    assert!(files(&media_dir) > 0);
+    let boundary = "KringWebRemove";
+    let body = format!(
+        "--{boundary}\r\nContent-Disposition: form-data; name=\"_csrf\"\r\n\r\n{token}\r\n\
+         --{boundary}\r\nContent-Disposition: form-data; name=\"avatar\"; filename=\"\"\r\nContent-Type: application/octet-stream\r\n\r\n\r\n\
+         --{boundary}\r\nContent-Disposition: form-data; name=\"remove_avatar\"\r\n\r\n1\r\n--{boundary}--\r\n"
+    );
+    let res = app
+        .send(
+            Request::post("/settings/profile/pictures")
+                .header(
+                    header::CONTENT_TYPE,
+                    format!("multipart/form-data; boundary={boundary}"),
+                )
+                .header(header::HOST, "kring.test")
+                .header(header::COOKIE, &alice)
+                .body(Body::from(body))
+                .unwrap(),
+        )
+        .await;
+    assert_eq!(res.status, StatusCode::SEE_OTHER, "{}", res.body);
+    let me = app.get("/settings/profile", Some(&alice)).await;
+    assert!(!me.body.contains("name=\"remove_avatar\""), "{}", me.body);
+    assert!(!app.get("/@alice", None).await.body.contains("/media/"));
+    assert_eq!(files(&media_dir), 0, "the avatar's file is gone");
 
     // A group's admin sets its header from the group's settings.
     let token = csrf(&app.get("/groups", Some(&alice)).await.body);
@@ -2162,4 +2200,17 @@ async fn people_and_group_admins_upload_pictures_without_javascript() {
     assert_eq!(res.status, StatusCode::UNPROCESSABLE_ENTITY);
     assert!(res.body.contains("This action is not allowed"));
     assert_eq!(app.kring.account(gid).await.unwrap().avatar_url, None);
+}
+
+/// Every path under `dir`, depth first.
+fn walk(dir: &std::path::Path) -> Vec<std::path::PathBuf> {
+    let mut out = Vec::new();
+    for entry in std::fs::read_dir(dir).into_iter().flatten().flatten() {
+        let path = entry.path();
+        if path.is_dir() {
+            out.extend(walk(&path));
+        }
+        out.push(path);
+    }
+    out
 }

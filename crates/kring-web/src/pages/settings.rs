@@ -56,6 +56,9 @@ struct ProfileSettings {
     bot: bool,
     discoverable: bool,
     hide_collections: bool,
+    /// Whether a picture of one's own is set (then it can be removed).
+    has_avatar: bool,
+    has_header: bool,
 }
 
 const FIELDS: usize = kring_service::accounts::MAX_FIELDS;
@@ -68,6 +71,7 @@ async fn profile_form(
     error: Option<String>,
 ) -> WebResult {
     let a = &v.actor.account;
+    let (has_avatar, has_header) = (a.avatar_url.is_some(), a.header_url.is_some());
     let c = web
         .chrome(Some(v), "Profile settings", "settings", "/settings/profile")
         .await?;
@@ -84,6 +88,8 @@ async fn profile_form(
             bot: checked(&f.bot),
             discoverable: checked(&f.discoverable),
             hide_collections: checked(&f.hide_collections),
+            has_avatar,
+            has_header,
         },
         None => {
             let mut fields: Vec<(String, String)> = a
@@ -104,6 +110,8 @@ async fn profile_form(
                 bot: a.bot,
                 discoverable: a.discoverable,
                 hide_collections: a.hide_collections,
+                has_avatar,
+                has_header,
             }
         }
     };
@@ -646,10 +654,14 @@ pub async fn import(State(web): State<Web>, p: crate::session::PostedFile) -> We
     import_form(&web, &p.viewer, None, error).await
 }
 
-/// New avatar and/or header (a multipart form; works without JavaScript).
+/// New avatar and/or header, or back to the default ones (a multipart form; works without
+/// JavaScript).
 pub async fn save_pictures(State(web): State<Web>, mut p: crate::session::PostedFile) -> WebResult {
     let (avatar, header) = (p.take_picture("avatar"), p.take_picture("header"));
-    if avatar.is_none() && header.is_none() {
+    // A removal ticked beside a new file of the same kind: the new file wins.
+    let remove_avatar = p.field("remove_avatar") == "1" && avatar.is_none();
+    let remove_header = p.field("remove_header") == "1" && header.is_none();
+    if avatar.is_none() && header.is_none() && !remove_avatar && !remove_header {
         return profile_form(
             &web,
             &p.viewer,
@@ -660,6 +672,16 @@ pub async fn save_pictures(State(web): State<Web>, mut p: crate::session::Posted
         .await;
     }
     let kring = &web.kring;
+    for (remove, is_header) in [(remove_avatar, false), (remove_header, true)] {
+        if remove {
+            kring
+                .remove_profile_image(&p.viewer.actor, is_header)
+                .await?;
+        }
+    }
+    if avatar.is_none() && header.is_none() {
+        return see("/settings/profile?saved=pictures");
+    }
     match kring
         .set_profile_images(&p.viewer.actor, avatar, header)
         .await
