@@ -427,9 +427,16 @@ impl FromRequest<Web> for PostedFile {
         }
         let boundary = multer::parse_boundary(&content_type)
             .map_err(|_| bad("The form is not a multipart form."))?;
+        // Room for the form's bytes before they are read (the whole form: its files are
+        // stored one after another under it).
+        let declared = parts
+            .headers
+            .get(header::CONTENT_LENGTH)
+            .and_then(|v| v.to_str().ok())
+            .and_then(|v| v.parse::<u64>().ok());
         let slot = Some(
             web.kring
-                .upload_slot()
+                .upload_slot(declared)
                 .await
                 .map_err(|e| WebError::from(e).into_response())?,
         );

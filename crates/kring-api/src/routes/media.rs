@@ -71,19 +71,18 @@ async fn upload(kring: Kring, auth: Auth, req: Request) -> ApiResult<Response> {
         ));
     }
     // A declared length over the limit is refused before anything is read.
-    if req
+    let declared = req
         .headers()
         .get(header::CONTENT_LENGTH)
         .and_then(|v| v.to_str().ok())
-        .and_then(|v| v.parse::<usize>().ok())
-        .is_some_and(|n| n > limit)
-    {
+        .and_then(|v| v.parse::<u64>().ok());
+    if declared.is_some_and(|n| n > limit as u64) {
         return Err(ApiError(Error::PayloadTooLarge));
     }
-    // A place first: uploads waiting for one hold no bytes yet.
-    let slot = kring.upload_slot().await?;
+    // Room first: uploads waiting for it hold no bytes yet.
+    let slot = kring.upload_slot(declared).await?;
     let upload = read_upload(&content_type, req.into_body(), limit).await?;
-    let m = kring.upload_media(actor, slot, upload).await?;
+    let m = kring.upload_media(actor, &slot, upload).await?;
     let base = ctx(&kring);
     Ok(Json(entities::media_attachment(Ctx::new(&base, &kring), &m)).into_response())
 }

@@ -296,13 +296,13 @@ impl Kring {
                 .and_then(Value::as_array)
                 .filter(|p| p.len() == 2)
                 .and_then(|p| Some(format!("{},{}", p[0].as_f64()?, p[1].as_f64()?)));
-            let slot = self.upload_slot().await?;
+            let slot = self.upload_slot(Some(bytes.len() as u64)).await?;
             let upload = Upload {
                 bytes,
                 description,
                 focus,
             };
-            match self.upload_media(actor, slot, upload).await {
+            match self.upload_media(actor, &slot, upload).await {
                 Ok(m) => ids.push(m.id),
                 Err(Error::Validation(_) | Error::PayloadTooLarge) => {}
                 Err(e) => return Err(e),

@@ -9,16 +9,34 @@ use tokio::sync::Semaphore;
 use super::storage;
 use crate::{Actor, Error, Id, Kring, Result};
 
-/// Uploads in flight at once in this process (each holds its bytes, and while decoding its
-/// pixels): beyond this, further uploads wait, before their bodies are read, then are told
-/// to come back.
-static IN_FLIGHT: LazyLock<Semaphore> = LazyLock::new(|| Semaphore::new(8));
+/// Bytes of uploads held in memory at once in this process, counted before their bodies
+/// are read (so waiting uploads hold a connection, not their bytes). Counting bytes rather
+/// than uploads bounds memory whatever the files: eight 8 MB photos wait their turn after
+/// the fifth, where a count of eight let them hold 67 MB together (BENCHMARKS.md, media);
+/// an upload larger than this waits for all the others and goes alone. Decoding is bounded
+/// apart, one picture per core (`crate::cpu`).
+pub const BYTES_IN_FLIGHT: u64 = 40 << 20;
+/// The budget is counted in KiB: a semaphore's permits are few enough then for any file.
+static IN_FLIGHT: LazyLock<Semaphore> =
+    LazyLock::new(|| Semaphore::new((BYTES_IN_FLIGHT >> 10) as usize));
 const MAX_WAIT: Duration = Duration::from_secs(30);
 
-/// A place among the uploads in flight, taken before the body is read (so waiting uploads
-/// hold a connection, not their bytes) and held until the upload is stored.
+/// Room among the uploads in flight, taken before the body is read and held until the
+/// upload is stored (for a form of several files, until the last is).
 pub struct UploadSlot {
     _permit: tokio::sync::SemaphorePermit<'static>,
+}
+
+impl UploadSlot {
+    /// Wait for room for `bytes` (503 after a while).
+    pub async fn reserve(bytes: u64) -> Result<UploadSlot> {
+        let kib = bytes.div_ceil(1024).clamp(1, BYTES_IN_FLIGHT >> 10) as u32;
+        let permit = tokio::time::timeout(MAX_WAIT, IN_FLIGHT.acquire_many(kib))
+            .await
+            .map_err(|_| Error::Unavailable("The server is busy; try again in a moment.".into()))?
+            .map_err(Error::internal)?;
+        Ok(UploadSlot { _permit: permit })
+    }
 }
 
 /// A file as a client sent it (its name and claimed type are not kept: the bytes decide).
@@ -30,21 +48,19 @@ pub struct Upload {
 }
 
 impl Kring {
-    /// Check, clean and store an upload; it waits for a post (`media_ids`) for a day. A file
-    /// that is refused leaves nothing behind: neither a row nor a file.
-    /// Wait for a place among the uploads in flight (503 after a while).
-    pub async fn upload_slot(&self) -> Result<UploadSlot> {
-        let permit = tokio::time::timeout(MAX_WAIT, IN_FLIGHT.acquire())
-            .await
-            .map_err(|_| Error::Unavailable("The server is busy; try again in a moment.".into()))?
-            .map_err(Error::internal)?;
-        Ok(UploadSlot { _permit: permit })
+    /// Wait for room among the uploads in flight for a body of `declared` bytes (its
+    /// Content-Length; None when unknown: the largest upload allowed).
+    pub async fn upload_slot(&self, declared: Option<u64>) -> Result<UploadSlot> {
+        let largest = self.config.media.max_upload() as u64;
+        UploadSlot::reserve(declared.unwrap_or(largest).min(largest)).await
     }
 
+    /// Check, clean and store an upload; it waits for a post (`media_ids`) for a day. A file
+    /// that is refused leaves nothing behind: neither a row nor a file.
     pub async fn upload_media(
         &self,
         actor: &Actor,
-        _slot: UploadSlot,
+        _slot: &UploadSlot,
         upload: Upload,
     ) -> Result<MediaAttachment> {
         let storage = self

@@ -360,12 +360,12 @@ pub async fn say(State(web): State<Web>, Path(raw): Path<String>, mut p: PostedF
         if let Some(bytes) = file {
             let slot = match slot {
                 Some(s) => s,
-                None => kring.upload_slot().await?,
+                None => kring.upload_slot(Some(bytes.len() as u64)).await?,
             };
             let m = kring
                 .upload_media(
                     actor,
-                    slot,
+                    &slot,
                     Upload {
                         bytes,
                         description: (!description.is_empty()).then(|| description.clone()),

@@ -203,12 +203,16 @@ pub async fn create(State(web): State<Web>, p: PostedFile) -> WebResult {
         Ok(req) => {
             async {
                 let mut media_ids = Vec::new();
-                let mut slot = slot;
-                for (bytes, description) in chosen {
-                    let place = match slot.take() {
-                        Some(s) => s,
-                        None => web.kring.upload_slot().await?,
-                    };
+                // The form's room holds all its files (a form without one has none).
+                let slot = match slot {
+                    Some(s) => Some(s),
+                    None if !chosen.is_empty() => {
+                        let bytes = chosen.iter().map(|(b, _)| b.len() as u64).sum();
+                        Some(web.kring.upload_slot(Some(bytes)).await?)
+                    }
+                    None => None,
+                };
+                for ((bytes, description), place) in chosen.into_iter().zip(slot.iter().cycle()) {
                     let upload = Upload {
                         bytes,
                         description: (!description.is_empty()).then_some(description),

@@ -94,6 +94,10 @@ pub async fn run(args: MediaBenchArgs) -> Result<(), String> {
             let mut done = 0usize;
             while next.fetch_add(1, std::sync::atomic::Ordering::Relaxed) < total {
                 // Each upload in flight holds its own copy of the bytes, as a request does.
+                // As a request: room among the uploads in flight first, then the body.
+                let _slot = kring_service::media::upload::UploadSlot::reserve(bytes.len() as u64)
+                    .await
+                    .map_err(|e| e.to_string())?;
                 let own = bytes.to_vec();
                 let p = kring_service::cpu::run(move || {
                     kring_service::media::process::process(&own, &limits)
@@ -119,7 +123,11 @@ pub async fn run(args: MediaBenchArgs) -> Result<(), String> {
         "cores            : {}",
         std::thread::available_parallelism().map_or(1, |n| n.get())
     );
-    println!("in flight        : {}", args.concurrency);
+    println!(
+        "uploads          : {} at once, bodies held up to {} MiB together",
+        args.concurrency,
+        kring_service::media::upload::BYTES_IN_FLIGHT >> 20
+    );
     println!("processed        : {processed} in {elapsed:.2} s");
     println!("pictures/s       : {:.2}", processed as f64 / elapsed);
     println!(
