@@ -204,3 +204,28 @@ fn checked_focus(f: Option<&str>) -> Result<Option<Focus>> {
             .ok_or_else(|| Error::validation("Focus must be two numbers from -1 to 1: x,y")),
     }
 }
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    /// Room is counted in bytes: a file larger than the budget takes all of it (and still
+    /// goes), and others wait until it is stored.
+    #[tokio::test]
+    async fn uploads_in_flight_are_bounded_by_their_bytes() {
+        let big = UploadSlot::reserve(BYTES_IN_FLIGHT * 3).await.unwrap();
+        let waiting = tokio::time::timeout(Duration::from_millis(100), UploadSlot::reserve(1));
+        assert!(
+            waiting.await.is_err(),
+            "a small upload waits for the large one"
+        );
+        drop(big);
+        let halves = (
+            UploadSlot::reserve(BYTES_IN_FLIGHT / 2).await.unwrap(),
+            UploadSlot::reserve(BYTES_IN_FLIGHT / 2).await.unwrap(),
+        );
+        let third = tokio::time::timeout(Duration::from_millis(100), UploadSlot::reserve(1024));
+        assert!(third.await.is_err(), "two halves fill the room");
+        drop(halves);
+    }
+}
