@@ -514,7 +514,18 @@ impl Kring {
         let Some(mut tx) = self.begin_applying(seen).await? else {
             return Err(Error::Conflict("already applied".into()));
         };
-        let notified = self.insert_remote_note(&mut tx, &n).await?;
+        let notified = match self.insert_remote_note(&mut tx, &n).await {
+            Ok(notified) => notified,
+            // Stored meanwhile by another path (a delivery, the author's outbox read after a
+            // look-up, another look-up of the same link): that copy is the post. (With `seen`,
+            // a received activity, the conflict goes to the inbox, which knows what it means.)
+            Err(Error::Conflict(_)) if seen.is_none() => {
+                drop(tx);
+                let uri = str_field(note, "id").unwrap_or_default();
+                return self.store.status_by_uri(uri).await?.ok_or(Error::NotFound);
+            }
+            Err(e) => return Err(e),
+        };
         tx.commit().await?;
         self.announce_remote_note(&n, notified).await
     }
