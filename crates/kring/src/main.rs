@@ -2,6 +2,16 @@ use std::process::ExitCode;
 
 use clap::Parser;
 
+/// mimalloc: per-thread free lists without locks, where glibc's malloc and free were ~15 % of a
+/// timeline read's CPU: reads cost ~30 % less CPU with it (BENCHMARKS.md, session 11).
+#[global_allocator]
+static GLOBAL: mimalloc::MiMalloc = mimalloc::MiMalloc;
+
+/// mimalloc's `mi_option_arena_eager_commit` and `mi_option_purge_delay` (their places in
+/// `mi_option_e`, mimalloc.h v3; the crate names neither).
+const MI_OPTION_ARENA_EAGER_COMMIT: libmimalloc_sys::mi_option_t = 4;
+const MI_OPTION_PURGE_DELAY: libmimalloc_sys::mi_option_t = 15;
+
 #[tokio::main]
 async fn main() -> ExitCode {
     return_large_blocks_to_the_system();
@@ -16,11 +26,32 @@ async fn main() -> ExitCode {
     }
 }
 
-/// glibc raises its mmap threshold each time a large block is freed, after which blocks of that
-/// size come from per-thread arenas and stay resident. Argon2 takes 19 MiB per hash on
-/// whichever blocking thread runs it, so a burst of sign-ins left up to 38 MiB in each of the
-/// (8 per core) arenas: +420 MB after 500 attempts, measured. A fixed threshold keeps blocks
-/// of 1 MiB and more mapped on their own and handed back when freed (+53 MB, measured).
+/// Memory freed goes back to the system at once, and arenas are committed as they are used:
+/// with mimalloc's defaults (purging after 10 ms, whole arenas committed) a small server's
+/// steady RSS was 106 MiB instead of 60 and its peak 185 MiB instead of 98; with these, 66
+/// and 110, for the same CPU (BENCHMARKS.md). Set from the program's constructors, before
+/// Rust's runtime allocates anything: from `main` it came too late (steady RSS 86 MiB). By
+/// hand rather than with a crate for constructors: it is one entry in `.init_array`.
+#[cfg(target_os = "linux")]
+#[used]
+#[unsafe(link_section = ".init_array")]
+static ALLOCATOR_OPTIONS: extern "C" fn() = allocator_options;
+
+#[cfg_attr(not(target_os = "linux"), allow(dead_code))]
+extern "C" fn allocator_options() {
+    // SAFETY: mi_option_set only stores a number in mimalloc's table of options.
+    unsafe {
+        libmimalloc_sys::mi_option_set(MI_OPTION_PURGE_DELAY, 0);
+        libmimalloc_sys::mi_option_set(MI_OPTION_ARENA_EAGER_COMMIT, 0);
+    }
+}
+
+/// For what is still allocated with glibc's malloc (SQLite's C code): glibc raises its mmap
+/// threshold each time a large block is freed, after which blocks of that size come from
+/// per-thread arenas and stay resident. (Measured before mimalloc, when Rust's allocations went
+/// there too: Argon2's 19 MiB per hash left up to 38 MiB in each of the 8-per-core arenas, +420
+/// MB after 500 sign-ins; a fixed threshold kept blocks of 1 MiB and more mapped on their own
+/// and handed back when freed, +53 MB.)
 fn return_large_blocks_to_the_system() {
     #[cfg(all(target_os = "linux", target_env = "gnu"))]
     // SAFETY: mallopt only sets an allocator parameter, under glibc's own lock; no memory is
