@@ -2072,14 +2072,46 @@ const PNG: &[u8] = &[
 
 /// A multipart form with the session's token and one picture part.
 async fn send_picture(app: &App, path: &str, cookie: &str, token: &str, part: &str) -> Res {
-    let boundary = "KringWebPictures";
-    let mut body = format!(
-        "--{boundary}\r\nContent-Disposition: form-data; name=\"_csrf\"\r\n\r\n{token}\r\n\
-         --{boundary}\r\nContent-Disposition: form-data; name=\"{part}\"; filename=\"p.png\"\r\nContent-Type: image/png\r\n\r\n"
+    send_multipart(
+        app,
+        path,
+        cookie,
+        &[("_csrf", token)],
+        &[(part, "p.png", PNG)],
     )
-    .into_bytes();
-    body.extend_from_slice(PNG);
-    body.extend_from_slice(format!("\r\n--{boundary}--\r\n").as_bytes());
+    .await
+}
+
+/// A multipart form as a browser sends it: text fields, then file inputs (name, file name,
+/// bytes; an input left empty has neither).
+async fn send_multipart(
+    app: &App,
+    path: &str,
+    cookie: &str,
+    fields: &[(&str, &str)],
+    files: &[(&str, &str, &[u8])],
+) -> Res {
+    let boundary = "KringWebForm";
+    let mut body = Vec::new();
+    for (name, value) in fields {
+        body.extend_from_slice(
+            format!(
+                "--{boundary}\r\nContent-Disposition: form-data; name=\"{name}\"\r\n\r\n{value}\r\n"
+            )
+            .as_bytes(),
+        );
+    }
+    for (name, file_name, bytes) in files {
+        body.extend_from_slice(
+            format!(
+                "--{boundary}\r\nContent-Disposition: form-data; name=\"{name}\"; filename=\"{file_name}\"\r\nContent-Type: application/octet-stream\r\n\r\n"
+            )
+            .as_bytes(),
+        );
+        body.extend_from_slice(bytes);
+        body.extend_from_slice(b"\r\n");
+    }
+    body.extend_from_slice(format!("--{boundary}--\r\n").as_bytes());
     app.send(
         Request::post(path)
             .header(
@@ -2133,32 +2165,23 @@ async fn people_and_group_admins_upload_pictures_without_javascript() {
         "no header to remove"
     );
     let media_dir = app.kring.config.media.dir.clone().unwrap();
-    let files = |dir: &std::path::Path| walk(dir).into_iter().filter(|p| p.is_file()).count();
-    assert!(files(&media_dir) > 0);
-    let boundary = "KringWebRemove";
-    let body = format!(
-        "--{boundary}\r\nContent-Disposition: form-data; name=\"_csrf\"\r\n\r\n{token}\r\n\
-         --{boundary}\r\nContent-Disposition: form-data; name=\"avatar\"; filename=\"\"\r\nContent-Type: application/octet-stream\r\n\r\n\r\n\
-         --{boundary}\r\nContent-Disposition: form-data; name=\"remove_avatar\"\r\n\r\n1\r\n--{boundary}--\r\n"
-    );
-    let res = app
-        .send(
-            Request::post("/settings/profile/pictures")
-                .header(
-                    header::CONTENT_TYPE,
-                    format!("multipart/form-data; boundary={boundary}"),
-                )
-                .header(header::HOST, "kring.test")
-                .header(header::COOKIE, &alice)
-                .body(Body::from(body))
-                .unwrap(),
-        )
-        .await;
+    assert!(!files_under(&media_dir).is_empty());
+    let res = send_multipart(
+        &app,
+        "/settings/profile/pictures",
+        &alice,
+        &[("_csrf", &token), ("remove_avatar", "1")],
+        &[("avatar", "", b"")],
+    )
+    .await;
     assert_eq!(res.status, StatusCode::SEE_OTHER, "{}", res.body);
     let me = app.get("/settings/profile", Some(&alice)).await;
     assert!(!me.body.contains("name=\"remove_avatar\""), "{}", me.body);
     assert!(!app.get("/@alice", None).await.body.contains("/media/"));
-    assert_eq!(files(&media_dir), 0, "the avatar's file is gone");
+    assert!(
+        files_under(&media_dir).is_empty(),
+        "the avatar's file is gone"
+    );
 
     // A group's admin sets its header from the group's settings.
     let token = csrf(&app.get("/groups", Some(&alice)).await.body);
@@ -2202,15 +2225,16 @@ async fn people_and_group_admins_upload_pictures_without_javascript() {
     assert_eq!(app.kring.account(gid).await.unwrap().avatar_url, None);
 }
 
-/// Every path under `dir`, depth first.
-fn walk(dir: &std::path::Path) -> Vec<std::path::PathBuf> {
+/// Every file under a folder (a media storage), however deep.
+fn files_under(dir: &std::path::Path) -> Vec<std::path::PathBuf> {
     let mut out = Vec::new();
     for entry in std::fs::read_dir(dir).into_iter().flatten().flatten() {
         let path = entry.path();
         if path.is_dir() {
-            out.extend(walk(&path));
+            out.extend(files_under(&path));
+        } else {
+            out.push(path);
         }
-        out.push(path);
     }
     out
 }

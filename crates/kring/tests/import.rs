@@ -360,16 +360,13 @@ async fn an_archive_exported_here_is_imported_elsewhere() {
 
     // The console writes her archive.
     let out = a.data_dir().join("alice.zip");
-    // Not std's Command: waiting for it would stop this test's runtime, and with it the
-    // in-process servers, perhaps inside a transaction the console then waits for.
-    let mut cmd = tokio::process::Command::new(env!("CARGO_BIN_EXE_kring"));
-    let db = a.db_url();
-    let pg = db.starts_with("postgres").then_some(db.as_str());
-    cmd.args(["export", "--user", "alice", "--out"])
+    let done = a
+        .console()
+        .args(["export", "--user", "alice", "--out"])
         .arg(&out)
-        .args(common::cli_store_args(&a.data_dir(), pg))
-        .args(["--domain", &a.domain]);
-    let done = cmd.output().await.unwrap();
+        .output()
+        .await
+        .unwrap();
     assert!(
         done.status.success(),
         "{}",
@@ -457,13 +454,10 @@ async fn an_archive_exported_here_is_imported_elsewhere() {
     let marks = b.ok("/api/v1/bookmarks", &ally.token).await;
     assert_eq!(marks[0]["uri"], post["uri"]);
     // … and again from B's console once that is done: nothing twice.
-    let db = b.db_url();
-    let pg = db.starts_with("postgres").then_some(db.as_str());
-    let again = tokio::process::Command::new(env!("CARGO_BIN_EXE_kring"))
+    let again = b
+        .console()
         .args(["import", "--user", "ally", "--type", "archive"])
         .arg(&out)
-        .args(common::cli_store_args(&b.data_dir(), pg))
-        .args(["--domain", &b.domain])
         .output()
         .await
         .unwrap();
@@ -667,13 +661,10 @@ async fn a_mastodon_archives_posts_are_imported_backdated_and_sent_to_nobody() {
     // again).
     let file = b.data_dir().join("mastodon.zip");
     std::fs::write(&file, &archive).unwrap();
-    let db = b.db_url();
-    let pg = db.starts_with("postgres").then_some(db.as_str());
-    let again = tokio::process::Command::new(env!("CARGO_BIN_EXE_kring"))
+    let again = b
+        .console()
         .args(["import", "--user", "ally", "--type", "archive"])
         .arg(&file)
-        .args(common::cli_store_args(&b.data_dir(), pg))
-        .args(["--domain", &b.domain])
         .output()
         .await
         .unwrap();

@@ -1238,17 +1238,12 @@ async fn bucket_keys(moto: &Moto, bucket: &str) -> Vec<String> {
         .collect()
 }
 
-/// Run `kring media prune ARGS` against a node's database and media storage. Through tokio's
-/// Command: waiting with std's would stop this test's runtime, and with it the in-process
-/// servers, perhaps inside a transaction whose write lock the console then waits for.
+/// Run `kring media prune ARGS` against a node's database and media storage.
 async fn prune(node: &fed_common::Node, config: &std::path::Path, args: &[&str]) -> String {
-    let out = tokio::process::Command::new(env!("CARGO_BIN_EXE_kring"))
+    let out = node
+        .console()
         .arg("--config")
         .arg(config)
-        .args(common::cli_store_args(
-            &node.data_dir(),
-            Some(&node.db_url()),
-        ))
         .args(["media", "prune"])
         .args(args)
         .output()

@@ -239,6 +239,21 @@ impl Node {
             .unwrap_or_else(|| format!("sqlite://{}", self.data_dir().join("kring.db").display()))
     }
 
+    /// `kring` at the console on this node's data and database, to be given a command. Through
+    /// tokio's Command: waiting with std's would stop this test's runtime, and with it the
+    /// in-process servers, perhaps inside a transaction whose write lock the console then
+    /// waits for.
+    #[allow(dead_code)]
+    pub fn console(&self) -> tokio::process::Command {
+        let mut cmd = tokio::process::Command::new(env!("CARGO_BIN_EXE_kring"));
+        cmd.args(crate::common::cli_store_args(
+            &self.data_dir(),
+            Some(&self.db_url()),
+        ))
+        .args(["--domain", &self.domain]);
+        cmd
+    }
+
     /// Start (again) inside this test process.
     pub async fn start_in_process(&mut self) {
         assert!(matches!(self.run, Run::Stopped), "node already running");
