@@ -36,6 +36,9 @@ const PER_HOST: usize = 8;
 const CLAIM_BATCH: usize = 16;
 /// A claimed job not finished within this time is claimed again (its worker died).
 const LEASE_MICROS: i64 = 120 * 1_000_000;
+/// How often an idle runner looks for jobs it was not woken for: those other processes
+/// enqueued, and retries coming due.
+const IDLE_POLL: Duration = Duration::from_millis(200);
 
 /// How a job ended.
 pub enum Outcome {
@@ -51,8 +54,12 @@ impl Kring {
         let mut last_media_sweep = 0i64;
         let slots = Arc::new(Semaphore::new(CONCURRENCY));
         let hosts: Arc<std::sync::Mutex<HashMap<String, Arc<Semaphore>>>> = Arc::default();
+        // Claim without looking first: at start, and after this process enqueued jobs.
+        let mut woken = true;
         loop {
-            if *shutdown.borrow() {
+            // A closed channel (the server was dropped without a shutdown) stops it too: no one
+            // could stop it otherwise, and `changed` would wake it at once forever.
+            if *shutdown.borrow() || shutdown.has_changed().is_err() {
                 // Let running jobs finish (or their leases expire and another run takes them).
                 let _ = tokio::time::timeout(
                     Duration::from_secs(10),
@@ -85,6 +92,12 @@ impl Kring {
                 if let Ok(p) = slots.acquire_many(CLAIM_BATCH as u32).await {
                     drop(p);
                 }
+                continue;
+            }
+            // Idle and not woken: look with a read before claiming with a write transaction
+            // (on SQLite, polling with writes kept an idle server busy and its log growing).
+            if !woken && matches!(self.store.jobs_due().await, Ok(false)) {
+                woken = self.wait_for_jobs(&mut shutdown).await;
                 continue;
             }
             let free = slots.available_permits() as i64;
@@ -139,12 +152,21 @@ impl Kring {
                     kring.run_claimed(&job, kring.run_job(&job)).await;
                 });
             }
-            if idle {
-                tokio::select! {
-                    _ = tokio::time::sleep(Duration::from_millis(200)) => {}
-                    _ = shutdown.changed() => {}
-                }
-            }
+            woken = if idle {
+                self.wait_for_jobs(&mut shutdown).await
+            } else {
+                true
+            };
+        }
+    }
+
+    /// Wait until this process enqueues jobs (true), shutdown begins (true) or `IDLE_POLL`
+    /// passes (false).
+    async fn wait_for_jobs(&self, shutdown: &mut watch::Receiver<bool>) -> bool {
+        tokio::select! {
+            _ = tokio::time::sleep(IDLE_POLL) => false,
+            _ = self.store.jobs_added().notified() => true,
+            _ = shutdown.changed() => true,
         }
     }
 

@@ -141,6 +141,26 @@ impl Store {
         Ok(())
     }
 
+    /// Whether a job is due and not leased: the job runner's idle check, a read, so that an
+    /// idle server does not poll the queue with write transactions.
+    pub async fn jobs_due(&self) -> Result<bool, Error> {
+        let now = now_micros();
+        let due: Option<i64> = sqlx::query_scalar(
+            "SELECT id FROM jobs WHERE run_at <= $1 AND (locked_until IS NULL OR locked_until < $1) LIMIT 1",
+        )
+        .bind(now)
+        .fetch_optional(self.pool())
+        .await
+        .map_err(db_err)?;
+        Ok(due.is_some())
+    }
+
+    /// Woken when this process commits new jobs (see `Tx::enqueue`). Jobs enqueued by other
+    /// processes, and retries coming due, are found by `jobs_due`.
+    pub fn jobs_added(&self) -> &tokio::sync::Notify {
+        &self.jobs_added
+    }
+
     /// Jobs of one kind that are due (for backpressure). Jobs waiting for a retry later do not
     /// count: a few failing activities retried for days must not fill the inbox's backlog.
     pub async fn pending_jobs_in(&self, queue: &str) -> Result<i64, Error> {
@@ -227,6 +247,7 @@ impl Tx {
         payloads: &[String],
         run_at: i64,
     ) -> Result<(), Error> {
+        self.added_jobs();
         let now = now_micros();
         for chunk in payloads.chunks(ROWS_PER_STATEMENT) {
             let mut sql = crate::sql::Sql::new(
@@ -291,6 +312,7 @@ impl Tx {
     /// Enqueue inside the transaction of the action that causes it: the job exists if and only
     /// if the action happened.
     pub async fn enqueue(&mut self, queue: &str, payload: &str, run_at: i64) -> Result<Id, Error> {
+        self.added_jobs();
         let id = Id::generate();
         sqlx::query(
             "INSERT INTO jobs (id, queue, payload, attempts, run_at, created_at) VALUES ($1,$2,$3,0,$4,$5)",

@@ -97,6 +97,9 @@ pub struct Store {
     pub(crate) account_cache: Arc<account_cache::AccountCache>,
     /// SQLite: the hot reads' own connections (see `readers`).
     pub(crate) readers: Option<Arc<readers::Readers>>,
+    /// Woken when a transaction that enqueued jobs commits, so this process's job runner
+    /// claims them at once instead of polling the queue with write transactions.
+    jobs_added: Arc<tokio::sync::Notify>,
 }
 
 pub(crate) fn db_err(e: sqlx::Error) -> Error {
@@ -137,6 +140,10 @@ pub struct Tx {
     account_cache: Arc<account_cache::AccountCache>,
     /// Accounts whose `accounts` or `users` rows this transaction wrote.
     touched: Vec<Id>,
+    /// The store's job signal (`Store::jobs_added`), given when this transaction enqueued
+    /// jobs: after the commit, once the runner can see them.
+    jobs_added: Arc<tokio::sync::Notify>,
+    enqueued: bool,
 }
 
 impl Tx {
@@ -149,7 +156,16 @@ impl Tx {
             self.account_cache
                 .changed(&account_cache::Changed::Accounts(ids));
         }
+        if self.enqueued {
+            // `notify_one` keeps the wake for a runner that is not waiting yet.
+            self.jobs_added.notify_one();
+        }
         Ok(())
+    }
+
+    /// This transaction enqueued a job: wake the job runner when it commits.
+    pub(crate) fn added_jobs(&mut self) {
+        self.enqueued = true;
     }
 
     /// This transaction writes `account`'s account or user row (see `account_cache`).
@@ -270,6 +286,7 @@ impl Store {
             wal_dirty,
             pg_url: (backend == Backend::Postgres).then(|| Arc::from(url.as_str())),
             account_cache: Arc::default(),
+            jobs_added: Arc::default(),
             readers: if sqlite {
                 readers::Readers::new(&url, max_connections as usize).map(Arc::new)
             } else {
@@ -348,6 +365,8 @@ impl Store {
             _guard: guard,
             account_cache: self.account_cache.clone(),
             touched: Vec::new(),
+            jobs_added: self.jobs_added.clone(),
+            enqueued: false,
         })
     }
 
