@@ -3,6 +3,7 @@
 //! inside this crate and nowhere else.
 mod account_cache;
 mod accounts;
+mod badges;
 mod chats;
 mod circles;
 mod data;
@@ -33,6 +34,7 @@ mod statuses;
 
 pub use account_cache::Changed;
 pub use accounts::{PreferencesUpdate, ProfileUpdate};
+pub use badges::Badges;
 pub use chats::{InboxEntry, InboxFilter};
 pub use data::{Export, Handle};
 pub use federation::{
@@ -231,7 +233,8 @@ async fn checkpoint(pool: &AnyPool, lock: &Mutex<()>) -> Result<(), sqlx::Error>
 }
 
 impl Store {
-    /// Connect without migrating. `max_connections` bounds the pool (readers on SQLite).
+    /// Connect without migrating. `max_connections` bounds sqlx's pool (SQLite's readers have
+    /// one connection per thread that reads at once, see `readers`).
     pub async fn connect(url: &str, max_connections: u32) -> Result<Store, Error> {
         install_default_drivers();
         let backend = Backend::from_url(url)?;
@@ -288,7 +291,7 @@ impl Store {
             account_cache: Arc::default(),
             jobs_added: Arc::default(),
             readers: if sqlite {
-                readers::Readers::new(&url, max_connections as usize).map(Arc::new)
+                readers::Readers::new(&url).map(Arc::new)
             } else {
                 None
             },

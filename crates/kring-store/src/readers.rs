@@ -1,6 +1,6 @@
 //! SQLite: the hot reads (pages of statuses and what hydrates them) on dedicated read-only
-//! connections, each call one hop to a blocking thread that runs its statement from a cache of
-//! prepared statements and decodes the rows there.
+//! connections, run on the calling thread from a cache of prepared statements, the rows
+//! decoded there.
 //!
 //! Why not sqlx for these: its SQLite driver runs every connection on a worker thread of its
 //! own and sends each statement there and each row back through a channel, so a page of 40
@@ -8,7 +8,15 @@
 //! (BENCHMARKS.md has the profile: context switches, futexes and allocation dominated). Writes
 //! and everything else stay on sqlx; the SQL is the same text (`Sql`), with the same `$N`
 //! parameters, so the audience rule is still written once.
-use std::sync::{Arc, Mutex};
+//!
+//! Why on the calling (async) thread rather than a hop to a blocking thread: these reads are
+//! short (a page of at most a few dozen rows by index, from SQLite's cache or the OS's), and
+//! the hop there and back — two thread wake-ups per read, two or three reads per page — cost
+//! more than the reads: a home timeline took 0.55 ms of CPU with the hop and 0.32 ms without
+//! (BENCHMARKS.md, session 12). Under load tokio's blocking pool also grew to 75 threads, each
+//! keeping its stack and allocator caches (30 MB of RSS). A read blocks its worker for its
+//! own duration only; the other worker steals that worker's waiting tasks meanwhile.
+use std::sync::Mutex;
 use std::time::Duration;
 
 use kring_core::Error;
@@ -22,15 +30,15 @@ const STATEMENT_CACHE: usize = 128;
 
 pub(crate) struct Readers {
     path: String,
+    /// Connections not in use; there are as many as reads ever ran at once (at most one per
+    /// thread that reads: tokio's workers, and a test's own thread).
     idle: Mutex<Vec<Connection>>,
-    /// At most this many reads at once (as many as sqlx's pool has connections).
-    permits: tokio::sync::Semaphore,
 }
 
 impl Readers {
     /// Readers of the SQLite database at `url`; None for an in-memory database (nothing else
     /// could open it).
-    pub fn new(url: &str, connections: usize) -> Option<Readers> {
+    pub fn new(url: &str) -> Option<Readers> {
         let rest = url
             .strip_prefix("sqlite://")
             .or_else(|| url.strip_prefix("sqlite:"))?;
@@ -41,7 +49,6 @@ impl Readers {
         Some(Readers {
             path: path.to_string(),
             idle: Mutex::new(Vec::new()),
-            permits: tokio::sync::Semaphore::new(connections.max(1)),
         })
     }
 
@@ -66,32 +73,22 @@ impl Readers {
         Ok(conn)
     }
 
-    /// Run `f` on an idle reader, on a blocking thread.
-    pub async fn read<T, F>(self: &Arc<Self>, f: F) -> Result<T, Error>
+    /// Run `f` on an idle reader connection, here (see the module for why not elsewhere).
+    /// Async so that callers need not change should reads move again.
+    pub async fn read<T, F>(&self, f: F) -> Result<T, Error>
     where
-        T: Send + 'static,
-        F: FnOnce(&Connection) -> rusqlite::Result<T> + Send + 'static,
+        F: FnOnce(&Connection) -> rusqlite::Result<T>,
     {
-        let _permit = self
-            .permits
-            .acquire()
-            .await
-            .map_err(|_| Error::Internal("database readers closed".into()))?;
-        let this = self.clone();
-        tokio::task::spawn_blocking(move || {
-            let idle = this.idle.lock().ok().and_then(|mut v| v.pop());
-            let conn = match idle {
-                Some(c) => c,
-                None => this.open().map_err(read_err)?,
-            };
-            let r = f(&conn).map_err(read_err);
-            if let Ok(mut v) = this.idle.lock() {
-                v.push(conn);
-            }
-            r
-        })
-        .await
-        .map_err(|e| Error::Internal(format!("database read: {e}")))?
+        let idle = self.idle.lock().ok().and_then(|mut v| v.pop());
+        let conn = match idle {
+            Some(c) => c,
+            None => self.open().map_err(read_err)?,
+        };
+        let r = f(&conn).map_err(read_err);
+        if let Ok(mut v) = self.idle.lock() {
+            v.push(conn);
+        }
+        r
     }
 }
 
@@ -102,22 +99,40 @@ fn read_err(e: rusqlite::Error) -> Error {
     }
 }
 
-/// `sql` prepared (from the connection's cache) with its arguments bound by `$N` name.
+/// `sql` prepared (from the connection's cache) with its arguments bound by position.
+///
+/// The text numbers its parameters `$N` (PostgreSQL's form, shared with sqlx). SQLite reads
+/// `$N` as a *named* parameter, numbered by first appearance, so binding by name would cost a
+/// formatted name and a search of the statement's names per argument — a sixth of a home
+/// timeline's CPU with a page's padded `IN` lists (BENCHMARKS.md, session 12). `?N` is
+/// SQLite's own form for "parameter N", so the text is rewritten and arguments bound by index.
 pub(crate) fn prepare<'c>(
     conn: &'c Connection,
     sql: &Sql,
 ) -> rusqlite::Result<CachedStatement<'c>> {
-    let mut st = conn.prepare_cached(&sql.text)?;
-    for (i, arg) in sql.args().iter().enumerate() {
-        let Some(idx) = st.parameter_index(&format!("${}", i + 1))? else {
-            continue;
-        };
+    let mut st = conn.prepare_cached(&numbered(&sql.text))?;
+    // `?N` makes the count the highest N used: an argument past it is in no expression.
+    let count = st.parameter_count();
+    for (i, arg) in sql.args().iter().enumerate().take(count) {
         match arg {
-            Arg::I(v) => st.raw_bind_parameter(idx, v)?,
-            Arg::S(v) => st.raw_bind_parameter(idx, v.as_str())?,
+            Arg::I(v) => st.raw_bind_parameter(i + 1, v)?,
+            Arg::S(v) => st.raw_bind_parameter(i + 1, v.as_str())?,
         }
     }
     Ok(st)
+}
+
+/// `text` with its `$N` parameters written `?N`. Kring's statements have no `$` elsewhere
+/// (no string literal holds one), and both are one ASCII byte, so the rest is unchanged.
+fn numbered(text: &str) -> String {
+    let mut bytes = text.as_bytes().to_vec();
+    for i in 1..bytes.len() {
+        if bytes[i - 1] == b'$' && bytes[i].is_ascii_digit() {
+            bytes[i - 1] = b'?';
+        }
+    }
+    // One ASCII byte for another leaves valid UTF-8 valid.
+    String::from_utf8(bytes).unwrap_or_else(|_| text.to_string())
 }
 
 /// All rows of `sql`, each decoded by `row`.
@@ -133,4 +148,33 @@ pub(crate) fn all<T>(
         out.push(row(r)?);
     }
     Ok(out)
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn parameters_are_numbered_for_sqlite_and_bound_by_position() {
+        assert_eq!(
+            numbered("SELECT $1, $12 FROM t WHERE a = $2 AND b = '$x'"),
+            "SELECT ?1, ?12 FROM t WHERE a = ?2 AND b = '$x'"
+        );
+        // Parameters used out of order, reused, and one argument no expression uses.
+        let conn = Connection::open_in_memory().expect("in-memory database");
+        let mut sql = Sql::new("SELECT ");
+        let a = sql.param(7);
+        let b = sql.param("b");
+        sql.param(99);
+        sql.push(&format!("{b}, {a}, {a} + 1"));
+        let rows = all(&conn, &sql, |r| {
+            Ok((
+                r.get::<_, String>(0)?,
+                r.get::<_, i64>(1)?,
+                r.get::<_, i64>(2)?,
+            ))
+        })
+        .expect("the statement runs");
+        assert_eq!(rows, vec![("b".to_string(), 7, 8)]);
+    }
 }
