@@ -38,7 +38,7 @@ impl StatusInputs {
     fn matches(&self, v: &StatusView) -> bool {
         self.status == v.status
             && self.application == v.application
-            && self.mentions == v.mentions
+            && same_accounts(&self.mentions, &v.mentions)
             && self.tags == v.tags
             && self.policy_accounts == v.policy_accounts
             && self.quotes_count == v.quotes_count
@@ -59,7 +59,7 @@ struct StatusParts {
 
 struct AccountPart {
     base: String,
-    account: Account,
+    account: Arc<Account>,
     json: Box<[u8]>,
 }
 
@@ -80,7 +80,18 @@ fn keep<T>(map: &Mutex<HashMap<Id, Arc<T>>>, id: Id, v: Arc<T>) {
     }
 }
 
-fn account_json(ctx: Ctx<'_>, a: &Account) -> Arc<AccountPart> {
+/// Whether two accounts are the same, and unchanged: the account cache hands out one `Arc`
+/// per account until it changes, so comparing pointers settles it mostly without comparing
+/// every field (which was a few percent of a timeline read).
+fn same_account(a: &Arc<Account>, b: &Arc<Account>) -> bool {
+    Arc::ptr_eq(a, b) || a == b
+}
+
+fn same_accounts(a: &[Arc<Account>], b: &[Arc<Account>]) -> bool {
+    a.len() == b.len() && a.iter().zip(b).all(|(a, b)| same_account(a, b))
+}
+
+fn account_json(ctx: Ctx<'_>, a: &Arc<Account>) -> Arc<AccountPart> {
     let kept = CACHE
         .accounts
         .lock()
@@ -88,7 +99,7 @@ fn account_json(ctx: Ctx<'_>, a: &Account) -> Arc<AccountPart> {
         .and_then(|m| m.get(&a.id).cloned());
     if let Some(k) = kept
         && k.base == ctx.base
-        && k.account == *a
+        && same_account(&k.account, a)
     {
         return k;
     }

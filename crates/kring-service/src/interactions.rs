@@ -225,14 +225,26 @@ impl Kring {
 
     /// What `actor` may do with each post of `views` (a boost's original in its place), keyed
     /// by post id: [`permission`](Self::permission)'s answer, for a page's buttons. Who
-    /// follows whom is looked up only for authors of posts not open to everyone, once each.
+    /// follows whom is looked up only for authors of posts not open to everyone, in one read.
     pub async fn post_permissions(
         &self,
         actor: &Actor,
         views: &[crate::views::StatusView],
     ) -> Result<HashMap<Id, PostPermissions>> {
         let me = actor.id();
-        let mut follows: HashMap<Id, (bool, bool)> = HashMap::new();
+        // Who follows whom, for the authors of posts not open to everyone: one read.
+        let closed_authors: Vec<Id> = {
+            let mut ids: Vec<Id> = views
+                .iter()
+                .map(|v| &v.reblog.as_deref().unwrap_or(v).status)
+                .filter(|s| s.account_id != me && !Self::open_to_all(s))
+                .map(|s| s.account_id)
+                .collect();
+            ids.sort();
+            ids.dedup();
+            ids
+        };
+        let pairs = self.store.follows_between(me, &closed_authors).await?;
         let mut out = HashMap::new();
         for v in views {
             let shown = v.reblog.as_deref().unwrap_or(v);
@@ -240,21 +252,14 @@ impl Kring {
             if out.contains_key(&s.id) {
                 continue;
             }
-            let policy = s.policy();
-            let open = PostPermissions::KINDS
-                .iter()
-                .all(|&i| policy.rule(i).is_open());
-            let (follows_author, followed_by_author) = if open || s.account_id == me {
+            let (follows_author, followed_by_author) = if s.account_id == me || Self::open_to_all(s)
+            {
                 (false, false)
-            } else if let Some(f) = follows.get(&s.account_id) {
-                *f
             } else {
-                let f = (
-                    self.store.follows(me, s.account_id).await?,
-                    self.store.follows(s.account_id, me).await?,
-                );
-                follows.insert(s.account_id, f);
-                f
+                (
+                    pairs.contains(&(me, s.account_id)),
+                    pairs.contains(&(s.account_id, me)),
+                )
             };
             let rel = Relation {
                 account: me,
@@ -286,6 +291,15 @@ impl Kring {
             );
         }
         Ok(out)
+    }
+
+    /// Whether anyone may reply to, boost and favourite `s` (then who follows whom does not
+    /// matter for its buttons).
+    fn open_to_all(s: &Status) -> bool {
+        let policy = s.policy();
+        PostPermissions::KINDS
+            .iter()
+            .all(|&i| policy.rule(i).is_open())
     }
 
     /// [`permission`](Self::permission) for one of our people acting: refused is an error.
@@ -734,15 +748,6 @@ impl Kring {
             )
             .await?;
         self.request_views(actor, list).await
-    }
-
-    /// How many requests wait for the actor's answer, counted up to `cap`.
-    pub async fn pending_interaction_count(&self, actor: &Actor, cap: usize) -> Result<i64> {
-        let list = self
-            .store
-            .pending_interaction_requests(actor.id(), &RequestFilter::default(), &Page::newest(cap))
-            .await?;
-        Ok(list.len() as i64)
     }
 
     /// One request the actor decides (or decided) on.

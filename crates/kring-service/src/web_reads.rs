@@ -27,3 +27,35 @@ impl Kring {
             .unwrap_or_else(|| self.config.title.clone()))
     }
 }
+
+/// What every web page shows around its content: the site's title and, for someone signed
+/// in, the counts beside the menu.
+#[derive(Debug, Clone)]
+pub struct PageFrame {
+    pub title: String,
+    pub badges: Option<kring_store::Badges>,
+}
+
+impl Kring {
+    /// The [`PageFrame`] for `viewer`, counts up to `cap`: one read (a page's menu would
+    /// otherwise cost a statement per count). Reports are counted for staff only, as
+    /// [`open_reports`](Self::open_reports) does.
+    pub async fn page_frame(&self, viewer: Option<&Actor>, cap: i64) -> Result<PageFrame> {
+        let Some(actor) = viewer else {
+            return Ok(PageFrame {
+                title: self.site_title().await?,
+                badges: None,
+            });
+        };
+        let mut badges = self.store.badges(actor.id(), actor.is_staff(), cap).await?;
+        let title = badges
+            .title
+            .take()
+            .filter(|t| !t.is_empty())
+            .unwrap_or_else(|| self.config.title.clone());
+        Ok(PageFrame {
+            title,
+            badges: Some(badges),
+        })
+    }
+}

@@ -275,16 +275,14 @@ impl Store {
     /// Unread messages in an account's accepted chats (muted ones not counted), and how many
     /// requests wait.
     pub async fn chat_unread_totals(&self, account: Id) -> Result<(i64, i64), Error> {
-        // PostgreSQL sums BIGINTs as NUMERIC, which the Any driver cannot read.
-        let (unread, requests): (Option<i64>, i64) = sqlx::query_as(
-            "SELECT (SELECT CAST(SUM(unread) AS BIGINT) FROM chat_participants WHERE account_id = $1 AND state = 'active' AND place = 'inbox' AND muted = 0), \
-                    (SELECT COUNT(*) FROM chat_participants WHERE account_id = $1 AND state = 'active' AND place = 'requests')",
-        )
-        .bind(account.0)
-        .fetch_one(self.pool())
-        .await
-        .map_err(db_err)?;
-        Ok((unread.unwrap_or(0), requests))
+        let mut sql = crate::sql::Sql::new("SELECT ");
+        let account = sql.param(account);
+        sql.push(&format!(
+            "{}, {}",
+            chat_unread_sql(&account),
+            chat_requests_sql(&account)
+        ));
+        Ok(self.pairs::<i64, i64>(sql).await?.pop().unwrap_or((0, 0)))
     }
 
     /// The newest message of `chat` that `viewer` may read (the one audience rule).
@@ -589,4 +587,21 @@ impl Tx {
         .map_err(db_err)?;
         Ok(())
     }
+}
+
+/// Unread messages of `account` (a placeholder) in accepted, unmuted chats: a scalar subquery.
+/// PostgreSQL sums BIGINTs as NUMERIC, which the Any driver cannot read: hence the cast.
+pub(crate) fn chat_unread_sql(account: &str) -> String {
+    format!(
+        "COALESCE((SELECT CAST(SUM(unread) AS BIGINT) FROM chat_participants WHERE account_id = {account} \
+         AND state = 'active' AND place = 'inbox' AND muted = 0), 0)"
+    )
+}
+
+/// Chat requests waiting for `account`'s answer: a scalar subquery.
+pub(crate) fn chat_requests_sql(account: &str) -> String {
+    format!(
+        "(SELECT COUNT(*) FROM chat_participants WHERE account_id = {account} AND state = 'active' \
+         AND place = 'requests')"
+    )
 }

@@ -41,14 +41,21 @@ const AUDIENCE_ACCOUNTS: &str = "\
 
 impl Store {
     pub async fn circles_of(&self, owner: Id) -> Result<Vec<Circle>, Error> {
-        let rows: Vec<CircleRow> = sqlx::query_as(
-            "SELECT id, account_id, title FROM circles WHERE account_id = $1 ORDER BY id",
-        )
-        .bind(owner.0)
-        .fetch_all(self.pool())
-        .await
-        .map_err(db_err)?;
-        Ok(rows.into_iter().map(Circle::from).collect())
+        // Every composer lists them: on SQLite, the readers.
+        let mut sql = Sql::new("SELECT id, account_id, title FROM circles WHERE account_id = ");
+        sql.bind(owner);
+        sql.push(" ORDER BY id");
+        let rows: Vec<(i64, i64, String)> = self.triples(sql).await?;
+        Ok(rows
+            .into_iter()
+            .map(|(id, account_id, title)| {
+                Circle::from(CircleRow {
+                    id,
+                    account_id,
+                    title,
+                })
+            })
+            .collect())
     }
 
     pub async fn circle(&self, id: Id) -> Result<Option<Circle>, Error> {

@@ -191,14 +191,13 @@ impl Store {
 
     /// A person's default policies (none set: the server's).
     pub async fn policy_defaults(&self, account: Id) -> Result<PolicyDefaults, Error> {
-        let json: Option<String> = sqlx::query_scalar(
-            "SELECT policies FROM interaction_policy_defaults WHERE account_id = $1",
-        )
-        .bind(account.0)
-        .fetch_optional(self.pool())
-        .await
-        .map_err(db_err)?;
-        Ok(json
+        // Every composer reads it: on SQLite, the readers.
+        let mut sql =
+            Sql::new("SELECT policies FROM interaction_policy_defaults WHERE account_id = ");
+        sql.bind(account);
+        Ok(self
+            .text(sql)
+            .await?
             .and_then(|j| serde_json::from_str(&j).ok())
             .unwrap_or_default())
     }
@@ -316,4 +315,13 @@ impl Tx {
         .map_err(db_err)?;
         Ok(())
     }
+}
+
+/// Interaction requests waiting for `target`'s answer (a placeholder), up to `limit`: a
+/// scalar subquery of `Store::badges` (the condition `pending_interaction_requests` lists by).
+pub(crate) fn pending_requests_sql(target: &str, limit: &str) -> String {
+    format!(
+        "(SELECT COUNT(*) FROM (SELECT 1 FROM interaction_requests WHERE accepted_at IS NULL \
+         AND rejected_at IS NULL AND target_account_id = {target} LIMIT {limit}) AS p)"
+    )
 }

@@ -94,33 +94,12 @@ impl Store {
         Ok(row.and_then(NotificationRow::into_domain))
     }
 
-    /// Notifications newer than the account's "notifications" marker, counted up to `limit`
-    /// (one statement: every web page shows this count).
+    /// Notifications newer than the account's "notifications" marker, counted up to `limit`.
     pub async fn unread_notifications(&self, account: Id, limit: i64) -> Result<i64, Error> {
-        // Every signed-in web page shows the count: on SQLite, the readers.
-        if let Some(r) = &self.readers {
-            let mut sql = crate::sql::Sql::new(
-                "SELECT COUNT(*) FROM (SELECT 1 FROM notifications n WHERE n.account_id = $1 AND n.id > \
-                 COALESCE((SELECT m.last_read_id FROM markers m WHERE m.account_id = $1 \
-                 AND m.timeline = 'notifications'), 0) LIMIT $2) AS u",
-            );
-            sql.param(account);
-            sql.param(limit);
-            return r
-                .read(move |c| crate::readers::all(c, &sql, |r| r.get::<_, i64>(0)))
-                .await
-                .map(|v| v.first().copied().unwrap_or(0));
-        }
-        sqlx::query_scalar(
-            "SELECT COUNT(*) FROM (SELECT 1 FROM notifications n WHERE n.account_id = $1 AND n.id > \
-             COALESCE((SELECT m.last_read_id FROM markers m WHERE m.account_id = $1 \
-             AND m.timeline = 'notifications'), 0) LIMIT $2) AS u",
-        )
-        .bind(account.0)
-        .bind(limit)
-        .fetch_one(self.pool())
-        .await
-        .map_err(db_err)
+        let mut sql = crate::sql::Sql::new("SELECT ");
+        let (account, limit) = (sql.param(account), sql.param(limit));
+        sql.push(&unread_notifications_sql(&account, &limit));
+        self.count(sql).await
     }
 
     pub async fn markers(&self, account: Id) -> Result<Vec<Marker>, Error> {
@@ -404,4 +383,14 @@ impl Tx {
             .map_err(db_err)?;
         Ok(r.rows_affected() > 0)
     }
+}
+
+/// How many notifications `account` (a placeholder) has newer than its "notifications"
+/// marker, up to `limit`: a scalar subquery (also one of `Store::badges`).
+pub(crate) fn unread_notifications_sql(account: &str, limit: &str) -> String {
+    format!(
+        "(SELECT COUNT(*) FROM (SELECT 1 FROM notifications n WHERE n.account_id = {account} AND n.id > \
+         COALESCE((SELECT m.last_read_id FROM markers m WHERE m.account_id = {account} \
+         AND m.timeline = 'notifications'), 0) LIMIT {limit}) AS u)"
+    )
 }

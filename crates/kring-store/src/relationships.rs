@@ -188,6 +188,29 @@ impl Store {
         self.exists("follows", account, target).await
     }
 
+    /// The follows between `account` and each of `others`, either way, as (follower,
+    /// followed) pairs: one statement for a page's authors (on SQLite on the readers), where
+    /// `follows` would be two per author.
+    pub async fn follows_between(
+        &self,
+        account: Id,
+        others: &[Id],
+    ) -> Result<Vec<(Id, Id)>, Error> {
+        if others.is_empty() {
+            return Ok(Vec::new());
+        }
+        let mut sql = Sql::new("SELECT account_id, target_id FROM follows WHERE account_id = ");
+        let me = sql.bind(account);
+        sql.push(" AND target_id IN ");
+        crate::statuses::in_list(&mut sql, others);
+        sql.push(&format!(
+            " UNION ALL SELECT account_id, target_id FROM follows WHERE target_id = {me} AND account_id IN "
+        ));
+        crate::statuses::in_list(&mut sql, others);
+        let rows: Vec<(i64, i64)> = self.pairs(sql).await?;
+        Ok(rows.into_iter().map(|(a, b)| (Id(a), Id(b))).collect())
+    }
+
     pub async fn blocks(&self, account: Id, target: Id) -> Result<bool, Error> {
         self.exists("blocks", account, target).await
     }

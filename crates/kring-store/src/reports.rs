@@ -68,13 +68,10 @@ impl Store {
 
     /// Open reports, counted up to `limit`.
     pub async fn open_reports(&self, limit: i64) -> Result<i64, Error> {
-        sqlx::query_scalar(
-            "SELECT COUNT(*) FROM (SELECT 1 FROM reports WHERE action_taken_at IS NULL LIMIT $1) AS r",
-        )
-        .bind(limit)
-        .fetch_one(self.pool())
-        .await
-        .map_err(db_err)
+        let mut sql = crate::sql::Sql::new("SELECT ");
+        let limit = sql.param(limit);
+        sql.push(&open_reports_sql(&limit));
+        self.count(sql).await
     }
 
     pub async fn report(&self, id: Id) -> Result<Option<Report>, Error> {
@@ -136,4 +133,11 @@ impl Store {
         .map_err(db_err)?;
         Ok(rows.into_iter().map(Report::from).collect())
     }
+}
+
+/// Reports waiting for a moderator, up to `limit` (a placeholder): a scalar subquery.
+pub(crate) fn open_reports_sql(limit: &str) -> String {
+    format!(
+        "(SELECT COUNT(*) FROM (SELECT 1 FROM reports WHERE action_taken_at IS NULL LIMIT {limit}) AS r)"
+    )
 }

@@ -41,6 +41,15 @@ impl Sql {
         p
     }
 
+    /// [`bind`](Self::bind) for a placeholder used once (the items of an `IN` list): written
+    /// straight into the text, without a string of its own per item.
+    pub fn bind_once(&mut self, arg: impl Into<Arg>) {
+        use std::fmt::Write;
+        self.args.push(arg.into());
+        // Writing to a String cannot fail.
+        let _ = write!(self.text, "${}", self.args.len());
+    }
+
     /// Bind without writing the placeholder (to reuse it later by name).
     pub fn param(&mut self, arg: impl Into<Arg>) -> String {
         self.args.push(arg.into());
@@ -65,6 +74,13 @@ impl Sql {
 
     pub fn query(&self) -> sqlx::query::Query<'_, Any, AnyArguments> {
         sqlx::query_with(AssertSqlSafe(self.text.clone()), self.arguments())
+    }
+
+    pub fn query_scalar<T>(&self) -> sqlx::query::QueryScalar<'_, Any, T, AnyArguments>
+    where
+        (T,): for<'r> sqlx::FromRow<'r, sqlx::any::AnyRow>,
+    {
+        sqlx::query_scalar_with(AssertSqlSafe(self.text.clone()), self.arguments())
     }
 
     pub fn query_as<T>(&self) -> sqlx::query::QueryAs<'_, Any, T, AnyArguments>

@@ -66,7 +66,7 @@ pub(crate) fn in_list(sql: &mut Sql, ids: &[Id]) {
         if i > 0 {
             sql.push(",");
         }
-        sql.bind(*id);
+        sql.bind_once(*id);
     }
     sql.push(")");
 }
@@ -96,8 +96,51 @@ impl Store {
         sql.query_as().fetch_all(self.pool()).await.map_err(db_err)
     }
 
+    /// The one number a statement selects (a count): on SQLite through the readers.
+    pub(crate) async fn count(&self, sql: Sql) -> Result<i64, Error> {
+        if let Some(r) = &self.readers {
+            return r
+                .read(move |c| readers::all(c, &sql, |r| r.get::<_, i64>(0)))
+                .await
+                .map(|v| v.first().copied().unwrap_or(0));
+        }
+        sql.query_scalar()
+            .fetch_one(self.pool())
+            .await
+            .map_err(db_err)
+    }
+
+    /// The text a statement selects from its first row, if any: on SQLite through the readers.
+    pub(crate) async fn text(&self, sql: Sql) -> Result<Option<String>, Error> {
+        if let Some(r) = &self.readers {
+            return r
+                .read(move |c| readers::all(c, &sql, |r| r.get::<_, String>(0)))
+                .await
+                .map(|v| v.into_iter().next());
+        }
+        sql.query_scalar()
+            .fetch_optional(self.pool())
+            .await
+            .map_err(db_err)
+    }
+
+    /// The rows of a statement selecting two columns: on SQLite through the readers.
+    pub(crate) async fn pairs<A, B>(&self, sql: Sql) -> Result<Vec<(A, B)>, Error>
+    where
+        A: rusqlite::types::FromSql + Send + 'static,
+        B: rusqlite::types::FromSql + Send + 'static,
+        (A, B): for<'r> sqlx::FromRow<'r, sqlx::any::AnyRow> + Send + Unpin,
+    {
+        if let Some(r) = &self.readers {
+            return r
+                .read(move |c| readers::all(c, &sql, |r| Ok((r.get(0)?, r.get(1)?))))
+                .await;
+        }
+        sql.query_as().fetch_all(self.pool()).await.map_err(db_err)
+    }
+
     /// The rows of a statement selecting three columns: on SQLite through the readers.
-    async fn triples<A, B, C>(&self, sql: Sql) -> Result<Vec<(A, B, C)>, Error>
+    pub(crate) async fn triples<A, B, C>(&self, sql: Sql) -> Result<Vec<(A, B, C)>, Error>
     where
         A: rusqlite::types::FromSql + Send + 'static,
         B: rusqlite::types::FromSql + Send + 'static,

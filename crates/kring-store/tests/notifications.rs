@@ -158,6 +158,32 @@ async fn notifications_filter_by_type_and_sender_and_page() {
     assert_eq!(store.unread_notifications(me.id, 100).await.unwrap(), 3);
     // Bob has his own one, and no marker.
     assert_eq!(store.unread_notifications(b.id, 100).await.unwrap(), 1);
+
+    // A web page's menu reads the same count with the others, in one statement.
+    let badges = store.badges(me.id, false, 100).await.unwrap();
+    assert_eq!(
+        badges,
+        kring_store::Badges {
+            unread_notifications: 3,
+            ..Default::default()
+        }
+    );
+    assert_eq!(
+        store
+            .badges(me.id, false, 2)
+            .await
+            .unwrap()
+            .unread_notifications,
+        2
+    );
+    // Reports are counted for staff only; the title is the admins' setting.
+    store
+        .set_setting("title", "Kring by the lake")
+        .await
+        .unwrap();
+    let staff = store.badges(me.id, true, 100).await.unwrap();
+    assert_eq!(staff.open_reports, Some(0));
+    assert_eq!(staff.title.as_deref(), Some("Kring by the lake"));
 }
 
 #[tokio::test]

@@ -41,6 +41,24 @@ async fn follow_and_unfollow() {
     tx.commit().await.unwrap();
     assert!(store.follows(a.id, b.id).await.unwrap());
     assert!(!store.follows(b.id, a.id).await.unwrap());
+    // A page's authors at once, either way: only the follow that exists.
+    let c = local(&store, "carol").await;
+    assert_eq!(
+        store.follows_between(a.id, &[b.id, c.id]).await.unwrap(),
+        vec![(a.id, b.id)]
+    );
+    assert_eq!(
+        store.follows_between(b.id, &[a.id]).await.unwrap(),
+        vec![(a.id, b.id)]
+    );
+    assert!(
+        store
+            .follows_between(c.id, &[a.id, b.id])
+            .await
+            .unwrap()
+            .is_empty()
+    );
+    assert!(store.follows_between(a.id, &[]).await.unwrap().is_empty());
     let r = store.relationship(a.id, b.id).await.unwrap();
     assert!(r.following && r.showing_reblogs && !r.notifying && !r.followed_by);
     let r = store.relationship(b.id, a.id).await.unwrap();

@@ -126,20 +126,10 @@ impl Web {
             n if n > 99 => "99+".into(),
             n => n.to_string(),
         };
-        let (unread, open_reports, approvals, chats) = match viewer {
-            Some(v) => {
-                let chats = self.kring.chat_counts(&v.actor).await?;
-                (
-                    count(self.kring.unread_notifications(&v.actor, 100).await?),
-                    count(self.kring.open_reports(&v.actor, 100).await?.unwrap_or(0)),
-                    count(self.kring.pending_interaction_count(&v.actor, 100).await?),
-                    count(chats.unread + chats.requests),
-                )
-            }
-            None => (String::new(), String::new(), String::new(), String::new()),
-        };
+        let frame = self.kring.page_frame(viewer.map(|v| &v.actor), 100).await?;
+        let badges = frame.badges.unwrap_or_default();
         Ok(Chrome {
-            site: self.kring.site_title().await?,
+            site: frame.title,
             title: title.into(),
             me: viewer.map(|v| Me {
                 id: v.actor.id().to_string(),
@@ -147,10 +137,10 @@ impl Web {
                 name: display_name(&v.actor.account),
                 path: account_path(&v.actor.account),
                 staff: v.actor.is_staff(),
-                unread,
-                open_reports,
-                approvals,
-                chats,
+                unread: count(badges.unread_notifications),
+                open_reports: count(badges.open_reports.unwrap_or(0)),
+                approvals: count(badges.pending_requests),
+                chats: count(badges.chat_unread + badges.chat_requests),
             }),
             csrf,
             nav,
