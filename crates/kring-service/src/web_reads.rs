@@ -19,12 +19,14 @@ impl Kring {
 impl Kring {
     /// The server's title as admins set it (or as configured): one read, for every page.
     pub async fn site_title(&self) -> Result<String> {
-        Ok(self
-            .store
-            .setting("title")
-            .await?
-            .filter(|t| !t.is_empty())
-            .unwrap_or_else(|| self.config.title.clone()))
+        let set = self.store.setting("title").await?;
+        Ok(self.title_or_configured(set))
+    }
+
+    /// The admins' title setting when not empty, else the configured title.
+    fn title_or_configured(&self, set: Option<String>) -> String {
+        set.filter(|t| !t.is_empty())
+            .unwrap_or_else(|| self.config.title.clone())
     }
 }
 
@@ -48,11 +50,7 @@ impl Kring {
             });
         };
         let mut badges = self.store.badges(actor.id(), actor.is_staff(), cap).await?;
-        let title = badges
-            .title
-            .take()
-            .filter(|t| !t.is_empty())
-            .unwrap_or_else(|| self.config.title.clone());
+        let title = self.title_or_configured(badges.title.take());
         Ok(PageFrame {
             title,
             badges: Some(badges),
