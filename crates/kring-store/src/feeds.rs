@@ -325,7 +325,7 @@ impl Tx {
         sql.push(" AND (s.in_reply_to_id IS NULL OR s.in_reply_to_account_id = s.account_id) AND ");
         sql.push(&visible_to(&v));
         sql.push(" ORDER BY s.id DESC LIMIT ");
-        sql.bind(limit);
+        sql.limit(limit);
         sql.push(") AS backfill WHERE 1 = 1 ON CONFLICT DO NOTHING");
         sql.query().execute(&mut *self.tx).await.map_err(db_err)?;
         Ok(())
