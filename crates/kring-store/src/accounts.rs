@@ -68,10 +68,8 @@ impl Store {
             return Ok(out);
         }
         let read_at = cache.generation();
-        let mut sql = Sql::new(&format!(
-            "SELECT {ACCOUNT_COLUMNS} FROM accounts a WHERE a.id IN "
-        ));
-        crate::statuses::in_list(&mut sql, &missing);
+        let mut sql = Sql::new(&format!("SELECT {ACCOUNT_COLUMNS} FROM accounts a WHERE "));
+        sql.in_ids(self.backend, "a.id", &missing);
         // A page's authors missing from memory: on SQLite on the readers (one hop).
         let rows: Vec<AccountRow> = match &self.readers {
             Some(r) => {

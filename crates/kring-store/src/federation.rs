@@ -433,9 +433,9 @@ impl Tx {
         if !r.status_ids.is_empty() {
             // A report about a post in a group goes to the group's moderators too.
             let mut sql = crate::sql::Sql::new(
-                "UPDATE reports SET group_id = (SELECT gs.group_id FROM group_statuses gs WHERE gs.removed_at IS NULL AND gs.status_id IN ",
+                "UPDATE reports SET group_id = (SELECT gs.group_id FROM group_statuses gs WHERE gs.removed_at IS NULL AND ",
             );
-            crate::statuses::in_list(&mut sql, r.status_ids);
+            sql.in_ids(self.backend, "gs.status_id", r.status_ids);
             sql.push(" ORDER BY gs.status_id LIMIT 1) WHERE id = ");
             sql.bind(id);
             sql.query().execute(&mut *self.tx).await.map_err(db_err)?;

@@ -11,14 +11,13 @@ use sqlx::AssertSqlSafe;
 
 use crate::rows::{ACCOUNT_COLUMNS, AccountRow, STATUS_COLUMNS};
 use crate::sql::{Shown, Sql};
-use crate::{Store, Tx, db_err};
+use crate::{Backend, Store, Tx, db_err};
 
 /// The group each of `ids` is in, if any (also run by `hydrate` on SQLite).
-pub(crate) fn groups_of_statuses_sql(ids: &[Id]) -> Sql {
-    let mut sql = Sql::new(
-        "SELECT status_id, group_id FROM group_statuses WHERE removed_at IS NULL AND status_id IN ",
-    );
-    crate::statuses::in_list(&mut sql, ids);
+pub(crate) fn groups_of_statuses_sql(backend: Backend, ids: &[Id]) -> Sql {
+    let mut sql =
+        Sql::new("SELECT status_id, group_id FROM group_statuses WHERE removed_at IS NULL AND ");
+    sql.in_ids(backend, "status_id", ids);
     sql
 }
 
@@ -106,10 +105,8 @@ impl Store {
         if ids.is_empty() {
             return Ok(Vec::new());
         }
-        let mut sql = Sql::new(&format!(
-            "SELECT {GROUP_COLUMNS} FROM groups g WHERE g.account_id IN "
-        ));
-        crate::statuses::in_list(&mut sql, ids);
+        let mut sql = Sql::new(&format!("SELECT {GROUP_COLUMNS} FROM groups g WHERE "));
+        sql.in_ids(self.backend, "g.account_id", ids);
         let rows: Vec<GroupRow> = sql
             .query_as()
             .fetch_all(self.pool())
@@ -203,8 +200,8 @@ impl Store {
             "SELECT group_id, state, role, by_id, follow_uri, created_at FROM group_memberships WHERE account_id = ",
         );
         sql.bind(account);
-        sql.push(" AND group_id IN ");
-        crate::statuses::in_list(&mut sql, groups);
+        sql.push(" AND ");
+        sql.in_ids(self.backend, "group_id", groups);
         #[derive(sqlx::FromRow)]
         struct Row {
             group_id: i64,
@@ -313,7 +310,7 @@ impl Store {
         if ids.is_empty() {
             return Ok(HashMap::new());
         }
-        let rows: Vec<(i64, i64)> = groups_of_statuses_sql(ids)
+        let rows: Vec<(i64, i64)> = groups_of_statuses_sql(self.backend, ids)
             .query_as()
             .fetch_all(self.pool())
             .await

@@ -18,7 +18,7 @@ use crate::statuses::{
     StatusFlags, flags_from_rows, mentions_and_tags_sql, split_mentions_and_tags, status_flags_sql,
     statuses_by_ids_sql,
 };
-use crate::{Store, readers};
+use crate::{Backend, Store, readers};
 
 /// Which boosted originals `hydrate` reads.
 #[derive(Debug, Clone, Copy)]
@@ -74,7 +74,7 @@ impl Store {
                     } else {
                         readers::all(
                             c,
-                            &statuses_by_ids_sql(&inner, readable_by),
+                            &statuses_by_ids_sql(Backend::Sqlite, &inner, readable_by),
                             StatusRow::from_sqlite,
                         )?
                         .into_iter()
@@ -89,34 +89,38 @@ impl Store {
                     if ids.is_empty() {
                         return Ok(h);
                     }
-                    let mt = readers::all(c, &mentions_and_tags_sql(&ids), |r| {
+                    let mt = readers::all(c, &mentions_and_tags_sql(Backend::Sqlite, &ids), |r| {
                         Ok((r.get(0)?, r.get(1)?, r.get(2)?))
                     })?;
                     (h.mentions, h.tags) = split_mentions_and_tags(mt);
                     h.media = readers::all(
                         c,
-                        &crate::media::media_of_statuses_sql(&ids),
+                        &crate::media::media_of_statuses_sql(Backend::Sqlite, &ids),
                         crate::media::media_from_sqlite,
                     )?;
                     h.quotes = readers::all(
                         c,
-                        &crate::quotes::quotes_of_sql(&ids),
+                        &crate::quotes::quotes_of_sql(Backend::Sqlite, &ids),
                         crate::quotes::quote_from_sqlite,
                     )?;
-                    h.quotes_counts =
-                        readers::all(c, &crate::quotes::quotes_counts_sql(&ids), |r| {
-                            Ok((Id(r.get(0)?), r.get(1)?))
-                        })?;
-                    h.group_of =
-                        readers::all(c, &crate::groups::groups_of_statuses_sql(&ids), |r| {
-                            Ok((Id(r.get(0)?), Id(r.get(1)?)))
-                        })?
-                        .into_iter()
-                        .collect();
+                    h.quotes_counts = readers::all(
+                        c,
+                        &crate::quotes::quotes_counts_sql(Backend::Sqlite, &ids),
+                        |r| Ok((Id(r.get(0)?), r.get(1)?)),
+                    )?;
+                    h.group_of = readers::all(
+                        c,
+                        &crate::groups::groups_of_statuses_sql(Backend::Sqlite, &ids),
+                        |r| Ok((Id(r.get(0)?), Id(r.get(1)?))),
+                    )?
+                    .into_iter()
+                    .collect();
                     if let Some(viewer) = marks_of {
-                        let rows = readers::all(c, &status_flags_sql(&[viewer], &ids), |r| {
-                            Ok((r.get(0)?, r.get(1)?, r.get(2)?))
-                        })?;
+                        let rows = readers::all(
+                            c,
+                            &status_flags_sql(Backend::Sqlite, &[viewer], &ids),
+                            |r| Ok((r.get(0)?, r.get(1)?, r.get(2)?)),
+                        )?;
                         h.flags = Some(flags_from_rows(rows).remove(&viewer).unwrap_or_default());
                     }
                     Ok(h)

@@ -6,7 +6,6 @@ use kring_core::time::now_micros;
 use kring_core::{Error, Id, Interaction, PolicyDefaults};
 
 use crate::sql::{Sql, newest_first};
-use crate::statuses::in_list;
 use crate::{Store, Tx, db_err};
 
 const REQUEST_COLUMNS: &str = "id, kind, status_id, target_account_id, account_id, interaction_status_id, interaction_uri, \
@@ -177,10 +176,8 @@ impl Store {
         if ids.is_empty() {
             return Ok(Vec::new());
         }
-        let mut sql = Sql::new(
-            "SELECT interaction_status_id FROM interaction_requests WHERE interaction_status_id IN ",
-        );
-        in_list(&mut sql, ids);
+        let mut sql = Sql::new("SELECT interaction_status_id FROM interaction_requests WHERE ");
+        sql.in_ids(self.backend, "interaction_status_id", ids);
         let rows: Vec<Option<i64>> =
             sqlx::query_scalar_with(sqlx::AssertSqlSafe(sql.text.clone()), sql.arguments())
                 .fetch_all(self.pool())

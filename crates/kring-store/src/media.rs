@@ -5,18 +5,17 @@ use kring_core::time::now_micros;
 use kring_core::{Error, Id};
 
 use crate::sql::Sql;
-use crate::statuses::in_list;
-use crate::{Store, Tx, db_err};
+use crate::{Backend, Store, Tx, db_err};
 
 const MEDIA_COLUMNS: &str = "id, account_id, status_id, kind, mime, file_key, thumbnail_key, \
     file_size, meta, description, focus, blurhash, remote_url, created_at";
 
 /// The attachments of the statuses `ids`, in order (also run by `hydrate` on SQLite).
-pub(crate) fn media_of_statuses_sql(ids: &[Id]) -> Sql {
+pub(crate) fn media_of_statuses_sql(backend: Backend, ids: &[Id]) -> Sql {
     let mut sql = Sql::new(&format!(
-        "SELECT {MEDIA_COLUMNS} FROM media_attachments WHERE status_id IN "
+        "SELECT {MEDIA_COLUMNS} FROM media_attachments WHERE "
     ));
-    in_list(&mut sql, ids);
+    sql.in_ids(backend, "status_id", ids);
     sql.push(" ORDER BY status_id, position, id");
     sql
 }
@@ -100,9 +99,9 @@ impl Store {
             return Ok(Vec::new());
         }
         let mut sql = Sql::new(&format!(
-            "SELECT {MEDIA_COLUMNS} FROM media_attachments WHERE id IN "
+            "SELECT {MEDIA_COLUMNS} FROM media_attachments WHERE "
         ));
-        in_list(&mut sql, ids);
+        sql.in_ids(self.backend, "id", ids);
         let rows: Vec<MediaRow> = sql
             .query_as()
             .fetch_all(self.pool())
@@ -116,7 +115,7 @@ impl Store {
         if ids.is_empty() {
             return Ok(Vec::new());
         }
-        let rows: Vec<MediaRow> = media_of_statuses_sql(ids)
+        let rows: Vec<MediaRow> = media_of_statuses_sql(self.backend, ids)
             .query_as()
             .fetch_all(self.pool())
             .await
@@ -179,8 +178,8 @@ impl Store {
         if ids.is_empty() {
             return Ok(Vec::new());
         }
-        let mut sql = Sql::new("DELETE FROM media_attachments WHERE id IN ");
-        in_list(&mut sql, ids);
+        let mut sql = Sql::new("DELETE FROM media_attachments WHERE ");
+        sql.in_ids(self.backend, "id", ids);
         if unattached_only {
             sql.push(" AND status_id IS NULL");
         }
@@ -238,8 +237,8 @@ impl Tx {
         sql.push(" WHERE status_id = ");
         sql.bind(status);
         if !ids.is_empty() {
-            sql.push(" AND id NOT IN ");
-            in_list(&mut sql, ids);
+            sql.push(" AND ");
+            sql.not_in_ids(self.backend, "id", ids);
         }
         sql.query().execute(&mut *self.tx).await.map_err(db_err)?;
         for (position, id) in ids.iter().enumerate() {

@@ -9,7 +9,6 @@ use kring_core::{Error, Id};
 
 use crate::rows::{MarkerRow, NotificationRow};
 use crate::sql::{Mutes, Sql, hides_account, newest_first, visible_to};
-use crate::statuses::in_list;
 use crate::{Store, Tx, db_err};
 
 const NOTIFICATION_COLUMNS: &str = "n.id, n.account_id, n.kind, n.from_account_id, n.status_id, n.group_id, n.report_id, n.created_at";
@@ -174,9 +173,9 @@ impl Store {
             return Ok(out);
         }
         let mut sql = Sql::new(
-            "SELECT id, account_id, title, context, action, expires_at FROM filters WHERE account_id IN ",
+            "SELECT id, account_id, title, context, action, expires_at FROM filters WHERE ",
         );
-        in_list(&mut sql, accounts);
+        sql.in_ids(self.backend, "account_id", accounts);
         sql.push(" ORDER BY id");
         let heads: Vec<(i64, i64, String, String, String, Option<i64>)> = sql
             .query_as()
@@ -189,9 +188,9 @@ impl Store {
         }
         let mut sql = Sql::new(
             "SELECT k.id, k.filter_id, k.keyword, k.whole_word FROM filter_keywords k \
-             JOIN filters f ON f.id = k.filter_id WHERE f.account_id IN ",
+             JOIN filters f ON f.id = k.filter_id WHERE ",
         );
-        in_list(&mut sql, accounts);
+        sql.in_ids(self.backend, "f.account_id", accounts);
         sql.push(" ORDER BY k.id");
         let keywords: Vec<(i64, i64, String, i64)> = sql
             .query_as()
@@ -200,9 +199,9 @@ impl Store {
             .map_err(db_err)?;
         let mut sql = Sql::new(
             "SELECT s.id, s.filter_id, s.status_id FROM filter_statuses s \
-             JOIN filters f ON f.id = s.filter_id WHERE f.account_id IN ",
+             JOIN filters f ON f.id = s.filter_id WHERE ",
         );
-        in_list(&mut sql, accounts);
+        sql.in_ids(self.backend, "f.account_id", accounts);
         sql.push(" ORDER BY s.id");
         let statuses: Vec<(i64, i64, i64)> = sql
             .query_as()

@@ -6,26 +6,22 @@ use kring_core::{Error, Id};
 
 use crate::rows::STATUS_COLUMNS;
 use crate::sql::{Shown, Sql};
-use crate::statuses::in_list;
-use crate::{Store, Tx, db_err};
+use crate::{Backend, Store, Tx, db_err};
 
 const QUOTE_COLUMNS: &str = "status_id, quoted_status_id, quoted_account_id, quoted_uri, state, authorization_uri, created_at";
 
 /// The quotes made by the statuses `ids` (also run by `hydrate` on SQLite).
-pub(crate) fn quotes_of_sql(ids: &[Id]) -> Sql {
-    let mut sql = Sql::new(&format!(
-        "SELECT {QUOTE_COLUMNS} FROM quotes WHERE status_id IN "
-    ));
-    in_list(&mut sql, ids);
+pub(crate) fn quotes_of_sql(backend: Backend, ids: &[Id]) -> Sql {
+    let mut sql = Sql::new(&format!("SELECT {QUOTE_COLUMNS} FROM quotes WHERE "));
+    sql.in_ids(backend, "status_id", ids);
     sql
 }
 
 /// How many accepted quotes each of `ids` has (also run by `hydrate` on SQLite).
-pub(crate) fn quotes_counts_sql(ids: &[Id]) -> Sql {
-    let mut sql = Sql::new(
-        "SELECT quoted_status_id, COUNT(*) FROM quotes WHERE state = 'accepted' AND quoted_status_id IN ",
-    );
-    in_list(&mut sql, ids);
+pub(crate) fn quotes_counts_sql(backend: Backend, ids: &[Id]) -> Sql {
+    let mut sql =
+        Sql::new("SELECT quoted_status_id, COUNT(*) FROM quotes WHERE state = 'accepted' AND ");
+    sql.in_ids(backend, "quoted_status_id", ids);
     sql.push(" GROUP BY quoted_status_id");
     sql
 }
@@ -76,7 +72,7 @@ impl Store {
         if ids.is_empty() {
             return Ok(Vec::new());
         }
-        let rows: Vec<QuoteRow> = quotes_of_sql(ids)
+        let rows: Vec<QuoteRow> = quotes_of_sql(self.backend, ids)
             .query_as()
             .fetch_all(self.pool())
             .await
@@ -105,7 +101,7 @@ impl Store {
         if ids.is_empty() {
             return Ok(Vec::new());
         }
-        let rows: Vec<(i64, i64)> = quotes_counts_sql(ids)
+        let rows: Vec<(i64, i64)> = quotes_counts_sql(self.backend, ids)
             .query_as()
             .fetch_all(self.pool())
             .await

@@ -104,7 +104,7 @@ fn read_err(e: rusqlite::Error) -> Error {
 /// The text numbers its parameters `$N` (PostgreSQL's form, shared with sqlx). SQLite reads
 /// `$N` as a *named* parameter, numbered by first appearance, so binding by name would cost a
 /// formatted name and a search of the statement's names per argument — a sixth of a home
-/// timeline's CPU with a page's padded `IN` lists (BENCHMARKS.md, session 12). `?N` is
+/// timeline's CPU when `IN` lists bound one parameter per id (BENCHMARKS.md, session 12). `?N` is
 /// SQLite's own form for "parameter N", so the text is rewritten and arguments bound by index.
 pub(crate) fn prepare<'c>(
     conn: &'c Connection,
@@ -176,5 +176,35 @@ mod tests {
         })
         .expect("the statement runs");
         assert_eq!(rows, vec![("b".to_string(), 7, 8)]);
+    }
+
+    #[test]
+    fn id_sets_are_one_parameter_for_in_and_not_in() {
+        use crate::Backend;
+        use kring_core::Id;
+        let conn = Connection::open_in_memory().expect("in-memory database");
+        conn.execute_batch("CREATE TABLE t (id INTEGER PRIMARY KEY); INSERT INTO t VALUES (1), (2), (3), (4), (5);")
+            .expect("the table is made");
+        let ids = |ids: &[i64], not: bool| {
+            let ids: Vec<Id> = ids.iter().map(|&i| Id(i)).collect();
+            let mut sql = Sql::new("SELECT id FROM t WHERE ");
+            if not {
+                sql.not_in_ids(Backend::Sqlite, "id", &ids);
+            } else {
+                sql.in_ids(Backend::Sqlite, "id", &ids);
+            }
+            sql.push(" ORDER BY id");
+            assert_eq!(sql.args().len(), 1, "one parameter whatever the count");
+            all(&conn, &sql, |r| r.get::<_, i64>(0)).expect("the statement runs")
+        };
+        assert_eq!(ids(&[4, 2, 2, 9], false), vec![2, 4]);
+        assert_eq!(ids(&[4, 2, 9], true), vec![1, 3, 5]);
+        assert_eq!(ids(&[], false), Vec::<i64>::new());
+        assert_eq!(ids(&[], true), vec![1, 2, 3, 4, 5]);
+        // Ids past 2^53 stay exact (JSON numbers are read as integers, not doubles).
+        let big = 117_221_554_035_687_424_i64;
+        conn.execute("INSERT INTO t VALUES (?1), (?2)", [big, big + 1])
+            .expect("big ids");
+        assert_eq!(ids(&[big], false), vec![big]);
     }
 }

@@ -7,7 +7,7 @@ use kring_core::{Error, Id};
 use sqlx::AssertSqlSafe;
 
 use crate::rows::{ACCOUNT_COLUMNS, AccountRow};
-use crate::sql::{Sql, newest_first};
+use crate::sql::{Sql, in_set, newest_first};
 use crate::{Store, Tx, db_err};
 
 /// Which account-to-account table a paged listing reads.
@@ -201,12 +201,12 @@ impl Store {
         }
         let mut sql = Sql::new("SELECT account_id, target_id FROM follows WHERE account_id = ");
         let me = sql.bind(account);
-        sql.push(" AND target_id IN ");
-        crate::statuses::in_list(&mut sql, others);
+        let set = sql.id_set(self.backend, others);
         sql.push(&format!(
-            " UNION ALL SELECT account_id, target_id FROM follows WHERE target_id = {me} AND account_id IN "
+            " AND {} UNION ALL SELECT account_id, target_id FROM follows WHERE target_id = {me} AND {}",
+            in_set(self.backend, "target_id", &set),
+            in_set(self.backend, "account_id", &set),
         ));
-        crate::statuses::in_list(&mut sql, others);
         let rows: Vec<(i64, i64)> = self.pairs(sql).await?;
         Ok(rows.into_iter().map(|(a, b)| (Id(a), Id(b))).collect())
     }

@@ -12,8 +12,8 @@ use crate::accounts::escape_like;
 use crate::readers;
 use crate::relationships::EdgeRow;
 use crate::rows::{ACCOUNT_COLUMNS, EditRow, NewStatus, STATUS_COLUMNS, StatusRow};
-use crate::sql::{Shown, Sql, newest_first};
-use crate::{Store, Tx, db_err};
+use crate::sql::{Shown, Sql, in_set, newest_first};
+use crate::{Backend, Store, Tx, db_err};
 
 /// A viewer's own marks on a set of statuses.
 #[derive(Debug, Default)]
@@ -45,30 +45,6 @@ struct KeyedStatusRow {
     key_id: i64,
     #[sqlx(flatten)]
     status: StatusRow,
-}
-
-/// `(…)` of `ids` for `IN`, padded to a power of two by repeating the last id (a repeat in an
-/// `IN` list changes nothing). Why: every list length is another statement text, and the
-/// databases keep prepared statements by text (the SQLite readers 128 per connection, sqlx
-/// per connection too); pages whose lengths vary from 40 to 80 ids made every read a cache
-/// miss that parsed and planned its statement again. Padding leaves a handful of texts.
-pub(crate) fn in_list(sql: &mut Sql, ids: &[Id]) {
-    sql.push("(");
-    let padded = ids.len().next_power_of_two();
-    for (i, id) in ids
-        .iter()
-        .chain(std::iter::repeat_n(
-            ids.last().unwrap_or(&Id(0)),
-            padded - ids.len(),
-        ))
-        .enumerate()
-    {
-        if i > 0 {
-            sql.push(",");
-        }
-        sql.bind_once(*id);
-    }
-    sql.push(")");
 }
 
 impl Store {
@@ -220,8 +196,8 @@ impl Store {
         if ids.is_empty() {
             return Ok(HashSet::new());
         }
-        let mut sql = Sql::new("SELECT s.id FROM statuses s WHERE s.id IN ");
-        in_list(&mut sql, ids);
+        let mut sql = Sql::new("SELECT s.id FROM statuses s WHERE ");
+        sql.in_ids(self.backend, "s.id", ids);
         let v = sql.param(viewer.unwrap_or_default());
         sql.and_shown(&v, shown);
         let rows: Vec<i64> =
@@ -243,7 +219,7 @@ impl Store {
             return Ok(Vec::new());
         }
         let rows = self
-            .status_rows(&statuses_by_ids_sql(ids, Some(viewer)))
+            .status_rows(&statuses_by_ids_sql(self.backend, ids, Some(viewer)))
             .await?;
         Ok(rows.into_iter().map(Status::from).collect())
     }
@@ -253,7 +229,9 @@ impl Store {
         if ids.is_empty() {
             return Ok(Vec::new());
         }
-        let rows = self.status_rows(&statuses_by_ids_sql(ids, None)).await?;
+        let rows = self
+            .status_rows(&statuses_by_ids_sql(self.backend, ids, None))
+            .await?;
         Ok(rows.into_iter().map(Status::from).collect())
     }
 
@@ -415,7 +393,9 @@ impl Store {
         if ids.is_empty() || viewers.is_empty() {
             return Ok(HashMap::new());
         }
-        let rows: Vec<(String, i64, i64)> = self.triples(status_flags_sql(viewers, ids)).await?;
+        let rows: Vec<(String, i64, i64)> = self
+            .triples(status_flags_sql(self.backend, viewers, ids))
+            .await?;
         Ok(flags_from_rows(rows))
     }
 
@@ -432,8 +412,8 @@ impl Store {
         }
         let mut sql = Sql::new("SELECT a.id FROM accounts a JOIN statuses s ON s.id = ");
         sql.bind(id);
-        sql.push(" WHERE a.id IN ");
-        in_list(&mut sql, viewers);
+        sql.push(" WHERE ");
+        sql.in_ids(self.backend, "a.id", viewers);
         sql.and_shown("a.id", shown);
         let rows: Vec<i64> =
             sqlx::query_scalar_with(AssertSqlSafe(sql.text.clone()), sql.arguments())
@@ -448,8 +428,8 @@ impl Store {
         if ids.is_empty() {
             return Ok(Vec::new());
         }
-        let mut sql = Sql::new("SELECT status_id, account_id FROM mentions WHERE status_id IN ");
-        in_list(&mut sql, ids);
+        let mut sql = Sql::new("SELECT status_id, account_id FROM mentions WHERE ");
+        sql.in_ids(self.backend, "status_id", ids);
         let rows: Vec<(i64, i64)> = sql
             .query_as()
             .fetch_all(self.pool())
@@ -467,8 +447,9 @@ impl Store {
         if ids.is_empty() {
             return Ok((Vec::new(), Vec::new()));
         }
-        let rows: Vec<(i64, Option<i64>, Option<String>)> =
-            self.triples(mentions_and_tags_sql(ids)).await?;
+        let rows: Vec<(i64, Option<i64>, Option<String>)> = self
+            .triples(mentions_and_tags_sql(self.backend, ids))
+            .await?;
         Ok(split_mentions_and_tags(rows))
     }
 
@@ -478,9 +459,9 @@ impl Store {
             return Ok(Vec::new());
         }
         let mut sql = Sql::new(
-            "SELECT st.status_id, t.name FROM status_tags st JOIN tags t ON t.id = st.tag_id WHERE st.status_id IN ",
+            "SELECT st.status_id, t.name FROM status_tags st JOIN tags t ON t.id = st.tag_id WHERE ",
         );
-        in_list(&mut sql, ids);
+        sql.in_ids(self.backend, "st.status_id", ids);
         let rows: Vec<(i64, String)> = sql
             .query_as()
             .fetch_all(self.pool())
@@ -1018,25 +999,21 @@ impl Mark {
 
 /// Each of `viewers`' favourites/bookmarks/pins/boosts among `ids` as (kind, account, status)
 /// rows (also run by `hydrate` on SQLite).
-pub(crate) fn status_flags_sql(viewers: &[Id], ids: &[Id]) -> Sql {
-    let mut sql = Sql::new(
-        "SELECT 'f' AS k, account_id, status_id AS id FROM favourites WHERE account_id IN ",
+pub(crate) fn status_flags_sql(backend: Backend, viewers: &[Id], ids: &[Id]) -> Sql {
+    let mut sql = Sql::new("");
+    let who = sql.id_set(backend, viewers);
+    let which = sql.id_set(backend, ids);
+    let (who, which, boosted) = (
+        in_set(backend, "account_id", &who),
+        in_set(backend, "status_id", &which),
+        in_set(backend, "reblog_of_id", &which),
     );
-    in_list(&mut sql, viewers);
-    sql.push(" AND status_id IN ");
-    in_list(&mut sql, ids);
-    sql.push(" UNION ALL SELECT 'b', account_id, status_id FROM bookmarks WHERE account_id IN ");
-    in_list(&mut sql, viewers);
-    sql.push(" AND status_id IN ");
-    in_list(&mut sql, ids);
-    sql.push(" UNION ALL SELECT 'p', account_id, status_id FROM pins WHERE account_id IN ");
-    in_list(&mut sql, viewers);
-    sql.push(" AND status_id IN ");
-    in_list(&mut sql, ids);
-    sql.push(" UNION ALL SELECT 'r', account_id, reblog_of_id FROM statuses WHERE account_id IN ");
-    in_list(&mut sql, viewers);
-    sql.push(" AND reblog_of_id IN ");
-    in_list(&mut sql, ids);
+    sql.push(&format!(
+        "SELECT 'f' AS k, account_id, status_id AS id FROM favourites WHERE {who} AND {which} \
+         UNION ALL SELECT 'b', account_id, status_id FROM bookmarks WHERE {who} AND {which} \
+         UNION ALL SELECT 'p', account_id, status_id FROM pins WHERE {who} AND {which} \
+         UNION ALL SELECT 'r', account_id, reblog_of_id FROM statuses WHERE {who} AND {boosted}"
+    ));
     sql
 }
 
@@ -1057,16 +1034,16 @@ pub(crate) fn flags_from_rows(rows: Vec<(String, i64, i64)>) -> HashMap<Id, Stat
 
 /// Mentions and tags of the statuses `ids` as one statement of (status, account, tag name)
 /// rows (also run by `hydrate` on SQLite).
-pub(crate) fn mentions_and_tags_sql(ids: &[Id]) -> Sql {
-    let mut sql = Sql::new(
-        "SELECT status_id, account_id, CAST(NULL AS TEXT) AS name FROM mentions WHERE status_id IN ",
-    );
-    in_list(&mut sql, ids);
-    sql.push(
-        " UNION ALL SELECT st.status_id, CAST(NULL AS BIGINT), t.name FROM status_tags st \
-         JOIN tags t ON t.id = st.tag_id WHERE st.status_id IN ",
-    );
-    in_list(&mut sql, ids);
+pub(crate) fn mentions_and_tags_sql(backend: Backend, ids: &[Id]) -> Sql {
+    let mut sql = Sql::new("");
+    let set = sql.id_set(backend, ids);
+    sql.push(&format!(
+        "SELECT status_id, account_id, CAST(NULL AS TEXT) AS name FROM mentions WHERE {} \
+         UNION ALL SELECT st.status_id, CAST(NULL AS BIGINT), t.name FROM status_tags st \
+         JOIN tags t ON t.id = st.tag_id WHERE {}",
+        in_set(backend, "status_id", &set),
+        in_set(backend, "st.status_id", &set),
+    ));
     sql
 }
 
@@ -1088,11 +1065,13 @@ pub(crate) fn split_mentions_and_tags(
 
 /// The statuses `ids` that `viewer` (None: signed out) may open (`Some`), or all of them
 /// regardless of audience (`None`): the originals of a page's boosts.
-pub(crate) fn statuses_by_ids_sql(ids: &[Id], readable_by: Option<Option<Id>>) -> Sql {
-    let mut sql = Sql::new(&format!(
-        "SELECT {STATUS_COLUMNS} FROM statuses s WHERE s.id IN "
-    ));
-    in_list(&mut sql, ids);
+pub(crate) fn statuses_by_ids_sql(
+    backend: Backend,
+    ids: &[Id],
+    readable_by: Option<Option<Id>>,
+) -> Sql {
+    let mut sql = Sql::new(&format!("SELECT {STATUS_COLUMNS} FROM statuses s WHERE "));
+    sql.in_ids(backend, "s.id", ids);
     if let Some(viewer) = readable_by {
         let v = sql.param(viewer.unwrap_or_default());
         sql.and_shown(&v, Shown::Direct);
