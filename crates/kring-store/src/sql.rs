@@ -43,41 +43,65 @@ impl Sql {
         p
     }
 
-    /// `column IN` the set `ids`, bound as one parameter ([`id_set`](Self::id_set)).
+    /// `column IN` the set `ids` (bound as [`id_set`](Self::id_set) says).
     pub fn in_ids(&mut self, backend: Backend, column: &str, ids: &[Id]) -> &mut Self {
         let set = self.id_set(backend, ids);
         self.push(&in_set(backend, column, &set))
     }
 
-    /// `column NOT IN` the set `ids`, bound as one parameter.
+    /// `column NOT IN` the set `ids`.
     pub fn not_in_ids(&mut self, backend: Backend, column: &str, ids: &[Id]) -> &mut Self {
         let set = self.id_set(backend, ids);
         self.push(&not_in_set(backend, column, &set))
     }
 
-    /// Bind a set of ids as *one* parameter (a JSON array for SQLite's `json_each`, an array
-    /// literal for PostgreSQL), returning its placeholder for [`in_set`] (to use it twice).
-    /// Why not `IN ($1, $2, …)`: a page's hydration lists 40–80 ids in each of several
-    /// statements; one parameter per id cost SQLite a bind each (~9 % of a home timeline's
-    /// CPU) and PostgreSQL a parse and plan of 64 parameters per statement, and made the
-    /// statement text vary with the count. One parameter keeps one text per statement.
+    /// Bind a set of ids, returning what [`in_set`] needs to test membership (to use it
+    /// twice). The databases differ in what is cheap, measured (BENCHMARKS.md, session 14):
+    /// - PostgreSQL: *one* array parameter. A list of 64 parameters cost a parse and plan of
+    ///   each in every statement; one keeps the statement's plan reusable.
+    /// - SQLite: one parameter per id, padded to a power of two by repeating the last (a
+    ///   repeat in an `IN` list changes nothing), so a few statement texts serve every page
+    ///   (statements are cached by text). One JSON parameter (`json_each`) cost more: SQLite
+    ///   builds a temporary index of the list per statement, ~13 µs, more than binding 64
+    ///   integers; a single status read got 60 % dearer.
     pub fn id_set(&mut self, backend: Backend, ids: &[Id]) -> String {
         use std::fmt::Write;
-        let (open, close) = match backend {
-            Backend::Sqlite => ('[', ']'),
-            Backend::Postgres => ('{', '}'),
-        };
-        let mut list = String::with_capacity(2 + ids.len() * 20);
-        list.push(open);
-        for (i, id) in ids.iter().enumerate() {
-            if i > 0 {
-                list.push(',');
+        let mut set = String::with_capacity(2 + ids.len() * 5);
+        match backend {
+            Backend::Postgres => {
+                let mut list = String::with_capacity(2 + ids.len() * 20);
+                list.push('{');
+                for (i, id) in ids.iter().enumerate() {
+                    if i > 0 {
+                        list.push(',');
+                    }
+                    // Writing to a String cannot fail.
+                    let _ = write!(list, "{}", id.0);
+                }
+                list.push('}');
+                set = self.param(list);
             }
-            // Writing to a String cannot fail.
-            let _ = write!(list, "{}", id.0);
+            Backend::Sqlite => {
+                // SQLite takes an empty list, `IN ()`.
+                set.push('(');
+                let padded = if ids.is_empty() {
+                    0
+                } else {
+                    ids.len().next_power_of_two()
+                };
+                let last = ids.last().copied().unwrap_or_default();
+                for i in 0..padded {
+                    self.args
+                        .push(Arg::I(ids.get(i).copied().unwrap_or(last).0));
+                    if i > 0 {
+                        set.push(',');
+                    }
+                    let _ = write!(set, "${}", self.args.len());
+                }
+                set.push(')');
+            }
         }
-        list.push(close);
-        self.param(list)
+        set
     }
 
     /// Bind without writing the placeholder (to reuse it later by name).
@@ -170,7 +194,7 @@ impl Sql {
 /// `column IN` the set bound at `set` by [`Sql::id_set`].
 pub(crate) fn in_set(backend: Backend, column: &str, set: &str) -> String {
     match backend {
-        Backend::Sqlite => format!("{column} IN (SELECT value FROM json_each({set}))"),
+        Backend::Sqlite => format!("{column} IN {set}"),
         // `= ANY(array)` is an index lookup per element in PostgreSQL's plans.
         Backend::Postgres => format!("{column} = ANY(CAST({set} AS BIGINT[]))"),
     }
@@ -179,7 +203,7 @@ pub(crate) fn in_set(backend: Backend, column: &str, set: &str) -> String {
 /// `column NOT IN` the set bound at `set` by [`Sql::id_set`] (ids are never NULL).
 pub(crate) fn not_in_set(backend: Backend, column: &str, set: &str) -> String {
     match backend {
-        Backend::Sqlite => format!("{column} NOT IN (SELECT value FROM json_each({set}))"),
+        Backend::Sqlite => format!("{column} NOT IN {set}"),
         Backend::Postgres => format!("{column} <> ALL(CAST({set} AS BIGINT[]))"),
     }
 }

@@ -1218,3 +1218,43 @@ async fn viewers_shown_agrees_with_shown_status() {
         .unwrap();
     assert!(!listed.contains(&dom.id) && listed.contains(&fol.id));
 }
+
+/// Id lists of every length (bound as one array on PostgreSQL, padded lists on SQLite) read
+/// exactly the statuses named: none, one, a few with repeats and unknown ids, many.
+#[tokio::test]
+async fn id_lists_of_any_length_read_exactly_those_statuses() {
+    let (store, _g) = store().await;
+    let author = local(&store, "author").await;
+    let mut all = Vec::new();
+    for _ in 0..70 {
+        all.push(
+            Post::new(&author, Visibility::Public)
+                .insert(&store)
+                .await
+                .id,
+        );
+    }
+    let read = |ids: Vec<Id>| {
+        let store = store.clone();
+        async move {
+            let mut got: Vec<Id> = store
+                .statuses_by_ids(&ids)
+                .await
+                .expect("read")
+                .into_iter()
+                .map(|s| s.id)
+                .collect();
+            got.sort();
+            got
+        }
+    };
+    assert!(read(vec![]).await.is_empty());
+    assert_eq!(read(vec![all[3]]).await, vec![all[3]]);
+    let few = vec![all[5], all[1], all[5], Id(1), all[2]];
+    let mut want = vec![all[1], all[2], all[5]];
+    want.sort();
+    assert_eq!(read(few).await, want);
+    let mut sorted = all.clone();
+    sorted.sort();
+    assert_eq!(read(all.clone()).await, sorted);
+}
