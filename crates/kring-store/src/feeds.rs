@@ -211,25 +211,29 @@ impl Tx {
         }
         // The batch's readers first (by index, in account order), so its bounds are known
         // whatever the insert below leaves out (boost settings, blocks, rows already there).
-        let readers: Vec<i64> = match to {
-            FanOut::Followers { .. } => sqlx::query_scalar(
-                "SELECT f.account_id FROM follows f JOIN users u ON u.account_id = f.account_id \
-                 WHERE f.target_id = $1 AND f.account_id > $2 ORDER BY f.account_id LIMIT $3",
+        // Only their count and the last are needed: one row, not one per reader (each row
+        // is a hop between threads on SQLite).
+        let (count, last): (i64, Option<i64>) = match to {
+            FanOut::Followers { .. } => sqlx::query_as(
+                "SELECT COUNT(*), MAX(b.account_id) FROM (SELECT f.account_id FROM follows f \
+                 JOIN users u ON u.account_id = f.account_id \
+                 WHERE f.target_id = $1 AND f.account_id > $2 ORDER BY f.account_id LIMIT $3) b",
             )
             .bind(author.0)
             .bind(after.0)
             .bind(limit),
-            FanOut::Audience => {
-                sqlx::query_scalar(sqlx::AssertSqlSafe(crate::circles::audience_readers()))
-                    .bind(entry.0)
-                    .bind(after.0)
-                    .bind(limit)
-            }
+            FanOut::Audience => sqlx::query_as(sqlx::AssertSqlSafe(format!(
+                "SELECT COUNT(*), MAX(b.account_id) FROM ({}) b",
+                crate::circles::audience_readers()
+            )))
+            .bind(entry.0)
+            .bind(after.0)
+            .bind(limit),
         }
-        .fetch_all(&mut *self.tx)
+        .fetch_one(&mut *self.tx)
         .await
         .map_err(db_err)?;
-        let Some(&last) = readers.last() else {
+        let Some(last) = last else {
             return Ok(FanOutBatch::default());
         };
         let range = (after, Id(last));
@@ -256,7 +260,7 @@ impl Tx {
         .map_err(db_err)?;
         Ok(FanOutBatch {
             delivered: delivered.into_iter().map(Id).collect(),
-            next: (readers.len() as i64 >= limit).then_some(Id(last)),
+            next: (count >= limit).then_some(Id(last)),
         })
     }
 
