@@ -99,9 +99,43 @@ pub struct Store {
     pub(crate) account_cache: Arc<account_cache::AccountCache>,
     /// SQLite: the hot reads' own connections (see `readers`).
     pub(crate) readers: Option<Arc<readers::Readers>>,
+    /// SQLite (a database file): the one connection every write transaction uses (see
+    /// `connect`). None: writes use `pool`.
+    write_pool: Option<AnyPool>,
     /// Woken when a transaction that enqueued jobs commits, so this process's job runner
     /// claims them at once instead of polling the queue with write transactions.
     jobs_added: Arc<tokio::sync::Notify>,
+}
+
+/// SQLite page cache of each pooled connection, KiB: small, so an idle server stays small
+/// (the OS caches the file anyway).
+const READ_CACHE_KIB: i64 = 2_000;
+/// SQLite page cache of the write connection, KiB: a fan-out's pages (one per follower's
+/// feed, ~1,000 at 1,000 followers) stay in it from one batch and post to the next.
+const WRITE_CACHE_KIB: i64 = 8_000;
+
+/// SQLite connections' settings. WAL lets readers run beside the writer; NORMAL is durable in
+/// WAL mode except for the last transactions on power loss, as Mastodon-class servers accept.
+/// Checkpoints run in the background (`spawn_checkpoints`), not in whichever request's commit
+/// crosses SQLite's threshold: a post to 1,000 followers dirties ~1,000 pages. Temporary files
+/// in memory: a statement that changes many rows inside a transaction (a fan-out batch's
+/// INSERT … SELECT) keeps the original of every page it changes in a statement journal, which
+/// SQLite otherwise writes to a temporary file past 64 KiB — a fifth of a 1,000-follower
+/// fan-out's CPU went to those writes (BENCHMARKS.md, session 14). It lives one statement.
+fn sqlite_options(opts: AnyPoolOptions, cache_kib: i64) -> AnyPoolOptions {
+    opts.after_connect(move |conn, _| {
+        Box::pin(async move {
+            sqlx::raw_sql(sqlx::AssertSqlSafe(format!(
+                "PRAGMA journal_mode = WAL; PRAGMA synchronous = NORMAL; \
+                 PRAGMA foreign_keys = ON; PRAGMA busy_timeout = 10000; \
+                 PRAGMA cache_size = -{cache_kib}; PRAGMA wal_autocheckpoint = 0; \
+                 PRAGMA temp_store = MEMORY;"
+            )))
+            .execute(conn)
+            .await?;
+            Ok(())
+        })
+    })
 }
 
 pub(crate) fn db_err(e: sqlx::Error) -> Error {
@@ -246,24 +280,7 @@ impl Store {
             // a thread round trip per statement. (PostgreSQL keeps the check: a server
             // restart leaves dead connections in the pool.)
             opts = opts.test_before_acquire(false);
-            opts = opts.after_connect(|conn, _| {
-                Box::pin(async move {
-                    // WAL lets readers run beside the writer; NORMAL is durable in WAL mode
-                    // except for the last transactions on power loss, as Mastodon-class
-                    // servers accept. A 2 MB page cache per connection keeps an idle
-                    // server small (the OS caches the file anyway). Checkpoints run in the
-                    // background (below), not in whichever request's commit crosses
-                    // SQLite's threshold: a post to 1,000 followers dirties ~1,000 pages.
-                    sqlx::raw_sql(
-                        "PRAGMA journal_mode = WAL; PRAGMA synchronous = NORMAL; \
-                         PRAGMA foreign_keys = ON; PRAGMA busy_timeout = 10000; \
-                         PRAGMA cache_size = -2000; PRAGMA wal_autocheckpoint = 0;",
-                    )
-                    .execute(conn)
-                    .await?;
-                    Ok(())
-                })
-            });
+            opts = sqlite_options(opts, READ_CACHE_KIB);
         }
         let url = if backend == Backend::Sqlite && !url.contains("mode=") {
             // Create the file on first run.
@@ -277,6 +294,34 @@ impl Store {
         };
         let pool = opts.connect(&url).await.map_err(db_err)?;
         let sqlite = backend == Backend::Sqlite;
+        let readers = if sqlite {
+            readers::Readers::new(&url).map(Arc::new)
+        } else {
+            None
+        };
+        // SQLite writes one at a time (the write lock below), so they lose nothing by sharing
+        // one connection, and gain its page cache: SQLite empties a connection's cache when
+        // another connection has written since its last transaction, so writes rotating over
+        // the pool read every page they touch from the file again (a fan-out to 1,000
+        // followers touches ~1,000 feed pages per post; most of its CPU went to reading and
+        // spilling them, BENCHMARKS.md session 14). Its own writes keep its cache valid. Only
+        // for a database file: each in-memory connection is a database of its own.
+        let write_pool = if readers.is_some() {
+            let opts = AnyPoolOptions::new()
+                .max_connections(1)
+                .acquire_timeout(Duration::from_secs(30))
+                .test_before_acquire(false)
+                .idle_timeout(None)
+                .max_lifetime(None);
+            Some(
+                sqlite_options(opts, WRITE_CACHE_KIB)
+                    .connect(&url)
+                    .await
+                    .map_err(db_err)?,
+            )
+        } else {
+            None
+        };
         let wal_dirty = sqlite.then(|| Arc::new(AtomicBool::new(false)));
         let write_lock = sqlite.then(|| Arc::new(Mutex::new(())));
         if let (Some(dirty), Some(lock)) = (&wal_dirty, &write_lock) {
@@ -290,11 +335,8 @@ impl Store {
             pg_url: (backend == Backend::Postgres).then(|| Arc::from(url.as_str())),
             account_cache: Arc::default(),
             jobs_added: Arc::default(),
-            readers: if sqlite {
-                readers::Readers::new(&url).map(Arc::new)
-            } else {
-                None
-            },
+            readers,
+            write_pool,
         })
     }
 
@@ -348,6 +390,10 @@ impl Store {
         &self.pool
     }
 
+    fn write_pool(&self) -> &AnyPool {
+        self.write_pool.as_ref().unwrap_or(&self.pool)
+    }
+
     pub async fn begin(&self) -> Result<Tx, Error> {
         self.wrote();
         let guard = match &self.write_lock {
@@ -358,7 +404,7 @@ impl Store {
         // with SQLITE_BUSY_SNAPSHOT when another connection commits before its first write,
         // and no busy timeout helps with that; IMMEDIATE makes writers queue instead.
         let tx = match self.backend {
-            Backend::Sqlite => self.pool.begin_with("BEGIN IMMEDIATE").await,
+            Backend::Sqlite => self.write_pool().begin_with("BEGIN IMMEDIATE").await,
             Backend::Postgres => self.pool.begin().await,
         }
         .map_err(db_err)?;
@@ -381,7 +427,7 @@ impl Store {
             Some(lock) => Some(lock.clone().lock_owned().await),
             None => None,
         };
-        let conn = self.pool.acquire().await.map_err(db_err)?;
+        let conn = self.write_pool().acquire().await.map_err(db_err)?;
         Ok(Writer {
             conn,
             _guard: guard,
@@ -389,6 +435,9 @@ impl Store {
     }
 
     pub async fn close(&self) {
+        if let Some(w) = &self.write_pool {
+            w.close().await;
+        }
         self.pool.close().await;
     }
 
