@@ -114,7 +114,7 @@ fn free_port() -> u16 {
 
 enum Run {
     Stopped,
-    InProcess(Running),
+    InProcess(Box<Running>),
     Binary(Child),
 }
 
@@ -263,7 +263,7 @@ impl Node {
         for _ in 0..50 {
             match kring::server::start(config.clone()).await {
                 Ok(r) => {
-                    self.run = Run::InProcess(r);
+                    self.run = Run::InProcess(Box::new(r));
                     return;
                 }
                 Err(e) if e.contains("cannot listen") => {
