@@ -66,7 +66,7 @@ impl Sql {
     ///   integers; a single status read got 60 % dearer.
     pub fn id_set(&mut self, backend: Backend, ids: &[Id]) -> String {
         use std::fmt::Write;
-        let mut set = String::with_capacity(2 + ids.len() * 5);
+        // Writing to a String cannot fail (the `let _ = write!` below).
         match backend {
             Backend::Postgres => {
                 let mut list = String::with_capacity(2 + ids.len() * 20);
@@ -75,21 +75,21 @@ impl Sql {
                     if i > 0 {
                         list.push(',');
                     }
-                    // Writing to a String cannot fail.
                     let _ = write!(list, "{}", id.0);
                 }
                 list.push('}');
-                set = self.param(list);
+                self.param(list)
             }
             Backend::Sqlite => {
                 // SQLite takes an empty list, `IN ()`.
-                set.push('(');
                 let padded = if ids.is_empty() {
                     0
                 } else {
                     ids.len().next_power_of_two()
                 };
                 let last = ids.last().copied().unwrap_or_default();
+                let mut set = String::with_capacity(2 + padded * 5);
+                set.push('(');
                 for i in 0..padded {
                     self.args
                         .push(Arg::I(ids.get(i).copied().unwrap_or(last).0));
@@ -99,9 +99,9 @@ impl Sql {
                     let _ = write!(set, "${}", self.args.len());
                 }
                 set.push(')');
+                set
             }
         }
-        set
     }
 
     /// Bind without writing the placeholder (to reuse it later by name).
