@@ -117,7 +117,7 @@ impl Kring {
     pub(crate) async fn fan_out_job(&self, job: i64, payload: &str) -> Result<Outcome> {
         let mut p: Payload = serde_json::from_str(payload).map_err(Error::internal)?;
         loop {
-            let mut tx = self.store.begin().await?;
+            let mut tx = self.store.begin_bulk().await?;
             let batch = tx
                 .fan_out_batch(p.entry, p.author, p.to(), p.after, BATCH)
                 .await?;

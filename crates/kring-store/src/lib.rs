@@ -31,6 +31,7 @@ mod rows;
 mod settings;
 mod sql;
 mod statuses;
+mod wal;
 
 pub use account_cache::Changed;
 pub use accounts::{PreferencesUpdate, ProfileUpdate};
@@ -56,13 +57,12 @@ pub use sql::Shown;
 pub use statuses::{AccountStatusesFilter, Locality, Mark, StatusFlags};
 
 use std::sync::Arc;
-use std::sync::atomic::{AtomicBool, Ordering};
 use std::time::Duration;
 
 use kring_core::{Error, Id};
 use sqlx::any::{AnyPoolOptions, install_default_drivers};
 use sqlx::{Any, AnyPool, Transaction};
-use tokio::sync::{Mutex, OwnedMutexGuard};
+use tokio::sync::OwnedMutexGuard;
 
 #[derive(Debug, Clone, Copy, PartialEq, Eq)]
 pub enum Backend {
@@ -91,9 +91,9 @@ pub struct Store {
     /// SQLite has one writer. Taking this lock before a write transaction turns "database is
     /// locked" failures (a deferred transaction cannot upgrade while another writes) into a
     /// short wait. PostgreSQL needs no such lock.
-    write_lock: Option<Arc<Mutex<()>>>,
-    /// SQLite: set by every write, cleared by the background checkpoint (see `connect`).
-    wal_dirty: Option<Arc<AtomicBool>>,
+    write_lock: Option<wal::WriteLock>,
+    /// SQLite: the write-ahead log's state, for its background checkpoints (see `wal`).
+    wal: Option<Arc<wal::Wal>>,
     /// PostgreSQL: the URL, for the LISTEN connection (see `listen`).
     pg_url: Option<Arc<str>>,
     pub(crate) account_cache: Arc<account_cache::AccountCache>,
@@ -114,9 +114,13 @@ const READ_CACHE_KIB: i64 = 2_000;
 /// feed, ~1,000 at 1,000 followers) stay in it from one batch and post to the next.
 const WRITE_CACHE_KIB: i64 = 8_000;
 
+/// Bytes SQLite truncates its write-ahead log file to when the log starts over, so a burst of
+/// writes (a fan-out to 10,000 followers writes ~100 MB of log) does not leave a file that size.
+const WAL_SIZE_LIMIT: i64 = 64 * 1024 * 1024;
+
 /// SQLite connections' settings. WAL lets readers run beside the writer; NORMAL is durable in
 /// WAL mode except for the last transactions on power loss, as Mastodon-class servers accept.
-/// Checkpoints run in the background (`spawn_checkpoints`), not in whichever request's commit
+/// Checkpoints run in the background (`wal`), not in whichever request's commit
 /// crosses SQLite's threshold: a post to 1,000 followers dirties ~1,000 pages. Temporary files
 /// in memory: a statement that changes many rows inside a transaction (a fan-out batch's
 /// INSERT … SELECT) keeps the original of every page it changes in a statement journal, which
@@ -129,7 +133,7 @@ fn sqlite_options(opts: AnyPoolOptions, cache_kib: i64) -> AnyPoolOptions {
                 "PRAGMA journal_mode = WAL; PRAGMA synchronous = NORMAL; \
                  PRAGMA foreign_keys = ON; PRAGMA busy_timeout = 10000; \
                  PRAGMA cache_size = -{cache_kib}; PRAGMA wal_autocheckpoint = 0; \
-                 PRAGMA temp_store = MEMORY;"
+                 PRAGMA temp_store = MEMORY; PRAGMA journal_size_limit = {WAL_SIZE_LIMIT};"
             )))
             .execute(conn)
             .await?;
@@ -152,7 +156,7 @@ pub(crate) fn db_err(e: sqlx::Error) -> Error {
 /// so it never meets another writer inside SQLite (where it would sleep in the busy handler).
 pub(crate) struct Writer {
     conn: sqlx::pool::PoolConnection<Any>,
-    _guard: Option<OwnedMutexGuard<()>>,
+    _guard: Option<OwnedMutexGuard<u64>>,
 }
 
 impl std::ops::Deref for Writer {
@@ -172,7 +176,7 @@ impl std::ops::DerefMut for Writer {
 pub struct Tx {
     pub(crate) tx: Transaction<'static, Any>,
     pub(crate) backend: Backend,
-    _guard: Option<OwnedMutexGuard<()>>,
+    _guard: Option<OwnedMutexGuard<u64>>,
     account_cache: Arc<account_cache::AccountCache>,
     /// Accounts whose `accounts` or `users` rows this transaction wrote.
     touched: Vec<Id>,
@@ -211,59 +215,6 @@ impl Tx {
     pub fn backend(&self) -> Backend {
         self.backend
     }
-}
-
-/// Frames (4 KiB pages) in SQLite's write-ahead log beyond which a checkpoint also restarts
-/// the log from its beginning (16 MiB).
-const WAL_RESTART_FRAMES: i64 = 4096;
-
-/// SQLite's checkpoints, every half second after writes. A PASSIVE checkpoint copies what it
-/// can from the write-ahead log into the database file without waiting for readers or the
-/// writer, so writers never wait for it. SQLite reuses the log from its beginning only when a
-/// writer starts at the right moment; once the log passes `WAL_RESTART_FRAMES`, a RESTART
-/// checkpoint (under the store's write lock, busy timeout 0 so it never waits for readers)
-/// makes it start over, which keeps the file bounded. Ends when the store is dropped or closed.
-fn spawn_checkpoints(pool: AnyPool, lock: Arc<Mutex<()>>, dirty: std::sync::Weak<AtomicBool>) {
-    tokio::spawn(async move {
-        let mut tick = tokio::time::interval(Duration::from_millis(500));
-        tick.set_missed_tick_behavior(tokio::time::MissedTickBehavior::Delay);
-        loop {
-            tick.tick().await;
-            let Some(flag) = dirty.upgrade() else { break };
-            if pool.is_closed() {
-                break;
-            }
-            if !flag.swap(false, Ordering::Relaxed) {
-                continue;
-            }
-            if let Err(e) = checkpoint(&pool, &lock).await {
-                tracing::debug!(error = %e, "WAL checkpoint failed; retrying later");
-                flag.store(true, Ordering::Relaxed);
-            }
-        }
-    });
-}
-
-async fn checkpoint(pool: &AnyPool, lock: &Mutex<()>) -> Result<(), sqlx::Error> {
-    let mut conn = pool.acquire().await?;
-    // (busy, frames in the log, frames copied)
-    let (_, frames, _): (i64, i64, i64) = sqlx::query_as("PRAGMA wal_checkpoint(PASSIVE)")
-        .fetch_one(&mut *conn)
-        .await?;
-    if frames < WAL_RESTART_FRAMES {
-        return Ok(());
-    }
-    let _writing = lock.lock().await;
-    let r = sqlx::raw_sql(
-        "PRAGMA busy_timeout = 0; PRAGMA wal_checkpoint(RESTART); PRAGMA busy_timeout = 10000;",
-    )
-    .execute(&mut *conn)
-    .await;
-    if r.is_err() {
-        // It may have been left without its busy timeout: do not reuse it.
-        conn.close_on_drop();
-    }
-    r.map(|_| ())
 }
 
 impl Store {
@@ -322,16 +273,16 @@ impl Store {
         } else {
             None
         };
-        let wal_dirty = sqlite.then(|| Arc::new(AtomicBool::new(false)));
-        let write_lock = sqlite.then(|| Arc::new(Mutex::new(())));
-        if let (Some(dirty), Some(lock)) = (&wal_dirty, &write_lock) {
-            spawn_checkpoints(pool.clone(), lock.clone(), Arc::downgrade(dirty));
+        let wal = sqlite.then(|| Arc::new(wal::Wal::default()));
+        let write_lock = sqlite.then(wal::WriteLock::default);
+        if let (Some(wal), Some(lock)) = (&wal, &write_lock) {
+            wal::spawn_checkpoints(pool.clone(), lock.clone(), Arc::downgrade(wal));
         }
         Ok(Store {
             pool,
             backend,
             write_lock,
-            wal_dirty,
+            wal,
             pg_url: (backend == Backend::Postgres).then(|| Arc::from(url.as_str())),
             account_cache: Arc::default(),
             jobs_added: Arc::default(),
@@ -342,8 +293,8 @@ impl Store {
 
     /// SQLite: a write happened; the next background checkpoint copies it into the file.
     fn wrote(&self) {
-        if let Some(d) = &self.wal_dirty {
-            d.store(true, Ordering::Relaxed);
+        if let Some(w) = &self.wal {
+            w.wrote();
         }
     }
 
@@ -397,7 +348,7 @@ impl Store {
     pub async fn begin(&self) -> Result<Tx, Error> {
         self.wrote();
         let guard = match &self.write_lock {
-            Some(lock) => Some(lock.clone().lock_owned().await),
+            Some(lock) => Some(wal::lock_for_writing(lock).await),
             None => None,
         };
         // SQLite: take the write lock at BEGIN. A deferred transaction that reads first fails
@@ -419,12 +370,22 @@ impl Store {
         })
     }
 
+    /// A write transaction of a bulk job (a fan-out's batches), which lets SQLite's background
+    /// checkpoint catch up first when the write-ahead log is full (see `wal`): a steady stream of
+    /// batches would otherwise keep the log from ever starting over.
+    pub async fn begin_bulk(&self) -> Result<Tx, Error> {
+        if let Some(w) = &self.wal {
+            w.room_for_bulk().await;
+        }
+        self.begin().await
+    }
+
     /// A connection for one write statement (see [`Writer`]). Never call this while holding
     /// a [`Tx`] of the same store: the lock is not re-entrant.
     pub(crate) async fn writer(&self) -> Result<Writer, Error> {
         self.wrote();
         let guard = match &self.write_lock {
-            Some(lock) => Some(lock.clone().lock_owned().await),
+            Some(lock) => Some(wal::lock_for_writing(lock).await),
             None => None,
         };
         let conn = self.write_pool().acquire().await.map_err(db_err)?;
