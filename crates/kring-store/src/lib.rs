@@ -62,7 +62,6 @@ use std::time::Duration;
 use kring_core::{Error, Id};
 use sqlx::any::{AnyPoolOptions, install_default_drivers};
 use sqlx::{Any, AnyPool, Transaction};
-use tokio::sync::OwnedMutexGuard;
 
 #[derive(Debug, Clone, Copy, PartialEq, Eq)]
 pub enum Backend {
@@ -88,11 +87,10 @@ impl Backend {
 pub struct Store {
     pool: AnyPool,
     backend: Backend,
-    /// SQLite has one writer. Taking this lock before a write transaction turns "database is
-    /// locked" failures (a deferred transaction cannot upgrade while another writes) into a
-    /// short wait. PostgreSQL needs no such lock.
-    write_lock: Option<wal::WriteLock>,
-    /// SQLite: the write-ahead log's state, for its background checkpoints (see `wal`).
+    /// SQLite: the write lock and the write-ahead log's state (see `wal`). SQLite has one
+    /// writer; taking the lock before a write transaction turns "database is locked" failures
+    /// (a deferred transaction cannot upgrade while another writes) into a short wait.
+    /// PostgreSQL needs neither.
     wal: Option<Arc<wal::Wal>>,
     /// PostgreSQL: the URL, for the LISTEN connection (see `listen`).
     pg_url: Option<Arc<str>>,
@@ -114,10 +112,6 @@ const READ_CACHE_KIB: i64 = 2_000;
 /// feed, ~1,000 at 1,000 followers) stay in it from one batch and post to the next.
 const WRITE_CACHE_KIB: i64 = 8_000;
 
-/// Bytes SQLite truncates its write-ahead log file to when the log starts over, so a burst of
-/// writes (a fan-out to 10,000 followers writes ~100 MB of log) does not leave a file that size.
-const WAL_SIZE_LIMIT: i64 = 64 * 1024 * 1024;
-
 /// SQLite connections' settings. WAL lets readers run beside the writer; NORMAL is durable in
 /// WAL mode except for the last transactions on power loss, as Mastodon-class servers accept.
 /// Checkpoints run in the background (`wal`), not in whichever request's commit
@@ -133,7 +127,8 @@ fn sqlite_options(opts: AnyPoolOptions, cache_kib: i64) -> AnyPoolOptions {
                 "PRAGMA journal_mode = WAL; PRAGMA synchronous = NORMAL; \
                  PRAGMA foreign_keys = ON; PRAGMA busy_timeout = 10000; \
                  PRAGMA cache_size = -{cache_kib}; PRAGMA wal_autocheckpoint = 0; \
-                 PRAGMA temp_store = MEMORY; PRAGMA journal_size_limit = {WAL_SIZE_LIMIT};"
+                 PRAGMA temp_store = MEMORY; PRAGMA journal_size_limit = {};",
+                wal::SIZE_LIMIT
             )))
             .execute(conn)
             .await?;
@@ -156,7 +151,7 @@ pub(crate) fn db_err(e: sqlx::Error) -> Error {
 /// so it never meets another writer inside SQLite (where it would sleep in the busy handler).
 pub(crate) struct Writer {
     conn: sqlx::pool::PoolConnection<Any>,
-    _guard: Option<OwnedMutexGuard<u64>>,
+    _guard: Option<wal::Writing>,
 }
 
 impl std::ops::Deref for Writer {
@@ -176,7 +171,7 @@ impl std::ops::DerefMut for Writer {
 pub struct Tx {
     pub(crate) tx: Transaction<'static, Any>,
     pub(crate) backend: Backend,
-    _guard: Option<OwnedMutexGuard<u64>>,
+    _guard: Option<wal::Writing>,
     account_cache: Arc<account_cache::AccountCache>,
     /// Accounts whose `accounts` or `users` rows this transaction wrote.
     touched: Vec<Id>,
@@ -273,15 +268,10 @@ impl Store {
         } else {
             None
         };
-        let wal = sqlite.then(|| Arc::new(wal::Wal::default()));
-        let write_lock = sqlite.then(wal::WriteLock::default);
-        if let (Some(wal), Some(lock)) = (&wal, &write_lock) {
-            wal::spawn_checkpoints(pool.clone(), lock.clone(), Arc::downgrade(wal));
-        }
+        let wal = sqlite.then(|| wal::Wal::start(pool.clone(), readers.as_ref().map(|r| r.path())));
         Ok(Store {
             pool,
             backend,
-            write_lock,
             wal,
             pg_url: (backend == Backend::Postgres).then(|| Arc::from(url.as_str())),
             account_cache: Arc::default(),
@@ -289,13 +279,6 @@ impl Store {
             readers,
             write_pool,
         })
-    }
-
-    /// SQLite: a write happened; the next background checkpoint copies it into the file.
-    fn wrote(&self) {
-        if let Some(w) = &self.wal {
-            w.wrote();
-        }
     }
 
     /// Apply the versioned, forward-only migrations of this backend. On PostgreSQL sqlx takes
@@ -346,9 +329,8 @@ impl Store {
     }
 
     pub async fn begin(&self) -> Result<Tx, Error> {
-        self.wrote();
-        let guard = match &self.write_lock {
-            Some(lock) => Some(wal::lock_for_writing(lock).await),
+        let guard = match &self.wal {
+            Some(wal) => Some(wal.lock_for_writing().await),
             None => None,
         };
         // SQLite: take the write lock at BEGIN. A deferred transaction that reads first fails
@@ -383,9 +365,8 @@ impl Store {
     /// A connection for one write statement (see [`Writer`]). Never call this while holding
     /// a [`Tx`] of the same store: the lock is not re-entrant.
     pub(crate) async fn writer(&self) -> Result<Writer, Error> {
-        self.wrote();
-        let guard = match &self.write_lock {
-            Some(lock) => Some(wal::lock_for_writing(lock).await),
+        let guard = match &self.wal {
+            Some(wal) => Some(wal.lock_for_writing().await),
             None => None,
         };
         let conn = self.write_pool().acquire().await.map_err(db_err)?;

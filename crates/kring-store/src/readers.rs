@@ -52,6 +52,11 @@ impl Readers {
         })
     }
 
+    /// The database file's path.
+    pub fn path(&self) -> &str {
+        &self.path
+    }
+
     fn open(&self) -> rusqlite::Result<Connection> {
         let conn = Connection::open_with_flags(
             &self.path,
