@@ -91,6 +91,8 @@ async fn bench_seeds_a_database_the_server_reads_and_measures_it() {
         "3",
         "--soak-seconds",
         "3",
+        "--soak-calibration-seconds",
+        "1",
         "--server-bin",
         env!("CARGO_BIN_EXE_kring"),
     ])
@@ -165,6 +167,8 @@ async fn check(
     assert!(!soak.windows.is_empty());
     assert!(soak.kinds.iter().map(|(_, _, l)| l.count).sum::<usize>() > 0);
     assert_eq!(soak.errors, 0, "soak errors: {:?}", soak.samples);
+    assert_eq!(soak.calibration_errors, 0, "errors: {:?}", soak.samples);
+    assert!(soak.capacity > 0.0, "the mix's capacity was measured");
 
     // Counters agree with the rows, and the fan-out posts were deleted again.
     let mut db = seed::connect(database_url).await?;

@@ -18,12 +18,16 @@ pub struct ExtraArgs {
     /// Accounts signed up at once, then logged in at once (0: skip).
     #[arg(long, default_value_t = 50)]
     pub signups: usize,
-    /// Seconds of the mixed soak at `--soak-load` of the measured capacity (0: no soak).
+    /// Seconds of the mixed soak at `--soak-load` of the mix's capacity (0: no soak).
     #[arg(long, default_value_t = 0.0)]
     pub soak_seconds: f64,
-    /// The soak's request rate as a share of the home timeline's best measured requests/s.
+    /// The soak's request rate as a share of the mix's capacity, which a closed loop of the
+    /// same mix measures first for `--soak-calibration-seconds`.
     #[arg(long, default_value_t = 0.8)]
     pub soak_load: f64,
+    /// Seconds of the closed loop that measures the soak's mix capacity.
+    #[arg(long, default_value_t = 20.0)]
+    pub soak_calibration_seconds: f64,
 }
 
 #[derive(Debug, Clone, Default)]
@@ -100,14 +104,12 @@ pub(super) async fn after_fanout(
         report.extra.signups = Some(s);
     }
     if x.soak_seconds > 0.0 {
+        // For comparison in the report: the soak measures the mix's own capacity.
         let capacity = report
             .home
             .iter()
             .map(|h| h.requests_per_second)
             .fold(0.0, f64::max);
-        if capacity <= 0.0 {
-            return Err("the soak needs a measured home-timeline capacity".into());
-        }
         super::quiet(args, "soak", server.pid).await;
         let s = soak::run(soak::Setup {
             base: &server.base_url,
@@ -121,8 +123,9 @@ pub(super) async fn after_fanout(
                 .map(|s| s.ids.clone())
                 .unwrap_or_default(),
             seconds: x.soak_seconds,
-            rate: capacity * x.soak_load,
-            capacity,
+            load: x.soak_load,
+            calibration_seconds: x.soak_calibration_seconds,
+            home_capacity: capacity,
         })
         .await?;
         eprintln!(

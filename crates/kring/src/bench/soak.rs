@@ -1,6 +1,11 @@
-//! The soak: minutes of a mixed load at a fixed share of the measured capacity (an open loop:
-//! requests start on a schedule, whether or not earlier ones have finished), reporting errors,
-//! RSS and p99 per window, so that growth (memory, latency) over time shows.
+//! The soak: minutes of a mixed load at a fixed share of the mix's measured capacity (an open
+//! loop: requests start on a schedule, whether or not earlier ones have finished), reporting
+//! errors, RSS and p99 per window, so that growth (memory, latency) over time shows.
+//!
+//! The capacity is the mix's own, measured first by a closed loop of the same mix
+//! (`calibrate`): the home timeline's capacity alone is more than the mix can take, since its
+//! writes cost many reads' worth each and all pass through SQLite's one writer (sessions 13
+//! and 15 offered 80 % of it and the writes queued for seconds).
 //!
 //! The mix, per 100 requests: 78 home timelines, 10 public timelines, 5 `verify_credentials`,
 //! 2 posts and 2 deletes of them (by random seeded accounts, fanned out to their followers),
@@ -24,6 +29,9 @@ use super::proc;
 const WINDOW: f64 = 10.0;
 /// Requests in flight at most; an arrival finding none free is counted as shed.
 const IN_FLIGHT: usize = 512;
+/// Requests in flight while the mix's capacity is measured (a closed loop: each starts when
+/// the one before it finished). Enough that reads go on while writes wait for the writer.
+const CALIBRATION_CONNECTIONS: usize = 32;
 
 #[derive(Debug, Clone, Copy, PartialEq, Eq)]
 enum Kind {
@@ -95,7 +103,13 @@ pub struct Window {
 pub struct Soak {
     pub seconds: f64,
     pub rate: f64,
+    /// The mix's requests/s, measured by `calibrate`.
     pub capacity: f64,
+    pub calibration_seconds: f64,
+    /// Requests of the calibration that failed (with the first few in `samples`).
+    pub calibration_errors: u64,
+    /// The home timeline's best requests/s alone, for comparison.
+    pub home_capacity: f64,
     pub windows: Vec<Window>,
     /// Per kind: requests, errors, latency.
     pub kinds: Vec<(&'static str, u64, Latency)>,
@@ -118,9 +132,11 @@ pub struct Setup<'a> {
     /// Accounts to follow and unfollow (without posts).
     pub follow_targets: Vec<String>,
     pub seconds: f64,
-    /// Requests per second.
-    pub rate: f64,
-    pub capacity: f64,
+    /// The share of the mix's capacity to offer.
+    pub load: f64,
+    /// Seconds of the closed loop that measures the mix's capacity.
+    pub calibration_seconds: f64,
+    pub home_capacity: f64,
 }
 
 struct Shared {
@@ -342,6 +358,51 @@ impl Shared {
     }
 }
 
+fn xorshift(mut r: u64) -> u64 {
+    r ^= r << 13;
+    r ^= r >> 7;
+    r ^= r << 17;
+    r
+}
+
+/// The mix's capacity, requests/s: `CALIBRATION_CONNECTIONS` closed loops of the mix for
+/// `seconds`, counting the requests that succeeded; and the errors. Its posts and follows join
+/// the soak's queues, which its deletes and unfollows (and the end of the soak) undo.
+async fn calibrate(shared: &Arc<Shared>, seconds: f64) -> Result<(f64, Vec<String>), String> {
+    let seq = Arc::new(std::sync::atomic::AtomicU64::new(u64::MAX / 2));
+    let started = Instant::now();
+    let until = started + Duration::from_secs_f64(seconds.max(0.1));
+    let mut loops = tokio::task::JoinSet::new();
+    for c in 0..CALIBRATION_CONNECTIONS as u64 {
+        let (shared, seq) = (shared.clone(), seq.clone());
+        loops.spawn(async move {
+            let (mut rng, mut done, mut errors) = (xorshift(0x9e37_79b9 + c), 0u64, Vec::new());
+            while Instant::now() < until {
+                rng = xorshift(rng);
+                let n = seq.fetch_add(1, std::sync::atomic::Ordering::Relaxed);
+                match shared.request(Kind::of(n), rng, n).await {
+                    Ok(()) => done += 1,
+                    Err(e) => errors.push(e),
+                }
+            }
+            (done, errors)
+        });
+    }
+    let (mut done, mut errors) = (0, Vec::new());
+    while let Some(r) = loops.join_next().await {
+        let (d, e) = r.map_err(|e| e.to_string())?;
+        done += d;
+        errors.extend(e);
+    }
+    let capacity = done as f64 / started.elapsed().as_secs_f64();
+    if capacity <= 0.0 {
+        return Err(format!(
+            "the soak's calibration finished no request: {errors:?}"
+        ));
+    }
+    Ok((capacity, errors))
+}
+
 /// One finished request, for the collector.
 struct Done {
     window: usize,
@@ -399,15 +460,25 @@ pub async fn run(setup: Setup<'_>) -> Result<Soak, String> {
         (per_window, per_kind, samples)
     });
 
+    let (capacity, calibration_errors) = calibrate(&shared, setup.calibration_seconds).await?;
+    eprintln!(
+        "bench: soak: the mix's capacity is {capacity:.0} requests/s; offering {:.0}",
+        capacity * setup.load
+    );
+    // The calibration's fan-outs and inbound activities finish before the soak starts.
+    tokio::time::sleep(Duration::from_secs(3)).await;
     let mut out = Soak {
         seconds: setup.seconds,
-        rate: setup.rate,
-        capacity: setup.capacity,
+        rate: capacity * setup.load,
+        capacity,
+        calibration_seconds: setup.calibration_seconds,
+        home_capacity: setup.home_capacity,
+        calibration_errors: calibration_errors.len() as u64,
         rss_start: proc::status_bytes(setup.pid, "VmRSS"),
         ..Soak::default()
     };
     let permits = Arc::new(tokio::sync::Semaphore::new(IN_FLIGHT));
-    let period = Duration::from_secs_f64(1.0 / setup.rate.max(1.0));
+    let period = Duration::from_secs_f64(1.0 / out.rate.max(1.0));
     let started = Instant::now();
     let mut shed = vec![0u64; windows];
     let mut snapshot = proc::Snapshot::take(setup.pid, &[]);
@@ -436,10 +507,7 @@ pub async fn run(setup: Setup<'_>) -> Result<Soak, String> {
             break;
         }
         let window = (elapsed / WINDOW) as usize;
-        // xorshift
-        rng ^= rng << 13;
-        rng ^= rng >> 7;
-        rng ^= rng << 17;
+        rng = xorshift(rng);
         seq += 1;
         let kind = Kind::of(seq);
         let Ok(permit) = permits.clone().try_acquire_owned() else {
@@ -485,7 +553,12 @@ pub async fn run(setup: Setup<'_>) -> Result<Soak, String> {
         .zip(per_kind)
         .map(|(k, (lat, e))| (k.name(), e, Latency::of(lat)))
         .collect();
-    out.samples = samples;
+    out.samples = calibration_errors
+        .into_iter()
+        .take(5)
+        .map(|e| format!("calibration: {e}"))
+        .chain(samples)
+        .collect();
     out.rss_end = proc::status_bytes(setup.pid, "VmRSS");
     out.peak_end = proc::status_bytes(setup.pid, "VmHWM");
 
@@ -529,13 +602,18 @@ impl Soak {
         let mut s = String::new();
         let _ = writeln!(
             s,
-            "\nSoak: {:.0} s at {:.0} requests/s ({:.0} % of the measured capacity, {:.0} home-timeline requests/s), \
-             mixed reads, posts, deletes, follows and inbound activities: {} errors, {} shed by the load generator; \
-             RSS {} MiB at the start, {} MiB at the end, peak {} MiB.\n",
+            "\nSoak: {:.0} s at {:.0} requests/s ({:.0} % of the mix's capacity, {:.0} requests/s measured \
+             first by {CALIBRATION_CONNECTIONS} closed loops of the same mix for {:.0} s; the home timeline \
+             alone: {:.0} requests/s; {} errors in the calibration), mixed reads, posts, deletes, follows and \
+             inbound activities: {} errors, {} shed by the load generator; RSS {} MiB at the start, {} MiB at \
+             the end, peak {} MiB.\n",
             self.seconds,
             self.rate,
             100.0 * self.rate / self.capacity.max(1e-9),
             self.capacity,
+            self.calibration_seconds,
+            self.home_capacity,
+            self.calibration_errors,
             self.errors,
             self.shed,
             mib(self.rss_start),
