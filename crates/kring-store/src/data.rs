@@ -353,6 +353,8 @@ impl Store {
     }
 
     // --- the exports table ------------------------------------------------------------
+    // Its writes take the store's write lock (`writer`) like every other: on SQLite a write
+    // beside the lock waits in SQLite's busy handler instead of the lock's fair queue.
 
     pub async fn insert_export(&self, id: Id, account: Id, now: i64) -> Result<(), Error> {
         sqlx::query(
@@ -361,7 +363,7 @@ impl Store {
         .bind(id.0)
         .bind(account.0)
         .bind(now)
-        .execute(self.pool())
+        .execute(&mut *self.writer().await?)
         .await
         .map_err(db_err)?;
         Ok(())
@@ -394,7 +396,7 @@ impl Store {
         sqlx::query("UPDATE exports SET progress = $1 WHERE id = $2 AND state = 'running'")
             .bind(progress)
             .bind(id.0)
-            .execute(self.pool())
+            .execute(&mut *self.writer().await?)
             .await
             .map_err(db_err)?;
         Ok(())
@@ -414,7 +416,7 @@ impl Store {
         .bind(size)
         .bind(now)
         .bind(id.0)
-        .execute(self.pool())
+        .execute(&mut *self.writer().await?)
         .await
         .map_err(db_err)?;
         Ok(())
@@ -423,7 +425,7 @@ impl Store {
     pub async fn fail_export(&self, id: Id) -> Result<(), Error> {
         sqlx::query("UPDATE exports SET state = 'failed' WHERE id = $1")
             .bind(id.0)
-            .execute(self.pool())
+            .execute(&mut *self.writer().await?)
             .await
             .map_err(db_err)?;
         Ok(())
@@ -456,7 +458,7 @@ impl Store {
     pub async fn delete_export(&self, id: Id) -> Result<(), Error> {
         sqlx::query("DELETE FROM exports WHERE id = $1")
             .bind(id.0)
-            .execute(self.pool())
+            .execute(&mut *self.writer().await?)
             .await
             .map_err(db_err)?;
         Ok(())
