@@ -112,9 +112,8 @@ pub(super) async fn after_fanout(
             .fold(0.0, f64::max);
         super::quiet(args, "soak", server.pid).await;
         let s = soak::run(soak::Setup {
-            base: &server.base_url,
+            server,
             domain,
-            pid: server.pid,
             tokens: tokens.clone(),
             follow_targets: report
                 .extra

@@ -124,10 +124,9 @@ pub struct Soak {
 
 /// What the soak needs from the bench.
 pub struct Setup<'a> {
-    pub base: &'a str,
+    pub server: &'a proc::Server,
     /// The server's domain (the `Host` signed inbox deliveries are addressed to).
     pub domain: &'a str,
-    pub pid: u32,
     pub tokens: Arc<Vec<String>>,
     /// Accounts to follow and unfollow (without posts).
     pub follow_targets: Vec<String>,
@@ -366,9 +365,9 @@ fn xorshift(mut r: u64) -> u64 {
 }
 
 /// The mix's capacity, requests/s: `CALIBRATION_CONNECTIONS` closed loops of the mix for
-/// `seconds`, counting the requests that succeeded; and the errors. Its posts and follows join
-/// the soak's queues, which its deletes and unfollows (and the end of the soak) undo.
-async fn calibrate(shared: &Arc<Shared>, seconds: f64) -> Result<(f64, Vec<String>), String> {
+/// `seconds`, counting the requests that succeeded and those that failed. Its posts and follows
+/// join the soak's queues, which its deletes and unfollows (and the end of the soak) undo.
+async fn calibrate(shared: &Arc<Shared>, seconds: f64) -> Result<Calibration, String> {
     let seq = Arc::new(std::sync::atomic::AtomicU64::new(u64::MAX / 2));
     let started = Instant::now();
     let until = started + Duration::from_secs_f64(seconds.max(0.1));
@@ -376,31 +375,49 @@ async fn calibrate(shared: &Arc<Shared>, seconds: f64) -> Result<(f64, Vec<Strin
     for c in 0..CALIBRATION_CONNECTIONS as u64 {
         let (shared, seq) = (shared.clone(), seq.clone());
         loops.spawn(async move {
-            let (mut rng, mut done, mut errors) = (xorshift(0x9e37_79b9 + c), 0u64, Vec::new());
+            let mut rng = xorshift(0x9e37_79b9 + c);
+            let (mut done, mut failed, mut first) = (0u64, 0u64, None);
             while Instant::now() < until {
                 rng = xorshift(rng);
                 let n = seq.fetch_add(1, std::sync::atomic::Ordering::Relaxed);
                 match shared.request(Kind::of(n), rng, n).await {
                     Ok(()) => done += 1,
-                    Err(e) => errors.push(e),
+                    Err(e) => {
+                        failed += 1;
+                        first.get_or_insert(e);
+                    }
                 }
             }
-            (done, errors)
+            (done, failed, first)
         });
     }
-    let (mut done, mut errors) = (0, Vec::new());
+    let (mut done, mut failed, mut samples) = (0, 0, Vec::new());
     while let Some(r) = loops.join_next().await {
-        let (d, e) = r.map_err(|e| e.to_string())?;
+        let (d, f, first) = r.map_err(|e| e.to_string())?;
         done += d;
-        errors.extend(e);
+        failed += f;
+        samples.extend(first);
     }
     let capacity = done as f64 / started.elapsed().as_secs_f64();
     if capacity <= 0.0 {
         return Err(format!(
-            "the soak's calibration finished no request: {errors:?}"
+            "the soak's calibration finished no request: {samples:?}"
         ));
     }
-    Ok((capacity, errors))
+    Ok(Calibration {
+        capacity,
+        failed,
+        samples,
+    })
+}
+
+/// What `calibrate` measured.
+struct Calibration {
+    /// Requests/s that succeeded.
+    capacity: f64,
+    failed: u64,
+    /// The first error of each loop that had one.
+    samples: Vec<String>,
 }
 
 /// One finished request, for the collector.
@@ -427,7 +444,7 @@ pub async fn run(setup: Setup<'_>) -> Result<Soak, String> {
             .timeout(Duration::from_secs(60))
             .build()
             .map_err(|e| e.to_string())?,
-        base: setup.base.to_string(),
+        base: setup.server.base_url.clone(),
         domain: setup.domain.to_string(),
         tokens: setup.tokens.clone(),
         targets: setup.follow_targets.clone(),
@@ -460,28 +477,29 @@ pub async fn run(setup: Setup<'_>) -> Result<Soak, String> {
         (per_window, per_kind, samples)
     });
 
-    let (capacity, calibration_errors) = calibrate(&shared, setup.calibration_seconds).await?;
+    let calibration = calibrate(&shared, setup.calibration_seconds).await?;
+    let capacity = calibration.capacity;
     eprintln!(
         "bench: soak: the mix's capacity is {capacity:.0} requests/s; offering {:.0}",
         capacity * setup.load
     );
     // The calibration's fan-outs and inbound activities finish before the soak starts.
-    tokio::time::sleep(Duration::from_secs(3)).await;
+    setup.server.settle(Duration::from_secs(60)).await;
     let mut out = Soak {
         seconds: setup.seconds,
         rate: capacity * setup.load,
         capacity,
         calibration_seconds: setup.calibration_seconds,
         home_capacity: setup.home_capacity,
-        calibration_errors: calibration_errors.len() as u64,
-        rss_start: proc::status_bytes(setup.pid, "VmRSS"),
+        calibration_errors: calibration.failed,
+        rss_start: proc::status_bytes(setup.server.pid, "VmRSS"),
         ..Soak::default()
     };
     let permits = Arc::new(tokio::sync::Semaphore::new(IN_FLIGHT));
     let period = Duration::from_secs_f64(1.0 / out.rate.max(1.0));
     let started = Instant::now();
     let mut shed = vec![0u64; windows];
-    let mut snapshot = proc::Snapshot::take(setup.pid, &[]);
+    let mut snapshot = proc::Snapshot::take(setup.server.pid, &[]);
     let mut rng = 0x9e37_79b9_7f4a_7c15_u64;
     let mut seq = 0u64;
     let mut next_window = 1usize;
@@ -491,12 +509,12 @@ pub async fn run(setup: Setup<'_>) -> Result<Soak, String> {
         tick.tick().await;
         let elapsed = started.elapsed().as_secs_f64();
         if elapsed >= next_window as f64 * WINDOW || elapsed >= setup.seconds {
-            let now = proc::Snapshot::take(setup.pid, &[]);
+            let now = proc::Snapshot::take(setup.server.pid, &[]);
             let usage = now.usage_since(&snapshot);
             snapshot = now;
             out.windows.push(Window {
                 end_seconds: elapsed,
-                rss: proc::status_bytes(setup.pid, "VmRSS"),
+                rss: proc::status_bytes(setup.server.pid, "VmRSS"),
                 server_cpu_seconds: usage.server,
                 other_cores: usage.other_cores,
                 ..Window::default()
@@ -553,14 +571,15 @@ pub async fn run(setup: Setup<'_>) -> Result<Soak, String> {
         .zip(per_kind)
         .map(|(k, (lat, e))| (k.name(), e, Latency::of(lat)))
         .collect();
-    out.samples = calibration_errors
+    out.samples = calibration
+        .samples
         .into_iter()
         .take(5)
         .map(|e| format!("calibration: {e}"))
         .chain(samples)
         .collect();
-    out.rss_end = proc::status_bytes(setup.pid, "VmRSS");
-    out.peak_end = proc::status_bytes(setup.pid, "VmHWM");
+    out.rss_end = proc::status_bytes(setup.server.pid, "VmRSS");
+    out.peak_end = proc::status_bytes(setup.server.pid, "VmHWM");
 
     // Leave the database as seeded: delete the posts still standing, undo the follows.
     let posts: Vec<_> = shared
