@@ -41,16 +41,13 @@ impl Store {
             Backend::Postgres => " FOR UPDATE SKIP LOCKED",
             Backend::Sqlite => "",
         };
-        let due = "run_at <= $1 AND (locked_until IS NULL OR locked_until < $1)";
-        let exhausted: Vec<(String, i64, Option<String>)> = sqlx::query_as(AssertSqlSafe(format!(
-            "DELETE FROM jobs WHERE id IN (SELECT id FROM jobs WHERE {due} AND attempts >= $2{lock}) \
-             RETURNING queue, attempts, last_error"
-        )))
-        .bind(now)
-        .bind(max_attempts)
-        .fetch_all(&mut *tx.tx)
-        .await
-        .map_err(db_err)?;
+        let exhausted: Vec<(String, i64, Option<String>)> =
+            sqlx::query_as(AssertSqlSafe(drop_exhausted_sql(lock)))
+                .bind(now)
+                .bind(max_attempts)
+                .fetch_all(&mut *tx.tx)
+                .await
+                .map_err(db_err)?;
         for (queue, attempts, last_error) in &exhausted {
             tracing::warn!(
                 %queue,
@@ -59,16 +56,13 @@ impl Store {
                 "giving up on a job that used up its attempts"
             );
         }
-        let jobs: Vec<Job> = sqlx::query_as(AssertSqlSafe(format!(
-            "SELECT id, queue, payload, attempts FROM jobs WHERE {due} AND attempts < $3 \
-             ORDER BY run_at, id LIMIT $2{lock}"
-        )))
-        .bind(now)
-        .bind(limit)
-        .bind(max_attempts)
-        .fetch_all(&mut *tx.tx)
-        .await
-        .map_err(db_err)?;
+        let jobs: Vec<Job> = sqlx::query_as(AssertSqlSafe(claimable_sql(lock)))
+            .bind(now)
+            .bind(limit)
+            .bind(max_attempts)
+            .fetch_all(&mut *tx.tx)
+            .await
+            .map_err(db_err)?;
         if !jobs.is_empty() {
             // One statement for the whole batch: writes are what SQLite serialises.
             let mut sql = crate::sql::Sql::new("UPDATE jobs SET locked_until = ");
@@ -178,6 +172,30 @@ impl Store {
             .await
             .map_err(db_err)
     }
+}
+
+/// Due and not leased: `$1` is now.
+const DUE: &str = "run_at <= $1 AND (locked_until IS NULL OR locked_until < $1)";
+
+/// Removes due jobs claimed `$2` times or more (see [`Store::claim_jobs`]). It finds them
+/// through `jobs_attempts` (migration 0027): through `jobs_due` it read every due job's row,
+/// on each claim, to look at its attempts.
+fn drop_exhausted_sql(lock: &str) -> String {
+    format!(
+        "DELETE FROM jobs WHERE id IN (SELECT id FROM jobs WHERE {DUE} AND attempts >= $2{lock}) \
+         RETURNING queue, attempts, last_error"
+    )
+}
+
+/// The next `$2` due jobs with fewer than `$3` attempts, oldest first. `jobs_due` holds
+/// `(run_at, id)` in this order, so the claim reads only the rows it returns (and the leased
+/// ones it skips); ordered by `run_at` alone, the jobs enqueued together — a post's 10,000
+/// deliveries — were all read and sorted by id for every claim.
+fn claimable_sql(lock: &str) -> String {
+    format!(
+        "SELECT id, queue, payload, attempts FROM jobs WHERE {DUE} AND attempts < $3 \
+         ORDER BY run_at, id LIMIT $2{lock}"
+    )
 }
 
 /// Rows bound per multi-row statement (well under SQLite's and PostgreSQL's parameter limits).
@@ -326,5 +344,54 @@ impl Tx {
         .await
         .map_err(db_err)?;
         Ok(id)
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    /// SQLite's plan for each statement of a claim, with a queue of jobs enqueued together.
+    async fn plans() -> Vec<(String, String)> {
+        let dir = tempfile::tempdir().expect("a temporary directory");
+        let url = format!("sqlite://{}/k.db", dir.path().display());
+        let store = Store::connect(&url, 2).await.expect("the database opens");
+        store.migrate().await.expect("migrations run");
+        let now = now_micros();
+        let payloads: Vec<String> = (0..100).map(|i| format!("{{\"n\":{i}}}")).collect();
+        store
+            .enqueue_many("ap.deliver", &payloads, now)
+            .await
+            .expect("jobs are queued");
+        let mut out = Vec::new();
+        for sql in [drop_exhausted_sql(""), claimable_sql("")] {
+            let rows: Vec<(i64, i64, i64, String)> =
+                sqlx::query_as(AssertSqlSafe(format!("EXPLAIN QUERY PLAN {sql}")))
+                    .bind(now)
+                    .bind(16i64)
+                    .bind(16i64)
+                    .fetch_all(store.pool())
+                    .await
+                    .expect("a plan");
+            let plan = rows.into_iter().map(|r| r.3).collect::<Vec<_>>().join("; ");
+            out.push((sql, plan));
+        }
+        out
+    }
+
+    /// A claim reads what it claims, not the whole queue: the jobs that used up their attempts
+    /// are found by their attempts, and the oldest due jobs come in index order, unsorted.
+    #[tokio::test]
+    async fn claiming_reads_only_what_it_claims() {
+        let plans = plans().await;
+        let (exhausted, claim) = (&plans[0].1, &plans[1].1);
+        assert!(
+            exhausted.contains("INDEX jobs_attempts"),
+            "jobs out of attempts are found through their index: {exhausted}"
+        );
+        assert!(
+            claim.contains("INDEX jobs_due") && !claim.contains("TEMP B-TREE"),
+            "due jobs come in (run_at, id) order without sorting: {claim}"
+        );
     }
 }
