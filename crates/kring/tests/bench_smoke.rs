@@ -93,6 +93,9 @@ async fn bench_seeds_a_database_the_server_reads_and_measures_it() {
         "3",
         "--soak-calibration-seconds",
         "1",
+        // A fixed light load (the default is a share of the measured capacity).
+        "--soak-rate",
+        "50",
         "--server-bin",
         env!("CARGO_BIN_EXE_kring"),
     ])
@@ -169,6 +172,7 @@ async fn check(
     assert_eq!(soak.errors, 0, "soak errors: {:?}", soak.samples);
     assert_eq!(soak.calibration_errors, 0, "errors: {:?}", soak.samples);
     assert!(soak.capacity > 0.0, "the mix's capacity was measured");
+    assert_eq!(soak.rate, 50.0, "the soak offers the rate asked for");
 
     // Counters agree with the rows, and the fan-out posts were deleted again.
     let mut db = seed::connect(database_url).await?;

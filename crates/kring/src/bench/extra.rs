@@ -28,6 +28,10 @@ pub struct ExtraArgs {
     /// Seconds of the closed loop that measures the soak's mix capacity.
     #[arg(long, default_value_t = 20.0)]
     pub soak_calibration_seconds: f64,
+    /// Offer this many requests/s instead of `--soak-load` of the measured capacity (0: the
+    /// share), to compare two builds at the same load: each measures its own capacity.
+    #[arg(long, default_value_t = 0.0)]
+    pub soak_rate: f64,
 }
 
 #[derive(Debug, Clone, Default)]
@@ -123,6 +127,7 @@ pub(super) async fn after_fanout(
                 .unwrap_or_default(),
             seconds: x.soak_seconds,
             load: x.soak_load,
+            rate: (x.soak_rate > 0.0).then_some(x.soak_rate),
             calibration_seconds: x.soak_calibration_seconds,
             home_capacity: capacity,
         })

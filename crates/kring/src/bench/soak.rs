@@ -133,6 +133,8 @@ pub struct Setup<'a> {
     pub seconds: f64,
     /// The share of the mix's capacity to offer.
     pub load: f64,
+    /// A fixed rate to offer instead of the share (requests/s).
+    pub rate: Option<f64>,
     /// Seconds of the closed loop that measures the mix's capacity.
     pub calibration_seconds: f64,
     pub home_capacity: f64,
@@ -479,15 +481,13 @@ pub async fn run(setup: Setup<'_>) -> Result<Soak, String> {
 
     let calibration = calibrate(&shared, setup.calibration_seconds).await?;
     let capacity = calibration.capacity;
-    eprintln!(
-        "bench: soak: the mix's capacity is {capacity:.0} requests/s; offering {:.0}",
-        capacity * setup.load
-    );
+    let rate = setup.rate.unwrap_or(capacity * setup.load);
+    eprintln!("bench: soak: the mix's capacity is {capacity:.0} requests/s; offering {rate:.0}");
     // The calibration's fan-outs and inbound activities finish before the soak starts.
     setup.server.settle(Duration::from_secs(60)).await;
     let mut out = Soak {
         seconds: setup.seconds,
-        rate: capacity * setup.load,
+        rate,
         capacity,
         calibration_seconds: setup.calibration_seconds,
         home_capacity: setup.home_capacity,
