@@ -351,8 +351,9 @@ impl Tx {
 mod tests {
     use super::*;
 
-    /// SQLite's plan for each statement of a claim, with a queue of jobs enqueued together.
-    async fn plans() -> Vec<(String, String)> {
+    /// SQLite's plans for the claim's two statements (jobs out of attempts, then the due
+    /// ones), with a queue of jobs enqueued together.
+    async fn plans() -> [String; 2] {
         let dir = tempfile::tempdir().expect("a temporary directory");
         let url = format!("sqlite://{}/k.db", dir.path().display());
         let store = Store::connect(&url, 2).await.expect("the database opens");
@@ -363,8 +364,11 @@ mod tests {
             .enqueue_many("ap.deliver", &payloads, now)
             .await
             .expect("jobs are queued");
-        let mut out = Vec::new();
-        for sql in [drop_exhausted_sql(""), claimable_sql("")] {
+        let mut out: [String; 2] = Default::default();
+        for (i, sql) in [drop_exhausted_sql(""), claimable_sql("")]
+            .iter()
+            .enumerate()
+        {
             let rows: Vec<(i64, i64, i64, String)> =
                 sqlx::query_as(AssertSqlSafe(format!("EXPLAIN QUERY PLAN {sql}")))
                     .bind(now)
@@ -373,8 +377,7 @@ mod tests {
                     .fetch_all(store.pool())
                     .await
                     .expect("a plan");
-            let plan = rows.into_iter().map(|r| r.3).collect::<Vec<_>>().join("; ");
-            out.push((sql, plan));
+            out[i] = rows.into_iter().map(|r| r.3).collect::<Vec<_>>().join("; ");
         }
         out
     }
@@ -383,8 +386,7 @@ mod tests {
     /// are found by their attempts, and the oldest due jobs come in index order, unsorted.
     #[tokio::test]
     async fn claiming_reads_only_what_it_claims() {
-        let plans = plans().await;
-        let (exhausted, claim) = (&plans[0].1, &plans[1].1);
+        let [exhausted, claim] = plans().await;
         assert!(
             exhausted.contains("INDEX jobs_attempts"),
             "jobs out of attempts are found through their index: {exhausted}"
