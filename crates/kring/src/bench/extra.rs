@@ -126,8 +126,11 @@ pub(super) async fn after_fanout(
                 .map(|s| s.ids.clone())
                 .unwrap_or_default(),
             seconds: x.soak_seconds,
-            load: x.soak_load,
-            rate: (x.soak_rate > 0.0).then_some(x.soak_rate),
+            offer: if x.soak_rate > 0.0 {
+                soak::Offer::Rate(x.soak_rate)
+            } else {
+                soak::Offer::Share(x.soak_load)
+            },
             calibration_seconds: x.soak_calibration_seconds,
             home_capacity: capacity,
         })

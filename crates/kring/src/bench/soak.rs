@@ -1,6 +1,7 @@
-//! The soak: minutes of a mixed load at a fixed share of the mix's measured capacity (an open
-//! loop: requests start on a schedule, whether or not earlier ones have finished), reporting
-//! errors, RSS and p99 per window, so that growth (memory, latency) over time shows.
+//! The soak: minutes of a mixed load at a fixed share of the mix's measured capacity, or at a
+//! fixed rate (an open loop: requests start on a schedule, whether or not earlier ones have
+//! finished), reporting errors, RSS and p99 per window, so that growth (memory, latency) over
+//! time shows.
 //!
 //! The capacity is the mix's own, measured first by a closed loop of the same mix
 //! (`calibrate`): the home timeline's capacity alone is more than the mix can take, since its
@@ -122,6 +123,24 @@ pub struct Soak {
     pub peak_end: Option<u64>,
 }
 
+/// How much load the soak offers.
+#[derive(Debug, Clone, Copy)]
+pub enum Offer {
+    /// A share of the mix's capacity, as its calibration measured it.
+    Share(f64),
+    /// Requests/s, whatever the calibration measured (to compare two builds at one load).
+    Rate(f64),
+}
+
+impl Offer {
+    fn rate(self, capacity: f64) -> f64 {
+        match self {
+            Offer::Share(share) => capacity * share,
+            Offer::Rate(rate) => rate,
+        }
+    }
+}
+
 /// What the soak needs from the bench.
 pub struct Setup<'a> {
     pub server: &'a proc::Server,
@@ -131,10 +150,7 @@ pub struct Setup<'a> {
     /// Accounts to follow and unfollow (without posts).
     pub follow_targets: Vec<String>,
     pub seconds: f64,
-    /// The share of the mix's capacity to offer.
-    pub load: f64,
-    /// A fixed rate to offer instead of the share (requests/s).
-    pub rate: Option<f64>,
+    pub offer: Offer,
     /// Seconds of the closed loop that measures the mix's capacity.
     pub calibration_seconds: f64,
     pub home_capacity: f64,
@@ -481,7 +497,7 @@ pub async fn run(setup: Setup<'_>) -> Result<Soak, String> {
 
     let calibration = calibrate(&shared, setup.calibration_seconds).await?;
     let capacity = calibration.capacity;
-    let rate = setup.rate.unwrap_or(capacity * setup.load);
+    let rate = setup.offer.rate(capacity);
     eprintln!("bench: soak: the mix's capacity is {capacity:.0} requests/s; offering {rate:.0}");
     // The calibration's fan-outs and inbound activities finish before the soak starts.
     setup.server.settle(Duration::from_secs(60)).await;
