@@ -484,8 +484,8 @@ impl Kring {
                 });
             }
         }
-        for list in self.store.lists_containing(status.account_id).await? {
-            streams.push(Stream::List(list.id));
+        for list in self.store.list_ids_containing(status.account_id).await? {
+            streams.push(Stream::List(list));
         }
         self.events.publish(EventKind::Update(status.id), streams);
         // A group's boost carries a post into the group: its stream shows the post itself, as

@@ -107,13 +107,24 @@ impl Store {
         Ok(row.map(Account::from))
     }
 
+    /// On SQLite through the readers: received activities name accounts by URI (authors,
+    /// mentions, addressees), several per activity.
     pub async fn account_by_uri(&self, uri: &str) -> Result<Option<Account>, Error> {
-        let sql = format!("SELECT {ACCOUNT_COLUMNS} FROM accounts a WHERE a.uri = $1");
-        let row: Option<AccountRow> = sqlx::query_as(AssertSqlSafe(sql.clone()))
-            .bind(uri)
-            .fetch_optional(self.pool())
-            .await
-            .map_err(db_err)?;
+        let mut sql = Sql::new(&format!(
+            "SELECT {ACCOUNT_COLUMNS} FROM accounts a WHERE a.uri = "
+        ));
+        sql.bind(uri);
+        let row: Option<AccountRow> = match &self.readers {
+            Some(r) => r
+                .read(move |c| crate::readers::all(c, &sql, AccountRow::from_sqlite))
+                .await?
+                .pop(),
+            None => sql
+                .query_as()
+                .fetch_optional(self.pool())
+                .await
+                .map_err(db_err)?,
+        };
         Ok(row.map(Account::from))
     }
 

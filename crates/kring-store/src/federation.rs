@@ -5,6 +5,7 @@ use kring_core::time::now_micros;
 use kring_core::{Error, Id};
 
 use crate::rows::{ACCOUNT_COLUMNS, AccountRow};
+use crate::sql::Sql;
 use crate::{Store, Tx, db_err};
 
 /// A remote actor as fetched, to create or refresh its account.
@@ -106,15 +107,23 @@ impl Store {
     /// The remote account whose stored key has this id (the latest fetched, should two
     /// actors of one server list the same key id).
     pub async fn account_by_key_id(&self, key_id: &str) -> Result<Option<Account>, Error> {
-        let sql = format!(
-            "SELECT {ACCOUNT_COLUMNS} FROM accounts a WHERE a.public_key_id = $1 AND a.domain <> '' \
-             ORDER BY a.updated_at DESC LIMIT 1"
-        );
-        let row: Option<AccountRow> = sqlx::query_as(sqlx::AssertSqlSafe(sql))
-            .bind(key_id)
-            .fetch_optional(self.pool())
-            .await
-            .map_err(db_err)?;
+        let mut sql = Sql::new(&format!(
+            "SELECT {ACCOUNT_COLUMNS} FROM accounts a WHERE a.domain <> '' AND a.public_key_id = "
+        ));
+        sql.bind(key_id);
+        sql.push(" ORDER BY a.updated_at DESC LIMIT 1");
+        // On SQLite through the readers: a delivery's signer whose key is not in memory yet.
+        let row: Option<AccountRow> = match &self.readers {
+            Some(r) => r
+                .read(move |c| crate::readers::all(c, &sql, AccountRow::from_sqlite))
+                .await?
+                .pop(),
+            None => sql
+                .query_as()
+                .fetch_optional(self.pool())
+                .await
+                .map_err(db_err)?,
+        };
         Ok(row.map(Account::from))
     }
 
@@ -205,16 +214,13 @@ impl Store {
 
     /// Whether a received activity was applied already (a cheap check before fetching what
     /// it names; [`Tx::mark_seen`] is the one that counts).
+    /// On SQLite through the readers: the inbox asks for most activities it receives.
     pub async fn was_seen(&self, origin: &str, activity_id: &str) -> Result<bool, Error> {
-        let found: Option<i64> = sqlx::query_scalar(
-            "SELECT received_at FROM inbox_seen WHERE origin = $1 AND activity_id = $2",
-        )
-        .bind(origin.to_ascii_lowercase())
-        .bind(activity_id)
-        .fetch_optional(self.pool())
-        .await
-        .map_err(db_err)?;
-        Ok(found.is_some())
+        let mut sql = Sql::new("SELECT COUNT(*) FROM inbox_seen WHERE origin = ");
+        sql.bind(origin.to_ascii_lowercase());
+        sql.push(" AND activity_id = ");
+        sql.bind(activity_id);
+        Ok(self.count(sql).await? > 0)
     }
 
     /// Whether deliveries to this domain have failed for so long that we stop trying.

@@ -374,26 +374,23 @@ impl Tx {
 
 impl Store {
     /// Local accounts whose home feed holds this entry (to stream it to them).
+    ///
+    /// On SQLite through the readers: every new post and boost streams to them, a thousand rows
+    /// for a post to a thousand followers, each a hop between threads through sqlx.
     pub async fn feed_recipients(&self, entry: Id) -> Result<Vec<Id>, Error> {
-        let rows: Vec<i64> =
-            sqlx::query_scalar("SELECT account_id FROM home_feed WHERE entry_id = $1")
-                .bind(entry.0)
-                .fetch_all(self.pool())
-                .await
-                .map_err(db_err)?;
-        Ok(rows.into_iter().map(Id).collect())
+        let mut sql = Sql::new("SELECT account_id FROM home_feed WHERE entry_id = ");
+        sql.bind(entry);
+        self.ids(sql).await
     }
 
     /// Local followers who asked to be notified of `author`'s posts.
+    /// On SQLite through the readers (asked after every post).
     pub async fn notify_subscribers(&self, author: Id) -> Result<Vec<Id>, Error> {
-        let rows: Vec<i64> = sqlx::query_scalar(
+        let mut sql = Sql::new(
             "SELECT f.account_id FROM follows f JOIN users u ON u.account_id = f.account_id \
-             WHERE f.target_id = $1 AND f.notify = 1",
-        )
-        .bind(author.0)
-        .fetch_all(self.pool())
-        .await
-        .map_err(db_err)?;
-        Ok(rows.into_iter().map(Id).collect())
+             WHERE f.notify = 1 AND f.target_id = ",
+        );
+        sql.bind(author);
+        self.ids(sql).await
     }
 }

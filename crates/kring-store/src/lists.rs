@@ -5,6 +5,7 @@ use kring_core::{Error, Id};
 use sqlx::AssertSqlSafe;
 
 use crate::rows::{ACCOUNT_COLUMNS, AccountRow, ListRow};
+use crate::sql::Sql;
 use crate::{Store, Tx, db_err};
 
 impl Store {
@@ -44,17 +45,12 @@ impl Store {
         Ok(rows.into_iter().map(List::from).collect())
     }
 
-    /// Lists (of any local owner) that contain `member`: for streaming new posts to lists.
-    pub async fn lists_containing(&self, member: Id) -> Result<Vec<List>, Error> {
-        let rows: Vec<ListRow> = sqlx::query_as(
-            "SELECT l.id, l.account_id, l.title, l.replies_policy, l.exclusive FROM lists l \
-             JOIN list_accounts la ON la.list_id = l.id WHERE la.account_id = $1",
-        )
-        .bind(member.0)
-        .fetch_all(self.pool())
-        .await
-        .map_err(db_err)?;
-        Ok(rows.into_iter().map(List::from).collect())
+    /// The lists (of any local owner) that contain `member`: for streaming new posts to
+    /// lists. On SQLite through the readers (asked for every new post, received ones too).
+    pub async fn list_ids_containing(&self, member: Id) -> Result<Vec<Id>, Error> {
+        let mut sql = Sql::new("SELECT list_id FROM list_accounts WHERE account_id = ");
+        sql.bind(member);
+        self.ids(sql).await
     }
 
     pub async fn list_members(&self, list: Id, limit: i64) -> Result<Vec<Account>, Error> {

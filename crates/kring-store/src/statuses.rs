@@ -86,6 +86,22 @@ impl Store {
             .map_err(db_err)
     }
 
+    /// The ids a statement selects (its first column): on SQLite through the readers.
+    pub(crate) async fn ids(&self, sql: Sql) -> Result<Vec<Id>, Error> {
+        let ids: Vec<i64> = match &self.readers {
+            Some(r) => {
+                r.read(move |c| readers::all(c, &sql, |r| r.get::<_, i64>(0)))
+                    .await?
+            }
+            None => sql
+                .query_scalar()
+                .fetch_all(self.pool())
+                .await
+                .map_err(db_err)?,
+        };
+        Ok(ids.into_iter().map(Id).collect())
+    }
+
     /// The text a statement selects from its first row, if any: on SQLite through the readers.
     pub(crate) async fn text(&self, sql: Sql) -> Result<Option<String>, Error> {
         if let Some(r) = &self.readers {
@@ -132,26 +148,24 @@ impl Store {
     }
 
     /// A status regardless of audience: for internal use after a check.
+    /// On SQLite through the readers, as `status_by_uri`: both are read for every post that
+    /// arrives or is made.
     pub async fn status(&self, id: Id) -> Result<Option<Status>, Error> {
-        let row: Option<StatusRow> = sqlx::query_as(AssertSqlSafe(format!(
-            "SELECT {STATUS_COLUMNS} FROM statuses s WHERE s.id = $1"
-        )))
-        .bind(id.0)
-        .fetch_optional(self.pool())
-        .await
-        .map_err(db_err)?;
-        Ok(row.map(Status::from))
+        let mut sql = Sql::new(&format!(
+            "SELECT {STATUS_COLUMNS} FROM statuses s WHERE s.id = "
+        ));
+        sql.bind(id);
+        Ok(self.status_rows(&sql).await?.pop().map(Status::from))
     }
 
+    /// Every received post is looked up by its URI first (is it known already?): on SQLite
+    /// through the readers, not a hop to a pooled connection's thread and back.
     pub async fn status_by_uri(&self, uri: &str) -> Result<Option<Status>, Error> {
-        let row: Option<StatusRow> = sqlx::query_as(AssertSqlSafe(format!(
-            "SELECT {STATUS_COLUMNS} FROM statuses s WHERE s.uri = $1"
-        )))
-        .bind(uri)
-        .fetch_optional(self.pool())
-        .await
-        .map_err(db_err)?;
-        Ok(row.map(Status::from))
+        let mut sql = Sql::new(&format!(
+            "SELECT {STATUS_COLUMNS} FROM statuses s WHERE s.uri = "
+        ));
+        sql.bind(uri);
+        Ok(self.status_rows(&sql).await?.pop().map(Status::from))
     }
 
     /// A status if `viewer` (None: signed out) may see it when opening it directly.

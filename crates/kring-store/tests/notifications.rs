@@ -538,7 +538,7 @@ async fn lists_and_members() {
         ids(store.lists_with_member(me.id, b.id).await.unwrap()),
         vec![l1.id, l2.id]
     );
-    let mut containing = ids(store.lists_containing(b.id).await.unwrap());
+    let mut containing = store.list_ids_containing(b.id).await.unwrap();
     containing.sort();
     let mut want = vec![l1.id, l2.id, l3.id];
     want.sort();
@@ -573,17 +573,14 @@ async fn lists_and_members() {
             .unwrap()
             .is_empty()
     );
-    assert_eq!(
-        ids(store.lists_containing(b.id).await.unwrap()),
-        vec![l3.id]
-    );
+    assert_eq!(store.list_ids_containing(b.id).await.unwrap(), vec![l3.id]);
 
     // Deleting a list drops its members.
     let mut tx = store.begin().await.unwrap();
     tx.delete_list(l3.id).await.unwrap();
     tx.commit().await.unwrap();
     assert!(store.list(l3.id).await.unwrap().is_none());
-    assert!(store.lists_containing(b.id).await.unwrap().is_empty());
+    assert!(store.list_ids_containing(b.id).await.unwrap().is_empty());
     assert!(store.list_members(l3.id, 10).await.unwrap().is_empty());
 }
 
