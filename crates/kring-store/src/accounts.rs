@@ -500,6 +500,22 @@ impl Tx {
         Ok(())
     }
 
+    /// A new post of `id` made at `at`: `bump_counts` and `touch_last_status` in one statement.
+    pub(crate) async fn count_new_post(&mut self, id: Id, at: i64) -> Result<(), Error> {
+        self.touch(id);
+        sqlx::query(
+            "UPDATE accounts SET statuses_count = statuses_count + 1, \
+             last_status_at = CASE WHEN last_status_at IS NULL OR last_status_at < $1 THEN $1 \
+             ELSE last_status_at END WHERE id = $2",
+        )
+        .bind(at)
+        .bind(id.0)
+        .execute(&mut *self.tx)
+        .await
+        .map_err(db_err)?;
+        Ok(())
+    }
+
     /// A post of `id` made at `at`. Older posts arrive too (a remote account's outbox read
     /// for its profile, a reply's fetched parent): they never move the date back.
     pub async fn touch_last_status(&mut self, id: Id, at: i64) -> Result<(), Error> {

@@ -665,11 +665,12 @@ impl Tx {
         .execute(&mut *self.tx)
         .await
         .map_err(db_err)?;
-        self.set_audience(s.id, &s.audience).await?;
-        self.set_mentions_and_tags(s.id, &s.mentions, &s.tags)
+        // A new id has no audience, mentions or tags to replace: only inserts (each statement
+        // is a hop to SQLite's thread and back, and the inbox stores hundreds of posts at once).
+        self.insert_audience(s.id, &s.audience).await?;
+        self.insert_mentions_and_tags(s.id, &s.mentions, &s.tags)
             .await?;
-        self.bump_counts(s.account_id, 0, 0, 1).await?;
-        self.touch_last_status(s.account_id, s.created_at).await?;
+        self.count_new_post(s.account_id, s.created_at).await?;
         // One awaiting approval counts on the parent (or original) once approved: a count
         // would tell everyone it exists.
         if s.pending_approval_by.is_none() {
@@ -733,6 +734,15 @@ impl Tx {
             .execute(&mut *self.tx)
             .await
             .map_err(db_err)?;
+        self.insert_audience(id, audience).await
+    }
+
+    /// The grants of a status that has none yet.
+    async fn insert_audience(
+        &mut self,
+        id: Id,
+        audience: &kring_core::Audience,
+    ) -> Result<(), Error> {
         for grant in &audience.grants {
             let (kind, target) = grant.to_row();
             sqlx::query(
@@ -760,6 +770,21 @@ impl Tx {
             .execute(&mut *self.tx)
             .await
             .map_err(db_err)?;
+        sqlx::query("DELETE FROM status_tags WHERE status_id = $1")
+            .bind(id.0)
+            .execute(&mut *self.tx)
+            .await
+            .map_err(db_err)?;
+        self.insert_mentions_and_tags(id, mentions, tags).await
+    }
+
+    /// The mentions and tags of a status that has none yet.
+    async fn insert_mentions_and_tags(
+        &mut self,
+        id: Id,
+        mentions: &[Id],
+        tags: &[String],
+    ) -> Result<(), Error> {
         for m in mentions {
             sqlx::query("INSERT INTO mentions (status_id, account_id) VALUES ($1,$2) ON CONFLICT DO NOTHING")
                 .bind(id.0)
@@ -768,11 +793,6 @@ impl Tx {
                 .await
                 .map_err(db_err)?;
         }
-        sqlx::query("DELETE FROM status_tags WHERE status_id = $1")
-            .bind(id.0)
-            .execute(&mut *self.tx)
-            .await
-            .map_err(db_err)?;
         for name in tags {
             let existing: Option<i64> =
                 sqlx::query_scalar("SELECT id FROM tags WHERE lower(name) = lower($1)")
