@@ -1,6 +1,7 @@
 //! Received activities are marked seen in the transaction that applies them. A failure while
 //! applying (forced here by a database trigger that refuses the write the activity makes)
 //! rolls the mark back, so the job's retry applies the activity; duplicates are applied once.
+//! A batch of received posts with one that fails stores the others.
 //! Runs on SQLite, or on PostgreSQL when `KRING_TEST_DATABASE_URL` is set.
 use kring_core::time::now_micros;
 use kring_store::{Backend, NewAccount, NewUser, Store};
@@ -61,31 +62,43 @@ fn account(username: &str, domain: Option<&str>) -> NewAccount {
     }
 }
 
-/// Make every insert into `reports` fail, or stop doing so.
-async fn refuse_reports(url: &str, backend: Backend, on: bool) {
+/// Make inserts into `table` fail where `condition` (on `NEW`) holds, or stop doing so.
+async fn refuse_inserts(url: &str, backend: Backend, table: &str, condition: &str, on: bool) {
     let mut conn = AnyConnection::connect(url).await.expect("connect");
-    let sql: &[&str] = match (backend, on) {
-        (Backend::Sqlite, true) => &["CREATE TRIGGER refuse_reports BEFORE INSERT ON reports \
-             BEGIN SELECT RAISE(ABORT, 'forced failure'); END"],
-        (Backend::Sqlite, false) => &["DROP TRIGGER refuse_reports"],
-        (Backend::Postgres, true) => &[
-            "CREATE FUNCTION refuse_reports() RETURNS trigger AS $$ \
-             BEGIN RAISE EXCEPTION 'forced failure'; END $$ LANGUAGE plpgsql",
-            "CREATE TRIGGER refuse_reports BEFORE INSERT ON reports \
-             FOR EACH ROW EXECUTE FUNCTION refuse_reports()",
+    let sql: Vec<String> = match (backend, on) {
+        (Backend::Sqlite, true) => vec![format!(
+            "CREATE TRIGGER refuse_{table} BEFORE INSERT ON {table} WHEN {condition} \
+             BEGIN SELECT RAISE(ABORT, 'forced failure'); END"
+        )],
+        (Backend::Sqlite, false) => vec![format!("DROP TRIGGER refuse_{table}")],
+        (Backend::Postgres, true) => vec![
+            format!(
+                "CREATE FUNCTION refuse_{table}() RETURNS trigger AS $$ BEGIN \
+                 IF {condition} THEN RAISE EXCEPTION 'forced failure'; END IF; RETURN NEW; \
+                 END $$ LANGUAGE plpgsql"
+            ),
+            format!(
+                "CREATE TRIGGER refuse_{table} BEFORE INSERT ON {table} \
+                 FOR EACH ROW EXECUTE FUNCTION refuse_{table}()"
+            ),
         ],
-        (Backend::Postgres, false) => &[
-            "DROP TRIGGER refuse_reports ON reports",
-            "DROP FUNCTION refuse_reports()",
+        (Backend::Postgres, false) => vec![
+            format!("DROP TRIGGER refuse_{table} ON {table}"),
+            format!("DROP FUNCTION refuse_{table}()"),
         ],
     };
     for s in sql {
-        sqlx::query(AssertSqlSafe(s.to_string()))
+        sqlx::query(AssertSqlSafe(s))
             .execute(&mut conn)
             .await
             .expect("trigger");
     }
     let _ = conn.close().await;
+}
+
+/// Make every insert into `reports` fail, or stop doing so.
+async fn refuse_reports(url: &str, backend: Backend, on: bool) {
+    refuse_inserts(url, backend, "reports", "1 = 1", on).await;
 }
 
 #[tokio::test]
@@ -166,4 +179,94 @@ async fn a_failed_apply_leaves_the_activity_unseen_and_duplicates_apply_once() {
         .await
         .unwrap();
     assert_eq!(reports().await, 2);
+}
+
+/// A claim's received posts are stored in one transaction. When one of them fails, the others
+/// are still stored (each under its own savepoint on the second try) and the failing one stays
+/// unseen, its job kept for a retry.
+#[tokio::test]
+async fn one_failing_post_in_a_batch_leaves_the_others_stored() {
+    let (url, _dir) = fresh_database().await;
+    let store = Store::connect(&url, 4).await.expect("connect");
+    store.migrate().await.expect("migrate");
+    let backend = store.backend();
+    let kring = Kring::new(store.clone(), ServiceConfig::for_tests("kring.test")).unwrap();
+    let bob = account("bob", Some("b.example"));
+    let mut tx = store.begin().await.unwrap();
+    tx.insert_account(&bob).await.unwrap();
+    tx.commit().await.unwrap();
+
+    let create = |n: u32| {
+        serde_json::to_string(&Received {
+            signer: bob.id,
+            activity: json!({
+                "id": format!("https://b.example/creates/{n}"),
+                "type": "Create",
+                "actor": bob.uri,
+                "object": {
+                    "id": format!("https://b.example/notes/{n}"),
+                    "type": "Note",
+                    "attributedTo": bob.uri,
+                    "to": ["https://www.w3.org/ns/activitystreams#Public"],
+                    "content": format!("<p>post {n}</p>"),
+                    "published": "2026-12-01T10:00:00Z",
+                },
+            }),
+        })
+        .unwrap()
+    };
+    let payloads: Vec<String> = (1..=3).map(create).collect();
+    store
+        .enqueue_many(super::RECEIVE, &payloads, now_micros())
+        .await
+        .unwrap();
+    refuse_inserts(
+        &url,
+        backend,
+        "statuses",
+        "NEW.uri = 'https://b.example/notes/2'",
+        true,
+    )
+    .await;
+    let jobs = store.claim_jobs(10, 60_000_000, 5).await.unwrap();
+    assert_eq!(jobs.len(), 3);
+    kring.receive_batch(jobs).await;
+
+    for (n, stored) in [(1, true), (2, false), (3, true)] {
+        let uri = format!("https://b.example/notes/{n}");
+        assert_eq!(
+            store.status_by_uri(&uri).await.unwrap().is_some(),
+            stored,
+            "post {n}"
+        );
+        let activity = format!("https://b.example/creates/{n}");
+        assert_eq!(
+            store.was_seen("b.example", &activity).await.unwrap(),
+            stored,
+            "activity {n}"
+        );
+    }
+    let mut conn = AnyConnection::connect(&url).await.expect("connect");
+    let left: Vec<String> = sqlx::query_scalar("SELECT payload FROM jobs WHERE queue = $1")
+        .bind(super::RECEIVE)
+        .fetch_all(&mut conn)
+        .await
+        .unwrap();
+    let _ = conn.close().await;
+    assert_eq!(left, vec![payloads[1].clone()], "only the failed one waits");
+    assert_eq!(
+        store.account(bob.id).await.unwrap().unwrap().statuses_count,
+        2
+    );
+
+    // Its retry stores it.
+    refuse_inserts(&url, backend, "statuses", "", false).await;
+    kring.receive(&payloads[1]).await.expect("the retry");
+    assert!(
+        store
+            .status_by_uri("https://b.example/notes/2")
+            .await
+            .unwrap()
+            .is_some()
+    );
 }
