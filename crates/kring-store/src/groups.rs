@@ -294,15 +294,13 @@ impl Store {
     }
 
     /// The group a status belongs to (posted to it, or a reply in it).
+    /// On SQLite through the readers: asked of every post that arrives.
     pub async fn group_of_status(&self, status: Id) -> Result<Option<Id>, Error> {
-        let g: Option<i64> = sqlx::query_scalar(
-            "SELECT group_id FROM group_statuses WHERE status_id = $1 AND removed_at IS NULL",
-        )
-        .bind(status.0)
-        .fetch_optional(self.pool())
-        .await
-        .map_err(db_err)?;
-        Ok(g.map(Id))
+        let mut sql = Sql::new(
+            "SELECT group_id FROM group_statuses WHERE removed_at IS NULL AND status_id = ",
+        );
+        sql.bind(status);
+        Ok(self.ids(sql).await?.into_iter().next())
     }
 
     /// The groups of these statuses (for the `group` of each status view).

@@ -728,15 +728,6 @@ impl Tx {
         Ok(())
     }
 
-    async fn set_audience(&mut self, id: Id, audience: &kring_core::Audience) -> Result<(), Error> {
-        sqlx::query("DELETE FROM status_audience WHERE status_id = $1")
-            .bind(id.0)
-            .execute(&mut *self.tx)
-            .await
-            .map_err(db_err)?;
-        self.insert_audience(id, audience).await
-    }
-
     /// The grants of a status that has none yet.
     async fn insert_audience(
         &mut self,
