@@ -95,25 +95,18 @@ impl Store {
         username: &str,
         domain: Option<&str>,
     ) -> Result<Option<Account>, Error> {
-        let sql = format!(
-            "SELECT {ACCOUNT_COLUMNS} FROM accounts a WHERE lower(a.username) = lower($1) AND a.domain = $2"
-        );
-        let row: Option<AccountRow> = sqlx::query_as(AssertSqlSafe(sql.clone()))
-            .bind(username)
-            .bind(domain.unwrap_or("").to_lowercase())
-            .fetch_optional(self.pool())
-            .await
-            .map_err(db_err)?;
-        Ok(row.map(Account::from))
+        let mut sql = Sql::new(&format!(
+            "SELECT {ACCOUNT_COLUMNS} FROM accounts a WHERE lower(a.username) = lower("
+        ));
+        sql.bind(username);
+        sql.push(") AND a.domain = ");
+        sql.bind(domain.unwrap_or("").to_lowercase());
+        self.account_row(sql).await
     }
 
-    /// On SQLite through the readers: received activities name accounts by URI (authors,
-    /// mentions, addressees), several per activity.
-    pub async fn account_by_uri(&self, uri: &str) -> Result<Option<Account>, Error> {
-        let mut sql = Sql::new(&format!(
-            "SELECT {ACCOUNT_COLUMNS} FROM accounts a WHERE a.uri = "
-        ));
-        sql.bind(uri);
+    /// The account a statement selects (`ACCOUNT_COLUMNS`), if any: on SQLite through the
+    /// readers (accounts are looked up by handle and URI for every new actor and mention).
+    pub(crate) async fn account_row(&self, sql: Sql) -> Result<Option<Account>, Error> {
         let row: Option<AccountRow> = match &self.readers {
             Some(r) => r
                 .read(move |c| crate::readers::all(c, &sql, AccountRow::from_sqlite))
@@ -126,6 +119,16 @@ impl Store {
                 .map_err(db_err)?,
         };
         Ok(row.map(Account::from))
+    }
+
+    /// Received activities name accounts by URI (authors, mentions, addressees), several per
+    /// activity.
+    pub async fn account_by_uri(&self, uri: &str) -> Result<Option<Account>, Error> {
+        let mut sql = Sql::new(&format!(
+            "SELECT {ACCOUNT_COLUMNS} FROM accounts a WHERE a.uri = "
+        ));
+        sql.bind(uri);
+        self.account_row(sql).await
     }
 
     pub async fn private_key_pem(&self, id: Id) -> Result<Option<String>, Error> {

@@ -112,19 +112,8 @@ impl Store {
         ));
         sql.bind(key_id);
         sql.push(" ORDER BY a.updated_at DESC LIMIT 1");
-        // On SQLite through the readers: a delivery's signer whose key is not in memory yet.
-        let row: Option<AccountRow> = match &self.readers {
-            Some(r) => r
-                .read(move |c| crate::readers::all(c, &sql, AccountRow::from_sqlite))
-                .await?
-                .pop(),
-            None => sql
-                .query_as()
-                .fetch_optional(self.pool())
-                .await
-                .map_err(db_err)?,
-        };
-        Ok(row.map(Account::from))
+        // A delivery's signer whose key is not in memory yet.
+        self.account_row(sql).await
     }
 
     /// A remote account's `followers`, `following` and `outbox` collection URLs, as its actor
