@@ -203,6 +203,7 @@ impl Store {
 
     /// Whether a received activity was applied already (a cheap check before fetching what
     /// it names; [`Tx::mark_seen`] is the one that counts).
+    ///
     /// On SQLite through the readers: the inbox asks for most activities it receives.
     pub async fn was_seen(&self, origin: &str, activity_id: &str) -> Result<bool, Error> {
         let mut sql = Sql::new("SELECT COUNT(*) FROM inbox_seen WHERE origin = ");

@@ -384,6 +384,7 @@ impl Store {
     }
 
     /// Local followers who asked to be notified of `author`'s posts.
+    ///
     /// On SQLite through the readers (asked after every post).
     pub async fn notify_subscribers(&self, author: Id) -> Result<Vec<Id>, Error> {
         let mut sql = Sql::new(

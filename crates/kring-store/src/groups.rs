@@ -294,6 +294,7 @@ impl Store {
     }
 
     /// The group a status belongs to (posted to it, or a reply in it).
+    ///
     /// On SQLite through the readers: asked of every post that arrives.
     pub async fn group_of_status(&self, status: Id) -> Result<Option<Id>, Error> {
         let mut sql = Sql::new(

@@ -148,6 +148,7 @@ impl Store {
     }
 
     /// A status regardless of audience: for internal use after a check.
+    ///
     /// On SQLite through the readers, as `status_by_uri`: both are read for every post that
     /// arrives or is made.
     pub async fn status(&self, id: Id) -> Result<Option<Status>, Error> {
