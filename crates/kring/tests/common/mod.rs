@@ -189,9 +189,22 @@ pub fn test_rate_limits(
     limits
 }
 
+/// A port free now for a test server, below the range the kernel hands out as the source
+/// ports of outgoing connections. A port from binding `:0` is in that range, and by the time
+/// the server listens on it one of the tests' own HTTP connections may hold it ("address
+/// already in use" for as long as that connection is kept alive; seen in CI).
 pub fn free_port() -> u16 {
-    let l = std::net::TcpListener::bind("127.0.0.1:0").expect("bind 127.0.0.1:0");
-    l.local_addr().expect("local addr").port()
+    let outgoing_from = std::fs::read_to_string("/proc/sys/net/ipv4/ip_local_port_range")
+        .ok()
+        .and_then(|r| r.split_whitespace().next()?.parse::<u16>().ok())
+        .unwrap_or(32768)
+        .max(10_001);
+    loop {
+        let port = rand::random_range(10_000..outgoing_from);
+        if std::net::TcpListener::bind(("127.0.0.1", port)).is_ok() {
+            return port;
+        }
+    }
 }
 
 impl TestServer {

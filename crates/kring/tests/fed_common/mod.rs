@@ -108,8 +108,7 @@ fn pg_url() -> Option<String> {
 }
 
 fn free_port() -> u16 {
-    let l = std::net::TcpListener::bind("127.0.0.1:0").expect("bind 127.0.0.1:0");
-    l.local_addr().expect("local addr").port()
+    crate::common::free_port()
 }
 
 enum Run {
