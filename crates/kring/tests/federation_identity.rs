@@ -482,6 +482,41 @@ async fn a_failed_key_fetch_is_not_repeated_for_a_while() {
     );
 }
 
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn deliveries_arriving_together_from_a_new_actor_fetch_its_key_once() {
+    let (a, remote) = tokio::join!(Node::start(), Remote::start());
+    let alice = a.register("alice").await;
+    let key = KeyPair::generate().unwrap();
+    let burst = remote.url("/users/burst");
+    let key_id = format!("{burst}#main-key");
+    remote.keyed_actor("/users/burst", "burst", &key_id, &key);
+    let inbox = a.url("/inbox");
+    let creates: Vec<Value> = (0..8)
+        .map(|n| create_note(&burst, &format!("burst {n}")))
+        .collect();
+    let answers = futures_util::future::join_all(
+        creates
+            .iter()
+            .map(|create| deliver(&a.http, &inbox, create, &key_id, &key)),
+    )
+    .await;
+    assert!(
+        answers.iter().all(|s| *s == StatusCode::ACCEPTED),
+        "{answers:?}"
+    );
+    assert_eq!(
+        remote.hits("/users/burst"),
+        1,
+        "one fetch for eight deliveries at once"
+    );
+    for create in &creates {
+        eventually("the burst's notes are stored", async || {
+            stored(&a, &alice, create).await.then_some(())
+        })
+        .await;
+    }
+}
+
 // --- 3. the instance actor's name ----------------------------------------------------------------
 
 #[tokio::test(flavor = "multi_thread", worker_threads = 2)]

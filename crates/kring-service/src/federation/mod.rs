@@ -97,6 +97,10 @@ pub struct Federation {
     /// Remote accounts whose profile refresh was queued lately: many views of a profile
     /// queue one refresh, and a remote that failed is not asked again at once.
     profile_refreshes: moka::sync::Cache<Id, ()>,
+    /// A turn per key id being fetched: deliveries that arrive together from an actor not
+    /// known yet (a new server's first burst, a relay) wait for the first one's fetch and then
+    /// find the key stored, instead of each making a signed GET of the same document.
+    key_fetches: moka::sync::Cache<String, Arc<tokio::sync::Mutex<()>>>,
 }
 
 /// How long a failed fetch is remembered.
@@ -105,6 +109,9 @@ pub const FAILED_FETCH_TTL: std::time::Duration = std::time::Duration::from_secs
 const KEY_OWNER_TTL: std::time::Duration = std::time::Duration::from_secs(60);
 /// How long after a refetch a failing signature does not trigger another.
 const KEY_REFETCH_INTERVAL: std::time::Duration = std::time::Duration::from_secs(30);
+/// How long a key id's fetch turn is kept after its last use (it is only needed while requests
+/// under that key id arrive together).
+const KEY_FETCH_TURN_IDLE: std::time::Duration = std::time::Duration::from_secs(60);
 /// How long after queueing a profile refresh views do not queue another.
 const PROFILE_REFRESH_INTERVAL: std::time::Duration = std::time::Duration::from_secs(3600);
 
@@ -160,6 +167,10 @@ impl Federation {
                 .max_capacity(KEY_CACHE_LIMIT as u64)
                 .time_to_live(PROFILE_REFRESH_INTERVAL)
                 .build(),
+            key_fetches: moka::sync::Cache::builder()
+                .max_capacity(KEY_CACHE_LIMIT as u64)
+                .time_to_idle(KEY_FETCH_TURN_IDLE)
+                .build(),
         })
     }
 
@@ -179,6 +190,16 @@ impl Federation {
         }
         self.refetched_keys.insert(key_id.to_string(), ());
         true
+    }
+
+    /// Wait for `key_id`'s turn to fetch its key: one fetch of a key id at a time in this
+    /// process (see `key_fetches`). `get_with` hands every caller the same lock, even callers
+    /// that ask at the same moment.
+    async fn key_fetch_turn(&self, key_id: &str) -> tokio::sync::OwnedMutexGuard<()> {
+        self.key_fetches
+            .get_with(key_id.to_string(), || Arc::new(tokio::sync::Mutex::new(())))
+            .lock_owned()
+            .await
     }
 
     /// Whether a refresh of `account`'s profile may be queued now (and note that it is).

@@ -159,6 +159,17 @@ impl Kring {
         if !fetch_keys {
             return Err(unauthorized("unknown key".into()));
         }
+        // One fetch per key id at a time; whoever waited finds what the fetch before it
+        // stored (or its failure, remembered: `fetch` does not try again for a while).
+        let _turn = self.federation.key_fetch_turn(&key_id).await;
+        if let Some(account) = self.store.account_by_key_id(&key_id).await?
+            && let Ok(key) = PublicKey::from_pem(&account.public_key_pem)
+            && check(&key).is_ok()
+        {
+            self.federation.cache_public_key(&key_id, key);
+            self.federation.remember_key_owner(&key_id, &account);
+            return Ok(account);
+        }
         let signer = self
             .resolve_signer(&key_id)
             .await
