@@ -219,20 +219,19 @@ impl Federation {
         self.key_owners.get(key_id)
     }
 
-    fn remember_key_owner(&self, key_id: &str, owner: &kring_core::model::Account) {
-        self.key_owners.insert(
-            key_id.to_string(),
-            (owner.id, pem_hash(&owner.public_key_pem)),
-        );
-    }
-
-    fn cache_public_key(&self, key_id: &str, key: PublicKey) {
+    /// A signature under `key_id` verified with `key`, which `owner` has: keep the parsed key
+    /// and remember its owner (see `key_owners`) for the next request under that key id.
+    fn remember_signer(&self, key_id: &str, key: PublicKey, owner: &kring_core::model::Account) {
         if let Ok(mut map) = self.public_keys.lock() {
             if map.len() >= KEY_CACHE_LIMIT {
                 map.clear();
             }
             map.insert(key_id.to_string(), key);
         }
+        self.key_owners.insert(
+            key_id.to_string(),
+            (owner.id, pem_hash(&owner.public_key_pem)),
+        );
     }
 
     fn forget_public_key(&self, key_id: &str) {

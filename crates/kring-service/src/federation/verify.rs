@@ -139,8 +139,7 @@ impl Kring {
             if let Some(key) = key {
                 match check(&key) {
                     Ok(()) => {
-                        self.federation.cache_public_key(&key_id, key);
-                        self.federation.remember_key_owner(&key_id, &account);
+                        self.federation.remember_signer(&key_id, key, &account);
                         return Ok(account);
                     }
                     Err(kring_activitypub::Error::BadSignature) => {
@@ -166,8 +165,7 @@ impl Kring {
             && let Ok(key) = PublicKey::from_pem(&account.public_key_pem)
             && check(&key).is_ok()
         {
-            self.federation.cache_public_key(&key_id, key);
-            self.federation.remember_key_owner(&key_id, &account);
+            self.federation.remember_signer(&key_id, key, &account);
             return Ok(account);
         }
         let signer = self
@@ -178,8 +176,7 @@ impl Kring {
             PublicKey::from_pem(&signer.public_key_pem).map_err(|e| unauthorized(e.to_string()))?;
         check(&key).map_err(|e| unauthorized(e.to_string()))?;
         self.federation.forget_public_key(&key_id);
-        self.federation.cache_public_key(&key_id, key);
-        self.federation.remember_key_owner(&key_id, &signer);
+        self.federation.remember_signer(&key_id, key, &signer);
         Ok(signer)
     }
 }
