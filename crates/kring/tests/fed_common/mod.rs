@@ -23,6 +23,7 @@ use reqwest::{Method, StatusCode};
 use serde_json::{Value, json};
 use tokio::sync::OnceCell;
 
+use crate::common::free_port;
 use crate::common::schema::assert_valid;
 
 /// How long anything federated may take to arrive.
@@ -105,10 +106,6 @@ fn pg_url() -> Option<String> {
     std::env::var("KRING_TEST_DATABASE_URL")
         .ok()
         .filter(|u| !u.trim().is_empty())
-}
-
-fn free_port() -> u16 {
-    crate::common::free_port()
 }
 
 enum Run {
