@@ -5,20 +5,26 @@
 //! Why one call: each of these is one statement, and on SQLite each statement through sqlx or
 //! a reader is a hop to another thread and back (BENCHMARKS.md, the read path's profile: thread
 //! wake-ups dominated). Here SQLite runs them all in one closure on one reader connection, from
-//! its cache of prepared statements; PostgreSQL runs the same statements in turn. The SQL is
-//! the one each single-purpose method runs, so there is still one text per question.
+//! its cache of prepared statements; PostgreSQL reads the same statements as the parts of one
+//! (`hydrate_in_one_statement`). The SQL is the one each single-purpose method runs, so there
+//! is still one text per question.
 use std::collections::HashMap;
 
 use kring_core::media::MediaAttachment;
 use kring_core::model::{Quote, Status};
 use kring_core::{Error, Id};
 
+use sqlx::Row;
+
+use crate::media::MediaRow;
+use crate::quotes::QuoteRow;
 use crate::rows::StatusRow;
+use crate::sql::Sql;
 use crate::statuses::{
     StatusFlags, flags_from_rows, mentions_and_tags_sql, split_mentions_and_tags, status_flags_sql,
     statuses_by_ids_sql,
 };
-use crate::{Backend, Store, readers};
+use crate::{Backend, Store, db_err, readers};
 
 /// Which boosted originals `hydrate` reads.
 #[derive(Debug, Clone, Copy)]
@@ -132,6 +138,12 @@ impl Store {
             None => self.statuses_by_ids(&inner).await?,
         };
         let ids = all_ids(page, &originals);
+        if self.backend == Backend::Postgres {
+            return self
+                .hydrate_in_one_statement(originals, &ids, marks_of)
+                .await;
+        }
+        // SQLite without readers (an in-memory database): the statements in turn.
         let (mentions, tags) = self.mentions_and_tags_of(&ids).await?;
         let flags = match marks_of {
             Some(v) => Some(self.status_flags(v, &ids).await?),
@@ -148,6 +160,115 @@ impl Store {
             originals,
         })
     }
+
+    /// PostgreSQL: the same statements as the parts of one, each part's rows read back as one
+    /// JSON array. Why: each statement is a round trip to a backend, and a page's six cost
+    /// more in both processes (the protocol, the wake-ups, sqlx's `Any` row conversion) than
+    /// running them (BENCHMARKS.md, session 20); one statement has one plan kept per
+    /// connection, as each part had.
+    async fn hydrate_in_one_statement(
+        &self,
+        originals: Vec<Status>,
+        ids: &[Id],
+        marks_of: Option<Id>,
+    ) -> Result<Hydration, Error> {
+        let mut h = Hydration {
+            originals,
+            ..Hydration::default()
+        };
+        if ids.is_empty() {
+            if marks_of.is_some() {
+                h.flags = Some(StatusFlags::default());
+            }
+            return Ok(h);
+        }
+        let pg = Backend::Postgres;
+        let mut parts = vec![
+            mentions_and_tags_sql(pg, ids),
+            crate::media::media_of_statuses_sql(pg, ids),
+            crate::quotes::quotes_of_sql(pg, ids),
+            crate::quotes::quotes_counts_sql(pg, ids),
+            crate::groups::groups_of_statuses_sql(pg, ids),
+        ];
+        if let Some(viewer) = marks_of {
+            parts.push(status_flags_sql(pg, &[viewer], ids));
+        }
+        let mut sql = Sql::new("SELECT ");
+        for (i, part) in parts.iter().enumerate() {
+            if i > 0 {
+                sql.push(", ");
+            }
+            // The text of `json` (sqlx's `Any` reads no `json`); a part's own ORDER BY is
+            // kept, as an aggregate reads a sorted subquery's rows in its order.
+            sql.push("(SELECT CAST(COALESCE(json_agg(x), '[]') AS TEXT) FROM (");
+            sql.push_sql(part);
+            sql.push(") x)");
+        }
+        let row = sql.query().fetch_one(self.pool()).await.map_err(db_err)?;
+        let column = |i: usize| -> Result<String, Error> { row.try_get(i).map_err(db_err) };
+        let mt: Vec<MentionOrTag> = json_rows(&column(0)?)?;
+        (h.mentions, h.tags) = split_mentions_and_tags(
+            mt.into_iter()
+                .map(|r| (r.status_id, r.account_id, r.name))
+                .collect(),
+        );
+        h.media = json_rows::<MediaRow>(&column(1)?)?
+            .into_iter()
+            .map(MediaRow::into_domain)
+            .collect();
+        h.quotes = json_rows::<QuoteRow>(&column(2)?)?
+            .into_iter()
+            .map(QuoteRow::into_domain)
+            .collect();
+        h.quotes_counts = json_rows::<QuoteCount>(&column(3)?)?
+            .into_iter()
+            .map(|r| (Id(r.quoted_status_id), r.count))
+            .collect();
+        h.group_of = json_rows::<GroupOf>(&column(4)?)?
+            .into_iter()
+            .map(|r| (Id(r.status_id), Id(r.group_id)))
+            .collect();
+        if let Some(viewer) = marks_of {
+            let marks = json_rows::<Mark>(&column(5)?)?
+                .into_iter()
+                .map(|r| (r.k, r.account_id, r.id))
+                .collect();
+            h.flags = Some(flags_from_rows(marks).remove(&viewer).unwrap_or_default());
+        }
+        Ok(h)
+    }
+}
+
+/// One part's rows, as `json_agg` wrote them: objects named by the part's columns.
+fn json_rows<T: serde::de::DeserializeOwned>(text: &str) -> Result<Vec<T>, Error> {
+    serde_json::from_str(text).map_err(|e| Error::Internal(format!("hydration rows: {e}")))
+}
+
+// The parts' rows whose statements read them as tuples elsewhere, named by their columns.
+#[derive(serde::Deserialize)]
+struct MentionOrTag {
+    status_id: i64,
+    account_id: Option<i64>,
+    name: Option<String>,
+}
+
+#[derive(serde::Deserialize)]
+struct QuoteCount {
+    quoted_status_id: i64,
+    count: i64,
+}
+
+#[derive(serde::Deserialize)]
+struct GroupOf {
+    status_id: i64,
+    group_id: i64,
+}
+
+#[derive(serde::Deserialize)]
+struct Mark {
+    k: String,
+    account_id: i64,
+    id: i64,
 }
 
 /// The page's ids followed by its originals' (an original already on the page is listed once).

@@ -41,8 +41,9 @@ pub(crate) fn media_from_sqlite(r: &rusqlite::Row<'_>) -> rusqlite::Result<Media
     .into_domain())
 }
 
-#[derive(sqlx::FromRow)]
-struct MediaRow {
+// Deserialize: `hydrate` reads these rows as JSON objects on PostgreSQL.
+#[derive(sqlx::FromRow, serde::Deserialize)]
+pub(crate) struct MediaRow {
     id: i64,
     account_id: i64,
     status_id: Option<i64>,
@@ -60,7 +61,7 @@ struct MediaRow {
 }
 
 impl MediaRow {
-    fn into_domain(self) -> MediaAttachment {
+    pub(crate) fn into_domain(self) -> MediaAttachment {
         MediaAttachment {
             id: Id(self.id),
             account_id: Id(self.account_id),

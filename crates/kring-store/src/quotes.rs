@@ -40,8 +40,9 @@ pub(crate) fn quote_from_sqlite(r: &rusqlite::Row<'_>) -> rusqlite::Result<Quote
     .into_domain())
 }
 
-#[derive(sqlx::FromRow)]
-struct QuoteRow {
+// Deserialize: `hydrate` reads these rows as JSON objects on PostgreSQL.
+#[derive(sqlx::FromRow, serde::Deserialize)]
+pub(crate) struct QuoteRow {
     status_id: i64,
     quoted_status_id: Option<i64>,
     quoted_account_id: Option<i64>,
@@ -52,7 +53,7 @@ struct QuoteRow {
 }
 
 impl QuoteRow {
-    fn into_domain(self) -> Quote {
+    pub(crate) fn into_domain(self) -> Quote {
         Quote {
             status_id: Id(self.status_id),
             quoted_status_id: self.quoted_status_id.map(Id),

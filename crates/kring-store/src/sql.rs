@@ -104,6 +104,32 @@ impl Sql {
         }
     }
 
+    /// Append another statement's text and its parameters, renumbering its `$N` after ours, so
+    /// that statements built on their own can be read as parts of one (`hydrate` on
+    /// PostgreSQL). Every `$` followed by digits in `other` is one of its placeholders: no
+    /// statement of ours has a `$` in a literal.
+    pub fn push_sql(&mut self, other: &Sql) -> &mut Self {
+        use std::fmt::Write;
+        let offset = self.args.len();
+        let mut rest = other.text.as_str();
+        while let Some(at) = rest.find('$') {
+            self.text.push_str(&rest[..at]);
+            let after = &rest[at + 1..];
+            let digits = after.bytes().take_while(u8::is_ascii_digit).count();
+            match after[..digits].parse::<usize>() {
+                // Writing to a String cannot fail.
+                Ok(n) => {
+                    let _ = write!(self.text, "${}", n + offset);
+                }
+                Err(_) => self.text.push('$'),
+            }
+            rest = &after[digits..];
+        }
+        self.text.push_str(rest);
+        self.args.extend(other.args.iter().cloned());
+        self
+    }
+
     /// Bind without writing the placeholder (to reuse it later by name).
     pub fn param(&mut self, arg: impl Into<Arg>) -> String {
         self.args.push(arg.into());
@@ -361,4 +387,28 @@ fn may_read(s: &str, viewer: &str) -> String {
          AND NOT (EXISTS (SELECT 1 FROM blocks {s}_bg WHERE {s}_bg.target_id = {viewer}) \
               AND EXISTS (SELECT 1 FROM blocks {s}_b WHERE {s}_b.account_id = {s}.account_id AND {s}_b.target_id = {viewer})))))"
     )
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn a_statement_appended_has_its_placeholders_renumbered_after_ours() {
+        let mut a = Sql::new("SELECT ");
+        a.bind(7i64);
+        let mut b = Sql::new("x = ");
+        b.bind("s");
+        b.push(" AND y = $1 AND z = ");
+        b.bind(9i64);
+        b.push(" AND w = '$'");
+        a.push(", (").push_sql(&b).push(")");
+        assert_eq!(
+            a.text,
+            "SELECT $1, (x = $2 AND y = $2 AND z = $3 AND w = '$')"
+        );
+        assert_eq!(a.args().len(), 3);
+        assert!(matches!(a.args()[2], Arg::I(9)));
+        assert!(matches!(&a.args()[1], Arg::S(s) if s == "s"));
+    }
 }
