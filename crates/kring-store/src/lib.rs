@@ -212,6 +212,9 @@ impl Tx {
     }
 }
 
+/// PostgreSQL: a pooled connection idle this long is pinged before it is used again.
+const PING_AFTER_IDLE: Duration = Duration::from_secs(1);
+
 impl Store {
     /// Connect without migrating. `max_connections` bounds sqlx's pool (SQLite's readers have
     /// one connection per thread that reads at once, see `readers`).
@@ -221,12 +224,24 @@ impl Store {
         let mut opts = AnyPoolOptions::new()
             .max_connections(max_connections.max(1))
             .acquire_timeout(Duration::from_secs(30));
+        // sqlx pings a connection before each use by default: a round trip per statement.
+        // A SQLite connection cannot go away under us, so it is never pinged. A PostgreSQL
+        // one can (a server restart leaves dead connections in the pool), but only one that
+        // sat idle is worth asking: pinging every use was a third of the round trips of a home
+        // timeline (BENCHMARKS.md, session 20). A connection that dies while in steady use
+        // fails its next statement, as it would have between a ping and that statement.
+        opts = opts.test_before_acquire(false);
         if backend == Backend::Sqlite {
-            // A SQLite connection cannot go away under us; pinging it before each use costs
-            // a thread round trip per statement. (PostgreSQL keeps the check: a server
-            // restart leaves dead connections in the pool.)
-            opts = opts.test_before_acquire(false);
             opts = sqlite_options(opts, READ_CACHE_KIB);
+        } else {
+            opts = opts.before_acquire(|conn, meta| {
+                Box::pin(async move {
+                    if meta.idle_for >= PING_AFTER_IDLE {
+                        sqlx::Connection::ping(conn).await?;
+                    }
+                    Ok(true)
+                })
+            });
         }
         let url = if backend == Backend::Sqlite && !url.contains("mode=") {
             // Create the file on first run.
