@@ -5,7 +5,7 @@ mod common;
 
 use std::collections::HashSet;
 
-use common::{Post, local, remote, store};
+use common::{Post, block, local, remote, store};
 use kring_core::media::{Dimensions, Focus, MediaAttachment, MediaKind, MediaMeta};
 use kring_core::model::{Quote, QuoteState, Status};
 use kring_core::time::now_micros;
@@ -223,4 +223,58 @@ async fn hydrate_reads_what_the_single_reads_return() {
         .await
         .unwrap();
     assert!(h.originals.is_empty() && h.mentions.is_empty() && h.media.is_empty());
+}
+
+/// A boost whose original the viewer may not read (its author blocks the viewer) brings
+/// nothing of the original: not the post, not its attachments, mentions, tags or quote.
+#[tokio::test]
+async fn hydrate_reads_nothing_of_an_original_the_viewer_may_not_read() {
+    let (store, _g) = store().await;
+    let me = local(&store, "me").await;
+    let ann = local(&store, "ann").await;
+    let bob = remote(&store, "bob", "remote.test").await;
+    let quoted = Post::new(&ann, Visibility::Public).insert(&store).await;
+    let original = Post::new(&bob, Visibility::Public)
+        .mention(&[ann.id])
+        .tags(&["secret"])
+        .insert(&store)
+        .await;
+    let boost = Post::new(&ann, Visibility::Public)
+        .boost_of(&original)
+        .insert(&store)
+        .await;
+    let mut tx = store.begin().await.unwrap();
+    tx.insert_status_media(original.id, &[attachment(bob.id, 1, None)])
+        .await
+        .unwrap();
+    tx.insert_quote(&Quote {
+        status_id: original.id,
+        quoted_status_id: Some(quoted.id),
+        quoted_account_id: Some(ann.id),
+        quoted_uri: quoted.uri.clone(),
+        state: QuoteState::Accepted,
+        authorization_uri: None,
+        created_at: now_micros(),
+    })
+    .await
+    .unwrap();
+    tx.commit().await.unwrap();
+    block(&store, bob.id, me.id).await;
+
+    let page = [boost.clone()];
+    let h = store
+        .hydrate(&page, OriginalsOf::ReadableBy(Some(me.id)), Some(me.id))
+        .await
+        .unwrap();
+    assert!(h.originals.is_empty());
+    assert!(h.mentions.is_empty() && h.tags.is_empty());
+    assert!(h.media.is_empty() && h.quotes.is_empty());
+    // Ann, whom bob does not block, gets all of it.
+    let h = store
+        .hydrate(&page, OriginalsOf::ReadableBy(Some(ann.id)), Some(ann.id))
+        .await
+        .unwrap();
+    assert_eq!(h.originals.len(), 1);
+    assert_eq!(h.mentions, vec![(original.id, ann.id)]);
+    assert_eq!((h.tags.len(), h.media.len(), h.quotes.len()), (1, 1, 1));
 }
