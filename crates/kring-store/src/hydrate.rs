@@ -198,8 +198,9 @@ impl Store {
             if i > 0 {
                 sql.push(", ");
             }
-            // The text of `json` (sqlx's `Any` reads no `json`); a part's own ORDER BY is
-            // kept, as an aggregate reads a sorted subquery's rows in its order.
+            // The text of `json` (sqlx's `Any` reads no `json`). A part's own ORDER BY holds:
+            // an aggregate reads a sorted subquery's rows in order unless the outer query
+            // reorders them, by a join for one (PostgreSQL's manual); this one has none.
             sql.push("(SELECT CAST(COALESCE(json_agg(x), '[]') AS TEXT) FROM (");
             sql.push_sql(part);
             sql.push(") x)");

@@ -228,8 +228,9 @@ impl Store {
         // A SQLite connection cannot go away under us, so it is never pinged. A PostgreSQL
         // one can (a server restart leaves dead connections in the pool), but only one that
         // sat idle is worth asking: pinging every use was a third of the round trips of a home
-        // timeline (BENCHMARKS.md, session 20). A connection that dies while in steady use
-        // fails its next statement, as it would have between a ping and that statement.
+        // timeline (BENCHMARKS.md, session 20). The cost: a connection that dies while in
+        // steady use (used again within the second) fails its next statement instead of being
+        // replaced first, as one dying between a ping and its statement always could.
         opts = opts.test_before_acquire(false);
         if backend == Backend::Sqlite {
             opts = sqlite_options(opts, READ_CACHE_KIB);
