@@ -8,7 +8,7 @@ use kring_core::time::now_micros;
 use kring_core::{Error, Id};
 
 use crate::rows::{MarkerRow, NotificationRow};
-use crate::sql::{Mutes, Sql, hides_account, newest_first, visible_to};
+use crate::sql::{Sql, newest_first, notification_shown_to};
 use crate::{Store, Tx, db_err};
 
 const NOTIFICATION_COLUMNS: &str = "n.id, n.account_id, n.kind, n.from_account_id, n.status_id, n.group_id, n.report_id, n.created_at";
@@ -23,11 +23,8 @@ const NOTIFICATION_COLUMNS: &str = "n.id, n.account_id, n.kind, n.from_account_i
 /// of the server's moderators: a demoted moderator keeps no window into the queue.
 fn and_notification_shown(sql: &mut Sql, owner: &str) {
     let now = sql.param(now_micros());
-    sql.push(&format!(
-        " AND NOT {} AND (n.status_id IS NULL OR EXISTS (SELECT 1 FROM statuses s WHERE s.id = n.status_id AND {}))",
-        hides_account(owner, "n.from_account_id", &now, Mutes::Notifications),
-        visible_to(owner)
-    ));
+    sql.push(" AND ");
+    sql.push(&notification_shown_to(owner, &now));
     sql.push(&format!(
         " AND (n.kind NOT IN ('group.request', 'group.report') OR EXISTS (SELECT 1 FROM group_memberships gm \
          WHERE gm.group_id = n.group_id AND gm.account_id = {owner} AND gm.state = 'member' \

@@ -296,15 +296,55 @@ pub(crate) enum Mutes {
     None,
 }
 
+/// The facts about the viewer that the audience rule asks for every row but that do not
+/// depend on the row: has any account been suspended, does anyone block the viewer, is the
+/// viewer an account of this server, has the viewer blocked, domain-blocked or muted anyone.
+/// Each guards a per-row lookup (a viewer who blocked nobody pays no block lookup per row).
+///
+/// Why they are read in one place per statement rather than where each check stands: the rule
+/// appears in a statement once per status it checks (a post, a boost's original), and
+/// PostgreSQL sets up every subquery of a statement on every run, used or not: that start-up
+/// was most of the backends' time on a timeline page (BENCHMARKS.md, session 21). Read once,
+/// as the columns of a one-row table that the rule's checks refer to, each is set up once.
+/// Only [`guarded`] makes one, so a check cannot refer to guards its statement lacks.
+pub(crate) struct Guards(());
+
+/// The alias of the guards' one-row table inside [`guarded`]; no statement uses it otherwise.
+const GUARDS: &str = "vg";
+
+/// `body` (which may use the viewer's [`Guards`]) as one condition: `EXISTS` over the guards'
+/// one-row table, read for `viewer` (a bound id, or a column of the outer statement). The
+/// table's `LIMIT` keeps PostgreSQL from folding it back into copies of its subqueries.
+fn guarded(viewer: &str, body: impl FnOnce(&Guards) -> String) -> String {
+    format!(
+        "EXISTS (SELECT 1 FROM (SELECT \
+           EXISTS (SELECT 1 FROM accounts WHERE suspended_at IS NOT NULL) AS suspended, \
+           EXISTS (SELECT 1 FROM blocks WHERE target_id = {viewer}) AS blocked, \
+           EXISTS (SELECT 1 FROM users WHERE account_id = {viewer}) AS is_local, \
+           EXISTS (SELECT 1 FROM blocks WHERE account_id = {viewer}) AS blocks, \
+           EXISTS (SELECT 1 FROM account_domain_blocks WHERE account_id = {viewer}) AS domain_blocks, \
+           EXISTS (SELECT 1 FROM mutes WHERE account_id = {viewer}) AS mutes \
+         LIMIT 1) {GUARDS} WHERE {})",
+        body(&Guards(()))
+    )
+}
+
 /// The one audience check, as SQL: may the account `viewer` (a bound id, or a column; 0 when
 /// signed out) read the status aliased `s`? See `may_read` for the rule; a boost is readable
 /// only if its original is too, so a boost is never a way around the original's audience, a
 /// suspension or a block. Every read path of statuses goes through this (or `shown_to`).
 pub(crate) fn visible_to(viewer: &str) -> String {
+    guarded(viewer, |g| readable(g, viewer, None))
+}
+
+/// `visible_to` as a check within [`guarded`], with `original`: a further condition on a
+/// boost's original (aliased `so`), read in the same lookup of it.
+fn readable(g: &Guards, viewer: &str, original: Option<String>) -> String {
     format!(
-        "({} AND (s.reblog_of_id IS NULL OR EXISTS (SELECT 1 FROM statuses so WHERE so.id = s.reblog_of_id AND {})))",
-        may_read("s", viewer),
-        may_read("so", viewer)
+        "({} AND (s.reblog_of_id IS NULL OR EXISTS (SELECT 1 FROM statuses so WHERE so.id = s.reblog_of_id AND {}{})))",
+        may_read(g, "s", viewer),
+        may_read(g, "so", viewer),
+        original.map(|c| format!(" AND {c}")).unwrap_or_default()
     )
 }
 
@@ -312,27 +352,44 @@ pub(crate) fn visible_to(viewer: &str) -> String {
 /// bound current time, for mutes that expire). Applied to the author and, for a boost, to the
 /// original's author too. The viewer's own posts are never hidden from them.
 pub(crate) fn shown_to(viewer: &str, now: &str, shown: Shown) -> String {
-    let visible = visible_to(viewer);
     let (own, original) = match shown {
-        Shown::Direct => return visible,
+        Shown::Direct => return visible_to(viewer),
         Shown::Profile => (Mutes::None, Mutes::All),
         Shown::Listed => (Mutes::All, Mutes::All),
     };
-    format!(
-        "({visible} AND NOT {} AND (s.reblog_of_id IS NULL OR NOT EXISTS (SELECT 1 FROM statuses sh WHERE sh.id = s.reblog_of_id AND {})))",
-        hides_account(viewer, "s.account_id", now, own),
-        hides_account(viewer, "sh.account_id", now, original)
-    )
+    guarded(viewer, |g| {
+        let original = format!(
+            "NOT {}",
+            hides_account(g, viewer, "so.account_id", now, original)
+        );
+        format!(
+            "({} AND NOT {})",
+            readable(g, viewer, Some(original)),
+            hides_account(g, viewer, "s.account_id", now, own)
+        )
+    })
+}
+
+/// A notification (aliased `n`) is shown to its `owner`: its sender not hidden by the owner
+/// (blocked, domain-blocked, or muted with notifications), and its status, if any, readable by
+/// the owner. The same rule as statuses, with the same guards.
+pub(crate) fn notification_shown_to(owner: &str, now: &str) -> String {
+    guarded(owner, |g| {
+        format!(
+            "(NOT {} AND (n.status_id IS NULL OR EXISTS (SELECT 1 FROM statuses s WHERE s.id = n.status_id AND {})))",
+            hides_account(g, owner, "n.from_account_id", now, Mutes::Notifications),
+            readable(g, owner, None)
+        )
+    })
 }
 
 /// Has `viewer` chosen not to see `account` (a column or bound id): blocked it, blocked its
 /// domain, or muted it (which mutes count: `mutes`)? Never true for oneself.
-pub(crate) fn hides_account(viewer: &str, account: &str, now: &str, mutes: Mutes) -> String {
+fn hides_account(_: &Guards, viewer: &str, account: &str, now: &str, mutes: Mutes) -> String {
     let mute = match mutes {
         Mutes::None => String::new(),
         Mutes::All | Mutes::Notifications => format!(
-            " OR (EXISTS (SELECT 1 FROM mutes hmg WHERE hmg.account_id = {viewer}) \
-              AND EXISTS (SELECT 1 FROM mutes hm WHERE hm.account_id = {viewer} AND hm.target_id = {account} \
+            " OR ({GUARDS}.mutes AND EXISTS (SELECT 1 FROM mutes hm WHERE hm.account_id = {viewer} AND hm.target_id = {account} \
               AND (hm.expires_at IS NULL OR hm.expires_at > {now}){}))",
             if mutes == Mutes::Notifications {
                 " AND hm.notifications = 1"
@@ -341,14 +398,12 @@ pub(crate) fn hides_account(viewer: &str, account: &str, now: &str, mutes: Mutes
             }
         ),
     };
-    // Each check is guarded by whether the viewer has any such choice at all: that guard
-    // does not depend on the row, so the database answers it once per statement (an
-    // uncorrelated subquery; PostgreSQL's InitPlan), and a viewer who blocked, muted and
-    // domain-blocked nobody pays no lookup per row. Same answer: the guarded lookup implies it.
+    // Each lookup runs only if the viewer has any such choice at all (`Guards`): the same
+    // answer, as the lookup finding a row implies its guard.
     format!(
-        "({account} <> {viewer} AND ((EXISTS (SELECT 1 FROM blocks hbg WHERE hbg.account_id = {viewer}) \
+        "({account} <> {viewer} AND (({GUARDS}.blocks \
              AND EXISTS (SELECT 1 FROM blocks hb WHERE hb.account_id = {viewer} AND hb.target_id = {account})) \
-          OR (EXISTS (SELECT 1 FROM account_domain_blocks hdg WHERE hdg.account_id = {viewer}) \
+          OR ({GUARDS}.domain_blocks \
              AND EXISTS (SELECT 1 FROM accounts ha JOIN account_domain_blocks hd ON hd.domain = ha.domain \
              WHERE ha.id = {account} AND hd.account_id = {viewer})){mute}))"
     )
@@ -364,13 +419,12 @@ pub(crate) fn hides_account(viewer: &str, account: &str, now: &str, mutes: Mutes
 /// post is, so an ended follow or friendship, a removed circle member or a member who left or
 /// was removed from a group loses earlier posts at once. A reply or boost awaiting its approval
 /// (`pending_approval_by`) is read by the one who decides on it instead of its audience, until
-/// approved. Local-only posts are read only by this
-/// server's accounts. Nobody reads posts of suspended accounts or of accounts that block them.
-/// Row-independent guards (has anyone been suspended, does anyone block the viewer) come first:
-/// the database answers them once per statement, so the per-row lookups run only when needed.
-fn may_read(s: &str, viewer: &str) -> String {
+/// approved. Local-only posts are read only by this server's accounts (`Guards`' `is_local`).
+/// Nobody reads posts of suspended accounts or of accounts that block them; those lookups run
+/// only when anyone is suspended or blocks the viewer at all (`Guards`).
+fn may_read(_: &Guards, s: &str, viewer: &str) -> String {
     format!(
-        "(NOT (EXISTS (SELECT 1 FROM accounts {s}_ag WHERE {s}_ag.suspended_at IS NOT NULL) \
+        "(NOT ({GUARDS}.suspended \
               AND EXISTS (SELECT 1 FROM accounts {s}_a WHERE {s}_a.id = {s}.account_id AND {s}_a.suspended_at IS NOT NULL)) \
          AND ({s}.account_id = {viewer} OR ((({s}.pending_approval_by IS NULL AND ({s}.public = 1 OR EXISTS (SELECT 1 FROM status_audience {s}_g WHERE {s}_g.status_id = {s}.id AND \
            (({s}_g.kind = 'account' AND {s}_g.target_id = {viewer}) OR \
@@ -383,8 +437,8 @@ fn may_read(s: &str, viewer: &str) -> String {
             ({s}_g.kind = 'friend' AND {s}_g.target_id = {viewer} AND EXISTS (SELECT 1 FROM follows {s}_f3 WHERE {s}_f3.account_id = {viewer} AND {s}_f3.target_id = {s}.account_id) \
                AND EXISTS (SELECT 1 FROM follows {s}_f4 WHERE {s}_f4.account_id = {s}.account_id AND {s}_f4.target_id = {viewer})))))) \
            OR {s}.pending_approval_by = {viewer}) \
-         AND ({s}.local_only = 0 OR EXISTS (SELECT 1 FROM users {s}_u WHERE {s}_u.account_id = {viewer})) \
-         AND NOT (EXISTS (SELECT 1 FROM blocks {s}_bg WHERE {s}_bg.target_id = {viewer}) \
+         AND ({s}.local_only = 0 OR {GUARDS}.is_local) \
+         AND NOT ({GUARDS}.blocked \
               AND EXISTS (SELECT 1 FROM blocks {s}_b WHERE {s}_b.account_id = {s}.account_id AND {s}_b.target_id = {viewer})))))"
     )
 }
