@@ -306,26 +306,93 @@ pub(crate) enum Mutes {
 /// PostgreSQL sets up every subquery of a statement on every run, used or not: that start-up
 /// was most of the backends' time on a timeline page (BENCHMARKS.md, session 21). Read once,
 /// as the columns of a one-row table that the rule's checks refer to, each is set up once.
-/// Only [`guarded`] makes one, so a check cannot refer to guards its statement lacks.
-pub(crate) struct Guards(());
+/// Only [`guarded`] makes them, so a check cannot refer to guards its statement lacks.
+struct Guards {
+    /// The viewer when it is a column (one statement deciding for many viewers): the guards
+    /// then differ per row, so each is asked where it stands, and only when reached, rather
+    /// than all of them up front for every row. `None`: the one-row table [`GUARDS`].
+    per_row: Option<String>,
+}
+
+#[derive(Clone, Copy)]
+enum Guard {
+    Suspended,
+    Blocked,
+    IsLocal,
+    Blocks,
+    DomainBlocks,
+    Mutes,
+}
+
+impl Guard {
+    const ALL: [Guard; 6] = [
+        Guard::Suspended,
+        Guard::Blocked,
+        Guard::IsLocal,
+        Guard::Blocks,
+        Guard::DomainBlocks,
+        Guard::Mutes,
+    ];
+
+    fn name(self) -> &'static str {
+        match self {
+            Guard::Suspended => "suspended",
+            Guard::Blocked => "blocked",
+            Guard::IsLocal => "is_local",
+            Guard::Blocks => "blocks",
+            Guard::DomainBlocks => "domain_blocks",
+            Guard::Mutes => "mutes",
+        }
+    }
+
+    /// The question, for `viewer`.
+    fn sql(self, viewer: &str) -> String {
+        match self {
+            Guard::Suspended => {
+                "EXISTS (SELECT 1 FROM accounts WHERE suspended_at IS NOT NULL)".to_string()
+            }
+            Guard::Blocked => format!("EXISTS (SELECT 1 FROM blocks WHERE target_id = {viewer})"),
+            Guard::IsLocal => format!("EXISTS (SELECT 1 FROM users WHERE account_id = {viewer})"),
+            Guard::Blocks => format!("EXISTS (SELECT 1 FROM blocks WHERE account_id = {viewer})"),
+            Guard::DomainBlocks => {
+                format!("EXISTS (SELECT 1 FROM account_domain_blocks WHERE account_id = {viewer})")
+            }
+            Guard::Mutes => format!("EXISTS (SELECT 1 FROM mutes WHERE account_id = {viewer})"),
+        }
+    }
+}
+
+impl Guards {
+    fn get(&self, guard: Guard) -> String {
+        match &self.per_row {
+            Some(viewer) => guard.sql(viewer),
+            None => format!("{GUARDS}.{}", guard.name()),
+        }
+    }
+}
 
 /// The alias of the guards' one-row table inside [`guarded`]; no statement uses it otherwise.
 const GUARDS: &str = "vg";
 
-/// `body` (which may use the viewer's [`Guards`]) as one condition: `EXISTS` over the guards'
-/// one-row table, read for `viewer` (a bound id, or a column of the outer statement). The
-/// table's `LIMIT` keeps PostgreSQL from folding it back into copies of its subqueries.
+/// `body` (which may use the viewer's [`Guards`]) as one condition. For a bound `viewer`:
+/// `EXISTS` over the guards' one-row table (the table's `LIMIT` keeps PostgreSQL from folding
+/// it back into copies of its subqueries). For a column, `body` asks each guard in place.
 fn guarded(viewer: &str, body: impl FnOnce(&Guards) -> String) -> String {
+    // Placeholders are `$N` (`Sql::param`/`bind`); anything else is a column of the statement
+    // (qualified, as `a.id`: the guards' own tables have unqualified `account_id`s).
+    if !viewer.starts_with('$') {
+        return body(&Guards {
+            per_row: Some(viewer.to_string()),
+        });
+    }
+    let columns: Vec<String> = Guard::ALL
+        .iter()
+        .map(|g| format!("{} AS {}", g.sql(viewer), g.name()))
+        .collect();
     format!(
-        "EXISTS (SELECT 1 FROM (SELECT \
-           EXISTS (SELECT 1 FROM accounts WHERE suspended_at IS NOT NULL) AS suspended, \
-           EXISTS (SELECT 1 FROM blocks WHERE target_id = {viewer}) AS blocked, \
-           EXISTS (SELECT 1 FROM users WHERE account_id = {viewer}) AS is_local, \
-           EXISTS (SELECT 1 FROM blocks WHERE account_id = {viewer}) AS blocks, \
-           EXISTS (SELECT 1 FROM account_domain_blocks WHERE account_id = {viewer}) AS domain_blocks, \
-           EXISTS (SELECT 1 FROM mutes WHERE account_id = {viewer}) AS mutes \
-         LIMIT 1) {GUARDS} WHERE {})",
-        body(&Guards(()))
+        "EXISTS (SELECT 1 FROM (SELECT {} LIMIT 1) {GUARDS} WHERE {})",
+        columns.join(", "),
+        body(&Guards { per_row: None })
     )
 }
 
@@ -385,12 +452,13 @@ pub(crate) fn notification_shown_to(owner: &str, now: &str) -> String {
 
 /// Has `viewer` chosen not to see `account` (a column or bound id): blocked it, blocked its
 /// domain, or muted it (which mutes count: `mutes`)? Never true for oneself.
-fn hides_account(_: &Guards, viewer: &str, account: &str, now: &str, mutes: Mutes) -> String {
+fn hides_account(g: &Guards, viewer: &str, account: &str, now: &str, mutes: Mutes) -> String {
     let mute = match mutes {
         Mutes::None => String::new(),
         Mutes::All | Mutes::Notifications => format!(
-            " OR ({GUARDS}.mutes AND EXISTS (SELECT 1 FROM mutes hm WHERE hm.account_id = {viewer} AND hm.target_id = {account} \
+            " OR ({} AND EXISTS (SELECT 1 FROM mutes hm WHERE hm.account_id = {viewer} AND hm.target_id = {account} \
               AND (hm.expires_at IS NULL OR hm.expires_at > {now}){}))",
+            g.get(Guard::Mutes),
             if mutes == Mutes::Notifications {
                 " AND hm.notifications = 1"
             } else {
@@ -401,11 +469,13 @@ fn hides_account(_: &Guards, viewer: &str, account: &str, now: &str, mutes: Mute
     // Each lookup runs only if the viewer has any such choice at all (`Guards`): the same
     // answer, as the lookup finding a row implies its guard.
     format!(
-        "({account} <> {viewer} AND (({GUARDS}.blocks \
+        "({account} <> {viewer} AND (({} \
              AND EXISTS (SELECT 1 FROM blocks hb WHERE hb.account_id = {viewer} AND hb.target_id = {account})) \
-          OR ({GUARDS}.domain_blocks \
+          OR ({} \
              AND EXISTS (SELECT 1 FROM accounts ha JOIN account_domain_blocks hd ON hd.domain = ha.domain \
-             WHERE ha.id = {account} AND hd.account_id = {viewer})){mute}))"
+             WHERE ha.id = {account} AND hd.account_id = {viewer})){mute}))",
+        g.get(Guard::Blocks),
+        g.get(Guard::DomainBlocks)
     )
 }
 
@@ -422,9 +492,12 @@ fn hides_account(_: &Guards, viewer: &str, account: &str, now: &str, mutes: Mute
 /// approved. Local-only posts are read only by this server's accounts (`Guards`' `is_local`).
 /// Nobody reads posts of suspended accounts or of accounts that block them; those lookups run
 /// only when anyone is suspended or blocks the viewer at all (`Guards`).
-fn may_read(_: &Guards, s: &str, viewer: &str) -> String {
+fn may_read(g: &Guards, s: &str, viewer: &str) -> String {
+    let suspended = g.get(Guard::Suspended);
+    let is_local = g.get(Guard::IsLocal);
+    let blocked = g.get(Guard::Blocked);
     format!(
-        "(NOT ({GUARDS}.suspended \
+        "(NOT ({suspended} \
               AND EXISTS (SELECT 1 FROM accounts {s}_a WHERE {s}_a.id = {s}.account_id AND {s}_a.suspended_at IS NOT NULL)) \
          AND ({s}.account_id = {viewer} OR ((({s}.pending_approval_by IS NULL AND ({s}.public = 1 OR EXISTS (SELECT 1 FROM status_audience {s}_g WHERE {s}_g.status_id = {s}.id AND \
            (({s}_g.kind = 'account' AND {s}_g.target_id = {viewer}) OR \
@@ -437,8 +510,8 @@ fn may_read(_: &Guards, s: &str, viewer: &str) -> String {
             ({s}_g.kind = 'friend' AND {s}_g.target_id = {viewer} AND EXISTS (SELECT 1 FROM follows {s}_f3 WHERE {s}_f3.account_id = {viewer} AND {s}_f3.target_id = {s}.account_id) \
                AND EXISTS (SELECT 1 FROM follows {s}_f4 WHERE {s}_f4.account_id = {s}.account_id AND {s}_f4.target_id = {viewer})))))) \
            OR {s}.pending_approval_by = {viewer}) \
-         AND ({s}.local_only = 0 OR {GUARDS}.is_local) \
-         AND NOT ({GUARDS}.blocked \
+         AND ({s}.local_only = 0 OR {is_local}) \
+         AND NOT ({blocked} \
               AND EXISTS (SELECT 1 FROM blocks {s}_b WHERE {s}_b.account_id = {s}.account_id AND {s}_b.target_id = {viewer})))))"
     )
 }
