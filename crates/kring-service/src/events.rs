@@ -70,8 +70,15 @@ pub struct Event {
 #[derive(Serialize, Deserialize)]
 pub(crate) struct Relayed {
     pub origin: u64,
+    /// The payload's number in its sender: several payloads go in one statement, and
+    /// PostgreSQL folds identical ones sent in one transaction into one.
+    #[serde(default)]
+    pub seq: u64,
     pub event: Event,
 }
+
+/// Events relayed in one statement at most (one round trip for what a claim published).
+const RELAY_BATCH: usize = 256;
 
 #[derive(Clone)]
 pub struct Events {
@@ -134,10 +141,12 @@ impl Events {
 
 /// An event as NOTIFY payloads of at most `max` bytes: a post to many followers names a
 /// stream per follower, so its streams are split over as many payloads as needed.
-fn payloads(origin: u64, event: &Event, max: usize) -> Vec<String> {
-    let encode = |streams: Vec<Stream>| {
+fn payloads(origin: u64, seq: &mut u64, event: &Event, max: usize) -> Vec<String> {
+    let mut encode = |streams: Vec<Stream>| {
+        *seq = seq.wrapping_add(1);
         serde_json::to_string(&Relayed {
             origin,
+            seq: *seq,
             event: Event {
                 kind: event.kind.clone(),
                 streams,
@@ -198,6 +207,7 @@ impl crate::Kring {
         let kring = self.clone();
         Some(tokio::spawn(async move {
             let origin = kring.events.origin;
+            let mut seq = 0u64;
             let mut listener = None;
             loop {
                 if listener.is_none() {
@@ -221,10 +231,20 @@ impl crate::Kring {
                     }
                     event = outgoing.recv() => {
                         let Some(event) = event else { return };
-                        for payload in payloads(origin, &event, kring_store::MAX_NOTIFY_PAYLOAD) {
-                            if let Err(e) = kring.store.notify(CHANNEL, &payload).await {
-                                tracing::warn!(error = %e, "could not relay a live event to other processes");
-                            }
+                        // What else waits goes along: a claim of received posts publishes an
+                        // event per post, and each statement is a round trip.
+                        let mut events = vec![event];
+                        while events.len() < RELAY_BATCH
+                            && let Ok(more) = outgoing.try_recv()
+                        {
+                            events.push(more);
+                        }
+                        let all: Vec<String> = events
+                            .iter()
+                            .flat_map(|e| payloads(origin, &mut seq, e, kring_store::MAX_NOTIFY_PAYLOAD))
+                            .collect();
+                        if let Err(e) = kring.store.notify_all(CHANNEL, &all).await {
+                            tracing::warn!(error = %e, "could not relay live events to other processes");
                         }
                     }
                     got = l.recv() => match got {
@@ -266,7 +286,8 @@ mod tests {
             kind: EventKind::Update(Id(42)),
             streams: streams.clone(),
         };
-        let out = payloads(7, &event, 7_900);
+        let mut seq = 0;
+        let out = payloads(7, &mut seq, &event, 7_900);
         assert!(out.len() > 1, "one payload of {} streams", streams.len());
         let mut seen = Vec::new();
         for p in &out {
@@ -282,6 +303,10 @@ mod tests {
             kind: EventKind::FiltersChanged,
             streams: vec![Stream::User(Id(1))],
         };
-        assert_eq!(payloads(7, &one, 7_900).len(), 1);
+        assert_eq!(payloads(7, &mut seq, &one, 7_900).len(), 1);
+        // Every payload differs from the others, even for the same event twice: PostgreSQL
+        // would deliver identical ones sent in one statement once.
+        let twice = payloads(7, &mut seq, &one, 7_900);
+        assert_ne!(twice, payloads(7, &mut seq, &one, 7_900));
     }
 }

@@ -11,17 +11,22 @@ use crate::{Backend, Store, db_err};
 pub const MAX_PAYLOAD: usize = 7_900;
 
 impl Store {
-    /// Send `payload` to every process listening on `channel` (PostgreSQL; a no-op on SQLite).
-    pub async fn notify(&self, channel: &str, payload: &str) -> Result<(), Error> {
-        if self.backend != Backend::Postgres {
+    /// Send each of `payloads`, in order, to every process listening on `channel`, in one
+    /// statement (PostgreSQL; a no-op on SQLite). Payloads are bound as one JSON array: a
+    /// text array's literal would need its own quoting.
+    pub async fn notify_all(&self, channel: &str, payloads: &[String]) -> Result<(), Error> {
+        if self.backend != Backend::Postgres || payloads.is_empty() {
             return Ok(());
         }
-        if payload.len() > MAX_PAYLOAD {
+        if payloads.iter().any(|p| p.len() > MAX_PAYLOAD) {
             return Err(Error::internal("notification payload too large"));
         }
-        sqlx::query("SELECT pg_notify($1, $2)")
+        let all = serde_json::to_string(payloads).map_err(Error::internal)?;
+        // A function scan yields the array's elements in order, and each row's pg_notify runs
+        // as it is produced: the notifications queue in the payloads' order.
+        sqlx::query("SELECT pg_notify($1, p) FROM json_array_elements_text(CAST($2 AS json)) AS p")
             .bind(channel)
-            .bind(payload)
+            .bind(all)
             .execute(self.pool())
             .await
             .map_err(db_err)?;
