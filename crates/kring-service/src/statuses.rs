@@ -51,6 +51,14 @@ pub struct EditRequest {
     pub media_ids: Option<Vec<Id>>,
 }
 
+/// Whose live streams a new status reaches besides its audience's public ones.
+pub(crate) struct Reach {
+    /// The home feeds it went into.
+    pub(crate) readers: Vec<Id>,
+    /// The lists that show its author.
+    pub(crate) lists: Vec<Id>,
+}
+
 impl Kring {
     pub async fn post(&self, actor: &Actor, req: PostRequest) -> Result<Status> {
         if let Some(key) = &req.idempotency_key
@@ -466,12 +474,23 @@ impl Kring {
         tags: &[String],
         audience: &Audience,
     ) -> Result<()> {
-        let mut streams: Vec<Stream> = self
-            .feed_recipients(status.id)
-            .await?
-            .into_iter()
-            .map(Stream::User)
-            .collect();
+        let reach = Reach {
+            readers: self.feed_recipients(status.id).await?,
+            lists: self.store.list_ids_containing(status.account_id).await?,
+        };
+        self.publish_status_to(status, tags, audience, reach).await
+    }
+
+    /// `publish_status` where the caller knows whom the status reached (the inbox knows from
+    /// its writes, and reads a claim's lists at once).
+    pub(crate) async fn publish_status_to(
+        &self,
+        status: &Status,
+        tags: &[String],
+        audience: &Audience,
+        reach: Reach,
+    ) -> Result<()> {
+        let mut streams: Vec<Stream> = reach.readers.into_iter().map(Stream::User).collect();
         if audience.listed && status.reblog_of_id.is_none() {
             streams.push(Stream::Public {
                 local: status.local,
@@ -484,9 +503,7 @@ impl Kring {
                 });
             }
         }
-        for list in self.store.list_ids_containing(status.account_id).await? {
-            streams.push(Stream::List(list));
-        }
+        streams.extend(reach.lists.into_iter().map(Stream::List));
         self.events.publish(EventKind::Update(status.id), streams);
         // A group's boost carries a post into the group: its stream shows the post itself, as
         // its timeline does (each viewer is still shown only what the audience rule allows).

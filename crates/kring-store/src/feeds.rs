@@ -115,8 +115,8 @@ pub struct FanOutBatch {
     pub next: Option<Id>,
 }
 
-/// The INSERT of a followers fan-out; with `range` (after, up to) only for the followers
-/// whose account id is in it, naming the accounts it wrote (`RETURNING`).
+/// The INSERT of a followers fan-out, naming the accounts it wrote (`RETURNING`); with
+/// `range` (after, up to) only for the followers whose account id is in it.
 fn followers_insert(
     entry: Id,
     author: Id,
@@ -155,25 +155,28 @@ fn followers_insert(
     sql.push(&format!(
         " AND NOT EXISTS (SELECT 1 FROM blocks b WHERE b.account_id = f.account_id AND b.target_id = {a}) ON CONFLICT DO NOTHING"
     ));
-    if range.is_some() {
-        sql.push(" RETURNING account_id");
-    }
+    sql.push(" RETURNING account_id");
     sql
 }
 
 impl Tx {
     /// Put an entry into the feeds of `author`'s local followers (`FanOut::Followers`), all
-    /// at once: for a large audience use `fan_out_batch`.
+    /// at once: for a large audience use `fan_out_batch`. Returns whose feeds it went into
+    /// (their streams are told without reading them back).
     pub async fn fan_out_to_followers(
         &mut self,
         entry: Id,
         author: Id,
         boost: bool,
         reply_to_other: Option<Id>,
-    ) -> Result<u64, Error> {
+    ) -> Result<Vec<Id>, Error> {
         let sql = followers_insert(entry, author, boost, reply_to_other, None);
-        let r = sql.query().execute(&mut *self.tx).await.map_err(db_err)?;
-        Ok(r.rows_affected())
+        let rows: Vec<i64> =
+            sqlx::query_scalar_with(sqlx::AssertSqlSafe(sql.text.clone()), sql.arguments())
+                .fetch_all(&mut *self.tx)
+                .await
+                .map_err(db_err)?;
+        Ok(rows.into_iter().map(Id).collect())
     }
 
     /// One batch of a fan-out: the entry into the feeds of the next `limit` readers `to`
@@ -265,30 +268,33 @@ impl Tx {
     }
 
     /// Put an entry into the feeds of these (local) accounts (a boost not where its original
-    /// is among the newest entries already, as for followers).
+    /// is among the newest entries already, as for followers). Returns whose feeds it went
+    /// into.
     pub async fn fan_out_to(
         &mut self,
         entry: Id,
         author: Id,
         accounts: &[Id],
-    ) -> Result<(), Error> {
+    ) -> Result<Vec<Id>, Error> {
         let query = format!(
             "INSERT INTO home_feed (account_id, entry_id, author_id) \
              SELECT $1, $2, $3 WHERE EXISTS (SELECT 1 FROM users WHERE account_id = $1) AND {} \
-             ON CONFLICT DO NOTHING",
+             ON CONFLICT DO NOTHING RETURNING account_id",
             not_recently_in_feed("$1", "$2")
         );
+        let mut reached = Vec::new();
         for account in accounts {
             // The text is ours: constants and placeholders, no input.
-            sqlx::query(sqlx::AssertSqlSafe(query.as_str()))
+            let written: Option<i64> = sqlx::query_scalar(sqlx::AssertSqlSafe(query.as_str()))
                 .bind(account.0)
                 .bind(entry.0)
                 .bind(author.0)
-                .execute(&mut *self.tx)
+                .fetch_optional(&mut *self.tx)
                 .await
                 .map_err(db_err)?;
+            reached.extend(written.map(Id));
         }
-        Ok(())
+        Ok(reached)
     }
 
     pub async fn delete_feed_entries(&mut self, entry: Id) -> Result<(), Error> {

@@ -53,6 +53,18 @@ impl Store {
         self.ids(sql).await
     }
 
+    /// `list_ids_containing` for several members in one statement: (member, list) pairs.
+    pub async fn list_ids_containing_any(&self, members: &[Id]) -> Result<Vec<(Id, Id)>, Error> {
+        if members.is_empty() {
+            return Ok(Vec::new());
+        }
+        let mut sql = Sql::new("SELECT account_id, list_id FROM list_accounts WHERE ");
+        let set = sql.id_set(self.backend, members);
+        sql.push(&crate::sql::in_set(self.backend, "account_id", &set));
+        let pairs: Vec<(i64, i64)> = self.pairs(sql).await?;
+        Ok(pairs.into_iter().map(|(a, l)| (Id(a), Id(l))).collect())
+    }
+
     pub async fn list_members(&self, list: Id, limit: i64) -> Result<Vec<Account>, Error> {
         let rows: Vec<AccountRow> = sqlx::query_as(AssertSqlSafe(format!(
             "SELECT {ACCOUNT_COLUMNS} FROM list_accounts la JOIN accounts a ON a.id = la.account_id \

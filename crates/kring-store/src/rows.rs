@@ -395,6 +395,21 @@ impl NewStatus {
         }
     }
 
+    /// The status as `Store::status` reads it once `insert_status` and then (a remote post)
+    /// `raise_post_counts` with `counts` have written it: what announcing a received post
+    /// needs, without reading it back. (A post stored in the same transaction that answers
+    /// or boosts this one is not counted here.)
+    pub fn as_stored(&self, counts: &crate::PostCounts) -> Status {
+        let raised = |n: Option<i64>| n.unwrap_or(0).max(0);
+        let mut s = self.to_status();
+        if !self.local {
+            s.replies_count = raised(counts.replies);
+            s.reblogs_count = raised(counts.reblogs);
+            s.favourites_count = raised(counts.favourites);
+        }
+        s
+    }
+
     /// The status as it will read once stored (counters start at zero).
     pub fn to_status(&self) -> Status {
         Status {

@@ -169,6 +169,43 @@ impl Store {
         Ok(self.status_rows(&sql).await?.pop().map(Status::from))
     }
 
+    /// Which of these URIs are stored statuses' (one statement for a batch of received
+    /// posts; the URIs are bound as one JSON array, read as a table by either database).
+    pub async fn stored_uris(&self, uris: &[String]) -> Result<HashSet<String>, Error> {
+        if uris.is_empty() {
+            return Ok(HashSet::new());
+        }
+        let list = serde_json::to_string(uris).map_err(Error::internal)?;
+        let mut sql = Sql::new("SELECT uri FROM statuses WHERE ");
+        match self.backend {
+            // As an array (an index lookup per URI, as `in_set` for ids): as `IN (SELECT …)`
+            // it took 0.63 ms a claim in `bench-federation`, the whole claim's other reads
+            // together less.
+            Backend::Postgres => {
+                sql.push("uri = ANY(ARRAY(SELECT json_array_elements_text(CAST(");
+                sql.bind(list);
+                sql.push(" AS json))))");
+            }
+            Backend::Sqlite => {
+                sql.push("uri IN (SELECT value FROM json_each(");
+                sql.bind(list);
+                sql.push("))");
+            }
+        }
+        let found: Vec<String> = match &self.readers {
+            Some(r) => {
+                r.read(move |c| readers::all(c, &sql, |r| r.get::<_, String>(0)))
+                    .await?
+            }
+            None => sql
+                .query_scalar()
+                .fetch_all(self.pool())
+                .await
+                .map_err(db_err)?,
+        };
+        Ok(found.into_iter().collect())
+    }
+
     /// A status if `viewer` (None: signed out) may see it when opening it directly.
     pub async fn visible_status(
         &self,

@@ -52,17 +52,19 @@ async fn fan_out_reaches_local_followers_only() {
     let s = Post::new(&a, Visibility::Public).insert(&store).await;
     let mut tx = store.begin().await.unwrap();
     assert_eq!(
-        tx.fan_out_to_followers(s.id, a.id, false, None)
-            .await
-            .unwrap(),
-        3
+        sorted(
+            tx.fan_out_to_followers(s.id, a.id, false, None)
+                .await
+                .unwrap()
+        ),
+        sorted(vec![l1.id, l2.id, l4.id])
     );
     // Fanning out again adds nothing.
     assert_eq!(
         tx.fan_out_to_followers(s.id, a.id, false, None)
             .await
             .unwrap(),
-        0
+        vec![]
     );
     tx.commit().await.unwrap();
     assert_eq!(
@@ -81,7 +83,7 @@ async fn fan_out_reaches_local_followers_only() {
         tx.fan_out_to_followers(boost.id, a.id, true, None)
             .await
             .unwrap(),
-        1
+        vec![l4.id]
     );
     tx.commit().await.unwrap();
     assert_eq!(recipients(&store, boost.id).await, vec![l4.id]);
@@ -97,7 +99,7 @@ async fn fan_out_reaches_local_followers_only() {
         tx.fan_out_to_followers(reply.id, a.id, false, Some(b.id))
             .await
             .unwrap(),
-        1
+        vec![l4.id]
     );
     tx.commit().await.unwrap();
     assert_eq!(recipients(&store, reply.id).await, vec![l4.id]);
@@ -142,11 +144,15 @@ async fn fan_out_to_named_accounts_skips_remote_ones() {
         .insert(&store)
         .await;
     let mut tx = store.begin().await.unwrap();
-    tx.fan_out_to(s.id, a.id, &[a.id, m.id, r.id, Id(424242)])
-        .await
-        .unwrap();
-    tx.fan_out_to(s.id, a.id, &[m.id]).await.unwrap();
-    tx.fan_out_to(s.id, a.id, &[]).await.unwrap();
+    // It names whose feeds it went into: local accounts, once.
+    assert_eq!(
+        tx.fan_out_to(s.id, a.id, &[a.id, m.id, r.id, Id(424242)])
+            .await
+            .unwrap(),
+        vec![a.id, m.id]
+    );
+    assert_eq!(tx.fan_out_to(s.id, a.id, &[m.id]).await.unwrap(), vec![]);
+    assert_eq!(tx.fan_out_to(s.id, a.id, &[]).await.unwrap(), vec![]);
     tx.commit().await.unwrap();
     assert_eq!(recipients(&store, s.id).await, sorted(vec![a.id, m.id]));
     assert_eq!(
@@ -579,7 +585,7 @@ async fn a_boost_of_a_recent_entry_is_not_delivered_again() {
         tx.fan_out_to_followers(by_b.id, b.id, true, None)
             .await
             .unwrap(),
-        0,
+        vec![],
         "the original is in the feed"
     );
     tx.commit().await.unwrap();
@@ -617,7 +623,7 @@ async fn a_boost_of_a_recent_entry_is_not_delivered_again() {
         tx.fan_out_to_followers(late.id, c.id, true, None)
             .await
             .unwrap(),
-        1
+        vec![f.id]
     );
     tx.commit().await.unwrap();
     assert_eq!(home_ids(&store, f.id).await[0], late.id);

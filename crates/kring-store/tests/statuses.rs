@@ -1258,3 +1258,49 @@ async fn id_lists_of_any_length_read_exactly_those_statuses() {
     sorted.sort();
     assert_eq!(read(all.clone()).await, sorted);
 }
+
+/// A received post is announced from what was written, not read back: `NewStatus::as_stored`
+/// must be what `status` reads once the post and its counters are stored.
+#[tokio::test]
+async fn a_new_status_as_stored_is_what_is_read_back() {
+    let (store, _g) = store().await;
+    let a = local(&store, "alice").await;
+    let r = remote(&store, "far", "remote.example").await;
+    let parent = Post::new(&a, Visibility::Public).insert(&store).await;
+    let mut reply = Post::new(&r, Visibility::Unlisted)
+        .reply_to(&parent)
+        .mention(&[a.id])
+        .tags(&["kring"])
+        .spoiler("cw")
+        .build();
+    reply.sensitive = true;
+    reply.language = None;
+    reply.pending_approval_by = Some(a.id);
+    reply.interaction_policy = Some(kring_core::InteractionPolicy::everyone());
+    reply.audience.local_only = false;
+    let counts = kring_store::PostCounts {
+        replies: Some(3),
+        reblogs: None,
+        favourites: Some(-4),
+    };
+    let plain = Post::new(&r, Visibility::Public).build();
+    let none = kring_store::PostCounts::default();
+    for (new, counts) in [(&reply, &counts), (&plain, &none)] {
+        let mut tx = store.begin().await.unwrap();
+        tx.insert_status(new).await.unwrap();
+        tx.raise_post_counts(new.id, counts).await.unwrap();
+        tx.commit().await.unwrap();
+        assert_eq!(
+            new.as_stored(counts),
+            store.status(new.id).await.unwrap().unwrap()
+        );
+    }
+    let local_post = Post::new(&a, Visibility::Private).build();
+    let mut tx = store.begin().await.unwrap();
+    tx.insert_status(&local_post).await.unwrap();
+    tx.commit().await.unwrap();
+    assert_eq!(
+        local_post.as_stored(&none),
+        store.status(local_post.id).await.unwrap().unwrap()
+    );
+}

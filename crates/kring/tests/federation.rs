@@ -7,7 +7,8 @@
 //! Covered: follows (auto-accepted and approved), delivery of every visibility, direct-message
 //! privacy, reply threads, favourites and boosts and their undoing, edits and deletes,
 //! unfollows, blocks, profile updates, remote account look-ups, inbox signature checks and
-//! idempotency, and deliveries that survive a SIGKILL of the sender while the receiver is down.
+//! idempotency, deliveries that survive a SIGKILL of the sender while the receiver is down, and
+//! the live events of received posts.
 mod common;
 mod fed_common;
 
@@ -1486,4 +1487,90 @@ async fn queued_deliveries_survive_a_crash_of_the_sender() {
     let after = a.say(&alice, "back to normal", "public").await;
     b.wait_home(&bob, &uri(&after)).await;
     a.stop().await;
+}
+
+// --- 12. live events of received posts ----------------------------------------------------------
+
+type Socket =
+    tokio_tungstenite::WebSocketStream<tokio_tungstenite::MaybeTlsStream<tokio::net::TcpStream>>;
+
+/// A stream (`query`: `stream=…`) of `token` on `on`, once the server listens (its first ping).
+async fn live(on: &Node, token: &str, query: &str) -> Socket {
+    use futures_util::StreamExt;
+    let url = format!(
+        "ws://127.0.0.1:{}/api/v1/streaming?access_token={token}&{query}",
+        on.port
+    );
+    let (mut ws, _) = tokio_tungstenite::connect_async(url).await.unwrap();
+    let _ = tokio::time::timeout(std::time::Duration::from_secs(3), ws.next()).await;
+    ws
+}
+
+/// The `uri`s of the statuses of the `update` events heard within `wait`.
+async fn updates_heard(ws: &mut Socket, wait: std::time::Duration) -> Vec<String> {
+    use futures_util::StreamExt;
+    use tokio_tungstenite::tungstenite::Message;
+    let deadline = tokio::time::Instant::now() + wait;
+    let mut out = Vec::new();
+    while let Ok(Some(Ok(m))) = tokio::time::timeout_at(deadline, ws.next()).await {
+        if let Message::Text(t) = m {
+            let v: Value = serde_json::from_str(&t).unwrap();
+            if v["event"] == "update" {
+                let s: Value = serde_json::from_str(v["payload"].as_str().unwrap()).unwrap();
+                out.push(uri(&s));
+            }
+        }
+    }
+    out
+}
+
+/// A post received through the inbox is told live to whom it reached here, as the inbox wrote
+/// it (not read back): the home streams of the author's followers, the lists that show the
+/// author, and the public stream when it is public. A followers-only post reaches no public
+/// stream, and neither reaches the home of someone who does not follow the author.
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn a_received_post_streams_to_those_it_reached() {
+    let (a, b) = tokio::join!(Node::start(), Node::start());
+    let alice = a.register("alice").await;
+    let sam = a.register("sam").await;
+    let bob = b.register("bob").await;
+    let bob_id = follow(&a, &alice, &bob).await;
+    let list = a
+        .ok_post("/api/v1/lists", &alice.token, json!({"title": "far"}))
+        .await;
+    let list = id(&list);
+    a.ok_post(
+        &format!("/api/v1/lists/{list}/accounts"),
+        &alice.token,
+        json!({"account_ids": [bob_id]}),
+    )
+    .await;
+    let list_stream = format!("stream=list&list={list}");
+    let (mut home, mut listed, mut public, mut sams_home) = tokio::join!(
+        live(&a, &alice.token, "stream=user"),
+        live(&a, &alice.token, &list_stream),
+        live(&a, &sam.token, "stream=public"),
+        live(&a, &sam.token, "stream=user"),
+    );
+    let open = uri(&b.say(&bob, "hello from b", "public").await);
+    let closed = uri(&b.say(&bob, "for my followers", "private").await);
+    a.wait_home(&alice, &open).await;
+    a.wait_home(&alice, &closed).await;
+    let wait = std::time::Duration::from_secs(2);
+    let (home, listed, public, sams_home) = tokio::join!(
+        updates_heard(&mut home, wait),
+        updates_heard(&mut listed, wait),
+        updates_heard(&mut public, wait),
+        updates_heard(&mut sams_home, wait),
+    );
+    // Two deliveries may be applied in either order.
+    let sorted = |mut v: Vec<String>| {
+        v.sort();
+        v
+    };
+    let both = sorted(vec![open.clone(), closed.clone()]);
+    assert_eq!(sorted(home), both, "alice's home stream");
+    assert_eq!(sorted(listed), both, "alice's list stream");
+    assert_eq!(public, vec![open], "the public stream");
+    assert!(sams_home.is_empty(), "sam's home stream: {sams_home:?}");
 }

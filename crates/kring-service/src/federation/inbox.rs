@@ -1,6 +1,8 @@
 //! Receiving activities. The door verifies the signature and stores the activity as a job
 //! (answering 202 at once); the worker then maps it onto the same actions a local person
 //! would take. Processing is idempotent: an activity id is handled once.
+use std::collections::{HashMap, HashSet};
+
 use kring_activitypub::as2::{self, host_of, ids, kind, str_field};
 use kring_core::model::{Account, NotificationType};
 use kring_core::time::now_micros;
@@ -9,7 +11,7 @@ use kring_store::{FollowOptions, Mark, NewStatus};
 use serde::{Deserialize, Serialize};
 use serde_json::{Value, json};
 
-use super::resolve::{Arrival, NoteReady, NoteToStore};
+use super::resolve::{Arrival, Delivered, NoteReady, NoteToStore, StoredNote};
 use super::{Recipients, SignedRequest};
 use crate::events::{EventKind, Stream};
 use crate::interactions::{Inbound, Interacting, REFUSED};
@@ -56,6 +58,17 @@ async fn commit_received(
             let _ = done.send(answer);
         }
     }
+}
+
+/// What applying one prepared note came to: what to announce (None: nothing, it was applied
+/// already), or why it failed.
+type Outcome = Result<Option<StoredNote>>;
+
+/// What `claim_reads` read for a claim's Creates.
+struct ClaimReads {
+    signers: HashMap<Id, Account>,
+    /// The URIs of embedded posts that were not stored.
+    unstored: HashSet<String>,
 }
 
 /// What `prepare_received` found.
@@ -191,9 +204,11 @@ impl Kring {
     /// commit. Other activities are applied one by one as `receive` does.
     pub(crate) async fn receive_batch(&self, jobs: Vec<kring_store::Job>) {
         use futures_util::StreamExt;
+        let reads = self.claim_reads(&jobs).await;
+        let reads = &reads;
         let prepared: Vec<(kring_store::Job, Result<Ready>)> = futures_util::stream::iter(jobs)
             .map(|job| async move {
-                let r = self.prepare_received(&job.payload).await;
+                let r = self.prepare_received(&job.payload, reads).await;
                 (job, r)
             })
             .buffer_unordered(PREPARE_CONCURRENCY)
@@ -225,16 +240,21 @@ impl Kring {
         notes.sort_by_key(|(_, note, _)| note.author_id());
         match self.apply_notes(&notes, &finished).await {
             Ok(outcomes) => {
+                let mut lists = self.lists_of_authors(&notes, &outcomes).await;
                 for ((job, note, _), outcome) in notes.iter().zip(outcomes) {
                     match outcome {
-                        Ok(Some(notified)) => {
-                            let taken = match self.announce_remote_note(note, notified).await {
-                                // As `on_create`: one of our groups may take it.
-                                Ok(status) => {
-                                    self.take_remote_group_post(&status, note.addressed()).await
-                                }
-                                Err(e) => Err(e),
-                            };
+                        Ok(Some(stored)) => {
+                            let author_lists = lists
+                                .as_mut()
+                                .map(|l| l.get(&note.author_id()).cloned().unwrap_or_default());
+                            let taken =
+                                match self.announce_remote_note(note, stored, author_lists).await {
+                                    // As `on_create`: one of our groups may take it.
+                                    Ok(status) => {
+                                        self.take_remote_group_post(&status, note.addressed()).await
+                                    }
+                                    Err(e) => Err(e),
+                                };
                             if let Err(e) = taken {
                                 tracing::warn!(error = %e, "could not announce a received post");
                             }
@@ -258,8 +278,7 @@ impl Kring {
     }
 
     /// One transaction: each prepared note marked seen and stored, then the finished jobs
-    /// (these and `finished`) deleted. Per note: the notifications to publish (None: nothing
-    /// to announce, it was applied already), or why it failed.
+    /// (these and `finished`) deleted. Per note: its `Outcome`.
     ///
     /// Nearly every batch applies whole, so it is tried without savepoints first (two
     /// statements fewer per note, each a hop to SQLite's thread and back); when a note fails,
@@ -269,7 +288,7 @@ impl Kring {
         &self,
         notes: &[(kring_store::Job, Box<NoteToStore>, Seen)],
         finished: &[i64],
-    ) -> Result<Vec<Result<Option<Vec<(Id, Id)>>>>> {
+    ) -> Result<Vec<Outcome>> {
         if let Some(outcomes) = self.apply_notes_whole(notes, finished).await? {
             return Ok(outcomes);
         }
@@ -281,14 +300,14 @@ impl Kring {
         &self,
         notes: &[(kring_store::Job, Box<NoteToStore>, Seen)],
         finished: &[i64],
-    ) -> Result<Option<Vec<Result<Option<Vec<(Id, Id)>>>>>> {
+    ) -> Result<Option<Vec<Outcome>>> {
         let mut finished = finished.to_vec();
         let mut outcomes = Vec::with_capacity(notes.len());
         let mut tx = self.store.begin().await?;
         for (job, note, seen) in notes {
             if tx.mark_seen(&seen.origin, &seen.id).await? {
                 match self.insert_remote_note(&mut tx, note).await {
-                    Ok(notified) => outcomes.push(Ok(Some(notified))),
+                    Ok(stored) => outcomes.push(Ok(Some(stored))),
                     // Dropping `tx` rolls back everything it wrote.
                     Err(_) => return Ok(None),
                 }
@@ -307,7 +326,7 @@ impl Kring {
         &self,
         notes: &[(kring_store::Job, Box<NoteToStore>, Seen)],
         finished: &[i64],
-    ) -> Result<Vec<Result<Option<Vec<(Id, Id)>>>>> {
+    ) -> Result<Vec<Outcome>> {
         let mut finished = finished.to_vec();
         let mut outcomes = Vec::with_capacity(notes.len());
         let mut tx = self.store.begin().await?;
@@ -319,10 +338,10 @@ impl Kring {
                 Ok(None)
             };
             match applied {
-                Ok(notified) => {
+                Ok(stored) => {
                     tx.release_savepoint().await?;
                     finished.push(job.id);
-                    outcomes.push(Ok(notified));
+                    outcomes.push(Ok(stored));
                 }
                 // Stored meanwhile by another delivery of the same post.
                 Err(Error::Conflict(_)) => {
@@ -341,15 +360,103 @@ impl Kring {
         Ok(outcomes)
     }
 
+    /// What a claim's Creates need read, in two statements for the whole claim: their
+    /// signers (a post's counter update has dropped most of them from the store's memory
+    /// since the last claim) and which of their embedded posts are stored already. When a
+    /// read fails, each activity reads for itself (and fails alone).
+    async fn claim_reads(&self, jobs: &[kring_store::Job]) -> ClaimReads {
+        #[derive(Deserialize)]
+        struct Object {
+            id: Option<String>,
+        }
+        #[derive(Deserialize)]
+        struct Activity {
+            #[serde(rename = "type")]
+            kind: Option<Value>,
+            object: Option<Value>,
+        }
+        #[derive(Deserialize)]
+        struct Peek {
+            signer: Id,
+            activity: Activity,
+        }
+        let mut signers = Vec::new();
+        let mut uris = Vec::new();
+        for job in jobs {
+            let Ok(p) = serde_json::from_str::<Peek>(&job.payload) else {
+                continue;
+            };
+            if p.activity.kind.as_ref().and_then(Value::as_str) != Some("Create") {
+                continue;
+            }
+            signers.push(p.signer);
+            if let Some(Ok(Object { id: Some(id) })) = p
+                .activity
+                .object
+                .filter(Value::is_object)
+                .map(serde_json::from_value::<Object>)
+            {
+                uris.push(id);
+            }
+        }
+        let signers = match self.store.accounts_by_ids(&signers).await {
+            Ok(accounts) => accounts.into_iter().map(|a| (a.id, a)).collect(),
+            Err(e) => {
+                tracing::warn!(error = %e, "could not read a claim's signers");
+                HashMap::new()
+            }
+        };
+        let unstored = match self.store.stored_uris(&uris).await {
+            Ok(stored) => uris.into_iter().filter(|u| !stored.contains(u)).collect(),
+            Err(e) => {
+                tracing::warn!(error = %e, "could not read which of a claim's posts are stored");
+                HashSet::new()
+            }
+        };
+        ClaimReads { signers, unstored }
+    }
+
+    /// The lists showing the authors of a claim's stored posts, in one read, for their live
+    /// events (None when the read fails: each is then read alone).
+    async fn lists_of_authors(
+        &self,
+        notes: &[(kring_store::Job, Box<NoteToStore>, Seen)],
+        outcomes: &[Outcome],
+    ) -> Option<HashMap<Id, Vec<Id>>> {
+        let authors: Vec<Id> = notes
+            .iter()
+            .zip(outcomes)
+            .filter(|(_, o)| matches!(o, Ok(Some(_))))
+            .map(|((_, note, _), _)| note.author_id())
+            .collect();
+        match self.store.list_ids_containing_any(&authors).await {
+            Ok(pairs) => {
+                let mut lists: HashMap<Id, Vec<Id>> = HashMap::new();
+                for (author, list) in pairs {
+                    lists.entry(author).or_default().push(list);
+                }
+                Some(lists)
+            }
+            Err(e) => {
+                tracing::warn!(error = %e, "could not read the lists of a claim's authors");
+                None
+            }
+        }
+    }
+
     /// Read and check a received activity for `receive_batch`: a Create of a post comes back
     /// ready to store; an activity applied before, or one that stores nothing, is done.
-    async fn prepare_received(&self, payload: &str) -> Result<Ready> {
+    /// `reads`: what was read for the whole claim (`claim_reads`).
+    async fn prepare_received(&self, payload: &str, reads: &ClaimReads) -> Result<Ready> {
         let r: Received = serde_json::from_str(payload).map_err(Error::internal)?;
         let a = &r.activity;
         if kind(a) != "Create" {
             return Ok(Ready::Other);
         }
-        let actor = self.store.account(r.signer).await?.ok_or(Error::NotFound)?;
+        let actor = match reads.signers.get(&r.signer) {
+            Some(a) => a.clone(),
+            None => self.store.account(r.signer).await?.ok_or(Error::NotFound)?,
+        };
         let (Some(origin), Some(id)) = (host_of(&actor.uri), str_field(a, "id")) else {
             return Ok(Ready::Other);
         };
@@ -364,8 +471,14 @@ impl Kring {
         if !object.is_object() && self.store.was_seen(&seen.origin, &seen.id).await? {
             return Ok(Ready::Done);
         }
+        let embedded = object.is_object();
         let Some(object) = self.created_post(&actor, &object).await? else {
             return Ok(Ready::Done);
+        };
+        let delivered = Delivered {
+            unstored: embedded
+                && str_field(&object, "id").is_some_and(|u| reads.unstored.contains(u)),
+            signer: actor,
         };
         match self
             .prepare_remote_note(
@@ -374,7 +487,7 @@ impl Kring {
                 Some(&seen),
                 Arrival::New,
                 None,
-                Some(&actor),
+                Some(&delivered),
             )
             .await
         {

@@ -514,8 +514,8 @@ impl Kring {
         let Some(mut tx) = self.begin_applying(seen).await? else {
             return Err(Error::Conflict("already applied".into()));
         };
-        let notified = match self.insert_remote_note(&mut tx, &n).await {
-            Ok(notified) => notified,
+        let stored = match self.insert_remote_note(&mut tx, &n).await {
+            Ok(stored) => stored,
             // Stored meanwhile by another path (a delivery, the author's outbox read after a
             // look-up, another look-up of the same link): that copy is the post. (With `seen`,
             // a received activity, the conflict goes to the inbox, which knows what it means.)
@@ -527,7 +527,7 @@ impl Kring {
             Err(e) => return Err(e),
         };
         tx.commit().await?;
-        self.announce_remote_note(&n, notified).await
+        self.announce_remote_note(&n, stored, None).await
     }
 
     /// Everything storing a remote note needs that is read or fetched before its transaction
@@ -541,11 +541,15 @@ impl Kring {
         seen: Option<&super::inbox::Seen>,
         arrival: Arrival,
         request: Option<&str>,
-        signer: Option<&Account>,
+        delivered: Option<&Delivered>,
     ) -> Result<NoteReady> {
         let uri = str_field(note, "id").ok_or_else(|| Error::bad_request("object without id"))?;
         let counts = post_counts(note);
-        if let Some(s) = self.store.status_by_uri(uri).await? {
+        let unstored = delivered.is_some_and(|d| d.unstored);
+        if unstored {
+            // Not stored when its claim began (a copy stored since conflicts on insert, and
+            // the inbox takes that as applied).
+        } else if let Some(s) = self.store.status_by_uri(uri).await? {
             if !counts.exceed(&s) {
                 return Ok(NoteReady::Known(Box::new(s)));
             }
@@ -565,7 +569,7 @@ impl Kring {
         }
         // The signer of the activity that brought it, when it is the author and its copy here
         // is fresh enough (as `resolve_account_uri` would find): no need to read it again.
-        let author = match signer {
+        let author = match delivered.map(|d| &d.signer) {
             Some(a) if a.uri == author_uri && now_micros() - a.updated_at < REFRESH_MICROS => {
                 a.clone()
             }
@@ -776,13 +780,13 @@ impl Kring {
     }
 
     /// Write a prepared note in `tx` (which has marked its activity seen): the status, its
-    /// feed entries, the interaction it asks for and its mention notifications (returned, to
-    /// be published once `tx` commits).
+    /// feed entries, the interaction it asks for and its mention notifications (returned
+    /// with the feeds it went into, to be published once `tx` commits).
     pub(crate) async fn insert_remote_note(
         &self,
         tx: &mut kring_store::Tx,
         n: &NoteToStore,
-    ) -> Result<Vec<(Id, Id)>> {
+    ) -> Result<StoredNote> {
         let NoteToStore {
             new,
             counts,
@@ -835,17 +839,19 @@ impl Kring {
         if *arrival == Arrival::Backfill {
             // Old news: on the profile and in timelines by its time, but nobody's feed gets
             // it, nobody is notified and nothing is streamed.
-            return Ok(Vec::new());
+            return Ok(StoredNote::default());
         }
+        let mut readers = Vec::new();
         if new.audience.includes_followers_of(author.id) {
             let reply_to_other = parent
                 .as_ref()
                 .map(|p| p.account_id)
                 .filter(|&a| a != author.id);
-            tx.fan_out_to_followers(id, author.id, false, reply_to_other)
+            readers = tx
+                .fan_out_to_followers(id, author.id, false, reply_to_other)
                 .await?;
         }
-        tx.fan_out_to(id, author.id, mentioned).await?;
+        readers.extend(tx.fan_out_to(id, author.id, mentioned).await?);
         if let Some(p) = parent.as_ref().filter(|p| p.local) {
             let reply = Interacting {
                 kind: Interaction::Reply,
@@ -867,31 +873,60 @@ impl Kring {
                 notified.push((m, n));
             }
         }
-        Ok(notified)
+        Ok(StoredNote { notified, readers })
     }
 
-    /// After a stored note's transaction committed: read it back and tell the streams (a
-    /// backfilled note is old news and told to nobody).
+    /// After a stored note's transaction committed: tell the streams (a backfilled note is
+    /// old news and told to nobody). `lists`: the lists showing its author, when the caller
+    /// read them (the inbox reads a claim's at once); None reads them. The status is what
+    /// was written (`NewStatus::as_stored`): a live event names it, and each stream reads
+    /// it through the audience rule.
     pub(crate) async fn announce_remote_note(
         &self,
         n: &NoteToStore,
-        notified: Vec<(Id, Id)>,
+        stored: StoredNote,
+        lists: Option<Vec<Id>>,
     ) -> Result<Status> {
-        let status = self.store.status(n.new.id).await?.ok_or(Error::NotFound)?;
+        let status = n.new.as_stored(&n.counts);
         if n.arrival == Arrival::Backfill {
             return Ok(status);
         }
-        self.publish_status(&status, &n.new.tags, &n.new.audience)
+        let lists = match lists {
+            Some(l) => l,
+            None => self.store.list_ids_containing(status.account_id).await?,
+        };
+        let reach = crate::statuses::Reach {
+            readers: stored.readers,
+            lists,
+        };
+        self.publish_status_to(&status, &n.new.tags, &n.new.audience, reach)
             .await?;
         if let Some(c) = n.chat {
             self.publish_chat(c).await?;
         }
-        for (m, note) in notified {
+        for (m, note) in stored.notified {
             self.events
                 .publish(EventKind::Notification(note), vec![Stream::User(m)]);
         }
         Ok(status)
     }
+}
+
+/// What the inbox read for a received post before preparing it, with the rest of its claim.
+pub(crate) struct Delivered {
+    /// The activity's signer.
+    pub(crate) signer: Account,
+    /// No status had its URI when the claim began.
+    pub(crate) unstored: bool,
+}
+
+/// What storing a remote note wrote that its announcement tells (`insert_remote_note`).
+#[derive(Default)]
+pub(crate) struct StoredNote {
+    /// Its mention notifications: (account, notification).
+    notified: Vec<(Id, Id)>,
+    /// The home feeds it went into.
+    readers: Vec<Id>,
 }
 
 /// A remote note ready to be stored (see `prepare_remote_note`).

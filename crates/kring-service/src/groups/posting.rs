@@ -187,9 +187,8 @@ impl Kring {
         if post.local || post.reblog_of_id.is_some() || post.pending_approval_by.is_some() {
             return Ok(());
         }
-        if self.store.group_of_status(post.id).await?.is_some() {
-            return Ok(());
-        }
+        // Which of our groups it is for is asked first: most posts answer none and address
+        // none, and then nothing is read.
         let mut group = match post.in_reply_to_id {
             Some(p) => self.store.group_of_status(p).await?,
             None => None,
@@ -207,6 +206,10 @@ impl Kring {
         let Some(g) = group else {
             return Ok(());
         };
+        if self.store.group_of_status(post.id).await?.is_some() {
+            // In a group already.
+            return Ok(());
+        }
         if self.store.group_carried(g, post.id).await? {
             // Removed by a moderator before: not taken in again.
             return Ok(());
