@@ -32,6 +32,11 @@ pub enum Changed {
     Accounts(Vec<Id>),
     /// Many at once (a domain's accounts).
     All,
+    /// Only these accounts' post counters (a new post: `statuses_count`, `last_status_at`).
+    /// Their copies leave the cache as for `Accounts`, but stay at hand for reads that show
+    /// no counters (`AccountCache::account_ignoring_counts`): a received post's signer is
+    /// otherwise read again on its author's next delivery.
+    Counted(Vec<Id>),
 }
 
 pub(crate) type Hook = Arc<dyn Fn(&Changed) + Send + Sync>;
@@ -39,6 +44,11 @@ pub(crate) type Hook = Arc<dyn Fn(&Changed) + Send + Sync>;
 pub(crate) struct AccountCache {
     accounts: Cache<Id, Arc<Account>>,
     users: Cache<Id, User>,
+    /// Copies that differ from their rows at most in post counters (see `Changed::Counted`).
+    counted: Cache<Id, Arc<Account>>,
+    /// Held while copies move into `counted` or any leave it: a copy moved there must not
+    /// outlive a change to more than its counters.
+    moving: std::sync::Mutex<()>,
     generation: AtomicU64,
     hook: OnceLock<Hook>,
 }
@@ -86,6 +96,12 @@ impl Default for AccountCache {
                 })
                 .time_to_live(TTL)
                 .build(),
+            counted: Cache::builder()
+                .max_capacity(CAPACITY_BYTES)
+                .weigher(|_, a: &Arc<Account>| weight(a))
+                .time_to_live(TTL)
+                .build(),
+            moving: std::sync::Mutex::new(()),
             generation: AtomicU64::new(0),
             hook: OnceLock::new(),
         }
@@ -100,6 +116,11 @@ impl AccountCache {
     /// Shared, not copied: a page of statuses asks for dozens at once.
     pub fn account(&self, id: Id) -> Option<Arc<Account>> {
         self.accounts.get(&id)
+    }
+
+    /// `account`, or a copy whose post counters may be behind (`Changed::Counted`).
+    pub fn account_ignoring_counts(&self, id: Id) -> Option<Arc<Account>> {
+        self.accounts.get(&id).or_else(|| self.counted.get(&id))
     }
 
     pub fn user(&self, id: Id) -> Option<User> {
@@ -128,17 +149,32 @@ impl AccountCache {
 
     /// Drop what changed (here or, relayed, in another process).
     pub fn forget(&self, c: &Changed) {
+        // A poisoned lock only means another thread panicked while holding it: the caches
+        // stay consistent either way.
+        let _moving = self
+            .moving
+            .lock()
+            .unwrap_or_else(std::sync::PoisonError::into_inner);
         self.generation.fetch_add(1, Ordering::SeqCst);
         match c {
             Changed::Accounts(ids) => {
                 for id in ids {
                     self.accounts.invalidate(id);
                     self.users.invalidate(id);
+                    self.counted.invalidate(id);
                 }
             }
             Changed::All => {
                 self.accounts.invalidate_all();
                 self.users.invalidate_all();
+                self.counted.invalidate_all();
+            }
+            Changed::Counted(ids) => {
+                for id in ids {
+                    if let Some(a) = self.accounts.remove(id) {
+                        self.counted.insert(*id, a);
+                    }
+                }
             }
         }
     }

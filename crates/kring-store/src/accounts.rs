@@ -52,6 +52,30 @@ impl Store {
 
     /// `accounts_by_ids`, shared with the cache instead of copied (a page's authors).
     pub async fn shared_accounts_by_ids(&self, ids: &[Id]) -> Result<Vec<Arc<Account>>, Error> {
+        self.accounts_from_memory_or_read(ids, false).await
+    }
+
+    /// `account` for a check that shows no counters (a signature's key, a received post's
+    /// author): its post counters may be behind by the posts stored since it was read.
+    pub async fn account_ignoring_counts(&self, id: Id) -> Result<Option<Account>, Error> {
+        Ok(self.accounts_ignoring_counts(&[id]).await?.pop())
+    }
+
+    /// `accounts_by_ids` as `account_ignoring_counts` reads them.
+    pub async fn accounts_ignoring_counts(&self, ids: &[Id]) -> Result<Vec<Account>, Error> {
+        Ok(self
+            .accounts_from_memory_or_read(ids, true)
+            .await?
+            .into_iter()
+            .map(Arc::unwrap_or_clone)
+            .collect())
+    }
+
+    async fn accounts_from_memory_or_read(
+        &self,
+        ids: &[Id],
+        ignoring_counts: bool,
+    ) -> Result<Vec<Arc<Account>>, Error> {
         let cache = &self.account_cache;
         let mut ids = ids.to_vec();
         ids.sort();
@@ -59,7 +83,12 @@ impl Store {
         let mut out = Vec::with_capacity(ids.len());
         let mut missing = Vec::new();
         for id in &ids {
-            match cache.account(*id) {
+            let kept = if ignoring_counts {
+                cache.account_ignoring_counts(*id)
+            } else {
+                cache.account(*id)
+            };
+            match kept {
                 Some(a) => out.push(a),
                 None => missing.push(*id),
             }
@@ -505,7 +534,7 @@ impl Tx {
 
     /// A new post of `id` made at `at`: `bump_counts` and `touch_last_status` in one statement.
     pub(crate) async fn count_new_post(&mut self, id: Id, at: i64) -> Result<(), Error> {
-        self.touch(id);
+        self.count(id);
         sqlx::query(
             "UPDATE accounts SET statuses_count = statuses_count + 1, \
              last_status_at = CASE WHEN last_status_at IS NULL OR last_status_at < $1 THEN $1 \

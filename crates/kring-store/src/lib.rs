@@ -175,6 +175,8 @@ pub struct Tx {
     account_cache: Arc<account_cache::AccountCache>,
     /// Accounts whose `accounts` or `users` rows this transaction wrote.
     touched: Vec<Id>,
+    /// Accounts whose post counters only this transaction changed (`Changed::Counted`).
+    counted: Vec<Id>,
     /// The store's job signal (`Store::jobs_added`), given when this transaction enqueued
     /// jobs: after the commit, once the runner can see them.
     jobs_added: Arc<tokio::sync::Notify>,
@@ -184,12 +186,20 @@ pub struct Tx {
 impl Tx {
     pub async fn commit(self) -> Result<(), Error> {
         self.tx.commit().await.map_err(db_err)?;
-        if !self.touched.is_empty() {
-            let mut ids = self.touched;
-            ids.sort();
-            ids.dedup();
+        let mut touched = self.touched;
+        touched.sort();
+        touched.dedup();
+        let mut counted = self.counted;
+        counted.sort();
+        counted.dedup();
+        counted.retain(|id| touched.binary_search(id).is_err());
+        if !touched.is_empty() {
             self.account_cache
-                .changed(&account_cache::Changed::Accounts(ids));
+                .changed(&account_cache::Changed::Accounts(touched));
+        }
+        if !counted.is_empty() {
+            self.account_cache
+                .changed(&account_cache::Changed::Counted(counted));
         }
         if self.enqueued {
             // `notify_one` keeps the wake for a runner that is not waiting yet.
@@ -206,6 +216,11 @@ impl Tx {
     /// This transaction writes `account`'s account or user row (see `account_cache`).
     pub(crate) fn touch(&mut self, account: Id) {
         self.touched.push(account);
+    }
+
+    /// This transaction changes only `account`'s post counters (see `Changed::Counted`).
+    pub(crate) fn count(&mut self, account: Id) {
+        self.counted.push(account);
     }
     pub fn backend(&self) -> Backend {
         self.backend
@@ -363,6 +378,7 @@ impl Store {
             _guard: guard,
             account_cache: self.account_cache.clone(),
             touched: Vec::new(),
+            counted: Vec::new(),
             jobs_added: self.jobs_added.clone(),
             enqueued: false,
         })

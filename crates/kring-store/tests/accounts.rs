@@ -529,3 +529,64 @@ async fn what_remote_servers_say_of_their_accounts_and_posts() {
     let own = Post::new(&alice, Visibility::Public).insert(&store).await;
     assert_eq!(raise(own.id, said).await, (0, 0, 0));
 }
+
+/// A new post changes only its author's post counters: `account` reads them exact at once,
+/// `account_ignoring_counts` may keep the copy from before, but any other change to the
+/// account reaches both at once.
+#[tokio::test]
+async fn a_copy_ignoring_counts_never_outlives_another_change() {
+    let (store, _g) = store().await;
+    let far = remote(&store, "far", "remote.example").await;
+    // In memory, then a post.
+    assert_eq!(
+        store.account(far.id).await.unwrap().unwrap().statuses_count,
+        0
+    );
+    Post::new(&far, Visibility::Public).insert(&store).await;
+    assert_eq!(
+        store.account(far.id).await.unwrap().unwrap().statuses_count,
+        1
+    );
+    let kept = store
+        .account_ignoring_counts(far.id)
+        .await
+        .unwrap()
+        .unwrap();
+    assert!(kept.statuses_count <= 1);
+    assert_eq!(kept.uri, far.uri);
+    // Another post, then a change to more than the counters: both reads see that change.
+    Post::new(&far, Visibility::Public).insert(&store).await;
+    let moved = vec!["https://elsewhere.example/users/far".to_string()];
+    let mut tx = store.begin().await.unwrap();
+    tx.set_also_known_as(far.id, &moved).await.unwrap();
+    tx.commit().await.unwrap();
+    let exact = store.account(far.id).await.unwrap().unwrap();
+    assert_eq!((exact.statuses_count, &exact.also_known_as), (2, &moved));
+    let kept = store
+        .account_ignoring_counts(far.id)
+        .await
+        .unwrap()
+        .unwrap();
+    assert_eq!(kept.also_known_as, moved);
+    // The same through another process's relay (`forget_accounts`).
+    Post::new(&far, Visibility::Public).insert(&store).await;
+    store.forget_accounts(&kring_store::Changed::Counted(vec![far.id]));
+    assert!(
+        store
+            .account_ignoring_counts(far.id)
+            .await
+            .unwrap()
+            .is_some()
+    );
+    store.forget_accounts(&kring_store::Changed::Accounts(vec![far.id]));
+    let mut tx = store.begin().await.unwrap();
+    tx.set_also_known_as(far.id, &[]).await.unwrap();
+    tx.commit().await.unwrap();
+    let kept = store.accounts_ignoring_counts(&[far.id]).await.unwrap();
+    assert_eq!(kept.len(), 1);
+    assert!(kept[0].also_known_as.is_empty());
+    assert_eq!(
+        store.account(far.id).await.unwrap().unwrap().statuses_count,
+        3
+    );
+}

@@ -361,9 +361,9 @@ impl Kring {
     }
 
     /// What a claim's Creates need read, in two statements for the whole claim: their
-    /// signers (a post's counter update has dropped most of them from the store's memory
-    /// since the last claim) and which of their embedded posts are stored already. When a
-    /// read fails, each activity reads for itself (and fails alone).
+    /// signers (their post counters do not matter here) and which of their embedded posts
+    /// are stored already. When a read fails, each activity reads for itself (and fails
+    /// alone).
     async fn claim_reads(&self, jobs: &[kring_store::Job]) -> ClaimReads {
         #[derive(Deserialize)]
         struct Object {
@@ -399,7 +399,7 @@ impl Kring {
                 uris.push(id);
             }
         }
-        let signers = match self.store.accounts_by_ids(&signers).await {
+        let signers = match self.store.accounts_ignoring_counts(&signers).await {
             Ok(accounts) => accounts.into_iter().map(|a| (a.id, a)).collect(),
             Err(e) => {
                 tracing::warn!(error = %e, "could not read a claim's signers");

@@ -49,7 +49,8 @@ impl Kring {
         authority.is_some_and(|a| normalize(a) == normalize(&self.config.domain))
     }
 
-    /// Verify a signed request; returns the signing account (fetched if new).
+    /// Verify a signed request; returns the signing account (fetched if new; its post counters
+    /// may be behind, see `Store::account_ignoring_counts`).
     pub async fn verify_signature(&self, req: &SignedRequest) -> Result<Account> {
         self.verify_signature_with(req, true).await
     }
@@ -118,11 +119,12 @@ impl Kring {
         // 1. The account whose stored key has this id (mapped through the key's own id, so
         //    key ids without a fragment work on every delivery), and its key.
         let remembered = match self.federation.key_owner(&key_id) {
-            // The account as the account cache has it (dropped on every change), if it still
-            // has the key it had when this key id was found on it.
+            // The account as the account cache has it (dropped on every change but one to its
+            // post counters, which each post it delivers makes and which do not matter here),
+            // if it still has the key it had when this key id was found on it.
             Some((id, pem)) => self
                 .store
-                .account(id)
+                .account_ignoring_counts(id)
                 .await?
                 .filter(|a| super::pem_hash(&a.public_key_pem) == pem),
             None => None,
