@@ -395,6 +395,34 @@ impl Tx {
         Ok(r.rows_affected() > 0)
     }
 
+    /// `mark_seen` for several activities in one statement (a claim of received posts): the
+    /// (origin, activity id) pairs it marked now, origins in lower case. A pair named twice
+    /// is marked, and returned, once.
+    pub async fn mark_all_seen(
+        &mut self,
+        seen: &[(&str, &str)],
+    ) -> Result<Vec<(String, String)>, Error> {
+        if seen.is_empty() {
+            return Ok(Vec::new());
+        }
+        let mut sql = Sql::new("INSERT INTO inbox_seen (origin, activity_id, received_at) VALUES ");
+        let now = now_micros();
+        for (i, (origin, id)) in seen.iter().enumerate() {
+            sql.push(if i > 0 { ",(" } else { "(" });
+            sql.bind(origin.to_ascii_lowercase());
+            sql.push(",");
+            sql.bind(*id);
+            sql.push(",");
+            sql.bind(now);
+            sql.push(")");
+        }
+        sql.push(" ON CONFLICT DO NOTHING RETURNING origin, activity_id");
+        sql.query_as()
+            .fetch_all(&mut *self.tx)
+            .await
+            .map_err(db_err)
+    }
+
     /// The (follower, target) of a follow or follow request by its activity id.
     pub async fn follow_by_uri(&mut self, uri: &str) -> Result<Option<(Id, Id, bool)>, Error> {
         let row: Option<(i64, i64, i64)> = sqlx::query_as(

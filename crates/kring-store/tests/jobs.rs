@@ -268,3 +268,39 @@ async fn received_activities_are_seen_per_origin_and_only_once_applied() {
     assert!(tx.mark_seen("b.example", id).await.unwrap(), "other origin");
     tx.commit().await.unwrap();
 }
+
+/// A claim's marks in one statement: what it returns is what was not seen before, each pair
+/// once, origins in lower case; seen ones and a pair named twice are not returned again.
+#[tokio::test]
+async fn a_claim_marks_its_activities_seen_at_once() {
+    let (store, _g) = store().await;
+    let (one, two) = (
+        "https://a.example/activities/1",
+        "https://a.example/activities/2",
+    );
+    let mut tx = store.begin().await.unwrap();
+    assert!(tx.mark_seen("a.example", one).await.unwrap());
+    tx.commit().await.unwrap();
+    let mut tx = store.begin().await.unwrap();
+    let mut marked = tx
+        .mark_all_seen(&[
+            ("A.Example", one),
+            ("a.example", two),
+            ("A.EXAMPLE", two),
+            ("b.example", one),
+        ])
+        .await
+        .unwrap();
+    marked.sort();
+    assert_eq!(
+        marked,
+        vec![
+            ("a.example".to_string(), two.to_string()),
+            ("b.example".to_string(), one.to_string()),
+        ]
+    );
+    assert!(tx.mark_all_seen(&[]).await.unwrap().is_empty());
+    drop(tx);
+    // Rolled back with its transaction.
+    assert!(!store.was_seen("a.example", two).await.unwrap());
+}

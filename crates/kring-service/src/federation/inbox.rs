@@ -304,8 +304,16 @@ impl Kring {
         let mut finished = finished.to_vec();
         let mut outcomes = Vec::with_capacity(notes.len());
         let mut tx = self.store.begin().await?;
+        // The claim's seen marks in one statement; a note is new when its mark is (a second
+        // delivery of the same activity in the claim finds the mark taken).
+        let marks: Vec<(&str, &str)> = notes
+            .iter()
+            .map(|(_, _, seen)| (seen.origin.as_str(), seen.id.as_str()))
+            .collect();
+        let mut fresh: HashSet<(String, String)> =
+            tx.mark_all_seen(&marks).await?.into_iter().collect();
         for (job, note, seen) in notes {
-            if tx.mark_seen(&seen.origin, &seen.id).await? {
+            if fresh.remove(&(seen.origin.to_ascii_lowercase(), seen.id.clone())) {
                 match self.insert_remote_note(&mut tx, note).await {
                     Ok(stored) => outcomes.push(Ok(Some(stored))),
                     // Dropping `tx` rolls back everything it wrote.
