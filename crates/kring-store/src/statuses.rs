@@ -176,23 +176,24 @@ impl Store {
             return Ok(HashSet::new());
         }
         let list = serde_json::to_string(uris).map_err(Error::internal)?;
-        let mut sql = Sql::new("SELECT uri FROM statuses WHERE ");
+        // One look-up by the unique index per URI, whatever the table's statistics say: as
+        // `uri = ANY(ARRAY(…))` PostgreSQL kept plans that took 0.4–2.7 ms a claim.
+        let mut sql = Sql::new("SELECT (SELECT s.uri FROM statuses s WHERE s.uri = u.value) FROM ");
         match self.backend {
-            // As an array: an index lookup per URI, as `in_set` does for ids.
             Backend::Postgres => {
-                sql.push("uri = ANY(ARRAY(SELECT json_array_elements_text(CAST(");
+                sql.push("json_array_elements_text(CAST(");
                 sql.bind(list);
-                sql.push(" AS json))))");
+                sql.push(" AS json)) AS u(value)");
             }
             Backend::Sqlite => {
-                sql.push("uri IN (SELECT value FROM json_each(");
+                sql.push("json_each(");
                 sql.bind(list);
-                sql.push("))");
+                sql.push(") AS u");
             }
         }
-        let found: Vec<String> = match &self.readers {
+        let found: Vec<Option<String>> = match &self.readers {
             Some(r) => {
-                r.read(move |c| readers::all(c, &sql, |r| r.get::<_, String>(0)))
+                r.read(move |c| readers::all(c, &sql, |r| r.get::<_, Option<String>>(0)))
                     .await?
             }
             None => sql
@@ -201,7 +202,7 @@ impl Store {
                 .await
                 .map_err(db_err)?,
         };
-        Ok(found.into_iter().collect())
+        Ok(found.into_iter().flatten().collect())
     }
 
     /// A status if `viewer` (None: signed out) may see it when opening it directly.

@@ -1304,3 +1304,19 @@ async fn a_new_status_as_stored_is_what_is_read_back() {
         store.status(local_post.id).await.unwrap().unwrap()
     );
 }
+
+/// The inbox asks once per claim which of its posts are stored already.
+#[tokio::test]
+async fn stored_uris_names_only_what_is_stored() {
+    let (store, _g) = store().await;
+    let r = remote(&store, "far", "remote.example").await;
+    let kept = Post::new(&r, Visibility::Public).insert(&store).await;
+    let absent = "https://remote.example/notes/absent".to_string();
+    let found = store
+        .stored_uris(&[absent.clone(), kept.uri.clone(), kept.uri.clone()])
+        .await
+        .unwrap();
+    assert_eq!(found, HashSet::from([kept.uri.clone()]));
+    assert!(store.stored_uris(&[absent]).await.unwrap().is_empty());
+    assert!(store.stored_uris(&[]).await.unwrap().is_empty());
+}
