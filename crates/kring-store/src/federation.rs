@@ -6,7 +6,7 @@ use kring_core::{Error, Id};
 
 use crate::rows::{ACCOUNT_COLUMNS, AccountRow};
 use crate::sql::Sql;
-use crate::{Store, Tx, db_err};
+use crate::{Backend, Store, Tx, db_err};
 
 /// A remote actor as fetched, to create or refresh its account.
 #[derive(Debug, Clone)]
@@ -405,16 +405,30 @@ impl Tx {
         if seen.is_empty() {
             return Ok(Vec::new());
         }
-        let mut sql = Sql::new("INSERT INTO inbox_seen (origin, activity_id, received_at) VALUES ");
-        let now = now_micros();
-        for (i, (origin, id)) in seen.iter().enumerate() {
-            sql.push(if i > 0 { ",(" } else { "(" });
-            sql.bind(origin.to_ascii_lowercase());
-            sql.push(",");
-            sql.bind(*id);
-            sql.push(",");
-            sql.bind(now);
-            sql.push(")");
+        // One JSON array of [origin, id] pairs: one statement text whatever the claim's size
+        // (a VALUES row per activity made a prepared statement per size).
+        let pairs: Vec<(String, &str)> = seen
+            .iter()
+            .map(|(origin, id)| (origin.to_ascii_lowercase(), *id))
+            .collect();
+        let pairs = serde_json::to_string(&pairs).map_err(Error::internal)?;
+        let mut sql = Sql::new("INSERT INTO inbox_seen (origin, activity_id, received_at) SELECT ");
+        match self.backend {
+            Backend::Postgres => {
+                sql.push("m->>0, m->>1, ");
+                sql.bind(now_micros());
+                sql.push(" FROM json_array_elements(CAST(");
+                sql.bind(pairs);
+                sql.push(" AS json)) AS m");
+            }
+            Backend::Sqlite => {
+                sql.push("value ->> 0, value ->> 1, ");
+                sql.bind(now_micros());
+                sql.push(" FROM json_each(");
+                sql.bind(pairs);
+                // The WHERE keeps SQLite from reading ON CONFLICT as a join constraint.
+                sql.push(") WHERE 1 = 1");
+            }
         }
         sql.push(" ON CONFLICT DO NOTHING RETURNING origin, activity_id");
         sql.query_as()
