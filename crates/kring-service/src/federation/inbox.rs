@@ -240,12 +240,12 @@ impl Kring {
         notes.sort_by_key(|(_, note, _)| note.author_id());
         match self.apply_notes(&notes, &finished).await {
             Ok(outcomes) => {
-                let mut lists = self.lists_of_authors(&notes, &outcomes).await;
+                let lists = self.lists_of_authors(&notes, &outcomes).await;
                 for ((job, note, _), outcome) in notes.iter().zip(outcomes) {
                     match outcome {
                         Ok(Some(stored)) => {
                             let author_lists = lists
-                                .as_mut()
+                                .as_ref()
                                 .map(|l| l.get(&note.author_id()).cloned().unwrap_or_default());
                             let taken =
                                 match self.announce_remote_note(note, stored, author_lists).await {
