@@ -15,7 +15,9 @@ mod fed_common;
 use std::time::SystemTime;
 
 use common::schema::assert_valid;
-use fed_common::{FedUser, Node, eventually, eventually_within, follow, id, local_copy, uri};
+use fed_common::{
+    FedUser, Node, eventually, eventually_within, follow, heard, id, live, local_copy, uri,
+};
 use kring_activitypub::client::{Client, Scheme};
 use kring_activitypub::{Headers, KeyPair, as2, cavage, digest, http_date};
 use reqwest::{Method, StatusCode};
@@ -1491,39 +1493,6 @@ async fn queued_deliveries_survive_a_crash_of_the_sender() {
 
 // --- 12. live events of received posts ----------------------------------------------------------
 
-type Socket =
-    tokio_tungstenite::WebSocketStream<tokio_tungstenite::MaybeTlsStream<tokio::net::TcpStream>>;
-
-/// A stream (`query`: `stream=…`) of `token` on `on`, once the server listens (its first ping).
-async fn live(on: &Node, token: &str, query: &str) -> Socket {
-    use futures_util::StreamExt;
-    let url = format!(
-        "ws://127.0.0.1:{}/api/v1/streaming?access_token={token}&{query}",
-        on.port
-    );
-    let (mut ws, _) = tokio_tungstenite::connect_async(url).await.unwrap();
-    let _ = tokio::time::timeout(std::time::Duration::from_secs(3), ws.next()).await;
-    ws
-}
-
-/// The `uri`s of the statuses of the `update` events heard within `wait`.
-async fn updates_heard(ws: &mut Socket, wait: std::time::Duration) -> Vec<String> {
-    use futures_util::StreamExt;
-    use tokio_tungstenite::tungstenite::Message;
-    let deadline = tokio::time::Instant::now() + wait;
-    let mut out = Vec::new();
-    while let Ok(Some(Ok(m))) = tokio::time::timeout_at(deadline, ws.next()).await {
-        if let Message::Text(t) = m {
-            let v: Value = serde_json::from_str(&t).unwrap();
-            if v["event"] == "update" {
-                let s: Value = serde_json::from_str(v["payload"].as_str().unwrap()).unwrap();
-                out.push(uri(&s));
-            }
-        }
-    }
-    out
-}
-
 /// A post received through the inbox is told live to whom it reached here, as the inbox wrote
 /// it (not read back): the home streams of the author's followers, the lists that show the
 /// author, and the public stream when it is public. A followers-only post reaches no public
@@ -1557,12 +1526,15 @@ async fn a_received_post_streams_to_those_it_reached() {
     a.wait_home(&alice, &open).await;
     a.wait_home(&alice, &closed).await;
     let wait = std::time::Duration::from_secs(2);
+    let uris = |statuses: Vec<Value>| statuses.iter().map(uri).collect::<Vec<_>>();
     let (home, listed, public, sams_home) = tokio::join!(
-        updates_heard(&mut home, wait),
-        updates_heard(&mut listed, wait),
-        updates_heard(&mut public, wait),
-        updates_heard(&mut sams_home, wait),
+        heard(&mut home, "update", wait),
+        heard(&mut listed, "update", wait),
+        heard(&mut public, "update", wait),
+        heard(&mut sams_home, "update", wait),
     );
+    let (home, listed, public, sams_home) =
+        (uris(home), uris(listed), uris(public), uris(sams_home));
     // Two deliveries may be applied in either order.
     let sorted = |mut v: Vec<String>| {
         v.sort();

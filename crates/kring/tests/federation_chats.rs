@@ -10,7 +10,7 @@
 mod common;
 mod fed_common;
 
-use fed_common::{FedUser, Node, eventually, follow, id, local_copy, uri};
+use fed_common::{FedUser, Node, eventually, follow, heard, id, live, local_copy, uri};
 use reqwest::Method;
 use serde_json::{Value, json};
 
@@ -28,38 +28,6 @@ async fn chat_on(on: &Node, viewer: &FedUser, chat_uri: &str) -> Option<Value> {
         }
     }
     None
-}
-
-type Socket =
-    tokio_tungstenite::WebSocketStream<tokio_tungstenite::MaybeTlsStream<tokio::net::TcpStream>>;
-
-/// A `direct` stream of `token` on `on`, once the server listens (its first ping).
-async fn direct_stream(on: &Node, token: &str) -> Socket {
-    use futures_util::StreamExt;
-    let url = format!(
-        "ws://127.0.0.1:{}/api/v1/streaming?access_token={token}&stream=direct",
-        on.port
-    );
-    let (mut ws, _) = tokio_tungstenite::connect_async(url).await.unwrap();
-    let _ = tokio::time::timeout(std::time::Duration::from_secs(3), ws.next()).await;
-    ws
-}
-
-/// The `conversation` events within `wait`, payloads decoded.
-async fn conversations_heard(ws: &mut Socket, wait: std::time::Duration) -> Vec<Value> {
-    use futures_util::StreamExt;
-    use tokio_tungstenite::tungstenite::Message;
-    let deadline = tokio::time::Instant::now() + wait;
-    let mut out = Vec::new();
-    while let Ok(Some(Ok(m))) = tokio::time::timeout_at(deadline, ws.next()).await {
-        if let Message::Text(t) = m {
-            let v: Value = serde_json::from_str(&t).unwrap();
-            if v["event"] == "conversation" {
-                out.push(serde_json::from_str(v["payload"].as_str().unwrap()).unwrap());
-            }
-        }
-    }
-    out
 }
 
 fn accts(chat: &Value) -> Vec<String> {
@@ -243,8 +211,8 @@ async fn a_chat_across_servers_reaches_its_participants_and_nobody_else() {
     assert_eq!(st, reqwest::StatusCode::NOT_FOUND);
     // A later message reaches bob but not bea, live too: bob's `direct` stream on B hears the
     // conversation, bea's nothing.
-    let mut bob_live = direct_stream(&b, &bob.token).await;
-    let mut bea_live = direct_stream(&b, &bea.token).await;
+    let mut bob_live = live(&b, &bob.token, "stream=direct").await;
+    let mut bea_live = live(&b, &bea.token, "stream=direct").await;
     let m2 = a
         .ok_post(
             &format!("/api/v1/kring/chats/{cid}/messages"),
@@ -258,15 +226,25 @@ async fn a_chat_across_servers_reaches_its_participants_and_nobody_else() {
     })
     .await;
     assert!(b.status(&bea, &m2_on_b).await.is_none());
-    let heard = conversations_heard(&mut bob_live, std::time::Duration::from_secs(1)).await;
+    let bob_heard = heard(
+        &mut bob_live,
+        "conversation",
+        std::time::Duration::from_secs(1),
+    )
+    .await;
     assert!(
-        heard
+        bob_heard
             .iter()
             .any(|c| c["last_status"]["uri"] == m2["uri"] && c["uri"] == chat_uri),
-        "{heard:?}"
+        "{bob_heard:?}"
     );
-    let heard = conversations_heard(&mut bea_live, std::time::Duration::from_millis(300)).await;
-    assert!(heard.is_empty(), "{heard:?}");
+    let bea_heard = heard(
+        &mut bea_live,
+        "conversation",
+        std::time::Duration::from_millis(300),
+    )
+    .await;
+    assert!(bea_heard.is_empty(), "{bea_heard:?}");
     // On B, bea (removed) finds the chat's messages nowhere: home, notifications, search.
     for path in [
         "/api/v1/timelines/home",

@@ -796,3 +796,36 @@ pub async fn unreadable(on: &Node, viewer: &FedUser, status_uri: &str) {
         viewer.handle
     );
 }
+
+/// A streaming WebSocket of a `Node`.
+pub type Socket =
+    tokio_tungstenite::WebSocketStream<tokio_tungstenite::MaybeTlsStream<tokio::net::TcpStream>>;
+
+/// A stream (`query`: `stream=…`) of `token` on `on`, once the server listens (its first ping).
+pub async fn live(on: &Node, token: &str, query: &str) -> Socket {
+    use futures_util::StreamExt;
+    let url = format!(
+        "ws://127.0.0.1:{}/api/v1/streaming?access_token={token}&{query}",
+        on.port
+    );
+    let (mut ws, _) = tokio_tungstenite::connect_async(url).await.unwrap();
+    let _ = tokio::time::timeout(Duration::from_secs(3), ws.next()).await;
+    ws
+}
+
+/// The payloads of the `event` events heard within `wait`, decoded.
+pub async fn heard(ws: &mut Socket, event: &str, wait: Duration) -> Vec<Value> {
+    use futures_util::StreamExt;
+    use tokio_tungstenite::tungstenite::Message;
+    let deadline = tokio::time::Instant::now() + wait;
+    let mut out = Vec::new();
+    while let Ok(Some(Ok(m))) = tokio::time::timeout_at(deadline, ws.next()).await {
+        if let Message::Text(t) = m {
+            let v: Value = serde_json::from_str(&t).unwrap();
+            if v["event"] == event {
+                out.push(serde_json::from_str(v["payload"].as_str().unwrap()).unwrap());
+            }
+        }
+    }
+    out
+}
