@@ -88,18 +88,25 @@ impl Store {
 
     /// The ids a statement selects (its first column): on SQLite through the readers.
     pub(crate) async fn ids(&self, sql: Sql) -> Result<Vec<Id>, Error> {
-        let ids: Vec<i64> = match &self.readers {
-            Some(r) => {
-                r.read(move |c| readers::all(c, &sql, |r| r.get::<_, i64>(0)))
-                    .await?
-            }
-            None => sql
-                .query_scalar()
-                .fetch_all(self.pool())
-                .await
-                .map_err(db_err)?,
-        };
+        let ids: Vec<i64> = self.column(sql).await?;
         Ok(ids.into_iter().map(Id).collect())
+    }
+
+    /// The first column of every row a statement selects: on SQLite through the readers.
+    pub(crate) async fn column<T>(&self, sql: Sql) -> Result<Vec<T>, Error>
+    where
+        T: rusqlite::types::FromSql + Send + Unpin + 'static,
+        (T,): for<'r> sqlx::FromRow<'r, sqlx::any::AnyRow> + Send + Unpin,
+    {
+        if let Some(r) = &self.readers {
+            return r
+                .read(move |c| readers::all(c, &sql, |r| r.get::<_, T>(0)))
+                .await;
+        }
+        sql.query_scalar()
+            .fetch_all(self.pool())
+            .await
+            .map_err(db_err)
     }
 
     /// The text a statement selects from its first row, if any: on SQLite through the readers.
@@ -191,17 +198,7 @@ impl Store {
                 sql.push(") AS u");
             }
         }
-        let found: Vec<Option<String>> = match &self.readers {
-            Some(r) => {
-                r.read(move |c| readers::all(c, &sql, |r| r.get::<_, Option<String>>(0)))
-                    .await?
-            }
-            None => sql
-                .query_scalar()
-                .fetch_all(self.pool())
-                .await
-                .map_err(db_err)?,
-        };
+        let found: Vec<Option<String>> = self.column(sql).await?;
         Ok(found.into_iter().flatten().collect())
     }
 
