@@ -706,12 +706,8 @@ impl Tx {
                 }
                 text.push_str(" ON CONFLICT DO NOTHING)");
             }
-            // As `count_new_post`.
-            text.push_str(
-                " UPDATE accounts SET statuses_count = statuses_count + 1, \
-                 last_status_at = CASE WHEN last_status_at IS NULL OR last_status_at < $19 THEN $19 \
-                 ELSE last_status_at END WHERE id = $2",
-            );
+            text.push(' ');
+            text.push_str(&crate::accounts::count_new_post_sql("$19", "$2"));
         } else {
             text.push_str(INSERT);
         }
