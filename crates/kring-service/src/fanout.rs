@@ -79,7 +79,8 @@ pub(crate) struct Pending(Vec<Job>);
 
 impl Kring {
     /// Put `entry` into the feeds of the readers `to` names: the first `INLINE` in `tx`, the
-    /// rest (if any) in batches after the commit, started by `continue_fan_outs`.
+    /// rest (if any) in batches after the commit, started by `continue_fan_outs`. Returns the
+    /// readers reached in `tx` (their streams are told without reading them back).
     pub(crate) async fn fan_out_in(
         &self,
         tx: &mut Tx,
@@ -87,7 +88,7 @@ impl Kring {
         author: Id,
         to: FanOut,
         pending: &mut Pending,
-    ) -> Result<()> {
+    ) -> Result<Vec<Id>> {
         let first = tx.fan_out_batch(entry, author, to, Id(0), INLINE).await?;
         if let Some(next) = first.next {
             let payload = serde_json::to_string(&Payload::new(entry, author, to, next))
@@ -96,7 +97,7 @@ impl Kring {
                 .0
                 .push(tx.enqueue_claimed(FAN_OUT, &payload, LEASE_MICROS).await?);
         }
-        Ok(())
+        Ok(first.delivered)
     }
 
     /// After the commit of the transaction that started them: run the fan-outs' remaining

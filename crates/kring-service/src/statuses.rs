@@ -230,8 +230,9 @@ impl Kring {
             let ids: Vec<Id> = media.iter().map(|m| m.id).collect();
             tx.set_status_media(id, &ids).await?;
         }
-        // Home feeds: the author, followers in the audience, and local accounts addressed.
-        tx.fan_out_to(id, actor.id(), &[actor.id()]).await?;
+        // Home feeds: the author, followers in the audience, and local accounts addressed;
+        // `readers` are those written in this transaction.
+        let mut readers = tx.fan_out_to(id, actor.id(), &[actor.id()]).await?;
         let mut fan_outs = crate::fanout::Pending::default();
         if audience.includes_followers_of(actor.id()) {
             let reply_to_other = parent
@@ -242,14 +243,18 @@ impl Kring {
                 boost: false,
                 reply_to_other,
             };
-            self.fan_out_in(&mut tx, id, actor.id(), to, &mut fan_outs)
-                .await?;
+            readers.extend(
+                self.fan_out_in(&mut tx, id, actor.id(), to, &mut fan_outs)
+                    .await?,
+            );
         }
-        tx.fan_out_to(id, actor.id(), &addressed).await?;
+        readers.extend(tx.fan_out_to(id, actor.id(), &addressed).await?);
         // A group's members get its post through the group's Announce below.
         if visibility.is_narrowed() && target.is_none() {
-            self.fan_out_in(&mut tx, id, actor.id(), FanOut::Audience, &mut fan_outs)
-                .await?;
+            readers.extend(
+                self.fan_out_in(&mut tx, id, actor.id(), FanOut::Audience, &mut fan_outs)
+                    .await?,
+            );
         }
         let mut notified = Vec::new();
         // A reply awaiting approval mentions nobody yet: they hear of it once approved.
@@ -396,8 +401,19 @@ impl Kring {
             tx.insert_idempotency(actor.id(), key, id).await?;
         }
         tx.commit().await?;
-        let status = self.store.status(id).await?.ok_or(Error::NotFound)?;
-        self.publish_status(&status, &new.tags, &audience).await?;
+        // Its readers are those the transaction wrote (the batches after it tell their own),
+        // and the status is as written: a new post has no counts yet, unless its group
+        // boosted it in the same transaction.
+        let status = match &group_boost {
+            Some(_) => self.store.status(id).await?.ok_or(Error::NotFound)?,
+            None => as_stored,
+        };
+        let reach = Reach {
+            readers,
+            lists: self.store.list_ids_containing(status.account_id).await?,
+        };
+        self.publish_status_to(&status, &new.tags, &audience, reach)
+            .await?;
         if let Some(c) = &chat {
             self.publish_chat(c.chat.id).await?;
         }
@@ -947,14 +963,16 @@ impl Kring {
         new.pending_approval_by = awaits;
         let mut tx = self.store.begin().await?;
         tx.insert_status(&new).await?;
-        tx.fan_out_to(id, actor.id(), &[actor.id()]).await?;
+        let mut readers = tx.fan_out_to(id, actor.id(), &[actor.id()]).await?;
         let mut fan_outs = crate::fanout::Pending::default();
         let to = FanOut::Followers {
             boost: true,
             reply_to_other: None,
         };
-        self.fan_out_in(&mut tx, id, actor.id(), to, &mut fan_outs)
-            .await?;
+        readers.extend(
+            self.fan_out_in(&mut tx, id, actor.id(), to, &mut fan_outs)
+                .await?,
+        );
         let mut announce = self.announce_of(&new.to_status(), &actor.account, &orig, &author);
         if let Some(approver) = awaits {
             self.record_request(
@@ -1031,8 +1049,14 @@ impl Kring {
             None
         };
         tx.commit().await?;
-        let status = self.store.status(id).await?.ok_or(Error::NotFound)?;
-        self.publish_status(&status, &[], &audience).await?;
+        // As a new post: nothing read back.
+        let status = new.to_status();
+        let reach = Reach {
+            readers,
+            lists: self.store.list_ids_containing(status.account_id).await?,
+        };
+        self.publish_status_to(&status, &[], &audience, reach)
+            .await?;
         self.continue_fan_outs(fan_outs);
         if let Some(n) = notified {
             self.events
