@@ -385,3 +385,36 @@ async fn familiar_and_local_followers() {
     want.sort();
     assert_eq!(locals, want);
 }
+
+#[tokio::test]
+async fn reaches_elsewhere_only_for_a_remote_follower_or_account() {
+    let (store, _g) = store().await;
+    let a = local(&store, "alice").await;
+    let b = local(&store, "bob").await;
+    let r = remote(&store, "rita", "remote.test").await;
+    follow(&store, b.id, a.id).await;
+    let mut tx = store.begin().await.unwrap();
+    assert!(
+        !tx.reaches_elsewhere(Some(a.id), &[]).await.unwrap(),
+        "only local followers"
+    );
+    assert!(!tx.reaches_elsewhere(Some(a.id), &[b.id]).await.unwrap());
+    assert!(!tx.reaches_elsewhere(None, &[a.id, b.id]).await.unwrap());
+    assert!(
+        tx.reaches_elsewhere(Some(a.id), &[b.id, r.id])
+            .await
+            .unwrap(),
+        "a remote account named"
+    );
+    assert!(tx.reaches_elsewhere(None, &[r.id]).await.unwrap());
+    // A follow written in the same transaction counts.
+    tx.insert_follow(r.id, a.id, FOLLOW, Some("https://remote.test/follows/1"))
+        .await
+        .unwrap();
+    assert!(
+        tx.reaches_elsewhere(Some(a.id), &[]).await.unwrap(),
+        "a remote follower"
+    );
+    assert!(!tx.reaches_elsewhere(Some(b.id), &[]).await.unwrap());
+    tx.commit().await.unwrap();
+}

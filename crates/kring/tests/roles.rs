@@ -5,17 +5,90 @@ mod common;
 
 use std::time::Duration;
 
-use common::TestServer;
+use common::{TestServer, User};
 use kring::config::{Partial, Role};
+use kring_core::Id;
+use kring_core::time::now_micros;
+use kring_store::{FollowOptions, NewAccount};
 
-#[tokio::test]
-async fn web_processes_queue_jobs_that_worker_processes_run() {
-    let web = TestServer::start_with(Partial {
+/// A follower of `user` on another server, made in the store (no server runs there: what is
+/// looked at is only what gets queued).
+async fn remote_follower(s: &TestServer, user: &User) {
+    let id = Id::generate();
+    let uri = "https://elsewhere.invalid/users/rita".to_string();
+    let mut tx = s.kring.store.begin().await.unwrap();
+    tx.insert_account(&NewAccount {
+        id,
+        username: "rita".into(),
+        domain: Some("elsewhere.invalid".into()),
+        display_name: String::new(),
+        note: String::new(),
+        note_html: String::new(),
+        fields: Vec::new(),
+        bot: false,
+        group: false,
+        locked: false,
+        discoverable: true,
+        url: uri.clone(),
+        inbox_url: format!("{uri}/inbox"),
+        shared_inbox_url: None,
+        followers_url: format!("{uri}/followers"),
+        public_key_pem: String::new(),
+        private_key_pem: None,
+        uri,
+        created_at: now_micros(),
+    })
+    .await
+    .unwrap();
+    let opts = FollowOptions {
+        show_reblogs: true,
+        notify: false,
+    };
+    let target = Id(user.id.parse().unwrap());
+    tx.insert_follow(id, target, opts, None).await.unwrap();
+    tx.commit().await.unwrap();
+}
+
+/// A web-only process: what the actions queue stays queued.
+async fn web_only() -> TestServer {
+    TestServer::start_with(Partial {
         role: Some(Role::Web),
         ..Partial::default()
     })
-    .await;
+    .await
+}
+
+#[tokio::test]
+async fn a_post_reaching_only_local_people_queues_no_distribution() {
+    let web = web_only().await;
     let a = web.register("alice").await;
+    let b = web.register("bob").await;
+    web.follow(&b, &a).await;
+    let queued = || async {
+        web.kring
+            .store
+            .pending_jobs_in("ap.distribute")
+            .await
+            .unwrap()
+    };
+    let before = queued().await;
+    web.status(&a, "for my local followers", "public").await;
+    web.status(&a, &format!("and for @{}", b.username), "public")
+        .await;
+    assert_eq!(queued().await, before, "nothing to deliver elsewhere");
+
+    remote_follower(&web, &a).await;
+    web.status(&a, "now for a follower elsewhere too", "public")
+        .await;
+    assert_eq!(queued().await, before + 1, "its delivery is queued");
+}
+
+#[tokio::test]
+async fn web_processes_queue_jobs_that_worker_processes_run() {
+    let web = web_only().await;
+    let a = web.register("alice").await;
+    // A follower elsewhere: a post only local people can read queues no delivery.
+    remote_follower(&web, &a).await;
     web.status(&a, "queued by the web process", "public").await;
     // Nothing runs it here: the post's distribution job waits.
     tokio::time::sleep(Duration::from_millis(1500)).await;

@@ -46,7 +46,7 @@ impl Kring {
         activity: Value,
         recipients: Recipients,
     ) -> Result<()> {
-        if !sender.is_local() || matches!(recipients, Recipients::Nobody) {
+        if !sender.is_local() || !self.may_reach_elsewhere(tx, &recipients).await? {
             return Ok(());
         }
         let job = Distribution {
@@ -57,6 +57,23 @@ impl Kring {
         let payload = serde_json::to_string(&job).map_err(crate::Error::internal)?;
         tx.enqueue(DISTRIBUTE, &payload, now_micros()).await?;
         Ok(())
+    }
+
+    /// Whether `recipients` may name anyone on another server. Most posts on a community's
+    /// server reach only its own people: then no distribution is queued, whose claim and
+    /// completion (two write transactions) would compete with the post's fan-out for the
+    /// write lock right after it commits. Asked in the caller's transaction, which sees what
+    /// it wrote itself (an account or a follow stored with the activity).
+    async fn may_reach_elsewhere(&self, tx: &mut Tx, recipients: &Recipients) -> Result<bool> {
+        let (followers_of, ids) = match recipients {
+            Recipients::Nobody => return Ok(false),
+            Recipients::Followers { of, also } => (Some(*of), also.as_slice()),
+            Recipients::Accounts { ids } | Recipients::Narrow { ids } => (None, ids.as_slice()),
+        };
+        if followers_of.is_none() && ids.is_empty() {
+            return Ok(false);
+        }
+        tx.reaches_elsewhere(followers_of, ids).await
     }
 
     /// Queue `activity` from the server's instance actor to these accounts, in the caller's
