@@ -292,25 +292,36 @@ impl Store {
 impl Tx {
     /// Whether an activity for the followers of `followers_of` and for `accounts` may reach
     /// another server, as `follower_inboxes` and a distribution's account reads would find
-    /// (it is only queued then). For followers it asks for one who is not a local user: a
-    /// probe of the small `users` table per follower, where `follower_inboxes`' join reads
-    /// each follower's account row (a fifth of the cost at 1,000 local followers). A local
+    /// (it is only queued then). For followers it asks, among the first `examine` of them,
+    /// for one who is not a local user (a probe of the small `users` table per follower,
+    /// where `follower_inboxes`' join reads each follower's account row), and answers yes for
+    /// an account with more followers than that: the probe runs under the write lock, so its
+    /// cost is bounded, and the distribution decides for the rest as it always did. A local
     /// account without a user (a group, the instance actor) answers yes, as a remote one
-    /// would: then the distribution runs and finds nobody, as it always did. In the
-    /// transaction, so that an account or follow it wrote counts.
+    /// would: then the distribution runs and finds nobody. In the transaction, so that an
+    /// account or follow it wrote counts.
     pub async fn reaches_elsewhere(
         &mut self,
         followers_of: Option<Id>,
+        examine: i64,
         accounts: &[Id],
     ) -> Result<bool, Error> {
         let mut sql = Sql::new("SELECT ");
         if let Some(of) = followers_of {
-            sql.push("(SELECT COUNT(*) FROM (SELECT 1 FROM follows f WHERE f.target_id = ");
-            sql.bind(of);
             sql.push(
-                " AND NOT EXISTS (SELECT 1 FROM users u WHERE u.account_id = f.account_id) \
-                 LIMIT 1) x) + ",
+                "(SELECT COUNT(*) FROM (SELECT f.account_id FROM follows f WHERE f.target_id = ",
             );
+            let of = sql.bind(of);
+            sql.push(" LIMIT ");
+            let examine = sql.bind(examine);
+            sql.push(
+                ") x WHERE NOT EXISTS (SELECT 1 FROM users u WHERE u.account_id = x.account_id)) \
+                 + (SELECT COUNT(*) FROM (SELECT 1 FROM follows f WHERE f.target_id = ",
+            );
+            sql.push(&of);
+            sql.push(" LIMIT 1 OFFSET ");
+            sql.push(&examine);
+            sql.push(") y) + ");
         }
         sql.push("(SELECT COUNT(*) FROM accounts a WHERE a.domain <> '' AND ");
         sql.in_ids(self.backend, "a.id", accounts);

@@ -395,26 +395,36 @@ async fn reaches_elsewhere_only_for_a_remote_follower_or_account() {
     follow(&store, b.id, a.id).await;
     let mut tx = store.begin().await.unwrap();
     assert!(
-        !tx.reaches_elsewhere(Some(a.id), &[]).await.unwrap(),
+        !tx.reaches_elsewhere(Some(a.id), 10, &[]).await.unwrap(),
         "only local followers"
     );
-    assert!(!tx.reaches_elsewhere(Some(a.id), &[b.id]).await.unwrap());
-    assert!(!tx.reaches_elsewhere(None, &[a.id, b.id]).await.unwrap());
+    assert!(!tx.reaches_elsewhere(Some(a.id), 10, &[b.id]).await.unwrap());
+    assert!(!tx.reaches_elsewhere(None, 10, &[a.id, b.id]).await.unwrap());
+    tx.commit().await.unwrap();
+    // More followers than it looks at: the distribution decides.
+    let c = local(&store, "carol").await;
+    follow(&store, c.id, a.id).await;
+    let mut tx = store.begin().await.unwrap();
+    assert!(!tx.reaches_elsewhere(Some(a.id), 2, &[]).await.unwrap());
     assert!(
-        tx.reaches_elsewhere(Some(a.id), &[b.id, r.id])
+        tx.reaches_elsewhere(Some(a.id), 1, &[]).await.unwrap(),
+        "more followers than examined"
+    );
+    assert!(
+        tx.reaches_elsewhere(Some(a.id), 10, &[b.id, r.id])
             .await
             .unwrap(),
         "a remote account named"
     );
-    assert!(tx.reaches_elsewhere(None, &[r.id]).await.unwrap());
+    assert!(tx.reaches_elsewhere(None, 10, &[r.id]).await.unwrap());
     // A follow written in the same transaction counts.
     tx.insert_follow(r.id, a.id, FOLLOW, Some("https://remote.test/follows/1"))
         .await
         .unwrap();
     assert!(
-        tx.reaches_elsewhere(Some(a.id), &[]).await.unwrap(),
+        tx.reaches_elsewhere(Some(a.id), 10, &[]).await.unwrap(),
         "a remote follower"
     );
-    assert!(!tx.reaches_elsewhere(Some(b.id), &[]).await.unwrap());
+    assert!(!tx.reaches_elsewhere(Some(b.id), 10, &[]).await.unwrap());
     tx.commit().await.unwrap();
 }

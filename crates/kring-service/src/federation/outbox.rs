@@ -37,6 +37,12 @@ pub(crate) struct Distribution {
     pub recipients: Recipients,
 }
 
+/// How many of a sender's followers `emit` looks at for one on another server, under the
+/// write lock: ~0.2 ms of SQLite at 1,000 (a full look at 10,000 took 3–6 ms, more than the
+/// distribution's own claim and completion it saves). A sender with more followers gets a
+/// distribution queued, which finds their inboxes as it always did.
+const FOLLOWERS_EXAMINED: i64 = 1_000;
+
 impl Kring {
     /// Queue `activity` from `sender` for `recipients`, in the caller's transaction.
     pub(crate) async fn emit(
@@ -73,7 +79,8 @@ impl Kring {
         if followers_of.is_none() && ids.is_empty() {
             return Ok(false);
         }
-        tx.reaches_elsewhere(followers_of, ids).await
+        tx.reaches_elsewhere(followers_of, FOLLOWERS_EXAMINED, ids)
+            .await
     }
 
     /// Queue `activity` from the server's instance actor to these accounts, in the caller's
