@@ -8,12 +8,11 @@ mod common;
 use std::collections::HashSet;
 use std::time::Duration;
 
-use common::{TestServer, User};
+use common::{TestServer, User, bare_account};
 use kring_core::Id;
 use kring_core::model::Role;
-use kring_core::time::now_micros;
 use kring_service::events::{EventKind, Stream};
-use kring_store::{FollowOptions, NewAccount, NewUser};
+use kring_store::{FollowOptions, NewUser};
 use serde_json::json;
 
 /// Generous: the batches run on a shared, possibly busy machine. Nothing is timed.
@@ -32,29 +31,10 @@ async fn bulk_followers(s: &TestServer, target: Id, n: usize) -> Vec<Id> {
         let id = Id::generate();
         let username = format!("bulk{i}");
         let uri = format!("{}/users/{username}", s.base);
-        tx.insert_account(&NewAccount {
-            id,
-            username: username.clone(),
-            domain: None,
-            display_name: String::new(),
-            note: String::new(),
-            note_html: String::new(),
-            fields: Vec::new(),
-            bot: false,
-            group: false,
-            locked: false,
-            discoverable: true,
-            url: format!("{}/@{username}", s.base),
-            inbox_url: format!("{uri}/inbox"),
-            shared_inbox_url: None,
-            followers_url: format!("{uri}/followers"),
-            public_key_pem: String::new(),
-            private_key_pem: None,
-            uri,
-            created_at: now_micros(),
-        })
-        .await
-        .unwrap();
+        let url = format!("{}/@{username}", s.base);
+        tx.insert_account(&bare_account(id, &username, None, uri, url))
+            .await
+            .unwrap();
         tx.insert_user(
             id,
             &NewUser {

@@ -5,11 +5,10 @@ mod common;
 
 use std::time::Duration;
 
-use common::{TestServer, User};
+use common::{TestServer, User, bare_account};
 use kring::config::{Partial, Role};
 use kring_core::Id;
-use kring_core::time::now_micros;
-use kring_store::{FollowOptions, NewAccount};
+use kring_store::FollowOptions;
 
 /// A follower of `user` on another server, made in the store (no server runs there: what is
 /// looked at is only what gets queued).
@@ -17,29 +16,8 @@ async fn remote_follower(s: &TestServer, user: &User) {
     let id = Id::generate();
     let uri = "https://elsewhere.invalid/users/rita".to_string();
     let mut tx = s.kring.store.begin().await.unwrap();
-    tx.insert_account(&NewAccount {
-        id,
-        username: "rita".into(),
-        domain: Some("elsewhere.invalid".into()),
-        display_name: String::new(),
-        note: String::new(),
-        note_html: String::new(),
-        fields: Vec::new(),
-        bot: false,
-        group: false,
-        locked: false,
-        discoverable: true,
-        url: uri.clone(),
-        inbox_url: format!("{uri}/inbox"),
-        shared_inbox_url: None,
-        followers_url: format!("{uri}/followers"),
-        public_key_pem: String::new(),
-        private_key_pem: None,
-        uri,
-        created_at: now_micros(),
-    })
-    .await
-    .unwrap();
+    let account = bare_account(id, "rita", Some("elsewhere.invalid"), uri.clone(), uri);
+    tx.insert_account(&account).await.unwrap();
     let opts = FollowOptions {
         show_reblogs: true,
         notify: false,

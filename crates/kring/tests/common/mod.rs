@@ -193,6 +193,39 @@ pub fn test_rate_limits(
 /// ports of outgoing connections. A port from binding `:0` is in that range, and by the time
 /// the server listens on it one of the tests' own HTTP connections may hold it ("address
 /// already in use" for as long as that connection is kept alive; seen in CI).
+/// An account to write straight into the store (for audiences too large, or on servers no
+/// test runs, to make through the API): `username` at `domain` (None: local), its actor
+/// document at `uri`, no keys.
+pub fn bare_account(
+    id: kring_core::Id,
+    username: &str,
+    domain: Option<&str>,
+    uri: String,
+    url: String,
+) -> kring_store::NewAccount {
+    kring_store::NewAccount {
+        id,
+        username: username.into(),
+        domain: domain.map(str::to_string),
+        display_name: String::new(),
+        note: String::new(),
+        note_html: String::new(),
+        fields: Vec::new(),
+        bot: false,
+        group: false,
+        locked: false,
+        discoverable: true,
+        url,
+        inbox_url: format!("{uri}/inbox"),
+        shared_inbox_url: None,
+        followers_url: format!("{uri}/followers"),
+        public_key_pem: String::new(),
+        private_key_pem: None,
+        uri,
+        created_at: kring_core::time::now_micros(),
+    }
+}
+
 pub fn free_port() -> u16 {
     let outgoing_from = std::fs::read_to_string("/proc/sys/net/ipv4/ip_local_port_range")
         .ok()
