@@ -24,6 +24,7 @@ use crate::entities::{self, Ctx};
 const ENTRIES: usize = 4096;
 
 /// What a status's shared part is rendered from (beside the base URL).
+#[derive(Clone)]
 struct StatusInputs {
     status: Status,
     application: Option<App>,
@@ -99,9 +100,21 @@ fn account_json(ctx: Ctx<'_>, a: &Arc<Account>) -> Arc<AccountPart> {
         .and_then(|m| m.get(&a.id).cloned());
     if let Some(k) = kept
         && k.base == ctx.base
-        && same_account(&k.account, a)
     {
-        return k;
+        if Arc::ptr_eq(&k.account, a) {
+            return k;
+        }
+        if *k.account == **a {
+            // The same account in a new copy (the account cache's copies expire and are read
+            // again): kept under the new copy, so the next page's check is a pointer's.
+            let part = Arc::new(AccountPart {
+                base: k.base.clone(),
+                account: a.clone(),
+                json: k.json.clone(),
+            });
+            keep(&CACHE.accounts, a.id, part.clone());
+            return part;
+        }
     }
     let json = serde_json::to_vec(&entities::account(ctx, a)).unwrap_or_default();
     let part = Arc::new(AccountPart {
@@ -161,7 +174,27 @@ fn status_parts(ctx: Ctx<'_>, v: &StatusView, account: &[u8]) -> Option<Arc<Stat
         && k.base == ctx.base
         && k.inputs.matches(v)
     {
-        return Some(k);
+        if k.inputs
+            .mentions
+            .iter()
+            .zip(&v.mentions)
+            .all(|(a, b)| Arc::ptr_eq(a, b))
+        {
+            return Some(k);
+        }
+        // Equal mentioned accounts in new copies: kept under those (as `account_json`).
+        let parts = Arc::new(StatusParts {
+            base: k.base.clone(),
+            inputs: StatusInputs {
+                mentions: v.mentions.clone(),
+                ..k.inputs.clone()
+            },
+            head: k.head.clone(),
+            middle: k.middle.clone(),
+            tail: k.tail.clone(),
+        });
+        keep(&CACHE.statuses, id, parts.clone());
+        return Some(parts);
     }
     // The shared part: no marks (signed out), no filters, no original.
     let shared = StatusView {

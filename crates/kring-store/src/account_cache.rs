@@ -128,8 +128,15 @@ impl AccountCache {
     }
 
     pub fn keep_account(&self, a: &Account, read_at: Generation) {
+        self.keep_shared_account(Arc::new(a.clone()), read_at);
+    }
+
+    /// `keep_account` for a copy the reader hands on: the cache keeps that same `Arc`, so
+    /// what the reader's caller keeps (the API's rendered accounts) is recognised by its
+    /// pointer on the next read instead of by comparing every field.
+    pub fn keep_shared_account(&self, a: Arc<Account>, read_at: Generation) {
         if self.generation.load(Ordering::SeqCst) == read_at.0 {
-            self.accounts.insert(a.id, Arc::new(a.clone()));
+            self.accounts.insert(a.id, a);
         }
     }
 

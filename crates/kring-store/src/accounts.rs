@@ -111,9 +111,9 @@ impl Store {
                 .await
                 .map_err(db_err)?,
         };
-        for a in rows.into_iter().map(Account::from) {
-            cache.keep_account(&a, read_at);
-            out.push(Arc::new(a));
+        for a in rows.into_iter().map(|r| Arc::new(Account::from(r))) {
+            cache.keep_shared_account(a.clone(), read_at);
+            out.push(a);
         }
         Ok(out)
     }

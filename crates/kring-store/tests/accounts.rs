@@ -590,3 +590,31 @@ async fn a_copy_ignoring_counts_never_outlives_another_change() {
         3
     );
 }
+
+#[tokio::test]
+async fn a_page_s_accounts_are_the_copies_kept_in_memory() {
+    let (store, _g) = store().await;
+    let a = local(&store, "shared").await;
+    let b = remote(&store, "sharedfar", "remote.example").await;
+    // Read from the database (not in memory yet), then from memory: the same copies, so
+    // what a caller kept from the first read is recognised by its pointer (the API's kept
+    // renderings compare accounts that way before comparing every field).
+    store.forget_accounts(&kring_store::Changed::All);
+    let first = store.shared_accounts_by_ids(&[a.id, b.id]).await.unwrap();
+    let again = store.shared_accounts_by_ids(&[b.id, a.id]).await.unwrap();
+    assert_eq!(first.len(), 2);
+    for f in &first {
+        let g = again.iter().find(|g| g.id == f.id).unwrap();
+        assert!(std::sync::Arc::ptr_eq(f, g), "{} read twice", f.username);
+    }
+    // A change gives a new copy.
+    let mut tx = store.begin().await.unwrap();
+    tx.set_also_known_as(a.id, &["https://elsewhere.example/users/a".to_string()])
+        .await
+        .unwrap();
+    tx.commit().await.unwrap();
+    let changed = store.shared_accounts_by_ids(&[a.id]).await.unwrap();
+    let before = first.iter().find(|f| f.id == a.id).unwrap();
+    assert!(!std::sync::Arc::ptr_eq(&changed[0], before));
+    assert_eq!(changed[0].also_known_as.len(), 1);
+}
