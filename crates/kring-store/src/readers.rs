@@ -214,6 +214,26 @@ mod tests {
         assert_eq!(ids(&[4, 2, 9], true), vec![1, 3, 5]);
         assert_eq!(ids(&[], false), Vec::<i64>::new());
         assert_eq!(ids(&[], true), vec![1, 2, 3, 4, 5]);
+        // The same set's text after other parameters names those after them (the texts are
+        // kept per placeholder numbers, `sql::kept`), and two sets in one statement each
+        // select by their own ids.
+        let both = |a: &[i64], b: &[i64]| {
+            let (a, b): (Vec<Id>, Vec<Id>) = (
+                a.iter().map(|&i| Id(i)).collect(),
+                b.iter().map(|&i| Id(i)).collect(),
+            );
+            let mut sql = Sql::new("SELECT id FROM t WHERE id > ");
+            sql.bind(0);
+            sql.push(" AND ");
+            sql.in_ids(Backend::Sqlite, "id", &a);
+            sql.push(" AND ");
+            sql.in_ids(Backend::Sqlite, "id", &b);
+            sql.push(" ORDER BY id");
+            all(&conn, &sql, |r| r.get::<_, i64>(0)).expect("the statement runs")
+        };
+        assert_eq!(both(&[1, 2, 3], &[2, 3, 4]), vec![2, 3]);
+        assert_eq!(both(&[4, 5], &[1, 5]), vec![5]);
+        assert_eq!(both(&[3], &[1, 2]), Vec::<i64>::new());
         // Ids past 2^53 stay exact.
         let big = 117_221_554_035_687_424_i64;
         conn.execute("INSERT INTO t VALUES (?1), (?2)", [big, big + 1])

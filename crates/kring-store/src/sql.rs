@@ -88,18 +88,21 @@ impl Sql {
                     ids.len().next_power_of_two()
                 };
                 let last = ids.last().copied().unwrap_or_default();
-                let mut set = String::with_capacity(2 + padded * 5);
-                set.push('(');
-                for i in 0..padded {
-                    self.args
-                        .push(Arg::I(ids.get(i).copied().unwrap_or(last).0));
-                    if i > 0 {
-                        set.push(',');
+                let first = self.args.len() + 1;
+                self.args
+                    .extend((0..padded).map(|i| Arg::I(ids.get(i).copied().unwrap_or(last).0)));
+                kept(Text::IdSet, &first.to_string(), &padded.to_string(), || {
+                    let mut set = String::with_capacity(2 + padded * 5);
+                    set.push('(');
+                    for n in first..first + padded {
+                        if n > first {
+                            set.push(',');
+                        }
+                        let _ = write!(set, "${n}");
                     }
-                    let _ = write!(set, "${}", self.args.len());
-                }
-                set.push(')');
-                set
+                    set.push(')');
+                    set
+                })
             }
         }
     }
@@ -401,7 +404,9 @@ fn guarded(viewer: &str, body: impl FnOnce(&Guards) -> String) -> String {
 /// only if its original is too, so a boost is never a way around the original's audience, a
 /// suspension or a block. Every read path of statuses goes through this (or `shown_to`).
 pub(crate) fn visible_to(viewer: &str) -> String {
-    guarded(viewer, |g| readable(g, viewer, None))
+    kept(Text::Visible, viewer, "", || {
+        guarded(viewer, |g| readable(g, viewer, None))
+    })
 }
 
 /// `visible_to` as a check within [`guarded`], with `original`: a further condition on a
@@ -419,21 +424,23 @@ fn readable(g: &Guards, viewer: &str, original: Option<String>) -> String {
 /// bound current time, for mutes that expire). Applied to the author and, for a boost, to the
 /// original's author too. The viewer's own posts are never hidden from them.
 pub(crate) fn shown_to(viewer: &str, now: &str, shown: Shown) -> String {
-    let (own, original) = match shown {
+    let (own, original, text) = match shown {
         Shown::Direct => return visible_to(viewer),
-        Shown::Profile => (Mutes::None, Mutes::All),
-        Shown::Listed => (Mutes::All, Mutes::All),
+        Shown::Profile => (Mutes::None, Mutes::All, Text::ShownProfile),
+        Shown::Listed => (Mutes::All, Mutes::All, Text::ShownListed),
     };
-    guarded(viewer, |g| {
-        let original = format!(
-            "NOT {}",
-            hides_account(g, viewer, "so.account_id", now, original)
-        );
-        format!(
-            "({} AND NOT {})",
-            readable(g, viewer, Some(original)),
-            hides_account(g, viewer, "s.account_id", now, own)
-        )
+    kept(text, viewer, now, || {
+        guarded(viewer, |g| {
+            let original = format!(
+                "NOT {}",
+                hides_account(g, viewer, "so.account_id", now, original)
+            );
+            format!(
+                "({} AND NOT {})",
+                readable(g, viewer, Some(original)),
+                hides_account(g, viewer, "s.account_id", now, own)
+            )
+        })
     })
 }
 
@@ -441,13 +448,55 @@ pub(crate) fn shown_to(viewer: &str, now: &str, shown: Shown) -> String {
 /// (blocked, domain-blocked, or muted with notifications), and its status, if any, readable by
 /// the owner. The same rule as statuses, with the same guards.
 pub(crate) fn notification_shown_to(owner: &str, now: &str) -> String {
-    guarded(owner, |g| {
-        format!(
-            "(NOT {} AND (n.status_id IS NULL OR EXISTS (SELECT 1 FROM statuses s WHERE s.id = n.status_id AND {})))",
-            hides_account(g, owner, "n.from_account_id", now, Mutes::Notifications),
-            readable(g, owner, None)
-        )
+    kept(Text::Notification, owner, now, || {
+        guarded(owner, |g| {
+            format!(
+                "(NOT {} AND (n.status_id IS NULL OR EXISTS (SELECT 1 FROM statuses s WHERE s.id = n.status_id AND {})))",
+                hides_account(g, owner, "n.from_account_id", now, Mutes::Notifications),
+                readable(g, owner, None)
+            )
+        })
     })
+}
+
+/// Which kept text (`kept`).
+#[derive(Debug, Clone, Copy, PartialEq, Eq, Hash)]
+enum Text {
+    IdSet,
+    Visible,
+    ShownProfile,
+    ShownListed,
+    Notification,
+}
+
+/// Texts kept at most per thread; past this they start over (statements name a few dozen
+/// placeholder combinations, so this is never reached in practice).
+const KEPT_TEXTS: usize = 256;
+
+thread_local! {
+    static KEPT: std::cell::RefCell<std::collections::HashMap<(Text, String, String), String>> =
+        std::cell::RefCell::default();
+}
+
+/// The text `build` makes of `text` with these two placeholders (or columns), kept per thread.
+/// Why: the audience rule is a few KB of SQL put together by dozens of `format!`s, and an id
+/// set one `$N` per id; a page's statements name the same placeholders on every request, and
+/// building them again was several percent of a home timeline's CPU (BENCHMARKS.md, session
+/// 24). The key is everything the text depends on. Per thread: no lock on the read path.
+fn kept(text: Text, a: &str, b: &str, build: impl FnOnce() -> String) -> String {
+    let key = (text, a.to_string(), b.to_string());
+    if let Some(t) = KEPT.with(|k| k.borrow().get(&key).cloned()) {
+        return t;
+    }
+    let t = build();
+    KEPT.with(|k| {
+        let mut k = k.borrow_mut();
+        if k.len() >= KEPT_TEXTS {
+            k.clear();
+        }
+        k.insert(key, t.clone());
+    });
+    t
 }
 
 /// Has `viewer` chosen not to see `account` (a column or bound id): blocked it, blocked its
@@ -519,6 +568,24 @@ fn may_read(g: &Guards, s: &str, viewer: &str) -> String {
 #[cfg(test)]
 mod tests {
     use super::*;
+
+    #[test]
+    fn kept_audience_texts_are_those_of_their_placeholders() {
+        let first = shown_to("$1", "$2", Shown::Listed);
+        // Built again from nothing, on another thread (texts are kept per thread).
+        let fresh = std::thread::spawn(|| shown_to("$1", "$2", Shown::Listed))
+            .join()
+            .expect("the thread runs");
+        assert_eq!(first, fresh);
+        assert_eq!(shown_to("$1", "$2", Shown::Listed), first);
+        let other = shown_to("$3", "$4", Shown::Listed);
+        assert_ne!(other, first);
+        assert!(other.contains("$3") && other.contains("$4") && !other.contains("$1 "));
+        assert_ne!(shown_to("$1", "$2", Shown::Profile), first);
+        assert_ne!(visible_to("$1"), first);
+        assert_eq!(shown_to("$1", "$2", Shown::Direct), visible_to("$1"));
+        assert_ne!(notification_shown_to("$1", "$2"), first);
+    }
 
     #[test]
     fn a_statement_appended_has_its_placeholders_renumbered_after_ours() {
