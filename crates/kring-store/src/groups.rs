@@ -15,6 +15,16 @@ use crate::{Backend, Store, Tx, db_err};
 
 /// The group each of `ids` is in, if any (also run by `hydrate` on SQLite).
 pub(crate) fn groups_of_statuses_sql(backend: Backend, ids: &[Id]) -> Sql {
+    if backend == Backend::Sqlite {
+        // The ids joined, not tested with `IN` (`Sql::id_rows`).
+        let mut sql = Sql::new("");
+        let rows = sql.id_rows(ids);
+        sql.push(&format!(
+            "WITH {rows} SELECT status_id, group_id FROM page_ids CROSS JOIN group_statuses \
+             WHERE removed_at IS NULL AND status_id = page_ids.page_id"
+        ));
+        return sql;
+    }
     let mut sql =
         Sql::new("SELECT status_id, group_id FROM group_statuses WHERE removed_at IS NULL AND ");
     sql.in_ids(backend, "status_id", ids);

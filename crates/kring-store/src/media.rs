@@ -12,10 +12,20 @@ const MEDIA_COLUMNS: &str = "id, account_id, status_id, kind, mime, file_key, th
 
 /// The attachments of the statuses `ids`, in order (also run by `hydrate` on SQLite).
 pub(crate) fn media_of_statuses_sql(backend: Backend, ids: &[Id]) -> Sql {
-    let mut sql = Sql::new(&format!(
-        "SELECT {MEDIA_COLUMNS} FROM media_attachments WHERE "
-    ));
-    sql.in_ids(backend, "status_id", ids);
+    let mut sql = Sql::new("");
+    if backend == Backend::Sqlite {
+        // The ids joined, not tested with `IN` (`Sql::id_rows`).
+        let rows = sql.id_rows(ids);
+        sql.push(&format!(
+            "WITH {rows} SELECT {MEDIA_COLUMNS} FROM page_ids CROSS JOIN media_attachments \
+             WHERE status_id = page_ids.page_id"
+        ));
+    } else {
+        sql.push(&format!(
+            "SELECT {MEDIA_COLUMNS} FROM media_attachments WHERE "
+        ));
+        sql.in_ids(backend, "status_id", ids);
+    }
     sql.push(" ORDER BY status_id, position, id");
     sql
 }

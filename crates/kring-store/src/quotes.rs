@@ -12,6 +12,16 @@ const QUOTE_COLUMNS: &str = "status_id, quoted_status_id, quoted_account_id, quo
 
 /// The quotes made by the statuses `ids` (also run by `hydrate` on SQLite).
 pub(crate) fn quotes_of_sql(backend: Backend, ids: &[Id]) -> Sql {
+    if backend == Backend::Sqlite {
+        // The ids joined, not tested with `IN` (`Sql::id_rows`).
+        let mut sql = Sql::new("");
+        let rows = sql.id_rows(ids);
+        sql.push(&format!(
+            "WITH {rows} SELECT {QUOTE_COLUMNS} FROM page_ids CROSS JOIN quotes \
+             WHERE status_id = page_ids.page_id"
+        ));
+        return sql;
+    }
     let mut sql = Sql::new(&format!("SELECT {QUOTE_COLUMNS} FROM quotes WHERE "));
     sql.in_ids(backend, "status_id", ids);
     sql
@@ -19,6 +29,17 @@ pub(crate) fn quotes_of_sql(backend: Backend, ids: &[Id]) -> Sql {
 
 /// How many accepted quotes each of `ids` has (also run by `hydrate` on SQLite).
 pub(crate) fn quotes_counts_sql(backend: Backend, ids: &[Id]) -> Sql {
+    if backend == Backend::Sqlite {
+        // The ids joined, not tested with `IN` (`Sql::id_rows`).
+        let mut sql = Sql::new("");
+        let rows = sql.id_rows(ids);
+        sql.push(&format!(
+            "WITH {rows} SELECT quoted_status_id, COUNT(*) FROM page_ids CROSS JOIN quotes \
+             WHERE state = 'accepted' AND quoted_status_id = page_ids.page_id \
+             GROUP BY quoted_status_id"
+        ));
+        return sql;
+    }
     let mut sql =
         Sql::new("SELECT quoted_status_id, COUNT(*) FROM quotes WHERE state = 'accepted' AND ");
     sql.in_ids(backend, "quoted_status_id", ids);

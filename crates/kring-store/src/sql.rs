@@ -107,6 +107,43 @@ impl Sql {
         }
     }
 
+    /// SQLite: `ids` as a table for a `WITH` clause, `page_ids(page_id) AS (VALUES ($N), ...)`,
+    /// to join with `page_ids CROSS JOIN t WHERE t.column = page_ids.page_id` (`CROSS JOIN`
+    /// keeps the ids as the outer loop in SQLite: each one an index look-up). Why not `IN`:
+    /// SQLite builds a temporary index of an `IN` list at every use before looking the ids
+    /// up, and a page's hydration used one list up to five times (BENCHMARKS.md, session 24).
+    /// Repeats are dropped (a join, unlike `IN`, would return a repeated id's rows twice),
+    /// then the list is padded to a power of two, at least one, with 0 — never an id, all are
+    /// positive — so a few texts serve every page (as `id_set`).
+    pub fn id_rows(&mut self, ids: &[Id]) -> String {
+        use std::fmt::Write;
+        let mut ids = ids.to_vec();
+        ids.sort_unstable();
+        ids.dedup();
+        let padded = ids.len().max(1).next_power_of_two();
+        let first = self.args.len() + 1;
+        self.args
+            .extend((0..padded).map(|i| Arg::I(ids.get(i).map_or(0, |id| id.0))));
+        kept(
+            Text::IdRows,
+            &first.to_string(),
+            &padded.to_string(),
+            || {
+                let mut rows = String::with_capacity(40 + padded * 7);
+                rows.push_str("page_ids(page_id) AS (VALUES ");
+                for n in first..first + padded {
+                    if n > first {
+                        rows.push(',');
+                    }
+                    // Writing to a String cannot fail.
+                    let _ = write!(rows, "(${n})");
+                }
+                rows.push(')');
+                rows
+            },
+        )
+    }
+
     /// Append another statement's text and its parameters, renumbering its `$N` after ours, so
     /// that statements built on their own can be read as parts of one (`hydrate` on
     /// PostgreSQL). Every `$` followed by digits in `other` is one of its placeholders: no
@@ -463,6 +500,7 @@ pub(crate) fn notification_shown_to(owner: &str, now: &str) -> String {
 #[derive(Debug, Clone, Copy, PartialEq, Eq, Hash)]
 enum Text {
     IdSet,
+    IdRows,
     Visible,
     ShownProfile,
     ShownListed,

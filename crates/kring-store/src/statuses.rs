@@ -1110,6 +1110,28 @@ impl Mark {
 pub(crate) fn status_flags_sql(backend: Backend, viewers: &[Id], ids: &[Id]) -> Sql {
     let mut sql = Sql::new("");
     let who = sql.id_set(backend, viewers);
+    if backend == Backend::Sqlite {
+        // The ids joined, not tested with `IN` (`Sql::id_rows`).
+        let rows = sql.id_rows(ids);
+        let (f, b, p, s) = (
+            in_set(backend, "f.account_id", &who),
+            in_set(backend, "b.account_id", &who),
+            in_set(backend, "p.account_id", &who),
+            in_set(backend, "s.account_id", &who),
+        );
+        sql.push(&format!(
+            "WITH {rows} \
+             SELECT 'f' AS k, f.account_id, f.status_id AS id FROM page_ids CROSS JOIN favourites f \
+             WHERE {f} AND f.status_id = page_ids.page_id \
+             UNION ALL SELECT 'b', b.account_id, b.status_id FROM page_ids CROSS JOIN bookmarks b \
+             WHERE {b} AND b.status_id = page_ids.page_id \
+             UNION ALL SELECT 'p', p.account_id, p.status_id FROM page_ids CROSS JOIN pins p \
+             WHERE {p} AND p.status_id = page_ids.page_id \
+             UNION ALL SELECT 'r', s.account_id, s.reblog_of_id FROM page_ids CROSS JOIN statuses s \
+             WHERE {s} AND s.reblog_of_id = page_ids.page_id"
+        ));
+        return sql;
+    }
     let which = sql.id_set(backend, ids);
     let (who, which, boosted) = (
         in_set(backend, "account_id", &who),
@@ -1144,6 +1166,19 @@ pub(crate) fn flags_from_rows(rows: Vec<(String, i64, i64)>) -> HashMap<Id, Stat
 /// rows (also run by `hydrate` on SQLite).
 pub(crate) fn mentions_and_tags_sql(backend: Backend, ids: &[Id]) -> Sql {
     let mut sql = Sql::new("");
+    if backend == Backend::Sqlite {
+        // The ids joined, not tested with `IN` (`Sql::id_rows`).
+        let rows = sql.id_rows(ids);
+        sql.push(&format!(
+            "WITH {rows} \
+             SELECT m.status_id, m.account_id, CAST(NULL AS TEXT) AS name \
+             FROM page_ids CROSS JOIN mentions m WHERE m.status_id = page_ids.page_id \
+             UNION ALL SELECT st.status_id, CAST(NULL AS BIGINT), t.name \
+             FROM page_ids CROSS JOIN status_tags st JOIN tags t ON t.id = st.tag_id \
+             WHERE st.status_id = page_ids.page_id"
+        ));
+        return sql;
+    }
     let set = sql.id_set(backend, ids);
     sql.push(&format!(
         "SELECT status_id, account_id, CAST(NULL AS TEXT) AS name FROM mentions WHERE {} \

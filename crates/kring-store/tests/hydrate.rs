@@ -164,6 +164,22 @@ async fn hydrate_reads_what_the_single_reads_return() {
         ])
     );
     assert_eq!(tags.len(), 2);
+    // An id asked for twice is read once (SQLite joins the ids rather than testing `IN`),
+    // and none asked for reads nothing.
+    let (twice, tags_twice) = store
+        .mentions_and_tags_of(&[tagged.id, tagged.id, boosted.id])
+        .await
+        .unwrap();
+    assert_eq!(twice.len(), 3);
+    assert_eq!(tags_twice.len(), 2);
+    let media_twice = store
+        .media_of_statuses(&[with_media.id, with_media.id])
+        .await
+        .unwrap();
+    assert_eq!(media_twice.len(), 3);
+    assert!(store.media_of_statuses(&[]).await.unwrap().is_empty());
+    let (none, no_tags) = store.mentions_and_tags_of(&[]).await.unwrap();
+    assert!(none.is_empty() && no_tags.is_empty());
 
     // Attachments in their order within each post, every field as written.
     assert_eq!(h.media, store.media_of_statuses(&ids).await.unwrap());
