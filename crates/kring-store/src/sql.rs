@@ -107,11 +107,14 @@ impl Sql {
         }
     }
 
-    /// SQLite: `ids` as a table for a `WITH` clause, `page_ids(page_id) AS (VALUES ($N), ...)`,
-    /// to join with `page_ids CROSS JOIN t WHERE t.column = page_ids.page_id` (`CROSS JOIN`
-    /// keeps the ids as the outer loop in SQLite: each one an index look-up). Why not `IN`:
-    /// SQLite builds a temporary index of an `IN` list at every use before looking the ids
-    /// up, and a page's hydration used one list up to five times (BENCHMARKS.md, session 24).
+    /// SQLite: `ids` as a table for a `WITH` clause, `page_ids(page_id) AS NOT MATERIALIZED
+    /// (VALUES ($N), ...)`, to join with `page_ids CROSS JOIN t WHERE t.column =
+    /// page_ids.page_id` (`CROSS JOIN` keeps the ids as the outer loop in SQLite: each one an
+    /// index look-up). Why not `IN`: SQLite builds a temporary index of an `IN` list at every
+    /// use before looking the ids up, and a page's hydration used one list up to five times
+    /// (BENCHMARKS.md, session 24); `NOT MATERIALIZED` keeps a table used more than once
+    /// from being copied into one too (the marks' statement: 20 µs with `IN`, 18 materialised,
+    /// 13 not; one id as cheap as `IN`'s).
     /// Repeats are dropped (a join, unlike `IN`, would return a repeated id's rows twice),
     /// then the list is padded to a power of two, at least one, with 0 — never an id, all are
     /// positive — so a few texts serve every page (as `id_set`).
@@ -130,7 +133,7 @@ impl Sql {
             &padded.to_string(),
             || {
                 let mut rows = String::with_capacity(40 + padded * 7);
-                rows.push_str("page_ids(page_id) AS (VALUES ");
+                rows.push_str("page_ids(page_id) AS NOT MATERIALIZED (VALUES ");
                 for n in first..first + padded {
                     if n > first {
                         rows.push(',');
