@@ -513,6 +513,9 @@ enum Text {
 /// Texts kept at most per thread; past this they start over (statements name a few dozen
 /// placeholder combinations, so this is never reached in practice).
 const KEPT_TEXTS: usize = 256;
+/// Longer texts are not kept (an id list of thousands, as a bulk operation may bind): the
+/// audience rule is ~5 KB, a page's id list under 1 KB.
+const KEPT_TEXT_BYTES: usize = 16 << 10;
 
 thread_local! {
     static KEPT: std::cell::RefCell<std::collections::HashMap<(Text, String, String), String>> =
@@ -530,6 +533,9 @@ fn kept(text: Text, a: &str, b: &str, build: impl FnOnce() -> String) -> String 
         return t;
     }
     let t = build();
+    if t.len() > KEPT_TEXT_BYTES {
+        return t;
+    }
     KEPT.with(|k| {
         let mut k = k.borrow_mut();
         if k.len() >= KEPT_TEXTS {
