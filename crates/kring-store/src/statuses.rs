@@ -352,17 +352,44 @@ impl Store {
         if tags.is_empty() {
             return Ok(Vec::new());
         }
-        let mut sql = Sql::new(&format!(
-            "SELECT {STATUS_COLUMNS} FROM statuses s WHERE s.listed = 1 AND s.reblog_of_id IS NULL \
-             AND EXISTS (SELECT 1 FROM status_tags st JOIN tags t ON t.id = st.tag_id WHERE st.status_id = s.id AND lower(t.name) IN ("
-        ));
+        // The tags first: a page is read from their posts (`status_tags`' tag index), not
+        // by walking every listed status and asking each for its tags — that walk read the
+        // whole table for a rare or unknown tag (~1 s per request on a million statuses,
+        // anyone could ask; BENCHMARKS.md, session 24).
+        let mut names = Sql::new("SELECT id FROM tags WHERE lower(name) IN (");
         for (i, t) in tags.iter().enumerate() {
             if i > 0 {
-                sql.push(",");
+                names.push(",");
             }
-            sql.bind(t.to_lowercase());
+            names.bind(t.to_lowercase());
         }
-        sql.push("))");
+        names.push(")");
+        let ids = self.ids(names).await?;
+        let (mut sql, column) = match ids.as_slice() {
+            [] => return Ok(Vec::new()),
+            // One tag: its posts newest first straight from the index, stopping at the
+            // page's end (`CROSS JOIN` keeps that order as the outer loop in SQLite).
+            [tag] => {
+                let mut sql = Sql::new(&format!(
+                    "SELECT {STATUS_COLUMNS} FROM status_tags st CROSS JOIN statuses s \
+                     WHERE st.tag_id = "
+                ));
+                sql.bind(*tag);
+                sql.push(" AND s.id = st.status_id");
+                (sql, "st.status_id")
+            }
+            // Several: each post once, however many of them it has.
+            several => {
+                let mut sql = Sql::new(&format!(
+                    "SELECT {STATUS_COLUMNS} FROM statuses s WHERE s.id IN \
+                     (SELECT st.status_id FROM status_tags st WHERE "
+                ));
+                sql.in_ids(self.backend, "st.tag_id", several);
+                sql.push(")");
+                (sql, "s.id")
+            }
+        };
+        sql.push(" AND s.listed = 1 AND s.reblog_of_id IS NULL");
         if locality == Locality::Local {
             sql.push(" AND s.local = 1");
         } else if locality == Locality::Remote {
@@ -370,7 +397,7 @@ impl Store {
         }
         let v = sql.param(viewer.unwrap_or_default());
         sql.and_shown(&v, Shown::Listed);
-        sql.page("s.id", page);
+        sql.page(column, page);
         self.page_of_statuses(&sql, page).await
     }
 

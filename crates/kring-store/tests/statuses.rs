@@ -415,6 +415,47 @@ async fn tag_timeline_is_listed_case_insensitive_and_local_aware() {
         );
         assert!(tl(vec![], Locality::All, v).await.is_empty());
         assert!(tl(vec!["nothing"], Locality::All, v).await.is_empty());
+        // A post with two of the tags asked for is listed once; an unknown one among them
+        // changes nothing.
+        assert_eq!(
+            tl(vec!["rust", "sqlite", "nothing"], Locality::All, v).await,
+            vec![b.id, a.id]
+        );
+        // Pages before and after a post, for one tag and for several.
+        for tags in [
+            vec!["rust".to_string()],
+            vec!["rust".into(), "other".into()],
+        ] {
+            let page = |p: Page| {
+                let (store, tags) = (store.clone(), tags.clone());
+                async move {
+                    status_ids(
+                        &store
+                            .tag_timeline(v, &tags, Locality::All, &p)
+                            .await
+                            .unwrap(),
+                    )
+                }
+            };
+            let older = page(Page {
+                max_id: Some(b.id),
+                ..newest(20)
+            })
+            .await;
+            assert_eq!(older, vec![a.id]);
+            let newer = page(Page {
+                min_id: Some(a.id),
+                ..newest(20)
+            })
+            .await;
+            let want = if tags.len() == 1 {
+                vec![b.id]
+            } else {
+                vec![c.id, b.id]
+            };
+            assert_eq!(newer, want);
+            assert_eq!(page(newest(1)).await.len(), 1);
+        }
     }
 
     // One tag row per name whatever the case; the first spelling is kept.
