@@ -91,18 +91,7 @@ impl Sql {
                 let first = self.args.len() + 1;
                 self.args
                     .extend((0..padded).map(|i| Arg::I(ids.get(i).copied().unwrap_or(last).0)));
-                kept(Text::IdSet, &first.to_string(), &padded.to_string(), || {
-                    let mut set = String::with_capacity(2 + padded * 5);
-                    set.push('(');
-                    for n in first..first + padded {
-                        if n > first {
-                            set.push(',');
-                        }
-                        let _ = write!(set, "${n}");
-                    }
-                    set.push(')');
-                    set
-                })
+                placeholders(Text::IdSet, "(", first, padded, ("", ""))
             }
         }
     }
@@ -119,7 +108,6 @@ impl Sql {
     /// then the list is padded to a power of two, at least one, with 0 — never an id, all are
     /// positive — so a few texts serve every page (as `id_set`).
     pub fn id_rows(&mut self, ids: &[Id]) -> String {
-        use std::fmt::Write;
         let mut ids = ids.to_vec();
         ids.sort_unstable();
         ids.dedup();
@@ -127,23 +115,12 @@ impl Sql {
         let first = self.args.len() + 1;
         self.args
             .extend((0..padded).map(|i| Arg::I(ids.get(i).map_or(0, |id| id.0))));
-        kept(
+        placeholders(
             Text::IdRows,
-            &first.to_string(),
-            &padded.to_string(),
-            || {
-                let mut rows = String::with_capacity(40 + padded * 7);
-                rows.push_str("page_ids(page_id) AS NOT MATERIALIZED (VALUES ");
-                for n in first..first + padded {
-                    if n > first {
-                        rows.push(',');
-                    }
-                    // Writing to a String cannot fail.
-                    let _ = write!(rows, "(${n})");
-                }
-                rows.push(')');
-                rows
-            },
+            "page_ids(page_id) AS NOT MATERIALIZED (VALUES ",
+            first,
+            padded,
+            ("(", ")"),
         )
     }
 
@@ -544,6 +521,25 @@ fn kept(text: Text, a: &str, b: &str, build: impl FnOnce() -> String) -> String 
         k.insert(key, t.clone());
     });
     t
+}
+
+/// `open`, then `$first` and the `count - 1` placeholders after it, each written between
+/// `wrap`'s two halves and separated by commas, then `)`: an id list's text (kept, `kept`).
+fn placeholders(text: Text, open: &str, first: usize, count: usize, wrap: (&str, &str)) -> String {
+    use std::fmt::Write;
+    kept(text, &first.to_string(), &count.to_string(), || {
+        let mut out = String::with_capacity(open.len() + 2 + count * 8);
+        out.push_str(open);
+        for n in first..first + count {
+            if n > first {
+                out.push(',');
+            }
+            // Writing to a String cannot fail.
+            let _ = write!(out, "{}${n}{}", wrap.0, wrap.1);
+        }
+        out.push(')');
+        out
+    })
 }
 
 /// Has `viewer` chosen not to see `account` (a column or bound id): blocked it, blocked its
