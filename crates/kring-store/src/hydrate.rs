@@ -18,7 +18,6 @@ use sqlx::Row;
 
 use crate::media::MediaRow;
 use crate::quotes::QuoteRow;
-use crate::rows::StatusRow;
 use crate::sql::Sql;
 use crate::statuses::{
     StatusFlags, flags_from_rows, mentions_and_tags_sql, split_mentions_and_tags, status_flags_sql,
@@ -78,14 +77,10 @@ impl Store {
                     let originals: Vec<Status> = if inner.is_empty() {
                         Vec::new()
                     } else {
-                        readers::all(
+                        r.bodies.read(
                             c,
                             &statuses_by_ids_sql(Backend::Sqlite, &inner, readable_by),
-                            StatusRow::from_sqlite,
                         )?
-                        .into_iter()
-                        .map(Status::from)
-                        .collect()
                     };
                     let ids = all_ids(page, &originals);
                     let mut h = Hydration {

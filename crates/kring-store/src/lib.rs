@@ -30,6 +30,7 @@ mod reports;
 mod rows;
 mod settings;
 mod sql;
+mod status_bodies;
 mod statuses;
 mod wal;
 

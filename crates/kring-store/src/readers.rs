@@ -23,6 +23,7 @@ use kring_core::Error;
 use rusqlite::{CachedStatement, Connection, OpenFlags};
 
 use crate::sql::{Arg, Sql};
+use crate::status_bodies::StatusBodies;
 
 /// Prepared statements kept per connection (the IN lists of different lengths are
 /// different statements).
@@ -33,6 +34,8 @@ pub(crate) struct Readers {
     /// Connections not in use; there are as many as reads ever ran at once (at most one per
     /// thread that reads: tokio's workers, and a test's own thread).
     idle: Mutex<Vec<Connection>>,
+    /// What these connections read of statuses and keep (`status_bodies`).
+    pub bodies: StatusBodies,
 }
 
 impl Readers {
@@ -49,6 +52,7 @@ impl Readers {
         Some(Readers {
             path: path.to_string(),
             idle: Mutex::new(Vec::new()),
+            bodies: StatusBodies::default(),
         })
     }
 
@@ -115,7 +119,16 @@ pub(crate) fn prepare<'c>(
     conn: &'c Connection,
     sql: &Sql,
 ) -> rusqlite::Result<CachedStatement<'c>> {
-    let mut st = conn.prepare_cached(&numbered(&sql.text))?;
+    prepare_text(conn, &sql.text, sql)
+}
+
+/// [`prepare`] with `text` for `sql`'s text (the same parameters).
+pub(crate) fn prepare_text<'c>(
+    conn: &'c Connection,
+    text: &str,
+    sql: &Sql,
+) -> rusqlite::Result<CachedStatement<'c>> {
+    let mut st = conn.prepare_cached(&numbered(text))?;
     // `?N` makes the count the highest N used: an argument past it is in no expression.
     let count = st.parameter_count();
     for (i, arg) in sql.args().iter().enumerate().take(count) {

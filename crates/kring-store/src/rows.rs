@@ -260,6 +260,11 @@ pub(crate) struct StatusRow {
 }
 
 impl StatusRow {
+    /// The interaction policy as stored (JSON).
+    pub(crate) fn interaction_policy_text(&self) -> Option<&str> {
+        self.interaction_policy.as_deref()
+    }
+
     /// A row of `STATUS_COLUMNS` (in that order) read by the SQLite readers (`readers`).
     pub(crate) fn from_sqlite(r: &rusqlite::Row<'_>) -> rusqlite::Result<StatusRow> {
         Ok(StatusRow {

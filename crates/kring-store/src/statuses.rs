@@ -54,22 +54,21 @@ impl Store {
         sql: &Sql,
         page: &Page,
     ) -> Result<Vec<Status>, Error> {
-        let rows = self.status_rows(sql).await?;
-        Ok(newest_first(rows, page)
-            .into_iter()
-            .map(Status::from)
-            .collect())
+        Ok(newest_first(self.status_rows(sql).await?, page))
     }
 
-    /// The rows of a statement selecting `STATUS_COLUMNS`: on SQLite through the readers.
-    pub(crate) async fn status_rows(&self, sql: &Sql) -> Result<Vec<StatusRow>, Error> {
+    /// The statuses of a statement selecting `STATUS_COLUMNS`: on SQLite through the
+    /// readers, with the bodies they keep (`status_bodies`).
+    pub(crate) async fn status_rows(&self, sql: &Sql) -> Result<Vec<Status>, Error> {
         if let Some(r) = &self.readers {
-            let sql = sql.clone();
-            return r
-                .read(move |c| readers::all(c, &sql, StatusRow::from_sqlite))
-                .await;
+            return r.read(|c| r.bodies.read(c, sql)).await;
         }
-        sql.query_as().fetch_all(self.pool()).await.map_err(db_err)
+        let rows: Vec<StatusRow> = sql
+            .query_as()
+            .fetch_all(self.pool())
+            .await
+            .map_err(db_err)?;
+        Ok(rows.into_iter().map(Status::from).collect())
     }
 
     /// The one number a statement selects (a count): on SQLite through the readers.
@@ -163,7 +162,7 @@ impl Store {
             "SELECT {STATUS_COLUMNS} FROM statuses s WHERE s.id = "
         ));
         sql.bind(id);
-        Ok(self.status_rows(&sql).await?.pop().map(Status::from))
+        Ok(self.status_rows(&sql).await?.pop())
     }
 
     /// Every received post is looked up by its URI first (is it known already?): on SQLite
@@ -173,7 +172,7 @@ impl Store {
             "SELECT {STATUS_COLUMNS} FROM statuses s WHERE s.uri = "
         ));
         sql.bind(uri);
-        Ok(self.status_rows(&sql).await?.pop().map(Status::from))
+        Ok(self.status_rows(&sql).await?.pop())
     }
 
     /// Which of these URIs are stored statuses' (one statement for a batch of received
@@ -225,8 +224,7 @@ impl Store {
         let v = sql.param(viewer.unwrap_or_default());
         sql.and_shown(&v, shown);
         // Opening a post is a hot read too (a status, its context): on SQLite the readers.
-        let row: Option<StatusRow> = self.status_rows(&sql).await?.into_iter().next();
-        Ok(row.map(Status::from))
+        Ok(self.status_rows(&sql).await?.into_iter().next())
     }
 
     /// Of `ids`, those `viewer` may see when opening them directly.
@@ -266,10 +264,8 @@ impl Store {
         if ids.is_empty() {
             return Ok(Vec::new());
         }
-        let rows = self
-            .status_rows(&statuses_by_ids_sql(self.backend, ids, Some(viewer)))
-            .await?;
-        Ok(rows.into_iter().map(Status::from).collect())
+        self.status_rows(&statuses_by_ids_sql(self.backend, ids, Some(viewer)))
+            .await
     }
 
     /// Statuses by id regardless of audience (to assemble views of already-checked statuses).
@@ -277,10 +273,8 @@ impl Store {
         if ids.is_empty() {
             return Ok(Vec::new());
         }
-        let rows = self
-            .status_rows(&statuses_by_ids_sql(self.backend, ids, None))
-            .await?;
-        Ok(rows.into_iter().map(Status::from).collect())
+        self.status_rows(&statuses_by_ids_sql(self.backend, ids, None))
+            .await
     }
 
     pub async fn account_statuses(
@@ -443,10 +437,7 @@ impl Store {
         down.and_shown(&pv, Shown::Listed);
         down.push(" ORDER BY s.id ASC LIMIT 4000");
         let descendants = self.status_rows(&down).await?;
-        Ok((
-            ancestors.into_iter().map(Status::from).collect(),
-            descendants.into_iter().map(Status::from).collect(),
-        ))
+        Ok((ancestors, descendants))
     }
 
     /// The viewer's favourites/boosts/bookmarks/pins among `ids`.

@@ -1361,3 +1361,150 @@ async fn stored_uris_names_only_what_is_stored() {
     assert!(store.stored_uris(&[absent]).await.unwrap().is_empty());
     assert!(store.stored_uris(&[]).await.unwrap().is_empty());
 }
+
+/// Pages of statuses on SQLite keep each post's body in memory and read only what can change
+/// (`status_bodies`): every change to a post read before must show on the next read, on every
+/// path, the same as a store that never read it (a second store on the same database).
+#[tokio::test]
+async fn a_post_read_before_shows_every_change_since() {
+    use kring_core::InteractionPolicy;
+    use kring_store::PostCounts;
+    let (store, g) = store().await;
+    let a = local(&store, "alice").await;
+    let b = local(&store, "bob").await;
+    let r = remote(&store, "far", "remote.example").await;
+    let parent = Post::new(&a, Visibility::Public)
+        .text("parent")
+        .insert(&store)
+        .await;
+    let mut pending = Post::new(&r, Visibility::Public)
+        .reply_to(&parent)
+        .text("pending")
+        .build();
+    pending.pending_approval_by = Some(a.id);
+    let mut tx = store.begin().await.unwrap();
+    tx.insert_status(&pending).await.unwrap();
+    tx.commit().await.unwrap();
+    let remote_post = Post::new(&r, Visibility::Public)
+        .text("remote")
+        .insert(&store)
+        .await;
+    let direct = Post::new(&r, Visibility::Direct)
+        .mention(&[a.id])
+        .insert(&store)
+        .await;
+    let gone = Post::new(&a, Visibility::Public).insert(&store).await;
+
+    // What each path shows now, and the same read by a store that never read these posts.
+    let reads = |s: Store| {
+        let (a, parent, direct) = (a.id, parent.clone(), direct.id);
+        async move {
+            let public = store_page(
+                s.public_timeline(Some(a), Locality::All, &newest(40))
+                    .await
+                    .unwrap(),
+            );
+            let single = s.status(parent.id).await.unwrap();
+            let shown = s.visible_status(Some(a), direct).await.unwrap();
+            let (up, down) = s.context(Some(a), &parent).await.unwrap();
+            let by_ids = s.statuses_by_ids(&[parent.id, direct]).await.unwrap();
+            (public, single, shown, up, down, by_ids)
+        }
+    };
+    let check = |label: &'static str| {
+        let (store, url) = (store.clone(), g.url.clone());
+        async move {
+            // Twice: the first read may keep bodies, the second reads with them.
+            let first = reads(store.clone()).await;
+            let kept = reads(store.clone()).await;
+            let fresh = Store::connect(&url, 2).await.unwrap();
+            let other = reads(fresh.clone()).await;
+            fresh.close().await;
+            assert_eq!(first, other, "{label}: first read");
+            assert_eq!(kept, other, "{label}: read again");
+            kept
+        }
+    };
+    let (public, single, ..) = check("before any change").await;
+    // The reply awaiting alice's approval is hers to see.
+    assert_eq!(
+        public.len(),
+        4,
+        "parent, pending reply, remote post and gone"
+    );
+    assert_eq!(single.as_ref().map(|s| s.text.as_str()), Some("parent"));
+
+    // An edit (body and `edited_at`).
+    let mut tx = store.begin().await.unwrap();
+    tx.edit_status(&parent, "edited", "<p>edited</p>", "cw", true, Some("nl"))
+        .await
+        .unwrap();
+    tx.commit().await.unwrap();
+    let (_, single, ..) = check("after an edit").await;
+    let single = single.unwrap();
+    assert_eq!(
+        (
+            single.text.as_str(),
+            single.content.as_str(),
+            single.spoiler_text.as_str()
+        ),
+        ("edited", "<p>edited</p>", "cw")
+    );
+    assert!(single.sensitive);
+
+    // Counters: a favourite, a boost, a remote server's counts; the reply approved (it
+    // counts on the parent and is listed from now on).
+    let mut tx = store.begin().await.unwrap();
+    tx.insert_mark(Mark::Favourite, b.id, parent.id)
+        .await
+        .unwrap();
+    tx.raise_post_counts(
+        remote_post.id,
+        &PostCounts {
+            replies: Some(7),
+            reblogs: Some(8),
+            favourites: Some(9),
+        },
+    )
+    .await
+    .unwrap();
+    let stored = store.status(pending.id).await.unwrap().unwrap();
+    assert!(tx.approve_status(&stored).await.unwrap());
+    tx.commit().await.unwrap();
+    let (public, single, _, _, down, _) = check("after counters and an approval").await;
+    assert_eq!(single.as_ref().map(|s| s.favourites_count), Some(1));
+    assert_eq!(single.as_ref().map(|s| s.replies_count), Some(1));
+    assert_eq!(down.len(), 1);
+    assert_eq!(down[0].pending_approval_by, None);
+    let far = public.iter().find(|s| s.id == remote_post.id).unwrap();
+    assert_eq!(
+        (far.replies_count, far.reblogs_count, far.favourites_count),
+        (7, 8, 9)
+    );
+
+    // An interaction policy set and changed; a direct post labelled a group's.
+    for policy in [Some(InteractionPolicy::everyone()), None] {
+        let mut tx = store.begin().await.unwrap();
+        tx.set_interaction_policy(remote_post.id, policy.as_ref())
+            .await
+            .unwrap();
+        tx.label_group_post(direct.id).await.unwrap();
+        tx.commit().await.unwrap();
+        let (public, _, shown, ..) = check("after a policy and a label").await;
+        let far = public.iter().find(|s| s.id == remote_post.id).unwrap();
+        assert_eq!(far.interaction_policy, policy);
+        assert_eq!(shown.map(|s| s.visibility), Some(Visibility::Group));
+    }
+
+    // A deleted post is gone from every path.
+    let mut tx = store.begin().await.unwrap();
+    tx.delete_status(&gone).await.unwrap();
+    tx.commit().await.unwrap();
+    let (public, ..) = check("after a deletion").await;
+    assert!(public.iter().all(|s| s.id != gone.id));
+}
+
+fn store_page(mut v: Vec<Status>) -> Vec<Status> {
+    v.sort_by_key(|s| s.id);
+    v
+}
