@@ -105,13 +105,19 @@ impl Sql {
     /// from being copied into one too (the marks' statement: 20 µs with `IN`, 18 materialised,
     /// 13 not; one id as cheap as `IN`'s).
     /// Repeats are dropped (a join, unlike `IN`, would return a repeated id's rows twice),
-    /// then the list is padded to a power of two, at least one, with 0 — never an id, all are
-    /// positive — so a few texts serve every page (as `id_set`).
+    /// then the list is padded with 0 — never an id, all are positive — so a few texts serve
+    /// every page: to 1, 2, 4 or 8, then to a multiple of 8 up to 64, then to a power of two.
+    /// Why not a power of two throughout (as `id_set`): every row is an index look-up, and a
+    /// page of 40 posts padded to 64 made each of its six hydration statements look up 0 24
+    /// times (BENCHMARKS.md, session 25).
     pub fn id_rows(&mut self, ids: &[Id]) -> String {
         let mut ids = ids.to_vec();
         ids.sort_unstable();
         ids.dedup();
-        let padded = ids.len().max(1).next_power_of_two();
+        let padded = match ids.len().max(1) {
+            n @ 9..=64 => n.div_ceil(8) * 8,
+            n => n.next_power_of_two(),
+        };
         let first = self.args.len() + 1;
         self.args
             .extend((0..padded).map(|i| Arg::I(ids.get(i).map_or(0, |id| id.0))));
@@ -611,6 +617,40 @@ fn may_read(g: &Guards, s: &str, viewer: &str) -> String {
 #[cfg(test)]
 mod tests {
     use super::*;
+
+    #[test]
+    fn id_rows_are_padded_to_a_few_lengths() {
+        let padded = |n: i64| {
+            let ids: Vec<Id> = (1..=n).map(Id).collect();
+            let mut sql = Sql::new("");
+            let rows = sql.id_rows(&ids);
+            assert_eq!(rows.matches('$').count(), sql.args().len());
+            // The ids once each, in order, then zeros.
+            let args: Vec<i64> = sql
+                .args()
+                .iter()
+                .map(|a| match a {
+                    Arg::I(v) => *v,
+                    Arg::S(_) => panic!("ids are numbers"),
+                })
+                .collect();
+            assert_eq!(args[..n.max(0) as usize], (1..=n).collect::<Vec<_>>()[..]);
+            assert!(args[n.max(0) as usize..].iter().all(|&v| v == 0));
+            args.len()
+        };
+        let lengths: Vec<usize> = [0, 1, 2, 3, 5, 8, 9, 16, 17, 40, 41, 63, 64, 65, 200]
+            .into_iter()
+            .map(padded)
+            .collect();
+        assert_eq!(
+            lengths,
+            vec![1, 1, 2, 4, 8, 8, 16, 16, 24, 40, 48, 64, 64, 128, 256]
+        );
+        // Repeats once.
+        let mut sql = Sql::new("");
+        sql.id_rows(&[Id(5), Id(3), Id(5)]);
+        assert_eq!(sql.args().len(), 2);
+    }
 
     #[test]
     fn kept_audience_texts_are_those_of_their_placeholders() {
