@@ -1508,3 +1508,87 @@ fn store_page(mut v: Vec<Status>) -> Vec<Status> {
     v.sort_by_key(|s| s.id);
     v
 }
+
+/// A body kept from one viewer's read completes only rows the audience rule gave the next
+/// viewer: an outsider reading after a follower read a followers-only post sees none of it,
+/// on any path, and a boost of it shows nothing either.
+#[tokio::test]
+async fn a_body_kept_for_one_viewer_shows_nothing_to_another() {
+    let (store, _g) = store().await;
+    let a = local(&store, "alice").await;
+    let f = local(&store, "fan").await;
+    let o = local(&store, "outsider").await;
+    follow(&store, f.id, a.id).await;
+    let public = Post::new(&a, Visibility::Public).insert(&store).await;
+    let private = Post::new(&a, Visibility::Private)
+        .reply_to(&public)
+        .insert(&store)
+        .await;
+    let boost = Post::new(&f, Visibility::Public).build();
+    let boost = kring_store::NewStatus {
+        reblog_of_id: Some(private.id),
+        ..boost
+    };
+    let mut tx = store.begin().await.unwrap();
+    tx.insert_status(&boost).await.unwrap();
+    tx.commit().await.unwrap();
+    let profile = AccountStatusesFilter::default();
+
+    // The follower reads it everywhere it shows (its body is kept now).
+    assert!(
+        store
+            .visible_status(Some(f.id), private.id)
+            .await
+            .unwrap()
+            .is_some()
+    );
+    let (_, down) = store.context(Some(f.id), &public).await.unwrap();
+    assert_eq!(status_ids(&down), vec![private.id]);
+    let own = store
+        .account_statuses(Some(f.id), a.id, profile, None, &newest(40))
+        .await
+        .unwrap();
+    assert!(own.iter().any(|s| s.id == private.id));
+    let originals = store
+        .visible_statuses_by_ids(Some(f.id), &[private.id])
+        .await
+        .unwrap();
+    assert_eq!(status_ids(&originals), vec![private.id]);
+
+    // The outsider, after it: nothing of it anywhere.
+    for viewer in [Some(o.id), None] {
+        assert_eq!(
+            store.visible_status(viewer, private.id).await.unwrap(),
+            None
+        );
+        let (_, down) = store.context(viewer, &public).await.unwrap();
+        assert!(down.is_empty(), "{viewer:?}: context");
+        let listed = store
+            .account_statuses(viewer, a.id, profile, None, &newest(40))
+            .await
+            .unwrap();
+        assert_eq!(status_ids(&listed), vec![public.id], "{viewer:?}: profile");
+        let boosts = store
+            .account_statuses(viewer, f.id, profile, None, &newest(40))
+            .await
+            .unwrap();
+        assert!(boosts.is_empty(), "{viewer:?}: a boost of it");
+        assert!(
+            store
+                .visible_statuses_by_ids(viewer, &[private.id])
+                .await
+                .unwrap()
+                .is_empty(),
+            "{viewer:?}: as a boost's original"
+        );
+        let timeline = store
+            .public_timeline(viewer, Locality::All, &newest(40))
+            .await
+            .unwrap();
+        assert!(
+            timeline
+                .iter()
+                .all(|s| s.id != private.id && s.reblog_of_id != Some(private.id))
+        );
+    }
+}
