@@ -1604,3 +1604,55 @@ async fn a_removed_follower_loses_followers_only_posts_everywhere() {
         "{events:?}"
     );
 }
+
+/// On SQLite a post's text is kept in memory once read (`kring_store::status_bodies`): what
+/// its audience read first must still not reach anyone else. F (follower) and M (mentioned)
+/// read every path that shows the hidden posts, then the outsiders read every path.
+#[tokio::test]
+async fn what_the_audience_read_first_stays_hidden_from_the_rest() {
+    let c = cast().await;
+    let s = &c.s;
+    let a = &c.a.id;
+    let readers = [
+        (&c.f.token, c.private.clone()),
+        (&c.m.token, c.direct.clone()),
+    ];
+    for (token, id) in &readers {
+        let t = Some(token.as_str());
+        s.ok(&format!("/api/v1/statuses/{id}"), t).await;
+        s.ok(&format!("/api/v1/statuses/{id}/context"), t).await;
+        let home = s.status_ids("/api/v1/timelines/home", t).await;
+        if *id == c.private {
+            assert!(home.contains(id), "home of its follower: {home:?}");
+        }
+        let profile = s
+            .status_ids(&format!("/api/v1/accounts/{a}/statuses"), t)
+            .await;
+        assert!(profile.contains(id), "profile for its reader: {profile:?}");
+        s.ok(&format!("/api/v1/timelines/tag/{TAG}"), t).await;
+    }
+    let hidden = c.hidden();
+    for (who, token) in c.outsiders() {
+        for id in hidden {
+            for path in [
+                format!("/api/v1/statuses/{id}"),
+                format!("/api/v1/statuses/{id}/context"),
+            ] {
+                let (st, _, body) = s.get(&path, token).await;
+                assert_eq!(st, StatusCode::NOT_FOUND, "{who} GET {path}: {body}");
+            }
+        }
+        for path in [
+            format!("/api/v1/accounts/{a}/statuses"),
+            "/api/v1/timelines/public".to_string(),
+            format!("/api/v1/timelines/tag/{TAG}"),
+        ] {
+            let ids = s.status_ids(&path, token).await;
+            assert_none_of(&ids, &hidden, &format!("{who} {path}"));
+        }
+        if let Some(t) = token {
+            let ids = s.status_ids("/api/v1/timelines/home", Some(t)).await;
+            assert_none_of(&ids, &hidden, &format!("{who} home"));
+        }
+    }
+}
