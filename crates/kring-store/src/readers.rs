@@ -93,12 +93,27 @@ impl Readers {
             Some(c) => c,
             None => self.open().map_err(read_err)?,
         };
-        let r = f(&conn).map_err(read_err);
-        if let Ok(mut v) = self.idle.lock() {
+        // One read transaction for all that `f` reads. Why: outside a transaction each
+        // statement is one, and takes and drops a WAL read lock (two `fcntl` calls, and
+        // SQLite's look at the WAL index) — a home timeline's seven statements made fourteen
+        // such calls, ~6 % of its CPU (BENCHMARKS.md, session 26). One snapshot is also what
+        // a page and its hydration should show.
+        let r = run(&conn, "BEGIN")
+            .and_then(|()| f(&conn))
+            .map_err(read_err);
+        // A connection left in its transaction would hold its snapshot (and stop checkpoints
+        // from passing it) for as long as it is idle: it is closed instead of kept.
+        let ended = conn.is_autocommit() || run(&conn, "COMMIT").is_ok();
+        if ended && let Ok(mut v) = self.idle.lock() {
             v.push(conn);
         }
         r
     }
+}
+
+/// Run a statement that returns no rows, prepared once per connection.
+fn run(conn: &Connection, sql: &str) -> rusqlite::Result<()> {
+    conn.prepare_cached(sql)?.raw_execute().map(|_| ())
 }
 
 fn read_err(e: rusqlite::Error) -> Error {
@@ -205,6 +220,52 @@ mod tests {
         })
         .expect("the statement runs");
         assert_eq!(rows, vec![("b".to_string(), 7, 8)]);
+    }
+
+    /// A read sees one snapshot throughout, and the next read (on the same connection, kept
+    /// idle in between) a newer one — also after a read that failed midway, which must not
+    /// leave its connection holding the old snapshot.
+    #[tokio::test]
+    async fn each_read_is_one_snapshot_and_the_next_sees_later_writes() {
+        let dir = tempfile::tempdir().expect("a temporary directory");
+        let path = dir.path().join("t.db");
+        let writer = Connection::open(&path).expect("the database opens");
+        writer
+            .execute_batch(
+                "PRAGMA journal_mode = WAL; CREATE TABLE t (id INTEGER PRIMARY KEY); \
+                 INSERT INTO t VALUES (1);",
+            )
+            .expect("the table is made");
+        let readers = Readers::new(&format!("sqlite://{}", path.display())).expect("a file");
+        let count = |c: &Connection| c.query_row("SELECT COUNT(*) FROM t", [], |r| r.get(0));
+
+        // A write between two statements of one read is not seen by the second.
+        let (before, during) = readers
+            .read(|c| {
+                let before: i64 = count(c)?;
+                writer
+                    .execute("INSERT INTO t VALUES (2)", [])
+                    .expect("a write beside the read");
+                Ok((before, count(c)?))
+            })
+            .await
+            .expect("the read");
+        assert_eq!((before, during), (1, 1));
+        assert_eq!(readers.read(|c| count(c)).await.expect("the read"), 2);
+
+        // A read that fails after its first statement; then a write; the next read sees it.
+        let failed = readers
+            .read(|c| {
+                count(c)?;
+                c.query_row("SELECT no_such_column FROM t", [], |r| r.get::<_, i64>(0))
+            })
+            .await;
+        assert!(failed.is_err());
+        writer
+            .execute("INSERT INTO t VALUES (3)", [])
+            .expect("a write after");
+        assert_eq!(readers.read(|c| count(c)).await.expect("the read"), 3);
+        assert_eq!(readers.idle.lock().map(|v| v.len()).unwrap_or(0), 1);
     }
 
     #[test]
