@@ -672,7 +672,7 @@ fn status_inner<'a>(
         sensitive: s.sensitive,
         spoiler_text: &s.spoiler_text,
         media_attachments: v.media.iter().map(|m| media_attachment(ctx, m)).collect(),
-        application: v.application.as_ref().map(|a: &App| ApplicationRefJson {
+        application: v.application.as_deref().map(|a: &App| ApplicationRefJson {
             name: &a.name,
             website: a.website.as_deref(),
         }),

@@ -129,7 +129,7 @@ pub struct Kring {
     /// The abuse limits every door asks (in memory, per process).
     pub limits: Arc<limits::Limits>,
     /// Apps by id: they never change once registered, and every status view names its app.
-    apps: Arc<std::sync::Mutex<std::collections::HashMap<Id, kring_core::model::App>>>,
+    apps: Arc<std::sync::Mutex<std::collections::HashMap<Id, Arc<kring_core::model::App>>>>,
     /// Where media files live (the folder or the bucket), opened once.
     media_store: Option<Arc<dyn media::storage::MediaStorage>>,
 }

@@ -18,7 +18,7 @@ pub struct StatusView {
     pub reblog: Option<Box<StatusView>>,
     pub mentions: Vec<Arc<Account>>,
     pub tags: Vec<String>,
-    pub application: Option<App>,
+    pub application: Option<Arc<App>>,
     /// The accounts its interaction policy names one by one (id, ActivityPub id).
     pub policy_accounts: Vec<(Id, String)>,
     /// The post it quotes, as this viewer may see it.
@@ -130,11 +130,13 @@ const APP_CACHE: usize = 10_000;
 
 impl Kring {
     /// An app by id, from memory after the first time (apps never change once registered).
-    pub async fn app_by_id(&self, id: Id) -> Result<Option<App>> {
+    /// Shared: each post of a page names its app, and a copy per post was ~1 % of a home
+    /// timeline's CPU (BENCHMARKS.md, session 26).
+    pub async fn app_by_id(&self, id: Id) -> Result<Option<Arc<App>>> {
         if let Some(app) = self.apps.lock().ok().and_then(|m| m.get(&id).cloned()) {
             return Ok(Some(app));
         }
-        let app = self.store.app(id).await?;
+        let app = self.store.app(id).await?.map(Arc::new);
         if let (Some(a), Ok(mut m)) = (&app, self.apps.lock()) {
             if m.len() >= APP_CACHE {
                 m.clear();
@@ -314,7 +316,7 @@ impl Kring {
             .into_iter()
             .map(|a| (a.id, a))
             .collect();
-        let mut apps: HashMap<Id, App> = HashMap::new();
+        let mut apps: HashMap<Id, Arc<App>> = HashMap::new();
         for app_id in all.iter().filter_map(|s| s.application_id) {
             if let std::collections::hash_map::Entry::Vacant(e) = apps.entry(app_id)
                 && let Some(app) = self.app_by_id(app_id).await?
