@@ -182,6 +182,52 @@ impl Status {
     pub fn web_url(&self) -> Option<&str> {
         crate::text::http_url(&self.url).or_else(|| crate::text::http_url(&self.uri))
     }
+
+    /// Whether `other` is this post as it is now: the same version (`id` and `edited_at`) with
+    /// the same *head*. A post's other columns — its *body*: text, URIs, place in a thread —
+    /// change only in an edit, which sets `edited_at` (the store's rule, kept by every write:
+    /// see `kring_store::status_bodies`), so they need no comparison: comparing every post's
+    /// text again was ~2 % of a home timeline's CPU where rendered parts are kept (BENCHMARKS.md,
+    /// session 26). The head changes on its own and is compared.
+    pub fn same_version(&self, other: &Status) -> bool {
+        // Every field named: a new one must be placed in the head or the body here.
+        let Status {
+            id,
+            edited_at,
+            // The head.
+            visibility,
+            interaction_policy,
+            pending_approval_by,
+            replies_count,
+            reblogs_count,
+            favourites_count,
+            // The body.
+            account_id: _,
+            uri: _,
+            url: _,
+            local: _,
+            in_reply_to_id: _,
+            in_reply_to_account_id: _,
+            reblog_of_id: _,
+            conversation_id: _,
+            text: _,
+            content: _,
+            spoiler_text: _,
+            sensitive: _,
+            language: _,
+            local_only: _,
+            application_id: _,
+            created_at: _,
+        } = self;
+        *id == other.id
+            && *edited_at == other.edited_at
+            && *visibility == other.visibility
+            && *interaction_policy == other.interaction_policy
+            && *pending_approval_by == other.pending_approval_by
+            && *replies_count == other.replies_count
+            && *reblogs_count == other.reblogs_count
+            && *favourites_count == other.favourites_count
+    }
 }
 
 /// Why someone reported an account (Mastodon's categories).
@@ -578,5 +624,61 @@ impl Page {
             limit,
             ..Page::default()
         }
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn a_version_is_its_id_and_edit_time_with_its_head() {
+        let post = Status {
+            id: Id(7),
+            account_id: Id(1),
+            uri: "https://example.com/s/7".into(),
+            url: String::new(),
+            local: true,
+            in_reply_to_id: None,
+            in_reply_to_account_id: None,
+            reblog_of_id: None,
+            conversation_id: Id(7),
+            text: "hello".into(),
+            content: "<p>hello</p>".into(),
+            spoiler_text: String::new(),
+            sensitive: false,
+            language: None,
+            visibility: Visibility::Public,
+            local_only: false,
+            interaction_policy: None,
+            pending_approval_by: None,
+            application_id: None,
+            replies_count: 0,
+            reblogs_count: 0,
+            favourites_count: 0,
+            created_at: 1,
+            edited_at: None,
+        };
+        let with = |f: &dyn Fn(&mut Status)| {
+            let mut s = post.clone();
+            f(&mut s);
+            s
+        };
+        assert!(post.same_version(&post.clone()));
+        // The head is compared.
+        for changed in [
+            with(&|s| s.id = Id(8)),
+            with(&|s| s.edited_at = Some(2)),
+            with(&|s| s.visibility = Visibility::Private),
+            with(&|s| s.interaction_policy = Some(crate::InteractionPolicy::everyone())),
+            with(&|s| s.pending_approval_by = Some(Id(3))),
+            with(&|s| s.replies_count = 1),
+            with(&|s| s.reblogs_count = 1),
+            with(&|s| s.favourites_count = 1),
+        ] {
+            assert!(!post.same_version(&changed), "{changed:?}");
+        }
+        // The body goes with the version: an edit sets `edited_at` (the store's rule).
+        assert!(post.same_version(&with(&|s| s.content = "<p>other</p>".into())));
     }
 }

@@ -16,7 +16,8 @@
 //! its rows another ~25 µs (BENCHMARKS.md, session 25).
 //!
 //! **A write that changes a body column of an existing status must set `edited_at`** (as
-//! `Tx::edit_status` does) — or the column must move to the head.
+//! `Tx::edit_status` does) — or the column must move to the head. `Status::same_version`
+//! (which the API's rendered parts are checked with, on both databases) relies on it too.
 use std::collections::HashMap;
 use std::sync::{Arc, Mutex};
 
