@@ -19,7 +19,7 @@
 //! `Tx::edit_status` does) — or the column must move to the head. `Status::same_version`
 //! (which the API's rendered parts are checked with, on both databases) relies on it too.
 use std::collections::HashMap;
-use std::sync::{Arc, Mutex};
+use std::sync::{Arc, LazyLock, Mutex};
 
 use kring_core::model::Status;
 use kring_core::{Id, InteractionPolicy, Visibility};
@@ -189,7 +189,11 @@ fn whole(c: &Connection, sql: &Sql) -> rusqlite::Result<Vec<Status>> {
 /// is searched only that far: searching the rest of a 5 KB statement for a second copy was
 /// ~2 % of a home timeline's samples (debug builds, which every test runs, check there is none).
 fn head_text(text: &str) -> Option<String> {
-    let at = text.find(STATUS_COLUMNS)?;
+    // The searcher is built once: `str::find` builds one per call, for a needle of ~350 bytes
+    // (~0.4 % of a home timeline's samples, BENCHMARKS.md, session 26).
+    static FINDER: LazyLock<memchr::memmem::Finder<'static>> =
+        LazyLock::new(|| memchr::memmem::Finder::new(STATUS_COLUMNS));
+    let at = FINDER.find(text.as_bytes())?;
     let after = &text[at + STATUS_COLUMNS.len()..];
     debug_assert!(
         !after.contains(STATUS_COLUMNS),
