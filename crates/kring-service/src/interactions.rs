@@ -131,7 +131,11 @@ fn closed(account: Id, status: &Status, what: Interaction) -> bool {
 
 /// The post's policy applied to someone related to it as `rel` says.
 fn judge(status: &Status, what: Interaction, rel: &Relation) -> Permission {
-    let policy = status.policy();
+    judge_by(&status.policy(), what, rel)
+}
+
+/// [`judge`] with the post's policy at hand (building it allocates its four rules).
+fn judge_by(policy: &InteractionPolicy, what: Interaction, rel: &Relation) -> Permission {
     let decision = policy.decide(what, rel);
     let rule = policy.rule(what);
     // Verifiable by anyone: the post is open to all, or names them (or whom it mentions).
@@ -232,13 +236,24 @@ impl Kring {
         views: &[crate::views::StatusView],
     ) -> Result<HashMap<Id, PostPermissions>> {
         let me = actor.id();
+        // Each shown post with its policy and whether that is open to all, worked out once:
+        // building a policy allocates its four rules, and a page asked for each post's
+        // some six times (~7 % of the web home page's CPU, BENCHMARKS.md, session 26).
+        let shown: Vec<(&crate::views::StatusView, InteractionPolicy, bool)> = views
+            .iter()
+            .map(|v| {
+                let shown = v.reblog.as_deref().unwrap_or(v);
+                let policy = shown.status.policy();
+                let open = Self::open_to_all(&policy);
+                (shown, policy, open)
+            })
+            .collect();
         // Who follows whom, for the authors of posts not open to everyone: one read.
         let closed_authors: Vec<Id> = {
-            let mut ids: Vec<Id> = views
+            let mut ids: Vec<Id> = shown
                 .iter()
-                .map(|v| &v.reblog.as_deref().unwrap_or(v).status)
-                .filter(|s| s.account_id != me && !Self::open_to_all(s))
-                .map(|s| s.account_id)
+                .filter(|(v, _, open)| v.status.account_id != me && !open)
+                .map(|(v, _, _)| v.status.account_id)
                 .collect();
             ids.sort();
             ids.dedup();
@@ -246,14 +261,12 @@ impl Kring {
         };
         let pairs = self.store.follows_between(me, &closed_authors).await?;
         let mut out = HashMap::new();
-        for v in views {
-            let shown = v.reblog.as_deref().unwrap_or(v);
+        for (shown, policy, open) in &shown {
             let s = &shown.status;
             if out.contains_key(&s.id) {
                 continue;
             }
-            let (follows_author, followed_by_author) = if s.account_id == me || Self::open_to_all(s)
-            {
+            let (follows_author, followed_by_author) = if s.account_id == me || *open {
                 (false, false)
             } else {
                 (
@@ -273,7 +286,7 @@ impl Kring {
                 let p = if closed(me, s, i) {
                     Permission::denied()
                 } else {
-                    judge(s, i, &rel)
+                    judge_by(policy, i, &rel)
                 };
                 match (p.decision, Self::awaits(p, s)) {
                     (Decision::Denied, _) => Offer::No,
@@ -293,10 +306,9 @@ impl Kring {
         Ok(out)
     }
 
-    /// Whether anyone may reply to, boost and favourite `s` (then who follows whom does not
-    /// matter for its buttons).
-    fn open_to_all(s: &Status) -> bool {
-        let policy = s.policy();
+    /// Whether anyone may reply to, boost and favourite a post of `policy` (then who follows
+    /// whom does not matter for its buttons).
+    fn open_to_all(policy: &InteractionPolicy) -> bool {
         PostPermissions::KINDS
             .iter()
             .all(|&i| policy.rule(i).is_open())
