@@ -156,8 +156,9 @@ impl StatusBodies {
             .zip(found)
             .filter_map(|(h, body)| match body {
                 Some(b) => Some(h.on(&b)),
-                // Read whole just now (a later version than the head's, should it have been
-                // edited in between: both are committed states). Gone since: left out.
+                // Read whole just now, in the head's read transaction (`Readers::read`), so
+                // the head's version; a row missing here (it cannot be, in one snapshot) would
+                // be left out rather than shown without its body.
                 None => read.get(&h.id).cloned(),
             })
             .collect())
