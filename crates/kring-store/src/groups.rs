@@ -13,16 +13,17 @@ use crate::rows::{ACCOUNT_COLUMNS, AccountRow, STATUS_COLUMNS};
 use crate::sql::{Shown, Sql};
 use crate::{Backend, Store, Tx, db_err};
 
+/// SQLite: (status, group) for the statuses of `page_ids` (`Sql::id_rows`) in a group.
+pub(crate) const GROUPS_OF_PAGE: &str = "SELECT status_id, group_id FROM page_ids \
+    CROSS JOIN group_statuses WHERE removed_at IS NULL AND status_id = page_ids.page_id";
+
 /// The group each of `ids` is in, if any (also run by `hydrate` on SQLite).
 pub(crate) fn groups_of_statuses_sql(backend: Backend, ids: &[Id]) -> Sql {
     if backend == Backend::Sqlite {
         // The ids joined, not tested with `IN` (`Sql::id_rows`).
         let mut sql = Sql::new("");
         let rows = sql.id_rows(ids);
-        sql.push(&format!(
-            "WITH {rows} SELECT status_id, group_id FROM page_ids CROSS JOIN group_statuses \
-             WHERE removed_at IS NULL AND status_id = page_ids.page_id"
-        ));
+        sql.push(&format!("WITH {rows} {GROUPS_OF_PAGE}"));
         return sql;
     }
     let mut sql =

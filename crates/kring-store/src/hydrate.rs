@@ -56,6 +56,48 @@ pub struct Hydration {
     pub flags: Option<StatusFlags>,
 }
 
+/// A row of `seldom_parts_sql`.
+enum Seldom {
+    Quote(Quote),
+    QuotesCount(Id, i64),
+    Group(Id, Id),
+}
+
+impl Seldom {
+    fn from_sqlite(r: &rusqlite::Row<'_>) -> rusqlite::Result<Seldom> {
+        Ok(match r.get::<_, i64>(SELDOM_KIND)? {
+            0 => Seldom::Quote(crate::quotes::quote_from_sqlite(r)?),
+            1 => Seldom::QuotesCount(Id(r.get(0)?), r.get(1)?),
+            2 => Seldom::Group(Id(r.get(0)?), Id(r.get(1)?)),
+            k => return Err(rusqlite::Error::IntegralValueOutOfRange(SELDOM_KIND, k)),
+        })
+    }
+}
+
+/// The column of `seldom_parts_sql` that says which part a row is of (after the quote's seven).
+const SELDOM_KIND: usize = 7;
+
+/// SQLite: what most pages have none of — the quotes their posts make, the quotes made of
+/// them, the groups they are in — as one statement: each part's rows, the part's number last
+/// and the shorter rows padded. Why: three statements that find nothing cost three times a
+/// statement's own work (binding the page's ids, stepping, resetting; ~3.5 µs each on the
+/// bench's database, BENCHMARKS.md, session 27); the index look-ups are the same either
+/// way. Each part is the text its own method runs (`quotes_of_sql`, `quotes_counts_sql`,
+/// `groups_of_statuses_sql`), none has an order to keep.
+fn seldom_parts_sql(ids: &[Id]) -> Sql {
+    let mut sql = Sql::new("");
+    let rows = sql.id_rows(ids);
+    sql.push(&format!(
+        "WITH {rows} SELECT q.*, 0 FROM ({}) q \
+         UNION ALL SELECT c.*, NULL, NULL, NULL, NULL, NULL, 1 FROM ({}) c \
+         UNION ALL SELECT g.*, NULL, NULL, NULL, NULL, NULL, 2 FROM ({}) g",
+        crate::quotes::quotes_of_page(),
+        crate::quotes::QUOTES_COUNTS_OF_PAGE,
+        crate::groups::GROUPS_OF_PAGE,
+    ));
+    sql
+}
+
 impl Store {
     /// Read what `statuses` need to be shown (see the module). `marks_of`: whose favourites,
     /// boosts, bookmarks and pins to read.
@@ -99,23 +141,15 @@ impl Store {
                         &crate::media::media_of_statuses_sql(Backend::Sqlite, &ids),
                         crate::media::media_from_sqlite,
                     )?;
-                    h.quotes = readers::all(
-                        c,
-                        &crate::quotes::quotes_of_sql(Backend::Sqlite, &ids),
-                        crate::quotes::quote_from_sqlite,
-                    )?;
-                    h.quotes_counts = readers::all(
-                        c,
-                        &crate::quotes::quotes_counts_sql(Backend::Sqlite, &ids),
-                        |r| Ok((Id(r.get(0)?), r.get(1)?)),
-                    )?;
-                    h.group_of = readers::all(
-                        c,
-                        &crate::groups::groups_of_statuses_sql(Backend::Sqlite, &ids),
-                        |r| Ok((Id(r.get(0)?), Id(r.get(1)?))),
-                    )?
-                    .into_iter()
-                    .collect();
+                    for part in readers::all(c, &seldom_parts_sql(&ids), Seldom::from_sqlite)? {
+                        match part {
+                            Seldom::Quote(q) => h.quotes.push(q),
+                            Seldom::QuotesCount(id, n) => h.quotes_counts.push((id, n)),
+                            Seldom::Group(status, group) => {
+                                h.group_of.insert(status, group);
+                            }
+                        }
+                    }
                     if let Some(viewer) = marks_of {
                         let rows = readers::all(
                             c,

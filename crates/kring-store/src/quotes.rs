@@ -16,10 +16,7 @@ pub(crate) fn quotes_of_sql(backend: Backend, ids: &[Id]) -> Sql {
         // The ids joined, not tested with `IN` (`Sql::id_rows`).
         let mut sql = Sql::new("");
         let rows = sql.id_rows(ids);
-        sql.push(&format!(
-            "WITH {rows} SELECT {QUOTE_COLUMNS} FROM page_ids CROSS JOIN quotes \
-             WHERE status_id = page_ids.page_id"
-        ));
+        sql.push(&format!("WITH {rows} {}", quotes_of_page()));
         return sql;
     }
     let mut sql = Sql::new(&format!("SELECT {QUOTE_COLUMNS} FROM quotes WHERE "));
@@ -27,17 +24,25 @@ pub(crate) fn quotes_of_sql(backend: Backend, ids: &[Id]) -> Sql {
     sql
 }
 
+/// SQLite: the quotes made by the statuses of `page_ids` (`Sql::id_rows`), `QUOTE_COLUMNS`.
+pub(crate) fn quotes_of_page() -> String {
+    format!(
+        "SELECT {QUOTE_COLUMNS} FROM page_ids CROSS JOIN quotes WHERE status_id = page_ids.page_id"
+    )
+}
+
+/// SQLite: (status, accepted quotes of it) for the statuses of `page_ids` that have any.
+pub(crate) const QUOTES_COUNTS_OF_PAGE: &str = "SELECT quoted_status_id, COUNT(*) \
+    FROM page_ids CROSS JOIN quotes \
+    WHERE state = 'accepted' AND quoted_status_id = page_ids.page_id GROUP BY quoted_status_id";
+
 /// How many accepted quotes each of `ids` has (also run by `hydrate` on SQLite).
 pub(crate) fn quotes_counts_sql(backend: Backend, ids: &[Id]) -> Sql {
     if backend == Backend::Sqlite {
         // The ids joined, not tested with `IN` (`Sql::id_rows`).
         let mut sql = Sql::new("");
         let rows = sql.id_rows(ids);
-        sql.push(&format!(
-            "WITH {rows} SELECT quoted_status_id, COUNT(*) FROM page_ids CROSS JOIN quotes \
-             WHERE state = 'accepted' AND quoted_status_id = page_ids.page_id \
-             GROUP BY quoted_status_id"
-        ));
+        sql.push(&format!("WITH {rows} {QUOTES_COUNTS_OF_PAGE}"));
         return sql;
     }
     let mut sql =
