@@ -5,7 +5,8 @@
 //! Why one call: each of these is one statement, and on SQLite each statement through sqlx or
 //! a reader is a hop to another thread and back (BENCHMARKS.md, the read path's profile: thread
 //! wake-ups dominated). Here SQLite runs them all in one closure on one reader connection, from
-//! its cache of prepared statements; PostgreSQL reads the same statements as the parts of one
+//! its cache of prepared statements, the three that most pages find nothing for as one
+//! (`seldom_parts_sql`); PostgreSQL reads the same statements as the parts of one
 //! (`hydrate_in_one_statement`). The SQL is the one each single-purpose method runs, so there
 //! is still one text per question.
 use std::collections::HashMap;
