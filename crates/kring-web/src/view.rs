@@ -179,14 +179,38 @@ pub fn time_label(micros: i64) -> String {
     if !(0..=9999).contains(&t.year()) {
         return t.format("%Y-%m-%d %H:%M UTC").to_string();
     }
-    format!(
-        "{:04}-{:02}-{:02} {:02}:{:02} UTC",
-        t.year(),
-        t.month(),
-        t.day(),
-        t.hour(),
-        t.minute()
-    )
+    // The digits pushed one by one, not through `format!`'s padding machinery (still ~1.6 %
+    // of the web home page's samples with five padded numbers a card, session 27).
+    let mut out = String::with_capacity(20);
+    // A year within 0..=9999 (above) is never negative.
+    push_padded(&mut out, t.year().unsigned_abs(), 4);
+    for (sep, n) in [
+        ('-', t.month()),
+        ('-', t.day()),
+        (' ', t.hour()),
+        (':', t.minute()),
+    ] {
+        out.push(sep);
+        push_padded(&mut out, n, 2);
+    }
+    out.push_str(" UTC");
+    out
+}
+
+/// `n` in decimal, zero-padded to at least `width` digits (as `{:0width$}` writes it).
+fn push_padded(out: &mut String, n: u32, width: usize) {
+    let mut digits = [b'0'; 10];
+    let (mut at, mut rest) = (digits.len(), n);
+    loop {
+        at -= 1;
+        digits[at] = b'0' + (rest % 10) as u8;
+        rest /= 10;
+        if rest == 0 {
+            break;
+        }
+    }
+    let from = at.min(digits.len().saturating_sub(width));
+    out.extend(digits[from..].iter().map(|d| char::from(*d)));
 }
 
 /// A report's category in words: the same on the report form and in the moderators' view,
@@ -543,5 +567,18 @@ mod tests {
             assert_eq!(time_label(m), pattern(m), "{m}");
         }
         assert_eq!(time_label(1_709_164_740_000_000), "2024-02-28 23:59 UTC");
+        for (n, width) in [
+            (0, 4),
+            (7, 2),
+            (42, 2),
+            (123, 2),
+            (2024, 4),
+            (u32::MAX, 4),
+            (5, 0),
+        ] {
+            let mut out = String::new();
+            push_padded(&mut out, n, width);
+            assert_eq!(out, format!("{n:0width$}"), "{n} {width}");
+        }
     }
 }
