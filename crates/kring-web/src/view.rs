@@ -197,7 +197,8 @@ pub fn time_label(micros: i64) -> String {
     out
 }
 
-/// `n` in decimal, zero-padded to at least `width` digits (as `{:0width$}` writes it).
+/// `n` in decimal, zero-padded to at least `width` digits (as `{:0width$}` writes it). By
+/// hand: a few lines, and the digit crates (`itoa`) do not pad.
 fn push_padded(out: &mut String, n: u32, width: usize) {
     let mut digits = [b'0'; 10];
     let (mut at, mut rest) = (digits.len(), n);
