@@ -176,14 +176,22 @@ impl Store {
             return Ok(Some((Arc::unwrap_or_clone(a), u)));
         }
         let read_at = cache.generation();
-        let sql = format!(
-            "SELECT {ACCOUNT_COLUMNS}, {USER_COLUMNS} FROM accounts a JOIN users u ON u.account_id = a.id WHERE a.id = $1"
-        );
-        let row: Option<ActorRow> = sqlx::query_as(AssertSqlSafe(sql))
-            .bind(id.0)
-            .fetch_optional(self.pool())
-            .await
-            .map_err(db_err)?;
+        let mut sql = Sql::new(&format!(
+            "SELECT {ACCOUNT_COLUMNS}, {USER_COLUMNS} FROM accounts a JOIN users u ON u.account_id = a.id WHERE a.id = "
+        ));
+        sql.bind(id.0);
+        // Every signed-in request whose actor is not in memory: on SQLite on the readers.
+        let row: Option<ActorRow> = match &self.readers {
+            Some(r) => r
+                .read(move |c| crate::readers::all(c, &sql, ActorRow::from_sqlite))
+                .await?
+                .pop(),
+            None => sql
+                .query_as()
+                .fetch_optional(self.pool())
+                .await
+                .map_err(db_err)?,
+        };
         let Some(r) = row else { return Ok(None) };
         let (a, u) = (Account::from(r.account), User::from(r.user));
         cache.keep_account(&a, read_at);

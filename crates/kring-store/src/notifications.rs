@@ -169,42 +169,62 @@ impl Store {
         if accounts.is_empty() {
             return Ok(out);
         }
-        let mut sql = Sql::new(
-            "SELECT id, account_id, title, context, action, expires_at FROM filters WHERE ",
-        );
-        sql.in_ids(self.backend, "account_id", accounts);
-        sql.push(" ORDER BY id");
-        let heads: Vec<(i64, i64, String, String, String, Option<i64>)> = sql
-            .query_as()
-            .fetch_all(self.pool())
-            .await
-            .map_err(db_err)?;
-        // Most accounts have no filters, and every timeline read asks.
-        if heads.is_empty() {
-            return Ok(out);
-        }
-        let mut sql = Sql::new(
-            "SELECT k.id, k.filter_id, k.keyword, k.whole_word FROM filter_keywords k \
-             JOIN filters f ON f.id = k.filter_id WHERE ",
-        );
-        sql.in_ids(self.backend, "f.account_id", accounts);
-        sql.push(" ORDER BY k.id");
-        let keywords: Vec<(i64, i64, String, i64)> = sql
-            .query_as()
-            .fetch_all(self.pool())
-            .await
-            .map_err(db_err)?;
-        let mut sql = Sql::new(
-            "SELECT s.id, s.filter_id, s.status_id FROM filter_statuses s \
-             JOIN filters f ON f.id = s.filter_id WHERE ",
-        );
-        sql.in_ids(self.backend, "f.account_id", accounts);
-        sql.push(" ORDER BY s.id");
-        let statuses: Vec<(i64, i64, i64)> = sql
-            .query_as()
-            .fetch_all(self.pool())
-            .await
-            .map_err(db_err)?;
+        let backend = self.backend;
+        let heads_sql = filters_sql(backend, accounts);
+        // Asked on every timeline read of a viewer not in memory: on SQLite on the readers, all
+        // three statements in one read, not three hops to sqlx's thread.
+        let (heads, keywords, statuses) = match &self.readers {
+            Some(r) => {
+                let accounts = accounts.to_vec();
+                r.read(move |c| {
+                    let heads = crate::readers::all(c, &heads_sql, |r| {
+                        Ok((
+                            r.get(0)?,
+                            r.get(1)?,
+                            r.get(2)?,
+                            r.get(3)?,
+                            r.get(4)?,
+                            r.get(5)?,
+                        ))
+                    })?;
+                    if heads.is_empty() {
+                        return Ok((heads, Vec::new(), Vec::new()));
+                    }
+                    let keywords =
+                        crate::readers::all(c, &filter_keywords_sql(backend, &accounts), |r| {
+                            Ok((r.get(0)?, r.get(1)?, r.get(2)?, r.get(3)?))
+                        })?;
+                    let statuses =
+                        crate::readers::all(c, &filter_statuses_sql(backend, &accounts), |r| {
+                            Ok((r.get(0)?, r.get(1)?, r.get(2)?))
+                        })?;
+                    Ok((heads, keywords, statuses))
+                })
+                .await?
+            }
+            None => {
+                let heads: Vec<FilterHead> = heads_sql
+                    .query_as()
+                    .fetch_all(self.pool())
+                    .await
+                    .map_err(db_err)?;
+                // Most accounts have no filters, and every timeline read asks.
+                if heads.is_empty() {
+                    return Ok(out);
+                }
+                let keywords: Vec<(i64, i64, String, i64)> = filter_keywords_sql(backend, accounts)
+                    .query_as()
+                    .fetch_all(self.pool())
+                    .await
+                    .map_err(db_err)?;
+                let statuses: Vec<(i64, i64, i64)> = filter_statuses_sql(backend, accounts)
+                    .query_as()
+                    .fetch_all(self.pool())
+                    .await
+                    .map_err(db_err)?;
+                (heads, keywords, statuses)
+            }
+        };
         for (id, account, title, context, action, expires_at) in heads {
             out.entry(Id(account)).or_default().push(Filter {
                 id: Id(id),
@@ -238,6 +258,40 @@ impl Store {
         }
         Ok(out)
     }
+}
+
+/// A filter as `filters_sql` reads it: id, account, title, context, action, expiry.
+type FilterHead = (i64, i64, String, String, String, Option<i64>);
+
+/// The filters of `accounts`, oldest first.
+fn filters_sql(backend: crate::Backend, accounts: &[Id]) -> Sql {
+    let mut sql =
+        Sql::new("SELECT id, account_id, title, context, action, expires_at FROM filters WHERE ");
+    sql.in_ids(backend, "account_id", accounts);
+    sql.push(" ORDER BY id");
+    sql
+}
+
+/// The keywords of `accounts`' filters.
+fn filter_keywords_sql(backend: crate::Backend, accounts: &[Id]) -> Sql {
+    let mut sql = Sql::new(
+        "SELECT k.id, k.filter_id, k.keyword, k.whole_word FROM filter_keywords k \
+         JOIN filters f ON f.id = k.filter_id WHERE ",
+    );
+    sql.in_ids(backend, "f.account_id", accounts);
+    sql.push(" ORDER BY k.id");
+    sql
+}
+
+/// The statuses `accounts`' filters name.
+fn filter_statuses_sql(backend: crate::Backend, accounts: &[Id]) -> Sql {
+    let mut sql = Sql::new(
+        "SELECT s.id, s.filter_id, s.status_id FROM filter_statuses s \
+         JOIN filters f ON f.id = s.filter_id WHERE ",
+    );
+    sql.in_ids(backend, "f.account_id", accounts);
+    sql.push(" ORDER BY s.id");
+    sql
 }
 
 impl Tx {

@@ -8,6 +8,7 @@ use kring_core::{Error, Id};
 use sqlx::AssertSqlSafe;
 
 use crate::rows::AppRow;
+use crate::sql::Sql;
 use crate::{Store, db_err};
 
 const APP_COLUMNS: &str =
@@ -45,6 +46,21 @@ struct TokenRow {
     created_at: i64,
     expires_at: Option<i64>,
     last_used_at: Option<i64>,
+}
+
+impl TokenRow {
+    /// A row of `TOKEN_COLUMNS` read on a SQLite reader.
+    fn from_sqlite(r: &rusqlite::Row<'_>) -> rusqlite::Result<TokenRow> {
+        Ok(TokenRow {
+            id: r.get(0)?,
+            app_id: r.get(1)?,
+            account_id: r.get(2)?,
+            scopes: r.get(3)?,
+            created_at: r.get(4)?,
+            expires_at: r.get(5)?,
+            last_used_at: r.get(6)?,
+        })
+    }
 }
 
 impl From<TokenRow> for Token {
@@ -182,13 +198,24 @@ impl Store {
 
     /// A token not revoked, by the hash of its secret (expired ones too: the caller says so).
     pub async fn token_by_hash(&self, hash: &str) -> Result<Option<Token>, Error> {
-        let row: Option<TokenRow> = sqlx::query_as(AssertSqlSafe(format!(
-            "SELECT {TOKEN_COLUMNS} FROM access_tokens WHERE token_hash = $1 AND revoked_at IS NULL"
-        )))
-        .bind(hash)
-        .fetch_optional(self.pool())
-        .await
-        .map_err(db_err)?;
+        let mut sql = Sql::new(&format!(
+            "SELECT {TOKEN_COLUMNS} FROM access_tokens WHERE token_hash = "
+        ));
+        sql.bind(hash);
+        sql.push(" AND revoked_at IS NULL");
+        // A token not in memory (a client's first request after a start, or after the cache
+        // let it go): on SQLite on the readers, as a page's reads, not a hop to sqlx's thread.
+        let row: Option<TokenRow> = match &self.readers {
+            Some(r) => r
+                .read(move |c| crate::readers::all(c, &sql, TokenRow::from_sqlite))
+                .await?
+                .pop(),
+            None => sql
+                .query_as()
+                .fetch_optional(self.pool())
+                .await
+                .map_err(db_err)?,
+        };
         Ok(row.map(Token::from))
     }
 

@@ -13,6 +13,9 @@ pub(crate) const ACCOUNT_COLUMNS: &str = "a.id, a.username, a.domain, a.display_
     a.followers_count, a.following_count, a.statuses_count, a.last_status_at, a.suspended_at, a.created_at, a.updated_at, \
     a.remote_followers_count, a.remote_following_count, a.remote_statuses_count, a.collections_fetched_at";
 
+/// How many columns `ACCOUNT_COLUMNS` names (a user's columns follow them in `ActorRow`).
+pub(crate) const ACCOUNT_COLUMN_COUNT: usize = 34;
+
 #[derive(sqlx::FromRow)]
 pub(crate) struct AccountRow {
     id: i64,
@@ -205,6 +208,37 @@ pub(crate) struct ActorRow {
     pub account: AccountRow,
     #[sqlx(flatten)]
     pub user: UserRow,
+}
+
+impl UserRow {
+    /// `USER_COLUMNS` read on a SQLite reader, from column `first` on (after an account's
+    /// columns in an `ActorRow`).
+    pub(crate) fn from_sqlite(r: &rusqlite::Row<'_>, first: usize) -> rusqlite::Result<UserRow> {
+        Ok(UserRow {
+            account_id: r.get(first)?,
+            email: r.get(first + 1)?,
+            password_hash: r.get(first + 2)?,
+            role: r.get(first + 3)?,
+            approved: r.get(first + 4)?,
+            confirmed: r.get(first + 5)?,
+            reason: r.get(first + 6)?,
+            locale: r.get(first + 7)?,
+            default_visibility: r.get(first + 8)?,
+            default_sensitive: r.get(first + 9)?,
+            default_language: r.get(first + 10)?,
+            created_at: r.get(first + 11)?,
+        })
+    }
+}
+
+impl ActorRow {
+    /// `ACCOUNT_COLUMNS` then `USER_COLUMNS`, read on a SQLite reader.
+    pub(crate) fn from_sqlite(r: &rusqlite::Row<'_>) -> rusqlite::Result<ActorRow> {
+        Ok(ActorRow {
+            account: AccountRow::from_sqlite(r)?,
+            user: UserRow::from_sqlite(r, ACCOUNT_COLUMN_COUNT)?,
+        })
+    }
 }
 
 impl From<UserRow> for User {
@@ -560,5 +594,16 @@ impl From<MarkerRow> for Marker {
             version: r.version,
             updated_at: r.updated_at,
         }
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    /// `ActorRow::from_sqlite` reads the user's columns after the account's by this count.
+    #[test]
+    fn the_account_column_count_is_the_columns_named() {
+        assert_eq!(ACCOUNT_COLUMNS.split(',').count(), ACCOUNT_COLUMN_COUNT);
     }
 }

@@ -168,3 +168,37 @@ async fn a_code_is_taken_once_under_concurrency() {
     }
     assert_eq!(taken, vec![alice.id]);
 }
+
+/// A token reads back by its hash as it was issued (on SQLite from the readers), with its last
+/// use once noted, and not at all once revoked.
+#[tokio::test]
+async fn a_token_reads_back_by_its_hash_until_revoked() {
+    let (store, _guard) = common::store().await;
+    let app = app(&store).await;
+    let alice = common::local(&store, "alice").await;
+    let expires = now_micros() + 3_600_000_000;
+    let new = NewToken {
+        account_id: Some(alice.id),
+        scopes: "read write:statuses".into(),
+        expires_at: Some(expires),
+        ..token(&app, "refresh-read-back")
+    };
+    store.insert_token(&new).await.unwrap();
+    let got = store.token_by_hash(&new.token_hash).await.unwrap().unwrap();
+    assert_eq!(
+        (got.id, got.app_id, got.account_id, got.scopes.as_str()),
+        (new.id, Some(app.id), Some(alice.id), "read write:statuses")
+    );
+    assert_eq!((got.expires_at, got.last_used_at), (Some(expires), None));
+    assert!(got.created_at > 0 && got.created_at <= now_micros());
+
+    let used = now_micros();
+    store.note_token_use(new.id, used).await.unwrap();
+    let got = store.token_by_hash(&new.token_hash).await.unwrap().unwrap();
+    assert!(got.last_used_at.is_some_and(|at| at <= used));
+
+    assert!(store.token_by_hash("no such hash").await.unwrap().is_none());
+    let revoked = store.revoke_token(&new.token_hash, None).await.unwrap();
+    assert_eq!(revoked, vec![Some(alice.id)]);
+    assert!(store.token_by_hash(&new.token_hash).await.unwrap().is_none());
+}
