@@ -11,10 +11,13 @@ static GLOBAL: mimalloc::MiMalloc = mimalloc::MiMalloc;
 /// `mi_option_e`, mimalloc.h v3; the crate names neither).
 const MI_OPTION_ARENA_EAGER_COMMIT: libmimalloc_sys::mi_option_t = 4;
 const MI_OPTION_PURGE_DELAY: libmimalloc_sys::mi_option_t = 15;
+/// mimalloc multiplies it by `mi_option_arena_purge_mult` (10) for arenas: about a second.
+const PURGE_DELAY_MS: std::ffi::c_long = 100;
 
 #[tokio::main]
 async fn main() -> ExitCode {
     return_large_blocks_to_the_system();
+    return_freed_memory_every_second();
     let cli = kring::cli::Cli::parse();
     kring::cli::init_logging(&cli);
     match kring::cli::run(cli).await {
@@ -26,12 +29,17 @@ async fn main() -> ExitCode {
     }
 }
 
-/// Memory freed goes back to the system at once, and arenas are committed as they are used:
-/// with mimalloc's defaults (purging after 10 ms, whole arenas committed) a small server's
-/// steady RSS was 106 MiB instead of 60 and its peak 185 MiB instead of 98; with these, 66
-/// and 110, for the same CPU (BENCHMARKS.md). Set from the program's constructors, before
-/// Rust's runtime allocates anything: from `main` it came too late (steady RSS 86 MiB). By
-/// hand rather than with a crate for constructors: it is one entry in `.init_array`.
+/// Memory freed goes back to the system about a second later (`PURGE_DELAY_MS` times
+/// mimalloc's arena multiplier of 10, and `return_freed_memory_every_second`), and arenas are
+/// committed as they are used: with mimalloc's defaults (purging after 10 ms, only when the
+/// allocator is next used; whole arenas committed) a small server's steady RSS was 106 MiB
+/// instead of 60 and its peak 185 MiB instead of 98 (BENCHMARKS.md, session 11). Not at once:
+/// every response's body (~85 KB for a page of 40 posts) and a page's views then came from
+/// pages handed back after the previous request, so the kernel zeroed and mapped them anew —
+/// 8 % of a home timeline's samples were page faults (session 28). Set from the program's
+/// constructors, before Rust's runtime allocates anything: from `main` it came too late
+/// (steady RSS 86 MiB). By hand rather than with a crate for constructors: it is one entry in
+/// `.init_array`.
 #[cfg(target_os = "linux")]
 #[used]
 #[unsafe(link_section = ".init_array")]
@@ -41,8 +49,30 @@ static ALLOCATOR_OPTIONS: extern "C" fn() = allocator_options;
 extern "C" fn allocator_options() {
     // SAFETY: mi_option_set only stores a number in mimalloc's table of options.
     unsafe {
-        libmimalloc_sys::mi_option_set(MI_OPTION_PURGE_DELAY, 0);
+        libmimalloc_sys::mi_option_set(MI_OPTION_PURGE_DELAY, PURGE_DELAY_MS);
         libmimalloc_sys::mi_option_set(MI_OPTION_ARENA_EAGER_COMMIT, 0);
+    }
+}
+
+/// mimalloc purges what is due only when the allocator is next called, so a server that goes
+/// quiet after a burst (sign-ups: Argon2's 19 MiB per hash) would keep it resident: a thread
+/// of its own asks it once a second (one wake-up a second when idle). Measured: RSS 93.5 MiB
+/// after 50 sign-ups and log-ins, 55.5 MiB 3 s later; without the thread it stayed at 92.0.
+fn return_freed_memory_every_second() {
+    let spawned = std::thread::Builder::new()
+        .name("kring-purge".into())
+        .spawn(|| {
+            // mimalloc skips collecting for a thread that has never allocated (its thread-local
+            // heap is not set up), so this one allocates once.
+            let _heap = std::hint::black_box(Box::new(0u64));
+            loop {
+                std::thread::sleep(std::time::Duration::from_secs(1));
+                // SAFETY: mi_collect only frees what the allocator itself holds unused.
+                unsafe { libmimalloc_sys::mi_collect(false) };
+            }
+        });
+    if let Err(e) = spawned {
+        eprintln!("kring: freed memory is returned to the system later: {e}");
     }
 }
 
