@@ -200,5 +200,11 @@ async fn a_token_reads_back_by_its_hash_until_revoked() {
     assert!(store.token_by_hash("no such hash").await.unwrap().is_none());
     let revoked = store.revoke_token(&new.token_hash, None).await.unwrap();
     assert_eq!(revoked, vec![Some(alice.id)]);
-    assert!(store.token_by_hash(&new.token_hash).await.unwrap().is_none());
+    assert!(
+        store
+            .token_by_hash(&new.token_hash)
+            .await
+            .unwrap()
+            .is_none()
+    );
 }
