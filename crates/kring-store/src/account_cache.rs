@@ -14,11 +14,10 @@
 //! only if no change happened since.
 use std::sync::atomic::{AtomicU64, Ordering};
 use std::sync::{Arc, OnceLock};
-use std::time::Duration;
+use std::time::{Duration, Instant};
 
 use kring_core::Id;
 use kring_core::model::{Account, User};
-use moka::sync::Cache;
 
 /// Bytes of accounts (and of users) kept at most, as `weight` estimates them: an account with
 /// its key and profile is 1–3 KB, so a few thousand of the most read.
@@ -42,10 +41,10 @@ pub enum Changed {
 pub(crate) type Hook = Arc<dyn Fn(&Changed) + Send + Sync>;
 
 pub(crate) struct AccountCache {
-    accounts: Cache<Id, Arc<Account>>,
-    users: Cache<Id, User>,
+    accounts: Kept<Arc<Account>>,
+    users: Kept<User>,
     /// Copies that differ from their rows at most in post counters (see `Changed::Counted`).
-    counted: Cache<Id, Arc<Account>>,
+    counted: Kept<Arc<Account>>,
     /// Held while copies move into `counted` or any leave it: a copy moved there must not
     /// outlive a change to more than its counters.
     moving: std::sync::Mutex<()>,
@@ -79,28 +78,87 @@ fn weight(a: &Account) -> u32 {
     (text + 384).try_into().unwrap_or(u32::MAX)
 }
 
+/// What a kept copy weighs against `CAPACITY_BYTES`.
+trait Weighed {
+    fn weight(&self) -> u64;
+}
+
+impl Weighed for Arc<Account> {
+    fn weight(&self) -> u64 {
+        weight(self).into()
+    }
+}
+
+impl Weighed for User {
+    fn weight(&self) -> u64 {
+        (256 + self.email.len() + self.password_hash.len() + self.locale.len()) as u64
+    }
+}
+
+#[derive(Clone)]
+struct ByWeight;
+
+impl<V: Weighed> quick_cache::Weighter<Id, (Instant, V)> for ByWeight {
+    fn weight(&self, _: &Id, kept: &(Instant, V)) -> u64 {
+        kept.1.weight()
+    }
+}
+
+/// Copies by account id, each with when it was read: one older than `TTL` is as good as absent.
+///
+/// quick_cache rather than moka (the project's other caches): a page of 40 posts looks up its
+/// ~40 authors here, and moka's bookkeeping of every read (a queue of reads replayed into its
+/// access order, a frequency sketch) made these look-ups 3 % of a home timeline's samples on
+/// the small database and 13 % on the 1M one, where 10,000 accounts' entries are far apart
+/// in memory (BENCHMARKS.md, session 28). quick_cache's read is a hash look-up under a shard's
+/// read lock and one flag set; it has no time limit of its own, hence the read time kept here.
+struct Kept<V: Weighed + Clone>(quick_cache::sync::Cache<Id, (Instant, V), ByWeight>);
+
+impl<V: Weighed + Clone> Kept<V> {
+    fn new() -> Self {
+        // Its estimate of how many entries there will be: accounts weigh 1–3 KB.
+        Kept(quick_cache::sync::Cache::with_weighter(
+            (CAPACITY_BYTES / 1024) as usize,
+            CAPACITY_BYTES,
+            ByWeight,
+        ))
+    }
+
+    fn get(&self, id: &Id) -> Option<V> {
+        self.0
+            .get(id)
+            .and_then(|(read, v)| (read.elapsed() < TTL).then_some(v))
+    }
+
+    fn insert(&self, id: Id, v: V) {
+        self.0.insert(id, (Instant::now(), v));
+    }
+
+    fn invalidate(&self, id: &Id) {
+        self.0.remove(id);
+    }
+
+    fn invalidate_all(&self) {
+        self.0.clear();
+    }
+
+    /// Taken out, with when it was read.
+    fn remove(&self, id: &Id) -> Option<(Instant, V)> {
+        self.0.remove(id).map(|(_, kept)| kept)
+    }
+
+    /// Put back as read at `read` (a copy moved keeps its age).
+    fn put_back(&self, id: Id, kept: (Instant, V)) {
+        self.0.insert(id, kept);
+    }
+}
+
 impl Default for AccountCache {
     fn default() -> Self {
         AccountCache {
-            accounts: Cache::builder()
-                .max_capacity(CAPACITY_BYTES)
-                .weigher(|_, a: &Arc<Account>| weight(a))
-                .time_to_live(TTL)
-                .build(),
-            users: Cache::builder()
-                .max_capacity(CAPACITY_BYTES)
-                .weigher(|_, u: &User| {
-                    (256 + u.email.len() + u.password_hash.len() + u.locale.len())
-                        .try_into()
-                        .unwrap_or(u32::MAX)
-                })
-                .time_to_live(TTL)
-                .build(),
-            counted: Cache::builder()
-                .max_capacity(CAPACITY_BYTES)
-                .weigher(|_, a: &Arc<Account>| weight(a))
-                .time_to_live(TTL)
-                .build(),
+            accounts: Kept::new(),
+            users: Kept::new(),
+            counted: Kept::new(),
             moving: std::sync::Mutex::new(()),
             generation: AtomicU64::new(0),
             hook: OnceLock::new(),
@@ -178,8 +236,8 @@ impl AccountCache {
             }
             Changed::Counted(ids) => {
                 for id in ids {
-                    if let Some(a) = self.accounts.remove(id) {
-                        self.counted.insert(*id, a);
+                    if let Some(kept) = self.accounts.remove(id) {
+                        self.counted.put_back(*id, kept);
                     }
                 }
             }
@@ -188,5 +246,54 @@ impl AccountCache {
 
     pub fn set_hook(&self, hook: Hook) -> bool {
         self.hook.set(hook).is_ok()
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    /// A stand-in for a kept account: its weight is its number.
+    #[derive(Clone, Debug, PartialEq)]
+    struct W(u64);
+
+    impl Weighed for W {
+        fn weight(&self) -> u64 {
+            self.0
+        }
+    }
+
+    #[test]
+    fn kept_copies_are_read_until_dropped_or_too_old() {
+        let kept: Kept<W> = Kept::new();
+        kept.insert(Id(1), W(10));
+        kept.insert(Id(2), W(20));
+        assert_eq!(kept.get(&Id(1)), Some(W(10)));
+        assert_eq!(kept.get(&Id(3)), None);
+
+        kept.invalidate(&Id(1));
+        assert_eq!(kept.get(&Id(1)), None);
+
+        // Moved with its age: a copy read longer ago than the limit is as good as absent.
+        let (read, v) = kept.remove(&Id(2)).expect("kept");
+        assert_eq!((kept.get(&Id(2)), &v), (None, &W(20)));
+        kept.put_back(Id(2), (read, v));
+        assert_eq!(kept.get(&Id(2)), Some(W(20)));
+        if let Some(long_ago) = Instant::now().checked_sub(TTL + Duration::from_secs(1)) {
+            kept.put_back(Id(2), (long_ago, W(20)));
+            assert_eq!(kept.get(&Id(2)), None);
+        }
+
+        kept.insert(Id(4), W(1));
+        kept.invalidate_all();
+        assert_eq!(kept.get(&Id(4)), None);
+
+        // Bounded by weight: far more than the capacity leaves at most the capacity kept.
+        let each = 64 << 10;
+        for i in 0..1_000 {
+            kept.insert(Id(i), W(each));
+        }
+        let left = (0..1_000).filter(|i| kept.get(&Id(*i)).is_some()).count() as u64;
+        assert!(left > 0 && left * each <= CAPACITY_BYTES, "{left} kept");
     }
 }
