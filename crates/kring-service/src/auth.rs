@@ -336,13 +336,16 @@ impl Kring {
                 ));
             }
         }
-        if caches.note_token_use(token.id) {
-            // In the background: a request never waits on this write.
+        if caches.note_token_use(token.id) && caches.queue_token_use(token.id) {
+            // In the background, a second later, with the uses of that second: a request
+            // never waits on this write, and many uses make one write (`queue_token_use`).
             let store = self.store.clone();
-            let id = token.id;
+            let caches = caches.clone();
             tokio::spawn(async move {
-                if let Err(e) = store.note_token_use(id, now_micros()).await {
-                    tracing::debug!(error = %e, "a token's last use was not written");
+                tokio::time::sleep(crate::caches::TOKEN_USES_GATHERED).await;
+                let tokens = caches.take_token_uses();
+                if let Err(e) = store.note_token_uses(&tokens, now_micros()).await {
+                    tracing::debug!(error = %e, "tokens' last uses were not written");
                 }
             });
         }

@@ -9,8 +9,8 @@
 //! A read that raced with a change must not put the old value back after the change dropped
 //! it: each cache has a generation, bumped by every change, and a value read from the store is
 //! kept only if no change happened since the read began.
-use std::sync::Arc;
 use std::sync::atomic::{AtomicU64, Ordering};
+use std::sync::{Arc, Mutex};
 use std::time::Duration;
 
 use kring_core::Id;
@@ -27,6 +27,8 @@ const TOKEN_TTL: Duration = Duration::from_secs(300);
 const FILTERS_TTL: Duration = Duration::from_secs(600);
 /// How often a token's last use is written (the sessions list says "last used" to the hour).
 const TOKEN_USE_EVERY: Duration = Duration::from_secs(3600);
+/// How long the uses of tokens are gathered before they are written together.
+pub(crate) const TOKEN_USES_GATHERED: Duration = Duration::from_secs(1);
 
 pub(crate) struct Caches {
     /// By the token's hash (the store keeps only hashes; neither keeps the secret).
@@ -36,6 +38,8 @@ pub(crate) struct Caches {
     filters_generation: AtomicU64,
     /// Tokens whose use was written within the last hour (by this process).
     token_uses: Cache<Id, ()>,
+    /// Uses not written yet: the next write takes them all (see `queue_token_use`).
+    token_uses_due: Mutex<Vec<Id>>,
 }
 
 impl Default for Caches {
@@ -56,6 +60,7 @@ impl Default for Caches {
                 .max_capacity(CAPACITY)
                 .time_to_live(TOKEN_USE_EVERY)
                 .build(),
+            token_uses_due: Mutex::new(Vec::new()),
         }
     }
 }
@@ -106,6 +111,30 @@ impl Caches {
         true
     }
 
+    /// Queue the use of `token` for the next write; true when none was queued, so the caller
+    /// schedules that write (`TOKEN_USES_GATHERED` later). Why gathered: a write per token
+    /// each on its own transaction was one write per request while a server's people come
+    /// back (the 1M bench's 10,000 viewers: ~1,800 writes a second), and every commit also
+    /// empties the SQLite readers' page caches (BENCHMARKS.md, session 29).
+    pub(crate) fn queue_token_use(&self, token: Id) -> bool {
+        let mut due = self
+            .token_uses_due
+            .lock()
+            .unwrap_or_else(std::sync::PoisonError::into_inner);
+        due.push(token);
+        due.len() == 1
+    }
+
+    /// The uses queued since the last write, to write now.
+    pub(crate) fn take_token_uses(&self) -> Vec<Id> {
+        std::mem::take(
+            &mut *self
+                .token_uses_due
+                .lock()
+                .unwrap_or_else(std::sync::PoisonError::into_inner),
+        )
+    }
+
     pub(crate) fn tokens_generation(&self) -> Generation {
         Generation(self.tokens_generation.load(Ordering::SeqCst))
     }
@@ -135,6 +164,25 @@ impl Caches {
 mod tests {
     use super::*;
     use crate::events::Stream;
+
+    #[test]
+    fn token_uses_are_written_once_an_hour_and_gathered() {
+        let c = Caches::default();
+        // The first use of a token in the hour is due; the first due use schedules the write.
+        assert!(c.note_token_use(Id(1)));
+        assert!(c.queue_token_use(Id(1)));
+        assert!(!c.note_token_use(Id(1)));
+        assert!(c.note_token_use(Id(2)));
+        assert!(
+            !c.queue_token_use(Id(2)),
+            "the scheduled write takes it too"
+        );
+        assert_eq!(c.take_token_uses(), vec![Id(1), Id(2)]);
+        assert!(c.take_token_uses().is_empty());
+        // After a write, the next due use schedules the next one.
+        assert!(c.note_token_use(Id(3)));
+        assert!(c.queue_token_use(Id(3)));
+    }
 
     fn token(account: i64) -> Arc<Token> {
         Arc::new(Token {

@@ -192,10 +192,36 @@ async fn a_token_reads_back_by_its_hash_until_revoked() {
     assert_eq!((got.expires_at, got.last_used_at), (Some(expires), None));
     assert!(got.created_at > 0 && got.created_at <= now_micros());
 
+    // Uses are written together; a token not among them keeps what it had.
+    let other = NewToken {
+        account_id: Some(alice.id),
+        ..token(&app, "not-used")
+    };
+    store.insert_token(&other).await.unwrap();
     let used = now_micros();
-    store.note_token_use(new.id, used).await.unwrap();
+    store
+        .note_token_uses(&[new.id, Id(-1)], used)
+        .await
+        .unwrap();
     let got = store.token_by_hash(&new.token_hash).await.unwrap().unwrap();
-    assert!(got.last_used_at.is_some_and(|at| at <= used));
+    assert_eq!(got.last_used_at, Some(used));
+    let not_used = store
+        .token_by_hash(&other.token_hash)
+        .await
+        .unwrap()
+        .unwrap();
+    assert_eq!(not_used.last_used_at, None);
+    // Many at once (more than one statement's worth).
+    let many: Vec<Id> = std::iter::once(other.id)
+        .chain((1..=2_500).map(|i| Id(-i)))
+        .collect();
+    store.note_token_uses(&many, used + 1).await.unwrap();
+    let not_used = store
+        .token_by_hash(&other.token_hash)
+        .await
+        .unwrap()
+        .unwrap();
+    assert_eq!(not_used.last_used_at, Some(used + 1));
 
     assert!(store.token_by_hash("no such hash").await.unwrap().is_none());
     let revoked = store.revoke_token(&new.token_hash, None).await.unwrap();

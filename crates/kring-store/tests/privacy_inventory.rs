@@ -229,7 +229,10 @@ async fn expired_records_are_forgotten_and_fresh_ones_kept() {
         assert_eq!(n, left, "{table}");
     }
     // A token's last use is remembered (the person's list of sessions shows it).
-    store.note_token_use(kring_core::Id(3), now).await.unwrap();
+    store
+        .note_token_uses(&[kring_core::Id(3)], now)
+        .await
+        .unwrap();
     let tokens = store.tokens_of(alice.id).await.unwrap();
     assert_eq!(tokens.len(), 1);
     assert_eq!(tokens[0].last_used_at, Some(now));
