@@ -136,18 +136,10 @@ impl Store {
     /// The account a statement selects (`ACCOUNT_COLUMNS`), if any: on SQLite through the
     /// readers (accounts are looked up by handle and URI for every new actor and mention).
     pub(crate) async fn account_row(&self, sql: Sql) -> Result<Option<Account>, Error> {
-        let row: Option<AccountRow> = match &self.readers {
-            Some(r) => r
-                .read(move |c| crate::readers::all(c, &sql, AccountRow::from_sqlite))
-                .await?
-                .pop(),
-            None => sql
-                .query_as()
-                .fetch_optional(self.pool())
-                .await
-                .map_err(db_err)?,
-        };
-        Ok(row.map(Account::from))
+        Ok(self
+            .optional_row(sql, AccountRow::from_sqlite)
+            .await?
+            .map(Account::from))
     }
 
     /// Received activities name accounts by URI (authors, mentions, addressees), several per
@@ -181,18 +173,9 @@ impl Store {
         ));
         sql.bind(id.0);
         // Every signed-in request whose actor is not in memory: on SQLite on the readers.
-        let row: Option<ActorRow> = match &self.readers {
-            Some(r) => r
-                .read(move |c| crate::readers::all(c, &sql, ActorRow::from_sqlite))
-                .await?
-                .pop(),
-            None => sql
-                .query_as()
-                .fetch_optional(self.pool())
-                .await
-                .map_err(db_err)?,
+        let Some(r) = self.optional_row(sql, ActorRow::from_sqlite).await? else {
+            return Ok(None);
         };
-        let Some(r) = row else { return Ok(None) };
         let (a, u) = (Account::from(r.account), User::from(r.user));
         cache.keep_account(&a, read_at);
         cache.keep_user(&u, read_at);

@@ -205,18 +205,10 @@ impl Store {
         sql.push(" AND revoked_at IS NULL");
         // A token not in memory (a client's first request after a start, or after the cache
         // let it go): on SQLite on the readers, as a page's reads, not a hop to sqlx's thread.
-        let row: Option<TokenRow> = match &self.readers {
-            Some(r) => r
-                .read(move |c| crate::readers::all(c, &sql, TokenRow::from_sqlite))
-                .await?
-                .pop(),
-            None => sql
-                .query_as()
-                .fetch_optional(self.pool())
-                .await
-                .map_err(db_err)?,
-        };
-        Ok(row.map(Token::from))
+        Ok(self
+            .optional_row(sql, TokenRow::from_sqlite)
+            .await?
+            .map(Token::from))
     }
 
     /// Live tokens of an account (sessions and authorised apps).

@@ -122,6 +122,28 @@ impl Store {
             .map_err(db_err)
     }
 
+    /// The first row a statement selects, if any: on SQLite through the readers, decoded by
+    /// `from_sqlite`; elsewhere by the row type's `FromRow`.
+    pub(crate) async fn optional_row<R>(
+        &self,
+        sql: Sql,
+        from_sqlite: fn(&rusqlite::Row<'_>) -> rusqlite::Result<R>,
+    ) -> Result<Option<R>, Error>
+    where
+        R: for<'r> sqlx::FromRow<'r, sqlx::any::AnyRow> + Send + Unpin + 'static,
+    {
+        if let Some(r) = &self.readers {
+            return r
+                .read(move |c| readers::all(c, &sql, from_sqlite))
+                .await
+                .map(|rows| rows.into_iter().next());
+        }
+        sql.query_as()
+            .fetch_optional(self.pool())
+            .await
+            .map_err(db_err)
+    }
+
     /// The rows of a statement selecting two columns: on SQLite through the readers.
     pub(crate) async fn pairs<A, B>(&self, sql: Sql) -> Result<Vec<(A, B)>, Error>
     where
