@@ -49,18 +49,7 @@ impl Store {
         ));
         let row: BadgeRow = match &self.readers {
             Some(r) => r
-                .read(move |c| {
-                    readers::all(c, &sql, |r| {
-                        Ok((
-                            r.get(0)?,
-                            r.get(1)?,
-                            r.get(2)?,
-                            r.get(3)?,
-                            r.get(4)?,
-                            r.get(5)?,
-                        ))
-                    })
-                })
+                .read(move |c| readers::all(c, &sql, readers::tuple))
                 .await?
                 .pop()
                 .unwrap_or_default(),

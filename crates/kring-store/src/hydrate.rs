@@ -133,9 +133,11 @@ impl Store {
                     if ids.is_empty() {
                         return Ok(h);
                     }
-                    let mt = readers::all(c, &mentions_and_tags_sql(Backend::Sqlite, &ids), |r| {
-                        Ok((r.get(0)?, r.get(1)?, r.get(2)?))
-                    })?;
+                    let mt = readers::all(
+                        c,
+                        &mentions_and_tags_sql(Backend::Sqlite, &ids),
+                        readers::tuple,
+                    )?;
                     (h.mentions, h.tags) = split_mentions_and_tags(mt);
                     h.media = readers::all(
                         c,
@@ -155,7 +157,7 @@ impl Store {
                         let rows = readers::all(
                             c,
                             &status_flags_sql(Backend::Sqlite, &[viewer], &ids),
-                            |r| Ok((r.get(0)?, r.get(1)?, r.get(2)?)),
+                            readers::tuple,
                         )?;
                         h.flags = Some(flags_from_rows(rows).remove(&viewer).unwrap_or_default());
                     }

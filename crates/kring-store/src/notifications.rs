@@ -177,27 +177,21 @@ impl Store {
             Some(r) => {
                 let accounts = accounts.to_vec();
                 r.read(move |c| {
-                    let heads = crate::readers::all(c, &heads_sql, |r| {
-                        Ok((
-                            r.get(0)?,
-                            r.get(1)?,
-                            r.get(2)?,
-                            r.get(3)?,
-                            r.get(4)?,
-                            r.get(5)?,
-                        ))
-                    })?;
+                    let heads: Vec<FilterHead> =
+                        crate::readers::all(c, &heads_sql, crate::readers::tuple)?;
                     if heads.is_empty() {
                         return Ok((heads, Vec::new(), Vec::new()));
                     }
-                    let keywords =
-                        crate::readers::all(c, &filter_keywords_sql(backend, &accounts), |r| {
-                            Ok((r.get(0)?, r.get(1)?, r.get(2)?, r.get(3)?))
-                        })?;
-                    let statuses =
-                        crate::readers::all(c, &filter_statuses_sql(backend, &accounts), |r| {
-                            Ok((r.get(0)?, r.get(1)?, r.get(2)?))
-                        })?;
+                    let keywords: Vec<KeywordRow> = crate::readers::all(
+                        c,
+                        &filter_keywords_sql(backend, &accounts),
+                        crate::readers::tuple,
+                    )?;
+                    let statuses: Vec<FilteredRow> = crate::readers::all(
+                        c,
+                        &filter_statuses_sql(backend, &accounts),
+                        crate::readers::tuple,
+                    )?;
                     Ok((heads, keywords, statuses))
                 })
                 .await?
@@ -212,12 +206,12 @@ impl Store {
                 if heads.is_empty() {
                     return Ok(out);
                 }
-                let keywords: Vec<(i64, i64, String, i64)> = filter_keywords_sql(backend, accounts)
+                let keywords: Vec<KeywordRow> = filter_keywords_sql(backend, accounts)
                     .query_as()
                     .fetch_all(self.pool())
                     .await
                     .map_err(db_err)?;
-                let statuses: Vec<(i64, i64, i64)> = filter_statuses_sql(backend, accounts)
+                let statuses: Vec<FilteredRow> = filter_statuses_sql(backend, accounts)
                     .query_as()
                     .fetch_all(self.pool())
                     .await
@@ -262,6 +256,10 @@ impl Store {
 
 /// A filter as `filters_sql` reads it: id, account, title, context, action, expiry.
 type FilterHead = (i64, i64, String, String, String, Option<i64>);
+/// A keyword as `filter_keywords_sql` reads it: id, filter, keyword, whole word.
+type KeywordRow = (i64, i64, String, i64);
+/// A filtered status as `filter_statuses_sql` reads it: id, filter, status.
+type FilteredRow = (i64, i64, i64);
 
 /// The filters of `accounts`, oldest first.
 fn filters_sql(backend: crate::Backend, accounts: &[Id]) -> Sql {

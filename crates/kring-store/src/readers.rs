@@ -175,6 +175,15 @@ fn numbered(text: &str) -> String {
     out
 }
 
+/// A row read as a tuple of its columns in order (rusqlite's own conversion): the decoder for
+/// statements whose rows are a few plain values.
+pub(crate) fn tuple<T>(r: &rusqlite::Row<'_>) -> rusqlite::Result<T>
+where
+    T: for<'a> TryFrom<&'a rusqlite::Row<'a>, Error = rusqlite::Error>,
+{
+    T::try_from(r)
+}
+
 /// All rows of `sql`, each decoded by `row`.
 pub(crate) fn all<T>(
     conn: &Connection,

@@ -152,9 +152,7 @@ impl Store {
         (A, B): for<'r> sqlx::FromRow<'r, sqlx::any::AnyRow> + Send + Unpin,
     {
         if let Some(r) = &self.readers {
-            return r
-                .read(move |c| readers::all(c, &sql, |r| Ok((r.get(0)?, r.get(1)?))))
-                .await;
+            return r.read(move |c| readers::all(c, &sql, readers::tuple)).await;
         }
         sql.query_as().fetch_all(self.pool()).await.map_err(db_err)
     }
@@ -168,9 +166,7 @@ impl Store {
         (A, B, C): for<'r> sqlx::FromRow<'r, sqlx::any::AnyRow> + Send + Unpin,
     {
         if let Some(r) = &self.readers {
-            return r
-                .read(move |c| readers::all(c, &sql, |r| Ok((r.get(0)?, r.get(1)?, r.get(2)?))))
-                .await;
+            return r.read(move |c| readers::all(c, &sql, readers::tuple)).await;
         }
         sql.query_as().fetch_all(self.pool()).await.map_err(db_err)
     }
