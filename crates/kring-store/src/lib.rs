@@ -98,8 +98,8 @@ pub struct Store {
     pub(crate) account_cache: Arc<account_cache::AccountCache>,
     /// SQLite: the hot reads' own connections (see `readers`).
     pub(crate) readers: Option<Arc<readers::Readers>>,
-    /// SQLite (a database file): the one connection every write transaction uses (see
-    /// `connect`). None: writes use `pool`.
+    /// Write transactions' connections (see `connect`): SQLite's one (a database file), a
+    /// pool of PostgreSQL's. None: writes use `pool`.
     write_pool: Option<AnyPool>,
     /// Woken when a transaction that enqueued jobs commits, so this process's job runner
     /// claims them at once instead of polling the queue with write transactions.
@@ -232,8 +232,9 @@ impl Tx {
 const PING_AFTER_IDLE: Duration = Duration::from_secs(1);
 
 impl Store {
-    /// Connect without migrating. `max_connections` bounds sqlx's pool (SQLite's readers have
-    /// one connection per thread that reads at once, see `readers`).
+    /// Connect without migrating. `max_connections` bounds sqlx's pool of reads (SQLite's
+    /// readers have one connection per thread that reads at once, see `readers`); PostgreSQL
+    /// has as many again for write transactions.
     pub async fn connect(url: &str, max_connections: u32) -> Result<Store, Error> {
         install_default_drivers();
         let backend = Backend::from_url(url)?;
@@ -270,7 +271,7 @@ impl Store {
         } else {
             url.to_string()
         };
-        let pool = opts.connect(&url).await.map_err(db_err)?;
+        let pool = opts.clone().connect(&url).await.map_err(db_err)?;
         let sqlite = backend == Backend::Sqlite;
         let readers = if sqlite {
             readers::Readers::new(&url).map(Arc::new)
@@ -284,7 +285,18 @@ impl Store {
         // followers touches ~1,000 feed pages per post; most of its CPU went to reading and
         // spilling them, BENCHMARKS.md session 14). Its own writes keep its cache valid. Only
         // for a database file: each in-memory connection is a database of its own.
-        let write_pool = if readers.is_some() {
+        let write_pool = if backend == Backend::Postgres {
+            // PostgreSQL: write transactions on a pool of their own, as SQLite's, and for a
+            // reason of its own. A transaction often reads (through `pool`) before it commits;
+            // with one pool, as many such requests at once as it has connections each held one
+            // and waited for a second, which none would give back — every request waited the
+            // 30 s of `acquire_timeout` and failed (the bench's soak on PostgreSQL, session
+            // 30). Now a reader never waits for a writer: reads hold their connection for one
+            // statement and ask for nothing else meanwhile, and no write waits for another
+            // (SQLite's write lock is not re-entrant, so no code path asks for a write while
+            // holding one: every test would hang on SQLite).
+            Some(opts.clone().connect(&url).await.map_err(db_err)?)
+        } else if readers.is_some() {
             let opts = AnyPoolOptions::new()
                 .max_connections(1)
                 .acquire_timeout(Duration::from_secs(30))
@@ -370,7 +382,7 @@ impl Store {
         // and no busy timeout helps with that; IMMEDIATE makes writers queue instead.
         let tx = match self.backend {
             Backend::Sqlite => self.write_pool().begin_with("BEGIN IMMEDIATE").await,
-            Backend::Postgres => self.pool.begin().await,
+            Backend::Postgres => self.write_pool().begin().await,
         }
         .map_err(db_err)?;
         Ok(Tx {

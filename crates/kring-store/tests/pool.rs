@@ -1,13 +1,14 @@
 //! The pool's connections to PostgreSQL: one that the server dropped while it sat idle (a
 //! server restart, an administrator, an idle timeout) is found out and replaced before it is
-//! used, although connections are no longer pinged before every use.
+//! used, although connections are no longer pinged before every use; a read made while a
+//! write transaction is open never waits for that transaction's end.
 mod common;
 
 use std::time::Duration;
 
-use common::store;
+use common::{local, store};
 use kring_core::Id;
-use kring_store::Backend;
+use kring_store::{Backend, Store};
 use sqlx::{AssertSqlSafe, Connection, PgConnection};
 
 #[tokio::test]
@@ -42,4 +43,27 @@ async fn a_connection_the_server_dropped_while_idle_is_replaced() {
         );
         assert_eq!((a.unwrap(), b.unwrap()), (0, 0));
     }
+}
+
+#[tokio::test]
+async fn a_read_while_a_transaction_is_open_does_not_wait_for_it() {
+    let (_store, g) = store().await;
+    // One connection of each kind: a transaction's reads through the pool found it taken by
+    // the transaction itself on PostgreSQL, and waited the pool's 30 s before failing (as
+    // many requests at once as the pool had connections did that under load).
+    let store = Store::connect(&g.url, 1).await.unwrap();
+    let author = local(&store, "author").await;
+    let tx = store.begin().await.unwrap();
+    let reads = async {
+        (
+            store.follow_request_count(author.id).await,
+            store.account(author.id).await,
+        )
+    };
+    let (count, account) = tokio::time::timeout(Duration::from_secs(5), reads)
+        .await
+        .expect("reads while a transaction is open finish without it");
+    assert_eq!(count.unwrap(), 0);
+    assert_eq!(account.unwrap().map(|a| a.id), Some(author.id));
+    drop(tx);
 }
