@@ -15,8 +15,6 @@ use kring_core::media::MediaAttachment;
 use kring_core::model::{Quote, Status};
 use kring_core::{Error, Id};
 
-use sqlx::Row;
-
 use crate::media::MediaRow;
 use crate::quotes::QuoteRow;
 use crate::sql::Sql;
@@ -24,7 +22,7 @@ use crate::statuses::{
     StatusFlags, flags_from_rows, mentions_and_tags_sql, split_mentions_and_tags, status_flags_sql,
     statuses_by_ids_sql,
 };
-use crate::{Backend, Store, db_err, readers};
+use crate::{Backend, Store, readers};
 
 /// Which boosted originals `hydrate` reads.
 #[derive(Debug, Clone, Copy)]
@@ -237,32 +235,44 @@ impl Store {
             sql.push_sql(part);
             sql.push(") x)");
         }
-        let row = sql.query().fetch_one(self.pool()).await.map_err(db_err)?;
-        let column = |i: usize| -> Result<String, Error> { row.try_get(i).map_err(db_err) };
-        let mt: Vec<MentionOrTag> = json_rows(&column(0)?)?;
+        let Some(pg) = &self.pg_reads else {
+            return Err(Error::Internal("PostgreSQL without its reads".into()));
+        };
+        let row = pg
+            .all(&sql, text_columns)
+            .await?
+            .into_iter()
+            .next()
+            .unwrap_or_default();
+        let column = |i: usize| -> Result<&str, Error> {
+            row.get(i)
+                .map(String::as_str)
+                .ok_or_else(|| Error::Internal("hydration: a part missing".into()))
+        };
+        let mt: Vec<MentionOrTag> = json_rows(column(0)?)?;
         (h.mentions, h.tags) = split_mentions_and_tags(
             mt.into_iter()
                 .map(|r| (r.status_id, r.account_id, r.name))
                 .collect(),
         );
-        h.media = json_rows::<MediaRow>(&column(1)?)?
+        h.media = json_rows::<MediaRow>(column(1)?)?
             .into_iter()
             .map(MediaRow::into_domain)
             .collect();
-        h.quotes = json_rows::<QuoteRow>(&column(2)?)?
+        h.quotes = json_rows::<QuoteRow>(column(2)?)?
             .into_iter()
             .map(QuoteRow::into_domain)
             .collect();
-        h.quotes_counts = json_rows::<QuoteCount>(&column(3)?)?
+        h.quotes_counts = json_rows::<QuoteCount>(column(3)?)?
             .into_iter()
             .map(|r| (Id(r.quoted_status_id), r.count))
             .collect();
-        h.group_of = json_rows::<GroupOf>(&column(4)?)?
+        h.group_of = json_rows::<GroupOf>(column(4)?)?
             .into_iter()
             .map(|r| (Id(r.status_id), Id(r.group_id)))
             .collect();
         if let Some(viewer) = marks_of {
-            let marks = json_rows::<Mark>(&column(5)?)?
+            let marks = json_rows::<Mark>(column(5)?)?
                 .into_iter()
                 .map(|r| (r.k, r.account_id, r.id))
                 .collect();
@@ -270,6 +280,12 @@ impl Store {
         }
         Ok(h)
     }
+}
+
+/// Every column of a row, as text (the hydration's parts on PostgreSQL).
+fn text_columns(r: &sqlx::postgres::PgRow) -> Result<Vec<String>, sqlx::Error> {
+    use sqlx::Row;
+    (0..r.len()).map(|i| r.try_get(i)).collect()
 }
 
 /// One part's rows, as `json_agg` wrote them: objects named by the part's columns.

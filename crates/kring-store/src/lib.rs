@@ -22,6 +22,7 @@ mod media;
 mod notifications;
 mod notify;
 mod oauth;
+mod pg_reads;
 mod quotes;
 mod readers;
 mod relationships;
@@ -98,6 +99,8 @@ pub struct Store {
     pub(crate) account_cache: Arc<account_cache::AccountCache>,
     /// SQLite: the hot reads' own connections (see `readers`).
     pub(crate) readers: Option<Arc<readers::Readers>>,
+    /// PostgreSQL: the hot reads' own connections (see `pg_reads`).
+    pub(crate) pg_reads: Option<Arc<pg_reads::PgReads>>,
     /// Write transactions' connections (see `connect`): SQLite's one (a database file), a
     /// pool of PostgreSQL's. None: writes use `pool`.
     write_pool: Option<AnyPool>,
@@ -229,12 +232,12 @@ impl Tx {
 }
 
 /// PostgreSQL: a pooled connection idle this long is pinged before it is used again.
-const PING_AFTER_IDLE: Duration = Duration::from_secs(1);
+pub(crate) const PING_AFTER_IDLE: Duration = Duration::from_secs(1);
 
 impl Store {
     /// Connect without migrating. `max_connections` bounds sqlx's pool of reads (SQLite's
     /// readers have one connection per thread that reads at once, see `readers`); PostgreSQL
-    /// has as many again for write transactions.
+    /// has as many again for write transactions and for its hot reads (`pg_reads`) each.
     pub async fn connect(url: &str, max_connections: u32) -> Result<Store, Error> {
         install_default_drivers();
         let backend = Backend::from_url(url)?;
@@ -312,6 +315,10 @@ impl Store {
         } else {
             None
         };
+        let pg_reads = match backend {
+            Backend::Postgres => Some(Arc::new(pg_reads::PgReads::new(&url, max_connections)?)),
+            Backend::Sqlite => None,
+        };
         let wal = sqlite.then(|| wal::Wal::start(pool.clone(), readers.as_ref().map(|r| r.path())));
         Ok(Store {
             pool,
@@ -321,6 +328,7 @@ impl Store {
             account_cache: Arc::default(),
             jobs_added: Arc::default(),
             readers,
+            pg_reads,
             write_pool,
         })
     }

@@ -330,6 +330,40 @@ impl StatusRow {
     }
 }
 
+impl StatusRow {
+    /// A row of `STATUS_COLUMNS` (in that order) read by PostgreSQL's hot reads (`pg_reads`).
+    pub(crate) fn from_pg(r: &sqlx::postgres::PgRow) -> Result<StatusRow, sqlx::Error> {
+        use crate::pg_reads::{int, opt_int};
+        use sqlx::Row;
+        Ok(StatusRow {
+            id: int(r, 0)?,
+            account_id: int(r, 1)?,
+            uri: r.try_get(2)?,
+            url: r.try_get(3)?,
+            local: int(r, 4)?,
+            in_reply_to_id: opt_int(r, 5)?,
+            in_reply_to_account_id: opt_int(r, 6)?,
+            reblog_of_id: opt_int(r, 7)?,
+            conversation_id: int(r, 8)?,
+            text: r.try_get(9)?,
+            content: r.try_get(10)?,
+            spoiler_text: r.try_get(11)?,
+            sensitive: int(r, 12)?,
+            language: r.try_get(13)?,
+            visibility: r.try_get(14)?,
+            application_id: opt_int(r, 15)?,
+            replies_count: int(r, 16)?,
+            reblogs_count: int(r, 17)?,
+            favourites_count: int(r, 18)?,
+            created_at: int(r, 19)?,
+            edited_at: opt_int(r, 20)?,
+            local_only: int(r, 21)?,
+            interaction_policy: r.try_get(22)?,
+            pending_approval_by: opt_int(r, 23)?,
+        })
+    }
+}
+
 impl From<StatusRow> for Status {
     fn from(r: StatusRow) -> Status {
         Status {

@@ -58,10 +58,15 @@ impl Store {
     }
 
     /// The statuses of a statement selecting `STATUS_COLUMNS`: on SQLite through the
-    /// readers, with the bodies they keep (`status_bodies`).
+    /// readers, with the bodies they keep (`status_bodies`); on PostgreSQL on the hot reads'
+    /// own connections (`pg_reads`).
     pub(crate) async fn status_rows(&self, sql: &Sql) -> Result<Vec<Status>, Error> {
         if let Some(r) = &self.readers {
             return r.read(|c| r.bodies.read(c, sql)).await;
+        }
+        if let Some(pg) = &self.pg_reads {
+            let rows = pg.all(sql, StatusRow::from_pg).await?;
+            return Ok(rows.into_iter().map(Status::from).collect());
         }
         let rows: Vec<StatusRow> = sql
             .query_as()
@@ -286,7 +291,8 @@ impl Store {
             .await
     }
 
-    /// Statuses by id regardless of audience (to assemble views of already-checked statuses).
+    /// Statuses by id regardless of audience (to assemble views of already-checked statuses),
+    /// in no particular order.
     pub async fn statuses_by_ids(&self, ids: &[Id]) -> Result<Vec<Status>, Error> {
         if ids.is_empty() {
             return Ok(Vec::new());

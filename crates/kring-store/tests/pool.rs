@@ -1,13 +1,14 @@
-//! The pool's connections to PostgreSQL: one that the server dropped while it sat idle (a
-//! server restart, an administrator, an idle timeout) is found out and replaced before it is
-//! used, although connections are no longer pinged before every use; a read made while a
-//! write transaction is open never waits for that transaction's end.
+//! The pool's connections to PostgreSQL, and the hot reads' own (`pg_reads`): one that the
+//! server dropped while it sat idle (a server restart, an administrator, an idle timeout) is
+//! found out and replaced before it is used, although connections are no longer pinged before
+//! every use; a read dropped mid-way leaves no connection in the middle of a statement; a
+//! read made while a write transaction is open never waits for that transaction's end.
 mod common;
 
 use std::time::Duration;
 
-use common::{local, store};
-use kring_core::Id;
+use common::{Post, local, store};
+use kring_core::{Id, Visibility};
 use kring_store::{Backend, Store};
 use sqlx::{AssertSqlSafe, Connection, PgConnection};
 
@@ -17,12 +18,19 @@ async fn a_connection_the_server_dropped_while_idle_is_replaced() {
     if g.backend != Backend::Postgres {
         return; // SQLite's connections are files: nothing can drop them.
     }
-    // Two reads at once: two pooled connections.
+    let author = local(&store, "author").await;
+    let post = Post::new(&author, Visibility::Public).insert(&store).await;
+    // Two reads at once: two pooled connections; and two of the hot reads' own.
     let (a, b) = tokio::join!(
         store.follow_request_count(Id(1)),
         store.follow_request_count(Id(2))
     );
     assert_eq!((a.unwrap(), b.unwrap()), (0, 0));
+    let (a, b) = tokio::join!(store.status(post.id), store.status(post.id));
+    assert_eq!(
+        (a.unwrap().map(|s| s.id), b.unwrap().map(|s| s.id)),
+        (Some(post.id), Some(post.id))
+    );
 
     let mut admin = PgConnection::connect(&g.url).await.unwrap();
     let dropped: Vec<(bool,)> = sqlx::query_as(AssertSqlSafe(
@@ -42,6 +50,32 @@ async fn a_connection_the_server_dropped_while_idle_is_replaced() {
             store.follow_request_count(Id(2))
         );
         assert_eq!((a.unwrap(), b.unwrap()), (0, 0));
+        let (a, b) = tokio::join!(store.status(post.id), store.status(post.id));
+        assert_eq!(
+            (a.unwrap().map(|s| s.id), b.unwrap().map(|s| s.id)),
+            (Some(post.id), Some(post.id))
+        );
+    }
+}
+
+#[tokio::test]
+async fn a_read_dropped_midway_leaves_no_connection_midway() {
+    let (store, _g) = store().await;
+    let author = local(&store, "author").await;
+    let post = Post::new(&author, Visibility::Public).insert(&store).await;
+    let other = Post::new(&author, Visibility::Public).insert(&store).await;
+    // Reads given ever longer to finish, so that some are dropped while their connection
+    // waits for a reply (a request whose client went away) and some finish.
+    for i in 0..300u64 {
+        let _ = tokio::time::timeout(Duration::from_micros(i * 5), store.status(post.id)).await;
+    }
+    // Every read after them answers its own question.
+    for _ in 0..8 {
+        let (a, b) = tokio::join!(store.status(post.id), store.status(other.id));
+        assert_eq!(
+            (a.unwrap().map(|s| s.id), b.unwrap().map(|s| s.id)),
+            (Some(post.id), Some(other.id))
+        );
     }
 }
 
