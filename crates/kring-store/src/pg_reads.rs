@@ -154,3 +154,33 @@ pub(crate) fn opt_int(r: &PgRow, i: usize) -> Result<Option<i64>, sqlx::Error> {
         _ => r.try_get::<i64, _>(i).map(Some),
     }
 }
+
+/// A column's value as the hot reads decode it on PostgreSQL: integers through `int` (why: see
+/// there), the rest as sqlx decodes them.
+pub(crate) trait FromPg: Sized {
+    fn from_pg(r: &PgRow, i: usize) -> Result<Self, sqlx::Error>;
+}
+
+impl FromPg for i64 {
+    fn from_pg(r: &PgRow, i: usize) -> Result<Self, sqlx::Error> {
+        int(r, i)
+    }
+}
+
+impl FromPg for Option<i64> {
+    fn from_pg(r: &PgRow, i: usize) -> Result<Self, sqlx::Error> {
+        opt_int(r, i)
+    }
+}
+
+impl FromPg for String {
+    fn from_pg(r: &PgRow, i: usize) -> Result<Self, sqlx::Error> {
+        sqlx::Row::try_get(r, i)
+    }
+}
+
+impl FromPg for Option<String> {
+    fn from_pg(r: &PgRow, i: usize) -> Result<Self, sqlx::Error> {
+        sqlx::Row::try_get(r, i)
+    }
+}

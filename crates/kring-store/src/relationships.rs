@@ -103,7 +103,8 @@ impl Store {
     }
 
     /// How many ask to follow `account` (the list `edge_accounts` gives, up to 1,000, counted
-    /// without reading the accounts; on SQLite on the readers: every `verify_credentials` asks).
+    /// without reading the accounts; on the hot reads' connections: every `verify_credentials`
+    /// asks).
     pub async fn follow_request_count(&self, account: Id) -> Result<i64, Error> {
         let mut sql = Sql::new(
             "SELECT COUNT(*) FROM (SELECT 1 FROM follow_requests e JOIN accounts a ON a.id = e.account_id \
@@ -111,17 +112,7 @@ impl Store {
         );
         sql.bind(account);
         sql.push(" LIMIT 1000) n");
-        if let Some(r) = &self.readers {
-            return r
-                .read(move |c| crate::readers::all(c, &sql, |r| r.get::<_, i64>(0)))
-                .await
-                .map(|v| v.first().copied().unwrap_or(0));
-        }
-        sql.query_as::<(i64,)>()
-            .fetch_one(self.pool())
-            .await
-            .map(|r| r.0)
-            .map_err(db_err)
+        self.count(sql).await
     }
 
     pub async fn relationship(&self, viewer: Id, target: Id) -> Result<Relationship, Error> {

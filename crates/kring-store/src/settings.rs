@@ -12,20 +12,10 @@ pub struct Rule {
 
 impl Store {
     pub async fn setting(&self, key: &str) -> Result<Option<String>, Error> {
-        // Every web page reads the site title: on SQLite, the readers.
-        if let Some(r) = &self.readers {
-            let mut sql = crate::sql::Sql::new("SELECT value FROM settings WHERE key = ");
-            sql.bind(key);
-            return r
-                .read(move |c| crate::readers::all(c, &sql, |r| r.get::<_, String>(0)))
-                .await
-                .map(|v| v.into_iter().next());
-        }
-        sqlx::query_scalar("SELECT value FROM settings WHERE key = $1")
-            .bind(key)
-            .fetch_optional(self.pool())
-            .await
-            .map_err(db_err)
+        // Every web page reads the site title: on the hot reads' connections.
+        let mut sql = crate::sql::Sql::new("SELECT value FROM settings WHERE key = ");
+        sql.bind(key);
+        self.text(sql).await
     }
 
     pub async fn set_setting(&self, key: &str, value: &str) -> Result<(), Error> {

@@ -9,6 +9,7 @@ use kring_core::{Error, Id};
 use sqlx::AssertSqlSafe;
 
 use crate::accounts::escape_like;
+use crate::pg_reads::FromPg;
 use crate::readers;
 use crate::relationships::EdgeRow;
 use crate::rows::{ACCOUNT_COLUMNS, EditRow, NewStatus, STATUS_COLUMNS, StatusRow};
@@ -76,13 +77,18 @@ impl Store {
         Ok(rows.into_iter().map(Status::from).collect())
     }
 
-    /// The one number a statement selects (a count): on SQLite through the readers.
+    /// The one number a statement selects (a count): on SQLite through the readers, on
+    /// PostgreSQL on the hot reads' connections (as the helpers below).
     pub(crate) async fn count(&self, sql: Sql) -> Result<i64, Error> {
         if let Some(r) = &self.readers {
             return r
                 .read(move |c| readers::all(c, &sql, |r| r.get::<_, i64>(0)))
                 .await
                 .map(|v| v.first().copied().unwrap_or(0));
+        }
+        if let Some(pg) = &self.pg_reads {
+            let counts = pg.all(&sql, |r| i64::from_pg(r, 0)).await?;
+            return Ok(counts.first().copied().unwrap_or(0));
         }
         sql.query_scalar()
             .fetch_one(self.pool())
@@ -99,13 +105,16 @@ impl Store {
     /// The first column of every row a statement selects: on SQLite through the readers.
     pub(crate) async fn column<T>(&self, sql: Sql) -> Result<Vec<T>, Error>
     where
-        T: rusqlite::types::FromSql + Send + Unpin + 'static,
+        T: rusqlite::types::FromSql + FromPg + Send + Unpin + 'static,
         (T,): for<'r> sqlx::FromRow<'r, sqlx::any::AnyRow> + Send + Unpin,
     {
         if let Some(r) = &self.readers {
             return r
                 .read(move |c| readers::all(c, &sql, |r| r.get::<_, T>(0)))
                 .await;
+        }
+        if let Some(pg) = &self.pg_reads {
+            return pg.all(&sql, |r| T::from_pg(r, 0)).await;
         }
         sql.query_scalar()
             .fetch_all(self.pool())
@@ -120,6 +129,10 @@ impl Store {
                 .read(move |c| readers::all(c, &sql, |r| r.get::<_, String>(0)))
                 .await
                 .map(|v| v.into_iter().next());
+        }
+        if let Some(pg) = &self.pg_reads {
+            let texts = pg.all(&sql, |r| String::from_pg(r, 0)).await?;
+            return Ok(texts.into_iter().next());
         }
         sql.query_scalar()
             .fetch_optional(self.pool())
@@ -152,12 +165,17 @@ impl Store {
     /// The rows of a statement selecting two columns: on SQLite through the readers.
     pub(crate) async fn pairs<A, B>(&self, sql: Sql) -> Result<Vec<(A, B)>, Error>
     where
-        A: rusqlite::types::FromSql + Send + 'static,
-        B: rusqlite::types::FromSql + Send + 'static,
+        A: rusqlite::types::FromSql + FromPg + Send + 'static,
+        B: rusqlite::types::FromSql + FromPg + Send + 'static,
         (A, B): for<'r> sqlx::FromRow<'r, sqlx::any::AnyRow> + Send + Unpin,
     {
         if let Some(r) = &self.readers {
             return r.read(move |c| readers::all(c, &sql, readers::tuple)).await;
+        }
+        if let Some(pg) = &self.pg_reads {
+            return pg
+                .all(&sql, |r| Ok((A::from_pg(r, 0)?, B::from_pg(r, 1)?)))
+                .await;
         }
         sql.query_as().fetch_all(self.pool()).await.map_err(db_err)
     }
@@ -165,13 +183,20 @@ impl Store {
     /// The rows of a statement selecting three columns: on SQLite through the readers.
     pub(crate) async fn triples<A, B, C>(&self, sql: Sql) -> Result<Vec<(A, B, C)>, Error>
     where
-        A: rusqlite::types::FromSql + Send + 'static,
-        B: rusqlite::types::FromSql + Send + 'static,
-        C: rusqlite::types::FromSql + Send + 'static,
+        A: rusqlite::types::FromSql + FromPg + Send + 'static,
+        B: rusqlite::types::FromSql + FromPg + Send + 'static,
+        C: rusqlite::types::FromSql + FromPg + Send + 'static,
         (A, B, C): for<'r> sqlx::FromRow<'r, sqlx::any::AnyRow> + Send + Unpin,
     {
         if let Some(r) = &self.readers {
             return r.read(move |c| readers::all(c, &sql, readers::tuple)).await;
+        }
+        if let Some(pg) = &self.pg_reads {
+            return pg
+                .all(&sql, |r| {
+                    Ok((A::from_pg(r, 0)?, B::from_pg(r, 1)?, C::from_pg(r, 2)?))
+                })
+                .await;
         }
         sql.query_as().fetch_all(self.pool()).await.map_err(db_err)
     }
