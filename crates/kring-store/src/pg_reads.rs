@@ -54,7 +54,18 @@ impl Drop for Lease<'_> {
 
 impl PgReads {
     pub fn new(url: &str, max_connections: u32) -> Result<PgReads, Error> {
-        let options: PgConnectOptions = url.parse().map_err(db_err)?;
+        // Generic plans always: PostgreSQL's default keeps choosing between a plan made once
+        // for all values and one made afresh for each run's, and under the soak's writes
+        // (posts, deletes, follows changing the tables' statistics) it planned a quarter of the
+        // timelines' runs afresh, 5 ms each against 0.1–0.5 ms of running them: PostgreSQL
+        // spent most of the machine planning and the soak shed 60 % of its requests
+        // (BENCHMARKS.md, session 30). These statements write every LIMIT into their text
+        // (`Sql::limit`), which is what made a forced generic plan safe: a bound LIMIT is
+        // planned as a tenth of the table.
+        let options: PgConnectOptions = url
+            .parse::<PgConnectOptions>()
+            .map_err(db_err)?
+            .options([("plan_cache_mode", "force_generic_plan")]);
         Ok(PgReads {
             options,
             idle: Mutex::new(Vec::new()),
