@@ -62,10 +62,16 @@ impl PgReads {
         // (BENCHMARKS.md, session 30). These statements write every LIMIT into their text
         // (`Sql::limit`), which is what made a forced generic plan safe: a bound LIMIT is
         // planned as a tenth of the table.
-        let options: PgConnectOptions = url
-            .parse::<PgConnectOptions>()
-            .map_err(db_err)?
-            .options([("plan_cache_mode", "force_generic_plan")]);
+        // And no merge joins: a generic plan does not know how long the viewer's feed is, and
+        // joined a page's feed entries to statuses by walking the statuses from the newest down
+        // to the page's oldest entry (2,033 rows for one viewer on the 1M database) where a
+        // look-up per entry reads 40. These statements read pages and what hydrates them by
+        // index; none is better merged (the 1M home timeline 0.90 + 1.61 ms with merge joins,
+        // 0.55 + 0.75 without, kring + PostgreSQL; session 30).
+        let options: PgConnectOptions = url.parse::<PgConnectOptions>().map_err(db_err)?.options([
+            ("plan_cache_mode", "force_generic_plan"),
+            ("enable_mergejoin", "off"),
+        ]);
         Ok(PgReads {
             options,
             idle: Mutex::new(Vec::new()),
