@@ -1,4 +1,5 @@
-//! PostgreSQL: the hot reads (a page's statuses and the statement that hydrates them) on
+//! PostgreSQL: the hot reads (a page's statuses, the statement that hydrates them, and the
+//! small reads SQLite makes on its readers: counts, id lists, texts, pairs and triples) on
 //! connections of their own, typed, without sqlx's pool.
 //!
 //! Why not the pool (`AnyPool`) for these: sqlx converts every PostgreSQL row into its
