@@ -328,9 +328,7 @@ impl StatusRow {
             pending_approval_by: r.get(23)?,
         })
     }
-}
 
-impl StatusRow {
     /// A row of `STATUS_COLUMNS` (in that order) read by PostgreSQL's hot reads (`pg_reads`).
     pub(crate) fn from_pg(r: &sqlx::postgres::PgRow) -> Result<StatusRow, sqlx::Error> {
         use crate::pg_reads::{int, opt_int};
