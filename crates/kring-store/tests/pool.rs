@@ -12,6 +12,15 @@ use kring_core::{Id, Visibility};
 use kring_store::{Backend, Store};
 use sqlx::{AssertSqlSafe, Connection, PgConnection};
 
+/// Two statuses read at once (two of the hot reads' connections), each found.
+async fn two_reads_at_once(store: &Store, a: Id, b: Id) {
+    let (x, y) = tokio::join!(store.status(a), store.status(b));
+    assert_eq!(
+        (x.unwrap().map(|s| s.id), y.unwrap().map(|s| s.id)),
+        (Some(a), Some(b))
+    );
+}
+
 #[tokio::test]
 async fn a_connection_the_server_dropped_while_idle_is_replaced() {
     let (store, g) = store().await;
@@ -26,11 +35,7 @@ async fn a_connection_the_server_dropped_while_idle_is_replaced() {
         store.follow_request_count(Id(2))
     );
     assert_eq!((a.unwrap(), b.unwrap()), (0, 0));
-    let (a, b) = tokio::join!(store.status(post.id), store.status(post.id));
-    assert_eq!(
-        (a.unwrap().map(|s| s.id), b.unwrap().map(|s| s.id)),
-        (Some(post.id), Some(post.id))
-    );
+    two_reads_at_once(&store, post.id, post.id).await;
 
     let mut admin = PgConnection::connect(&g.url).await.unwrap();
     let dropped: Vec<(bool,)> = sqlx::query_as(AssertSqlSafe(
@@ -50,11 +55,7 @@ async fn a_connection_the_server_dropped_while_idle_is_replaced() {
             store.follow_request_count(Id(2))
         );
         assert_eq!((a.unwrap(), b.unwrap()), (0, 0));
-        let (a, b) = tokio::join!(store.status(post.id), store.status(post.id));
-        assert_eq!(
-            (a.unwrap().map(|s| s.id), b.unwrap().map(|s| s.id)),
-            (Some(post.id), Some(post.id))
-        );
+        two_reads_at_once(&store, post.id, post.id).await;
     }
 }
 
@@ -71,11 +72,7 @@ async fn a_read_dropped_midway_leaves_no_connection_midway() {
     }
     // Every read after them answers its own question.
     for _ in 0..8 {
-        let (a, b) = tokio::join!(store.status(post.id), store.status(other.id));
-        assert_eq!(
-            (a.unwrap().map(|s| s.id), b.unwrap().map(|s| s.id)),
-            (Some(post.id), Some(other.id))
-        );
+        two_reads_at_once(&store, post.id, other.id).await;
     }
 }
 
