@@ -88,6 +88,43 @@ impl Store {
             .map_err(db_err)?;
         Ok(rows.into_iter().map(Id).collect())
     }
+
+    /// The next `batches` batches of `size` readers of a fan-out after the account `after`,
+    /// as their bounds (the readers as `Tx::fan_out_batch` counts them), so that they can
+    /// run side by side, each its own transaction (`Tx::fan_out_range`).
+    pub async fn fan_out_ranges(
+        &self,
+        entry: Id,
+        author: Id,
+        to: FanOut,
+        after: Id,
+        size: i64,
+        batches: i64,
+    ) -> Result<FanOutRanges, Error> {
+        let (readers, first) = match to {
+            FanOut::Followers { .. } => (FOLLOWER_READERS.to_string(), author),
+            FanOut::Audience => (crate::circles::audience_readers(), entry),
+        };
+        // Every `size`-th reader ends a batch, and the last one the last batch; one row per
+        // batch, not one per reader.
+        let rows: Vec<(i64, i64)> = sqlx::query_as(sqlx::AssertSqlSafe(format!(
+            "SELECT account_id, t FROM (SELECT b.account_id, \
+             ROW_NUMBER() OVER (ORDER BY b.account_id) AS n, COUNT(*) OVER () AS t \
+             FROM ({readers}) b) x WHERE n % $4 = 0 OR n = t ORDER BY account_id"
+        )))
+        .bind(first.0)
+        .bind(after.0)
+        .bind(size * batches)
+        .bind(size)
+        .fetch_all(self.pool())
+        .await
+        .map_err(db_err)?;
+        let more = rows.first().is_some_and(|&(_, t)| t >= size * batches);
+        Ok(FanOutRanges {
+            ends: rows.into_iter().map(|(id, _)| Id(id)).collect(),
+            more,
+        })
+    }
 }
 
 /// Who a fan-out puts an entry in front of.
@@ -113,6 +150,21 @@ pub struct FanOutBatch {
     /// The next batch starts after this account; None when the fan-out is finished (or the
     /// entry is gone).
     pub next: Option<Id>,
+}
+
+/// The local followers of the account `$1` after `$2`, in order, at most `$3` (the readers of
+/// a followers fan-out's batch, as `circles::audience_readers` is a narrowed post's).
+const FOLLOWER_READERS: &str = "SELECT f.account_id FROM follows f JOIN users u ON u.account_id = f.account_id \
+     WHERE f.target_id = $1 AND f.account_id > $2 ORDER BY f.account_id LIMIT $3";
+
+/// The next batches of a fan-out, for running them side by side (`Store::fan_out_ranges`).
+#[derive(Debug, Clone, Default, PartialEq, Eq)]
+pub struct FanOutRanges {
+    /// Each batch's last reader, in account order: the first batch runs from after the
+    /// account asked about up to the first of these, the next from there to the second.
+    pub ends: Vec<Id>,
+    /// Readers may remain after the last of `ends`.
+    pub more: bool,
 }
 
 /// The INSERT of a followers fan-out, naming the accounts it wrote (`RETURNING`); with
@@ -197,19 +249,7 @@ impl Tx {
         after: Id,
         limit: i64,
     ) -> Result<FanOutBatch, Error> {
-        let lock = match self.backend {
-            crate::Backend::Postgres => " FOR SHARE",
-            // The store's write lock serialises this transaction with any delete.
-            crate::Backend::Sqlite => "",
-        };
-        let exists: Option<i64> = sqlx::query_scalar(sqlx::AssertSqlSafe(format!(
-            "SELECT id FROM statuses WHERE id = $1{lock}"
-        )))
-        .bind(entry.0)
-        .fetch_optional(&mut *self.tx)
-        .await
-        .map_err(db_err)?;
-        if exists.is_none() {
+        if !self.lock_entry_for_fan_out(entry).await? {
             return Ok(FanOutBatch::default());
         }
         // The batch's readers first (by index, in account order), so its bounds are known
@@ -217,11 +257,9 @@ impl Tx {
         // Only their count and the last are needed: one row, not one per reader (each row
         // is a hop between threads on SQLite).
         let (count, last): (i64, Option<i64>) = match to {
-            FanOut::Followers { .. } => sqlx::query_as(
-                "SELECT COUNT(*), MAX(b.account_id) FROM (SELECT f.account_id FROM follows f \
-                 JOIN users u ON u.account_id = f.account_id \
-                 WHERE f.target_id = $1 AND f.account_id > $2 ORDER BY f.account_id LIMIT $3) b",
-            )
+            FanOut::Followers { .. } => sqlx::query_as(sqlx::AssertSqlSafe(format!(
+                "SELECT COUNT(*), MAX(b.account_id) FROM ({FOLLOWER_READERS}) b"
+            )))
             .bind(author.0)
             .bind(after.0)
             .bind(limit),
@@ -239,7 +277,59 @@ impl Tx {
         let Some(last) = last else {
             return Ok(FanOutBatch::default());
         };
-        let range = (after, Id(last));
+        Ok(FanOutBatch {
+            delivered: self
+                .fan_out_insert(entry, author, to, (after, Id(last)))
+                .await?,
+            next: (count >= limit).then_some(Id(last)),
+        })
+    }
+
+    /// One batch of a fan-out whose bounds are known (`Store::fan_out_ranges`): the entry into
+    /// the feeds of the readers `to` names whose account id is after `after`, up to `upto`.
+    /// Returns whose feeds it went into (none already holding it, so a batch run again tells
+    /// nobody twice). Does nothing once the entry is gone, as `fan_out_batch`.
+    pub async fn fan_out_range(
+        &mut self,
+        entry: Id,
+        author: Id,
+        to: FanOut,
+        after: Id,
+        upto: Id,
+    ) -> Result<Vec<Id>, Error> {
+        if !self.lock_entry_for_fan_out(entry).await? {
+            return Ok(Vec::new());
+        }
+        self.fan_out_insert(entry, author, to, (after, upto)).await
+    }
+
+    /// Whether the entry still exists; on PostgreSQL its row stays locked (`FOR SHARE`) until
+    /// this transaction ends, so a delete and a fan-out batch wait for each other
+    /// (`fan_out_batch`).
+    async fn lock_entry_for_fan_out(&mut self, entry: Id) -> Result<bool, Error> {
+        let lock = match self.backend {
+            crate::Backend::Postgres => " FOR SHARE",
+            // The store's write lock serialises this transaction with any delete.
+            crate::Backend::Sqlite => "",
+        };
+        let exists: Option<i64> = sqlx::query_scalar(sqlx::AssertSqlSafe(format!(
+            "SELECT id FROM statuses WHERE id = $1{lock}"
+        )))
+        .bind(entry.0)
+        .fetch_optional(&mut *self.tx)
+        .await
+        .map_err(db_err)?;
+        Ok(exists.is_some())
+    }
+
+    /// The entry into the feeds of `to`'s readers in `range` (after, up to).
+    async fn fan_out_insert(
+        &mut self,
+        entry: Id,
+        author: Id,
+        to: FanOut,
+        range: (Id, Id),
+    ) -> Result<Vec<Id>, Error> {
         let delivered: Vec<i64> = match to {
             FanOut::Followers {
                 boost,
@@ -261,10 +351,7 @@ impl Tx {
             }
         }
         .map_err(db_err)?;
-        Ok(FanOutBatch {
-            delivered: delivered.into_iter().map(Id).collect(),
-            next: (count >= limit).then_some(Id(last)),
-        })
+        Ok(delivered.into_iter().map(Id).collect())
     }
 
     /// Put an entry into the feeds of these (local) accounts (a boost not where its original

@@ -43,7 +43,7 @@ pub use data::{Export, Handle};
 pub use federation::{
     DomainBlock, DomainPolicy, NewReport, PostCounts, RemoteAccount, RemoteCounts,
 };
-pub use feeds::{FEED_CAP, FanOut, FanOutBatch, REBLOG_FALLOFF};
+pub use feeds::{FEED_CAP, FanOut, FanOutBatch, FanOutRanges, REBLOG_FALLOFF};
 pub use groups::MemberFilter;
 pub use housekeeping::Forgotten;
 pub use hydrate::{Hydration, OriginalsOf};

@@ -660,6 +660,53 @@ async fn fan_out_batches(
     }
 }
 
+/// Run a fan-out as PostgreSQL's fan-out job does: `batches` batches of `limit` readers at a
+/// time, their bounds read first, each batch its own transaction, all of a round at once.
+/// Returns whom it delivered to and the rounds it took.
+async fn fan_out_side_by_side(
+    store: &Store,
+    entry: Id,
+    author: Id,
+    to: FanOut,
+    limit: i64,
+    batches: i64,
+) -> (Vec<Id>, usize) {
+    let (mut delivered, mut rounds, mut after) = (Vec::new(), 0, Id(0));
+    loop {
+        let r = store
+            .fan_out_ranges(entry, author, to, after, limit, batches)
+            .await
+            .unwrap();
+        rounds += 1;
+        assert!(r.ends.len() as i64 <= batches, "{r:?}");
+        assert!(r.ends.windows(2).all(|w| w[0] < w[1]), "{r:?}");
+        let mut running = Vec::new();
+        let starts = std::iter::once(after).chain(r.ends.iter().copied());
+        for (from, upto) in starts.zip(r.ends.iter().copied()) {
+            let store = store.clone();
+            running.push(tokio::spawn(async move {
+                let mut tx = store.begin().await.unwrap();
+                let d = tx
+                    .fan_out_range(entry, author, to, from, upto)
+                    .await
+                    .unwrap();
+                tx.commit().await.unwrap();
+                // Only the batch's own readers.
+                assert!(d.iter().all(|d| *d > from && *d <= upto), "{d:?}");
+                d
+            }));
+        }
+        for batch in running {
+            delivered.extend(batch.await.unwrap());
+        }
+        match r.ends.last() {
+            Some(&last) if r.more => after = last,
+            _ => return (sorted(delivered), rounds),
+        }
+        assert!(rounds < 100, "the fan-out does not end");
+    }
+}
+
 #[tokio::test]
 async fn fan_out_in_batches_reaches_what_one_fan_out_reaches() {
     let (store, _g) = store().await;
@@ -690,6 +737,19 @@ async fn fan_out_in_batches_reaches_what_one_fan_out_reaches() {
     // Again: every feed has it already, so nobody is told twice.
     let (again, _) = fan_out_batches(&store, s.id, a.id, to, 3).await;
     assert!(again.is_empty(), "{again:?}");
+
+    // Side by side, as on PostgreSQL: the same readers; two rounds of up to two batches of
+    // three (the blocker counted for the bounds again); nobody told twice.
+    let u = Post::new(&a, Visibility::Public).insert(&store).await;
+    let (delivered, rounds) = fan_out_side_by_side(&store, u.id, a.id, to, 3, 2).await;
+    assert_eq!(delivered, sorted(want.clone()));
+    assert_eq!(rounds, 2);
+    let (again, _) = fan_out_side_by_side(&store, u.id, a.id, to, 3, 2).await;
+    assert!(again.is_empty(), "{again:?}");
+    // Exactly as many readers as one round takes: a second round finds none.
+    let (delivered, rounds) = fan_out_side_by_side(&store, u.id, a.id, to, 4, 2).await;
+    assert!(delivered.is_empty(), "{delivered:?}");
+    assert_eq!(rounds, 2);
 
     // The same as all at once.
     let t = Post::new(&a, Visibility::Public).insert(&store).await;
@@ -747,6 +807,12 @@ async fn fan_out_in_batches_to_a_narrowed_audience() {
     let (delivered, batches) = fan_out_batches(&store, s.id, a.id, FanOut::Audience, 2).await;
     assert_eq!(delivered, sorted(friends.clone()));
     assert_eq!(batches, 3);
+    // Side by side: the same friends, and not the fan.
+    let u = Post::new(&a, Visibility::Friends).insert(&store).await;
+    let (delivered, rounds) =
+        fan_out_side_by_side(&store, u.id, a.id, FanOut::Audience, 2, 2).await;
+    assert_eq!(delivered, sorted(friends.clone()));
+    assert_eq!(rounds, 2);
     // The same as all at once.
     let t = Post::new(&a, Visibility::Friends).insert(&store).await;
     let mut tx = store.begin().await.unwrap();
@@ -802,5 +868,13 @@ async fn deleting_a_post_while_it_fans_out() {
         .unwrap();
     tx.commit().await.unwrap();
     assert_eq!(after, kring_store::FanOutBatch::default());
+    // So do batches of known bounds.
+    let mut tx = store.begin().await.unwrap();
+    let range = tx
+        .fan_out_range(s.id, a.id, to, Id(0), Id(i64::MAX))
+        .await
+        .unwrap();
+    tx.commit().await.unwrap();
+    assert!(range.is_empty(), "{range:?}");
     assert!(recipients(&store, s.id).await.is_empty());
 }
