@@ -146,8 +146,11 @@ async fn check(
         );
     }
     let fanout = report.fanout.as_ref().expect("fan-out measured");
-    assert_eq!(fanout.ids.len(), 3);
+    // The three timed posts and the first one, timed apart; all deleted again.
+    assert_eq!(fanout.posts, 3);
+    assert_eq!(fanout.ids.len(), 3 + 1);
     assert!(fanout.visible.p50 >= fanout.post.p50);
+    assert!(fanout.first.visible >= fanout.first.post && fanout.first.post > 0.0);
     assert_eq!(report.starts.len(), 1);
     assert!(report.stopped, "the server stopped on SIGTERM");
     assert!(report.rss_peak.is_some());
