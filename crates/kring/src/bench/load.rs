@@ -341,6 +341,28 @@ async fn settle() {
     tokio::time::sleep(Duration::from_millis(20)).await;
 }
 
+/// Post a public status as the account of `token`; its id.
+pub async fn post_public(
+    client: &reqwest::Client,
+    base_url: &str,
+    token: &str,
+    text: &str,
+) -> Result<String, String> {
+    let r = client
+        .post(format!("{base_url}/api/v1/statuses"))
+        .bearer_auth(token)
+        .json(&serde_json::json!({"status": text, "visibility": "public"}))
+        .send()
+        .await
+        .map_err(|e| format!("posting: {e}"))?;
+    let status = r.status();
+    let body: serde_json::Value = r.json().await.map_err(|e| format!("posting: {e}"))?;
+    body.get("id")
+        .and_then(|v| v.as_str())
+        .map(str::to_string)
+        .ok_or_else(|| format!("posting failed ({status}): {body}"))
+}
+
 /// Post one public status and wait until `follower`'s home timeline shows it.
 async fn post_once(
     client: &reqwest::Client,
@@ -351,24 +373,9 @@ async fn post_once(
     i: usize,
 ) -> Result<(PostTimes, String), String> {
     let t = Instant::now();
-    let r = client
-        .post(format!("{base_url}/api/v1/statuses"))
-        .bearer_auth(poster_token)
-        .json(&serde_json::json!({
-            "status": format!("Fan-out measurement {nonce}-{i}: hello to all my followers"),
-            "visibility": "public",
-        }))
-        .send()
-        .await
-        .map_err(|e| format!("posting: {e}"))?;
-    let status = r.status();
-    let body: serde_json::Value = r.json().await.map_err(|e| format!("posting: {e}"))?;
+    let text = format!("Fan-out measurement {nonce}-{i}: hello to all my followers");
+    let id = post_public(client, base_url, poster_token, &text).await?;
     let posted = t.elapsed();
-    let id = body
-        .get("id")
-        .and_then(|v| v.as_str())
-        .ok_or_else(|| format!("posting failed ({status}): {body}"))?
-        .to_string();
     loop {
         if first_home_id(client, base_url, follower).await.as_deref() == Some(id.as_str()) {
             break;

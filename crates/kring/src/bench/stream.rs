@@ -136,24 +136,9 @@ pub async fn measure(
     let before = proc::Snapshot::take(server_pid, database_pids);
     for i in 0..posts {
         let t = Instant::now();
-        let r = client
-            .post(format!("{base_url}/api/v1/statuses"))
-            .bearer_auth(poster_token)
-            .json(&serde_json::json!({
-                "status": format!("Streaming measurement {nonce}-{i}: hello to all my followers"),
-                "visibility": "public",
-            }))
-            .send()
-            .await
-            .map_err(|e| format!("posting: {e}"))?;
-        let status = r.status();
-        let body: serde_json::Value = r.json().await.map_err(|e| format!("posting: {e}"))?;
+        let text = format!("Streaming measurement {nonce}-{i}: hello to all my followers");
+        let id = super::load::post_public(&client, base_url, poster_token, &text).await?;
         post.push(t.elapsed().as_micros() as u64);
-        let id = body
-            .get("id")
-            .and_then(|v| v.as_str())
-            .ok_or_else(|| format!("posting failed ({status}): {body}"))?
-            .to_string();
         let deadline = t + Duration::from_secs(20);
         while got.get(&id).map_or(0, Vec::len) < clients {
             match tokio::time::timeout_at(deadline.into(), rx.recv()).await {
