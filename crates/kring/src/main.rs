@@ -18,6 +18,7 @@ const PURGE_DELAY_MS: std::ffi::c_long = 100;
 async fn main() -> ExitCode {
     return_large_blocks_to_the_system();
     return_freed_memory_every_second();
+    return_what_heavy_work_freed_at_once();
     let cli = kring::cli::Cli::parse();
     kring::cli::init_logging(&cli);
     match kring::cli::run(cli).await {
@@ -74,6 +75,17 @@ fn return_freed_memory_every_second() {
     if let Err(e) = spawned {
         eprintln!("kring: freed memory is returned to the system later: {e}");
     }
+}
+
+/// Password hashing, key generation and media processing (`kring_service::cpu`) free large
+/// blocks (Argon2: 19 MiB per hash) on their own threads, a few at a time: what they freed goes
+/// back to the system as soon as each job ends, not a second later, so a burst of sign-ins
+/// holds only the blocks of the hashes running.
+fn return_what_heavy_work_freed_at_once() {
+    kring_service::cpu::after_each(|| {
+        // SAFETY: mi_collect only frees what the allocator itself holds unused.
+        unsafe { libmimalloc_sys::mi_collect(true) };
+    });
 }
 
 /// For what is still allocated with glibc's malloc (SQLite's C code): glibc raises its mmap
